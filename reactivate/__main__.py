@@ -1,0 +1,3 @@
+from reactivate.cli import main
+
+main()

@@ -1,0 +1,50 @@
+"""The `reactivate` command line: Typer apps that parse, call the library and render.
+
+Heavy libraries (pandas, sqlmodel, openpyxl) are imported inside commands so that
+`reactivate --help` starts fast.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+from typer.core import TyperGroup
+
+from reactivate.cli import advisors, campaigns, imports, loading
+from reactivate.cli.common import err_console
+from reactivate.errors import ReactivateError
+from reactivate.messages import t
+
+
+class _ReportingGroup(TyperGroup):
+    """The one place a `ReactivateError` becomes `Error: ...` on stderr and exit code 1."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ReactivateError as exc:
+            err_console().print(f"[bold red]{t('error.prefix')}:[/] {exc}", highlight=False)
+            raise typer.Exit(1) from None
+
+
+app = typer.Typer(
+    name="reactivate",
+    cls=_ReportingGroup,
+    help="Win back dormant brokerage clients: load, assign, track call -> WeCom -> push, report.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,  # sheets hold personal data
+    add_completion=False,
+)
+app.add_typer(campaigns.app, name="campaign")
+app.add_typer(advisors.app, name="advisors")
+app.add_typer(advisors.branches_app, name="branches")
+app.add_typer(loading.dnc_app, name="dnc")
+app.add_typer(imports.app, name="imports")
+app.command("init")(campaigns.init)
+app.command("load")(loading.load)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

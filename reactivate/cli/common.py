@@ -1,0 +1,84 @@
+"""What every command shares: the `--db` and `--format` options, consoles, rendering."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Sequence
+from enum import Enum
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+DbOption = Annotated[
+    str | None,
+    typer.Option(
+        "--db",
+        envvar="REACTIVATE_DB",
+        help="Database: a file path (SQLite) or a SQLAlchemy URL such as "
+        "postgresql://user@host/db. Default: reactivate.db in the current folder.",
+        show_envvar=True,
+    ),
+]
+CampaignOption = Annotated[
+    str, typer.Option("--campaign", "-c", help="Slug of a registered campaign.")
+]
+
+
+class Format(str, Enum):
+    table = "table"
+    json = "json"
+
+
+FormatOption = Annotated[
+    Format, typer.Option("--format", "-f", help="table for people, json for other tools.")
+]
+
+
+def engine(db: str | None) -> Engine:
+    """The engine for this invocation (imports SQLAlchemy only when a command needs it)."""
+    from reactivate.db.engine import open_engine
+
+    return open_engine(db)
+
+
+def console() -> Console:
+    """stdout, sized by COLUMNS when set (tests pin it)."""
+    width = int(os.environ["COLUMNS"]) if os.environ.get("COLUMNS", "").isdigit() else None
+    return Console(width=width, highlight=False)
+
+
+def err_console() -> Console:
+    return Console(stderr=True, highlight=False)
+
+
+def print_json(data: Any) -> None:
+    """One JSON document on stdout, non-ASCII kept readable."""
+    typer.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+
+
+def table(title: str | None, headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> Table:
+    """A rich table; numbers right-aligned."""
+    rows = [list(r) for r in rows]
+    out = Table(title=title, title_justify="left")
+    for i, header in enumerate(headers):
+        numeric = bool(rows) and all(isinstance(r[i], int | float) for r in rows if r[i] != "")
+        out.add_column(header, justify="right" if numeric else "left")
+    for row in rows:
+        out.add_row(*(_cell(v) for v in row))
+    return out
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:,.2f}"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    return str(value)

@@ -1,0 +1,25 @@
+"""Time: stored as aware UTC; read and shown in the campaign's zone (Asia/Shanghai by default)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+
+def utcnow() -> dt.datetime:
+    """Now, aware, in UTC (what the database stores)."""
+    return dt.datetime.now(dt.UTC)
+
+
+def to_utc(moment: dt.datetime, tz: ZoneInfo) -> dt.datetime:
+    """A datetime from a sheet (naive = wall clock in `tz`) as aware UTC."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=tz)
+    return moment.astimezone(dt.UTC)
+
+
+def local(moment: dt.datetime, tz: ZoneInfo) -> dt.datetime:
+    """A stored UTC datetime on the campaign's wall clock."""
+    if moment.tzinfo is None:  # SQLite hands back naive UTC through raw SQL
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment.astimezone(tz)

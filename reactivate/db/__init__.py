@@ -1,0 +1,1 @@
+"""The database: engine from a URL, tables, and the SQL for bulk work and aggregates."""

@@ -1,0 +1,156 @@
+"""The tables. One module, so the whole schema reads in one place.
+
+Conventions: datetimes are aware and stored as UTC (sqlmodel's UTCDateTime); ids that users see (client
+ids, advisor codes, campaign slugs) are text; events are append-only: a mistake
+is undone by a new event that voids an earlier one, never by an update.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+#: Bump when the tables change; `reactivate.db.engine` upgrades older databases.
+SCHEMA_VERSION = 1
+
+
+class Meta(SQLModel, table=True):
+    """Key/value facts about the database itself: schema version, workbook secret."""
+
+    key: str = Field(primary_key=True)
+    value: str
+
+
+class CampaignRecord(SQLModel, table=True):
+    """A registered campaign; `definition` keeps the TOML text it was registered from."""
+
+    __tablename__ = "campaign"
+    id: int | None = Field(default=None, primary_key=True)
+    slug: str = Field(unique=True, index=True)
+    name: str
+    start: dt.date
+    end: dt.date
+    definition: str
+    source_path: str
+    status: str = "open"  # open | closed
+    registered_at: dt.datetime
+    closed_at: dt.datetime | None = None
+
+
+class Branch(SQLModel, table=True):
+    """A branch (营业部) as the roster names it."""
+
+    name: str = Field(primary_key=True)
+    code: str | None = Field(default=None, unique=True)
+
+
+class BranchAlias(SQLModel, table=True):
+    """Another spelling of a branch name (normalised key) -> the roster's name."""
+
+    __tablename__ = "branch_alias"
+    alias_key: str = Field(primary_key=True)
+    branch_name: str = Field(foreign_key="branch.name")
+
+
+class Advisor(SQLModel, table=True):
+    """An advisor (客户经理) from the roster; reloading updates, never deletes."""
+
+    code: str = Field(primary_key=True)
+    name: str
+    branch: str = Field(foreign_key="branch.name", index=True)
+    wecom_userid: str | None = None
+    capacity: int | None = None
+    active: bool = True
+    updated_at: dt.datetime
+
+
+class Client(SQLModel, table=True):
+    """A client account as the latest export describes it."""
+
+    client_id: str = Field(primary_key=True)
+    name: str | None = None
+    mobile: str | None = None
+    branch: str | None = Field(default=None, index=True)
+    assets: float | None = None
+    last_trade_date: dt.date | None = None
+    risk: int | None = None  # tolerance C1-C5 as 1-5
+    opened_at: dt.date | None = None
+    previous_advisor: str | None = None
+    status: str | None = None
+    extra: str | None = None  # JSON object of the export's unknown columns
+    updated_at: dt.datetime
+
+
+class Member(SQLModel, table=True):
+    """A client's membership in a campaign, with the current assignment (rebuildable from events)."""
+
+    __tablename__ = "member"
+    campaign_id: int = Field(foreign_key="campaign.id", primary_key=True)
+    client_id: str = Field(foreign_key="client.client_id", primary_key=True)
+    joined_at: dt.datetime
+    import_id: int | None = Field(default=None, foreign_key="import_record.id")
+    dnc: bool = False
+    control: bool = False
+    advisor_code: str | None = Field(default=None, foreign_key="advisor.code", index=True)
+    assigned_at: dt.datetime | None = None
+
+
+class Event(SQLModel, table=True):
+    """One piece of evidence about a client in a campaign. Append-only.
+
+    `stage` is a funnel stage or 'assigned'; `value` carries the detail (a call
+    disposition, a product code, an advisor code). A void is an event whose
+    `voids_event_id` names the event it cancels.
+    """
+
+    __tablename__ = "event"
+    __table_args__ = (
+        Index("ix_event_member_stage", "campaign_id", "client_id", "stage"),
+        Index("ix_event_import", "import_id"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: int = Field(foreign_key="campaign.id")
+    client_id: str = Field(foreign_key="client.client_id")
+    stage: str
+    value: str | None = None
+    occurred_at: dt.datetime
+    advisor_code: str | None = None
+    source: str  # upload | wecom | assign | correct | undo | demo
+    import_id: int | None = Field(default=None, foreign_key="import_record.id")
+    source_file: str | None = None
+    source_row: int | None = None
+    source_ref: str | None = None  # an API reference: external userid, msgid, ...
+    recorded_by: str
+    recorded_at: dt.datetime
+    voids_event_id: int | None = Field(default=None, foreign_key="event.id")
+
+
+class ImportRecord(SQLModel, table=True):
+    """Every file brought in, applied or refused: what, from where, counts, who, when."""
+
+    __tablename__ = "import_record"
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str  # accounts | roster | dnc | results | activity
+    campaign_id: int | None = Field(default=None, foreign_key="campaign.id")
+    file_name: str
+    sha256: str = Field(index=True)
+    rows: int
+    counts: str  # JSON object of the summary
+    status: str  # applied | refused | dry_run | skipped
+    run_by: str
+    run_at: dt.datetime
+
+
+class DoNotCall(SQLModel, table=True):
+    """The firm-wide do-not-call list: by client id or by mobile."""
+
+    __tablename__ = "do_not_call"
+    __table_args__ = (UniqueConstraint("kind", "value"),)
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str  # client_id | mobile
+    value: str
+    reason: str | None = None
+    added_at: dt.datetime
+    import_id: int | None = Field(default=None, foreign_key="import_record.id")

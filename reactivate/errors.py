@@ -1,0 +1,85 @@
+"""Every failure `reactivate` reports to a user is a `ReactivateError`.
+
+ReactivateError
+├── ConfigError            a campaign file, option or environment setting is wrong
+│   └── CampaignNotFound   no campaign registered under that slug
+├── InputError             an input file cannot be read as a table we understand
+│   └── RowsRejected       some rows failed validation; carries every rejection
+├── DatabaseError          the database cannot be opened or is of an unknown schema version
+├── StateError             the request conflicts with what the database holds (closed campaign, ...)
+└── WeComError             WeCom's API answered with an error or could not be reached
+    └── WeComConfigError   WeCom refused because of how the app/corp is configured
+
+The library raises these and never prints; the CLI prints `Error: <message>` and exits 1.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class ReactivateError(Exception):
+    """Base of every error reported to the user without a traceback."""
+
+
+class ConfigError(ReactivateError):
+    """A campaign file, option or environment setting is wrong."""
+
+
+class CampaignNotFound(ConfigError):
+    """No campaign is registered under that slug."""
+
+
+class InputError(ReactivateError):
+    """An input file cannot be read as a table we understand."""
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """One rejected input row: where it is and why."""
+
+    file: str
+    sheet: str | None
+    row: int  # as Excel (or a text editor) shows it, 1-based
+    column: str | None
+    reason: str
+
+    def where(self) -> str:
+        parts = [self.file]
+        if self.sheet:
+            parts.append(f"sheet {self.sheet}")
+        parts.append(f"row {self.row}")
+        if self.column:
+            parts.append(f"column {self.column}")
+        return ", ".join(parts)
+
+    def __str__(self) -> str:
+        return f"{self.where()}: {self.reason}"
+
+
+class RowsRejected(InputError):
+    """Some rows failed validation; nothing was written. Carries every rejection."""
+
+    def __init__(self, message: str, rejections: list[Rejection]) -> None:
+        super().__init__(message)
+        self.rejections = rejections
+
+
+class DatabaseError(ReactivateError):
+    """The database cannot be opened or holds an unknown schema version."""
+
+
+class StateError(ReactivateError):
+    """The request conflicts with what the database holds."""
+
+
+class WeComError(ReactivateError):
+    """WeCom's API answered with an error or could not be reached."""
+
+    def __init__(self, message: str, errcode: int | None = None) -> None:
+        super().__init__(message)
+        self.errcode = errcode
+
+
+class WeComConfigError(WeComError):
+    """WeCom refused the call because of how the corp or app is configured."""

@@ -1,0 +1,80 @@
+"""The funnel's vocabulary: stages, call dispositions and what each means.
+
+Stages run in order assigned -> called -> reached -> wecom_added -> pushed -> converted.
+A client counts at a stage when they have evidence for it or for any later stage
+(cumulative counting), so no rate exceeds 100% and the funnel never widens.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+ASSIGNED: Final = "assigned"
+CALLED: Final = "called"
+REACHED: Final = "reached"
+WECOM_ADDED: Final = "wecom_added"
+PUSHED: Final = "pushed"
+CONVERTED: Final = "converted"
+
+#: The funnel's stages after assignment, in order.
+STAGES: Final[tuple[str, ...]] = (CALLED, REACHED, WECOM_ADDED, PUSHED, CONVERTED)
+
+CONNECTED: Final = "connected"
+NO_ANSWER: Final = "no_answer"
+BUSY: Final = "busy"
+WRONG_NUMBER: Final = "wrong_number"
+REFUSED: Final = "refused"
+DO_NOT_CALL: Final = "do_not_call"
+CALLBACK: Final = "callback"
+
+#: Call dispositions, in the order a workbook's dropdown lists them.
+DISPOSITIONS: Final[tuple[str, ...]] = (
+    CONNECTED,
+    NO_ANSWER,
+    BUSY,
+    WRONG_NUMBER,
+    REFUSED,
+    DO_NOT_CALL,
+    CALLBACK,
+)
+
+#: Dispositions where the client answered the phone: evidence for `reached`.
+REACHED_DISPOSITIONS: Final = frozenset({CONNECTED, REFUSED, DO_NOT_CALL, CALLBACK})
+
+#: Chinese labels advisors see and type; the first label is the one a workbook offers.
+DISPOSITION_LABELS: Final[dict[str, tuple[str, ...]]] = {
+    CONNECTED: ("接通", "已接通"),
+    NO_ANSWER: ("无人接听", "未接", "未接通"),
+    BUSY: ("忙线", "占线"),
+    WRONG_NUMBER: ("空号/错号", "空号", "错号", "号码错误"),
+    REFUSED: ("拒绝",),
+    DO_NOT_CALL: ("勿扰", "勿扰(不再拨打)"),
+    CALLBACK: ("预约回电", "稍后回电"),
+}
+
+#: Asset bands use these default edges (yuan) unless the campaign sets its own.
+DEFAULT_ASSET_EDGES: Final[tuple[float, ...]] = (10_000, 50_000, 100_000, 500_000)
+
+
+def stage_index(stage: str) -> int:
+    """Position of `stage` in `STAGES` (0 = called)."""
+    return STAGES.index(stage)
+
+
+def asset_band(assets: float | None, edges: tuple[float, ...] = DEFAULT_ASSET_EDGES) -> str:
+    """A readable band label for `assets`: '<10k', '10k-50k', ..., '500k+'."""
+    if assets is None:
+        return "unknown"
+    labels = [_short(e) for e in edges]
+    for i, edge in enumerate(edges):
+        if assets < edge:
+            return f"<{labels[0]}" if i == 0 else f"{labels[i - 1]}-{labels[i]}"
+    return f"{labels[-1]}+"
+
+
+def _short(amount: float) -> str:
+    if amount >= 1_000_000 and amount % 1_000_000 == 0:
+        return f"{int(amount // 1_000_000)}m"
+    if amount >= 1_000 and amount % 1_000 == 0:
+        return f"{int(amount // 1_000)}k"
+    return f"{amount:g}"
