@@ -154,3 +154,12 @@ class DoNotCall(SQLModel, table=True):
     reason: str | None = None
     added_at: dt.datetime
     import_id: int | None = Field(default=None, foreign_key="import_record.id")
+
+
+class WeComToken(SQLModel, table=True):
+    """A cached WeCom access token, keyed by corp and app, shared across invocations."""
+
+    __tablename__ = "wecom_token"
+    key: str = Field(primary_key=True)
+    token: str
+    expires_at: dt.datetime
