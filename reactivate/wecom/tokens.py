@@ -1,0 +1,97 @@
+"""Where WeCom access tokens are cached between calls and across invocations.
+
+A token is valid for one app (corp + secret) for about two hours, and WeCom
+throttles `gettoken`, so every invocation of the CLI should reuse the last one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from typing import Protocol
+
+from sqlalchemy import Engine
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import Session
+
+from reactivate.db.models import WeComToken
+
+
+class TokenStore(Protocol):
+    """A cache of access tokens by key (corp + a hash of the app secret, never the secret)."""
+
+    def get(self, key: str) -> tuple[str, dt.datetime] | None:
+        """The token stored under `key` and when it expires (aware UTC), or None."""
+        ...
+
+    def put(self, key: str, token: str, expires_at: dt.datetime) -> None:
+        """Store `token` under `key`, replacing any previous one."""
+        ...
+
+
+class MemoryTokenStore:
+    """Tokens kept for the life of the process (tests, one-off scripts)."""
+
+    def __init__(self) -> None:
+        self._tokens: dict[str, tuple[str, dt.datetime]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> tuple[str, dt.datetime] | None:
+        with self._lock:
+            return self._tokens.get(key)
+
+    def put(self, key: str, token: str, expires_at: dt.datetime) -> None:
+        with self._lock:
+            self._tokens[key] = (token, expires_at)
+
+    def __repr__(self) -> str:
+        return f"MemoryTokenStore({len(self._tokens)} token(s))"  # never the tokens
+
+
+class DatabaseTokenStore:
+    """Tokens in the `wecom_token` table, shared by every invocation on the same database.
+
+    Each read and write is its own short transaction, so a cached token never
+    holds a lock while HTTP calls run.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def get(self, key: str) -> tuple[str, dt.datetime] | None:
+        with Session(self._engine) as session:
+            row = session.get(WeComToken, key)
+            if row is None:
+                return None
+            expires_at = row.expires_at
+            if expires_at.tzinfo is None:  # defensive: some drivers hand back naive UTC
+                expires_at = expires_at.replace(tzinfo=dt.UTC)
+            return row.token, expires_at
+
+    def put(self, key: str, token: str, expires_at: dt.datetime) -> None:
+        if expires_at.tzinfo is None:
+            raise ValueError("expires_at must be an aware datetime")
+        expires_at = expires_at.astimezone(dt.UTC)
+        values = {"key": key, "token": token, "expires_at": expires_at}
+        table = WeComToken.__table__  # type: ignore[attr-defined]
+        dialect = self._engine.dialect.name
+        with Session(self._engine) as session:
+            if dialect in ("sqlite", "postgresql"):
+                # An upsert, so two invocations refreshing at once cannot collide on the key.
+                insert = sqlite_insert if dialect == "sqlite" else pg_insert
+                statement = insert(table).values(**values)
+                statement = statement.on_conflict_do_update(
+                    index_elements=["key"],
+                    set_={
+                        "token": statement.excluded.token,
+                        "expires_at": statement.excluded.expires_at,
+                    },
+                )
+                session.execute(statement)
+            else:
+                session.merge(WeComToken(key=key, token=token, expires_at=expires_at))
+            session.commit()
+
+    def __repr__(self) -> str:
+        return f"DatabaseTokenStore({self._engine.url!r})"
