@@ -84,6 +84,11 @@ _EN: dict[str, str] = {
         "Upgrade reactivate."
     ),
     "error.advisor_unknown": "No advisor with code '{code}' in the roster.",
+    "error.stamp_damaged": (
+        "{file}: the hidden sheet '{sheet}' that identifies an issued workbook is damaged "
+        "({problem}); upload the workbook as it was issued, or copy the filled rows into a "
+        "freshly issued one."
+    ),
     # row rejection reasons
     "reject.no_id": "no client id",
     "reject.bad_mobile": "mobile '{value}' is not 11 digits starting with 1",
@@ -164,6 +169,10 @@ _ZH: dict[str, str] = {
     "error.db_url": "无法打开数据库 {url}:{problem}",
     "error.db_version": "数据库 {url} 的结构版本为 {found},本程序最高支持 {known}。请升级 reactivate。",
     "error.advisor_unknown": "花名册中没有工号为“{code}”的客户经理。",
+    "error.stamp_damaged": (
+        "{file}:标识所发名单的隐藏工作表“{sheet}”已损坏({problem});"
+        "请上传原样下发的名单,或把已填写的行复制到新下发的名单中再上传。"
+    ),
     "reject.no_id": "缺少客户号",
     "reject.bad_mobile": "手机号“{value}”不是以 1 开头的 11 位数字",
     "reject.bad_date": "“{value}”不是日期(应为 2020-01-05、2020/1/5、20200105 或 Excel 日期)",

@@ -1,0 +1,639 @@
+"""The advisor's call workbook: writing it, and reading its hidden stamp back.
+
+`assign` hands each advisor one .xlsx per issue. Its sheets:
+
+- `客户名单` (`CALL_SHEET`): one row per client. The client columns (`CLIENT_HEADERS`)
+  are locked; the input columns (`INPUT_HEADERS`) are unlocked, filled in a light colour
+  and carry dropdowns or date/number validation. The headers are the Chinese aliases
+  results upload reads, so a filled workbook uploads like a plain results sheet.
+- `填写说明`: how to fill it in, what each call result means, the products.
+- `_lists` (very hidden): the product list the 推送产品 dropdown points at.
+- `_reactivate` (very hidden): the stamp: campaign, advisor, issue number, the client
+  ids issued and an HMAC-SHA256 over them, keyed by the campaign database's secret.
+  Upload recomputes it (`verify_stamp`) to attribute rows to what was issued and to
+  recognise a tampered or foreign sheet.
+
+Writing uses xlsxwriter in constant_memory mode: rows stream to disk in order, so
+memory stays flat however many clients a workbook holds. Everything beyond cell values
+(validation, protection, column formats, conditional formats) is sheet-level metadata
+written once per sheet, which keeps the cost within a few percent of bare xlsxwriter
+writing the same cells. Input cells take their fill and unlocked state from column
+formats for the same reason: no per-cell writes for empty input cells.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import struct
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Final
+from zoneinfo import ZoneInfo
+
+from reactivate.errors import InputError
+from reactivate.funnel import (
+    BUSY,
+    CALLBACK,
+    CONNECTED,
+    DISPOSITION_LABELS,
+    DO_NOT_CALL,
+    NO_ANSWER,
+    REFUSED,
+    WRONG_NUMBER,
+)
+from reactivate.messages import t
+
+# --- the file format -------------------------------------------------------------
+
+CALL_SHEET: Final = "客户名单"
+INSTRUCTIONS_SHEET: Final = "填写说明"
+LISTS_SHEET: Final = "_lists"
+STAMP_SHEET: Final = "_reactivate"
+
+#: Client columns, locked. Their order is the sheet's column order.
+CLIENT_HEADERS: Final[tuple[str, ...]] = (
+    "客户号",
+    "姓名",
+    "手机号",
+    "营业部",
+    "资产段",
+    "休眠天数",
+    "风险等级",
+    "适合产品",
+)
+#: Input columns the advisor fills, unlocked, after the client columns.
+INPUT_HEADERS: Final[tuple[str, ...]] = (
+    "通话时间",
+    "通话结果",
+    "拨打次数",
+    "预约回电时间",
+    "是否添加企业微信",
+    "添加时间",
+    "推送产品",
+    "推送时间",
+    "是否转化",
+    "转化时间",
+    "备注",
+)
+HEADERS: Final[tuple[str, ...]] = CLIENT_HEADERS + INPUT_HEADERS
+
+YES: Final = "是"
+NO: Final = "否"
+#: How `适合产品` joins product codes, and how the suitability warning finds a code in it.
+PRODUCT_SEPARATOR: Final = "、"
+DATETIME_FORMAT: Final = "yyyy-mm-dd hh:mm"
+
+_STAMP_FORMAT: Final = "reactivate-workbook"
+_STAMP_VERSION: Final = "1"
+# Excel caps a cell at 32,767 UTF-16 units; the JSON is ASCII (ensure_ascii), one unit a char.
+_STAMP_CHUNK: Final = 32_000
+_DIGEST_DOMAIN: Final = b"reactivate.workbook.v1"
+# Excel's last row; row 1 is the header.
+_MAX_CLIENTS: Final = 1_048_575
+
+_WIDTHS: Final[dict[str, float]] = {
+    "客户号": 14,
+    "姓名": 10,
+    "手机号": 14,
+    "营业部": 14,
+    "资产段": 11,
+    "休眠天数": 9,
+    "风险等级": 9,
+    "适合产品": 18,
+    "通话时间": 17,
+    "通话结果": 12,
+    "拨打次数": 9,
+    "预约回电时间": 17,
+    "是否添加企业微信": 10,
+    "添加时间": 17,
+    "推送产品": 24,
+    "推送时间": 17,
+    "是否转化": 9,
+    "转化时间": 17,
+    "备注": 32,
+}
+_DATETIME_HEADERS: Final = ("通话时间", "预约回电时间", "添加时间", "推送时间", "转化时间")
+_TEXT_CLIENT_HEADERS: Final = ("客户号", "手机号")
+
+_CLIENT_FILL: Final = "#E7E6E6"
+_INPUT_FILL: Final = "#FFF2CC"
+_INPUT_HEADER_FILL: Final = "#FFD966"
+_WARN_FILL: Final = "#FFC7CE"
+_WARN_FONT: Final = "#9C0006"
+
+#: What each call result means, shown on the instructions sheet.
+_DISPOSITION_MEANINGS: Final[dict[str, str]] = {
+    CONNECTED: "客户接听并正常交流",
+    NO_ANSWER: "响铃无人接听",
+    BUSY: "占线或正在通话",
+    WRONG_NUMBER: "号码不存在、停机,或接听人不是客户本人",
+    REFUSED: "接听但拒绝沟通或明确不感兴趣",
+    DO_NOT_CALL: "客户要求不再联系:以后永不再拨打此客户",
+    CALLBACK: "客户约定其他时间再联系:请同时填写“预约回电时间”",
+}
+
+
+# --- the data a workbook is made from ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class WorkbookClient:
+    """One client row of an advisor's workbook."""
+
+    client_id: str
+    name: str | None
+    mobile: str | None
+    branch: str | None
+    asset_band: str
+    days_dormant: int | None
+    risk: int | None  # tolerance 1-5, shown as C1..C5
+    suitable_products: tuple[str, ...]  # product codes whose risk <= the client's tolerance
+
+
+@dataclass(frozen=True)
+class WorkbookProduct:
+    """A product the campaign pushes, with its risk rating (1-5, shown as R1..R5)."""
+
+    code: str
+    name: str
+    risk: int
+
+
+@dataclass(frozen=True)
+class WorkbookSpec:
+    """Everything one advisor's workbook holds."""
+
+    campaign_slug: str
+    campaign_name: str
+    advisor_code: str
+    advisor_name: str
+    branch: str
+    issue: int  # 1, 2, ... per advisor per campaign
+    issued_at: datetime  # aware
+    timezone: str  # the campaign's, e.g. 'Asia/Shanghai'
+    dispositions: tuple[str, ...]  # internal codes; the first label of each is offered
+    products: tuple[WorkbookProduct, ...]
+    clients: tuple[WorkbookClient, ...]
+    contact_link: str | None = None  # the advisor's WeCom "contact me" link
+
+
+@dataclass(frozen=True)
+class Stamp:
+    """What the hidden sheet of an issued workbook says was issued."""
+
+    campaign: str
+    advisor: str
+    issue: int
+    client_ids: tuple[str, ...]
+    digest: str
+
+
+def product_label(product: WorkbookProduct) -> str:
+    """The 推送产品 dropdown entry for `product`: 'CODE 名称' (the code is the first word)."""
+    return f"{product.code} {product.name}" if product.name else product.code
+
+
+def disposition_label(code: str) -> str:
+    """The Chinese label a workbook offers for the disposition `code`."""
+    return DISPOSITION_LABELS[code][0]
+
+
+# --- the stamp -------------------------------------------------------------------
+
+
+def _canonical(campaign: str, advisor: str, issue: int, client_ids: Sequence[str]) -> bytes:
+    # Every field is length-prefixed, so no two different inputs share an encoding.
+    # The ids are a set (sorted, deduplicated): the stamp says which clients were issued.
+    ids = sorted(set(client_ids))
+    fields = [campaign, advisor, str(issue), str(len(ids)), *ids]
+    out = bytearray(_DIGEST_DOMAIN)
+    for text in fields:
+        data = text.encode("utf-8")
+        out += struct.pack(">I", len(data))
+        out += data
+    return bytes(out)
+
+
+def stamp_digest(
+    secret: bytes, campaign: str, advisor: str, issue: int, client_ids: Sequence[str]
+) -> str:
+    """HMAC-SHA256 (hex) over campaign, advisor, issue and the set of client ids."""
+    if not secret:
+        raise ValueError("stamp_digest needs a non-empty secret")
+    message = _canonical(campaign, advisor, issue, client_ids)
+    return hmac.new(secret, message, hashlib.sha256).hexdigest()
+
+
+def verify_stamp(stamp: Stamp, secret: bytes) -> bool:
+    """Whether `stamp` was made with `secret` and is unchanged since."""
+    expected = stamp_digest(secret, stamp.campaign, stamp.advisor, stamp.issue, stamp.client_ids)
+    return hmac.compare_digest(stamp.digest.encode("utf-8"), expected.encode("ascii"))
+
+
+def read_stamp(path: Path) -> Stamp | None:
+    """The stamp of an issued workbook; None for a sheet without one (a plain results sheet).
+
+    Raises `InputError` when the file cannot be read, or when it has a stamp sheet that
+    is damaged: a broken stamp must not pass as a plain sheet.
+    """
+    if path.suffix.lower() not in (".xlsx", ".xlsm", ".xlsb", ".xls", ".ods"):
+        return None
+    from python_calamine import CalamineWorkbook
+
+    try:
+        book = CalamineWorkbook.from_path(str(path))
+    except Exception as exc:  # calamine raises several types for unreadable files
+        raise InputError(t("error.file_unreadable", file=path, problem=exc)) from exc
+    try:
+        if STAMP_SHEET not in book.sheet_names:
+            return None
+        rows = book.get_sheet_by_name(STAMP_SHEET).to_python()
+    except Exception as exc:
+        raise InputError(t("error.file_unreadable", file=path, problem=exc)) from exc
+    finally:
+        book.close()
+    return _parse_stamp(path, rows)
+
+
+def _parse_stamp(path: Path, rows: list[list[Any]]) -> Stamp:
+    def damaged(problem: str) -> InputError:
+        return InputError(t("error.stamp_damaged", file=path, sheet=STAMP_SHEET, problem=problem))
+
+    values: dict[str, str] = {}
+    chunks: list[str] = []
+    for row in rows:
+        if len(row) < 2 or not isinstance(row[0], str) or not isinstance(row[1], str):
+            continue
+        if row[0] == "client_ids":
+            chunks.append(row[1])
+        else:
+            values.setdefault(row[0], row[1])
+    if values.get("format") != _STAMP_FORMAT or values.get("version") != _STAMP_VERSION:
+        raise damaged(f"format {values.get('format')!r} version {values.get('version')!r}")
+    missing = [key for key in ("campaign", "advisor", "issue", "digest") if key not in values]
+    if missing:
+        raise damaged(f"missing {', '.join(missing)}")
+    try:
+        issue = int(values["issue"])
+        ids = json.loads("".join(chunks)) if chunks else None
+    except ValueError as exc:
+        raise damaged(str(exc)) from exc
+    if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+        raise damaged("client_ids")
+    return Stamp(
+        campaign=values["campaign"],
+        advisor=values["advisor"],
+        issue=issue,
+        client_ids=tuple(ids),
+        digest=values["digest"],
+    )
+
+
+# --- writing ---------------------------------------------------------------------
+
+
+def write_advisor_workbook(path: Path, spec: WorkbookSpec, secret: bytes) -> None:
+    """Write `spec` as an advisor's call workbook at `path`, atomically.
+
+    The workbook is written to a temporary file in the same folder and moved into
+    place, so a reader never sees half a workbook and a failure leaves no file behind.
+    """
+    _check_spec(spec)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".xlsx")
+    os.close(fd)
+    try:
+        _write(Path(tmp_name), spec, secret)
+        os.replace(tmp_name, path)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+
+
+def _check_spec(spec: WorkbookSpec) -> None:
+    # These are programming errors of the caller (assign builds the spec), not user input.
+    if spec.issued_at.tzinfo is None or spec.issued_at.utcoffset() is None:
+        raise ValueError("WorkbookSpec.issued_at must be timezone-aware")
+    if len(spec.clients) > _MAX_CLIENTS:
+        raise ValueError(f"a sheet holds at most {_MAX_CLIENTS} clients")
+    ids = [client.client_id for client in spec.clients]
+    if not all(ids) or len(set(ids)) != len(ids):
+        raise ValueError("WorkbookSpec.clients need distinct, non-empty client ids")
+    unknown = [code for code in spec.dispositions if code not in DISPOSITION_LABELS]
+    if unknown:
+        raise ValueError(f"unknown dispositions: {unknown}")
+    ZoneInfo(spec.timezone)  # raises for an unknown zone
+
+
+def _write(path: Path, spec: WorkbookSpec, secret: bytes) -> None:
+    import xlsxwriter
+
+    issued_utc = spec.issued_at.astimezone(UTC).replace(tzinfo=None)
+    book = xlsxwriter.Workbook(str(path), {"constant_memory": True})
+    try:
+        book.set_properties(
+            {
+                "title": f"{spec.campaign_name} - {spec.advisor_name} ({spec.advisor_code})",
+                "created": issued_utc,
+            }
+        )
+        calls = book.add_worksheet(CALL_SHEET)
+        instructions = book.add_worksheet(INSTRUCTIONS_SHEET)
+        lists = book.add_worksheet(LISTS_SHEET)
+        stamp = book.add_worksheet(STAMP_SHEET)
+        product_range = _write_lists(lists, spec)
+        _write_calls(book, calls, spec, product_range)
+        _write_instructions(book, instructions, spec)
+        _write_stamp(stamp, spec, secret)
+        calls.activate()
+    finally:
+        book.close()
+
+
+def _write_calls(book: Any, ws: Any, spec: WorkbookSpec, product_range: str | None) -> None:
+    from xlsxwriter.utility import xl_col_to_name
+
+    client_header = book.add_format(
+        {
+            "bold": True,
+            "bg_color": _CLIENT_FILL,
+            "border": 1,
+            "text_wrap": True,
+            "valign": "vcenter",
+        }
+    )
+    input_header = book.add_format(
+        {
+            "bold": True,
+            "bg_color": _INPUT_HEADER_FILL,
+            "border": 1,
+            "text_wrap": True,
+            "valign": "vcenter",
+        }
+    )
+    text_locked = book.add_format({"num_format": "@"})
+    input_plain = book.add_format({"locked": False, "bg_color": _INPUT_FILL})
+    input_datetime = book.add_format(
+        {"locked": False, "bg_color": _INPUT_FILL, "num_format": DATETIME_FORMAT}
+    )
+    warn = book.add_format({"bg_color": _WARN_FILL, "font_color": _WARN_FONT})
+
+    col = {header: index for index, header in enumerate(HEADERS)}
+    for header, index in col.items():
+        if header in INPUT_HEADERS:
+            fmt = input_datetime if header in _DATETIME_HEADERS else input_plain
+        else:
+            fmt = text_locked if header in _TEXT_CLIENT_HEADERS else None
+        ws.set_column(index, index, _WIDTHS[header], fmt)
+
+    ws.set_row(0, 32)
+    for header, index in col.items():
+        ws.write_string(
+            0, index, header, input_header if header in INPUT_HEADERS else client_header
+        )
+
+    # Hot loop: one call per non-empty cell, nothing else (see the module docstring).
+    write_string = ws.write_string
+    write_number = ws.write_number
+    join = PRODUCT_SEPARATOR.join
+    for row, client in enumerate(spec.clients, start=1):
+        write_string(row, 0, client.client_id)
+        if client.name:
+            write_string(row, 1, client.name)
+        if client.mobile:
+            write_string(row, 2, client.mobile)
+        if client.branch:
+            write_string(row, 3, client.branch)
+        if client.asset_band:
+            write_string(row, 4, client.asset_band)
+        if client.days_dormant is not None:
+            write_number(row, 5, client.days_dormant)
+        if client.risk is not None:
+            write_string(row, 6, f"C{client.risk}")
+        if client.suitable_products:
+            write_string(row, 7, join(client.suitable_products))
+
+    last_row = max(len(spec.clients), 1)
+    last_col = len(HEADERS) - 1
+    ws.freeze_panes(1, 3)  # header, and client id / name / mobile while scrolling right
+    ws.autofilter(0, 0, last_row, last_col)
+    _validate(ws, spec, col, last_row, product_range)
+    if product_range is not None:
+        # Warn in red when a pushed product's code is not among the row's suitable ones;
+        # upload rejects such rows (suitability), this makes the mistake visible at once.
+        product_cell = f"${xl_col_to_name(col['推送产品'])}2"
+        suitable_cell = f"${xl_col_to_name(col['适合产品'])}2"
+        sep = PRODUCT_SEPARATOR
+        code = f'IFERROR(LEFT({product_cell},FIND(" ",{product_cell})-1),{product_cell})'
+        formula = (
+            f'=AND({product_cell}<>"",'
+            f'ISERROR(SEARCH("{sep}"&{code}&"{sep}","{sep}"&{suitable_cell}&"{sep}")))'
+        )
+        ws.conditional_format(
+            1,
+            col["推送产品"],
+            last_row,
+            col["推送产品"],
+            {"type": "formula", "criteria": formula, "format": warn},
+        )
+    # No password: the lock guards against slips, not against a determined user (a fixed
+    # password would sit in this public source anyway). Integrity comes from the stamp's
+    # HMAC and upload's checks. Note Excel refuses to sort a range holding locked cells
+    # on a protected sheet even with `sort` allowed; filtering works everywhere.
+    ws.protect(
+        "",
+        {
+            "sort": True,
+            "autofilter": True,
+            "format_columns": True,
+            "format_rows": True,
+            "select_locked_cells": True,
+            "select_unlocked_cells": True,
+        },
+    )
+
+
+def _validate(
+    ws: Any, spec: WorkbookSpec, col: dict[str, int], last_row: int, product_range: str | None
+) -> None:
+    def rule(header: str, options: dict[str, Any]) -> None:
+        index = col[header]
+        ws.data_validation(1, index, last_row, index, options)
+
+    labels = [disposition_label(code) for code in spec.dispositions]
+    if labels:
+        rule(
+            "通话结果",
+            {
+                "validate": "list",
+                "source": labels,
+                "error_title": "通话结果",
+                "error_message": "请从下拉列表中选择通话结果。",
+            },
+        )
+    for header in ("是否添加企业微信", "是否转化"):
+        rule(
+            header,
+            {
+                "validate": "list",
+                "source": [YES, NO],
+                "error_title": header,
+                "error_message": "请选择“是”或“否”。",
+            },
+        )
+    if product_range is not None:
+        rule(
+            "推送产品",
+            {
+                "validate": "list",
+                "source": product_range,
+                "input_title": "推送产品",
+                "input_message": "只能选本行“适合产品”里列出的产品。",
+                "error_title": "推送产品",
+                "error_message": "请从下拉列表中选择产品。",
+            },
+        )
+    rule(
+        "拨打次数",
+        {
+            "validate": "integer",
+            "criteria": "between",
+            "minimum": 0,
+            "maximum": 99,
+            "error_title": "拨打次数",
+            "error_message": "请填写 0 到 99 的整数。",
+        },
+    )
+    for header in _DATETIME_HEADERS:
+        rule(
+            header,
+            {
+                "validate": "date",
+                "criteria": "between",
+                "minimum": datetime(2000, 1, 1),
+                "maximum": datetime(2099, 12, 31, 23, 59),
+                "input_title": header,
+                "input_message": "格式:2024-03-05 14:30",
+                "error_title": header,
+                "error_message": "请按 2024-03-05 14:30 的格式填写日期和时间。",
+            },
+        )
+
+
+def _write_lists(ws: Any, spec: WorkbookSpec) -> str | None:
+    # A list on a sheet, not inline: an inline dropdown list is capped at 255 characters.
+    ws.very_hidden()
+    if not spec.products:
+        return None
+    for row, product in enumerate(spec.products):
+        ws.write_string(row, 0, product_label(product))
+    return f"='{LISTS_SHEET}'!$A$1:$A${len(spec.products)}"
+
+
+def _zone_label(timezone: str) -> str:
+    return "北京时间(Asia/Shanghai)" if timezone == "Asia/Shanghai" else timezone
+
+
+def _write_instructions(book: Any, ws: Any, spec: WorkbookSpec) -> None:
+    title = book.add_format({"bold": True, "font_size": 14})
+    bold = book.add_format({"bold": True})
+    head = book.add_format({"bold": True, "bg_color": _CLIENT_FILL, "border": 1})
+    wrap = book.add_format({"text_wrap": True, "valign": "top"})
+    ws.set_column(0, 0, 16)
+    ws.set_column(1, 1, 60, wrap)
+    ws.set_column(2, 3, 16)
+
+    zone = _zone_label(spec.timezone)
+    issued = spec.issued_at.astimezone(ZoneInfo(spec.timezone)).strftime("%Y-%m-%d %H:%M")
+    row = 0
+
+    def line(label: str, text: str = "", label_format: Any = None) -> None:
+        nonlocal row
+        ws.write_string(row, 0, label, label_format)
+        if text:
+            ws.write_string(row, 1, text)
+        row += 1
+
+    line(f"{spec.campaign_name} 客户回访名单 填写说明", label_format=title)
+    line("活动", f"{spec.campaign_name}({spec.campaign_slug})")
+    line("客户经理", f"{spec.advisor_name}({spec.advisor_code}),{spec.branch}")
+    line("名单", f"第 {spec.issue} 期,{len(spec.clients)} 位客户,生成于 {issued}({zone})")
+    if spec.contact_link:
+        ws.write_string(row, 0, "企业微信“联系我”")
+        if spec.contact_link.startswith(("http://", "https://")) and len(spec.contact_link) < 2000:
+            ws.write_url(row, 1, spec.contact_link)
+        else:
+            ws.write_string(row, 1, spec.contact_link)
+        row += 1
+    row += 1
+
+    line("怎么填", label_format=bold)
+    steps = (
+        f"只在“{CALL_SHEET}”表的黄色列里填写;灰色的客户信息列已锁定,不能修改,可以用表头的筛选按钮筛选。",
+        "每打一次电话,填写“通话时间”和“通话结果”(下拉选择),并把“拨打次数”加 1。"
+        "再次拨打时改成最新一次的时间和结果即可,已上传过的记录不会丢失。",
+        f"所有时间按{zone}填写,格式为 2024-03-05 14:30,不能填写未来的时间。",
+        "通话结果为“预约回电”时,在“预约回电时间”里填写约定的时间。",
+        "客户添加了您的企业微信后,“是否添加企业微信”选“是”,并填写“添加时间”。",
+        "“推送产品”只能选本行“适合产品”里列出的产品(适当性要求);"
+        "选了不适合的产品,单元格会变红,上传时该行会被拒绝。填写推送产品后请填写“推送时间”。",
+        "客户购买或办理了推送的产品,“是否转化”选“是”,并填写“转化时间”。",
+        "“勿扰”表示客户要求不再联系:以后永远不要再拨打这位客户。",
+        "不要改动表名、列名,不要增加、删除或移动列,不要删除隐藏的工作表;保存为 .xlsx 后上传。"
+        "同一份表可以多次上传,相同的内容不会重复计算。",
+        "本表含客户姓名和手机号,仅供您本人使用,请勿转发或外传。",
+    )
+    for number, text in enumerate(steps, start=1):
+        line(f"{number}.", text)
+    row += 1
+
+    line("通话结果", label_format=bold)
+    ws.write_string(row, 0, "结果", head)
+    ws.write_string(row, 1, "含义", head)
+    row += 1
+    for code in spec.dispositions:
+        line(disposition_label(code), _DISPOSITION_MEANINGS.get(code, ""))
+    row += 1
+
+    if spec.products:
+        line("产品", label_format=bold)
+        for index, text in enumerate(("产品代码", "产品名称", "产品风险", "适合的客户")):
+            ws.write_string(row, index, text, head)
+        row += 1
+        for product in spec.products:
+            ws.write_string(row, 0, product.code)
+            ws.write_string(row, 1, product.name)
+            ws.write_string(row, 2, f"R{product.risk}")
+            ws.write_string(row, 3, f"C{product.risk} 及以上")
+            row += 1
+
+
+def _write_stamp(ws: Any, spec: WorkbookSpec, secret: bytes) -> None:
+    ws.very_hidden()
+    ids = [client.client_id for client in spec.clients]
+    digest = stamp_digest(secret, spec.campaign_slug, spec.advisor_code, spec.issue, ids)
+    pairs = [
+        ("format", _STAMP_FORMAT),
+        ("version", _STAMP_VERSION),
+        ("campaign", spec.campaign_slug),
+        ("advisor", spec.advisor_code),
+        ("issue", str(spec.issue)),
+        ("issued_at", spec.issued_at.isoformat()),
+        ("clients", str(len(ids))),
+        ("digest", digest),
+    ]
+    # The ids as one JSON array, cut into cells: a few cells instead of one per client.
+    text = json.dumps(ids, ensure_ascii=True, separators=(",", ":"))
+    pairs += [
+        ("client_ids", text[start : start + _STAMP_CHUNK])
+        for start in range(0, len(text), _STAMP_CHUNK)
+    ]
+    for row, (key, value) in enumerate(pairs):
+        ws.write_string(row, 0, key)
+        ws.write_string(row, 1, value)
