@@ -77,6 +77,10 @@ _EN: dict[str, str] = {
         "{file}, sheet {sheet}: no header row found with the column {missing} "
         "(looked for: {aliases}); name the column with --map 'HEADER=field'"
     ),
+    "error.no_header_csv": (
+        "{file}: no header row found with the column {missing} "
+        "(looked for: {aliases}); name the column with --map 'HEADER=field'"
+    ),
     "error.bad_map": "--map '{spec}': expected HEADER=field with field one of {fields}",
     "error.db_url": "Cannot open database {url}: {problem}",
     "error.db_version": (
@@ -164,6 +168,9 @@ _ZH: dict[str, str] = {
     "error.no_header": (
         "{file},工作表 {sheet}:找不到含“{missing}”列的表头(查找了:{aliases});"
         "可用 --map '表头=字段' 指定"
+    ),
+    "error.no_header_csv": (
+        "{file}:找不到含“{missing}”列的表头(查找了:{aliases});可用 --map '表头=字段' 指定"
     ),
     "error.bad_map": "--map '{spec}':应为 表头=字段,字段为 {fields} 之一",
     "error.db_url": "无法打开数据库 {url}:{problem}",
