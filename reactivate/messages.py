@@ -104,6 +104,70 @@ _EN: dict[str, str] = {
     "reject.conflict": "client {client_id} appears again at row {other} with different {fields}",
     "reject.required": "no {field}",
     "reject.bad_status": "'{value}' is not 在职/离职 (active/left)",
+    # wecom
+    "wecom.env_missing": (
+        "{var} is not set: export it with the corp id / app secret of the WeCom app"
+    ),
+    "wecom.env_agentid": "{var} '{value}' is not a whole number (the app's AgentId)",
+    "wecom.env_missing_agentid": (
+        "{var} is not set: app messages need the AgentId of the WeCom app "
+        "(管理后台 → 应用管理 → the app)"
+    ),
+    "wecom.env_missing_webhook": (
+        "{var} is not set: export the key of the group robot's webhook URL (…/webhook/send?key=KEY)"
+    ),
+    "wecom.hint": " (WeCom hint: {hint})",
+    "wecom.bad_answer": "WeCom {api} gave an answer reactivate does not understand: {problem}",
+    "wecom.unreachable": (
+        "Cannot reach WeCom for {api} after {attempts} attempt(s): {problem}. "
+        "Check the network, or {var} for a private deployment."
+    ),
+    "wecom.gave_up": (
+        "WeCom {api} is still busy or rate-limited (errcode {errcode}) after {attempts} attempts; "
+        "wait a few minutes and run the command again."
+    ),
+    "wecom.bad_credentials": (
+        "WeCom rejected the corp id or app secret (errcode {errcode}). "
+        "Check {corpid_var} (我的企业 → 企业ID) and {secret_var} (the Secret of the self-built app "
+        "added to 客户联系 → 可调用接口的应用)."
+    ),
+    "wecom.api_forbidden": (
+        "WeCom does not let this app call {api} (errcode 48002). Add the app to "
+        "客户联系 → API → 可调用接口的应用 in the admin console, or use that app's secret."
+    ),
+    "wecom.not_visible": (
+        "WeCom {api}: advisor {userid} is outside the app's visibility (errcode 60011). "
+        "Add them to the app's 可见范围 in the admin console, "
+        "or fix their WeCom userid in the roster."
+    ),
+    "wecom.some_advisor": "(one of the advisors of this call)",
+    "wecom.ip_not_trusted": (
+        "WeCom refused the call from IP {ip} (errcode 60020): add it to the app's 企业可信IP in "
+        "the admin console, or run reactivate from a machine whose IP is already trusted."
+    ),
+    "wecom.token_missing": (
+        "WeCom {api} got no access token (errcode {errcode}): this is a bug in reactivate, "
+        "please report it with the hint."
+    ),
+    "wecom.token_rejected": (
+        "WeCom {api} rejected a freshly fetched access token (errcode {errcode}); run the command "
+        "again, and if it persists check that no other tool resets the app's secret."
+    ),
+    "wecom.bad_agentid": (
+        "WeCom {api}: the AgentId does not match the app (errcode {errcode}); check {agentid_var}."
+    ),
+    "wecom.bad_webhook_key": (
+        "WeCom rejected the group robot key (errcode {errcode}); check {key_var}."
+    ),
+    "wecom.contact_way_quota": (
+        "WeCom's quota of API-created contact ways is used up (errcode {errcode}); remove the "
+        "ways of ended campaigns with `reactivate wecom qr --campaign SLUG --remove`."
+    ),
+    "wecom.failed": "WeCom {api} failed: errcode {errcode} ({errmsg})",
+    "wecom.bad_state": "contact-way state '{state}' must be 1-{limit} ASCII characters",
+    "wecom.bad_remark": "contact-way remark must be at most {limit} characters",
+    "wecom.too_long": "{what} is {size} bytes; WeCom accepts at most {limit}",
+    "wecom.too_many": "{count} {what}; WeCom accepts at most {limit} per call",
 }
 
 _ZH: dict[str, str] = {
@@ -190,6 +254,63 @@ _ZH: dict[str, str] = {
     "reject.conflict": "客户 {client_id} 在第 {other} 行再次出现且 {fields} 不同",
     "reject.required": "缺少{field}",
     "reject.bad_status": "“{value}”不是 在职/离职",
+    # wecom
+    "wecom.env_missing": "{var} 未设置:请设为企业微信应用的企业ID / Secret",
+    "wecom.env_agentid": "{var}“{value}”不是整数(应为应用的 AgentId)",
+    "wecom.env_missing_agentid": (
+        "{var} 未设置:发送应用消息需要应用的 AgentId(管理后台 → 应用管理 → 该应用)"
+    ),
+    "wecom.env_missing_webhook": (
+        "{var} 未设置:请设为群机器人 Webhook 地址中的 key(…/webhook/send?key=KEY)"
+    ),
+    "wecom.hint": "(企业微信 hint:{hint})",
+    "wecom.bad_answer": "企业微信 {api} 的应答无法识别:{problem}",
+    "wecom.unreachable": (
+        "调用企业微信 {api} 尝试 {attempts} 次仍无法连接:{problem}。"
+        "请检查网络,私有部署请检查 {var}。"
+    ),
+    "wecom.gave_up": (
+        "企业微信 {api} 重试 {attempts} 次后仍繁忙或超频(errcode {errcode});请等几分钟后重新运行。"
+    ),
+    "wecom.bad_credentials": (
+        "企业微信拒绝了企业ID或应用 Secret(errcode {errcode})。"
+        "请检查 {corpid_var}(我的企业 → 企业ID)和 {secret_var}"
+        "(已加入 客户联系 → 可调用接口的应用 的自建应用的 Secret)。"
+    ),
+    "wecom.api_forbidden": (
+        "该应用无权调用企业微信 {api}(errcode 48002)。请在管理后台把应用加入 "
+        "客户联系 → API → 可调用接口的应用,或改用该应用的 Secret。"
+    ),
+    "wecom.not_visible": (
+        "企业微信 {api}:客户经理 {userid} 不在应用的可见范围内(errcode 60011)。"
+        "请在管理后台把其加入应用的可见范围,或更正花名册中的企业微信账号。"
+    ),
+    "wecom.some_advisor": "(本次调用中的某位客户经理)",
+    "wecom.ip_not_trusted": (
+        "企业微信拒绝了来自 IP {ip} 的调用(errcode 60020):请在管理后台把它加入应用的企业可信IP,"
+        "或在 IP 已受信任的机器上运行 reactivate。"
+    ),
+    "wecom.token_missing": (
+        "企业微信 {api} 未收到 access_token(errcode {errcode}):"
+        "这是 reactivate 的缺陷,请附 hint 反馈。"
+    ),
+    "wecom.token_rejected": (
+        "企业微信 {api} 拒绝了刚获取的 access_token(errcode {errcode});请重新运行,"
+        "若仍出现请确认没有其他工具重置了应用 Secret。"
+    ),
+    "wecom.bad_agentid": (
+        "企业微信 {api}:AgentId 与应用不符(errcode {errcode});请检查 {agentid_var}。"
+    ),
+    "wecom.bad_webhook_key": "企业微信拒绝了群机器人 key(errcode {errcode});请检查 {key_var}。",
+    "wecom.contact_way_quota": (
+        "通过 API 创建的「联系我」已达企业微信上限(errcode {errcode});"
+        "请用 `reactivate wecom qr --campaign SLUG --remove` 删除已结束活动的联系方式。"
+    ),
+    "wecom.failed": "企业微信 {api} 调用失败:errcode {errcode}({errmsg})",
+    "wecom.bad_state": "联系方式 state“{state}”须为 1-{limit} 个 ASCII 字符",
+    "wecom.bad_remark": "联系方式备注最多 {limit} 个字符",
+    "wecom.too_long": "{what} 为 {size} 字节;企业微信最多接受 {limit}",
+    "wecom.too_many": "{count} 个 {what};企业微信每次最多接受 {limit} 个",
 }
 
 _CATALOGS = {"en": _EN, "zh": _ZH}
