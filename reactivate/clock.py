@@ -5,6 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
+#: The zone of times that belong to no campaign (imports, rosters).
+DEFAULT_TZ = ZoneInfo("Asia/Shanghai")
+
 
 def utcnow() -> dt.datetime:
     """Now, aware, in UTC (what the database stores)."""

@@ -10,6 +10,22 @@ from __future__ import annotations
 import os
 
 _EN: dict[str, str] = {
+    # load, roster, do-not-call (core)
+    "label.added": "added",
+    "label.active": "active",
+    "label.inactive": "inactive",
+    "label.already": "already listed",
+    "label.members_flagged": "members flagged",
+    "progress.reading": "Reading {file}",
+    "exclusion.frozen_or_closed": "account frozen or closed",
+    "exclusion.traded_recently": "traded too recently to be dormant",
+    "exclusion.assets_below_range": "assets below the campaign's range",
+    "exclusion.assets_above_range": "assets above the campaign's range",
+    "exclusion.overlap": "already in another open campaign",
+    "error.campaign_closed": "Campaign {slug} is closed: no more loads, assignments or uploads.",
+    "error.branch_unknown": "No roster branch named '{name}'. Branches: {known}. Load the roster first.",
+    "error.alias_args": "Give NAME and CANONICAL, or --file MAPPING.",
+    "reject.dnc_empty": "neither a client id nor a mobile",
     # labels shared by tables and files
     "label.campaign": "campaign",
     "label.name": "name",
@@ -171,6 +187,22 @@ _EN: dict[str, str] = {
 }
 
 _ZH: dict[str, str] = {
+    # load, roster, do-not-call (core)
+    "label.added": "新增",
+    "label.active": "在职",
+    "label.inactive": "离职",
+    "label.already": "已在名单",
+    "label.members_flagged": "已标记成员",
+    "progress.reading": "正在读取 {file}",
+    "exclusion.frozen_or_closed": "账户冻结或销户",
+    "exclusion.traded_recently": "近期有交易,不属休眠",
+    "exclusion.assets_below_range": "资产低于活动范围",
+    "exclusion.assets_above_range": "资产高于活动范围",
+    "exclusion.overlap": "已在其他进行中的活动里",
+    "error.campaign_closed": "活动 {slug} 已结束:不能再导入、分配或上传。",
+    "error.branch_unknown": "花名册中没有名为“{name}”的营业部。现有:{known}。请先导入花名册。",
+    "error.alias_args": "请给出 别名 和 营业部,或 --file 映射文件。",
+    "reject.dnc_empty": "既无客户号也无手机号",
     "label.campaign": "活动",
     "label.name": "名称",
     "label.start": "开始",

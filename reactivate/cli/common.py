@@ -82,3 +82,42 @@ def _cell(value: Any) -> str:
     if isinstance(value, int) and not isinstance(value, bool):
         return f"{value:,}"
     return str(value)
+
+
+class _Bar:
+    """A rich progress bar on stderr, or nothing (JSON output, tests)."""
+
+    def __init__(self, description: str, enabled: bool) -> None:
+        self.enabled = enabled
+        self.description = description
+        self.progress: Any = None
+        self.task: Any = None
+
+    def __enter__(self) -> _Bar:
+        if self.enabled:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+            self.progress = Progress(
+                TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                console=err_console(), transient=True,
+            )
+            self.progress.__enter__()
+            self.task = self.progress.add_task(self.description, total=None)
+        return self
+
+    def set_total(self, total: int | None) -> None:
+        if self.progress is not None:
+            self.progress.update(self.task, total=total)
+
+    def advance(self, amount: int) -> None:
+        if self.progress is not None:
+            self.progress.update(self.task, advance=amount)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.progress is not None:
+            self.progress.__exit__(*exc)
+
+
+def progress_bar(description: str, enabled: bool = True) -> _Bar:
+    """A progress bar for long work; shown only on a terminal and when enabled."""
+    return _Bar(description, enabled and err_console().is_terminal)

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, inspect, select
 from sqlalchemy.exc import ArgumentError, OperationalError
-from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.pool import ConnectionPoolEntry, NullPool
 from sqlmodel import Session, SQLModel
 
 from reactivate.db import models
@@ -52,7 +52,9 @@ def open_engine(db: str | None = None, *, create: bool = True) -> Engine:
     """An engine for `db`, with the schema in place (created when `create` and missing)."""
     url = resolve_url(db)
     try:
-        engine = create_engine(url)
+        # No pool: a command is short-lived, and a connection closed on release never
+        # outlives the command (nor leaks in tests that run many commands in one process).
+        engine = create_engine(url, poolclass=NullPool)
     except (ArgumentError, ImportError) as exc:
         raise DatabaseError(t("error.db_url", url=url, problem=exc)) from exc
     if engine.dialect.name == "sqlite":

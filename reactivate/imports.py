@@ -1,0 +1,83 @@
+"""The import log: every file brought in, applied or refused, with its counts, who and when."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, insert, select
+
+from reactivate.clock import DEFAULT_TZ, local, utcnow
+from reactivate.db.models import CampaignRecord, ImportRecord
+
+
+def who() -> str:
+    """The person running the command: REACTIVATE_USER, else the login name."""
+    try:
+        return os.environ.get("REACTIVATE_USER") or getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry (containers)
+        return "unknown"
+
+
+def record(
+    conn: Connection,
+    *,
+    kind: str,
+    campaign_id: int | None,
+    path: Path,
+    sha256: str,
+    rows: int,
+    counts: dict[str, Any],
+    status: str,
+) -> int:
+    """Append one import record inside the caller's transaction; returns its id."""
+    table = ImportRecord.__table__  # type: ignore[attr-defined]
+    result = conn.execute(
+        insert(table)
+        .values(
+            kind=kind,
+            campaign_id=campaign_id,
+            file_name=str(path),
+            sha256=sha256,
+            rows=rows,
+            counts=json.dumps(counts, ensure_ascii=False),
+            status=status,
+            run_by=who(),
+            run_at=utcnow(),
+        )
+        .returning(table.c.id)
+    )
+    return int(result.scalar_one())
+
+
+def listing(engine: Engine, campaign_id: int | None = None, limit: int = 50) -> list[dict[str, Any]]:
+    """The latest imports, newest first."""
+    table = ImportRecord.__table__  # type: ignore[attr-defined]
+    campaigns = CampaignRecord.__table__  # type: ignore[attr-defined]
+    query = (
+        select(table, campaigns.c.slug)
+        .outerjoin(campaigns, campaigns.c.id == table.c.campaign_id)
+        .order_by(table.c.id.desc())
+        .limit(limit)
+    )
+    if campaign_id is not None:
+        query = query.where(table.c.campaign_id == campaign_id)
+    with engine.connect() as conn:
+        return [
+            {
+                "id": row.id,
+                "kind": row.kind,
+                "campaign": row.slug,
+                "file": row.file_name,
+                "sha256": row.sha256,
+                "rows": row.rows,
+                "status": row.status,
+                "counts": json.loads(row.counts),
+                "run_by": row.run_by,
+                "run_at": local(row.run_at, DEFAULT_TZ).isoformat(timespec="seconds"),
+            }
+            for row in conn.execute(query)
+        ]

@@ -1,0 +1,55 @@
+"""Reject files: the operator's own rows that were refused, each with its reason.
+
+UTF-8 with BOM so Excel opens the Chinese text correctly; written to a temporary
+file and renamed, so a reject file is never half-written.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from reactivate.errors import Rejection
+from reactivate.messages import t
+from reactivate.sheets.read import Table
+
+
+def write_rejects(out: Path, table: Table, rejections: Sequence[Rejection]) -> int:
+    """Copy the rejected rows of `table` (freshly opened) to `out` with their reasons.
+
+    Returns the number of rows written. A row rejected for several reasons is written once.
+    """
+    reasons: dict[int, list[str]] = {}
+    for rejection in rejections:
+        place = f"{rejection.column}: " if rejection.column else ""
+        reasons.setdefault(rejection.row, []).append(place + rejection.reason)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    handle, temp_name = tempfile.mkstemp(dir=out.parent, prefix=out.name, suffix=".tmp")
+    written = 0
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8-sig", newline="") as stream:
+            writer = csv.writer(stream)
+            writer.writerow([t("label.row"), *table.headers, t("label.reason")])
+            for number, cells in table.rows:
+                if number in reasons:
+                    writer.writerow([number, *(_text(c) for c in cells), "; ".join(reasons[number])])
+                    written += 1
+        os.replace(temp_name, out)
+    except BaseException:
+        os.unlink(temp_name)
+        raise
+    return written
+
+
+def _text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    return str(value)

@@ -1,0 +1,239 @@
+"""`reactivate load` end to end on SQLite and PostgreSQL: every rule gives the counts it should."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from conftest import CAMPAIGN_FILE
+from sqlalchemy import text
+from typer.testing import CliRunner
+
+from reactivate.cli import app
+from reactivate.db.engine import open_engine
+
+ROSTER = """工号,姓名,营业部,营业部代码,企业微信账号,容量,状态
+A001,王芳,上海浦东南路营业部,0101,wangfang,300,在职
+A002,李强,上海浦东南路营业部,0101,liqiang,300,在职
+B001,张伟,北京金融街营业部,0201,zhangwei,200,离职
+"""
+
+HEADER = "序号,客户号,客户姓名,手机号码,所属营业部,总资产(元),最后交易日期,风险承受能力,开户日期,原客户经理,账户状态,渠道"
+
+# as_of 2020-06-30, min 180 days: last trade on or before 2020-01-02 is dormant
+GOOD_ROWS = [
+    '1,0010000001,张三,13800000001,上海浦东南路营业部,"12,345.67",2019-12-01,C3-稳健型,2015-03-01,A001,正常,网上',
+    "2,0010000002,李四,+86 138-0000-0002,上海 浦东南路营业部,5000,2019/6/5,保守型,2016/1/1,王芳,正常,",
+    "3,0010000003,王五,13800000003,北京金融街营业部,800000,20180105,C5,20100101,,正常,",
+    "4,0010000004,赵六,13800000004,杭州西湖营业部,100,,C2,,,正常,",  # never traded; unknown branch
+]
+
+
+def cli(db: str, *args: str) -> object:
+    result = CliRunner().invoke(app, [*args, "--db", db])
+    return result
+
+
+@pytest.fixture
+def db(db_url: str, tmp_path: Path) -> str:
+    roster = tmp_path / "roster.csv"
+    roster.write_text(ROSTER, encoding="utf-8")
+    for args in (["campaign", "add", str(CAMPAIGN_FILE)], ["advisors", "load", str(roster)]):
+        result = CliRunner().invoke(app, [*args, "--db", db_url])
+        assert result.exit_code == 0, result.output
+    return db_url
+
+
+def write_csv(tmp_path: Path, rows: list[str], name: str = "accounts.csv", encoding: str = "utf-8-sig") -> Path:
+    path = tmp_path / name
+    path.write_text("休眠客户清单\n\n" + HEADER + "\n" + "\n".join(rows) + "\n", encoding=encoding)
+    return path
+
+
+def load_json(db: str, path: Path, *extra: str) -> tuple[int, dict[str, object]]:
+    result = CliRunner().invoke(
+        app, ["load", str(path), "--campaign", "2020h2-dormant", "--format", "json", "--db", db, *extra]
+    )
+    return result.exit_code, json.loads(result.stdout)
+
+
+def scalar(db: str, sql: str) -> object:
+    engine = open_engine(db)
+    with engine.connect() as conn:
+        value = conn.execute(text(sql)).scalar()
+    engine.dispose()
+    return value
+
+
+def test_messy_export_loads_with_normalised_values(db: str, tmp_path: Path) -> None:
+    path = write_csv(tmp_path, [*GOOD_ROWS, ",,,,,,,,,,,", "合计,,,,,,,,,,,"])
+    code, summary = load_json(db, path)
+    assert code == 0, summary
+    assert summary["rows"] == 4 and summary["loaded"] == 4 and summary["rejected"] == 0
+    assert summary["unknown_branches"] == {"杭州西湖营业部": 1}
+    engine = open_engine(db)
+    with engine.connect() as conn:
+        rows = {
+            r.client_id: r
+            for r in conn.execute(text("SELECT * FROM client ORDER BY client_id"))
+        }
+    engine.dispose()
+    first, second = rows["0010000001"], rows["0010000002"]
+    assert first.mobile == "13800000001" and first.assets == 12345.67 and first.risk == 3
+    assert str(first.last_trade_date) == "2019-12-01" and first.previous_advisor == "A001"
+    assert json.loads(first.extra) == {"渠道": "网上"}
+    assert second.mobile == "13800000002" and second.risk == 1
+    assert second.branch == "上海浦东南路营业部"  # spaces normalised onto the roster's name
+    assert second.previous_advisor == "A001"  # by unique roster name
+    assert str(rows["0010000003"].last_trade_date) == "2018-01-05"
+    assert rows["0010000004"].last_trade_date is None
+
+
+def test_dormancy_rule_and_closed_accounts_are_excluded(db: str, tmp_path: Path) -> None:
+    rows = [
+        *GOOD_ROWS,
+        "5,0010000005,钱七,13800000005,上海浦东南路营业部,1000,2020-06-01,C3,2015-01-01,,正常,",
+        "6,0010000006,孙八,13800000006,上海浦东南路营业部,1000,2020-01-02,C3,2015-01-01,,正常,",
+        "7,0010000007,周九,13800000007,上海浦东南路营业部,1000,2019-01-01,C3,2015-01-01,,冻结,",
+        "8,0010000008,吴十,13800000008,上海浦东南路营业部,1000,2019-01-01,C3,2015-01-01,,销户,",
+    ]
+    code, summary = load_json(db, write_csv(tmp_path, rows))
+    assert code == 0
+    # 2020-01-02 is exactly 180 days before 2020-06-30: dormant
+    assert summary["loaded"] == 5 and summary["excluded"] == 3
+    assert summary["excluded_reasons"] == {"traded_recently": 1, "frozen_or_closed": 2}
+    assert scalar(db, "SELECT count(*) FROM member") == 5
+
+
+BAD_ROWS = [
+    "9,,无号,13800000009,上海浦东南路营业部,1000,2019-01-01,C3,2015-01-01,,正常,",  # no id
+    "10,0010000010,错号,1380000,上海浦东南路营业部,1000,2019-01-01,C3,2015-01-01,,正常,",  # bad mobile
+    "11,0010000011,坏日,13800000011,上海浦东南路营业部,1000,2019-02-30,C3,2015-01-01,,正常,",  # no such date
+    "12,0010000012,无机,,上海浦东南路营业部,1000,2019-01-01,C3,2015-01-01,,正常,",  # no mobile
+]
+
+
+def test_one_bad_row_writes_nothing_and_every_error_is_reported(db: str, tmp_path: Path) -> None:
+    code, summary = load_json(db, write_csv(tmp_path, GOOD_ROWS + BAD_ROWS))
+    assert code == 1
+    assert summary["rejected"] == 4 and summary["rows"] == 8
+    errors = summary["errors"]
+    assert isinstance(errors, list)
+    # title, blank, header: the k-th data row is row k + 3 as Excel shows it
+    assert [(e["row"], e["column"]) for e in errors] == [
+        (8, "客户号"), (9, "手机号码"), (10, "最后交易日期"), (11, "手机号码"),
+    ]
+    assert "2019-02-30" in errors[2]["reason"]
+    assert scalar(db, "SELECT count(*) FROM member") == 0
+    assert scalar(db, "SELECT status FROM import_record WHERE kind = 'accounts'") == "refused"
+
+
+def test_error_line_on_stderr_names_file_row_and_column(db: str, tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        app, ["load", str(write_csv(tmp_path, BAD_ROWS[1:2])), "-c", "2020h2-dormant", "--db", db]
+    )
+    assert result.exit_code == 1
+    assert "Error:" in result.stderr and "row 4" in result.stderr and "手机号码" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_skip_invalid_loads_good_rows_and_writes_rejects(db: str, tmp_path: Path) -> None:
+    path = write_csv(tmp_path, GOOD_ROWS + BAD_ROWS)
+    code, summary = load_json(db, path, "--skip-invalid")
+    assert code == 0 and summary["loaded"] == 4 and summary["rejected"] == 4
+    rejects = Path(str(summary["rejects_file"]))
+    assert rejects == tmp_path / "accounts.csv.rejects.csv"
+    raw = rejects.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    lines = raw.decode("utf-8-sig").splitlines()
+    assert len(lines) == 5 and "无号" in lines[1] and "0010000010" in lines[2]
+    assert scalar(db, "SELECT count(*) FROM member") == 4
+
+
+def test_duplicates_count_once_and_conflicts_reject_both(db: str, tmp_path: Path) -> None:
+    same = GOOD_ROWS[0].replace("1,", "5,", 1)  # same id, same values (row number column ignored)
+    different = GOOD_ROWS[1].replace("李四", "李斯")
+    code, summary = load_json(db, write_csv(tmp_path, [*GOOD_ROWS, same, different]), "--skip-invalid")
+    assert code == 0
+    assert summary["duplicates"] == 1 and summary["rejected"] == 2 and summary["loaded"] == 3
+    assert summary["rows"] == 6 == sum(
+        int(summary[k]) for k in ("loaded", "updated", "unchanged", "excluded", "rejected", "duplicates")  # type: ignore[call-overload]
+    )
+
+
+def test_reload_changes_nothing_and_update_keeps_history(db: str, tmp_path: Path) -> None:
+    path = write_csv(tmp_path, GOOD_ROWS)
+    assert load_json(db, path)[1]["loaded"] == 4
+    code, again = load_json(db, path)
+    assert code == 0 and again["loaded"] == 0 and again["unchanged"] == 4 and again["updated"] == 0
+    engine = open_engine(db)
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO event (campaign_id, client_id, stage, value, occurred_at, source, recorded_by, recorded_at)"
+                " VALUES (1, '0010000001', 'called', 'connected', '2020-07-02 02:00:00', 'upload', 't', '2020-07-02 02:00:00')"
+            )
+        )
+    engine.dispose()
+    changed = write_csv(tmp_path, [GOOD_ROWS[0].replace("12,345.67", "99,999.00"), *GOOD_ROWS[1:]], "later.csv")
+    code, later = load_json(db, changed)
+    assert later["updated"] == 1 and later["unchanged"] == 3
+    assert scalar(db, "SELECT assets FROM client WHERE client_id = '0010000001'") == 99999.0
+    assert scalar(db, "SELECT count(*) FROM event") == 1
+    assert scalar(db, "SELECT count(*) FROM import_record WHERE kind = 'accounts'") == 3
+
+
+def test_dry_run_counts_but_writes_nothing(db: str, tmp_path: Path) -> None:
+    code, summary = load_json(db, write_csv(tmp_path, GOOD_ROWS), "--dry-run")
+    assert code == 0 and summary["loaded"] == 4
+    assert scalar(db, "SELECT count(*) FROM member") == 0
+    assert scalar(db, "SELECT count(*) FROM import_record WHERE kind = 'accounts'") == 0
+
+
+def test_gb18030_csv(db: str, tmp_path: Path) -> None:
+    code, summary = load_json(db, write_csv(tmp_path, GOOD_ROWS, encoding="gb18030"))
+    assert code == 0 and summary["loaded"] == 4
+    assert scalar(db, "SELECT name FROM client WHERE client_id = '0010000003'") == "王五"
+
+
+def test_overlap_with_another_open_campaign(db: str, tmp_path: Path) -> None:
+    other = tmp_path / "other.toml"
+    other.write_text(
+        CAMPAIGN_FILE.read_text(encoding="utf-8").replace('slug = "2020h2-dormant"', 'slug = "other"'),
+        encoding="utf-8",
+    )
+    assert cli(db, "campaign", "add", str(other)).exit_code == 0  # type: ignore[attr-defined]
+    path = write_csv(tmp_path, GOOD_ROWS)
+    result = CliRunner().invoke(app, ["load", str(path), "-c", "other", "--db", db])
+    assert result.exit_code == 0, result.output
+    code, summary = load_json(db, path)
+    assert summary["overlap"] == 4 and summary["excluded"] == 4 and summary["loaded"] == 0
+    code, summary = load_json(db, path, "--allow-overlap")
+    assert summary["loaded"] == 4
+
+
+def test_do_not_call_clients_join_flagged(db: str, tmp_path: Path) -> None:
+    dnc = tmp_path / "dnc.csv"
+    dnc.write_text("客户号,手机号,原因\n0010000001,,客户要求\n,13800000003,投诉\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["dnc", "load", str(dnc), "--db", db])
+    assert result.exit_code == 0, result.output
+    code, summary = load_json(db, write_csv(tmp_path, GOOD_ROWS))
+    assert summary["dnc_members"] == 2
+    assert scalar(db, "SELECT count(*) FROM member WHERE dnc") == 2
+
+
+def test_branch_alias_moves_clients(db: str, tmp_path: Path) -> None:
+    load_json(db, write_csv(tmp_path, GOOD_ROWS))
+    result = CliRunner().invoke(app, ["branches", "alias", "杭州 西湖营业部", "北京金融街营业部", "--db", db])
+    assert result.exit_code == 0, result.output
+    assert "1 clients moved" in result.output
+    assert scalar(db, "SELECT count(*) FROM client WHERE branch = '北京金融街营业部'") == 2
+
+
+def test_unknown_campaign_and_missing_file(db: str, tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["load", str(tmp_path / "none.csv"), "-c", "2020h2-dormant", "--db", db])
+    assert result.exit_code == 1 and "no such file" in result.stderr
+    path = write_csv(tmp_path, GOOD_ROWS)
+    result = CliRunner().invoke(app, ["load", str(path), "-c", "nope", "--db", db])
+    assert result.exit_code == 1 and "No campaign 'nope'" in result.stderr
