@@ -23,7 +23,7 @@ class FieldSpec:
 
 
 def _field(name: str, *aliases: str, required: bool = False, key: bool = False) -> FieldSpec:
-    return FieldSpec(name, (name, *aliases), required=required, key=key)
+    return FieldSpec(name, tuple(dict.fromkeys((name, *aliases))), required=required, key=key)
 
 
 _CLIENT_ID_ALIASES = ("客户号", "资金账号", "客户编号", "client id", "account")

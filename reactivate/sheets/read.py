@@ -125,6 +125,13 @@ def parse_mapping(specs: Sequence[str], fields: Sequence[FieldSpec]) -> dict[str
     return mapping
 
 
+def _header_text(cell: object) -> str:
+    """A header as the file spells it (for messages), trimmed, with whitespace runs as one."""
+    if isinstance(cell, str):
+        return " ".join(cell.split())
+    return values.text(cell) or ""
+
+
 @dataclass
 class _HeaderMatch:
     headers: list[str]
@@ -136,7 +143,7 @@ def _match_header(
     cells: Sequence[object], lookup: Mapping[str, str], mapping: Mapping[str, str]
 ) -> _HeaderMatch:
     """Map the columns of a candidate header row to fields, mapped headers first."""
-    headers = [values.text(cell) or "" for cell in cells]
+    headers = [_header_text(cell) for cell in cells]
     folded = [fold_header(header) for header in headers]
     columns: dict[str, int] = {}
     claimed: set[int] = set()
@@ -445,19 +452,26 @@ def _is_blank(cell: object) -> bool:
     return cell is None or (isinstance(cell, str) and not cell.strip())
 
 
+def _is_label_text(cell: object) -> bool:
+    return isinstance(cell, str) and fold_header(cell).startswith(_LABEL_PREFIXES)
+
+
 def is_label_row(cells: Sequence[object], id_index: int) -> bool:
     """A row with no id holding only a label or a total, not client data to reject.
 
     True when the id cell is blank and the row has at most one non-blank cell, or a cell
-    whose text starts with 合计/总计/小计/total/注/说明/备注.
+    whose text starts with 合计/总计/小计/total/注/说明/备注. A total often sits in the
+    first column, which may be the id's: an id cell reading 合计 and the like is no id.
     """
-    if 0 <= id_index < len(cells) and not _is_blank(cells[id_index]):
-        return False
+    if 0 <= id_index < len(cells):
+        id_cell = cells[id_index]
+        if not _is_blank(id_cell) and not _is_label_text(id_cell):
+            return False
     filled = 0
     for cell in cells:
         if _is_blank(cell):
             continue
-        if isinstance(cell, str) and fold_header(cell).startswith(_LABEL_PREFIXES):
+        if _is_label_text(cell):
             return True
         filled += 1
     return filled <= 1
