@@ -590,10 +590,11 @@ def _multipart(content_type: str, raw: bytes) -> dict[str, tuple[str, bytes]]:
         f"Content-Type: {content_type}\r\n\r\n".encode() + raw
     )
     parts: dict[str, tuple[str, bytes]] = {}
-    for part in message.iter_parts():  # type: ignore[attr-defined]
+    for part in message.iter_parts():
         name = part.get_param("name", header="content-disposition")
-        payload = part.get_payload(decode=True) or b""
-        parts[str(name)] = (part.get_filename() or "", payload)
+        payload = part.get_payload(decode=True)
+        data = payload if isinstance(payload, bytes) else b""
+        parts[str(name)] = (part.get_filename() or "", data)
     return parts
 
 

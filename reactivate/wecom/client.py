@@ -462,6 +462,10 @@ class WeComClient:
                     except WeComError as single:
                         if single.errcode == NOT_EXTERNAL_CONTACT:
                             continue  # an advisor without customers
+                        if single.errcode == 701008:  # "all userids unlicensed": this one
+                            if userid not in result.unlicensed:
+                                result.unlicensed.append(userid)
+                            continue
                         if single.errcode not in USER_REFUSED:
                             raise
                         assert single.errcode is not None
