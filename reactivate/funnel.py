@@ -38,6 +38,19 @@ DISPOSITIONS: Final[tuple[str, ...]] = (
     CALLBACK,
 )
 
+# Event kinds (the `event.stage` column). Evidence for the funnel's stages:
+EVENT_ASSIGNED: Final = "assigned"  # value: advisor code
+EVENT_CONTROL: Final = "control"  # drawn into the control group
+EVENT_CALL: Final = "call"  # one call; value: disposition; occurred_at: call time
+EVENT_ATTEMPTS: Final = "attempts"  # value: attempts the advisor reported
+EVENT_CALLBACK: Final = "callback"  # value: the call-back time asked for (ISO, UTC)
+EVENT_WECOM: Final = "wecom_added"  # source 'upload' (self-reported) or 'wecom' (confirmed)
+EVENT_PUSHED: Final = "pushed"  # value: product code
+EVENT_CONVERTED: Final = "converted"  # value: product code when known
+EVENT_NOTE: Final = "note"
+EVENT_REACTIVATED: Final = "reactivated"  # value: the trade date the core system shows
+EVENT_VOID: Final = "void"  # cancels the event named by voids_event_id
+
 #: Dispositions where the client answered the phone: evidence for `reached`.
 REACHED_DISPOSITIONS: Final = frozenset({CONNECTED, REFUSED, DO_NOT_CALL, CALLBACK})
 

@@ -100,20 +100,21 @@ class Member(SQLModel, table=True):
 class Event(SQLModel, table=True):
     """One piece of evidence about a client in a campaign. Append-only.
 
-    `stage` is a funnel stage or 'assigned'; `value` carries the detail (a call
-    disposition, a product code, an advisor code). A void is an event whose
-    `voids_event_id` names the event it cancels.
+    `stage` is the event kind (see `reactivate.funnel`: assigned, call, wecom_added,
+    pushed, ...); `value` carries the detail (a call disposition, a product code, an
+    advisor code). A 'void' event cancels the event its `voids_event_id` names.
     """
 
     __tablename__ = "event"
     __table_args__ = (
         Index("ix_event_member_stage", "campaign_id", "client_id", "stage"),
         Index("ix_event_import", "import_id"),
+        Index("ix_event_voids", "voids_event_id"),
     )
     id: int | None = Field(default=None, primary_key=True)
     campaign_id: int = Field(foreign_key="campaign.id")
     client_id: str = Field(foreign_key="client.client_id")
-    stage: str
+    stage: str  # an event kind: reactivate.funnel.EVENT_KINDS
     value: str | None = None
     occurred_at: dt.datetime
     advisor_code: str | None = None
@@ -163,3 +164,49 @@ class WeComToken(SQLModel, table=True):
     key: str = Field(primary_key=True)
     token: str
     expires_at: dt.datetime
+
+
+class ClientStage(SQLModel, table=True):
+    """Per member, where they are in the funnel: a cache rebuilt from member + events.
+
+    Reports read this instead of rescanning every event; `reactivate.db.stages.refresh`
+    keeps it in step inside the transaction that writes the events.
+    """
+
+    __tablename__ = "client_stage"
+    __table_args__ = (Index("ix_client_stage_advisor", "campaign_id", "advisor_code"),)
+    campaign_id: int = Field(foreign_key="campaign.id", primary_key=True)
+    client_id: str = Field(foreign_key="client.client_id", primary_key=True)
+    advisor_code: str | None = None
+    assigned_at: dt.datetime | None = None
+    control: bool = False
+    dnc: bool = False
+    called_at: dt.datetime | None = None  # first call
+    reached_at: dt.datetime | None = None  # first answered call
+    wecom_at: dt.datetime | None = None  # first WeCom add, self-reported or confirmed
+    wecom_confirmed_at: dt.datetime | None = None  # first add confirmed by WeCom's API
+    pushed_at: dt.datetime | None = None
+    converted_at: dt.datetime | None = None
+    reactivated_at: dt.datetime | None = None  # traded again, from the core system's export
+    calls: int = 0  # distinct call times
+    attempts: int = 0  # max(highest attempts reported, calls)
+    last_call_at: dt.datetime | None = None
+    callback_at: dt.datetime | None = None  # latest call-back-later time asked for
+    do_not_call: bool = False  # a call ended with do-not-call in this campaign
+
+
+class WorkbookIssue(SQLModel, table=True):
+    """A call workbook handed to an advisor: which issue number, when, how many clients.
+
+    The workbook's hidden stamp (HMAC over campaign, advisor, issue and client ids)
+    is what an upload is checked against; this row says the issue was really made.
+    """
+
+    __tablename__ = "workbook_issue"
+    campaign_id: int = Field(foreign_key="campaign.id", primary_key=True)
+    advisor_code: str = Field(foreign_key="advisor.code", primary_key=True)
+    issue: int = Field(primary_key=True)
+    issued_at: dt.datetime
+    clients: int
+    digest: str
+    path: str
