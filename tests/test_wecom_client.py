@@ -615,3 +615,15 @@ def test_database_token_store_shared_across_invocations(
     assert len(rows) == 1
     assert fake_wecom.secret not in rows[0].key
     assert json.dumps(rows[0].key).count(fake_wecom.corpid) == 1
+
+
+def test_transport_error_text_is_scrubbed(sleeps: Sleeps) -> None:
+    def answer(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError(f"cannot connect for {request.url}", request=request)
+
+    settings = WeComSettings(base_url="https://wecom.test/cgi-bin", corpid="ww1", secret="s3cr3t")
+    transport = httpx.MockTransport(answer)
+    with WeComClient(settings, MemoryTokenStore(), transport=transport, sleep=sleeps) as wecom:
+        with pytest.raises(WeComError, match="ConnectError") as caught:
+            wecom.follow_users()
+    assert "s3cr3t" not in str(caught.value)

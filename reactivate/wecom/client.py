@@ -322,8 +322,8 @@ class WeComClient:
             try:
                 response = self._http.request(method, url, params=query, json=json, files=files)
             except httpx.TransportError as exc:
-                # The message of a transport error names the host, never the query.
-                problem = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+                # A transport error's text names the host, not the query; scrub anyway.
+                problem = type(exc).__name__ + (f": {self._scrub(str(exc))}" if str(exc) else "")
                 errcode, errmsg, body = None, problem, None
             else:
                 body, errcode, errmsg = _parse(response, api)
@@ -354,6 +354,14 @@ class WeComClient:
                 self._sleep(delay)
                 continue
             raise self._error(api, errcode, errmsg, attempts=attempt + 1, userid=userid)
+
+    def _scrub(self, text: str) -> str:
+        """`text` with the secret, the robot key and any cached token masked."""
+        cached = self._store.get(self.settings.token_key)
+        for secret in (self.settings.secret, self.settings.webhook_key, cached and cached[0]):
+            if secret:
+                text = text.replace(secret, "***")
+        return text
 
     def _error(
         self, api: str, errcode: int | None, errmsg: str, *, attempts: int, userid: str | None
