@@ -430,7 +430,9 @@ def test_csv_rows_are_padded_and_blank_rows_skipped(tmp_path: Path) -> None:
 
 def test_csv_row_numbers_count_records_not_lines(tmp_path: Path) -> None:
     # Excel shows a quoted cell with a line break as one row.
-    path = write_csv(tmp_path / "multi.csv", [["客户号", "备注"], ["001", "两行\n备注"], ["002", ""]])
+    path = write_csv(
+        tmp_path / "multi.csv", [["客户号", "备注"], ["001", "两行\n备注"], ["002", ""]]
+    )
     assert [n for n, _ in open_table(path, ACCOUNT_FIELDS).rows] == [2, 3]
 
 

@@ -187,7 +187,7 @@ def mobile(value: object) -> str | None:
 
 # --------------------------------------------------------------------------- dates
 
-_TIME = r"(?:[ T]+(\d{1,2})[:时](\d{1,2})(?:[:分](\d{1,2})(?:\.(\d{1,6})\d*)?秒?)?)?"
+_TIME = r"(?:[ T]+(\d{1,2}):(\d{1,2})(?::(\d{1,2})(?:\.(\d{1,6})\d*)?)?)?"
 _DATE_TIME = re.compile(
     r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?" + _TIME,
 )
@@ -240,6 +240,8 @@ def _parse_text_datetime(value: str) -> _dt.datetime | None:
     folded = _fold(value)
     if not folded:
         return None
+    if "时" in folded:  # 14时05分09秒
+        folded = folded.replace("时", ":").replace("分", ":").replace("秒", "").rstrip(":")
     match = _DATE_TIME.fullmatch(folded) or _COMPACT_DATE_TIME.fullmatch(folded)
     if match is not None:
         parts = [int(part) if part else 0 for part in match.groups()]
@@ -319,7 +321,8 @@ def datetime(value: object) -> _dt.datetime | None:
 
 _PLAIN_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 _LEADING_DOT = re.compile(r"-?\d*\.\d+")
-_AMOUNT_NOISE = re.compile(r"[,\s¥$]|元|rmb|cny", re.IGNORECASE)
+_THOUSANDS = re.compile(r"[,\s]")
+_CURRENCY = re.compile(r"(?:[¥$]|rmb|cny)?(.*?)(?:元|rmb|cny)?", re.IGNORECASE)
 
 
 def _bad_number(value: object) -> BadValue:
@@ -342,7 +345,10 @@ def amount(value: object) -> float | None:
         folded = _fold(value)
         if not folded:
             return None
-        cleaned = _AMOUNT_NOISE.sub("", folded)
+        cleaned = _THOUSANDS.sub("", folded)
+        currency = _CURRENCY.fullmatch(cleaned)
+        assert currency is not None  # any text matches: the middle group takes what is left
+        cleaned = currency.group(1)
         negative = cleaned.startswith("(") and cleaned.endswith(")")  # accounting style
         if negative:
             cleaned = cleaned[1:-1]

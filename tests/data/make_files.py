@@ -97,7 +97,7 @@ def write_xlsx(path: Path) -> None:
 
 
 def write_xls(path: Path) -> None:
-    import xlwt  # type: ignore[import-not-found]
+    import xlwt  # type: ignore[import-untyped, import-not-found, unused-ignore]
 
     workbook = xlwt.Workbook(encoding="utf-8")
     date_style = xlwt.easyxf(num_format_str="yyyy-mm-dd")
