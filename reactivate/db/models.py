@@ -95,6 +95,9 @@ class Member(SQLModel, table=True):
     control: bool = False
     advisor_code: str | None = Field(default=None, foreign_key="advisor.code", index=True)
     assigned_at: dt.datetime | None = None
+    # when an assign run first considered this member (control-group draw included):
+    # later runs draw their holdout share only from members not yet considered
+    considered_at: dt.datetime | None = None
 
 
 class Event(SQLModel, table=True):
