@@ -7,8 +7,9 @@ How `split` places clients, in order:
    order, so choices are random but repeatable, and never depend on the input's order or on
    hashing.
 2. **Kept owners** (`keep_owner`). A client whose previous advisor is among the seats stays
-   with them, up to that advisor's room (`capacity - held`); when an owner has more of their
-   own clients than room, the first ones in draw order stay and the rest join the pool.
+   with them, up to that advisor's room (`capacity - held`), whatever either's branch; when an
+   owner has more of their own clients than room, the first ones in draw order stay and the
+   rest join the pool.
 3. **Branch first.** Each branch's pool is dealt to that branch's seats with room. When the
    pool is larger than the room, the first ones in draw order are placed; the rest spill over.
 4. **Spill-over** (`cross_branch`). Spilled clients, clients of branches without seats and
