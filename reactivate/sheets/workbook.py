@@ -7,11 +7,12 @@
   and carry dropdowns or date/number validation. The headers are the Chinese aliases
   results upload reads, so a filled workbook uploads like a plain results sheet.
 - `填写说明`: how to fill it in, what each call result means, the products.
-- `_lists` (very hidden): the product list the 推送产品 dropdown points at.
-- `_reactivate` (very hidden): the stamp: campaign, advisor, issue number, the client
-  ids issued and an HMAC-SHA256 over them, keyed by the campaign database's secret.
-  Upload recomputes it (`verify_stamp`) to attribute rows to what was issued and to
-  recognise a tampered or foreign sheet.
+- `_reactivate` (very hidden): the stamp in columns A:B: campaign, advisor, issue
+  number, the client ids issued and an HMAC-SHA256 over them, keyed by the campaign
+  database's secret. Upload recomputes it (`verify_stamp`) to attribute rows to what was
+  issued and to recognise a tampered or foreign sheet. Column D holds the product list
+  the 推送产品 dropdown points at (an inline dropdown list is capped at 255 characters).
+  One sheet for both: every sheet costs xlsxwriter two temp files per workbook.
 
 Writing uses xlsxwriter in constant_memory mode: rows stream to disk in order, so
 memory stays flat however many clients a workbook holds. Everything beyond cell values
@@ -53,7 +54,6 @@ from reactivate.messages import t
 
 CALL_SHEET: Final = "客户名单"
 INSTRUCTIONS_SHEET: Final = "填写说明"
-LISTS_SHEET: Final = "_lists"
 STAMP_SHEET: Final = "_reactivate"
 
 #: Client columns, locked. Their order is the sheet's column order.
@@ -119,7 +119,6 @@ _WIDTHS: Final[dict[str, float]] = {
     "备注": 32,
 }
 _DATETIME_HEADERS: Final = ("通话时间", "预约回电时间", "添加时间", "推送时间", "转化时间")
-_TEXT_CLIENT_HEADERS: Final = ("客户号", "手机号")
 
 _CLIENT_FILL: Final = "#E7E6E6"
 _INPUT_FILL: Final = "#FFF2CC"
@@ -345,12 +344,10 @@ def _write(path: Path, spec: WorkbookSpec, secret: bytes) -> None:
         )
         calls = book.add_worksheet(CALL_SHEET)
         instructions = book.add_worksheet(INSTRUCTIONS_SHEET)
-        lists = book.add_worksheet(LISTS_SHEET)
         stamp = book.add_worksheet(STAMP_SHEET)
-        product_range = _write_lists(lists, spec)
+        product_range = _write_stamp(stamp, spec, secret)
         _write_calls(book, calls, spec, product_range)
         _write_instructions(book, instructions, spec)
-        _write_stamp(stamp, spec, secret)
         calls.activate()
     finally:
         book.close()
@@ -377,7 +374,6 @@ def _write_calls(book: Any, ws: Any, spec: WorkbookSpec, product_range: str | No
             "valign": "vcenter",
         }
     )
-    text_locked = book.add_format({"num_format": "@"})
     input_plain = book.add_format({"locked": False, "bg_color": _INPUT_FILL})
     input_datetime = book.add_format(
         {"locked": False, "bg_color": _INPUT_FILL, "num_format": DATETIME_FORMAT}
@@ -389,7 +385,9 @@ def _write_calls(book: Any, ws: Any, spec: WorkbookSpec, product_range: str | No
         if header in INPUT_HEADERS:
             fmt = input_datetime if header in _DATETIME_HEADERS else input_plain
         else:
-            fmt = text_locked if header in _TEXT_CLIENT_HEADERS else None
+            # Ids and mobiles are written as text cells; a '@' column format on them would
+            # cost a style attribute per cell (~5% of the write) and their cells are locked.
+            fmt = None
         ws.set_column(index, index, _WIDTHS[header], fmt)
 
     ws.set_row(0, 32)
@@ -526,16 +524,6 @@ def _validate(
         )
 
 
-def _write_lists(ws: Any, spec: WorkbookSpec) -> str | None:
-    # A list on a sheet, not inline: an inline dropdown list is capped at 255 characters.
-    ws.very_hidden()
-    if not spec.products:
-        return None
-    for row, product in enumerate(spec.products):
-        ws.write_string(row, 0, product_label(product))
-    return f"='{LISTS_SHEET}'!$A$1:$A${len(spec.products)}"
-
-
 def _zone_label(timezone: str) -> str:
     return "北京时间(Asia/Shanghai)" if timezone == "Asia/Shanghai" else timezone
 
@@ -614,7 +602,8 @@ def _write_instructions(book: Any, ws: Any, spec: WorkbookSpec) -> None:
             row += 1
 
 
-def _write_stamp(ws: Any, spec: WorkbookSpec, secret: bytes) -> None:
+def _write_stamp(ws: Any, spec: WorkbookSpec, secret: bytes) -> str | None:
+    """Write the stamp (A:B) and the product list (D); return the list's range, if any."""
     ws.very_hidden()
     ids = [client.client_id for client in spec.clients]
     digest = stamp_digest(secret, spec.campaign_slug, spec.advisor_code, spec.issue, ids)
@@ -634,6 +623,14 @@ def _write_stamp(ws: Any, spec: WorkbookSpec, secret: bytes) -> None:
         ("client_ids", text[start : start + _STAMP_CHUNK])
         for start in range(0, len(text), _STAMP_CHUNK)
     ]
-    for row, (key, value) in enumerate(pairs):
-        ws.write_string(row, 0, key)
-        ws.write_string(row, 1, value)
+    labels = [product_label(product) for product in spec.products]
+    # constant_memory writes rows in order, so both columns are written row by row.
+    for row in range(max(len(pairs), len(labels))):
+        if row < len(pairs):
+            ws.write_string(row, 0, pairs[row][0])
+            ws.write_string(row, 1, pairs[row][1])
+        if row < len(labels):
+            ws.write_string(row, 3, labels[row])
+    if not labels:
+        return None
+    return f"='{STAMP_SHEET}'!$D$1:$D${len(labels)}"

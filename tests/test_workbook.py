@@ -1,0 +1,547 @@
+"""The advisor's call workbook: contents read back with openpyxl and calamine, and the stamp."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import zipfile
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+import openpyxl
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from python_calamine import CalamineWorkbook
+
+from reactivate.errors import InputError
+from reactivate.funnel import DISPOSITION_LABELS, DISPOSITIONS
+from reactivate.sheets import workbook as wbmod
+from reactivate.sheets.workbook import (
+    CALL_SHEET,
+    CLIENT_HEADERS,
+    INPUT_HEADERS,
+    INSTRUCTIONS_SHEET,
+    STAMP_SHEET,
+    Stamp,
+    WorkbookClient,
+    WorkbookProduct,
+    WorkbookSpec,
+    read_stamp,
+    stamp_digest,
+    verify_stamp,
+    write_advisor_workbook,
+)
+
+SECRET = b"test-secret-0123456789"
+PRODUCTS = (
+    WorkbookProduct("F001", "货币基金", 1),
+    WorkbookProduct("F003", "稳健理财", 2),
+    WorkbookProduct("F005", "成长股票", 4),
+)
+
+
+def client(index: int, **changes: object) -> WorkbookClient:
+    risk = index % 5 + 1
+    base = WorkbookClient(
+        client_id=f"{index:010d}",
+        name=f"客户{index}",
+        mobile=f"138{index:08d}",
+        branch="上海分公司",
+        asset_band="10k-50k",
+        days_dormant=180 + index,
+        risk=risk,
+        suitable_products=tuple(p.code for p in PRODUCTS if p.risk <= risk),
+    )
+    return replace(base, **changes)  # type: ignore[arg-type]
+
+
+def make_spec(count: int = 5, **changes: object) -> WorkbookSpec:
+    base = WorkbookSpec(
+        campaign_slug="spring-2024",
+        campaign_name="2024 春季唤醒",
+        advisor_code="A007",
+        advisor_name="王芳",
+        branch="上海分公司",
+        issue=2,
+        issued_at=datetime(2024, 3, 1, 1, 30, tzinfo=UTC),
+        timezone="Asia/Shanghai",
+        dispositions=DISPOSITIONS,
+        products=PRODUCTS,
+        clients=tuple(client(i) for i in range(count)),
+        contact_link="https://work.weixin.qq.com/ca/cawcde0123456789",
+    )
+    return replace(base, **changes)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def written(tmp_path: Path) -> tuple[Path, WorkbookSpec]:
+    spec = make_spec(
+        5,
+        clients=(
+            client(0, client_id="0000123", mobile="13800000001"),
+            client(
+                1,
+                name=None,
+                mobile=None,
+                branch=None,
+                days_dormant=None,
+                risk=None,
+                suitable_products=(),
+            ),
+            client(2, name='=HYPERLINK("http://x")', client_id="00042"),
+            client(3),
+            client(4),
+        ),
+    )
+    path = tmp_path / "上海分公司" / "A007.xlsx"
+    write_advisor_workbook(path, spec, SECRET)
+    return path, spec
+
+
+def call_sheet(path: Path) -> openpyxl.worksheet.worksheet.Worksheet:
+    return openpyxl.load_workbook(path)[CALL_SHEET]
+
+
+# --- contents --------------------------------------------------------------------
+
+
+def test_headers_are_the_result_aliases_client_then_input(
+    written: tuple[Path, WorkbookSpec],
+) -> None:
+    path, _ = written
+    ws = call_sheet(path)
+    headers = [cell.value for cell in ws[1]]
+    assert headers == [
+        "客户号", "姓名", "手机号", "营业部", "资产段", "休眠天数", "风险等级", "适合产品",
+        "通话时间", "通话结果", "拨打次数", "预约回电时间", "是否添加企业微信", "添加时间",
+        "推送产品", "推送时间", "是否转化", "转化时间", "备注",
+    ]  # fmt: skip
+    assert tuple(headers) == CLIENT_HEADERS + INPUT_HEADERS
+
+
+def test_client_values_read_back_with_openpyxl(written: tuple[Path, WorkbookSpec]) -> None:
+    path, spec = written
+    ws = call_sheet(path)
+    rows = list(ws.iter_rows(min_row=2, values_only=True))
+    assert len(rows) == len(spec.clients)
+    first = rows[0]
+    assert first[:8] == (
+        "0000123",
+        "客户0",
+        "13800000001",
+        "上海分公司",
+        "10k-50k",
+        180,
+        "C1",
+        "F001",
+    )
+    # ids and mobiles are text cells, never numbers
+    assert ws["A2"].data_type == "s" and ws["C2"].data_type == "s"
+    assert ws["A4"].value == "00042"
+    # a formula-looking name stays text
+    assert ws["B4"].value == '=HYPERLINK("http://x")' and ws["B4"].data_type == "s"
+    # missing values are blank cells
+    assert rows[1][:8] == ("0000000001", None, None, None, "10k-50k", None, None, None)
+    # suitable products joined, within the client's tolerance
+    assert rows[3][6] == "C4" and rows[3][7] == "F001、F003、F005"
+    # input columns start empty
+    assert all(value is None for row in rows for value in row[8:])
+
+
+def test_client_values_read_back_with_calamine(written: tuple[Path, WorkbookSpec]) -> None:
+    path, spec = written
+    book = CalamineWorkbook.from_path(str(path))
+    rows = book.get_sheet_by_name(CALL_SHEET).to_python()
+    book.close()
+    assert rows[0][:3] == ["客户号", "姓名", "手机号"]
+    assert [row[0] for row in rows[1:]] == [c.client_id for c in spec.clients]
+    assert rows[1][2] == "13800000001" and isinstance(rows[1][2], str)
+    assert rows[1][5] == 180
+
+
+def test_sheets_order_states_and_active(written: tuple[Path, WorkbookSpec]) -> None:
+    path, _ = written
+    book = openpyxl.load_workbook(path)
+    assert book.sheetnames == [CALL_SHEET, INSTRUCTIONS_SHEET, STAMP_SHEET]
+    states = {ws.title: ws.sheet_state for ws in book.worksheets}
+    assert states == {
+        CALL_SHEET: "visible",
+        INSTRUCTIONS_SHEET: "visible",
+        STAMP_SHEET: "veryHidden",
+    }
+    assert book.active.title == CALL_SHEET
+
+
+def test_frozen_header_filter_and_widths(written: tuple[Path, WorkbookSpec]) -> None:
+    path, _ = written
+    ws = call_sheet(path)
+    assert ws.freeze_panes == "D2"  # header row, and id/name/mobile columns
+    assert ws.auto_filter.ref == "A1:S6"
+    widths = {key: dim.width for key, dim in ws.column_dimensions.items()}
+    assert widths["A"] > 12 and widths["S"] > 25
+
+
+def test_protection_locks_client_columns_but_allows_filter_and_sort(
+    written: tuple[Path, WorkbookSpec],
+) -> None:
+    path, _ = written
+    book = openpyxl.load_workbook(path)
+    ws = book[CALL_SHEET]
+    protection = ws.protection
+    assert protection.sheet is True
+    assert protection.password is None  # no password: see the comment in workbook.py
+    # In OOXML a flag set to true means the action is protected; these must be allowed.
+    assert protection.autoFilter is False
+    assert protection.sort is False
+    assert protection.formatColumns is False
+    # Written client cells are locked; input columns are unlocked and filled by column style.
+    assert ws["A2"].protection.locked is True and ws["C2"].protection.locked is True
+
+    # openpyxl has no public accessor for a column's style: read its style ids.
+    def column_style(letter: str) -> tuple[bool, str | None]:
+        style = ws.column_dimensions[letter]._style
+        if style is None:
+            return True, None
+        fill = book._fills[style.fillId].fgColor.rgb
+        return book._protections[style.protectionId].locked is not False, fill
+
+    inputs = {column_style(letter) for letter in "IJKLMNOPQRS"}
+    (input_fill,) = {fill for _, fill in inputs}
+    assert {locked for locked, _ in inputs} == {False}
+    assert input_fill not in (None, "00000000")
+    assert all(column_style(letter)[0] for letter in "ABCDEFGH")
+    # date/time inputs show as yyyy-mm-dd hh:mm
+    for letter in "ILNPR":
+        assert ws.column_dimensions[letter].number_format == "yyyy-mm-dd hh:mm"
+
+
+def test_data_validation(written: tuple[Path, WorkbookSpec]) -> None:
+    path, _ = written
+    ws = call_sheet(path)
+    rules = {str(dv.sqref): dv for dv in ws.data_validations.dataValidation}
+    labels = [DISPOSITION_LABELS[code][0] for code in DISPOSITIONS]
+    assert labels == ["接通", "无人接听", "忙线", "空号/错号", "拒绝", "勿扰", "预约回电"]
+    results = rules["J2:J6"]
+    assert results.type == "list" and results.formula1 == '"' + ",".join(labels) + '"'
+    assert results.showErrorMessage
+    for ref in ("M2:M6", "Q2:Q6"):
+        assert rules[ref].type == "list" and rules[ref].formula1 == '"是,否"'
+    products = rules["O2:O6"]
+    assert products.type == "list" and products.formula1 == "'_reactivate'!$D$1:$D$3"
+    book = openpyxl.load_workbook(path)
+    assert [row[3] for row in book[STAMP_SHEET].iter_rows(max_row=3, values_only=True)] == [
+        "F001 货币基金",
+        "F003 稳健理财",
+        "F005 成长股票",
+    ]
+    attempts = rules["K2:K6"]
+    assert (attempts.type, attempts.formula1, attempts.formula2) == ("whole", "0", "99")
+    for ref in ("I2:I6", "L2:L6", "N2:N6", "P2:P6", "R2:R6"):
+        assert rules[ref].type == "date" and rules[ref].operator in (None, "between")
+    assert len(rules) == 10
+
+
+def test_unsuitable_product_is_highlighted(written: tuple[Path, WorkbookSpec]) -> None:
+    path, _ = written
+    ws = call_sheet(path)
+    ranges = {str(cf.sqref): cf.rules for cf in ws.conditional_formatting}
+    (rule,) = ranges["O2:O6"]
+    assert rule.type == "expression"
+    assert "$H2" in rule.formula[0] and "$O2" in rule.formula[0]
+
+
+def test_instructions_sheet(written: tuple[Path, WorkbookSpec]) -> None:
+    path, spec = written
+    ws = openpyxl.load_workbook(path)[INSTRUCTIONS_SHEET]
+    text = "\n".join(
+        str(value) for row in ws.iter_rows(values_only=True) for value in row if value is not None
+    )
+    assert "2024 春季唤醒" in text and "王芳" in text and "A007" in text
+    assert "第 2 期" in text and "5 位客户" in text
+    assert "2024-03-01 09:30" in text  # issued_at in the campaign's zone
+    assert "北京时间" in text and "Asia/Shanghai" in text
+    assert "永不再拨打" in text or "永远不要再拨打" in text
+    for labels in DISPOSITION_LABELS.values():
+        assert labels[0] in text
+    assert spec.contact_link is not None and spec.contact_link in text
+    assert "F005" in text and "R4" in text
+    assert "适合产品" in text
+
+
+def test_other_timezone_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "w.xlsx"
+    write_advisor_workbook(path, make_spec(1, timezone="Europe/London"), SECRET)
+    ws = openpyxl.load_workbook(path)[INSTRUCTIONS_SHEET]
+    text = " ".join(str(v) for row in ws.iter_rows(values_only=True) for v in row if v)
+    assert "Europe/London" in text and "北京时间" not in text
+    assert "2024-03-01 01:30" in text
+
+
+def test_empty_workbook_and_no_products(tmp_path: Path) -> None:
+    path = tmp_path / "empty.xlsx"
+    spec = make_spec(0, products=(), contact_link=None)
+    write_advisor_workbook(path, spec, SECRET)
+    ws = call_sheet(path)
+    assert ws.max_row == 1
+    assert all("O" not in str(dv.sqref) for dv in ws.data_validations.dataValidation)
+    stamp = read_stamp(path)
+    assert stamp is not None and stamp.client_ids == () and verify_stamp(stamp, SECRET)
+
+
+def test_valid_zip_with_expected_parts(written: tuple[Path, WorkbookSpec]) -> None:
+    path, _ = written
+    with zipfile.ZipFile(path) as archive:
+        assert archive.testzip() is None
+        names = set(archive.namelist())
+    assert {"[Content_Types].xml", "xl/workbook.xml", "xl/styles.xml"} <= names
+    assert {f"xl/worksheets/sheet{i}.xml" for i in range(1, 4)} <= names
+
+
+# --- writing is atomic -----------------------------------------------------------
+
+
+def test_write_replaces_atomically_and_leaves_no_temp_files(tmp_path: Path) -> None:
+    path = tmp_path / "w.xlsx"
+    write_advisor_workbook(path, make_spec(3), SECRET)
+    write_advisor_workbook(path, make_spec(4, issue=3), SECRET)
+    assert [p.name for p in tmp_path.iterdir()] == ["w.xlsx"]
+    stamp = read_stamp(path)
+    assert stamp is not None and stamp.issue == 3 and len(stamp.client_ids) == 4
+
+
+def test_failed_write_keeps_the_old_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "w.xlsx"
+    write_advisor_workbook(path, make_spec(3), SECRET)
+    before = path.read_bytes()
+
+    def boom(*args: object) -> None:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(wbmod, "_write_stamp", boom)
+    with pytest.raises(RuntimeError):
+        write_advisor_workbook(path, make_spec(4), SECRET)
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["w.xlsx"]
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"issued_at": datetime(2024, 3, 1, 9, 0)},
+        {"clients": (client(1), client(1))},
+        {"clients": (client(1, client_id=""),)},
+        {"dispositions": ("connected", "maybe")},
+        {"timezone": "Mars/Olympus"},
+    ],
+)
+def test_caller_mistakes_raise(tmp_path: Path, changes: dict[str, object]) -> None:
+    with pytest.raises(Exception) as info:
+        write_advisor_workbook(tmp_path / "w.xlsx", make_spec(2, **changes), SECRET)
+    assert isinstance(info.value, ValueError | KeyError)  # ZoneInfoNotFoundError is a KeyError
+    assert list(tmp_path.iterdir()) == []
+
+
+# --- the stamp -------------------------------------------------------------------
+
+
+def test_stamp_round_trip(written: tuple[Path, WorkbookSpec]) -> None:
+    path, spec = written
+    stamp = read_stamp(path)
+    assert stamp is not None
+    assert (stamp.campaign, stamp.advisor, stamp.issue) == ("spring-2024", "A007", 2)
+    assert stamp.client_ids == tuple(c.client_id for c in spec.clients)
+    assert verify_stamp(stamp, SECRET)
+    assert not verify_stamp(stamp, b"another-secret")
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"campaign": "autumn-2024"},
+        {"advisor": "A008"},
+        {"issue": 3},
+        {"client_ids": ("0000123", "00042", "9999999999")},
+        {"digest": "0" * 64},
+        {"digest": "非十六进制"},
+    ],
+)
+def test_changed_stamp_fails_verification(
+    written: tuple[Path, WorkbookSpec], change: dict[str, object]
+) -> None:
+    stamp = read_stamp(written[0])
+    assert stamp is not None
+    assert not verify_stamp(replace(stamp, **change), SECRET)  # type: ignore[arg-type]
+
+
+def test_tampered_file_is_recognised(written: tuple[Path, WorkbookSpec], tmp_path: Path) -> None:
+    path, _ = written
+    book = openpyxl.load_workbook(path)
+    ws = book[STAMP_SHEET]
+    for row in ws.iter_rows():
+        if row[0].value == "advisor":
+            row[1].value = "A999"  # claim another advisor's list
+    tampered = tmp_path / "tampered.xlsx"
+    book.save(tampered)
+    stamp = read_stamp(tampered)
+    assert stamp is not None and stamp.advisor == "A999"
+    assert not verify_stamp(stamp, SECRET)
+
+
+def test_stamp_survives_a_resave(written: tuple[Path, WorkbookSpec], tmp_path: Path) -> None:
+    # An advisor filling the sheet and saving it (here with openpyxl) keeps the stamp valid.
+    path, _ = written
+    book = openpyxl.load_workbook(path)
+    book[CALL_SHEET]["J2"] = "接通"
+    filled = tmp_path / "filled.xlsx"
+    book.save(filled)
+    stamp = read_stamp(filled)
+    assert stamp is not None and verify_stamp(stamp, SECRET)
+
+
+def test_many_and_unusual_ids_are_chunked_and_round_trip(tmp_path: Path) -> None:
+    ids = [f"客户-{i:030d}-😀" for i in range(1200)]  # > 32,000 characters of JSON
+    spec = make_spec(0, clients=tuple(client(i, client_id=cid) for i, cid in enumerate(ids)))
+    path = tmp_path / "w.xlsx"
+    write_advisor_workbook(path, spec, SECRET)
+    book = openpyxl.load_workbook(path)
+    chunks = [r[1] for r in book[STAMP_SHEET].iter_rows(values_only=True) if r[0] == "client_ids"]
+    assert len(chunks) > 1 and all(len(c) <= 32_000 for c in chunks)
+    stamp = read_stamp(path)
+    assert stamp is not None and list(stamp.client_ids) == ids and verify_stamp(stamp, SECRET)
+
+
+def test_plain_sheets_have_no_stamp(tmp_path: Path) -> None:
+    plain = tmp_path / "plain.xlsx"
+    book = openpyxl.Workbook()
+    book.active.append(["客户号", "通话结果"])
+    book.active.append(["0001", "接通"])
+    book.save(plain)
+    assert read_stamp(plain) is None
+    csv = tmp_path / "plain.csv"
+    csv.write_text("客户号,通话结果\n0001,接通\n", encoding="utf-8")
+    assert read_stamp(csv) is None
+
+
+def test_unreadable_file_is_an_input_error(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.xlsx"
+    bad.write_bytes(b"not a zip")
+    with pytest.raises(InputError, match="bad.xlsx"):
+        read_stamp(bad)
+
+
+@pytest.mark.parametrize(
+    "mutate",
+    [
+        lambda rows: [r for r in rows if r[0] != "format"],
+        lambda rows: [r for r in rows if r[0] != "digest"],
+        lambda rows: [r if r[0] != "issue" else ["issue", "two"] for r in rows],
+        lambda rows: [r if r[0] != "client_ids" else ["client_ids", "[1, 2"] for r in rows],
+        lambda rows: [r if r[0] != "client_ids" else ["client_ids", "[1, 2]"] for r in rows],
+        lambda rows: [r for r in rows if r[0] != "client_ids"],
+    ],
+)
+def test_damaged_stamp_is_an_input_error_not_a_plain_sheet(
+    written: tuple[Path, WorkbookSpec], tmp_path: Path, mutate: object
+) -> None:
+    path, _ = written
+    book = openpyxl.load_workbook(path)
+    ws = book[STAMP_SHEET]
+    rows = [list(r) for r in ws.iter_rows(values_only=True)]
+    ws.delete_rows(1, ws.max_row)
+    for row in mutate(rows):  # type: ignore[operator]
+        ws.append(row)
+    damaged = tmp_path / "damaged.xlsx"
+    book.save(damaged)
+    with pytest.raises(InputError, match=STAMP_SHEET):
+        read_stamp(damaged)
+
+
+def test_stamp_sheet_holds_readable_fields(written: tuple[Path, WorkbookSpec]) -> None:
+    path, spec = written
+    rows = openpyxl.load_workbook(path)[STAMP_SHEET].iter_rows(values_only=True)
+    fields = {r[0]: r[1] for r in rows}
+    assert fields["campaign"] == "spring-2024" and fields["issue"] == "2"
+    assert fields["clients"] == "5"
+    assert datetime.fromisoformat(str(fields["issued_at"])) == spec.issued_at
+    assert json.loads(str(fields["client_ids"])) == [c.client_id for c in spec.clients]
+
+
+# --- the digest ------------------------------------------------------------------
+
+
+def test_digest_is_hmac_sha256_hex() -> None:
+    digest = stamp_digest(SECRET, "c", "a", 1, ["1"])
+    assert len(digest) == 64 and int(digest, 16) >= 0
+    assert digest != stamp_digest(b"other", "c", "a", 1, ["1"])
+    with pytest.raises(ValueError):
+        stamp_digest(b"", "c", "a", 1, ["1"])
+
+
+def test_digest_does_not_depend_on_id_order() -> None:
+    assert stamp_digest(SECRET, "c", "a", 1, ["1", "2"]) == stamp_digest(
+        SECRET, "c", "a", 1, ["2", "1"]
+    )
+
+
+text = st.text(max_size=8)
+
+
+@given(
+    st.tuples(text, text, st.integers(0, 10**6), st.lists(text, max_size=4)),
+    st.tuples(text, text, st.integers(0, 10**6), st.lists(text, max_size=4)),
+)
+def test_digest_encoding_is_unambiguous(
+    one: tuple[str, str, int, list[str]], two: tuple[str, str, int, list[str]]
+) -> None:
+    same = one[:3] == two[:3] and set(one[3]) == set(two[3])
+    assert (stamp_digest(SECRET, *one) == stamp_digest(SECRET, *two)) == same
+
+
+def test_digest_separates_shifted_fields() -> None:
+    assert stamp_digest(SECRET, "ab", "c", 1, []) != stamp_digest(SECRET, "a", "bc", 1, [])
+    assert stamp_digest(SECRET, "a", "b", 1, ["c,d"]) != stamp_digest(
+        SECRET, "a", "b", 1, ["c", "d"]
+    )
+    assert stamp_digest(SECRET, "a", "b", 12, []) != stamp_digest(SECRET, "a", "b1", 2, [])
+
+
+def test_stamp_is_a_frozen_value() -> None:
+    stamp = Stamp("c", "a", 1, ("1",), "x")
+    with pytest.raises(AttributeError):
+        stamp.issue = 2  # type: ignore[misc]
+
+
+def test_issued_at_in_any_zone_is_the_same_instant(tmp_path: Path) -> None:
+    east8 = timezone(timedelta(hours=8))
+    path = tmp_path / "w.xlsx"
+    write_advisor_workbook(
+        path, make_spec(1, issued_at=datetime(2024, 3, 1, 9, 30, tzinfo=east8)), SECRET
+    )
+    ws = openpyxl.load_workbook(path)[INSTRUCTIONS_SHEET]
+    text = " ".join(str(v) for row in ws.iter_rows(values_only=True) for v in row if v)
+    assert "2024-03-01 09:30" in text
+
+
+# --- other applications ----------------------------------------------------------
+
+
+def test_libreoffice_opens_and_converts(written: tuple[Path, WorkbookSpec], tmp_path: Path) -> None:
+    office = shutil.which("soffice") or shutil.which("libreoffice")
+    if office is None:
+        pytest.skip("LibreOffice (soffice) is not installed: cannot check it opens the workbook")
+    path, spec = written
+    out = tmp_path / "converted"
+    subprocess.run(
+        [office, "--headless", "--norestore", f"-env:UserInstallation=file://{tmp_path}/lo",
+         "--convert-to", "csv:Text - txt - csv (StarCalc):44,34,76,1", "--outdir", str(out),
+         str(path)],
+        check=True, capture_output=True, timeout=180,
+    )  # fmt: skip
+    (csv,) = out.glob("*.csv")
+    lines = csv.read_text(encoding="utf-8").splitlines()
+    assert lines[0].startswith("客户号,姓名,手机号")
+    assert len(lines) == 1 + len(spec.clients)
+    assert lines[1].startswith("0000123,")
