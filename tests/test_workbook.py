@@ -9,6 +9,7 @@ import zipfile
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
+from xml.etree import ElementTree
 
 import openpyxl
 import pytest
@@ -296,6 +297,9 @@ def test_valid_zip_with_expected_parts(written: tuple[Path, WorkbookSpec]) -> No
     with zipfile.ZipFile(path) as archive:
         assert archive.testzip() is None
         names = set(archive.namelist())
+        for name in names:
+            if name.endswith((".xml", ".rels")):
+                ElementTree.fromstring(archive.read(name))  # well-formed
     assert {"[Content_Types].xml", "xl/workbook.xml", "xl/styles.xml"} <= names
     assert {f"xl/worksheets/sheet{i}.xml" for i in range(1, 4)} <= names
 
@@ -545,3 +549,14 @@ def test_libreoffice_opens_and_converts(written: tuple[Path, WorkbookSpec], tmp_
     assert lines[0].startswith("客户号,姓名,手机号")
     assert len(lines) == 1 + len(spec.clients)
     assert lines[1].startswith("0000123,")
+
+
+def test_long_product_list_runs_past_the_stamp_rows(tmp_path: Path) -> None:
+    products = tuple(WorkbookProduct(f"P{i:03d}", f"产品{i},含逗号", i % 5 + 1) for i in range(40))
+    path = tmp_path / "w.xlsx"
+    write_advisor_workbook(path, make_spec(3, products=products), SECRET)
+    ws = call_sheet(path)
+    (rule,) = [dv for dv in ws.data_validations.dataValidation if str(dv.sqref) == "O2:O4"]
+    assert rule.formula1 == "'_reactivate'!$D$1:$D$40"
+    stamp = read_stamp(path)
+    assert stamp is not None and verify_stamp(stamp, SECRET)

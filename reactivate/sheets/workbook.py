@@ -267,7 +267,8 @@ def _parse_stamp(path: Path, rows: list[list[Any]]) -> Stamp:
     values: dict[str, str] = {}
     chunks: list[str] = []
     for row in rows:
-        if len(row) < 2 or not isinstance(row[0], str) or not isinstance(row[1], str):
+        # Rows past the stamp (the product list runs on in column D) have empty keys.
+        if len(row) < 2 or not row[0] or not isinstance(row[0], str) or not isinstance(row[1], str):
             continue
         if row[0] == "client_ids":
             chunks.append(row[1])
@@ -281,7 +282,7 @@ def _parse_stamp(path: Path, rows: list[list[Any]]) -> Stamp:
     try:
         issue = int(values["issue"])
         ids = json.loads("".join(chunks)) if chunks else None
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise damaged(str(exc)) from exc
     if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
         raise damaged("client_ids")
@@ -563,7 +564,7 @@ def _write_instructions(book: Any, ws: Any, spec: WorkbookSpec) -> None:
 
     line("怎么填", label_format=bold)
     steps = (
-        f"只在“{CALL_SHEET}”表的黄色列里填写;灰色的客户信息列已锁定,不能修改,可以用表头的筛选按钮筛选。",
+        f"只在“{CALL_SHEET}”表的黄色列里填写;表头为灰色的客户信息列已锁定,不能修改,可以用表头的筛选按钮筛选。",
         "每打一次电话,填写“通话时间”和“通话结果”(下拉选择),并把“拨打次数”加 1。"
         "再次拨打时改成最新一次的时间和结果即可,已上传过的记录不会丢失。",
         f"所有时间按{zone}填写,格式为 2024-03-05 14:30,不能填写未来的时间。",
