@@ -220,6 +220,7 @@ def test_datetime_rejects(raw: object) -> None:
         ("(1,000.00)", -1000.0),
         (".5", 0.5),
         ("RMB 100", 100.0),
+        ("1.2E+4", 12000.0),
         ("", None),
         (None, None),
     ],
@@ -230,7 +231,19 @@ def test_amount(raw: object, expected: float | None) -> None:
 
 @pytest.mark.parametrize(
     "raw",
-    ["abc", "1.2.3", "12元34", "nan", "inf", "1e5", "1_000", float("nan"), True, D(2020, 1, 1)],
+    [
+        "abc",
+        "1.2.3",
+        "12元34",
+        "nan",
+        "inf",
+        "1e400",
+        "1_000",
+        "-",
+        float("nan"),
+        True,
+        D(2020, 1, 1),
+    ],
 )
 def test_amount_rejects(raw: object) -> None:
     with pytest.raises(BadValue, match="is not a number"):

@@ -43,9 +43,10 @@ class BadValue(ValueError):
 
 
 _EXCEL_EPOCH = _dt.datetime(1899, 12, 30)
-_EXCEL_EPOCH_DATE = _EXCEL_EPOCH.date()
+_EXCEL_EPOCH_ORDINAL = _EXCEL_EPOCH.toordinal()
 # Excel's last day is 9999-12-31, serial 2958465.
 _MAX_SERIAL = 2958465.0
+_SERIAL_END = _MAX_SERIAL + 1  # serials below this, with a time of day, are still dates
 # A number written as text is taken as a serial only in this range (1927-05-18 to
 # 2173-10-14): '123' or '7' in a date column is a typo, not 1900-05-02.
 _TEXT_SERIAL_MIN, _TEXT_SERIAL_MAX = 10000.0, 99999.0
@@ -135,6 +136,8 @@ def client_id(value: object) -> str | None:
         if cleaned is not None and cleaned.endswith(".0") and cleaned[:-2].isdigit():
             return cleaned[:-2]
         return cleaned
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e16:
+        return str(int(value))
     return text(value)
 
 
@@ -172,9 +175,11 @@ def mobile(value: object) -> str | None:
         if match is None:
             raise _bad_mobile(value)
         return match.group(1)
+    if isinstance(value, float) and 1e10 <= value < 2e10 and value.is_integer():
+        return str(int(value))  # a mobile stored as a number, the usual case in workbooks
     if _is_number(value):
         number = float(value)  # type: ignore[arg-type]
-        if not number.is_integer():
+        if not number.is_integer() or not abs(number) < 1e16:
             raise _bad_mobile(value)
         match = _MOBILE.fullmatch(str(int(number)))
         if match is None:
@@ -276,12 +281,11 @@ def date(value: object) -> _dt.date | None:
                 pass  # the slow path below says why
         parsed = _parse_text_datetime(value)
         return None if parsed is None else parsed.date()
+    if isinstance(value, float) and 0 < value < _SERIAL_END:
+        # int() drops the time of day: 23:59:59.9 is still that day.
+        return _dt.date.fromordinal(_EXCEL_EPOCH_ORDINAL + int(value))
     if _is_number(value):
-        number = float(value)  # type: ignore[arg-type]
-        if 0 < number < 19000101 and not number.is_integer():
-            # Drop the time before rounding, or 23:59:59.9 would become the next day.
-            number = math.floor(number)
-        return _from_number(number, value).date()
+        return _from_number(float(value), value).date()  # type: ignore[arg-type]
     if value is None:
         return None
     raise _bad_date(value)
@@ -310,6 +314,8 @@ def datetime(value: object) -> _dt.datetime | None:
             except ValueError:
                 pass  # the slow path below says why
         return _parse_text_datetime(value)
+    if isinstance(value, float) and 0 < value <= _MAX_SERIAL and value.is_integer():
+        return _dt.datetime.fromordinal(_EXCEL_EPOCH_ORDINAL + int(value))
     if _is_number(value):
         return _from_number(float(value), value)  # type: ignore[arg-type]
     if value is None:
@@ -340,8 +346,17 @@ def amount(value: object) -> float | None:
             return value
         raise _bad_number(value)
     if isinstance(value, str):
-        if _PLAIN_NUMBER.fullmatch(value):
-            return float(value)
+        if value and value[-1].isdigit() and value.isascii():
+            # float() reads '12345.67' fastest; ending in a digit rules out 'nan' and
+            # 'inf', and '1.2E+10' (how Excel saves big numbers to CSV) is a number.
+            # '12,345.67' raises and takes the slow path.
+            try:
+                number = float(value)
+            except ValueError:
+                pass
+            else:
+                if "_" not in value and math.isfinite(number):  # '1e400' is inf
+                    return number
         folded = _fold(value)
         if not folded:
             return None
@@ -403,7 +418,9 @@ def integer(value: object) -> int | None:
 # ---------------------------------------------------------------------- categories
 
 _RISK_WORDS = {"保守": 1, "谨慎": 2, "稳健": 3, "积极": 4, "激进": 5}
-_RISK_FAST = {f"{c}{n}": n for n in range(1, 6) for c in "Cc"}
+# Spellings seen, as typed: a sheet repeats a handful of them ('C3-稳健型') a million times.
+_RISK_KNOWN = {f"{c}{n}": n for n in range(1, 6) for c in "Cc"}
+_RISK_KNOWN_MAX = 1000
 _RISK_SEP = r"[\s\-_()\[\]:/、,|]*"
 _RISK_WORD = r"(保守|谨慎|稳健|积极|激进)型?"
 _RISK_LEVEL = r"c([1-5])级?"
@@ -422,29 +439,13 @@ def risk(value: object) -> int | None:
     (3, 5, 2)
     """
     if isinstance(value, str):
-        fast = _RISK_FAST.get(value)
-        if fast is not None:
-            return fast
-        folded = _fold(value).casefold()
-        if not folded:
-            return None
-        if folded in ("1", "2", "3", "4", "5"):
-            return int(folded)
-        match = _RISK_LEVEL_FIRST.fullmatch(folded)
-        if match is not None:
-            level, word = match.group(1), match.group(2)
-        else:
-            match = _RISK_WORD_FIRST.fullmatch(folded)
-            if match is None:
-                raise _bad_risk(value)
-            word, level = match.group(1), match.group(2)
-        by_level = int(level) if level else None
-        by_word = _RISK_WORDS[word] if word else None
-        if by_level is not None and by_word is not None and by_level != by_word:
-            raise _bad_risk(value)
-        result = by_level if by_level is not None else by_word
-        assert result is not None  # the patterns match only with a level or a word
-        return result
+        known = _RISK_KNOWN.get(value)
+        if known is not None:
+            return known
+        level = _risk_text(value)
+        if level is not None and len(_RISK_KNOWN) < _RISK_KNOWN_MAX:
+            _RISK_KNOWN[value] = level
+        return level
     if _is_number(value):
         number = float(value)  # type: ignore[arg-type]
         if number in (1.0, 2.0, 3.0, 4.0, 5.0):
@@ -453,6 +454,29 @@ def risk(value: object) -> int | None:
     if value is None:
         return None
     raise _bad_risk(value)
+
+
+def _risk_text(value: str) -> int | None:
+    folded = _fold(value).casefold()
+    if not folded:
+        return None
+    if folded in ("1", "2", "3", "4", "5"):
+        return int(folded)
+    match = _RISK_LEVEL_FIRST.fullmatch(folded)
+    if match is not None:
+        level, word = match.group(1), match.group(2)
+    else:
+        match = _RISK_WORD_FIRST.fullmatch(folded)
+        if match is None:
+            raise _bad_risk(value)
+        word, level = match.group(1), match.group(2)
+    by_level = int(level) if level else None
+    by_word = _RISK_WORDS[word] if word else None
+    if by_level is not None and by_word is not None and by_level != by_word:
+        raise _bad_risk(value)
+    result = by_level if by_level is not None else by_word
+    assert result is not None  # the patterns match only with a level or a word
+    return result
 
 
 _TRUE_WORDS = ("是", "y", "yes", "true", "1", "1.0", "✓", "✔", "√")
