@@ -10,6 +10,22 @@ from __future__ import annotations
 import os
 
 _EN: dict[str, str] = {
+    # assignment
+    "label.new": "new",
+    "label.assets": "assets",
+    "label.median_assets": "median assets",
+    "progress.workbooks": "Writing workbooks",
+    "summary.assign": "Advisors' books in {campaign}",
+    "summary.fairness": "Fairness: clients per advisor {min_clients}-{max_clients}; assets per advisor {min_assets}-{max_assets}",
+    "summary.assigned": "Assigned {assigned} (kept with their previous advisor: {kept}); control group {control}; unassigned {unassigned}.",
+    "summary.unassigned_branch": "  unassigned in {branch}: {count} (no room; --cross-branch lets them go elsewhere)",
+    "summary.workbooks": "{count} workbooks written under {folder}",
+    "summary.method": "Method: {method}",
+    "summary.exported": "{count} rows written to {path}",
+    "error.holdout": "--holdout {value}: give a share from 0 up to (not including) 1, e.g. 0.1",
+    "error.assigned_at_future": "--assigned-at {value} is in the future",
+    "error.reassign_target": "--to {code}: not an active advisor other than --from",
+    "error.xlsx_needs_out": "xlsx needs --out FILE",
     # load, roster, do-not-call (core)
     "label.added": "added",
     "label.active": "active",
@@ -187,6 +203,22 @@ _EN: dict[str, str] = {
 }
 
 _ZH: dict[str, str] = {
+    # assignment
+    "label.new": "本次新增",
+    "label.assets": "资产",
+    "label.median_assets": "资产中位数",
+    "progress.workbooks": "正在生成工作簿",
+    "summary.assign": "{campaign} 各客户经理名下客户",
+    "summary.fairness": "公平性:每位客户经理客户数 {min_clients}-{max_clients};资产 {min_assets}-{max_assets}",
+    "summary.assigned": "本次分配 {assigned} 位(留给原客户经理:{kept});对照组 {control};未分配 {unassigned}。",
+    "summary.unassigned_branch": "  {branch} 未分配:{count}(名额已满;--cross-branch 可分给其他营业部)",
+    "summary.workbooks": "已在 {folder} 下生成 {count} 个工作簿",
+    "summary.method": "方法:{method}",
+    "summary.exported": "已写入 {count} 行到 {path}",
+    "error.holdout": "--holdout {value}:请给出 0 到 1(不含)之间的比例,如 0.1",
+    "error.assigned_at_future": "--assigned-at {value} 在未来",
+    "error.reassign_target": "--to {code}:不是 --from 以外的在职客户经理",
+    "error.xlsx_needs_out": "xlsx 需要 --out 文件",
     # load, roster, do-not-call (core)
     "label.added": "新增",
     "label.active": "在职",

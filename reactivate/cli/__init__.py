@@ -11,7 +11,7 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
-from reactivate.cli import advisors, campaigns, imports, loading
+from reactivate.cli import advisors, assignment, campaigns, imports, loading
 from reactivate.cli.common import err_console
 from reactivate.errors import ReactivateError
 from reactivate.messages import t
@@ -43,6 +43,9 @@ app.add_typer(loading.dnc_app, name="dnc")
 app.add_typer(imports.app, name="imports")
 app.command("init")(campaigns.init)
 app.command("load")(loading.load)
+app.command("assign")(assignment.assign)
+app.command("reassign")(assignment.reassign)
+app.add_typer(assignment.app, name="assignments")
 
 
 def main() -> None:

@@ -1,0 +1,646 @@
+"""`reactivate assign` and `reactivate reassign`: the split, applied to the database, and workbooks.
+
+The split itself is pure (`reactivate.assign`); this module gathers its input from the
+database, draws the control group, writes assignments as events plus the member's current
+advisor, and issues each advisor a signed workbook. One transaction: the assignments, their
+events and the workbook records land together, and the workbooks are moved into place only
+after the commit (written to a scratch folder first), so nothing is half-written.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import statistics
+import tempfile
+from collections import defaultdict
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, func, select
+
+from reactivate import funnel, registry
+from reactivate.assign import METHOD, Candidate, Seat, SplitRules, draw_holdout, split
+from reactivate.clock import to_utc, utcnow
+from reactivate.db import bulk, stages
+from reactivate.db.meta import workbook_secret
+from reactivate.db.models import Advisor, Client, DoNotCall, Member, WorkbookIssue
+from reactivate.errors import ConfigError, StateError
+from reactivate.imports import who
+from reactivate.messages import t
+from reactivate.registry import Registered
+from reactivate.sheets.workbook import (
+    WorkbookClient,
+    WorkbookProduct,
+    WorkbookSpec,
+    stamp_digest,
+    write_advisor_workbook,
+)
+
+MEMBERS = Member.__table__  # type: ignore[attr-defined]
+CLIENTS = Client.__table__  # type: ignore[attr-defined]
+ADVISORS = Advisor.__table__  # type: ignore[attr-defined]
+DNC = DoNotCall.__table__  # type: ignore[attr-defined]
+ISSUES = WorkbookIssue.__table__  # type: ignore[attr-defined]
+
+__all__ = ["METHOD", "AssignOptions", "AssignSummary", "assign", "reassign"]
+
+
+@dataclass
+class AssignOptions:
+    """Flags of `reactivate assign`; None means "the campaign's setting"."""
+
+    holdout: float | None = None
+    cross_branch: bool | None = None
+    keep_owner: bool | None = None
+    seed: int | None = None
+    dry_run: bool = False
+    assigned_at: dt.datetime | None = None  # naive = the campaign's wall clock
+    out_dir: Path | None = None
+    workbooks: bool = True
+
+
+@dataclass(frozen=True)
+class AdvisorBook:
+    """An advisor's book in the campaign after the run."""
+
+    code: str
+    name: str
+    branch: str
+    clients: int
+    new: int
+    assets: float
+    median_assets: float | None
+
+
+@dataclass
+class AssignSummary:
+    campaign: str
+    assigned: int = 0  # placed by this run
+    kept: int = 0  # of which with their previous owner
+    control: int = 0  # drawn into the control group by this run
+    unassigned: int = 0  # eligible members still without an advisor
+    unassigned_by_branch: dict[str, int] = field(default_factory=dict)
+    advisors: list[AdvisorBook] = field(default_factory=list)
+    workbooks: list[Path] = field(default_factory=list)
+    dry_run: bool = False
+    method: str = METHOD
+
+    def fairness(self) -> dict[str, float]:
+        """Max and min clients and assets per advisor over the books that hold clients."""
+        books = [b for b in self.advisors if b.clients]
+        if not books:
+            return {}
+        return {
+            "max_clients": max(b.clients for b in books),
+            "min_clients": min(b.clients for b in books),
+            "max_assets": max(b.assets for b in books),
+            "min_assets": min(b.assets for b in books),
+        }
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "assigned": self.assigned,
+            "control": self.control,
+            "unassigned": self.unassigned,
+            "kept": self.kept,
+            "advisors": [
+                {
+                    "code": b.code,
+                    "name": b.name,
+                    "branch": b.branch,
+                    "clients": b.clients,
+                    "new": b.new,
+                    "assets": round(b.assets, 2),
+                    "median_assets": b.median_assets,
+                }
+                for b in self.advisors
+            ],
+            "fairness": self.fairness(),
+            "unassigned_by_branch": self.unassigned_by_branch,
+            "workbooks": [str(p) for p in self.workbooks],
+            "dry_run": self.dry_run,
+        }
+
+
+Progress = Callable[[int], None]
+
+
+def assign(
+    engine: Engine,
+    slug: str,
+    options: AssignOptions | None = None,
+    *,
+    progress: Progress | None = None,
+) -> AssignSummary:
+    """Draw the control group, split the campaign's unassigned clients, issue workbooks."""
+    options = options or AssignOptions()
+    campaign = _open_campaign(engine, slug)
+    settings = campaign.config.assignment
+    holdout = settings.holdout if options.holdout is None else options.holdout
+    if not 0.0 <= holdout < 1.0:
+        raise ConfigError(t("error.holdout", value=holdout))
+    rules = SplitRules(
+        keep_owner=settings.keep_owner if options.keep_owner is None else options.keep_owner,
+        cross_branch=settings.cross_branch
+        if options.cross_branch is None
+        else options.cross_branch,
+        seed=settings.seed if options.seed is None else options.seed,
+    )
+    when = _effective_time(campaign, options.assigned_at)
+    summary = AssignSummary(campaign=slug, dry_run=options.dry_run)
+    with _Scratch(
+        options.out_dir or Path("out") / slug, enabled=options.workbooks and not options.dry_run
+    ) as scratch:
+        with engine.begin() as conn:
+            _lock(conn, campaign.id)
+            eligible = _eligible(conn, campaign.id)
+            new = [c for c in eligible if c["considered_at"] is None]
+            drawn = _draw(new, holdout, rules.seed, campaign) if holdout > 0 else frozenset()
+            summary.control = len(drawn)
+            active = _active_advisors(conn)
+            candidates = [
+                Candidate(
+                    client_id=c["client_id"],
+                    branch=c["branch"],
+                    assets=c["assets"] or 0.0,
+                    owner=c["previous_advisor"] if c["previous_advisor"] in active else None,
+                )
+                for c in eligible
+                if c["client_id"] not in drawn
+            ]
+            seats = _seats(conn, campaign, active)
+            result = split(candidates, seats, rules)
+            summary.assigned, summary.kept = len(result.assignments), len(result.kept)
+            summary.unassigned = len(result.unassigned)
+            branch_of = {c["client_id"]: c["branch"] or "?" for c in eligible}
+            for client_id in result.unassigned:
+                branch = branch_of[client_id]
+                summary.unassigned_by_branch[branch] = (
+                    summary.unassigned_by_branch.get(branch, 0) + 1
+                )
+            if not options.dry_run:
+                _apply(
+                    conn,
+                    campaign.id,
+                    result.assignments,
+                    drawn,
+                    [c["client_id"] for c in new],
+                    when,
+                    "assign",
+                )
+                if options.workbooks:
+                    summary.workbooks = _issue(
+                        conn, campaign, _by_advisor(result.assignments), scratch.path, progress
+                    )
+            summary.advisors = _books(
+                conn, campaign.id, result.assignments, active, dry_run=options.dry_run
+            )
+            if options.dry_run:
+                conn.rollback()
+        summary.workbooks = scratch.publish(summary.workbooks)
+    return summary
+
+
+def reassign(
+    engine: Engine,
+    slug: str,
+    from_code: str,
+    to_code: str | None = None,
+    *,
+    out_dir: Path | None = None,
+    workbooks: bool = True,
+    dry_run: bool = False,
+    progress: Progress | None = None,
+) -> AssignSummary:
+    """Hand the clients of an advisor (who left) to one colleague, or spread them over the branch."""
+    campaign = _open_campaign(engine, slug)
+    summary = AssignSummary(campaign=slug, dry_run=dry_run)
+    with _Scratch(out_dir or Path("out") / slug, enabled=workbooks and not dry_run) as scratch:
+        with engine.begin() as conn:
+            _lock(conn, campaign.id)
+            advisors = {row.code: row for row in conn.execute(select(ADVISORS))}
+            if from_code not in advisors:
+                raise ConfigError(t("error.advisor_unknown", code=from_code))
+            rows = conn.execute(
+                select(MEMBERS.c.client_id, CLIENTS.c.branch, CLIENTS.c.assets)
+                .join(CLIENTS, CLIENTS.c.client_id == MEMBERS.c.client_id)
+                .where(MEMBERS.c.campaign_id == campaign.id, MEMBERS.c.advisor_code == from_code)
+                .order_by(MEMBERS.c.client_id)
+            ).all()
+            active = _active_advisors(conn)
+            if to_code is not None:
+                if to_code not in active or to_code == from_code:
+                    raise ConfigError(t("error.reassign_target", code=to_code))
+                seats = [s for s in _seats(conn, campaign, active) if s.code == to_code]
+                branch = advisors[to_code].branch
+                candidates = [Candidate(r.client_id, branch, r.assets or 0.0, None) for r in rows]
+                result = split(candidates, seats, SplitRules(keep_owner=False, cross_branch=True))
+            else:
+                settings = campaign.config.assignment
+                seats = [s for s in _seats(conn, campaign, active) if s.code != from_code]
+                home = advisors[from_code].branch
+                candidates = [Candidate(r.client_id, home, r.assets or 0.0, None) for r in rows]
+                result = split(
+                    candidates,
+                    seats,
+                    SplitRules(
+                        keep_owner=False, cross_branch=settings.cross_branch, seed=settings.seed
+                    ),
+                )
+            summary.assigned = len(result.assignments)
+            summary.unassigned = len(result.unassigned)
+            if not dry_run:
+                _apply(conn, campaign.id, result.assignments, frozenset(), [], utcnow(), "reassign")
+                if workbooks:
+                    summary.workbooks = _issue(
+                        conn, campaign, _by_advisor(result.assignments), scratch.path, progress
+                    )
+            summary.advisors = _books(
+                conn, campaign.id, result.assignments, active, dry_run=dry_run
+            )
+            if dry_run:
+                conn.rollback()
+        summary.workbooks = scratch.publish(summary.workbooks)
+    return summary
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def _open_campaign(engine: Engine, slug: str) -> Registered:
+    campaign = registry.get(engine, slug)
+    if campaign.status != "open":
+        raise StateError(t("error.campaign_closed", slug=slug))
+    return campaign
+
+
+def _lock(conn: Connection, campaign_id: int) -> None:
+    """Serialise writers of one campaign (SQLite already holds the write lock: BEGIN IMMEDIATE)."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock(7001, {int(campaign_id)})")
+
+
+def _effective_time(campaign: Registered, assigned_at: dt.datetime | None) -> dt.datetime:
+    if assigned_at is None:
+        return utcnow()
+    moment = to_utc(assigned_at, campaign.config.tz)
+    if moment > utcnow():
+        raise ConfigError(t("error.assigned_at_future", value=assigned_at))
+    return moment
+
+
+def _eligible(conn: Connection, campaign_id: int) -> list[dict[str, Any]]:
+    """Members without an advisor, not control, not do-not-call (flag or firm-wide list)."""
+    on_list = select(DNC.c.value).where(DNC.c.kind == "client_id")
+    mobile_on_list = select(DNC.c.value).where(DNC.c.kind == "mobile")
+    query = (
+        select(
+            MEMBERS.c.client_id,
+            MEMBERS.c.considered_at,
+            CLIENTS.c.branch,
+            CLIENTS.c.assets,
+            CLIENTS.c.previous_advisor,
+        )
+        .join(CLIENTS, CLIENTS.c.client_id == MEMBERS.c.client_id)
+        .where(
+            MEMBERS.c.campaign_id == campaign_id,
+            MEMBERS.c.advisor_code.is_(None),
+            MEMBERS.c.control.is_(False),
+            MEMBERS.c.dnc.is_(False),
+            MEMBERS.c.client_id.not_in(on_list),
+            func.coalesce(CLIENTS.c.mobile, "").not_in(mobile_on_list),
+        )
+        .order_by(MEMBERS.c.client_id)
+    )
+    return [dict(row._mapping) for row in conn.execute(query)]
+
+
+def _draw(
+    new: Sequence[Mapping[str, Any]], share: float, seed: int, campaign: Registered
+) -> frozenset[str]:
+    """The control group among newly considered members, stratified by branch and asset band."""
+    edges = campaign.config.asset_edges
+    strata = [
+        (c["client_id"], f"{c['branch']}|{funnel.asset_band(c['assets'], edges)}") for c in new
+    ]
+    return draw_holdout(strata, share, seed)
+
+
+def _active_advisors(conn: Connection) -> dict[str, Any]:
+    return {
+        row.code: row for row in conn.execute(select(ADVISORS).where(ADVISORS.c.active.is_(True)))
+    }
+
+
+def _seats(conn: Connection, campaign: Registered, active: Mapping[str, Any]) -> list[Seat]:
+    """Active advisors with capacity min(roster, campaign max) and what they already hold."""
+    held = {
+        row.advisor_code: (row.n, row.assets or 0.0)
+        for row in conn.execute(
+            select(
+                MEMBERS.c.advisor_code,
+                func.count().label("n"),
+                func.sum(CLIENTS.c.assets).label("assets"),
+            )
+            .join(CLIENTS, CLIENTS.c.client_id == MEMBERS.c.client_id)
+            .where(MEMBERS.c.campaign_id == campaign.id, MEMBERS.c.advisor_code.is_not(None))
+            .group_by(MEMBERS.c.advisor_code)
+        )
+    }
+    campaign_max = campaign.config.assignment.max_per_advisor
+    unlimited = 10**9  # neither the roster nor the campaign sets a limit
+    seats = []
+    for code, advisor in active.items():
+        limits = [c for c in (advisor.capacity, campaign_max) if c is not None]
+        count, assets = held.get(code, (0, 0.0))
+        seats.append(
+            Seat(code, advisor.branch, min(limits) if limits else unlimited, count, assets)
+        )
+    return seats
+
+
+# --------------------------------------------------------------------------- writing
+
+
+def _apply(
+    conn: Connection,
+    campaign_id: int,
+    assignments: Mapping[str, str],
+    control: frozenset[str],
+    considered: Sequence[str],
+    when: dt.datetime,
+    source: str,
+) -> None:
+    """Record the run: member's advisor and time, 'assigned'/'control' events, the summary."""
+    rows = [(client_id, code, funnel.EVENT_ASSIGNED) for client_id, code in assignments.items()]
+    rows += [(client_id, None, funnel.EVENT_CONTROL) for client_id in control]
+    bulk.stage(
+        conn,
+        "stage_assign",
+        {"client_id": "TEXT PRIMARY KEY", "advisor_code": "TEXT", "kind": "TEXT"},
+        rows,
+    )
+    params = {
+        "campaign_id": campaign_id,
+        "when": when,
+        "by": who(),
+        "now": utcnow(),
+        "source": source,
+    }
+    from sqlalchemy import bindparam, text
+
+    typed = [
+        bindparam("when", type_=MEMBERS.c.assigned_at.type),
+        bindparam("now", type_=MEMBERS.c.assigned_at.type),
+    ]
+    conn.execute(
+        text(
+            f"""UPDATE member SET
+                  advisor_code = (SELECT s.advisor_code FROM stage_assign s WHERE s.client_id = member.client_id),
+                  assigned_at = :when
+                WHERE campaign_id = :campaign_id
+                  AND client_id IN (SELECT client_id FROM stage_assign WHERE kind = '{funnel.EVENT_ASSIGNED}')"""
+        ).bindparams(*typed[:1]),
+        params,
+    )
+    conn.execute(
+        text(
+            f"""UPDATE member SET control = true
+                WHERE campaign_id = :campaign_id
+                  AND client_id IN (SELECT client_id FROM stage_assign WHERE kind = '{funnel.EVENT_CONTROL}')"""
+        ),
+        params,
+    )
+    conn.execute(
+        text(
+            """INSERT INTO event (campaign_id, client_id, stage, value, occurred_at, advisor_code,
+                                  source, recorded_by, recorded_at)
+               SELECT :campaign_id, client_id, kind, advisor_code, :when, advisor_code, :source, :by, :now
+               FROM stage_assign"""
+        ).bindparams(*typed),
+        params,
+    )
+    if considered:
+        bulk.stage(
+            conn, "stage_considered", {"client_id": "TEXT PRIMARY KEY"}, ((c,) for c in considered)
+        )
+        conn.execute(
+            text(
+                """UPDATE member SET considered_at = :now
+                   WHERE campaign_id = :campaign_id
+                     AND client_id IN (SELECT client_id FROM stage_considered)"""
+            ).bindparams(typed[1]),
+            params,
+        )
+        conn.exec_driver_sql("DROP TABLE stage_considered")
+    conn.exec_driver_sql("DROP TABLE stage_assign")
+    stages.refresh(conn, campaign_id, [r[0] for r in rows])
+
+
+def _by_advisor(assignments: Mapping[str, str]) -> dict[str, list[str]]:
+    books: dict[str, list[str]] = defaultdict(list)
+    for client_id, code in sorted(assignments.items()):
+        books[code].append(client_id)
+    return books
+
+
+def issue_workbooks(
+    conn: Connection,
+    campaign: Registered,
+    selections: Mapping[str, Sequence[str]],
+    out_dir: Path,
+    progress: Progress | None = None,
+) -> list[Path]:
+    """Write one signed workbook per advisor holding `selections[code]` (client ids) into
+    `out_dir/<branch>/`, record each issue, and return the paths written (issue numbers
+    continue from the advisor's last workbook in this campaign)."""
+    return _issue(conn, campaign, selections, out_dir, progress)
+
+
+def _issue(
+    conn: Connection,
+    campaign: Registered,
+    selections: Mapping[str, Sequence[str]],
+    out_dir: Path,
+    progress: Progress | None,
+) -> list[Path]:
+    if not selections:
+        return []
+    config = campaign.config
+    secret = workbook_secret(conn)
+    products = tuple(WorkbookProduct(p.code, p.name, p.risk) for p in config.products)
+    advisors = {row.code: row for row in conn.execute(select(ADVISORS))}
+    last_issue = dict(
+        conn.execute(
+            select(ISSUES.c.advisor_code, func.max(ISSUES.c.issue))
+            .where(ISSUES.c.campaign_id == campaign.id)
+            .group_by(ISSUES.c.advisor_code)
+        ).all()
+    )
+    wanted = {client_id for ids in selections.values() for client_id in ids}
+    clients = _workbook_clients(conn, wanted, config.asset_edges, config.dormancy.as_of, products)
+    now = utcnow()
+    written: list[Path] = []
+    issue_rows = []
+    for code in sorted(selections):
+        advisor = advisors[code]
+        issue = int(last_issue.get(code) or 0) + 1
+        ids = list(selections[code])
+        spec = WorkbookSpec(
+            campaign_slug=config.slug,
+            campaign_name=config.name,
+            advisor_code=code,
+            advisor_name=advisor.name,
+            branch=advisor.branch,
+            issue=issue,
+            issued_at=now,
+            timezone=config.timezone,
+            dispositions=config.dispositions,
+            products=products,
+            clients=tuple(clients[i] for i in ids),
+        )
+        path = out_dir / _safe(advisor.branch) / f"{code}-{_safe(advisor.name)}-{issue:02d}.xlsx"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_advisor_workbook(path, spec, secret)
+        written.append(path)
+        issue_rows.append(
+            {
+                "campaign_id": campaign.id,
+                "advisor_code": code,
+                "issue": issue,
+                "issued_at": now,
+                "clients": len(ids),
+                "digest": stamp_digest(secret, config.slug, code, issue, ids),
+                "path": str(path),
+            }
+        )
+        if progress is not None:
+            progress(len(ids))
+    bulk.upsert(conn, ISSUES, issue_rows, ["campaign_id", "advisor_code", "issue"])
+    return written
+
+
+def _workbook_clients(
+    conn: Connection,
+    client_ids: set[str],
+    edges: tuple[float, ...],
+    as_of: dt.date,
+    products: tuple[WorkbookProduct, ...],
+) -> dict[str, WorkbookClient]:
+    bulk.stage(
+        conn, "stage_workbook", {"client_id": "TEXT PRIMARY KEY"}, ((c,) for c in client_ids)
+    )
+    rows = conn.execute(
+        select(CLIENTS).where(CLIENTS.c.client_id.in_(select(_stage_column(conn))))
+    ).all()
+    conn.exec_driver_sql("DROP TABLE stage_workbook")
+    by_risk = {risk: tuple(p.code for p in products if p.risk <= risk) for risk in range(1, 6)}
+    result = {}
+    for row in rows:
+        last_trade = row.last_trade_date
+        result[row.client_id] = WorkbookClient(
+            client_id=row.client_id,
+            name=row.name,
+            mobile=row.mobile,
+            branch=row.branch,
+            asset_band=funnel.asset_band(row.assets, edges),
+            days_dormant=(as_of - last_trade).days if last_trade else None,
+            risk=row.risk,
+            suitable_products=by_risk.get(row.risk, ()) if row.risk else (),
+        )
+    return result
+
+
+def _stage_column(conn: Connection) -> Any:
+    from sqlalchemy import column, table
+
+    return table("stage_workbook", column("client_id")).c.client_id
+
+
+def _safe(text_: str) -> str:
+    """A file-name-safe version of a name (branch and advisor names become folder/file names)."""
+    return "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in text_).strip("_") or "_"
+
+
+def _books(
+    conn: Connection,
+    campaign_id: int,
+    new: Mapping[str, str],
+    active: Mapping[str, Any],
+    *,
+    dry_run: bool,
+) -> list[AdvisorBook]:
+    """Each advisor's book after the run (a dry run adds this run's placements by hand)."""
+    assets_by_advisor: dict[str, list[float]] = defaultdict(list)
+    for code, assets in conn.execute(
+        select(MEMBERS.c.advisor_code, CLIENTS.c.assets)
+        .join(CLIENTS, CLIENTS.c.client_id == MEMBERS.c.client_id)
+        .where(MEMBERS.c.campaign_id == campaign_id, MEMBERS.c.advisor_code.is_not(None))
+    ):
+        assets_by_advisor[code].append(assets or 0.0)
+    new_count: dict[str, int] = defaultdict(int)
+    for code in new.values():
+        new_count[code] += 1
+    if dry_run:
+        client_assets = _assets_of(conn, list(new))
+        for client_id, code in new.items():
+            assets_by_advisor[code].append(client_assets.get(client_id, 0.0))
+    books = []
+    for code in sorted(set(assets_by_advisor) | set(active)):
+        values = assets_by_advisor.get(code, [])
+        advisor = active.get(code)
+        books.append(
+            AdvisorBook(
+                code=code,
+                name=advisor.name if advisor else "",
+                branch=advisor.branch if advisor else "",
+                clients=len(values),
+                new=new_count.get(code, 0),
+                assets=float(sum(values)),
+                median_assets=float(statistics.median(values)) if values else None,
+            )
+        )
+    return books
+
+
+def _assets_of(conn: Connection, client_ids: list[str]) -> dict[str, float]:
+    result: dict[str, float] = {}
+    for start in range(0, len(client_ids), 10_000):
+        chunk = client_ids[start : start + 10_000]
+        for client_id, assets in conn.execute(
+            select(CLIENTS.c.client_id, CLIENTS.c.assets).where(CLIENTS.c.client_id.in_(chunk))
+        ):
+            result[client_id] = assets or 0.0
+    return result
+
+
+class _Scratch:
+    """Workbooks are written to a scratch folder and moved into place only after the commit."""
+
+    def __init__(self, target: Path, enabled: bool) -> None:
+        self.target = target
+        self.enabled = enabled
+        self.path = Path()
+
+    def __enter__(self) -> _Scratch:
+        if self.enabled:
+            self.target.mkdir(parents=True, exist_ok=True)
+            self.path = Path(tempfile.mkdtemp(prefix=".issuing-", dir=self.target))
+        return self
+
+    def publish(self, written: list[Path]) -> list[Path]:
+        """Move the written workbooks from scratch to the target folder; returns their new paths."""
+        published = []
+        for path in written:
+            final = self.target / path.relative_to(self.path)
+            final.parent.mkdir(parents=True, exist_ok=True)
+            path.replace(final)
+            published.append(final)
+        return published
+
+    def __exit__(self, *exc: object) -> None:
+        if self.enabled:
+            shutil.rmtree(self.path, ignore_errors=True)

@@ -1,0 +1,99 @@
+"""`reactivate assignments export`: who has whom, one row per campaign member.
+
+For other systems and for "who has whom" questions, so mobile and name are masked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from sqlalchemy import Engine, select
+
+from reactivate import funnel, registry
+from reactivate.clock import local
+from reactivate.db.models import Advisor, Client, ClientStage, Member
+from reactivate.privacy import mask_mobile, mask_name
+
+MEMBERS = Member.__table__  # type: ignore[attr-defined]
+CLIENTS = Client.__table__  # type: ignore[attr-defined]
+ADVISORS = Advisor.__table__  # type: ignore[attr-defined]
+STAGE = ClientStage.__table__  # type: ignore[attr-defined]
+
+COLUMNS = (
+    "client_id",
+    "name",
+    "mobile",
+    "advisor_code",
+    "advisor_name",
+    "branch",
+    "assigned_at",
+    "control",
+    "dnc",
+    "stage",
+)
+
+
+def current_stage(row: Any) -> str:
+    """The furthest stage a client has evidence for (cumulative), or their assignment state."""
+    for stage, column in (
+        (funnel.CONVERTED, "converted_at"),
+        (funnel.PUSHED, "pushed_at"),
+        (funnel.WECOM_ADDED, "wecom_at"),
+        (funnel.REACHED, "reached_at"),
+        (funnel.CALLED, "called_at"),
+    ):
+        if getattr(row, column, None) is not None:
+            return stage
+    if row.control:
+        return "control"
+    return funnel.ASSIGNED if row.advisor_code else "unassigned"
+
+
+def assignment_rows(engine: Engine, slug: str) -> Iterator[dict[str, Any]]:
+    """Every member of the campaign with their advisor and current stage, by client id."""
+    campaign = registry.get(engine, slug)
+    tz = campaign.config.tz
+    query = (
+        select(
+            MEMBERS.c.client_id,
+            MEMBERS.c.advisor_code,
+            MEMBERS.c.assigned_at,
+            MEMBERS.c.control,
+            MEMBERS.c.dnc,
+            CLIENTS.c.name,
+            CLIENTS.c.mobile,
+            CLIENTS.c.branch,
+            ADVISORS.c.name.label("advisor_name"),
+            STAGE.c.called_at,
+            STAGE.c.reached_at,
+            STAGE.c.wecom_at,
+            STAGE.c.pushed_at,
+            STAGE.c.converted_at,
+        )
+        .join(CLIENTS, CLIENTS.c.client_id == MEMBERS.c.client_id)
+        .outerjoin(ADVISORS, ADVISORS.c.code == MEMBERS.c.advisor_code)
+        .outerjoin(
+            STAGE,
+            (STAGE.c.campaign_id == MEMBERS.c.campaign_id)
+            & (STAGE.c.client_id == MEMBERS.c.client_id),
+        )
+        .where(MEMBERS.c.campaign_id == campaign.id)
+        .order_by(MEMBERS.c.client_id)
+    )
+    with engine.connect() as conn:
+        for row in conn.execution_options(yield_per=10_000).execute(query):
+            yield {
+                "client_id": row.client_id,
+                "name": mask_name(row.name),
+                "mobile": mask_mobile(row.mobile),
+                "advisor_code": row.advisor_code or "",
+                "advisor_name": row.advisor_name or "",
+                "branch": row.branch or "",
+                "assigned_at": local(row.assigned_at, tz).isoformat(timespec="seconds")
+                if row.assigned_at
+                else "",
+                "control": bool(row.control),
+                "dnc": bool(row.dnc),
+                "stage": current_stage(row),
+            }

@@ -1,0 +1,1 @@
+"""Rendering plain data to tables, files and messages; rendering never queries."""

@@ -1,0 +1,301 @@
+"""`reactivate assign`, `reassign` and `assignments export` on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import openpyxl
+import pytest
+from conftest import CAMPAIGN_FILE, ROOT
+from sqlalchemy import text
+from typer.testing import CliRunner
+
+from reactivate.cli import app
+from reactivate.db.engine import open_engine
+from reactivate.db.meta import workbook_secret
+from reactivate.sheets.workbook import CALL_SHEET, read_stamp, verify_stamp
+
+DATA = ROOT / "data"
+SLUG = "2020h2-dormant"
+
+
+def run(db: str, *args: str) -> str:
+    result = CliRunner().invoke(app, [*args, "--db", db])
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
+def query(db: str, sql: str) -> list[tuple[object, ...]]:
+    engine = open_engine(db)
+    with engine.connect() as conn:
+        rows = [tuple(r) for r in conn.execute(text(sql))]
+    engine.dispose()
+    return rows
+
+
+@pytest.fixture
+def loaded(db_url: str) -> str:
+    run(db_url, "campaign", "add", str(CAMPAIGN_FILE))
+    run(db_url, "advisors", "load", str(DATA / "advisors.xlsx"))
+    run(db_url, "dnc", "load", str(DATA / "do_not_call.csv"))
+    run(db_url, "load", str(DATA / "dormant_accounts.xlsx"), "-c", SLUG)
+    return db_url
+
+
+def assign_json(db: str, out: Path, *extra: str) -> dict[str, object]:
+    return json.loads(run(db, "assign", "-c", SLUG, "--out", str(out), "-f", "json", *extra))  # type: ignore[no-any-return]
+
+
+def test_assign_places_everyone_eligible_within_capacity(loaded: str, tmp_path: Path) -> None:
+    summary = assign_json(
+        loaded, tmp_path / "out", "--holdout", "0.1", "--assigned-at", "2020-07-01T09:00:00"
+    )
+    members = query(loaded, "SELECT count(*) FROM member")[0][0]
+    dnc = query(loaded, "SELECT count(*) FROM member WHERE dnc")[0][0]
+    eligible = int(members) - int(dnc)  # type: ignore[call-overload]
+    assert dnc == 3
+    assert summary["control"] == round(0.1 * eligible)
+    assert summary["assigned"] + summary["control"] + summary["unassigned"] == eligible  # type: ignore[operator]
+    # do-not-call and control clients are never assigned
+    assert (
+        query(
+            loaded,
+            "SELECT count(*) FROM member WHERE (dnc OR control) AND advisor_code IS NOT NULL",
+        )[0][0]
+        == 0
+    )
+    # nobody above capacity (roster capacity vs the campaign's max 400)
+    over = query(
+        loaded,
+        "SELECT a.code FROM advisor a JOIN member m ON m.advisor_code = a.code "
+        "GROUP BY a.code, a.capacity HAVING count(*) > min(a.capacity, 400)"
+        if loaded.startswith("sqlite")
+        else "SELECT a.code FROM advisor a JOIN member m ON m.advisor_code = a.code "
+        "GROUP BY a.code, a.capacity HAVING count(*) > least(a.capacity, 400)",
+    )
+    assert over == []
+    # inactive advisors take nobody, and every placement is an event at the effective time
+    assert (
+        query(
+            loaded,
+            "SELECT count(*) FROM member m JOIN advisor a ON a.code = m.advisor_code WHERE NOT a.active",
+        )[0][0]
+        == 0
+    )
+    events = query(
+        loaded,
+        "SELECT count(*), min(occurred_at), max(occurred_at) FROM event WHERE stage = 'assigned'",
+    )[0]
+    assert events[0] == summary["assigned"]
+    assert str(events[1]).startswith("2020-07-01 01:00:00")  # 09:00 in Shanghai
+    assert (
+        query(loaded, "SELECT count(*) FROM event WHERE stage = 'control'")[0][0]
+        == summary["control"]
+    )
+    assert (
+        query(loaded, "SELECT count(*) FROM client_stage WHERE advisor_code IS NOT NULL")[0][0]
+        == summary["assigned"]
+    )
+
+
+def test_workbooks_hold_only_the_advisors_clients_and_are_signed(
+    loaded: str, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    summary = assign_json(loaded, out)
+    paths = sorted(out.rglob("*.xlsx"))
+    assert len(paths) == len([a for a in summary["advisors"] if a["new"]])  # type: ignore[union-attr,index]
+    assert not list(out.glob(".issuing-*")), "scratch folder left behind"
+    engine = open_engine(loaded)
+    with engine.begin() as conn:
+        secret = workbook_secret(conn)
+    engine.dispose()
+    books = dict(
+        query(loaded, "SELECT client_id, advisor_code FROM member WHERE advisor_code IS NOT NULL")
+    )
+    mobiles = dict(query(loaded, "SELECT client_id, mobile FROM client"))
+    for path in paths:
+        stamp = read_stamp(path)
+        assert stamp is not None and verify_stamp(stamp, secret)
+        assert {books[c] for c in stamp.client_ids} == {stamp.advisor}
+        book = openpyxl.load_workbook(path, read_only=True)
+        rows = list(book[CALL_SHEET].iter_rows(min_row=2, values_only=True))
+        book.close()
+        ids = [r[0] for r in rows if r[0]]
+        assert sorted(ids) == sorted(stamp.client_ids)
+        assert all(r[2] == mobiles[r[0]] for r in rows if r[0])  # full mobile, as text
+        assert (
+            path.parent.name
+            == query(loaded, f"SELECT branch FROM advisor WHERE code = '{stamp.advisor}'")[0][0]
+        )
+    assert query(loaded, "SELECT count(*) FROM workbook_issue")[0][0] == len(paths)
+
+
+def test_same_seed_same_split(db_url: str, tmp_path: Path) -> None:
+    splits = []
+    for n in range(2):
+        db = db_url if n == 0 else f"sqlite:///{tmp_path / 'second.db'}"
+        run(db, "campaign", "add", str(CAMPAIGN_FILE))
+        run(db, "advisors", "load", str(DATA / "advisors.xlsx"))
+        run(db, "load", str(DATA / "dormant_accounts.xlsx"), "-c", SLUG)
+        assign_json(db, tmp_path / f"out{n}", "--holdout", "0.2", "--seed", "7", "--no-workbooks")
+        splits.append(
+            query(db, "SELECT client_id, advisor_code, control FROM member ORDER BY client_id")
+        )
+    assert splits[0] == splits[1]
+
+
+def test_dry_run_writes_nothing(loaded: str, tmp_path: Path) -> None:
+    summary = assign_json(loaded, tmp_path / "out", "--dry-run", "--holdout", "0.1")
+    assert summary["assigned"] > 0 and summary["dry_run"] is True  # type: ignore[operator]
+    assert (
+        query(loaded, "SELECT count(*) FROM member WHERE advisor_code IS NOT NULL OR control")[0][0]
+        == 0
+    )
+    assert query(loaded, "SELECT count(*) FROM event")[0][0] == 0
+    assert not (tmp_path / "out").exists() or not list((tmp_path / "out").rglob("*.xlsx"))
+
+
+def test_incremental_run_moves_nobody_and_draws_holdout_from_new_clients(
+    loaded: str, tmp_path: Path
+) -> None:
+    assign_json(loaded, tmp_path / "out", "--holdout", "0.1")
+    before = query(loaded, "SELECT client_id, advisor_code, control FROM member ORDER BY client_id")
+    later = tmp_path / "later.csv"
+    rows = [
+        f"00999{n:05d},新客{n},139{n:08d},上海浦东南路营业部,1000,2019-01-01,C3,2015-01-01,,正常"
+        for n in range(40)
+    ]
+    later.write_text(
+        "客户号,客户姓名,手机号码,所属营业部,总资产(元),最后交易日期,风险承受能力,开户日期,原客户经理,账户状态\n"
+        + "\n".join(rows)
+        + "\n",
+        encoding="utf-8",
+    )
+    run(loaded, "load", str(later), "-c", SLUG)
+    summary = assign_json(loaded, tmp_path / "out", "--holdout", "0.1")
+    after = dict(
+        (r[0], r[1:]) for r in query(loaded, "SELECT client_id, advisor_code, control FROM member")
+    )
+    assert all(after[c] == (a, ctl) for c, a, ctl in before)
+    assert summary["control"] == 4 and summary["assigned"] == 36
+    new_control = query(
+        loaded, "SELECT count(*) FROM member WHERE control AND client_id LIKE '00999%'"
+    )[0][0]
+    assert new_control == 4
+    # the second workbook of an advisor has issue number 2 and only the new clients
+    second = [p for p in (tmp_path / "out").rglob("*-02.xlsx")]
+    assert second and all(
+        all(c.startswith("00999") for c in read_stamp(p).client_ids) for p in second
+    )  # type: ignore[union-attr]
+
+
+def test_reassign_to_a_colleague_keeps_history(loaded: str, tmp_path: Path) -> None:
+    assign_json(loaded, tmp_path / "out", "--assigned-at", "2020-07-01T09:00:00")
+    moved = [
+        r[0] for r in query(loaded, "SELECT client_id FROM member WHERE advisor_code = 'A0001'")
+    ]
+    assert moved
+    engine = open_engine(loaded)
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO event (campaign_id, client_id, stage, value, occurred_at, source, recorded_by, recorded_at)"
+                " VALUES (1, :c, 'call', 'connected', '2020-07-02 02:00:00', 'upload', 't', '2020-07-02 02:00:00')"
+            ),
+            {"c": moved[0]},
+        )
+    engine.dispose()
+    summary = json.loads(
+        run(
+            loaded,
+            "reassign",
+            "-c",
+            SLUG,
+            "--from",
+            "A0001",
+            "--to",
+            "A0002",
+            "--out",
+            str(tmp_path / "out"),
+            "-f",
+            "json",
+        )
+    )
+    assert summary["assigned"] == len(moved)
+    assert query(loaded, "SELECT count(*) FROM member WHERE advisor_code = 'A0001'")[0][0] == 0
+    assert (
+        query(loaded, f"SELECT advisor_code FROM member WHERE client_id = '{moved[0]}'")[0][0]
+        == "A0002"
+    )
+    assert (
+        query(
+            loaded, f"SELECT count(*) FROM event WHERE client_id = '{moved[0]}' AND stage = 'call'"
+        )[0][0]
+        == 1
+    )
+    assert query(loaded, "SELECT count(*) FROM event WHERE source = 'reassign'")[0][0] == len(moved)
+    workbook = next((tmp_path / "out").rglob("A0002-*-02.xlsx"))
+    assert sorted(read_stamp(workbook).client_ids) == sorted(moved)  # type: ignore[union-attr]
+
+
+def test_reassign_spreads_over_the_branch(loaded: str, tmp_path: Path) -> None:
+    assign_json(loaded, tmp_path / "out", "--no-workbooks")
+    moved = {
+        r[0] for r in query(loaded, "SELECT client_id FROM member WHERE advisor_code = 'A0001'")
+    }
+    run(loaded, "reassign", "-c", SLUG, "--from", "A0001", "--no-workbooks")
+    takers = query(
+        loaded,
+        "SELECT DISTINCT a.branch FROM member m JOIN advisor a ON a.code = m.advisor_code WHERE m.client_id IN ("
+        + ",".join(f"'{c}'" for c in moved)
+        + ")",
+    )
+    assert takers == query(loaded, "SELECT branch FROM advisor WHERE code = 'A0001'")
+    assert (
+        len(
+            {
+                r[0]
+                for r in query(
+                    loaded,
+                    "SELECT DISTINCT advisor_code FROM member WHERE client_id IN ("
+                    + ",".join(f"'{c}'" for c in moved)
+                    + ")",
+                )
+            }
+        )
+        > 1
+    )
+
+
+def test_export_masks_personal_data(loaded: str, tmp_path: Path) -> None:
+    assign_json(loaded, tmp_path / "out", "--holdout", "0.1", "--no-workbooks")
+    raw = (
+        CliRunner().invoke(app, ["assignments", "export", "-c", SLUG, "--db", loaded]).stdout_bytes
+    )
+    assert raw.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
+    assert len(rows) == query(loaded, "SELECT count(*) FROM member")[0][0]
+    mobiles = {r[0] for r in query(loaded, "SELECT mobile FROM client")}
+    assert not any(r["mobile"] in mobiles for r in rows)
+    assert all("****" in r["mobile"] for r in rows)
+    assert {r["stage"] for r in rows} <= {"assigned", "control", "unassigned"}
+    assert any(r["control"] == "True" and r["advisor_code"] == "" for r in rows)
+    run(
+        loaded,
+        "assignments",
+        "export",
+        "-c",
+        SLUG,
+        "-f",
+        "xlsx",
+        "--out",
+        str(tmp_path / "who.xlsx"),
+    )
+    book = openpyxl.load_workbook(tmp_path / "who.xlsx")
+    sheet = book.active
+    assert sheet is not None and sheet.max_row == len(rows) + 1
+    book.close()
