@@ -113,6 +113,10 @@ _EN: dict[str, str] = {
         "{file}: no header row found with the column {missing} "
         "(looked for: {aliases}); name the column with --map 'HEADER=field'"
     ),
+    "problem.not_a_file": "not a file",
+    "problem.encoding": "not UTF-8, UTF-16 or GB18030 text",
+    "problem.csv_row": "row {row}: {problem}",
+    "problem.html_xls": "it is a web page named .xls; open it in Excel and save it as .xlsx",
     "error.bad_map": "--map '{spec}': expected HEADER=field with field one of {fields}",
     "error.db_url": "Cannot open database {url}: {problem}",
     "error.db_version": (
@@ -300,6 +304,10 @@ _ZH: dict[str, str] = {
     "error.no_header_csv": (
         "{file}:找不到含“{missing}”列的表头(查找了:{aliases});可用 --map '表头=字段' 指定"
     ),
+    "problem.not_a_file": "不是文件",
+    "problem.encoding": "不是 UTF-8、UTF-16 或 GB18030 编码的文本",
+    "problem.csv_row": "第 {row} 行:{problem}",
+    "problem.html_xls": "这是以 .xls 命名的网页文件;请用 Excel 打开后另存为 .xlsx",
     "error.bad_map": "--map '{spec}':应为 表头=字段,字段为 {fields} 之一",
     "error.db_url": "无法打开数据库 {url}:{problem}",
     "error.db_version": "数据库 {url} 的结构版本为 {found},本程序最高支持 {known}。请升级 reactivate。",

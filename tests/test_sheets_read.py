@@ -482,3 +482,39 @@ def test_sha256_of(tmp_path: Path) -> None:
     path = tmp_path / "x.bin"
     path.write_bytes(b"abc" * 100_000)
     assert sha256_of(path) == hashlib.sha256(b"abc" * 100_000).hexdigest()
+
+
+# ------------------------------------------------------- text under other names
+
+
+def test_tab_separated_text_named_xls_is_read(tmp_path: Path) -> None:
+    # Some core systems export GBK tab-separated text and name it .xls.
+    path = tmp_path / "export.xls"
+    path.write_bytes("休眠客户\n客户号\t姓名\t手机\n0010023456\t张三\t13812345678\n".encode("gbk"))
+    table = open_table(path, ACCOUNT_FIELDS)
+    assert table.sheet is None
+    assert table.header_row == 2
+    assert table.columns == {"client_id": 0, "name": 1, "mobile": 2}
+    assert list(table.rows) == [(3, ["0010023456", "张三", "13812345678"])]
+
+
+def test_a_web_page_named_xls_says_so(tmp_path: Path) -> None:
+    path = tmp_path / "export.xls"
+    path.write_text("<html><table><tr><td>客户号</td></tr></table></html>", "utf-8")
+    with pytest.raises(InputError, match="web page"):
+        open_table(path, ACCOUNT_FIELDS)
+
+
+def test_excel_unicode_text_utf16_tab_separated(tmp_path: Path) -> None:
+    path = tmp_path / "unicode.csv"
+    path.write_text("客户号\t姓名\r\n001\t张三\r\n", "utf-16")
+    table = open_table(path, ACCOUNT_FIELDS)
+    assert list(table.rows) == [(2, ["001", "张三"])]
+
+
+def test_a_bad_csv_record_is_reported_with_its_row(tmp_path: Path) -> None:
+    path = tmp_path / "nul.csv"
+    path.write_text("客户号,姓名\n001,张三\n" + "002," + "x" * 200_000 + "\n", "utf-8")
+    rows = open_table(path, ACCOUNT_FIELDS).rows
+    with pytest.raises(InputError, match="row 3"):
+        list(rows)

@@ -294,12 +294,33 @@ def _open_workbook_table(
                 # it should not stop a load, so later sheets are tried before giving up.
                 first_error = first_error or _no_header(display, name, fields, found)
     except CalamineError as exc:
-        raise _unreadable(display, exc) from None
+        problem: object = exc
+        head = _head(path)
+        if path.suffix.lower() == ".xls" and not head.startswith(_OLE2_SIGNATURE):
+            # Some core systems export text under an .xls name: tab-separated, or a web page.
+            if head.lstrip().startswith(b"<"):
+                problem = t("problem.html_xls")
+            elif _is_text(head):
+                return _open_csv_table(path, display, fields, mapping)
+        raise _unreadable(display, problem) from None
     except OSError as exc:
         raise _unreadable(display, exc.strerror or exc) from None
     if first_error is None:
         raise InputError(t("error.no_data", file=display))
     raise first_error
+
+
+_OLE2_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # how every real .xls begins
+
+
+def _head(path: Path, size: int = 1 << 16) -> bytes:
+    with path.open("rb") as handle:
+        return handle.read(size)
+
+
+def _is_text(head: bytes) -> bool:
+    """Text, not binary: no NUL bytes, unless it is UTF-16 (which begins with a BOM)."""
+    return head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or b"\x00" not in head
 
 
 def _choose_sheet(names: Sequence[str], wanted: str, display: str) -> str:
@@ -318,11 +339,15 @@ def _choose_sheet(names: Sequence[str], wanted: str, display: str) -> str:
 
 
 def _csv_encoding(path: Path, display: str) -> tuple[str, int]:
-    """The file's encoding (UTF-8, with or without BOM, else GB18030) and its line count.
+    """The file's encoding (UTF-8 with or without BOM, UTF-16 with BOM, else GB18030) and
+    its line count.
 
     One pass over the bytes in C: strict decoding is the only reliable test, and the
     same pass counts lines for the progress bar.
     """
+    if _head(path, 2) in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+        # Excel's "Unicode text"; its line count is only an estimate, as is fine for a bar.
+        return "utf-16", path.stat().st_size // 40
     lines = 0
     last = b""
     utf8 = codecs.getincrementaldecoder("utf-8-sig")("strict")
@@ -352,12 +377,19 @@ def _csv_encoding(path: Path, display: str) -> tuple[str, int]:
                 gb18030.decode(chunk)
         gb18030.decode(b"", final=True)
     except UnicodeDecodeError:
-        raise _unreadable(display, "not UTF-8 or GB18030 text") from None
+        raise _unreadable(display, t("problem.encoding")) from None
     return "gb18030", lines
 
 
+def _delimiter(path: Path, encoding: str) -> str:
+    """Tab for tab-separated text (Excel's "Unicode text", text exports named .xls), else comma."""
+    with path.open(encoding=encoding, errors="replace", newline="") as handle:
+        head = "".join(itertools.islice(handle, HEADER_SCAN_ROWS))
+    return "\t" if head.count("\t") > head.count(",") else ","
+
+
 def _csv_rows(
-    path: Path, encoding: str, display: str, skip: int
+    path: Path, encoding: str, delimiter: str, display: str, skip: int
 ) -> Generator[tuple[int, Row], None, None]:
     """Records after the first `skip`, numbered as Excel shows them, blanks skipped.
 
@@ -365,14 +397,17 @@ def _csv_rows(
     iterator is dropped.
     """
     with path.open(encoding=encoding, newline="") as handle:
-        reader = csv.reader(handle)
+        reader = csv.reader(handle, delimiter=delimiter)
         records = cast(Iterator[Row], itertools.islice(reader, skip, None))
         try:
             for number, cells in enumerate(records, skip + 1):
                 if any(cells):
                     yield number, cells
         except csv.Error as exc:
-            raise _unreadable(display, f"row {reader.line_num}: {exc}") from None
+            problem = t("problem.csv_row", row=reader.line_num, problem=exc)
+            raise _unreadable(display, problem) from None
+        except UnicodeDecodeError:
+            raise _unreadable(display, t("problem.encoding")) from None
 
 
 def _padded(rows: Iterator[tuple[int, Row]], width: int) -> Iterator[tuple[int, Row]]:
@@ -387,7 +422,8 @@ def _open_csv_table(
 ) -> Table:
     try:
         encoding, lines = _csv_encoding(path, display)
-        scan = _csv_rows(path, encoding, display, 0)
+        delimiter = _delimiter(path, encoding)
+        scan = _csv_rows(path, encoding, delimiter, display, 0)
         try:
             found = _find_header(scan, fields, mapping)
         finally:
@@ -399,7 +435,7 @@ def _open_csv_table(
     if not isinstance(found, tuple):
         raise _no_header(display, None, fields, found)
     header_row, match = found
-    rows = _csv_rows(path, encoding, display, header_row)
+    rows = _csv_rows(path, encoding, delimiter, display, header_row)
     return Table(
         file=display,
         sheet=None,
@@ -438,7 +474,7 @@ def open_table(
     if not path.exists():
         raise InputError(t("error.file_missing", file=display))
     if not path.is_file():
-        raise _unreadable(display, "not a file")
+        raise _unreadable(display, t("problem.not_a_file"))
     checked = _check_mapping(mapping or {}, fields)
     if suffix in CSV_SUFFIXES:
         return _open_csv_table(path, display, fields, checked)
