@@ -20,6 +20,7 @@ from reactivate.sheets import values
 from reactivate.sheets.fields import (
     ACCOUNT_FIELDS,
     ACTIVITY_FIELDS,
+    BRANCH_ALIAS_FIELDS,
     DNC_FIELDS,
     RESULT_FIELDS,
     ROSTER_FIELDS,
@@ -170,7 +171,15 @@ def test_fold_header_of_numbers_and_blanks() -> None:
 
 
 @pytest.mark.parametrize(
-    "fields", [ACCOUNT_FIELDS, ROSTER_FIELDS, DNC_FIELDS, RESULT_FIELDS, ACTIVITY_FIELDS]
+    "fields",
+    [
+        ACCOUNT_FIELDS,
+        ROSTER_FIELDS,
+        DNC_FIELDS,
+        RESULT_FIELDS,
+        ACTIVITY_FIELDS,
+        BRANCH_ALIAS_FIELDS,
+    ],
 )
 def test_field_aliases_are_unambiguous_and_include_the_canonical_name(
     fields: tuple[FieldSpec, ...],
@@ -227,6 +236,7 @@ def test_blank_headers_are_not_extra_columns(tmp_path: Path) -> None:
         (DNC_FIELDS, ["手机号", "原因"]),
         (DNC_FIELDS, ["资金账号"]),
         (ACTIVITY_FIELDS, ["资金账号", "最后交易日"]),
+        (BRANCH_ALIAS_FIELDS, ["别名", "营业部"]),
         (RESULT_FIELDS, ["客户号", "通话结果", "是否添加企业微信", "推送产品", "是否转化"]),
         (RESULT_FIELDS, ["client_id", "call_result", "wecom_added", "product", "converted"]),
     ],

@@ -82,6 +82,12 @@ ACTIVITY_FIELDS: tuple[FieldSpec, ...] = (
     _field("assets", "总资产", "资产", "总资产(元)"),
 )
 
+# `reactivate branches alias --file`: one spelling of a branch per row and the roster's name.
+BRANCH_ALIAS_FIELDS: tuple[FieldSpec, ...] = (
+    _field("alias", "别名", "营业部别名", "原名称", "旧名称", required=True),
+    _field("branch", "营业部", "标准名称", "规范名称", "canonical", required=True),
+)
+
 # A running number down the left of a sheet is not client data: such a column is dropped,
 # neither a field nor an extra column.
 ROW_NUMBER_HEADERS: tuple[str, ...] = ("序号", "No.", "No", "#", "行号")
