@@ -213,3 +213,67 @@ class WorkbookIssue(SQLModel, table=True):
     clients: int
     digest: str
     path: str
+
+
+class WeComRelation(SQLModel, table=True):
+    """An (advisor, external contact) relation as `wecom sync` last saw it for a campaign.
+
+    A snapshot, not history (the events are the history): updated at every sync;
+    `lost_at` is set when a complete sync of the advisor no longer shows it.
+    `client_id` is the assigned client it was matched to (by `match`: state | mobile).
+    """
+
+    __tablename__ = "wecom_relation"
+    __table_args__ = (UniqueConstraint("campaign_id", "userid", "external_userid"),)
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: int = Field(foreign_key="campaign.id", index=True)
+    userid: str  # the advisor's WeCom userid
+    external_userid: str
+    advisor_code: str | None = None
+    client_id: str | None = None
+    match: str | None = None  # state | mobile | ambiguous
+    state: str | None = None
+    remark_mobiles: str | None = None  # JSON list, as the advisor typed them
+    add_way: int = 0
+    createtime: dt.datetime
+    first_seen_at: dt.datetime
+    last_seen_at: dt.datetime
+    lost_at: dt.datetime | None = None
+
+
+class WeComContactWay(SQLModel, table=True):
+    """A 「联系我」 way made by `wecom qr`: its `state` ties an add to campaign and client."""
+
+    __tablename__ = "wecom_contact_way"
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: int = Field(foreign_key="campaign.id", index=True)
+    advisor_code: str = Field(foreign_key="advisor.code")
+    client_id: str | None = None  # None: the advisor's way for the whole campaign
+    state: str = Field(unique=True)
+    config_id: str
+    qr_code: str
+    created_at: dt.datetime
+    removed_at: dt.datetime | None = None
+
+
+class WeComTransfer(SQLModel, table=True):
+    """A customer handed over on WeCom after a reassignment, and what WeCom says of it.
+
+    `status` as transfer_result reports it (1 done, 2 waiting, 3 refused, 4 over limit),
+    None when the transfer did not start (`errcode` says why).
+    """
+
+    __tablename__ = "wecom_transfer"
+    __table_args__ = (UniqueConstraint("campaign_id", "handover", "takeover", "external_userid"),)
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: int = Field(foreign_key="campaign.id", index=True)
+    handover: str
+    takeover: str
+    resigned: bool
+    external_userid: str
+    client_id: str | None = None
+    errcode: int
+    status: int | None = None
+    takeover_time: dt.datetime | None = None
+    started_at: dt.datetime
+    updated_at: dt.datetime
