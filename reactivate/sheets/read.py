@@ -30,6 +30,7 @@ from reactivate.sheets import values
 from reactivate.sheets.fields import ROW_NUMBER_HEADERS, FieldSpec
 
 __all__ = [
+    "CSV_SUFFIXES",
     "EXCEL_SUFFIXES",
     "HEADER_SCAN_ROWS",
     "Table",
