@@ -10,6 +10,14 @@ from __future__ import annotations
 import os
 
 _EN: dict[str, str] = {
+    # demo
+    "demo.step.load": "Registering the sample campaign, loading the roster, do-not-call list and dormant accounts",
+    "demo.step.assign": "Assigning at the campaign's start (10% kept out as a control group)",
+    "demo.step.simulate": "Simulating the advisors' calls (seeded; not real work) and filling their workbooks",
+    "demo.step.upload": "Uploading the filled workbooks",
+    "demo.step.report": "The report",
+    "demo.simulated": "SIMULATED: {rows} client rows filled in {count} workbooks under {folder}",
+    "error.demo_not_fresh": "The demo needs a fresh database; {url} already holds campaign members. Pick another --db.",
     # assignment
     "label.new": "new",
     "label.assets": "assets",
@@ -204,9 +212,91 @@ _EN: dict[str, str] = {
     "wecom.bad_remark": "contact-way remark must be at most {limit} characters",
     "wecom.too_long": "{what} is {size} bytes; WeCom accepts at most {limit}",
     "wecom.too_many": "{count} {what}; WeCom accepts at most {limit} per call",
+    # results
+    "label.files": "files",
+    "label.applied": "applied",
+    "label.events": "new events",
+    "label.foreign": "foreign",
+    "label.nobody": "nobody",
+    "label.import": "import",
+    "label.client": "client",
+    "label.advisor": "advisor",
+    "label.mobile": "mobile",
+    "label.attempts": "attempts",
+    "label.last_call": "last call",
+    "label.last_result": "last result",
+    "label.due": "due",
+    "label.last_upload": "last upload",
+    "label.idle_days": "days idle",
+    "summary.results": "Results upload into {campaign}",
+    "summary.same_file": "{file}: the same file was uploaded before (import {id}); skipped.",
+    "summary.undo": "Import {id}: {voided} event(s) voided; {clients} client(s) updated.",
+    "summary.undo_reason": "undo of import {id}",
+    "summary.correct": "Client {client_id}: {voided} event(s) from stage {stage} on voided.",
+    "summary.followups": "Follow-ups in {campaign}: {count} client(s)",
+    "summary.no_followups": "Nobody to follow up in {campaign} right now.",
+    "summary.idle": "Advisors with no upload for {days} days or more:",
+    "summary.workbooks": "{count} follow-up workbook(s) written under {dir}",
+    "followup.callback_due": "call-back time reached",
+    "followup.retry": "no answer or busy: call again",
+    "followup.never_called": "assigned, never called",
+    "followup.reached_not_wecom": "reached, not yet on WeCom",
+    "followup.wecom_not_pushed": "on WeCom, nothing pushed yet",
+    "error.no_result_files": "{path}: no .xlsx, .xls or .csv files inside",
+    "error.import_not_found": "No import {id}: see `reactivate imports list`.",
+    "error.import_not_results": "Import {id} is a {kind} import, not a results upload.",
+    "error.import_undone": "Import {id} was already undone.",
+    "error.import_not_applied": "Import {id} was {status}: it wrote nothing to undo.",
+    "error.stage_unknown": "'{stage}' is not a stage; use one of {stages}.",
+    "error.reason_required": "Give a --reason: it is kept with the correction.",
+    "error.not_member": "Client {client_id} is not in campaign {campaign}.",
+    "reject.bad_disposition": "'{value}' is not a call result (use one of {choices})",
+    "reject.disposition_off": "call result '{value}' is not used by this campaign",
+    "reject.unknown_client": "no client {client_id} in the database",
+    "reject.not_member": "client {client_id} is not in campaign {campaign}",
+    "reject.control": "client {client_id} is in the control group: never contacted",
+    "reject.foreign": (
+        "client {client_id} is assigned to {owner}, not {advisor}; "
+        "use --allow-foreign to record it anyway"
+    ),
+    "reject.unknown_advisor": "'{value}' is not an advisor code or name in the roster",
+    "reject.no_advisor": (
+        "no advisor for this row: the client is not assigned; add a 客户经理/工号 column "
+        "or use --advisor CODE"
+    ),
+    "reject.stamp_invalid": (
+        "the workbook's hidden stamp does not match its contents (edited, or issued by another "
+        "database); upload the workbook as it was issued"
+    ),
+    "reject.stamp_campaign": "this workbook was issued for campaign {other}, not {campaign}",
+    "reject.unknown_product": "'{value}' is not a product of this campaign ({choices})",
+    "reject.risk_unknown": (
+        "client {client_id}'s risk tolerance is unknown, so no product may be pushed; "
+        "load it with the accounts first"
+    ),
+    "reject.unsuitable": (
+        "product {product} is rated R{product_risk}, above the client's tolerance "
+        "C{risk} (suitability)"
+    ),
+    "reject.future": "{value} is in the future ({tz})",
+    "reject.before_start": "{value} is before the campaign started ({start})",
+    "reject.before_assigned": "{value} is before the client was assigned ({assigned})",
+    "reject.dnc_listed": "client {client_id} is on the do-not-call list: no calls",
+    "reject.dnc_campaign": (
+        "client {client_id} asked not to be called again ({when}): no more calls"
+    ),
+    "reject.time_without": "{column} is filled but {other} is not",
 }
 
 _ZH: dict[str, str] = {
+    # demo
+    "demo.step.load": "登记示例活动,导入花名册、勿扰名单和休眠客户",
+    "demo.step.assign": "在活动开始时分配(10% 留作对照组)",
+    "demo.step.simulate": "模拟客户经理外呼(固定种子,非真实数据)并填写工作簿",
+    "demo.step.upload": "上传填好的工作簿",
+    "demo.step.report": "报表",
+    "demo.simulated": "模拟数据:在 {folder} 下的 {count} 个工作簿中填写了 {rows} 行",
+    "error.demo_not_fresh": "演示需要全新的数据库;{url} 中已有活动成员。请换一个 --db。",
     # assignment
     "label.new": "本次新增",
     "label.assets": "资产",
@@ -383,6 +473,69 @@ _ZH: dict[str, str] = {
     "wecom.bad_remark": "联系方式备注最多 {limit} 个字符",
     "wecom.too_long": "{what} 为 {size} 字节;企业微信最多接受 {limit}",
     "wecom.too_many": "{count} 个 {what};企业微信每次最多接受 {limit} 个",
+    # results
+    "label.files": "文件",
+    "label.applied": "已应用",
+    "label.events": "新事件",
+    "label.foreign": "非本人客户",
+    "label.nobody": "无人",
+    "label.import": "导入",
+    "label.client": "客户",
+    "label.advisor": "客户经理",
+    "label.mobile": "手机号",
+    "label.attempts": "拨打次数",
+    "label.last_call": "最近通话",
+    "label.last_result": "最近结果",
+    "label.due": "到期",
+    "label.last_upload": "最近上传",
+    "label.idle_days": "未上传天数",
+    "summary.results": "上传结果到活动 {campaign}",
+    "summary.same_file": "{file}:同一文件已上传过(导入 {id}),已跳过。",
+    "summary.undo": "导入 {id}:作废 {voided} 个事件;更新 {clients} 位客户。",
+    "summary.undo_reason": "撤销导入 {id}",
+    "summary.correct": "客户 {client_id}:作废了 {stage} 及之后阶段的 {voided} 个事件。",
+    "summary.followups": "活动 {campaign} 待跟进:{count} 位客户",
+    "summary.no_followups": "活动 {campaign} 目前没有需要跟进的客户。",
+    "summary.idle": "{days} 天及以上未上传结果的客户经理:",
+    "summary.workbooks": "已在 {dir} 下生成 {count} 份跟进名单",
+    "followup.callback_due": "预约回电时间已到",
+    "followup.retry": "未接或忙线:再次拨打",
+    "followup.never_called": "已分配,尚未拨打",
+    "followup.reached_not_wecom": "已接通,尚未添加企业微信",
+    "followup.wecom_not_pushed": "已添加企业微信,尚未推送产品",
+    "error.no_result_files": "{path}:其中没有 .xlsx、.xls 或 .csv 文件",
+    "error.import_not_found": "没有导入 {id}:请查看 `reactivate imports list`。",
+    "error.import_not_results": "导入 {id} 是 {kind} 导入,不是结果上传。",
+    "error.import_undone": "导入 {id} 已经撤销过。",
+    "error.import_not_applied": "导入 {id} 的状态为 {status}:没有写入可撤销的内容。",
+    "error.stage_unknown": "“{stage}”不是阶段;请用 {stages} 之一。",
+    "error.reason_required": "请用 --reason 说明原因:原因会随更正一起保存。",
+    "error.not_member": "客户 {client_id} 不在活动 {campaign} 中。",
+    "reject.bad_disposition": "“{value}”不是通话结果(请用 {choices} 之一)",
+    "reject.disposition_off": "本活动不使用通话结果“{value}”",
+    "reject.unknown_client": "数据库中没有客户 {client_id}",
+    "reject.not_member": "客户 {client_id} 不在活动 {campaign} 中",
+    "reject.control": "客户 {client_id} 属于对照组:不应联系",
+    "reject.foreign": (
+        "客户 {client_id} 分配给了 {owner},不是 {advisor};如确需记录请使用 --allow-foreign"
+    ),
+    "reject.unknown_advisor": "“{value}”不是花名册中的工号或姓名",
+    "reject.no_advisor": (
+        "此行没有客户经理:客户尚未分配;请增加“客户经理/工号”列或使用 --advisor 工号"
+    ),
+    "reject.stamp_invalid": (
+        "名单的隐藏校验与内容不符(被修改过,或不是本数据库下发的);请上传原样下发的名单"
+    ),
+    "reject.stamp_campaign": "该名单是为活动 {other} 下发的,不是 {campaign}",
+    "reject.unknown_product": "“{value}”不是本活动的产品({choices})",
+    "reject.risk_unknown": "客户 {client_id} 的风险承受能力未知,不能推送产品;请先随客户资料导入",
+    "reject.unsuitable": "产品 {product} 风险等级为 R{product_risk},高于客户的 C{risk}(适当性)",
+    "reject.future": "{value} 是未来的时间({tz})",
+    "reject.before_start": "{value} 早于活动开始日期({start})",
+    "reject.before_assigned": "{value} 早于客户分配时间({assigned})",
+    "reject.dnc_listed": "客户 {client_id} 在勿扰名单上:不能拨打",
+    "reject.dnc_campaign": "客户 {client_id} 已要求不再联系({when}):不能再拨打",
+    "reject.time_without": "填写了 {column},但没有填写 {other}",
 }
 
 _CATALOGS = {"en": _EN, "zh": _ZH}

@@ -11,7 +11,8 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
-from reactivate.cli import advisors, assignment, campaigns, imports, loading
+from reactivate.cli import advisors, assignment, campaigns, demo, imports, loading
+from reactivate.cli import results as results_cli
 from reactivate.cli.common import err_console
 from reactivate.errors import ReactivateError
 from reactivate.messages import t
@@ -42,10 +43,13 @@ app.add_typer(advisors.branches_app, name="branches")
 app.add_typer(loading.dnc_app, name="dnc")
 app.add_typer(imports.app, name="imports")
 app.command("init")(campaigns.init)
+app.command("demo")(demo.demo)
 app.command("load")(loading.load)
 app.command("assign")(assignment.assign)
 app.command("reassign")(assignment.reassign)
 app.add_typer(assignment.app, name="assignments")
+app.add_typer(results_cli.app, name="results")
+app.command("followups")(results_cli.followups)
 
 
 def main() -> None:

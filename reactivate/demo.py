@@ -1,0 +1,154 @@
+"""`reactivate demo`: the whole campaign on the sample data, replayed as it happened.
+
+Registers the sample campaign, loads the roster, the do-not-call list and the dormant
+accounts, assigns at the campaign's start, fills each advisor's workbook with a seeded
+simulation of their work (dated inside the campaign), uploads the workbooks and builds
+the report. The simulation is labelled as such wherever the demo shows it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, select
+
+from reactivate import funnel, registry
+from reactivate.assignment import AssignOptions, AssignSummary, assign
+from reactivate.clock import local
+from reactivate.db.models import Client, Member
+from reactivate.donotcall import load_dnc
+from reactivate.errors import StateError
+from reactivate.ingest import LoadSummary, load_accounts
+from reactivate.messages import t
+from reactivate.roster import load_roster
+from reactivate.sheets.fill import fill_workbook
+from reactivate.sheets.workbook import (
+    YES,
+    WorkbookProduct,
+    disposition_label,
+    product_label,
+    read_stamp,
+)
+from reactivate.simulate import ClientToWork, WorkResult, rates_for, simulate
+
+SLUG = "2020h2-dormant"
+HOLDOUT = 0.1
+SEED = 2020
+
+
+@dataclass(frozen=True)
+class DemoInputs:
+    campaign_file: Path = Path("campaigns/2020h2-dormant.toml")
+    roster: Path = Path("data/advisors.xlsx")
+    do_not_call: Path = Path("data/do_not_call.csv")
+    accounts: Path = Path("data/dormant_accounts.xlsx")
+
+
+@dataclass
+class DemoResult:
+    load: LoadSummary
+    assignment: AssignSummary
+    workbooks: list[Path] = field(default_factory=list)
+    simulated_rows: int = 0
+    upload: Any = None
+    report: Any = None
+
+
+Step = Callable[[str], None]
+
+
+def run_demo(engine: Engine, out_dir: Path, inputs: DemoInputs = DemoInputs(), step: Step | None = None) -> DemoResult:
+    """Run the whole job on the sample data; `step` is told each stage's name as it starts."""
+    say = step or (lambda _name: None)
+    with engine.connect() as conn:
+        if conn.execute(select(Member.campaign_id).limit(1)).first() is not None:  # type: ignore[call-overload]
+            raise StateError(t("error.demo_not_fresh", url=engine.url.render_as_string()))
+    say(t("demo.step.load"))
+    campaign_config, _ = registry.register(engine, inputs.campaign_file)
+    load_roster(engine, inputs.roster)
+    load_dnc(engine, inputs.do_not_call)
+    loaded = load_accounts(engine, SLUG, inputs.accounts)
+
+    say(t("demo.step.assign"))
+    start = dt.datetime.combine(campaign_config.start, dt.time(9, 0))
+    assigned = assign(
+        engine,
+        SLUG,
+        AssignOptions(holdout=HOLDOUT, assigned_at=start, out_dir=out_dir / "workbooks", seed=SEED),
+    )
+
+    say(t("demo.step.simulate"))
+    tz = campaign_config.tz
+    until = dt.datetime.combine(campaign_config.end, dt.time(18, 0), tzinfo=tz)
+    labels = {p.code: product_label(WorkbookProduct(p.code, p.name, p.risk)) for p in campaign_config.products}
+    rows = 0
+    for path in assigned.workbooks:
+        stamp = read_stamp(path)
+        assert stamp is not None  # the workbook was just issued
+        work = simulate(
+            _clients(engine, stamp.client_ids, campaign_config.products),
+            rates_for(campaign_config.targets),
+            until,
+            seed=SEED + hash_advisor(stamp.advisor),
+            max_attempts=campaign_config.followup.max_attempts,
+        )
+        rows += fill_workbook(path, {w.client_id: _row(w, tz, labels) for w in work})
+    result = DemoResult(load=loaded, assignment=assigned, workbooks=assigned.workbooks, simulated_rows=rows)
+    return result
+
+
+def hash_advisor(code: str) -> int:
+    """A stable number per advisor, so each advisor's simulated work differs yet repeats."""
+    return sum(ord(ch) * 31**i for i, ch in enumerate(code)) % 100_000
+
+
+def _clients(engine: Engine, client_ids: tuple[str, ...], products: Any) -> list[ClientToWork]:
+    members = Member.__table__  # type: ignore[attr-defined]
+    clients = Client.__table__  # type: ignore[attr-defined]
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(members.c.client_id, members.c.assigned_at, clients.c.risk)
+            .join(clients, clients.c.client_id == members.c.client_id)
+            .where(members.c.client_id.in_(client_ids))
+        ).all()
+    return [
+        ClientToWork(
+            client_id=row.client_id,
+            assigned_at=local(row.assigned_at, dt.UTC),
+            suitable_products=tuple(p.code for p in products if row.risk and p.risk <= row.risk),
+        )
+        for row in rows
+    ]
+
+
+def _row(work: WorkResult, tz: Any, labels: dict[str, str]) -> dict[str, object]:
+    """The workbook cells an advisor would fill for `work`, times on the campaign's wall clock."""
+
+    def wall(moment: dt.datetime | None) -> dt.datetime | None:
+        return moment.astimezone(tz).replace(tzinfo=None) if moment else None
+
+    last = work.last_call
+    assert last is not None
+    cells: dict[str, object] = {
+        "通话时间": wall(last.at),
+        "通话结果": disposition_label(last.disposition),
+        "拨打次数": len(work.calls),
+    }
+    if work.callback_at:
+        cells["预约回电时间"] = wall(work.callback_at)
+    if work.wecom_added_at:
+        cells["是否添加企业微信"] = YES
+        cells["添加时间"] = wall(work.wecom_added_at)
+    if work.product:
+        cells["推送产品"] = labels.get(work.product, work.product)
+        cells["推送时间"] = wall(work.pushed_at)
+    if work.converted_at:
+        cells["是否转化"] = YES
+        cells["转化时间"] = wall(work.converted_at)
+    if last.disposition == funnel.DO_NOT_CALL:
+        cells["备注"] = "客户要求不再联系"
+    return cells
