@@ -219,9 +219,11 @@ def _validate(table: Table, summary: LoadSummary, progress: Progress | None) -> 
         done += 1
         if progress is not None and done % PROGRESS_STEP == 0:
             progress(PROGRESS_STEP)
-        if values.text(cells[id_index]) is None:
-            if is_label_row(cells, id_index):
-                continue  # a title, note or total row: not data, not counted
+        id_text = values.text(cells[id_index])
+        # ids start with a digit; anything else may be a total (合计) or note row
+        if (id_text is None or not id_text[:1].isdigit()) and is_label_row(cells, id_index):
+            continue  # a title, note or total row: not data, not counted
+        if id_text is None:
             summary.rows += 1
             errors.append(cleaner.reject(number, "client_id", t("reject.no_id")))
             continue

@@ -67,7 +67,7 @@ def scalar(db: str, sql: str) -> object:
 
 
 def test_messy_export_loads_with_normalised_values(db: str, tmp_path: Path) -> None:
-    path = write_csv(tmp_path, [*GOOD_ROWS, ",,,,,,,,,,,", "合计,,,,,,,,,,,"])
+    path = write_csv(tmp_path, [*GOOD_ROWS, ",,,,,,,,,,,", "合计,,,,,,,,,,,", ',合计,,,"1,234.00",,,,,,,'])
     code, summary = load_json(db, path)
     assert code == 0, summary
     assert summary["rows"] == 4 and summary["loaded"] == 4 and summary["rejected"] == 0
