@@ -1,0 +1,385 @@
+"""`reactivate followups`: who each advisor should contact next, and why.
+
+One set-based query over members, the stage summary (`client_stage`) and the last call
+of each client picks, in this order of urgency:
+
+- callback_due: a call-back time the client asked for has come, and no call since;
+- retry: the last call went unanswered (no answer, busy), fewer than the campaign's
+  `followup.max_attempts` attempts so far, and `followup.retry_delay_hours` have passed;
+- never_called: assigned, and no evidence of any contact yet;
+- reached_not_wecom: the client answered, but is not on WeCom yet;
+- wecom_not_pushed: on WeCom, but no product pushed yet.
+
+Never a control-group or do-not-call client (flagged, on the firm-wide list, or a
+do-not-call result in this campaign), nor a client already converted, nor one waiting
+for a call-back time still to come. Names and mobiles are masked unless the list is
+for one advisor or becomes their workbooks.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, text
+
+from reactivate import funnel, registry
+from reactivate.clock import local, utcnow
+from reactivate.db.meta import workbook_secret
+from reactivate.errors import ConfigError
+from reactivate.messages import t
+from reactivate.privacy import mask_mobile, mask_name
+from reactivate.results import db_time, lock_campaign
+from reactivate.sheets.workbook import (
+    WorkbookClient,
+    WorkbookProduct,
+    WorkbookSpec,
+    stamp_digest,
+    write_advisor_workbook,
+)
+
+#: Reasons in order of urgency.
+REASONS = ("callback_due", "retry", "never_called", "reached_not_wecom", "wecom_not_pushed")
+_UNANSWERED = (funnel.NO_ANSWER, funnel.BUSY)
+
+_FOLLOWUP_SQL = f"""
+SELECT * FROM (
+  SELECT m.client_id, m.advisor_code, c.name, c.mobile, c.branch, c.assets, c.risk,
+         c.last_trade_date,
+         COALESCE(cs.attempts, 0) AS attempts, cs.last_call_at, cs.callback_at,
+         lc.value AS last_result,
+    CASE
+      WHEN cs.converted_at IS NOT NULL THEN NULL
+      WHEN cs.callback_at IS NOT NULL
+           AND (cs.last_call_at IS NULL OR cs.last_call_at < cs.callback_at)
+        THEN CASE WHEN cs.callback_at <= :now THEN 'callback_due' END
+      WHEN lc.value IN ('{_UNANSWERED[0]}', '{_UNANSWERED[1]}') AND cs.last_call_at > :retry_before
+        THEN NULL
+      WHEN lc.value IN ('{_UNANSWERED[0]}', '{_UNANSWERED[1]}') AND cs.reached_at IS NULL
+        THEN CASE WHEN COALESCE(cs.attempts, 0) < :max_attempts THEN 'retry' END
+      WHEN cs.client_id IS NULL OR (cs.called_at IS NULL AND cs.reached_at IS NULL
+           AND cs.wecom_at IS NULL AND cs.pushed_at IS NULL AND cs.attempts = 0)
+        THEN 'never_called'
+      WHEN cs.wecom_at IS NOT NULL AND cs.pushed_at IS NULL THEN 'wecom_not_pushed'
+      WHEN cs.reached_at IS NOT NULL AND cs.wecom_at IS NULL AND cs.pushed_at IS NULL
+        THEN 'reached_not_wecom'
+    END AS reason
+  FROM member m
+  JOIN client c ON c.client_id = m.client_id
+  LEFT JOIN client_stage cs ON cs.campaign_id = m.campaign_id AND cs.client_id = m.client_id
+  LEFT JOIN (
+    SELECT e.client_id, MAX(e.value) AS value
+    FROM event e
+    JOIN client_stage s ON s.campaign_id = e.campaign_id AND s.client_id = e.client_id
+     AND s.last_call_at = e.occurred_at
+    WHERE e.campaign_id = :campaign_id AND e.stage = '{funnel.EVENT_CALL}'
+      AND NOT EXISTS (SELECT 1 FROM event v WHERE v.voids_event_id = e.id)
+    GROUP BY e.client_id
+  ) lc ON lc.client_id = m.client_id
+  WHERE m.campaign_id = :campaign_id
+    AND m.advisor_code IS NOT NULL {{advisor}}
+    AND NOT m.control AND NOT m.dnc
+    AND NOT COALESCE(cs.do_not_call, false)
+    AND NOT EXISTS (SELECT 1 FROM do_not_call d
+                    WHERE (d.kind = 'client_id' AND d.value = m.client_id)
+                       OR (d.kind = 'mobile' AND d.value = c.mobile))
+) f
+WHERE f.reason IS NOT NULL
+"""
+
+_IDLE_SQL = f"""
+SELECT a.code, a.name, a.branch, MIN(m.assigned_at) AS first_assigned,
+       (SELECT MAX(e.recorded_at) FROM event e
+         WHERE e.campaign_id = :campaign_id AND e.advisor_code = a.code
+           AND e.source = 'upload' AND e.stage <> '{funnel.EVENT_VOID}') AS last_upload
+FROM advisor a
+JOIN member m ON m.advisor_code = a.code AND m.campaign_id = :campaign_id
+WHERE NOT m.control {{advisor}}
+GROUP BY a.code, a.name, a.branch
+"""
+
+
+@dataclass(frozen=True)
+class Followup:
+    """One client to contact next, with why; name and mobile masked unless `full`."""
+
+    client_id: str
+    advisor: str
+    reason: str
+    name: str
+    mobile: str
+    attempts: int
+    last_call_at: dt.datetime | None
+    last_result: str | None
+    due_at: dt.datetime | None  # callback time asked for, or when the retry became due
+
+    def to_json(self, tz: Any) -> dict[str, Any]:
+        return {
+            "client_id": self.client_id,
+            "advisor": self.advisor,
+            "reason": self.reason,
+            "reason_text": t(f"followup.{self.reason}"),
+            "name": self.name,
+            "mobile": self.mobile,
+            "attempts": self.attempts,
+            "last_call_at": _shown(self.last_call_at, tz),
+            "last_result": self.last_result,
+            "due_at": _shown(self.due_at, tz),
+        }
+
+
+@dataclass(frozen=True)
+class IdleAdvisor:
+    """An advisor with clients in the campaign and no upload for `days` days or more."""
+
+    code: str
+    name: str
+    last_upload: dt.datetime | None
+    days: int
+
+
+@dataclass
+class FollowupReport:
+    campaign: str
+    timezone: str
+    advisor: str | None
+    items: list[Followup] = field(default_factory=list)
+    idle: list[IdleAdvisor] = field(default_factory=list)
+    idle_days: int = 3
+    workbooks: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        tz = registry_tz(self.timezone)
+        counts = {reason: 0 for reason in REASONS}
+        for item in self.items:
+            counts[item.reason] += 1
+        return {
+            "campaign": self.campaign,
+            "advisor": self.advisor,
+            "count": len(self.items),
+            "by_reason": counts,
+            "followups": [item.to_json(tz) for item in self.items],
+            "idle_days": self.idle_days,
+            "idle_advisors": [
+                {
+                    "code": a.code,
+                    "name": a.name,
+                    "last_upload": _shown(a.last_upload, tz),
+                    "days": a.days,
+                }
+                for a in self.idle
+            ],
+            "workbooks": self.workbooks,
+        }
+
+
+def registry_tz(name: str) -> Any:
+    from zoneinfo import ZoneInfo
+
+    return ZoneInfo(name)
+
+
+def _shown(moment: dt.datetime | None, tz: Any) -> str | None:
+    if moment is None:
+        return None
+    return local(moment, tz).strftime("%Y-%m-%d %H:%M")
+
+
+def _aware(value: object) -> dt.datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    assert isinstance(value, dt.datetime)
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+def followups(
+    engine: Engine,
+    slug: str,
+    *,
+    advisor: str | None = None,
+    idle_days: int = 3,
+    workbooks: Path | None = None,
+    now: dt.datetime | None = None,
+) -> FollowupReport:
+    """The follow-up list (and idle advisors); with `workbooks`, one workbook per advisor."""
+    registered = registry.get(engine, slug)
+    campaign = registered.config
+    now = now or utcnow()
+    settings = campaign.followup
+    report = FollowupReport(slug, campaign.timezone, advisor, idle_days=idle_days)
+    with engine.connect() as conn:
+        if advisor is not None:
+            known = conn.execute(
+                text("SELECT 1 FROM advisor WHERE code = :code"), {"code": advisor}
+            ).first()
+            if known is None:
+                raise ConfigError(t("error.advisor_unknown", code=advisor))
+        params: dict[str, Any] = {
+            "campaign_id": registered.id,
+            "now": db_time(conn, now),
+            "retry_before": db_time(conn, now - dt.timedelta(hours=settings.retry_delay_hours)),
+            "max_attempts": settings.max_attempts,
+        }
+        only = ""
+        if advisor is not None:
+            only = "AND m.advisor_code = :advisor"
+            params["advisor"] = advisor
+        rows = list(conn.execute(text(_FOLLOWUP_SQL.format(advisor=only)), params))
+        idle_rows = list(conn.execute(text(_IDLE_SQL.format(advisor=only)), params))
+    full = advisor is not None
+    delay = dt.timedelta(hours=settings.retry_delay_hours)
+    rank = {reason: i for i, reason in enumerate(REASONS)}
+    for row in rows:
+        last_call = _aware(row.last_call_at)
+        callback = _aware(row.callback_at)
+        due = callback if row.reason == "callback_due" else None
+        if row.reason == "retry" and last_call is not None:
+            due = last_call + delay
+        report.items.append(
+            Followup(
+                client_id=row.client_id,
+                advisor=row.advisor_code,
+                reason=row.reason,
+                name=(row.name or "") if full else mask_name(row.name),
+                mobile=(row.mobile or "") if full else mask_mobile(row.mobile),
+                attempts=int(row.attempts),
+                last_call_at=last_call,
+                last_result=row.last_result,
+                due_at=due,
+            )
+        )
+    report.items.sort(key=lambda f: (f.advisor, rank[f.reason], f.due_at or now, f.client_id))
+    cutoff = now - dt.timedelta(days=idle_days)
+    for row in idle_rows:
+        last = _aware(row.last_upload)
+        since = last or _aware(row.first_assigned)
+        if since is not None and since <= cutoff:
+            report.idle.append(IdleAdvisor(row.code, row.name, last, (now - since).days))
+    report.idle.sort(key=lambda a: (-a.days, a.code))
+    if workbooks is not None:
+        by_advisor: dict[str, list[Any]] = {}
+        for row in rows:
+            by_advisor.setdefault(row.advisor_code, []).append(row)
+        report.workbooks = _write_workbooks(engine, registered, by_advisor, workbooks, now)
+    return report
+
+
+def _write_workbooks(
+    engine: Engine,
+    registered: registry.Registered,
+    by_advisor: dict[str, list[Any]],
+    out: Path,
+    now: dt.datetime,
+) -> list[str]:
+    """One stamped workbook per advisor holding their follow-up clients; each a new issue."""
+    campaign = registered.config
+    products = tuple(WorkbookProduct(p.code, p.name, p.risk) for p in campaign.products)
+    written: list[str] = []
+    with engine.begin() as conn:
+        lock_campaign(conn, registered.id)
+        secret = workbook_secret(conn)
+        advisors = (
+            {
+                row.code: row
+                for row in conn.execute(
+                    text("SELECT code, name, branch FROM advisor WHERE code IN :codes").bindparams(
+                        _expanding("codes")
+                    ),
+                    {"codes": sorted(by_advisor)},
+                )
+            }
+            if by_advisor
+            else {}
+        )
+        for code in sorted(by_advisor):
+            info = advisors[code]
+            issue = _next_issue(conn, registered.id, code)
+            clients = tuple(
+                _workbook_client(row, campaign.asset_edges, campaign.dormancy.as_of, products)
+                for row in sorted(by_advisor[code], key=lambda r: r.client_id)
+            )
+            spec = WorkbookSpec(
+                campaign_slug=campaign.slug,
+                campaign_name=campaign.name,
+                advisor_code=code,
+                advisor_name=info.name,
+                branch=info.branch,
+                issue=issue,
+                issued_at=now,
+                timezone=campaign.timezone,
+                dispositions=campaign.dispositions,
+                products=products,
+                clients=clients,
+            )
+            path = (
+                out
+                / _safe(info.branch)
+                / f"{campaign.slug}_{code}_{_safe(info.name)}_{issue:02d}.xlsx"
+            )
+            write_advisor_workbook(path, spec, secret)
+            digest = stamp_digest(
+                secret, campaign.slug, code, issue, [c.client_id for c in clients]
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO workbook_issue (campaign_id, advisor_code, issue, issued_at,"
+                    " clients, digest, path) VALUES (:cid, :code, :issue, :at, :clients,"
+                    " :digest, :path)"
+                ),
+                {
+                    "cid": registered.id,
+                    "code": code,
+                    "issue": issue,
+                    "at": db_time(conn, now),
+                    "clients": len(clients),
+                    "digest": digest,
+                    "path": str(path),
+                },
+            )
+            written.append(str(path))
+    return written
+
+
+def _expanding(name: str) -> Any:
+    from sqlalchemy import bindparam
+
+    return bindparam(name, expanding=True)
+
+
+def _next_issue(conn: Connection, campaign_id: int, advisor: str) -> int:
+    found = conn.execute(
+        text(
+            "SELECT MAX(issue) FROM workbook_issue"
+            " WHERE campaign_id = :cid AND advisor_code = :code"
+        ),
+        {"cid": campaign_id, "code": advisor},
+    ).scalar()
+    return int(found or 0) + 1
+
+
+def _safe(name: str) -> str:
+    return "".join("_" if ch in '\\/:*?"<>|' else ch for ch in name).strip() or "_"
+
+
+def _workbook_client(
+    row: Any, edges: Sequence[float], as_of: dt.date, products: Sequence[WorkbookProduct]
+) -> WorkbookClient:
+    last_trade = row.last_trade_date
+    if isinstance(last_trade, str):
+        last_trade = dt.date.fromisoformat(last_trade[:10])
+    risk = row.risk
+    return WorkbookClient(
+        client_id=row.client_id,
+        name=row.name,
+        mobile=row.mobile,
+        branch=row.branch,
+        asset_band=funnel.asset_band(row.assets, tuple(edges)),
+        days_dormant=(as_of - last_trade).days if last_trade else None,
+        risk=risk,
+        suitable_products=tuple(p.code for p in products if risk is not None and p.risk <= risk),
+    )

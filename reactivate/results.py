@@ -1,0 +1,1152 @@
+"""`reactivate results ...`: advisors' sheets become stage events; undo and correct void them.
+
+An upload reads every file first (filled workbooks `assign` issued, or plain results
+sheets), checks every row against what the database knows, and only then writes, in one
+transaction for the whole invocation:
+
+1. take the campaign's write lock (SQLite: the engine's BEGIN IMMEDIATE; PostgreSQL: a
+   transaction-level advisory lock), so two uploads at once queue instead of racing
+   the duplicate check;
+2. record one import per file (applied, refused, dry run or skipped);
+3. stage the facts the rows state in a temporary table and move the new ones into
+   `event` with one INSERT ... SELECT ... WHERE NOT EXISTS: the same fact (client,
+   kind, time, value) already present and not voided adds nothing;
+4. rebuild `client_stage` for the clients touched.
+
+A fact the sheet gives without a time (a call result with no call time, 是 with no
+add time, a note) is timed at its first upload; restating it adds nothing. Uploads only
+ever add evidence: a blank or 否 in a later sheet voids nothing. Mistakes are voided
+explicitly (`undo`, `correct`), by appending void events.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import sys
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, text
+
+from reactivate import funnel, registry
+from reactivate.campaign import Campaign, Product
+from reactivate.clock import local, to_utc, utcnow
+from reactivate.db import bulk, stages
+from reactivate.db.meta import workbook_secret
+from reactivate.errors import ConfigError, InputError, Rejection, StateError
+from reactivate.imports import record, who
+from reactivate.messages import t
+from reactivate.sheets import values
+from reactivate.sheets.fields import RESULT_FIELDS
+from reactivate.sheets.read import (
+    CSV_SUFFIXES,
+    EXCEL_SUFFIXES,
+    is_label_row,
+    open_table,
+    sha256_of,
+)
+from reactivate.sheets.rejects import write_rejects
+from reactivate.sheets.values import BadValue
+from reactivate.sheets.workbook import CALL_SHEET, Stamp, read_stamp, verify_stamp
+from reactivate.validate import RowCleaner
+
+#: How many errors a JSON summary carries.
+MAX_REPORTED_ERRORS = 100
+#: Import kind in `import_record`.
+KIND = "results"
+#: Test hook: seconds to sleep inside the write transaction (to kill a process mid-upload).
+HOLD_ENV = "REACTIVATE_TEST_HOLD_UPLOAD"
+#: source_ref of an event whose time is its first upload (the sheet gave none).
+UNTIMED = "untimed"
+#: First key of the PostgreSQL advisory lock that serialises writes to one campaign's events.
+_LOCK_NAMESPACE = 0x5245  # 'RE'
+
+_FIELD_NAMES = tuple(spec.name for spec in RESULT_FIELDS)
+_INPUT_FIELDS = tuple(name for name in _FIELD_NAMES if name not in ("client_id", "advisor"))
+
+# Event kinds the funnel stages void from (`correct --stage`), earliest stage first.
+_LATER_KINDS = (funnel.EVENT_WECOM, funnel.EVENT_PUSHED, funnel.EVENT_CONVERTED)
+
+
+# ----------------------------------------------------------------------------- parsing
+
+_DISPOSITION_WORDS: dict[str, str] = {}
+for _code, _labels in funnel.DISPOSITION_LABELS.items():
+    for _word in (_code, _code.replace("_", " "), _code.replace("_", "-"), *_labels):
+        _DISPOSITION_WORDS[values.text(_word).casefold()] = _code  # type: ignore[union-attr]
+_DISPOSITION_WORDS.update(
+    {"do not call": funnel.DO_NOT_CALL, "no answer": funnel.NO_ANSWER, "call back": funnel.CALLBACK}
+)
+
+
+def disposition(value: object) -> str | None:
+    """A call result as its code, from the code or any Chinese label; None when blank.
+
+    >>> disposition("未接"), disposition("Connected"), disposition("预约回电")
+    ('no_answer', 'connected', 'callback')
+    """
+    cleaned = values.text(value)
+    if cleaned is None:
+        return None
+    found = _DISPOSITION_WORDS.get(cleaned.casefold())
+    if found is None:
+        raise BadValue(t("reject.bad_disposition", value=cleaned, choices=_choices()))
+    return found
+
+
+def _choices() -> str:
+    return ", ".join(labels[0] for labels in funnel.DISPOSITION_LABELS.values())
+
+
+def _attempts(value: object) -> int | None:
+    number = values.integer(value)
+    if number is not None and number < 0:
+        raise BadValue(t("reject.bad_int", value=number))
+    return number
+
+
+_PARSERS: dict[str, Callable[[object], Any]] = {
+    "client_id": values.client_id,
+    "advisor": values.text,
+    "called_at": values.datetime,
+    "call_result": disposition,
+    "attempts": _attempts,
+    "callback_at": values.datetime,
+    "wecom_added": values.boolean,
+    "wecom_added_at": values.datetime,
+    "product": values.text,
+    "pushed_at": values.datetime,
+    "converted": values.boolean,
+    "converted_at": values.datetime,
+    "note": values.text,
+}
+_INDEX = {name: i for i, name in enumerate(_FIELD_NAMES)}
+# A column a sheet lacks is named in messages by its usual Chinese header.
+_DEFAULT_HEADERS = {spec.name: spec.aliases[1] for spec in RESULT_FIELDS}
+
+
+def find_product(campaign: Campaign, named: str) -> Product | None:
+    """The product named by code, by name, or by a workbook's 'CODE 名称' dropdown label."""
+    found = campaign.product(named)
+    if found is None and " " in named.strip():
+        found = campaign.product(named.strip().split(" ", 1)[0])
+    return found
+
+
+# ----------------------------------------------------------------------------- summary
+
+
+@dataclass
+class FileSummary:
+    """What one file of an upload did. rows = applied + unchanged + rejected."""
+
+    file: str
+    sha256: str
+    rows: int = 0
+    applied: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    events: int = 0
+    foreign: int = 0
+    status: str = "pending"  # applied | refused | dry_run | skipped
+    import_id: int | None = None
+    same_as: int | None = None  # the earlier import of the same file, when skipped
+    rejects_path: str | None = None
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "rows": self.rows,
+            "applied": self.applied,
+            "unchanged": self.unchanged,
+            "rejected": self.rejected,
+            "events": self.events,
+            "foreign": self.foreign,
+        }
+
+
+@dataclass
+class UploadSummary:
+    """What a whole upload did, file by file, with every rejection."""
+
+    campaign: str
+    files: list[FileSummary] = field(default_factory=list)
+    errors: list[Rejection] = field(default_factory=list)
+    dry_run: bool = False
+    applied: bool = False
+
+    @property
+    def refused(self) -> bool:
+        """Rejected rows without --skip-invalid: nothing was written."""
+        return bool(self.errors) and not self.applied and not self.dry_run
+
+    def totals(self) -> dict[str, int]:
+        out = {"files": len(self.files)}
+        for key in ("rows", "applied", "unchanged", "rejected", "events"):
+            out[key] = sum(getattr(f, key) for f in self.files)
+        return out
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = self.totals()
+        data["skipped_files"] = sum(1 for f in self.files if f.status == "skipped")
+        data["foreign"] = sum(f.foreign for f in self.files)
+        data["dry_run"] = self.dry_run
+        data["imports"] = [
+            {
+                "file": f.file,
+                "import_id": f.import_id,
+                "status": f.status,
+                "same_as": f.same_as,
+                "rejects_file": f.rejects_path,
+                **f.counts(),
+            }
+            for f in self.files
+        ]
+        data["errors"] = [
+            {"file": e.file, "sheet": e.sheet, "row": e.row, "column": e.column, "reason": e.reason}
+            for e in self.errors[:MAX_REPORTED_ERRORS]
+        ]
+        return data
+
+
+def iter_errors(summary: UploadSummary) -> Iterator[str]:
+    """Human lines for the first errors, then how many more."""
+    for error in summary.errors[:MAX_REPORTED_ERRORS]:
+        yield str(error)
+    if len(summary.errors) > MAX_REPORTED_ERRORS:
+        yield t("error.more_rejections", count=len(summary.errors) - MAX_REPORTED_ERRORS)
+
+
+@dataclass
+class UploadOptions:
+    skip_invalid: bool = False
+    dry_run: bool = False
+    allow_foreign: bool = False
+    advisor: str | None = None  # for plain sheets without an advisor column
+
+
+# ----------------------------------------------------------------------------- reading
+
+
+def expand(paths: Iterable[Path]) -> list[Path]:
+    """Files as given, folders as the spreadsheets inside them (recursively), in name order.
+
+    Reject files this command wrote and Office lock files are left out.
+    """
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            inside = [
+                p
+                for p in sorted(path.rglob("*"))
+                if p.is_file()
+                and p.suffix.lower() in EXCEL_SUFFIXES | CSV_SUFFIXES
+                and not p.name.startswith(("~$", "."))
+                and not p.name.endswith(".rejects.csv")
+            ]
+            if not inside:
+                raise InputError(t("error.no_result_files", path=path))
+            found.extend(inside)
+        else:
+            found.append(path)
+    unique: dict[Path, None] = {}
+    for path in found:
+        unique.setdefault(path.resolve(), None)
+    return [Path(p) for p in unique]
+
+
+@dataclass
+class _File:
+    path: Path
+    summary: FileSummary
+    sheet: str | None = None
+    stamp: Stamp | None = None
+    problem: str | None = None  # a reason that rejects every row of the file
+    # (row number, cleaned fields) of the rows holding anything besides the client
+    rows: list[tuple[int, tuple[Any, ...]]] = field(default_factory=list)
+    errors: list[Rejection] = field(default_factory=list)
+    headers: dict[str, str] = field(default_factory=dict)  # field -> header as the file spells it
+
+    def header(self, field_name: str | None) -> str | None:
+        if field_name is None:
+            return None
+        return self.headers.get(field_name) or _DEFAULT_HEADERS.get(field_name, field_name)
+
+
+def _read(item: _File, slug: str, secret: bytes) -> None:
+    """Read the stamp and every row of one file into `item` (rows cleaned, not yet checked)."""
+    display = str(item.path)
+    try:
+        item.stamp = read_stamp(item.path)
+    except InputError as exc:
+        if not item.path.is_file():
+            raise
+        item.problem = str(exc)
+    if item.stamp is not None:
+        if not verify_stamp(item.stamp, secret):
+            item.problem = t("reject.stamp_invalid")
+        elif item.stamp.campaign != slug:
+            item.problem = t("reject.stamp_campaign", other=item.stamp.campaign, campaign=slug)
+    sheet = CALL_SHEET if item.stamp is not None else None
+    table = open_table(item.path, RESULT_FIELDS, sheet=sheet, display_name=display)
+    item.sheet = table.sheet
+    item.headers = {name: table.header_of(name) for name in table.columns}
+    cleaner = RowCleaner(table, [(name, _PARSERS[name]) for name in _FIELD_NAMES])
+    id_index = table.columns["client_id"]
+    inputs = [table.columns[name] for name in _INPUT_FIELDS if name in table.columns]
+    if "advisor" in table.columns:
+        inputs.append(table.columns["advisor"])
+    summary = item.summary
+    for number, cells in table.rows:
+        if values.text(cells[id_index]) is None:
+            if is_label_row(cells, id_index):
+                continue
+            summary.rows += 1
+            item.errors.append(cleaner.reject(number, "client_id", t("reject.no_id")))
+            continue
+        summary.rows += 1
+        if item.problem is not None:
+            item.errors.append(Rejection(display, table.sheet, number, None, item.problem))
+            continue
+        # A workbook row nobody filled in states nothing: nothing to check or apply.
+        if all(cells[i] == "" or cells[i] is None for i in inputs):
+            continue
+        cleaned = cleaner.clean(number, cells)
+        if isinstance(cleaned, Rejection):
+            item.errors.append(cleaned)
+            continue
+        item.rows.append((number, cleaned))
+
+
+# ----------------------------------------------------------------------------- checking
+
+
+@dataclass(frozen=True)
+class _Member:
+    """What the database says about one client the upload names."""
+
+    known: bool
+    member: bool
+    advisor: str | None
+    assigned_at: dt.datetime | None
+    control: bool
+    dnc: bool  # member flag or the firm-wide list
+    risk: int | None
+    dnc_call_at: dt.datetime | None  # first do-not-call result in this campaign
+
+
+@dataclass
+class _Context:
+    campaign: Campaign
+    campaign_id: int
+    now: dt.datetime  # aware UTC
+    members: dict[str, _Member]
+    advisor_codes: frozenset[str]
+    advisor_by_name: dict[str, str]
+
+
+_CONTEXT_SQL = """
+SELECT s.client_id,
+       c.client_id IS NOT NULL AS known,
+       m.client_id IS NOT NULL AS member,
+       m.advisor_code, m.assigned_at, m.control, m.dnc, c.risk,
+       EXISTS (SELECT 1 FROM do_not_call d
+               WHERE (d.kind = 'client_id' AND d.value = s.client_id)
+                  OR (d.kind = 'mobile' AND d.value = c.mobile)) AS listed,
+       (SELECT MIN(e.occurred_at) FROM event e
+         WHERE e.campaign_id = :campaign_id AND e.client_id = s.client_id
+           AND e.stage = :call AND e.value = :dnc
+           AND NOT EXISTS (SELECT 1 FROM event v WHERE v.voids_event_id = e.id)) AS dnc_call_at
+FROM upload_client s
+LEFT JOIN client c ON c.client_id = s.client_id
+LEFT JOIN member m ON m.campaign_id = :campaign_id AND m.client_id = s.client_id
+"""
+
+
+def _aware(value: object) -> dt.datetime | None:
+    """A datetime from raw SQL (SQLite gives text, PostgreSQL aware datetimes) as aware UTC."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    assert isinstance(value, dt.datetime)
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+def _load_context(
+    conn: Connection, registered: registry.Registered, client_ids: Iterable[str]
+) -> _Context:
+    bulk.stage(conn, "upload_client", {"client_id": "TEXT PRIMARY KEY"}, ((c,) for c in client_ids))
+    members: dict[str, _Member] = {}
+    params = {
+        "campaign_id": registered.id,
+        "call": funnel.EVENT_CALL,
+        "dnc": funnel.DO_NOT_CALL,
+    }
+    for row in conn.execute(text(_CONTEXT_SQL), params):
+        members[row.client_id] = _Member(
+            known=bool(row.known),
+            member=bool(row.member),
+            advisor=row.advisor_code,
+            assigned_at=_aware(row.assigned_at),
+            control=bool(row.control),
+            dnc=bool(row.dnc) or bool(row.listed),
+            risk=row.risk,
+            dnc_call_at=_aware(row.dnc_call_at),
+        )
+    conn.exec_driver_sql("DROP TABLE upload_client")
+    codes: set[str] = set()
+    names: dict[str, list[str]] = {}
+    for code, name in conn.execute(text("SELECT code, name FROM advisor")):
+        codes.add(code)
+        names.setdefault(name, []).append(code)
+    return _Context(
+        campaign=registered.config,
+        campaign_id=registered.id,
+        now=utcnow(),
+        members=members,
+        advisor_codes=frozenset(codes),
+        advisor_by_name={n: found[0] for n, found in names.items() if len(found) == 1},
+    )
+
+
+@dataclass(frozen=True)
+class Fact:
+    """One event a row states: `match_time` False when the sheet gave no time (or for
+    kinds whose time is not part of the fact, like a reported attempts count)."""
+
+    client_id: str
+    kind: str
+    value: str | None
+    occurred_at: dt.datetime
+    match_time: bool
+    advisor: str
+    row: int
+
+    def key(self) -> tuple[str, str, str | None, dt.datetime | None]:
+        return (
+            self.client_id,
+            self.kind,
+            self.value,
+            self.occurred_at if self.match_time else None,
+        )
+
+
+class _RowChecker:
+    """Checks one cleaned row against the campaign and the database; returns its facts."""
+
+    def __init__(self, context: _Context, options: UploadOptions) -> None:
+        self.context = context
+        self.options = options
+        self.tz = context.campaign.tz
+        self.start = context.campaign.start
+        # calls after a do-not-call result within this upload: client -> earliest such time
+        self.dnc_in_upload: dict[str, dt.datetime] = {}
+        self.header: Callable[[str | None], str | None] = lambda name: name
+
+    def check(
+        self,
+        item: _File,
+        number: int,
+        row: tuple[Any, ...],
+        reject: Callable[[str | None, str], None],
+    ) -> list[Fact] | None:
+        context = self.context
+        self.header = item.header
+        get = row.__getitem__
+        client_id: str = get(0)
+        member = context.members.get(client_id)
+        if member is None or not member.known:
+            reject("client_id", t("reject.unknown_client", client_id=client_id))
+            return None
+        if not member.member:
+            reject(
+                "client_id",
+                t("reject.not_member", client_id=client_id, campaign=context.campaign.slug),
+            )
+            return None
+        if member.control:
+            reject("client_id", t("reject.control", client_id=client_id))
+            return None
+        advisor = self._advisor(item, get(_INDEX["advisor"]), member, reject)
+        if advisor is None:
+            return None
+        foreign = member.advisor != advisor
+        if foreign and not self.options.allow_foreign:
+            owner = member.advisor or t("label.nobody")
+            column = "advisor" if item.stamp is None and get(_INDEX["advisor"]) else "client_id"
+            reject(column, t("reject.foreign", client_id=client_id, owner=owner, advisor=advisor))
+            return None
+        facts = self._facts(client_id, advisor, number, row, member, reject)
+        if facts is None:
+            return None
+        item.summary.foreign += foreign
+        return facts
+
+    def _advisor(
+        self,
+        item: _File,
+        named: str | None,
+        member: _Member,
+        reject: Callable[[str | None, str], None],
+    ) -> str | None:
+        if item.stamp is not None:
+            return item.stamp.advisor
+        context = self.context
+        if named:
+            if named in context.advisor_codes:
+                return named
+            by_name = context.advisor_by_name.get(named)
+            if by_name is None:
+                reject("advisor", t("reject.unknown_advisor", value=named))
+            return by_name
+        if self.options.advisor:
+            return self.options.advisor
+        if member.advisor is None:
+            reject("advisor", t("reject.no_advisor"))
+        return member.advisor
+
+    def _time(
+        self,
+        column: str,
+        moment: dt.datetime,
+        member: _Member,
+        reject: Callable[[str | None, str], None],
+    ) -> dt.datetime | None:
+        """A sheet time (campaign wall clock) as UTC, or None after rejecting it."""
+        when = to_utc(moment, self.tz)
+        shown = moment.strftime("%Y-%m-%d %H:%M")
+        if when > self.context.now:
+            reject(column, t("reject.future", value=shown, tz=self.context.campaign.timezone))
+            return None
+        if local(when, self.tz).date() < self.start:
+            reject(column, t("reject.before_start", value=shown, start=self.start.isoformat()))
+            return None
+        if member.assigned_at is not None and when < member.assigned_at:
+            assigned = local(member.assigned_at, self.tz).strftime("%Y-%m-%d %H:%M")
+            reject(column, t("reject.before_assigned", value=shown, assigned=assigned))
+            return None
+        return when
+
+    def _facts(
+        self,
+        client_id: str,
+        advisor: str,
+        number: int,
+        row: tuple[Any, ...],
+        member: _Member,
+        reject: Callable[[str | None, str], None],
+    ) -> list[Fact] | None:
+        (
+            _,
+            _,
+            called_at,
+            result,
+            attempts,
+            callback_at,
+            wecom,
+            wecom_at,
+            product_name,
+            pushed_at,
+            converted,
+            converted_at,
+            note,
+        ) = row
+        now = self.context.now
+        facts: list[Fact] = []
+        ok = True
+
+        def add(kind: str, value: str | None, when: dt.datetime | None) -> None:
+            facts.append(
+                Fact(client_id, kind, value, when or now, when is not None, advisor, number)
+            )
+
+        def needs(column: str, other: str) -> None:
+            nonlocal ok
+            ok = False
+            named = self.header
+            reject(column, t("reject.time_without", column=named(column), other=named(other)))
+
+        # Times first: each is checked on its own, so every bad cell is reported.
+        times: dict[str, dt.datetime | None] = {}
+        for column, moment in (
+            ("called_at", called_at),
+            ("wecom_added_at", wecom_at),
+            ("pushed_at", pushed_at),
+            ("converted_at", converted_at),
+        ):
+            if moment is None:
+                times[column] = None
+                continue
+            checked = self._time(column, moment, member, reject)
+            if checked is None:
+                ok = False
+            times[column] = checked
+
+        calling = result is not None or called_at is not None or (attempts or 0) > 0
+        if calling and result != funnel.DO_NOT_CALL:
+            when = times["called_at"] or now
+            earlier = member.dnc_call_at
+            if member.dnc:
+                ok = False
+                reject("call_result", t("reject.dnc_listed", client_id=client_id))
+            elif earlier is not None and when > earlier:
+                ok = False
+                shown = local(earlier, self.tz).strftime("%Y-%m-%d %H:%M")
+                reject("call_result", t("reject.dnc_campaign", client_id=client_id, when=shown))
+        if result is not None and result not in self.context.campaign.dispositions:
+            ok = False
+            reject("call_result", t("reject.disposition_off", value=result))
+
+        product: Product | None = None
+        if product_name is not None:
+            product = find_product(self.context.campaign, product_name)
+            if product is None:
+                ok = False
+                codes = ", ".join(p.code for p in self.context.campaign.products)
+                reject("product", t("reject.unknown_product", value=product_name, choices=codes))
+            elif member.risk is None:
+                ok = False
+                reject("product", t("reject.risk_unknown", client_id=client_id))
+            elif product.risk > member.risk:
+                ok = False
+                reject(
+                    "product",
+                    t(
+                        "reject.unsuitable",
+                        product=product.code,
+                        product_risk=product.risk,
+                        risk=member.risk,
+                    ),
+                )
+        elif pushed_at is not None:
+            needs("pushed_at", "product")
+        if wecom_at is not None and not wecom:
+            needs("wecom_added_at", "wecom_added")
+        if converted_at is not None and not converted:
+            needs("converted_at", "converted")
+        if not ok:
+            return None
+
+        if result is not None or called_at is not None:
+            add(funnel.EVENT_CALL, result, times["called_at"])
+            if result == funnel.DO_NOT_CALL:
+                when = times["called_at"] or now
+                seen = self.dnc_in_upload.get(client_id)
+                if seen is None or when < seen:
+                    self.dnc_in_upload[client_id] = when
+        if attempts:
+            facts.append(
+                Fact(
+                    client_id,
+                    funnel.EVENT_ATTEMPTS,
+                    str(attempts),
+                    times["called_at"] or now,
+                    False,
+                    advisor,
+                    number,
+                )
+            )
+        if callback_at is not None:
+            asked = to_utc(callback_at, self.tz)
+            add(funnel.EVENT_CALLBACK, asked.isoformat(), asked)
+        if wecom:
+            add(funnel.EVENT_WECOM, None, times["wecom_added_at"])
+        if product is not None:
+            add(funnel.EVENT_PUSHED, product.code, times["pushed_at"])
+        if converted:
+            add(funnel.EVENT_CONVERTED, product.code if product else None, times["converted_at"])
+        if note is not None:
+            facts.append(Fact(client_id, funnel.EVENT_NOTE, note, now, False, advisor, number))
+        return facts
+
+
+# ----------------------------------------------------------------------------- writing
+
+_EVENT_STAGE = "upload_event"
+_FILE_STAGE = "upload_file"
+
+
+def _event_columns(conn: Connection) -> dict[str, str]:
+    moment = "TIMESTAMPTZ" if conn.dialect.name == "postgresql" else "TEXT"
+    return {
+        "client_id": "TEXT",
+        "stage": "TEXT",
+        "value": "TEXT",
+        "occurred_at": moment,
+        "match_time": "INTEGER",
+        "advisor_code": "TEXT",
+        "file_index": "INTEGER",
+        "source_row": "INTEGER",
+        "source_ref": "TEXT",
+    }
+
+
+def db_time(conn: Connection, moment: dt.datetime) -> Any:
+    """`moment` (aware) as raw SQL compares it with stored times: SQLite keeps UTC text."""
+    if conn.dialect.name == "postgresql":
+        return moment
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+_INSERT_SQL = """
+INSERT INTO event (campaign_id, client_id, stage, value, occurred_at, advisor_code, source,
+                   import_id, source_file, source_row, source_ref, recorded_by, recorded_at)
+SELECT :campaign_id, s.client_id, s.stage, s.value, s.occurred_at, s.advisor_code, 'upload',
+       f.import_id, f.source_file, s.source_row, s.source_ref, :who, :now
+FROM upload_event s
+JOIN upload_file f ON f.file_index = s.file_index
+WHERE NOT EXISTS (
+    SELECT 1 FROM event e
+    WHERE e.campaign_id = :campaign_id AND e.client_id = s.client_id AND e.stage = s.stage
+      AND COALESCE(e.value, '') = COALESCE(s.value, '')
+      AND ((s.match_time = 1 AND e.occurred_at = s.occurred_at)
+           OR (s.match_time = 0 AND (s.stage <> :call OR e.source_ref = :untimed)))
+      AND NOT EXISTS (SELECT 1 FROM event v WHERE v.voids_event_id = e.id))
+"""
+
+
+def lock_campaign(conn: Connection, campaign_id: int) -> None:
+    """Serialise writers of one campaign's events until this transaction ends.
+
+    SQLite needs nothing more: the engine begins every transaction with BEGIN IMMEDIATE.
+    """
+    if conn.dialect.name == "postgresql":
+        conn.execute(
+            text("SELECT pg_advisory_xact_lock(:namespace, :campaign_id)"),
+            {"namespace": _LOCK_NAMESPACE, "campaign_id": campaign_id},
+        )
+
+
+def _applied_before(conn: Connection, campaign_id: int, digests: Sequence[str]) -> dict[str, int]:
+    """SHA-256 -> the import that applied that file already (undone uploads do not count)."""
+    if not digests:
+        return {}
+    rows = conn.execute(
+        text(
+            "SELECT sha256, MIN(id) FROM import_record WHERE kind = :kind AND campaign_id = :cid"
+            " AND status = 'applied' GROUP BY sha256"
+        ),
+        {"kind": KIND, "cid": campaign_id},
+    )
+    wanted = set(digests)
+    return {sha: int(found) for sha, found in rows if sha in wanted}
+
+
+def upload(
+    engine: Engine,
+    slug: str,
+    paths: Sequence[Path],
+    options: UploadOptions | None = None,
+) -> UploadSummary:
+    """Check every row of every file, then apply the facts they state in one transaction.
+
+    Returns the summary; with rejected rows and no `skip_invalid`, nothing is applied
+    (`summary.refused`) and the refusal is still recorded in the import log.
+    """
+    options = options or UploadOptions()
+    registered = registry.get(engine, slug)
+    if registered.status != "open":
+        raise StateError(t("error.campaign_closed", slug=slug))
+    files = [
+        _File(path, FileSummary(file=str(path), sha256=sha256_of(path)))
+        for path in expand(paths)
+        if _exists(path)
+    ]
+    summary = UploadSummary(
+        campaign=slug, files=[f.summary for f in files], dry_run=options.dry_run
+    )
+
+    with engine.begin() as conn:
+        secret = workbook_secret(conn)  # created on first use: a write
+    with engine.connect() as conn:
+        if options.advisor:
+            known = conn.execute(
+                text("SELECT 1 FROM advisor WHERE code = :code"), {"code": options.advisor}
+            ).first()
+            if known is None:
+                raise ConfigError(t("error.advisor_unknown", code=options.advisor))
+        done = _applied_before(conn, registered.id, [f.summary.sha256 for f in files])
+    seen: dict[str, FileSummary] = {}
+    for item in files:
+        digest = item.summary.sha256
+        if digest in done or digest in seen:
+            item.summary.status = "skipped"
+            item.summary.same_as = done.get(digest) or seen[digest].import_id
+            continue
+        seen[digest] = item.summary
+        _read(item, slug, secret)
+
+    todo = [f for f in files if f.summary.status != "skipped"]
+    ids = {row[1][0] for f in todo for row in f.rows}
+    with engine.connect() as conn:
+        context = _load_context(conn, registered, sorted(ids))
+    checker = _RowChecker(context, options)
+    facts: list[list[Fact]] = []
+    for item in todo:
+        facts.append(_check_file(item, checker))
+    _reject_calls_after_dnc(todo, facts, checker)
+    for item in todo:
+        item.errors.sort(key=lambda e: e.row)
+        item.summary.rejected = len({e.row for e in item.errors})
+        summary.errors.extend(item.errors)
+
+    if options.dry_run:
+        status = "dry_run"
+    elif summary.errors and not options.skip_invalid:
+        status = "refused"
+    else:
+        status = "applied"
+    _write(engine, registered.id, files, facts, status, context.now)
+    summary.applied = status == "applied"
+
+    if summary.errors and options.skip_invalid and not options.dry_run:
+        for item in todo:
+            if item.errors:
+                out = item.path.with_name(item.path.name + ".rejects.csv")
+                reread = open_table(
+                    item.path, RESULT_FIELDS, sheet=item.sheet, display_name=str(item.path)
+                )
+                write_rejects(out, reread, item.errors)
+                item.summary.rejects_path = str(out)
+    return summary
+
+
+def _exists(path: Path) -> bool:
+    if not path.is_file():
+        raise InputError(t("error.file_missing", file=path))
+    return True
+
+
+def _check_file(item: _File, checker: _RowChecker) -> list[Fact]:
+    out: list[Fact] = []
+    display, sheet, errors, header = str(item.path), item.sheet, item.errors, item.header
+
+    for number, row in item.rows:
+
+        def reject(column: str | None, reason: str, number: int = number) -> None:
+            errors.append(Rejection(display, sheet, number, header(column), reason))
+
+        found = checker.check(item, number, row, reject)
+        if found is not None:
+            out.extend(found)
+    return out
+
+
+def _reject_calls_after_dnc(
+    todo: list[_File], facts: list[list[Fact]], checker: _RowChecker
+) -> None:
+    """A call later than a do-not-call result in this same upload is refused too."""
+    marked = checker.dnc_in_upload
+    if not marked:
+        return
+    for index, item in enumerate(todo):
+        bad_rows: set[int] = set()
+        for fact in facts[index]:
+            if (
+                fact.kind == funnel.EVENT_CALL
+                and fact.value != funnel.DO_NOT_CALL
+                and fact.client_id in marked
+                and fact.occurred_at > marked[fact.client_id]
+            ):
+                bad_rows.add(fact.row)
+                shown = local(marked[fact.client_id], checker.tz).strftime("%Y-%m-%d %H:%M")
+                item.errors.append(
+                    Rejection(
+                        str(item.path),
+                        item.sheet,
+                        fact.row,
+                        item.header("call_result"),
+                        t("reject.dnc_campaign", client_id=fact.client_id, when=shown),
+                    )
+                )
+        if bad_rows:
+            facts[index] = [f for f in facts[index] if f.row not in bad_rows]
+
+
+def _write(
+    engine: Engine,
+    campaign_id: int,
+    files: list[_File],
+    facts: list[list[Fact]],
+    status: str,
+    now: dt.datetime,
+) -> None:
+    """Record the imports and, unless refused, insert the new events: one transaction.
+
+    A dry run does all of it and rolls back, so its counts are exactly what an upload
+    would do.
+    """
+    with engine.connect() as conn:
+        transaction = conn.begin()
+        try:
+            bulk.sqlite_bulk_cache(conn)
+            lock_campaign(conn, campaign_id)
+            # Another upload of the same file may have committed while we were reading.
+            done = _applied_before(conn, campaign_id, [f.summary.sha256 for f in files])
+            live: list[tuple[_File, list[Fact]]] = []
+            todo = [f for f in files if f.summary.status != "skipped"]
+            for item, stated in zip(todo, facts, strict=True):
+                if item.summary.sha256 in done:
+                    item.summary.status = "skipped"
+                    item.summary.same_as = done[item.summary.sha256]
+                else:
+                    live.append((item, stated))
+            for item in files:
+                s = item.summary
+                if s.status == "pending":
+                    s.status = status
+                s.unchanged = s.rows - s.rejected
+                s.import_id = record(
+                    conn,
+                    kind=KIND,
+                    campaign_id=campaign_id,
+                    path=item.path,
+                    sha256=s.sha256,
+                    rows=s.rows,
+                    counts=s.counts(),
+                    status=s.status,
+                )
+            if status in ("applied", "dry_run") and live:
+                _insert(conn, campaign_id, live, now)
+                for item, _stated in live:
+                    s = item.summary
+                    s.unchanged = s.rows - s.applied - s.rejected
+                    conn.execute(
+                        text("UPDATE import_record SET counts = :counts WHERE id = :id"),
+                        {"counts": json.dumps(s.counts()), "id": s.import_id},
+                    )
+            hold = os.environ.get(HOLD_ENV)
+            if hold:  # tests kill the process here: nothing may be left behind
+                sys.stderr.write("holding the upload transaction\n")
+                sys.stderr.flush()
+                time.sleep(float(hold))
+        except BaseException:
+            transaction.rollback()
+            raise
+        if status == "dry_run":
+            transaction.rollback()
+            for item in files:
+                item.summary.import_id = None
+        else:
+            transaction.commit()
+
+
+def _insert(
+    conn: Connection, campaign_id: int, live: list[tuple[_File, list[Fact]]], now: dt.datetime
+) -> None:
+    """Stage the facts (the first row stating one wins) and insert the new ones."""
+    first: set[tuple[str, str, str | None, dt.datetime | None]] = set()
+    sqlite = conn.dialect.name != "postgresql"
+
+    def rows() -> Iterator[tuple[Any, ...]]:
+        for position, (_item, stated) in enumerate(live):
+            for fact in stated:
+                key = fact.key()
+                if key in first:
+                    continue
+                first.add(key)
+                moment = fact.occurred_at
+                yield (
+                    fact.client_id,
+                    fact.kind,
+                    fact.value,
+                    moment.strftime("%Y-%m-%d %H:%M:%S.%f") if sqlite else moment,
+                    int(fact.match_time),
+                    fact.advisor,
+                    position,
+                    fact.row,
+                    None if fact.match_time else UNTIMED,
+                )
+
+    bulk.stage(conn, _EVENT_STAGE, _event_columns(conn), rows())
+    first.clear()
+    bulk.stage(
+        conn,
+        _FILE_STAGE,
+        {"file_index": "INTEGER PRIMARY KEY", "import_id": "INTEGER", "source_file": "TEXT"},
+        [(i, item.summary.import_id, str(item.path)) for i, (item, _s) in enumerate(live)],
+    )
+    conn.execute(
+        text(_INSERT_SQL),
+        {
+            "campaign_id": campaign_id,
+            "who": who(),
+            "now": db_time(conn, now),
+            "call": funnel.EVENT_CALL,
+            "untimed": UNTIMED,
+        },
+    )
+    by_import = {item.summary.import_id: item.summary for item, _s in live}
+    counted = conn.execute(
+        text(
+            "SELECT e.import_id, COUNT(*), COUNT(DISTINCT e.source_row) FROM event e"
+            " JOIN upload_file f ON f.import_id = e.import_id GROUP BY e.import_id"
+        )
+    )
+    for import_id, events, applied in counted:
+        by_import[import_id].events = int(events)
+        by_import[import_id].applied = int(applied)
+    touched = list(
+        conn.execute(
+            text(
+                "SELECT DISTINCT e.client_id FROM event e"
+                " JOIN upload_file f ON f.import_id = e.import_id"
+            )
+        ).scalars()
+    )
+    if touched:
+        stages.refresh(conn, campaign_id, touched)
+    conn.exec_driver_sql(f"DROP TABLE {_EVENT_STAGE}")
+    conn.exec_driver_sql(f"DROP TABLE {_FILE_STAGE}")
+
+
+# ----------------------------------------------------------------------------- voiding
+
+
+@dataclass
+class VoidSummary:
+    """What an undo or a correction voided."""
+
+    campaign: str
+    voided: int
+    clients: int
+    import_id: int | None = None
+    client_id: str | None = None
+    stage: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "campaign": self.campaign,
+            "import_id": self.import_id,
+            "client_id": self.client_id,
+            "stage": self.stage,
+            "voided": self.voided,
+            "clients": self.clients,
+        }
+
+
+_VOID_SQL = f"""
+INSERT INTO event (campaign_id, client_id, stage, value, occurred_at, advisor_code, source,
+                   source_ref, recorded_by, recorded_at, voids_event_id)
+SELECT e.campaign_id, e.client_id, '{funnel.EVENT_VOID}', :reason, :now, e.advisor_code, :source,
+       :ref, :who, :now, e.id
+FROM event e
+WHERE {{where}}
+  AND e.stage <> '{funnel.EVENT_VOID}'
+  AND NOT EXISTS (SELECT 1 FROM event v WHERE v.voids_event_id = e.id)
+"""
+
+
+def _void(conn: Connection, where: str, params: dict[str, Any]) -> int:
+    now = db_time(conn, utcnow())
+    result = conn.execute(
+        text(_VOID_SQL.format(where=where)),
+        {"now": now, "who": who(), **params},
+    )
+    return int(result.rowcount)
+
+
+def undo(engine: Engine, import_id: int, reason: str | None = None) -> VoidSummary:
+    """Void every event of one results upload (appending void events); refuses twice."""
+    with engine.begin() as conn:
+        found = conn.execute(
+            text(
+                "SELECT i.kind, i.status, i.campaign_id, c.slug FROM import_record i"
+                " LEFT JOIN campaign c ON c.id = i.campaign_id WHERE i.id = :id"
+            ),
+            {"id": import_id},
+        ).first()
+        if found is None:
+            raise StateError(t("error.import_not_found", id=import_id))
+        if found.kind != KIND:
+            raise StateError(t("error.import_not_results", id=import_id, kind=found.kind))
+        lock_campaign(conn, found.campaign_id)
+        status = conn.execute(
+            text("SELECT status FROM import_record WHERE id = :id"), {"id": import_id}
+        ).scalar_one()
+        if status == "undone":
+            raise StateError(t("error.import_undone", id=import_id))
+        if status != "applied":
+            raise StateError(t("error.import_not_applied", id=import_id, status=status))
+        clients = list(
+            conn.execute(
+                text("SELECT DISTINCT client_id FROM event WHERE import_id = :id"),
+                {"id": import_id},
+            ).scalars()
+        )
+        voided = _void(
+            conn,
+            "e.import_id = :import_id",
+            {
+                "import_id": import_id,
+                "reason": reason or t("summary.undo_reason", id=import_id),
+                "source": "undo",
+                "ref": f"import:{import_id}",
+            },
+        )
+        conn.execute(
+            text("UPDATE import_record SET status = 'undone' WHERE id = :id"), {"id": import_id}
+        )
+        if clients:
+            stages.refresh(conn, found.campaign_id, clients)
+    return VoidSummary(found.slug or "", voided, len(clients), import_id=import_id)
+
+
+#: The event kinds that are evidence for each stage and every later one (`correct`).
+def kinds_from(stage: str) -> tuple[tuple[str, ...], bool]:
+    """(event kinds voided, whether only answered calls are) for `correct --stage STAGE`."""
+    if stage == funnel.CALLED:
+        return (
+            funnel.EVENT_CALL,
+            funnel.EVENT_ATTEMPTS,
+            funnel.EVENT_CALLBACK,
+            *_LATER_KINDS,
+        ), False
+    if stage == funnel.REACHED:
+        return (funnel.EVENT_CALL, funnel.EVENT_CALLBACK, *_LATER_KINDS), True
+    if stage == funnel.WECOM_ADDED:
+        return _LATER_KINDS, False
+    if stage == funnel.PUSHED:
+        return _LATER_KINDS[1:], False
+    if stage == funnel.CONVERTED:
+        return _LATER_KINDS[2:], False
+    raise ConfigError(t("error.stage_unknown", stage=stage, stages=", ".join(funnel.STAGES)))
+
+
+def correct(engine: Engine, slug: str, client_id: str, stage: str, reason: str) -> VoidSummary:
+    """Void one client's evidence from `stage` on (e.g. reached: answered calls and later)."""
+    kinds, answered_only = kinds_from(stage)
+    if not reason.strip():
+        raise ConfigError(t("error.reason_required"))
+    registered = registry.get(engine, slug)
+    with engine.begin() as conn:
+        member = conn.execute(
+            text("SELECT 1 FROM member WHERE campaign_id = :cid AND client_id = :client"),
+            {"cid": registered.id, "client": client_id},
+        ).first()
+        if member is None:
+            raise StateError(t("error.not_member", client_id=client_id, campaign=slug))
+        lock_campaign(conn, registered.id)
+        kind_list = ", ".join(f"'{k}'" for k in kinds)
+        where = f"e.campaign_id = :cid AND e.client_id = :client AND e.stage IN ({kind_list})"
+        if answered_only:
+            reached = ", ".join(f"'{d}'" for d in sorted(funnel.REACHED_DISPOSITIONS))
+            where += f" AND (e.stage <> '{funnel.EVENT_CALL}' OR e.value IN ({reached}))"
+        voided = _void(
+            conn,
+            where,
+            {
+                "cid": registered.id,
+                "client": client_id,
+                "reason": reason.strip(),
+                "source": "correct",
+                "ref": f"stage:{stage}",
+            },
+        )
+        stages.refresh(conn, registered.id, [client_id])
+    return VoidSummary(slug, voided, 1, client_id=client_id, stage=stage)

@@ -1,0 +1,599 @@
+"""`reactivate results upload|undo|correct` on SQLite and PostgreSQL: every rule of issue 4.
+
+The database is set up through the CLI (campaign, roster, accounts); clients are
+assigned with plain SQL plus 'assigned' events; workbooks are written stamped with the
+database's secret and filled with openpyxl, as an advisor would.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import openpyxl
+import pytest
+from conftest import CAMPAIGN_FILE
+from sqlalchemy import text
+from typer.testing import CliRunner
+
+from reactivate import funnel
+from reactivate.cli import app
+from reactivate.db import stages
+from reactivate.db.engine import open_engine
+from reactivate.db.meta import workbook_secret
+from reactivate.results import disposition, find_product
+from reactivate.sheets.workbook import (
+    CALL_SHEET,
+    HEADERS,
+    STAMP_SHEET,
+    WorkbookClient,
+    WorkbookProduct,
+    WorkbookSpec,
+    write_advisor_workbook,
+)
+
+SLUG = "2020h2-dormant"
+SH = ZoneInfo("Asia/Shanghai")
+ROSTER = """工号,姓名,营业部,营业部代码,企业微信账号,容量,状态
+A001,王芳,上海浦东南路营业部,0101,wangfang,300,在职
+A002,李强,上海浦东南路营业部,0101,liqiang,300,在职
+"""
+ACCOUNTS_HEADER = "客户号,客户姓名,手机号码,所属营业部,总资产(元),最后交易日期,风险承受能力"
+# client -> (name, risk); all dormant; 06 is on the firm-wide do-not-call list
+CLIENTS = {
+    "0010000001": ("张三", "C3"),
+    "0010000002": ("李四", "C1"),
+    "0010000003": ("王五", "C5"),
+    "0010000004": ("赵六", ""),
+    "0010000005": ("钱七", "C2"),
+    "0010000006": ("孙八", "C3"),
+    "0010000007": ("周九", "C4"),
+    "0010000008": ("吴十", "C3"),
+}
+ASSIGNED_AT = dt.datetime(2020, 7, 1, 9, 0, tzinfo=SH)
+#: who gets whom; 05 is control, 08 stays unassigned
+ASSIGNMENT = {
+    "0010000001": "A001",
+    "0010000002": "A001",
+    "0010000003": "A002",
+    "0010000004": "A001",
+    "0010000006": "A001",
+    "0010000007": "A001",
+}
+
+
+def sh(text_: str) -> dt.datetime:
+    """A wall-clock time in Shanghai as a naive datetime (what a sheet holds)."""
+    return dt.datetime.fromisoformat(text_)
+
+
+def utc(text_: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(text_).replace(tzinfo=SH).astimezone(dt.UTC)
+
+
+def invoke(*args: str, db: str) -> Any:
+    return CliRunner().invoke(app, [*args, "--db", db])
+
+
+def assign(db: str, mapping: Mapping[str, str], at: dt.datetime = ASSIGNED_AT) -> None:
+    """What `assign` will do: set member's advisor, append an 'assigned' event, refresh."""
+    engine = open_engine(db)
+    with engine.begin() as conn:
+        cid = conn.execute(text("SELECT id FROM campaign WHERE slug = :s"), {"s": SLUG}).scalar()
+        for client, advisor in mapping.items():
+            conn.execute(
+                text(
+                    "UPDATE member SET advisor_code = :a, assigned_at = :at"
+                    " WHERE campaign_id = :c AND client_id = :client"
+                ),
+                {"a": advisor, "at": at.astimezone(dt.UTC), "c": cid, "client": client},
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO event (campaign_id, client_id, stage, value, occurred_at,"
+                    " advisor_code, source, recorded_by, recorded_at) VALUES (:c, :client,"
+                    " :stage, :a, :at, :a, 'assign', 'test', :at)"
+                ),
+                {
+                    "c": cid,
+                    "client": client,
+                    "stage": funnel.EVENT_ASSIGNED,
+                    "a": advisor,
+                    "at": at.astimezone(dt.UTC),
+                },
+            )
+        stages.refresh(conn, cid, list(mapping))
+    engine.dispose()
+
+
+def setup_db(db: str, tmp_path: Path) -> str:
+    roster = tmp_path / "roster.csv"
+    roster.write_text(ROSTER, encoding="utf-8")
+    accounts = tmp_path / "accounts.csv"
+    lines = [ACCOUNTS_HEADER] + [
+        f"{cid},{name},138{cid[-8:]},上海浦东南路营业部,20000,2019-06-01,{risk}"
+        for cid, (name, risk) in CLIENTS.items()
+    ]
+    accounts.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    dnc = tmp_path / "dnc.csv"
+    dnc.write_text("客户号,原因\n0010000006,投诉\n", encoding="utf-8")
+    for args in (
+        ["campaign", "add", str(CAMPAIGN_FILE)],
+        ["advisors", "load", str(roster)],
+        ["load", str(accounts), "--campaign", SLUG],
+        ["dnc", "load", str(dnc)],
+    ):
+        result = invoke(*args, db=db)
+        assert result.exit_code == 0, result.output
+    engine = open_engine(db)
+    with engine.begin() as conn:
+        conn.execute(
+            text("UPDATE member SET control = true WHERE client_id = '0010000005'")
+        )
+        # a known client who is not in this campaign
+        conn.execute(
+            text(
+                "INSERT INTO client (client_id, name, risk, updated_at)"
+                " VALUES ('0099000001', '外人', 3, :now)"
+            ),
+            {"now": dt.datetime.now(dt.UTC)},
+        )
+    engine.dispose()
+    assign(db, ASSIGNMENT)
+    return db
+
+
+@pytest.fixture
+def db(db_url: str, tmp_path: Path) -> str:
+    return setup_db(db_url, tmp_path)
+
+
+def make_workbook(
+    db: str,
+    path: Path,
+    advisor: str,
+    fills: Mapping[str, Mapping[str, object]],
+    *,
+    clients: Sequence[str] | None = None,
+    campaign: str = SLUG,
+    issue: int = 1,
+) -> Path:
+    """An issued workbook for `advisor` (stamped with the database's secret), then filled:
+    `fills` maps client id -> {header: value}."""
+    engine = open_engine(db)
+    with engine.begin() as conn:
+        secret = workbook_secret(conn)
+    engine.dispose()
+    ids = list(clients) if clients is not None else [c for c, a in ASSIGNMENT.items() if a == advisor]
+    products = (
+        WorkbookProduct("MMF01", "现金宝货币基金", 1),
+        WorkbookProduct("BOND02", "稳健债券基金", 2),
+        WorkbookProduct("ADV03", "投顾组合服务", 3),
+        WorkbookProduct("EQ04", "成长股票基金", 4),
+    )
+    spec = WorkbookSpec(
+        campaign_slug=campaign,
+        campaign_name="2020下半年失活客户激活",
+        advisor_code=advisor,
+        advisor_name="王芳",
+        branch="上海浦东南路营业部",
+        issue=issue,
+        issued_at=dt.datetime(2020, 7, 1, 1, 0, tzinfo=dt.UTC),
+        timezone="Asia/Shanghai",
+        dispositions=funnel.DISPOSITIONS,
+        products=products,
+        clients=tuple(
+            WorkbookClient(cid, CLIENTS[cid][0], f"138{cid[-8:]}", "上海", "10k-50k", 400, None, ())
+            for cid in ids
+        ),
+    )
+    write_advisor_workbook(path, spec, secret)
+    fill_workbook(path, fills)
+    return path
+
+
+def fill_workbook(path: Path, fills: Mapping[str, Mapping[str, object]]) -> None:
+    book = openpyxl.load_workbook(path)
+    sheet = book[CALL_SHEET]
+    column = {header: index + 1 for index, header in enumerate(HEADERS)}
+    for row in range(2, sheet.max_row + 1):
+        client = sheet.cell(row, 1).value
+        for header, value in fills.get(str(client), {}).items():
+            sheet.cell(row, column[header]).value = value
+    book.save(path)
+
+
+def plain_csv(path: Path, header: Sequence[str], rows: Sequence[Sequence[object]]) -> Path:
+    with path.open("w", encoding="utf-8-sig", newline="") as stream:
+        writer = csv.writer(stream)
+        writer.writerow(header)
+        writer.writerows(rows)
+    return path
+
+
+def upload(db: str, *paths: Path, extra: Sequence[str] = ()) -> tuple[int, dict[str, Any]]:
+    result = CliRunner().invoke(
+        app,
+        ["results", "upload", *map(str, paths), "-c", SLUG, "--format", "json", "--db", db, *extra],
+    )
+    assert result.stdout, result.output
+    return result.exit_code, json.loads(result.stdout)
+
+
+def rows(db: str, sql: str, **params: object) -> list[Any]:
+    engine = open_engine(db)
+    with engine.connect() as conn:
+        found = list(conn.execute(text(sql), params))
+    engine.dispose()
+    return found
+
+
+def scalar(db: str, sql: str, **params: object) -> Any:
+    return rows(db, sql, **params)[0][0]
+
+
+def events(db: str, client: str | None = None) -> list[Any]:
+    only = "AND e.client_id = :client" if client else ""
+    return rows(
+        db,
+        "SELECT e.* FROM event e WHERE e.stage NOT IN ('assigned', 'void')"
+        " AND NOT EXISTS (SELECT 1 FROM event v WHERE v.voids_event_id = e.id)"
+        f" {only} ORDER BY e.id",
+        client=client,
+    )
+
+
+def stage_of(db: str, client: str) -> Any:
+    return rows(db, "SELECT * FROM client_stage WHERE client_id = :c", c=client)[0]
+
+
+def aware(value: object) -> dt.datetime:
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    assert isinstance(value, dt.datetime)
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value
+
+
+FULL = {
+    "0010000001": {
+        "通话时间": sh("2020-07-02 10:30"),
+        "通话结果": "接通",
+        "拨打次数": 2,
+        "是否添加企业微信": "是",
+        "添加时间": sh("2020-07-02 11:00"),
+        "推送产品": "ADV03 投顾组合服务",
+        "推送时间": sh("2020-07-03 09:00"),
+        "是否转化": "是",
+        "转化时间": sh("2020-07-05 15:00"),
+        "备注": "很感兴趣",
+    },
+    "0010000002": {"通话时间": sh("2020-07-02 14:00"), "通话结果": "无人接听", "拨打次数": 1},
+}
+
+
+# ------------------------------------------------------------------------- pure parts
+
+
+def test_dispositions_and_products_by_any_name() -> None:
+    assert disposition("未接") == funnel.NO_ANSWER
+    assert disposition(" 勿扰 ") == funnel.DO_NOT_CALL
+    assert disposition("do_not_call") == funnel.DO_NOT_CALL
+    assert disposition("空号/错号") == funnel.WRONG_NUMBER
+    assert disposition("") is None
+    with pytest.raises(ValueError, match="not a call result"):
+        disposition("打错了")
+    from reactivate.campaign import from_toml
+
+    campaign = from_toml(CAMPAIGN_FILE.read_text(encoding="utf-8"), "test")
+    for named in ("MMF01", "mmf01", "现金宝货币基金", "MMF01 现金宝货币基金"):
+        product = find_product(campaign, named)
+        assert product is not None and product.code == "MMF01"
+    assert find_product(campaign, "XYZ") is None
+
+
+# ------------------------------------------------------------------------- applying
+
+
+def test_workbook_rows_become_events_with_their_provenance(db: str, tmp_path: Path) -> None:
+    book = make_workbook(db, tmp_path / "a001.xlsx", "A001", FULL)
+    code, summary = upload(db, book)
+    assert code == 0, summary
+    # five clients issued, two filled: empty rows state nothing and stay unchanged
+    assert {k: summary[k] for k in ("files", "rows", "applied", "unchanged", "rejected")} == {
+        "files": 1, "rows": 5, "applied": 2, "unchanged": 3, "rejected": 0,
+    }
+    found = events(db, "0010000001")
+    kinds = [(e.stage, e.value) for e in found]
+    assert kinds == [
+        ("call", "connected"),
+        ("attempts", "2"),
+        ("wecom_added", None),
+        ("pushed", "ADV03"),
+        ("converted", "ADV03"),
+        ("note", "很感兴趣"),
+    ]
+    call = found[0]
+    assert aware(call.occurred_at) == utc("2020-07-02 10:30")
+    assert call.advisor_code == "A001" and call.source == "upload" and call.recorded_by
+    assert call.source_file == str(book) and call.source_row >= 2
+    import_id = summary["imports"][0]["import_id"]
+    assert all(e.import_id == import_id for e in found)
+    assert summary["events"] == 6 + 2
+    first = stage_of(db, "0010000001")
+    assert aware(first.reached_at) == utc("2020-07-02 10:30")
+    assert aware(first.wecom_at) == utc("2020-07-02 11:00")
+    assert aware(first.converted_at) == utc("2020-07-05 15:00")
+    assert first.attempts == 2 and first.calls == 1
+    second = stage_of(db, "0010000002")
+    assert second.called_at is not None and second.reached_at is None
+    record = rows(db, "SELECT * FROM import_record WHERE id = :i", i=import_id)[0]
+    assert record.kind == "results" and record.status == "applied"
+    assert json.loads(record.counts)["events"] == 8
+
+
+def test_same_file_is_skipped_and_same_facts_count_once(db: str, tmp_path: Path) -> None:
+    book = make_workbook(db, tmp_path / "a001.xlsx", "A001", FULL)
+    assert upload(db, book)[0] == 0
+    code, again = upload(db, book)
+    assert code == 0 and again["events"] == 0 and again["skipped_files"] == 1
+    assert again["imports"][0]["status"] == "skipped"
+    before = len(events(db))
+    # a corrected sheet: the same facts plus one new call time for 0010000002
+    fills = {**FULL, "0010000002": {**FULL["0010000002"], "通话时间": sh("2020-07-04 09:00"),
+                                   "拨打次数": 2}}
+    corrected = make_workbook(db, tmp_path / "a001_v2.xlsx", "A001", fills)
+    code, summary = upload(db, corrected)
+    assert code == 0 and summary["events"] == 2 and summary["applied"] == 1
+    assert len(events(db)) == before + 2
+    second = stage_of(db, "0010000002")
+    assert second.calls == 2 and second.attempts == 2
+    statuses = [r.status for r in rows(db, "SELECT status FROM import_record WHERE kind = 'results' ORDER BY id")]
+    assert statuses == ["applied", "skipped", "applied"]
+
+
+def test_untimed_call_is_timed_at_first_upload_and_counted_once(db: str, tmp_path: Path) -> None:
+    header = ["客户号", "客户经理", "通话结果", "备注"]
+    first = plain_csv(tmp_path / "one.csv", header, [["0010000001", "A001", "未接", ""]])
+    second = plain_csv(tmp_path / "two.csv", header, [["0010000001", "A001", "未接", "再打"]])
+    assert upload(db, first)[0] == 0
+    code, summary = upload(db, second)
+    assert code == 0 and summary["events"] == 1  # only the note is new
+    calls = [e for e in events(db, "0010000001") if e.stage == "call"]
+    assert len(calls) == 1 and calls[0].source_ref == "untimed"
+    assert abs(aware(calls[0].occurred_at) - dt.datetime.now(dt.UTC)) < dt.timedelta(minutes=5)
+
+
+def test_later_blank_or_no_never_moves_a_client_back(db: str, tmp_path: Path) -> None:
+    assert upload(db, make_workbook(db, tmp_path / "a.xlsx", "A001", FULL))[0] == 0
+    later = {"0010000001": {"是否添加企业微信": "否", "是否转化": "否", "通话时间": sh("2020-07-08 10:00"),
+                            "通话结果": "无人接听"}}
+    code, summary = upload(db, make_workbook(db, tmp_path / "b.xlsx", "A001", later))
+    assert code == 0 and summary["events"] == 1
+    first = stage_of(db, "0010000001")
+    assert first.converted_at is not None and first.wecom_at is not None and first.calls == 2
+
+
+def test_folder_of_workbooks_uploads_at_once(db: str, tmp_path: Path) -> None:
+    folder = tmp_path / "filled"
+    make_workbook(db, folder / "a001.xlsx", "A001", FULL)
+    make_workbook(db, folder / "a002.xlsx", "A002",
+                  {"0010000003": {"通话时间": sh("2020-07-02 16:00"), "通话结果": "拒绝"}})
+    (folder / "a001.xlsx.rejects.csv").write_text("ignored", encoding="utf-8")
+    code, summary = upload(db, folder)
+    assert code == 0 and summary["files"] == 2 and summary["applied"] == 3
+    assert stage_of(db, "0010000003").reached_at is not None
+
+
+# ------------------------------------------------------------------------- rejecting
+
+PLAIN_HEADER = ["客户号", "客户经理", "通话时间", "通话结果", "拨打次数", "推送产品", "推送时间"]
+GOOD = ["0010000001", "A001", "2020-07-02 10:30", "接通", "1", "", ""]
+BAD = [  # (row, reason fragment, column)
+    (["0000000999", "A001", "2020-07-02 10:30", "接通", "", "", ""], "no client 0000000999", "客户号"),
+    (["0099000001", "A001", "2020-07-02 10:30", "接通", "", "", ""], "not in campaign", "客户号"),
+    (["0010000003", "A001", "2020-07-02 10:30", "接通", "", "", ""], "assigned to A002", "客户经理"),
+    (["0010000005", "A001", "2020-07-02 10:30", "接通", "", "", ""], "control group", "客户号"),
+    (["0010000007", "A001", "2020-07-02 10:30", "打错了", "", "", ""], "not a call result", "通话结果"),
+    (["0010000007", "A001", "", "", "", "XYZ", "2020-07-03 10:00"], "not a product", "推送产品"),
+    (["0010000002", "A001", "", "", "", "EQ04", "2020-07-03 10:00"], "above the client's tolerance", "推送产品"),
+    (["0010000004", "A001", "", "", "", "MMF01", "2020-07-03 10:00"], "risk tolerance is unknown", "推送产品"),
+    (["0010000007", "A001", "2099-01-01 10:00", "接通", "", "", ""], "in the future", "通话时间"),
+    (["0010000007", "A001", "2020-06-20 10:00", "接通", "", "", ""], "before the campaign started", "通话时间"),
+    (["0010000006", "A001", "2020-07-02 10:00", "接通", "", "", ""], "do-not-call list", "通话结果"),
+    (["0010000007", "A009", "2020-07-02 10:00", "接通", "", "", ""], "not an advisor", "客户经理"),
+    (["0010000007", "A001", "", "", "", "", "2020-07-03 10:00"], "推送时间 is filled but 推送产品", "推送时间"),
+]
+
+
+def test_every_bad_row_is_reported_and_nothing_is_written(db: str, tmp_path: Path) -> None:
+    path = plain_csv(tmp_path / "plain.csv", PLAIN_HEADER, [GOOD] + [row for row, _, _ in BAD])
+    code, summary = upload(db, path)
+    assert code == 1
+    assert summary["rows"] == 1 + len(BAD) and summary["rejected"] == len(BAD)
+    assert summary["events"] == 0 and summary["applied"] == 0
+    errors = summary["errors"]
+    assert len(errors) == len(BAD)
+    for error, (_row, reason, column), number in zip(errors, BAD, range(3, 100), strict=False):
+        assert reason in error["reason"], error
+        assert error["row"] == number and error["column"] == column and error["file"] == str(path)
+    assert events(db) == []
+    assert scalar(db, "SELECT status FROM import_record WHERE kind = 'results'") == "refused"
+
+
+def test_error_line_names_file_row_and_column(db: str, tmp_path: Path) -> None:
+    path = plain_csv(tmp_path / "plain.csv", PLAIN_HEADER, [BAD[4][0]])
+    result = CliRunner().invoke(app, ["results", "upload", str(path), "-c", SLUG, "--db", db])
+    assert result.exit_code == 1
+    assert "Error:" in result.stderr and "row 2" in result.stderr and "通话结果" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_one_bad_file_refuses_the_whole_invocation(db: str, tmp_path: Path) -> None:
+    good = make_workbook(db, tmp_path / "good.xlsx", "A001", FULL)
+    bad = plain_csv(tmp_path / "bad.csv", PLAIN_HEADER, [BAD[0][0]])
+    code, summary = upload(db, good, bad)
+    assert code == 1 and summary["events"] == 0
+    assert events(db) == []
+    statuses = {r.status for r in rows(db, "SELECT status FROM import_record WHERE kind = 'results'")}
+    assert statuses == {"refused"}
+    # fixed, the good file goes in: a refused upload of the same file does not count as done
+    code, summary = upload(db, good)
+    assert code == 0 and summary["events"] == 8
+
+
+def test_skip_invalid_applies_good_rows_and_writes_rejects(db: str, tmp_path: Path) -> None:
+    path = plain_csv(tmp_path / "plain.csv", PLAIN_HEADER, [GOOD, BAD[0][0], BAD[4][0]])
+    code, summary = upload(db, path, extra=["--skip-invalid"])
+    assert code == 0 and summary["applied"] == 1 and summary["rejected"] == 2
+    rejects = tmp_path / "plain.csv.rejects.csv"
+    assert summary["imports"][0]["rejects_file"] == str(rejects)
+    lines = rejects.read_text(encoding="utf-8-sig").splitlines()
+    assert len(lines) == 3 and "0000000999" in lines[1] and "打错了" in lines[2]
+    assert len(events(db)) == 2  # call + attempts of the good row
+
+
+def test_dry_run_counts_but_writes_nothing(db: str, tmp_path: Path) -> None:
+    book = make_workbook(db, tmp_path / "a001.xlsx", "A001", FULL)
+    code, summary = upload(db, book, extra=["--dry-run"])
+    assert code == 0 and summary["events"] == 8 and summary["applied"] == 2
+    assert events(db) == []
+    assert scalar(db, "SELECT count(*) FROM import_record WHERE kind = 'results'") == 0
+    assert stage_of(db, "0010000001").called_at is None
+
+
+def test_calls_after_do_not_call_are_refused(db: str, tmp_path: Path) -> None:
+    header = ["客户号", "客户经理", "通话时间", "通话结果"]
+    first = plain_csv(tmp_path / "one.csv", header, [["0010000007", "A001", "2020-07-03 10:00", "勿扰"]])
+    assert upload(db, first)[0] == 0
+    assert stage_of(db, "0010000007").do_not_call
+    later = plain_csv(
+        tmp_path / "two.csv",
+        header,
+        [
+            ["0010000007", "A001", "2020-07-03 10:00", "勿扰"],  # the do-not-call call itself
+            ["0010000007", "A001", "2020-07-02 10:00", "无人接听"],  # an earlier call
+            ["0010000007", "A001", "2020-07-09 10:00", "接通"],  # after it: refused
+        ],
+    )
+    code, summary = upload(db, later)
+    assert code == 1 and [e["row"] for e in summary["errors"]] == [4]
+    assert "asked not to be called" in summary["errors"][0]["reason"]
+    # within one upload too
+    same = plain_csv(
+        tmp_path / "three.csv",
+        header,
+        [["0010000001", "A001", "2020-07-03 10:00", "勿扰"], ["0010000001", "A001", "2020-07-04 10:00", "接通"]],
+    )
+    code, summary = upload(db, same)
+    assert code == 1 and [e["row"] for e in summary["errors"]] == [3]
+
+
+def test_times_before_assignment_are_refused(db: str, tmp_path: Path) -> None:
+    assign(db, {"0010000007": "A001"}, at=dt.datetime(2020, 7, 10, 9, 0, tzinfo=SH))
+    path = plain_csv(tmp_path / "p.csv", ["客户号", "通话时间", "通话结果"],
+                     [["0010000007", "2020-07-05 10:00", "接通"]])
+    code, summary = upload(db, path)
+    assert code == 1 and "before the client was assigned" in summary["errors"][0]["reason"]
+
+
+def test_plain_sheet_without_advisor_column(db: str, tmp_path: Path) -> None:
+    header = ["资金账号", "通话时间", "通话结果"]
+    path = plain_csv(tmp_path / "p.csv", header, [["0010000001", "2020-07-02 10:30", "接通"],
+                                                  ["0010000008", "2020-07-02 10:30", "接通"]])
+    code, summary = upload(db, path)
+    # 01 has a current advisor (used); 08 is unassigned: no advisor for it
+    assert code == 1 and summary["errors"][0]["row"] == 3
+    assert "no advisor" in summary["errors"][0]["reason"]
+    code, summary = upload(db, path, extra=["--advisor", "A001", "--skip-invalid"])
+    assert code == 0 and summary["applied"] == 1 and summary["rejected"] == 1
+    assert "assigned to nobody" in summary["errors"][0]["reason"]
+    assert events(db, "0010000001")[0].advisor_code == "A001"
+
+
+def test_foreign_rows_are_refused_unless_allowed(db: str, tmp_path: Path) -> None:
+    fills = {"0010000003": {"通话时间": sh("2020-07-02 10:30"), "通话结果": "接通"}}
+    # A001's workbook listing a client of A002 (a client moved since the issue)
+    book = make_workbook(db, tmp_path / "a.xlsx", "A001", fills, clients=["0010000001", "0010000003"])
+    code, summary = upload(db, book)
+    assert code == 1 and "assigned to A002, not A001" in summary["errors"][0]["reason"]
+    code, summary = upload(db, book, extra=["--allow-foreign"])
+    assert code == 0 and summary["applied"] == 1 and summary["foreign"] == 1
+    assert events(db, "0010000003")[0].advisor_code == "A001"
+    counts = json.loads(scalar(db, "SELECT counts FROM import_record WHERE kind = 'results' AND status = 'applied'"))
+    assert counts["foreign"] == 1
+
+
+def test_tampered_or_foreign_campaign_stamp_rejects_every_row(db: str, tmp_path: Path) -> None:
+    book = make_workbook(db, tmp_path / "a.xlsx", "A001", FULL)
+    workbook = openpyxl.load_workbook(book)
+    stamp = workbook[STAMP_SHEET]
+    for row in stamp.iter_rows():
+        if row[0].value == "advisor":
+            row[1].value = "A002"  # claim the sheet is someone else's
+    workbook.save(book)
+    code, summary = upload(db, book)
+    assert code == 1 and summary["rejected"] == 5
+    assert "hidden stamp does not match" in summary["errors"][0]["reason"]
+    other = make_workbook(db, tmp_path / "b.xlsx", "A001", FULL, campaign="other-campaign")
+    code, summary = upload(db, other)
+    assert code == 1 and "issued for campaign other-campaign" in summary["errors"][0]["reason"]
+    assert events(db) == []
+
+
+# ------------------------------------------------------------------------- voiding
+
+
+def test_undo_voids_an_upload_once(db: str, tmp_path: Path) -> None:
+    book = make_workbook(db, tmp_path / "a.xlsx", "A001", FULL)
+    code, summary = upload(db, book)
+    import_id = summary["imports"][0]["import_id"]
+    result = invoke("results", "undo", str(import_id), "--reason", "wrong sheet", "--format", "json", db=db)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["voided"] == 8
+    assert events(db) == []
+    voids = rows(db, "SELECT * FROM event WHERE stage = 'void'")
+    assert len(voids) == 8 and {v.value for v in voids} == {"wrong sheet"}
+    assert all(v.recorded_by and v.voids_event_id for v in voids)
+    assert stage_of(db, "0010000001").called_at is None
+    again = invoke("results", "undo", str(import_id), db=db)
+    assert again.exit_code == 1 and "already undone" in again.stderr
+    # the same file may be uploaded again once its upload was undone
+    code, summary = upload(db, book)
+    assert code == 0 and summary["events"] == 8
+
+
+def test_undo_refuses_unknown_or_refused_imports(db: str, tmp_path: Path) -> None:
+    assert "No import 99" in invoke("results", "undo", "99", db=db).stderr
+    bad = plain_csv(tmp_path / "bad.csv", PLAIN_HEADER, [BAD[0][0]])
+    code, summary = upload(db, bad)
+    refused = invoke("results", "undo", str(summary["imports"][0]["import_id"]), db=db)
+    assert refused.exit_code == 1 and "refused" in refused.stderr
+
+
+def test_correct_voids_from_a_stage_on(db: str, tmp_path: Path) -> None:
+    fills = {"0010000001": {**FULL["0010000001"]}}
+    assert upload(db, make_workbook(db, tmp_path / "a.xlsx", "A001", fills))[0] == 0
+    no_answer = plain_csv(tmp_path / "p.csv", ["客户号", "通话时间", "通话结果"],
+                          [["0010000001", "2020-07-01 18:00", "未接"]])
+    assert upload(db, no_answer)[0] == 0
+    result = invoke("results", "correct", "0010000001", "-c", SLUG, "--stage", "reached",
+                    "--reason", "was the wrong client", "--format", "json", db=db)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["voided"] == 4  # connected call, wecom, pushed, converted
+    left = [(e.stage, e.value) for e in events(db, "0010000001")]
+    assert left == [("attempts", "2"), ("note", "很感兴趣"), ("call", "no_answer")]
+    summary = stage_of(db, "0010000001")
+    assert summary.called_at is not None and summary.reached_at is None
+    assert summary.wecom_at is None and summary.converted_at is None
+    result = invoke("results", "correct", "0010000001", "-c", SLUG, "--stage", "called",
+                    "--reason", "never called", db=db)
+    assert result.exit_code == 0, result.output
+    assert stage_of(db, "0010000001").called_at is None
+    bad = invoke("results", "correct", "0010000001", "-c", SLUG, "--stage", "dialled",
+                 "--reason", "x", db=db)
+    assert bad.exit_code == 1 and "not a stage" in bad.stderr
