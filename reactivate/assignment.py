@@ -375,7 +375,9 @@ def _apply(
     source: str,
 ) -> None:
     """Record the run: member's advisor and time, 'assigned'/'control' events, the summary."""
-    rows = [(client_id, code, funnel.EVENT_ASSIGNED) for client_id, code in assignments.items()]
+    rows: list[tuple[str, str | None, str]] = [
+        (client_id, code, funnel.EVENT_ASSIGNED) for client_id, code in assignments.items()
+    ]
     rows += [(client_id, None, funnel.EVENT_CONTROL) for client_id in control]
     bulk.stage(
         conn,
@@ -473,7 +475,7 @@ def _issue(
     secret = workbook_secret(conn)
     products = tuple(WorkbookProduct(p.code, p.name, p.risk) for p in config.products)
     advisors = {row.code: row for row in conn.execute(select(ADVISORS))}
-    last_issue = dict(
+    last_issue: dict[str, int] = dict(
         conn.execute(
             select(ISSUES.c.advisor_code, func.max(ISSUES.c.issue))
             .where(ISSUES.c.campaign_id == campaign.id)

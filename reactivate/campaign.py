@@ -91,7 +91,6 @@ class Campaign:
         return None
 
 
-
 def _fold(text: str) -> str:
     return "".join(text.split()).casefold()
 
@@ -154,7 +153,7 @@ def parse(data: Mapping[str, Any], source: str) -> Campaign:
 
     targets_data = reader.table("targets", {})
     targets: dict[str, float] = {}
-    for stage, value in targets_data.items():
+    for stage in targets_data:
         if stage not in stages:
             reader.fail(f"targets.{stage}", f"not a stage of this campaign ({', '.join(stages)})")
         targets[stage] = _Reader(targets_data, source, prefix="targets.").rate(stage)
@@ -195,7 +194,9 @@ def parse(data: Mapping[str, Any], source: str) -> Campaign:
 
 
 def _product(item: Any, source: str, index: int) -> Product:
-    reader = _Reader(item if isinstance(item, Mapping) else {}, source, prefix=f"products[{index}].")
+    reader = _Reader(
+        item if isinstance(item, Mapping) else {}, source, prefix=f"products[{index}]."
+    )
     if not isinstance(item, Mapping):
         reader.fail("", "each product is a table with code, name and risk")
     risk_text = reader.string("risk").strip().upper()

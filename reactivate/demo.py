@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, select
 
@@ -61,7 +62,9 @@ class DemoResult:
 Step = Callable[[str], None]
 
 
-def run_demo(engine: Engine, out_dir: Path, inputs: DemoInputs = DemoInputs(), step: Step | None = None) -> DemoResult:
+def run_demo(
+    engine: Engine, out_dir: Path, inputs: DemoInputs = DemoInputs(), step: Step | None = None
+) -> DemoResult:
     """Run the whole job on the sample data; `step` is told each stage's name as it starts."""
     say = step or (lambda _name: None)
     with engine.connect() as conn:
@@ -84,7 +87,10 @@ def run_demo(engine: Engine, out_dir: Path, inputs: DemoInputs = DemoInputs(), s
     say(t("demo.step.simulate"))
     tz = campaign_config.tz
     until = dt.datetime.combine(campaign_config.end, dt.time(18, 0), tzinfo=tz)
-    labels = {p.code: product_label(WorkbookProduct(p.code, p.name, p.risk)) for p in campaign_config.products}
+    labels = {
+        p.code: product_label(WorkbookProduct(p.code, p.name, p.risk))
+        for p in campaign_config.products
+    }
     rows = 0
     for path in assigned.workbooks:
         stamp = read_stamp(path)
@@ -97,13 +103,15 @@ def run_demo(engine: Engine, out_dir: Path, inputs: DemoInputs = DemoInputs(), s
             max_attempts=campaign_config.followup.max_attempts,
         )
         rows += fill_workbook(path, {w.client_id: _row(w, tz, labels) for w in work})
-    result = DemoResult(load=loaded, assignment=assigned, workbooks=assigned.workbooks, simulated_rows=rows)
+    result = DemoResult(
+        load=loaded, assignment=assigned, workbooks=assigned.workbooks, simulated_rows=rows
+    )
     return result
 
 
 def hash_advisor(code: str) -> int:
     """A stable number per advisor, so each advisor's simulated work differs yet repeats."""
-    return sum(ord(ch) * 31**i for i, ch in enumerate(code)) % 100_000
+    return int(sum(ord(ch) * 31**i for i, ch in enumerate(code)) % 100_000)
 
 
 def _clients(engine: Engine, client_ids: tuple[str, ...], products: Any) -> list[ClientToWork]:
@@ -118,7 +126,7 @@ def _clients(engine: Engine, client_ids: tuple[str, ...], products: Any) -> list
     return [
         ClientToWork(
             client_id=row.client_id,
-            assigned_at=local(row.assigned_at, dt.UTC),
+            assigned_at=local(row.assigned_at, ZoneInfo("UTC")),
             suitable_products=tuple(p.code for p in products if row.risk and p.risk <= row.risk),
         )
         for row in rows

@@ -39,13 +39,20 @@ class DncSummary:
     errors: list[Rejection] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
-        return {"rows": self.rows, "added": self.added, "already": self.already, "members_flagged": self.members_flagged}
+        return {
+            "rows": self.rows,
+            "added": self.added,
+            "already": self.already,
+            "members_flagged": self.members_flagged,
+        }
 
 
 def load_dnc(engine: Engine, path: Path, *, sheet: str | None = None) -> DncSummary:
     """Add a file of client ids and/or mobiles to the do-not-call list (all rows valid, or nothing)."""
     table = open_table(path, DNC_FIELDS, sheet=sheet)
-    cleaner = RowCleaner(table, [("client_id", values.client_id), ("mobile", values.mobile), ("reason", values.text)])
+    cleaner = RowCleaner(
+        table, [("client_id", values.client_id), ("mobile", values.mobile), ("reason", values.text)]
+    )
     summary = DncSummary(file=table.file)
     entries: dict[tuple[str, str], str | None] = {}
     for number, cells in table.rows:
@@ -63,23 +70,42 @@ def load_dnc(engine: Engine, path: Path, *, sheet: str | None = None) -> DncSumm
         if mobile:
             entries[("mobile", mobile)] = reason
     if summary.errors:
-        raise RowsRejected(t("error.rows_rejected", count=len(summary.errors), first=summary.errors[0]), summary.errors)
+        raise RowsRejected(
+            t("error.rows_rejected", count=len(summary.errors), first=summary.errors[0]),
+            summary.errors,
+        )
 
     now = utcnow()
     with engine.begin() as conn:
         known = {(kind, value) for kind, value in conn.execute(select(DNC.c.kind, DNC.c.value))}
-        new = [(kind, value, reason) for (kind, value), reason in entries.items() if (kind, value) not in known]
+        new = [
+            (kind, value, reason)
+            for (kind, value), reason in entries.items()
+            if (kind, value) not in known
+        ]
         summary.already = len(entries) - len(new)
         summary.added = len(new)
         summary.import_id = record(
-            conn, kind="dnc", campaign_id=None, path=path, sha256=sha256_of(path),
-            rows=summary.rows, counts=summary.counts(), status="applied",
+            conn,
+            kind="dnc",
+            campaign_id=None,
+            path=path,
+            sha256=sha256_of(path),
+            rows=summary.rows,
+            counts=summary.counts(),
+            status="applied",
         )
         bulk.upsert(
             conn,
             DNC,
             [
-                {"kind": kind, "value": value, "reason": reason, "added_at": now, "import_id": summary.import_id}
+                {
+                    "kind": kind,
+                    "value": value,
+                    "reason": reason,
+                    "added_at": now,
+                    "import_id": summary.import_id,
+                }
                 for kind, value, reason in new
             ],
             ["kind", "value"],

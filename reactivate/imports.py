@@ -53,7 +53,9 @@ def record(
     return int(result.scalar_one())
 
 
-def listing(engine: Engine, campaign_id: int | None = None, limit: int = 50) -> list[dict[str, Any]]:
+def listing(
+    engine: Engine, campaign_id: int | None = None, limit: int = 50
+) -> list[dict[str, Any]]:
     """The latest imports, newest first."""
     table = ImportRecord.__table__  # type: ignore[attr-defined]
     campaigns = CampaignRecord.__table__  # type: ignore[attr-defined]

@@ -157,7 +157,12 @@ def load_accounts(
     campaign = registry.get(engine, slug)
     if campaign.status != "open":
         raise StateError(t("error.campaign_closed", slug=slug))
-    table = open_table(path, ACCOUNT_FIELDS, sheet=options.sheet, mapping=parse_mapping(options.mapping, ACCOUNT_FIELDS))
+    table = open_table(
+        path,
+        ACCOUNT_FIELDS,
+        sheet=options.sheet,
+        mapping=parse_mapping(options.mapping, ACCOUNT_FIELDS),
+    )
     if on_table:
         on_table(table)
     summary = LoadSummary(file=table.file, campaign=slug, dry_run=options.dry_run)
@@ -194,13 +199,20 @@ def load_accounts(
 
     if summary.errors and options.skip_invalid and not options.dry_run:
         rejects = options.rejects_path or path.with_name(path.name + ".rejects.csv")
-        reread = open_table(path, ACCOUNT_FIELDS, sheet=table.sheet, mapping=parse_mapping(options.mapping, ACCOUNT_FIELDS))
+        reread = open_table(
+            path,
+            ACCOUNT_FIELDS,
+            sheet=table.sheet,
+            mapping=parse_mapping(options.mapping, ACCOUNT_FIELDS),
+        )
         write_rejects(rejects, reread, summary.errors)
         summary.rejects_path = str(rejects)
     return summary
 
 
-def _validate(table: Table, summary: LoadSummary, progress: Progress | None) -> dict[str, tuple[Any, ...]]:
+def _validate(
+    table: Table, summary: LoadSummary, progress: Progress | None
+) -> dict[str, tuple[Any, ...]]:
     """Clean every row; returns the valid records by client id (rejections go to the summary).
 
     The same id twice with the same known values counts once (the rest are duplicates);
@@ -242,13 +254,18 @@ def _validate(table: Table, summary: LoadSummary, progress: Progress | None) -> 
         previous = records.get(client_id)
         if previous is None:
             extras = {h: _jsonable(cells[i]) for h, i in extra if values.text(cells[i]) is not None}
-            records[client_id] = (*cleaned, json.dumps(extras, ensure_ascii=False) if extras else None)
+            records[client_id] = (
+                *cleaned,
+                json.dumps(extras, ensure_ascii=False) if extras else None,
+            )
             first_row[client_id] = number
         elif previous[: len(KNOWN_FIELDS)] == cleaned:
             summary.duplicates += 1
             repeated_rows.setdefault(client_id, []).append(number)
         else:
-            differing = [f for f, a, b in zip(KNOWN_FIELDS, previous, cleaned, strict=False) if a != b]
+            differing = [
+                f for f, a, b in zip(KNOWN_FIELDS, previous, cleaned, strict=False) if a != b
+            ]
             del records[client_id]
             conflicted.add(client_id)
             earlier = [first_row[client_id], *repeated_rows.pop(client_id, [])]
@@ -263,9 +280,13 @@ def _validate(table: Table, summary: LoadSummary, progress: Progress | None) -> 
     return records
 
 
-def _conflict(cleaner: RowCleaner, number: int, client_id: str, other: int, fields: list[str]) -> Rejection:
+def _conflict(
+    cleaner: RowCleaner, number: int, client_id: str, other: int, fields: list[str]
+) -> Rejection:
     return cleaner.reject(
-        number, "client_id", t("reject.conflict", client_id=client_id, other=other, fields=", ".join(fields))
+        number,
+        "client_id",
+        t("reject.conflict", client_id=client_id, other=other, fields=", ".join(fields)),
     )
 
 
@@ -289,7 +310,11 @@ class _Context:
 
     @classmethod
     def load(cls, conn: Connection, campaign_id: int) -> _Context:
-        members = frozenset(conn.execute(select(MEMBERS.c.client_id).where(MEMBERS.c.campaign_id == campaign_id)).scalars())
+        members = frozenset(
+            conn.execute(
+                select(MEMBERS.c.client_id).where(MEMBERS.c.campaign_id == campaign_id)
+            ).scalars()
+        )
         other_open = frozenset(
             conn.execute(
                 select(MEMBERS.c.client_id)
@@ -328,7 +353,20 @@ def _select(
     rows: list[tuple[Any, ...]] = []
     excluded = summary.excluded_reasons
     for client_id, rec in records.items():
-        (_, name, mobile, branch, branch_code, assets, last_trade, risk, opened, previous, status, extra) = rec
+        (
+            _,
+            name,
+            mobile,
+            branch,
+            branch_code,
+            assets,
+            last_trade,
+            risk,
+            opened,
+            previous,
+            status,
+            extra,
+        ) = rec
         is_member = client_id in context.members
         if not is_member:
             reason = _exclusion(dormancy, last_trade, assets, status)
@@ -349,16 +387,27 @@ def _select(
         summary.dnc_members += dnc and not is_member
         rows.append(
             (
-                client_id, name, mobile, canonical, assets,
+                client_id,
+                name,
+                mobile,
+                canonical,
+                assets,
                 last_trade.isoformat() if last_trade else None,
-                risk, opened.isoformat() if opened else None,
-                previous, status, extra, int(is_member), int(dnc),
+                risk,
+                opened.isoformat() if opened else None,
+                previous,
+                status,
+                extra,
+                int(is_member),
+                int(dnc),
             )
         )
     return rows
 
 
-def _exclusion(dormancy: Dormancy, last_trade: dt.date | None, assets: float | None, status: str | None) -> str | None:
+def _exclusion(
+    dormancy: Dormancy, last_trade: dt.date | None, assets: float | None, status: str | None
+) -> str | None:
     """Why a client does not qualify for the campaign, or None when they do."""
     if status and status.strip().casefold() in CLOSED_STATUSES:
         return "frozen_or_closed"

@@ -14,6 +14,9 @@ from reactivate import campaign as campaign_config
 from reactivate.campaign import Campaign
 from reactivate.clock import utcnow
 from reactivate.db.models import CampaignRecord, Member
+
+CAMPAIGNS = CampaignRecord.__table__  # type: ignore[attr-defined]
+MEMBERS = Member.__table__  # type: ignore[attr-defined]
 from reactivate.errors import CampaignNotFound, StateError
 from reactivate.messages import t
 
@@ -60,43 +63,42 @@ def register(engine: Engine, path: Path) -> tuple[Campaign, bool]:
 
 def get(engine: Engine, slug: str) -> Registered:
     """The registered campaign `slug`, or `CampaignNotFound` naming the known ones."""
-    with Session(engine) as session:
-        record = session.scalars(
-            select(CampaignRecord).where(CampaignRecord.slug == slug)  # type: ignore[arg-type]
-        ).first()
-        if record is None:
-            known = session.scalars(select(CampaignRecord.slug)).all()  # type: ignore[arg-type]
+    with engine.connect() as conn:
+        row = conn.execute(select(CAMPAIGNS).where(CAMPAIGNS.c.slug == slug)).first()
+        if row is None:
+            known = (
+                conn.execute(select(CAMPAIGNS.c.slug).order_by(CAMPAIGNS.c.slug)).scalars().all()
+            )
             raise CampaignNotFound(
                 t("error.campaign_not_found", slug=slug, known=", ".join(known) or "none")
             )
-        assert record.id is not None
-        config = campaign_config.from_toml(record.definition, source=f"campaign {slug}")
-        return Registered(id=record.id, status=record.status, config=config)
+    config = campaign_config.from_toml(row.definition, source=f"campaign {slug}")
+    return Registered(id=row.id, status=row.status, config=config)
 
 
 def overview(engine: Engine) -> list[dict[str, Any]]:
     """One row per campaign with its member count."""
     members = (
-        select(Member.campaign_id, func.count().label("n"))
-        .group_by(Member.campaign_id)  # type: ignore[arg-type]
+        select(MEMBERS.c.campaign_id, func.count().label("n"))
+        .group_by(MEMBERS.c.campaign_id)
         .subquery()
     )
     query = (
-        select(CampaignRecord, func.coalesce(members.c.n, 0))
-        .outerjoin(members, members.c.campaign_id == CampaignRecord.id)
-        .order_by(CampaignRecord.start, CampaignRecord.slug)  # type: ignore[arg-type]
+        select(CAMPAIGNS, func.coalesce(members.c.n, 0).label("members"))
+        .outerjoin(members, members.c.campaign_id == CAMPAIGNS.c.id)
+        .order_by(CAMPAIGNS.c.start, CAMPAIGNS.c.slug)
     )
-    with Session(engine) as session:
+    with engine.connect() as conn:
         return [
             {
-                "slug": record.slug,
-                "name": record.name,
-                "start": record.start.isoformat(),
-                "end": record.end.isoformat(),
-                "status": record.status,
-                "members": count,
+                "slug": row.slug,
+                "name": row.name,
+                "start": row.start.isoformat(),
+                "end": row.end.isoformat(),
+                "status": row.status,
+                "members": row.members,
             }
-            for record, count in session.execute(query).all()
+            for row in conn.execute(query)
         ]
 
 

@@ -92,7 +92,9 @@ class RosterSummary:
 _ROSTER_COLUMNS = ("code", "name", "branch", "branch_code", "wecom_userid", "capacity", "active")
 
 
-def load_roster(engine: Engine, path: Path, *, sheet: str | None = None, dry_run: bool = False) -> RosterSummary:
+def load_roster(
+    engine: Engine, path: Path, *, sheet: str | None = None, dry_run: bool = False
+) -> RosterSummary:
     """Load (or reload) advisors from a roster file. All rows valid, or nothing is written."""
     table = open_table(path, ROSTER_FIELDS, sheet=sheet)
     cleaner = RowCleaner(
@@ -122,10 +124,14 @@ def load_roster(engine: Engine, path: Path, *, sheet: str | None = None, dry_run
             continue
         code, name, branch, _, _, capacity, _ = cleaned
         problem = (
-            ("code", t("reject.required", field=table.header_of("code"))) if not code
-            else ("name", t("reject.required", field=table.header_of("name"))) if not name
-            else ("branch", t("reject.required", field=table.header_of("branch"))) if not branch
-            else ("capacity", t("reject.bad_int", value=capacity)) if capacity is not None and capacity < 0
+            ("code", t("reject.required", field=table.header_of("code")))
+            if not code
+            else ("name", t("reject.required", field=table.header_of("name")))
+            if not name
+            else ("branch", t("reject.required", field=table.header_of("branch")))
+            if not branch
+            else ("capacity", t("reject.bad_int", value=capacity))
+            if capacity is not None and capacity < 0
             else None
         )
         if problem:
@@ -134,7 +140,9 @@ def load_roster(engine: Engine, path: Path, *, sheet: str | None = None, dry_run
         if code in advisors and advisors[code] != cleaned:
             summary.errors.append(
                 cleaner.reject(
-                    number, "code", t("reject.conflict", client_id=code, other=first_row[code], fields="values")
+                    number,
+                    "code",
+                    t("reject.conflict", client_id=code, other=first_row[code], fields="values"),
                 )
             )
             continue
@@ -152,14 +160,18 @@ def load_roster(engine: Engine, path: Path, *, sheet: str | None = None, dry_run
             row.code: (row.name, row.branch, row.wecom_userid, row.capacity, row.active)
             for row in conn.execute(select(ADVISORS))
         }
-        branch_codes = {name: code for name, code in conn.execute(select(BRANCHES.c.name, BRANCHES.c.code))}
+        branch_codes = {
+            name: code for name, code in conn.execute(select(BRANCHES.c.name, BRANCHES.c.code))
+        }
         resolver = BranchResolver.load(conn)
         branch_rows: dict[str, str | None] = {}
         advisor_rows = []
         for code, name, branch, branch_code, userid, capacity, active in advisors.values():
-            canonical, known = resolver.resolve(branch, branch_code)
-            canonical = canonical if known else branch
-            branch_rows[canonical] = branch_code or branch_rows.get(canonical) or branch_codes.get(canonical)
+            resolved, known = resolver.resolve(branch, branch_code)
+            canonical: str = resolved if known and resolved else branch
+            branch_rows[canonical] = (
+                branch_code or branch_rows.get(canonical) or branch_codes.get(canonical)
+            )
             is_active = True if active is None else active
             current = (name, canonical, userid, capacity, is_active)
             before = existing.get(code)
@@ -172,14 +184,22 @@ def load_roster(engine: Engine, path: Path, *, sheet: str | None = None, dry_run
             summary.active += is_active
             summary.inactive += not is_active
             advisor_rows.append(
-                dict(zip(_ROSTER_COLUMNS, (code, name, canonical, None, userid, capacity, is_active), strict=True))
+                dict(
+                    zip(
+                        _ROSTER_COLUMNS,
+                        (code, name, canonical, None, userid, capacity, is_active),
+                        strict=True,
+                    )
+                )
                 | {"updated_at": now}
             )
         for row in advisor_rows:
             del row["branch_code"]
         summary.branches = len(branch_rows)
         if not dry_run:
-            bulk.upsert(conn, BRANCHES, [{"name": n, "code": c} for n, c in branch_rows.items()], ["name"])
+            bulk.upsert(
+                conn, BRANCHES, [{"name": n, "code": c} for n, c in branch_rows.items()], ["name"]
+            )
             bulk.upsert(conn, ADVISORS, advisor_rows, ["code"])
             summary.import_id = record(
                 conn,
@@ -199,7 +219,9 @@ def add_alias(engine: Engine, alias: str, canonical: str) -> int:
     with engine.begin() as conn:
         known = conn.execute(select(BRANCHES.c.name).where(BRANCHES.c.name == canonical)).first()
         if known is None:
-            names = ", ".join(conn.execute(select(BRANCHES.c.name).order_by(BRANCHES.c.name)).scalars())
+            names = ", ".join(
+                conn.execute(select(BRANCHES.c.name).order_by(BRANCHES.c.name)).scalars()
+            )
             raise ConfigError(t("error.branch_unknown", name=canonical, known=names or "none"))
         key = branch_key(alias)
         bulk.upsert(conn, ALIASES, [{"alias_key": key, "branch_name": canonical}], ["alias_key"])
@@ -233,17 +255,26 @@ def add_aliases_from_file(engine: Engine, path: Path) -> list[tuple[str, str, in
 def branch_overview(engine: Engine) -> list[dict[str, Any]]:
     """Branches with their code, advisors and aliases."""
     with engine.connect() as conn:
-        counts = dict(
+        counts: dict[str, int] = dict(
             conn.execute(
-                select(ADVISORS.c.branch, func.count()).where(ADVISORS.c.active).group_by(ADVISORS.c.branch)
+                select(ADVISORS.c.branch, func.count())
+                .where(ADVISORS.c.active)
+                .group_by(ADVISORS.c.branch)
             ).all()
         )
         aliases: dict[str, list[str]] = {}
         for key, name in conn.execute(select(ALIASES.c.alias_key, ALIASES.c.branch_name)):
             aliases.setdefault(name, []).append(key)
         return [
-            {"branch": name, "code": code, "active_advisors": counts.get(name, 0), "aliases": sorted(aliases.get(name, []))}
-            for name, code in conn.execute(select(BRANCHES.c.name, BRANCHES.c.code).order_by(BRANCHES.c.name))
+            {
+                "branch": name,
+                "code": code,
+                "active_advisors": counts.get(name, 0),
+                "aliases": sorted(aliases.get(name, [])),
+            }
+            for name, code in conn.execute(
+                select(BRANCHES.c.name, BRANCHES.c.code).order_by(BRANCHES.c.name)
+            )
         ]
 
 

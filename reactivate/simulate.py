@@ -87,7 +87,9 @@ def simulate(
     return results
 
 
-def _work(client: ClientToWork, depth: int, rng: random.Random, until: dt.datetime, max_attempts: int) -> WorkResult:
+def _work(
+    client: ClientToWork, depth: int, rng: random.Random, until: dt.datetime, max_attempts: int
+) -> WorkResult:
     reached = depth >= 2
     attempts = rng.randint(1, max_attempts)
     moment = client.assigned_at + dt.timedelta(hours=rng.uniform(2, 72))
@@ -95,9 +97,14 @@ def _work(client: ClientToWork, depth: int, rng: random.Random, until: dt.dateti
     for attempt in range(1, attempts + 1):
         last = attempt == attempts
         if reached and last:
-            disposition = rng.choices(
-                [funnel.CONNECTED, funnel.CALLBACK, funnel.REFUSED, funnel.DO_NOT_CALL], [80, 10, 7, 3]
-            )[0] if depth == 2 else funnel.CONNECTED
+            disposition = (
+                rng.choices(
+                    [funnel.CONNECTED, funnel.CALLBACK, funnel.REFUSED, funnel.DO_NOT_CALL],
+                    [80, 10, 7, 3],
+                )[0]
+                if depth == 2
+                else funnel.CONNECTED
+            )
         elif last and rng.random() < 0.1:
             disposition = funnel.WRONG_NUMBER
         else:
@@ -107,12 +114,30 @@ def _work(client: ClientToWork, depth: int, rng: random.Random, until: dt.dateti
             break
         moment += dt.timedelta(hours=rng.uniform(5, 48))
     reached_at = calls[-1].at
-    callback_at = reached_at + dt.timedelta(days=2) if calls[-1].disposition == funnel.CALLBACK else None
-    wecom = _bounded(reached_at + dt.timedelta(minutes=rng.uniform(5, 600)), until) if depth >= 3 else None
-    product = rng.choice(client.suitable_products) if depth >= 4 and client.suitable_products else None
-    pushed = _bounded((wecom or reached_at) + dt.timedelta(hours=rng.uniform(1, 96)), until) if product else None
-    converted = _bounded((pushed or reached_at) + dt.timedelta(days=rng.uniform(1, 14)), until) if depth >= 5 and product else None
-    return WorkResult(client.client_id, tuple(calls), callback_at, wecom, product, pushed, converted)
+    callback_at = (
+        reached_at + dt.timedelta(days=2) if calls[-1].disposition == funnel.CALLBACK else None
+    )
+    wecom = (
+        _bounded(reached_at + dt.timedelta(minutes=rng.uniform(5, 600)), until)
+        if depth >= 3
+        else None
+    )
+    product = (
+        rng.choice(client.suitable_products) if depth >= 4 and client.suitable_products else None
+    )
+    pushed = (
+        _bounded((wecom or reached_at) + dt.timedelta(hours=rng.uniform(1, 96)), until)
+        if product
+        else None
+    )
+    converted = (
+        _bounded((pushed or reached_at) + dt.timedelta(days=rng.uniform(1, 14)), until)
+        if depth >= 5 and product
+        else None
+    )
+    return WorkResult(
+        client.client_id, tuple(calls), callback_at, wecom, product, pushed, converted
+    )
 
 
 def _bounded(moment: dt.datetime, until: dt.datetime) -> dt.datetime:

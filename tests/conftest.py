@@ -63,3 +63,22 @@ def sqlite_url(tmp_path: Path) -> str:
 ROOT = Path(__file__).resolve().parent.parent
 CAMPAIGN_FILE = ROOT / "campaigns" / "2020h2-dormant.toml"
 TEST_DATA = Path(__file__).resolve().parent / "data"
+
+
+def record_call(db: str, client_id: str, at: str = "2020-07-02 02:00:00") -> None:
+    """Append one answered call for `client_id` in campaign 1, as an upload would."""
+    from sqlalchemy import text
+
+    from reactivate.db.engine import open_engine
+
+    engine = open_engine(db)
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO event (campaign_id, client_id, stage, value, occurred_at, source,"
+                " recorded_by, recorded_at)"
+                " VALUES (1, :client, 'call', 'connected', :at, 'upload', 'test', :at)"
+            ),
+            {"client": client_id, "at": at},
+        )
+    engine.dispose()

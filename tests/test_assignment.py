@@ -9,7 +9,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from conftest import CAMPAIGN_FILE, ROOT
+from conftest import CAMPAIGN_FILE, ROOT, record_call
 from sqlalchemy import text
 from typer.testing import CliRunner
 
@@ -199,16 +199,7 @@ def test_reassign_to_a_colleague_keeps_history(loaded: str, tmp_path: Path) -> N
         r[0] for r in query(loaded, "SELECT client_id FROM member WHERE advisor_code = 'A0001'")
     ]
     assert moved
-    engine = open_engine(loaded)
-    with engine.begin() as conn:
-        conn.execute(
-            text(
-                "INSERT INTO event (campaign_id, client_id, stage, value, occurred_at, source, recorded_by, recorded_at)"
-                " VALUES (1, :c, 'call', 'connected', '2020-07-02 02:00:00', 'upload', 't', '2020-07-02 02:00:00')"
-            ),
-            {"c": moved[0]},
-        )
-    engine.dispose()
+    record_call(loaded, moved[0])
     summary = json.loads(
         run(
             loaded,

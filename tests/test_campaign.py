@@ -17,7 +17,9 @@ def test_shipped_campaign_matches_the_source_case() -> None:
     assert str(campaign.start) == "2020-07-01"
     assert str(campaign.dormancy.as_of) == "2020-06-30" and campaign.dormancy.min_days == 180
     assert campaign.targets == {"reached": 0.49, "wecom_added": 0.14, "converted": 0.064}
-    assert [p.risk for p in campaign.products][0] == 1 and max(p.risk for p in campaign.products) == 4
+    assert [p.risk for p in campaign.products][0] == 1 and max(
+        p.risk for p in campaign.products
+    ) == 4
     assert campaign.timezone == "Asia/Shanghai"
     assert campaign.asset_edges == (10_000, 50_000, 100_000, 500_000)
     assert campaign.product("mmf01") is campaign.products[0]
@@ -35,7 +37,12 @@ def _replace(old: str, new: str) -> str:
     [
         ('slug = "2020h2-dormant"', 'slug = "Bad Slug"', "slug", "lower-case"),
         ("end = 2020-12-31", "end = 2020-01-01", "end", "before start"),
-        ('timezone = "Asia/Shanghai"', 'timezone = "Mars/Olympus"', "timezone", "unknown time zone"),
+        (
+            'timezone = "Asia/Shanghai"',
+            'timezone = "Mars/Olympus"',
+            "timezone",
+            "unknown time zone",
+        ),
         ("min_days = 180", 'min_days = "many"', "dormancy.min_days", "whole number"),
         ("reached = 0.49", "reached = 49", "targets.reached", "between 0"),
         ("reached = 0.49", "bogus = 0.49", "targets.bogus", "not a stage"),

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import CAMPAIGN_FILE
+from conftest import CAMPAIGN_FILE, record_call
 from sqlalchemy import text
 from typer.testing import CliRunner
 
@@ -19,7 +19,10 @@ A002,李强,上海浦东南路营业部,0101,liqiang,300,在职
 B001,张伟,北京金融街营业部,0201,zhangwei,200,离职
 """
 
-HEADER = "序号,客户号,客户姓名,手机号码,所属营业部,总资产(元),最后交易日期,风险承受能力,开户日期,原客户经理,账户状态,渠道"
+HEADER = (
+    "序号,客户号,客户姓名,手机号码,所属营业部,总资产(元),最后交易日期,"
+    "风险承受能力,开户日期,原客户经理,账户状态,渠道"
+)
 
 # as_of 2020-06-30, min 180 days: last trade on or before 2020-01-02 is dormant
 GOOD_ROWS = [
@@ -45,7 +48,9 @@ def db(db_url: str, tmp_path: Path) -> str:
     return db_url
 
 
-def write_csv(tmp_path: Path, rows: list[str], name: str = "accounts.csv", encoding: str = "utf-8-sig") -> Path:
+def write_csv(
+    tmp_path: Path, rows: list[str], name: str = "accounts.csv", encoding: str = "utf-8-sig"
+) -> Path:
     path = tmp_path / name
     path.write_text("休眠客户清单\n\n" + HEADER + "\n" + "\n".join(rows) + "\n", encoding=encoding)
     return path
@@ -53,7 +58,8 @@ def write_csv(tmp_path: Path, rows: list[str], name: str = "accounts.csv", encod
 
 def load_json(db: str, path: Path, *extra: str) -> tuple[int, dict[str, object]]:
     result = CliRunner().invoke(
-        app, ["load", str(path), "--campaign", "2020h2-dormant", "--format", "json", "--db", db, *extra]
+        app,
+        ["load", str(path), "--campaign", "2020h2-dormant", "--format", "json", "--db", db, *extra],
     )
     return result.exit_code, json.loads(result.stdout)
 
@@ -67,7 +73,9 @@ def scalar(db: str, sql: str) -> object:
 
 
 def test_messy_export_loads_with_normalised_values(db: str, tmp_path: Path) -> None:
-    path = write_csv(tmp_path, [*GOOD_ROWS, ",,,,,,,,,,,", "合计,,,,,,,,,,,", ',合计,,,"1,234.00",,,,,,,'])
+    path = write_csv(
+        tmp_path, [*GOOD_ROWS, ",,,,,,,,,,,", "合计,,,,,,,,,,,", ',合计,,,"1,234.00",,,,,,,']
+    )
     code, summary = load_json(db, path)
     assert code == 0, summary
     assert summary["rows"] == 4 and summary["loaded"] == 4 and summary["rejected"] == 0
@@ -75,8 +83,7 @@ def test_messy_export_loads_with_normalised_values(db: str, tmp_path: Path) -> N
     engine = open_engine(db)
     with engine.connect() as conn:
         rows = {
-            r.client_id: r
-            for r in conn.execute(text("SELECT * FROM client ORDER BY client_id"))
+            r.client_id: r for r in conn.execute(text("SELECT * FROM client ORDER BY client_id"))
         }
     engine.dispose()
     first, second = rows["0010000001"], rows["0010000002"]
@@ -122,7 +129,10 @@ def test_one_bad_row_writes_nothing_and_every_error_is_reported(db: str, tmp_pat
     assert isinstance(errors, list)
     # title, blank, header: the k-th data row is row k + 3 as Excel shows it
     assert [(e["row"], e["column"]) for e in errors] == [
-        (8, "客户号"), (9, "手机号码"), (10, "最后交易日期"), (11, "手机号码"),
+        (8, "客户号"),
+        (9, "手机号码"),
+        (10, "最后交易日期"),
+        (11, "手机号码"),
     ]
     assert "2019-02-30" in errors[2]["reason"]
     assert scalar(db, "SELECT count(*) FROM member") == 0
@@ -154,11 +164,18 @@ def test_skip_invalid_loads_good_rows_and_writes_rejects(db: str, tmp_path: Path
 def test_duplicates_count_once_and_conflicts_reject_both(db: str, tmp_path: Path) -> None:
     same = GOOD_ROWS[0].replace("1,", "5,", 1)  # same id, same values (row number column ignored)
     different = GOOD_ROWS[1].replace("李四", "李斯")
-    code, summary = load_json(db, write_csv(tmp_path, [*GOOD_ROWS, same, different]), "--skip-invalid")
+    code, summary = load_json(
+        db, write_csv(tmp_path, [*GOOD_ROWS, same, different]), "--skip-invalid"
+    )
     assert code == 0
     assert summary["duplicates"] == 1 and summary["rejected"] == 2 and summary["loaded"] == 3
-    assert summary["rows"] == 6 == sum(
-        int(summary[k]) for k in ("loaded", "updated", "unchanged", "excluded", "rejected", "duplicates")  # type: ignore[call-overload]
+    assert (
+        summary["rows"]
+        == 6
+        == sum(
+            int(summary[k])
+            for k in ("loaded", "updated", "unchanged", "excluded", "rejected", "duplicates")  # type: ignore[call-overload]
+        )
     )
 
 
@@ -167,16 +184,10 @@ def test_reload_changes_nothing_and_update_keeps_history(db: str, tmp_path: Path
     assert load_json(db, path)[1]["loaded"] == 4
     code, again = load_json(db, path)
     assert code == 0 and again["loaded"] == 0 and again["unchanged"] == 4 and again["updated"] == 0
-    engine = open_engine(db)
-    with engine.begin() as conn:
-        conn.execute(
-            text(
-                "INSERT INTO event (campaign_id, client_id, stage, value, occurred_at, source, recorded_by, recorded_at)"
-                " VALUES (1, '0010000001', 'called', 'connected', '2020-07-02 02:00:00', 'upload', 't', '2020-07-02 02:00:00')"
-            )
-        )
-    engine.dispose()
-    changed = write_csv(tmp_path, [GOOD_ROWS[0].replace("12,345.67", "99,999.00"), *GOOD_ROWS[1:]], "later.csv")
+    record_call(db, "0010000001")
+    changed = write_csv(
+        tmp_path, [GOOD_ROWS[0].replace("12,345.67", "99,999.00"), *GOOD_ROWS[1:]], "later.csv"
+    )
     code, later = load_json(db, changed)
     assert later["updated"] == 1 and later["unchanged"] == 3
     assert scalar(db, "SELECT assets FROM client WHERE client_id = '0010000001'") == 99999.0
@@ -200,7 +211,9 @@ def test_gb18030_csv(db: str, tmp_path: Path) -> None:
 def test_overlap_with_another_open_campaign(db: str, tmp_path: Path) -> None:
     other = tmp_path / "other.toml"
     other.write_text(
-        CAMPAIGN_FILE.read_text(encoding="utf-8").replace('slug = "2020h2-dormant"', 'slug = "other"'),
+        CAMPAIGN_FILE.read_text(encoding="utf-8").replace(
+            'slug = "2020h2-dormant"', 'slug = "other"'
+        ),
         encoding="utf-8",
     )
     assert cli(db, "campaign", "add", str(other)).exit_code == 0  # type: ignore[attr-defined]
@@ -215,7 +228,9 @@ def test_overlap_with_another_open_campaign(db: str, tmp_path: Path) -> None:
 
 def test_do_not_call_clients_join_flagged(db: str, tmp_path: Path) -> None:
     dnc = tmp_path / "dnc.csv"
-    dnc.write_text("客户号,手机号,原因\n0010000001,,客户要求\n,13800000003,投诉\n", encoding="utf-8")
+    dnc.write_text(
+        "客户号,手机号,原因\n0010000001,,客户要求\n,13800000003,投诉\n", encoding="utf-8"
+    )
     result = CliRunner().invoke(app, ["dnc", "load", str(dnc), "--db", db])
     assert result.exit_code == 0, result.output
     code, summary = load_json(db, write_csv(tmp_path, GOOD_ROWS))
@@ -225,14 +240,18 @@ def test_do_not_call_clients_join_flagged(db: str, tmp_path: Path) -> None:
 
 def test_branch_alias_moves_clients(db: str, tmp_path: Path) -> None:
     load_json(db, write_csv(tmp_path, GOOD_ROWS))
-    result = CliRunner().invoke(app, ["branches", "alias", "杭州 西湖营业部", "北京金融街营业部", "--db", db])
+    result = CliRunner().invoke(
+        app, ["branches", "alias", "杭州 西湖营业部", "北京金融街营业部", "--db", db]
+    )
     assert result.exit_code == 0, result.output
     assert "1 clients moved" in result.output
     assert scalar(db, "SELECT count(*) FROM client WHERE branch = '北京金融街营业部'") == 2
 
 
 def test_unknown_campaign_and_missing_file(db: str, tmp_path: Path) -> None:
-    result = CliRunner().invoke(app, ["load", str(tmp_path / "none.csv"), "-c", "2020h2-dormant", "--db", db])
+    result = CliRunner().invoke(
+        app, ["load", str(tmp_path / "none.csv"), "-c", "2020h2-dormant", "--db", db]
+    )
     assert result.exit_code == 1 and "no such file" in result.stderr
     path = write_csv(tmp_path, GOOD_ROWS)
     result = CliRunner().invoke(app, ["load", str(path), "-c", "nope", "--db", db])

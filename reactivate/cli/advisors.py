@@ -10,15 +10,27 @@ import typer
 from reactivate.cli.common import DbOption, Format, FormatOption, console, engine, print_json, table
 from reactivate.messages import t
 
-app = typer.Typer(help="The advisor roster: who takes clients, in which branch, with what capacity.", no_args_is_help=True)
-branches_app = typer.Typer(help="Branch names and the other spellings exports use.", no_args_is_help=True)
+app = typer.Typer(
+    help="The advisor roster: who takes clients, in which branch, with what capacity.",
+    no_args_is_help=True,
+)
+branches_app = typer.Typer(
+    help="Branch names and the other spellings exports use.", no_args_is_help=True
+)
 
 
 @app.command("load")
 def load(
-    file: Annotated[Path, typer.Argument(help="Roster .xlsx or .csv: 工号, 姓名, 营业部, 企业微信账号, 容量, 状态.")],
-    sheet: Annotated[str | None, typer.Option(help="Sheet to read. Default: the first with data.")] = None,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Validate and count; write nothing.")] = False,
+    file: Annotated[
+        Path,
+        typer.Argument(help="Roster .xlsx or .csv: 工号, 姓名, 营业部, 企业微信账号, 容量, 状态."),
+    ],
+    sheet: Annotated[
+        str | None, typer.Option(help="Sheet to read. Default: the first with data.")
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Validate and count; write nothing.")
+    ] = False,
     db: DbOption = None,
     fmt: FormatOption = Format.table,
 ) -> None:
@@ -33,7 +45,13 @@ def load(
     if fmt is Format.json:
         print_json(counts)
         return
-    console().print(table(t("summary.roster", file=summary.file), [t(f"label.{k}") for k in counts], [list(counts.values())]))
+    console().print(
+        table(
+            t("summary.roster", file=summary.file),
+            [t(f"label.{k}") for k in counts],
+            [list(counts.values())],
+        )
+    )
     if dry_run:
         console().print(t("summary.dry_run"))
 
@@ -57,9 +75,14 @@ def list_(db: DbOption = None, fmt: FormatOption = Format.table) -> None:
 @branches_app.command("alias")
 def alias(
     name: Annotated[str | None, typer.Argument(help="The spelling an export uses.")] = None,
-    canonical: Annotated[str | None, typer.Argument(help="The roster's branch name it means.")] = None,
+    canonical: Annotated[
+        str | None, typer.Argument(help="The roster's branch name it means.")
+    ] = None,
     file: Annotated[
-        Path | None, typer.Option("--file", help="A mapping file instead: columns 别名 (alias), 营业部 (branch).")
+        Path | None,
+        typer.Option(
+            "--file", help="A mapping file instead: columns 别名 (alias), 营业部 (branch)."
+        ),
     ] = None,
     db: DbOption = None,
 ) -> None:
@@ -93,6 +116,9 @@ def branches_list(db: DbOption = None, fmt: FormatOption = Format.table) -> None
         print_json(rows)
         return
     console().print(
-        table(None, [t("label.branches"), "code", t("label.advisors"), "aliases"],
-              [[r["branch"], r["code"], r["active_advisors"], ", ".join(r["aliases"])] for r in rows])
+        table(
+            None,
+            [t("label.branches"), "code", t("label.advisors"), "aliases"],
+            [[r["branch"], r["code"], r["active_advisors"], ", ".join(r["aliases"])] for r in rows],
+        )
     )

@@ -10,7 +10,9 @@ import typer
 from reactivate.cli.common import DbOption, Format, FormatOption, console, engine, print_json, table
 from reactivate.messages import t
 
-app = typer.Typer(help="Register and inspect campaigns (TOML files under campaigns/).", no_args_is_help=True)
+app = typer.Typer(
+    help="Register and inspect campaigns (TOML files under campaigns/).", no_args_is_help=True
+)
 
 
 def init(db: DbOption = None) -> None:
@@ -26,7 +28,9 @@ def init(db: DbOption = None) -> None:
 
 @app.command("add")
 def add(
-    file: Annotated[Path, typer.Argument(help="Campaign TOML file, e.g. campaigns/2020h2-dormant.toml.")],
+    file: Annotated[
+        Path, typer.Argument(help="Campaign TOML file, e.g. campaigns/2020h2-dormant.toml.")
+    ],
     db: DbOption = None,
 ) -> None:
     """Validate a campaign file and register it (again, to update it).
@@ -55,9 +59,20 @@ def list_(db: DbOption = None, fmt: FormatOption = Format.table) -> None:
     if not rows:
         console().print(t("summary.no_campaigns"))
         return
-    headers = ["slug", t("label.name"), t("label.start"), t("label.end"), t("label.status"), t("label.members")]
+    headers = [
+        "slug",
+        t("label.name"),
+        t("label.start"),
+        t("label.end"),
+        t("label.status"),
+        t("label.members"),
+    ]
     console().print(
-        table(None, headers, [[r["slug"], r["name"], r["start"], r["end"], r["status"], r["members"]] for r in rows])
+        table(
+            None,
+            headers,
+            [[r["slug"], r["name"], r["start"], r["end"], r["status"], r["members"]] for r in rows],
+        )
     )
 
 

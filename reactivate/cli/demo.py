@@ -13,10 +13,14 @@ from reactivate.messages import t
 
 
 def demo(
-    out: Annotated[Path, typer.Option("--out", help="Folder for the demo's workbooks and files.")] = Path("out/demo"),
+    out: Annotated[
+        Path, typer.Option("--out", help="Folder for the demo's workbooks and files.")
+    ] = Path("out/demo"),
     db: Annotated[
         str | None,
-        typer.Option("--db", help="Database for the demo (must be fresh). Default: <out>/demo.db, recreated."),
+        typer.Option(
+            "--db", help="Database for the demo (must be fresh). Default: <out>/demo.db, recreated."
+        ),
     ] = None,
 ) -> None:
     """Run the whole campaign on the sample data in data/: load, assign, simulated calls, upload, report.
@@ -35,7 +39,28 @@ def demo(
     screen = console()
     result = run_demo(engine(db), out, step=lambda name: screen.print(f"[bold]» {name}[/]"))
     counts = result.load.counts()
-    screen.print(table(t("summary.load", file=result.load.file, campaign=result.load.campaign), list(counts), [list(counts.values())]))
+    screen.print(
+        table(
+            t("summary.load", file=result.load.file, campaign=result.load.campaign),
+            list(counts),
+            [list(counts.values())],
+        )
+    )
     a = result.assignment
-    screen.print(t("summary.assigned", assigned=a.assigned, kept=a.kept, control=a.control, unassigned=a.unassigned))
-    screen.print(t("demo.simulated", rows=result.simulated_rows, count=len(result.workbooks), folder=out / "workbooks"))
+    screen.print(
+        t(
+            "summary.assigned",
+            assigned=a.assigned,
+            kept=a.kept,
+            control=a.control,
+            unassigned=a.unassigned,
+        )
+    )
+    screen.print(
+        t(
+            "demo.simulated",
+            rows=result.simulated_rows,
+            count=len(result.workbooks),
+            folder=out / "workbooks",
+        )
+    )

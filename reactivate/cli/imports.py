@@ -14,7 +14,9 @@ app = typer.Typer(help="Every file brought in: what, counts, who, when.", no_arg
 
 @app.command("list")
 def list_(
-    campaign: Annotated[str | None, typer.Option("--campaign", "-c", help="Only this campaign's imports.")] = None,
+    campaign: Annotated[
+        str | None, typer.Option("--campaign", "-c", help="Only this campaign's imports.")
+    ] = None,
     limit: Annotated[int, typer.Option(help="How many of the latest imports to show.")] = 50,
     db: DbOption = None,
     fmt: FormatOption = Format.table,
@@ -35,9 +37,34 @@ def list_(
     if not rows:
         console().print(t("summary.no_imports"))
         return
-    headers = [t("label.id"), t("label.kind"), t("label.campaign"), t("label.file"), t("label.rows"),
-               t("label.status"), t("label.who"), t("label.when"), t("label.sha256")]
+    headers = [
+        t("label.id"),
+        t("label.kind"),
+        t("label.campaign"),
+        t("label.file"),
+        t("label.rows"),
+        t("label.status"),
+        t("label.who"),
+        t("label.when"),
+        t("label.sha256"),
+    ]
     console().print(
-        table(None, headers, [[r["id"], r["kind"], r["campaign"] or "", r["file"], r["rows"], r["status"],
-                               r["run_by"], r["run_at"], r["sha256"][:12]] for r in rows])
+        table(
+            None,
+            headers,
+            [
+                [
+                    r["id"],
+                    r["kind"],
+                    r["campaign"] or "",
+                    r["file"],
+                    r["rows"],
+                    r["status"],
+                    r["run_by"],
+                    r["run_at"],
+                    r["sha256"][:12],
+                ]
+                for r in rows
+            ],
+        )
     )

@@ -28,9 +28,13 @@ dnc_app = typer.Typer(help="The firm-wide do-not-call list.", no_args_is_help=Tr
 
 
 def load(
-    file: Annotated[Path, typer.Argument(help="Dormant-account export: .xlsx, .xls or .csv (UTF-8 or GBK).")],
+    file: Annotated[
+        Path, typer.Argument(help="Dormant-account export: .xlsx, .xls or .csv (UTF-8 or GBK).")
+    ],
     campaign: CampaignOption,
-    sheet: Annotated[str | None, typer.Option(help="Sheet to read. Default: the first sheet with data.")] = None,
+    sheet: Annotated[
+        str | None, typer.Option(help="Sheet to read. Default: the first sheet with data.")
+    ] = None,
     map_: Annotated[
         list[str] | None,
         typer.Option(
@@ -40,14 +44,21 @@ def load(
         ),
     ] = None,
     skip_invalid: Annotated[
-        bool, typer.Option("--skip-invalid", help="Load the good rows; write the rejected ones to a file.")
+        bool,
+        typer.Option(
+            "--skip-invalid", help="Load the good rows; write the rejected ones to a file."
+        ),
     ] = False,
     rejects: Annotated[
-        Path | None, typer.Option(help="Where --skip-invalid writes rejects. Default: <file>.rejects.csv.")
+        Path | None,
+        typer.Option(help="Where --skip-invalid writes rejects. Default: <file>.rejects.csv."),
     ] = None,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Validate and count; write nothing.")] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Validate and count; write nothing.")
+    ] = False,
     allow_overlap: Annotated[
-        bool, typer.Option("--allow-overlap", help="Also add clients already in another open campaign.")
+        bool,
+        typer.Option("--allow-overlap", help="Also add clients already in another open campaign."),
     ] = False,
     db: DbOption = None,
     fmt: FormatOption = Format.table,
@@ -72,7 +83,12 @@ def load(
     )
     with progress_bar(t("progress.reading", file=file.name), enabled=fmt is Format.table) as bar:
         summary = load_accounts(
-            engine(db), campaign, file, options, on_table=lambda tb: bar.set_total(tb.total_rows), progress=bar.advance
+            engine(db),
+            campaign,
+            file,
+            options,
+            on_table=lambda tb: bar.set_total(tb.total_rows),
+            progress=bar.advance,
         )
     if fmt is Format.json:
         print_json(summary.to_json())
@@ -109,9 +125,15 @@ def _render_load(summary: LoadSummary) -> None:
         )
     if summary.unknown_branches:
         names = ", ".join(sorted(summary.unknown_branches))
-        out.print(t("summary.unknown_branches", names=names, count=sum(summary.unknown_branches.values())))
+        out.print(
+            t("summary.unknown_branches", names=names, count=sum(summary.unknown_branches.values()))
+        )
     if summary.overlap:
-        action = t("summary.overlap_allowed" if summary.excluded_reasons.get("overlap") is None else "summary.overlap_skipped")
+        action = t(
+            "summary.overlap_allowed"
+            if summary.excluded_reasons.get("overlap") is None
+            else "summary.overlap_skipped"
+        )
         out.print(t("summary.overlap", count=summary.overlap, action=action))
     if summary.dnc_members:
         out.print(t("summary.dnc_members", count=summary.dnc_members))
@@ -125,8 +147,12 @@ def _render_load(summary: LoadSummary) -> None:
 
 @dnc_app.command("load")
 def dnc_load(
-    file: Annotated[Path, typer.Argument(help="File of client ids and/or mobiles (客户号, 手机号, 原因).")],
-    sheet: Annotated[str | None, typer.Option(help="Sheet to read. Default: the first with data.")] = None,
+    file: Annotated[
+        Path, typer.Argument(help="File of client ids and/or mobiles (客户号, 手机号, 原因).")
+    ],
+    sheet: Annotated[
+        str | None, typer.Option(help="Sheet to read. Default: the first with data.")
+    ] = None,
     db: DbOption = None,
     fmt: FormatOption = Format.table,
 ) -> None:
@@ -141,4 +167,6 @@ def dnc_load(
         print_json(summary.counts())
         return
     counts = summary.counts()
-    console().print(table(t("summary.dnc", file=summary.file), list(counts), [list(counts.values())]))
+    console().print(
+        table(t("summary.dnc", file=summary.file), list(counts), [list(counts.values())])
+    )

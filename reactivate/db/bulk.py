@@ -17,7 +17,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 CHUNK = 20_000
 
 
-def stage(conn: Connection, name: str, columns: Mapping[str, str], rows: Iterable[Sequence[Any]]) -> int:
+def stage(
+    conn: Connection, name: str, columns: Mapping[str, str], rows: Iterable[Sequence[Any]]
+) -> int:
     """Create temporary table `name` with `columns` (name -> SQL type) and fill it with `rows`.
 
     Returns the number of rows staged. The table lives until the connection closes.
@@ -37,7 +39,9 @@ def stage(conn: Connection, name: str, columns: Mapping[str, str], rows: Iterabl
     return count
 
 
-def _copy_postgresql(conn: Connection, name: str, columns: list[str], rows: Iterable[Sequence[Any]]) -> int:
+def _copy_postgresql(
+    conn: Connection, name: str, columns: list[str], rows: Iterable[Sequence[Any]]
+) -> int:
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     count = 0
     with cursor.copy(f"COPY {name} ({', '.join(columns)}) FROM STDIN") as copy:

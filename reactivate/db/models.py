@@ -277,3 +277,13 @@ class WeComTransfer(SQLModel, table=True):
     takeover_time: dt.datetime | None = None
     started_at: dt.datetime
     updated_at: dt.datetime
+
+
+# Reports ask "did this advisor upload anything" and "did a WeCom sync ever run" per
+# campaign: answered from this index instead of a scan of every event.
+Index(
+    "ix_event_campaign_source",
+    Event.__table__.c.campaign_id,  # type: ignore[attr-defined]
+    Event.__table__.c.source,  # type: ignore[attr-defined]
+    Event.__table__.c.advisor_code,  # type: ignore[attr-defined]
+)

@@ -58,11 +58,17 @@ def refresh(conn: Connection, campaign_id: int, client_ids: Iterable[str] | None
 
     only = ""
     if client_ids is not None:
-        bulk.stage(conn, "touched_client", {"client_id": "TEXT PRIMARY KEY"}, ((c,) for c in set(client_ids)))
+        bulk.stage(
+            conn,
+            "touched_client",
+            {"client_id": "TEXT PRIMARY KEY"},
+            ((c,) for c in set(client_ids)),
+        )
         only = "AND {alias}client_id IN (SELECT client_id FROM touched_client)"
     params = {"campaign_id": campaign_id}
     conn.execute(
-        text(f"DELETE FROM client_stage WHERE campaign_id = :campaign_id {only.format(alias='')}"), params
+        text(f"DELETE FROM client_stage WHERE campaign_id = :campaign_id {only.format(alias='')}"),
+        params,
     )
     conn.execute(text(_SUMMARY_SQL.format(only=only.format(alias="m."))), params)
     conn.execute(text(_ATTEMPTS_SQL.format(only=only.format(alias=""))), params)

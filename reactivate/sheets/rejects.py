@@ -36,7 +36,9 @@ def write_rejects(out: Path, table: Table, rejections: Sequence[Rejection]) -> i
             writer.writerow([t("label.row"), *table.headers, t("label.reason")])
             for number, cells in table.rows:
                 if number in reasons:
-                    writer.writerow([number, *(_text(c) for c in cells), "; ".join(reasons[number])])
+                    writer.writerow(
+                        [number, *(_text(c) for c in cells), "; ".join(reasons[number])]
+                    )
                     written += 1
         os.replace(temp_name, out)
     except BaseException:
