@@ -132,9 +132,7 @@ def setup_db(db: str, tmp_path: Path) -> str:
         assert result.exit_code == 0, result.output
     engine = open_engine(db)
     with engine.begin() as conn:
-        conn.execute(
-            text("UPDATE member SET control = true WHERE client_id = '0010000005'")
-        )
+        conn.execute(text("UPDATE member SET control = true WHERE client_id = '0010000005'"))
         # a known client who is not in this campaign
         conn.execute(
             text(
@@ -169,7 +167,9 @@ def make_workbook(
     with engine.begin() as conn:
         secret = workbook_secret(conn)
     engine.dispose()
-    ids = list(clients) if clients is not None else [c for c, a in ASSIGNMENT.items() if a == advisor]
+    ids = (
+        list(clients) if clients is not None else [c for c, a in ASSIGNMENT.items() if a == advisor]
+    )
     products = (
         WorkbookProduct("MMF01", "现金宝货币基金", 1),
         WorkbookProduct("BOND02", "稳健债券基金", 2),
@@ -305,7 +305,11 @@ def test_workbook_rows_become_events_with_their_provenance(db: str, tmp_path: Pa
     assert code == 0, summary
     # five clients issued, two filled: empty rows state nothing and stay unchanged
     assert {k: summary[k] for k in ("files", "rows", "applied", "unchanged", "rejected")} == {
-        "files": 1, "rows": 5, "applied": 2, "unchanged": 3, "rejected": 0,
+        "files": 1,
+        "rows": 5,
+        "applied": 2,
+        "unchanged": 3,
+        "rejected": 0,
     }
     found = events(db, "0010000001")
     kinds = [(e.stage, e.value) for e in found]
@@ -344,15 +348,20 @@ def test_same_file_is_skipped_and_same_facts_count_once(db: str, tmp_path: Path)
     assert again["imports"][0]["status"] == "skipped"
     before = len(events(db))
     # a corrected sheet: the same facts plus one new call time for 0010000002
-    fills = {**FULL, "0010000002": {**FULL["0010000002"], "通话时间": sh("2020-07-04 09:00"),
-                                   "拨打次数": 2}}
+    fills = {
+        **FULL,
+        "0010000002": {**FULL["0010000002"], "通话时间": sh("2020-07-04 09:00"), "拨打次数": 2},
+    }
     corrected = make_workbook(db, tmp_path / "a001_v2.xlsx", "A001", fills)
     code, summary = upload(db, corrected)
     assert code == 0 and summary["events"] == 2 and summary["applied"] == 1
     assert len(events(db)) == before + 2
     second = stage_of(db, "0010000002")
     assert second.calls == 2 and second.attempts == 2
-    statuses = [r.status for r in rows(db, "SELECT status FROM import_record WHERE kind = 'results' ORDER BY id")]
+    statuses = [
+        r.status
+        for r in rows(db, "SELECT status FROM import_record WHERE kind = 'results' ORDER BY id")
+    ]
     assert statuses == ["applied", "skipped", "applied"]
 
 
@@ -370,8 +379,14 @@ def test_untimed_call_is_timed_at_first_upload_and_counted_once(db: str, tmp_pat
 
 def test_later_blank_or_no_never_moves_a_client_back(db: str, tmp_path: Path) -> None:
     assert upload(db, make_workbook(db, tmp_path / "a.xlsx", "A001", FULL))[0] == 0
-    later = {"0010000001": {"是否添加企业微信": "否", "是否转化": "否", "通话时间": sh("2020-07-08 10:00"),
-                            "通话结果": "无人接听"}}
+    later = {
+        "0010000001": {
+            "是否添加企业微信": "否",
+            "是否转化": "否",
+            "通话时间": sh("2020-07-08 10:00"),
+            "通话结果": "无人接听",
+        }
+    }
     code, summary = upload(db, make_workbook(db, tmp_path / "b.xlsx", "A001", later))
     assert code == 0 and summary["events"] == 1
     first = stage_of(db, "0010000001")
@@ -381,8 +396,12 @@ def test_later_blank_or_no_never_moves_a_client_back(db: str, tmp_path: Path) ->
 def test_folder_of_workbooks_uploads_at_once(db: str, tmp_path: Path) -> None:
     folder = tmp_path / "filled"
     make_workbook(db, folder / "a001.xlsx", "A001", FULL)
-    make_workbook(db, folder / "a002.xlsx", "A002",
-                  {"0010000003": {"通话时间": sh("2020-07-02 16:00"), "通话结果": "拒绝"}})
+    make_workbook(
+        db,
+        folder / "a002.xlsx",
+        "A002",
+        {"0010000003": {"通话时间": sh("2020-07-02 16:00"), "通话结果": "拒绝"}},
+    )
     (folder / "a001.xlsx.rejects.csv").write_text("ignored", encoding="utf-8")
     code, summary = upload(db, folder)
     assert code == 0 and summary["files"] == 2 and summary["applied"] == 3
@@ -394,19 +413,51 @@ def test_folder_of_workbooks_uploads_at_once(db: str, tmp_path: Path) -> None:
 PLAIN_HEADER = ["客户号", "客户经理", "通话时间", "通话结果", "拨打次数", "推送产品", "推送时间"]
 GOOD = ["0010000001", "A001", "2020-07-02 10:30", "接通", "1", "", ""]
 BAD = [  # (row, reason fragment, column)
-    (["0000000999", "A001", "2020-07-02 10:30", "接通", "", "", ""], "no client 0000000999", "客户号"),
+    (
+        ["0000000999", "A001", "2020-07-02 10:30", "接通", "", "", ""],
+        "no client 0000000999",
+        "客户号",
+    ),
     (["0099000001", "A001", "2020-07-02 10:30", "接通", "", "", ""], "not in campaign", "客户号"),
-    (["0010000003", "A001", "2020-07-02 10:30", "接通", "", "", ""], "assigned to A002", "客户经理"),
+    (
+        ["0010000003", "A001", "2020-07-02 10:30", "接通", "", "", ""],
+        "assigned to A002",
+        "客户经理",
+    ),
     (["0010000005", "A001", "2020-07-02 10:30", "接通", "", "", ""], "control group", "客户号"),
-    (["0010000007", "A001", "2020-07-02 10:30", "打错了", "", "", ""], "not a call result", "通话结果"),
+    (
+        ["0010000007", "A001", "2020-07-02 10:30", "打错了", "", "", ""],
+        "not a call result",
+        "通话结果",
+    ),
     (["0010000007", "A001", "", "", "", "XYZ", "2020-07-03 10:00"], "not a product", "推送产品"),
-    (["0010000002", "A001", "", "", "", "EQ04", "2020-07-03 10:00"], "above the client's tolerance", "推送产品"),
-    (["0010000004", "A001", "", "", "", "MMF01", "2020-07-03 10:00"], "risk tolerance is unknown", "推送产品"),
+    (
+        ["0010000002", "A001", "", "", "", "EQ04", "2020-07-03 10:00"],
+        "above the client's tolerance",
+        "推送产品",
+    ),
+    (
+        ["0010000004", "A001", "", "", "", "MMF01", "2020-07-03 10:00"],
+        "risk tolerance is unknown",
+        "推送产品",
+    ),
     (["0010000007", "A001", "2099-01-01 10:00", "接通", "", "", ""], "in the future", "通话时间"),
-    (["0010000007", "A001", "2020-06-20 10:00", "接通", "", "", ""], "before the campaign started", "通话时间"),
-    (["0010000006", "A001", "2020-07-02 10:00", "接通", "", "", ""], "do-not-call list", "通话结果"),
+    (
+        ["0010000007", "A001", "2020-06-20 10:00", "接通", "", "", ""],
+        "before the campaign started",
+        "通话时间",
+    ),
+    (
+        ["0010000006", "A001", "2020-07-02 10:00", "接通", "", "", ""],
+        "do-not-call list",
+        "通话结果",
+    ),
     (["0010000007", "A009", "2020-07-02 10:00", "接通", "", "", ""], "not an advisor", "客户经理"),
-    (["0010000007", "A001", "", "", "", "", "2020-07-03 10:00"], "推送时间 is filled but 推送产品", "推送时间"),
+    (
+        ["0010000007", "A001", "", "", "", "", "2020-07-03 10:00"],
+        "推送时间 is filled but 推送产品",
+        "推送时间",
+    ),
 ]
 
 
@@ -439,7 +490,9 @@ def test_one_bad_file_refuses_the_whole_invocation(db: str, tmp_path: Path) -> N
     code, summary = upload(db, good, bad)
     assert code == 1 and summary["events"] == 0
     assert events(db) == []
-    statuses = {r.status for r in rows(db, "SELECT status FROM import_record WHERE kind = 'results'")}
+    statuses = {
+        r.status for r in rows(db, "SELECT status FROM import_record WHERE kind = 'results'")
+    }
     assert statuses == {"refused"}
     # fixed, the good file goes in: a refused upload of the same file does not count as done
     code, summary = upload(db, good)
@@ -468,7 +521,9 @@ def test_dry_run_counts_but_writes_nothing(db: str, tmp_path: Path) -> None:
 
 def test_calls_after_do_not_call_are_refused(db: str, tmp_path: Path) -> None:
     header = ["客户号", "客户经理", "通话时间", "通话结果"]
-    first = plain_csv(tmp_path / "one.csv", header, [["0010000007", "A001", "2020-07-03 10:00", "勿扰"]])
+    first = plain_csv(
+        tmp_path / "one.csv", header, [["0010000007", "A001", "2020-07-03 10:00", "勿扰"]]
+    )
     assert upload(db, first)[0] == 0
     assert stage_of(db, "0010000007").do_not_call
     later = plain_csv(
@@ -487,7 +542,10 @@ def test_calls_after_do_not_call_are_refused(db: str, tmp_path: Path) -> None:
     same = plain_csv(
         tmp_path / "three.csv",
         header,
-        [["0010000001", "A001", "2020-07-03 10:00", "勿扰"], ["0010000001", "A001", "2020-07-04 10:00", "接通"]],
+        [
+            ["0010000001", "A001", "2020-07-03 10:00", "勿扰"],
+            ["0010000001", "A001", "2020-07-04 10:00", "接通"],
+        ],
     )
     code, summary = upload(db, same)
     assert code == 1 and [e["row"] for e in summary["errors"]] == [3]
@@ -495,16 +553,22 @@ def test_calls_after_do_not_call_are_refused(db: str, tmp_path: Path) -> None:
 
 def test_times_before_assignment_are_refused(db: str, tmp_path: Path) -> None:
     assign(db, {"0010000007": "A001"}, at=dt.datetime(2020, 7, 10, 9, 0, tzinfo=SH))
-    path = plain_csv(tmp_path / "p.csv", ["客户号", "通话时间", "通话结果"],
-                     [["0010000007", "2020-07-05 10:00", "接通"]])
+    path = plain_csv(
+        tmp_path / "p.csv",
+        ["客户号", "通话时间", "通话结果"],
+        [["0010000007", "2020-07-05 10:00", "接通"]],
+    )
     code, summary = upload(db, path)
     assert code == 1 and "before the client was assigned" in summary["errors"][0]["reason"]
 
 
 def test_plain_sheet_without_advisor_column(db: str, tmp_path: Path) -> None:
     header = ["资金账号", "通话时间", "通话结果"]
-    path = plain_csv(tmp_path / "p.csv", header, [["0010000001", "2020-07-02 10:30", "接通"],
-                                                  ["0010000008", "2020-07-02 10:30", "接通"]])
+    path = plain_csv(
+        tmp_path / "p.csv",
+        header,
+        [["0010000001", "2020-07-02 10:30", "接通"], ["0010000008", "2020-07-02 10:30", "接通"]],
+    )
     code, summary = upload(db, path)
     # 01 has a current advisor (used); 08 is unassigned: no advisor for it
     assert code == 1 and summary["errors"][0]["row"] == 3
@@ -518,13 +582,17 @@ def test_plain_sheet_without_advisor_column(db: str, tmp_path: Path) -> None:
 def test_foreign_rows_are_refused_unless_allowed(db: str, tmp_path: Path) -> None:
     fills = {"0010000003": {"通话时间": sh("2020-07-02 10:30"), "通话结果": "接通"}}
     # A001's workbook listing a client of A002 (a client moved since the issue)
-    book = make_workbook(db, tmp_path / "a.xlsx", "A001", fills, clients=["0010000001", "0010000003"])
+    book = make_workbook(
+        db, tmp_path / "a.xlsx", "A001", fills, clients=["0010000001", "0010000003"]
+    )
     code, summary = upload(db, book)
     assert code == 1 and "assigned to A002, not A001" in summary["errors"][0]["reason"]
     code, summary = upload(db, book, extra=["--allow-foreign"])
     assert code == 0 and summary["applied"] == 1 and summary["foreign"] == 1
     assert events(db, "0010000003")[0].advisor_code == "A001"
-    counts = json.loads(scalar(db, "SELECT counts FROM import_record WHERE kind = 'results' AND status = 'applied'"))
+    counts = json.loads(
+        scalar(db, "SELECT counts FROM import_record WHERE kind = 'results' AND status = 'applied'")
+    )
     assert counts["foreign"] == 1
 
 
@@ -552,7 +620,9 @@ def test_undo_voids_an_upload_once(db: str, tmp_path: Path) -> None:
     book = make_workbook(db, tmp_path / "a.xlsx", "A001", FULL)
     code, summary = upload(db, book)
     import_id = summary["imports"][0]["import_id"]
-    result = invoke("results", "undo", str(import_id), "--reason", "wrong sheet", "--format", "json", db=db)
+    result = invoke(
+        "results", "undo", str(import_id), "--reason", "wrong sheet", "--format", "json", db=db
+    )
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["voided"] == 8
     assert events(db) == []
@@ -578,11 +648,26 @@ def test_undo_refuses_unknown_or_refused_imports(db: str, tmp_path: Path) -> Non
 def test_correct_voids_from_a_stage_on(db: str, tmp_path: Path) -> None:
     fills = {"0010000001": {**FULL["0010000001"]}}
     assert upload(db, make_workbook(db, tmp_path / "a.xlsx", "A001", fills))[0] == 0
-    no_answer = plain_csv(tmp_path / "p.csv", ["客户号", "通话时间", "通话结果"],
-                          [["0010000001", "2020-07-01 18:00", "未接"]])
+    no_answer = plain_csv(
+        tmp_path / "p.csv",
+        ["客户号", "通话时间", "通话结果"],
+        [["0010000001", "2020-07-01 18:00", "未接"]],
+    )
     assert upload(db, no_answer)[0] == 0
-    result = invoke("results", "correct", "0010000001", "-c", SLUG, "--stage", "reached",
-                    "--reason", "was the wrong client", "--format", "json", db=db)
+    result = invoke(
+        "results",
+        "correct",
+        "0010000001",
+        "-c",
+        SLUG,
+        "--stage",
+        "reached",
+        "--reason",
+        "was the wrong client",
+        "--format",
+        "json",
+        db=db,
+    )
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["voided"] == 4  # connected call, wecom, pushed, converted
     left = [(e.stage, e.value) for e in events(db, "0010000001")]
@@ -590,10 +675,21 @@ def test_correct_voids_from_a_stage_on(db: str, tmp_path: Path) -> None:
     summary = stage_of(db, "0010000001")
     assert summary.called_at is not None and summary.reached_at is None
     assert summary.wecom_at is None and summary.converted_at is None
-    result = invoke("results", "correct", "0010000001", "-c", SLUG, "--stage", "called",
-                    "--reason", "never called", db=db)
+    result = invoke(
+        "results",
+        "correct",
+        "0010000001",
+        "-c",
+        SLUG,
+        "--stage",
+        "called",
+        "--reason",
+        "never called",
+        db=db,
+    )
     assert result.exit_code == 0, result.output
     assert stage_of(db, "0010000001").called_at is None
-    bad = invoke("results", "correct", "0010000001", "-c", SLUG, "--stage", "dialled",
-                 "--reason", "x", db=db)
+    bad = invoke(
+        "results", "correct", "0010000001", "-c", SLUG, "--stage", "dialled", "--reason", "x", db=db
+    )
     assert bad.exit_code == 1 and "not a stage" in bad.stderr
