@@ -10,6 +10,11 @@ from __future__ import annotations
 import os
 
 _EN: dict[str, str] = {
+    # activity, closing
+    "summary.activity": "Trading activity from {file}",
+    "summary.closed": "Campaign {slug} closed: no more loads, assignments or uploads.",
+    "summary.already_closed": "Campaign {slug} was already closed.",
+    "summary.purged": "Personal data removed from {count} clients (ids, events and figures kept).",
     # demo
     "demo.step.load": "Registering the sample campaign, loading the roster, do-not-call list and dormant accounts",
     "demo.step.assign": "Assigning at the campaign's start (10% kept out as a control group)",
@@ -212,6 +217,92 @@ _EN: dict[str, str] = {
     "wecom.bad_remark": "contact-way remark must be at most {limit} characters",
     "wecom.too_long": "{what} is {size} bytes; WeCom accepts at most {limit}",
     "wecom.too_many": "{count} {what}; WeCom accepts at most {limit} per call",
+    # wecom commands
+    "wecom.col_what": "what",
+    "wecom.col_count": "count",
+    "wecom.yes": "yes",
+    "wecom.no": "no",
+    "wecom.sync_title": "WeCom sync of {campaign}",
+    "wecom.sync_advisors": "advisors asked",
+    "wecom.sync_contacts": "relations seen",
+    "wecom.sync_matched": "matched to an assigned client",
+    "wecom.sync_preexisting": "of which on WeCom before assignment (not a campaign add)",
+    "wecom.sync_events": "new events",
+    "wecom.sync_unmatched": "new since the campaign started, no client fits",
+    "wecom.sync_ambiguous": "ambiguous (a remark mobile fits several clients)",
+    "wecom.sync_lost": "lost since the last sync",
+    "wecom.sync_refused": (
+        "  {advisor}: WeCom refused (errcode {errcode}); not read, nothing counted as lost"
+    ),
+    "wecom.sync_unlicensed": (
+        "  {advisor}: no WeCom interface licence; not read, nothing counted as lost"
+    ),
+    "wecom.sync_ambiguity": (
+        "  {advisor}: contact {external} has remark mobile {mobile}, which fits {clients} "
+        "clients; fix the remark in WeCom"
+    ),
+    "wecom.without_userid": (
+        "Advisors without a WeCom userid in the roster (left out): {advisors}"
+    ),
+    "wecom.qr_title": "WeCom contact ways of {campaign}",
+    "wecom.qr_created": "created",
+    "wecom.qr_existing": "already there",
+    "wecom.qr_removed": "removed",
+    "wecom.qr_already_gone": "already gone on WeCom",
+    "wecom.qr_link": "QR link (goes into the next workbook)",
+    "wecom.qr_remove_or_create": "--remove deletes every way of the campaign: drop --per-client",
+    "wecom.qr_over_quota": (
+        "--per-client needs {count} new contact ways but WeCom's API quota ({quota}) leaves "
+        "{left}; remove ended campaigns' ways with `reactivate wecom qr --campaign SLUG "
+        "--remove`, or use one way per advisor (without --per-client)"
+    ),
+    "wecom.notify_title": "WeCom messages for {campaign}",
+    "wecom.notify_texts": "app messages sent",
+    "wecom.notify_files": "workbooks sent",
+    "wecom.notify_webhook": "group robot summary",
+    "wecom.notify_robot": "group robot (markdown)",
+    "wecom.notify_attachment": "  + file {file}",
+    "wecom.notify_dry_run": "Dry run: nothing was sent.",
+    "wecom.notify_invalid": "WeCom could not deliver to: {advisors} (check their userids)",
+    "wecom.notify_missing": "No workbook on disk for: {advisors} (issue one with assign)",
+    "wecom.notify_text": (
+        "{campaign} · {name}: you have {clients} client(s).\n"
+        "Follow-ups now: {due} (call-backs due {callback}, calls to retry {retry}, "
+        "never called {never}).\n"
+        "Your funnel so far: called {called}, reached {reached}, on WeCom {wecom} "
+        "({confirmed} confirmed by WeCom), pushed {pushed}, converted {converted}."
+    ),
+    "wecom.md_title": "**{campaign}** funnel · {day}",
+    "wecom.md_assigned": "> assigned: **{assigned}**",
+    "wecom.md_stage": "> {stage}: **{count}** ({share} of assigned{extra})",
+    "wecom.md_target": ", target {target}",
+    "wecom.md_confirmed": ", {confirmed} confirmed by WeCom",
+    "wecom.md_branches": "**By branch**",
+    "wecom.md_branch": (
+        "- {branch}: {assigned} assigned · reached {reached} · WeCom {wecom} · "
+        "converted {converted}"
+    ),
+    "wecom.md_more": "- … and {count} more branch(es)",
+    "wecom.stage_called": "called",
+    "wecom.stage_reached": "reached",
+    "wecom.stage_wecom_added": "added on WeCom",
+    "wecom.stage_pushed": "pushed",
+    "wecom.stage_converted": "converted",
+    "wecom.transfers_title": "WeCom customer transfers of {campaign}",
+    "wecom.transfer_done": "done",
+    "wecom.transfer_waiting": "waiting (automatic after 24 h)",
+    "wecom.transfer_refused": "refused by the customer",
+    "wecom.transfer_over_limit": "colleague at WeCom's customer limit",
+    "wecom.transfer_not_started": "not started (see errcode)",
+    "wecom.handover": (
+        "WeCom: {started} of {customers} customer(s) handed over with {api}; "
+        "follow them with `reactivate wecom transfers`."
+    ),
+    "wecom.handover_failed": "  errcode {errcode}: {count} customer(s) not handed over",
+    "wecom.handover_no_userid": (
+        "Advisor {code} has no WeCom userid in the roster: their WeCom customers cannot be "
+        "handed over; add it and load the roster again"
+    ),
     # results
     "label.files": "files",
     "label.applied": "applied",
@@ -289,6 +380,11 @@ _EN: dict[str, str] = {
 }
 
 _ZH: dict[str, str] = {
+    # activity, closing
+    "summary.activity": "来自 {file} 的交易活动",
+    "summary.closed": "活动 {slug} 已结束:不能再导入、分配或上传。",
+    "summary.already_closed": "活动 {slug} 早已结束。",
+    "summary.purged": "已删除 {count} 位客户的个人信息(保留编号、事件和统计)。",
     # demo
     "demo.step.load": "登记示例活动,导入花名册、勿扰名单和休眠客户",
     "demo.step.assign": "在活动开始时分配(10% 留作对照组)",
@@ -473,6 +569,84 @@ _ZH: dict[str, str] = {
     "wecom.bad_remark": "联系方式备注最多 {limit} 个字符",
     "wecom.too_long": "{what} 为 {size} 字节;企业微信最多接受 {limit}",
     "wecom.too_many": "{count} 个 {what};企业微信每次最多接受 {limit} 个",
+    # wecom commands
+    "wecom.col_what": "项目",
+    "wecom.col_count": "数量",
+    "wecom.yes": "是",
+    "wecom.no": "否",
+    "wecom.sync_title": "{campaign} 企业微信同步",
+    "wecom.sync_advisors": "查询的客户经理",
+    "wecom.sync_contacts": "看到的客户关系",
+    "wecom.sync_matched": "匹配到已分配客户",
+    "wecom.sync_preexisting": "其中分配前已是企业微信客户(不计为活动添加)",
+    "wecom.sync_events": "新增事件",
+    "wecom.sync_unmatched": "活动开始后新增、无对应客户",
+    "wecom.sync_ambiguous": "无法确定(备注手机号对应多位客户)",
+    "wecom.sync_lost": "自上次同步后流失",
+    "wecom.sync_refused": "  {advisor}:企业微信拒绝(errcode {errcode});未读取,不计流失",
+    "wecom.sync_unlicensed": "  {advisor}:没有企业微信接口许可;未读取,不计流失",
+    "wecom.sync_ambiguity": (
+        "  {advisor}:客户 {external} 的备注手机号 {mobile} 对应 {clients} 位客户;"
+        "请在企业微信中修改备注"
+    ),
+    "wecom.without_userid": "名册中没有企业微信 userid 的客户经理(已略过):{advisors}",
+    "wecom.qr_title": "{campaign} 企业微信联系我",
+    "wecom.qr_created": "新建",
+    "wecom.qr_existing": "已存在",
+    "wecom.qr_removed": "已删除",
+    "wecom.qr_already_gone": "企业微信中已不存在",
+    "wecom.qr_link": "二维码链接(写入下一份工作簿)",
+    "wecom.qr_remove_or_create": "--remove 会删除活动的全部联系我:请去掉 --per-client",
+    "wecom.qr_over_quota": (
+        "--per-client 需要新建 {count} 个联系我,但企业微信 API 配额({quota})只剩 {left};"
+        "请用 `reactivate wecom qr --campaign SLUG --remove` 删除已结束活动的联系我,"
+        "或每位客户经理一个(不加 --per-client)"
+    ),
+    "wecom.notify_title": "{campaign} 企业微信消息",
+    "wecom.notify_texts": "已发送应用消息",
+    "wecom.notify_files": "已发送工作簿",
+    "wecom.notify_webhook": "群机器人汇总",
+    "wecom.notify_robot": "群机器人(markdown)",
+    "wecom.notify_attachment": "  + 文件 {file}",
+    "wecom.notify_dry_run": "试运行:未发送任何消息。",
+    "wecom.notify_invalid": "企业微信无法送达:{advisors}(请检查其 userid)",
+    "wecom.notify_missing": "以下客户经理没有工作簿文件:{advisors}(请用 assign 生成)",
+    "wecom.notify_text": (
+        "{campaign} · {name}:您名下有 {clients} 位客户。\n"
+        "当前待跟进:{due} 位(回电已到期 {callback},需再拨 {retry},从未拨打 {never})。\n"
+        "您的漏斗:已拨打 {called},已接通 {reached},已加企业微信 {wecom}"
+        "(企业微信确认 {confirmed}),已推送 {pushed},已转化 {converted}。"
+    ),
+    "wecom.md_title": "**{campaign}** 漏斗 · {day}",
+    "wecom.md_assigned": "> 已分配:**{assigned}**",
+    "wecom.md_stage": "> {stage}:**{count}**(占已分配 {share}{extra})",
+    "wecom.md_target": ",目标 {target}",
+    "wecom.md_confirmed": ",企业微信确认 {confirmed}",
+    "wecom.md_branches": "**各营业部**",
+    "wecom.md_branch": (
+        "- {branch}:已分配 {assigned} · 接通 {reached} · 加企微 {wecom} · 转化 {converted}"
+    ),
+    "wecom.md_more": "- … 另有 {count} 个营业部",
+    "wecom.stage_called": "已拨打",
+    "wecom.stage_reached": "已接通",
+    "wecom.stage_wecom_added": "已加企业微信",
+    "wecom.stage_pushed": "已推送",
+    "wecom.stage_converted": "已转化",
+    "wecom.transfers_title": "{campaign} 企业微信客户继承",
+    "wecom.transfer_done": "接替完毕",
+    "wecom.transfer_waiting": "等待接替(24 小时后自动)",
+    "wecom.transfer_refused": "客户拒绝",
+    "wecom.transfer_over_limit": "接替成员客户已达上限",
+    "wecom.transfer_not_started": "未开始(见 errcode)",
+    "wecom.handover": (
+        "企业微信:{customers} 位客户中 {started} 位已通过 {api} 开始继承;"
+        "用 `reactivate wecom transfers` 跟踪结果。"
+    ),
+    "wecom.handover_failed": "  errcode {errcode}:{count} 位客户未能继承",
+    "wecom.handover_no_userid": (
+        "客户经理 {code} 在名册中没有企业微信 userid:无法继承其企业微信客户;"
+        "请补上后重新导入名册"
+    ),
     # results
     "label.files": "文件",
     "label.applied": "已应用",

@@ -7,18 +7,18 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, update
 from sqlmodel import Session
 
 from reactivate import campaign as campaign_config
 from reactivate.campaign import Campaign
 from reactivate.clock import utcnow
-from reactivate.db.models import CampaignRecord, Member
+from reactivate.db.models import CampaignRecord, Client, Member
+from reactivate.errors import CampaignNotFound, StateError
+from reactivate.messages import t
 
 CAMPAIGNS = CampaignRecord.__table__  # type: ignore[attr-defined]
 MEMBERS = Member.__table__  # type: ignore[attr-defined]
-from reactivate.errors import CampaignNotFound, StateError
-from reactivate.messages import t
 
 
 @dataclasses.dataclass(frozen=True)
@@ -119,3 +119,43 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, dt.date):
         return value.isoformat()
     return value
+
+
+def close(engine: Engine, slug: str, *, purge_personal_data: bool = False) -> tuple[bool, int]:
+    """Freeze a campaign (no more loads, assignments or uploads); optionally purge personal data.
+
+    Purging blanks the name, mobile and extra columns of this campaign's clients that no
+    other open campaign needs; ids, events and figures stay, so reports still work.
+    Returns (closed now, clients purged). Closing a closed campaign only purges.
+    """
+    campaign = get(engine, slug)
+    clients = Client.__table__  # type: ignore[attr-defined]
+    with engine.begin() as conn:
+        closed_now = campaign.status != "closed"
+        if closed_now:
+            conn.execute(
+                update(CAMPAIGNS)
+                .where(CAMPAIGNS.c.id == campaign.id)
+                .values(status="closed", closed_at=utcnow())
+            )
+        purged = 0
+        if purge_personal_data:
+            still_needed = (
+                select(MEMBERS.c.client_id)
+                .join(CAMPAIGNS, CAMPAIGNS.c.id == MEMBERS.c.campaign_id)
+                .where(CAMPAIGNS.c.status == "open", CAMPAIGNS.c.id != campaign.id)
+            )
+            ours = select(MEMBERS.c.client_id).where(MEMBERS.c.campaign_id == campaign.id)
+            result = conn.execute(
+                update(clients)
+                .where(
+                    clients.c.client_id.in_(ours),
+                    clients.c.client_id.not_in(still_needed),
+                    (clients.c.name.is_not(None))
+                    | (clients.c.mobile.is_not(None))
+                    | (clients.c.extra.is_not(None)),
+                )
+                .values(name=None, mobile=None, extra=None)
+            )
+            purged = int(result.rowcount)
+    return closed_now, purged

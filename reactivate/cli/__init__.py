@@ -11,8 +11,9 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
-from reactivate.cli import advisors, assignment, campaigns, demo, imports, loading
+from reactivate.cli import activity, advisors, assignment, campaigns, demo, imports, loading
 from reactivate.cli import results as results_cli
+from reactivate.cli import wecom as wecom_cli
 from reactivate.cli.common import err_console
 from reactivate.errors import ReactivateError
 from reactivate.messages import t
@@ -42,6 +43,7 @@ app.add_typer(advisors.app, name="advisors")
 app.add_typer(advisors.branches_app, name="branches")
 app.add_typer(loading.dnc_app, name="dnc")
 app.add_typer(imports.app, name="imports")
+app.add_typer(activity.app, name="activity")
 app.command("init")(campaigns.init)
 app.command("demo")(demo.demo)
 app.command("load")(loading.load)
@@ -50,6 +52,7 @@ app.command("reassign")(assignment.reassign)
 app.add_typer(assignment.app, name="assignments")
 app.add_typer(results_cli.app, name="results")
 app.command("followups")(results_cli.followups)
+app.add_typer(wecom_cli.app, name="wecom")
 
 
 def main() -> None:

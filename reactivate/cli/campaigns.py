@@ -105,3 +105,27 @@ def _flatten(detail: dict[str, object], prefix: str = "") -> list[list[object]]:
         else:
             rows.append([prefix + key, value])
     return rows
+
+
+@app.command("close")
+def close(
+    slug: Annotated[str, typer.Argument(help="Campaign slug.")],
+    purge_personal_data: Annotated[
+        bool,
+        typer.Option(
+            "--purge-personal-data",
+            help="Also remove names and mobiles of its clients that no other open campaign needs.",
+        ),
+    ] = False,
+    db: DbOption = None,
+) -> None:
+    """Freeze a campaign: no more loads, assignments or uploads; reports keep working.
+
+    Example: reactivate campaign close 2020h2-dormant --purge-personal-data
+    """
+    from reactivate import registry
+
+    closed, purged = registry.close(engine(db), slug, purge_personal_data=purge_personal_data)
+    console().print(t("summary.closed" if closed else "summary.already_closed", slug=slug))
+    if purge_personal_data:
+        console().print(t("summary.purged", count=purged))
