@@ -12,6 +12,7 @@ import typer
 from typer.core import TyperGroup
 
 from reactivate.cli import activity, advisors, assignment, campaigns, demo, imports, loading
+from reactivate.cli import report as report_cli
 from reactivate.cli import results as results_cli
 from reactivate.cli import wecom as wecom_cli
 from reactivate.cli.common import err_console
@@ -53,6 +54,8 @@ app.add_typer(assignment.app, name="assignments")
 app.add_typer(results_cli.app, name="results")
 app.command("followups")(results_cli.followups)
 app.add_typer(wecom_cli.app, name="wecom")
+app.command("report")(report_cli.report)
+app.add_typer(report_cli.client_app, name="client")
 
 
 def main() -> None:

@@ -1,0 +1,165 @@
+"""`reactivate report` and `reactivate client show`."""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from reactivate.cli.common import (
+    CampaignOption,
+    DbOption,
+    Format,
+    FormatOption,
+    console,
+    engine,
+    print_json,
+)
+from reactivate.messages import t
+
+client_app = typer.Typer(help="One client's history in a campaign.", no_args_is_help=True)
+
+
+class ReportFormat(StrEnum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+    markdown = "markdown"
+    xlsx = "xlsx"
+
+
+class By(StrEnum):
+    advisor = "advisor"
+    branch = "branch"
+    week = "week"
+    risk = "risk"
+    asset_band = "asset_band"
+    attempt = "attempt"
+
+
+def _date(value: str | None) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"'{value}' is not a date like 2020-07-01") from None
+
+
+def report(
+    campaign: CampaignOption,
+    by: Annotated[
+        By | None,
+        typer.Option(
+            help="Break down by advisor, branch, week (assigned), risk, asset_band, or attempt."
+        ),
+    ] = None,
+    rank_by: Annotated[
+        str | None,
+        typer.Option(
+            help="Rank advisors/branches by this stage's interval lower bound. Default: the last stage."
+        ),
+    ] = None,
+    dropped: Annotated[
+        str | None,
+        typer.Option(
+            help="List clients who reached the stage before STAGE but not STAGE (masked)."
+        ),
+    ] = None,
+    since: Annotated[
+        str | None,
+        typer.Option(help="Count only evidence dated on or after this day (campaign time zone)."),
+    ] = None,
+    until: Annotated[
+        str | None,
+        typer.Option(help="Count only evidence dated on or before this day (campaign time zone)."),
+    ] = None,
+    stale_days: Annotated[
+        int, typer.Option(help="Flag assigned clients not called after this many days.")
+    ] = 7,
+    fmt: Annotated[
+        ReportFormat,
+        typer.Option(
+            "--format",
+            "-f",
+            help="table, json (a stable contract), csv (UTF-8 with BOM), markdown (WeCom, <=4096 bytes) or xlsx.",
+        ),
+    ] = ReportFormat.table,
+    out: Annotated[
+        Path | None, typer.Option(help="Write to this file (required for xlsx). Default: stdout.")
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """The funnel of a campaign: per stage, share of assigned, intervals, targets, breakdowns.
+
+    Counting is cumulative (a client counts at a stage with evidence for it or any later
+    stage), so no rate exceeds 100%. Reactivation and uplift show once activity is loaded.
+
+    Example: reactivate report --campaign 2020h2-dormant --by advisor
+    """
+    from reactivate.render import report as render
+    from reactivate.report import ReportOptions, build_report
+
+    if fmt is ReportFormat.xlsx and out is None:
+        raise typer.BadParameter(t("report.out_needed"), param_hint="--out")
+    chosen = by.value if by else ("advisor" if fmt is ReportFormat.markdown else None)
+    options = ReportOptions(
+        by=chosen,
+        rank_by=rank_by,
+        dropped=dropped,
+        since=_date(since),
+        until=_date(until),
+        stale_days=stale_days,
+    )
+    result = build_report(engine(db), campaign, options)
+    if fmt is ReportFormat.xlsx:
+        assert out is not None
+        render.write_xlsx(result, out)
+        console().print(t("report.written", path=out))
+        return
+    if fmt is ReportFormat.table:
+        if out is None:
+            console().print(render.to_table(result))
+            return
+        from rich.console import Console
+
+        with out.open("w", encoding="utf-8") as stream:
+            Console(file=stream, width=console().width, no_color=True).print(
+                render.to_table(result)
+            )
+        return
+    body = {
+        ReportFormat.json: render.to_json,
+        ReportFormat.csv: render.to_csv,
+        ReportFormat.markdown: render.to_markdown,
+    }[fmt](result)
+    if out is not None:
+        out.write_text(body, encoding="utf-8", newline="")
+        console().print(t("report.written", path=out))
+    else:
+        typer.echo(body, nl=not body.endswith("\n"))
+
+
+@client_app.command("show")
+def show(
+    client_id: Annotated[str, typer.Argument(help="Client id (客户号), leading zeros included.")],
+    campaign: CampaignOption,
+    db: DbOption = None,
+    fmt: FormatOption = Format.table,
+) -> None:
+    """One client's timeline: every event with its source and who recorded it, voids marked.
+
+    Example: reactivate client show 0010000001 --campaign 2020h2-dormant
+    """
+    from reactivate.timeline import client_timeline
+
+    timeline = client_timeline(engine(db), campaign, client_id)
+    if fmt is Format.json:
+        print_json(timeline.to_json())
+        return
+    from reactivate.render.report import timeline_table
+
+    console().print(timeline_table(timeline))

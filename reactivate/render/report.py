@@ -1,0 +1,642 @@
+"""A `Report` as a rich table, JSON, CSV, WeCom-sized markdown or an xlsx workbook.
+
+Rendering never queries: everything comes from the `Report` the use case built. Client
+personal data reaches these functions already masked.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from rich.console import Group as RichGroup
+from rich.console import RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from reactivate.messages import t
+from reactivate.report import Group, Report, StageFigures
+from reactivate.timeline import Timeline
+
+#: WeCom rejects a markdown message longer than this many bytes (UTF-8).
+MARKDOWN_LIMIT = 4096
+BAR_WIDTH = 20
+DROPPED_SHOWN = 50
+
+
+def stage_label(stage: str) -> str:
+    return t(f"report.stage.{stage}")
+
+
+def pct(value: float | None, digits: int = 1) -> str:
+    return "" if value is None else f"{100 * value:.{digits}f}%"
+
+
+def _interval(ci: Sequence[float] | None) -> str:
+    return "" if not ci else f"{100 * ci[0]:.1f}–{100 * ci[1]:.1f}%"
+
+
+def _days(value: float | None) -> str:
+    return "" if value is None else f"{value:.1f}"
+
+
+def _style(figures: StageFigures) -> str:
+    if figures.met is None:
+        return ""
+    return "green" if figures.met else "red"
+
+
+def _bar(share: float | None, width: int = BAR_WIDTH) -> str:
+    if share is None:
+        return ""
+    eighths = round(max(0.0, min(1.0, share)) * width * 8)
+    full, part = divmod(eighths, 8)
+    return ("█" * full + (" ▏▎▍▌▋▊▉"[part] if part else "")).ljust(width)
+
+
+# --- JSON ----------------------------------------------------------------------------------
+
+
+def to_json(report: Report) -> str:
+    return json.dumps(report.to_json(), ensure_ascii=False, indent=2)
+
+
+# --- table (rich) --------------------------------------------------------------------------
+
+
+def to_table(report: Report) -> RenderableType:
+    """The report for a terminal: funnel with bars, reactivation, breakdown, data quality."""
+    parts: list[RenderableType] = [_funnel_table(report), _reactivation_text(report)]
+    if report.groups:
+        parts.append(_groups_table(report))
+    if report.by == "attempt":
+        parts.append(_attempts_table(report))
+    if report.dropped_stage:
+        parts.append(_dropped_table(report))
+    parts.append(_quality_text(report))
+    return RichGroup(*parts)
+
+
+def _title(report: Report) -> str:
+    title = t(
+        "report.title",
+        name=report.campaign_name,
+        slug=report.campaign,
+        assigned=f"{report.assigned:,}",
+        control=f"{report.control:,}",
+    )
+    if report.window:
+        since, until = report.window
+        title += " · " + t("report.window", since=since or "…", until=until or "…")
+    return title
+
+
+def _funnel_table(report: Report) -> Table:
+    table = Table(
+        title=_title(report),
+        title_justify="left",
+        caption=t("report.caption"),
+        caption_justify="left",
+    )
+    table.add_column(t("report.col.stage"))
+    table.add_column(t("report.col.clients"), justify="right")
+    table.add_column(t("report.col.of_assigned"), justify="right")
+    table.add_column("", no_wrap=True, width=BAR_WIDTH)
+    table.add_column(t("report.col.of_previous"), justify="right")
+    table.add_column(t("report.col.ci95"), justify="right")
+    table.add_column(t("report.col.target"), justify="right")
+    table.add_column(t("report.col.median_days"), justify="right")
+    for s in report.stages:
+        label = stage_label(s.stage)
+        if s.confirmed is not None:
+            label += " " + t("report.confirmed", count=f"{s.confirmed:,}")
+        style = _style(s)
+        table.add_row(
+            label,
+            f"{s.clients:,}",
+            Text(pct(s.of_assigned), style=style),
+            Text(_bar(s.of_assigned), style=style or "cyan"),
+            pct(s.of_previous),
+            _interval(s.ci95),
+            pct(s.target),
+            _days(s.median_days),
+        )
+    return table
+
+
+def _reactivation_text(report: Report) -> Text:
+    r = report.reactivation
+    if r is None:
+        return Text(t("report.no_activity"))
+    lines = [
+        t(
+            "report.treated",
+            clients=f"{r.treated.clients:,}",
+            reactivated=f"{r.treated.reactivated:,}",
+            rate=pct(r.treated.rate),
+        )
+    ]
+    if r.control is None or r.uplift is None:
+        lines.append(t("report.no_control"))
+    else:
+        lines.append(
+            t(
+                "report.control",
+                clients=f"{r.control.clients:,}",
+                reactivated=f"{r.control.reactivated:,}",
+                rate=pct(r.control.rate),
+            )
+        )
+        low, high = r.ci95 or (0.0, 0.0)
+        lines.append(
+            t("report.uplift", uplift=f"{r.uplift:+.2f}", low=f"{low:+.2f}", high=f"{high:+.2f}")
+        )
+    if r.by_stage:
+        shares = ", ".join(f"{stage_label(s)} {pct(arm.rate)}" for s, arm in r.by_stage)
+        lines.append(t("report.by_stage", shares=shares))
+    return Text("\n".join(lines))
+
+
+def _groups_table(report: Report) -> Table:
+    title = t("report.by_title", by=t(f"report.by.{report.by}"))
+    if report.ranked_by:
+        title += " · " + t("report.ranked", stage=stage_label(report.ranked_by))
+    table = Table(title=title, title_justify="left")
+    table.add_column(t("report.col.key"))
+    table.add_column(t("report.col.name"))
+    table.add_column(t("report.col.assigned"), justify="right")
+    for s in report.stages:
+        table.add_column(stage_label(s.stage), justify="right")
+    for group in report.groups:
+        cells: list[Any] = [group.key, group.name, f"{group.assigned:,}"]
+        for s in group.stages:
+            cells.append(Text(f"{s.clients:,} {pct(s.of_assigned)}", style=_style(s)))
+        table.add_row(*cells)
+    return table
+
+
+def _attempts_table(report: Report) -> Table:
+    table = Table(title=t("report.attempts_title"), title_justify="left")
+    for header in (
+        "report.col.attempt",
+        "report.col.called_at_least",
+        "report.col.reached_then",
+        "report.col.share",
+    ):
+        table.add_column(t(header), justify="right")
+    for row in report.attempts:
+        table.add_row(str(row.attempt), f"{row.called:,}", f"{row.reached:,}", pct(row.share))
+    return table
+
+
+def _dropped_table(report: Report) -> RenderableType:
+    stage = report.dropped_stage or ""
+    title = t("report.dropped_title", stage=stage_label(stage), count=f"{len(report.dropped):,}")
+    table = Table(title=title, title_justify="left")
+    for header in (
+        "report.col.client",
+        "report.col.name",
+        "report.col.mobile",
+        "report.col.advisor",
+        "report.col.last_call",
+        "report.col.callback",
+    ):
+        table.add_column(t(header))
+    for c in report.dropped[:DROPPED_SHOWN]:
+        table.add_row(
+            c.client_id,
+            c.name,
+            c.mobile,
+            f"{c.advisor_code or ''} {c.advisor_name or ''}".strip(),
+            c.last_call_at.strftime("%Y-%m-%d %H:%M") if c.last_call_at else "",
+            c.callback_at.strftime("%Y-%m-%d %H:%M") if c.callback_at else "",
+        )
+    if len(report.dropped) > DROPPED_SHOWN:
+        more = Text(t("report.dropped_more", count=f"{len(report.dropped) - DROPPED_SHOWN:,}"))
+        return RichGroup(table, more)
+    return table
+
+
+def _quality_lines(report: Report) -> list[str]:
+    q = report.data_quality
+    lines = [
+        t("report.dq.skipped", count=f"{q.skipped_stage:,}"),
+        t("report.dq.never_called", count=f"{q.never_called:,}", days=q.stale_days),
+        t("report.dq.dnc", members=f"{q.dnc_members:,}", calls=f"{q.dnc_calls:,}"),
+        t("report.dq.uploads", refused=q.uploads_refused, rejected=f"{q.rows_rejected:,}"),
+    ]
+    if q.silent_advisors:
+        shown = ", ".join(code for code, _name in q.silent_advisors[:10])
+        if len(q.silent_advisors) > 10:
+            shown += ", …"
+        lines.append(t("report.dq.silent", count=len(q.silent_advisors), codes=shown))
+    else:
+        lines.append(t("report.dq.silent_none"))
+    if q.wecom_synced:
+        lines.append(t("report.dq.wecom", count=f"{q.wecom_unconfirmed:,}"))
+    else:
+        lines.append(t("report.dq.wecom_never"))
+    return lines
+
+
+def _quality_text(report: Report) -> Text:
+    return Text(
+        t("report.dq.title") + "\n" + "\n".join("  " + line for line in _quality_lines(report))
+    )
+
+
+# --- CSV -----------------------------------------------------------------------------------
+
+CSV_HEADERS = (
+    "campaign",
+    "by",
+    "key",
+    "name",
+    "assigned",
+    "stage",
+    "clients",
+    "of_assigned",
+    "of_previous",
+    "ci95_low",
+    "ci95_high",
+    "target",
+    "met",
+    "median_days",
+    "confirmed",
+)
+DROPPED_HEADERS = (
+    "campaign",
+    "stage",
+    "client_id",
+    "name",
+    "mobile",
+    "advisor",
+    "advisor_name",
+    "last_call_at",
+    "callback_at",
+)
+ATTEMPT_HEADERS = ("campaign", "attempt", "called", "reached", "share")
+
+
+def to_csv(report: Report) -> str:
+    """UTF-8 CSV with a BOM (so Excel reads Chinese): one row per group and stage.
+
+    The overall funnel comes first with by = 'all'. With `--dropped` the rows are the
+    dropped clients instead; with `--by attempt`, the attempt passes.
+    """
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    if report.dropped_stage:
+        writer.writerow(DROPPED_HEADERS)
+        for c in report.dropped:
+            data = c.to_json()
+            writer.writerow(
+                [
+                    report.campaign,
+                    report.dropped_stage,
+                    *(_csv(data[k]) for k in DROPPED_HEADERS[2:]),
+                ]
+            )
+        return "\ufeff" + buffer.getvalue()
+    if report.by == "attempt":
+        writer.writerow(ATTEMPT_HEADERS)
+        for row in report.attempts:
+            writer.writerow(
+                [report.campaign, row.attempt, row.called, row.reached, _csv(row.share)]
+            )
+        return "\ufeff" + buffer.getvalue()
+    writer.writerow(CSV_HEADERS)
+    overall = Group(
+        key="", name=report.campaign_name, assigned=report.assigned, stages=report.stages
+    )
+    for by, group in [("all", overall), *((report.by or "", g) for g in report.groups)]:
+        for s in group.stages:
+            data = s.to_json()
+            ci = data["ci95"] or [None, None]
+            writer.writerow(
+                [
+                    report.campaign,
+                    by,
+                    group.key,
+                    group.name,
+                    group.assigned,
+                    s.stage,
+                    s.clients,
+                    _csv(data["of_assigned"]),
+                    _csv(data["of_previous"]),
+                    _csv(ci[0]),
+                    _csv(ci[1]),
+                    _csv(s.target),
+                    _csv(s.met),
+                    _csv(data["median_days"]),
+                    _csv(data.get("confirmed")),
+                ]
+            )
+    return "\ufeff" + buffer.getvalue()
+
+
+def _csv(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value
+
+
+# --- markdown (WeCom) ----------------------------------------------------------------------
+
+
+def to_markdown(report: Report, limit: int = MARKDOWN_LIMIT) -> str:
+    """The funnel, the uplift and the top and bottom five advisors, within `limit` UTF-8 bytes.
+
+    When it does not fit, advisor names are shortened, then fewer advisors are listed,
+    then the text is cut at a line end with an ellipsis: it is never sent cut mid-character.
+    """
+    head = _markdown_head(report)
+    for name_width, count in ((16, 5), (8, 5), (8, 3), (0, 3), (0, 1), (0, 0)):
+        text = head + _markdown_advisors(report, count, name_width)
+        if len(text.encode("utf-8")) <= limit:
+            return text
+    return _cut(head, limit)
+
+
+def _markdown_head(report: Report) -> str:
+    lines = [f"**{_md(report.campaign_name)}** ({report.campaign})"]
+    lines.append(
+        t(
+            "report.md.assigned",
+            assigned=f"{report.assigned:,}",
+            date=report.generated_at.strftime("%Y-%m-%d %H:%M"),
+        )
+    )
+    if report.window:
+        lines.append(
+            t("report.window", since=report.window[0] or "…", until=report.window[1] or "…")
+        )
+    lines.append("")
+    lines.append(
+        f"| {t('report.col.stage')} | {t('report.col.clients')} | {t('report.col.of_assigned')} "
+        f"| {t('report.col.target')} |"
+    )
+    lines.append("|---|---:|---:|---:|")
+    for s in report.stages:
+        mark = "" if s.met is None else (" ✅" if s.met else " ❌")
+        lines.append(
+            f"| {stage_label(s.stage)} | {s.clients:,} | {pct(s.of_assigned)}{mark} | {pct(s.target)} |"
+        )
+    lines.append("")
+    r = report.reactivation
+    if r is None:
+        lines.append(t("report.no_activity"))
+    elif r.uplift is None or r.control is None:
+        lines.append(
+            t("report.md.treated_only", rate=pct(r.treated.rate)) + " " + t("report.no_control")
+        )
+    else:
+        low, high = r.ci95 or (0.0, 0.0)
+        lines.append(
+            t(
+                "report.md.uplift",
+                treated=pct(r.treated.rate),
+                control=pct(r.control.rate),
+                uplift=f"{r.uplift:+.2f}",
+                low=f"{low:+.2f}",
+                high=f"{high:+.2f}",
+            )
+        )
+    return "\n".join(lines) + "\n"
+
+
+def _markdown_advisors(report: Report, count: int, name_width: int) -> str:
+    if report.by != "advisor" or not report.groups or count == 0:
+        return ""
+    stage = report.ranked_by or report.stages[-1].stage
+    groups = list(report.groups)
+    top = groups[:count]
+    bottom = [g for g in groups[-count:] if g not in top]
+    lines = ["", t("report.md.ranked", stage=stage_label(stage))]
+
+    def line(rank: int, group: Group) -> str:
+        s = group.stage(stage)
+        name = (
+            group.name[:name_width] + ("…" if len(group.name) > name_width else "")
+            if name_width
+            else ""
+        )
+        low = pct(s.ci95[0]) if s.ci95 else ""
+        share = f"{pct(s.of_assigned)} ({s.clients}/{group.assigned}, ≥{low})"
+        return " ".join(x for x in (f"{rank}.", _md(group.key), _md(name), share) if x)
+
+    lines.append(t("report.md.top", count=len(top)))
+    lines += [line(i + 1, g) for i, g in enumerate(top)]
+    if bottom:
+        lines.append(t("report.md.bottom", count=len(bottom)))
+        start = len(groups) - len(bottom)
+        lines += [line(start + i + 1, g) for i, g in enumerate(bottom)]
+    return "\n".join(lines) + "\n"
+
+
+def _md(text: str) -> str:
+    """Keep names from breaking the markdown (WeCom renders *, _, |, [ and ` specially)."""
+    return "".join("\\" + ch if ch in "*_|[]`<>" else ch for ch in text.replace("\n", " "))
+
+
+def _cut(text: str, limit: int) -> str:
+    ellipsis = "\n…"
+    budget = limit - len(ellipsis.encode("utf-8"))
+    encoded = text.encode("utf-8")[:budget]
+    kept = encoded.decode("utf-8", errors="ignore")
+    if "\n" in kept:
+        kept = kept[: kept.rindex("\n")]
+    return kept + ellipsis
+
+
+# --- xlsx ----------------------------------------------------------------------------------
+
+
+def write_xlsx(report: Report, path: Path) -> None:
+    """A workbook: a summary sheet with a native bar chart of the funnel, a sheet per breakdown."""
+    import xlsxwriter
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(path.name + ".part")
+    book = xlsxwriter.Workbook(str(temporary))
+    try:
+        bold = book.add_format({"bold": True})
+        share = book.add_format({"num_format": "0.0%"})
+        days = book.add_format({"num_format": "0.0"})
+        green = book.add_format(
+            {"num_format": "0.0%", "font_color": "#006100", "bg_color": "#C6EFCE"}
+        )
+        red = book.add_format(
+            {"num_format": "0.0%", "font_color": "#9C0006", "bg_color": "#FFC7CE"}
+        )
+        sheet = book.add_worksheet(t("report.xlsx.summary")[:31])
+        sheet.write(0, 0, _title(report), bold)
+        headers = [
+            t("report.col.stage"),
+            t("report.col.clients"),
+            t("report.col.of_assigned"),
+            t("report.col.of_previous"),
+            "ci95 low",
+            "ci95 high",
+            t("report.col.target"),
+            t("report.col.median_days"),
+            t("report.col.confirmed"),
+        ]
+        sheet.write_row(2, 0, headers, bold)
+        for i, s in enumerate(report.stages):
+            row = 3 + i
+            fmt = share if s.met is None else (green if s.met else red)
+            sheet.write(row, 0, stage_label(s.stage))
+            sheet.write_number(row, 1, s.clients)
+            _write_optional(sheet, row, 2, s.of_assigned, fmt)
+            _write_optional(sheet, row, 3, s.of_previous, share)
+            _write_optional(sheet, row, 4, s.ci95[0] if s.ci95 else None, share)
+            _write_optional(sheet, row, 5, s.ci95[1] if s.ci95 else None, share)
+            _write_optional(sheet, row, 6, s.target, share)
+            _write_optional(sheet, row, 7, s.median_days, days)
+            _write_optional(sheet, row, 8, s.confirmed, None)
+        last = 3 + len(report.stages) - 1
+        chart = book.add_chart({"type": "bar"})
+        name = sheet.get_name()
+        chart.add_series(
+            {
+                "name": t("report.col.of_assigned"),
+                "categories": [name, 3, 0, last, 0],
+                "values": [name, 3, 2, last, 2],
+                "data_labels": {"value": True, "num_format": "0.0%"},
+                "fill": {"color": "#4472C4"},
+            }
+        )
+        chart.set_y_axis({"reverse": True})  # the first stage on top: a funnel
+        chart.set_x_axis({"num_format": "0%", "min": 0, "max": 1})
+        chart.set_legend({"none": True})
+        chart.set_title({"name": t("report.xlsx.chart")})
+        sheet.insert_chart(last + 2, 0, chart, {"x_scale": 1.4, "y_scale": 1.1})
+        row = last + 20
+        for line in _reactivation_text(report).plain.splitlines() + [""] + _quality_lines(report):
+            sheet.write(row, 0, line)
+            row += 1
+        sheet.set_column(0, 0, 22)
+        sheet.set_column(1, 8, 12)
+        if report.groups:
+            _groups_sheet(book, report, bold, share, green, red, days)
+        if report.by == "attempt":
+            attempts = book.add_worksheet(t("report.by.attempt")[:31])
+            attempts.write_row(0, 0, list(ATTEMPT_HEADERS[1:]), bold)
+            for i, a in enumerate(report.attempts, start=1):
+                attempts.write_row(i, 0, [a.attempt, a.called, a.reached])
+                _write_optional(attempts, i, 3, a.share, share)
+        if report.dropped_stage:
+            dropped = book.add_worksheet(t("report.xlsx.dropped")[:31])
+            dropped.write_row(0, 0, list(DROPPED_HEADERS[2:]), bold)
+            for i, c in enumerate(report.dropped, start=1):
+                data = c.to_json()
+                dropped.write_row(i, 0, [data[k] or "" for k in DROPPED_HEADERS[2:]])
+        book.close()
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    temporary.replace(path)
+
+
+def _groups_sheet(
+    book: Any, report: Report, bold: Any, share: Any, green: Any, red: Any, days: Any
+) -> None:
+    sheet = book.add_worksheet(t(f"report.by.{report.by}")[:31])
+    headers = [t("report.col.key"), t("report.col.name"), t("report.col.assigned")]
+    for s in report.stages:
+        label = stage_label(s.stage)
+        headers += [
+            label,
+            f"{label} %",
+            f"{label} ci95 low",
+            f"{label} {t('report.col.median_days')}",
+        ]
+    sheet.write_row(0, 0, headers, bold)
+    for r, group in enumerate(report.groups, start=1):
+        sheet.write_row(r, 0, [group.key, group.name, group.assigned])
+        col = 3
+        for s in group.stages:
+            sheet.write_number(r, col, s.clients)
+            _write_optional(
+                sheet,
+                r,
+                col + 1,
+                s.of_assigned,
+                share if s.met is None else (green if s.met else red),
+            )
+            _write_optional(sheet, r, col + 2, s.ci95[0] if s.ci95 else None, share)
+            _write_optional(sheet, r, col + 3, s.median_days, days)
+            col += 4
+    sheet.freeze_panes(1, 3)
+    if report.ranked_by:
+        sheet.write(
+            len(report.groups) + 2, 0, t("report.ranked", stage=stage_label(report.ranked_by))
+        )
+
+
+def _write_optional(sheet: Any, row: int, col: int, value: float | int | None, fmt: Any) -> None:
+    if value is None:
+        sheet.write_blank(row, col, None)
+    else:
+        sheet.write_number(row, col, value, fmt)
+
+
+# --- one client's timeline -----------------------------------------------------------------
+
+
+def timeline_table(timeline: Timeline) -> RenderableType:
+    """`client show` for a terminal: who the client is (masked), then every event in order."""
+    head = Text(
+        t("client.title", client_id=timeline.client_id, slug=timeline.campaign)
+        + "\n"
+        + t(
+            "client.summary",
+            name=timeline.name,
+            mobile=timeline.mobile,
+            branch=timeline.branch or "",
+            advisor=f"{timeline.advisor_code or ''} {timeline.advisor_name or ''}".strip(),
+            assigned=timeline.assigned_at.strftime("%Y-%m-%d %H:%M")
+            if timeline.assigned_at
+            else "",
+        )
+        + "\n"
+        + t("client.flags", control=timeline.control, dnc=timeline.dnc)
+    )
+    if not timeline.events:
+        return RichGroup(head, Text(t("client.no_events")))
+    table = Table()
+    for header in (
+        "client.col.id",
+        "client.col.when",
+        "client.col.event",
+        "client.col.value",
+        "client.col.source",
+        "client.col.by",
+    ):
+        table.add_column(t(header))
+    for e in timeline.events:
+        note = ""
+        if e.voided_by is not None:
+            note = t("client.voided", id=e.voided_by)
+        elif e.voids is not None:
+            note = t("client.voids", id=e.voids)
+        source = e.source
+        if e.source_file:
+            source += f" {Path(e.source_file).name}" + (f":{e.source_row}" if e.source_row else "")
+        style = "strike dim" if e.voided_by is not None else ""
+        table.add_row(
+            str(e.id),
+            e.occurred_at.strftime("%Y-%m-%d %H:%M"),
+            Text(e.kind, style=style),
+            Text(" ".join(x for x in (e.value or "", note) if x), style=style),
+            source,
+            e.recorded_by + (f" ({e.advisor_code})" if e.advisor_code else ""),
+        )
+    return RichGroup(head, table)

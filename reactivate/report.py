@@ -1,0 +1,785 @@
+"""The manager's report: SQL aggregates over the per-client stage summary -> a plain `Report`.
+
+Every figure is computed in the database (GROUP BY over `client_stage`, joined to `client`
+for keys), never by a Python loop over clients, so a report over a million clients takes
+about a second. Rendering lives in `reactivate.render`; nothing here prints.
+
+Counting rules (see `reactivate.funnel`): the denominator is the assigned clients (members
+with an advisor, not in the control group). A client counts at a stage when they have
+evidence for it or for any later stage of the campaign; "first reaching the stage" is the
+earliest of those times. With a window (`since`/`until`), only evidence dated inside it
+counts, read from the events (voided events excluded) over the same assigned clients.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, Engine, bindparam, text
+from sqlmodel.sql.sqltypes import UTCDateTime
+
+from reactivate import funnel, registry, stats
+from reactivate.campaign import Campaign
+from reactivate.clock import local, utcnow
+from reactivate.errors import ConfigError
+from reactivate.messages import t
+from reactivate.privacy import mask_mobile, mask_name
+
+#: Breakdowns `--by` accepts: funnels per group, or the attempt (dialer pass) report.
+BREAKDOWNS = ("advisor", "branch", "week", "risk", "asset_band", "attempt")
+#: Breakdowns whose groups are ranked by the lower bound of a stage's interval.
+RANKED = frozenset({"advisor", "branch"})
+
+_TIME_COLUMNS = {
+    funnel.CALLED: "called_at",
+    funnel.REACHED: "reached_at",
+    funnel.WECOM_ADDED: "wecom_at",
+    funnel.PUSHED: "pushed_at",
+    funnel.CONVERTED: "converted_at",
+}
+_ASSIGNED = "cs.advisor_code IS NOT NULL AND NOT cs.control"
+# `+cs.campaign_id`: a plain scan of the summary; through an index SQLite would fetch each
+# row by a random lookup, 10x slower for a campaign that fills the table
+_CAMPAIGN = "+cs.campaign_id = :cid"
+_FAR = "'9999-12-31'"
+
+
+@dataclass(frozen=True)
+class ReportOptions:
+    """What to report: a breakdown, a ranking stage, a drop-off list, a window of dates."""
+
+    by: str | None = None
+    rank_by: str | None = None
+    dropped: str | None = None
+    since: dt.date | None = None  # first day counted, in the campaign's time zone
+    until: dt.date | None = None  # last day counted (inclusive)
+    stale_days: int = 7
+    as_of: dt.datetime | None = None  # "now" for never-called-after-N-days; default: now
+
+
+@dataclass(frozen=True)
+class StageFigures:
+    """One stage of a funnel over `assigned` clients."""
+
+    stage: str
+    clients: int
+    of_assigned: float | None
+    of_previous: float | None
+    ci95: tuple[float, float] | None
+    target: float | None
+    met: bool | None
+    median_days: float | None
+    confirmed: int | None = None  # wecom_added only: confirmed by WeCom's API
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "stage": self.stage,
+            "clients": self.clients,
+            "of_assigned": _round(self.of_assigned),
+            "of_previous": _round(self.of_previous),
+            "ci95": [_round(v) for v in self.ci95] if self.ci95 else None,
+            "target": self.target,
+            "met": self.met,
+            "median_days": _round(self.median_days, 2),
+        }
+        if self.stage == funnel.WECOM_ADDED:
+            data["confirmed"] = self.confirmed or 0
+        return data
+
+
+@dataclass(frozen=True)
+class Group:
+    """A funnel over one group's own assigned clients (an advisor, a branch, a week, ...)."""
+
+    key: str
+    name: str
+    assigned: int
+    stages: tuple[StageFigures, ...]
+
+    def stage(self, name: str) -> StageFigures:
+        return next(s for s in self.stages if s.stage == name)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "key": self.key,
+            "name": self.name,
+            "assigned": self.assigned,
+            "stages": [s.to_json() for s in self.stages],
+        }
+
+
+@dataclass(frozen=True)
+class Arm:
+    """Reactivation in one arm of the comparison (treated or control)."""
+
+    clients: int
+    reactivated: int
+
+    @property
+    def rate(self) -> float | None:
+        return self.reactivated / self.clients if self.clients else None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"clients": self.clients, "reactivated": self.reactivated, "rate": _round(self.rate)}
+
+
+@dataclass(frozen=True)
+class Reactivation:
+    """Did clients trade again: treated vs control, and the uplift in percentage points.
+
+    `by_stage` (reactivation among assigned clients by stage reached) is descriptive:
+    clients who answer were likelier to come back anyway, so it shows no cause.
+    """
+
+    treated: Arm
+    control: Arm | None
+    uplift: float | None  # percentage points: 100 * (treated rate - control rate)
+    ci95: tuple[float, float] | None  # Newcombe hybrid score interval, percentage points
+    by_stage: tuple[tuple[str, Arm], ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "treated": self.treated.to_json(),
+            "control": self.control.to_json() if self.control else None,
+            "uplift": _round(self.uplift, 2),
+            "ci95": [_round(v, 2) for v in self.ci95] if self.ci95 else None,
+            "by_stage": [{"stage": s, **arm.to_json()} for s, arm in self.by_stage],
+        }
+
+
+@dataclass(frozen=True)
+class AttemptRow:
+    """Dialer pass `attempt`: clients called at least that often, and reached by that call."""
+
+    attempt: int
+    called: int
+    reached: int
+
+    @property
+    def share(self) -> float | None:
+        return self.reached / self.called if self.called else None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "attempt": self.attempt,
+            "called": self.called,
+            "reached": self.reached,
+            "share": _round(self.share),
+        }
+
+
+@dataclass(frozen=True)
+class DroppedClient:
+    """A client who reached the stage before `--dropped STAGE` but not it; personal data masked."""
+
+    client_id: str
+    name: str
+    mobile: str
+    advisor_code: str | None
+    advisor_name: str | None
+    last_call_at: dt.datetime | None
+    callback_at: dt.datetime | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "client_id": self.client_id,
+            "name": self.name,
+            "mobile": self.mobile,
+            "advisor": self.advisor_code,
+            "advisor_name": self.advisor_name,
+            "last_call_at": self.last_call_at.isoformat() if self.last_call_at else None,
+            "callback_at": self.callback_at.isoformat() if self.callback_at else None,
+        }
+
+
+@dataclass(frozen=True)
+class DataQuality:
+    """What may make the figures less true than they look."""
+
+    skipped_stage: int  # later evidence without earlier (counted, flagged)
+    stale_days: int
+    never_called: int  # assigned over `stale_days` ago, no evidence at all, not do-not-call
+    dnc_members: int  # members on the do-not-call list
+    dnc_calls: int  # assigned clients whose call ended with do-not-call
+    uploads_refused: int
+    rows_rejected: int
+    silent_advisors: tuple[tuple[str, str], ...]  # (code, name) with clients and no upload
+    wecom_unconfirmed: int  # self-reported WeCom adds WeCom does not show
+    wecom_synced: bool  # a WeCom sync ever ran (else unconfirmed means nothing yet)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "skipped_stage": self.skipped_stage,
+            "stale_days": self.stale_days,
+            "never_called": self.never_called,
+            "dnc_members": self.dnc_members,
+            "dnc_calls": self.dnc_calls,
+            "uploads_refused": self.uploads_refused,
+            "rows_rejected": self.rows_rejected,
+            "silent_advisors": [{"key": c, "name": n} for c, n in self.silent_advisors],
+            "wecom_unconfirmed": self.wecom_unconfirmed if self.wecom_synced else None,
+            "wecom_synced": self.wecom_synced,
+        }
+
+
+@dataclass(frozen=True)
+class Report:
+    """Everything a report shows, as plain data; `to_json` is the stable contract."""
+
+    campaign: str
+    campaign_name: str
+    timezone: str
+    generated_at: dt.datetime
+    assigned: int
+    control: int
+    stages: tuple[StageFigures, ...]
+    reactivation: Reactivation | None
+    by: str | None
+    groups: tuple[Group, ...]
+    ranked_by: str | None
+    data_quality: DataQuality
+    window: tuple[dt.date | None, dt.date | None] | None = None
+    attempts: tuple[AttemptRow, ...] = ()
+    dropped_stage: str | None = None
+    dropped: tuple[DroppedClient, ...] = field(default=())
+
+    def stage(self, name: str) -> StageFigures:
+        return next(s for s in self.stages if s.stage == name)
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "campaign": self.campaign,
+            "assigned": self.assigned,
+            "control": self.control,
+            "stages": [s.to_json() for s in self.stages],
+            "reactivation": self.reactivation.to_json() if self.reactivation else None,
+            "by": self.by,
+            "groups": [g.to_json() for g in self.groups],
+            "ranked_by": self.ranked_by,
+            "window": (
+                {"since": _iso(self.window[0]), "until": _iso(self.window[1])}
+                if self.window
+                else None
+            ),
+            "data_quality": self.data_quality.to_json(),
+            "generated_at": self.generated_at.isoformat(timespec="seconds"),
+        }
+        if self.by == "attempt":
+            data["attempts"] = [a.to_json() for a in self.attempts]
+        if self.dropped_stage:
+            data["dropped"] = {
+                "stage": self.dropped_stage,
+                "clients": [c.to_json() for c in self.dropped],
+            }
+        return data
+
+
+def _round(value: float | None, digits: int = 4) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+def _iso(day: dt.date | None) -> str | None:
+    return day.isoformat() if day else None
+
+
+# --- the use case -------------------------------------------------------------------------
+
+
+def build_report(engine: Engine, slug: str, options: ReportOptions | None = None) -> Report:
+    """The report of campaign `slug`; raises `ConfigError` for options that do not fit it."""
+    options = options or ReportOptions()
+    registered = registry.get(engine, slug)
+    campaign = registered.config
+    _check(options, campaign)
+    with engine.connect() as conn:
+        builder = _Builder(conn, registered.id, campaign, options)
+        report = builder.build()
+        conn.rollback()  # read only; drops nothing but ends the transaction cleanly
+    return report
+
+
+def _check(options: ReportOptions, campaign: Campaign) -> None:
+    if options.by is not None and options.by not in BREAKDOWNS:
+        raise ConfigError(t("report.bad_by", value=options.by, choices=", ".join(BREAKDOWNS)))
+    for flag, stage in (("--rank-by", options.rank_by), ("--dropped", options.dropped)):
+        if stage is not None and stage not in campaign.stages:
+            raise ConfigError(
+                t("report.bad_stage", flag=flag, value=stage, stages=", ".join(campaign.stages))
+            )
+    if options.since and options.until and options.since > options.until:
+        raise ConfigError(t("report.bad_window", since=options.since, until=options.until))
+    if options.stale_days < 0:
+        raise ConfigError(t("report.bad_stale", value=options.stale_days))
+
+
+class _Builder:
+    """The SQL of one report, for one connection and dialect."""
+
+    def __init__(
+        self, conn: Connection, campaign_id: int, campaign: Campaign, options: ReportOptions
+    ) -> None:
+        self.conn = conn
+        self.campaign_id = campaign_id
+        self.campaign = campaign
+        self.options = options
+        self.stages = campaign.stages
+        self.sqlite = conn.dialect.name == "sqlite"
+        self.params: dict[str, Any] = {"cid": campaign_id}
+        self.windowed = options.since is not None or options.until is not None
+
+    # - SQL pieces -
+
+    def _sql(self, sql: str, **params: Any) -> Any:
+        statement = text(sql)
+        merged = {**self.params, **params}
+        used = {k: v for k, v in merged.items() if f":{k}" in sql}
+        typed = [
+            bindparam(k, type_=UTCDateTime()) for k, v in used.items() if isinstance(v, dt.datetime)
+        ]
+        if typed:
+            statement = statement.bindparams(*typed)
+        return self.conn.execute(statement, used)
+
+    def _earliest(self, columns: Sequence[str]) -> str:
+        """The earliest non-null of `columns` (SQLite's MIN(a, b) is NULL when any is NULL)."""
+        if len(columns) == 1:
+            return columns[0]
+        if self.sqlite:
+            inner = ", ".join(f"COALESCE({c}, {_FAR})" for c in columns)
+            return f"NULLIF(MIN({inner}), {_FAR})"
+        return f"LEAST({', '.join(columns)})"
+
+    def _days(self, later: str, earlier: str) -> str:
+        if self.sqlite:
+            return f"(julianday({later}) - julianday({earlier}))"
+        return f"CAST(EXTRACT(EPOCH FROM ({later} - {earlier})) AS DOUBLE PRECISION) / 86400.0"
+
+    def _reached_by(self, i: int) -> str:
+        """Cumulative evidence for stage i: it or any later stage (for counting, any is enough)."""
+        columns = [f"s.{_TIME_COLUMNS[st]}" for st in self.stages[i:]]
+        return columns[0] if len(columns) == 1 else f"COALESCE({', '.join(columns)})"
+
+    def _first_at(self, i: int) -> str:
+        """When the client first reached stage i: the earliest of its and later stages' times."""
+        return self._earliest([f"s.{_TIME_COLUMNS[st]}" for st in self.stages[i:]])
+
+    def _source(self) -> str:
+        """The assigned clients with their first time at each stage (whole history or window)."""
+        if not self.windowed:
+            return (
+                "SELECT cs.client_id, cs.advisor_code, cs.assigned_at, cs.called_at, cs.reached_at,"
+                " cs.wecom_at, cs.wecom_confirmed_at, cs.pushed_at, cs.converted_at,"
+                " cs.reactivated_at, cs.dnc, cs.do_not_call, cs.last_call_at, cs.callback_at"
+                f" FROM client_stage cs WHERE {_CAMPAIGN} AND {_ASSIGNED}"
+            )
+        tz = self.campaign.tz
+        bounds = []
+        if self.options.since is not None:
+            self.params["since"] = dt.datetime.combine(self.options.since, dt.time(), tz)
+            bounds.append("e.occurred_at >= :since")
+        if self.options.until is not None:
+            end = self.options.until + dt.timedelta(days=1)
+            self.params["until"] = dt.datetime.combine(end, dt.time(), tz)
+            bounds.append("e.occurred_at < :until")
+        reached = ", ".join(f"'{d}'" for d in sorted(funnel.REACHED_DISPOSITIONS))
+        call, wecom = funnel.EVENT_CALL, funnel.EVENT_WECOM
+        window = f"""
+            SELECT e.client_id,
+              MIN(CASE WHEN e.stage = '{call}' THEN e.occurred_at END) AS called_at,
+              MIN(CASE WHEN e.stage = '{call}' AND e.value IN ({reached}) THEN e.occurred_at END)
+                AS reached_at,
+              MIN(CASE WHEN e.stage = '{wecom}' THEN e.occurred_at END) AS wecom_at,
+              MIN(CASE WHEN e.stage = '{wecom}' AND e.source = 'wecom' THEN e.occurred_at END)
+                AS wecom_confirmed_at,
+              MIN(CASE WHEN e.stage = '{funnel.EVENT_PUSHED}' THEN e.occurred_at END) AS pushed_at,
+              MIN(CASE WHEN e.stage = '{funnel.EVENT_CONVERTED}' THEN e.occurred_at END)
+                AS converted_at
+            FROM event e
+            WHERE e.campaign_id = :cid AND {" AND ".join(bounds)}
+              AND e.stage IN ('{call}', '{wecom}', '{funnel.EVENT_PUSHED}', '{funnel.EVENT_CONVERTED}')
+              AND NOT EXISTS (SELECT 1 FROM event v WHERE v.voids_event_id = e.id)
+            GROUP BY e.client_id"""
+        return (
+            "SELECT cs.client_id, cs.advisor_code, cs.assigned_at, w.called_at, w.reached_at,"
+            " w.wecom_at, w.wecom_confirmed_at, w.pushed_at, w.converted_at,"
+            " cs.reactivated_at, cs.dnc, cs.do_not_call, cs.last_call_at, cs.callback_at"
+            f" FROM client_stage cs LEFT JOIN ({window}) w ON w.client_id = cs.client_id"
+            f" WHERE {_CAMPAIGN} AND {_ASSIGNED}"
+        )
+
+    def _keyed(self, by: str | None) -> tuple[str, str]:
+        """(FROM clause with `s` and its joins, key expression) for breakdown `by`."""
+        source = f"({self._source()}) s"
+        if by is None:
+            return source, "''"
+        if by == "advisor":
+            return source, "s.advisor_code"
+        if by == "week":
+            self._stage_weeks()
+            return (
+                f"{source} LEFT JOIN report_week wk ON wk.assigned_at = s.assigned_at",
+                "wk.monday",
+            )
+        joined = f"{source} JOIN client c ON c.client_id = s.client_id"
+        if by == "branch":
+            return joined, "c.branch"
+        if by == "risk":
+            return joined, "c.risk"
+        edges = self.campaign.asset_edges
+        cases = " ".join(
+            f"WHEN c.assets < {edge!r} THEN '{funnel.asset_band(edges[i - 1] if i else float('-inf'), edges)}'"
+            for i, edge in enumerate(edges)
+        )
+        last = funnel.asset_band(edges[-1], edges)
+        return joined, f"CASE WHEN c.assets IS NULL THEN 'unknown' {cases} ELSE '{last}' END"
+
+    def _stage_weeks(self) -> None:
+        """A temporary table: each distinct assignment time -> Monday of its ISO week (campaign tz).
+
+        Assignment times are few (one per assign run), so mapping them in Python is cheap
+        and exact in any time zone, where SQLite alone knows no zones.
+        """
+        from reactivate.db import bulk
+
+        moments = [
+            row[0]
+            for row in self.conn.exec_driver_sql(
+                "SELECT DISTINCT assigned_at FROM client_stage"
+                f" WHERE campaign_id = {int(self.campaign_id)} AND assigned_at IS NOT NULL"
+            )
+        ]
+        tz = self.campaign.tz
+        rows = []
+        for moment in moments:
+            parsed = dt.datetime.fromisoformat(moment) if isinstance(moment, str) else moment
+            day = local(parsed, tz).date()
+            rows.append((moment, (day - dt.timedelta(days=day.weekday())).isoformat()))
+        column_type = "TEXT" if self.sqlite else "TIMESTAMPTZ"
+        bulk.stage(
+            self.conn,
+            "report_week",
+            {"assigned_at": f"{column_type} PRIMARY KEY", "monday": "TEXT"},
+            rows,
+        )
+
+    # - queries -
+
+    def counts(self, by: str | None) -> dict[Any, dict[str, int]]:
+        """Per group: assigned, clients at each stage, confirmed, and data-quality counts."""
+        source, key = self._keyed(by)
+        parts = ["COUNT(*) AS assigned", "COUNT(s.wecom_confirmed_at) AS confirmed"]
+        for i, _stage in enumerate(self.stages):
+            parts.append(f"COUNT({self._reached_by(i)}) AS n{i}")
+            parts.append(
+                f"SUM(CASE WHEN {self._reached_by(i)} IS NOT NULL AND s.reactivated_at IS NOT NULL"
+                f" THEN 1 ELSE 0 END) AS r{i}"
+            )
+        skipped = (
+            " OR ".join(
+                f"(s.{_TIME_COLUMNS[self.stages[i]]} IS NULL AND {self._reached_by(i + 1)} IS NOT NULL)"
+                for i in range(len(self.stages) - 1)
+            )
+            or "1 = 0"
+        )
+        self.params["stale_before"] = (self.options.as_of or utcnow()) - dt.timedelta(
+            days=self.options.stale_days
+        )
+        never = f"{self._reached_by(0)} IS NULL"
+        parts += [
+            "SUM(CASE WHEN s.reactivated_at IS NOT NULL THEN 1 ELSE 0 END) AS reactivated",
+            f"SUM(CASE WHEN {skipped} THEN 1 ELSE 0 END) AS skipped",
+            f"SUM(CASE WHEN {never} AND NOT s.dnc AND NOT s.do_not_call"
+            " AND s.assigned_at < :stale_before THEN 1 ELSE 0 END) AS never_called",
+            "SUM(CASE WHEN s.do_not_call THEN 1 ELSE 0 END) AS dnc_calls",
+            "SUM(CASE WHEN s.wecom_at IS NOT NULL AND s.wecom_confirmed_at IS NULL"
+            " THEN 1 ELSE 0 END) AS wecom_unconfirmed",
+        ]
+        sql = f"SELECT {key} AS k, {', '.join(parts)} FROM {source} GROUP BY {key}"
+        result = self._sql(sql)
+        return {
+            row.k: {k: int(v or 0) for k, v in row._mapping.items() if k != "k"} for row in result
+        }
+
+    def medians(self, by: str | None) -> dict[tuple[Any, int], float]:
+        """Median days from assignment to first reaching each stage, per group."""
+        source, key = self._keyed(by)
+        arms = " UNION ALL ".join(
+            f"SELECT {key} AS k, {i} AS st, {self._days(self._first_at(i), 's.assigned_at')} AS d"
+            f" FROM {source} WHERE {self._reached_by(i)} IS NOT NULL AND s.assigned_at IS NOT NULL"
+            for i in range(len(self.stages))
+        )
+        if self.sqlite:
+            sql = f"""
+                WITH d AS ({arms}),
+                r AS (SELECT k, st, d, ROW_NUMBER() OVER (PARTITION BY k, st ORDER BY d) AS rn,
+                             COUNT(*) OVER (PARTITION BY k, st) AS n FROM d)
+                SELECT k, st, AVG(d) AS m FROM r WHERE 2 * rn BETWEEN n AND n + 2 GROUP BY k, st"""
+        else:
+            sql = f"""
+                SELECT k, st, percentile_cont(0.5) WITHIN GROUP (ORDER BY d) AS m
+                FROM ({arms}) d GROUP BY k, st"""
+        return {(row.k, int(row.st)): float(row.m) for row in self._sql(sql)}
+
+    def arms(self) -> dict[bool, tuple[int, int, int]]:
+        """Per arm (control or not): members, reactivated, on the do-not-call list."""
+        sql = """
+            SELECT cs.control AS control, COUNT(*) AS n, COUNT(cs.reactivated_at) AS r,
+                   SUM(CASE WHEN cs.dnc THEN 1 ELSE 0 END) AS dnc
+            FROM client_stage cs WHERE +cs.campaign_id = :cid GROUP BY cs.control"""
+        return {
+            bool(row.control): (int(row.n), int(row.r), int(row.dnc or 0)) for row in self._sql(sql)
+        }
+
+    def activity_loaded(self) -> bool:
+        """Reactivation is known once an activity export was imported or a reactivation recorded."""
+        imported = self._sql(
+            "SELECT 1 FROM import_record WHERE kind = 'activity'"
+            " AND (campaign_id = :cid OR campaign_id IS NULL) AND status = 'applied'"
+        ).first()
+        if imported is not None:
+            return True
+        return (
+            self._sql(
+                "SELECT 1 FROM client_stage cs WHERE +cs.campaign_id = :cid AND cs.reactivated_at IS NOT NULL LIMIT 1"
+            ).first()
+            is not None
+        )
+
+    def attempts(self) -> tuple[AttemptRow, ...]:
+        """Which call reached each reached client, against clients called at least that often."""
+        reached_sql = f"""
+            SELECT ord, COUNT(*) AS n FROM (
+              SELECT cs.client_id, COUNT(DISTINCT e.occurred_at) AS ord
+              FROM client_stage cs
+              JOIN event e ON e.campaign_id = cs.campaign_id AND e.client_id = cs.client_id
+              WHERE {_CAMPAIGN} AND {_ASSIGNED} AND cs.reached_at IS NOT NULL
+                AND e.stage = '{funnel.EVENT_CALL}' AND e.occurred_at <= cs.reached_at
+                AND NOT EXISTS (SELECT 1 FROM event v WHERE v.voids_event_id = e.id)
+              GROUP BY cs.client_id) x
+            GROUP BY ord"""
+        reached = {int(row.ord): int(row.n) for row in self._sql(reached_sql)}
+        calls_sql = f"""
+            SELECT cs.calls AS calls, COUNT(*) AS n FROM client_stage cs
+            WHERE {_CAMPAIGN} AND {_ASSIGNED} AND cs.calls > 0 GROUP BY cs.calls"""
+        by_calls = {int(row.calls): int(row.n) for row in self._sql(calls_sql)}
+        top = max([*by_calls, *reached, 0])
+        rows = []
+        at_least = 0
+        for attempt in range(top, 0, -1):  # clients called at least n times: a suffix sum
+            at_least += by_calls.get(attempt, 0)
+            rows.append(AttemptRow(attempt, at_least, reached.get(attempt, 0)))
+        return tuple(reversed(rows))
+
+    def dropped(self, stage: str) -> tuple[DroppedClient, ...]:
+        i = self.stages.index(stage)
+        before = "1 = 1" if i == 0 else f"{self._reached_by(i - 1)} IS NOT NULL"
+        sql = f"""
+            SELECT s.client_id, c.name, c.mobile, s.advisor_code, a.name AS advisor_name,
+                   s.last_call_at, s.callback_at
+            FROM ({self._source()}) s
+            JOIN client c ON c.client_id = s.client_id
+            LEFT JOIN advisor a ON a.code = s.advisor_code
+            WHERE {before} AND {self._reached_by(i)} IS NULL
+            ORDER BY s.advisor_code, s.client_id"""
+        statement = text(sql).columns(last_call_at=UTCDateTime(), callback_at=UTCDateTime())
+        used = {k: v for k, v in self.params.items() if f":{k}" in sql}
+        typed = [
+            bindparam(k, type_=UTCDateTime()) for k, v in used.items() if isinstance(v, dt.datetime)
+        ]
+        if typed:
+            statement = statement.bindparams(*typed)
+        tz = self.campaign.tz
+        return tuple(
+            DroppedClient(
+                client_id=row.client_id,
+                name=mask_name(row.name),
+                mobile=mask_mobile(row.mobile),
+                advisor_code=row.advisor_code,
+                advisor_name=row.advisor_name,
+                last_call_at=local(row.last_call_at, tz) if row.last_call_at else None,
+                callback_at=local(row.callback_at, tz) if row.callback_at else None,
+            )
+            for row in self.conn.execute(statement, used)
+        )
+
+    def uploads(self) -> tuple[int, int]:
+        """(results uploads refused, rows rejected over all results uploads)."""
+        refused = rejected = 0
+        for status, counts in self._sql(
+            "SELECT status, counts FROM import_record WHERE kind = 'results' AND campaign_id = :cid"
+        ):
+            refused += status == "refused"
+            try:
+                value = json.loads(counts or "{}").get("rejected", 0)
+            except (ValueError, AttributeError):
+                value = 0
+            rejected += int(value) if isinstance(value, int | float) else 0
+        return refused, rejected
+
+    def silent_advisors(self) -> tuple[tuple[str, str], ...]:
+        # control members have no advisor: the advisor index alone answers the DISTINCT
+        sql = """
+            SELECT x.advisor_code AS code, COALESCE(a.name, '') AS name FROM (
+              SELECT DISTINCT cs.advisor_code FROM client_stage cs
+              WHERE cs.campaign_id = :cid AND cs.advisor_code IS NOT NULL) x
+            LEFT JOIN advisor a ON a.code = x.advisor_code
+            WHERE NOT EXISTS (SELECT 1 FROM event e WHERE e.campaign_id = :cid
+                              AND e.source = 'upload' AND e.advisor_code = x.advisor_code)
+            ORDER BY x.advisor_code"""
+        return tuple((row.code, row.name) for row in self._sql(sql))
+
+    def wecom_synced(self) -> bool:
+        sql = "SELECT 1 FROM event WHERE campaign_id = :cid AND source = 'wecom' LIMIT 1"
+        return self._sql(sql).first() is not None
+
+    def advisor_names(self) -> dict[str, str]:
+        return {row.code: row.name for row in self._sql("SELECT code, name FROM advisor")}
+
+    # - assembly -
+
+    def funnel(
+        self, counts: Mapping[str, int], medians: Mapping[int, float]
+    ) -> tuple[StageFigures, ...]:
+        assigned = counts["assigned"]
+        out: list[StageFigures] = []
+        previous: int | None = None
+        for i, stage in enumerate(self.stages):
+            n = counts[f"n{i}"]
+            target = self.campaign.targets.get(stage)
+            share = n / assigned if assigned else None
+            out.append(
+                StageFigures(
+                    stage=stage,
+                    clients=n,
+                    of_assigned=share,
+                    of_previous=(n / previous if previous else None) if i else None,
+                    ci95=stats.wilson(n, assigned),
+                    target=target,
+                    met=None if target is None or share is None else share >= target,
+                    median_days=medians.get(i),
+                    confirmed=counts["confirmed"] if stage == funnel.WECOM_ADDED else None,
+                )
+            )
+            previous = n
+        return tuple(out)
+
+    def groups(
+        self, by: str, counts: Mapping[Any, Mapping[str, int]]
+    ) -> tuple[tuple[Group, ...], str | None]:
+        medians = self.medians(by)
+        names = self.advisor_names() if by == "advisor" else {}
+        groups = []
+        for raw, figures in counts.items():
+            key, name = _label(by, raw, names)
+            per_stage = {i: m for (k, i), m in medians.items() if k == raw}
+            groups.append(Group(key, name, figures["assigned"], self.funnel(figures, per_stage)))
+        if by not in RANKED:
+            order = list(funnel_order(by, self.campaign))
+            groups.sort(key=lambda g: (order.index(g.key) if g.key in order else len(order), g.key))
+            return tuple(groups), None
+        stage = self.options.rank_by or self.stages[-1]
+
+        def rank(group: Group) -> tuple[float, float, int, str]:
+            figures = group.stage(stage)
+            low = figures.ci95[0] if figures.ci95 else -1.0
+            return (-low, -(figures.of_assigned or 0.0), -group.assigned, group.key)
+
+        groups.sort(key=rank)
+        return tuple(groups), stage
+
+    def build(self) -> Report:
+        by = self.options.by
+        funnel_by = by if by not in (None, "attempt") else None
+        grouped = self.counts(funnel_by)
+        total: dict[str, int] = {}
+        for figures in grouped.values():
+            for k, v in figures.items():
+                total[k] = total.get(k, 0) + v
+        if not total:
+            total = {"assigned": 0, "confirmed": 0, **{f"n{i}": 0 for i in range(len(self.stages))}}
+        overall_medians = {i: m for (_k, i), m in self.medians(None).items()}
+        groups: tuple[Group, ...] = ()
+        ranked_by = None
+        if funnel_by is not None:
+            groups, ranked_by = self.groups(funnel_by, grouped)
+        arms = self.arms()
+        treated_n, treated_r, treated_dnc = arms.get(False, (0, 0, 0))
+        control_n, control_r, control_dnc = arms.get(True, (0, 0, 0))
+        reactivation = None
+        if self.activity_loaded():
+            treated = Arm(treated_n, treated_r)
+            control = Arm(control_n, control_r) if control_n else None
+            uplift = ci = None
+            if control is not None and treated.clients:
+                uplift = 100 * ((treated.rate or 0.0) - (control.rate or 0.0))
+                interval = stats.newcombe(treated_r, treated_n, control_r, control_n)
+                ci = (100 * interval[0], 100 * interval[1]) if interval else None
+            by_stage = tuple(
+                (stage, Arm(total.get(f"n{i}", 0), total.get(f"r{i}", 0)))
+                for i, stage in enumerate(self.stages)
+            )
+            reactivation = Reactivation(treated, control, uplift, ci, by_stage)
+        refused, rejected = self.uploads()
+        quality = DataQuality(
+            skipped_stage=total.get("skipped", 0),
+            stale_days=self.options.stale_days,
+            never_called=total.get("never_called", 0),
+            dnc_members=treated_dnc + control_dnc,
+            dnc_calls=total.get("dnc_calls", 0),
+            uploads_refused=refused,
+            rows_rejected=rejected,
+            silent_advisors=self.silent_advisors(),
+            wecom_unconfirmed=total.get("wecom_unconfirmed", 0),
+            wecom_synced=self.wecom_synced(),
+        )
+        return Report(
+            campaign=self.campaign.slug,
+            campaign_name=self.campaign.name,
+            timezone=self.campaign.timezone,
+            generated_at=local(self.options.as_of or utcnow(), self.campaign.tz),
+            assigned=total["assigned"],
+            control=control_n,
+            stages=self.funnel(total, overall_medians),
+            reactivation=reactivation,
+            by=by,
+            groups=groups,
+            ranked_by=ranked_by,
+            data_quality=quality,
+            window=(self.options.since, self.options.until) if self.windowed else None,
+            attempts=self.attempts() if by == "attempt" else (),
+            dropped_stage=self.options.dropped,
+            dropped=self.dropped(self.options.dropped) if self.options.dropped else (),
+        )
+
+
+def funnel_order(by: str, campaign: Campaign) -> tuple[str, ...]:
+    """The natural order of a non-ranked breakdown's keys (bands low to high, C1..C5)."""
+    if by == "asset_band":
+        edges = campaign.asset_edges
+        bands = [
+            funnel.asset_band(edges[i - 1] if i else float("-inf"), edges)
+            for i in range(len(edges))
+        ]
+        return (*bands, funnel.asset_band(edges[-1], edges), "unknown")
+    if by == "risk":
+        return ("C1", "C2", "C3", "C4", "C5", "unknown")
+    return ()
+
+
+def _label(by: str, raw: Any, names: Mapping[str, str]) -> tuple[str, str]:
+    """(key, display name) of a group from its raw SQL key."""
+    if raw is None or raw == "":
+        return "unknown", t("report.unknown")
+    if by == "advisor":
+        return str(raw), names.get(str(raw), "")
+    if by == "risk":
+        return f"C{int(raw)}", f"C{int(raw)}"
+    if by == "week":
+        monday = dt.date.fromisoformat(str(raw))
+        year, week, _ = monday.isocalendar()
+        return f"{year}-W{week:02d}", monday.isoformat()
+    return str(raw), str(raw)
