@@ -1,0 +1,303 @@
+"""Benchmark: uploading filled advisor workbooks vs. the floor (issue 4's Speed section).
+
+Two cases, each beside its floor:
+
+- many: 500 filled workbooks holding 1,000,000 rows, uploaded at once (one invocation);
+- single: one 5,000-row sheet.
+
+The floor is reading the same files with the fastest reader (python-calamine, every
+row of the call sheet) plus a bare sqlite3 executemany of the events the upload
+produced into an empty database with the same schema (indexes included), in one
+transaction. Target: the upload within 2x of its floor.
+
+    .venv/bin/python benchmarks/bench_results.py                       # 1,000,000 / 500 and 5,000
+    .venv/bin/python benchmarks/bench_results.py --rows 100000 --workbooks 50   # quicker
+
+The database is SQLite in a temporary folder; clients, members and assignments are
+inserted directly (set-up is not timed), then each advisor's workbook is written stamped
+with the database's secret and filled as an advisor would (call time and result on
+nearly every row, attempts, some call-backs, WeCom adds, pushes and conversions).
+Generated workbooks are kept under --data (default benchmarks/work/results) and
+reused when the sizes match. Prints measured figures and asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import random
+import resource
+import shutil
+import sqlite3
+import sys
+import tempfile
+import time
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import text
+
+from reactivate import registry
+from reactivate.db import stages
+from reactivate.db.engine import open_engine
+from reactivate.db.meta import workbook_secret
+from reactivate.results import UploadOptions, upload
+from reactivate.sheets import workbook as wb
+
+ROOT = Path(__file__).resolve().parent.parent
+CAMPAIGN_FILE = ROOT / "campaigns" / "2020h2-dormant.toml"
+SH = ZoneInfo("Asia/Shanghai")
+ASSIGNED = dt.datetime(2020, 7, 1, 9, 0, tzinfo=SH)
+PRODUCT_LABELS = ("MMF01 现金宝货币基金", "BOND02 稳健债券基金", "ADV03 投顾组合服务")
+RESULTS = ("接通", "无人接听", "忙线", "空号/错号", "拒绝", "预约回电", "勿扰")
+RESULT_WEIGHTS = (45, 25, 10, 5, 8, 5, 2)
+BENCH_SECRET = b"reactivate-benchmark-secret-0001"
+
+
+def _sqlite_time(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def make_database(folder: Path, rows: int, advisors: int) -> tuple[str, list[list[str]]]:
+    """A campaign with `rows` clients dealt over `advisors`; returns (url, ids per advisor)."""
+    path = folder / "bench.db"
+    url = f"sqlite:///{path}"
+    engine = open_engine(url)
+    registry.register(engine, CAMPAIGN_FILE)
+    campaign_id = registry.get(engine, "2020h2-dormant").id
+    with engine.begin() as conn:
+        # A fixed secret, so the generated (stamped) workbooks can be reused across runs.
+        conn.execute(
+            text("INSERT INTO meta (key, value) VALUES ('workbook_secret', :v)"),
+            {"v": BENCH_SECRET.hex()},
+        )
+    engine.dispose()
+    now = _sqlite_time(dt.datetime.now(dt.UTC))
+    assigned = _sqlite_time(ASSIGNED)
+    codes = [f"A{i:04d}" for i in range(advisors)]
+    per: list[list[str]] = [[] for _ in codes]
+    raw = sqlite3.connect(path)
+    with raw:
+        raw.execute("INSERT INTO branch (name) VALUES ('上海分公司')")
+        raw.executemany(
+            "INSERT INTO advisor (code, name, branch, active, updated_at) VALUES (?, ?, ?, 1, ?)",
+            [(code, f"顾问{code}", "上海分公司", now) for code in codes],
+        )
+        clients, members = [], []
+        for n in range(rows):
+            client_id = f"{n:010d}"
+            code_index = n % advisors
+            per[code_index].append(client_id)
+            clients.append(
+                (client_id, f"客户{n}", f"138{n:08d}", "上海分公司", 20000.0, "2019-06-01", 3, now)
+            )
+            members.append((campaign_id, client_id, now, codes[code_index], assigned))
+        raw.executemany(
+            "INSERT INTO client (client_id, name, mobile, branch, assets, last_trade_date, risk,"
+            " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            clients,
+        )
+        raw.executemany(
+            "INSERT INTO member (campaign_id, client_id, joined_at, dnc, control, advisor_code,"
+            " assigned_at) VALUES (?, ?, ?, 0, 0, ?, ?)",
+            members,
+        )
+    raw.close()
+    engine = open_engine(url)
+    with engine.begin() as conn:
+        stages.refresh(conn, campaign_id)
+    engine.dispose()
+    return url, per
+
+
+def _fill(rng: random.Random) -> list[object]:
+    """The input cells of one worked row, as an advisor fills them (wall-clock times)."""
+    called = ASSIGNED.replace(tzinfo=None) + dt.timedelta(minutes=rng.randrange(60, 60 * 24 * 60))
+    result = rng.choices(RESULTS, RESULT_WEIGHTS)[0]
+    cells: list[object] = [
+        called,
+        result,
+        rng.randint(1, 3),
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+    ]
+    if result == "预约回电":
+        cells[3] = called + dt.timedelta(days=2)
+    if result == "接通" and rng.random() < 0.3:
+        cells[4], cells[5] = "是", called + dt.timedelta(hours=1)
+        if rng.random() < 0.8:
+            cells[6], cells[7] = rng.choice(PRODUCT_LABELS), called + dt.timedelta(days=1)
+            if rng.random() < 0.6:
+                cells[8], cells[9] = "是", called + dt.timedelta(days=3)
+    if rng.random() < 0.05:
+        cells[10] = "客户说下个月再看"
+    return cells
+
+
+def write_filled(path: Path, code: str, ids: list[str], secret: bytes, rng: random.Random) -> None:
+    """A workbook as `assign` issues it (same sheets, headers and stamp), then filled.
+
+    Written in one pass with xlsxwriter: filling 1,000,000 rows through openpyxl would
+    take longer than the benchmark itself.
+    """
+    import xlsxwriter
+
+    book = xlsxwriter.Workbook(str(path), {"constant_memory": True})
+    calls = book.add_worksheet(wb.CALL_SHEET)
+    stamp = book.add_worksheet(wb.STAMP_SHEET)
+    stamp.very_hidden()
+    datetime_format = book.add_format({"num_format": wb.DATETIME_FORMAT})
+    for col, header in enumerate(wb.HEADERS):
+        calls.write_string(0, col, header)
+    input_start = len(wb.CLIENT_HEADERS)
+    for row, client_id in enumerate(ids, start=1):
+        calls.write_string(row, 0, client_id)
+        calls.write_string(row, 1, f"客户{int(client_id)}")
+        calls.write_string(row, 2, f"138{int(client_id):08d}")
+        calls.write_string(row, 3, "上海分公司")
+        calls.write_string(row, 4, "10k-50k")
+        calls.write_number(row, 5, 395)
+        calls.write_string(row, 6, "C3")
+        calls.write_string(row, 7, "MMF01、BOND02、ADV03")
+        if rng.random() < 0.97:  # a few rows left unworked
+            for offset, value in enumerate(_fill(rng)):
+                col = input_start + offset
+                if value is None:
+                    continue
+                if isinstance(value, dt.datetime):
+                    calls.write_datetime(row, col, value, datetime_format)
+                elif isinstance(value, int):
+                    calls.write_number(row, col, value)
+                else:
+                    calls.write_string(row, col, str(value))
+    digest = wb.stamp_digest(secret, "2020h2-dormant", code, 1, ids)
+    text_ids = json.dumps(ids, separators=(",", ":"))
+    pairs = [
+        ("format", wb._STAMP_FORMAT),
+        ("version", wb._STAMP_VERSION),
+        ("campaign", "2020h2-dormant"),
+        ("advisor", code),
+        ("issue", "1"),
+        ("issued_at", ASSIGNED.isoformat()),
+        ("clients", str(len(ids))),
+        ("digest", digest),
+    ] + [("client_ids", text_ids[i : i + 32_000]) for i in range(0, len(text_ids), 32_000)]
+    for row, (key, value) in enumerate(pairs):
+        stamp.write_string(row, 0, key)
+        stamp.write_string(row, 1, value)
+    book.close()
+
+
+def floor_read(paths: list[Path]) -> tuple[float, int]:
+    from python_calamine import CalamineWorkbook
+
+    start = time.perf_counter()
+    count = 0
+    for path in paths:
+        with CalamineWorkbook.from_path(str(path)) as book:
+            for _row in book.get_sheet_by_name(wb.CALL_SHEET).iter_rows():
+                count += 1
+            book.get_sheet_by_name(wb.STAMP_SHEET).to_python()
+    return time.perf_counter() - start, count
+
+
+def floor_insert(url: str, folder: Path) -> tuple[float, int]:
+    """A bare executemany of the events the upload wrote, into an empty same-schema database."""
+    source = sqlite3.connect(url.removeprefix("sqlite:///"))
+    columns = (
+        "campaign_id, client_id, stage, value, occurred_at, advisor_code, source,"
+        " import_id, source_file, source_row, source_ref, recorded_by, recorded_at"
+    )
+    events = source.execute(f"SELECT {columns} FROM event WHERE source = 'upload'").fetchall()
+    source.close()
+    empty = folder / "floor.db"
+    empty.unlink(missing_ok=True)
+    engine = open_engine(f"sqlite:///{empty}")
+    engine.dispose()
+    target = sqlite3.connect(empty)
+    target.execute("PRAGMA journal_mode=WAL")
+    target.execute("PRAGMA synchronous=NORMAL")
+    target.execute("PRAGMA foreign_keys=OFF")
+    start = time.perf_counter()
+    with target:
+        target.executemany(f"INSERT INTO event ({columns}) VALUES ({', '.join('?' * 13)})", events)
+    elapsed = time.perf_counter() - start
+    target.close()
+    return elapsed, len(events)
+
+
+def case(name: str, folder: Path, rows: int, advisors: int, data: Path, seed: int) -> None:
+    print(f"\n== {name}: {rows:,} rows in {advisors} workbook(s)")
+    work = folder / name
+    work.mkdir(parents=True)
+    t0 = time.perf_counter()
+    url, per = make_database(work, rows, advisors)
+    engine = open_engine(url)
+    with engine.begin() as conn:
+        secret = workbook_secret(conn)
+    files = data / f"{name}-{rows}-{advisors}-{seed}"
+    marker = files / "secret.hex"
+    if not marker.exists() or marker.read_text() != secret.hex():
+        # The stamp is keyed by the database's secret: regenerate for a new database.
+        shutil.rmtree(files, ignore_errors=True)
+        files.mkdir(parents=True)
+        rng = random.Random(seed)
+        for index, ids in enumerate(per):
+            write_filled(files / f"A{index:04d}.xlsx", f"A{index:04d}", ids, secret, rng)
+        marker.write_text(secret.hex())
+    print(f"set-up (database + workbooks, not timed): {time.perf_counter() - t0:.1f} s")
+    paths = sorted(files.glob("*.xlsx"))
+
+    read_s, read_rows = floor_read(paths)
+    cpu0 = time.process_time()
+    start = time.perf_counter()
+    summary = upload(engine, "2020h2-dormant", [files], UploadOptions())
+    upload_s = time.perf_counter() - start
+    upload_cpu = time.process_time() - cpu0
+    engine.dispose()
+    insert_s, events = floor_insert(url, work)
+    totals = summary.totals()
+    floor = read_s + insert_s
+    print(f"upload: {upload_s:.2f} s wall ({upload_cpu:.2f} s CPU): {json.dumps(totals)}")
+    print(
+        f"floor:  {floor:.2f} s = calamine read {read_s:.2f} s ({read_rows:,} rows)"
+        f" + bare executemany {insert_s:.2f} s ({events:,} events)"
+    )
+    print(f"ratio upload / floor: {upload_s / floor:.2f}x")
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"peak memory of this process so far: {peak:,.0f} MB")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--rows", type=int, default=1_000_000, help="rows in the many-workbook case"
+    )
+    parser.add_argument("--workbooks", type=int, default=500, help="workbooks in that case")
+    parser.add_argument("--single", type=int, default=5_000, help="rows of the single sheet")
+    parser.add_argument("--skip-many", action="store_true", help="only the single sheet")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--data",
+        type=Path,
+        default=ROOT / "benchmarks" / "work" / "results",
+        help="where generated workbooks are kept",
+    )
+    args = parser.parse_args(argv)
+    print(f"python {sys.version.split()[0]}, sqlite {sqlite3.sqlite_version}")
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        case("single", folder, args.single, 1, args.data, args.seed)
+        if not args.skip_many:
+            case("many", folder, args.rows, args.workbooks, args.data, args.seed)
+
+
+if __name__ == "__main__":
+    main()
