@@ -19,14 +19,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy import Connection, Engine, column, func, select, table
 
 from reactivate import funnel, registry
 from reactivate.assign import METHOD, Candidate, Seat, SplitRules, draw_holdout, split
 from reactivate.clock import to_utc, utcnow
 from reactivate.db import bulk, stages
 from reactivate.db.meta import workbook_secret
-from reactivate.db.models import Advisor, Client, DoNotCall, Member, WorkbookIssue
+from reactivate.db.models import (
+    Advisor,
+    Client,
+    DoNotCall,
+    Member,
+    WeComContactWay,
+    WorkbookIssue,
+)
 from reactivate.errors import ConfigError, StateError
 from reactivate.imports import who
 from reactivate.messages import t
@@ -44,6 +51,7 @@ CLIENTS = Client.__table__  # type: ignore[attr-defined]
 ADVISORS = Advisor.__table__  # type: ignore[attr-defined]
 DNC = DoNotCall.__table__  # type: ignore[attr-defined]
 ISSUES = WorkbookIssue.__table__  # type: ignore[attr-defined]
+WAYS = WeComContactWay.__table__  # type: ignore[attr-defined]
 
 __all__ = ["METHOD", "AssignOptions", "AssignSummary", "assign", "reassign"]
 
@@ -474,6 +482,16 @@ def _issue(
     config = campaign.config
     secret = workbook_secret(conn)
     products = tuple(WorkbookProduct(p.code, p.name, p.risk) for p in config.products)
+    # each advisor's campaign 「联系我」 QR link (made by `reactivate wecom qr`)
+    links: dict[str, str] = dict(
+        conn.execute(
+            select(WAYS.c.advisor_code, WAYS.c.qr_code).where(
+                WAYS.c.campaign_id == campaign.id,
+                WAYS.c.client_id.is_(None),
+                WAYS.c.removed_at.is_(None),
+            )
+        ).all()
+    )
     advisors = {row.code: row for row in conn.execute(select(ADVISORS))}
     last_issue: dict[str, int] = dict(
         conn.execute(
@@ -503,6 +521,7 @@ def _issue(
             dispositions=config.dispositions,
             products=products,
             clients=tuple(clients[i] for i in ids),
+            contact_link=links.get(code),
         )
         path = out_dir / _safe(advisor.branch) / f"{code}-{_safe(advisor.name)}-{issue:02d}.xlsx"
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -532,34 +551,38 @@ def _workbook_clients(
     as_of: dt.date,
     products: tuple[WorkbookProduct, ...],
 ) -> dict[str, WorkbookClient]:
+    """The workbook rows of `client_ids`, read in one query through a staged id list."""
     bulk.stage(
         conn, "stage_workbook", {"client_id": "TEXT PRIMARY KEY"}, ((c,) for c in client_ids)
     )
+    wanted = table("stage_workbook", column("client_id")).c.client_id
     rows = conn.execute(
-        select(CLIENTS).where(CLIENTS.c.client_id.in_(select(_stage_column(conn))))
+        select(
+            CLIENTS.c.client_id,
+            CLIENTS.c.name,
+            CLIENTS.c.mobile,
+            CLIENTS.c.branch,
+            CLIENTS.c.assets,
+            CLIENTS.c.last_trade_date,
+            CLIENTS.c.risk,
+        ).where(CLIENTS.c.client_id.in_(select(wanted)))
     ).all()
     conn.exec_driver_sql("DROP TABLE stage_workbook")
-    by_risk = {risk: tuple(p.code for p in products if p.risk <= risk) for risk in range(1, 6)}
-    result = {}
-    for row in rows:
-        last_trade = row.last_trade_date
-        result[row.client_id] = WorkbookClient(
-            client_id=row.client_id,
-            name=row.name,
-            mobile=row.mobile,
-            branch=row.branch,
-            asset_band=funnel.asset_band(row.assets, edges),
+    suitable = {risk: tuple(p.code for p in products if p.risk <= risk) for risk in range(1, 6)}
+    band = funnel.asset_bands(edges)
+    return {
+        client_id: WorkbookClient(
+            client_id=client_id,
+            name=name,
+            mobile=mobile,
+            branch=branch,
+            asset_band=band(assets),
             days_dormant=(as_of - last_trade).days if last_trade else None,
-            risk=row.risk,
-            suitable_products=by_risk.get(row.risk, ()) if row.risk else (),
+            risk=risk,
+            suitable_products=suitable.get(risk, ()) if risk else (),
         )
-    return result
-
-
-def _stage_column(conn: Connection) -> Any:
-    from sqlalchemy import column, table
-
-    return table("stage_workbook", column("client_id")).c.client_id
+        for client_id, name, mobile, branch, assets, last_trade, risk in rows
+    }
 
 
 def _safe(text_: str) -> str:

@@ -125,6 +125,20 @@ def reassign(
     ] = False,
     out: OutOption = None,
     no_workbooks: NoWorkbooksOption = False,
+    wecom: Annotated[
+        bool,
+        typer.Option(
+            "--wecom",
+            help="Also hand the advisor's WeCom customers of this campaign to the new advisors.",
+        ),
+    ] = False,
+    employed: Annotated[
+        bool,
+        typer.Option(
+            "--employed",
+            help="With --wecom: the advisor is still employed (在职继承) even if the roster says left.",
+        ),
+    ] = False,
     db: DbOption = None,
     fmt: FormatOption = Format.table,
 ) -> None:
@@ -136,7 +150,10 @@ def reassign(
     Example: reactivate reassign --campaign 2020h2-dormant --from A0010 --to A0011
     """
     from reactivate.assignment import reassign as run
+    from reactivate.cli import wecom as wecom_cli
 
+    if wecom:
+        wecom_cli.check_settings()  # before anything moves
     with progress_bar(t("progress.workbooks"), enabled=fmt is Format.table) as bar:
         summary = run(
             engine(db),
@@ -148,7 +165,15 @@ def reassign(
             dry_run=dry_run,
             progress=bar.advance,
         )
+    handover = None
+    if wecom and not dry_run:
+        handover = wecom_cli.hand_over(engine(db), campaign, from_, employed=employed or None)
+    if handover is not None and fmt is Format.json:
+        print_json({**summary.to_json(), "wecom": handover.to_json()})
+        return
     _render(summary, fmt)
+    if handover is not None:
+        wecom_cli.print_handover(handover)
 
 
 def _render(summary: AssignSummary, fmt: Format) -> None:

@@ -1,0 +1,332 @@
+"""`reactivate wecom notify`: tell each advisor where they stand, and the managers' group how it goes.
+
+    outbox = plan(engine, "2020h2-dormant", attach=True, webhook=True)
+    summary = send(wecom, outbox)                 # or print `outbox` for a dry run
+
+Each advisor of the campaign (active, holding clients, with a WeCom userid) gets one
+app text: their clients, their follow-ups now (from `reactivate.followups`), and their
+funnel so far (cumulative counts from `client_stage`). `attach` adds their latest
+workbook as a file message. `webhook` adds the managers' summary: a compact funnel in
+markdown (whole campaign, then per branch) cut to WeCom's 4,096 bytes, for the group
+robot. No client's name or mobile is in any of it.
+
+WeCom drops, without an error, app messages beyond 30 a minute to one member: `send`
+counts what it sends to each member and waits before a 31st within a minute.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+from sqlalchemy import Connection, Engine, select, text
+
+from reactivate import funnel
+from reactivate.clock import local, utcnow
+from reactivate.db.models import Advisor, WorkbookIssue
+from reactivate.messages import t
+from reactivate.wecom.client import MAX_MARKDOWN_BYTES, MAX_TEXT_BYTES, WeComClient
+from reactivate.wecom.sync import campaign_advisors, open_campaign
+
+ISSUES = WorkbookIssue.__table__  # type: ignore[attr-defined]
+ADVISORS = Advisor.__table__  # type: ignore[attr-defined]
+
+#: WeCom's cap on app messages to one member; more within a minute are silently dropped.
+PER_MEMBER_PER_MINUTE: Final = 30
+
+#: The funnel's stages as cumulative counts: a client counts at a stage with evidence for it
+#: or any later stage.
+_FUNNEL_SQL = """
+SELECT {key},
+       COUNT(*) AS assigned,
+       SUM(CASE WHEN COALESCE(cs.called_at, cs.reached_at, cs.wecom_at, cs.pushed_at,
+                              cs.converted_at) IS NOT NULL THEN 1 ELSE 0 END) AS called,
+       SUM(CASE WHEN COALESCE(cs.reached_at, cs.wecom_at, cs.pushed_at, cs.converted_at)
+                     IS NOT NULL THEN 1 ELSE 0 END) AS reached,
+       SUM(CASE WHEN COALESCE(cs.wecom_at, cs.pushed_at, cs.converted_at) IS NOT NULL
+                THEN 1 ELSE 0 END) AS wecom_added,
+       SUM(CASE WHEN cs.wecom_confirmed_at IS NOT NULL THEN 1 ELSE 0 END) AS confirmed,
+       SUM(CASE WHEN COALESCE(cs.pushed_at, cs.converted_at) IS NOT NULL THEN 1 ELSE 0 END)
+           AS pushed,
+       SUM(CASE WHEN cs.converted_at IS NOT NULL THEN 1 ELSE 0 END) AS converted
+FROM client_stage cs
+JOIN advisor a ON a.code = cs.advisor_code
+WHERE cs.campaign_id = :cid AND cs.advisor_code IS NOT NULL AND NOT cs.control
+GROUP BY {key}
+ORDER BY {key}
+"""
+
+_COUNTS = ("called", "reached", "wecom_added", "confirmed", "pushed", "converted")
+
+
+@dataclass(frozen=True)
+class Funnel:
+    assigned: int = 0
+    called: int = 0
+    reached: int = 0
+    wecom_added: int = 0
+    confirmed: int = 0  # WeCom added, confirmed by WeCom's API
+    pushed: int = 0
+    converted: int = 0
+
+    def share(self, count: int) -> str:
+        return f"{count / self.assigned:.1%}" if self.assigned else "-"
+
+
+@dataclass(frozen=True)
+class Message:
+    """One advisor's app message, and the workbook to attach (None: none, or not asked)."""
+
+    advisor: str
+    userid: str
+    text: str
+    attachment: Path | None = None
+
+
+@dataclass
+class Outbox:
+    """Everything `send` would send; printable as is (no secrets, no client data)."""
+
+    campaign: str
+    messages: list[Message] = field(default_factory=list)
+    markdown: str | None = None
+    without_userid: list[str] = field(default_factory=list)
+    missing_workbooks: list[str] = field(default_factory=list)  # --attach, none on disk
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "campaign": self.campaign,
+            "messages": [
+                {
+                    "advisor": m.advisor,
+                    "userid": m.userid,
+                    "text": m.text,
+                    "attachment": str(m.attachment) if m.attachment else None,
+                }
+                for m in self.messages
+            ],
+            "webhook_markdown": self.markdown,
+            "without_userid": self.without_userid,
+            "missing_workbooks": self.missing_workbooks,
+        }
+
+
+@dataclass
+class NotifySummary:
+    campaign: str
+    texts: int = 0
+    files: int = 0
+    webhook: bool = False
+    invalid: list[str] = field(default_factory=list)  # advisors WeCom would not deliver to
+    without_userid: list[str] = field(default_factory=list)
+    missing_workbooks: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "campaign": self.campaign,
+            "texts": self.texts,
+            "files": self.files,
+            "webhook": self.webhook,
+            "invalid": self.invalid,
+            "without_userid": self.without_userid,
+            "missing_workbooks": self.missing_workbooks,
+        }
+
+
+def plan(
+    engine: Engine,
+    slug: str,
+    *,
+    attach: bool = False,
+    webhook: bool = False,
+    now: dt.datetime | None = None,
+) -> Outbox:
+    """The messages for the campaign's advisors (and the robot's markdown when `webhook`)."""
+    from reactivate.followups import followups
+
+    campaign = open_campaign(engine, slug)
+    config = campaign.config
+    now = now or utcnow()
+    outbox = Outbox(campaign=slug)
+    due: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for item in followups(engine, slug, now=now).items:
+        due[item.advisor][item.reason] += 1
+    with engine.connect() as conn:
+        advisors = campaign_advisors(conn, campaign.id)
+        names: dict[str, str] = dict(conn.execute(select(ADVISORS.c.code, ADVISORS.c.name)).all())
+        funnels = _funnels(conn, campaign.id, "a.code")
+        workbooks = _latest_workbooks(conn, campaign.id) if attach else {}
+        markdown = _markdown(conn, campaign.id, config.name, config.targets, now, config.tz)
+    for code, userid in advisors.items():
+        if userid is None:
+            outbox.without_userid.append(code)
+            continue
+        counts = due.get(code, {})
+        mine = funnels.get(code, Funnel())
+        text_ = t(
+            "wecom.notify_text",
+            campaign=config.name,
+            name=names.get(code, code),
+            clients=mine.assigned,
+            due=sum(counts.values()),
+            callback=counts.get("callback_due", 0),
+            retry=counts.get("retry", 0),
+            never=counts.get("never_called", 0),
+            called=mine.called,
+            reached=mine.reached,
+            wecom=mine.wecom_added,
+            confirmed=mine.confirmed,
+            pushed=mine.pushed,
+            converted=mine.converted,
+        )
+        text_ = _fit(text_, MAX_TEXT_BYTES)
+        attachment = None
+        if attach:
+            path = workbooks.get(code)
+            if path is not None and path.is_file():
+                attachment = path
+            else:
+                outbox.missing_workbooks.append(code)
+        outbox.messages.append(Message(code, userid, text_, attachment))
+    if webhook:
+        outbox.markdown = markdown
+    return outbox
+
+
+def send(
+    wecom: WeComClient,
+    outbox: Outbox,
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> NotifySummary:
+    """Send what `outbox` holds; the per-member limit is kept by waiting, never exceeded."""
+    summary = NotifySummary(
+        campaign=outbox.campaign,
+        without_userid=list(outbox.without_userid),
+        missing_workbooks=list(outbox.missing_workbooks),
+    )
+    pacer = _Pacer(sleep, clock)
+    for message in outbox.messages:
+        pacer.wait(message.userid)
+        if wecom.send_text([message.userid], message.text):
+            summary.invalid.append(message.advisor)
+            continue
+        summary.texts += 1
+        if message.attachment is not None:
+            media_id = wecom.upload_media(message.attachment)
+            pacer.wait(message.userid)
+            if wecom.send_file([message.userid], media_id):
+                summary.invalid.append(message.advisor)
+                continue
+            summary.files += 1
+    if outbox.markdown is not None:
+        wecom.webhook_markdown(outbox.markdown)
+        summary.webhook = True
+    return summary
+
+
+class _Pacer:
+    """Waits before a message that would be a member's 31st within a minute."""
+
+    def __init__(self, sleep: Callable[[float], None], clock: Callable[[], float]) -> None:
+        self._sleep = sleep
+        self._clock = clock
+        self._sent: dict[str, list[float]] = defaultdict(list)
+
+    def wait(self, userid: str) -> None:
+        now = self._clock()
+        recent = [when for when in self._sent[userid] if now - when < 60.0]
+        if len(recent) >= PER_MEMBER_PER_MINUTE:
+            pause = 60.0 - (now - recent[-PER_MEMBER_PER_MINUTE])
+            self._sleep(pause)
+            now += pause
+            recent = [when for when in recent if now - when < 60.0]
+        recent.append(now)
+        self._sent[userid] = recent
+
+
+def _funnels(conn: Connection, campaign_id: int, key: str) -> dict[str, Funnel]:
+    result = {}
+    for row in conn.execute(text(_FUNNEL_SQL.format(key=key)), {"cid": campaign_id}):
+        values = row._mapping
+        result[str(row[0])] = Funnel(
+            assigned=int(values["assigned"]), **{c: int(values[c] or 0) for c in _COUNTS}
+        )
+    return result
+
+
+def _latest_workbooks(conn: Connection, campaign_id: int) -> dict[str, Path]:
+    latest: dict[str, Path] = {}
+    for code, path in conn.execute(
+        select(ISSUES.c.advisor_code, ISSUES.c.path)
+        .where(ISSUES.c.campaign_id == campaign_id)
+        .order_by(ISSUES.c.advisor_code, ISSUES.c.issue)
+    ):
+        latest[code] = Path(path)
+    return latest
+
+
+def _markdown(
+    conn: Connection,
+    campaign_id: int,
+    name: str,
+    targets: Any,
+    now: dt.datetime,
+    tz: Any,
+) -> str:
+    """The managers' funnel: the campaign, then each branch, within WeCom's 4,096 bytes."""
+    whole = _funnels(conn, campaign_id, "cs.campaign_id").get(str(campaign_id), Funnel())
+    stages = [
+        (funnel.CALLED, whole.called),
+        (funnel.REACHED, whole.reached),
+        (funnel.WECOM_ADDED, whole.wecom_added),
+        (funnel.PUSHED, whole.pushed),
+        (funnel.CONVERTED, whole.converted),
+    ]
+    lines = [
+        t("wecom.md_title", campaign=name, day=local(now, tz).strftime("%Y-%m-%d %H:%M")),
+        t("wecom.md_assigned", assigned=whole.assigned),
+    ]
+    for stage, count in stages:
+        target = targets.get(stage) if hasattr(targets, "get") else None
+        extra = t("wecom.md_target", target=f"{target:.1%}") if target is not None else ""
+        if stage == funnel.WECOM_ADDED:
+            extra += t("wecom.md_confirmed", confirmed=whole.confirmed)
+        share = whole.share(count)
+        line = t(
+            "wecom.md_stage", stage=t(f"wecom.stage_{stage}"), count=count, share=share, extra=extra
+        )
+        lines.append(line)
+    branches = _funnels(conn, campaign_id, "a.branch")
+    if branches:
+        lines.append(t("wecom.md_branches"))
+    body = "\n".join(lines)
+    for left, (branch, figures) in enumerate(branches.items()):
+        line = t(
+            "wecom.md_branch",
+            branch=branch,
+            assigned=figures.assigned,
+            reached=figures.share(figures.reached),
+            wecom=figures.share(figures.wecom_added),
+            converted=figures.share(figures.converted),
+        )
+        more = t("wecom.md_more", count=len(branches) - left)
+        if len(f"{body}\n{line}\n{more}".encode()) > MAX_MARKDOWN_BYTES:
+            body += "\n" + more
+            break
+        body += "\n" + line
+    return _fit(body, MAX_MARKDOWN_BYTES)
+
+
+def _fit(text_: str, limit: int) -> str:
+    """`text_` cut (at a character) to `limit` UTF-8 bytes."""
+    data = text_.encode("utf-8")
+    if len(data) <= limit:
+        return text_
+    return data[: limit - 3].decode("utf-8", errors="ignore") + "…"
