@@ -7,6 +7,8 @@ A client counts at a stage when they have evidence for it or for any later stage
 
 from __future__ import annotations
 
+import bisect
+from collections.abc import Callable
 from typing import Final
 
 ASSIGNED: Final = "assigned"
@@ -78,13 +80,21 @@ def stage_index(stage: str) -> int:
 
 def asset_band(assets: float | None, edges: tuple[float, ...] = DEFAULT_ASSET_EDGES) -> str:
     """A readable band label for `assets`: '<10k', '10k-50k', ..., '500k+'."""
-    if assets is None:
-        return "unknown"
-    labels = [_short(e) for e in edges]
-    for i, edge in enumerate(edges):
-        if assets < edge:
-            return f"<{labels[0]}" if i == 0 else f"{labels[i - 1]}-{labels[i]}"
-    return f"{labels[-1]}+"
+    return asset_bands(edges)(assets)
+
+
+def asset_bands(edges: tuple[float, ...] = DEFAULT_ASSET_EDGES) -> Callable[[float | None], str]:
+    """A function labelling amounts with the bands `edges` make (labels built once)."""
+    short = [_short(e) for e in edges]
+    labels = [f"<{short[0]}"] + [f"{a}-{b}" for a, b in zip(short, short[1:], strict=False)]
+    labels.append(f"{short[-1]}+")
+
+    def band(assets: float | None) -> str:
+        if assets is None:
+            return "unknown"
+        return labels[bisect.bisect_right(edges, assets)]
+
+    return band
 
 
 def _short(amount: float) -> str:
