@@ -189,9 +189,8 @@ def main() -> None:
     print(f"{'split (pure, inside the run)':<44}{plain['split_seconds']:>10.2f}{'':>10}")
     print(f"{'assign, no workbooks':<44}{plain['seconds']:>10.2f}{plain['peak_mb']:>10.0f}")
     print(f"{'assign with workbooks':<44}{full['seconds']:>10.2f}{full['peak_mb']:>10.0f}")
-    print(
-        f"{f'  of which issuing {int(full["workbooks"])} workbooks':<44}{issuing:>10.2f}"
-    )
+    issuing_label = f"  of which issuing {int(full['workbooks'])} workbooks"
+    print(f"{issuing_label:<44}{issuing:>10.2f}")
     print(f"{'bare xlsxwriter, same cells':<44}{bare:>10.2f}")
     print(f"\nsplit under 10 s: {'met' if plain['split_seconds'] < 10 else 'missed'}")
     ratio = issuing / bare
