@@ -29,7 +29,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, Engine, text
 
@@ -296,6 +296,9 @@ def _read(item: _File, slug: str, secret: bytes) -> None:
     item.sheet = table.sheet
     item.headers = {name: table.header_of(name) for name in table.columns}
     cleaner = RowCleaner(table, [(name, _PARSERS[name]) for name in _FIELD_NAMES])
+    # (parser, column) per field; a field the sheet lacks is None. Blank cells skip the
+    # parser: most cells of a worked sheet are blank, and this loop runs once per row.
+    parsers = [(_PARSERS[name], table.columns.get(name)) for name in _FIELD_NAMES]
     id_index = table.columns["client_id"]
     inputs = [table.columns[name] for name in _INPUT_FIELDS if name in table.columns]
     if "advisor" in table.columns:
@@ -315,11 +318,22 @@ def _read(item: _File, slug: str, secret: bytes) -> None:
         # A workbook row nobody filled in states nothing: nothing to check or apply.
         if all(cells[i] == "" or cells[i] is None for i in inputs):
             continue
-        cleaned = cleaner.clean(number, cells)
-        if isinstance(cleaned, Rejection):
-            item.errors.append(cleaned)
-            continue
-        item.rows.append((number, cleaned))
+        cleaned: list[Any] = []
+        for position, (parse, index) in enumerate(parsers):
+            if index is None:
+                cleaned.append(None)
+                continue
+            cell = cells[index]
+            if cell == "" or cell is None:
+                cleaned.append(None)
+                continue
+            try:
+                cleaned.append(parse(cell))
+            except BadValue as problem:
+                item.errors.append(cleaner.reject(number, _FIELD_NAMES[position], str(problem)))
+                break
+        else:
+            item.rows.append((number, tuple(cleaned)))
 
 
 # ----------------------------------------------------------------------------- checking
@@ -387,16 +401,31 @@ def _load_context(
         "call": funnel.EVENT_CALL,
         "dnc": funnel.DO_NOT_CALL,
     }
-    for row in conn.execute(text(_CONTEXT_SQL), params):
-        members[row.client_id] = _Member(
-            known=bool(row.known),
-            member=bool(row.member),
-            advisor=row.advisor_code,
-            assigned_at=_aware(row.assigned_at),
-            control=bool(row.control),
-            dnc=bool(row.dnc) or bool(row.listed),
-            risk=row.risk,
-            dnc_call_at=_aware(row.dnc_call_at),
+    assigned_cache: dict[object, dt.datetime | None] = {}
+    for (
+        client_id,
+        known,
+        member,
+        advisor,
+        assigned,
+        control,
+        dnc,
+        risk,
+        listed,
+        dnc_at,
+    ) in conn.execute(text(_CONTEXT_SQL), params):
+        # Clients assigned in one run share their assignment time: parse it once.
+        if assigned not in assigned_cache:
+            assigned_cache[assigned] = _aware(assigned)
+        members[client_id] = _Member(
+            bool(known),
+            bool(member),
+            advisor,
+            assigned_cache[assigned],
+            bool(control),
+            bool(dnc) or bool(listed),
+            risk,
+            _aware(dnc_at),
         )
     conn.exec_driver_sql("DROP TABLE upload_client")
     codes: set[str] = set()
@@ -414,8 +443,7 @@ def _load_context(
     )
 
 
-@dataclass(frozen=True)
-class Fact:
+class Fact(NamedTuple):
     """One event a row states: `match_time` False when the sheet gave no time (or for
     kinds whose time is not part of the fact, like a reported attempts count)."""
 
@@ -434,6 +462,10 @@ class Fact:
             self.value,
             self.occurred_at if self.match_time else None,
         )
+
+
+def _minute(moment: dt.datetime) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M")
 
 
 class _RowChecker:
@@ -519,16 +551,17 @@ class _RowChecker:
     ) -> dt.datetime | None:
         """A sheet time (campaign wall clock) as UTC, or None after rejecting it."""
         when = to_utc(moment, self.tz)
-        shown = moment.strftime("%Y-%m-%d %H:%M")
         if when > self.context.now:
-            reject(column, t("reject.future", value=shown, tz=self.context.campaign.timezone))
+            reject(
+                column, t("reject.future", value=_minute(moment), tz=self.context.campaign.timezone)
+            )
             return None
-        if local(when, self.tz).date() < self.start:
-            reject(column, t("reject.before_start", value=shown, start=self.start.isoformat()))
+        if moment.date() < self.start:  # the sheet's time is already the campaign's wall clock
+            reject(column, t("reject.before_start", value=_minute(moment), start=self.start))
             return None
         if member.assigned_at is not None and when < member.assigned_at:
-            assigned = local(member.assigned_at, self.tz).strftime("%Y-%m-%d %H:%M")
-            reject(column, t("reject.before_assigned", value=shown, assigned=assigned))
+            assigned = _minute(local(member.assigned_at, self.tz))
+            reject(column, t("reject.before_assigned", value=_minute(moment), assigned=assigned))
             return None
         return when
 
@@ -690,7 +723,7 @@ def db_time(conn: Connection, moment: dt.datetime) -> Any:
     """`moment` (aware) as raw SQL compares it with stored times: SQLite keeps UTC text."""
     if conn.dialect.name == "postgresql":
         return moment
-    return moment.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    return moment.astimezone(dt.UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 _INSERT_SQL = """
@@ -708,6 +741,12 @@ WHERE NOT EXISTS (
            OR (s.match_time = 0 AND (s.stage <> :call OR e.source_ref = :untimed)))
       AND NOT EXISTS (SELECT 1 FROM event v WHERE v.voids_event_id = e.id))
 """
+
+
+def _temp_in_memory(conn: Connection) -> None:
+    # The staged rows live for one transaction: keep SQLite's temporary tables off disk.
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("PRAGMA temp_store=MEMORY")
 
 
 def lock_campaign(conn: Connection, campaign_id: int) -> None:
@@ -784,6 +823,7 @@ def upload(
     todo = [f for f in files if f.summary.status != "skipped"]
     ids = {row[1][0] for f in todo for row in f.rows}
     with engine.connect() as conn:
+        _temp_in_memory(conn)
         context = _load_context(conn, registered, sorted(ids))
     checker = _RowChecker(context, options)
     facts: list[list[Fact]] = []
@@ -885,6 +925,7 @@ def _write(
         transaction = conn.begin()
         try:
             bulk.sqlite_bulk_cache(conn)
+            _temp_in_memory(conn)
             lock_campaign(conn, campaign_id)
             # Another upload of the same file may have committed while we were reading.
             done = _applied_before(conn, campaign_id, [f.summary.sha256 for f in files])
@@ -955,7 +996,9 @@ def _insert(
                     fact.client_id,
                     fact.kind,
                     fact.value,
-                    moment.strftime("%Y-%m-%d %H:%M:%S.%f") if sqlite else moment,
+                    moment.replace(tzinfo=None).isoformat(" ", "microseconds")
+                    if sqlite
+                    else moment,
                     int(fact.match_time),
                     fact.advisor,
                     position,
