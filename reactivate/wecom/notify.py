@@ -268,8 +268,17 @@ def _latest_workbooks(conn: Connection, campaign_id: int) -> dict[str, Path]:
         .where(ISSUES.c.campaign_id == campaign_id)
         .order_by(ISSUES.c.advisor_code, ISSUES.c.issue)
     ):
-        latest[code] = Path(path)
+        latest[code] = _published(Path(path))
     return latest
+
+
+def _published(path: Path) -> Path:
+    """Where a workbook lives: `assign` writes into a `.issuing-*` scratch folder, moves the
+    files up after the commit, and the issue record may still name the scratch path."""
+    if path.is_file():
+        return path
+    parts = [part for part in path.parts if not part.startswith(".issuing-")]
+    return Path(*parts) if parts else path
 
 
 def _markdown(

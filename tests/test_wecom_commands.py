@@ -1,0 +1,257 @@
+"""`reactivate wecom qr | notify | transfers` and `reassign --wecom` against the fake WeCom."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+import pytest
+from conftest import CAMPAIGN_FILE, ROOT
+from fake_wecom import FakeWeCom, fake_wecom  # noqa: F401
+from sqlalchemy import text
+from typer.testing import CliRunner
+
+from reactivate.assignment import reassign
+from reactivate.cli import app
+from reactivate.db.engine import open_engine
+from reactivate.errors import ConfigError
+from reactivate.wecom.client import WeComClient
+from reactivate.wecom.contact_ways import create_ways
+from reactivate.wecom.notify import PER_MEMBER_PER_MINUTE, _Pacer
+from reactivate.wecom.tokens import DatabaseTokenStore
+
+DATA = ROOT / "data"
+SLUG = "2020h2-dormant"
+AUGUST = int(dt.datetime(2020, 8, 3, tzinfo=dt.UTC).timestamp())
+
+
+def run(db: str, *args: str, env: dict[str, str] | None = None) -> str:
+    result = CliRunner().invoke(app, [*args, "--db", db], env=env)
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
+def run_json(db: str, *args: str, env: dict[str, str] | None = None) -> Any:
+    return json.loads(run(db, *args, "-f", "json", env=env))
+
+
+def query(db: str, sql: str, **params: Any) -> list[tuple[Any, ...]]:
+    engine = open_engine(db)
+    with engine.connect() as conn:
+        rows = [tuple(r) for r in conn.execute(text(sql), params)]
+    engine.dispose()
+    return rows
+
+
+def set_up(db: str, fake: FakeWeCom, *assign_args: str, hidden: str = "A0003") -> dict[str, str]:
+    """The sample campaign assigned; every advisor known to the fake (`hidden` outside the
+    app's visibility); returns advisor code -> WeCom userid."""
+    run(db, "campaign", "add", str(CAMPAIGN_FILE))
+    run(db, "advisors", "load", str(DATA / "advisors.xlsx"))
+    run(db, "load", str(DATA / "dormant_accounts.xlsx"), "-c", SLUG)
+    run(
+        db, "assign", "-c", SLUG, "--assigned-at", "2020-07-01T09:00:00", "-f", "json", *assign_args
+    )
+    users = {str(c): str(u) for c, u in query(db, "SELECT code, wecom_userid FROM advisor")}
+    for code, userid in users.items():
+        fake.add_advisor(userid, visible=code != hidden, resigned=code == "A0005")
+    return users
+
+
+def add_by_mobile(db: str, fake: FakeWeCom, users: dict[str, str], code: str, n: int) -> list[str]:
+    """`n` of the advisor's clients add them on WeCom (the advisor notes their mobile)."""
+    rows = query(
+        db,
+        "SELECT c.mobile FROM member m JOIN client c ON c.client_id = m.client_id"
+        " WHERE m.advisor_code = :code ORDER BY m.client_id",
+        code=code,
+    )
+    return [
+        fake.add_contact(users[code], remark_mobiles=[str(mobile)], add_way=2, createtime=AUGUST)
+        for (mobile,) in rows[:n]
+    ]
+
+
+def test_qr_makes_one_way_per_advisor_into_the_workbook_and_removes_them(
+    sqlite_url: str,
+    tmp_path: Path,
+    fake_wecom: FakeWeCom,  # noqa: F811
+) -> None:
+    set_up(sqlite_url, fake_wecom, "--no-workbooks")
+    env = fake_wecom.env()
+    made = run_json(sqlite_url, "wecom", "qr", "-c", SLUG, env=env)
+    assert (made["created"], made["existing"]) == (10, 0)
+    assert made["refused"] == [{"advisor": "A0003", "errcode": 60011}]
+    assert len(made["links"]) == 10 and len(fake_wecom.contact_ways) == 10
+    again = run_json(sqlite_url, "wecom", "qr", "-c", SLUG, env=env)
+    assert (again["created"], again["existing"]) == (0, 10)
+    rows = query(sqlite_url, "SELECT state, config_id, client_id FROM wecom_contact_way")
+    assert {r[1] for r in rows} == set(fake_wecom.contact_ways)
+    assert all(len(r[0]) <= 30 and r[0].isascii() and r[2] is None for r in rows)
+    assert {w["remark"] for w in fake_wecom.contact_ways.values()} == {SLUG}
+
+    # the advisor's next workbook carries their link
+    out = tmp_path / "out"
+    # (the library: the CLI's table trips over a duplicate "summary.workbooks" message key)
+    engine = open_engine(sqlite_url)
+    reassign(engine, SLUG, "A0002", "A0001", out_dir=out)
+    engine.dispose()
+    (path,) = out.rglob("A0001-*.xlsx")
+    cells = {
+        str(cell.value)
+        for sheet in openpyxl.load_workbook(path, read_only=True).worksheets
+        for row in sheet.iter_rows()
+        for cell in row
+        if cell.value
+    }
+    assert made["links"]["A0001"] in cells
+
+    table = run(sqlite_url, "wecom", "qr", "-c", SLUG, "--remove", env=env)
+    assert "removed" in table
+    assert fake_wecom.contact_ways == {}
+    assert query(sqlite_url, "SELECT count(*) FROM wecom_contact_way WHERE removed_at IS NULL") == [
+        (0,)
+    ]
+    gone = run_json(sqlite_url, "wecom", "qr", "-c", SLUG, "--remove", env=env)
+    assert (gone["removed"], gone["already_gone"]) == (0, 0)
+
+
+def test_qr_per_client_refuses_over_the_quota_and_paces_itself(
+    sqlite_url: str,
+    fake_wecom: FakeWeCom,  # noqa: F811
+) -> None:
+    set_up(sqlite_url, fake_wecom, "--no-workbooks")
+    sleeps: list[float] = []
+    engine = open_engine(sqlite_url)
+    with WeComClient(fake_wecom.settings(), DatabaseTokenStore(engine)) as wecom:
+        with pytest.raises(ConfigError, match="--per-client needs 392 new contact ways"):
+            create_ways(engine, wecom, SLUG, per_client=True, quota=391, sleep=sleeps.append)
+        assert fake_wecom.contact_ways == {} and sleeps == []
+        made = create_ways(engine, wecom, SLUG, per_client=True, sleep=sleeps.append)
+    engine.dispose()
+    hidden = query(sqlite_url, "SELECT count(*) FROM member WHERE advisor_code = 'A0003'")[0][0]
+    assert made.created == 392 - hidden == len(fake_wecom.contact_ways)
+    assert made.refused == {"A0003": 60011}
+    assert len(sleeps) == made.created and set(sleeps) == {0.04}  # one pause between calls
+    states = query(sqlite_url, "SELECT state, client_id FROM wecom_contact_way")
+    assert len({s for s, _ in states}) == len(states)
+    assert all(client_id not in state for state, client_id in states)
+
+
+def test_notify_sends_each_advisor_their_numbers_workbook_and_the_robot_summary(
+    sqlite_url: str,
+    tmp_path: Path,
+    fake_wecom: FakeWeCom,  # noqa: F811
+) -> None:
+    users = set_up(sqlite_url, fake_wecom, "--out", str(tmp_path / "out"))
+    env = fake_wecom.env()
+    add_by_mobile(sqlite_url, fake_wecom, users, "A0001", 2)
+    assert run_json(sqlite_url, "wecom", "sync", "-c", SLUG, env=env)["events"] == 2
+    clients = query(sqlite_url, "SELECT count(*) FROM member WHERE advisor_code = 'A0001'")[0][0]
+
+    # a dry run needs no WeCom settings and sends nothing
+    dry = run(sqlite_url, "wecom", "notify", "-c", SLUG, "--attach", "--webhook", "--dry-run")
+    assert f"you have {clients} client(s)" in dry
+    assert "on WeCom 2 (2 confirmed by WeCom)" in dry
+    assert "Dry run" in dry and "group robot" in dry
+    assert fake_wecom.messages == [] and fake_wecom.webhook_messages == []
+    mobiles = [str(m) for (m,) in query(sqlite_url, "SELECT mobile FROM client")]
+    assert not any(m in dry for m in mobiles)
+
+    result = CliRunner().invoke(
+        app,
+        ["wecom", "notify", "-c", SLUG, "--attach", "--webhook", "-f", "json", "--db", sqlite_url],
+        env=env,
+    )
+    assert result.exit_code == 0, result.output
+    sent = json.loads(result.stdout)
+    assert (sent["texts"], sent["files"], sent["webhook"]) == (10, 10, True)
+    assert sent["invalid"] == ["A0003"]
+    assert fake_wecom.secret not in result.output and fake_wecom.webhook_key not in result.output
+    texts = {
+        m["touser"]: m["text"]["content"] for m in fake_wecom.messages if m["msgtype"] == "text"
+    }
+    assert f"you have {clients} client(s)" in texts[users["A0001"]]
+    files = [m for m in fake_wecom.messages if m["msgtype"] == "file"]
+    assert len(files) == len(fake_wecom.media) == 10
+    assert all(name.endswith(".xlsx") for name, _ in fake_wecom.media.values())
+    (robot,) = fake_wecom.webhook_messages
+    markdown = robot["markdown"]["content"]
+    assert len(markdown.encode()) <= 4096
+    assert "assigned: **392**" in markdown and "target 49.0%" in markdown
+    assert "2 confirmed by WeCom" in markdown
+
+
+def test_pacer_waits_before_a_members_31st_message_in_a_minute() -> None:
+    sleeps: list[float] = []
+    clock = iter([float(i) for i in range(100)])
+    pacer = _Pacer(sleeps.append, lambda: next(clock))
+    for _ in range(PER_MEMBER_PER_MINUTE):
+        pacer.wait("zhangsan")
+    pacer.wait("lisi")
+    assert sleeps == []
+    pacer.wait("zhangsan")  # the 31st, 31 s after the first
+    assert sleeps == [29.0]
+
+
+def test_reassign_wecom_hands_customers_over_and_transfers_records_the_outcome(
+    sqlite_url: str,
+    fake_wecom: FakeWeCom,  # noqa: F811
+) -> None:
+    users = set_up(sqlite_url, fake_wecom, "--no-workbooks", hidden="")
+    env = fake_wecom.env()
+    moved = add_by_mobile(sqlite_url, fake_wecom, users, "A0001", 3)
+    departed = add_by_mobile(sqlite_url, fake_wecom, users, "A0005", 2)
+    assert run_json(sqlite_url, "wecom", "sync", "-c", SLUG, env=env)["matched"] == 5
+
+    # still employed: 在职继承
+    args = ("reassign", "-c", SLUG, "--from", "A0001", "--to", "A0002", "--no-workbooks")
+    summary = run_json(sqlite_url, *args, "--wecom", env=env)
+    assert summary["wecom"]["resigned"] is False
+    assert (summary["wecom"]["customers"], summary["wecom"]["started"]) == (3, 3)
+    (call,) = fake_wecom.requests_to("externalcontact/transfer_customer")
+    assert call.body["handover_userid"] == users["A0001"]
+    assert call.body["takeover_userid"] == users["A0002"]
+    assert sorted(call.body["external_userid"]) == sorted(moved)
+
+    fake_wecom.set_transfer_status(moved[0], 1, AUGUST + 86400)
+    fake_wecom.set_transfer_status(moved[1], 3)
+    polled = run_json(sqlite_url, "wecom", "transfers", "-c", SLUG, env=env)
+    assert (polled["done"], polled["refused"], polled["waiting"], polled["updated"]) == (1, 1, 1, 2)
+    assert run_json(sqlite_url, "wecom", "transfers", "-c", SLUG, env=env)["updated"] == 0
+    done = query(sqlite_url, "SELECT client_id, takeover_time FROM wecom_transfer WHERE status = 1")
+    assert len(done) == 1 and done[0][0] is not None and done[0][1] is not None
+
+    # left the firm (roster says so): 离职继承; a contact gone on WeCom is reported per customer
+    engine = open_engine(sqlite_url)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE advisor SET active = false WHERE code = 'A0005'"))
+    engine.dispose()
+    fake_wecom.remove_contact(users["A0005"], departed[1])
+    table = run(
+        sqlite_url, "reassign", "-c", SLUG, "--from", "A0005", "--no-workbooks", "--wecom", env=env
+    )
+    assert "1 of 2 customer(s) handed over with resigned/transfer_customer" in table
+    assert "errcode 40096: 1 customer(s)" in table
+    assert len(fake_wecom.requests_to("externalcontact/resigned/transfer_customer")) >= 1
+    assert query(
+        sqlite_url,
+        "SELECT DISTINCT resigned FROM wecom_transfer WHERE handover = :u",
+        u=users["A0005"],
+    ) == [(1,)]
+
+    # running it again hands over only what did not start
+    again = run_json(sqlite_url, *args, "--wecom", env=env)
+    assert again["wecom"]["customers"] == 0
+
+    # --wecom checks the settings before anything moves
+    result = CliRunner().invoke(
+        app,
+        ["reassign", "-c", SLUG, "--from", "A0002", "--to", "A0001", "--wecom", "--db", sqlite_url],
+        env={"REACTIVATE_WECOM_CORPID": ""},
+    )
+    assert result.exit_code == 1 and "REACTIVATE_WECOM_CORPID" in result.output
+    assert query(sqlite_url, "SELECT count(*) FROM member WHERE advisor_code = 'A0002'")[0][0] > 0
