@@ -498,7 +498,8 @@ class _Builder:
             "SUM(CASE WHEN s.wecom_at IS NOT NULL AND s.wecom_confirmed_at IS NULL"
             " THEN 1 ELSE 0 END) AS wecom_unconfirmed",
         ]
-        sql = f"SELECT {key} AS k, {', '.join(parts)} FROM {source} GROUP BY {key}"
+        group_by = f"GROUP BY {key}" if by is not None else ""  # PostgreSQL refuses GROUP BY ''
+        sql = f"SELECT {key} AS k, {', '.join(parts)} FROM {source} {group_by}"
         result = self._sql(sql)
         return {
             row.k: {k: int(v or 0) for k, v in row._mapping.items() if k != "k"} for row in result

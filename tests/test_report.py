@@ -1,0 +1,650 @@
+"""Every figure of `report` against an independent count of the raw events (a plain loop).
+
+Random campaigns are inserted with plain SQL on SQLite and PostgreSQL: members with and
+without advisors, a control group, do-not-call members, calls (repeated, at equal times,
+answered or not), WeCom adds self-reported and confirmed, pushes, conversions, skipped
+stages, reactivations, and mistakes voided by later events. The reference below knows
+nothing of client_stage or of the report's SQL: it reads the list of events it generated.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import random
+import statistics
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from conftest import CAMPAIGN_FILE
+from sqlalchemy import Engine
+
+from reactivate import funnel, registry, stats
+from reactivate.db import stages
+from reactivate.db.engine import open_engine
+from reactivate.db.models import Advisor, Branch, Client, Event, ImportRecord, Member
+from reactivate.errors import ConfigError
+from reactivate.report import Report, ReportOptions, build_report
+
+SH = ZoneInfo("Asia/Shanghai")
+SLUG = "2020h2-dormant"
+STAGES = funnel.STAGES
+AS_OF = dt.datetime(2020, 8, 20, tzinfo=dt.UTC)
+EDGES = funnel.DEFAULT_ASSET_EDGES
+#: assignment runs: a Monday 00:30 in Shanghai is still Sunday in UTC (the week is local)
+RUNS = [
+    dt.datetime(2020, 7, 1, 9, 0, tzinfo=SH),
+    dt.datetime(2020, 7, 6, 0, 30, tzinfo=SH),
+    dt.datetime(2020, 7, 15, 14, 0, tzinfo=SH),
+]
+ADVISORS = {
+    "A001": ("王芳", "一部"),
+    "A002": ("李强", "一部"),
+    "A003": ("张伟", "二部"),
+    "A004": ("赵敏", "二部"),
+}
+SILENT = "A004"  # has clients, never uploads
+
+
+@dataclass
+class Ev:
+    id: int
+    client: str
+    stage: str
+    at: dt.datetime
+    value: str | None = None
+    source: str = "upload"
+    advisor: str | None = None
+    voids: int | None = None
+
+
+@dataclass
+class Data:
+    clients: dict[str, dict[str, Any]] = field(default_factory=dict)
+    members: dict[str, dict[str, Any]] = field(default_factory=dict)
+    events: list[Ev] = field(default_factory=list)
+
+
+def generate(seed: int, n: int = 70, control: bool = True) -> Data:
+    rng = random.Random(seed)
+    data = Data()
+    next_id = iter(range(1, 10_000))
+    for i in range(n):
+        cid = f"00{seed:02d}{i:06d}"
+        data.clients[cid] = {
+            "client_id": cid,
+            "name": rng.choice(["张三", "欧阳娜娜", "李四"]),
+            "mobile": f"138{rng.randrange(10**8):08d}",
+            "branch": rng.choice(["一部", "二部", None]),
+            "assets": rng.choice([None, 500.0, 10_000.0, 42_000.0, 99_999.0, 250_000.0, 900_000.0]),
+            "risk": rng.choice([None, 1, 2, 3, 4, 5]),
+        }
+        kind = rng.random()
+        is_control = control and kind < 0.15
+        advisor = None if is_control or kind < 0.22 else rng.choice(list(ADVISORS))
+        assigned_at = rng.choice(RUNS) if advisor else None
+        data.members[cid] = {
+            "client_id": cid,
+            "advisor": advisor,
+            "assigned_at": assigned_at,
+            "control": is_control,
+            "dnc": rng.random() < 0.05,
+        }
+        uploader = None if advisor == SILENT else advisor
+        base = assigned_at or RUNS[0]
+
+        def at(hours: float, base: dt.datetime = base) -> dt.datetime:
+            return (base + dt.timedelta(hours=hours)).astimezone(dt.UTC)
+
+        def add(
+            stage: str, when: dt.datetime, value: str | None = None, source: str = "upload"
+        ) -> Ev:
+            event = Ev(
+                next(next_id),
+                cid,
+                stage,
+                when,
+                value,
+                source,
+                uploader if source == "upload" else None,
+            )
+            data.events.append(event)
+            return event
+
+        if advisor:
+            add(funnel.EVENT_ASSIGNED, at(0), advisor, "assign")
+        if advisor and rng.random() < 0.8:
+            hour = rng.uniform(1, 200)
+            for _ in range(rng.randint(1, 4)):
+                disposition = rng.choice(funnel.DISPOSITIONS)
+                add(funnel.EVENT_CALL, at(hour), disposition)
+                if rng.random() < 0.15:  # the same call time twice: one attempt, not two
+                    add(funnel.EVENT_CALL, at(hour), rng.choice(funnel.DISPOSITIONS))
+                hour += rng.choice([0.5, 3, 26, 70])
+            if rng.random() < 0.55:
+                wecom_hour = hour + rng.uniform(0, 100)
+                add(funnel.EVENT_WECOM, at(wecom_hour))
+                if rng.random() < 0.5:
+                    add(funnel.EVENT_WECOM, at(wecom_hour + 2), source="wecom")
+                if rng.random() < 0.6:
+                    add(funnel.EVENT_PUSHED, at(wecom_hour + rng.uniform(1, 300)), "MMF01")
+                    if rng.random() < 0.5:
+                        add(funnel.EVENT_CONVERTED, at(wecom_hour + rng.uniform(300, 600)), "MMF01")
+        if advisor and rng.random() < 0.08:  # skipped stages: later evidence, no call logged
+            add(
+                rng.choice([funnel.EVENT_WECOM, funnel.EVENT_PUSHED, funnel.EVENT_CONVERTED]),
+                at(rng.uniform(5, 400)),
+            )
+        if advisor and rng.random() < 0.2:  # a mistake, voided later
+            stage = rng.choice([funnel.EVENT_CALL, funnel.EVENT_WECOM, funnel.EVENT_CONVERTED])
+            wrong = add(
+                stage,
+                at(rng.uniform(0.2, 50)),
+                funnel.CONNECTED if stage == funnel.EVENT_CALL else None,
+            )
+            void = add(funnel.EVENT_VOID, at(rng.uniform(60, 90)), source="correct")
+            void.voids = wrong.id
+        if rng.random() < 0.25:
+            add(funnel.EVENT_REACTIVATED, at(rng.uniform(100, 900)), "2020-09-01", "activity")
+    return data
+
+
+def insert(engine: Engine, campaign_id: int, data: Data, imports: bool = True) -> None:
+    now = dt.datetime(2020, 6, 30, tzinfo=dt.UTC)
+    with engine.begin() as conn:
+        conn.execute(Branch.__table__.insert(), [{"name": b} for b in ("一部", "二部")])  # type: ignore[attr-defined]
+        conn.execute(
+            Advisor.__table__.insert(),  # type: ignore[attr-defined]
+            [
+                {"code": c, "name": n, "branch": b, "active": True, "updated_at": now}
+                for c, (n, b) in ADVISORS.items()
+            ],
+        )
+        conn.execute(
+            Client.__table__.insert(), [{**c, "updated_at": now} for c in data.clients.values()]
+        )  # type: ignore[attr-defined]
+        conn.execute(
+            Member.__table__.insert(),  # type: ignore[attr-defined]
+            [
+                {
+                    "campaign_id": campaign_id,
+                    "client_id": m["client_id"],
+                    "joined_at": now,
+                    "dnc": m["dnc"],
+                    "control": m["control"],
+                    "advisor_code": m["advisor"],
+                    "assigned_at": m["assigned_at"],
+                }
+                for m in data.members.values()
+            ],
+        )
+        rows = [
+            {
+                "id": e.id,
+                "campaign_id": campaign_id,
+                "client_id": e.client,
+                "stage": e.stage,
+                "value": e.value,
+                "occurred_at": e.at,
+                "advisor_code": e.advisor,
+                "source": e.source,
+                "recorded_by": "test",
+                "recorded_at": e.at,
+                "voids_event_id": None,
+            }
+            for e in data.events
+        ]
+        conn.execute(Event.__table__.insert(), rows)  # type: ignore[attr-defined]
+        for e in data.events:
+            if e.voids is not None:
+                conn.execute(
+                    Event.__table__.update()
+                    .where(Event.__table__.c.id == e.id)
+                    .values(voids_event_id=e.voids)  # type: ignore[attr-defined]
+                )
+        if conn.dialect.name == "postgresql":
+            conn.exec_driver_sql("SELECT setval('event_id_seq', (SELECT MAX(id) FROM event))")
+        if imports:
+            records = [
+                ("refused", {"rejected": 3}),
+                ("applied", {"rejected": 2, "applied": 10}),
+                ("applied", {}),
+            ]
+            conn.execute(
+                ImportRecord.__table__.insert(),  # type: ignore[attr-defined]
+                [
+                    {
+                        "kind": "results",
+                        "campaign_id": campaign_id,
+                        "file_name": f"r{i}.xlsx",
+                        "sha256": f"{i}",
+                        "rows": 10,
+                        "counts": json.dumps(counts),
+                        "status": status,
+                        "run_by": "test",
+                        "run_at": now,
+                    }
+                    for i, (status, counts) in enumerate(records)
+                ],
+            )
+        stages.refresh(conn, campaign_id)
+
+
+# --- the independent count ----------------------------------------------------------------
+
+
+@dataclass
+class Expected:
+    assigned: int
+    clients: list[int]
+    confirmed: int
+    medians: list[float | None]
+
+
+def live_events(
+    data: Data, since: dt.datetime | None = None, until: dt.datetime | None = None
+) -> list[Ev]:
+    voided = {e.voids for e in data.events if e.stage == funnel.EVENT_VOID}
+    return [
+        e
+        for e in data.events
+        if e.stage != funnel.EVENT_VOID
+        and e.id not in voided
+        and (since is None or e.at >= since)
+        and (until is None or e.at < until)
+    ]
+
+
+def first_times(events: list[Ev]) -> dict[str, dict[str, dt.datetime]]:
+    """Per client, the first time of each stage's own evidence (not cumulative)."""
+    firsts: dict[str, dict[str, dt.datetime]] = defaultdict(dict)
+
+    def note(client: str, stage: str, when: dt.datetime) -> None:
+        if stage not in firsts[client] or when < firsts[client][stage]:
+            firsts[client][stage] = when
+
+    for e in events:
+        if e.stage == funnel.EVENT_CALL:
+            note(e.client, funnel.CALLED, e.at)
+            if e.value in funnel.REACHED_DISPOSITIONS:
+                note(e.client, funnel.REACHED, e.at)
+        elif e.stage == funnel.EVENT_WECOM:
+            note(e.client, funnel.WECOM_ADDED, e.at)
+            if e.source == "wecom":
+                note(e.client, "confirmed", e.at)
+        elif e.stage in (funnel.EVENT_PUSHED, funnel.EVENT_CONVERTED):
+            note(e.client, e.stage, e.at)
+    return firsts
+
+
+def cumulative(own: dict[str, dt.datetime]) -> list[dt.datetime | None]:
+    out: list[dt.datetime | None] = []
+    for i in range(len(STAGES)):
+        later = [own[s] for s in STAGES[i:] if s in own]
+        out.append(min(later) if later else None)
+    return out
+
+
+def assigned_members(data: Data) -> list[dict[str, Any]]:
+    return [m for m in data.members.values() if m["advisor"] and not m["control"]]
+
+
+def group_key(by: str | None, member: dict[str, Any], data: Data) -> str:
+    client = data.clients[member["client_id"]]
+    if by is None:
+        return ""
+    if by == "advisor":
+        return str(member["advisor"])
+    if by == "branch":
+        return client["branch"] or "unknown"
+    if by == "risk":
+        return f"C{client['risk']}" if client["risk"] else "unknown"
+    if by == "asset_band":
+        return funnel.asset_band(client["assets"], EDGES)
+    day = member["assigned_at"].astimezone(SH).date()
+    year, week, _ = day.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def expected(
+    data: Data,
+    by: str | None = None,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+) -> dict[str, Expected]:
+    firsts = first_times(live_events(data, since, until))
+    groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for member in assigned_members(data):
+        groups[group_key(by, member, data)].append(member)
+    out = {}
+    for key, members in groups.items():
+        counts = [0] * len(STAGES)
+        days: list[list[float]] = [[] for _ in STAGES]
+        confirmed = 0
+        for member in members:
+            own = firsts.get(member["client_id"], {})
+            confirmed += "confirmed" in own
+            for i, when in enumerate(cumulative(own)):
+                if when is not None:
+                    counts[i] += 1
+                    days[i].append((when - member["assigned_at"]).total_seconds() / 86400)
+        out[key] = Expected(
+            assigned=len(members),
+            clients=counts,
+            confirmed=confirmed,
+            medians=[statistics.median(d) if d else None for d in days],
+        )
+    return out
+
+
+def assert_funnel(figures: Any, exp: Expected, assigned: int, targets: dict[str, float]) -> None:
+    assert assigned == exp.assigned
+    previous = None
+    for i, s in enumerate(figures):
+        assert s.stage == STAGES[i]
+        assert s.clients == exp.clients[i], (s.stage, s.clients, exp.clients[i])
+        assert s.of_assigned == pytest.approx(exp.clients[i] / exp.assigned)
+        assert s.of_assigned <= 1.0
+        if i == 0:
+            assert s.of_previous is None
+        else:
+            assert s.clients <= previous  # the funnel never widens
+            assert s.of_previous == (pytest.approx(s.clients / previous) if previous else None)
+        assert s.ci95 == pytest.approx(stats.wilson(exp.clients[i], exp.assigned))
+        assert s.target == targets.get(s.stage)
+        assert s.met == (None if s.stage not in targets else s.of_assigned >= targets[s.stage])
+        if exp.medians[i] is None:
+            assert s.median_days is None
+        else:
+            assert s.median_days == pytest.approx(exp.medians[i], abs=1e-5), s.stage
+        assert s.confirmed == (exp.confirmed if s.stage == funnel.WECOM_ADDED else None)
+        previous = s.clients
+
+
+# --- fixtures -----------------------------------------------------------------------------
+
+
+@pytest.fixture(params=[3, 11])
+def campaign(
+    request: pytest.FixtureRequest, db_url: str
+) -> Iterator[tuple[Engine, Data, dict[str, float]]]:
+    engine = open_engine(db_url)
+    config, _ = registry.register(engine, CAMPAIGN_FILE)
+    data = generate(request.param)
+    insert(engine, registry.get(engine, SLUG).id, data)
+    yield engine, data, dict(config.targets)
+    engine.dispose()
+
+
+def report(engine: Engine, **options: Any) -> Report:
+    return build_report(engine, SLUG, ReportOptions(as_of=AS_OF, **options))
+
+
+# --- tests --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("by", [None, "advisor", "branch", "week", "risk", "asset_band"])
+def test_every_figure_matches_an_independent_count(campaign: Any, by: str | None) -> None:
+    engine, data, targets = campaign
+    result = report(engine, by=by)
+    overall = expected(data)[""]
+    assert_funnel(result.stages, overall, result.assigned, targets)
+    assert result.control == sum(m["control"] for m in data.members.values())
+    if by is None:
+        assert result.groups == ()
+        return
+    per_group = expected(data, by)
+    assert {g.key for g in result.groups} == set(per_group)
+    for group in result.groups:
+        assert_funnel(group.stages, per_group[group.key], group.assigned, targets)
+    assert sum(g.assigned for g in result.groups) == result.assigned
+    if by == "advisor":
+        assert {g.name for g in result.groups} <= {n for n, _ in ADVISORS.values()}
+
+
+def test_advisors_are_ranked_by_the_lower_bound(campaign: Any) -> None:
+    engine, _data, _targets = campaign
+    for rank_by in (None, funnel.REACHED):
+        result = report(engine, by="advisor", rank_by=rank_by)
+        stage = rank_by or STAGES[-1]
+        assert result.ranked_by == stage
+        lows = [(g.stage(stage).ci95 or (0, 0))[0] for g in result.groups]
+        assert lows == sorted(lows, reverse=True)
+    assert report(engine, by="week").ranked_by is None
+
+
+def test_window_counts_only_evidence_dated_inside_it(campaign: Any) -> None:
+    engine, data, targets = campaign
+    since, until = dt.date(2020, 7, 5), dt.date(2020, 7, 12)
+    start = dt.datetime.combine(since, dt.time(), SH).astimezone(dt.UTC)
+    end = dt.datetime.combine(until + dt.timedelta(days=1), dt.time(), SH).astimezone(dt.UTC)
+    result = report(engine, since=since, until=until, by="advisor")
+    assert_funnel(result.stages, expected(data, None, start, end)[""], result.assigned, targets)
+    per_group = expected(data, "advisor", start, end)
+    for group in result.groups:
+        assert_funnel(group.stages, per_group[group.key], group.assigned, targets)
+    assert result.to_json()["window"] == {"since": "2020-07-05", "until": "2020-07-12"}
+    only_since = report(engine, since=since)
+    assert_funnel(
+        only_since.stages, expected(data, None, start, None)[""], only_since.assigned, targets
+    )
+
+
+def test_attempt_report_says_which_call_reached_them(campaign: Any) -> None:
+    engine, data, _targets = campaign
+    result = report(engine, by="attempt")
+    calls: dict[str, set[dt.datetime]] = defaultdict(set)
+    answered: dict[str, dt.datetime] = {}
+    for e in live_events(data):
+        if e.stage == funnel.EVENT_CALL:
+            calls[e.client].add(e.at)
+            if e.value in funnel.REACHED_DISPOSITIONS and (
+                e.client not in answered or e.at < answered[e.client]
+            ):
+                answered[e.client] = e.at
+    reached_at: dict[int, int] = defaultdict(int)
+    called_at_least: dict[int, int] = defaultdict(int)
+    for member in assigned_members(data):
+        cid = member["client_id"]
+        for n in range(1, len(calls[cid]) + 1):
+            called_at_least[n] += 1
+        if cid in answered:
+            reached_at[sum(1 for when in calls[cid] if when <= answered[cid])] += 1
+    assert [(a.attempt, a.called, a.reached) for a in result.attempts] == [
+        (n, called_at_least[n], reached_at[n]) for n in range(1, max(called_at_least) + 1)
+    ]
+    assert sum(a.reached for a in result.attempts) == len(
+        [m for m in assigned_members(data) if m["client_id"] in answered]
+    )
+    assert result.groups == () and result.to_json()["by"] == "attempt"
+
+
+def test_reactivation_treated_control_and_uplift(campaign: Any) -> None:
+    engine, data, _targets = campaign
+    result = report(engine)
+    reactivated = {e.client for e in live_events(data) if e.stage == funnel.EVENT_REACTIVATED}
+    treated = [m for m in data.members.values() if not m["control"]]
+    control = [m for m in data.members.values() if m["control"]]
+    r = result.reactivation
+    assert r is not None and r.control is not None
+    assert (r.treated.clients, r.treated.reactivated) == (
+        len(treated),
+        sum(m["client_id"] in reactivated for m in treated),
+    )
+    assert (r.control.clients, r.control.reactivated) == (
+        len(control),
+        sum(m["client_id"] in reactivated for m in control),
+    )
+    assert r.uplift == pytest.approx(
+        100 * (r.treated.reactivated / len(treated) - r.control.reactivated / len(control))
+    )
+    low, high = stats.newcombe(
+        r.treated.reactivated, len(treated), r.control.reactivated, len(control)
+    ) or (0, 0)
+    assert r.ci95 == pytest.approx((100 * low, 100 * high))
+    firsts = first_times(live_events(data))
+    for i, (stage, arm) in enumerate(r.by_stage):
+        at_stage = [
+            m for m in assigned_members(data) if cumulative(firsts.get(m["client_id"], {}))[i]
+        ]
+        assert (stage, arm.clients) == (STAGES[i], len(at_stage))
+        assert arm.reactivated == sum(m["client_id"] in reactivated for m in at_stage)
+
+
+def test_data_quality_counts(campaign: Any) -> None:
+    engine, data, _targets = campaign
+    result = report(engine, stale_days=30)
+    q = result.data_quality
+    firsts = first_times(live_events(data))
+    members = assigned_members(data)
+    skipped = 0
+    for m in members:
+        own = firsts.get(m["client_id"], {})
+        skipped += any(
+            s not in own and any(x in own for x in STAGES[i + 1 :])
+            for i, s in enumerate(STAGES[:-1])
+        )
+    assert q.skipped_stage == skipped
+    dnc_calls = {
+        e.client
+        for e in live_events(data)
+        if e.stage == funnel.EVENT_CALL and e.value == funnel.DO_NOT_CALL
+    }
+    assert q.dnc_calls == sum(m["client_id"] in dnc_calls for m in members)
+    assert q.dnc_members == sum(m["dnc"] for m in data.members.values())
+    never = [
+        m
+        for m in members
+        if not firsts.get(m["client_id"])
+        and not m["dnc"]
+        and m["client_id"] not in dnc_calls
+        and m["assigned_at"] < AS_OF - dt.timedelta(days=30)
+    ]
+    assert q.never_called == len(never)
+    assert (q.uploads_refused, q.rows_rejected) == (1, 5)
+    with_clients = {m["advisor"] for m in members}
+    assert [code for code, _ in q.silent_advisors] == sorted({SILENT} & with_clients)
+    assert q.wecom_synced
+    assert q.wecom_unconfirmed == sum(
+        funnel.WECOM_ADDED in firsts.get(m["client_id"], {})
+        and "confirmed" not in firsts.get(m["client_id"], {})
+        for m in members
+    )
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_dropped_lists_who_stopped_before_the_stage_masked(campaign: Any, stage: str) -> None:
+    engine, data, _targets = campaign
+    result = report(engine, dropped=stage)
+    i = STAGES.index(stage)
+    firsts = first_times(live_events(data))
+    want = set()
+    for m in assigned_members(data):
+        times = cumulative(firsts.get(m["client_id"], {}))
+        if (i == 0 or times[i - 1] is not None) and times[i] is None:
+            want.add(m["client_id"])
+    assert {c.client_id for c in result.dropped} == want
+    for c in result.dropped:
+        client = data.clients[c.client_id]
+        assert c.mobile == client["mobile"][:3] + "****" + client["mobile"][-4:]
+        assert c.name.startswith(client["name"][0]) and "*" in c.name
+        assert client["name"] not in json.dumps(result.to_json(), ensure_ascii=False)
+
+
+def test_json_contract(campaign: Any) -> None:
+    engine, _data, _targets = campaign
+    data = report(engine, by="advisor").to_json()
+    for key in ("campaign", "assigned", "control", "stages", "reactivation", "by", "groups"):
+        assert key in data
+    assert data["campaign"] == SLUG and data["by"] == "advisor"
+    first = data["stages"][0]
+    assert set(first) == {
+        "stage",
+        "clients",
+        "of_assigned",
+        "of_previous",
+        "ci95",
+        "target",
+        "met",
+        "median_days",
+    }
+    assert first["of_previous"] is None
+    wecom = next(s for s in data["stages"] if s["stage"] == "wecom_added")
+    assert isinstance(wecom["confirmed"], int)
+    assert set(data["reactivation"]) >= {"treated", "control", "uplift", "ci95"}
+    assert set(data["reactivation"]["treated"]) == {"clients", "reactivated", "rate"}
+    assert set(data["groups"][0]) == {"key", "name", "assigned", "stages"}
+    assert json.loads(json.dumps(data)) == data
+
+
+def test_no_control_group_and_no_activity(db_url: str) -> None:
+    engine = open_engine(db_url)
+    registry.register(engine, CAMPAIGN_FILE)
+    data = generate(5, n=30, control=False)
+    data.events = [e for e in data.events if e.stage != funnel.EVENT_REACTIVATED]
+    campaign_id = registry.get(engine, SLUG).id
+    insert(engine, campaign_id, data, imports=False)
+    result = report(engine)
+    assert result.reactivation is None and result.to_json()["reactivation"] is None
+    with engine.begin() as conn:
+        conn.execute(
+            Event.__table__.insert(),  # type: ignore[attr-defined]
+            [
+                {
+                    "campaign_id": campaign_id,
+                    "client_id": next(iter(data.clients)),
+                    "stage": funnel.EVENT_REACTIVATED,
+                    "occurred_at": AS_OF,
+                    "source": "activity",
+                    "recorded_by": "test",
+                    "recorded_at": AS_OF,
+                }
+            ],
+        )
+        stages.refresh(conn, campaign_id)
+    r = report(engine).reactivation
+    assert r is not None and r.treated.reactivated == 1
+    assert r.control is None and r.uplift is None and r.ci95 is None
+    assert report(engine).to_json()["reactivation"]["control"] is None
+    assert (
+        report(engine).data_quality.uploads_refused,
+        report(engine).data_quality.rows_rejected,
+    ) == (0, 0)
+    engine.dispose()
+
+
+def test_empty_campaign_has_no_rates(db_url: str) -> None:
+    engine = open_engine(db_url)
+    registry.register(engine, CAMPAIGN_FILE)
+    result = report(engine, by="advisor")
+    assert result.assigned == 0 and result.groups == ()
+    assert all(s.clients == 0 and s.of_assigned is None and s.ci95 is None for s in result.stages)
+    engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("options", "flag"),
+    [
+        ({"by": "colour"}, "--by"),
+        ({"rank_by": "assigned"}, "--rank-by"),
+        ({"dropped": "nowhere"}, "--dropped"),
+        ({"since": dt.date(2020, 8, 1), "until": dt.date(2020, 7, 1)}, "--since"),
+    ],
+)
+def test_bad_options_name_the_flag(sqlite_url: str, options: dict[str, Any], flag: str) -> None:
+    engine = open_engine(sqlite_url)
+    registry.register(engine, CAMPAIGN_FILE)
+    with pytest.raises(ConfigError, match=flag):
+        build_report(engine, SLUG, ReportOptions(**options))
+    engine.dispose()
+
+
+def test_medians_are_finite_and_ordered_by_sense(campaign: Any) -> None:
+    engine, _data, _targets = campaign
+    for s in report(engine).stages:
+        assert s.median_days is None or math.isfinite(s.median_days)
