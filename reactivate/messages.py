@@ -272,22 +272,6 @@ _EN: dict[str, str] = {
         "Your funnel so far: called {called}, reached {reached}, on WeCom {wecom} "
         "({confirmed} confirmed by WeCom), pushed {pushed}, converted {converted}."
     ),
-    "wecom.md_title": "**{campaign}** funnel · {day}",
-    "wecom.md_assigned": "> assigned: **{assigned}**",
-    "wecom.md_stage": "> {stage}: **{count}** ({share} of assigned{extra})",
-    "wecom.md_target": ", target {target}",
-    "wecom.md_confirmed": ", {confirmed} confirmed by WeCom",
-    "wecom.md_branches": "**By branch**",
-    "wecom.md_branch": (
-        "- {branch}: {assigned} assigned · reached {reached} · WeCom {wecom} · "
-        "converted {converted}"
-    ),
-    "wecom.md_more": "- … and {count} more branch(es)",
-    "wecom.stage_called": "called",
-    "wecom.stage_reached": "reached",
-    "wecom.stage_wecom_added": "added on WeCom",
-    "wecom.stage_pushed": "pushed",
-    "wecom.stage_converted": "converted",
     "wecom.transfers_title": "WeCom customer transfers of {campaign}",
     "wecom.transfer_done": "done",
     "wecom.transfer_waiting": "waiting (automatic after 24 h)",
@@ -393,16 +377,16 @@ _EN: dict[str, str] = {
     "report.title": "{name} ({slug}): funnel of {assigned} assigned clients (control group: {control})",
     "report.window": "evidence dated {since} to {until}",
     "report.caption": (
-        "Shares of assigned clients; cumulative: a client counts at a stage with evidence for it "
+        "Share: of assigned clients; of prev.: of the stage before. Cumulative: a client counts at a stage with evidence for it "
         "or a later one. 95% Wilson intervals. Green: target met; red: missed."
     ),
     "report.col.stage": "stage",
     "report.col.clients": "clients",
-    "report.col.of_assigned": "of assigned",
-    "report.col.of_previous": "of previous",
-    "report.col.ci95": "95% interval",
+    "report.col.of_assigned": "share",
+    "report.col.of_previous": "of prev.",
+    "report.col.ci95": "95% CI",
     "report.col.target": "target",
-    "report.col.median_days": "median days",
+    "report.col.median_days": "med. days",
     "report.col.confirmed": "confirmed",
     "report.col.key": "key",
     "report.col.name": "name",
@@ -416,7 +400,7 @@ _EN: dict[str, str] = {
     "report.col.advisor": "advisor",
     "report.col.last_call": "last call",
     "report.col.callback": "call back at",
-    "report.confirmed": "({count} confirmed by WeCom)",
+    "report.confirmed": "WeCom added: {count} of {clients} confirmed by WeCom's API",
     "report.no_activity": (
         "Reactivation: no activity export loaded yet (`reactivate activity load FILE`)."
     ),
@@ -715,21 +699,6 @@ _ZH: dict[str, str] = {
         "您的漏斗:已拨打 {called},已接通 {reached},已加企业微信 {wecom}"
         "(企业微信确认 {confirmed}),已推送 {pushed},已转化 {converted}。"
     ),
-    "wecom.md_title": "**{campaign}** 漏斗 · {day}",
-    "wecom.md_assigned": "> 已分配:**{assigned}**",
-    "wecom.md_stage": "> {stage}:**{count}**(占已分配 {share}{extra})",
-    "wecom.md_target": ",目标 {target}",
-    "wecom.md_confirmed": ",企业微信确认 {confirmed}",
-    "wecom.md_branches": "**各营业部**",
-    "wecom.md_branch": (
-        "- {branch}:已分配 {assigned} · 接通 {reached} · 加企微 {wecom} · 转化 {converted}"
-    ),
-    "wecom.md_more": "- … 另有 {count} 个营业部",
-    "wecom.stage_called": "已拨打",
-    "wecom.stage_reached": "已接通",
-    "wecom.stage_wecom_added": "已加企业微信",
-    "wecom.stage_pushed": "已推送",
-    "wecom.stage_converted": "已转化",
     "wecom.transfers_title": "{campaign} 企业微信客户继承",
     "wecom.transfer_done": "接替完毕",
     "wecom.transfer_waiting": "等待接替(24 小时后自动)",
@@ -824,7 +793,7 @@ _ZH: dict[str, str] = {
     "report.title": "{name}({slug}):{assigned} 位已分配客户的漏斗(对照组:{control})",
     "report.window": "统计 {since} 至 {until} 的记录",
     "report.caption": (
-        "占已分配客户的比例;累计口径:有该阶段或后续阶段记录即计入该阶段。"
+        "比例:占已分配客户;占上一阶段:占前一阶段。累计口径:有该阶段或后续阶段记录即计入该阶段。"
         "95% Wilson 区间。绿色:达标;红色:未达标。"
     ),
     "report.col.stage": "阶段",
@@ -847,7 +816,7 @@ _ZH: dict[str, str] = {
     "report.col.advisor": "客户经理",
     "report.col.last_call": "最近拨打",
     "report.col.callback": "预约回电",
-    "report.confirmed": "(企业微信确认 {count})",
+    "report.confirmed": "已添微:{clients} 位中 {count} 位经企业微信接口确认",
     "report.no_activity": "激活:尚未导入交易活动数据(`reactivate activity load FILE`)。",
     "report.treated": "激活(重新交易),干预组:{clients} 位成员中 {reactivated} 位({rate})",
     "report.control": "激活,对照组:{clients} 位中 {reactivated} 位({rate})",

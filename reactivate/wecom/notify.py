@@ -6,9 +6,9 @@
 Each advisor of the campaign (active, holding clients, with a WeCom userid) gets one
 app text: their clients, their follow-ups now (from `reactivate.followups`), and their
 funnel so far (cumulative counts from `client_stage`). `attach` adds their latest
-workbook as a file message. `webhook` adds the managers' summary: a compact funnel in
-markdown (whole campaign, then per branch) cut to WeCom's 4,096 bytes, for the group
-robot. No client's name or mobile is in any of it.
+workbook as a file message. `webhook` adds the managers' summary for the group robot:
+the report (`reactivate.report`) as WeCom-sized markdown (`reactivate.render.report`).
+No client's name or mobile is in any of it.
 
 WeCom drops, without an error, app messages beyond 30 a minute to one member: `send`
 counts what it sends to each member and waits before a 31st within a minute.
@@ -26,8 +26,7 @@ from typing import Any, Final
 
 from sqlalchemy import Connection, Engine, select, text
 
-from reactivate import funnel
-from reactivate.clock import local, utcnow
+from reactivate.clock import utcnow
 from reactivate.db.models import Advisor, WorkbookIssue
 from reactivate.messages import t
 from reactivate.wecom.client import MAX_MARKDOWN_BYTES, MAX_TEXT_BYTES, WeComClient
@@ -161,7 +160,6 @@ def plan(
         names: dict[str, str] = dict(conn.execute(select(ADVISORS.c.code, ADVISORS.c.name)).all())
         funnels = _funnels(conn, campaign.id, "a.code")
         workbooks = _latest_workbooks(conn, campaign.id) if attach else {}
-        markdown = _markdown(conn, campaign.id, config.name, config.targets, now, config.tz)
     for code, userid in advisors.items():
         if userid is None:
             outbox.without_userid.append(code)
@@ -194,7 +192,11 @@ def plan(
                 outbox.missing_workbooks.append(code)
         outbox.messages.append(Message(code, userid, text_, attachment))
     if webhook:
-        outbox.markdown = markdown
+        from reactivate.render.report import to_markdown
+        from reactivate.report import ReportOptions, build_report
+
+        report = build_report(engine, slug, ReportOptions(by="advisor", as_of=now))
+        outbox.markdown = to_markdown(report, MAX_MARKDOWN_BYTES)
     return outbox
 
 
@@ -279,58 +281,6 @@ def _published(path: Path) -> Path:
         return path
     parts = [part for part in path.parts if not part.startswith(".issuing-")]
     return Path(*parts) if parts else path
-
-
-def _markdown(
-    conn: Connection,
-    campaign_id: int,
-    name: str,
-    targets: Any,
-    now: dt.datetime,
-    tz: Any,
-) -> str:
-    """The managers' funnel: the campaign, then each branch, within WeCom's 4,096 bytes."""
-    whole = _funnels(conn, campaign_id, "cs.campaign_id").get(str(campaign_id), Funnel())
-    stages = [
-        (funnel.CALLED, whole.called),
-        (funnel.REACHED, whole.reached),
-        (funnel.WECOM_ADDED, whole.wecom_added),
-        (funnel.PUSHED, whole.pushed),
-        (funnel.CONVERTED, whole.converted),
-    ]
-    lines = [
-        t("wecom.md_title", campaign=name, day=local(now, tz).strftime("%Y-%m-%d %H:%M")),
-        t("wecom.md_assigned", assigned=whole.assigned),
-    ]
-    for stage, count in stages:
-        target = targets.get(stage) if hasattr(targets, "get") else None
-        extra = t("wecom.md_target", target=f"{target:.1%}") if target is not None else ""
-        if stage == funnel.WECOM_ADDED:
-            extra += t("wecom.md_confirmed", confirmed=whole.confirmed)
-        share = whole.share(count)
-        line = t(
-            "wecom.md_stage", stage=t(f"wecom.stage_{stage}"), count=count, share=share, extra=extra
-        )
-        lines.append(line)
-    branches = _funnels(conn, campaign_id, "a.branch")
-    if branches:
-        lines.append(t("wecom.md_branches"))
-    body = "\n".join(lines)
-    for left, (branch, figures) in enumerate(branches.items()):
-        line = t(
-            "wecom.md_branch",
-            branch=branch,
-            assigned=figures.assigned,
-            reached=figures.share(figures.reached),
-            wecom=figures.share(figures.wecom_added),
-            converted=figures.share(figures.converted),
-        )
-        more = t("wecom.md_more", count=len(branches) - left)
-        if len(f"{body}\n{line}\n{more}".encode()) > MAX_MARKDOWN_BYTES:
-            body += "\n" + more
-            break
-        body += "\n" + line
-    return _fit(body, MAX_MARKDOWN_BYTES)
 
 
 def _fit(text_: str, limit: int) -> str:
