@@ -8,8 +8,9 @@ table (driver's fastest path), then upsert clients and add members with INSERT .
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,7 +30,7 @@ from reactivate.sheets import values
 from reactivate.sheets.fields import ACCOUNT_FIELDS
 from reactivate.sheets.read import Table, is_label_row, open_table, parse_mapping, sha256_of
 from reactivate.sheets.rejects import write_rejects
-from reactivate.validate import RowCleaner
+from reactivate.validate import RowCleaner, remembered
 
 MEMBERS = Member.__table__  # type: ignore[attr-defined]
 CAMPAIGNS = CampaignRecord.__table__  # type: ignore[attr-defined]
@@ -65,6 +66,10 @@ _PARSERS = (
     values.date,
     values.text,
     values.text,
+)
+# Fields that repeat a few thousand spellings down a file: parsed once per spelling.
+_REPEATING = frozenset(
+    {"branch", "branch_code", "last_trade_date", "risk", "opened_at", "previous_advisor", "status"}
 )
 #: How many errors a JSON summary carries.
 MAX_REPORTED_ERRORS = 100
@@ -166,11 +171,11 @@ def load_accounts(
     if on_table:
         on_table(table)
     summary = LoadSummary(file=table.file, campaign=slug, dry_run=options.dry_run)
-    records = _validate(table, summary, progress)
+    records, extras = _validate(table, summary, progress)
     with engine.connect() as conn:
         context = _Context.load(conn, campaign.id)
-    rows_to_write = _select(records, campaign.config.dormancy, context, options, summary)
-    del records
+    # Streamed into the stage: a second list of a million rows would double peak memory.
+    rows_to_write = _select(records, extras, campaign.config.dormancy, context, options, summary)
 
     if options.dry_run:
         status = "dry_run"
@@ -180,7 +185,9 @@ def load_accounts(
         status = "applied"
     with engine.begin() as conn:
         bulk.sqlite_bulk_cache(conn)
-        summary.loaded, summary.updated, summary.unchanged = _stage(conn, rows_to_write)
+        summary.updated, summary.unchanged = _stage(conn, rows_to_write)
+        records.clear()
+        extras.clear()
         if status != "dry_run":
             summary.import_id = record(
                 conn,
@@ -212,26 +219,33 @@ def load_accounts(
 
 def _validate(
     table: Table, summary: LoadSummary, progress: Progress | None
-) -> dict[str, tuple[Any, ...]]:
-    """Clean every row; returns the valid records by client id (rejections go to the summary).
+) -> tuple[dict[str, tuple[Any, ...]], dict[str, str]]:
+    """Clean every row; returns the valid records by client id, in KNOWN_FIELDS order, and
+    the JSON of the extra columns by client id for those that have any (rejections go to
+    the summary).
 
     The same id twice with the same known values counts once (the rest are duplicates);
     with different values, every row of that id is rejected.
     """
-    cleaner = RowCleaner(table, list(zip(KNOWN_FIELDS, _PARSERS, strict=True)))
+    parsers = [
+        (name, remembered(parse) if name in _REPEATING else parse)
+        for name, parse in zip(KNOWN_FIELDS, _PARSERS, strict=True)
+    ]
+    cleaner = RowCleaner(table, parsers)
     id_index = table.columns["client_id"]
     extra = sorted(table.extra.items(), key=lambda item: item[1])
     records: dict[str, tuple[Any, ...]] = {}
+    extras: dict[str, str] = {}
     first_row: dict[str, int] = {}
     repeated_rows: dict[str, list[int]] = {}
     conflicted: set[str] = set()
     errors = summary.errors
+    text, clean = values.text, cleaner.clean  # looked up once, not per row
     done = 0
-    for number, cells in table.rows:
-        done += 1
+    for done, (number, cells) in enumerate(table.rows, 1):
         if progress is not None and done % PROGRESS_STEP == 0:
             progress(PROGRESS_STEP)
-        id_text = values.text(cells[id_index])
+        id_text = text(cells[id_index])
         # ids start with a digit; anything else may be a total (合计) or note row
         if (id_text is None or not id_text[:1].isdigit()) and is_label_row(cells, id_index):
             continue  # a title, note or total row: not data, not counted
@@ -240,7 +254,7 @@ def _validate(
             errors.append(cleaner.reject(number, "client_id", t("reject.no_id")))
             continue
         summary.rows += 1
-        cleaned = cleaner.clean(number, cells)
+        cleaned = clean(number, cells)
         if isinstance(cleaned, Rejection):
             errors.append(cleaned)
             continue
@@ -253,13 +267,15 @@ def _validate(
             continue
         previous = records.get(client_id)
         if previous is None:
-            extras = {h: _jsonable(cells[i]) for h, i in extra if values.text(cells[i]) is not None}
-            records[client_id] = (
-                *cleaned,
-                json.dumps(extras, ensure_ascii=False) if extras else None,
-            )
+            records[client_id] = cleaned
             first_row[client_id] = number
-        elif previous[: len(KNOWN_FIELDS)] == cleaned:
+            if extra:
+                found = {
+                    h: _jsonable(cells[i]) for h, i in extra if values.text(cells[i]) is not None
+                }
+                if found:
+                    extras[client_id] = json.dumps(found, ensure_ascii=False)
+        elif previous == cleaned:
             summary.duplicates += 1
             repeated_rows.setdefault(client_id, []).append(number)
         else:
@@ -267,6 +283,7 @@ def _validate(
                 f for f, a, b in zip(KNOWN_FIELDS, previous, cleaned, strict=False) if a != b
             ]
             del records[client_id]
+            extras.pop(client_id, None)
             conflicted.add(client_id)
             earlier = [first_row[client_id], *repeated_rows.pop(client_id, [])]
             summary.duplicates -= len(earlier) - 1
@@ -277,7 +294,7 @@ def _validate(
         progress(done % PROGRESS_STEP)
     errors.sort(key=lambda e: e.row)
     summary.rejected = len(errors)
-    return records
+    return records, extras
 
 
 def _conflict(
@@ -343,15 +360,18 @@ class _Context:
 
 def _select(
     records: dict[str, tuple[Any, ...]],
+    extras: dict[str, str],
     dormancy: Dormancy,
     context: _Context,
     options: LoadOptions,
     summary: LoadSummary,
-) -> list[tuple[Any, ...]]:
-    """Apply the dormancy rule and the overlap rule; returns the rows to write, each with
-    (is_member, dnc) appended. Members stay members whatever their new data says."""
-    rows: list[tuple[Any, ...]] = []
+) -> Iterator[tuple[Any, ...]]:
+    """Apply the dormancy rule and the overlap rule; yields the rows to write, each with
+    (is_member, dnc) appended, counting them into the summary as it goes (new members as
+    `loaded`). Members stay members whatever their new data says."""
     excluded = summary.excluded_reasons
+    # A file repeats a few hundred (branch, code) pairs; resolving one folds its text.
+    resolve = functools.lru_cache(maxsize=4096)(context.branches.resolve)
     for client_id, rec in records.items():
         (
             _,
@@ -365,7 +385,6 @@ def _select(
             opened,
             previous,
             status,
-            extra,
         ) = rec
         is_member = client_id in context.members
         if not is_member:
@@ -378,31 +397,29 @@ def _select(
                 excluded[reason] = excluded.get(reason, 0) + 1
                 summary.excluded += 1
                 continue
-        canonical, known = context.branches.resolve(branch, branch_code)
+        canonical, known = resolve(branch, branch_code)
         if canonical and not known:
             summary.unknown_branches[canonical] = summary.unknown_branches.get(canonical, 0) + 1
         if previous and previous not in context.advisor_codes:
             previous = context.advisor_by_name.get(previous, previous)
         dnc = client_id in context.dnc_ids or mobile in context.dnc_mobiles
         summary.dnc_members += dnc and not is_member
-        rows.append(
-            (
-                client_id,
-                name,
-                mobile,
-                canonical,
-                assets,
-                last_trade.isoformat() if last_trade else None,
-                risk,
-                opened.isoformat() if opened else None,
-                previous,
-                status,
-                extra,
-                int(is_member),
-                int(dnc),
-            )
+        summary.loaded += not is_member
+        yield (
+            client_id,
+            name,
+            mobile,
+            canonical,
+            assets,
+            last_trade.isoformat() if last_trade else None,
+            risk,
+            opened.isoformat() if opened else None,
+            previous,
+            status,
+            extras.get(client_id),
+            int(is_member),
+            int(dnc),
         )
-    return rows
 
 
 def _exclusion(
@@ -441,8 +458,8 @@ _DATA_COLUMNS = [c for c in _STAGE_COLUMNS if c not in ("client_id", "is_member"
 STAGE_TABLE = "stage_account"
 
 
-def _stage(conn: Connection, rows: list[tuple[Any, ...]]) -> tuple[int, int, int]:
-    """Stage the rows to write; returns (loaded, updated, unchanged) as writing them would give."""
+def _stage(conn: Connection, rows: Iterable[tuple[Any, ...]]) -> tuple[int, int]:
+    """Stage the rows to write; returns (updated, unchanged) as writing them would give."""
     bulk.stage(conn, STAGE_TABLE, _STAGE_COLUMNS, rows)
     changed = " OR ".join(_distinct(conn, f"c.{c}", f"s.{c}") for c in _DATA_COLUMNS)
     counts = conn.exec_driver_sql(
@@ -451,8 +468,7 @@ def _stage(conn: Connection, rows: list[tuple[Any, ...]]) -> tuple[int, int, int
               SUM(CASE WHEN s.is_member = 1 AND NOT ({changed}) THEN 1 ELSE 0 END)
             FROM {STAGE_TABLE} s JOIN client c ON c.client_id = s.client_id"""
     ).one()
-    loaded = sum(1 for row in rows if not row[-2])
-    return loaded, int(counts[0] or 0), int(counts[1] or 0)
+    return int(counts[0] or 0), int(counts[1] or 0)
 
 
 def _write(conn: Connection, campaign_id: int, import_id: int) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -10,6 +11,37 @@ from reactivate.sheets.read import Table
 from reactivate.sheets.values import BadValue
 
 Parser = Callable[[object], Any]
+
+#: Distinct cells a `remembered` parser keeps (a date column spans a few thousand days).
+REMEMBERED_CELLS = 10_000
+
+
+_UNSEEN = object()  # a parser may return None, so None cannot mean "not seen"
+
+
+def remembered(parse: Parser, limit: int = REMEMBERED_CELLS) -> Parser:
+    """`parse`, remembering its result for up to `limit` distinct text and date cells.
+
+    For columns that repeat a few spellings down a million rows (branch, status, dates):
+    a dict lookup is cheaper than parsing again, and every row then shares one value
+    object instead of holding its own copy. Only `str` and `date` cells are remembered,
+    as they never compare equal to another type (1 == 1.0 == True, but '1' is none of
+    them); a cell that fails to parse raises every time.
+    """
+    seen: dict[object, Any] = {}
+
+    def parse_remembered(cell: object) -> Any:
+        kind = type(cell)
+        if kind is not str and kind is not dt.date:
+            return parse(cell)
+        value = seen.get(cell, _UNSEEN)
+        if value is _UNSEEN:
+            value = parse(cell)
+            if len(seen) < limit:
+                seen[cell] = value
+        return value
+
+    return parse_remembered
 
 
 class RowCleaner:
