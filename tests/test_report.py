@@ -102,7 +102,12 @@ def generate(seed: int, n: int = 70, control: bool = True) -> Data:
             return (base + dt.timedelta(hours=hours)).astimezone(dt.UTC)
 
         def add(
-            stage: str, when: dt.datetime, value: str | None = None, source: str = "upload"
+            stage: str,
+            when: dt.datetime,
+            value: str | None = None,
+            source: str = "upload",
+            cid: str = cid,
+            uploader: str | None = uploader,
         ) -> Ev:
             event = Ev(
                 next(next_id),

@@ -122,7 +122,8 @@ def report(
         return
     if fmt is ReportFormat.table:
         if out is None:
-            console().print(render.to_table(result))
+            out_console = console()
+            out_console.print(render.to_table(result, width=out_console.width))
             return
         from rich.console import Console
 

@@ -24,7 +24,7 @@ from reactivate.timeline import Timeline
 
 #: WeCom rejects a markdown message longer than this many bytes (UTF-8).
 MARKDOWN_LIMIT = 4096
-BAR_WIDTH = 20
+BAR_WIDTH = 12
 DROPPED_SHOWN = 50
 
 
@@ -68,9 +68,13 @@ def to_json(report: Report) -> str:
 # --- table (rich) --------------------------------------------------------------------------
 
 
-def to_table(report: Report) -> RenderableType:
-    """The report for a terminal: funnel with bars, reactivation, breakdown, data quality."""
-    parts: list[RenderableType] = [_funnel_table(report), _reactivation_text(report)]
+def to_table(report: Report, width: int = 120) -> RenderableType:
+    """The report for a terminal `width` columns wide: funnel with bars (when they fit),
+    reactivation, breakdown, data quality."""
+    parts: list[RenderableType] = [
+        _funnel_table(report, bars=width >= 96),
+        _reactivation_text(report),
+    ]
     if report.groups:
         parts.append(_groups_table(report))
     if report.by == "attempt":
@@ -95,50 +99,50 @@ def _title(report: Report) -> str:
     return title
 
 
-def _funnel_table(report: Report) -> Table:
+def _funnel_table(report: Report, bars: bool = True) -> Table:
     table = Table(
         title=_title(report),
         title_justify="left",
         caption=t("report.caption"),
         caption_justify="left",
     )
-    table.add_column(t("report.col.stage"))
-    table.add_column(t("report.col.clients"), justify="right")
-    table.add_column(t("report.col.of_assigned"), justify="right")
-    table.add_column("", no_wrap=True, width=BAR_WIDTH)
-    table.add_column(t("report.col.of_previous"), justify="right")
-    table.add_column(t("report.col.ci95"), justify="right")
-    table.add_column(t("report.col.target"), justify="right")
-    table.add_column(t("report.col.median_days"), justify="right")
+    table.add_column(t("report.col.stage"), no_wrap=True)
+    table.add_column(t("report.col.clients"), justify="right", no_wrap=True)
+    table.add_column(t("report.col.of_assigned"), justify="right", no_wrap=True)
+    if bars:
+        table.add_column("", no_wrap=True, width=BAR_WIDTH)
+    table.add_column(t("report.col.of_previous"), justify="right", no_wrap=True)
+    table.add_column(t("report.col.ci95"), justify="right", no_wrap=True)
+    table.add_column(t("report.col.target"), justify="right", no_wrap=True)
+    table.add_column(t("report.col.median_days"), justify="right", no_wrap=True)
     for s in report.stages:
         label = stage_label(s.stage)
-        if s.confirmed is not None:
-            label += " " + t("report.confirmed", count=f"{s.confirmed:,}")
         style = _style(s)
-        table.add_row(
-            label,
-            f"{s.clients:,}",
-            Text(pct(s.of_assigned), style=style),
-            Text(_bar(s.of_assigned), style=style or "cyan"),
-            pct(s.of_previous),
-            _interval(s.ci95),
-            pct(s.target),
-            _days(s.median_days),
-        )
+        cells: list[Any] = [label, f"{s.clients:,}", Text(pct(s.of_assigned), style=style)]
+        if bars:
+            cells.append(Text(_bar(s.of_assigned), style=style or "cyan"))
+        cells += [pct(s.of_previous), _interval(s.ci95), pct(s.target), _days(s.median_days)]
+        table.add_row(*cells)
     return table
 
 
 def _reactivation_text(report: Report) -> Text:
+    wecom = [s for s in report.stages if s.confirmed is not None]
+    confirmed = [
+        t("report.confirmed", count=f"{s.confirmed or 0:,}", clients=f"{s.clients:,}")
+        for s in wecom
+    ]
     r = report.reactivation
     if r is None:
-        return Text(t("report.no_activity"))
+        return Text("\n".join([*confirmed, t("report.no_activity")]))
     lines = [
+        *confirmed,
         t(
             "report.treated",
             clients=f"{r.treated.clients:,}",
             reactivated=f"{r.treated.reactivated:,}",
             rate=pct(r.treated.rate),
-        )
+        ),
     ]
     if r.control is None or r.uplift is None:
         lines.append(t("report.no_control"))

@@ -1,0 +1,200 @@
+"""`reactivate report` in every format, and `reactivate client show`, through the CLI."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+import json
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+import pytest
+from conftest import CAMPAIGN_FILE
+from test_report import AS_OF, SLUG, Data, generate, insert
+from typer.testing import CliRunner
+
+from reactivate import funnel, registry
+from reactivate.cli import app
+from reactivate.db.engine import open_engine
+from reactivate.render import report as render
+from reactivate.report import Group, ReportOptions, build_report
+
+
+@pytest.fixture
+def setup(sqlite_url: str) -> tuple[str, Data]:
+    engine = open_engine(sqlite_url)
+    registry.register(engine, CAMPAIGN_FILE)
+    data = generate(7, n=60)
+    insert(engine, registry.get(engine, SLUG).id, data)
+    engine.dispose()
+    return sqlite_url, data
+
+
+def run(db: str, *args: str) -> Any:
+    result = CliRunner().invoke(app, [*args, "--db", db])
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def assert_no_personal_data(text: str, data: Data) -> None:
+    for client in data.clients.values():
+        assert client["mobile"] not in text
+        assert client["name"] not in text
+
+
+def test_table_has_bars_targets_and_quality(
+    setup: tuple[str, Data], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db, data = setup
+    monkeypatch.setenv("COLUMNS", "100")
+    out = run(db, "report", "--campaign", SLUG, "--by", "advisor").stdout
+    for label in (
+        "called",
+        "reached",
+        "WeCom added",
+        "pushed",
+        "converted",
+        "Data quality",
+        "ranked by",
+    ):
+        assert label in out
+    assert "█" in out and "confirmed by WeCom" in out
+    assert max(len(line) for line in out.splitlines()) <= 100
+    assert_no_personal_data(out, data)
+    again = run(db, "report", "--campaign", SLUG, "--by", "advisor").stdout
+    assert [line for line in again.splitlines() if "%" in line] == [
+        line for line in out.splitlines() if "%" in line
+    ]
+
+
+def test_json_is_the_report(setup: tuple[str, Data]) -> None:
+    db, _data = setup
+    out = json.loads(
+        run(db, "report", "--campaign", SLUG, "--format", "json", "--by", "branch").stdout
+    )
+    engine = open_engine(db)
+    direct = build_report(engine, SLUG, ReportOptions(by="branch")).to_json()
+    engine.dispose()
+    out.pop("generated_at"), direct.pop("generated_at")
+    assert out == direct
+    assert out["by"] == "branch" and [s["stage"] for s in out["stages"]] == list(funnel.STAGES)
+
+
+def test_csv_has_a_bom_and_one_row_per_group_and_stage(
+    setup: tuple[str, Data], tmp_path: Path
+) -> None:
+    db, _data = setup
+    path = tmp_path / "report.csv"
+    run(db, "report", "--campaign", SLUG, "--format", "csv", "--by", "advisor", "--out", str(path))
+    raw = path.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
+    groups = {r["key"] for r in rows if r["by"] == "advisor"}
+    assert len(rows) == (1 + len(groups)) * len(funnel.STAGES)
+    overall = [r for r in rows if r["by"] == "all"]
+    assert [r["stage"] for r in overall] == list(funnel.STAGES)
+    assert overall[0]["of_previous"] == "" and overall[1]["of_previous"] != ""
+    stdout = run(db, "report", "--campaign", SLUG, "--format", "csv").stdout
+    assert stdout.startswith("\ufeff")
+
+
+def test_dropped_csv_is_masked(setup: tuple[str, Data]) -> None:
+    db, data = setup
+    out = run(db, "report", "--campaign", SLUG, "--format", "csv", "--dropped", "reached").stdout
+    rows = list(csv.DictReader(io.StringIO(out.lstrip("\ufeff"))))
+    assert rows and all("****" in r["mobile"] for r in rows)
+    assert_no_personal_data(out, data)
+    table = run(db, "report", "--campaign", SLUG, "--dropped", "reached").stdout
+    assert "Dropped before reached" in table
+    assert_no_personal_data(table, data)
+
+
+def test_markdown_fits_wecom(setup: tuple[str, Data]) -> None:
+    db, _data = setup
+    out = run(db, "report", "--campaign", SLUG, "--format", "markdown").stdout
+    assert len(out.encode("utf-8")) <= render.MARKDOWN_LIMIT
+    assert "| reached |" in out and "Top 4" in out and "uplift" in out
+
+
+def test_markdown_stays_within_4096_bytes_with_many_long_named_advisors(
+    setup: tuple[str, Data],
+) -> None:
+    db, _data = setup
+    engine = open_engine(db)
+    base = build_report(engine, SLUG, ReportOptions(by="advisor", as_of=AS_OF))
+    engine.dispose()
+    template = base.groups[0]
+    groups = tuple(
+        Group(f"A{i:05d}|*_", "欧阳" * 40 + f"顾问{i}", template.assigned, template.stages)
+        for i in range(800)
+    )
+    long_named = dataclasses.replace(base, groups=groups, campaign_name="很长的活动名" * 30)
+    text = render.to_markdown(long_named)
+    assert len(text.encode("utf-8")) <= render.MARKDOWN_LIMIT
+    assert "Top 5" in text or "Top 3" in text or "Top 1" in text
+    text.encode("utf-8").decode("utf-8")  # never cut mid-character
+    for limit in (300, 700, 1200):
+        assert len(render.to_markdown(long_named, limit=limit).encode("utf-8")) <= limit
+
+
+def test_xlsx_has_a_summary_chart_and_a_sheet_per_breakdown(
+    setup: tuple[str, Data], tmp_path: Path
+) -> None:
+    db, data = setup
+    path = tmp_path / "out" / "report.xlsx"
+    run(db, "report", "--campaign", SLUG, "--format", "xlsx", "--by", "week", "--out", str(path))
+    book = openpyxl.load_workbook(path)
+    assert book.sheetnames == ["summary", "week assigned"]
+    summary = book["summary"]
+    assert [summary.cell(row=r, column=1).value for r in range(4, 9)] == [
+        "called",
+        "reached",
+        "WeCom added",
+        "pushed",
+        "converted",
+    ]
+    with zipfile.ZipFile(path) as archive:
+        names = archive.namelist()
+        assert any(n.startswith("xl/charts/chart") for n in names)
+        text = "".join(archive.read(n).decode("utf-8") for n in names if n.endswith(".xml"))
+    assert_no_personal_data(text, data)
+
+
+def test_xlsx_needs_out(setup: tuple[str, Data]) -> None:
+    db, _data = setup
+    result = CliRunner().invoke(app, ["report", "--campaign", SLUG, "--format", "xlsx", "--db", db])
+    assert result.exit_code == 2
+    assert "--out" in result.output
+
+
+def test_bad_stage_is_an_error_naming_the_flag(setup: tuple[str, Data]) -> None:
+    db, _data = setup
+    result = CliRunner().invoke(
+        app, ["report", "--campaign", SLUG, "--rank-by", "married", "--db", db]
+    )
+    assert result.exit_code == 1
+    assert "--rank-by" in result.output
+
+
+def test_client_show_marks_voids_and_masks(
+    setup: tuple[str, Data], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db, data = setup
+    monkeypatch.setenv("COLUMNS", "160")
+    voided = next(e for e in data.events if e.stage == funnel.EVENT_VOID)
+    client = data.clients[voided.client]
+    out = run(db, "client", "show", voided.client, "--campaign", SLUG).stdout
+    assert f"voided by #{voided.id}" in out and f"voids #{voided.voids}" in out
+    assert client["mobile"][:3] + "****" + client["mobile"][-4:] in out
+    assert client["mobile"] not in out and client["name"] not in out
+    timeline = json.loads(
+        run(db, "client", "show", voided.client, "--campaign", SLUG, "--format", "json").stdout
+    )
+    by_id = {e["id"]: e for e in timeline["events"]}
+    assert by_id[voided.voids]["voided_by"] == voided.id
+    assert len(by_id) == sum(e.client == voided.client for e in data.events)
+    missing = CliRunner().invoke(app, ["client", "show", "9999", "--campaign", SLUG, "--db", db])
+    assert missing.exit_code == 1 and "9999" in missing.output
