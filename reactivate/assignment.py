@@ -201,7 +201,12 @@ def assign(
                 )
                 if options.workbooks:
                     summary.workbooks = _issue(
-                        conn, campaign, _by_advisor(result.assignments), scratch.path, progress
+                        conn,
+                        campaign,
+                        _by_advisor(result.assignments),
+                        scratch.path,
+                        progress,
+                        final_dir=scratch.target,
                     )
             summary.advisors = _books(
                 conn, campaign.id, result.assignments, active, dry_run=options.dry_run
@@ -264,7 +269,12 @@ def reassign(
                 _apply(conn, campaign.id, result.assignments, frozenset(), [], utcnow(), "reassign")
                 if workbooks:
                     summary.workbooks = _issue(
-                        conn, campaign, _by_advisor(result.assignments), scratch.path, progress
+                        conn,
+                        campaign,
+                        _by_advisor(result.assignments),
+                        scratch.path,
+                        progress,
+                        final_dir=scratch.target,
                     )
             summary.advisors = _books(
                 conn, campaign.id, result.assignments, active, dry_run=dry_run
@@ -476,7 +486,10 @@ def _issue(
     selections: Mapping[str, Sequence[str]],
     out_dir: Path,
     progress: Progress | None,
+    final_dir: Path | None = None,
 ) -> list[Path]:
+    """Write the workbooks into `out_dir`; record them where they will live (`final_dir`,
+    when they are written to a scratch folder first and moved after the commit)."""
     if not selections:
         return []
     config = campaign.config
@@ -535,7 +548,7 @@ def _issue(
                 "issued_at": now,
                 "clients": len(ids),
                 "digest": stamp_digest(secret, config.slug, code, issue, ids),
-                "path": str(path),
+                "path": str((final_dir or out_dir) / path.relative_to(out_dir)),
             }
         )
         if progress is not None:

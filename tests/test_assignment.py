@@ -131,7 +131,8 @@ def test_workbooks_hold_only_the_advisors_clients_and_are_signed(
             path.parent.name
             == query(loaded, f"SELECT branch FROM advisor WHERE code = '{stamp.advisor}'")[0][0]
         )
-    assert query(loaded, "SELECT count(*) FROM workbook_issue")[0][0] == len(paths)
+    recorded = [Path(str(r[0])) for r in query(loaded, "SELECT path FROM workbook_issue")]
+    assert sorted(recorded) == paths  # where the files live, not the scratch folder
 
 
 def test_same_seed_same_split(db_url: str, tmp_path: Path) -> None:
@@ -290,3 +291,9 @@ def test_export_masks_personal_data(loaded: str, tmp_path: Path) -> None:
     sheet = book.active
     assert sheet is not None and sheet.max_row == len(rows) + 1
     book.close()
+
+
+def test_table_output_names_the_workbook_folder(loaded: str, tmp_path: Path) -> None:
+    out = run(loaded, "assign", "-c", SLUG, "--out", str(tmp_path / "out"))
+    assert "workbooks written under" in out and "Fairness: clients per advisor" in out
+    assert "Method: branch first" in out

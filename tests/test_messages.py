@@ -20,3 +20,16 @@ def test_language_switch(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("REACTIVATE_LANG")
     monkeypatch.setenv("LANG", "zh_CN.UTF-8")
     assert messages.language() == "zh"
+
+
+def test_no_key_is_defined_twice() -> None:
+    """A repeated key in a dict literal silently replaces the first text."""
+    import ast
+    from pathlib import Path
+
+    tree = ast.parse(Path(messages.__file__).read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.AnnAssign) and isinstance(node.value, ast.Dict):
+            keys = [k.value for k in node.value.keys if isinstance(k, ast.Constant)]
+            repeated = {k for k in keys if keys.count(k) > 1}
+            assert not repeated, f"{ast.unparse(node.target)}: {sorted(repeated)}"

@@ -292,7 +292,7 @@ def _render_followups(report: FollowupReport) -> None:
     if report.workbooks:
         out.print(
             t(
-                "summary.workbooks",
+                "summary.followup_workbooks",
                 count=len(report.workbooks),
                 dir=Path(report.workbooks[0]).parent.parent,
             )
