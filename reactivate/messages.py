@@ -711,8 +711,7 @@ _ZH: dict[str, str] = {
     ),
     "wecom.handover_failed": "  errcode {errcode}:{count} 位客户未能继承",
     "wecom.handover_no_userid": (
-        "客户经理 {code} 在名册中没有企业微信 userid:无法继承其企业微信客户;"
-        "请补上后重新导入名册"
+        "客户经理 {code} 在名册中没有企业微信 userid:无法继承其企业微信客户;请补上后重新导入名册"
     ),
     # results
     "label.files": "文件",
