@@ -253,10 +253,10 @@ def expand(paths: Iterable[Path]) -> list[Path]:
             found.extend(inside)
         else:
             found.append(path)
-    unique: dict[Path, None] = {}
+    unique: dict[Path, Path] = {}  # the same file named twice is read once, as first named
     for path in found:
-        unique.setdefault(path.resolve(), None)
-    return [Path(p) for p in unique]
+        unique.setdefault(path.resolve(), path)
+    return list(unique.values())
 
 
 @dataclass
@@ -1140,9 +1140,9 @@ def undo(engine: Engine, import_id: int, reason: str | None = None) -> VoidSumma
     return VoidSummary(found.slug or "", voided, len(clients), import_id=import_id)
 
 
-#: The event kinds that are evidence for each stage and every later one (`correct`).
 def kinds_from(stage: str) -> tuple[tuple[str, ...], bool]:
-    """(event kinds voided, whether only answered calls are) for `correct --stage STAGE`."""
+    """The event kinds that are evidence for `stage` and every later one, and whether only
+    answered calls count (reached): what `correct --stage STAGE` voids. Notes stay."""
     if stage == funnel.CALLED:
         return (
             funnel.EVENT_CALL,
