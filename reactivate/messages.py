@@ -319,7 +319,7 @@ _EN: dict[str, str] = {
     "followup.wecom_not_pushed": "on WeCom, nothing pushed yet",
     "error.no_result_files": "{path}: no .xlsx, .xls or .csv files inside",
     "error.import_not_found": "No import {id}: see `reactivate imports list`.",
-    "error.import_not_results": "Import {id} is a {kind} import, not a results upload.",
+    "error.import_not_results": "Import {id} is not a results upload (its kind: {kind}).",
     "error.import_undone": "Import {id} was already undone.",
     "error.import_not_applied": "Import {id} was {status}: it wrote nothing to undo.",
     "error.stage_unknown": "'{stage}' is not a stage; use one of {stages}.",

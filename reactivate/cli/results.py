@@ -259,24 +259,17 @@ def _render_followups(report: FollowupReport) -> None:
     if not data["followups"]:
         out.print(t("summary.no_followups", campaign=report.campaign))
     else:
-        labels = [
-            "client",
-            "advisor",
-            "name",
-            "mobile",
-            "reason",
-            "attempts",
-            "last_result",
-            "last_call",
-            "due",
-        ]
-        out.print(
-            table(
-                t("summary.followups", campaign=report.campaign, count=data["count"]),
-                [t(f"label.{k}") for k in labels],
-                ([item[c] for c in _COLUMNS] for item in data["followups"]),
-            )
+        # The last result is in json/csv; the table keeps to what fits 100 columns.
+        shown = [c for c in _COLUMNS if c != "last_result"]
+        labels = ["client", "advisor", "name", "mobile", "reason", "attempts", "last_call", "due"]
+        listing = table(
+            t("summary.followups", campaign=report.campaign, count=data["count"]),
+            [t(f"label.{k}") for k in labels],
+            ([item[c] for c in shown] for item in data["followups"]),
         )
+        for index in (0, 1, 3, 6, 7):  # ids, codes, mobiles and times are read whole or not at all
+            listing.columns[index].no_wrap = True
+        out.print(listing)
     if data["idle_advisors"]:
         out.print(t("summary.idle", days=report.idle_days))
         out.print(
