@@ -449,7 +449,7 @@ class _Builder:
             row[0]
             for row in self.conn.exec_driver_sql(
                 "SELECT DISTINCT assigned_at FROM client_stage"
-                f" WHERE campaign_id = {int(self.campaign_id)} AND assigned_at IS NOT NULL"
+                f" WHERE +campaign_id = {int(self.campaign_id)} AND assigned_at IS NOT NULL"
             )
         ]
         tz = self.campaign.tz
@@ -505,34 +505,70 @@ class _Builder:
             row.k: {k: int(v or 0) for k, v in row._mapping.items() if k != "k"} for row in result
         }
 
-    def medians(self, by: str | None) -> dict[tuple[Any, int], float]:
-        """Median days from assignment to first reaching each stage, per group."""
+    def medians(self, by: str | None) -> tuple[dict[int, float], dict[tuple[Any, int], float]]:
+        """Median days from assignment to first reaching each stage: overall, and per group."""
         source, key = self._keyed(by)
-        arms = " UNION ALL ".join(
-            f"SELECT {key} AS k, {i} AS st, {self._days(self._first_at(i), 's.assigned_at')} AS d"
-            f" FROM {source} WHERE {self._reached_by(i)} IS NOT NULL AND s.assigned_at IS NOT NULL"
-            for i in range(len(self.stages))
+        n = len(self.stages)
+        if not self.sqlite:
+            arms = " UNION ALL ".join(
+                f"SELECT {key} AS k, {i} AS st, {self._days(self._first_at(i), 's.assigned_at')} AS d"
+                f" FROM {source} WHERE {self._reached_by(i)} IS NOT NULL AND s.assigned_at IS NOT NULL"
+                for i in range(n)
+            )
+            median = "percentile_cont(0.5) WITHIN GROUP (ORDER BY d)"
+            totals = self._sql(f"SELECT st, {median} AS m FROM ({arms}) d GROUP BY st")
+            firsts = {int(row.st): float(row.m) for row in totals}
+            if by is None:
+                return firsts, {}
+            grouped = self._sql(f"SELECT k, st, {median} AS m FROM ({arms}) d GROUP BY k, st")
+            return firsts, {(row.k, int(row.st)): float(row.m) for row in grouped}
+        # SQLite has no median: number the rows of each stage in order and average the
+        # middle one or two. The durations are computed once, in one scan, into a temporary
+        # table; each stage's numbering then sorts only its own narrow rows.
+        days = ", ".join(
+            f"CASE WHEN {self._reached_by(i)} IS NOT NULL THEN "
+            f"{self._days(self._first_at(i), 's.assigned_at')} END AS d{i}"
+            for i in range(n)
         )
-        if self.sqlite:
-            sql = f"""
-                WITH d AS ({arms}),
-                r AS (SELECT k, st, d, ROW_NUMBER() OVER (PARTITION BY k, st ORDER BY d) AS rn,
-                             COUNT(*) OVER (PARTITION BY k, st) AS n FROM d)
-                SELECT k, st, AVG(d) AS m FROM r WHERE 2 * rn BETWEEN n AND n + 2 GROUP BY k, st"""
-        else:
-            sql = f"""
-                SELECT k, st, percentile_cont(0.5) WITHIN GROUP (ORDER BY d) AS m
-                FROM ({arms}) d GROUP BY k, st"""
-        return {(row.k, int(row.st)): float(row.m) for row in self._sql(sql)}
+        self.conn.exec_driver_sql("DROP TABLE IF EXISTS report_days")
+        self._sql(f"CREATE TEMPORARY TABLE report_days AS SELECT {key} AS k, {days} FROM {source}")
+        overall: dict[int, float] = {}
+        groups: dict[tuple[Any, int], float] = {}
+        for i in range(n):
+            for partition, target in (("", None), ("PARTITION BY k", groups)):
+                if target is not None and by is None:
+                    continue
+                sql = f"""
+                    SELECT k, AVG(d) AS m FROM (
+                      SELECT k, d{i} AS d, ROW_NUMBER() OVER ({partition} ORDER BY d{i}) AS rn,
+                             COUNT(*) OVER ({partition}) AS n
+                      FROM report_days WHERE d{i} IS NOT NULL) r
+                    WHERE 2 * rn BETWEEN n AND n + 2 {"GROUP BY k" if partition else ""}"""
+                for row in self.conn.exec_driver_sql(sql):
+                    if row.m is None:
+                        continue
+                    if target is None:
+                        overall[i] = float(row.m)
+                    else:
+                        target[(row.k, i)] = float(row.m)
+        self.conn.exec_driver_sql("DROP TABLE report_days")
+        return overall, groups
 
     def arms(self) -> dict[bool, tuple[int, int, int]]:
         """Per arm (control or not): members, reactivated, on the do-not-call list."""
+        # conditional sums, not GROUP BY control: one streaming pass, no sort of every member
         sql = """
-            SELECT cs.control AS control, COUNT(*) AS n, COUNT(cs.reactivated_at) AS r,
-                   SUM(CASE WHEN cs.dnc THEN 1 ELSE 0 END) AS dnc
-            FROM client_stage cs WHERE +cs.campaign_id = :cid GROUP BY cs.control"""
+            SELECT SUM(CASE WHEN cs.control THEN 1 ELSE 0 END) AS cn,
+                   SUM(CASE WHEN cs.control AND cs.reactivated_at IS NOT NULL THEN 1 ELSE 0 END) AS cr,
+                   SUM(CASE WHEN cs.control AND cs.dnc THEN 1 ELSE 0 END) AS cd,
+                   SUM(CASE WHEN cs.control THEN 0 ELSE 1 END) AS tn,
+                   SUM(CASE WHEN NOT cs.control AND cs.reactivated_at IS NOT NULL THEN 1 ELSE 0 END) AS tr,
+                   SUM(CASE WHEN NOT cs.control AND cs.dnc THEN 1 ELSE 0 END) AS td
+            FROM client_stage cs WHERE +cs.campaign_id = :cid"""
+        row = self._sql(sql).one()
         return {
-            bool(row.control): (int(row.n), int(row.r), int(row.dnc or 0)) for row in self._sql(sql)
+            True: (int(row.cn or 0), int(row.cr or 0), int(row.cd or 0)),
+            False: (int(row.tn or 0), int(row.tr or 0), int(row.td or 0)),
         }
 
     def activity_loaded(self) -> bool:
@@ -669,14 +705,19 @@ class _Builder:
         return tuple(out)
 
     def groups(
-        self, by: str, counts: Mapping[Any, Mapping[str, int]]
+        self,
+        by: str,
+        counts: Mapping[Any, Mapping[str, int]],
+        medians: Mapping[tuple[Any, int], float],
     ) -> tuple[tuple[Group, ...], str | None]:
-        medians = self.medians(by)
         names = self.advisor_names() if by == "advisor" else {}
+        by_key: dict[Any, dict[int, float]] = {}
+        for (raw_key, i), value in medians.items():
+            by_key.setdefault(raw_key, {})[i] = value
         groups = []
         for raw, figures in counts.items():
             key, name = _label(by, raw, names)
-            per_stage = {i: m for (k, i), m in medians.items() if k == raw}
+            per_stage = by_key.get(raw, {})
             groups.append(Group(key, name, figures["assigned"], self.funnel(figures, per_stage)))
         if by not in RANKED:
             order = list(funnel_order(by, self.campaign))
@@ -702,11 +743,11 @@ class _Builder:
                 total[k] = total.get(k, 0) + v
         if not total:
             total = {"assigned": 0, "confirmed": 0, **{f"n{i}": 0 for i in range(len(self.stages))}}
-        overall_medians = {i: m for (_k, i), m in self.medians(None).items()}
+        overall_medians, group_medians = self.medians(funnel_by)
         groups: tuple[Group, ...] = ()
         ranked_by = None
         if funnel_by is not None:
-            groups, ranked_by = self.groups(funnel_by, grouped)
+            groups, ranked_by = self.groups(funnel_by, grouped, group_medians)
         arms = self.arms()
         treated_n, treated_r, treated_dnc = arms.get(False, (0, 0, 0))
         control_n, control_r, control_dnc = arms.get(True, (0, 0, 0))
