@@ -18,13 +18,17 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine, select
 
 from reactivate import funnel, registry
+from reactivate.activity import ActivitySummary, load_activity
 from reactivate.assignment import AssignOptions, AssignSummary, assign
+from reactivate.campaign import Campaign
 from reactivate.clock import local
-from reactivate.db.models import Client, Member
+from reactivate.db.models import Client, ClientStage, Member
 from reactivate.donotcall import load_dnc
 from reactivate.errors import StateError
 from reactivate.ingest import LoadSummary, load_accounts
 from reactivate.messages import t
+from reactivate.report import Report, ReportOptions, build_report
+from reactivate.results import UploadSummary, upload
 from reactivate.roster import load_roster
 from reactivate.sheets.fill import fill_workbook
 from reactivate.sheets.workbook import (
@@ -34,7 +38,7 @@ from reactivate.sheets.workbook import (
     product_label,
     read_stamp,
 )
-from reactivate.simulate import ClientToWork, WorkResult, rates_for, simulate
+from reactivate.simulate import ClientToWork, WorkResult, rates_for, simulate, simulate_activity
 
 SLUG = "2020h2-dormant"
 HOLDOUT = 0.1
@@ -55,8 +59,9 @@ class DemoResult:
     assignment: AssignSummary
     workbooks: list[Path] = field(default_factory=list)
     simulated_rows: int = 0
-    upload: Any = None
-    report: Any = None
+    upload: UploadSummary | None = None
+    activity: ActivitySummary | None = None
+    report: Report | None = None
 
 
 Step = Callable[[str], None]
@@ -103,10 +108,50 @@ def run_demo(
             max_attempts=campaign_config.followup.max_attempts,
         )
         rows += fill_workbook(path, {w.client_id: _row(w, tz, labels) for w in work})
-    result = DemoResult(
-        load=loaded, assignment=assigned, workbooks=assigned.workbooks, simulated_rows=rows
+    say(t("demo.step.upload"))
+    uploaded = upload(engine, SLUG, assigned.workbooks)
+
+    say(t("demo.step.activity"))
+    activity_file = out_dir / "activity_simulated.csv"
+    _write_activity(engine, campaign_config, activity_file)
+    activity = load_activity(engine, activity_file, campaign=SLUG)
+
+    return DemoResult(
+        load=loaded,
+        assignment=assigned,
+        workbooks=assigned.workbooks,
+        simulated_rows=rows,
+        upload=uploaded,
+        activity=activity,
+        report=build_report(engine, SLUG, ReportOptions(by="advisor")),
     )
-    return result
+
+
+def _write_activity(engine: Engine, campaign: Campaign, path: Path) -> None:
+    """A simulated later export from the core system (who traded again), as a CSV."""
+    stage = ClientStage.__table__  # type: ignore[attr-defined]
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(stage.c.client_id, stage.c.control, stage.c.reached_at, stage.c.converted_at)
+        ).all()
+    reach = [
+        (
+            r.client_id,
+            "control"
+            if r.control
+            else "converted"
+            if r.converted_at
+            else "reached"
+            if r.reached_at
+            else "untouched",
+        )
+        for r in rows
+    ]
+    traded = simulate_activity(reach, campaign.start, campaign.end, seed=SEED)
+    path.write_text(
+        "客户号,最后交易日期\n" + "".join(f"{c},{d.isoformat()}\n" for c, d in traded),
+        encoding="utf-8-sig",
+    )
 
 
 def hash_advisor(code: str) -> int:

@@ -10,6 +10,11 @@ from __future__ import annotations
 import os
 
 _EN: dict[str, str] = {
+    # demo, continued
+    "demo.step.activity": "Simulating the core system's later export (who traded again) and loading it",
+    "demo.uploaded": "Upload of the filled workbooks",
+    "demo.activity": "SIMULATED activity export: {rows} clients traded again, {reactivated} reactivations recorded",
+    "demo.next": "Explore: reactivate report -c 2020h2-dormant --db {db} --by branch | --format json | --dropped wecom_added",
     # activity, closing
     "summary.activity": "Trading activity from {file}",
     "summary.closed": "Campaign {slug} closed: no more loads, assignments or uploads.",
@@ -462,6 +467,11 @@ _EN: dict[str, str] = {
 }
 
 _ZH: dict[str, str] = {
+    # demo, continued
+    "demo.step.activity": "模拟核心系统后续导出(谁重新交易了)并导入",
+    "demo.uploaded": "上传填好的工作簿",
+    "demo.activity": "模拟的交易活动导出:{rows} 位客户重新交易,记录激活 {reactivated} 次",
+    "demo.next": "继续查看:reactivate report -c 2020h2-dormant --db {db} --by branch | --format json | --dropped wecom_added",
     # activity, closing
     "summary.activity": "来自 {file} 的交易活动",
     "summary.closed": "活动 {slug} 已结束:不能再导入、分配或上传。",

@@ -143,3 +143,32 @@ def _work(
 def _bounded(moment: dt.datetime, until: dt.datetime) -> dt.datetime:
     """Keep simulated times inside the campaign, on whole minutes (as people write them)."""
     return min(moment, until).replace(second=0, microsecond=0)
+
+
+#: Chance that a client trades again during the campaign: a base rate any dormant client
+#: has (the control group's), and a higher one once the outreach converted them.
+BASE_REACTIVATION = 0.03
+CONVERTED_REACTIVATION = 0.7
+REACHED_REACTIVATION = 0.06
+
+
+def simulate_activity(
+    members: Sequence[tuple[str, str]],
+    start: dt.date,
+    end: dt.date,
+    seed: int = 0,
+) -> list[tuple[str, dt.date]]:
+    """A later core-system export: (client id, last trade date) for the clients who traded.
+
+    `members` are (client id, how far the outreach got: 'control', 'untouched', 'reached'
+    or 'converted'); converted clients mostly trade, reached ones a little more than the
+    base rate, everyone else (the control group included) at the base rate.
+    """
+    rng = random.Random(f"reactivate.activity:{seed}")
+    chance = {"converted": CONVERTED_REACTIVATION, "reached": REACHED_REACTIVATION}
+    days = (end - start).days
+    traded = []
+    for client_id, reach in sorted(members):
+        if rng.random() < chance.get(reach, BASE_REACTIVATION):
+            traded.append((client_id, start + dt.timedelta(days=rng.randint(0, days))))
+    return traded

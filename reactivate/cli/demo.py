@@ -64,3 +64,13 @@ def demo(
             folder=out / "workbooks",
         )
     )
+    if result.upload is not None:
+        totals = result.upload.totals()
+        screen.print(table(t("demo.uploaded"), list(totals), [list(totals.values())]))
+    if result.activity is not None:
+        screen.print(t("demo.activity", **result.activity.counts()))
+    if result.report is not None:
+        from reactivate.render.report import to_table
+
+        screen.print(to_table(result.report, width=screen.width))
+    screen.print(t("demo.next", db=db))
