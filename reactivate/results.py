@@ -665,7 +665,8 @@ class _RowChecker:
         if not ok:
             return None
 
-        if result is not None or called_at is not None:
+        # a call result, a call time or attempts >= 1 is evidence of a call (DOMAIN.md)
+        if result is not None or called_at is not None or attempts:
             add(funnel.EVENT_CALL, result, times["called_at"])
             if result == funnel.DO_NOT_CALL:
                 when = times["called_at"] or now

@@ -377,6 +377,22 @@ def test_untimed_call_is_timed_at_first_upload_and_counted_once(db: str, tmp_pat
     assert abs(aware(calls[0].occurred_at) - dt.datetime.now(dt.UTC)) < dt.timedelta(minutes=5)
 
 
+def test_attempts_alone_are_evidence_of_a_call(db: str, tmp_path: Path) -> None:
+    """DOMAIN: called = a call result, a call time or attempts >= 1."""
+    header = ["客户号", "客户经理", "拨打次数"]
+    sheet = plain_csv(tmp_path / "tries.csv", header, [["0010000001", "A001", "2"]])
+    assert upload(db, sheet)[0] == 0
+    summary = stage_of(db, "0010000001")
+    assert summary.called_at is not None and summary.reached_at is None
+    assert summary.attempts == 2
+    assert (
+        upload(db, plain_csv(tmp_path / "again.csv", header, [["0010000001", "A001", "2"]]))[1][
+            "events"
+        ]
+        == 0
+    )
+
+
 def test_later_blank_or_no_never_moves_a_client_back(db: str, tmp_path: Path) -> None:
     assert upload(db, make_workbook(db, tmp_path / "a.xlsx", "A001", FULL))[0] == 0
     later = {
