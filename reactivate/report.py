@@ -522,36 +522,49 @@ class _Builder:
                 return firsts, {}
             grouped = self._sql(f"SELECT k, st, {median} AS m FROM ({arms}) d GROUP BY k, st")
             return firsts, {(row.k, int(row.st)): float(row.m) for row in grouped}
-        # SQLite has no median: number the rows of each stage in order and average the
-        # middle one or two. The durations are computed once, in one scan, into a temporary
-        # table; each stage's numbering then sorts only its own narrow rows.
-        days = ", ".join(
-            f"CASE WHEN {self._reached_by(i)} IS NOT NULL THEN "
-            f"{self._days(self._first_at(i), 's.assigned_at')} END AS d{i}"
-            for i in range(n)
+        # SQLite has no median. Each time is parsed once, in one scan, into a temporary
+        # table of day numbers; a partial index on each stage's duration then sorts only
+        # that stage's rows (faster than window functions), and the middle one or two rows
+        # are read by OFFSET: overall, and per group from an index led by the group key.
+        columns = [_TIME_COLUMNS[stage] for stage in self.stages]
+        parsed = ", ".join(f"julianday(s.{c}) AS j{i}" for i, c in enumerate(columns))
+        run = self.conn.exec_driver_sql
+        run("DROP TABLE IF EXISTS report_days")
+        self._sql(
+            f"CREATE TEMPORARY TABLE report_days AS SELECT {key} AS k,"
+            f" julianday(s.assigned_at) AS ja, {parsed} FROM {source}"
+            f" WHERE {self._reached_by(0)} IS NOT NULL AND s.assigned_at IS NOT NULL"
         )
-        self.conn.exec_driver_sql("DROP TABLE IF EXISTS report_days")
-        self._sql(f"CREATE TEMPORARY TABLE report_days AS SELECT {key} AS k, {days} FROM {source}")
         overall: dict[int, float] = {}
         groups: dict[tuple[Any, int], float] = {}
         for i in range(n):
-            for partition, target in (("", None), ("PARTITION BY k", groups)):
-                if target is not None and by is None:
-                    continue
-                sql = f"""
-                    SELECT k, AVG(d) AS m FROM (
-                      SELECT k, d{i} AS d, ROW_NUMBER() OVER ({partition} ORDER BY d{i}) AS rn,
-                             COUNT(*) OVER ({partition}) AS n
-                      FROM report_days WHERE d{i} IS NOT NULL) r
-                    WHERE 2 * rn BETWEEN n AND n + 2 {"GROUP BY k" if partition else ""}"""
-                for row in self.conn.exec_driver_sql(sql):
-                    if row.m is None:
-                        continue
-                    if target is None:
-                        overall[i] = float(row.m)
-                    else:
-                        target[(row.k, i)] = float(row.m)
-        self.conn.exec_driver_sql("DROP TABLE report_days")
+            later = [f"j{j}" for j in range(i, n)]
+            if len(later) == 1:
+                days, present = f"({later[0]} - ja)", f"{later[0]} IS NOT NULL"
+            else:
+                earliest = ", ".join(f"COALESCE({j}, 1e9)" for j in later)
+                days, present = (
+                    f"(MIN({earliest}) - ja)",
+                    f"COALESCE({', '.join(later)}) IS NOT NULL",
+                )
+            run(f"CREATE INDEX temp.report_days_{i} ON report_days({days}) WHERE {present}")
+            count = run(f"SELECT COUNT(*) FROM report_days WHERE {present}").scalar_one()
+            middle = _middle_sql(days, present, "")
+            if count:
+                overall[i] = float(run(middle, (2 - count % 2, (count - 1) // 2)).scalar_one())
+            if by is None:
+                continue
+            run(f"CREATE INDEX temp.report_days_k{i} ON report_days(k, {days}) WHERE {present}")
+            per_key = run(f"SELECT k, COUNT(*) FROM report_days WHERE {present} GROUP BY k").all()
+            for raw_key, size in per_key:
+                params: tuple[Any, ...]
+                if raw_key is None:
+                    query, params = _middle_sql(days, present, "AND k IS NULL"), ()
+                else:
+                    query, params = _middle_sql(days, present, "AND k = ?"), (raw_key,)
+                value = run(query, (*params, 2 - size % 2, (size - 1) // 2)).scalar_one()
+                groups[(raw_key, i)] = float(value)
+        run("DROP TABLE report_days")
         return overall, groups
 
     def arms(self) -> dict[bool, tuple[int, int, int]]:
@@ -796,6 +809,14 @@ class _Builder:
             dropped_stage=self.options.dropped,
             dropped=self.dropped(self.options.dropped) if self.options.dropped else (),
         )
+
+
+def _middle_sql(days: str, present: str, where_key: str) -> str:
+    """The mean of the middle one or two durations, read in index order (LIMIT ?, OFFSET ?)."""
+    return (
+        f"SELECT AVG(d) FROM (SELECT {days} AS d FROM report_days WHERE {present} {where_key}"
+        f" ORDER BY {days} LIMIT ? OFFSET ?)"
+    )
 
 
 def funnel_order(by: str, campaign: Campaign) -> tuple[str, ...]:
