@@ -470,7 +470,7 @@ class _Builder:
 
     def counts(self, by: str | None) -> dict[Any, dict[str, int]]:
         """Per group: assigned, clients at each stage, confirmed, and data-quality counts."""
-        source, key = self._keyed(by)
+        source, key = ("report_days s", "s.k") if self.sqlite else self._keyed(by)
         parts = ["COUNT(*) AS assigned", "COUNT(s.wecom_confirmed_at) AS confirmed"]
         for i, _stage in enumerate(self.stages):
             parts.append(f"COUNT({self._reached_by(i)}) AS n{i}")
@@ -507,9 +507,9 @@ class _Builder:
 
     def medians(self, by: str | None) -> tuple[dict[int, float], dict[tuple[Any, int], float]]:
         """Median days from assignment to first reaching each stage: overall, and per group."""
-        source, key = self._keyed(by)
         n = len(self.stages)
         if not self.sqlite:
+            source, key = self._keyed(by)
             arms = " UNION ALL ".join(
                 f"SELECT {key} AS k, {i} AS st, {self._days(self._first_at(i), 's.assigned_at')} AS d"
                 f" FROM {source} WHERE {self._reached_by(i)} IS NOT NULL AND s.assigned_at IS NOT NULL"
@@ -522,31 +522,22 @@ class _Builder:
                 return firsts, {}
             grouped = self._sql(f"SELECT k, st, {median} AS m FROM ({arms}) d GROUP BY k, st")
             return firsts, {(row.k, int(row.st)): float(row.m) for row in grouped}
-        # SQLite has no median. Each time is parsed once, in one scan, into a temporary
-        # table of day numbers; a partial index on each stage's duration then sorts only
-        # that stage's rows (faster than window functions), and the middle one or two rows
-        # are read by OFFSET: overall, and per group from an index led by the group key.
-        columns = [_TIME_COLUMNS[stage] for stage in self.stages]
-        parsed = ", ".join(f"julianday(s.{c}) AS j{i}" for i, c in enumerate(columns))
+        # SQLite has no median. On `report_days` (see `materialize`), a partial index on
+        # each stage's duration sorts only that stage's rows (faster than window
+        # functions), and the middle one or two rows are read by OFFSET: overall, and per
+        # group from an index led by the group key.
         run = self.conn.exec_driver_sql
-        run("DROP TABLE IF EXISTS report_days")
-        self._sql(
-            f"CREATE TEMPORARY TABLE report_days AS SELECT {key} AS k,"
-            f" julianday(s.assigned_at) AS ja, {parsed} FROM {source}"
-            f" WHERE {self._reached_by(0)} IS NOT NULL AND s.assigned_at IS NOT NULL"
-        )
         overall: dict[int, float] = {}
         groups: dict[tuple[Any, int], float] = {}
         for i in range(n):
-            later = [f"j{j}" for j in range(i, n)]
+            later = [_TIME_COLUMNS[stage] for stage in self.stages[i:]]
             if len(later) == 1:
                 days, present = f"({later[0]} - ja)", f"{later[0]} IS NOT NULL"
             else:
                 earliest = ", ".join(f"COALESCE({j}, 1e9)" for j in later)
-                days, present = (
-                    f"(MIN({earliest}) - ja)",
-                    f"COALESCE({', '.join(later)}) IS NOT NULL",
-                )
+                days = f"(MIN({earliest}) - ja)"
+                present = f"COALESCE({', '.join(later)}) IS NOT NULL"
+            present += " AND ja IS NOT NULL"
             run(f"CREATE INDEX temp.report_days_{i} ON report_days({days}) WHERE {present}")
             count = run(f"SELECT COUNT(*) FROM report_days WHERE {present}").scalar_one()
             middle = _middle_sql(days, present, "")
@@ -564,8 +555,23 @@ class _Builder:
                     query, params = _middle_sql(days, present, "AND k = ?"), (raw_key,)
                 value = run(query, (*params, 2 - size % 2, (size - 1) // 2)).scalar_one()
                 groups[(raw_key, i)] = float(value)
-        run("DROP TABLE report_days")
         return overall, groups
+
+    def materialize(self, by: str | None) -> None:
+        """SQLite: the assigned clients' keys, flags and times as day numbers, in one scan.
+
+        Counts and medians then read this narrow temporary table instead of joining and
+        parsing the summary again; each time is parsed once (SQLite stores them as text).
+        """
+        source, key = self._keyed(by)
+        columns = list(dict.fromkeys([*(_TIME_COLUMNS[st] for st in self.stages), "wecom_at"]))
+        parsed = ", ".join(f"julianday(s.{c}) AS {c}" for c in columns)
+        self.conn.exec_driver_sql("DROP TABLE IF EXISTS report_days")
+        self._sql(
+            f"CREATE TEMPORARY TABLE report_days AS SELECT {key} AS k, s.assigned_at,"
+            f" julianday(s.assigned_at) AS ja, {parsed}, s.wecom_confirmed_at, s.reactivated_at,"
+            f" s.dnc, s.do_not_call FROM {source}"
+        )
 
     def arms(self) -> dict[bool, tuple[int, int, int]]:
         """Per arm (control or not): members, reactivated, on the do-not-call list."""
@@ -749,6 +755,8 @@ class _Builder:
     def build(self) -> Report:
         by = self.options.by
         funnel_by = by if by not in (None, "attempt") else None
+        if self.sqlite:
+            self.materialize(funnel_by)
         grouped = self.counts(funnel_by)
         total: dict[str, int] = {}
         for figures in grouped.values():
