@@ -1,16 +1,18 @@
 """`reactivate results ...`: advisors' sheets become stage events; undo and correct void them.
 
-An upload reads every file first (filled workbooks `assign` issued, or plain results
-sheets), checks every row against what the database knows, and only then writes, in one
-transaction for the whole invocation:
+An upload reads and checks one file at a time (filled workbooks `assign` issued, or
+plain results sheets), checking every row against what the database knows and staging
+the facts it states in a temporary table, so memory holds one file's rows, not the whole
+upload's. Nothing is written until every file has been checked; then, in one transaction
+for the whole invocation:
 
 1. take the campaign's write lock (SQLite: the engine's BEGIN IMMEDIATE; PostgreSQL: a
    transaction-level advisory lock), so two uploads at once queue instead of racing
    the duplicate check;
 2. record one import per file (applied, refused, dry run or skipped);
-3. stage the facts the rows state in a temporary table and move the new ones into
-   `event` with one INSERT ... SELECT ... WHERE NOT EXISTS: the same fact (client,
-   kind, time, value) already present and not voided adds nothing;
+3. move the new staged facts into `event` with one INSERT ... SELECT ... WHERE NOT
+   EXISTS: the same fact (client, kind, time, value) already present and not voided
+   adds nothing, and a fact stated by two rows counts for the first;
 4. rebuild `client_stage` for the clients touched.
 
 A fact the sheet gives without a time (a call result with no call time, 是 with no
@@ -26,7 +28,7 @@ import json
 import os
 import sys
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -53,7 +55,7 @@ from reactivate.sheets.read import (
 from reactivate.sheets.rejects import write_rejects
 from reactivate.sheets.values import BadValue
 from reactivate.sheets.workbook import CALL_SHEET, Stamp, read_stamp, verify_stamp
-from reactivate.validate import RowCleaner
+from reactivate.validate import RowCleaner, remembered
 
 #: How many errors a JSON summary carries.
 MAX_REPORTED_ERRORS = 100
@@ -126,6 +128,8 @@ _PARSERS: dict[str, Callable[[object], Any]] = {
     "note": values.text,
 }
 _INDEX = {name: i for i, name in enumerate(_FIELD_NAMES)}
+# Columns that repeat a few spellings down a sheet: parsed once per spelling (per file).
+_REPEATED_TEXT = frozenset({"advisor", "call_result", "wecom_added", "product", "converted"})
 # A column a sheet lacks is named in messages by its usual Chinese header.
 _DEFAULT_HEADERS = {spec.name: spec.aliases[1] for spec in RESULT_FIELDS}
 
@@ -266,8 +270,6 @@ class _File:
     sheet: str | None = None
     stamp: Stamp | None = None
     problem: str | None = None  # a reason that rejects every row of the file
-    # (row number, cleaned fields) of the rows holding anything besides the client
-    rows: list[tuple[int, tuple[Any, ...]]] = field(default_factory=list)
     errors: list[Rejection] = field(default_factory=list)
     headers: dict[str, str] = field(default_factory=dict)  # field -> header as the file spells it
 
@@ -277,8 +279,9 @@ class _File:
         return self.headers.get(field_name) or _DEFAULT_HEADERS.get(field_name, field_name)
 
 
-def _read(item: _File, slug: str, secret: bytes) -> None:
-    """Read the stamp and every row of one file into `item` (rows cleaned, not yet checked)."""
+def _read(item: _File, slug: str, secret: bytes) -> list[tuple[int, tuple[Any, ...]]]:
+    """Read the stamp and every row of one file: returns (row number, cleaned fields) of
+    the rows holding anything besides the client (cleaned, not yet checked)."""
     display = str(item.path)
     try:
         item.stamp = read_stamp(item.path)
@@ -298,11 +301,16 @@ def _read(item: _File, slug: str, secret: bytes) -> None:
     cleaner = RowCleaner(table, [(name, _PARSERS[name]) for name in _FIELD_NAMES])
     # (parser, column) per field; a field the sheet lacks is None. Blank cells skip the
     # parser: most cells of a worked sheet are blank, and this loop runs once per row.
-    parsers = [(_PARSERS[name], table.columns.get(name)) for name in _FIELD_NAMES]
+    parsers = [
+        (remembered(_PARSERS[name]) if name in _REPEATED_TEXT else _PARSERS[name], index)
+        for name in _FIELD_NAMES
+        for index in [table.columns.get(name)]
+    ]
     id_index = table.columns["client_id"]
     inputs = [table.columns[name] for name in _INPUT_FIELDS if name in table.columns]
     if "advisor" in table.columns:
         inputs.append(table.columns["advisor"])
+    rows: list[tuple[int, tuple[Any, ...]]] = []
     summary = item.summary
     for number, cells in table.rows:
         if values.text(cells[id_index]) is None:
@@ -333,14 +341,14 @@ def _read(item: _File, slug: str, secret: bytes) -> None:
                 item.errors.append(cleaner.reject(number, _FIELD_NAMES[position], str(problem)))
                 break
         else:
-            item.rows.append((number, tuple(cleaned)))
+            rows.append((number, tuple(cleaned)))
+    return rows
 
 
 # ----------------------------------------------------------------------------- checking
 
 
-@dataclass(frozen=True)
-class _Member:
+class _Member(NamedTuple):
     """What the database says about one client the upload names."""
 
     known: bool
@@ -358,7 +366,6 @@ class _Context:
     campaign: Campaign
     campaign_id: int
     now: dt.datetime  # aware UTC
-    members: dict[str, _Member]
     advisor_codes: frozenset[str]
     advisor_by_name: dict[str, str]
 
@@ -391,29 +398,31 @@ def _aware(value: object) -> dt.datetime | None:
     return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
 
 
-def _load_context(
-    conn: Connection, registered: registry.Registered, client_ids: Iterable[str]
-) -> _Context:
+def _load_context(conn: Connection, registered: registry.Registered, now: dt.datetime) -> _Context:
+    codes: set[str] = set()
+    names: dict[str, list[str]] = {}
+    for code, name in conn.execute(text("SELECT code, name FROM advisor")):
+        codes.add(code)
+        names.setdefault(name, []).append(code)
+    return _Context(
+        campaign=registered.config,
+        campaign_id=registered.id,
+        now=now,
+        advisor_codes=frozenset(codes),
+        advisor_by_name={n: found[0] for n, found in names.items() if len(found) == 1},
+    )
+
+
+def _load_members(
+    conn: Connection, campaign_id: int, client_ids: Iterable[str]
+) -> dict[str, _Member]:
+    """What the database says about each of `client_ids` (one file's clients)."""
     bulk.stage(conn, "upload_client", {"client_id": "TEXT PRIMARY KEY"}, ((c,) for c in client_ids))
     members: dict[str, _Member] = {}
-    params = {
-        "campaign_id": registered.id,
-        "call": funnel.EVENT_CALL,
-        "dnc": funnel.DO_NOT_CALL,
-    }
+    params = {"campaign_id": campaign_id, "call": funnel.EVENT_CALL, "dnc": funnel.DO_NOT_CALL}
     assigned_cache: dict[object, dt.datetime | None] = {}
-    for (
-        client_id,
-        known,
-        member,
-        advisor,
-        assigned,
-        control,
-        dnc,
-        risk,
-        listed,
-        dnc_at,
-    ) in conn.execute(text(_CONTEXT_SQL), params):
+    cursor = conn.execute(text(_CONTEXT_SQL), params)
+    for client_id, known, member, advisor, assigned, control, dnc, risk, listed, dnc_at in cursor:
         # Clients assigned in one run share their assignment time: parse it once.
         if assigned not in assigned_cache:
             assigned_cache[assigned] = _aware(assigned)
@@ -428,19 +437,7 @@ def _load_context(
             _aware(dnc_at),
         )
     conn.exec_driver_sql("DROP TABLE upload_client")
-    codes: set[str] = set()
-    names: dict[str, list[str]] = {}
-    for code, name in conn.execute(text("SELECT code, name FROM advisor")):
-        codes.add(code)
-        names.setdefault(name, []).append(code)
-    return _Context(
-        campaign=registered.config,
-        campaign_id=registered.id,
-        now=utcnow(),
-        members=members,
-        advisor_codes=frozenset(codes),
-        advisor_by_name={n: found[0] for n, found in names.items() if len(found) == 1},
-    )
+    return members
 
 
 class Fact(NamedTuple):
@@ -455,13 +452,9 @@ class Fact(NamedTuple):
     advisor: str
     row: int
 
-    def key(self) -> tuple[str, str, str | None, dt.datetime | None]:
-        return (
-            self.client_id,
-            self.kind,
-            self.value,
-            self.occurred_at if self.match_time else None,
-        )
+
+#: Distinct sheet times an upload remembers converted (60 days of minutes is 86,400).
+_REMEMBERED_TIMES = 200_000
 
 
 def _minute(moment: dt.datetime) -> str:
@@ -479,6 +472,15 @@ class _RowChecker:
         # calls after a do-not-call result within this upload: client -> earliest such time
         self.dnc_in_upload: dict[str, dt.datetime] = {}
         self.header: Callable[[str | None], str | None] = lambda name: name
+        self.members: dict[str, _Member] = {}  # the clients of the file being checked
+        # Clients stating facts in one row, and in more than one: only the latter can
+        # restate a fact or call after a do-not-call result within this upload.
+        self.named_once: set[str] = set()
+        self.named_again: set[str] = set()
+        # Sheets repeat their times (to the minute) and products down the rows: each
+        # distinct one is converted once.
+        self._utc: dict[dt.datetime, dt.datetime] = {}
+        self._products: dict[str, Product | None] = {}
 
     def check(
         self,
@@ -491,7 +493,7 @@ class _RowChecker:
         self.header = item.header
         get = row.__getitem__
         client_id: str = get(0)
-        member = context.members.get(client_id)
+        member = self.members.get(client_id)
         if member is None or not member.known:
             reject("client_id", t("reject.unknown_client", client_id=client_id))
             return None
@@ -517,6 +519,10 @@ class _RowChecker:
         if facts is None:
             return None
         item.summary.foreign += foreign
+        if client_id in self.named_once:
+            self.named_again.add(client_id)
+        else:
+            self.named_once.add(client_id)
         return facts
 
     def _advisor(
@@ -550,7 +556,11 @@ class _RowChecker:
         reject: Callable[[str | None, str], None],
     ) -> dt.datetime | None:
         """A sheet time (campaign wall clock) as UTC, or None after rejecting it."""
-        when = to_utc(moment, self.tz)
+        when = self._utc.get(moment)
+        if when is None:
+            when = to_utc(moment, self.tz)
+            if len(self._utc) < _REMEMBERED_TIMES:
+                self._utc[moment] = when
         if when > self.context.now:
             reject(
                 column, t("reject.future", value=_minute(moment), tz=self.context.campaign.timezone)
@@ -637,7 +647,9 @@ class _RowChecker:
 
         product: Product | None = None
         if product_name is not None:
-            product = find_product(self.context.campaign, product_name)
+            if product_name not in self._products:
+                self._products[product_name] = find_product(self.context.campaign, product_name)
+            product = self._products[product_name]
             if product is None:
                 ok = False
                 codes = ", ".join(p.code for p in self.context.campaign.products)
@@ -812,6 +824,7 @@ def upload(
                 raise ConfigError(t("error.advisor_unknown", code=options.advisor))
         done = _applied_before(conn, registered.id, [f.summary.sha256 for f in files])
     seen: dict[str, FileSummary] = {}
+    todo: list[_File] = []
     for item in files:
         digest = item.summary.sha256
         if digest in done or digest in seen:
@@ -819,30 +832,43 @@ def upload(
             item.summary.same_as = done.get(digest) or seen[digest].import_id
             continue
         seen[digest] = item.summary
-        _read(item, slug, secret)
+        todo.append(item)
 
-    todo = [f for f in files if f.summary.status != "skipped"]
-    ids = {row[1][0] for f in todo for row in f.rows}
+    # One connection for the whole upload: its temporary tables hold the staged facts
+    # from the first file read to the write. Files are read, checked and staged one at a
+    # time, so memory holds one file's rows, not the whole upload's.
     with engine.connect() as conn:
-        _temp_in_memory(conn)
-        context = _load_context(conn, registered, sorted(ids))
-    checker = _RowChecker(context, options)
-    facts: list[list[Fact]] = []
-    for item in todo:
-        facts.append(_check_file(item, checker))
-    _reject_calls_after_dnc(todo, facts, checker)
-    for item in todo:
-        item.errors.sort(key=lambda e: e.row)
-        item.summary.rejected = len({e.row for e in item.errors})
-        summary.errors.extend(item.errors)
+        columns = _event_columns(conn)
+        with conn.begin():
+            _temp_in_memory(conn)
+            bulk.sqlite_bulk_cache(conn)
+            context = _load_context(conn, registered, utcnow())
+            bulk.create(conn, _EVENT_STAGE, columns)
+        checker = _RowChecker(context, options)
+        stored = _stored_time(conn)
+        for position, item in enumerate(todo):
+            rows = _read(item, slug, secret)
+            with conn.begin():
+                checker.members = _load_members(conn, registered.id, {row[0] for _, row in rows})
+            facts = _check_file(item, rows, checker)
+            with conn.begin():
+                bulk.append(conn, _EVENT_STAGE, list(columns), _staged(facts, position, stored))
+        checker.members = {}
+        with conn.begin():
+            _reject_calls_after_dnc(conn, todo, checker)
+        for item in todo:
+            item.errors.sort(key=lambda e: e.row)
+            item.summary.rejected = len({e.row for e in item.errors})
+            summary.errors.extend(item.errors)
 
-    if options.dry_run:
-        status = "dry_run"
-    elif summary.errors and not options.skip_invalid:
-        status = "refused"
-    else:
-        status = "applied"
-    _write(engine, registered.id, files, facts, status, context.now)
+        if options.dry_run:
+            status = "dry_run"
+        elif summary.errors and not options.skip_invalid:
+            status = "refused"
+        else:
+            status = "applied"
+        named = (checker.named_once, checker.named_again)
+        _write(conn, registered.id, files, named, status, context.now)
     summary.applied = status == "applied"
 
     if summary.errors and options.skip_invalid and not options.dry_run:
@@ -863,11 +889,13 @@ def _exists(path: Path) -> bool:
     return True
 
 
-def _check_file(item: _File, checker: _RowChecker) -> list[Fact]:
+def _check_file(
+    item: _File, rows: list[tuple[int, tuple[Any, ...]]], checker: _RowChecker
+) -> list[Fact]:
     out: list[Fact] = []
     display, sheet, errors, header = str(item.path), item.sheet, item.errors, item.header
 
-    for number, row in item.rows:
+    for number, row in rows:
 
         def reject(column: str | None, reason: str, number: int = number) -> None:
             errors.append(Rejection(display, sheet, number, header(column), reason))
@@ -878,142 +906,211 @@ def _check_file(item: _File, checker: _RowChecker) -> list[Fact]:
     return out
 
 
-def _reject_calls_after_dnc(
-    todo: list[_File], facts: list[list[Fact]], checker: _RowChecker
-) -> None:
-    """A call later than a do-not-call result in this same upload is refused too."""
-    marked = checker.dnc_in_upload
-    if not marked:
+def _stored_time(conn: Connection) -> Callable[[dt.datetime], Any]:
+    """A converter of aware UTC times to what the staged `occurred_at` column holds."""
+    if conn.dialect.name == "postgresql":
+        return lambda moment: moment
+    as_text: dict[dt.datetime, str] = {}
+
+    def sqlite_text(moment: dt.datetime) -> str:
+        # SQLite keeps UTC text; rows repeat their times, so each is formatted once.
+        found = as_text.get(moment)
+        if found is None:
+            found = moment.replace(tzinfo=None).isoformat(" ", "microseconds")
+            if len(as_text) < _REMEMBERED_TIMES:
+                as_text[moment] = found
+        return found
+
+    return sqlite_text
+
+
+def _staged(
+    facts: list[Fact], position: int, stored: Callable[[dt.datetime], Any]
+) -> Iterator[tuple[Any, ...]]:
+    """Facts as rows of the staged table (`_event_columns` order); `position` is the file's."""
+    for fact in facts:
+        yield (
+            fact.client_id,
+            fact.kind,
+            fact.value,
+            stored(fact.occurred_at),
+            int(fact.match_time),
+            fact.advisor,
+            position,
+            fact.row,
+            None if fact.match_time else UNTIMED,
+        )
+
+
+def _staged_facts_of(conn: Connection, client_ids: Iterable[str]) -> list[Any]:
+    """The staged facts of `client_ids` as (file_index, source_row, stage, client_id, value,
+    occurred_at, match_time), in the order the upload read them."""
+    bulk.stage(conn, "named_client", {"client_id": "TEXT PRIMARY KEY"}, ((c,) for c in client_ids))
+    found = conn.execute(
+        text(
+            "SELECT s.file_index, s.source_row, s.stage, s.client_id, s.value, s.occurred_at,"
+            f" s.match_time FROM {_EVENT_STAGE} s JOIN named_client n ON n.client_id = s.client_id"
+            " ORDER BY s.file_index, s.source_row"
+        )
+    ).all()
+    conn.exec_driver_sql("DROP TABLE named_client")
+    return list(found)
+
+
+def _unstage(conn: Connection, keys: Collection[tuple[Any, ...]], columns: Sequence[str]) -> None:
+    """Remove the staged facts whose `columns` match one of `keys` (whole rows, or facts)."""
+    if not keys:
         return
-    for index, item in enumerate(todo):
-        bad_rows: set[int] = set()
-        for fact in facts[index]:
-            if (
-                fact.kind == funnel.EVENT_CALL
-                and fact.value != funnel.DO_NOT_CALL
-                and fact.client_id in marked
-                and fact.occurred_at > marked[fact.client_id]
-            ):
-                bad_rows.add(fact.row)
-                shown = local(marked[fact.client_id], checker.tz).strftime("%Y-%m-%d %H:%M")
-                item.errors.append(
-                    Rejection(
-                        str(item.path),
-                        item.sheet,
-                        fact.row,
-                        item.header("call_result"),
-                        t("reject.dnc_campaign", client_id=fact.client_id, when=shown),
-                    )
+    types = {name: "TEXT" if name == "stage" else "INTEGER" for name in columns}
+    bulk.stage(conn, "unstaged", types, keys)
+    listed = ", ".join(columns)
+    conn.exec_driver_sql(
+        f"DELETE FROM {_EVENT_STAGE} WHERE ({listed}) IN (SELECT {listed} FROM unstaged)"
+    )
+    conn.exec_driver_sql("DROP TABLE unstaged")
+
+
+def _reject_calls_after_dnc(conn: Connection, todo: list[_File], checker: _RowChecker) -> None:
+    """A call later than a do-not-call result in this same upload is refused too.
+
+    Only a client named in more than one row can have both, so only their staged facts
+    are read back.
+    """
+    marked = checker.dnc_in_upload
+    suspects = marked.keys() & checker.named_again
+    if not suspects:
+        return
+    bad_rows: set[tuple[int, int]] = set()
+    for position, row, kind, client_id, value, occurred_at, _match in _staged_facts_of(
+        conn, suspects
+    ):
+        if kind != funnel.EVENT_CALL or value == funnel.DO_NOT_CALL:
+            continue
+        when = _aware(occurred_at)
+        assert when is not None  # every staged fact has a time
+        if when > marked[client_id]:
+            bad_rows.add((position, row))
+            item = todo[position]
+            shown = local(marked[client_id], checker.tz).strftime("%Y-%m-%d %H:%M")
+            item.errors.append(
+                Rejection(
+                    str(item.path),
+                    item.sheet,
+                    row,
+                    item.header("call_result"),
+                    t("reject.dnc_campaign", client_id=client_id, when=shown),
                 )
-        if bad_rows:
-            facts[index] = [f for f in facts[index] if f.row not in bad_rows]
+            )
+    _unstage(conn, bad_rows, ("file_index", "source_row"))
+
+
+def _drop_restated(conn: Connection, live: Collection[int], named_again: set[str]) -> None:
+    """Of facts stated by more than one row of the live files, keep the first row's."""
+    if not named_again:
+        return
+    first: set[tuple[Any, ...]] = set()
+    restated: set[tuple[int, int, str]] = set()
+    for position, row, kind, client_id, value, occurred_at, match_time in _staged_facts_of(
+        conn, named_again
+    ):
+        if position not in live:
+            continue
+        key = (client_id, kind, value, occurred_at if match_time else None)
+        if key in first:
+            restated.add((position, row, kind))
+        else:
+            first.add(key)
+    _unstage(conn, restated, ("file_index", "source_row", "stage"))
 
 
 def _write(
-    engine: Engine,
+    conn: Connection,
     campaign_id: int,
     files: list[_File],
-    facts: list[list[Fact]],
+    named: tuple[set[str], set[str]],
     status: str,
     now: dt.datetime,
 ) -> None:
-    """Record the imports and, unless refused, insert the new events: one transaction.
+    """Record the imports and, unless refused, insert the new staged events: one transaction.
 
     A dry run does all of it and rolls back, so its counts are exactly what an upload
     would do.
     """
-    with engine.connect() as conn:
-        transaction = conn.begin()
-        try:
-            bulk.sqlite_bulk_cache(conn)
-            _temp_in_memory(conn)
-            lock_campaign(conn, campaign_id)
-            # Another upload of the same file may have committed while we were reading.
-            done = _applied_before(conn, campaign_id, [f.summary.sha256 for f in files])
-            live: list[tuple[_File, list[Fact]]] = []
-            todo = [f for f in files if f.summary.status != "skipped"]
-            for item, stated in zip(todo, facts, strict=True):
-                if item.summary.sha256 in done:
-                    item.summary.status = "skipped"
-                    item.summary.same_as = done[item.summary.sha256]
-                else:
-                    live.append((item, stated))
-            for item in files:
+    transaction = conn.begin()
+    try:
+        lock_campaign(conn, campaign_id)
+        # Another upload of the same file may have committed while we were reading.
+        done = _applied_before(conn, campaign_id, [f.summary.sha256 for f in files])
+        live: list[tuple[int, _File]] = []
+        todo = [f for f in files if f.summary.status != "skipped"]
+        for position, item in enumerate(todo):
+            if item.summary.sha256 in done:
+                item.summary.status = "skipped"
+                item.summary.same_as = done[item.summary.sha256]
+            else:
+                live.append((position, item))
+        for item in files:
+            s = item.summary
+            if s.status == "pending":
+                s.status = status
+            s.unchanged = s.rows - s.rejected
+            s.import_id = record(
+                conn,
+                kind=KIND,
+                campaign_id=campaign_id,
+                path=item.path,
+                sha256=s.sha256,
+                rows=s.rows,
+                counts=s.counts(),
+                status=s.status,
+            )
+        if status in ("applied", "dry_run") and live:
+            _insert(conn, campaign_id, live, named, now)
+            for _position, item in live:
                 s = item.summary
-                if s.status == "pending":
-                    s.status = status
-                s.unchanged = s.rows - s.rejected
-                s.import_id = record(
-                    conn,
-                    kind=KIND,
-                    campaign_id=campaign_id,
-                    path=item.path,
-                    sha256=s.sha256,
-                    rows=s.rows,
-                    counts=s.counts(),
-                    status=s.status,
+                s.unchanged = s.rows - s.applied - s.rejected
+                conn.execute(
+                    text("UPDATE import_record SET counts = :counts WHERE id = :id"),
+                    {"counts": json.dumps(s.counts()), "id": s.import_id},
                 )
-            if status in ("applied", "dry_run") and live:
-                _insert(conn, campaign_id, live, now)
-                for item, _stated in live:
-                    s = item.summary
-                    s.unchanged = s.rows - s.applied - s.rejected
-                    conn.execute(
-                        text("UPDATE import_record SET counts = :counts WHERE id = :id"),
-                        {"counts": json.dumps(s.counts()), "id": s.import_id},
-                    )
-            hold = os.environ.get(HOLD_ENV)
-            if hold:  # tests kill the process here: nothing may be left behind
-                sys.stderr.write("holding the upload transaction\n")
-                sys.stderr.flush()
-                time.sleep(float(hold))
-        except BaseException:
-            transaction.rollback()
-            raise
-        if status == "dry_run":
-            transaction.rollback()
-            for item in files:
-                item.summary.import_id = None
-        else:
-            transaction.commit()
+        hold = os.environ.get(HOLD_ENV)
+        if hold:  # tests kill the process here: nothing may be left behind
+            sys.stderr.write("holding the upload transaction\n")
+            sys.stderr.flush()
+            time.sleep(float(hold))
+    except BaseException:
+        transaction.rollback()
+        raise
+    if status == "dry_run":
+        transaction.rollback()
+        for item in files:
+            item.summary.import_id = None
+    else:
+        transaction.commit()
+
+
+# The clients whose events this upload inserted (the files staged in upload_file).
+_TOUCHED_SQL = "SELECT e.client_id FROM event e JOIN upload_file f ON f.import_id = e.import_id"
 
 
 def _insert(
-    conn: Connection, campaign_id: int, live: list[tuple[_File, list[Fact]]], now: dt.datetime
+    conn: Connection,
+    campaign_id: int,
+    live: list[tuple[int, _File]],
+    named: tuple[set[str], set[str]],
+    now: dt.datetime,
 ) -> None:
-    """Stage the facts (the first row stating one wins) and insert the new ones."""
-    first: set[tuple[str, str, str | None, dt.datetime | None]] = set()
-    sqlite = conn.dialect.name != "postgresql"
+    """Insert the new staged facts of the live files (the first row stating one wins).
 
-    def rows() -> Iterator[tuple[Any, ...]]:
-        for position, (_item, stated) in enumerate(live):
-            for fact in stated:
-                key = fact.key()
-                if key in first:
-                    continue
-                first.add(key)
-                moment = fact.occurred_at
-                yield (
-                    fact.client_id,
-                    fact.kind,
-                    fact.value,
-                    moment.replace(tzinfo=None).isoformat(" ", "microseconds")
-                    if sqlite
-                    else moment,
-                    int(fact.match_time),
-                    fact.advisor,
-                    position,
-                    fact.row,
-                    None if fact.match_time else UNTIMED,
-                )
-
-    bulk.stage(conn, _EVENT_STAGE, _event_columns(conn), rows())
-    first.clear()
+    `named`: the clients rows stated facts for, and those named by more than one row.
+    """
+    named_once, named_again = named
+    _drop_restated(conn, {position for position, _item in live}, named_again)
     bulk.stage(
         conn,
         _FILE_STAGE,
         {"file_index": "INTEGER PRIMARY KEY", "import_id": "INTEGER", "source_file": "TEXT"},
-        [(i, item.summary.import_id, str(item.path)) for i, (item, _s) in enumerate(live)],
+        [(position, item.summary.import_id, str(item.path)) for position, item in live],
     )
     conn.execute(
         text(_INSERT_SQL),
@@ -1025,7 +1122,7 @@ def _insert(
             "untimed": UNTIMED,
         },
     )
-    by_import = {item.summary.import_id: item.summary for item, _s in live}
+    by_import = {item.summary.import_id: item.summary for _position, item in live}
     counted = conn.execute(
         text(
             "SELECT e.import_id, COUNT(*), COUNT(DISTINCT e.source_row) FROM event e"
@@ -1035,16 +1132,15 @@ def _insert(
     for import_id, events, applied in counted:
         by_import[import_id].events = int(events)
         by_import[import_id].applied = int(applied)
-    touched = list(
-        conn.execute(
-            text(
-                "SELECT DISTINCT e.client_id FROM event e"
-                " JOIN upload_file f ON f.import_id = e.import_id"
-            )
-        ).scalars()
-    )
-    if touched:
-        stages.refresh(conn, campaign_id, touched)
+    members = conn.execute(
+        text("SELECT COUNT(*) FROM member WHERE campaign_id = :cid"), {"cid": campaign_id}
+    ).scalar_one()
+    if 2 * len(named_once) >= members:
+        # An upload naming most members (every advisor's sheet at once): one pass over the
+        # whole campaign is cheaper than first listing the clients it touched.
+        stages.refresh(conn, campaign_id)
+    else:
+        stages.refresh_selected(conn, campaign_id, _TOUCHED_SQL, {})
     conn.exec_driver_sql(f"DROP TABLE {_EVENT_STAGE}")
     conn.exec_driver_sql(f"DROP TABLE {_FILE_STAGE}")
 

@@ -24,16 +24,29 @@ def stage(
 
     Returns the number of rows staged. The table lives until the connection closes.
     """
+    create(conn, name, columns)
+    return append(conn, name, list(columns), rows)
+
+
+def create(conn: Connection, name: str, columns: Mapping[str, str]) -> None:
+    """Create (or empty) temporary table `name` with `columns` (name -> SQL type)."""
     column_sql = ", ".join(f"{col} {sql_type}" for col, sql_type in columns.items())
     conn.exec_driver_sql(f"DROP TABLE IF EXISTS {name}")
     conn.exec_driver_sql(f"CREATE TEMPORARY TABLE {name} ({column_sql})")
+
+
+def append(
+    conn: Connection, name: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]
+) -> int:
+    """Add `rows` (values in `columns` order) to table `name`; returns how many."""
     if conn.dialect.name == "postgresql":
         return _copy_postgresql(conn, name, list(columns), rows)
     placeholders = ", ".join("?" for _ in columns)
+    statement = f"INSERT INTO {name} ({', '.join(columns)}) VALUES ({placeholders})"
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     count = 0
     for chunk in _chunks(rows, CHUNK):
-        cursor.executemany(f"INSERT INTO {name} VALUES ({placeholders})", chunk)
+        cursor.executemany(statement, chunk)
         count += len(chunk)
     cursor.close()
     return count
