@@ -291,9 +291,9 @@ def main() -> None:
         began = time.perf_counter()
         build(path, args.clients, args.events)
         print(f"built {path.name} in {time.perf_counter() - began:.1f} s")
-        print(f"stages.refresh (client_stage from every event): {refresh(path):.2f} s")
     else:
         print(f"using cached {path.name} (--rebuild to make it again)")
+    print(f"stages.refresh (client_stage rebuilt from every event): {refresh(path):.2f} s")
     with sqlite3.connect(path) as conn:
         n_events = conn.execute("SELECT COUNT(*) FROM event").fetchone()[0]
         n_assigned = conn.execute(
