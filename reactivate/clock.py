@@ -26,3 +26,13 @@ def local(moment: dt.datetime, tz: ZoneInfo) -> dt.datetime:
     if moment.tzinfo is None:  # SQLite hands back naive UTC through raw SQL
         moment = moment.replace(tzinfo=dt.UTC)
     return moment.astimezone(tz)
+
+
+def from_db(value: object) -> dt.datetime | None:
+    """A datetime read with raw SQL as aware UTC (SQLite hands back text, PostgreSQL datetimes)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    assert isinstance(value, dt.datetime)
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)

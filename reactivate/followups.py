@@ -19,27 +19,18 @@ for one advisor or becomes their workbooks.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Engine, text
 
 from reactivate import funnel, registry
-from reactivate.clock import local, utcnow
-from reactivate.db.meta import workbook_secret
+from reactivate.clock import from_db, local, utcnow
 from reactivate.errors import ConfigError
 from reactivate.messages import t
 from reactivate.privacy import mask_mobile, mask_name
 from reactivate.results import db_time, lock_campaign
-from reactivate.sheets.workbook import (
-    WorkbookClient,
-    WorkbookProduct,
-    WorkbookSpec,
-    stamp_digest,
-    write_advisor_workbook,
-)
 
 #: Reasons in order of urgency.
 REASONS = ("callback_due", "retry", "never_called", "reached_not_wecom", "wecom_not_pushed")
@@ -188,15 +179,6 @@ def _shown(moment: dt.datetime | None, tz: Any) -> str | None:
     return local(moment, tz).strftime("%Y-%m-%d %H:%M")
 
 
-def _aware(value: object) -> dt.datetime | None:
-    if value is None:
-        return None
-    if isinstance(value, str):
-        value = dt.datetime.fromisoformat(value)
-    assert isinstance(value, dt.datetime)
-    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
-
-
 def followups(
     engine: Engine,
     slug: str,
@@ -235,8 +217,8 @@ def followups(
     delay = dt.timedelta(hours=settings.retry_delay_hours)
     rank = {reason: i for i, reason in enumerate(REASONS)}
     for row in rows:
-        last_call = _aware(row.last_call_at)
-        callback = _aware(row.callback_at)
+        last_call = from_db(row.last_call_at)
+        callback = from_db(row.callback_at)
         due = callback if row.reason == "callback_due" else None
         if row.reason == "retry" and last_call is not None:
             due = last_call + delay
@@ -256,8 +238,8 @@ def followups(
     report.items.sort(key=lambda f: (f.advisor, rank[f.reason], f.due_at or now, f.client_id))
     cutoff = now - dt.timedelta(days=idle_days)
     for row in idle_rows:
-        last = _aware(row.last_upload)
-        since = last or _aware(row.first_assigned)
+        last = from_db(row.last_upload)
+        since = last or from_db(row.first_assigned)
         if since is not None and since <= cutoff:
             report.idle.append(IdleAdvisor(row.code, row.name, last, (now - since).days))
     report.idle.sort(key=lambda a: (-a.days, a.code))
@@ -265,7 +247,7 @@ def followups(
         by_advisor: dict[str, list[Any]] = {}
         for row in rows:
             by_advisor.setdefault(row.advisor_code, []).append(row)
-        report.workbooks = _write_workbooks(engine, registered, by_advisor, workbooks, now)
+        report.workbooks = _write_workbooks(engine, registered, by_advisor, workbooks)
     return report
 
 
@@ -274,112 +256,11 @@ def _write_workbooks(
     registered: registry.Registered,
     by_advisor: dict[str, list[Any]],
     out: Path,
-    now: dt.datetime,
 ) -> list[str]:
     """One stamped workbook per advisor holding their follow-up clients; each a new issue."""
-    campaign = registered.config
-    products = tuple(WorkbookProduct(p.code, p.name, p.risk) for p in campaign.products)
-    written: list[str] = []
+    from reactivate.assignment import issue_workbooks
+
+    selections = {code: sorted(row.client_id for row in rows) for code, rows in by_advisor.items()}
     with engine.begin() as conn:
         lock_campaign(conn, registered.id)
-        secret = workbook_secret(conn)
-        advisors = (
-            {
-                row.code: row
-                for row in conn.execute(
-                    text("SELECT code, name, branch FROM advisor WHERE code IN :codes").bindparams(
-                        _expanding("codes")
-                    ),
-                    {"codes": sorted(by_advisor)},
-                )
-            }
-            if by_advisor
-            else {}
-        )
-        for code in sorted(by_advisor):
-            info = advisors[code]
-            issue = _next_issue(conn, registered.id, code)
-            clients = tuple(
-                _workbook_client(row, campaign.asset_edges, campaign.dormancy.as_of, products)
-                for row in sorted(by_advisor[code], key=lambda r: r.client_id)
-            )
-            spec = WorkbookSpec(
-                campaign_slug=campaign.slug,
-                campaign_name=campaign.name,
-                advisor_code=code,
-                advisor_name=info.name,
-                branch=info.branch,
-                issue=issue,
-                issued_at=now,
-                timezone=campaign.timezone,
-                dispositions=campaign.dispositions,
-                products=products,
-                clients=clients,
-            )
-            path = (
-                out
-                / _safe(info.branch)
-                / f"{campaign.slug}_{code}_{_safe(info.name)}_{issue:02d}.xlsx"
-            )
-            write_advisor_workbook(path, spec, secret)
-            digest = stamp_digest(
-                secret, campaign.slug, code, issue, [c.client_id for c in clients]
-            )
-            conn.execute(
-                text(
-                    "INSERT INTO workbook_issue (campaign_id, advisor_code, issue, issued_at,"
-                    " clients, digest, path) VALUES (:cid, :code, :issue, :at, :clients,"
-                    " :digest, :path)"
-                ),
-                {
-                    "cid": registered.id,
-                    "code": code,
-                    "issue": issue,
-                    "at": db_time(conn, now),
-                    "clients": len(clients),
-                    "digest": digest,
-                    "path": str(path),
-                },
-            )
-            written.append(str(path))
-    return written
-
-
-def _expanding(name: str) -> Any:
-    from sqlalchemy import bindparam
-
-    return bindparam(name, expanding=True)
-
-
-def _next_issue(conn: Connection, campaign_id: int, advisor: str) -> int:
-    found = conn.execute(
-        text(
-            "SELECT MAX(issue) FROM workbook_issue"
-            " WHERE campaign_id = :cid AND advisor_code = :code"
-        ),
-        {"cid": campaign_id, "code": advisor},
-    ).scalar()
-    return int(found or 0) + 1
-
-
-def _safe(name: str) -> str:
-    return "".join("_" if ch in '\\/:*?"<>|' else ch for ch in name).strip() or "_"
-
-
-def _workbook_client(
-    row: Any, edges: Sequence[float], as_of: dt.date, products: Sequence[WorkbookProduct]
-) -> WorkbookClient:
-    last_trade = row.last_trade_date
-    if isinstance(last_trade, str):
-        last_trade = dt.date.fromisoformat(last_trade[:10])
-    risk = row.risk
-    return WorkbookClient(
-        client_id=row.client_id,
-        name=row.name,
-        mobile=row.mobile,
-        branch=row.branch,
-        asset_band=funnel.asset_band(row.assets, tuple(edges)),
-        days_dormant=(as_of - last_trade).days if last_trade else None,
-        risk=risk,
-        suitable_products=tuple(p.code for p in products if risk is not None and p.risk <= risk),
-    )
+        return [str(path) for path in issue_workbooks(conn, registered, selections, out)]

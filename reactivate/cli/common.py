@@ -6,11 +6,14 @@ import json
 import os
 from collections.abc import Iterable, Sequence
 from enum import StrEnum
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
 from rich.table import Table
+
+from reactivate.errors import Rejection
+from reactivate.messages import t
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -131,3 +134,13 @@ class _Bar:
 def progress_bar(description: str, enabled: bool = True) -> _Bar:
     """A progress bar for long work; shown only on a terminal and when enabled."""
     return _Bar(description, enabled and err_console().is_terminal)
+
+
+def refuse(errors: Sequence[Rejection]) -> NoReturn:
+    """The `Error:` line of a refused load or upload (the summary is already shown), exit 1."""
+    err_console().print(
+        f"[bold red]{t('error.prefix')}:[/] "
+        + t("error.rows_rejected", count=len(errors), first=errors[0]),
+        highlight=False,
+    )
+    raise typer.Exit(1)

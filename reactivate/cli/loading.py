@@ -17,6 +17,7 @@ from reactivate.cli.common import (
     err_console,
     print_json,
     progress_bar,
+    refuse,
     table,
 )
 from reactivate.messages import t
@@ -95,12 +96,7 @@ def load(
     else:
         _render_load(summary)
     if summary.refused:
-        err_console().print(
-            f"[bold red]{t('error.prefix')}:[/] "
-            + t("error.rows_rejected", count=len(summary.errors), first=summary.errors[0]),
-            highlight=False,
-        )
-        raise typer.Exit(1)
+        refuse(summary.errors)
 
 
 def _render_load(summary: LoadSummary) -> None:

@@ -19,6 +19,7 @@ from reactivate.cli.common import (
     engine,
     err_console,
     print_json,
+    refuse,
     table,
 )
 from reactivate.messages import t
@@ -84,12 +85,7 @@ def upload(
     else:
         _render_upload(summary)
     if summary.refused:
-        err_console().print(
-            f"[bold red]{t('error.prefix')}:[/] "
-            + t("error.rows_rejected", count=len(summary.errors), first=summary.errors[0]),
-            highlight=False,
-        )
-        raise typer.Exit(1)
+        refuse(summary.errors)
 
 
 def _render_upload(summary: UploadSummary) -> None:

@@ -37,7 +37,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, bindparam, select, text
 
 from reactivate import funnel, registry
-from reactivate.clock import utcnow
+from reactivate.clock import from_db, utcnow
 from reactivate.db import bulk, stages
 from reactivate.db.models import Client, Event, Member, WeComContactWay, WeComRelation
 from reactivate.errors import StateError
@@ -346,7 +346,7 @@ def _members(
     for client_id, code, assigned_at, mobile in rows:
         if code not in codes:
             continue
-        members[client_id] = _Member(code, _aware(assigned_at))
+        members[client_id] = _Member(code, from_db(assigned_at))
         normalized = normalize_mobile(mobile)
         if normalized is not None:
             by_mobile[(code, normalized)].append(client_id)
@@ -426,12 +426,3 @@ def _new_events(
             written.add(key)
         fresh.append(event)
     return fresh
-
-
-def _aware(value: object) -> dt.datetime | None:
-    if value is None:
-        return None
-    if isinstance(value, str):
-        value = dt.datetime.fromisoformat(value)
-    assert isinstance(value, dt.datetime)
-    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
