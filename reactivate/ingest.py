@@ -71,6 +71,7 @@ _PARSERS = (
 _REPEATING = frozenset(
     {"branch", "branch_code", "last_trade_date", "risk", "opened_at", "previous_advisor", "status"}
 )
+_ASCII_DIGITS = frozenset("0123456789")
 #: How many errors a JSON summary carries.
 MAX_REPORTED_ERRORS = 100
 #: Rows between progress updates.
@@ -241,19 +242,22 @@ def _validate(
     conflicted: set[str] = set()
     errors = summary.errors
     text, clean = values.text, cleaner.clean  # looked up once, not per row
-    done = 0
+    done = counted = 0
     for done, (number, cells) in enumerate(table.rows, 1):
         if progress is not None and done % PROGRESS_STEP == 0:
             progress(PROGRESS_STEP)
-        id_text = text(cells[id_index])
-        # ids start with a digit; anything else may be a total (合计) or note row
-        if (id_text is None or not id_text[:1].isdigit()) and is_label_row(cells, id_index):
-            continue  # a title, note or total row: not data, not counted
-        if id_text is None:
-            summary.rows += 1
-            errors.append(cleaner.reject(number, "client_id", t("reject.no_id")))
-            continue
-        summary.rows += 1
+        id_cell = cells[id_index]
+        # The usual id, text starting with an ASCII digit, is data: no need to fold it here.
+        if type(id_cell) is not str or id_cell[:1] not in _ASCII_DIGITS:
+            id_text = text(id_cell)
+            # ids start with a digit; anything else may be a total (合计) or note row
+            if (id_text is None or not id_text[:1].isdigit()) and is_label_row(cells, id_index):
+                continue  # a title, note or total row: not data, not counted
+            if id_text is None:
+                counted += 1
+                errors.append(cleaner.reject(number, "client_id", t("reject.no_id")))
+                continue
+        counted += 1
         cleaned = clean(number, cells)
         if isinstance(cleaned, Rejection):
             errors.append(cleaned)
@@ -292,6 +296,7 @@ def _validate(
             errors.append(_conflict(cleaner, number, client_id, earlier[0], differing))
     if progress is not None:
         progress(done % PROGRESS_STEP)
+    summary.rows += counted
     errors.sort(key=lambda e: e.row)
     summary.rejected = len(errors)
     return records, extras

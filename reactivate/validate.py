@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import operator
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -16,7 +17,20 @@ Parser = Callable[[object], Any]
 REMEMBERED_CELLS = 10_000
 
 
-_UNSEEN = object()  # a parser may return None, so None cannot mean "not seen"
+class _Remembered(dict[object, Any]):
+    """Parsed values by cell; a miss parses the cell, keeping text and date cells only."""
+
+    def __init__(self, parse: Parser, limit: int) -> None:
+        super().__init__()
+        self.parse = parse
+        self.limit = limit
+
+    def __missing__(self, cell: object) -> Any:
+        value = self.parse(cell)
+        kind = type(cell)
+        if (kind is str or kind is dt.date) and len(self) < self.limit:
+            self[cell] = value
+        return value
 
 
 def remembered(parse: Parser, limit: int = REMEMBERED_CELLS) -> Parser:
@@ -24,24 +38,12 @@ def remembered(parse: Parser, limit: int = REMEMBERED_CELLS) -> Parser:
 
     For columns that repeat a few spellings down a million rows (branch, status, dates):
     a dict lookup is cheaper than parsing again, and every row then shares one value
-    object instead of holding its own copy. Only `str` and `date` cells are remembered,
-    as they never compare equal to another type (1 == 1.0 == True, but '1' is none of
-    them); a cell that fails to parse raises every time.
+    object instead of holding its own copy. Only `str` and `date` cells are kept, as they
+    never compare equal to another type (1 == 1.0 == True, but '1' is none of them), so
+    a number or bool cell always misses and is parsed; a cell that fails to parse raises
+    every time. The parser returned is the dict's own lookup: a hit runs no Python code.
     """
-    seen: dict[object, Any] = {}
-
-    def parse_remembered(cell: object) -> Any:
-        kind = type(cell)
-        if kind is not str and kind is not dt.date:
-            return parse(cell)
-        value = seen.get(cell, _UNSEEN)
-        if value is _UNSEEN:
-            value = parse(cell)
-            if len(seen) < limit:
-                seen[cell] = value
-        return value
-
-    return parse_remembered
+    return _Remembered(parse, limit).__getitem__
 
 
 class RowCleaner:
@@ -54,8 +56,23 @@ class RowCleaner:
     def __init__(self, table: Table, fields: Sequence[tuple[str, Parser]]) -> None:
         self.table = table
         self.fields = [(name, parse, table.columns.get(name)) for name, parse in fields]
+        # The happy path in C: pick the row's cells, apply each column's parser. A field
+        # the table lacks reads column 0 through a parser that ignores it.
+        self._parsers = [parse if index is not None else _absent for _, parse, index in self.fields]
+        indexes = [index if index is not None else 0 for _, _, index in self.fields]
+        pick = operator.itemgetter(*indexes)
+        self._pick: Callable[[Sequence[object]], Sequence[object]] = (
+            pick if len(indexes) > 1 else lambda cells: (pick(cells),)
+        )
 
     def clean(self, number: int, cells: Sequence[object]) -> tuple[Any, ...] | Rejection:
+        try:
+            return tuple(map(operator.call, self._parsers, self._pick(cells)))
+        except BadValue:
+            return self._clean_slowly(number, cells)
+
+    def _clean_slowly(self, number: int, cells: Sequence[object]) -> tuple[Any, ...] | Rejection:
+        """Field by field, so the first bad value is found and named."""
         values: list[Any] = []
         for name, parse, index in self.fields:
             if index is None:
@@ -70,3 +87,7 @@ class RowCleaner:
     def reject(self, number: int, field: str | None, reason: str) -> Rejection:
         column = self.table.header_of(field) if field and field in self.table.columns else field
         return Rejection(self.table.file, self.table.sheet, number, column, reason)
+
+
+def _absent(_cell: object) -> None:
+    return None
