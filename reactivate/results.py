@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import operator
 import os
 import sys
 import time
@@ -128,7 +129,6 @@ _PARSERS: dict[str, Callable[[object], Any]] = {
     "note": values.text,
 }
 _INDEX = {name: i for i, name in enumerate(_FIELD_NAMES)}
-# Columns that repeat a few spellings down a sheet: parsed once per spelling (per file).
 _REPEATED_TEXT = frozenset({"advisor", "call_result", "wecom_added", "product", "converted"})
 # A column a sheet lacks is named in messages by its usual Chinese header.
 _DEFAULT_HEADERS = {spec.name: spec.aliases[1] for spec in RESULT_FIELDS}
@@ -299,17 +299,19 @@ def _read(item: _File, slug: str, secret: bytes) -> list[tuple[int, tuple[Any, .
     item.sheet = table.sheet
     item.headers = {name: table.header_of(name) for name in table.columns}
     cleaner = RowCleaner(table, [(name, _PARSERS[name]) for name in _FIELD_NAMES])
-    # (parser, column) per field; a field the sheet lacks is None. Blank cells skip the
-    # parser: most cells of a worked sheet are blank, and this loop runs once per row.
-    parsers = [
-        (remembered(_PARSERS[name]) if name in _REPEATED_TEXT else _PARSERS[name], index)
-        for name in _FIELD_NAMES
-        for index in [table.columns.get(name)]
+    # (position, parser, column) of the fields the sheet has; the others stay None. Blank
+    # cells skip the parser: most cells of a worked sheet are blank, and this loop runs
+    # once per row.
+    present = [
+        (position, _parser(name), table.columns[name])
+        for position, name in enumerate(_FIELD_NAMES)
+        if name in table.columns
     ]
     id_index = table.columns["client_id"]
     inputs = [table.columns[name] for name in _INPUT_FIELDS if name in table.columns]
     if "advisor" in table.columns:
         inputs.append(table.columns["advisor"])
+    input_cells = _picker(inputs)
     rows: list[tuple[int, tuple[Any, ...]]] = []
     summary = item.summary
     for number, cells in table.rows:
@@ -324,25 +326,40 @@ def _read(item: _File, slug: str, secret: bytes) -> list[tuple[int, tuple[Any, .
             item.errors.append(Rejection(display, table.sheet, number, None, item.problem))
             continue
         # A workbook row nobody filled in states nothing: nothing to check or apply.
-        if all(cells[i] == "" or cells[i] is None for i in inputs):
+        if _BLANKS.issuperset(input_cells(cells)):
             continue
-        cleaned: list[Any] = []
-        for position, (parse, index) in enumerate(parsers):
-            if index is None:
-                cleaned.append(None)
-                continue
+        cleaned: list[Any] = [None] * len(_FIELD_NAMES)
+        for position, parse, index in present:
             cell = cells[index]
             if cell == "" or cell is None:
-                cleaned.append(None)
                 continue
             try:
-                cleaned.append(parse(cell))
+                cleaned[position] = parse(cell)
             except BadValue as problem:
                 item.errors.append(cleaner.reject(number, _FIELD_NAMES[position], str(problem)))
                 break
         else:
             rows.append((number, tuple(cleaned)))
     return rows
+
+
+def _parser(name: str) -> Callable[[object], Any]:
+    # Columns that repeat a few spellings down a sheet are parsed once per spelling.
+    return remembered(_PARSERS[name]) if name in _REPEATED_TEXT else _PARSERS[name]
+
+
+#: What a blank cell holds: '' from calamine and csv, None from other readers.
+_BLANKS = frozenset({"", None})
+
+
+def _picker(indexes: Sequence[int]) -> Callable[[Sequence[object]], tuple[object, ...]]:
+    """The cells at `indexes` of a row as a tuple, picked in C (one call per row)."""
+    if not indexes:
+        return lambda cells: ()
+    if len(indexes) == 1:
+        only = indexes[0]
+        return lambda cells: (cells[only],)
+    return operator.itemgetter(*indexes)
 
 
 # ----------------------------------------------------------------------------- checking
@@ -440,17 +457,11 @@ def _load_members(
     return members
 
 
-class Fact(NamedTuple):
-    """One event a row states: `match_time` False when the sheet gave no time (or for
-    kinds whose time is not part of the fact, like a reported attempts count)."""
-
-    client_id: str
-    kind: str
-    value: str | None
-    occurred_at: dt.datetime
-    match_time: bool
-    advisor: str
-    row: int
+#: One event a row states, as a row of the staged table (`_event_columns` order):
+#: client_id, stage, value, occurred_at (as stored), match_time (0 when the sheet gave no
+#: time, or for kinds whose time is not part of the fact, like a reported attempts
+#: count), advisor_code, file_index, source_row, source_ref.
+StagedFact = tuple[str, str, str | None, Any, int, str, int, int, str | None]
 
 
 #: Distinct sheet times an upload remembers converted (60 days of minutes is 86,400).
@@ -464,15 +475,19 @@ def _minute(moment: dt.datetime) -> str:
 class _RowChecker:
     """Checks one cleaned row against the campaign and the database; returns its facts."""
 
-    def __init__(self, context: _Context, options: UploadOptions) -> None:
+    def __init__(
+        self, context: _Context, options: UploadOptions, stored: Callable[[dt.datetime], Any]
+    ) -> None:
         self.context = context
         self.options = options
+        self.stored = stored  # an aware UTC time as the staged table holds it
         self.tz = context.campaign.tz
         self.start = context.campaign.start
         # calls after a do-not-call result within this upload: client -> earliest such time
         self.dnc_in_upload: dict[str, dt.datetime] = {}
         self.header: Callable[[str | None], str | None] = lambda name: name
         self.members: dict[str, _Member] = {}  # the clients of the file being checked
+        self.position = 0  # of the file being checked, in the upload
         # Clients stating facts in one row, and in more than one: only the latter can
         # restate a fact or call after a do-not-call result within this upload.
         self.named_once: set[str] = set()
@@ -488,7 +503,7 @@ class _RowChecker:
         number: int,
         row: tuple[Any, ...],
         reject: Callable[[str | None, str], None],
-    ) -> list[Fact] | None:
+    ) -> list[StagedFact] | None:
         context = self.context
         self.header = item.header
         get = row.__getitem__
@@ -583,7 +598,7 @@ class _RowChecker:
         row: tuple[Any, ...],
         member: _Member,
         reject: Callable[[str | None, str], None],
-    ) -> list[Fact] | None:
+    ) -> list[StagedFact] | None:
         (
             _,
             _,
@@ -600,12 +615,28 @@ class _RowChecker:
             note,
         ) = row
         now = self.context.now
-        facts: list[Fact] = []
+        facts: list[StagedFact] = []
         ok = True
+        position, stored = self.position, self.stored
 
-        def add(kind: str, value: str | None, when: dt.datetime | None) -> None:
+        def add(kind: str, value: str | None, when: dt.datetime | None, timed: bool = True) -> None:
+            """A fact without a time, or whose time is not part of it (`timed` False), is
+            matched without one and timed `now` unless the row gave one."""
+            matched = timed and when is not None
+            source_ref = None if matched else UNTIMED
+            moment = stored(when or now)
             facts.append(
-                Fact(client_id, kind, value, when or now, when is not None, advisor, number)
+                (
+                    client_id,
+                    kind,
+                    value,
+                    moment,
+                    int(matched),
+                    advisor,
+                    position,
+                    number,
+                    source_ref,
+                )
             )
 
         def needs(column: str, other: str) -> None:
@@ -686,17 +717,7 @@ class _RowChecker:
                 if seen is None or when < seen:
                     self.dnc_in_upload[client_id] = when
         if attempts:
-            facts.append(
-                Fact(
-                    client_id,
-                    funnel.EVENT_ATTEMPTS,
-                    str(attempts),
-                    times["called_at"] or now,
-                    False,
-                    advisor,
-                    number,
-                )
-            )
+            add(funnel.EVENT_ATTEMPTS, str(attempts), times["called_at"], timed=False)
         if callback_at is not None:
             asked = to_utc(callback_at, self.tz)
             add(funnel.EVENT_CALLBACK, asked.isoformat(), asked)
@@ -707,7 +728,7 @@ class _RowChecker:
         if converted:
             add(funnel.EVENT_CONVERTED, product.code if product else None, times["converted_at"])
         if note is not None:
-            facts.append(Fact(client_id, funnel.EVENT_NOTE, note, now, False, advisor, number))
+            add(funnel.EVENT_NOTE, note, None)
         return facts
 
 
@@ -844,15 +865,15 @@ def upload(
             bulk.sqlite_bulk_cache(conn)
             context = _load_context(conn, registered, utcnow())
             bulk.create(conn, _EVENT_STAGE, columns)
-        checker = _RowChecker(context, options)
-        stored = _stored_time(conn)
+        checker = _RowChecker(context, options, _stored_time(conn))
         for position, item in enumerate(todo):
             rows = _read(item, slug, secret)
             with conn.begin():
                 checker.members = _load_members(conn, registered.id, {row[0] for _, row in rows})
+            checker.position = position
             facts = _check_file(item, rows, checker)
             with conn.begin():
-                bulk.append(conn, _EVENT_STAGE, list(columns), _staged(facts, position, stored))
+                bulk.append(conn, _EVENT_STAGE, list(columns), facts)
         checker.members = {}
         with conn.begin():
             _reject_calls_after_dnc(conn, todo, checker)
@@ -891,8 +912,8 @@ def _exists(path: Path) -> bool:
 
 def _check_file(
     item: _File, rows: list[tuple[int, tuple[Any, ...]]], checker: _RowChecker
-) -> list[Fact]:
-    out: list[Fact] = []
+) -> list[StagedFact]:
+    out: list[StagedFact] = []
     display, sheet, errors, header = str(item.path), item.sheet, item.errors, item.header
 
     for number, row in rows:
@@ -922,24 +943,6 @@ def _stored_time(conn: Connection) -> Callable[[dt.datetime], Any]:
         return found
 
     return sqlite_text
-
-
-def _staged(
-    facts: list[Fact], position: int, stored: Callable[[dt.datetime], Any]
-) -> Iterator[tuple[Any, ...]]:
-    """Facts as rows of the staged table (`_event_columns` order); `position` is the file's."""
-    for fact in facts:
-        yield (
-            fact.client_id,
-            fact.kind,
-            fact.value,
-            stored(fact.occurred_at),
-            int(fact.match_time),
-            fact.advisor,
-            position,
-            fact.row,
-            None if fact.match_time else UNTIMED,
-        )
 
 
 def _staged_facts_of(conn: Connection, client_ids: Iterable[str]) -> list[Any]:
