@@ -186,6 +186,7 @@ def load_accounts(
         status = "applied"
     with engine.begin() as conn:
         bulk.sqlite_bulk_cache(conn)
+        bulk.sqlite_temp_in_memory(conn)
         summary.updated, summary.unchanged = _stage(conn, rows_to_write)
         records.clear()
         extras.clear()
@@ -442,8 +443,10 @@ def _exclusion(
     return None
 
 
+# No key: the ids are unique already (validation keeps one record per id), and every
+# statement reading the stage scans it whole, so an index would only cost its building.
 _STAGE_COLUMNS = {
-    "client_id": "TEXT PRIMARY KEY",
+    "client_id": "TEXT",
     "name": "TEXT",
     "mobile": "TEXT",
     "branch": "TEXT",

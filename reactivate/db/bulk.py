@@ -103,3 +103,13 @@ def sqlite_bulk_cache(conn: Connection) -> None:
     """A larger page cache for this connection's bulk transaction (PERF-NOTES: ~2x at 1M rows)."""
     if conn.dialect.name == "sqlite":
         conn.exec_driver_sql("PRAGMA cache_size=-262144")
+
+
+def sqlite_temp_in_memory(conn: Connection) -> None:
+    """Keep this connection's temporary tables in memory rather than in a temp file.
+
+    SQLite drops every temporary table of the connection when this changes: call it
+    before staging anything.
+    """
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("PRAGMA temp_store=MEMORY")
