@@ -7,8 +7,10 @@ table (driver's fastest path), then upsert clients and add members with INSERT .
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
+import gc
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -159,7 +161,35 @@ def load_accounts(
     Returns the summary; when rows were rejected and `skip_invalid` is off, nothing is
     written (`summary.refused`) and the refusal is still recorded in the import log.
     """
-    options = options or LoadOptions()
+    with _cyclic_gc_paused():
+        return _load(engine, slug, path, options or LoadOptions(), on_table, progress)
+
+
+@contextlib.contextmanager
+def _cyclic_gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector (reference counting still frees everything).
+
+    A load allocates a million row tuples that hold no cycles; each growth in the count
+    of live objects triggers a collection that walks them all and finds nothing
+    (measured: 0.4-0.5 s of CPU at 1M rows).
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _load(
+    engine: Engine,
+    slug: str,
+    path: Path,
+    options: LoadOptions,
+    on_table: Callable[[Table], None] | None,
+    progress: Progress | None,
+) -> LoadSummary:
     campaign = registry.get(engine, slug)
     if campaign.status != "open":
         raise StateError(t("error.campaign_closed", slug=slug))
