@@ -408,6 +408,7 @@ def _select(
     excluded = summary.excluded_reasons
     # A file repeats a few hundred (branch, code) pairs; resolving one folds its text.
     resolve = functools.lru_cache(maxsize=4096)(context.branches.resolve)
+    iso = _IsoDates()
     for client_id, rec in records.items():
         (
             _,
@@ -447,15 +448,34 @@ def _select(
             mobile,
             canonical,
             assets,
-            last_trade.isoformat() if last_trade else None,
+            iso[last_trade],
             risk,
-            opened.isoformat() if opened else None,
+            iso[opened],
             previous,
             status,
             extras.get(client_id),
             int(is_member),
             int(dnc),
         )
+
+
+class _IsoDates(dict[dt.date | None, str | None]):
+    """ISO text by date (None for None), each date formatted once.
+
+    A file repeats a few thousand dates over a million rows, and a lookup is cheaper
+    than formatting again (measured: 0.1 s of CPU at 1M rows). Past `limit` distinct
+    dates the rest are formatted every time rather than held.
+    """
+
+    def __init__(self, limit: int = 10_000) -> None:
+        super().__init__()
+        self.limit = limit
+
+    def __missing__(self, day: dt.date | None) -> str | None:
+        text = day.isoformat() if day is not None else None
+        if len(self) < self.limit:
+            self[day] = text
+        return text
 
 
 def _exclusion(
