@@ -13,6 +13,7 @@ from sqlmodel import Session
 from reactivate import campaign as campaign_config
 from reactivate.campaign import Campaign
 from reactivate.clock import utcnow
+from reactivate.db import stages
 from reactivate.db.models import CampaignRecord, Client, Member
 from reactivate.errors import CampaignNotFound, StateError
 from reactivate.messages import t
@@ -55,9 +56,18 @@ def register(engine: Engine, path: Path) -> tuple[Campaign, bool]:
             )
         elif record.status == "closed":
             raise StateError(f"Campaign {config.slug} is closed; it cannot be changed.")
+        before = (
+            None
+            if created
+            else campaign_config.from_toml(record.definition, f"campaign {config.slug}").stages
+        )
         record.name, record.start, record.end = config.name, config.start, config.end
         record.definition, record.source_path = text, str(path)
         session.add(record)
+        if before is not None and before != config.stages:
+            # the summary's funnel columns are worked out under the stage list
+            session.flush()
+            stages.refresh(session.connection(), record.id)  # type: ignore[arg-type]
     return config, created
 
 

@@ -653,3 +653,62 @@ def test_medians_are_finite_and_ordered_by_sense(campaign: Any) -> None:
     engine, _data, _targets = campaign
     for s in report(engine).stages:
         assert s.median_days is None or math.isfinite(s.median_days)
+
+
+def test_a_changed_stage_list_recounts(db_url: str, tmp_path: Any) -> None:
+    """Re-registered with fewer stages, the summary is rebuilt: evidence for a stage the
+    campaign no longer has (a push, an answered call) no longer counts for earlier ones."""
+    engine = open_engine(db_url)
+    registry.register(engine, CAMPAIGN_FILE)
+    data = generate(11, n=90)
+    insert(engine, registry.get(engine, SLUG).id, data)
+    fewer = (funnel.CALLED, funnel.WECOM_ADDED, funnel.CONVERTED)
+    definition = CAMPAIGN_FILE.read_text(encoding="utf-8")
+    edited = definition.replace(
+        'stages = ["called", "reached", "wecom_added", "pushed", "converted"]',
+        'stages = ["called", "wecom_added", "converted"]',
+    ).replace("reached = 0.49\n", "")
+    assert edited.count("reached") == 0
+    path = tmp_path / "fewer.toml"
+    path.write_text(edited, encoding="utf-8")
+    registry.register(engine, path)
+
+    firsts = first_times(live_events(data))
+    clients = [0] * len(fewer)
+    days: list[list[float]] = [[] for _ in fewer]
+    for member in assigned_members(data):
+        own = firsts.get(member["client_id"], {})
+        for i in range(len(fewer)):
+            later = [own[s] for s in fewer[i:] if s in own]
+            if later:
+                clients[i] += 1
+                days[i].append((min(later) - member["assigned_at"]).total_seconds() / 86400)
+    result = report(engine)
+    assert [s.stage for s in result.stages] == list(fewer)
+    assert [s.clients for s in result.stages] == clients
+    for figures, durations in zip(result.stages, days, strict=True):
+        median = statistics.median(durations) if durations else None
+        assert figures.median_days == pytest.approx(median, abs=1e-6)
+    engine.dispose()
+
+
+def test_upgrade_from_version_1_fills_the_funnel_columns(db_url: str) -> None:
+    """A version-1 database (no funnel columns) is upgraded on open and reports the same."""
+    engine = open_engine(db_url)
+    registry.register(engine, CAMPAIGN_FILE)
+    insert(engine, registry.get(engine, SLUG).id, generate(12, n=60))
+    before = report(engine, by="advisor").to_json()
+    with engine.begin() as conn:
+        for days in ("called", "reached", "wecom", "pushed", "converted"):
+            conn.exec_driver_sql(f"DROP INDEX IF EXISTS ix_client_stage_{days}_days")
+            conn.exec_driver_sql(f"ALTER TABLE client_stage DROP COLUMN {days}_days")
+        conn.exec_driver_sql("ALTER TABLE client_stage DROP COLUMN stages_reached")
+        conn.exec_driver_sql("ALTER TABLE client_stage DROP COLUMN skipped_stage")
+        conn.exec_driver_sql("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+    engine.dispose()
+    engine = open_engine(db_url)
+    after = report(engine, by="advisor").to_json()
+    assert {k: v for k, v in after.items() if k != "generated_at"} == {
+        k: v for k, v in before.items() if k != "generated_at"
+    }
+    engine.dispose()

@@ -88,4 +88,39 @@ def ensure_schema(engine: Engine, *, create: bool = True) -> int:
         )
     # Upgrades from older versions go here, one step per version.
     SQLModel.metadata.create_all(engine)  # new tables of this version; existing ones untouched
+    if found < 2:
+        _upgrade_to_2(engine)
     return found
+
+
+#: Version 2: the funnel columns of `client_stage` (see `reactivate.db.stages.funnel_columns`).
+_FUNNEL_COLUMNS = {
+    "stages_reached": "INTEGER NOT NULL DEFAULT 0",
+    "skipped_stage": "BOOLEAN NOT NULL DEFAULT FALSE",
+    "called_days": "FLOAT",
+    "reached_days": "FLOAT",
+    "wecom_days": "FLOAT",
+    "pushed_days": "FLOAT",
+    "converted_days": "FLOAT",
+}
+
+
+def _upgrade_to_2(engine: Engine) -> None:
+    """Add the funnel columns and their indexes, then fill them by a full refresh."""
+    from reactivate.db import stages
+
+    table = models.ClientStage.__table__  # type: ignore[attr-defined]
+    with engine.begin() as conn:
+        present = {column["name"] for column in inspect(conn).get_columns("client_stage")}
+        for name, ddl in _FUNNEL_COLUMNS.items():
+            if name not in present:
+                conn.exec_driver_sql(f"ALTER TABLE client_stage ADD COLUMN {name} {ddl}")
+        for index in table.indexes:
+            index.create(conn, checkfirst=True)
+        for (campaign_id,) in conn.exec_driver_sql("SELECT id FROM campaign").all():
+            stages.refresh(conn, campaign_id)
+        conn.execute(
+            models.Meta.__table__.update()  # type: ignore[attr-defined]
+            .where(models.Meta.__table__.c.key == "schema_version")  # type: ignore[attr-defined]
+            .values(value="2")
+        )

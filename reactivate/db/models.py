@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Index, UniqueConstraint
+from sqlalchemy import Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 #: Bump when the tables change; `reactivate.db.engine` upgrades older databases.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 class Meta(SQLModel, table=True):
@@ -177,7 +177,26 @@ class ClientStage(SQLModel, table=True):
     """
 
     __tablename__ = "client_stage"
-    __table_args__ = (Index("ix_client_stage_advisor", "campaign_id", "advisor_code"),)
+    __table_args__ = (
+        Index("ix_client_stage_advisor", "campaign_id", "advisor_code"),
+        # SQLite has no median: these hand each stage's durations over in order (read by
+        # OFFSET); PostgreSQL has percentile_cont and is spared their upkeep
+        *(
+            Index(
+                f"ix_client_stage_{days}",
+                "campaign_id",
+                days,
+                sqlite_where=text(f"{days} IS NOT NULL"),
+            ).ddl_if(dialect="sqlite")
+            for days in (
+                "called_days",
+                "reached_days",
+                "wecom_days",
+                "pushed_days",
+                "converted_days",
+            )
+        ),
+    )
     campaign_id: int = Field(foreign_key="campaign.id", primary_key=True)
     client_id: str = Field(foreign_key="client.client_id", primary_key=True)
     advisor_code: str | None = None
@@ -196,6 +215,16 @@ class ClientStage(SQLModel, table=True):
     last_call_at: dt.datetime | None = None
     callback_at: dt.datetime | None = None  # latest call-back-later time asked for
     do_not_call: bool = False  # a call ended with do-not-call in this campaign
+    # Worked out once here under the campaign's stages (`stages.funnel_columns`), not per report:
+    stages_reached: int = 0  # the stages they count at: the furthest with evidence, 1-based
+    skipped_stage: bool = False  # evidence for a later stage without an earlier one's own
+    # days from assignment to first reaching the stage (its or a later stage's evidence);
+    # None when not reached or outside the funnel (no advisor, control group)
+    called_days: float | None = None
+    reached_days: float | None = None
+    wecom_days: float | None = None
+    pushed_days: float | None = None
+    converted_days: float | None = None
 
 
 class WorkbookIssue(SQLModel, table=True):
