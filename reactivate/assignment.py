@@ -164,26 +164,27 @@ def assign(
     ) as scratch:
         with engine.begin() as conn:
             _lock(conn, campaign.id)
+            bulk.sqlite_bulk_cache(conn)
             eligible = _eligible(conn, campaign.id)
-            new = [c for c in eligible if c["considered_at"] is None]
+            new = [c for c in eligible if c.considered_at is None]
             drawn = _draw(new, holdout, rules.seed, campaign) if holdout > 0 else frozenset()
             summary.control = len(drawn)
             active = _active_advisors(conn)
             candidates = [
                 Candidate(
-                    client_id=c["client_id"],
-                    branch=c["branch"],
-                    assets=c["assets"] or 0.0,
-                    owner=c["previous_advisor"] if c["previous_advisor"] in active else None,
+                    client_id=c.client_id,
+                    branch=c.branch,
+                    assets=c.assets or 0.0,
+                    owner=c.previous_advisor if c.previous_advisor in active else None,
                 )
                 for c in eligible
-                if c["client_id"] not in drawn
+                if c.client_id not in drawn
             ]
             seats = _seats(conn, campaign, active)
             result = split(candidates, seats, rules)
             summary.assigned, summary.kept = len(result.assignments), len(result.kept)
             summary.unassigned = len(result.unassigned)
-            branch_of = {c["client_id"]: c["branch"] or "?" for c in eligible}
+            branch_of = {c.client_id: c.branch or "?" for c in eligible}
             for client_id in result.unassigned:
                 branch = branch_of[client_id]
                 summary.unassigned_by_branch[branch] = (
@@ -195,7 +196,7 @@ def assign(
                     campaign.id,
                     result.assignments,
                     drawn,
-                    [c["client_id"] for c in new],
+                    [c.client_id for c in new],
                     when,
                     "assign",
                 )
@@ -234,6 +235,7 @@ def reassign(
     with _Scratch(out_dir or Path("out") / slug, enabled=workbooks and not dry_run) as scratch:
         with engine.begin() as conn:
             _lock(conn, campaign.id)
+            bulk.sqlite_bulk_cache(conn)
             advisors = {row.code: row for row in conn.execute(select(ADVISORS))}
             if from_code not in advisors:
                 raise ConfigError(t("error.advisor_unknown", code=from_code))
@@ -310,7 +312,7 @@ def _effective_time(campaign: Registered, assigned_at: dt.datetime | None) -> dt
     return moment
 
 
-def _eligible(conn: Connection, campaign_id: int) -> list[dict[str, Any]]:
+def _eligible(conn: Connection, campaign_id: int) -> Sequence[Any]:
     """Members without an advisor, not control, not do-not-call (flag or firm-wide list)."""
     on_list = select(DNC.c.value).where(DNC.c.kind == "client_id")
     mobile_on_list = select(DNC.c.value).where(DNC.c.kind == "mobile")
@@ -333,17 +335,13 @@ def _eligible(conn: Connection, campaign_id: int) -> list[dict[str, Any]]:
         )
         .order_by(MEMBERS.c.client_id)
     )
-    return [dict(row._mapping) for row in conn.execute(query)]
+    return conn.execute(query).all()  # rows with attribute access; no dict per client
 
 
-def _draw(
-    new: Sequence[Mapping[str, Any]], share: float, seed: int, campaign: Registered
-) -> frozenset[str]:
+def _draw(new: Sequence[Any], share: float, seed: int, campaign: Registered) -> frozenset[str]:
     """The control group among newly considered members, stratified by branch and asset band."""
-    edges = campaign.config.asset_edges
-    strata = [
-        (c["client_id"], f"{c['branch']}|{funnel.asset_band(c['assets'], edges)}") for c in new
-    ]
+    band = funnel.asset_bands(campaign.config.asset_edges)
+    strata = [(c.client_id, f"{c.branch}|{band(c.assets)}") for c in new]
     return draw_holdout(strata, share, seed)
 
 
@@ -439,7 +437,7 @@ def _apply(
             """INSERT INTO event (campaign_id, client_id, stage, value, occurred_at, advisor_code,
                                   source, recorded_by, recorded_at)
                SELECT :campaign_id, client_id, kind, advisor_code, :when, advisor_code, :source, :by, :now
-               FROM stage_assign"""
+               FROM stage_assign ORDER BY client_id"""  # key order: event indexes fill in sequence
         ).bindparams(*typed),
         params,
     )
