@@ -85,14 +85,17 @@ import reactivate.assignment as assignment
 from reactivate.assignment import AssignOptions, assign
 from reactivate.db.engine import open_engine
 
-split_seconds = []
-original = assignment.split
-def timed(*args, **kwargs):
-    started = time.perf_counter()
-    result = original(*args, **kwargs)
-    split_seconds.append(time.perf_counter() - started)
-    return result
-assignment.split = timed
+seconds = {"split": 0.0, "issue": 0.0, "write": 0.0}
+def timing(name, function):
+    def timed(*args, **kwargs):
+        started = time.perf_counter()
+        result = function(*args, **kwargs)
+        seconds[name] += time.perf_counter() - started
+        return result
+    return timed
+assignment.split = timing("split", assignment.split)
+assignment._issue = timing("issue", assignment._issue)
+assignment.write_advisor_workbook = timing("write", assignment.write_advisor_workbook)
 
 db, out, workbooks = sys.argv[1], Path(sys.argv[2]), sys.argv[3] == "1"
 engine = open_engine(db)
@@ -101,7 +104,9 @@ summary = assign(engine, "2020h2-dormant", AssignOptions(out_dir=out, workbooks=
 elapsed = time.perf_counter() - started
 print(json.dumps({
     "seconds": elapsed,
-    "split_seconds": sum(split_seconds),
+    "split_seconds": seconds["split"],
+    "issue_seconds": seconds["issue"],
+    "write_seconds": seconds["write"],
     "assigned": summary.assigned,
     "workbooks": len(summary.workbooks),
     "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
@@ -183,7 +188,7 @@ def main() -> None:
     plain = run_assign(db, out, workbooks=False)
     full = run_assign(db, out, workbooks=True)
     bare = bare_workbooks(out)
-    issuing = full["seconds"] - plain["seconds"]
+    issuing = full["issue_seconds"]  # timed inside the run: reading the rows + writing
     print(f"\nassign {plain['assigned']:,} clients over {args.advisors} advisors (SQLite, 2 cores)")
     print(f"{'measure':<44}{'seconds':>10}{'peak MB':>10}")
     print(f"{'split (pure, inside the run)':<44}{plain['split_seconds']:>10.2f}{'':>10}")
@@ -191,12 +196,13 @@ def main() -> None:
     print(f"{'assign with workbooks':<44}{full['seconds']:>10.2f}{full['peak_mb']:>10.0f}")
     issuing_label = f"  of which issuing {int(full['workbooks'])} workbooks"
     print(f"{issuing_label:<44}{issuing:>10.2f}")
+    print(f"{'    of which writing them (xlsxwriter + stamp)':<44}{full['write_seconds']:>10.2f}")
     print(f"{'bare xlsxwriter, same cells':<44}{bare:>10.2f}")
     print(f"\nsplit under 10 s: {'met' if plain['split_seconds'] < 10 else 'missed'}")
-    ratio = issuing / bare
-    print(
-        f"workbooks vs bare xlsxwriter: {ratio:.2f}x (target 1.3x: {'met' if ratio <= 1.3 else 'missed'})"
-    )
+    for label, seconds in (("issuing", issuing), ("writing", full["write_seconds"])):
+        ratio = seconds / bare
+        verdict = "met" if ratio <= 1.3 else "missed"
+        print(f"workbooks {label} vs bare xlsxwriter: {ratio:.2f}x (target 1.3x: {verdict})")
 
 
 if __name__ == "__main__":
