@@ -118,7 +118,7 @@ def branches_list(db: DbOption = None, fmt: FormatOption = Format.table) -> None
     console().print(
         table(
             None,
-            [t("label.branches"), "code", t("label.advisors"), "aliases"],
+            [t("label.branch"), "code", t("label.advisors"), "aliases"],
             [[r["branch"], r["code"], r["active_advisors"], ", ".join(r["aliases"])] for r in rows],
         )
     )

@@ -187,7 +187,7 @@ def _render(summary: AssignSummary, fmt: Format) -> None:
             [
                 "code",
                 t("label.name"),
-                t("label.branches"),
+                t("label.branch"),
                 t("label.clients"),
                 t("label.new"),
                 t("label.assets"),
