@@ -186,21 +186,31 @@ def test_frozen_header_filter_and_widths(written: tuple[Path, WorkbookSpec]) -> 
     assert widths["A"] > 12 and widths["S"] > 25
 
 
-def test_protection_locks_client_columns_but_allows_filter_and_sort(
+def test_client_columns_refuse_typing_but_the_sheet_is_not_protected(
+    written: tuple[Path, WorkbookSpec],
+) -> None:
+    # Excel refuses to sort a range holding locked cells on a protected sheet, so the client
+    # columns are guarded by an always-false validation instead of sheet protection.
+    path, _ = written
+    book = openpyxl.load_workbook(path)
+    ws = book[CALL_SHEET]
+    assert ws.protection.sheet is False
+    (guard,) = [dv for dv in ws.data_validations.dataValidation if dv.type == "custom"]
+    assert str(guard.sqref) == "A1:H6 I1:S1"  # client cells and the whole header row
+    assert guard.formula1 == "FALSE()"
+    assert guard.errorStyle in (None, "stop")  # None is OOXML's default, stop
+    assert guard.showErrorMessage is True
+    assert guard.allow_blank is False  # clearing a client cell by typing is refused too
+    assert guard.errorTitle == "客户资料不可修改"
+    assert guard.error is not None and "请勿修改" in guard.error
+
+
+def test_input_columns_are_filled_and_formatted(
     written: tuple[Path, WorkbookSpec],
 ) -> None:
     path, _ = written
     book = openpyxl.load_workbook(path)
     ws = book[CALL_SHEET]
-    protection = ws.protection
-    assert protection.sheet is True
-    assert protection.password is None  # no password: see the comment in workbook.py
-    # In OOXML a flag set to true means the action is protected; these must be allowed.
-    assert protection.autoFilter is False
-    assert protection.sort is False
-    assert protection.formatColumns is False
-    # Written client cells are locked; input columns are unlocked and filled by column style.
-    assert ws["A2"].protection.locked is True and ws["C2"].protection.locked is True
 
     # openpyxl has no public accessor for a column's style: read its style ids.
     def column_style(letter: str) -> tuple[bool, str | None]:
@@ -243,7 +253,8 @@ def test_data_validation(written: tuple[Path, WorkbookSpec]) -> None:
     assert (attempts.type, attempts.formula1, attempts.formula2) == ("whole", "0", "99")
     for ref in ("I2:I6", "L2:L6", "N2:N6", "P2:P6", "R2:R6"):
         assert rules[ref].type == "date" and rules[ref].operator in (None, "between")
-    assert len(rules) == 10
+    assert rules["A1:H6 I1:S1"].type == "custom"  # the client-column guard
+    assert len(rules) == 11
 
 
 def test_unsuitable_product_is_highlighted(written: tuple[Path, WorkbookSpec]) -> None:
@@ -271,6 +282,7 @@ def test_instructions_sheet(written: tuple[Path, WorkbookSpec]) -> None:
     assert spec.contact_link is not None and spec.contact_link in text
     assert "F005" in text and "R4" in text
     assert "适合产品" in text
+    assert "筛选和排序" in text  # the client columns refuse typing, not sorting
 
 
 def test_other_timezone_is_named(tmp_path: Path) -> None:
@@ -289,6 +301,7 @@ def test_empty_workbook_and_no_products(tmp_path: Path) -> None:
     ws = call_sheet(path)
     assert ws.max_row == 1
     assert all("O" not in str(dv.sqref) for dv in ws.data_validations.dataValidation)
+    assert "A1:H2 I1:S1" in {str(dv.sqref) for dv in ws.data_validations.dataValidation}
     stamp = read_stamp(path)
     assert stamp is not None and stamp.client_ids == () and verify_stamp(stamp, SECRET)
 

@@ -3,9 +3,12 @@
 `assign` hands each advisor one .xlsx per issue. Its sheets:
 
 - `客户名单` (`CALL_SHEET`): one row per client. The client columns (`CLIENT_HEADERS`)
-  are locked; the input columns (`INPUT_HEADERS`) are unlocked, filled in a light colour
-  and carry dropdowns or date/number validation. The headers are the Chinese aliases
-  results upload reads, so a filled workbook uploads like a plain results sheet.
+  and the header row refuse typing through an always-false validation; the input columns
+  (`INPUT_HEADERS`) are filled in a light colour and carry dropdowns or date/number
+  validation. The sheet is not protected: Excel refuses to sort a range holding locked
+  cells on a protected sheet, while sorting and filtering move values past validation.
+  The headers are the Chinese aliases results upload reads, so a filled workbook uploads
+  like a plain results sheet.
 - `填写说明`: how to fill it in, what each call result means, the products.
 - `_reactivate` (very hidden): the stamp in columns A:B: campaign, advisor, issue
   number, the client ids issued and an HMAC-SHA256 over them, keyed by the campaign
@@ -16,7 +19,7 @@
 
 Writing uses xlsxwriter in constant_memory mode: rows stream to disk in order, so
 memory stays flat however many clients a workbook holds. Everything beyond cell values
-(validation, protection, column formats, conditional formats) is sheet-level metadata
+(validation, column formats, conditional formats) is sheet-level metadata
 written once per sheet, which keeps the cost within a few percent of bare xlsxwriter
 writing the same cells. Input cells take their fill and unlocked state from column
 formats for the same reason: no per-cell writes for empty input cells.
@@ -56,7 +59,7 @@ CALL_SHEET: Final = "客户名单"
 INSTRUCTIONS_SHEET: Final = "填写说明"
 STAMP_SHEET: Final = "_reactivate"
 
-#: Client columns, locked. Their order is the sheet's column order.
+#: Client columns, closed to typing. Their order is the sheet's column order.
 CLIENT_HEADERS: Final[tuple[str, ...]] = (
     "客户号",
     "姓名",
@@ -67,7 +70,7 @@ CLIENT_HEADERS: Final[tuple[str, ...]] = (
     "风险等级",
     "适合产品",
 )
-#: Input columns the advisor fills, unlocked, after the client columns.
+#: Input columns the advisor fills, after the client columns.
 INPUT_HEADERS: Final[tuple[str, ...]] = (
     "通话时间",
     "通话结果",
@@ -375,6 +378,7 @@ def _write_calls(book: Any, ws: Any, spec: WorkbookSpec, product_range: str | No
             "valign": "vcenter",
         }
     )
+    # Unlocked, so input cells stay editable should someone protect the sheet by hand.
     input_plain = book.add_format({"locked": False, "bg_color": _INPUT_FILL})
     input_datetime = book.add_format(
         {"locked": False, "bg_color": _INPUT_FILL, "num_format": DATETIME_FORMAT}
@@ -387,7 +391,7 @@ def _write_calls(book: Any, ws: Any, spec: WorkbookSpec, product_range: str | No
             fmt = input_datetime if header in _DATETIME_HEADERS else input_plain
         else:
             # Ids and mobiles are written as text cells; a '@' column format on them would
-            # cost a style attribute per cell (~5% of the write) and their cells are locked.
+            # cost a style attribute per cell (~5% of the write) and no one types in them.
             fmt = None
         ws.set_column(index, index, _WIDTHS[header], fmt)
 
@@ -441,29 +445,43 @@ def _write_calls(book: Any, ws: Any, spec: WorkbookSpec, product_range: str | No
             col["推送产品"],
             {"type": "formula", "criteria": formula, "format": warn},
         )
-    # No password: the lock guards against slips, not against a determined user (a fixed
-    # password would sit in this public source anyway). Integrity comes from the stamp's
-    # HMAC and upload's checks. Note Excel refuses to sort a range holding locked cells
-    # on a protected sheet even with `sort` allowed; filtering works everywhere.
-    ws.protect(
-        "",
-        {
-            "sort": True,
-            "autofilter": True,
-            "format_columns": True,
-            "format_rows": True,
-            "select_locked_cells": True,
-            "select_unlocked_cells": True,
-        },
-    )
 
 
 def _validate(
     ws: Any, spec: WorkbookSpec, col: dict[str, int], last_row: int, product_range: str | None
 ) -> None:
+    from xlsxwriter.utility import xl_rowcol_to_cell
+
     def rule(header: str, options: dict[str, Any]) -> None:
         index = col[header]
         ws.data_validation(1, index, last_row, index, options)
+
+    # Client cells and headers refuse whatever is typed (a formula that is never true).
+    # Not sheet protection: Excel will not sort a range with locked cells on a protected
+    # sheet, while sorting and filtering move values without consulting validation. It
+    # guards against slips (pasting bypasses it); integrity comes from the stamp's HMAC
+    # and upload's checks. One rule over two ranges, so no per-cell cost.
+    client_last = xl_rowcol_to_cell(last_row, len(CLIENT_HEADERS) - 1)
+    input_headers = (
+        f"{xl_rowcol_to_cell(0, len(CLIENT_HEADERS))}:{xl_rowcol_to_cell(0, len(HEADERS) - 1)}"
+    )
+    ws.data_validation(
+        0,
+        0,
+        last_row,
+        len(CLIENT_HEADERS) - 1,
+        {
+            "validate": "custom",
+            "value": "=FALSE()",
+            "ignore_blank": False,
+            "show_input": False,
+            "error_type": "stop",
+            "error_title": "客户资料不可修改",
+            "error_message": "客户号、姓名、手机号等客户信息列和表头由总部下发,请勿修改;"
+            "如有错误请在“备注”中说明。",
+            "multi_range": f"A1:{client_last} {input_headers}",
+        },
+    )
 
     labels = [disposition_label(code) for code in spec.dispositions]
     if labels:
@@ -564,7 +582,8 @@ def _write_instructions(book: Any, ws: Any, spec: WorkbookSpec) -> None:
 
     line("怎么填", label_format=bold)
     steps = (
-        f"只在“{CALL_SHEET}”表的黄色列里填写;表头为灰色的客户信息列已锁定,不能修改,可以用表头的筛选按钮筛选。",
+        f"只在“{CALL_SHEET}”表的黄色列里填写;表头为灰色的客户信息列和表头不能修改(输入会被拒绝),"
+        "也请不要往这些列里粘贴内容;可以用表头的筛选按钮筛选和排序。",
         "每打一次电话,填写“通话时间”和“通话结果”(下拉选择),并把“拨打次数”加 1。"
         "再次拨打时改成最新一次的时间和结果即可,已上传过的记录不会丢失。",
         f"所有时间按{zone}填写,格式为 2024-03-05 14:30,不能填写未来的时间。",
