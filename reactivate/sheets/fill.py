@@ -1,6 +1,6 @@
 """Filling an issued workbook's input columns, as an advisor would (the demo's simulated work).
 
-openpyxl keeps the workbook's validations, protection and hidden stamp sheet as they are;
+openpyxl keeps the workbook's validations and very hidden stamp sheet as they are;
 the file is saved under a temporary name and renamed.
 """
 
