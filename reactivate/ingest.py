@@ -32,7 +32,7 @@ from reactivate.sheets import values
 from reactivate.sheets.fields import ACCOUNT_FIELDS
 from reactivate.sheets.read import Table, is_label_row, open_table, parse_mapping, sha256_of
 from reactivate.sheets.rejects import write_rejects
-from reactivate.validate import RowCleaner, remembered
+from reactivate.validate import RowCleaner, errors_json, remembered
 
 MEMBERS = Member.__table__  # type: ignore[attr-defined]
 CAMPAIGNS = CampaignRecord.__table__  # type: ignore[attr-defined]
@@ -74,8 +74,6 @@ _REPEATING = frozenset(
     {"branch", "branch_code", "last_trade_date", "risk", "opened_at", "previous_advisor", "status"}
 )
 _ASCII_DIGITS = frozenset("0123456789")
-#: How many errors a JSON summary carries.
-MAX_REPORTED_ERRORS = 100
 #: Rows between progress updates.
 PROGRESS_STEP = 10_000
 
@@ -131,10 +129,7 @@ class LoadSummary:
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = self.counts()
-        data["errors"] = [
-            {"file": e.file, "sheet": e.sheet, "row": e.row, "column": e.column, "reason": e.reason}
-            for e in self.errors[:MAX_REPORTED_ERRORS]
-        ]
+        data["errors"] = errors_json(self.errors)
         data["excluded_reasons"] = self.excluded_reasons
         data["unknown_branches"] = self.unknown_branches
         data["overlap"] = self.overlap
@@ -563,11 +558,3 @@ def _sql_now(conn: Connection) -> str:
     if conn.dialect.name == "postgresql":
         return f"TIMESTAMPTZ '{now.isoformat()}'"
     return f"'{now.strftime('%Y-%m-%d %H:%M:%S.%f')}'"
-
-
-def iter_errors(summary: LoadSummary) -> Iterator[str]:
-    """Human lines for the first errors, then how many more."""
-    for error in summary.errors[:MAX_REPORTED_ERRORS]:
-        yield str(error)
-    if len(summary.errors) > MAX_REPORTED_ERRORS:
-        yield t("error.more_rejections", count=len(summary.errors) - MAX_REPORTED_ERRORS)

@@ -29,7 +29,7 @@ import operator
 import os
 import sys
 import time
-from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -56,10 +56,8 @@ from reactivate.sheets.read import (
 from reactivate.sheets.rejects import write_rejects
 from reactivate.sheets.values import BadValue
 from reactivate.sheets.workbook import CALL_SHEET, Stamp, read_stamp, verify_stamp
-from reactivate.validate import RowCleaner, remembered
+from reactivate.validate import RowCleaner, errors_json, remembered
 
-#: How many errors a JSON summary carries.
-MAX_REPORTED_ERRORS = 100
 #: Import kind in `import_record`.
 KIND = "results"
 #: Test hook: seconds to sleep inside the write transaction (to kill a process mid-upload).
@@ -210,19 +208,8 @@ class UploadSummary:
             }
             for f in self.files
         ]
-        data["errors"] = [
-            {"file": e.file, "sheet": e.sheet, "row": e.row, "column": e.column, "reason": e.reason}
-            for e in self.errors[:MAX_REPORTED_ERRORS]
-        ]
+        data["errors"] = errors_json(self.errors)
         return data
-
-
-def iter_errors(summary: UploadSummary) -> Iterator[str]:
-    """Human lines for the first errors, then how many more."""
-    for error in summary.errors[:MAX_REPORTED_ERRORS]:
-        yield str(error)
-    if len(summary.errors) > MAX_REPORTED_ERRORS:
-        yield t("error.more_rejections", count=len(summary.errors) - MAX_REPORTED_ERRORS)
 
 
 @dataclass

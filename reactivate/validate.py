@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import operator
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from reactivate.errors import Rejection
+from reactivate.messages import t
 from reactivate.sheets.read import Table
 from reactivate.sheets.values import BadValue
 
@@ -91,3 +92,23 @@ class RowCleaner:
 
 def _absent(_cell: object) -> None:
     return None
+
+
+#: How many rejections a summary shows (the reject file and the import log keep them all).
+MAX_REPORTED_ERRORS = 100
+
+
+def error_lines(errors: Sequence[Rejection]) -> Iterator[str]:
+    """Human lines for the first rejections, then how many more."""
+    for error in errors[:MAX_REPORTED_ERRORS]:
+        yield str(error)
+    if len(errors) > MAX_REPORTED_ERRORS:
+        yield t("error.more_rejections", count=len(errors) - MAX_REPORTED_ERRORS)
+
+
+def errors_json(errors: Sequence[Rejection]) -> list[dict[str, Any]]:
+    """The first rejections as plain data, for `--format json`."""
+    return [
+        {"file": e.file, "sheet": e.sheet, "row": e.row, "column": e.column, "reason": e.reason}
+        for e in errors[:MAX_REPORTED_ERRORS]
+    ]

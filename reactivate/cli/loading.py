@@ -100,7 +100,7 @@ def load(
 
 
 def _render_load(summary: LoadSummary) -> None:
-    from reactivate.ingest import iter_errors
+    from reactivate.validate import error_lines
 
     out = console()
     counts = summary.counts()
@@ -133,7 +133,7 @@ def _render_load(summary: LoadSummary) -> None:
         out.print(t("summary.overlap", count=summary.overlap, action=action))
     if summary.dnc_members:
         out.print(t("summary.dnc_members", count=summary.dnc_members))
-    for line in iter_errors(summary):
+    for line in error_lines(summary.errors):
         err_console().print(line)
     if summary.rejects_path:
         out.print(t("summary.rejects_written", path=summary.rejects_path))

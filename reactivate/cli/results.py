@@ -89,7 +89,7 @@ def upload(
 
 
 def _render_upload(summary: UploadSummary) -> None:
-    from reactivate.results import iter_errors
+    from reactivate.validate import error_lines
 
     out = console()
     totals = summary.totals()
@@ -103,7 +103,7 @@ def _render_upload(summary: UploadSummary) -> None:
     for item in summary.files:
         if item.status == "skipped":
             out.print(t("summary.same_file", file=item.file, id=item.same_as))
-    for line in iter_errors(summary):
+    for line in error_lines(summary.errors):
         err_console().print(line, markup=False)
     for item in summary.files:
         if item.rejects_path:
