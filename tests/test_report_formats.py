@@ -6,6 +6,8 @@ import csv
 import dataclasses
 import io
 import json
+import shutil
+import subprocess
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -161,6 +163,24 @@ def test_xlsx_has_a_summary_chart_and_a_sheet_per_breakdown(
         assert any(n.startswith("xl/charts/chart") for n in names)
         text = "".join(archive.read(n).decode("utf-8") for n in names if n.endswith(".xml"))
     assert_no_personal_data(text, data)
+
+
+def test_libreoffice_opens_the_report_workbook(setup: tuple[str, Data], tmp_path: Path) -> None:
+    office = shutil.which("soffice") or shutil.which("libreoffice")
+    if office is None:
+        pytest.skip("LibreOffice (soffice) is not installed: cannot check it opens the report")
+    db, _data = setup
+    path = tmp_path / "report.xlsx"
+    run(db, "report", "--campaign", SLUG, "--format", "xlsx", "--by", "advisor", "--out", str(path))
+    out = tmp_path / "converted"
+    subprocess.run(
+        [office, "--headless", "--norestore", f"-env:UserInstallation=file://{tmp_path}/lo",
+         "--convert-to", "csv", "--outdir", str(out), str(path)],
+        check=True, capture_output=True, timeout=180,
+    )  # fmt: skip
+    (converted,) = out.glob("*.csv")
+    rows = list(csv.reader(converted.read_text(encoding="utf-8").splitlines()))
+    assert any(row and row[0] == "converted" for row in rows)  # the summary sheet's funnel
 
 
 def test_xlsx_needs_out(setup: tuple[str, Data]) -> None:
