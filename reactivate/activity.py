@@ -19,6 +19,7 @@ from sqlalchemy import Engine, bindparam, select, text
 from reactivate import funnel, registry
 from reactivate.clock import utcnow
 from reactivate.db import bulk, stages
+from reactivate.db.locks import lock_campaign
 from reactivate.db.models import CampaignRecord, Event
 from reactivate.errors import Rejection, RowsRejected
 from reactivate.imports import record, who
@@ -96,6 +97,8 @@ def load_activity(
         if only is None or found.id == only
     }
     with engine.begin() as conn:
+        for campaign_id in sorted(starts):  # always in id order, so two writers cannot deadlock
+            lock_campaign(conn, campaign_id)
         rows = [(cid, d.isoformat() if d else None, a) for cid, (d, a) in latest.items()]
         bulk.stage(
             conn,

@@ -25,6 +25,7 @@ from reactivate import funnel, registry
 from reactivate.assign import METHOD, Candidate, Seat, SplitRules, draw_holdout, split
 from reactivate.clock import to_utc, utcnow
 from reactivate.db import bulk, stages
+from reactivate.db.locks import lock_campaign
 from reactivate.db.meta import workbook_secret
 from reactivate.db.models import (
     Advisor,
@@ -163,7 +164,7 @@ def assign(
         options.out_dir or Path("out") / slug, enabled=options.workbooks and not options.dry_run
     ) as scratch:
         with engine.begin() as conn:
-            _lock(conn, campaign.id)
+            lock_campaign(conn, campaign.id)
             bulk.sqlite_bulk_cache(conn)
             eligible = _eligible(conn, campaign.id)
             new = [c for c in eligible if c.considered_at is None]
@@ -234,7 +235,7 @@ def reassign(
     summary = AssignSummary(campaign=slug, dry_run=dry_run)
     with _Scratch(out_dir or Path("out") / slug, enabled=workbooks and not dry_run) as scratch:
         with engine.begin() as conn:
-            _lock(conn, campaign.id)
+            lock_campaign(conn, campaign.id)
             bulk.sqlite_bulk_cache(conn)
             advisors = {row.code: row for row in conn.execute(select(ADVISORS))}
             if from_code not in advisors:
@@ -295,12 +296,6 @@ def _open_campaign(engine: Engine, slug: str) -> Registered:
     if campaign.status != "open":
         raise StateError(t("error.campaign_closed", slug=slug))
     return campaign
-
-
-def _lock(conn: Connection, campaign_id: int) -> None:
-    """Serialise writers of one campaign (SQLite already holds the write lock: BEGIN IMMEDIATE)."""
-    if conn.dialect.name == "postgresql":
-        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock(7001, {int(campaign_id)})")
 
 
 def _effective_time(campaign: Registered, assigned_at: dt.datetime | None) -> dt.datetime:

@@ -39,6 +39,7 @@ from sqlalchemy import Connection, Engine, bindparam, select, text
 from reactivate import funnel, registry
 from reactivate.clock import from_db, utcnow
 from reactivate.db import bulk, stages
+from reactivate.db.locks import lock_campaign
 from reactivate.db.models import Client, Event, Member, WeComContactWay, WeComRelation
 from reactivate.errors import StateError
 from reactivate.imports import who
@@ -57,8 +58,6 @@ MATCH_STATE = "state"
 MATCH_MOBILE = "mobile"
 MATCH_AMBIGUOUS = "ambiguous"
 
-#: The advisory-lock namespace every writer of a campaign's events takes on PostgreSQL.
-_LOCK_NAMESPACE = 7001
 
 _NOT_DIGITS = re.compile(r"\D")
 
@@ -157,15 +156,6 @@ def campaign_advisors(conn: Connection, campaign_id: int) -> dict[str, str | Non
         {"cid": campaign_id},
     )
     return {code: (userid or "").strip() or None for code, userid in rows}
-
-
-def lock_campaign(conn: Connection, campaign_id: int) -> None:
-    """Serialise writers of one campaign (SQLite: every transaction is BEGIN IMMEDIATE)."""
-    if conn.dialect.name == "postgresql":
-        conn.execute(
-            text("SELECT pg_advisory_xact_lock(:namespace, :cid)"),
-            {"namespace": _LOCK_NAMESPACE, "cid": campaign_id},
-        )
 
 
 def sync(

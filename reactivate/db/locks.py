@@ -1,0 +1,23 @@
+"""One lock per campaign for every use case that writes its members, events or summary.
+
+SQLite needs nothing more: the engine begins every transaction with BEGIN IMMEDIATE, so
+writers already queue. PostgreSQL takes a transaction-level advisory lock, released at
+commit or rollback; assign, upload, sync, follow-up workbooks and activity all take the
+same one, so their stage-summary refreshes never interleave.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection, text
+
+#: First key of the advisory lock ('RE'); the second is the campaign id.
+LOCK_NAMESPACE = 0x5245
+
+
+def lock_campaign(conn: Connection, campaign_id: int) -> None:
+    """Serialise writers of one campaign until this transaction ends."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(
+            text("SELECT pg_advisory_xact_lock(:namespace, :campaign_id)"),
+            {"namespace": LOCK_NAMESPACE, "campaign_id": campaign_id},
+        )
