@@ -27,6 +27,7 @@ import datetime as dt
 import json
 import operator
 import os
+import re
 import sys
 import time
 from collections.abc import Callable, Collection, Iterable, Sequence
@@ -417,6 +418,23 @@ def _load_context(conn: Connection, registered: registry.Registered, now: dt.dat
     )
 
 
+def _driver_rows(conn: Connection, sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+    """The rows of `sql` (written with `:name` parameters) as the driver's plain tuples.
+
+    Bypasses SQLAlchemy's result rows and their per-row processing: used where a query
+    returns a row per client of every file. Runs in `conn`'s transaction, so it sees its
+    temporary tables.
+    """
+    if conn.dialect.name == "postgresql":
+        sql = re.sub(r"(?<!:):(\w+)", r"%(\1)s", sql)  # psycopg's named-parameter style
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(sql, params)
+        return list(cursor.fetchall())
+    finally:
+        cursor.close()
+
+
 def _load_members(
     conn: Connection, campaign_id: int, client_ids: Iterable[str]
 ) -> dict[str, _Member]:
@@ -424,21 +442,24 @@ def _load_members(
     bulk.stage(conn, "upload_client", {"client_id": "TEXT PRIMARY KEY"}, ((c,) for c in client_ids))
     members: dict[str, _Member] = {}
     params = {"campaign_id": campaign_id, "call": funnel.EVENT_CALL, "dnc": funnel.DO_NOT_CALL}
-    assigned_cache: dict[object, dt.datetime | None] = {}
-    cursor = conn.execute(text(_CONTEXT_SQL), params)
-    for client_id, known, member, advisor, assigned, control, dnc, risk, listed, dnc_at in cursor:
-        # Clients assigned in one run share their assignment time: parse it once.
-        if assigned not in assigned_cache:
-            assigned_cache[assigned] = _aware(assigned)
+    # Clients assigned in one run share their assignment time: each stored time is
+    # parsed once.
+    parsed: dict[object, dt.datetime | None] = {None: None}
+    rows = _driver_rows(conn, _CONTEXT_SQL, params)
+    for client_id, known, member, advisor, assigned, control, dnc, risk, listed, dnc_at in rows:
+        if assigned not in parsed:
+            parsed[assigned] = _aware(assigned)
+        if dnc_at not in parsed:
+            parsed[dnc_at] = _aware(dnc_at)
         members[client_id] = _Member(
             bool(known),
             bool(member),
             advisor,
-            assigned_cache[assigned],
+            parsed[assigned],
             bool(control),
             bool(dnc) or bool(listed),
             risk,
-            _aware(dnc_at),
+            parsed[dnc_at],
         )
     conn.exec_driver_sql("DROP TABLE upload_client")
     return members
