@@ -41,6 +41,7 @@ from reactivate import funnel, registry
 from reactivate.campaign import Campaign, Product
 from reactivate.clock import local, to_utc, utcnow
 from reactivate.db import bulk, stages
+from reactivate.db.locks import lock_campaign
 from reactivate.db.meta import workbook_secret
 from reactivate.errors import ConfigError, InputError, Rejection, StateError
 from reactivate.imports import record, who
@@ -65,8 +66,6 @@ KIND = "results"
 HOLD_ENV = "REACTIVATE_TEST_HOLD_UPLOAD"
 #: source_ref of an event whose time is its first upload (the sheet gave none).
 UNTIMED = "untimed"
-#: First key of the PostgreSQL advisory lock that serialises writes to one campaign's events.
-_LOCK_NAMESPACE = 0x5245  # 'RE'
 
 _FIELD_NAMES = tuple(spec.name for spec in RESULT_FIELDS)
 _INPUT_FIELDS = tuple(name for name in _FIELD_NAMES if name not in ("client_id", "advisor"))
@@ -789,18 +788,6 @@ def _temp_in_memory(conn: Connection) -> None:
     # The staged rows live for one transaction: keep SQLite's temporary tables off disk.
     if conn.dialect.name == "sqlite":
         conn.exec_driver_sql("PRAGMA temp_store=MEMORY")
-
-
-def lock_campaign(conn: Connection, campaign_id: int) -> None:
-    """Serialise writers of one campaign's events until this transaction ends.
-
-    SQLite needs nothing more: the engine begins every transaction with BEGIN IMMEDIATE.
-    """
-    if conn.dialect.name == "postgresql":
-        conn.execute(
-            text("SELECT pg_advisory_xact_lock(:namespace, :campaign_id)"),
-            {"namespace": _LOCK_NAMESPACE, "campaign_id": campaign_id},
-        )
 
 
 def _applied_before(conn: Connection, campaign_id: int, digests: Sequence[str]) -> dict[str, int]:
