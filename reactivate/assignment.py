@@ -9,6 +9,7 @@ after the commit (written to a scratch folder first), so nothing is half-written
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import shutil
 import statistics
@@ -498,6 +499,16 @@ def _issue(
             )
         ).all()
     )
+    # and each client's own way, made by `reactivate wecom qr --per-client`
+    client_links: dict[str, str] = dict(
+        conn.execute(
+            select(WAYS.c.client_id, WAYS.c.qr_code).where(
+                WAYS.c.campaign_id == campaign.id,
+                WAYS.c.client_id.is_not(None),
+                WAYS.c.removed_at.is_(None),
+            )
+        ).all()
+    )
     advisors = {row.code: row for row in conn.execute(select(ADVISORS))}
     last_issue: dict[str, int] = dict(
         conn.execute(
@@ -526,7 +537,12 @@ def _issue(
             timezone=config.timezone,
             dispositions=config.dispositions,
             products=products,
-            clients=tuple(clients[i] for i in ids),
+            clients=tuple(
+                dataclasses.replace(clients[i], contact_link=client_links[i])
+                if i in client_links
+                else clients[i]
+                for i in ids
+            ),
             contact_link=links.get(code),
         )
         path = out_dir / _safe(advisor.branch) / f"{code}-{_safe(advisor.name)}-{issue:02d}.xlsx"

@@ -18,6 +18,7 @@ from reactivate.assignment import reassign
 from reactivate.cli import app
 from reactivate.db.engine import open_engine
 from reactivate.errors import ConfigError
+from reactivate.sheets.workbook import CALL_SHEET, LINK_HEADER
 from reactivate.wecom.client import WeComClient
 from reactivate.wecom.contact_ways import create_ways
 from reactivate.wecom.notify import PER_MEMBER_PER_MINUTE, _Pacer
@@ -123,6 +124,7 @@ def test_qr_makes_one_way_per_advisor_into_the_workbook_and_removes_them(
 
 def test_qr_per_client_refuses_over_the_quota_and_paces_itself(
     sqlite_url: str,
+    tmp_path: Path,
     fake_wecom: FakeWeCom,  # noqa: F811
 ) -> None:
     set_up(sqlite_url, fake_wecom, "--no-workbooks")
@@ -141,6 +143,24 @@ def test_qr_per_client_refuses_over_the_quota_and_paces_itself(
     states = query(sqlite_url, "SELECT state, client_id FROM wecom_contact_way")
     assert len({s for s, _ in states}) == len(states)
     assert all(client_id not in state for state, client_id in states)
+
+    # each client's own link goes into the row of the advisor's next workbook
+    links = dict(query(sqlite_url, "SELECT client_id, qr_code FROM wecom_contact_way"))
+    out = tmp_path / "out"
+    engine = open_engine(sqlite_url)
+    reassign(engine, SLUG, "A0002", "A0001", out_dir=out)
+    engine.dispose()
+    (path,) = out.rglob("A0001-*.xlsx")
+    workbook = openpyxl.load_workbook(path, read_only=True)
+    rows = list(workbook[CALL_SHEET].iter_rows(values_only=True))
+    workbook.close()
+    column = rows[0].index(LINK_HEADER)
+    written = {row[0]: row[column] for row in rows[1:] if row[0]}
+    assert written and all(written[c] == links[c] for c in written if c in links)
+    assert any(c in links for c in written)
+    # the extra column does not stand in the way of the upload
+    uploaded = run_json(sqlite_url, "results", "upload", str(path), "-c", SLUG)
+    assert uploaded["rejected"] == 0 and uploaded["rows"] == len(written)
 
 
 def test_notify_sends_each_advisor_their_numbers_workbook_and_the_robot_summary(

@@ -24,8 +24,10 @@ from reactivate.sheets import workbook as wbmod
 from reactivate.sheets.workbook import (
     CALL_SHEET,
     CLIENT_HEADERS,
+    HEADERS,
     INPUT_HEADERS,
     INSTRUCTIONS_SHEET,
+    LINK_HEADER,
     STAMP_SHEET,
     Stamp,
     WorkbookClient,
@@ -574,3 +576,31 @@ def test_long_product_list_runs_past_the_stamp_rows(tmp_path: Path) -> None:
     assert rule.formula1 == "'_reactivate'!$D$1:$D$40"
     stamp = read_stamp(path)
     assert stamp is not None and verify_stamp(stamp, SECRET)
+
+
+def test_per_client_links_get_a_last_guarded_column(tmp_path: Path) -> None:
+    base = make_spec(3)
+    clients = (
+        replace(base.clients[0], contact_link="https://work.weixin.qq.com/ca/c1"),
+        base.clients[1],
+        replace(base.clients[2], contact_link="https://work.weixin.qq.com/ca/c3"),
+    )
+    path = tmp_path / "w.xlsx"
+    write_advisor_workbook(path, replace(base, clients=clients), SECRET)
+    ws = call_sheet(path)
+    headers = [cell.value for cell in ws[1]]
+    assert headers[: len(HEADERS)] == list(HEADERS) and headers[len(HEADERS)] == LINK_HEADER
+    column = len(HEADERS) + 1
+    assert [ws.cell(row=r, column=column).value for r in (2, 3, 4)] == [
+        "https://work.weixin.qq.com/ca/c1",
+        None,
+        "https://work.weixin.qq.com/ca/c3",
+    ]
+    (guard,) = [dv for dv in ws.data_validations.dataValidation if dv.formula1 == "FALSE()"]
+    assert "T1:T4" in str(guard.sqref)  # the link column refuses typing like client data
+    stamp = read_stamp(path)
+    assert stamp is not None and verify_stamp(stamp, SECRET)
+    # without links the sheet keeps its usual columns
+    plain = tmp_path / "plain.xlsx"
+    write_advisor_workbook(plain, base, SECRET)
+    assert [cell.value for cell in call_sheet(plain)[1]] == list(HEADERS)

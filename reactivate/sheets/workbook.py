@@ -85,6 +85,8 @@ INPUT_HEADERS: Final[tuple[str, ...]] = (
     "备注",
 )
 HEADERS: Final[tuple[str, ...]] = CLIENT_HEADERS + INPUT_HEADERS
+#: A last, locked column when clients have their own WeCom 「联系我」 links.
+LINK_HEADER: Final = "企业微信二维码"
 
 YES: Final = "是"
 NO: Final = "否"
@@ -156,6 +158,9 @@ class WorkbookClient:
     days_dormant: int | None
     risk: int | None  # tolerance 1-5, shown as C1..C5
     suitable_products: tuple[str, ...]  # product codes whose risk <= the client's tolerance
+    contact_link: str | None = (
+        None  # this client's own WeCom 「联系我」 link (`wecom qr --per-client`)
+    )
 
 
 @dataclass(frozen=True)
@@ -395,6 +400,15 @@ def _write_calls(book: Any, ws: Any, spec: WorkbookSpec, product_range: str | No
             fmt = None
         ws.set_column(index, index, _WIDTHS[header], fmt)
 
+    last_col = len(HEADERS) - 1
+    # per-client WeCom links: a last, locked column. Rows are written in order (constant
+    # memory), so the header goes in now and each link with its row.
+    links = any(client.contact_link for client in spec.clients)
+    if links:
+        last_col += 1
+        ws.set_column(last_col, last_col, 40)
+        ws.write_string(0, last_col, LINK_HEADER, client_header)
+
     ws.set_row(0, 32)
     for header, index in col.items():
         ws.write_string(
@@ -421,12 +435,13 @@ def _write_calls(book: Any, ws: Any, spec: WorkbookSpec, product_range: str | No
             write_string(row, 6, f"C{client.risk}")
         if client.suitable_products:
             write_string(row, 7, join(client.suitable_products))
+        if links and client.contact_link:
+            write_string(row, last_col, client.contact_link)
 
     last_row = max(len(spec.clients), 1)
-    last_col = len(HEADERS) - 1
     ws.freeze_panes(1, 3)  # header, and client id / name / mobile while scrolling right
     ws.autofilter(0, 0, last_row, last_col)
-    _validate(ws, spec, col, last_row, product_range)
+    _validate(ws, spec, col, last_row, product_range, last_col)
     if product_range is not None:
         # Warn in red when a pushed product's code is not among the row's suitable ones;
         # upload rejects such rows (suitability), this makes the mistake visible at once.
@@ -448,7 +463,12 @@ def _write_calls(book: Any, ws: Any, spec: WorkbookSpec, product_range: str | No
 
 
 def _validate(
-    ws: Any, spec: WorkbookSpec, col: dict[str, int], last_row: int, product_range: str | None
+    ws: Any,
+    spec: WorkbookSpec,
+    col: dict[str, int],
+    last_row: int,
+    product_range: str | None,
+    last_col: int,
 ) -> None:
     from xlsxwriter.utility import xl_rowcol_to_cell
 
@@ -465,6 +485,9 @@ def _validate(
     input_headers = (
         f"{xl_rowcol_to_cell(0, len(CLIENT_HEADERS))}:{xl_rowcol_to_cell(0, len(HEADERS) - 1)}"
     )
+    links = ""  # the per-client link column, when there is one, is client data too
+    if last_col > len(HEADERS) - 1:
+        links = f" {xl_rowcol_to_cell(0, last_col)}:{xl_rowcol_to_cell(last_row, last_col)}"
     ws.data_validation(
         0,
         0,
@@ -479,7 +502,7 @@ def _validate(
             "error_title": "客户资料不可修改",
             "error_message": "客户号、姓名、手机号等客户信息列和表头由总部下发,请勿修改;"
             "如有错误请在“备注”中说明。",
-            "multi_range": f"A1:{client_last} {input_headers}",
+            "multi_range": f"A1:{client_last} {input_headers}{links}",
         },
     )
 
