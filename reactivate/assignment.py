@@ -202,20 +202,7 @@ def assign(
                     when,
                     "assign",
                 )
-                if options.workbooks:
-                    summary.workbooks = _issue(
-                        conn,
-                        campaign,
-                        _by_advisor(result.assignments),
-                        scratch.path,
-                        progress,
-                        final_dir=scratch.target,
-                    )
-            summary.advisors = _books(
-                conn, campaign.id, result.assignments, active, dry_run=options.dry_run
-            )
-            if options.dry_run:
-                conn.rollback()
+            _finish(conn, campaign, result.assignments, active, summary, scratch, progress)
         summary.workbooks = scratch.publish(summary.workbooks)
     return summary
 
@@ -271,22 +258,33 @@ def reassign(
             summary.unassigned = len(result.unassigned)
             if not dry_run:
                 _apply(conn, campaign.id, result.assignments, frozenset(), [], utcnow(), "reassign")
-                if workbooks:
-                    summary.workbooks = _issue(
-                        conn,
-                        campaign,
-                        _by_advisor(result.assignments),
-                        scratch.path,
-                        progress,
-                        final_dir=scratch.target,
-                    )
-            summary.advisors = _books(
-                conn, campaign.id, result.assignments, active, dry_run=dry_run
-            )
-            if dry_run:
-                conn.rollback()
+            _finish(conn, campaign, result.assignments, active, summary, scratch, progress)
         summary.workbooks = scratch.publish(summary.workbooks)
     return summary
+
+
+def _finish(
+    conn: Connection,
+    campaign: Registered,
+    assignments: Mapping[str, str],
+    active: Mapping[str, Any],
+    summary: AssignSummary,
+    scratch: _Scratch,
+    progress: Progress | None,
+) -> None:
+    """Issue the receivers' workbooks (into scratch), tally the books; a dry run rolls back."""
+    if not summary.dry_run and scratch.enabled:
+        summary.workbooks = _issue(
+            conn,
+            campaign,
+            _by_advisor(assignments),
+            scratch.path,
+            progress,
+            final_dir=scratch.target,
+        )
+    summary.advisors = _books(conn, campaign.id, assignments, active, dry_run=summary.dry_run)
+    if summary.dry_run:
+        conn.rollback()
 
 
 # --------------------------------------------------------------------------- reading

@@ -27,9 +27,8 @@ from reactivate.db import stages
 from reactivate.db.engine import open_engine
 from reactivate.db.meta import workbook_secret
 from reactivate.results import disposition, find_product
+from reactivate.sheets.fill import fill_workbook
 from reactivate.sheets.workbook import (
-    CALL_SHEET,
-    HEADERS,
     STAMP_SHEET,
     WorkbookClient,
     WorkbookProduct,
@@ -195,17 +194,6 @@ def make_workbook(
     write_advisor_workbook(path, spec, secret)
     fill_workbook(path, fills)
     return path
-
-
-def fill_workbook(path: Path, fills: Mapping[str, Mapping[str, object]]) -> None:
-    book = openpyxl.load_workbook(path)
-    sheet = book[CALL_SHEET]
-    column = {header: index + 1 for index, header in enumerate(HEADERS)}
-    for row in range(2, sheet.max_row + 1):
-        client = sheet.cell(row, 1).value
-        for header, value in fills.get(str(client), {}).items():
-            sheet.cell(row, column[header]).value = value
-    book.save(path)
 
 
 def plain_csv(path: Path, header: Sequence[str], rows: Sequence[Sequence[object]]) -> Path:
