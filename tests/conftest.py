@@ -11,6 +11,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -82,3 +83,21 @@ def record_call(db: str, client_id: str, at: str = "2020-07-02 02:00:00") -> Non
             {"client": client_id, "at": at},
         )
     engine.dispose()
+
+
+def query(db: str, sql: str, **params: Any) -> list[tuple[Any, ...]]:
+    """Rows of a raw SQL query against `db`, as tuples (the test's independent look)."""
+    from sqlalchemy import text
+
+    from reactivate.db.engine import open_engine
+
+    engine = open_engine(db)
+    with engine.connect() as conn:
+        rows = [tuple(r) for r in conn.execute(text(sql), params)]
+    engine.dispose()
+    return rows
+
+
+def scalar(db: str, sql: str, **params: Any) -> Any:
+    """The first value of a raw SQL query against `db`."""
+    return query(db, sql, **params)[0][0]

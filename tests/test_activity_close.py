@@ -6,12 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import CAMPAIGN_FILE, ROOT
-from sqlalchemy import text
+from conftest import CAMPAIGN_FILE, ROOT, query
 from typer.testing import CliRunner
 
 from reactivate.cli import app
-from reactivate.db.engine import open_engine
 
 SLUG = "2020h2-dormant"
 
@@ -20,14 +18,6 @@ def run(db: str, *args: str, code: int = 0) -> str:
     result = CliRunner().invoke(app, [*args, "--db", db])
     assert result.exit_code == code, result.output
     return result.stdout if code == 0 else result.stderr
-
-
-def query(db: str, sql: str) -> list[tuple[object, ...]]:
-    engine = open_engine(db)
-    with engine.connect() as conn:
-        rows = [tuple(r) for r in conn.execute(text(sql))]
-    engine.dispose()
-    return rows
 
 
 @pytest.fixture

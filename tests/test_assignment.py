@@ -9,8 +9,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from conftest import CAMPAIGN_FILE, ROOT, record_call
-from sqlalchemy import text
+from conftest import CAMPAIGN_FILE, ROOT, query, record_call
 from typer.testing import CliRunner
 
 from reactivate.cli import app
@@ -26,14 +25,6 @@ def run(db: str, *args: str) -> str:
     result = CliRunner().invoke(app, [*args, "--db", db])
     assert result.exit_code == 0, result.output
     return result.stdout
-
-
-def query(db: str, sql: str) -> list[tuple[object, ...]]:
-    engine = open_engine(db)
-    with engine.connect() as conn:
-        rows = [tuple(r) for r in conn.execute(text(sql))]
-    engine.dispose()
-    return rows
 
 
 @pytest.fixture

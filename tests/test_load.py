@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import CAMPAIGN_FILE, record_call
+from conftest import CAMPAIGN_FILE, record_call, scalar
 from sqlalchemy import text
 from typer.testing import CliRunner
 
@@ -62,14 +62,6 @@ def load_json(db: str, path: Path, *extra: str) -> tuple[int, dict[str, object]]
         ["load", str(path), "--campaign", "2020h2-dormant", "--format", "json", "--db", db, *extra],
     )
     return result.exit_code, json.loads(result.stdout)
-
-
-def scalar(db: str, sql: str) -> object:
-    engine = open_engine(db)
-    with engine.connect() as conn:
-        value = conn.execute(text(sql)).scalar()
-    engine.dispose()
-    return value
 
 
 def test_messy_export_loads_with_normalised_values(db: str, tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 
 import openpyxl
 import pytest
-from conftest import CAMPAIGN_FILE, ROOT
+from conftest import CAMPAIGN_FILE, ROOT, query
 from fake_wecom import FakeWeCom, fake_wecom  # noqa: F401
 from sqlalchemy import text
 from typer.testing import CliRunner
@@ -37,14 +37,6 @@ def run(db: str, *args: str, env: dict[str, str] | None = None) -> str:
 
 def run_json(db: str, *args: str, env: dict[str, str] | None = None) -> Any:
     return json.loads(run(db, *args, "-f", "json", env=env))
-
-
-def query(db: str, sql: str, **params: Any) -> list[tuple[Any, ...]]:
-    engine = open_engine(db)
-    with engine.connect() as conn:
-        rows = [tuple(r) for r in conn.execute(text(sql), params)]
-    engine.dispose()
-    return rows
 
 
 def set_up(db: str, fake: FakeWeCom, *assign_args: str, hidden: str = "A0003") -> dict[str, str]:

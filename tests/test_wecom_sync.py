@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 import pytest
-from conftest import CAMPAIGN_FILE, ROOT
+from conftest import CAMPAIGN_FILE, ROOT, query
 from fake_wecom import FakeWeCom, fake_wecom  # noqa: F401
 from sqlalchemy import text
 from typer.testing import CliRunner
@@ -33,14 +33,6 @@ def run(db: str, *args: str, env: dict[str, str] | None = None) -> str:
     result = CliRunner().invoke(app, [*args, "--db", db], env=env)
     assert result.exit_code == 0, result.output
     return result.stdout
-
-
-def query(db: str, sql: str, **params: Any) -> list[tuple[Any, ...]]:
-    engine = open_engine(db)
-    with engine.connect() as conn:
-        rows = [tuple(r) for r in conn.execute(text(sql), params)]
-    engine.dispose()
-    return rows
 
 
 def execute(db: str, sql: str, **params: Any) -> None:
