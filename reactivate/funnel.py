@@ -73,11 +73,6 @@ DISPOSITION_LABELS: Final[dict[str, tuple[str, ...]]] = {
 DEFAULT_ASSET_EDGES: Final[tuple[float, ...]] = (10_000, 50_000, 100_000, 500_000)
 
 
-def stage_index(stage: str) -> int:
-    """Position of `stage` in `STAGES` (0 = called)."""
-    return STAGES.index(stage)
-
-
 def asset_band(assets: float | None, edges: tuple[float, ...] = DEFAULT_ASSET_EDGES) -> str:
     """A readable band label for `assets`: '<10k', '10k-50k', ..., '500k+'."""
     return asset_bands(edges)(assets)
