@@ -30,7 +30,7 @@ import os
 import re
 import sys
 import time
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -266,10 +266,8 @@ class _File:
         return self.headers.get(field_name) or _DEFAULT_HEADERS.get(field_name, field_name)
 
 
-def _read(item: _File, slug: str, secret: bytes) -> list[tuple[int, tuple[Any, ...]]]:
-    """Read the stamp and every row of one file: returns (row number, cleaned fields) of
-    the rows holding anything besides the client (cleaned, not yet checked)."""
-    display = str(item.path)
+def _read_stamp(item: _File, slug: str, secret: bytes) -> None:
+    """Read and verify the stamp of one file; a bad one becomes the file's `problem`."""
     try:
         item.stamp = read_stamp(item.path)
     except InputError as exc:
@@ -281,6 +279,12 @@ def _read(item: _File, slug: str, secret: bytes) -> list[tuple[int, tuple[Any, .
             item.problem = t("reject.stamp_invalid")
         elif item.stamp.campaign != slug:
             item.problem = t("reject.stamp_campaign", other=item.stamp.campaign, campaign=slug)
+
+
+def _read(item: _File) -> list[tuple[int, tuple[Any, ...]]]:
+    """Read every row of one file whose stamp was read: returns (row number, cleaned
+    fields) of the rows holding anything besides the client (cleaned, not yet checked)."""
+    display = str(item.path)
     sheet = CALL_SHEET if item.stamp is not None else None
     table = open_table(item.path, RESULT_FIELDS, sheet=sheet, display_name=display)
     item.sheet = table.sheet
@@ -417,40 +421,50 @@ def _load_context(conn: Connection, registered: registry.Registered, now: dt.dat
     )
 
 
-def _driver_rows(conn: Connection, sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+def _driver_rows(conn: Connection, sql: str, params: dict[str, Any]) -> Iterator[tuple[Any, ...]]:
     """The rows of `sql` (written with `:name` parameters) as the driver's plain tuples.
 
     Bypasses SQLAlchemy's result rows and their per-row processing: used where a query
-    returns a row per client of every file. Runs in `conn`'s transaction, so it sees its
-    temporary tables.
+    returns a row per client of an upload, streamed rather than fetched at once. Runs in
+    `conn`'s transaction, so it sees its temporary tables.
     """
     if conn.dialect.name == "postgresql":
         sql = re.sub(r"(?<!:):(\w+)", r"%(\1)s", sql)  # psycopg's named-parameter style
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
         cursor.execute(sql, params)
-        return list(cursor.fetchall())
+        while rows := cursor.fetchmany(10_000):
+            yield from rows
     finally:
         cursor.close()
 
 
 def _load_members(
-    conn: Connection, campaign_id: int, client_ids: Iterable[str]
-) -> dict[str, _Member]:
-    """What the database says about each of `client_ids` (one file's clients)."""
-    bulk.stage(conn, "upload_client", {"client_id": "TEXT PRIMARY KEY"}, ((c,) for c in client_ids))
-    members: dict[str, _Member] = {}
+    conn: Connection, campaign_id: int, client_ids: Collection[str], into: dict[str, _Member]
+) -> None:
+    """Add to `into` what the database says about each of `client_ids`.
+
+    Looked up in one pass in client order: a few clients scattered over a large table
+    cost a page read each, while the clients of many files at once share their pages.
+    """
+    if not client_ids:
+        return
+    bulk.stage(
+        conn, "upload_client", {"client_id": "TEXT PRIMARY KEY"}, ((c,) for c in sorted(client_ids))
+    )
     params = {"campaign_id": campaign_id, "call": funnel.EVENT_CALL, "dnc": funnel.DO_NOT_CALL}
     # Clients assigned in one run share their assignment time: each stored time is
-    # parsed once.
+    # parsed once. Most clients look alike (one advisor, one assignment, no flags): they
+    # share one _Member, which keeps a whole campaign's worth small.
     parsed: dict[object, dt.datetime | None] = {None: None}
+    shared: dict[_Member, _Member] = {}
     rows = _driver_rows(conn, _CONTEXT_SQL, params)
     for client_id, known, member, advisor, assigned, control, dnc, risk, listed, dnc_at in rows:
         if assigned not in parsed:
             parsed[assigned] = _aware(assigned)
         if dnc_at not in parsed:
             parsed[dnc_at] = _aware(dnc_at)
-        members[client_id] = _Member(
+        found = _Member(
             bool(known),
             bool(member),
             advisor,
@@ -460,8 +474,8 @@ def _load_members(
             risk,
             parsed[dnc_at],
         )
+        into[client_id] = shared.setdefault(found, found)
     conn.exec_driver_sql("DROP TABLE upload_client")
-    return members
 
 
 #: One event a row states, as a row of the staged table (`_event_columns` order):
@@ -493,7 +507,7 @@ class _RowChecker:
         # calls after a do-not-call result within this upload: client -> earliest such time
         self.dnc_in_upload: dict[str, dt.datetime] = {}
         self.header: Callable[[str | None], str | None] = lambda name: name
-        self.members: dict[str, _Member] = {}  # the clients of the file being checked
+        self.members: dict[str, _Member] = {}  # the clients the upload names, as looked up
         self.position = 0  # of the file being checked, in the upload
         # Clients stating facts in one row, and in more than one: only the latter can
         # restate a fact or call after a do-not-call result within this upload.
@@ -861,10 +875,25 @@ def upload(
             context = _load_context(conn, registered, utcnow())
             bulk.create(conn, _EVENT_STAGE, columns)
         checker = _RowChecker(context, options, _stored_time(conn))
+        # Every stamp first: the clients the workbooks were issued for are looked up in one
+        # pass. Clients a file names beyond its stamp (plain sheets) are looked up per file.
+        for item in todo:
+            _read_stamp(item, slug, secret)
+        issued = {
+            client_id
+            for item in todo
+            if item.stamp is not None and item.problem is None
+            for client_id in item.stamp.client_ids
+        }
+        with conn.begin():
+            _load_members(conn, registered.id, issued, checker.members)
+        del issued
         for position, item in enumerate(todo):
-            rows = _read(item, slug, secret)
-            with conn.begin():
-                checker.members = _load_members(conn, registered.id, {row[0] for _, row in rows})
+            rows = _read(item)
+            unlisted = {row[0] for _, row in rows}.difference(checker.members)
+            if unlisted:
+                with conn.begin():
+                    _load_members(conn, registered.id, unlisted, checker.members)
             checker.position = position
             facts = _check_file(item, rows, checker)
             with conn.begin():
