@@ -35,6 +35,7 @@ __all__ = [
     "HEADER_SCAN_ROWS",
     "Table",
     "fold_header",
+    "header_text",
     "is_label_row",
     "open_table",
     "parse_mapping",
@@ -79,6 +80,9 @@ class Table:
     total_rows: int | None  # rows after the header, when known cheaply (for a progress bar)
     # (row number as Excel shows it, cells padded to len(headers)); fully blank rows skipped
     rows: Iterator[tuple[int, list[object]]]
+    # CSV only: how the file was decoded and split (a second reader must do the same)
+    encoding: str | None = None
+    delimiter: str | None = None
 
     def header_of(self, field: str) -> str:
         """The header text of `field` as the file spells it (the field name if absent)."""
@@ -126,7 +130,7 @@ def parse_mapping(specs: Sequence[str], fields: Sequence[FieldSpec]) -> dict[str
     return mapping
 
 
-def _header_text(cell: object) -> str:
+def header_text(cell: object) -> str:
     """A header as the file spells it (for messages), trimmed, with whitespace runs as one."""
     if isinstance(cell, str):
         return " ".join(cell.split())
@@ -144,7 +148,7 @@ def _match_header(
     cells: Sequence[object], lookup: Mapping[str, str], mapping: Mapping[str, str]
 ) -> _HeaderMatch:
     """Map the columns of a candidate header row to fields, mapped headers first."""
-    headers = [_header_text(cell) for cell in cells]
+    headers = [header_text(cell) for cell in cells]
     folded = [fold_header(header) for header in headers]
     columns: dict[str, int] = {}
     claimed: set[int] = set()
@@ -446,6 +450,8 @@ def _open_csv_table(
         extra=match.extra,
         total_rows=max(lines - header_row, 0),
         rows=_padded(rows, len(match.headers)),
+        encoding=encoding,
+        delimiter=delimiter,
     )
 
 

@@ -1,0 +1,165 @@
+"""Clean a whole column at once: `values`' parsers, applied to a polars Series.
+
+Each parser in `values` has a vectorised twin here for the spellings exports hold a
+million times over (an id of digits, a name of plain characters, a mobile as eleven
+digits or as a number, an amount as a plain number, a date cell). The twin vouches only
+for cells whose clean value it knows to be exactly what the parser would return; every
+other cell goes to the parser itself, once per distinct value. So the rules live in one
+place (`values`), and the twins are only shortcuts that a test holds to them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from reactivate.sheets import values
+from reactivate.sheets.values import BadValue
+
+if TYPE_CHECKING:
+    import polars as pl
+
+Parser = Callable[[object], Any]
+#: Clean values where the twin vouches for the cell, null elsewhere (and for blanks).
+Twin = Callable[["pl.Series"], "pl.Series"]
+
+# Characters NFKC leaves alone and Python's str.strip() keeps: printable ASCII but the
+# space, and the CJK unified ideographs (blocks Extension A and the main block).
+_PLAIN = r"[\x21-\x7e\x{3400}-\x{4dbf}\x{4e00}-\x{9fff}]"
+# Text `values.text` returns as it is: plain characters, single spaces between them.
+_PLAIN_TEXT = rf"^{_PLAIN}+(?: {_PLAIN}+)*$"
+
+
+@dataclass(frozen=True)
+class Cleaned:
+    values: pl.Series  # the clean value per cell, null for a blank or a bad cell
+    problems: pl.Series  # the reason per bad cell (user text), null elsewhere
+
+    def any_problem(self) -> bool:
+        return self.problems.null_count() < len(self.problems)
+
+
+def clean(raw: pl.Series, parse: Parser) -> Cleaned:
+    """`parse` applied to every cell of `raw`: by its twin where it vouches, else by `parse`
+    once per distinct value."""
+    import polars as pl
+
+    dtype = output_type(parse)
+    twin = _TWINS.get(parse)
+    fast = twin(raw) if twin is not None else _none(raw, dtype)
+    blank = raw.is_null()
+    if raw.dtype == pl.String:
+        blank = blank | (raw == "")
+    todo = raw.filter(fast.is_null() & ~blank).unique()
+    if len(todo) == 0:
+        return Cleaned(fast, _none(raw, pl.String))
+    parsed: dict[object, object] = {}
+    bad: dict[object, str] = {}
+    for cell in todo.to_list():
+        try:
+            parsed[cell] = parse(as_cell(cell))
+        except BadValue as problem:
+            bad[cell] = problem.reason
+    slow = raw.replace_strict(list(parsed), list(parsed.values()), default=None, return_dtype=dtype)
+    problems = raw.replace_strict(
+        list(bad), list(bad.values()), default=None, return_dtype=pl.String
+    )
+    return Cleaned(fast.fill_null(slow), problems)
+
+
+def as_cell(value: object) -> object:
+    """A value as python-calamine gives the cell: a date-time at midnight is a date."""
+    if isinstance(value, dt.datetime) and value.time() == dt.time():
+        return value.date()
+    return value
+
+
+# ---------------------------------------------------------------------------- twins
+
+
+def _client_id(raw: pl.Series) -> pl.Series:
+    import polars as pl
+
+    if raw.dtype == pl.String:
+        return _keep(raw, raw.str.contains(r"^[0-9]+$"))
+    if raw.dtype == pl.Float64:
+        whole = (raw == raw.floor()) & (raw.abs() < 1e16)
+        return _keep(raw.cast(pl.Int64, strict=False).cast(pl.String), whole)
+    return _none(raw, pl.String)
+
+
+def _text(raw: pl.Series) -> pl.Series:
+    import polars as pl
+
+    if raw.dtype == pl.String:
+        return _keep(raw, raw.str.contains(_PLAIN_TEXT))
+    return _none(raw, pl.String)
+
+
+def _mobile(raw: pl.Series) -> pl.Series:
+    import polars as pl
+
+    if raw.dtype == pl.String:
+        return _keep(raw, raw.str.contains(r"^1[0-9]{10}$"))
+    if raw.dtype == pl.Float64:
+        number = (raw >= 1e10) & (raw < 2e10) & (raw == raw.floor())
+        return _keep(raw.cast(pl.Int64, strict=False).cast(pl.String), number)
+    return _none(raw, pl.String)
+
+
+def _amount(raw: pl.Series) -> pl.Series:
+    import polars as pl
+
+    if raw.dtype == pl.String:
+        number = raw.cast(pl.Float64, strict=False)
+        plain = raw.str.contains(r"^-?[0-9]+(?:\.[0-9]+)?$") & number.is_finite()
+        return _keep(number, plain)
+    if raw.dtype == pl.Float64:
+        return _keep(raw, raw.is_finite())
+    return _none(raw, pl.Float64)
+
+
+def _date(raw: pl.Series) -> pl.Series:
+    import polars as pl
+
+    if raw.dtype == pl.Date:
+        return raw
+    if isinstance(raw.dtype, pl.Datetime):
+        return raw.cast(pl.Date)  # the time of day is dropped, as `values.date` does
+    return _none(raw, pl.Date)  # text dates and serials repeat: the parser takes each once
+
+
+def _keep(clean: pl.Series, vouched: pl.Series) -> pl.Series:
+    """`clean` where `vouched`, null elsewhere."""
+    return clean.zip_with(vouched.fill_null(False), clean.clear(len(clean)))
+
+
+def _none(raw: pl.Series, dtype: Any) -> pl.Series:
+    import polars as pl
+
+    return pl.Series(raw.name, [], dtype).extend_constant(None, len(raw))
+
+
+def output_type(parse: Parser) -> Any:
+    import polars as pl
+
+    types: dict[Parser, Any] = {
+        values.client_id: pl.String,
+        values.text: pl.String,
+        values.mobile: pl.String,
+        values.amount: pl.Float64,
+        values.date: pl.Date,
+        values.risk: pl.Int64,
+    }
+    return types[parse]
+
+
+_TWINS: dict[Parser, Twin] = {
+    values.client_id: _client_id,
+    values.text: _text,
+    values.mobile: _mobile,
+    values.amount: _amount,
+    values.date: _date,
+}
