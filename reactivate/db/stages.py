@@ -45,7 +45,9 @@ ASSIGNED = "advisor_code IS NOT NULL AND NOT control"
 
 _FAR = "'9999-12-31'"
 
-# the facts per member, from its events; the outer SELECT derives the funnel columns
+# the facts per member, from its events; the outer SELECT derives the funnel columns.
+# FILTER rather than CASE inside each aggregate: an event skips the aggregates it is no
+# evidence for (about 10% of a whole-campaign rebuild).
 _SUMMARY_SQL = f"""
 INSERT INTO client_stage (
     campaign_id, client_id, advisor_code, assigned_at, control, dnc,
@@ -55,27 +57,30 @@ INSERT INTO client_stage (
 SELECT
     campaign_id, client_id, advisor_code, assigned_at, control, dnc,
     called_at, reached_at, wecom_at, wecom_confirmed_at, pushed_at, converted_at,
-    reactivated_at, calls, attempts, last_call_at, callback_at, do_not_call,
+    reactivated_at, calls,
+    -- the larger of the highest count reported and the number of distinct calls
+    CASE WHEN reported < calls THEN calls ELSE reported END,
+    last_call_at, callback_at, do_not_call,
     {{funnel_values}}
 FROM (
 SELECT
     m.campaign_id, m.client_id, m.advisor_code, m.assigned_at, m.control, m.dnc,
-    MIN(CASE WHEN e.stage = '{funnel.EVENT_CALL}' THEN e.occurred_at END) AS called_at,
-    MIN(CASE WHEN e.stage = '{funnel.EVENT_CALL}' AND e.value IN ({_REACHED}) THEN e.occurred_at END)
+    MIN(e.occurred_at) FILTER (WHERE e.stage = '{funnel.EVENT_CALL}') AS called_at,
+    MIN(e.occurred_at) FILTER (WHERE e.stage = '{funnel.EVENT_CALL}' AND e.value IN ({_REACHED}))
       AS reached_at,
-    MIN(CASE WHEN e.stage = '{funnel.EVENT_WECOM}' THEN e.occurred_at END) AS wecom_at,
-    MIN(CASE WHEN e.stage = '{funnel.EVENT_WECOM}' AND e.source = 'wecom' THEN e.occurred_at END)
+    MIN(e.occurred_at) FILTER (WHERE e.stage = '{funnel.EVENT_WECOM}') AS wecom_at,
+    MIN(e.occurred_at) FILTER (WHERE e.stage = '{funnel.EVENT_WECOM}' AND e.source = 'wecom')
       AS wecom_confirmed_at,
-    MIN(CASE WHEN e.stage = '{funnel.EVENT_PUSHED}' THEN e.occurred_at END) AS pushed_at,
-    MIN(CASE WHEN e.stage = '{funnel.EVENT_CONVERTED}' THEN e.occurred_at END) AS converted_at,
-    MIN(CASE WHEN e.stage = '{funnel.EVENT_REACTIVATED}' THEN e.occurred_at END) AS reactivated_at,
-    COUNT(DISTINCT CASE WHEN e.stage = '{funnel.EVENT_CALL}' THEN e.occurred_at END) AS calls,
-    COALESCE(MAX(CASE WHEN e.stage = '{funnel.EVENT_ATTEMPTS}' THEN CAST(e.value AS INTEGER) END), 0)
-      AS attempts,
-    MAX(CASE WHEN e.stage = '{funnel.EVENT_CALL}' THEN e.occurred_at END) AS last_call_at,
-    MAX(CASE WHEN e.stage = '{funnel.EVENT_CALLBACK}' THEN e.occurred_at END) AS callback_at,
-    COALESCE(MAX(CASE WHEN e.stage = '{funnel.EVENT_CALL}' AND e.value = '{funnel.DO_NOT_CALL}'
-                      THEN 1 ELSE 0 END), 0) = 1 AS do_not_call
+    MIN(e.occurred_at) FILTER (WHERE e.stage = '{funnel.EVENT_PUSHED}') AS pushed_at,
+    MIN(e.occurred_at) FILTER (WHERE e.stage = '{funnel.EVENT_CONVERTED}') AS converted_at,
+    MIN(e.occurred_at) FILTER (WHERE e.stage = '{funnel.EVENT_REACTIVATED}') AS reactivated_at,
+    COUNT(DISTINCT e.occurred_at) FILTER (WHERE e.stage = '{funnel.EVENT_CALL}') AS calls,
+    COALESCE(MAX(CAST(e.value AS INTEGER)) FILTER (WHERE e.stage = '{funnel.EVENT_ATTEMPTS}'), 0)
+      AS reported,
+    MAX(e.occurred_at) FILTER (WHERE e.stage = '{funnel.EVENT_CALL}') AS last_call_at,
+    MAX(e.occurred_at) FILTER (WHERE e.stage = '{funnel.EVENT_CALLBACK}') AS callback_at,
+    COALESCE(MAX(1) FILTER (WHERE e.stage = '{funnel.EVENT_CALL}'
+                             AND e.value = '{funnel.DO_NOT_CALL}'), 0) = 1 AS do_not_call
 FROM member m
 LEFT JOIN event e
   ON e.campaign_id = m.campaign_id AND e.client_id = m.client_id
@@ -88,12 +93,6 @@ GROUP BY m.campaign_id, m.client_id, m.advisor_code, m.assigned_at, m.control, m
 
 _UNVOIDED = "AND NOT EXISTS (SELECT 1 FROM event v WHERE v.voids_event_id = e.id)"
 _TOUCHED = "touched_client"
-
-# attempts = the larger of the highest count reported and the number of distinct calls
-_ATTEMPTS_SQL = """
-UPDATE client_stage SET attempts = calls
-WHERE campaign_id = :campaign_id AND attempts < calls {only}
-"""
 
 
 def funnel_columns(stages: Sequence[str], *, sqlite: bool) -> dict[str, str]:
@@ -211,7 +210,6 @@ def _rebuild(conn: Connection, campaign_id: int, *, only_touched: bool) -> None:
         funnel_values=", ".join(derived.values()),
     )
     conn.execute(text(summary), params)
-    conn.execute(text(_ATTEMPTS_SQL.format(only=only.format(alias=""))), params)
     if reindex:
         for index in indexes:
             index.create(conn, checkfirst=True)
