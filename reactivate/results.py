@@ -449,9 +449,8 @@ def _load_members(
     """
     if not client_ids:
         return
-    bulk.stage(
-        conn, "upload_client", {"client_id": "TEXT PRIMARY KEY"}, ((c,) for c in sorted(client_ids))
-    )
+    # Staged in order, and scanned in that order: no key to maintain.
+    bulk.stage(conn, "upload_client", {"client_id": "TEXT"}, ((c,) for c in sorted(client_ids)))
     params = {"campaign_id": campaign_id, "call": funnel.EVENT_CALL, "dnc": funnel.DO_NOT_CALL}
     # Clients assigned in one run share their assignment time: each stored time is
     # parsed once. Most clients look alike (one advisor, one assignment, no flags): they
