@@ -492,8 +492,17 @@ def _minute(moment: dt.datetime) -> str:
     return moment.strftime("%Y-%m-%d %H:%M")
 
 
+class _SheetTime(NamedTuple):
+    """A sheet time converted and checked once, however many rows repeat it."""
+
+    utc: dt.datetime
+    stored: Any  # as the staged table holds it
+    problem: str | None  # why any row giving it is rejected (future, before the start)
+
+
 class _RowChecker:
-    """Checks one cleaned row against the campaign and the database; returns its facts."""
+    """Checks the cleaned rows of one file at a time against the campaign and the
+    database, and collects the facts they state."""
 
     def __init__(
         self, context: _Context, options: UploadOptions, stored: Callable[[dt.datetime], Any]
@@ -503,122 +512,140 @@ class _RowChecker:
         self.stored = stored  # an aware UTC time as the staged table holds it
         self.tz = context.campaign.tz
         self.start = context.campaign.start
+        self.now_stored = stored(context.now)
         # calls after a do-not-call result within this upload: client -> earliest such time
         self.dnc_in_upload: dict[str, dt.datetime] = {}
-        self.header: Callable[[str | None], str | None] = lambda name: name
         self.members: dict[str, _Member] = {}  # the clients the upload names, as looked up
-        self.position = 0  # of the file being checked, in the upload
+        # the file and row being checked, and the file's place in the upload
+        self.item: _File | None = None
+        self.number = 0
+        self.position = 0
         # Clients stating facts in one row, and in more than one: only the latter can
         # restate a fact or call after a do-not-call result within this upload.
         self.named_once: set[str] = set()
         self.named_again: set[str] = set()
         # Sheets repeat their times (to the minute) and products down the rows: each
-        # distinct one is converted once.
-        self._utc: dict[dt.datetime, dt.datetime] = {}
+        # distinct one is converted and checked once.
+        self._times: dict[dt.datetime, _SheetTime] = {}
         self._products: dict[str, Product | None] = {}
 
-    def check(
-        self,
-        item: _File,
-        number: int,
-        row: tuple[Any, ...],
-        reject: Callable[[str | None, str], None],
-    ) -> list[StagedFact] | None:
-        context = self.context
-        self.header = item.header
-        get = row.__getitem__
-        client_id: str = get(0)
+    def check_file(
+        self, item: _File, position: int, rows: Iterable[tuple[int, tuple[Any, ...]]]
+    ) -> list[StagedFact]:
+        """The facts the rows of `item` state; each bad row goes to `item.errors`."""
+        self.item, self.position = item, position
+        facts: list[StagedFact] = []
+        check = self.check
+        for number, row in rows:
+            self.number = number
+            check(item, row, facts)
+        self.item = None
+        return facts
+
+    def reject(self, column: str | None, reason: str) -> None:
+        """Reject the row being checked, naming `column` as its file spells it."""
+        item = self.item
+        assert item is not None
+        item.errors.append(
+            Rejection(str(item.path), item.sheet, self.number, item.header(column), reason)
+        )
+
+    def check(self, item: _File, row: tuple[Any, ...], facts: list[StagedFact]) -> None:
+        """Check one row; when it passes, add the facts it states to `facts`."""
+        reject = self.reject
+        client_id: str = row[0]
         member = self.members.get(client_id)
         if member is None or not member.known:
             reject("client_id", t("reject.unknown_client", client_id=client_id))
-            return None
+            return
         if not member.member:
-            reject(
-                "client_id",
-                t("reject.not_member", client_id=client_id, campaign=context.campaign.slug),
-            )
-            return None
+            campaign = self.context.campaign.slug
+            reject("client_id", t("reject.not_member", client_id=client_id, campaign=campaign))
+            return
         if member.control:
             reject("client_id", t("reject.control", client_id=client_id))
-            return None
-        advisor = self._advisor(item, get(_INDEX["advisor"]), member, reject)
-        if advisor is None:
-            return None
+            return
+        named = row[_ADVISOR]
+        if item.stamp is not None:
+            advisor = item.stamp.advisor
+        else:
+            from_sheet = self._advisor(named, member)
+            if from_sheet is None:
+                return
+            advisor = from_sheet
         foreign = member.advisor != advisor
         if foreign and not self.options.allow_foreign:
             owner = member.advisor or t("label.nobody")
-            column = "advisor" if item.stamp is None and get(_INDEX["advisor"]) else "client_id"
+            column = "advisor" if item.stamp is None and named else "client_id"
             reject(column, t("reject.foreign", client_id=client_id, owner=owner, advisor=advisor))
-            return None
-        facts = self._facts(client_id, advisor, number, row, member, reject)
-        if facts is None:
-            return None
+            return
+        if not self._facts(client_id, advisor, row, member, facts):
+            return
         item.summary.foreign += foreign
         if client_id in self.named_once:
             self.named_again.add(client_id)
         else:
             self.named_once.add(client_id)
-        return facts
 
-    def _advisor(
-        self,
-        item: _File,
-        named: str | None,
-        member: _Member,
-        reject: Callable[[str | None, str], None],
-    ) -> str | None:
-        if item.stamp is not None:
-            return item.stamp.advisor
+    def _advisor(self, named: str | None, member: _Member) -> str | None:
+        """The advisor a plain sheet's row is from, or None after rejecting it."""
         context = self.context
         if named:
             if named in context.advisor_codes:
                 return named
             by_name = context.advisor_by_name.get(named)
             if by_name is None:
-                reject("advisor", t("reject.unknown_advisor", value=named))
+                self.reject("advisor", t("reject.unknown_advisor", value=named))
             return by_name
         if self.options.advisor:
             return self.options.advisor
         if member.advisor is None:
-            reject("advisor", t("reject.no_advisor"))
+            self.reject("advisor", t("reject.no_advisor"))
         return member.advisor
 
-    def _time(
-        self,
-        column: str,
-        moment: dt.datetime,
-        member: _Member,
-        reject: Callable[[str | None, str], None],
-    ) -> dt.datetime | None:
-        """A sheet time (campaign wall clock) as UTC, or None after rejecting it."""
-        when = self._utc.get(moment)
-        if when is None:
-            when = to_utc(moment, self.tz)
-            if len(self._utc) < _REMEMBERED_TIMES:
-                self._utc[moment] = when
-        if when > self.context.now:
-            reject(
-                column, t("reject.future", value=_minute(moment), tz=self.context.campaign.timezone)
+    def _time(self, column: str, moment: dt.datetime, member: _Member) -> _SheetTime | None:
+        """A sheet time (campaign wall clock) as UTC and as stored, or None after
+        rejecting it."""
+        found = self._times.get(moment)
+        if found is None:
+            found = self._convert(moment)
+        if found.problem is not None:
+            self.reject(column, found.problem)
+            return None
+        if member.assigned_at is not None and found.utc < member.assigned_at:
+            assigned = _minute(local(member.assigned_at, self.tz))
+            self.reject(
+                column, t("reject.before_assigned", value=_minute(moment), assigned=assigned)
             )
             return None
-        if moment.date() < self.start:  # the sheet's time is already the campaign's wall clock
-            reject(column, t("reject.before_start", value=_minute(moment), start=self.start))
-            return None
-        if member.assigned_at is not None and when < member.assigned_at:
-            assigned = _minute(local(member.assigned_at, self.tz))
-            reject(column, t("reject.before_assigned", value=_minute(moment), assigned=assigned))
-            return None
-        return when
+        return found
+
+    def _convert(self, moment: dt.datetime) -> _SheetTime:
+        when = to_utc(moment, self.tz)
+        problem = None
+        if when > self.context.now:
+            timezone = self.context.campaign.timezone
+            problem = t("reject.future", value=_minute(moment), tz=timezone)
+        elif moment.date() < self.start:  # the sheet's time is already the campaign's wall clock
+            problem = t("reject.before_start", value=_minute(moment), start=self.start)
+        found = _SheetTime(when, self.stored(when), problem)
+        if len(self._times) < _REMEMBERED_TIMES:
+            self._times[moment] = found
+        return found
 
     def _facts(
         self,
         client_id: str,
         advisor: str,
-        number: int,
         row: tuple[Any, ...],
         member: _Member,
-        reject: Callable[[str | None, str], None],
-    ) -> list[StagedFact] | None:
+        facts: list[StagedFact],
+    ) -> bool:
+        """Check the row's own values; when they pass, add its facts to `facts`.
+
+        A fact without a time, or whose time is not part of it (a reported attempts
+        count), is matched without one and timed now unless the row gave one.
+        """
         (
             _,
             _,
@@ -634,56 +661,29 @@ class _RowChecker:
             converted_at,
             note,
         ) = row
-        now = self.context.now
-        facts: list[StagedFact] = []
+        context = self.context
+        now = context.now
+        reject = self.reject
         ok = True
-        position, stored = self.position, self.stored
-
-        def add(kind: str, value: str | None, when: dt.datetime | None, timed: bool = True) -> None:
-            """A fact without a time, or whose time is not part of it (`timed` False), is
-            matched without one and timed `now` unless the row gave one."""
-            matched = timed and when is not None
-            source_ref = None if matched else UNTIMED
-            moment = stored(when or now)
-            facts.append(
-                (
-                    client_id,
-                    kind,
-                    value,
-                    moment,
-                    int(matched),
-                    advisor,
-                    position,
-                    number,
-                    source_ref,
-                )
-            )
-
-        def needs(column: str, other: str) -> None:
-            nonlocal ok
-            ok = False
-            named = self.header
-            reject(column, t("reject.time_without", column=named(column), other=named(other)))
 
         # Times first: each is checked on its own, so every bad cell is reported.
-        times: dict[str, dt.datetime | None] = {}
-        for column, moment in (
-            ("called_at", called_at),
-            ("wecom_added_at", wecom_at),
-            ("pushed_at", pushed_at),
-            ("converted_at", converted_at),
-        ):
-            if moment is None:
-                times[column] = None
-                continue
-            checked = self._time(column, moment, member, reject)
-            if checked is None:
-                ok = False
-            times[column] = checked
+        called = wecom_time = pushed_time = converted_time = None
+        if called_at is not None:
+            called = self._time("called_at", called_at, member)
+            ok = called is not None
+        if wecom_at is not None:
+            wecom_time = self._time("wecom_added_at", wecom_at, member)
+            ok = ok and wecom_time is not None
+        if pushed_at is not None:
+            pushed_time = self._time("pushed_at", pushed_at, member)
+            ok = ok and pushed_time is not None
+        if converted_at is not None:
+            converted_time = self._time("converted_at", converted_at, member)
+            ok = ok and converted_time is not None
 
         calling = result is not None or called_at is not None or (attempts or 0) > 0
         if calling and result != funnel.DO_NOT_CALL:
-            when = times["called_at"] or now
+            when = called.utc if called is not None else now
             earlier = member.dnc_call_at
             if member.dnc:
                 ok = False
@@ -692,18 +692,18 @@ class _RowChecker:
                 ok = False
                 shown = local(earlier, self.tz).strftime("%Y-%m-%d %H:%M")
                 reject("call_result", t("reject.dnc_campaign", client_id=client_id, when=shown))
-        if result is not None and result not in self.context.campaign.dispositions:
+        if result is not None and result not in context.campaign.dispositions:
             ok = False
             reject("call_result", t("reject.disposition_off", value=result))
 
         product: Product | None = None
         if product_name is not None:
             if product_name not in self._products:
-                self._products[product_name] = find_product(self.context.campaign, product_name)
+                self._products[product_name] = find_product(context.campaign, product_name)
             product = self._products[product_name]
             if product is None:
                 ok = False
-                codes = ", ".join(p.code for p in self.context.campaign.products)
+                codes = ", ".join(p.code for p in context.campaign.products)
                 reject("product", t("reject.unknown_product", value=product_name, choices=codes))
             elif member.risk is None:
                 ok = False
@@ -720,36 +720,106 @@ class _RowChecker:
                     ),
                 )
         elif pushed_at is not None:
-            needs("pushed_at", "product")
+            ok = self._needs("pushed_at", "product")
         if wecom_at is not None and not wecom:
-            needs("wecom_added_at", "wecom_added")
+            ok = self._needs("wecom_added_at", "wecom_added")
         if converted_at is not None and not converted:
-            needs("converted_at", "converted")
+            ok = self._needs("converted_at", "converted")
         if not ok:
-            return None
+            return False
 
+        position, number, now_stored = self.position, self.number, self.now_stored
         # a call result, a call time or attempts >= 1 is evidence of a call (DOMAIN.md)
         if result is not None or called_at is not None or attempts:
-            add(funnel.EVENT_CALL, result, times["called_at"])
+            if called is not None:
+                facts.append(
+                    (client_id, _CALL, result, called.stored, 1, advisor, position, number, None)
+                )
+            else:
+                facts.append(
+                    (client_id, _CALL, result, now_stored, 0, advisor, position, number, UNTIMED)
+                )
             if result == funnel.DO_NOT_CALL:
-                when = times["called_at"] or now
+                when = called.utc if called is not None else now
                 seen = self.dnc_in_upload.get(client_id)
                 if seen is None or when < seen:
                     self.dnc_in_upload[client_id] = when
         if attempts:
-            add(funnel.EVENT_ATTEMPTS, str(attempts), times["called_at"], timed=False)
+            moment = called.stored if called is not None else now_stored
+            facts.append(
+                (client_id, _ATTEMPTS, str(attempts), moment, 0, advisor, position, number, UNTIMED)
+            )
         if callback_at is not None:
             asked = to_utc(callback_at, self.tz)
-            add(funnel.EVENT_CALLBACK, asked.isoformat(), asked)
+            value = asked.isoformat()
+            stored = self.stored(asked)
+            facts.append((client_id, _CALLBACK, value, stored, 1, advisor, position, number, None))
         if wecom:
-            add(funnel.EVENT_WECOM, None, times["wecom_added_at"])
+            facts.append(
+                _fact(client_id, _WECOM, None, wecom_time, now_stored, advisor, position, number)
+            )
         if product is not None:
-            add(funnel.EVENT_PUSHED, product.code, times["pushed_at"])
+            facts.append(
+                _fact(
+                    client_id,
+                    _PUSHED,
+                    product.code,
+                    pushed_time,
+                    now_stored,
+                    advisor,
+                    position,
+                    number,
+                )
+            )
         if converted:
-            add(funnel.EVENT_CONVERTED, product.code if product else None, times["converted_at"])
+            code = product.code if product else None
+            facts.append(
+                _fact(
+                    client_id,
+                    _CONVERTED,
+                    code,
+                    converted_time,
+                    now_stored,
+                    advisor,
+                    position,
+                    number,
+                )
+            )
         if note is not None:
-            add(funnel.EVENT_NOTE, note, None)
-        return facts
+            facts.append(
+                (client_id, _NOTE, note, now_stored, 0, advisor, position, number, UNTIMED)
+            )
+        return True
+
+    def _needs(self, column: str, other: str) -> bool:
+        """Reject a time given without the value it is the time of; returns False."""
+        item = self.item
+        assert item is not None
+        named = item.header
+        self.reject(column, t("reject.time_without", column=named(column), other=named(other)))
+        return False
+
+
+_ADVISOR = _INDEX["advisor"]
+_CALL, _ATTEMPTS, _CALLBACK = funnel.EVENT_CALL, funnel.EVENT_ATTEMPTS, funnel.EVENT_CALLBACK
+_WECOM, _PUSHED, _CONVERTED = funnel.EVENT_WECOM, funnel.EVENT_PUSHED, funnel.EVENT_CONVERTED
+_NOTE = funnel.EVENT_NOTE
+
+
+def _fact(
+    client_id: str,
+    kind: str,
+    value: str | None,
+    when: _SheetTime | None,
+    now_stored: Any,
+    advisor: str,
+    position: int,
+    number: int,
+) -> StagedFact:
+    """A fact timed by the sheet when it gave a time (matched with it), else timed now."""
+    if when is not None:
+        return (client_id, kind, value, when.stored, 1, advisor, position, number, None)
+    return (client_id, kind, value, now_stored, 0, advisor, position, number, UNTIMED)
 
 
 # ----------------------------------------------------------------------------- writing
@@ -893,8 +963,7 @@ def upload(
             if unlisted:
                 with conn.begin():
                     _load_members(conn, registered.id, unlisted, checker.members)
-            checker.position = position
-            facts = _check_file(item, rows, checker)
+            facts = checker.check_file(item, position, rows)
             with conn.begin():
                 bulk.append(conn, _EVENT_STAGE, list(columns), facts)
         checker.members = {}
@@ -931,23 +1000,6 @@ def _exists(path: Path) -> bool:
     if not path.is_file():
         raise InputError(t("error.file_missing", file=path))
     return True
-
-
-def _check_file(
-    item: _File, rows: list[tuple[int, tuple[Any, ...]]], checker: _RowChecker
-) -> list[StagedFact]:
-    out: list[StagedFact] = []
-    display, sheet, errors, header = str(item.path), item.sheet, item.errors, item.header
-
-    for number, row in rows:
-
-        def reject(column: str | None, reason: str, number: int = number) -> None:
-            errors.append(Rejection(display, sheet, number, header(column), reason))
-
-        found = checker.check(item, number, row, reject)
-        if found is not None:
-            out.extend(found)
-    return out
 
 
 def _stored_time(conn: Connection) -> Callable[[dt.datetime], Any]:
