@@ -7,6 +7,7 @@ executemany, PostgreSQL COPY), then moved with INSERT ... SELECT in the same tra
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -66,13 +67,11 @@ def _copy_postgresql(
 
 
 def _chunks(rows: Iterable[Sequence[Any]], size: int) -> Iterable[list[Sequence[Any]]]:
-    chunk: list[Sequence[Any]] = []
-    for row in rows:
-        chunk.append(row)
-        if len(chunk) == size:
-            yield chunk
-            chunk = []
-    if chunk:
+    if isinstance(rows, list) and len(rows) <= size:
+        yield rows  # already one chunk: no copy
+        return
+    it = iter(rows)
+    while chunk := list(itertools.islice(it, size)):
         yield chunk
 
 
