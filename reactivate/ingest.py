@@ -30,7 +30,7 @@ from reactivate.roster import BranchResolver
 from reactivate.sheets import columns, values
 from reactivate.sheets.columns import as_cell
 from reactivate.sheets.fields import ACCOUNT_FIELDS
-from reactivate.sheets.frames import ROW, column, read_frame
+from reactivate.sheets.frames import ROW, column, open_frame
 from reactivate.sheets.read import Table, is_label_row, open_table, parse_mapping, sha256_of
 from reactivate.sheets.rejects import write_rejects
 from reactivate.validate import Parser, RowCleaner, errors_json, remembered
@@ -192,7 +192,7 @@ def _load(
     campaign = registry.get(engine, slug)
     if campaign.status != "open":
         raise StateError(t("error.campaign_closed", slug=slug))
-    table = open_table(
+    table, frame = open_frame(
         path,
         ACCOUNT_FIELDS,
         sheet=options.sheet,
@@ -201,7 +201,6 @@ def _load(
     if on_table:
         on_table(table)
     summary = LoadSummary(file=table.file, campaign=slug, dry_run=options.dry_run)
-    frame = read_frame(path, table)
     if frame is not None:
         accounts = _validate_frame(frame, table, summary, progress)
     else:  # a file only the row reader reads as it is
@@ -449,7 +448,10 @@ def _dedupe_frame(
     """One row per client id, as `_Dedupe` decides for the ids seen more than once."""
     import polars as pl
 
-    repeated = accounts["client_id"].is_duplicated()
+    ids = accounts["client_id"]
+    if len(ids) < 2 or (ids.slice(1) > ids.slice(0, len(ids) - 1)).all():
+        return accounts  # ids in increasing order, as core systems export them: none repeats
+    repeated = ids.is_duplicated()
     if not repeated.any():
         return accounts
     dedupe = _Dedupe(cleaner, summary)

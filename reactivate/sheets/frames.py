@@ -14,10 +14,12 @@ else returns None, and the caller reads the rows one by one as before.
 from __future__ import annotations
 
 import codecs
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from reactivate.sheets.read import Table, header_text
+from reactivate.sheets.fields import FieldSpec
+from reactivate.sheets.read import Table, header_text, open_table, open_table_head
 
 if TYPE_CHECKING:
     import polars as pl
@@ -29,6 +31,26 @@ ROW = "__row"
 def column(index: int) -> str:
     """The frame's name for the table's column at `index`."""
     return f"c{index}"
+
+
+def open_frame(
+    path: Path,
+    fields: Sequence[FieldSpec],
+    *,
+    sheet: str | None = None,
+    mapping: Mapping[str, str] | None = None,
+) -> tuple[Table, pl.DataFrame | None]:
+    """`open_table`, and the table's rows as a frame when a fast reader reads them exactly
+    (else None: read `Table.rows`)."""
+    head = open_table_head(path, fields, sheet=sheet, mapping=mapping)
+    if head is not None:
+        frame = read_frame(path, head)
+        if frame is not None:
+            return head, frame
+    table = open_table(path, fields, sheet=sheet, mapping=mapping)
+    if table.sheet is None:  # CSV, or text saved under an .xls name
+        return table, read_frame(path, table)
+    return table, None  # a workbook only the row reader reads as it is
 
 
 def read_frame(path: Path, table: Table) -> pl.DataFrame | None:
@@ -92,15 +114,30 @@ def _read_xlsx(path: Path, table: Table) -> pl.DataFrame | None:
     import fastexcel
     import polars as pl
 
+    # A column no field reads (a running number, with 合计 under it) is only looked at to
+    # tell a label row, where a number and its text are alike: read it as text.
+    used = {*table.columns.values(), *table.extra.values()}
+    # (by name: in strict mode fastexcel overrides the type of a column it is given by name)
+    unused: dict[int | str, Any] = {
+        header or f"__UNNAMED__{i}": "string"
+        for i, header in enumerate(table.headers)
+        if i not in used
+    }
     sheet = fastexcel.read_excel(str(path)).load_sheet(
         table.sheet if table.sheet is not None else 0,
         header_row=table.header_row - 1,  # 0-based, counted from the sheet's first row
         dtype_coercion="strict",  # a column mixing types raises: the row reader takes it
         schema_sample_rows=None,  # every row decides the column's type, not the first 1000
+        dtypes=unused or None,
     )
     frame = sheet.to_polars()
     if frame.width != len(table.headers):
         return None
+    # The header read back (fastexcel names blank headers, and renames repeated ones) tells
+    # whether both readers start the columns at the same place.
+    for index in table.columns.values():
+        if header_text(frame.columns[index]) != table.headers[index]:
+            return None
     # Booleans, times and the like: the parsers know them as the row reader gives them.
     known = (pl.String, pl.Float64, pl.Datetime, pl.Date, pl.Null)
     if not all(isinstance(dtype, known) for dtype in frame.dtypes):

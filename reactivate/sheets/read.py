@@ -19,10 +19,12 @@ import csv
 import hashlib
 import itertools
 import unicodedata
-from collections.abc import Generator, Iterator, Mapping, Sequence
+import zipfile
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence, Set
 from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
+from xml.etree.ElementTree import ParseError
 
 from reactivate.errors import InputError
 from reactivate.messages import t
@@ -38,6 +40,7 @@ __all__ = [
     "header_text",
     "is_label_row",
     "open_table",
+    "open_table_head",
     "parse_mapping",
     "sha256_of",
 ]
@@ -248,6 +251,56 @@ def _unreadable(display: str, problem: object) -> InputError:
     return InputError(t("error.file_unreadable", file=display, problem=problem))
 
 
+def _first_header_sheet(
+    display: str,
+    names: Sequence[str],
+    hidden: Set[str],
+    rows_of: Callable[[str], tuple[Iterator[tuple[int, Row]], int] | None],
+    fields: Sequence[FieldSpec],
+    sheet_name: str | None,
+    mapping: Mapping[str, str],
+) -> Table:
+    """The chosen sheet, else the first with a header naming `fields`, as a Table.
+
+    `rows_of(name)` gives a sheet's non-blank numbered rows and its last row number, or
+    None for an empty sheet.
+    """
+    if sheet_name is not None:
+        order = [_choose_sheet(names, sheet_name, display)]
+    else:
+        # Hidden sheets (lookup lists, macros' scratch) come last.
+        order = [n for n in names if n not in hidden] + [n for n in names if n in hidden]
+    first_error: InputError | None = None
+    for name in order:
+        sheet = rows_of(name)
+        if sheet is None and sheet_name is None:
+            continue
+        best: _HeaderMatch | None = None
+        if sheet is not None:
+            rows, last_row = sheet
+            found = _find_header(rows, fields, mapping)
+            if not isinstance(found, tuple):
+                best = found
+            else:
+                header_row, match = found
+                return Table(
+                    file=display,
+                    sheet=name,
+                    header_row=header_row,
+                    headers=match.headers,
+                    columns=match.columns,
+                    extra=match.extra,
+                    total_rows=last_row - header_row,
+                    rows=rows,
+                )
+        # The first sheet with data is the default; a cover sheet of notes before it
+        # should not stop a load, so later sheets are tried before giving up.
+        first_error = first_error or _no_header(display, name, fields, best)
+    if first_error is None:
+        raise InputError(t("error.no_data", file=display))
+    raise first_error
+
+
 def _open_workbook_table(
     path: Path,
     display: str,
@@ -259,45 +312,24 @@ def _open_workbook_table(
 
     try:
         with CalamineWorkbook.from_path(str(path)) as workbook:
-            names = list(workbook.sheet_names)
-            if sheet_name is not None:
-                chosen = _choose_sheet(names, sheet_name, display)
-                order = [chosen]
-            else:
-                # Hidden sheets (lookup lists, macros' scratch) come last.
-                hidden = {
-                    meta.name
-                    for meta in workbook.sheets_metadata
-                    if meta.visible != SheetVisibleEnum.Visible
-                }
-                order = [n for n in names if n not in hidden] + [n for n in names if n in hidden]
-            first_error: InputError | None = None
-            for name in order:
+            hidden = {
+                meta.name
+                for meta in workbook.sheets_metadata
+                if meta.visible != SheetVisibleEnum.Visible
+            }
+
+            def rows_of(name: str) -> tuple[Iterator[tuple[int, Row]], int] | None:
                 sheet = workbook.get_sheet_by_name(name)
-                if sheet.start is None and sheet_name is None:
-                    continue  # an empty sheet
-                width = sheet.width
+                if sheet.start is None or sheet.end is None:
+                    return None  # an empty sheet
                 # iter_rows starts at the sheet's first row whatever the data's start,
                 # so its row index is Excel's row number; columns start at the data.
-                rows = _non_blank(cast(Iterator[Row], sheet.iter_rows()), [""] * width)
-                found = _find_header(rows, fields, mapping)
-                if isinstance(found, tuple):
-                    header_row, match = found
-                    end = sheet.end
-                    total = end[0] + 1 - header_row if end is not None else 0
-                    return Table(
-                        file=display,
-                        sheet=name,
-                        header_row=header_row,
-                        headers=match.headers,
-                        columns=match.columns,
-                        extra=match.extra,
-                        total_rows=total,
-                        rows=rows,
-                    )
-                # The first sheet with data is the default; a cover sheet of notes before
-                # it should not stop a load, so later sheets are tried before giving up.
-                first_error = first_error or _no_header(display, name, fields, found)
+                rows = cast(Iterator[Row], sheet.iter_rows())
+                return _non_blank(rows, [""] * sheet.width), sheet.end[0] + 1
+
+            return _first_header_sheet(
+                display, list(workbook.sheet_names), hidden, rows_of, fields, sheet_name, mapping
+            )
     except CalamineError as exc:
         problem: object = exc
         head = _head(path)
@@ -310,9 +342,6 @@ def _open_workbook_table(
         raise _unreadable(display, problem) from None
     except OSError as exc:
         raise _unreadable(display, exc.strerror or exc) from None
-    if first_error is None:
-        raise InputError(t("error.no_data", file=display))
-    raise first_error
 
 
 _OLE2_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # how every real .xls begins
@@ -486,6 +515,44 @@ def open_table(
     if suffix in CSV_SUFFIXES:
         return _open_csv_table(path, display, fields, checked)
     return _open_workbook_table(path, display, fields, sheet, checked)
+
+
+def open_table_head(
+    path: Path,
+    fields: Sequence[FieldSpec],
+    *,
+    sheet: str | None = None,
+    mapping: Mapping[str, str] | None = None,
+) -> Table | None:
+    """An xlsx file's table as `open_table` finds it, from the top of the sheets' XML only
+    (`xlsx_head`): its rows are not read, and `Table.rows` is empty. None when that reader
+    cannot tell (another format, an unusual workbook, no header found): `open_table` then
+    reads the file and gives its answer or its error."""
+    from reactivate.sheets import xlsx_head
+
+    path = Path(path)
+    if path.suffix.lower() not in (".xlsx", ".xlsm") or not path.is_file():
+        return None
+    checked = _check_mapping(mapping or {}, fields)
+    try:
+        workbook = xlsx_head.Workbook(path)
+    except (xlsx_head.HeadUnreadable, zipfile.BadZipFile, KeyError, OSError, ParseError):
+        return None
+    try:
+        parts = {name: part for name, part, _ in workbook.sheets}
+        hidden = {name for name, _, visible in workbook.sheets if not visible}
+
+        def rows_of(name: str) -> tuple[Iterator[tuple[int, Row]], int] | None:
+            rows, last_row = workbook.head(parts[name], HEADER_SCAN_ROWS)
+            return iter(rows), last_row
+
+        table = _first_header_sheet(str(path), list(parts), hidden, rows_of, fields, sheet, checked)
+    except (xlsx_head.HeadUnreadable, InputError, KeyError, OSError, ParseError, ValueError):
+        return None
+    finally:
+        workbook.close()
+    table.rows = iter(())
+    return table
 
 
 _LABEL_PREFIXES = ("合计", "总计", "小计", "total", "注", "说明", "备注")
