@@ -439,6 +439,10 @@ def _driver_rows(conn: Connection, sql: str, params: dict[str, Any]) -> Iterator
         cursor.close()
 
 
+#: Distinct looked-up rows an upload shares among the clients alike (see `_load_members`).
+_SHARED_MEMBERS = 100_000
+
+
 def _load_members(
     conn: Connection, campaign_id: int, client_ids: Collection[str], into: dict[str, _Member]
 ) -> None:
@@ -452,28 +456,28 @@ def _load_members(
     # Staged in order, and scanned in that order: no key to maintain.
     bulk.stage(conn, "upload_client", {"client_id": "TEXT"}, ((c,) for c in sorted(client_ids)))
     params = {"campaign_id": campaign_id, "call": funnel.EVENT_CALL, "dnc": funnel.DO_NOT_CALL}
-    # Clients assigned in one run share their assignment time: each stored time is
-    # parsed once. Most clients look alike (one advisor, one assignment, no flags): they
-    # share one _Member, which keeps a whole campaign's worth small.
-    parsed: dict[object, dt.datetime | None] = {None: None}
-    shared: dict[_Member, _Member] = {}
-    rows = _driver_rows(conn, _CONTEXT_SQL, params)
-    for client_id, known, member, advisor, assigned, control, dnc, risk, listed, dnc_at in rows:
-        if assigned not in parsed:
-            parsed[assigned] = _aware(assigned)
-        if dnc_at not in parsed:
-            parsed[dnc_at] = _aware(dnc_at)
-        found = _Member(
-            bool(known),
-            bool(member),
-            advisor,
-            parsed[assigned],
-            bool(control),
-            bool(dnc) or bool(listed),
-            risk,
-            parsed[dnc_at],
-        )
-        into[client_id] = shared.setdefault(found, found)
+    # Most clients look alike (one advisor, one assignment run, no flags): each distinct
+    # row is made a _Member once, and the clients sharing it share that one object, which
+    # keeps a whole campaign's worth small.
+    shared: dict[tuple[Any, ...], _Member] = {}
+    for row in _driver_rows(conn, _CONTEXT_SQL, params):
+        facts = row[1:]
+        found = shared.get(facts)
+        if found is None:
+            known, member, advisor, assigned, control, dnc, risk, listed, dnc_at = facts
+            found = _Member(
+                bool(known),
+                bool(member),
+                advisor,
+                _aware(assigned),
+                bool(control),
+                bool(dnc) or bool(listed),
+                risk,
+                _aware(dnc_at),
+            )
+            if len(shared) < _SHARED_MEMBERS:
+                shared[facts] = found
+        into[row[0]] = found
     conn.exec_driver_sql("DROP TABLE upload_client")
 
 
