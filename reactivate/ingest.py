@@ -219,11 +219,11 @@ def _load(
         status = "refused"
     else:
         status = "applied"
-    with engine.begin() as conn:
+    members = int(selected["is_member"].sum())
+    with bulk.begin_with_frame(engine, STAGE_TABLE, _STAGE_COLUMNS, selected) as conn:
         bulk.sqlite_bulk_cache(conn)
-        bulk.sqlite_temp_in_memory(conn)
-        summary.updated, summary.unchanged = _stage(conn, selected.iter_rows())
-        del selected
+        if members:
+            summary.updated, summary.unchanged = _compare(conn)
         if status != "dry_run":
             summary.import_id = record(
                 conn,
@@ -236,9 +236,8 @@ def _load(
                 status=status,
             )
         if status == "applied":
-            _write(conn, campaign.id, summary.import_id or 0)
+            _write(conn, campaign.id, summary.import_id or 0, members)
             summary.applied = True
-        conn.exec_driver_sql(f"DROP TABLE {STAGE_TABLE}")
 
     if summary.errors and options.skip_invalid and not options.dry_run:
         rejects = options.rejects_path or path.with_name(path.name + ".rejects.csv")
@@ -687,9 +686,9 @@ _DATA_COLUMNS = [c for c in _STAGE_COLUMNS if c not in ("client_id", "is_member"
 STAGE_TABLE = "stage_account"
 
 
-def _stage(conn: Connection, rows: Iterable[tuple[Any, ...]]) -> tuple[int, int]:
-    """Stage the rows to write; returns (updated, unchanged) as writing them would give."""
-    bulk.stage(conn, STAGE_TABLE, _STAGE_COLUMNS, rows)
+def _compare(conn: Connection) -> tuple[int, int]:
+    """(updated, unchanged): the staged members whose client data differs from what is
+    stored, and those whose data is the same."""
     changed = " OR ".join(_distinct(conn, f"c.{c}", f"s.{c}") for c in _DATA_COLUMNS)
     counts = conn.exec_driver_sql(
         f"""SELECT
@@ -700,8 +699,9 @@ def _stage(conn: Connection, rows: Iterable[tuple[Any, ...]]) -> tuple[int, int]
     return int(counts[0] or 0), int(counts[1] or 0)
 
 
-def _write(conn: Connection, campaign_id: int, import_id: int) -> None:
-    """Upsert clients (only those whose data changed) and add new members, from the staged rows."""
+def _write(conn: Connection, campaign_id: int, import_id: int, members: int) -> None:
+    """Upsert clients (only those whose data changed) and add new members, from the staged
+    rows; flag do-not-call on the `members` staged who were members already."""
     now = _sql_now(conn)
     assignments = ", ".join(f"{c} = excluded.{c}" for c in _DATA_COLUMNS)
     changed = " OR ".join(_distinct(conn, f"client.{c}", f"excluded.{c}") for c in _DATA_COLUMNS)
@@ -716,6 +716,8 @@ def _write(conn: Connection, campaign_id: int, import_id: int) -> None:
             SELECT {int(campaign_id)}, client_id, {now}, {int(import_id)}, dnc <> 0, false
             FROM {STAGE_TABLE} WHERE is_member = 0"""
     )
+    if not members:
+        return
     conn.exec_driver_sql(
         f"""UPDATE member SET dnc = true
             WHERE campaign_id = {int(campaign_id)} AND NOT dnc

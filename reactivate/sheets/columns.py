@@ -22,8 +22,8 @@ if TYPE_CHECKING:
     import polars as pl
 
 Parser = Callable[[object], Any]
-#: Clean values where the twin vouches for the cell, null elsewhere (and for blanks).
-Twin = Callable[["pl.Series"], "pl.Series"]
+#: (clean values, whether the twin vouches for each): the values count only where it does.
+Twin = Callable[["pl.Series"], tuple["pl.Series", "pl.Series"]]
 
 # Characters NFKC leaves alone and Python's str.strip() keeps: printable ASCII but the
 # space, and the CJK unified ideographs (blocks Extension A and the main block).
@@ -48,13 +48,21 @@ def clean(raw: pl.Series, parse: Parser) -> Cleaned:
 
     dtype = output_type(parse)
     twin = _TWINS.get(parse)
-    fast = twin(raw) if twin is not None else _none(raw, dtype)
+    fast, vouched = twin(raw) if twin is not None else _nothing(raw, dtype)
     blank = raw.is_null()
+    empty = None
     if raw.dtype == pl.String:
-        blank = blank | (raw == "")
-    todo = raw.filter(fast.is_null() & ~blank).unique()
+        empty = raw == ""
+        blank = blank | empty
+    todo_cells = ~(vouched.fill_null(False) | blank)
+    todo = raw.filter(todo_cells).unique()
+    no_problems = _none(raw, pl.String)
     if len(todo) == 0:
-        return Cleaned(fast, _none(raw, pl.String))
+        # The common case: every cell vouched for or blank, and the twin's values are the
+        # cells themselves where it copies text; blanks that read as '' become None.
+        if empty is not None and fast.dtype == pl.String and empty.any():
+            fast = fast.zip_with(~empty, fast.clear(len(fast)))
+        return Cleaned(fast, no_problems)
     parsed: dict[object, object] = {}
     bad: dict[object, str] = {}
     for cell in todo.to_list():
@@ -63,10 +71,13 @@ def clean(raw: pl.Series, parse: Parser) -> Cleaned:
         except BadValue as problem:
             bad[cell] = problem.reason
     slow = raw.replace_strict(list(parsed), list(parsed.values()), default=None, return_dtype=dtype)
+    values = fast.zip_with(vouched.fill_null(False) & ~blank, slow)
+    if not bad:
+        return Cleaned(values, no_problems)
     problems = raw.replace_strict(
         list(bad), list(bad.values()), default=None, return_dtype=pl.String
     )
-    return Cleaned(fast.fill_null(slow), problems)
+    return Cleaned(values, problems)
 
 
 def as_cell(value: object) -> object:
@@ -79,61 +90,63 @@ def as_cell(value: object) -> object:
 # ---------------------------------------------------------------------------- twins
 
 
-def _client_id(raw: pl.Series) -> pl.Series:
+def _client_id(raw: pl.Series) -> tuple[pl.Series, pl.Series]:
     import polars as pl
 
     if raw.dtype == pl.String:
-        return _keep(raw, raw.str.contains(r"^[0-9]+$"))
+        return raw, raw.str.contains(r"^[0-9]+$")
     if raw.dtype == pl.Float64:
         whole = (raw == raw.floor()) & (raw.abs() < 1e16)
-        return _keep(raw.cast(pl.Int64, strict=False).cast(pl.String), whole)
-    return _none(raw, pl.String)
+        return raw.cast(pl.Int64, strict=False).cast(pl.String), whole
+    return _nothing(raw, pl.String)
 
 
-def _text(raw: pl.Series) -> pl.Series:
+def _text(raw: pl.Series) -> tuple[pl.Series, pl.Series]:
     import polars as pl
 
     if raw.dtype == pl.String:
-        return _keep(raw, raw.str.contains(_PLAIN_TEXT))
-    return _none(raw, pl.String)
+        return raw, raw.str.contains(_PLAIN_TEXT)
+    return _nothing(raw, pl.String)
 
 
-def _mobile(raw: pl.Series) -> pl.Series:
+def _mobile(raw: pl.Series) -> tuple[pl.Series, pl.Series]:
     import polars as pl
 
     if raw.dtype == pl.String:
-        return _keep(raw, raw.str.contains(r"^1[0-9]{10}$"))
+        return raw, raw.str.contains(r"^1[0-9]{10}$")
     if raw.dtype == pl.Float64:
         number = (raw >= 1e10) & (raw < 2e10) & (raw == raw.floor())
-        return _keep(raw.cast(pl.Int64, strict=False).cast(pl.String), number)
-    return _none(raw, pl.String)
+        return raw.cast(pl.Int64, strict=False).cast(pl.String), number
+    return _nothing(raw, pl.String)
 
 
-def _amount(raw: pl.Series) -> pl.Series:
+def _amount(raw: pl.Series) -> tuple[pl.Series, pl.Series]:
     import polars as pl
 
     if raw.dtype == pl.String:
         number = raw.cast(pl.Float64, strict=False)
-        plain = raw.str.contains(r"^-?[0-9]+(?:\.[0-9]+)?$") & number.is_finite()
-        return _keep(number, plain)
+        return number, raw.str.contains(r"^-?[0-9]+(?:\.[0-9]+)?$") & number.is_finite()
     if raw.dtype == pl.Float64:
-        return _keep(raw, raw.is_finite())
-    return _none(raw, pl.Float64)
+        return raw, raw.is_finite()
+    return _nothing(raw, pl.Float64)
 
 
-def _date(raw: pl.Series) -> pl.Series:
+def _date(raw: pl.Series) -> tuple[pl.Series, pl.Series]:
     import polars as pl
 
     if raw.dtype == pl.Date:
-        return raw
+        return raw, raw.is_not_null()
     if isinstance(raw.dtype, pl.Datetime):
-        return raw.cast(pl.Date)  # the time of day is dropped, as `values.date` does
-    return _none(raw, pl.Date)  # text dates and serials repeat: the parser takes each once
+        # the time of day is dropped, as `values.date` does
+        return raw.cast(pl.Date), raw.is_not_null()
+    return _nothing(raw, pl.Date)  # text dates and serials repeat: the parser takes each once
 
 
-def _keep(clean: pl.Series, vouched: pl.Series) -> pl.Series:
-    """`clean` where `vouched`, null elsewhere."""
-    return clean.zip_with(vouched.fill_null(False), clean.clear(len(clean)))
+def _nothing(raw: pl.Series, dtype: Any) -> tuple[pl.Series, pl.Series]:
+    """A twin that vouches for no cell."""
+    import polars as pl
+
+    return _none(raw, dtype), _none(raw, pl.Boolean)
 
 
 def _none(raw: pl.Series, dtype: Any) -> pl.Series:

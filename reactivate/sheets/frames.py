@@ -13,7 +13,6 @@ else returns None, and the caller reads the rows one by one as before.
 
 from __future__ import annotations
 
-import codecs
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -86,14 +85,12 @@ def _read_csv(path: Path, table: Table) -> pl.DataFrame | None:
 
     if table.encoding is None or table.delimiter is None:
         return None
-    data = path.read_bytes()
-    if table.encoding == "utf-8-sig":
-        data = data.removeprefix(codecs.BOM_UTF8)
-    else:  # polars decodes UTF-8 only
-        data = data.decode(table.encoding).encode("utf-8")
+    source: Path | bytes = path  # polars reads UTF-8 itself (and skips a BOM)
+    if table.encoding != "utf-8-sig":  # ...and nothing else
+        source = path.read_bytes().decode(table.encoding).encode("utf-8")
     # Start at the header line: it sets the width, as it does for the row reader.
     frame = pl.read_csv(
-        data,
+        source,
         has_header=False,
         skip_rows=table.header_row - 1,
         separator=table.delimiter,
