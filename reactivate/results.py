@@ -854,6 +854,22 @@ def db_time(conn: Connection, moment: dt.datetime) -> Any:
     return moment.astimezone(dt.UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
+# Facts the campaign already holds (the same client, kind and value, at the same time or,
+# for a fact without one, at any), not voided, add nothing. Dropped from the staged
+# facts first, so the INSERT reads no table it writes and SQLite need not buffer it.
+_KNOWN_SQL = """
+DELETE FROM upload_event
+WHERE EXISTS (
+    SELECT 1 FROM event e
+    WHERE e.campaign_id = :campaign_id AND e.client_id = upload_event.client_id
+      AND e.stage = upload_event.stage
+      AND COALESCE(e.value, '') = COALESCE(upload_event.value, '')
+      AND ((upload_event.match_time = 1 AND e.occurred_at = upload_event.occurred_at)
+           OR (upload_event.match_time = 0
+               AND (upload_event.stage <> :call OR e.source_ref = :untimed)))
+      AND NOT EXISTS (SELECT 1 FROM event v WHERE v.voids_event_id = e.id))
+"""
+
 _INSERT_SQL = """
 INSERT INTO event (campaign_id, client_id, stage, value, occurred_at, advisor_code, source,
                    import_id, source_file, source_row, source_ref, recorded_by, recorded_at)
@@ -861,13 +877,6 @@ SELECT :campaign_id, s.client_id, s.stage, s.value, s.occurred_at, s.advisor_cod
        f.import_id, f.source_file, s.source_row, s.source_ref, :who, :now
 FROM upload_event s
 JOIN upload_file f ON f.file_index = s.file_index
-WHERE NOT EXISTS (
-    SELECT 1 FROM event e
-    WHERE e.campaign_id = :campaign_id AND e.client_id = s.client_id AND e.stage = s.stage
-      AND COALESCE(e.value, '') = COALESCE(s.value, '')
-      AND ((s.match_time = 1 AND e.occurred_at = s.occurred_at)
-           OR (s.match_time = 0 AND (s.stage <> :call OR e.source_ref = :untimed)))
-      AND NOT EXISTS (SELECT 1 FROM event v WHERE v.voids_event_id = e.id))
 """
 
 
@@ -916,37 +925,35 @@ def upload(
         campaign=slug, files=[f.summary for f in files], dry_run=options.dry_run
     )
 
-    with engine.begin() as conn:
-        secret = workbook_secret(conn)  # created on first use: a write
-    with engine.connect() as conn:
-        if options.advisor:
-            known = conn.execute(
-                text("SELECT 1 FROM advisor WHERE code = :code"), {"code": options.advisor}
-            ).first()
-            if known is None:
-                raise ConfigError(t("error.advisor_unknown", code=options.advisor))
-        done = _applied_before(conn, registered.id, [f.summary.sha256 for f in files])
-    seen: dict[str, FileSummary] = {}
-    todo: list[_File] = []
-    for item in files:
-        digest = item.summary.sha256
-        if digest in done or digest in seen:
-            item.summary.status = "skipped"
-            item.summary.same_as = done.get(digest) or seen[digest].import_id
-            continue
-        seen[digest] = item.summary
-        todo.append(item)
-
     # One connection for the whole upload: its temporary tables hold the staged facts
     # from the first file read to the write. Files are read, checked and staged one at a
     # time, so memory holds one file's rows, not the whole upload's.
     with engine.connect() as conn:
         columns = _event_columns(conn)
         with conn.begin():
+            if options.advisor:
+                known = conn.execute(
+                    text("SELECT 1 FROM advisor WHERE code = :code"), {"code": options.advisor}
+                ).first()
+                if known is None:
+                    raise ConfigError(t("error.advisor_unknown", code=options.advisor))
+            secret = workbook_secret(conn)  # created on first use: a write
+            done = _applied_before(conn, registered.id, [f.summary.sha256 for f in files])
             _temp_in_memory(conn)
             bulk.sqlite_bulk_cache(conn)
             context = _load_context(conn, registered, utcnow())
             bulk.create(conn, _EVENT_STAGE, columns)
+        seen: dict[str, FileSummary] = {}
+        todo: list[_File] = []
+        for item in files:
+            digest = item.summary.sha256
+            if digest in done or digest in seen:
+                item.summary.status = "skipped"
+                item.summary.same_as = done.get(digest) or seen[digest].import_id
+                continue
+            seen[digest] = item.summary
+            todo.append(item)
+
         checker = _RowChecker(context, options, _stored_time(conn))
         # Every stamp first: the clients the workbooks were issued for are looked up in one
         # pass. Clients a file names beyond its stamp (plain sheets) are looked up per file.
@@ -1195,14 +1202,12 @@ def _insert(
         [(position, item.summary.import_id, str(item.path)) for position, item in live],
     )
     conn.execute(
+        text(_KNOWN_SQL),
+        {"campaign_id": campaign_id, "call": funnel.EVENT_CALL, "untimed": UNTIMED},
+    )
+    conn.execute(
         text(_INSERT_SQL),
-        {
-            "campaign_id": campaign_id,
-            "who": who(),
-            "now": db_time(conn, now),
-            "call": funnel.EVENT_CALL,
-            "untimed": UNTIMED,
-        },
+        {"campaign_id": campaign_id, "who": who(), "now": db_time(conn, now)},
     )
     by_import = {item.summary.import_id: item.summary for _position, item in live}
     counted = conn.execute(
