@@ -65,6 +65,7 @@ SELECT
 FROM (
 SELECT
     m.campaign_id, m.client_id, m.advisor_code, m.assigned_at, m.control, m.dnc,
+    {{assigned_day}}
     MIN(e.occurred_at) FILTER (WHERE e.stage = '{funnel.EVENT_CALL}') AS called_at,
     MIN(e.occurred_at) FILTER (WHERE e.stage = '{funnel.EVENT_CALL}' AND e.value IN ({_REACHED}))
       AS reached_at,
@@ -95,7 +96,9 @@ _UNVOIDED = "AND NOT EXISTS (SELECT 1 FROM event v WHERE v.voids_event_id = e.id
 _TOUCHED = "touched_client"
 
 
-def funnel_columns(stages: Sequence[str], *, sqlite: bool) -> dict[str, str]:
+def funnel_columns(
+    stages: Sequence[str], *, sqlite: bool, assigned_day: str = "julianday(assigned_at)"
+) -> dict[str, str]:
     """SQL for the funnel columns of a row that has `client_stage`'s time columns.
 
     Under the campaign's `stages` (in funnel order): `stages_reached`, how many stages the
@@ -104,7 +107,8 @@ def funnel_columns(stages: Sequence[str], *, sqlite: bool) -> dict[str, str]:
     evidence without an earlier stage's own; and per stage its days column, the days
     from assignment to the earliest evidence for it or a later stage (NULL for members
     outside the funnel). `refresh` stores these; a windowed report computes them from
-    the window's times.
+    the window's times. On SQLite, `assigned_day` is the SQL of the assignment's Julian
+    day (a row that has it worked out once passes its column).
     """
     times = [TIME_COLUMNS[stage] for stage in stages]
     furthest = " ".join(
@@ -121,7 +125,7 @@ def funnel_columns(stages: Sequence[str], *, sqlite: bool) -> dict[str, str]:
     for i, stage in enumerate(stages):
         first = _earliest(times[i:], sqlite=sqlite)
         if sqlite:
-            days = f"julianday({first}) - julianday(assigned_at)"
+            days = f"julianday({first}) - {assigned_day}"
         else:
             days = (
                 f"CAST(EXTRACT(EPOCH FROM ({first} - assigned_at)) AS DOUBLE PRECISION) / 86400.0"
@@ -197,14 +201,19 @@ def _rebuild(conn: Connection, campaign_id: int, *, only_touched: bool) -> None:
     indexes = ClientStage.__table__.indexes  # type: ignore[attr-defined]
     if reindex:
         for index in indexes:
-            index.drop(conn, checkfirst=True)
+            conn.exec_driver_sql(f"DROP INDEX IF EXISTS {index.name}")
     conn.execute(
         text(f"DELETE FROM client_stage WHERE campaign_id = :campaign_id {only.format(alias='')}"),
         params,
     )
-    derived = funnel_columns(campaign_stages(conn, campaign_id), sqlite=sqlite)
+    # SQLite works out the assignment's Julian day once per member, not once per stage.
+    assigned_day = "julianday(m.assigned_at) AS assigned_day," if sqlite else ""
+    derived = funnel_columns(
+        campaign_stages(conn, campaign_id), sqlite=sqlite, assigned_day="assigned_day"
+    )
     summary = _SUMMARY_SQL.format(
         only=only.format(alias="m."),
+        assigned_day=assigned_day,
         unvoided=unvoided,
         funnel_names=", ".join(derived),
         funnel_values=", ".join(derived.values()),
@@ -212,4 +221,4 @@ def _rebuild(conn: Connection, campaign_id: int, *, only_touched: bool) -> None:
     conn.execute(text(summary), params)
     if reindex:
         for index in indexes:
-            index.create(conn, checkfirst=True)
+            index.create(conn)
