@@ -417,3 +417,24 @@ def _plain(value: object) -> str | None:
     if isinstance(value, bool):
         return str(int(value))
     return str(value)
+
+
+def test_without_the_adbc_scratch_file_the_load_stages_through_sqlite3(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from reactivate.db import bulk
+
+    path = tmp_path / "accounts.csv"
+    path.write_text(HEADER + "\n" + "\n".join(MESSY_ROWS) + "\n", encoding="utf-8")
+    outcomes = []
+    for scratch in (True, False):
+        if not scratch:  # as when the driver is missing or the temporary folder is full
+            monkeypatch.setattr(bulk, "_write_scratch", lambda *_: False)
+        engine = open_engine(str(tmp_path / f"scratch-{scratch}.db"))
+        registry.register(engine, CAMPAIGN_FILE)
+        summary = load_accounts(engine, "2020h2-dormant", path, LoadOptions(skip_invalid=True))
+        engine.dispose()
+        rows = query(str(tmp_path / f"scratch-{scratch}.db"), "SELECT * FROM client ORDER BY 1")
+        outcomes.append((summary.counts(), [row[:-1] for row in rows]))  # all but updated_at
+    assert outcomes[0] == outcomes[1]
+    assert outcomes[0][0]["loaded"] > 0

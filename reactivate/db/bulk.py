@@ -138,15 +138,17 @@ def begin_with_frame(
     824k rows x 13 columns: 1.0 s, against 2.9 s for polars rows through sqlite3's
     executemany; the scratch file is removed at the end, whatever happens.
     """
-    if engine.dialect.name != "sqlite":
-        with engine.begin() as conn:
-            stage(conn, name, columns, frame.iter_rows())
-            yield conn
-            conn.exec_driver_sql(f"DROP TABLE {name}")
-        return
     with tempfile.TemporaryDirectory(prefix="reactivate-stage-") as folder:
         scratch = Path(folder) / "stage.db"
-        _write_scratch(scratch, name, frame.select(list(columns)))
+        if engine.dialect.name != "sqlite" or not _write_scratch(
+            scratch, name, frame.select(list(columns))
+        ):
+            with engine.begin() as conn:
+                sqlite_temp_in_memory(conn)
+                stage(conn, name, columns, frame.iter_rows())
+                yield conn
+                conn.exec_driver_sql(f"DROP TABLE {name}")
+            return
         with engine.connect() as conn:
             driver = conn.connection.driver_connection
             assert driver is not None
@@ -158,11 +160,21 @@ def begin_with_frame(
                 driver.execute(f"DETACH DATABASE {_SCRATCH_SCHEMA}")
 
 
-def _write_scratch(path: Path, name: str, frame: pl.DataFrame) -> None:
-    import adbc_driver_sqlite.dbapi as adbc
-
-    with adbc.connect(str(path), autocommit=True) as scratch, scratch.cursor() as cursor:
-        # A private file removed after use: no journal, no sync.
-        cursor.execute("PRAGMA journal_mode=OFF")
-        cursor.execute("PRAGMA synchronous=OFF")
-        cursor.adbc_ingest(name, frame, mode="create")
+def _write_scratch(path: Path, name: str, frame: pl.DataFrame) -> bool:
+    """Write `frame` as table `name` of a new SQLite file at `path`; False when it could not
+    be (no ADBC driver for this platform, no room in the temporary folder): the caller then
+    stages through sqlite3, slower but the same."""
+    try:
+        import adbc_driver_sqlite.dbapi as adbc
+    except ImportError:
+        return False
+    try:
+        with adbc.connect(str(path), autocommit=True) as scratch, scratch.cursor() as cursor:
+            # A private file removed after use: no journal, no sync.
+            cursor.execute("PRAGMA journal_mode=OFF")
+            cursor.execute("PRAGMA synchronous=OFF")
+            cursor.adbc_ingest(name, frame, mode="create")
+    except (OSError, adbc.Error):
+        path.unlink(missing_ok=True)
+        return False
+    return True

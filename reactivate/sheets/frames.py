@@ -132,7 +132,7 @@ def _read_xlsx(path: Path, table: Table) -> pl.DataFrame | None:
         return None
     # The header read back (fastexcel names blank headers, and renames repeated ones) tells
     # whether both readers start the columns at the same place.
-    for index in table.columns.values():
+    for index in used:
         if header_text(frame.columns[index]) != table.headers[index]:
             return None
     # Booleans, times and the like: the parsers know them as the row reader gives them.
