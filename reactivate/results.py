@@ -34,6 +34,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Engine, text
 
@@ -496,6 +497,14 @@ def _minute(moment: dt.datetime) -> str:
     return moment.strftime("%Y-%m-%d %H:%M")
 
 
+def _wall_to_utc(moment: dt.datetime, tz: ZoneInfo) -> dt.datetime:
+    """`clock.to_utc` at half the cost: a naive time less the zone's offset at it."""
+    offset = tz.utcoffset(moment) if moment.tzinfo is None else None
+    if offset is None:
+        return to_utc(moment, tz)
+    return (moment - offset).replace(tzinfo=dt.UTC)
+
+
 class _SheetTime(NamedTuple):
     """A sheet time converted and checked once, however many rows repeat it."""
 
@@ -625,7 +634,7 @@ class _RowChecker:
         return found
 
     def _convert(self, moment: dt.datetime) -> _SheetTime:
-        when = to_utc(moment, self.tz)
+        when = _wall_to_utc(moment, self.tz)
         problem = None
         if when > self.context.now:
             timezone = self.context.campaign.timezone
@@ -1014,19 +1023,15 @@ def _exists(path: Path) -> bool:
 
 
 def _stored_time(conn: Connection) -> Callable[[dt.datetime], Any]:
-    """A converter of aware UTC times to what the staged `occurred_at` column holds."""
+    """A converter of aware UTC times to what the staged `occurred_at` column holds.
+
+    The checker converts each distinct sheet time once (`_RowChecker._convert`).
+    """
     if conn.dialect.name == "postgresql":
         return lambda moment: moment
-    as_text: dict[dt.datetime, str] = {}
 
     def sqlite_text(moment: dt.datetime) -> str:
-        # SQLite keeps UTC text; rows repeat their times, so each is formatted once.
-        found = as_text.get(moment)
-        if found is None:
-            found = moment.replace(tzinfo=None).isoformat(" ", "microseconds")
-            if len(as_text) < _REMEMBERED_TIMES:
-                as_text[moment] = found
-        return found
+        return moment.replace(tzinfo=None).isoformat(" ", "microseconds")  # SQLite: UTC text
 
     return sqlite_text
 

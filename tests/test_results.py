@@ -284,6 +284,22 @@ def test_dispositions_and_products_by_any_name() -> None:
     assert find_product(campaign, "XYZ") is None
 
 
+@pytest.mark.parametrize("zone", ["Asia/Shanghai", "America/New_York", "Australia/Lord_Howe"])
+def test_sheet_times_become_utc_as_the_clock_module_says(zone: str) -> None:
+    """The upload's own conversion of sheet times agrees with `clock.to_utc`, across
+    daylight-saving changes (times that occur twice, or never, included)."""
+    from reactivate.clock import to_utc
+    from reactivate.results import _wall_to_utc
+
+    tz = ZoneInfo(zone)
+    start = dt.datetime(2020, 1, 1)
+    moments = [start + dt.timedelta(minutes=7 * n) for n in range(366 * 24 * 60 // 7)]
+    moments.append(dt.datetime(2020, 7, 1, 9, tzinfo=dt.UTC))  # an aware time too
+    for moment in moments:
+        assert _wall_to_utc(moment, tz) == to_utc(moment, tz), moment
+        assert _wall_to_utc(moment, tz).tzinfo is dt.UTC
+
+
 # ------------------------------------------------------------------------- applying
 
 
