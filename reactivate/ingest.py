@@ -368,7 +368,7 @@ def _validate_frame(
     frame: pl.DataFrame, table: Table, summary: LoadSummary, progress: Progress | None
 ) -> pl.DataFrame:
     """`_validate` a column at a time, with the same outcome: the accounts to consider, one
-    row per client id, in the columns of `ACCOUNT_SCHEMA`.
+    row per client id, in KNOWN_FIELDS' columns and `extra` (the extra cells' JSON).
 
     The columns are cleaned whole (`sheets.columns`); the few rows that need a decision
     of their own (a label or total row, a bad value, no mobile, an id seen twice) are
@@ -548,7 +548,7 @@ def _select(
     import polars as pl
 
     client_id, status, last_trade = pl.col("client_id"), pl.col("status"), pl.col("last_trade_date")
-    is_member = client_id.is_in(pl.Series(list(context.members), dtype=pl.String).implode())
+    is_member = _one_of(client_id, context.members)
     closed = [
         text
         for text in accounts["status"].drop_nulls().unique().to_list()
@@ -557,7 +557,7 @@ def _select(
     assets = pl.col("assets").fill_null(0.0)
     # The first rule a client breaks is the reason counted.
     rules = [
-        (status.is_in(pl.Series(closed, dtype=pl.String).implode()), "frozen_or_closed"),
+        (_one_of(status, closed), "frozen_or_closed"),
         (_traded_recently(last_trade, dormancy), "traded_recently"),
     ]
     if dormancy.min_assets is not None:
@@ -570,9 +570,7 @@ def _select(
     judged = accounts.with_columns(
         is_member.alias("is_member"),
         reason.alias("reason"),
-        client_id.is_in(pl.Series(list(context.other_open), dtype=pl.String).implode()).alias(
-            "other_open"
-        ),
+        _one_of(client_id, context.other_open).alias("other_open"),
     )
     overlap = ~pl.col("is_member") & pl.col("reason").is_null() & pl.col("other_open")
     summary.overlap += judged.select(overlap.sum()).item()
@@ -587,14 +585,16 @@ def _select(
     kept = judged.filter(pl.col("is_member") | pl.col("reason").is_null())
 
     kept = kept.join(
-        _branches(kept, context), on=["branch", "branch_code"], how="left", nulls_equal=True
+        _branches(kept, context),
+        on=["branch", "branch_code"],
+        how="left",
+        nulls_equal=True,
+        maintain_order="left",  # rows in file order go into the keyed tables fastest
     )
     unknown = kept.filter(pl.col("canonical").is_not_null() & ~pl.col("known"))
     for name, count in unknown.group_by("canonical").len().sort("canonical").iter_rows():
         summary.unknown_branches[name] = summary.unknown_branches.get(name, 0) + count
-    dnc = client_id.is_in(pl.Series(list(context.dnc_ids), dtype=pl.String).implode()) | pl.col(
-        "mobile"
-    ).is_in(pl.Series(list(context.dnc_mobiles), dtype=pl.String).implode())
+    dnc = _one_of(client_id, context.dnc_ids) | _one_of(pl.col("mobile"), context.dnc_mobiles)
     kept = kept.with_columns(dnc.fill_null(False).alias("dnc"))
     new = kept.filter(~pl.col("is_member"))
     summary.loaded += new.height
@@ -614,6 +614,13 @@ def _select(
         pl.col("is_member").cast(pl.Int64),
         pl.col("dnc").cast(pl.Int64),
     )
+
+
+def _one_of(texts: pl.Expr, known: Iterable[str]) -> pl.Expr:
+    """Whether each text is one of `known`."""
+    import polars as pl
+
+    return texts.is_in(pl.Series(list(known), dtype=pl.String).implode())
 
 
 def _traded_recently(last_trade: pl.Expr, dormancy: Dormancy) -> pl.Expr:
