@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -252,7 +253,7 @@ def test_csv_the_fast_reader_cannot_split_takes_the_row_reader(tmp_path: Path) -
 
 
 def write_workbook(
-    path: Path, rows: list[list[object]], *, start: int = 2, first_col: int = 0
+    path: Path, rows: Sequence[Sequence[object]], *, start: int = 2, first_col: int = 0
 ) -> None:
     workbook = xlsxwriter.Workbook(str(path))
     date = workbook.add_format({"num_format": "yyyy-mm-dd"})
@@ -271,86 +272,19 @@ def write_workbook(
     workbook.close()
 
 
-WORKBOOK_ROWS: list[list[object]] = [
+# One account per line, as a sheet shows it.
+# fmt: off
+WORKBOOK_ROWS: list[Sequence[object] | None] = [
     HEADER.split(","),
-    [
-        1,
-        "0010000001",
-        "张三",
-        13800000001.0,
-        "上海浦东南路营业部",
-        "0101",
-        12345.67,
-        dt.date(2019, 12, 1),
-        "C3-稳健型",
-        dt.date(2015, 3, 1),
-        "A001",
-        "正常",
-        "网上",
-    ],
-    [
-        2,
-        "0010000002",
-        " 李四 ",
-        13800000002.0,
-        "上海 浦东南路营业部",
-        None,
-        5000.0,
-        dt.date(2019, 6, 5),
-        "保守型",
-        dt.date(2016, 1, 1),
-        "王芳",
-        "正常",
-        None,
-    ],
-    None,  # type: ignore[list-item]
-    [
-        3,
-        "0010000003",
-        "王五",
-        13800000003.0,
-        "火星营业部",
-        None,
-        800000.0,
-        None,
-        "C5",
-        dt.date(2010, 1, 1),
-        None,
-        "正常",
-        "电话",
-    ],
-    [
-        4,
-        "0010000001",
-        "张三",
-        13800000001.0,
-        "上海浦东南路营业部",
-        "0101",
-        12345.67,
-        dt.date(2019, 12, 1),
-        "C3",
-        dt.date(2015, 3, 1),
-        "A001",
-        "正常",
-        "网上",
-    ],
-    [
-        5,
-        "0010000005",
-        "钱七",
-        12345.0,
-        "上海浦东南路营业部",
-        "0101",
-        100.0,
-        dt.date(2019, 1, 1),
-        "C9",
-        dt.date(2010, 1, 1),
-        None,
-        "正常",
-        None,
-    ],
+    [1, "0010000001", "张三", 13800000001.0, "上海浦东南路营业部", "0101", 12345.67, dt.date(2019, 12, 1), "C3-稳健型", dt.date(2015, 3, 1), "A001", "正常", "网上"],  # noqa: E501
+    [2, "0010000002", " 李四 ", 13800000002.0, "上海 浦东南路营业部", None, 5000.0, dt.date(2019, 6, 5), "保守型", dt.date(2016, 1, 1), "王芳", "正常", None],  # noqa: E501
+    None,  # a blank row
+    [3, "0010000003", "王五", 13800000003.0, "火星营业部", None, 800000.0, None, "C5", dt.date(2010, 1, 1), None, "正常", "电话"],  # noqa: E501
+    [4, "0010000001", "张三", 13800000001.0, "上海浦东南路营业部", "0101", 12345.67, dt.date(2019, 12, 1), "C3", dt.date(2015, 3, 1), "A001", "正常", "网上"],  # noqa: E501
+    [5, "0010000005", "钱七", 12345.0, "上海浦东南路营业部", "0101", 100.0, dt.date(2019, 1, 1), "C9", dt.date(2010, 1, 1), None, "正常", None],  # noqa: E501
     ["合计", None, None, None, None, None, 830345.67, None, None, None, None, None, None],
 ]
+# fmt: on
 
 
 def test_typed_workbook_loads_the_same_either_way(
