@@ -140,6 +140,23 @@ def test_error_line_on_stderr_names_file_row_and_column(db: str, tmp_path: Path)
     assert "Traceback" not in result.output
 
 
+def test_square_brackets_in_values_and_names_are_printed_as_they_are(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    # Rich would read '[old]' as markup and print nothing of it
+    added = CliRunner().invoke(app, ["campaign", "add", str(CAMPAIGN_FILE), "--db", sqlite_url])
+    assert added.exit_code == 0
+    row = GOOD_ROWS[0].replace("2019-12-01", "[old]")
+    path = write_csv(tmp_path, [row], name="[2020]accounts.csv")
+    result = CliRunner().invoke(
+        app, ["load", str(path), "-c", "2020h2-dormant", "--db", sqlite_url]
+    )
+    assert result.exit_code == 1
+    stderr = " ".join(result.stderr.split())  # the console wraps long lines
+    assert "'[old]' is not a date" in stderr
+    assert "[2020]accounts.csv, row 4" in stderr
+
+
 def test_skip_invalid_loads_good_rows_and_writes_rejects(db: str, tmp_path: Path) -> None:
     path = write_csv(tmp_path, GOOD_ROWS + BAD_ROWS)
     code, summary = load_json(db, path, "--skip-invalid")

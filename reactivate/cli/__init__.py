@@ -15,9 +15,8 @@ from reactivate.cli import activity, advisors, assignment, campaigns, demo, impo
 from reactivate.cli import report as report_cli
 from reactivate.cli import results as results_cli
 from reactivate.cli import wecom as wecom_cli
-from reactivate.cli.common import err_console
+from reactivate.cli.common import print_error
 from reactivate.errors import ReactivateError
-from reactivate.messages import t
 
 
 class _ReportingGroup(TyperGroup):
@@ -27,7 +26,7 @@ class _ReportingGroup(TyperGroup):
         try:
             return super().invoke(ctx)
         except ReactivateError as exc:
-            err_console().print(f"[bold red]{t('error.prefix')}:[/] {exc}", highlight=False)
+            print_error(exc)
             raise typer.Exit(1) from None
 
 

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from reactivate.errors import Rejection
 from reactivate.messages import t
@@ -50,14 +51,31 @@ def engine(db: str | None) -> Engine:
     return open_engine(db)
 
 
+# Nothing is printed as Rich markup: file names, cell values and branch names may hold
+# square brackets ('[old]'), which markup would swallow. Styling goes through `Text`.
+
+
 def console() -> Console:
     """stdout, sized by COLUMNS when set (tests pin it)."""
     width = int(os.environ["COLUMNS"]) if os.environ.get("COLUMNS", "").isdigit() else None
-    return Console(width=width, highlight=False)
+    return Console(width=width, highlight=False, markup=False)
 
 
 def err_console() -> Console:
-    return Console(stderr=True, highlight=False)
+    return Console(stderr=True, highlight=False, markup=False)
+
+
+def print_error(message: object) -> None:
+    """`Error: message` on stderr, the prefix in bold red."""
+    err_console().print(Text.assemble((f"{t('error.prefix')}:", "bold red"), " ", str(message)))
+
+
+def print_rejections(errors: Sequence[Rejection]) -> None:
+    """The first rejections on stderr, one a line, then how many more."""
+    from reactivate.validate import error_lines
+
+    for line in error_lines(errors):
+        err_console().print(line)
 
 
 def print_json(data: Any) -> None:
@@ -107,7 +125,7 @@ class _Bar:
             )
 
             self.progress = Progress(
-                TextColumn("{task.description}"),
+                TextColumn("{task.description}", markup=False),
                 BarColumn(),
                 MofNCompleteColumn(),
                 TimeElapsedColumn(),
@@ -138,9 +156,5 @@ def progress_bar(description: str, enabled: bool = True) -> _Bar:
 
 def refuse(errors: Sequence[Rejection]) -> NoReturn:
     """The `Error:` line of a refused load or upload (the summary is already shown), exit 1."""
-    err_console().print(
-        f"[bold red]{t('error.prefix')}:[/] "
-        + t("error.rows_rejected", count=len(errors), first=errors[0]),
-        highlight=False,
-    )
+    print_error(t("error.rows_rejected", count=len(errors), first=errors[0]))
     raise typer.Exit(1)

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.text import Text
 
 from reactivate.cli.common import console, engine, table
 from reactivate.messages import t
@@ -37,7 +38,9 @@ def demo(
         out.mkdir(parents=True)
         db = str(out / "demo.db")
     screen = console()
-    result = run_demo(engine(db), out, step=lambda name: screen.print(f"[bold]» {name}[/]"))
+    result = run_demo(
+        engine(db), out, step=lambda name: screen.print(Text(f"» {name}", style="bold"))
+    )
     counts = result.load.counts()
     screen.print(
         table(

@@ -14,8 +14,8 @@ from reactivate.cli.common import (
     FormatOption,
     console,
     engine,
-    err_console,
     print_json,
+    print_rejections,
     progress_bar,
     refuse,
     table,
@@ -100,8 +100,6 @@ def load(
 
 
 def _render_load(summary: LoadSummary) -> None:
-    from reactivate.validate import error_lines
-
     out = console()
     counts = summary.counts()
     out.print(
@@ -133,8 +131,7 @@ def _render_load(summary: LoadSummary) -> None:
         out.print(t("summary.overlap", count=summary.overlap, action=action))
     if summary.dnc_members:
         out.print(t("summary.dnc_members", count=summary.dnc_members))
-    for line in error_lines(summary.errors):
-        err_console().print(line)
+    print_rejections(summary.errors)
     if summary.rejects_path:
         out.print(t("summary.rejects_written", path=summary.rejects_path))
     if summary.dry_run:

@@ -128,7 +128,7 @@ def report(
         from rich.console import Console
 
         with out.open("w", encoding="utf-8") as stream:
-            Console(file=stream, width=console().width, no_color=True).print(
+            Console(file=stream, width=console().width, no_color=True, markup=False).print(
                 render.to_table(result)
             )
         return

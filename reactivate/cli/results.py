@@ -17,8 +17,8 @@ from reactivate.cli.common import (
     FormatOption,
     console,
     engine,
-    err_console,
     print_json,
+    print_rejections,
     refuse,
     table,
 )
@@ -89,8 +89,6 @@ def upload(
 
 
 def _render_upload(summary: UploadSummary) -> None:
-    from reactivate.validate import error_lines
-
     out = console()
     totals = summary.totals()
     out.print(
@@ -103,8 +101,7 @@ def _render_upload(summary: UploadSummary) -> None:
     for item in summary.files:
         if item.status == "skipped":
             out.print(t("summary.same_file", file=item.file, id=item.same_as))
-    for line in error_lines(summary.errors):
-        err_console().print(line, markup=False)
+    print_rejections(summary.errors)
     for item in summary.files:
         if item.rejects_path:
             out.print(t("summary.rejects_written", path=item.rejects_path))

@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.text import Text
 
 from reactivate.cli.common import (
     CampaignOption,
@@ -252,13 +253,13 @@ def _print_outbox(outbox: Outbox, fmt: Format) -> None:
         return
     out = console()
     for message in outbox.messages:
-        out.print(f"[bold]→ {message.advisor} ({message.userid})[/]", highlight=False)
-        out.print(message.text, markup=False)
+        out.print(Text(f"→ {message.advisor} ({message.userid})", style="bold"))
+        out.print(message.text)
         if message.attachment is not None:
-            out.print(t("wecom.notify_attachment", file=message.attachment.name), markup=False)
+            out.print(t("wecom.notify_attachment", file=message.attachment.name))
     if outbox.markdown is not None:
-        out.print(f"[bold]→ {t('wecom.notify_robot')}[/]")
-        out.print(outbox.markdown, markup=False)
+        out.print(Text(f"→ {t('wecom.notify_robot')}", style="bold"))
+        out.print(outbox.markdown)
     _notify_notes([], outbox.without_userid, outbox.missing_workbooks)
     out.print(t("wecom.notify_dry_run"))
 
