@@ -379,21 +379,31 @@ class _Context:
     advisor_by_name: dict[str, str]
 
 
-_CONTEXT_SQL = """
-SELECT s.client_id,
+_CONTEXT_COLUMNS = """
        c.client_id IS NOT NULL AS known,
        m.client_id IS NOT NULL AS member,
        m.advisor_code, m.assigned_at, m.control, m.dnc, c.risk,
        EXISTS (SELECT 1 FROM do_not_call d
-               WHERE (d.kind = 'client_id' AND d.value = s.client_id)
+               WHERE (d.kind = 'client_id' AND d.value = {client})
                   OR (d.kind = 'mobile' AND d.value = c.mobile)) AS listed,
        (SELECT MIN(e.occurred_at) FROM event e
-         WHERE e.campaign_id = :campaign_id AND e.client_id = s.client_id
+         WHERE e.campaign_id = :campaign_id AND e.client_id = {client}
            AND e.stage = :call AND e.value = :dnc
            AND NOT EXISTS (SELECT 1 FROM event v WHERE v.voids_event_id = e.id)) AS dnc_call_at
+"""
+# the clients staged in upload_client, members or not
+_CONTEXT_SQL = f"""
+SELECT s.client_id, {_CONTEXT_COLUMNS.format(client="s.client_id")}
 FROM upload_client s
 LEFT JOIN client c ON c.client_id = s.client_id
 LEFT JOIN member m ON m.campaign_id = :campaign_id AND m.client_id = s.client_id
+"""
+# every member of the campaign
+_MEMBERS_SQL = f"""
+SELECT m.client_id, {_CONTEXT_COLUMNS.format(client="m.client_id")}
+FROM member m
+LEFT JOIN client c ON c.client_id = m.client_id
+WHERE m.campaign_id = :campaign_id
 """
 
 
@@ -445,23 +455,40 @@ _SHARED_MEMBERS = 100_000
 
 
 def _load_members(
-    conn: Connection, campaign_id: int, client_ids: Collection[str], into: dict[str, _Member]
+    conn: Connection,
+    campaign_id: int,
+    client_ids: Collection[str],
+    into: dict[str, _Member],
+    *,
+    every_member: bool = False,
 ) -> None:
     """Add to `into` what the database says about each of `client_ids`.
 
     Looked up in one pass in client order: a few clients scattered over a large table
     cost a page read each, while the clients of many files at once share their pages.
+    With `every_member` (for clients that are most of the campaign), every member is
+    read instead, with no list of clients to stage; then the others among `client_ids`.
     """
     if not client_ids:
         return
+    params = {"campaign_id": campaign_id, "call": funnel.EVENT_CALL, "dnc": funnel.DO_NOT_CALL}
+    if every_member:
+        _add_members(_driver_rows(conn, _MEMBERS_SQL, params), into)
+        client_ids = [c for c in client_ids if c not in into]
+        if not client_ids:
+            return
     # Staged in order, and scanned in that order: no key to maintain.
     bulk.stage(conn, "upload_client", {"client_id": "TEXT"}, ((c,) for c in sorted(client_ids)))
-    params = {"campaign_id": campaign_id, "call": funnel.EVENT_CALL, "dnc": funnel.DO_NOT_CALL}
+    _add_members(_driver_rows(conn, _CONTEXT_SQL, params), into)
+    conn.exec_driver_sql("DROP TABLE upload_client")
+
+
+def _add_members(rows: Iterable[tuple[Any, ...]], into: dict[str, _Member]) -> None:
     # Most clients look alike (one advisor, one assignment run, no flags): each distinct
     # row is made a _Member once, and the clients sharing it share that one object, which
     # keeps a whole campaign's worth small.
     shared: dict[tuple[Any, ...], _Member] = {}
-    for row in _driver_rows(conn, _CONTEXT_SQL, params):
+    for row in rows:
         facts = row[1:]
         found = shared.get(facts)
         if found is None:
@@ -479,7 +506,6 @@ def _load_members(
             if len(shared) < _SHARED_MEMBERS:
                 shared[facts] = found
         into[row[0]] = found
-    conn.exec_driver_sql("DROP TABLE upload_client")
 
 
 #: One event a row states, as a row of the staged table (`_event_columns` order):
@@ -975,7 +1001,17 @@ def upload(
             for client_id in item.stamp.client_ids
         }
         with conn.begin():
-            _load_members(conn, registered.id, issued, checker.members)
+            members = conn.execute(
+                text("SELECT COUNT(*) FROM member WHERE campaign_id = :cid"),
+                {"cid": registered.id},
+            ).scalar_one()
+            _load_members(
+                conn,
+                registered.id,
+                issued,
+                checker.members,
+                every_member=2 * len(issued) >= members,
+            )
         del issued
         for position, item in enumerate(todo):
             rows = _read(item)
