@@ -124,6 +124,7 @@ _EN: dict[str, str] = {
     "error.file_unreadable": "{file}: cannot be read as a spreadsheet: {problem}",
     "error.sheet_missing": "{file}: no sheet named '{sheet}'; sheets: {sheets}",
     "error.no_data": "{file}: no sheet holds data",
+    "error.no_data_csv": "{file}: the file is empty",
     "error.no_header": (
         "{file}, sheet {sheet}: no header row found with the column {missing} "
         "(looked for: {aliases}); name the column with --map 'HEADER=field'"
@@ -577,6 +578,7 @@ _ZH: dict[str, str] = {
     "error.file_unreadable": "{file}:无法作为表格读取:{problem}",
     "error.sheet_missing": "{file}:没有名为“{sheet}”的工作表;现有:{sheets}",
     "error.no_data": "{file}:没有含数据的工作表",
+    "error.no_data_csv": "{file}:文件是空的",
     "error.no_header": (
         "{file},工作表 {sheet}:找不到含“{missing}”列的表头(查找了:{aliases});"
         "可用 --map '表头=字段' 指定"

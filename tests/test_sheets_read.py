@@ -359,7 +359,7 @@ def test_a_folder_is_unreadable(tmp_path: Path) -> None:
 def test_an_empty_csv_has_no_data(tmp_path: Path) -> None:
     path = tmp_path / "empty.csv"
     path.write_text("\n\n")
-    with pytest.raises(InputError, match="no sheet holds data"):
+    with pytest.raises(InputError, match="the file is empty"):
         open_table(path, ACCOUNT_FIELDS)
 
 

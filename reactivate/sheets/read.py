@@ -465,7 +465,7 @@ def _open_csv_table(
     except OSError as exc:
         raise _unreadable(display, exc.strerror or exc) from None
     if found is None:
-        raise InputError(t("error.no_data", file=display))
+        raise InputError(t("error.no_data_csv", file=display))
     if not isinstance(found, tuple):
         raise _no_header(display, None, fields, found)
     header_row, match = found
