@@ -22,7 +22,10 @@ reused when the sizes match.
 
 Each upload runs in a fresh process (`--child`, on a fresh copy of the set-up
 database), which reports its own wall and CPU time and peak RSS: the set-up and the
-floor's own buffers stay out of the upload's figures. `--repeat N` runs the upload
+floor's own buffers stay out of the upload's figures. The floor runs in a fresh process
+too (`--floor-child`), so both start cold, with their reader imported before the clock
+starts, and both clocks run until the database connection is closed (closing the last
+connection checkpoints the WAL into the file). `--repeat N` runs the upload
 and the floor N times each and reports medians (the machine is shared and noisy:
 compare CPU time as well as wall time). Prints measured figures and asserts nothing:
 a closing table gives per case the upload's wall and CPU time, the floor's, the
@@ -248,9 +251,11 @@ def floor_insert(url: str, folder: Path) -> Timed:
     start = time.perf_counter()
     with target:
         target.executemany(f"INSERT INTO event ({columns}) VALUES ({', '.join('?' * 13)})", events)
+    # Closing the last connection checkpoints the WAL into the database file: the upload
+    # pays that when its connection closes, so the floor's clock runs until it is done too.
+    target.close()
     elapsed = time.perf_counter() - start
     cpu = time.process_time() - cpu0
-    target.close()
     return Timed(elapsed, cpu, len(events))
 
 
@@ -260,6 +265,8 @@ TARGET = 2.0
 
 def child(url: str, files: Path) -> None:
     """Run one upload in this (fresh) process and print its figures as JSON."""
+    import python_calamine  # noqa: F401  (imported before the clock starts, as the floor does)
+
     engine = open_engine(url)
     cpu0 = time.process_time()
     start = time.perf_counter()
@@ -290,6 +297,23 @@ class Result:
     floor: float
     floor_cpu: float
     peak_mb: float  # the highest of the runs
+
+
+def floor_child(url: str, files: Path, work: Path) -> None:
+    """Measure the floor in this (fresh) process, as the upload is: print it as JSON."""
+    read, insert = floor_read(sorted(files.glob("*.xlsx"))), floor_insert(url, work)
+    print(json.dumps({"read": read.__dict__, "insert": insert.__dict__}))
+
+
+def measured_floor(url: str, files: Path, work: Path) -> tuple[Timed, Timed]:
+    done = subprocess.run(
+        [sys.executable, __file__, "--floor-child", url, str(files), str(work)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    found = json.loads(done.stdout.strip().splitlines()[-1])
+    return Timed(**found["read"]), Timed(**found["insert"])
 
 
 def measured_upload(url: str, files: Path) -> Upload:
@@ -325,7 +349,6 @@ def case(
             write_filled(files / f"A{index:04d}.xlsx", f"A{index:04d}", ids, secret, rng)
         marker.write_text(secret.hex())
     print(f"set-up (database + workbooks, not timed): {time.perf_counter() - t0:.1f} s")
-    paths = sorted(files.glob("*.xlsx"))
     pristine = work / "pristine.db"
     shutil.copy(work / "bench.db", pristine)
 
@@ -341,7 +364,7 @@ def case(
     # The floor is measured as many times as the upload: the machine's load varies.
     floors: list[tuple[Timed, Timed]] = []
     for _attempt in range(repeat):
-        read, insert = floor_read(paths), floor_insert(url, work)
+        read, insert = measured_floor(url, files, work)
         floors.append((read, insert))
         print(
             f"floor:  {read.wall + insert.wall:.2f} s wall ({read.cpu + insert.cpu:.2f} s CPU)"
@@ -392,9 +415,14 @@ def main(argv: list[str] | None = None) -> None:
         help="where generated workbooks are kept",
     )
     parser.add_argument("--child", nargs=2, metavar=("URL", "FILES"), help=argparse.SUPPRESS)
+    parser.add_argument("--floor-child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
         child(args.child[0], Path(args.child[1]))
+        return
+    if args.floor_child:
+        url, files, work = args.floor_child
+        floor_child(url, Path(files), Path(work))
         return
     print(f"python {sys.version.split()[0]}, sqlite {sqlite3.sqlite_version}")
     results = []
