@@ -17,6 +17,12 @@ def utcnow() -> dt.datetime:
 def to_utc(moment: dt.datetime, tz: ZoneInfo) -> dt.datetime:
     """A datetime from a sheet (naive = wall clock in `tz`) as aware UTC."""
     if moment.tzinfo is None:
+        # The wall time less the zone's offset at it: what attaching `tz` and converting
+        # gives (fold 0 for a time that occurs twice), at half the cost, which counts when
+        # an upload converts every distinct time of a million rows.
+        offset = tz.utcoffset(moment)
+        if offset is not None:  # a ZoneInfo always has one; the type allows None
+            return (moment - offset).replace(tzinfo=dt.UTC)
         moment = moment.replace(tzinfo=tz)
     return moment.astimezone(dt.UTC)
 

@@ -34,13 +34,12 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Engine, text
 
 from reactivate import funnel, registry
 from reactivate.campaign import Campaign, Product
-from reactivate.clock import local, to_utc, utcnow
+from reactivate.clock import from_db, local, to_utc, utcnow
 from reactivate.db import bulk, stages
 from reactivate.db.locks import lock_campaign
 from reactivate.db.meta import workbook_secret
@@ -407,16 +406,6 @@ WHERE m.campaign_id = :campaign_id
 """
 
 
-def _aware(value: object) -> dt.datetime | None:
-    """A datetime from raw SQL (SQLite gives text, PostgreSQL aware datetimes) as aware UTC."""
-    if value is None:
-        return None
-    if isinstance(value, str):
-        value = dt.datetime.fromisoformat(value)
-    assert isinstance(value, dt.datetime)
-    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
-
-
 def _load_context(conn: Connection, registered: registry.Registered, now: dt.datetime) -> _Context:
     codes: set[str] = set()
     names: dict[str, list[str]] = {}
@@ -497,11 +486,11 @@ def _add_members(rows: Iterable[tuple[Any, ...]], into: dict[str, _Member]) -> N
                 bool(known),
                 bool(member),
                 advisor,
-                _aware(assigned),
+                from_db(assigned),
                 bool(control),
                 bool(dnc) or bool(listed),
                 risk,
-                _aware(dnc_at),
+                from_db(dnc_at),
             )
             if len(shared) < _SHARED_MEMBERS:
                 shared[facts] = found
@@ -521,14 +510,6 @@ _REMEMBERED_TIMES = 200_000
 
 def _minute(moment: dt.datetime) -> str:
     return moment.strftime("%Y-%m-%d %H:%M")
-
-
-def _wall_to_utc(moment: dt.datetime, tz: ZoneInfo) -> dt.datetime:
-    """`clock.to_utc` at half the cost: a naive time less the zone's offset at it."""
-    offset = tz.utcoffset(moment) if moment.tzinfo is None else None
-    if offset is None:
-        return to_utc(moment, tz)
-    return (moment - offset).replace(tzinfo=dt.UTC)
 
 
 class _SheetTime(NamedTuple):
@@ -660,7 +641,7 @@ class _RowChecker:
         return found
 
     def _convert(self, moment: dt.datetime) -> _SheetTime:
-        when = _wall_to_utc(moment, self.tz)
+        when = to_utc(moment, self.tz)
         problem = None
         if when > self.context.now:
             timezone = self.context.campaign.timezone
@@ -1116,7 +1097,7 @@ def _reject_calls_after_dnc(conn: Connection, todo: list[_File], checker: _RowCh
     ):
         if kind != funnel.EVENT_CALL or value == funnel.DO_NOT_CALL:
             continue
-        when = _aware(occurred_at)
+        when = from_db(occurred_at)
         assert when is not None  # every staged fact has a time
         if when > marked[client_id]:
             bad_rows.add((position, row))

@@ -285,19 +285,20 @@ def test_dispositions_and_products_by_any_name() -> None:
 
 
 @pytest.mark.parametrize("zone", ["Asia/Shanghai", "America/New_York", "Australia/Lord_Howe"])
-def test_sheet_times_become_utc_as_the_clock_module_says(zone: str) -> None:
-    """The upload's own conversion of sheet times agrees with `clock.to_utc`, across
-    daylight-saving changes (times that occur twice, or never, included)."""
+def test_wall_clock_times_become_utc_as_attaching_the_zone_does(zone: str) -> None:
+    """`clock.to_utc`'s shortcut for wall-clock times (less the zone's offset) agrees with
+    attaching the zone and converting, across daylight-saving changes (times that occur
+    twice, or never, included)."""
     from reactivate.clock import to_utc
-    from reactivate.results import _wall_to_utc
 
     tz = ZoneInfo(zone)
     start = dt.datetime(2020, 1, 1)
     moments = [start + dt.timedelta(minutes=7 * n) for n in range(366 * 24 * 60 // 7)]
     moments.append(dt.datetime(2020, 7, 1, 9, tzinfo=dt.UTC))  # an aware time too
     for moment in moments:
-        assert _wall_to_utc(moment, tz) == to_utc(moment, tz), moment
-        assert _wall_to_utc(moment, tz).tzinfo is dt.UTC
+        expected = (moment if moment.tzinfo else moment.replace(tzinfo=tz)).astimezone(dt.UTC)
+        assert to_utc(moment, tz) == expected, moment
+        assert to_utc(moment, tz).tzinfo is dt.UTC
 
 
 # ------------------------------------------------------------------------- applying

@@ -55,12 +55,11 @@ def open_frame(
 def read_frame(path: Path, table: Table) -> pl.DataFrame | None:
     """`table`'s rows as a DataFrame: `ROW`, then `column(i)` for each header position, fully
     blank rows dropped; None when no fast reader reads this file as the row reader does."""
-    import fastexcel
     import polars as pl
 
     try:
         frame = _read_csv(path, table) if table.sheet is None else _read_xlsx(path, table)
-    except (pl.exceptions.PolarsError, fastexcel.FastExcelError, OSError, ValueError):
+    except (pl.exceptions.PolarsError, OSError, ValueError):
         return None
     if frame is None:
         return None
@@ -120,13 +119,16 @@ def _read_xlsx(path: Path, table: Table) -> pl.DataFrame | None:
         for i, header in enumerate(table.headers)
         if i not in used
     }
-    sheet = fastexcel.read_excel(str(path)).load_sheet(
-        table.sheet if table.sheet is not None else 0,
-        header_row=table.header_row - 1,  # 0-based, counted from the sheet's first row
-        dtype_coercion="strict",  # a column mixing types raises: the row reader takes it
-        schema_sample_rows=None,  # every row decides the column's type, not the first 1000
-        dtypes=unused or None,
-    )
+    try:
+        sheet = fastexcel.read_excel(str(path)).load_sheet(
+            table.sheet if table.sheet is not None else 0,
+            header_row=table.header_row - 1,  # 0-based, counted from the sheet's first row
+            dtype_coercion="strict",  # a column mixing types raises: the row reader takes it
+            schema_sample_rows=None,  # every row decides the column's type, not the first 1000
+            dtypes=unused or None,
+        )
+    except fastexcel.FastExcelError:
+        return None
     frame = sheet.to_polars()
     if frame.width != len(table.headers):
         return None

@@ -101,10 +101,9 @@ class Workbook:
             for _, element in iterparse(strings):
                 if element.tag == f"{_MAIN}si":
                     # Rich text is runs of <t>; phonetic guides (<rPh>) are not the text.
+                    phonetic = _phonetic_texts(element)
                     yield "".join(
-                        t.text or ""
-                        for t in element.iter(f"{_MAIN}t")
-                        if t not in _phonetic_texts(element)
+                        t.text or "" for t in element.iter(f"{_MAIN}t") if t not in phonetic
                     )
                     element.clear()
 
