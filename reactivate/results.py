@@ -1,10 +1,14 @@
 """`reactivate results ...`: advisors' sheets become stage events; undo and correct void them.
 
-An upload reads and checks one file at a time (filled workbooks `assign` issued, or
-plain results sheets), checking every row against what the database knows and staging
-the facts it states in a temporary table, so memory holds one file's rows, not the whole
-upload's. Nothing is written until every file has been checked; then, in one transaction
-for the whole invocation:
+An upload reads every file (two at a time: fastexcel reads without holding the GIL) and
+cleans their cells a column at a time, files alike together (`_read_all`); a file only
+the row reader reads as it is, is cleaned a row at a time. Every row is then checked
+against the campaign and the database: first by column checks that only accept
+(`results_columns`), then, for the rows they leave, by the row checker (`_RowChecker`),
+where every rule and its message live. The facts accepted rows state are staged in a
+temporary table. Memory holds the cleaned fields of every row (about 0.3 GB at a
+million rows). Nothing is written until every row has been checked; then, in one
+transaction for the whole invocation:
 
 1. take the campaign's write lock (SQLite: the engine's BEGIN IMMEDIATE; PostgreSQL: a
    transaction-level advisory lock), so two uploads at once queue instead of racing
@@ -30,14 +34,16 @@ import os
 import re
 import sys
 import time
-from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from sqlalchemy import Connection, Engine, text
 
 from reactivate import funnel, registry
+from reactivate import results_columns as rc
 from reactivate.campaign import Campaign, Product
 from reactivate.clock import from_db, local, to_utc, utcnow
 from reactivate.db import bulk, stages
@@ -46,26 +52,31 @@ from reactivate.db.meta import workbook_secret
 from reactivate.errors import ConfigError, InputError, Rejection, StateError
 from reactivate.imports import record, who
 from reactivate.messages import t
-from reactivate.sheets import values
+from reactivate.results_columns import UNTIMED
+from reactivate.sheets import columns, values
+from reactivate.sheets.columns import as_cell
 from reactivate.sheets.fields import RESULT_FIELDS
+from reactivate.sheets.frames import ROW, column, open_frame
 from reactivate.sheets.read import (
     CSV_SUFFIXES,
     EXCEL_SUFFIXES,
-    is_label_row,
+    Table,
+    is_label,
     open_table,
     sha256_of,
 )
 from reactivate.sheets.rejects import write_rejects
 from reactivate.sheets.values import BadValue
 from reactivate.sheets.workbook import CALL_SHEET, Stamp, read_stamp, verify_stamp
-from reactivate.validate import RowCleaner, errors_json, remembered
+from reactivate.validate import RowCleaner, cyclic_gc_paused, errors_json, remembered
+
+if TYPE_CHECKING:
+    import polars as pl
 
 #: Import kind in `import_record`.
 KIND = "results"
 #: Test hook: seconds to sleep inside the write transaction (to kill a process mid-upload).
 HOLD_ENV = "REACTIVATE_TEST_HOLD_UPLOAD"
-#: source_ref of an event whose time is its first upload (the sheet gave none).
-UNTIMED = "untimed"
 
 _FIELD_NAMES = tuple(spec.name for spec in RESULT_FIELDS)
 _INPUT_FIELDS = tuple(name for name in _FIELD_NAMES if name not in ("client_id", "advisor"))
@@ -281,57 +292,222 @@ def _read_stamp(item: _File, slug: str, secret: bytes) -> None:
             item.problem = t("reject.stamp_campaign", other=item.stamp.campaign, campaign=slug)
 
 
-def _read(item: _File) -> list[tuple[int, tuple[Any, ...]]]:
-    """Read every row of one file whose stamp was read: returns (row number, cleaned
-    fields) of the rows holding anything besides the client (cleaned, not yet checked)."""
-    display = str(item.path)
+def _open_rows(item: _File) -> tuple[Table, pl.DataFrame | None]:
+    """The table of one file whose stamp was read, and its rows as a frame when a fast
+    reader reads them exactly (`sheets.frames`); else None: read `Table.rows`."""
     sheet = CALL_SHEET if item.stamp is not None else None
-    table = open_table(item.path, RESULT_FIELDS, sheet=sheet, display_name=display)
-    item.sheet = table.sheet
-    item.headers = {name: table.header_of(name) for name in table.columns}
-    cleaner = RowCleaner(table, [(name, _PARSERS[name]) for name in _FIELD_NAMES])
-    # (position, parser, column) of the fields the sheet has; the others stay None. Blank
-    # cells skip the parser: most cells of a worked sheet are blank, and this loop runs
-    # once per row.
-    present = [
-        (position, _parser(name), table.columns[name])
-        for position, name in enumerate(_FIELD_NAMES)
-        if name in table.columns
-    ]
-    id_index = table.columns["client_id"]
-    inputs = [table.columns[name] for name in _INPUT_FIELDS if name in table.columns]
-    if "advisor" in table.columns:
-        inputs.append(table.columns["advisor"])
-    input_cells = _picker(inputs)
-    rows: list[tuple[int, tuple[Any, ...]]] = []
-    summary = item.summary
-    for number, cells in table.rows:
-        if values.text(cells[id_index]) is None:
-            if is_label_row(cells, id_index):
-                continue
-            summary.rows += 1
-            item.errors.append(cleaner.reject(number, "client_id", t("reject.no_id")))
-            continue
-        summary.rows += 1
+    if item.problem is None:
+        return open_frame(item.path, RESULT_FIELDS, sheet=sheet)
+    # every row is rejected: no need for the fast reader
+    return open_table(item.path, RESULT_FIELDS, sheet=sheet, display_name=str(item.path)), None
+
+
+class _RowReader:
+    """Cleans the rows of one file a row at a time, as a row reader gives them."""
+
+    def __init__(self, item: _File, table: Table) -> None:
+        item.sheet = table.sheet
+        item.headers = {name: table.header_of(name) for name in table.columns}
+        self.item = item
+        self.table = table
+        self.cleaner = RowCleaner(table, [(name, _PARSERS[name]) for name in _FIELD_NAMES])
+        # (position, parser, column) of the fields the sheet has; the others stay None.
+        self.present = [
+            (position, _parser(name), table.columns[name])
+            for position, name in enumerate(_FIELD_NAMES)
+            if name in table.columns
+        ]
+        self.id_index = table.columns["client_id"]
+        self.input_cells = _picker(_input_indexes(table))
+
+    def row(self, number: int, cells: Sequence[object]) -> tuple[Any, ...] | None:
+        """The cleaned fields of a row stating something; None for a label row (not
+        counted), a row stating nothing, or a rejected one (its error goes to the file)."""
+        item, id_index = self.item, self.id_index
+        id_text = values.text(cells[id_index])
+        if is_label(id_text, cells, id_index):
+            return None
+        if id_text is None:
+            item.summary.rows += 1
+            item.errors.append(self.cleaner.reject(number, "client_id", t("reject.no_id")))
+            return None
+        item.summary.rows += 1
+        return self.clean(number, cells)
+
+    def clean(self, number: int, cells: Sequence[object]) -> tuple[Any, ...] | None:
+        """`row` for a row with a client id, already counted."""
+        item = self.item
         if item.problem is not None:
-            item.errors.append(Rejection(display, table.sheet, number, None, item.problem))
-            continue
+            item.errors.append(Rejection(str(item.path), item.sheet, number, None, item.problem))
+            return None
         # A workbook row nobody filled in states nothing: nothing to check or apply.
-        if _BLANKS.issuperset(input_cells(cells)):
-            continue
+        if _BLANKS.issuperset(self.input_cells(cells)):
+            return None
+        # Blank cells skip the parser: most cells of a worked sheet are blank.
         cleaned: list[Any] = [None] * len(_FIELD_NAMES)
-        for position, parse, index in present:
+        for position, parse, index in self.present:
             cell = cells[index]
             if cell == "" or cell is None:
                 continue
             try:
                 cleaned[position] = parse(cell)
             except BadValue as problem:
-                item.errors.append(cleaner.reject(number, _FIELD_NAMES[position], str(problem)))
-                break
-        else:
-            rows.append((number, tuple(cleaned)))
-    return rows
+                item.errors.append(
+                    self.cleaner.reject(number, _FIELD_NAMES[position], str(problem))
+                )
+                return None
+        return tuple(cleaned)
+
+
+def _input_indexes(table: Table) -> list[int]:
+    """The columns a row states something in: every field but the client id."""
+    found = [table.columns[name] for name in _INPUT_FIELDS if name in table.columns]
+    if "advisor" in table.columns:
+        found.append(table.columns["advisor"])
+    return found
+
+
+#: How many files are read ahead of the one being cleaned (fastexcel reads without
+#: holding the GIL: a second core reads while the first cleans).
+_READ_AHEAD = 4
+
+
+def _read_all(todo: Sequence[_File]) -> pl.DataFrame:
+    """The rows of every file that state something besides the client, cleaned (not yet
+    checked): `FILE`, `ROW`, `STAMP_ADVISOR` and the fields (`rc.field_types`), in file
+    and row order. Rows are counted in each file's summary; bad ones go to its errors.
+
+    A file a fast reader reads exactly is cleaned a column at a time, together with the
+    other files whose columns have the same types (`_clean_columns`), so a cleaning step
+    costs once per upload rather than once per file. Any other file is read a row at a
+    time.
+    """
+    import polars as pl
+
+    parts: list[pl.DataFrame] = []
+    judged: list[tuple[int, int, tuple[Any, ...]]] = []  # (file, row number, fields)
+    alike: dict[tuple[Any, ...], list[pl.DataFrame]] = {}  # files' columns by their types
+    readers: dict[int, _RowReader] = {}
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        pending = [pool.submit(_open_rows, item) for item in todo[:_READ_AHEAD]]
+        for position, item in enumerate(todo):
+            table, frame = pending[position].result()
+            pending[position] = None  # type: ignore[call-overload]
+            if position + _READ_AHEAD < len(todo):
+                pending.append(pool.submit(_open_rows, todo[position + _READ_AHEAD]))
+            reader = readers[position] = _RowReader(item, table)
+            stamp = _stamp_advisor(item)
+            if frame is None:
+                rows = table.rows
+                found = [(n, row) for n, cells in rows if (row := reader.row(n, cells)) is not None]
+                parts.append(_rows_frame(position, stamp, found))
+                continue
+            # Rows whose id may be blank or a label's (合计) are judged whole, as label rows
+            # need every cell; an id starting with a digit is neither, and is most of them.
+            raw_id = frame[column(table.columns["client_id"])]
+            if raw_id.dtype == pl.String:
+                maybe_blank = ~raw_id.str.contains("^[0-9]").fill_null(False)
+            else:
+                maybe_blank = ~(raw_id >= 0).fill_null(False)
+            for i in maybe_blank.arg_true().to_list():
+                number = frame[ROW][i]
+                row = reader.row(number, [as_cell(cell) for cell in frame.row(i)[1:]])
+                if row is not None:
+                    judged.append((position, number, row))
+            slim = frame.filter(~maybe_blank).select(
+                pl.lit(position, pl.Int64).alias(rc.FILE),
+                pl.col(ROW).alias(rc.ROW),
+                pl.lit(stamp, pl.String).alias(rc.STAMP_ADVISOR),
+                *(pl.col(column(index)).alias(name) for name, index in table.columns.items()),
+            )
+            item.summary.rows += slim.height
+            alike.setdefault(tuple(slim.schema.items()), []).append(slim)
+    for frames in alike.values():
+        parts.append(_clean_columns(pl.concat(frames), readers, judged))
+    if judged:
+        parts.append(
+            _judged_frame(
+                [(f, _stamp_advisor(readers[f].item), number, row) for f, number, row in judged]
+            )
+        )
+    if not parts:
+        return _rows_frame(0, None, [])
+    return pl.concat(parts).sort(rc.FILE, rc.ROW)
+
+
+def _clean_columns(
+    raw: pl.DataFrame,
+    readers: Mapping[int, _RowReader],
+    judged: list[tuple[int, int, tuple[Any, ...]]],
+) -> pl.DataFrame:
+    """`_RowReader.clean` over the rows of files whose columns have the same types, a
+    column at a time, with the same outcome.
+
+    `raw`: `FILE`, `ROW`, `STAMP_ADVISOR`, and each field the files have, as read. Columns
+    are cleaned whole (`sheets.columns`); a row with a bad value is handed to its file's
+    row reader, which names the first (its outcome goes to `judged` or the file's errors).
+    """
+    import polars as pl
+
+    types = rc.field_types()
+    cleaned: list[pl.Series] = []
+    to_judge = pl.repeat(False, raw.height, eager=True)
+    for name in _FIELD_NAMES:
+        if name not in raw.columns:
+            cleaned.append(pl.Series(name, [], types[name]).extend_constant(None, raw.height))
+            continue
+        found = columns.clean(raw[name], _PARSERS[name], types[name])
+        cleaned.append(found.values.alias(name))
+        if found.any_problem():
+            to_judge = to_judge | found.problems.is_not_null()
+    # A row whose input cells are all blank states nothing (as `_RowReader.clean` finds).
+    inputs = [name for name in (*_INPUT_FIELDS, "advisor") if name in raw.columns]
+    blank = [
+        pl.col(name).is_null() | (pl.col(name) == "")
+        if raw.schema[name] == pl.String
+        else pl.col(name).is_null()
+        for name in inputs
+    ]
+    states = ~raw.select(pl.all_horizontal(blank or [pl.lit(True)])).to_series()
+    if to_judge.any():
+        fields = [name for name in _FIELD_NAMES if name in raw.columns]
+        bad = raw.filter(to_judge).select(rc.FILE, rc.ROW, *fields)
+        for position, number, *cells in bad.iter_rows():
+            reader = readers[position]
+            row: list[object] = [None] * len(reader.table.headers)
+            for name, cell in zip(fields, cells, strict=True):
+                row[reader.table.columns[name]] = as_cell(cell)
+            found_row = reader.clean(number, row)
+            if found_row is not None:
+                judged.append((position, number, found_row))
+    keep = ~to_judge & states
+    return pl.DataFrame([raw[rc.FILE], raw[rc.ROW], raw[rc.STAMP_ADVISOR], *cleaned]).filter(keep)
+
+
+def _rows_frame(
+    position: int, stamp: str | None, rows: Sequence[tuple[int, tuple[Any, ...]]]
+) -> pl.DataFrame:
+    """One file's (row number, cleaned fields) pairs as `_read_all` returns them."""
+    return _judged_frame([(position, stamp, number, row) for number, row in rows])
+
+
+def _judged_frame(rows: Sequence[tuple[int, str | None, int, tuple[Any, ...]]]) -> pl.DataFrame:
+    """(file, stamp's advisor, row number, cleaned fields) as `_read_all` returns them."""
+    import polars as pl
+
+    data: dict[str, list[Any]] = {
+        rc.FILE: [position for position, _, _, _ in rows],
+        rc.ROW: [number for _, _, number, _ in rows],
+        rc.STAMP_ADVISOR: [stamp for _, stamp, _, _ in rows],
+    }
+    for i, name in enumerate(_FIELD_NAMES):
+        data[name] = [row[i] for _, _, _, row in rows]
+    schema = {rc.FILE: pl.Int64, rc.ROW: pl.Int64, rc.STAMP_ADVISOR: pl.String}
+    return pl.DataFrame(data, schema=schema | rc.field_types())
+
+
+def _stamp_advisor(item: _File) -> str | None:
+    return item.stamp.advisor if item.stamp is not None else None
 
 
 def _parser(name: str) -> Callable[[object], Any]:
@@ -439,62 +615,73 @@ def _driver_rows(conn: Connection, sql: str, params: dict[str, Any]) -> Iterator
         cursor.close()
 
 
-#: Distinct looked-up rows an upload shares among the clients alike (see `_load_members`).
-_SHARED_MEMBERS = 100_000
-
-
 def _load_members(
     conn: Connection,
     campaign_id: int,
     client_ids: Collection[str],
-    into: dict[str, _Member],
     *,
     every_member: bool = False,
-) -> None:
-    """Add to `into` what the database says about each of `client_ids`.
+) -> pl.DataFrame:
+    """What the database says about each of `client_ids` (`results_columns.MEMBER_COLUMNS`).
 
     Looked up in one pass in client order: a few clients scattered over a large table
     cost a page read each, while the clients of many files at once share their pages.
     With `every_member` (for clients that are most of the campaign), every member is
     read instead, with no list of clients to stage; then the others among `client_ids`.
     """
-    if not client_ids:
-        return
+    import polars as pl
+
     params = {"campaign_id": campaign_id, "call": funnel.EVENT_CALL, "dnc": funnel.DO_NOT_CALL}
+    found: list[tuple[Any, ...]] = []
     if every_member:
-        _add_members(_driver_rows(conn, _MEMBERS_SQL, params), into)
-        client_ids = [c for c in client_ids if c not in into]
-        if not client_ids:
-            return
-    # Staged in order, and scanned in that order: no key to maintain.
-    bulk.stage(conn, "upload_client", {"client_id": "TEXT"}, ((c,) for c in sorted(client_ids)))
-    _add_members(_driver_rows(conn, _CONTEXT_SQL, params), into)
-    conn.exec_driver_sql("DROP TABLE upload_client")
+        found.extend(_driver_rows(conn, _MEMBERS_SQL, params))
+        read = {row[0] for row in found}
+        client_ids = [c for c in client_ids if c not in read]
+    if client_ids:
+        # Staged in order, and scanned in that order: no key to maintain.
+        bulk.stage(conn, "upload_client", {"client_id": "TEXT"}, ((c,) for c in sorted(client_ids)))
+        found.extend(_driver_rows(conn, _CONTEXT_SQL, params))
+        conn.exec_driver_sql("DROP TABLE upload_client")
+    # as the driver gives them: SQLite's flags are 0/1 and its times UTC text
+    types = rc.member_types()
+    sqlite = conn.dialect.name == "sqlite"
+    raw = dict(types, listed=pl.Boolean)
+    if sqlite:
+        raw |= {name: pl.Int64 for name, dtype in raw.items() if dtype == pl.Boolean}
+        raw["assigned_at"] = raw["dnc_call_at"] = pl.String
+    order = ["client_id", "known", "member", "member_advisor", "assigned_at", "control", "dnc"]
+    order += ["risk", "listed", "dnc_call_at"]
+    frame = pl.DataFrame(found, schema={name: raw[name] for name in order}, orient="row")
+    frame = frame.with_columns(
+        (pl.col("dnc").cast(pl.Boolean) | pl.col("listed").cast(pl.Boolean)).alias("dnc"),
+        *(pl.col(name).cast(pl.Boolean) for name in ("known", "member", "control")),
+    )
+    if sqlite:
+        frame = frame.with_columns(
+            _times_from_db(frame[name], types[name]) for name in ("assigned_at", "dnc_call_at")
+        )
+    return frame.select(rc.MEMBER_COLUMNS)
 
 
-def _add_members(rows: Iterable[tuple[Any, ...]], into: dict[str, _Member]) -> None:
-    # Most clients look alike (one advisor, one assignment run, no flags): each distinct
-    # row is made a _Member once, and the clients sharing it share that one object, which
-    # keeps a whole campaign's worth small.
-    shared: dict[tuple[Any, ...], _Member] = {}
-    for row in rows:
-        facts = row[1:]
-        found = shared.get(facts)
-        if found is None:
-            known, member, advisor, assigned, control, dnc, risk, listed, dnc_at = facts
-            found = _Member(
-                bool(known),
-                bool(member),
-                advisor,
-                from_db(assigned),
-                bool(control),
-                bool(dnc) or bool(listed),
-                risk,
-                from_db(dnc_at),
-            )
-            if len(shared) < _SHARED_MEMBERS:
-                shared[facts] = found
-        into[row[0]] = found
+def _times_from_db(raw: pl.Series, dtype: Any) -> pl.Series:
+    """SQLite's UTC text as aware times, each distinct one read once by `clock.from_db`."""
+    distinct = raw.drop_nulls().unique().to_list()
+    converted = [from_db(value) for value in distinct]
+    return raw.replace_strict(distinct, converted, default=None, return_dtype=dtype)
+
+
+def _member_of(record: Mapping[str, Any]) -> _Member:
+    """The database's facts about a row's client, from its joined member columns."""
+    return _Member(
+        bool(record["known"]),
+        bool(record["member"]),
+        record["member_advisor"],
+        record["assigned_at"],
+        bool(record["control"]),
+        bool(record["dnc"]),
+        record["risk"],
+        record["dnc_call_at"],
+    )
 
 
 #: One event a row states, as a row of the staged table (`_event_columns` order):
@@ -535,32 +722,14 @@ class _RowChecker:
         self.now_stored = stored(context.now)
         # calls after a do-not-call result within this upload: client -> earliest such time
         self.dnc_in_upload: dict[str, dt.datetime] = {}
-        self.members: dict[str, _Member] = {}  # the clients the upload names, as looked up
         # the file and row being checked, and the file's place in the upload
         self.item: _File | None = None
         self.number = 0
         self.position = 0
-        # Clients stating facts in one row, and in more than one: only the latter can
-        # restate a fact or call after a do-not-call result within this upload.
-        self.named_once: set[str] = set()
-        self.named_again: set[str] = set()
         # Sheets repeat their times (to the minute) and products down the rows: each
         # distinct one is converted and checked once.
         self._times: dict[dt.datetime, _SheetTime] = {}
         self._products: dict[str, Product | None] = {}
-
-    def check_file(
-        self, item: _File, position: int, rows: Iterable[tuple[int, tuple[Any, ...]]]
-    ) -> list[StagedFact]:
-        """The facts the rows of `item` state; each bad row goes to `item.errors`."""
-        self.item, self.position = item, position
-        facts: list[StagedFact] = []
-        check = self.check
-        for number, row in rows:
-            self.number = number
-            check(item, row, facts)
-        self.item = None
-        return facts
 
     def reject(self, column: str | None, reason: str) -> None:
         """Reject the row being checked, naming `column` as its file spells it."""
@@ -570,42 +739,48 @@ class _RowChecker:
             Rejection(str(item.path), item.sheet, self.number, item.header(column), reason)
         )
 
-    def check(self, item: _File, row: tuple[Any, ...], facts: list[StagedFact]) -> None:
-        """Check one row; when it passes, add the facts it states to `facts`."""
+    def check(
+        self,
+        item: _File,
+        position: int,
+        number: int,
+        row: tuple[Any, ...],
+        member: _Member,
+        facts: list[StagedFact],
+    ) -> bool:
+        """Check row `number` of `item` (the upload's file at `position`), whose client the
+        database knows as `member`; when it passes, add the facts it states to `facts`."""
+        self.item, self.position, self.number = item, position, number
         reject = self.reject
         client_id: str = row[0]
-        member = self.members.get(client_id)
-        if member is None or not member.known:
+        if not member.known:
             reject("client_id", t("reject.unknown_client", client_id=client_id))
-            return
+            return False
         if not member.member:
             campaign = self.context.campaign.slug
             reject("client_id", t("reject.not_member", client_id=client_id, campaign=campaign))
-            return
+            return False
         if member.control:
             reject("client_id", t("reject.control", client_id=client_id))
-            return
+            return False
         named = row[_ADVISOR]
         if item.stamp is not None:
             advisor = item.stamp.advisor
         else:
             from_sheet = self._advisor(named, member)
             if from_sheet is None:
-                return
+                return False
             advisor = from_sheet
         foreign = member.advisor != advisor
         if foreign and not self.options.allow_foreign:
             owner = member.advisor or t("label.nobody")
             column = "advisor" if item.stamp is None and named else "client_id"
             reject(column, t("reject.foreign", client_id=client_id, owner=owner, advisor=advisor))
-            return
+            return False
         if not self._facts(client_id, advisor, row, member, facts):
-            return
+            return False
         item.summary.foreign += foreign
-        if client_id in self.named_once:
-            self.named_again.add(client_id)
-        else:
-            self.named_once.add(client_id)
+        return True
 
     def _advisor(self, named: str | None, member: _Member) -> str | None:
         """The advisor a plain sheet's row is from, or None after rejecting it."""
@@ -928,7 +1103,15 @@ def upload(
     Returns the summary; with rejected rows and no `skip_invalid`, nothing is applied
     (`summary.refused`) and the refusal is still recorded in the import log.
     """
-    options = options or UploadOptions()
+    with cyclic_gc_paused():
+        return _upload(engine, slug, paths, options or UploadOptions())
+
+
+def _upload(
+    engine: Engine, slug: str, paths: Sequence[Path], options: UploadOptions
+) -> UploadSummary:
+    import polars as pl
+
     registered = registry.get(engine, slug)
     if registered.status != "open":
         raise StateError(t("error.campaign_closed", slug=slug))
@@ -972,7 +1155,7 @@ def upload(
 
         checker = _RowChecker(context, options, _stored_time(conn))
         # Every stamp first: the clients the workbooks were issued for are looked up in one
-        # pass. Clients a file names beyond its stamp (plain sheets) are looked up per file.
+        # pass. Clients sheets name beyond their stamps (plain sheets) are looked up after.
         for item in todo:
             _read_stamp(item, slug, secret)
         issued = {
@@ -986,26 +1169,28 @@ def upload(
                 text("SELECT COUNT(*) FROM member WHERE campaign_id = :cid"),
                 {"cid": registered.id},
             ).scalar_one()
-            _load_members(
-                conn,
-                registered.id,
-                issued,
-                checker.members,
-                every_member=2 * len(issued) >= members,
+            looked_up = _load_members(
+                conn, registered.id, issued, every_member=2 * len(issued) >= members
             )
         del issued
-        for position, item in enumerate(todo):
-            rows = _read(item)
-            unlisted = {row[0] for _, row in rows}.difference(checker.members)
-            if unlisted:
-                with conn.begin():
-                    _load_members(conn, registered.id, unlisted, checker.members)
-            facts = checker.check_file(item, position, rows)
+        rows = _read_all(todo)
+        unlisted = (
+            rows.select(pl.col("client_id").drop_nulls().unique())
+            .join(looked_up.select("client_id"), on="client_id", how="anti")
+            .to_series()
+        )
+        if len(unlisted):
             with conn.begin():
-                bulk.append(conn, _EVENT_STAGE, list(columns), facts)
-        checker.members = {}
+                more = _load_members(conn, registered.id, unlisted.to_list())
+            looked_up = pl.concat([looked_up, more])
+        joined = rows.join(looked_up, on="client_id", how="left", maintain_order="left")
+        del rows, looked_up
+        facts, named_again, touched = _check_all(joined, todo, checker, context, options, conn)
+        del joined
+        bulk.append_frame(conn, _EVENT_STAGE, facts)
+        del facts
         with conn.begin():
-            _reject_calls_after_dnc(conn, todo, checker)
+            _reject_calls_after_dnc(conn, todo, checker, named_again)
         for item in todo:
             item.errors.sort(key=lambda e: e.row)
             item.summary.rejected = len({e.row for e in item.errors})
@@ -1017,8 +1202,7 @@ def upload(
             status = "refused"
         else:
             status = "applied"
-        named = (checker.named_once, checker.named_again)
-        _write(conn, registered.id, files, named, status, context.now)
+        _write(conn, registered.id, files, (touched, named_again), status, context.now)
     summary.applied = status == "applied"
 
     if summary.errors and options.skip_invalid and not options.dry_run:
@@ -1031,6 +1215,66 @@ def upload(
                 write_rejects(out, reread, item.errors)
                 item.summary.rejects_path = str(out)
     return summary
+
+
+def _check_all(
+    joined: pl.DataFrame,
+    todo: Sequence[_File],
+    checker: _RowChecker,
+    context: _Context,
+    options: UploadOptions,
+    conn: Connection,
+) -> tuple[pl.DataFrame, set[str], int]:
+    """Check every row (`joined`: `_read_all`'s rows with their clients' member columns).
+
+    Returns the facts to stage (`results_columns.FACT_COLUMNS`, in row order), the
+    clients named by more than one accepted row, and how many clients accepted rows name.
+    The column checks accept most rows at once; the row checker judges the rest.
+    """
+    import polars as pl
+
+    campaign = context.campaign
+    products = joined["product"].drop_nulls().unique().to_list()
+    rules = rc.Rules(
+        tz=campaign.tz,
+        start=campaign.start,
+        now=context.now,
+        dispositions=campaign.dispositions,
+        products={
+            name: (found.code, found.risk) if (found := find_product(campaign, name)) else None
+            for name in products
+        },
+        advisor_codes=context.advisor_codes,
+        advisor_by_name=context.advisor_by_name,
+        default_advisor=options.advisor,
+        allow_foreign=options.allow_foreign,
+        sqlite=conn.dialect.name == "sqlite",
+    )
+    checked = rc.accept(joined, rules)
+    accepted = checked.filter(pl.col(rc.OK))
+    fast = rc.facts(accepted, rules, checker.now_stored)
+    checker.dnc_in_upload = rc.dnc_times(accepted, context.now)
+    for position, foreign in (
+        accepted.filter(pl.col(rc.FOREIGN)).group_by(rc.FILE).len().iter_rows()
+    ):
+        todo[position].summary.foreign += foreign
+    slow: list[StagedFact] = []
+    also_accepted: list[str] = []
+    for judged in checked.filter(~pl.col(rc.OK)).iter_rows(named=True):
+        position = judged[rc.FILE]
+        row = tuple(judged[name] for name in _FIELD_NAMES)
+        member = _member_of(judged)
+        if checker.check(todo[position], position, judged[rc.ROW], row, member, slow):
+            also_accepted.append(row[0])
+    named = pl.concat([accepted["client_id"], pl.Series("client_id", also_accepted, pl.String)])
+    counts = named.value_counts()
+    named_again = set(counts.filter(pl.col("count") > 1)["client_id"].to_list())
+    facts = fast
+    if slow:
+        schema = fast.schema
+        facts = pl.concat([fast, pl.DataFrame(slow, schema=schema, orient="row")])
+        facts = facts.sort(rc.FILE, rc.ROW, maintain_order=True)
+    return facts, named_again, counts.height
 
 
 def _exists(path: Path) -> bool:
@@ -1081,14 +1325,16 @@ def _unstage(conn: Connection, keys: Collection[tuple[Any, ...]], columns: Seque
     conn.exec_driver_sql("DROP TABLE unstaged")
 
 
-def _reject_calls_after_dnc(conn: Connection, todo: list[_File], checker: _RowChecker) -> None:
+def _reject_calls_after_dnc(
+    conn: Connection, todo: list[_File], checker: _RowChecker, named_again: set[str]
+) -> None:
     """A call later than a do-not-call result in this same upload is refused too.
 
     Only a client named in more than one row can have both, so only their staged facts
     are read back.
     """
     marked = checker.dnc_in_upload
-    suspects = marked.keys() & checker.named_again
+    suspects = marked.keys() & named_again
     if not suspects:
         return
     bad_rows: set[tuple[int, int]] = set()
@@ -1138,7 +1384,7 @@ def _write(
     conn: Connection,
     campaign_id: int,
     files: list[_File],
-    named: tuple[set[str], set[str]],
+    named: tuple[int, set[str]],
     status: str,
     now: dt.datetime,
 ) -> None:
@@ -1208,14 +1454,14 @@ def _insert(
     conn: Connection,
     campaign_id: int,
     live: list[tuple[int, _File]],
-    named: tuple[set[str], set[str]],
+    named: tuple[int, set[str]],
     now: dt.datetime,
 ) -> None:
     """Insert the new staged facts of the live files (the first row stating one wins).
 
-    `named`: the clients rows stated facts for, and those named by more than one row.
+    `named`: how many clients rows stated facts for, and those named by more than one row.
     """
-    named_once, named_again = named
+    touched, named_again = named
     _drop_restated(conn, {position for position, _item in live}, named_again)
     bulk.stage(
         conn,
@@ -1244,7 +1490,7 @@ def _insert(
     members = conn.execute(
         text("SELECT COUNT(*) FROM member WHERE campaign_id = :cid"), {"cid": campaign_id}
     ).scalar_one()
-    if 2 * len(named_once) >= members:
+    if 2 * touched >= members:
         # An upload naming most members (every advisor's sheet at once): one pass over the
         # whole campaign is cheaper than first listing the clients it touched.
         stages.refresh(conn, campaign_id)

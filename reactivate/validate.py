@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import gc
 import operator
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
@@ -16,6 +18,24 @@ Parser = Callable[[object], Any]
 
 #: Distinct cells a `remembered` parser keeps (a date column spans a few thousand days).
 REMEMBERED_CELLS = 10_000
+
+
+@contextlib.contextmanager
+def cyclic_gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector (reference counting still frees everything).
+
+    Loads and uploads allocate a row tuple or more per row, holding no cycles; each
+    growth in the count of live objects triggers a collection that walks them all, and
+    every imported module's objects too, and finds nothing (measured: 0.4-0.5 s of CPU
+    for a load of 1M rows; 45 ms of a 5,000-row upload's 250 ms).
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 class _Remembered(dict[object, Any]):

@@ -27,7 +27,9 @@ from reactivate.db import stages
 from reactivate.db.engine import open_engine
 from reactivate.db.meta import workbook_secret
 from reactivate.results import disposition, find_product
+from reactivate.sheets.fields import RESULT_FIELDS
 from reactivate.sheets.fill import fill_workbook
+from reactivate.sheets.frames import open_frame
 from reactivate.sheets.workbook import (
     STAMP_SHEET,
     WorkbookClient,
@@ -714,3 +716,67 @@ def test_correct_voids_from_a_stage_on(db: str, tmp_path: Path) -> None:
         "results", "correct", "0010000001", "-c", SLUG, "--stage", "dialled", "--reason", "x", db=db
     )
     assert bad.exit_code == 1 and "not a stage" in bad.stderr
+
+
+def _plain_xlsx(path: Path, header: Sequence[str], cells: Sequence[Sequence[object]]) -> Path:
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(list(header))
+    for row in cells:
+        sheet.append(list(row))
+    book.save(path)
+    return path
+
+
+def _typed(row: Sequence[object]) -> list[object]:
+    """A plain-sheet row as a spreadsheet holds it: times as dates, counts as numbers."""
+    out: list[object] = []
+    for cell in row:
+        if isinstance(cell, str) and len(cell) == 16 and cell[4] == "-" and cell[13] == ":":
+            out.append(dt.datetime.fromisoformat(cell))
+        elif isinstance(cell, str) and cell.isdigit() and len(cell) < 4:
+            out.append(int(cell))
+        else:
+            out.append(cell if cell != "" else None)
+    return out
+
+
+def test_every_reader_reaches_the_same_outcome(db: str, tmp_path: Path) -> None:
+    """The same sheet as CSV (polars), as a typed workbook (fastexcel) and as a workbook
+    whose 拨打次数 column mixes numbers and text (which only the row reader reads as it is):
+    a column at a time or a row at a time, the same rows are counted, accepted and
+    rejected, with the same reasons and the same facts."""
+    label = ["合计", "", "", "", "", "", ""]
+    no_id = ["", "A001", "2020-07-02 10:30", "接通", "", "", ""]
+    sheet = [GOOD, *(row for row, _, _ in BAD), label, no_id]
+    sheet.append(["0010000007", "A001", "2020-07-02 10:40", "无人接听", "2", "", ""])
+    typed = [_typed(row) for row in sheet]
+    mixed = [list(row) for row in typed]
+    mixed[-1][4] = "2"  # text among numbers: the row reader's
+    files = {
+        "csv": plain_csv(tmp_path / "sheet.csv", PLAIN_HEADER, sheet),
+        "typed": _plain_xlsx(tmp_path / "typed.xlsx", PLAIN_HEADER, typed),
+        "mixed": _plain_xlsx(tmp_path / "mixed.xlsx", PLAIN_HEADER, mixed),
+    }
+    # the fast readers take the first two, the row reader the third
+    assert [open_frame(path, RESULT_FIELDS)[1] is not None for path in files.values()] == [
+        True,
+        True,
+        False,
+    ]
+    outcomes = {}
+    for name, path in files.items():
+        code, summary = upload(db, path, extra=["--skip-invalid", "--dry-run"])
+        assert code == 0, summary
+        errors = [(e["row"], e["column"], e["reason"]) for e in summary["errors"]]
+        counts = {key: summary[key] for key in ("rows", "applied", "rejected", "events")}
+        outcomes[name] = (counts, errors)
+    assert outcomes["csv"][0] == {
+        "rows": len(sheet) - 1,  # the 合计 row is a label, not a row
+        "applied": 2,
+        "rejected": len(BAD) + 1,
+        "events": 4,  # a call and its attempts, twice
+    }
+    assert outcomes["typed"] == outcomes["csv"]
+    assert outcomes["mixed"] == outcomes["csv"]

@@ -60,6 +60,44 @@ def append(
     return count
 
 
+#: Frames of at least this many rows are staged into SQLite through ADBC.
+FRAME_BY_ADBC = 50_000
+
+
+def append_frame(conn: Connection, name: str, frame: pl.DataFrame) -> int:
+    """Add the rows of `frame` (its columns named as table `name`'s) to table `name`,
+    outside any transaction of `conn`'s (SQLite attaches a file, which a transaction
+    forbids); returns how many.
+
+    SQLite: ADBC writes the frame into a scratch file from Arrow (see `begin_with_frame`),
+    which is attached and copied from in one statement; sqlite3's executemany when that
+    cannot be written. PostgreSQL: COPY.
+    """
+    columns = list(frame.columns)
+    # Below some tens of thousands of rows, opening ADBC's driver costs more than it saves.
+    if conn.dialect.name == "sqlite" and frame.height >= FRAME_BY_ADBC:
+        with tempfile.TemporaryDirectory(prefix="reactivate-stage-") as folder:
+            scratch = Path(folder) / "stage.db"
+            if _write_scratch(scratch, name, frame):
+                driver = conn.connection.driver_connection
+                assert driver is not None
+                driver.execute(f"ATTACH DATABASE ? AS {_SCRATCH_SCHEMA}", (str(scratch),))
+                try:
+                    listed = ", ".join(columns)
+                    with conn.begin():
+                        conn.exec_driver_sql(
+                            f"INSERT INTO temp.{name} ({listed})"
+                            f" SELECT {listed} FROM {_SCRATCH_SCHEMA}.{name}"
+                        )
+                finally:
+                    driver.execute(f"DETACH DATABASE {_SCRATCH_SCHEMA}")
+                return frame.height
+    with conn.begin():
+        # polars hands out rows fastest from one chunk, a buffer of them at a time
+        rows = frame.rechunk().iter_rows(buffer_size=CHUNK)
+        return append(conn, name, columns, rows)
+
+
 def _copy_postgresql(
     conn: Connection, name: str, columns: list[str], rows: Iterable[Sequence[Any]]
 ) -> int:

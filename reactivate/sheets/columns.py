@@ -2,7 +2,7 @@
 
 Each parser in `values` has a vectorised twin here for the spellings exports hold a
 million times over (an id of digits, a name of plain characters, a mobile as eleven
-digits or as a number, an amount as a plain number, a date cell). The twin vouches only
+digits or as a number, an amount as a plain number, a date or date-time cell). The twin vouches only
 for cells whose clean value it knows to be exactly what the parser would return; every
 other cell goes to the parser itself, once per distinct value. So the rules live in one
 place (`values`), and the twins are only shortcuts that a test holds to them.
@@ -41,12 +41,13 @@ class Cleaned:
         return self.problems.null_count() < len(self.problems)
 
 
-def clean(raw: pl.Series, parse: Parser) -> Cleaned:
+def clean(raw: pl.Series, parse: Parser, dtype: Any = None) -> Cleaned:
     """`parse` applied to every cell of `raw`: by its twin where it vouches, else by `parse`
-    once per distinct value."""
+    once per distinct value. `dtype` is the clean values' type, for a parser `output_type`
+    does not know."""
     import polars as pl
 
-    dtype = output_type(parse)
+    dtype = dtype if dtype is not None else output_type(parse)
     twin = _TWINS.get(parse)
     fast, vouched = twin(raw) if twin is not None else _nothing(raw, dtype)
     blank = raw.is_null()
@@ -142,6 +143,15 @@ def _date(raw: pl.Series) -> tuple[pl.Series, pl.Series]:
     return _nothing(raw, pl.Date)  # text dates and serials repeat: the parser takes each once
 
 
+def _datetime(raw: pl.Series) -> tuple[pl.Series, pl.Series]:
+    import polars as pl
+
+    if isinstance(raw.dtype, pl.Datetime | pl.Date):
+        # a date cell is midnight, as `values.datetime` makes it
+        return raw.cast(pl.Datetime("us")), raw.is_not_null()
+    return _nothing(raw, pl.Datetime("us"))  # text times repeat: the parser takes each once
+
+
 def _nothing(raw: pl.Series, dtype: Any) -> tuple[pl.Series, pl.Series]:
     """A twin that vouches for no cell."""
     import polars as pl
@@ -164,6 +174,8 @@ def output_type(parse: Parser) -> Any:
         values.mobile: pl.String,
         values.amount: pl.Float64,
         values.date: pl.Date,
+        values.datetime: pl.Datetime("us"),
+        values.boolean: pl.Boolean,
         values.risk: pl.Int64,
     }
     return types[parse]
@@ -175,4 +187,5 @@ _TWINS: dict[Parser, Twin] = {
     values.mobile: _mobile,
     values.amount: _amount,
     values.date: _date,
+    values.datetime: _datetime,
 }

@@ -566,6 +566,12 @@ def _is_label_text(cell: object) -> bool:
     return isinstance(cell, str) and fold_header(cell).startswith(_LABEL_PREFIXES)
 
 
+def is_label(id_text: str | None, cells: Sequence[object], id_index: int) -> bool:
+    """A title, note or total row, given its id cell as text: ids start with a digit, and
+    such a row holds little else (`is_label_row`)."""
+    return (id_text is None or not id_text[:1].isdigit()) and is_label_row(cells, id_index)
+
+
 def is_label_row(cells: Sequence[object], id_index: int) -> bool:
     """A row with no id holding only a label or a total, not client data to reject.
 
