@@ -422,8 +422,10 @@ def _read_all(todo: Sequence[_File]) -> pl.DataFrame:
             )
             item.summary.rows += slim.height
             alike.setdefault(tuple(slim.schema.items()), []).append(slim)
-    for frames in alike.values():
+    while alike:  # each group's frames are let go as soon as they are cleaned
+        _types, frames = alike.popitem()
         parts.append(_clean_columns(pl.concat(frames), readers, judged))
+        del frames
     if judged:
         parts.append(
             _judged_frame(
@@ -432,6 +434,8 @@ def _read_all(todo: Sequence[_File]) -> pl.DataFrame:
         )
     if not parts:
         return _rows_frame(0, None, [])
+    if len(parts) == 1:  # files alike, none judged: in file and row order already
+        return parts[0]
     return pl.concat(parts).sort(rc.FILE, rc.ROW)
 
 
@@ -597,20 +601,23 @@ def _load_context(conn: Connection, registered: registry.Registered, now: dt.dat
     )
 
 
-def _driver_rows(conn: Connection, sql: str, params: dict[str, Any]) -> Iterator[tuple[Any, ...]]:
-    """The rows of `sql` (written with `:name` parameters) as the driver's plain tuples.
+def _driver_batches(
+    conn: Connection, sql: str, params: dict[str, Any]
+) -> Iterator[list[tuple[Any, ...]]]:
+    """The rows of `sql` (written with `:name` parameters) as the driver's plain tuples, a
+    batch at a time.
 
     Bypasses SQLAlchemy's result rows and their per-row processing: used where a query
-    returns a row per client of an upload, streamed rather than fetched at once. Runs in
-    `conn`'s transaction, so it sees its temporary tables.
+    returns a row per client of an upload. Runs in `conn`'s transaction, so it sees its
+    temporary tables.
     """
     if conn.dialect.name == "postgresql":
         sql = re.sub(r"(?<!:):(\w+)", r"%(\1)s", sql)  # psycopg's named-parameter style
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
         cursor.execute(sql, params)
-        while rows := cursor.fetchmany(10_000):
-            yield from rows
+        while rows := cursor.fetchmany(50_000):
+            yield rows
     finally:
         cursor.close()
 
@@ -632,16 +639,6 @@ def _load_members(
     import polars as pl
 
     params = {"campaign_id": campaign_id, "call": funnel.EVENT_CALL, "dnc": funnel.DO_NOT_CALL}
-    found: list[tuple[Any, ...]] = []
-    if every_member:
-        found.extend(_driver_rows(conn, _MEMBERS_SQL, params))
-        read = {row[0] for row in found}
-        client_ids = [c for c in client_ids if c not in read]
-    if client_ids:
-        # Staged in order, and scanned in that order: no key to maintain.
-        bulk.stage(conn, "upload_client", {"client_id": "TEXT"}, ((c,) for c in sorted(client_ids)))
-        found.extend(_driver_rows(conn, _CONTEXT_SQL, params))
-        conn.exec_driver_sql("DROP TABLE upload_client")
     # as the driver gives them: SQLite's flags are 0/1 and its times UTC text
     types = rc.member_types()
     sqlite = conn.dialect.name == "sqlite"
@@ -651,7 +648,28 @@ def _load_members(
         raw["assigned_at"] = raw["dnc_call_at"] = pl.String
     order = ["client_id", "known", "member", "member_advisor", "assigned_at", "control", "dnc"]
     order += ["risk", "listed", "dnc_call_at"]
-    frame = pl.DataFrame(found, schema={name: raw[name] for name in order}, orient="row")
+    schema = {name: raw[name] for name in order}
+    # a batch of rows at a time: a million rows as tuples would take more memory than
+    # the frame they become
+    found = [pl.DataFrame(schema=schema)]
+    if every_member:
+        found += (
+            pl.DataFrame(batch, schema=schema, orient="row")
+            for batch in _driver_batches(conn, _MEMBERS_SQL, params)
+        )
+        read = pl.concat(found)["client_id"]
+        wanted = pl.Series("client_id", list(client_ids), pl.String)
+        client_ids = wanted.filter(~wanted.is_in(read.implode())).to_list()
+    if client_ids:
+        # Staged in order, and scanned in that order: no key to maintain.
+        bulk.stage(conn, "upload_client", {"client_id": "TEXT"}, ((c,) for c in sorted(client_ids)))
+        found += (
+            pl.DataFrame(batch, schema=schema, orient="row")
+            for batch in _driver_batches(conn, _CONTEXT_SQL, params)
+        )
+        conn.exec_driver_sql("DROP TABLE upload_client")
+    frame = pl.concat(found)
+    del found
     frame = frame.with_columns(
         (pl.col("dnc").cast(pl.Boolean) | pl.col("listed").cast(pl.Boolean)).alias("dnc"),
         *(pl.col(name).cast(pl.Boolean) for name in ("known", "member", "control")),
@@ -1251,7 +1269,7 @@ def _check_all(
         sqlite=conn.dialect.name == "sqlite",
     )
     checked = rc.accept(joined, rules)
-    accepted = checked.filter(pl.col(rc.OK))
+    accepted = rc.accepted(checked)
     fast = rc.facts(accepted, rules, checker.now_stored)
     checker.dnc_in_upload = rc.dnc_times(accepted, context.now)
     for position, foreign in (

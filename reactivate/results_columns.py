@@ -182,6 +182,17 @@ def accept(rows: pl.DataFrame, rules: Rules) -> pl.DataFrame:
     )
 
 
+def accepted(checked: pl.DataFrame) -> pl.DataFrame:
+    """The rows `accept` accepted, with only the columns `facts` and `dnc_times` read (so
+    a million rows are not copied whole)."""
+    import polars as pl
+
+    times = [name for base in (*_TIMES, "callback_at") for name in (base, f"{base}_utc")]
+    wanted = [FILE, ROW, "client_id", ADVISOR, FOREIGN, "call_result", "attempts", *times]
+    wanted += ["wecom_added", "product_code", "converted", "note"]
+    return checked.lazy().filter(pl.col(OK)).select(wanted).collect()
+
+
 def facts(accepted: pl.DataFrame, rules: Rules, now_stored: Any) -> pl.DataFrame:
     """The facts the accepted rows state, as staged (`FACT_COLUMNS`), in the row checker's
     order: by file, row, then call, attempts, call-back, WeCom, push, conversion, note."""
