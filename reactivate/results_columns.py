@@ -128,12 +128,13 @@ def accept(rows: pl.DataFrame, rules: Rules) -> pl.DataFrame:
     col, lit = pl.col, pl.lit
     offsets = _offsets(rows, rules.tz)
     now = lit(rules.now).dt.cast_time_unit("us")
-    rows = rows.with_columns(
-        *(_utc(name, offsets).alias(f"{name}_utc") for name in (*_TIMES, "callback_at"))
+    # one lazy query: polars' cost per operation counts in an upload of a few rows
+    lazy = rows.lazy().with_columns(
+        *(_utc(name, offsets).alias(f"{name}_utc") for name in (*_TIMES, "callback_at")),
+        _advisor(rules).alias(ADVISOR),
     )
-    rows = rows.with_columns(_advisor(rules).alias(ADVISOR))
-    rows = rows.with_columns(col(ADVISOR).ne_missing(col("member_advisor")).alias(FOREIGN))
-    products = _products(rows, rules)
+    lazy = lazy.with_columns(col(ADVISOR).ne_missing(col("member_advisor")).alias(FOREIGN))
+    products = _products(rules)
     checks = [
         col("known").fill_null(False),
         col("member").fill_null(False),
@@ -176,10 +177,10 @@ def accept(rows: pl.DataFrame, rules: Rules) -> pl.DataFrame:
     )
     checks.append(col("wecom_added_at").is_null() | col("wecom_added").fill_null(False))
     checks.append(col("converted_at").is_null() | col("converted").fill_null(False))
-    return rows.with_columns(
+    return lazy.with_columns(
         pl.all_horizontal(checks).alias(OK),
         products.code.alias("product_code"),
-    )
+    ).collect()
 
 
 def accepted(checked: pl.DataFrame) -> pl.DataFrame:
@@ -257,8 +258,9 @@ def facts(accepted: pl.DataFrame, rules: Rules, now_stored: Any) -> pl.DataFrame
         ),
         (col("note").is_not_null(), funnel.EVENT_NOTE, col("note"), untimed),
     ]
+    lazy = accepted.lazy()
     parts = [
-        accepted.filter(stated).select(
+        lazy.filter(stated).select(
             col("client_id"),
             lit(kind).alias("stage"),
             value.cast(pl.String).alias("value"),
@@ -272,7 +274,7 @@ def facts(accepted: pl.DataFrame, rules: Rules, now_stored: Any) -> pl.DataFrame
         )
         for rank, (stated, kind, value, timing) in enumerate(kinds)
     ]
-    return pl.concat(parts).sort(FILE, ROW, "rank").drop("rank")
+    return pl.concat(parts).sort(FILE, ROW, "rank").drop("rank").collect()
 
 
 def dnc_times(accepted: pl.DataFrame, now: dt.datetime) -> dict[str, dt.datetime]:
@@ -400,7 +402,7 @@ class _Products:
     risk: pl.Expr
 
 
-def _products(rows: pl.DataFrame, rules: Rules) -> _Products:
+def _products(rules: Rules) -> _Products:
     """Each row's product code and risk, null for an unknown product."""
     import polars as pl
 

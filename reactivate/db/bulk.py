@@ -93,8 +93,8 @@ def append_frame(conn: Connection, name: str, frame: pl.DataFrame) -> int:
                     driver.execute(f"DETACH DATABASE {_SCRATCH_SCHEMA}")
                 return frame.height
     with conn.begin():
-        # polars hands out rows fastest from one chunk, a buffer of them at a time
-        rows = frame.rechunk().iter_rows(buffer_size=CHUNK)
+        # rows zipped from whole columns: polars' own row iterator is several times slower
+        rows = zip(*(frame[column].to_list() for column in columns), strict=True)
         return append(conn, name, columns, rows)
 
 
