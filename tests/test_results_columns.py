@@ -33,7 +33,7 @@ from reactivate.results import (
     UploadOptions,
     _Context,
     _File,
-    _Member,
+    _member_of,
     _RowChecker,
     _stored_time,
     find_product,
@@ -189,16 +189,7 @@ def test_the_columns_accept_a_row_when_and_as_the_row_checker_does(
     for number, (is_stamped, fields) in enumerate(rows, start=2):
         position = 0 if is_stamped else 1
         facts = members.get(fields["client_id"], unknown)
-        member = _Member(
-            bool(facts["known"]),
-            bool(facts["member"]),
-            facts["member_advisor"],
-            facts["assigned_at"],
-            bool(facts["control"]),
-            bool(facts["dnc"]),
-            facts["risk"],
-            facts["dnc_call_at"],
-        )
+        member = _member_of(facts)  # as the upload makes it from the joined columns
         staged: list[Any] = []
         row = tuple(fields[name] for name in rc.field_types())
         if checker.check(files[position], position, number, row, member, staged):
