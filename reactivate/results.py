@@ -373,7 +373,7 @@ def _input_indexes(table: Table) -> list[int]:
 _READ_AHEAD = 4
 
 
-def _read_all(todo: Sequence[_File]) -> pl.DataFrame:
+def _read_all(todo: Sequence[_File], progress: Progress | None = None) -> pl.DataFrame:
     """The rows of every file that state something besides the client, cleaned (not yet
     checked): `FILE`, `ROW`, `STAMP_ADVISOR` and the fields (`rc.field_types`), in file
     and row order. Rows are counted in each file's summary; bad ones go to its errors.
@@ -385,6 +385,8 @@ def _read_all(todo: Sequence[_File]) -> pl.DataFrame:
     """
     import polars as pl
 
+    if progress is not None:
+        progress(READING, 0, len(todo))
     parts: list[pl.DataFrame] = []
     judged: list[tuple[int, int, tuple[Any, ...]]] = []  # (file, row number, fields)
     alike: dict[tuple[Any, ...], list[pl.DataFrame]] = {}  # files' columns by their types
@@ -395,6 +397,8 @@ def _read_all(todo: Sequence[_File]) -> pl.DataFrame:
             table, frame = pending.popleft().result()
             if position + _READ_AHEAD < len(todo):
                 pending.append(pool.submit(_open_rows, todo[position + _READ_AHEAD]))
+            if progress is not None:
+                progress(READING, position + 1, len(todo))
             reader = readers[position] = _RowReader(item, table)
             stamp = _stamp_advisor(item)
             if frame is None:
@@ -1110,23 +1114,34 @@ def _applied_before(conn: Connection, campaign_id: int, digests: Sequence[str]) 
     return {sha: int(found) for sha, found in rows if sha in wanted}
 
 
+#: Told how far an upload has got: (`READING` or `WRITING`, files read, files to read).
+Progress = Callable[[str, int, int], None]
+READING, WRITING = "reading", "writing"
+
+
 def upload(
     engine: Engine,
     slug: str,
     paths: Sequence[Path],
     options: UploadOptions | None = None,
+    progress: Progress | None = None,
 ) -> UploadSummary:
     """Check every row of every file, then apply the facts they state in one transaction.
 
     Returns the summary; with rejected rows and no `skip_invalid`, nothing is applied
-    (`summary.refused`) and the refusal is still recorded in the import log.
+    (`summary.refused`) and the refusal is still recorded in the import log. `progress`
+    is told of each file read, then once as the checking and writing begin.
     """
     with cyclic_gc_paused():
-        return _upload(engine, slug, paths, options or UploadOptions())
+        return _upload(engine, slug, paths, options or UploadOptions(), progress)
 
 
 def _upload(
-    engine: Engine, slug: str, paths: Sequence[Path], options: UploadOptions
+    engine: Engine,
+    slug: str,
+    paths: Sequence[Path],
+    options: UploadOptions,
+    progress: Progress | None,
 ) -> UploadSummary:
     import polars as pl
 
@@ -1191,7 +1206,9 @@ def _upload(
                 conn, registered.id, issued, every_member=2 * len(issued) >= members
             )
         del issued
-        rows = _read_all(todo)
+        rows = _read_all(todo, progress)
+        if progress is not None:
+            progress(WRITING, len(todo), len(todo))
         unlisted = (
             rows.select(pl.col("client_id").drop_nulls().unique())
             .join(looked_up.select("client_id"), on="client_id", how="anti")

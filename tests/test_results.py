@@ -21,7 +21,7 @@ from conftest import CAMPAIGN_FILE
 from sqlalchemy import text
 from typer.testing import CliRunner
 
-from reactivate import funnel
+from reactivate import funnel, results
 from reactivate.cli import app
 from reactivate.db import stages
 from reactivate.db.engine import open_engine
@@ -429,6 +429,23 @@ def test_folder_of_workbooks_uploads_at_once(db: str, tmp_path: Path) -> None:
     code, summary = upload(db, folder)
     assert code == 0 and summary["files"] == 2 and summary["applied"] == 3
     assert stage_of(db, "0010000003").reached_at is not None
+
+
+def test_an_upload_reports_each_file_read_then_the_writing(db: str, tmp_path: Path) -> None:
+    folder = tmp_path / "filled"
+    make_workbook(db, folder / "a001.xlsx", "A001", FULL)
+    make_workbook(db, folder / "a002.xlsx", "A002", {})
+    told: list[tuple[str, int, int]] = []
+    engine = open_engine(db)
+    summary = results.upload(engine, SLUG, [folder], progress=lambda *at: told.append(at))
+    engine.dispose()
+    assert summary.applied
+    assert told == [
+        (results.READING, 0, 2),
+        (results.READING, 1, 2),
+        (results.READING, 2, 2),
+        (results.WRITING, 2, 2),
+    ]
 
 
 # ------------------------------------------------------------------------- rejecting

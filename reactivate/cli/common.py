@@ -144,6 +144,13 @@ class _Bar:
         if self.progress is not None:
             self.progress.update(self.task, advance=amount)
 
+    def show(self, description: str, completed: int, total: int | None) -> None:
+        """Say what is being done and how far it has got."""
+        if self.progress is not None:
+            self.progress.update(
+                self.task, description=description, completed=completed, total=total
+            )
+
     def __exit__(self, *exc: object) -> None:
         if self.progress is not None:
             self.progress.__exit__(*exc)

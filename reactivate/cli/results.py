@@ -19,6 +19,7 @@ from reactivate.cli.common import (
     engine,
     print_json,
     print_rejections,
+    progress_bar,
     refuse,
     table,
 )
@@ -79,7 +80,12 @@ def upload(
     options = UploadOptions(
         skip_invalid=skip_invalid, dry_run=dry_run, allow_foreign=allow_foreign, advisor=advisor
     )
-    summary = run(engine(db), campaign, files, options)
+    with progress_bar(t("progress.upload_reading"), enabled=fmt is Format.table) as bar:
+
+        def show(doing: str, done: int, total: int) -> None:
+            bar.show(t(f"progress.upload_{doing}"), done, total)
+
+        summary = run(engine(db), campaign, files, options, progress=show)
     if fmt is Format.json:
         print_json(summary.to_json())
     else:
