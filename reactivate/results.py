@@ -418,12 +418,12 @@ def _read_all(todo: Sequence[_File], progress: Progress | None = None) -> pl.Dat
                 row = reader.row(number, [as_cell(cell) for cell in frame.row(i)[1:]])
                 if row is not None:
                     judged.append((position, number, row))
-            slim = frame.filter(~maybe_blank).select(
+            slim = frame.select(
                 pl.lit(position, pl.Int64).alias(rc.FILE),
                 pl.col(ROW).alias(rc.ROW),
                 pl.lit(stamp, pl.String).alias(rc.STAMP_ADVISOR),
                 *(pl.col(column(index)).alias(name) for name, index in table.columns.items()),
-            )
+            ).filter(~maybe_blank)
             item.summary.rows += slim.height
             alike.setdefault(tuple(slim.schema.items()), []).append(slim)
     while alike:  # each group's frames are let go as soon as they are cleaned
