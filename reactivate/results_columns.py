@@ -274,7 +274,7 @@ def facts(accepted: pl.DataFrame, rules: Rules, now_stored: Any) -> pl.DataFrame
         )
         for rank, (stated, kind, value, timing) in enumerate(kinds)
     ]
-    return pl.concat(parts).sort(FILE, ROW, "rank").drop("rank").collect()
+    return pl.concat(parts).sort(FILE, ROW, "rank").select(FACT_COLUMNS).collect()
 
 
 def dnc_times(accepted: pl.DataFrame, now: dt.datetime) -> dict[str, dt.datetime]:
