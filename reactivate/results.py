@@ -388,7 +388,7 @@ def _read_all(todo: Sequence[_File], progress: Progress | None = None) -> pl.Dat
     if progress is not None:
         progress(READING, 0, len(todo))
     parts: list[pl.DataFrame] = []
-    judged: list[tuple[int, int, tuple[Any, ...]]] = []  # (file, row number, fields)
+    judged: list[_CleanedRow] = []  # rows the row readers cleaned, of any file
     alike: dict[tuple[Any, ...], list[pl.DataFrame]] = {}  # files' columns by their types
     readers: dict[int, _RowReader] = {}
     with ThreadPoolExecutor(max_workers=2) as pool:
@@ -400,11 +400,11 @@ def _read_all(todo: Sequence[_File], progress: Progress | None = None) -> pl.Dat
             if progress is not None:
                 progress(READING, position + 1, len(todo))
             reader = readers[position] = _RowReader(item, table)
-            stamp = _stamp_advisor(item)
+            stamp = item.stamp.advisor if item.stamp is not None else None
             if frame is None:
                 rows = table.rows
                 found = [(n, row) for n, cells in rows if (row := reader.row(n, cells)) is not None]
-                parts.append(_rows_frame(position, stamp, found))
+                parts.append(_cleaned_frame([(position, stamp, n, row) for n, row in found]))
                 continue
             # Rows whose id may be blank or a label's (合计) are judged whole, as label rows
             # need every cell; an id starting with a digit is neither, and is most of them.
@@ -417,7 +417,7 @@ def _read_all(todo: Sequence[_File], progress: Progress | None = None) -> pl.Dat
                 number = frame[ROW][i]
                 row = reader.row(number, [as_cell(cell) for cell in frame.row(i)[1:]])
                 if row is not None:
-                    judged.append((position, number, row))
+                    judged.append((position, stamp, number, row))
             slim = frame.select(
                 pl.lit(position, pl.Int64).alias(rc.FILE),
                 pl.col(ROW).alias(rc.ROW),
@@ -431,13 +431,9 @@ def _read_all(todo: Sequence[_File], progress: Progress | None = None) -> pl.Dat
         parts.append(_clean_columns(pl.concat(frames), readers, judged))
         del frames
     if judged:
-        parts.append(
-            _judged_frame(
-                [(f, _stamp_advisor(readers[f].item), number, row) for f, number, row in judged]
-            )
-        )
+        parts.append(_cleaned_frame(judged))
     if not parts:
-        return _rows_frame(0, None, [])
+        return _cleaned_frame([])
     if len(parts) == 1:  # files alike, none judged: in file and row order already
         return parts[0]
     return pl.concat(parts).sort(rc.FILE, rc.ROW)
@@ -446,7 +442,7 @@ def _read_all(todo: Sequence[_File], progress: Progress | None = None) -> pl.Dat
 def _clean_columns(
     raw: pl.DataFrame,
     readers: Mapping[int, _RowReader],
-    judged: list[tuple[int, int, tuple[Any, ...]]],
+    judged: list[_CleanedRow],
 ) -> pl.DataFrame:
     """`_RowReader.clean` over the rows of files whose columns have the same types, a
     column at a time, with the same outcome.
@@ -479,43 +475,38 @@ def _clean_columns(
     states = ~raw.select(pl.all_horizontal(blank or [pl.lit(True)])).to_series()
     if to_judge.any():
         fields = [name for name in _FIELD_NAMES if name in raw.columns]
-        bad = raw.filter(to_judge).select(rc.FILE, rc.ROW, *fields)
-        for position, number, *cells in bad.iter_rows():
+        bad = raw.filter(to_judge).select(rc.FILE, rc.STAMP_ADVISOR, rc.ROW, *fields)
+        for position, stamp, number, *cells in bad.iter_rows():
             reader = readers[position]
             row: list[object] = [None] * len(reader.table.headers)
             for name, cell in zip(fields, cells, strict=True):
                 row[reader.table.columns[name]] = as_cell(cell)
             found_row = reader.clean(number, row)
             if found_row is not None:
-                judged.append((position, number, found_row))
+                judged.append((position, stamp, number, found_row))
     keep = ~to_judge & states
     return pl.DataFrame([raw[rc.FILE], raw[rc.ROW], raw[rc.STAMP_ADVISOR], *cleaned]).filter(keep)
 
 
-def _rows_frame(
-    position: int, stamp: str | None, rows: Sequence[tuple[int, tuple[Any, ...]]]
-) -> pl.DataFrame:
-    """One file's (row number, cleaned fields) pairs as `_read_all` returns them."""
-    return _judged_frame([(position, stamp, number, row) for number, row in rows])
+#: (file's place in the upload, its stamp's advisor, row number, cleaned fields)
+_CleanedRow = tuple[int, str | None, int, tuple[Any, ...]]
 
 
-def _judged_frame(rows: Sequence[tuple[int, str | None, int, tuple[Any, ...]]]) -> pl.DataFrame:
-    """(file, stamp's advisor, row number, cleaned fields) as `_read_all` returns them."""
+def _cleaned_frame(rows: Sequence[_CleanedRow]) -> pl.DataFrame:
+    """Rows a row reader cleaned, as `_read_all` returns them."""
     import polars as pl
 
     data: dict[str, list[Any]] = {
         rc.FILE: [position for position, _, _, _ in rows],
-        rc.ROW: [number for _, _, number, _ in rows],
         rc.STAMP_ADVISOR: [stamp for _, stamp, _, _ in rows],
+        rc.ROW: [number for _, _, number, _ in rows],
     }
     for i, name in enumerate(_FIELD_NAMES):
         data[name] = [row[i] for _, _, _, row in rows]
-    schema = {rc.FILE: pl.Int64, rc.ROW: pl.Int64, rc.STAMP_ADVISOR: pl.String}
-    return pl.DataFrame(data, schema=schema | rc.field_types())
-
-
-def _stamp_advisor(item: _File) -> str | None:
-    return item.stamp.advisor if item.stamp is not None else None
+    schema = {rc.FILE: pl.Int64, rc.STAMP_ADVISOR: pl.String, rc.ROW: pl.Int64}
+    return pl.DataFrame(data, schema=schema | rc.field_types()).select(
+        rc.FILE, rc.ROW, rc.STAMP_ADVISOR, *_FIELD_NAMES
+    )
 
 
 def _parser(name: str) -> Callable[[object], Any]:

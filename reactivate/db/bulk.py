@@ -74,7 +74,9 @@ def append_frame(conn: Connection, name: str, frame: pl.DataFrame) -> int:
     cannot be written. PostgreSQL: COPY.
     """
     columns = list(frame.columns)
-    # Below some tens of thousands of rows, opening ADBC's driver costs more than it saves.
+    # Opening ADBC's driver costs more than it saves on small frames (measured at 11,611
+    # rows: 15 ms against executemany's 13 ms; at 2.3M rows it saves 0.8 s). The
+    # threshold between is a round figure, not a measured crossing point.
     if conn.dialect.name == "sqlite" and frame.height >= FRAME_BY_ADBC:
         with tempfile.TemporaryDirectory(prefix="reactivate-stage-") as folder:
             scratch = Path(folder) / "stage.db"
