@@ -373,7 +373,27 @@ def _input_indexes(table: Table) -> list[int]:
 _READ_AHEAD = 4
 
 
-def _read_all(todo: Sequence[_File], progress: Progress | None = None) -> pl.DataFrame:
+class _Opened:
+    """The files of `todo` opened (`_open_rows`) on `pool`'s threads, a few ahead of the
+    one taken: reading starts when this is made, so the first files are read while the
+    caller does other work (the member lookup)."""
+
+    def __init__(self, pool: ThreadPoolExecutor, todo: Sequence[_File]) -> None:
+        self.pool = pool
+        self.todo = todo
+        self.pending = deque(pool.submit(_open_rows, item) for item in todo[:_READ_AHEAD])
+
+    def take(self, position: int) -> tuple[Table, pl.DataFrame | None]:
+        """The file at `position` (taken in order), once read."""
+        found = self.pending.popleft().result()
+        if position + _READ_AHEAD < len(self.todo):
+            self.pending.append(self.pool.submit(_open_rows, self.todo[position + _READ_AHEAD]))
+        return found
+
+
+def _read_all(
+    todo: Sequence[_File], opened: _Opened, progress: Progress | None = None
+) -> pl.DataFrame:
     """The rows of every file that state something besides the client, cleaned (not yet
     checked): `FILE`, `ROW`, `STAMP_ADVISOR` and the fields (`rc.field_types`), in file
     and row order. Rows are counted in each file's summary; bad ones go to its errors.
@@ -391,41 +411,37 @@ def _read_all(todo: Sequence[_File], progress: Progress | None = None) -> pl.Dat
     judged: list[_CleanedRow] = []  # rows the row readers cleaned, of any file
     alike: dict[tuple[Any, ...], list[pl.DataFrame]] = {}  # files' columns by their types
     readers: dict[int, _RowReader] = {}
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        pending = deque(pool.submit(_open_rows, item) for item in todo[:_READ_AHEAD])
-        for position, item in enumerate(todo):
-            table, frame = pending.popleft().result()
-            if position + _READ_AHEAD < len(todo):
-                pending.append(pool.submit(_open_rows, todo[position + _READ_AHEAD]))
-            if progress is not None:
-                progress(READING, position + 1, len(todo))
-            reader = readers[position] = _RowReader(item, table)
-            stamp = item.stamp.advisor if item.stamp is not None else None
-            if frame is None:
-                rows = table.rows
-                found = [(n, row) for n, cells in rows if (row := reader.row(n, cells)) is not None]
-                parts.append(_cleaned_frame([(position, stamp, n, row) for n, row in found]))
-                continue
-            # Rows whose id may be blank or a label's (合计) are judged whole, as label rows
-            # need every cell; an id starting with a digit is neither, and is most of them.
-            raw_id = frame[column(table.columns["client_id"])]
-            if raw_id.dtype == pl.String:
-                maybe_blank = ~raw_id.str.contains("^[0-9]").fill_null(False)
-            else:
-                maybe_blank = ~(raw_id >= 0).fill_null(False)
-            for i in maybe_blank.arg_true().to_list():
-                number = frame[ROW][i]
-                row = reader.row(number, [as_cell(cell) for cell in frame.row(i)[1:]])
-                if row is not None:
-                    judged.append((position, stamp, number, row))
-            slim = frame.select(
-                pl.lit(position, pl.Int64).alias(rc.FILE),
-                pl.col(ROW).alias(rc.ROW),
-                pl.lit(stamp, pl.String).alias(rc.STAMP_ADVISOR),
-                *(pl.col(column(index)).alias(name) for name, index in table.columns.items()),
-            ).filter(~maybe_blank)
-            item.summary.rows += slim.height
-            alike.setdefault(tuple(slim.schema.items()), []).append(slim)
+    for position, item in enumerate(todo):
+        table, frame = opened.take(position)
+        if progress is not None:
+            progress(READING, position + 1, len(todo))
+        reader = readers[position] = _RowReader(item, table)
+        stamp = item.stamp.advisor if item.stamp is not None else None
+        if frame is None:
+            rows = table.rows
+            found = [(n, row) for n, cells in rows if (row := reader.row(n, cells)) is not None]
+            parts.append(_cleaned_frame([(position, stamp, n, row) for n, row in found]))
+            continue
+        # Rows whose id may be blank or a label's (合计) are judged whole, as label rows
+        # need every cell; an id starting with a digit is neither, and is most of them.
+        raw_id = frame[column(table.columns["client_id"])]
+        if raw_id.dtype == pl.String:
+            maybe_blank = ~raw_id.str.contains("^[0-9]").fill_null(False)
+        else:
+            maybe_blank = ~(raw_id >= 0).fill_null(False)
+        for i in maybe_blank.arg_true().to_list():
+            number = frame[ROW][i]
+            row = reader.row(number, [as_cell(cell) for cell in frame.row(i)[1:]])
+            if row is not None:
+                judged.append((position, stamp, number, row))
+        slim = frame.select(
+            pl.lit(position, pl.Int64).alias(rc.FILE),
+            pl.col(ROW).alias(rc.ROW),
+            pl.lit(stamp, pl.String).alias(rc.STAMP_ADVISOR),
+            *(pl.col(column(index)).alias(name) for name, index in table.columns.items()),
+        ).filter(~maybe_blank)
+        item.summary.rows += slim.height
+        alike.setdefault(tuple(slim.schema.items()), []).append(slim)
     while alike:  # each group's frames are let go as soon as they are cleaned
         _types, frames = alike.popitem()
         parts.append(_clean_columns(pl.concat(frames), readers, judged))
@@ -1188,16 +1204,18 @@ def _upload(
             if item.stamp is not None and item.problem is None
             for client_id in item.stamp.client_ids
         }
-        with conn.begin():
-            members = conn.execute(
-                text("SELECT COUNT(*) FROM member WHERE campaign_id = :cid"),
-                {"cid": registered.id},
-            ).scalar_one()
-            looked_up = _load_members(
-                conn, registered.id, issued, every_member=2 * len(issued) >= members
-            )
-        del issued
-        rows = _read_all(todo, progress)
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            opened = _Opened(pool, todo)  # the first files are read during the lookup
+            with conn.begin():
+                members = conn.execute(
+                    text("SELECT COUNT(*) FROM member WHERE campaign_id = :cid"),
+                    {"cid": registered.id},
+                ).scalar_one()
+                looked_up = _load_members(
+                    conn, registered.id, issued, every_member=2 * len(issued) >= members
+                )
+            del issued
+            rows = _read_all(todo, opened, progress)
         if progress is not None:
             progress(WRITING, len(todo), len(todo))
         unlisted = (
