@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 from zoneinfo import ZoneInfo
 
 from reactivate import funnel
@@ -104,6 +104,13 @@ def member_types() -> dict[str, Any]:
     }
 
 
+#: polars' engine for these queries. From polars 2 the default is the streaming engine,
+#: whose set-up costs about 10 ms per query on a 5,000-row sheet (`accept`: 16 ms against
+#: 7); on 1,000,000 rows the in-memory engine was no slower (the upload took 48 s
+#: against 52 s).
+_ENGINE: Final = "in-memory"
+
+
 @dataclass(frozen=True)
 class Rules:
     """What the checks need to know of the campaign and of this upload."""
@@ -180,7 +187,7 @@ def accept(rows: pl.DataFrame, rules: Rules) -> pl.DataFrame:
     return lazy.with_columns(
         pl.all_horizontal(checks).alias(OK),
         products.code.alias("product_code"),
-    ).collect()
+    ).collect(engine=_ENGINE)
 
 
 def accepted(checked: pl.DataFrame) -> pl.DataFrame:
@@ -191,7 +198,7 @@ def accepted(checked: pl.DataFrame) -> pl.DataFrame:
     times = [name for base in (*_TIMES, "callback_at") for name in (base, f"{base}_utc")]
     wanted = [FILE, ROW, "client_id", ADVISOR, FOREIGN, "call_result", "attempts", *times]
     wanted += ["wecom_added", "product_code", "converted", "note"]
-    return checked.lazy().filter(pl.col(OK)).select(wanted).collect()
+    return checked.lazy().filter(pl.col(OK)).select(wanted).collect(engine=_ENGINE)
 
 
 def facts(accepted: pl.DataFrame, rules: Rules, now_stored: Any) -> pl.DataFrame:
@@ -274,7 +281,7 @@ def facts(accepted: pl.DataFrame, rules: Rules, now_stored: Any) -> pl.DataFrame
         )
         for rank, (stated, kind, value, timing) in enumerate(kinds)
     ]
-    return pl.concat(parts).sort(FILE, ROW, "rank").select(FACT_COLUMNS).collect()
+    return pl.concat(parts).sort(FILE, ROW, "rank").select(FACT_COLUMNS).collect(engine=_ENGINE)
 
 
 def dnc_times(accepted: pl.DataFrame, now: dt.datetime) -> dict[str, dt.datetime]:
