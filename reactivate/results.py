@@ -1100,12 +1100,6 @@ JOIN upload_file f ON f.file_index = s.file_index
 """
 
 
-def _temp_in_memory(conn: Connection) -> None:
-    # The staged rows live for one transaction: keep SQLite's temporary tables off disk.
-    if conn.dialect.name == "sqlite":
-        conn.exec_driver_sql("PRAGMA temp_store=MEMORY")
-
-
 def _applied_before(conn: Connection, campaign_id: int, digests: Sequence[str]) -> dict[str, int]:
     """SHA-256 -> the import that applied that file already (undone uploads do not count)."""
     if not digests:
@@ -1178,7 +1172,7 @@ def _upload(
                     raise ConfigError(t("error.advisor_unknown", code=options.advisor))
             secret = workbook_secret(conn)  # created on first use: a write
             done = _applied_before(conn, registered.id, [f.summary.sha256 for f in files])
-            _temp_in_memory(conn)
+            bulk.sqlite_temp_in_memory(conn)  # the staged rows live for one upload
             bulk.sqlite_bulk_cache(conn)
             context = _load_context(conn, registered, utcnow())
             bulk.create(conn, _EVENT_STAGE, columns)
