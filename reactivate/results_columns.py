@@ -62,7 +62,10 @@ ADVISOR = "advisor_code"
 #: Whether that advisor is not the client's own, in that frame.
 FOREIGN = "foreign"
 
+# The times a fact is timed by; the call-back time is a value, checked apart.
 _TIMES = ("called_at", "wecom_added_at", "pushed_at", "converted_at")
+#: Every time a row gives (wall-clock times in the campaign's zone): `to_utc` converts them.
+TIME_FIELDS = (*_TIMES, "callback_at")
 
 
 def field_types() -> dict[str, Any]:
@@ -133,13 +136,9 @@ def accept(rows: pl.DataFrame, rules: Rules) -> pl.DataFrame:
     import polars as pl
 
     col, lit = pl.col, pl.lit
-    offsets = _offsets(rows, rules.tz)
     now = lit(rules.now).dt.cast_time_unit("us")
     # one lazy query: polars' cost per operation counts in an upload of a few rows
-    lazy = rows.lazy().with_columns(
-        *(_utc(name, offsets).alias(f"{name}_utc") for name in (*_TIMES, "callback_at")),
-        _advisor(rules).alias(ADVISOR),
-    )
+    lazy = rows.lazy().with_columns(*to_utc(rows, rules.tz), _advisor(rules).alias(ADVISOR))
     lazy = lazy.with_columns(col(ADVISOR).ne_missing(col("member_advisor")).alias(FOREIGN))
     products = _products(rules)
     checks = [
@@ -195,7 +194,7 @@ def accepted(checked: pl.DataFrame) -> pl.DataFrame:
     a million rows are not copied whole)."""
     import polars as pl
 
-    times = [name for base in (*_TIMES, "callback_at") for name in (base, f"{base}_utc")]
+    times = [name for base in TIME_FIELDS for name in (base, f"{base}_utc")]
     wanted = [FILE, ROW, "client_id", ADVISOR, FOREIGN, "call_result", "attempts", *times]
     wanted += ["wecom_added", "product_code", "converted", "note"]
     return checked.lazy().filter(pl.col(OK)).select(wanted).collect(engine=_ENGINE)
@@ -310,6 +309,13 @@ def _calling() -> pl.Expr:
     )
 
 
+def to_utc(rows: pl.DataFrame, tz: ZoneInfo) -> list[pl.Expr]:
+    """Each of `TIME_FIELDS` of `rows` as aware UTC, named `<time>_utc`: what
+    `clock.to_utc` makes of each time, worked out once per distinct hour (`_offsets`)."""
+    offsets = _offsets(rows, tz)
+    return [_utc(name, offsets).alias(f"{name}_utc") for name in TIME_FIELDS]
+
+
 def _offsets(rows: pl.DataFrame, tz: ZoneInfo) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The zone's UTC offset (microseconds) at each distinct hour the sheets give, or at
     each minute of an hour in which the zone changes its offset.
@@ -321,7 +327,7 @@ def _offsets(rows: pl.DataFrame, tz: ZoneInfo) -> tuple[pl.DataFrame, pl.DataFra
     """
     import polars as pl
 
-    times = pl.concat([rows[name] for name in (*_TIMES, "callback_at")]).drop_nulls()
+    times = pl.concat([rows[name] for name in TIME_FIELDS]).drop_nulls()
     found: dict[dt.datetime, int | None] = {}
     changing: list[dt.datetime] = []
     for hour in times.dt.truncate("1h").unique().to_list():

@@ -21,6 +21,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import polars as pl
+import pytest
 from conftest import CAMPAIGN_FILE
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -28,6 +29,7 @@ from hypothesis import strategies as st
 from reactivate import campaign as campaigns
 from reactivate import funnel
 from reactivate import results_columns as rc
+from reactivate.clock import to_utc
 from reactivate.results import (
     FileSummary,
     UploadOptions,
@@ -42,11 +44,13 @@ from reactivate.sheets.workbook import Stamp
 
 BASE = campaigns.from_toml(CAMPAIGN_FILE.read_text(encoding="utf-8"), str(CAMPAIGN_FILE))
 # New York changes its clocks: 2020-11-01 01:00-02:00 happens twice, 2021-03-14 02:00-03:00
-# never. Shanghai does not.
-ZONES = ("Asia/Shanghai", "America/New_York")
+# never. Lord Howe changes by half an hour, inside an hour: 2020-10-04 02:00-02:30 never
+# happens, 02:30-03:00 does (at the new offset). Shanghai does not change.
+ZONES = ("Asia/Shanghai", "America/New_York", "Australia/Lord_Howe")
 NOW = dt.datetime(2021, 3, 20, 12, 0, tzinfo=dt.UTC)
 CLIENTS = ("C1", "C2", "C3", "C4", "C5", "C6")
 CODES = ("A001", "A002")
+MOMENT = pl.Datetime("us")
 NAMES = {"王芳": "A001"}
 
 
@@ -59,6 +63,9 @@ def moments() -> st.SearchStrategy[dt.datetime]:
         dt.datetime(2020, 11, 1, 0, 59, 59, 999999),
         dt.datetime(2021, 3, 14, 2, 30),
         dt.datetime(2021, 3, 14, 3, 0),
+        dt.datetime(2020, 10, 4, 1, 59),
+        dt.datetime(2020, 10, 4, 2, 15),
+        dt.datetime(2020, 10, 4, 2, 45),
         dt.datetime(2021, 3, 20, 7, 59),
         dt.datetime(2021, 3, 20, 20, 1),
         # the assignment, now and the do-not-call time below, on either clock
@@ -152,6 +159,31 @@ def _column_outcome(
     )
     checked = rc.accept(frame, rules)
     return checked, rc.facts(checked.filter(pl.col(rc.OK)), rules, now_stored)
+
+
+@pytest.mark.parametrize("zone", ZONES)
+def test_the_columns_turn_wall_clock_times_to_utc_as_clock_to_utc_does(zone: str) -> None:
+    """Every 7th minute of a year and each minute around the clock changes, in each zone:
+    the columns' offsets (by hour, or by minute in an hour whose offset changes) agree
+    with `clock.to_utc` (times a change repeats or skips included). The hypothesis test
+    below draws the times of its rows from fewer moments."""
+    tz = ZoneInfo(zone)
+    start = dt.datetime(2020, 1, 1)
+    moments = [start + dt.timedelta(minutes=7 * n) for n in range(366 * 24 * 60 // 7)]
+    for change in (
+        dt.datetime(2020, 10, 4, 1),  # Lord Howe: 02:00-02:30 skipped
+        dt.datetime(2021, 4, 4, 1),  # Lord Howe: 01:30-02:00 repeated
+        dt.datetime(2020, 11, 1, 0),  # New York: 01:00-02:00 repeated
+        dt.datetime(2021, 3, 14, 1),  # New York: 02:00-03:00 skipped
+    ):
+        moments += [change + dt.timedelta(minutes=n) for n in range(3 * 60)]
+    frame = pl.DataFrame(
+        {name: moments for name in rc.TIME_FIELDS}, schema=dict.fromkeys(rc.TIME_FIELDS, MOMENT)
+    )
+    converted = frame.with_columns(rc.to_utc(frame, tz)).rows(named=True)
+    for moment, row in zip(moments, converted, strict=True):
+        expected = to_utc(moment, tz)
+        assert all(row[f"{name}_utc"] == expected for name in rc.TIME_FIELDS), moment
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
