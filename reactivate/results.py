@@ -401,12 +401,11 @@ def _read_all(
     A file a fast reader reads exactly is cleaned a column at a time, together with the
     other files whose columns have the same types (`_clean_columns`), so a cleaning step
     costs once per upload rather than once per file. Any other file is read a row at a
-    time.
+    time. The files come from `opened`, whose reading the caller began; `progress` is
+    told of each one taken.
     """
     import polars as pl
 
-    if progress is not None:
-        progress(READING, 0, len(todo))
     parts: list[pl.DataFrame] = []
     judged: list[_CleanedRow] = []  # rows the row readers cleaned, of any file
     alike: dict[tuple[Any, ...], list[pl.DataFrame]] = {}  # files' columns by their types
@@ -1198,6 +1197,8 @@ def _upload(
             if item.stamp is not None and item.problem is None
             for client_id in item.stamp.client_ids
         }
+        if progress is not None:
+            progress(READING, 0, len(todo))
         with ThreadPoolExecutor(max_workers=2) as pool:
             opened = _Opened(pool, todo)  # the first files are read during the lookup
             with conn.begin():
