@@ -321,7 +321,12 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=3_000_000)
     parser.add_argument("--runs", type=int, default=3, help="fresh processes per report")
     parser.add_argument("--pandas-runs", type=int, default=1, help="fresh processes per script")
-    parser.add_argument("--refresh-runs", type=int, default=1)
+    parser.add_argument(
+        "--refresh-runs",
+        type=int,
+        default=1,
+        help="fresh processes rebuilding the summary (at least 1: the reports read what it builds)",
+    )
     parser.add_argument("--rebuild", action="store_true", help="rebuild the cached database")
     parser.add_argument(
         "--measure", choices=("refresh", "report", "pandas"), help=argparse.SUPPRESS
@@ -329,6 +334,8 @@ def main() -> None:
     parser.add_argument("--db", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--by", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.refresh_runs < 1:
+        parser.error("--refresh-runs must be at least 1: the reports read the summary it builds")
     if args.measure:
         _child(args.measure, args.db, args.by)
         return
