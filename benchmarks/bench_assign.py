@@ -1,7 +1,7 @@
 """Benchmark `reactivate assign`: 1,000,000 clients over 500 advisors, end to end, on SQLite.
 
 Prints measured figures (it asserts nothing):
-- the split itself (the pure `reactivate.assign.split` inside the run), against the
+- the split itself (the pure `reactivate.rules.split.split` inside the run), against the
   issue's target of under 10 s;
 - the whole assign without workbooks (eligibility query, control draw, split, writing
   assignments and events, refreshing the stage summary);
@@ -36,9 +36,10 @@ def build(clients: int, advisors: int) -> Path:
     db = WORK / f"assign-{clients}-{advisors}-v2.db"
     if db.exists():
         return db
-    from reactivate import registry, synthetic
+    from reactivate import registry
     from reactivate.db.engine import open_engine
-    from reactivate.ingest import load_accounts
+    from reactivate.demo import synthetic
+    from reactivate.load import load_accounts
     from reactivate.roster import load_roster
 
     WORK.mkdir(parents=True, exist_ok=True)
@@ -81,8 +82,8 @@ def build(clients: int, advisors: int) -> Path:
 CHILD = r"""
 import json, resource, sys, time
 from pathlib import Path
-import reactivate.assignment as assignment
-from reactivate.assignment import AssignOptions, assign
+import reactivate.assign as assignment
+from reactivate.assign import AssignOptions, assign
 from reactivate.db.engine import open_engine
 
 seconds = {"split": 0.0, "issue": 0.0, "write": 0.0}
@@ -139,7 +140,7 @@ def bare_workbooks(out: Path) -> float:
 
     engine = open_engine(str(WORK / "assign-run.db"))
     campaign = get(engine, SLUG)
-    from reactivate.assignment import _by_advisor, _workbook_clients  # the same cells
+    from reactivate.assign import _by_advisor, _workbook_clients  # the same cells
     from reactivate.sheets.workbook import WorkbookProduct, WorkbookSpec
 
     products = tuple(WorkbookProduct(p.code, p.name, p.risk) for p in campaign.config.products)

@@ -98,7 +98,7 @@ BULK_CACHE_PRAGMA = "PRAGMA cache_size=-262144"
 
 def input_files(work: Path, rows: int) -> tuple[Path, Path, Path]:
     """(xlsx, csv, roster) for `rows` accounts, generated unless already cached."""
-    from reactivate import synthetic
+    from reactivate.demo import synthetic
 
     work.mkdir(parents=True, exist_ok=True)
     xlsx = work / f"accounts-{rows}.xlsx"
@@ -161,7 +161,7 @@ def fresh_db(work: Path, method: str) -> Path:
 def run_load(path: Path, roster: Path, db: Path) -> Measured:
     from reactivate import registry
     from reactivate.db.engine import open_engine
-    from reactivate.ingest import LoadOptions, load_accounts
+    from reactivate.load import LoadOptions, load_accounts
     from reactivate.roster import load_roster
 
     engine = open_engine(str(db))

@@ -59,8 +59,8 @@ from reactivate import registry
 from reactivate.db import stages
 from reactivate.db.engine import open_engine
 from reactivate.db.meta import workbook_secret
-from reactivate.results import UploadOptions, upload
 from reactivate.sheets import workbook as wb
+from reactivate.upload.core import UploadOptions, upload
 
 ROOT = Path(__file__).resolve().parent.parent
 CAMPAIGN_FILE = ROOT / "campaigns" / "2020h2-dormant.toml"

@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from reactivate.assign import Candidate, Seat, SplitRules, loads, split  # noqa: E402
+from reactivate.rules.split import Candidate, Seat, SplitRules, loads, split  # noqa: E402
 
 
 def generate(

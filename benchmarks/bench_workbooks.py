@@ -27,7 +27,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-from reactivate.funnel import DISPOSITIONS
+from reactivate.rules.funnel import DISPOSITIONS
 from reactivate.sheets.workbook import (
     CLIENT_HEADERS,
     HEADERS,

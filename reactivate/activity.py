@@ -16,18 +16,19 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, bindparam, select, text
 
-from reactivate import funnel, registry
+from reactivate import registry
 from reactivate.clock import utcnow
 from reactivate.db import bulk, stages
+from reactivate.db.import_log import record, who
 from reactivate.db.locks import lock_campaign
 from reactivate.db.models import CampaignRecord, Event
 from reactivate.errors import Rejection, RowsRejected
-from reactivate.imports import record, who
 from reactivate.messages import t
+from reactivate.rules import funnel
 from reactivate.sheets import values
+from reactivate.sheets.clean import RowCleaner
 from reactivate.sheets.fields import ACTIVITY_FIELDS
 from reactivate.sheets.read import open_table, sha256_of
-from reactivate.validate import RowCleaner
 
 CAMPAIGNS = CampaignRecord.__table__  # type: ignore[attr-defined]
 EVENT_TIME = Event.__table__.c.occurred_at.type  # type: ignore[attr-defined]

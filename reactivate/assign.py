@@ -1,334 +1,692 @@
-"""The split of dormant clients over advisors, and the control-group draw: pure data in and out.
+"""`reactivate assign` and `reactivate reassign`: the split, applied to the database, and workbooks.
 
-How `split` places clients, in order:
-
-1. **Draw order.** Candidates are put in a canonical order (by client id) and shuffled with
-   `random.Random(seed)`. Every "which ones" choice below takes the first ones in this draw
-   order, so choices are random but repeatable, and never depend on the input's order or on
-   hashing.
-2. **Kept owners** (`keep_owner`). A client whose previous advisor is among the seats stays
-   with them, up to that advisor's room (`capacity - held`), whatever either's branch; when an
-   owner has more of their own clients than room, the first ones in draw order stay and the
-   rest join the pool.
-3. **Branch first.** Each branch's pool is dealt to that branch's seats with room. When the
-   pool is larger than the room, the first ones in draw order are placed; the rest spill over.
-4. **Spill-over** (`cross_branch`). Spilled clients, clients of branches without seats and
-   clients of unknown branch are dealt over every seat still with room, by the same method.
-   Without `cross_branch` they stay unassigned.
-
-Dealing a group of clients over a group of seats has two steps:
-
-- **Counts: water-filling.** Each seat's load is `held` plus what this run already gave it.
-  Clients go one at a time to the seat whose fill ratio after taking one, `(load + 1) /
-  capacity`, is lowest (the D'Hondt rule; ties broken by a seeded rank). Seats of equal capacity
-  end within one of each other whenever their existing loads allow it, and larger seats take
-  proportionally more. The bulk of the levelling is found by bisection on the fill ratio, so
-  only the last few clients go through a heap.
-- **Assets: snake draft.** The clients are sorted by assets, richest first, and the seats pick
-  in turn. A seat that takes `n` clients picks at the evenly spaced ranks `(j + 1/2) / n` of the
-  list; seats with equal counts pick in rounds whose direction alternates (1, 2, 3, 3, 2, 1,
-  ...), the classic snake draft. The seat with the least assets per unit of capacity so far
-  (`held_assets` and kept clients included) picks first. So each advisor's book spans the whole
-  asset range and no one gets all the high-asset clients.
-
-A later (incremental) run passes only the new candidates and each seat's `held` and
-`held_assets`: it cannot move anyone, since it only returns new placements, and the levelling
-starts from `held`, so late clients go to the advisors who hold fewer.
+The split itself is pure (`reactivate.rules.split`); this module gathers its input from the
+database, draws the control group, writes assignments as events plus the member's current
+advisor, and issues each advisor a signed workbook. One transaction: the assignments, their
+events and the workbook records land together, and the workbooks are moved into place only
+after the commit (written to a scratch folder first), so nothing is half-written.
 """
 
 from __future__ import annotations
 
-import heapq
-import random
+import dataclasses
+import datetime as dt
+import shutil
 import statistics
+import tempfile
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from fractions import Fraction
-from operator import attrgetter
-from typing import Final
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
-METHOD: Final = (
-    "branch first; previous owners kept within capacity; counts levelled by capacity "
-    "(water-filling, D'Hondt); assets dealt by a snake draft over clients sorted by assets; "
-    "ties broken by the seeded RNG"
+from sqlalchemy import Connection, Engine, column, func, select, table
+
+from reactivate import registry
+from reactivate.clock import to_utc, utcnow
+from reactivate.db import bulk, stages
+from reactivate.db.import_log import who
+from reactivate.db.locks import lock_campaign
+from reactivate.db.meta import workbook_secret
+from reactivate.db.models import (
+    Advisor,
+    Client,
+    DoNotCall,
+    Member,
+    WeComContactWay,
+    WorkbookIssue,
+)
+from reactivate.errors import ConfigError, StateError
+from reactivate.messages import t
+from reactivate.registry import Registered
+from reactivate.rules import funnel
+from reactivate.rules.split import METHOD, Candidate, Seat, SplitRules, draw_holdout, split
+from reactivate.sheets.workbook import (
+    WorkbookClient,
+    WorkbookProduct,
+    WorkbookSpec,
+    stamp_digest,
+    write_advisor_workbook,
 )
 
-#: Bisection steps on the fill ratio; 2**-60 is far below the gap 1/capacity**2 between
-#: distinct ratios, so the heap finishes at most one client per seat.
-_BISECTION_STEPS: Final = 60
+MEMBERS = Member.__table__  # type: ignore[attr-defined]
+CLIENTS = Client.__table__  # type: ignore[attr-defined]
+ADVISORS = Advisor.__table__  # type: ignore[attr-defined]
+DNC = DoNotCall.__table__  # type: ignore[attr-defined]
+ISSUES = WorkbookIssue.__table__  # type: ignore[attr-defined]
+WAYS = WeComContactWay.__table__  # type: ignore[attr-defined]
+
+__all__ = ["METHOD", "AssignOptions", "AssignSummary", "assign", "reassign"]
 
 
-@dataclass(frozen=True, slots=True)
-class Candidate:
-    """A client to place."""
+@dataclass
+class AssignOptions:
+    """Flags of `reactivate assign`; None means "the campaign's setting"."""
 
-    client_id: str
-    #: The client's branch (canonical name), or None when unknown.
-    branch: str | None
-    #: Total assets; 0.0 when unknown.
-    assets: float
-    #: The previous advisor's code when that advisor is active in the roster, else None.
-    owner: str | None
+    holdout: float | None = None
+    cross_branch: bool | None = None
+    keep_owner: bool | None = None
+    seed: int | None = None
+    dry_run: bool = False
+    assigned_at: dt.datetime | None = None  # naive = the campaign's wall clock
+    out_dir: Path | None = None
+    workbooks: bool = True
 
 
-@dataclass(frozen=True, slots=True)
-class Seat:
-    """An active advisor who can take clients."""
+@dataclass(frozen=True)
+class AdvisorBook:
+    """An advisor's book in the campaign after the run."""
 
     code: str
+    name: str
     branch: str
-    #: Most clients this advisor may hold in the campaign (already min(roster, max_per_advisor)).
-    capacity: int
-    #: Clients already assigned to them in this campaign by earlier runs.
-    held: int = 0
-    #: Total assets of those clients.
-    held_assets: float = 0.0
-
-
-@dataclass(frozen=True)
-class SplitRules:
-    """How to split: keep previous owners, let clients cross branches, seed of the tie-breaks."""
-
-    keep_owner: bool = True
-    cross_branch: bool = False
-    seed: int = 0
-
-
-@dataclass(frozen=True)
-class Split:
-    """The placements of one run.
-
-    `assignments` holds every client placed by this run, kept ones included; `kept` is the
-    subset placed with their previous owner. Every candidate is in exactly one of
-    `assignments` and `unassigned`.
-    """
-
-    #: client id -> advisor code, for the clients placed by this run (kept ones included).
-    assignments: dict[str, str]
-    #: Ids of the clients placed with their previous owner (a subset of `assignments`).
-    kept: frozenset[str]
-    #: Ids of the clients nobody could take, sorted.
-    unassigned: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class AdvisorLoad:
-    """One advisor's share of a split: how many clients and how much in assets."""
-
-    code: str
     clients: int
-    #: Total assets of their clients (clients missing from the assets mapping count as 0).
+    new: int
     assets: float
-    #: Median assets of their clients with known assets; None when none is known.
     median_assets: float | None
 
 
-class _Seats:
-    """Seats by index, with the loads this run builds up on top of `held`."""
+@dataclass
+class AssignSummary:
+    campaign: str
+    assigned: int = 0  # placed by this run
+    kept: int = 0  # of which with their previous owner
+    control: int = 0  # drawn into the control group by this run
+    unassigned: int = 0  # eligible members still without an advisor
+    unassigned_by_branch: dict[str, int] = field(default_factory=dict)
+    advisors: list[AdvisorBook] = field(default_factory=list)
+    workbooks: list[Path] = field(default_factory=list)
+    dry_run: bool = False
+    method: str = METHOD
 
-    def __init__(self, seats: Sequence[Seat], rng: random.Random) -> None:
-        ordered = sorted(seats, key=attrgetter("code"))
-        codes = [seat.code for seat in ordered]
-        if len(set(codes)) != len(codes):
-            raise ValueError("seat codes must be unique")
-        self.codes = codes
-        self.branches = [seat.branch for seat in ordered]
-        self.capacity = [max(seat.capacity, 0) for seat in ordered]
-        self.load = [seat.held for seat in ordered]
-        self.assets = [seat.held_assets for seat in ordered]
-        self.index = {code: i for i, code in enumerate(codes)}
-        # A seeded permutation of the seats breaks every tie between them.
-        rank = list(range(len(ordered)))
-        rng.shuffle(rank)
-        self.rank = rank
-
-    def room(self, i: int) -> int:
-        return max(self.capacity[i] - self.load[i], 0)
-
-
-def split(candidates: Sequence[Candidate], seats: Sequence[Seat], rules: SplitRules) -> Split:
-    """Place `candidates` on `seats`: kept owners, then branch first, then spill-over.
-
-    See the module docstring for the method. Raises ValueError on duplicate client ids or
-    seat codes. Same input and `rules.seed` give the same result, whatever the input order.
-    """
-    draw_rng = random.Random(f"reactivate.split.clients:{rules.seed}")
-    seat_rng = random.Random(f"reactivate.split.seats:{rules.seed}")
-    board = _Seats(seats, seat_rng)
-
-    drawn = sorted(candidates, key=attrgetter("client_id"))
-    if len({candidate.client_id for candidate in drawn}) != len(drawn):
-        raise ValueError("client ids must be unique")
-    draw_rng.shuffle(drawn)
-
-    assignments: dict[str, str] = {}
-    kept: list[str] = []
-    pools: defaultdict[str, list[Candidate]] = defaultdict(list)
-    # Clients of unknown branch can only spill over.
-    spill: list[Candidate] = []
-    for candidate in drawn:
-        owner = board.index.get(candidate.owner) if rules.keep_owner and candidate.owner else None
-        if owner is not None and board.load[owner] < board.capacity[owner]:
-            board.load[owner] += 1
-            board.assets[owner] += candidate.assets
-            assignments[candidate.client_id] = board.codes[owner]
-            kept.append(candidate.client_id)
-        elif candidate.branch is None:
-            spill.append(candidate)
-        else:
-            pools[candidate.branch].append(candidate)
-
-    seats_by_branch: defaultdict[str, list[int]] = defaultdict(list)
-    for i, branch in enumerate(board.branches):
-        seats_by_branch[branch].append(i)
-
-    for branch in sorted(pools):
-        pool = pools[branch]
-        open_seats = [i for i in seats_by_branch.get(branch, []) if board.room(i) > 0]
-        room = sum(board.room(i) for i in open_seats)
-        _deal(pool[:room], open_seats, board, assignments)
-        spill.extend(pool[room:])
-
-    unassigned: list[Candidate] = spill
-    if rules.cross_branch and spill:
-        # The spill list is grouped by branch; reshuffle so that, when there is not room for
-        # all, the ones left out are a random draw rather than the last branches' clients.
-        draw_rng.shuffle(spill)
-        open_seats = [i for i in range(len(board.codes)) if board.room(i) > 0]
-        room = sum(board.room(i) for i in open_seats)
-        _deal(spill[:room], open_seats, board, assignments)
-        unassigned = spill[room:]
-
-    return Split(
-        assignments=assignments,
-        kept=frozenset(kept),
-        unassigned=tuple(sorted(candidate.client_id for candidate in unassigned)),
-    )
-
-
-def _deal(
-    clients: list[Candidate], open_seats: list[int], board: _Seats, assignments: dict[str, str]
-) -> None:
-    """Deal `clients` (no more than the seats' room) over `open_seats`: counts, then assets."""
-    if not clients:
-        return
-    counts = _level(len(clients), open_seats, board)
-    # Snake order: the seat with the least assets per unit of capacity picks first.
-    pickers = sorted(
-        (i for i in open_seats if counts[i]),
-        key=lambda i: (board.assets[i] / board.capacity[i], board.rank[i]),
-    )
-    picks: list[tuple[float, int, int]] = []
-    for order, i in enumerate(pickers):
-        count = counts[i]
-        # Rounds alternate direction so that, among seats with equal counts, the first pick
-        # of one round is the last of the next: the snake draft.
-        picks.extend(((j + 0.5) / count, order if j % 2 == 0 else -order, i) for j in range(count))
-    picks.sort()
-    richest_first = sorted(clients, key=attrgetter("assets"), reverse=True)
-    codes = board.codes
-    for candidate, (_, _, i) in zip(richest_first, picks, strict=True):
-        assignments[candidate.client_id] = codes[i]
-        board.assets[i] += candidate.assets
-    for i in pickers:
-        board.load[i] += counts[i]
-
-
-def _level(total: int, open_seats: list[int], board: _Seats) -> dict[int, int]:
-    """How many of `total` clients each seat takes: water-filling by the D'Hondt rule.
-
-    Giving clients one by one to the seat with the lowest `(load + 1) / capacity` amounts to
-    taking the `total` smallest of all the seats' ratios `(x + 1) / capacity` for `x` from
-    load to capacity - 1. Bisection finds the ratio below which fewer than `total` lie; the
-    heap then hands out the rest (at most one per seat) in the exact order, ties by rank.
-    """
-    load, capacity = board.load, board.capacity
-
-    def taken_below(ratio: float) -> dict[int, int]:
+    def fairness(self) -> dict[str, float]:
+        """Max and min clients and assets per advisor over the books that hold clients."""
+        books = [b for b in self.advisors if b.clients]
+        if not books:
+            return {}
         return {
-            i: min(max(int(ratio * capacity[i]) - load[i], 0), capacity[i] - load[i])
-            for i in open_seats
+            "max_clients": max(b.clients for b in books),
+            "min_clients": min(b.clients for b in books),
+            "max_assets": max(b.assets for b in books),
+            "min_assets": min(b.assets for b in books),
         }
 
-    low, high = 0.0, 1.0
-    for _ in range(_BISECTION_STEPS):
-        middle = (low + high) / 2
-        if sum(taken_below(middle).values()) <= total:
-            low = middle
-        else:
-            high = middle
-    counts = taken_below(low)
-    left = total - sum(counts.values())
-    heap = [
-        ((load[i] + counts[i] + 1) / capacity[i], board.rank[i], i)
-        for i in open_seats
-        if load[i] + counts[i] < capacity[i]
-    ]
-    heapq.heapify(heap)
-    for _ in range(left):
-        _, rank, i = heapq.heappop(heap)
-        counts[i] += 1
-        if load[i] + counts[i] < capacity[i]:
-            heapq.heappush(heap, ((load[i] + counts[i] + 1) / capacity[i], rank, i))
-    return counts
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "assigned": self.assigned,
+            "control": self.control,
+            "unassigned": self.unassigned,
+            "kept": self.kept,
+            "advisors": [
+                {
+                    "code": b.code,
+                    "name": b.name,
+                    "branch": b.branch,
+                    "clients": b.clients,
+                    "new": b.new,
+                    "assets": round(b.assets, 2),
+                    "median_assets": b.median_assets,
+                }
+                for b in self.advisors
+            ],
+            "fairness": self.fairness(),
+            "unassigned_by_branch": self.unassigned_by_branch,
+            "workbooks": [str(p) for p in self.workbooks],
+            "dry_run": self.dry_run,
+        }
 
 
-def draw_holdout(members: Sequence[tuple[str, str]], share: float, seed: int) -> frozenset[str]:
-    """Draw a stratified random control group of `round(share * n)` clients.
+Progress = Callable[[int], None]
 
-    `members` are `(client_id, stratum)` pairs, the stratum being e.g. `"branch|asset band"`.
-    Each stratum gets `share` of its size, rounded down; the clients still owed to reach the
-    exact total go one each to the strata with the largest fractional remainders (the largest
-    remainder method; ties by the seeded RNG). So every stratum is within one of its share.
-    Within a stratum the clients are a seeded random sample. Arithmetic is exact (fractions),
-    so the total is `round(share * n)` computed without floating-point error.
-    """
-    if not 0.0 <= share <= 1.0:
-        raise ValueError(f"holdout share must be between 0 and 1, got {share}")
-    by_stratum: defaultdict[str, list[str]] = defaultdict(list)
-    seen: set[str] = set()
-    for client_id, stratum in members:
-        if client_id in seen:
-            raise ValueError(f"client {client_id!r} appears twice in the holdout members")
-        seen.add(client_id)
-        by_stratum[stratum].append(client_id)
 
-    rng = random.Random(f"reactivate.holdout:{seed}")
-    exact_share = Fraction(share)
-    total = round(exact_share * len(seen))
-    strata = sorted(by_stratum)
-    quotas = {stratum: exact_share * len(by_stratum[stratum]) for stratum in strata}
-    sizes = {stratum: int(quota) for stratum, quota in quotas.items()}
-    tie_break = list(range(len(strata)))
-    rng.shuffle(tie_break)
-    by_remainder = sorted(
-        range(len(strata)),
-        key=lambda s: (-(quotas[strata[s]] - sizes[strata[s]]), tie_break[s]),
+def assign(
+    engine: Engine,
+    slug: str,
+    options: AssignOptions | None = None,
+    *,
+    progress: Progress | None = None,
+) -> AssignSummary:
+    """Draw the control group, split the campaign's unassigned clients, issue workbooks."""
+    options = options or AssignOptions()
+    campaign = _open_campaign(engine, slug)
+    settings = campaign.config.assignment
+    holdout = settings.holdout if options.holdout is None else options.holdout
+    if not 0.0 <= holdout < 1.0:
+        raise ConfigError(t("error.holdout", value=holdout))
+    rules = SplitRules(
+        keep_owner=settings.keep_owner if options.keep_owner is None else options.keep_owner,
+        cross_branch=settings.cross_branch
+        if options.cross_branch is None
+        else options.cross_branch,
+        seed=settings.seed if options.seed is None else options.seed,
     )
-    for s in by_remainder[: total - sum(sizes.values())]:
-        sizes[strata[s]] += 1
+    when = _effective_time(campaign, options.assigned_at)
+    summary = AssignSummary(campaign=slug, dry_run=options.dry_run)
+    with _Scratch(
+        options.out_dir or Path("out") / slug, enabled=options.workbooks and not options.dry_run
+    ) as scratch:
+        with engine.begin() as conn:
+            lock_campaign(conn, campaign.id)
+            bulk.sqlite_bulk_cache(conn)
+            eligible = _eligible(conn, campaign.id)
+            new = [c for c in eligible if c.considered_at is None]
+            drawn = _draw(new, holdout, rules.seed, campaign) if holdout > 0 else frozenset()
+            summary.control = len(drawn)
+            active = _active_advisors(conn)
+            candidates = [
+                Candidate(
+                    client_id=c.client_id,
+                    branch=c.branch,
+                    assets=c.assets or 0.0,
+                    owner=c.previous_advisor if c.previous_advisor in active else None,
+                )
+                for c in eligible
+                if c.client_id not in drawn
+            ]
+            seats = _seats(conn, campaign, active)
+            result = split(candidates, seats, rules)
+            summary.assigned, summary.kept = len(result.assignments), len(result.kept)
+            summary.unassigned = len(result.unassigned)
+            branch_of = {c.client_id: c.branch or "?" for c in eligible}
+            for client_id in result.unassigned:
+                branch = branch_of[client_id]
+                summary.unassigned_by_branch[branch] = (
+                    summary.unassigned_by_branch.get(branch, 0) + 1
+                )
+            if not options.dry_run:
+                _apply(
+                    conn,
+                    campaign.id,
+                    result.assignments,
+                    drawn,
+                    [c.client_id for c in new],
+                    when,
+                    "assign",
+                )
+            _finish(conn, campaign, result.assignments, active, summary, scratch, progress)
+        summary.workbooks = scratch.publish(summary.workbooks)
+    return summary
 
-    drawn: list[str] = []
-    for stratum in strata:
-        drawn.extend(rng.sample(sorted(by_stratum[stratum]), sizes[stratum]))
-    return frozenset(drawn)
+
+def reassign(
+    engine: Engine,
+    slug: str,
+    from_code: str,
+    to_code: str | None = None,
+    *,
+    out_dir: Path | None = None,
+    workbooks: bool = True,
+    dry_run: bool = False,
+    progress: Progress | None = None,
+) -> AssignSummary:
+    """Hand the clients of an advisor (who left) to one colleague, or spread them over the branch."""
+    campaign = _open_campaign(engine, slug)
+    summary = AssignSummary(campaign=slug, dry_run=dry_run)
+    with _Scratch(out_dir or Path("out") / slug, enabled=workbooks and not dry_run) as scratch:
+        with engine.begin() as conn:
+            lock_campaign(conn, campaign.id)
+            bulk.sqlite_bulk_cache(conn)
+            advisors = {row.code: row for row in conn.execute(select(ADVISORS))}
+            if from_code not in advisors:
+                raise ConfigError(t("error.advisor_unknown", code=from_code))
+            rows = conn.execute(
+                select(MEMBERS.c.client_id, CLIENTS.c.branch, CLIENTS.c.assets)
+                .join(CLIENTS, CLIENTS.c.client_id == MEMBERS.c.client_id)
+                .where(MEMBERS.c.campaign_id == campaign.id, MEMBERS.c.advisor_code == from_code)
+                .order_by(MEMBERS.c.client_id)
+            ).all()
+            active = _active_advisors(conn)
+            if to_code is not None:
+                if to_code not in active or to_code == from_code:
+                    raise ConfigError(t("error.reassign_target", code=to_code))
+                seats = [s for s in _seats(conn, campaign, active) if s.code == to_code]
+                branch = advisors[to_code].branch
+                candidates = [Candidate(r.client_id, branch, r.assets or 0.0, None) for r in rows]
+                result = split(candidates, seats, SplitRules(keep_owner=False, cross_branch=True))
+            else:
+                settings = campaign.config.assignment
+                seats = [s for s in _seats(conn, campaign, active) if s.code != from_code]
+                home = advisors[from_code].branch
+                candidates = [Candidate(r.client_id, home, r.assets or 0.0, None) for r in rows]
+                result = split(
+                    candidates,
+                    seats,
+                    SplitRules(
+                        keep_owner=False, cross_branch=settings.cross_branch, seed=settings.seed
+                    ),
+                )
+            summary.assigned = len(result.assignments)
+            summary.unassigned = len(result.unassigned)
+            if not dry_run:
+                _apply(conn, campaign.id, result.assignments, frozenset(), [], utcnow(), "reassign")
+            _finish(conn, campaign, result.assignments, active, summary, scratch, progress)
+        summary.workbooks = scratch.publish(summary.workbooks)
+    return summary
 
 
-def loads(assignments: Mapping[str, str], assets: Mapping[str, float]) -> list[AdvisorLoad]:
-    """Each advisor's count, total and median assets in `assignments`, sorted by code."""
-    books: defaultdict[str, list[str]] = defaultdict(list)
-    for client_id, code in assignments.items():
+def _finish(
+    conn: Connection,
+    campaign: Registered,
+    assignments: Mapping[str, str],
+    active: Mapping[str, Any],
+    summary: AssignSummary,
+    scratch: _Scratch,
+    progress: Progress | None,
+) -> None:
+    """Issue the receivers' workbooks (into scratch), tally the books; a dry run rolls back."""
+    if not summary.dry_run and scratch.enabled:
+        summary.workbooks = _issue(
+            conn,
+            campaign,
+            _by_advisor(assignments),
+            scratch.path,
+            progress,
+            final_dir=scratch.target,
+        )
+    summary.advisors = _books(conn, campaign.id, assignments, active, dry_run=summary.dry_run)
+    if summary.dry_run:
+        conn.rollback()
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def _open_campaign(engine: Engine, slug: str) -> Registered:
+    campaign = registry.get(engine, slug)
+    if campaign.status != "open":
+        raise StateError(t("error.campaign_closed", slug=slug))
+    return campaign
+
+
+def _effective_time(campaign: Registered, assigned_at: dt.datetime | None) -> dt.datetime:
+    if assigned_at is None:
+        return utcnow()
+    moment = to_utc(assigned_at, campaign.config.tz)
+    if moment > utcnow():
+        raise ConfigError(t("error.assigned_at_future", value=assigned_at))
+    return moment
+
+
+def _eligible(conn: Connection, campaign_id: int) -> Sequence[Any]:
+    """Members without an advisor, not control, not do-not-call (flag or firm-wide list)."""
+    on_list = select(DNC.c.value).where(DNC.c.kind == "client_id")
+    mobile_on_list = select(DNC.c.value).where(DNC.c.kind == "mobile")
+    query = (
+        select(
+            MEMBERS.c.client_id,
+            MEMBERS.c.considered_at,
+            CLIENTS.c.branch,
+            CLIENTS.c.assets,
+            CLIENTS.c.previous_advisor,
+        )
+        .join(CLIENTS, CLIENTS.c.client_id == MEMBERS.c.client_id)
+        .where(
+            MEMBERS.c.campaign_id == campaign_id,
+            MEMBERS.c.advisor_code.is_(None),
+            MEMBERS.c.control.is_(False),
+            MEMBERS.c.dnc.is_(False),
+            MEMBERS.c.client_id.not_in(on_list),
+            func.coalesce(CLIENTS.c.mobile, "").not_in(mobile_on_list),
+        )
+        .order_by(MEMBERS.c.client_id)
+    )
+    return conn.execute(query).all()  # rows with attribute access; no dict per client
+
+
+def _draw(new: Sequence[Any], share: float, seed: int, campaign: Registered) -> frozenset[str]:
+    """The control group among newly considered members, stratified by branch and asset band."""
+    band = funnel.asset_bands(campaign.config.asset_edges)
+    strata = [(c.client_id, f"{c.branch}|{band(c.assets)}") for c in new]
+    return draw_holdout(strata, share, seed)
+
+
+def _active_advisors(conn: Connection) -> dict[str, Any]:
+    return {
+        row.code: row for row in conn.execute(select(ADVISORS).where(ADVISORS.c.active.is_(True)))
+    }
+
+
+def _seats(conn: Connection, campaign: Registered, active: Mapping[str, Any]) -> list[Seat]:
+    """Active advisors with capacity min(roster, campaign max) and what they already hold."""
+    held = {
+        row.advisor_code: (row.n, row.assets or 0.0)
+        for row in conn.execute(
+            select(
+                MEMBERS.c.advisor_code,
+                func.count().label("n"),
+                func.sum(CLIENTS.c.assets).label("assets"),
+            )
+            .join(CLIENTS, CLIENTS.c.client_id == MEMBERS.c.client_id)
+            .where(MEMBERS.c.campaign_id == campaign.id, MEMBERS.c.advisor_code.is_not(None))
+            .group_by(MEMBERS.c.advisor_code)
+        )
+    }
+    campaign_max = campaign.config.assignment.max_per_advisor
+    unlimited = 10**9  # neither the roster nor the campaign sets a limit
+    seats = []
+    for code, advisor in active.items():
+        limits = [c for c in (advisor.capacity, campaign_max) if c is not None]
+        count, assets = held.get(code, (0, 0.0))
+        seats.append(
+            Seat(code, advisor.branch, min(limits) if limits else unlimited, count, assets)
+        )
+    return seats
+
+
+# --------------------------------------------------------------------------- writing
+
+
+def _apply(
+    conn: Connection,
+    campaign_id: int,
+    assignments: Mapping[str, str],
+    control: frozenset[str],
+    considered: Sequence[str],
+    when: dt.datetime,
+    source: str,
+) -> None:
+    """Record the run: member's advisor and time, 'assigned'/'control' events, the summary."""
+    rows: list[tuple[str, str | None, str]] = [
+        (client_id, code, funnel.EVENT_ASSIGNED) for client_id, code in assignments.items()
+    ]
+    rows += [(client_id, None, funnel.EVENT_CONTROL) for client_id in control]
+    bulk.stage(
+        conn,
+        "stage_assign",
+        {"client_id": "TEXT PRIMARY KEY", "advisor_code": "TEXT", "kind": "TEXT"},
+        rows,
+    )
+    params = {
+        "campaign_id": campaign_id,
+        "when": when,
+        "by": who(),
+        "now": utcnow(),
+        "source": source,
+    }
+    from sqlalchemy import bindparam, text
+
+    typed = [
+        bindparam("when", type_=MEMBERS.c.assigned_at.type),
+        bindparam("now", type_=MEMBERS.c.assigned_at.type),
+    ]
+    conn.execute(
+        text(
+            f"""UPDATE member SET
+                  advisor_code = (SELECT s.advisor_code FROM stage_assign s WHERE s.client_id = member.client_id),
+                  assigned_at = :when
+                WHERE campaign_id = :campaign_id
+                  AND client_id IN (SELECT client_id FROM stage_assign WHERE kind = '{funnel.EVENT_ASSIGNED}')"""
+        ).bindparams(*typed[:1]),
+        params,
+    )
+    conn.execute(
+        text(
+            f"""UPDATE member SET control = true
+                WHERE campaign_id = :campaign_id
+                  AND client_id IN (SELECT client_id FROM stage_assign WHERE kind = '{funnel.EVENT_CONTROL}')"""
+        ),
+        params,
+    )
+    conn.execute(
+        text(
+            """INSERT INTO event (campaign_id, client_id, stage, value, occurred_at, advisor_code,
+                                  source, recorded_by, recorded_at)
+               SELECT :campaign_id, client_id, kind, advisor_code, :when, advisor_code, :source, :by, :now
+               FROM stage_assign ORDER BY client_id"""  # key order: event indexes fill in sequence
+        ).bindparams(*typed),
+        params,
+    )
+    if considered:
+        bulk.stage(
+            conn, "stage_considered", {"client_id": "TEXT PRIMARY KEY"}, ((c,) for c in considered)
+        )
+        conn.execute(
+            text(
+                """UPDATE member SET considered_at = :now
+                   WHERE campaign_id = :campaign_id
+                     AND client_id IN (SELECT client_id FROM stage_considered)"""
+            ).bindparams(typed[1]),
+            params,
+        )
+        conn.exec_driver_sql("DROP TABLE stage_considered")
+    conn.exec_driver_sql("DROP TABLE stage_assign")
+    stages.refresh(conn, campaign_id, [r[0] for r in rows])
+
+
+def _by_advisor(assignments: Mapping[str, str]) -> dict[str, list[str]]:
+    books: dict[str, list[str]] = defaultdict(list)
+    for client_id, code in sorted(assignments.items()):
         books[code].append(client_id)
-    result = []
-    for code in sorted(books):
-        known = [assets[client_id] for client_id in books[code] if client_id in assets]
-        result.append(
-            AdvisorLoad(
+    return books
+
+
+def issue_workbooks(
+    conn: Connection,
+    campaign: Registered,
+    selections: Mapping[str, Sequence[str]],
+    out_dir: Path,
+    progress: Progress | None = None,
+) -> list[Path]:
+    """Write one signed workbook per advisor holding `selections[code]` (client ids) into
+    `out_dir/<branch>/`, record each issue, and return the paths written (issue numbers
+    continue from the advisor's last workbook in this campaign)."""
+    return _issue(conn, campaign, selections, out_dir, progress)
+
+
+def _issue(
+    conn: Connection,
+    campaign: Registered,
+    selections: Mapping[str, Sequence[str]],
+    out_dir: Path,
+    progress: Progress | None,
+    final_dir: Path | None = None,
+) -> list[Path]:
+    """Write the workbooks into `out_dir`; record them where they will live (`final_dir`,
+    when they are written to a scratch folder first and moved after the commit)."""
+    if not selections:
+        return []
+    config = campaign.config
+    secret = workbook_secret(conn)
+    products = tuple(WorkbookProduct(p.code, p.name, p.risk) for p in config.products)
+    # each advisor's campaign 「联系我」 QR link (made by `reactivate wecom qr`)
+    links: dict[str, str] = dict(
+        conn.execute(
+            select(WAYS.c.advisor_code, WAYS.c.qr_code).where(
+                WAYS.c.campaign_id == campaign.id,
+                WAYS.c.client_id.is_(None),
+                WAYS.c.removed_at.is_(None),
+            )
+        ).all()
+    )
+    # and each client's own way, made by `reactivate wecom qr --per-client`
+    client_links: dict[str, str] = dict(
+        conn.execute(
+            select(WAYS.c.client_id, WAYS.c.qr_code).where(
+                WAYS.c.campaign_id == campaign.id,
+                WAYS.c.client_id.is_not(None),
+                WAYS.c.removed_at.is_(None),
+            )
+        ).all()
+    )
+    advisors = {row.code: row for row in conn.execute(select(ADVISORS))}
+    last_issue: dict[str, int] = dict(
+        conn.execute(
+            select(ISSUES.c.advisor_code, func.max(ISSUES.c.issue))
+            .where(ISSUES.c.campaign_id == campaign.id)
+            .group_by(ISSUES.c.advisor_code)
+        ).all()
+    )
+    wanted = {client_id for ids in selections.values() for client_id in ids}
+    clients = _workbook_clients(conn, wanted, config.asset_edges, config.dormancy.as_of, products)
+    now = utcnow()
+    written: list[Path] = []
+    issue_rows = []
+    for code in sorted(selections):
+        advisor = advisors[code]
+        issue = int(last_issue.get(code) or 0) + 1
+        ids = list(selections[code])
+        spec = WorkbookSpec(
+            campaign_slug=config.slug,
+            campaign_name=config.name,
+            advisor_code=code,
+            advisor_name=advisor.name,
+            branch=advisor.branch,
+            issue=issue,
+            issued_at=now,
+            timezone=config.timezone,
+            dispositions=config.dispositions,
+            products=products,
+            clients=tuple(
+                dataclasses.replace(clients[i], contact_link=client_links[i])
+                if i in client_links
+                else clients[i]
+                for i in ids
+            ),
+            contact_link=links.get(code),
+        )
+        path = out_dir / _safe(advisor.branch) / f"{code}-{_safe(advisor.name)}-{issue:02d}.xlsx"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_advisor_workbook(path, spec, secret)
+        written.append(path)
+        issue_rows.append(
+            {
+                "campaign_id": campaign.id,
+                "advisor_code": code,
+                "issue": issue,
+                "issued_at": now,
+                "clients": len(ids),
+                "digest": stamp_digest(secret, config.slug, code, issue, ids),
+                "path": str((final_dir or out_dir) / path.relative_to(out_dir)),
+            }
+        )
+        if progress is not None:
+            progress(len(ids))
+    bulk.upsert(conn, ISSUES, issue_rows, ["campaign_id", "advisor_code", "issue"])
+    return written
+
+
+def _workbook_clients(
+    conn: Connection,
+    client_ids: set[str],
+    edges: tuple[float, ...],
+    as_of: dt.date,
+    products: tuple[WorkbookProduct, ...],
+) -> dict[str, WorkbookClient]:
+    """The workbook rows of `client_ids`, read in one query through a staged id list."""
+    bulk.stage(
+        conn, "stage_workbook", {"client_id": "TEXT PRIMARY KEY"}, ((c,) for c in client_ids)
+    )
+    wanted = table("stage_workbook", column("client_id")).c.client_id
+    rows = conn.execute(
+        select(
+            CLIENTS.c.client_id,
+            CLIENTS.c.name,
+            CLIENTS.c.mobile,
+            CLIENTS.c.branch,
+            CLIENTS.c.assets,
+            CLIENTS.c.last_trade_date,
+            CLIENTS.c.risk,
+        ).where(CLIENTS.c.client_id.in_(select(wanted)))
+    ).all()
+    conn.exec_driver_sql("DROP TABLE stage_workbook")
+    suitable = {risk: tuple(p.code for p in products if p.risk <= risk) for risk in range(1, 6)}
+    band = funnel.asset_bands(edges)
+    return {
+        client_id: WorkbookClient(
+            client_id=client_id,
+            name=name,
+            mobile=mobile,
+            branch=branch,
+            asset_band=band(assets),
+            days_dormant=(as_of - last_trade).days if last_trade else None,
+            risk=risk,
+            suitable_products=suitable.get(risk, ()) if risk else (),
+        )
+        for client_id, name, mobile, branch, assets, last_trade, risk in rows
+    }
+
+
+def _safe(text_: str) -> str:
+    """A file-name-safe version of a name (branch and advisor names become folder/file names)."""
+    return "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in text_).strip("_") or "_"
+
+
+def _books(
+    conn: Connection,
+    campaign_id: int,
+    new: Mapping[str, str],
+    active: Mapping[str, Any],
+    *,
+    dry_run: bool,
+) -> list[AdvisorBook]:
+    """Each advisor's book after the run (a dry run adds this run's placements by hand)."""
+    assets_by_advisor: dict[str, list[float]] = defaultdict(list)
+    for code, assets in conn.execute(
+        select(MEMBERS.c.advisor_code, CLIENTS.c.assets)
+        .join(CLIENTS, CLIENTS.c.client_id == MEMBERS.c.client_id)
+        .where(MEMBERS.c.campaign_id == campaign_id, MEMBERS.c.advisor_code.is_not(None))
+    ):
+        assets_by_advisor[code].append(assets or 0.0)
+    new_count: dict[str, int] = defaultdict(int)
+    for code in new.values():
+        new_count[code] += 1
+    if dry_run:
+        client_assets = _assets_of(conn, list(new))
+        for client_id, code in new.items():
+            assets_by_advisor[code].append(client_assets.get(client_id, 0.0))
+    books = []
+    for code in sorted(set(assets_by_advisor) | set(active)):
+        values = assets_by_advisor.get(code, [])
+        advisor = active.get(code)
+        books.append(
+            AdvisorBook(
                 code=code,
-                clients=len(books[code]),
-                assets=float(sum(known)),
-                median_assets=float(statistics.median(known)) if known else None,
+                name=advisor.name if advisor else "",
+                branch=advisor.branch if advisor else "",
+                clients=len(values),
+                new=new_count.get(code, 0),
+                assets=float(sum(values)),
+                median_assets=float(statistics.median(values)) if values else None,
             )
         )
+    return books
+
+
+def _assets_of(conn: Connection, client_ids: list[str]) -> dict[str, float]:
+    result: dict[str, float] = {}
+    for start in range(0, len(client_ids), 10_000):
+        chunk = client_ids[start : start + 10_000]
+        for client_id, assets in conn.execute(
+            select(CLIENTS.c.client_id, CLIENTS.c.assets).where(CLIENTS.c.client_id.in_(chunk))
+        ):
+            result[client_id] = assets or 0.0
     return result
+
+
+class _Scratch:
+    """Workbooks are written to a scratch folder and moved into place only after the commit."""
+
+    def __init__(self, target: Path, enabled: bool) -> None:
+        self.target = target
+        self.enabled = enabled
+        self.path = Path()
+
+    def __enter__(self) -> _Scratch:
+        if self.enabled:
+            self.target.mkdir(parents=True, exist_ok=True)
+            self.path = Path(tempfile.mkdtemp(prefix=".issuing-", dir=self.target))
+        return self
+
+    def publish(self, written: list[Path]) -> list[Path]:
+        """Move the written workbooks from scratch to the target folder; returns their new paths."""
+        published = []
+        for path in written:
+            final = self.target / path.relative_to(self.path)
+            final.parent.mkdir(parents=True, exist_ok=True)
+            path.replace(final)
+            published.append(final)
+        return published
+
+    def __exit__(self, *exc: object) -> None:
+        if self.enabled:
+            shutil.rmtree(self.path, ignore_errors=True)

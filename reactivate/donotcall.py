@@ -13,14 +13,14 @@ from sqlalchemy import Connection, Engine, or_, select, update
 
 from reactivate.clock import utcnow
 from reactivate.db import bulk
+from reactivate.db.import_log import record
 from reactivate.db.models import CampaignRecord, Client, DoNotCall, Member
 from reactivate.errors import Rejection, RowsRejected
-from reactivate.imports import record
 from reactivate.messages import t
 from reactivate.sheets import values
+from reactivate.sheets.clean import RowCleaner
 from reactivate.sheets.fields import DNC_FIELDS
 from reactivate.sheets.read import open_table, sha256_of
-from reactivate.validate import RowCleaner
 
 DNC = DoNotCall.__table__  # type: ignore[attr-defined]
 MEMBERS = Member.__table__  # type: ignore[attr-defined]

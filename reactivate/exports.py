@@ -10,10 +10,11 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
-from reactivate import funnel, registry
+from reactivate import registry
 from reactivate.clock import local
 from reactivate.db.models import Advisor, Client, ClientStage, Member
 from reactivate.privacy import mask_mobile, mask_name
+from reactivate.rules import funnel
 
 MEMBERS = Member.__table__  # type: ignore[attr-defined]
 CLIENTS = Client.__table__  # type: ignore[attr-defined]

@@ -25,13 +25,14 @@ from typing import Any
 
 from sqlalchemy import Engine, text
 
-from reactivate import funnel, registry
+from reactivate import registry
 from reactivate.clock import from_db, local, utcnow
 from reactivate.db.locks import lock_campaign
 from reactivate.errors import ConfigError
 from reactivate.messages import t
 from reactivate.privacy import mask_mobile, mask_name
-from reactivate.results import db_time
+from reactivate.rules import funnel
+from reactivate.upload.core import db_time
 
 #: Reasons in order of urgency.
 REASONS = ("callback_due", "retry", "never_called", "reached_not_wecom", "wecom_not_pushed")
@@ -259,7 +260,7 @@ def _write_workbooks(
     out: Path,
 ) -> list[str]:
     """One stamped workbook per advisor holding their follow-up clients; each a new issue."""
-    from reactivate.assignment import issue_workbooks
+    from reactivate.assign import issue_workbooks
 
     selections = {code: sorted(row.client_id for row in rows) for code, rows in by_advisor.items()}
     with engine.begin() as conn:

@@ -10,13 +10,13 @@ from typing import Any
 from sqlalchemy import Engine, func, select, update
 from sqlmodel import Session
 
-from reactivate import campaign as campaign_config
-from reactivate.campaign import Campaign
 from reactivate.clock import utcnow
 from reactivate.db import stages
 from reactivate.db.models import CampaignRecord, Client, Member
 from reactivate.errors import CampaignNotFound, StateError
 from reactivate.messages import t
+from reactivate.rules import campaign as campaign_config
+from reactivate.rules.campaign import Campaign
 
 CAMPAIGNS = CampaignRecord.__table__  # type: ignore[attr-defined]
 MEMBERS = Member.__table__  # type: ignore[attr-defined]

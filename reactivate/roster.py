@@ -15,14 +15,14 @@ from sqlalchemy import Connection, Engine, func, select, update
 
 from reactivate.clock import utcnow
 from reactivate.db import bulk
+from reactivate.db.import_log import record
 from reactivate.db.models import Advisor, Branch, BranchAlias, Client
 from reactivate.errors import ConfigError, Rejection, RowsRejected
-from reactivate.imports import record
 from reactivate.messages import t
 from reactivate.sheets import values
+from reactivate.sheets.clean import RowCleaner
 from reactivate.sheets.fields import ROSTER_FIELDS
 from reactivate.sheets.read import fold_header, open_table, sha256_of
-from reactivate.validate import RowCleaner
 
 ADVISORS = Advisor.__table__  # type: ignore[attr-defined]
 BRANCHES = Branch.__table__  # type: ignore[attr-defined]

@@ -21,7 +21,7 @@ from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import Path
 
-from reactivate.synthetic import (
+from reactivate.demo.synthetic import (
     SyntheticAccount,
     accounts,
     advisors,

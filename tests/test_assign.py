@@ -1,4 +1,4 @@
-"""Properties of the split and of the holdout draw (reactivate.assign), with a few examples.
+"""Properties of the split and of the holdout draw (reactivate.rules.split), with a few examples.
 
 Scenarios are small (a few seats, tens of clients) so hypothesis explores many shapes fast:
 seats with and without room, owners inside and outside the roster, clients of unknown
@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reactivate.assign import (
+from reactivate.rules.split import (
     METHOD,
     AdvisorLoad,
     Candidate,

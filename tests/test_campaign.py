@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from conftest import CAMPAIGN_FILE
 
-from reactivate.campaign import from_toml, read_file
 from reactivate.errors import ConfigError
+from reactivate.rules.campaign import from_toml, read_file
 
 
 def test_shipped_campaign_matches_the_source_case() -> None:

@@ -17,11 +17,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from openpyxl import Workbook
 
-from reactivate import ingest, registry, synthetic
+from reactivate import load as ingest
+from reactivate import registry
 from reactivate.db.engine import open_engine
-from reactivate.ingest import LoadOptions, load_accounts
+from reactivate.demo import synthetic
+from reactivate.load import LoadOptions, load_accounts
 from reactivate.roster import load_roster
-from reactivate.sheets import columns, values
+from reactivate.sheets import values
+from reactivate.sheets import values_columns as columns
 from reactivate.sheets.fields import ACCOUNT_FIELDS
 from reactivate.sheets.frames import ROW, open_frame
 from reactivate.sheets.read import open_table, open_table_head

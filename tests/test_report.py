@@ -24,12 +24,13 @@ import pytest
 from conftest import CAMPAIGN_FILE
 from sqlalchemy import Engine
 
-from reactivate import funnel, registry, stats
+from reactivate import registry
 from reactivate.db import stages
 from reactivate.db.engine import open_engine
 from reactivate.db.models import Advisor, Branch, Client, Event, ImportRecord, Member
 from reactivate.errors import ConfigError
-from reactivate.report import Report, ReportOptions, build_report
+from reactivate.report.build import Report, ReportOptions, build_report
+from reactivate.rules import funnel, stats
 
 SH = ZoneInfo("Asia/Shanghai")
 SLUG = "2020h2-dormant"

@@ -18,11 +18,12 @@ from conftest import CAMPAIGN_FILE
 from test_report import AS_OF, SLUG, Data, generate, insert
 from typer.testing import CliRunner
 
-from reactivate import funnel, registry
+from reactivate import registry
 from reactivate.cli import app
 from reactivate.db.engine import open_engine
 from reactivate.render import report as render
-from reactivate.report import Group, ReportOptions, build_report
+from reactivate.report.build import Group, ReportOptions, build_report
+from reactivate.rules import funnel
 
 
 @pytest.fixture

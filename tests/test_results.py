@@ -21,12 +21,11 @@ from conftest import CAMPAIGN_FILE
 from sqlalchemy import text
 from typer.testing import CliRunner
 
-from reactivate import funnel, results
 from reactivate.cli import app
 from reactivate.db import stages
 from reactivate.db.engine import open_engine
 from reactivate.db.meta import workbook_secret
-from reactivate.results import disposition, find_product
+from reactivate.rules import funnel
 from reactivate.sheets.fields import RESULT_FIELDS
 from reactivate.sheets.fill import fill_workbook
 from reactivate.sheets.frames import open_frame
@@ -37,6 +36,8 @@ from reactivate.sheets.workbook import (
     WorkbookSpec,
     write_advisor_workbook,
 )
+from reactivate.upload import core as results
+from reactivate.upload.core import disposition, find_product
 
 SLUG = "2020h2-dormant"
 SH = ZoneInfo("Asia/Shanghai")
@@ -277,7 +278,7 @@ def test_dispositions_and_products_by_any_name() -> None:
     assert disposition("") is None
     with pytest.raises(ValueError, match="not a call result"):
         disposition("打错了")
-    from reactivate.campaign import from_toml
+    from reactivate.rules.campaign import from_toml
 
     campaign = from_toml(CAMPAIGN_FILE.read_text(encoding="utf-8"), "test")
     for named in ("MMF01", "mmf01", "现金宝货币基金", "MMF01 现金宝货币基金"):

@@ -26,11 +26,12 @@ from conftest import CAMPAIGN_FILE
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from reactivate import campaign as campaigns
-from reactivate import funnel
-from reactivate import results_columns as rc
 from reactivate.clock import to_utc
-from reactivate.results import (
+from reactivate.rules import campaign as campaigns
+from reactivate.rules import funnel
+from reactivate.sheets.workbook import Stamp
+from reactivate.upload import columns as rc
+from reactivate.upload.core import (
     FileSummary,
     UploadOptions,
     _Context,
@@ -40,7 +41,6 @@ from reactivate.results import (
     _stored_time,
     find_product,
 )
-from reactivate.sheets.workbook import Stamp
 
 BASE = campaigns.from_toml(CAMPAIGN_FILE.read_text(encoding="utf-8"), str(CAMPAIGN_FILE))
 # New York changes its clocks: 2020-11-01 01:00-02:00 happens twice, 2021-03-14 02:00-03:00

@@ -18,7 +18,7 @@ from pathlib import Path
 from conftest import ROOT
 from test_results import FULL, SLUG, events, make_workbook, rows, setup_db, sh, stage_of
 
-from reactivate.results import HOLD_ENV
+from reactivate.upload.core import HOLD_ENV
 
 
 def _start(db: str, *paths: Path, hold: float | None = None) -> subprocess.Popen[str]:

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from reactivate import stats
+from reactivate.rules import stats
 
 
 def test_wilson_matches_published_values() -> None:

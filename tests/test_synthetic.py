@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from python_calamine import CalamineWorkbook
 
-from reactivate import synthetic as syn
+from reactivate.demo import synthetic as syn
 
 AS_OF = date(2020, 6, 30)
 ROOT = Path(__file__).resolve().parent.parent

@@ -14,7 +14,7 @@ from fake_wecom import FakeWeCom, fake_wecom  # noqa: F401
 from sqlalchemy import text
 from typer.testing import CliRunner
 
-from reactivate.assignment import reassign
+from reactivate.assign import reassign
 from reactivate.cli import app
 from reactivate.db.engine import open_engine
 from reactivate.errors import ConfigError

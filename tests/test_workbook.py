@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from python_calamine import CalamineWorkbook
 
 from reactivate.errors import InputError
-from reactivate.funnel import DISPOSITION_LABELS, DISPOSITIONS
+from reactivate.rules.funnel import DISPOSITION_LABELS, DISPOSITIONS
 from reactivate.sheets import workbook as wbmod
 from reactivate.sheets.workbook import (
     CALL_SHEET,

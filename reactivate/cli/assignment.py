@@ -23,7 +23,7 @@ from reactivate.cli.common import (
 from reactivate.messages import t
 
 if TYPE_CHECKING:
-    from reactivate.assignment import AssignSummary
+    from reactivate.assign import AssignSummary
 
 app = typer.Typer(help="The assignment list: who has whom.", no_args_is_help=True)
 
@@ -90,8 +90,8 @@ def assign(
 
     Example: reactivate assign --campaign 2020h2-dormant --holdout 0.1
     """
-    from reactivate.assignment import AssignOptions
-    from reactivate.assignment import assign as run
+    from reactivate.assign import AssignOptions
+    from reactivate.assign import assign as run
 
     options = AssignOptions(
         holdout=holdout,
@@ -149,7 +149,7 @@ def reassign(
 
     Example: reactivate reassign --campaign 2020h2-dormant --from A0010 --to A0011
     """
-    from reactivate.assignment import reassign as run
+    from reactivate.assign import reassign as run
     from reactivate.cli import wecom as wecom_cli
 
     if wecom:

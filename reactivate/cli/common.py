@@ -72,7 +72,7 @@ def print_error(message: object) -> None:
 
 def print_rejections(errors: Sequence[Rejection]) -> None:
     """The first rejections on stderr, one a line, then how many more."""
-    from reactivate.validate import error_lines
+    from reactivate.sheets.clean import error_lines
 
     for line in error_lines(errors):
         err_console().print(line)

@@ -31,7 +31,7 @@ def demo(
 
     Example: reactivate demo --out out/demo
     """
-    from reactivate.demo import run_demo
+    from reactivate.demo.run import run_demo
 
     if db is None:
         shutil.rmtree(out, ignore_errors=True)  # our own folder from an earlier demo

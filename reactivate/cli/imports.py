@@ -26,7 +26,7 @@ def list_(
     Example: reactivate imports list --campaign 2020h2-dormant
     """
     from reactivate import registry
-    from reactivate.imports import listing
+    from reactivate.db.import_log import listing
 
     used = engine(db)
     campaign_id = registry.get(used, campaign).id if campaign else None

@@ -23,7 +23,7 @@ from reactivate.cli.common import (
 from reactivate.messages import t
 
 if TYPE_CHECKING:
-    from reactivate.ingest import LoadSummary
+    from reactivate.load import LoadSummary
 
 dnc_app = typer.Typer(help="The firm-wide do-not-call list.", no_args_is_help=True)
 
@@ -72,7 +72,7 @@ def load(
 
     Example: reactivate load data/dormant_accounts.xlsx --campaign 2020h2-dormant
     """
-    from reactivate.ingest import LoadOptions, load_accounts
+    from reactivate.load import LoadOptions, load_accounts
 
     options = LoadOptions(
         sheet=sheet,

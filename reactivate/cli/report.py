@@ -101,7 +101,7 @@ def report(
     Example: reactivate report --campaign 2020h2-dormant --by advisor
     """
     from reactivate.render import report as render
-    from reactivate.report import ReportOptions, build_report
+    from reactivate.report.build import ReportOptions, build_report
 
     if fmt is ReportFormat.xlsx and out is None:
         raise typer.BadParameter(t("report.out_needed"), param_hint="--out")
@@ -155,7 +155,7 @@ def show(
 
     Example: reactivate client show 0010000001 --campaign 2020h2-dormant
     """
-    from reactivate.timeline import client_timeline
+    from reactivate.report.timeline import client_timeline
 
     timeline = client_timeline(engine(db), campaign, client_id)
     if fmt is Format.json:

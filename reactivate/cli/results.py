@@ -27,7 +27,7 @@ from reactivate.messages import t
 
 if TYPE_CHECKING:
     from reactivate.followups import FollowupReport
-    from reactivate.results import UploadSummary, VoidSummary
+    from reactivate.upload.core import UploadSummary, VoidSummary
 
 app = typer.Typer(
     help="Advisors' results: upload filled sheets, undo an upload, correct a client.",
@@ -74,8 +74,8 @@ def upload(
 
     Example: reactivate results upload out/2020h2-dormant/ --campaign 2020h2-dormant
     """
-    from reactivate.results import UploadOptions
-    from reactivate.results import upload as run
+    from reactivate.upload.core import UploadOptions
+    from reactivate.upload.core import upload as run
 
     options = UploadOptions(
         skip_invalid=skip_invalid, dry_run=dry_run, allow_foreign=allow_foreign, advisor=advisor
@@ -131,7 +131,7 @@ def undo(
 
     Example: reactivate results undo 42 --reason "uploaded the wrong advisor's sheet"
     """
-    from reactivate.results import undo as run
+    from reactivate.upload.core import undo as run
 
     _render_void(run(engine(db), import_id, reason), fmt)
 
@@ -156,7 +156,7 @@ def correct(
     Example: reactivate results correct 0010000001 -c 2020h2-dormant --stage reached
     --reason "logged against the wrong client"
     """
-    from reactivate.results import correct as run
+    from reactivate.upload.core import correct as run
 
     _render_void(run(engine(db), campaign, client, stage, reason), fmt)
 

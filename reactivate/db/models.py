@@ -103,7 +103,7 @@ class Member(SQLModel, table=True):
 class Event(SQLModel, table=True):
     """One piece of evidence about a client in a campaign. Append-only.
 
-    `stage` is the event kind (see `reactivate.funnel`: assigned, call, wecom_added,
+    `stage` is the event kind (see `reactivate.rules.funnel`: assigned, call, wecom_added,
     pushed, ...); `value` carries the detail (a call disposition, a product code, an
     advisor code). A 'void' event cancels the event its `voids_event_id` names.
     """
@@ -117,7 +117,7 @@ class Event(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     campaign_id: int = Field(foreign_key="campaign.id")
     client_id: str = Field(foreign_key="client.client_id")
-    stage: str  # an event kind: reactivate.funnel.EVENT_KINDS
+    stage: str  # an event kind: reactivate.rules.funnel.EVENT_KINDS
     value: str | None = None
     occurred_at: dt.datetime
     advisor_code: str | None = None

@@ -18,9 +18,9 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
-from reactivate import funnel
 from reactivate.db import bulk
 from reactivate.db.models import ClientStage
+from reactivate.rules import funnel
 
 _REACHED = ", ".join(f"'{d}'" for d in sorted(funnel.REACHED_DISPOSITIONS))
 
@@ -154,7 +154,7 @@ def campaign_stages(conn: Connection, campaign_id: int) -> tuple[str, ...]:
     definition = conn.execute(
         text("SELECT definition FROM campaign WHERE id = :cid"), {"cid": campaign_id}
     ).scalar_one()
-    # validated when registered (reactivate.campaign): only the list is wanted here
+    # validated when registered (reactivate.rules.campaign): only the list is wanted here
     stages = tomllib.loads(definition).get("funnel", {}).get("stages", funnel.STAGES)
     return tuple(stages)
 

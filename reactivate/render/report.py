@@ -19,8 +19,8 @@ from rich.table import Table
 from rich.text import Text
 
 from reactivate.messages import t
-from reactivate.report import Group, Report, StageFigures
-from reactivate.timeline import Timeline
+from reactivate.report.build import Group, Report, StageFigures
+from reactivate.report.timeline import Timeline
 
 #: WeCom rejects a markdown message longer than this many bytes (UTF-8).
 MARKDOWN_LIMIT = 4096

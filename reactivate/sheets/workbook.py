@@ -41,7 +41,8 @@ from typing import Any, Final
 from zoneinfo import ZoneInfo
 
 from reactivate.errors import InputError
-from reactivate.funnel import (
+from reactivate.messages import t
+from reactivate.rules.funnel import (
     BUSY,
     CALLBACK,
     CONNECTED,
@@ -51,7 +52,6 @@ from reactivate.funnel import (
     REFUSED,
     WRONG_NUMBER,
 )
-from reactivate.messages import t
 
 # --- the file format -------------------------------------------------------------
 

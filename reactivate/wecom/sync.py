@@ -36,15 +36,16 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, bindparam, select, text
 
-from reactivate import funnel, registry
+from reactivate import registry
 from reactivate.clock import from_db, utcnow
 from reactivate.db import bulk, stages
+from reactivate.db.import_log import who
 from reactivate.db.locks import lock_campaign
 from reactivate.db.models import Client, Event, Member, WeComContactWay, WeComRelation
 from reactivate.errors import StateError
-from reactivate.imports import who
 from reactivate.messages import t
 from reactivate.privacy import mask_mobile
+from reactivate.rules import funnel
 from reactivate.wecom.client import ContactRow, ContactsResult, WeComClient
 
 EVENTS = Event.__table__  # type: ignore[attr-defined]

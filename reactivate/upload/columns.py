@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 from zoneinfo import ZoneInfo
 
-from reactivate import funnel
+from reactivate.rules import funnel
 
 if TYPE_CHECKING:
     import polars as pl

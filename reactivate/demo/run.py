@@ -17,19 +17,26 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, select
 
-from reactivate import funnel, registry
+from reactivate import registry
 from reactivate.activity import ActivitySummary, load_activity
-from reactivate.assignment import AssignOptions, AssignSummary, assign
-from reactivate.campaign import Campaign
+from reactivate.assign import AssignOptions, AssignSummary, assign
 from reactivate.clock import local
 from reactivate.db.models import Client, ClientStage, Member
+from reactivate.demo.simulate import (
+    ClientToWork,
+    WorkResult,
+    rates_for,
+    simulate,
+    simulate_activity,
+)
 from reactivate.donotcall import load_dnc
 from reactivate.errors import StateError
-from reactivate.ingest import LoadSummary, load_accounts
+from reactivate.load import LoadSummary, load_accounts
 from reactivate.messages import t
-from reactivate.report import Report, ReportOptions, build_report
-from reactivate.results import UploadSummary, upload
+from reactivate.report.build import Report, ReportOptions, build_report
 from reactivate.roster import load_roster
+from reactivate.rules import funnel
+from reactivate.rules.campaign import Campaign
 from reactivate.sheets.fill import fill_workbook
 from reactivate.sheets.workbook import (
     YES,
@@ -38,7 +45,7 @@ from reactivate.sheets.workbook import (
     product_label,
     read_stamp,
 )
-from reactivate.simulate import ClientToWork, WorkResult, rates_for, simulate, simulate_activity
+from reactivate.upload.core import UploadSummary, upload
 
 SLUG = "2020h2-dormant"
 HOLDOUT = 0.1

@@ -17,21 +17,22 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, Engine, select
 
 from reactivate import registry
-from reactivate.campaign import Dormancy
 from reactivate.clock import utcnow
 from reactivate.db import bulk
+from reactivate.db.import_log import record
 from reactivate.db.models import Advisor, CampaignRecord, DoNotCall, Member
 from reactivate.errors import Rejection, StateError
-from reactivate.imports import record
 from reactivate.messages import t
 from reactivate.roster import BranchResolver
-from reactivate.sheets import columns, values
-from reactivate.sheets.columns import as_cell
+from reactivate.rules.campaign import Dormancy
+from reactivate.sheets import values
+from reactivate.sheets import values_columns as columns
+from reactivate.sheets.clean import Parser, RowCleaner, cyclic_gc_paused, errors_json, remembered
 from reactivate.sheets.fields import ACCOUNT_FIELDS
 from reactivate.sheets.frames import ROW, column, open_frame
 from reactivate.sheets.read import Table, is_label, open_table, parse_mapping, sha256_of
 from reactivate.sheets.rejects import write_rejects
-from reactivate.validate import Parser, RowCleaner, cyclic_gc_paused, errors_json, remembered
+from reactivate.sheets.values_columns import as_cell
 
 if TYPE_CHECKING:
     import polars as pl

@@ -43,19 +43,19 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from sqlalchemy import Connection, Engine, text
 
-from reactivate import funnel, registry
-from reactivate import results_columns as rc
-from reactivate.campaign import Campaign, Product
+from reactivate import registry
 from reactivate.clock import from_db, local, to_utc, utcnow
 from reactivate.db import bulk, stages
+from reactivate.db.import_log import record, who
 from reactivate.db.locks import lock_campaign
 from reactivate.db.meta import workbook_secret
 from reactivate.errors import ConfigError, InputError, Rejection, StateError
-from reactivate.imports import record, who
 from reactivate.messages import t
-from reactivate.results_columns import UNTIMED
-from reactivate.sheets import columns, values
-from reactivate.sheets.columns import as_cell
+from reactivate.rules import funnel
+from reactivate.rules.campaign import Campaign, Product
+from reactivate.sheets import values
+from reactivate.sheets import values_columns as columns
+from reactivate.sheets.clean import RowCleaner, cyclic_gc_paused, errors_json, remembered
 from reactivate.sheets.fields import RESULT_FIELDS
 from reactivate.sheets.frames import ROW, column, open_frame
 from reactivate.sheets.read import (
@@ -68,8 +68,10 @@ from reactivate.sheets.read import (
 )
 from reactivate.sheets.rejects import write_rejects
 from reactivate.sheets.values import BadValue
+from reactivate.sheets.values_columns import as_cell
 from reactivate.sheets.workbook import CALL_SHEET, Stamp, read_stamp, verify_stamp
-from reactivate.validate import RowCleaner, cyclic_gc_paused, errors_json, remembered
+from reactivate.upload import columns as rc
+from reactivate.upload.columns import UNTIMED
 
 if TYPE_CHECKING:
     import polars as pl

@@ -6,7 +6,7 @@ how many stages they count at and the days to each (`reactivate.db.stages`), so 
 one pass and, on SQLite, medians are read from its indexes: a report over a million
 clients takes about a second. Rendering lives in `reactivate.render`; nothing here prints.
 
-Counting rules (see `reactivate.funnel`): the denominator is the assigned clients (members
+Counting rules (see `reactivate.rules.funnel`): the denominator is the assigned clients (members
 with an advisor, not in the control group). A client counts at a stage when they have
 evidence for it or for any later stage of the campaign; "first reaching the stage" is the
 earliest of those times. With a window (`since`/`until`), only evidence dated inside it
@@ -24,13 +24,14 @@ from typing import Any
 from sqlalchemy import Connection, Engine, bindparam, text
 from sqlmodel.sql.sqltypes import UTCDateTime
 
-from reactivate import funnel, registry, stats
-from reactivate.campaign import Campaign
+from reactivate import registry
 from reactivate.clock import local, utcnow
 from reactivate.db import stages
 from reactivate.errors import ConfigError
 from reactivate.messages import t
 from reactivate.privacy import mask_mobile, mask_name
+from reactivate.rules import funnel, stats
+from reactivate.rules.campaign import Campaign
 
 #: Breakdowns `--by` accepts: funnels per group, or the attempt (dialer pass) report.
 BREAKDOWNS = ("advisor", "branch", "week", "risk", "asset_band", "attempt")

@@ -14,11 +14,12 @@ from typing import Any
 from sqlalchemy import Engine, text
 from sqlmodel.sql.sqltypes import UTCDateTime
 
-from reactivate import funnel, registry
+from reactivate import registry
 from reactivate.clock import local
 from reactivate.errors import ConfigError
 from reactivate.messages import t
 from reactivate.privacy import mask_mobile, mask_name
+from reactivate.rules import funnel
 
 _MOBILE = re.compile(r"(?<!\d)1\d{10}(?!\d)")
 

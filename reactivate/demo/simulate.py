@@ -13,7 +13,7 @@ import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from reactivate import funnel
+from reactivate.rules import funnel
 
 #: Shares of assigned clients at each stage when the campaign sets no target.
 DEFAULT_RATES: Mapping[str, float] = {
@@ -75,7 +75,7 @@ def simulate(
     max_attempts: int = 3,
 ) -> list[WorkResult]:
     """One result per client that was called (uncalled clients are left out)."""
-    rng = random.Random(f"reactivate.simulate:{seed}")
+    rng = random.Random(f"reactivate.demo.simulate:{seed}")
     stage_rates = [rates[s] for s in funnel.STAGES]
     results = []
     for client in sorted(clients, key=lambda c: c.client_id):
