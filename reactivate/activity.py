@@ -21,7 +21,7 @@ from reactivate.clock import utcnow
 from reactivate.db import bulk, stages
 from reactivate.db.import_log import record, who
 from reactivate.db.locks import lock_campaign
-from reactivate.db.models import CampaignRecord, Event
+from reactivate.db.models import CAMPAIGNS, EVENTS
 from reactivate.errors import Rejection, RowsRejected
 from reactivate.messages import t
 from reactivate.rules import funnel
@@ -30,8 +30,7 @@ from reactivate.sheets.clean import RowCleaner
 from reactivate.sheets.fields import ACTIVITY_FIELDS
 from reactivate.sheets.read import open_table, sha256_of
 
-CAMPAIGNS = CampaignRecord.__table__  # type: ignore[attr-defined]
-EVENT_TIME = Event.__table__.c.occurred_at.type  # type: ignore[attr-defined]
+EVENT_TIME = EVENTS.c.occurred_at.type
 
 
 @dataclass

@@ -29,14 +29,14 @@ from reactivate.db.import_log import who
 from reactivate.db.locks import lock_campaign
 from reactivate.db.meta import workbook_secret
 from reactivate.db.models import (
-    Advisor,
-    Client,
-    DoNotCall,
-    Member,
-    WeComContactWay,
-    WorkbookIssue,
+    ADVISORS,
+    CLIENTS,
+    DO_NOT_CALL,
+    MEMBERS,
+    WECOM_WAYS,
+    WORKBOOK_ISSUES,
 )
-from reactivate.errors import ConfigError, StateError
+from reactivate.errors import ConfigError
 from reactivate.messages import t
 from reactivate.registry import Registered
 from reactivate.rules import funnel
@@ -48,13 +48,6 @@ from reactivate.sheets.workbook import (
     stamp_digest,
     write_advisor_workbook,
 )
-
-MEMBERS = Member.__table__  # type: ignore[attr-defined]
-CLIENTS = Client.__table__  # type: ignore[attr-defined]
-ADVISORS = Advisor.__table__  # type: ignore[attr-defined]
-DNC = DoNotCall.__table__  # type: ignore[attr-defined]
-ISSUES = WorkbookIssue.__table__  # type: ignore[attr-defined]
-WAYS = WeComContactWay.__table__  # type: ignore[attr-defined]
 
 __all__ = ["METHOD", "AssignOptions", "AssignSummary", "assign", "reassign"]
 
@@ -148,7 +141,7 @@ def assign(
 ) -> AssignSummary:
     """Draw the control group, split the campaign's unassigned clients, issue workbooks."""
     options = options or AssignOptions()
-    campaign = _open_campaign(engine, slug)
+    campaign = registry.open_campaign(engine, slug)
     settings = campaign.config.assignment
     holdout = settings.holdout if options.holdout is None else options.holdout
     if not 0.0 <= holdout < 1.0:
@@ -220,7 +213,7 @@ def reassign(
     progress: Progress | None = None,
 ) -> AssignSummary:
     """Hand the clients of an advisor (who left) to one colleague, or spread them over the branch."""
-    campaign = _open_campaign(engine, slug)
+    campaign = registry.open_campaign(engine, slug)
     summary = AssignSummary(campaign=slug, dry_run=dry_run)
     with _Scratch(out_dir or Path("out") / slug, enabled=workbooks and not dry_run) as scratch:
         with engine.begin() as conn:
@@ -291,13 +284,6 @@ def _finish(
 # --------------------------------------------------------------------------- reading
 
 
-def _open_campaign(engine: Engine, slug: str) -> Registered:
-    campaign = registry.get(engine, slug)
-    if campaign.status != "open":
-        raise StateError(t("error.campaign_closed", slug=slug))
-    return campaign
-
-
 def _effective_time(campaign: Registered, assigned_at: dt.datetime | None) -> dt.datetime:
     if assigned_at is None:
         return utcnow()
@@ -309,8 +295,8 @@ def _effective_time(campaign: Registered, assigned_at: dt.datetime | None) -> dt
 
 def _eligible(conn: Connection, campaign_id: int) -> Sequence[Any]:
     """Members without an advisor, not control, not do-not-call (flag or firm-wide list)."""
-    on_list = select(DNC.c.value).where(DNC.c.kind == "client_id")
-    mobile_on_list = select(DNC.c.value).where(DNC.c.kind == "mobile")
+    on_list = select(DO_NOT_CALL.c.value).where(DO_NOT_CALL.c.kind == "client_id")
+    mobile_on_list = select(DO_NOT_CALL.c.value).where(DO_NOT_CALL.c.kind == "mobile")
     query = (
         select(
             MEMBERS.c.client_id,
@@ -491,29 +477,29 @@ def _issue(
     # each advisor's campaign 「联系我」 QR link (made by `reactivate wecom qr`)
     links: dict[str, str] = dict(
         conn.execute(
-            select(WAYS.c.advisor_code, WAYS.c.qr_code).where(
-                WAYS.c.campaign_id == campaign.id,
-                WAYS.c.client_id.is_(None),
-                WAYS.c.removed_at.is_(None),
+            select(WECOM_WAYS.c.advisor_code, WECOM_WAYS.c.qr_code).where(
+                WECOM_WAYS.c.campaign_id == campaign.id,
+                WECOM_WAYS.c.client_id.is_(None),
+                WECOM_WAYS.c.removed_at.is_(None),
             )
         ).all()
     )
     # and each client's own way, made by `reactivate wecom qr --per-client`
     client_links: dict[str, str] = dict(
         conn.execute(
-            select(WAYS.c.client_id, WAYS.c.qr_code).where(
-                WAYS.c.campaign_id == campaign.id,
-                WAYS.c.client_id.is_not(None),
-                WAYS.c.removed_at.is_(None),
+            select(WECOM_WAYS.c.client_id, WECOM_WAYS.c.qr_code).where(
+                WECOM_WAYS.c.campaign_id == campaign.id,
+                WECOM_WAYS.c.client_id.is_not(None),
+                WECOM_WAYS.c.removed_at.is_(None),
             )
         ).all()
     )
     advisors = {row.code: row for row in conn.execute(select(ADVISORS))}
     last_issue: dict[str, int] = dict(
         conn.execute(
-            select(ISSUES.c.advisor_code, func.max(ISSUES.c.issue))
-            .where(ISSUES.c.campaign_id == campaign.id)
-            .group_by(ISSUES.c.advisor_code)
+            select(WORKBOOK_ISSUES.c.advisor_code, func.max(WORKBOOK_ISSUES.c.issue))
+            .where(WORKBOOK_ISSUES.c.campaign_id == campaign.id)
+            .group_by(WORKBOOK_ISSUES.c.advisor_code)
         ).all()
     )
     wanted = {client_id for ids in selections.values() for client_id in ids}
@@ -561,7 +547,7 @@ def _issue(
         )
         if progress is not None:
             progress(len(ids))
-    bulk.upsert(conn, ISSUES, issue_rows, ["campaign_id", "advisor_code", "issue"])
+    bulk.upsert(conn, WORKBOOK_ISSUES, issue_rows, ["campaign_id", "advisor_code", "issue"])
     return written
 
 

@@ -14,18 +14,18 @@ from sqlalchemy import Connection, Engine, or_, select, update
 from reactivate.clock import utcnow
 from reactivate.db import bulk
 from reactivate.db.import_log import record
-from reactivate.db.models import CampaignRecord, Client, DoNotCall, Member
+from reactivate.db.models import (
+    CAMPAIGNS,
+    CLIENTS,
+    DO_NOT_CALL,
+    MEMBERS,
+)
 from reactivate.errors import Rejection, RowsRejected
 from reactivate.messages import t
 from reactivate.sheets import values
 from reactivate.sheets.clean import RowCleaner
 from reactivate.sheets.fields import DNC_FIELDS
 from reactivate.sheets.read import open_table, sha256_of
-
-DNC = DoNotCall.__table__  # type: ignore[attr-defined]
-MEMBERS = Member.__table__  # type: ignore[attr-defined]
-CLIENTS = Client.__table__  # type: ignore[attr-defined]
-CAMPAIGNS = CampaignRecord.__table__  # type: ignore[attr-defined]
 
 
 @dataclass
@@ -77,7 +77,10 @@ def load_dnc(engine: Engine, path: Path, *, sheet: str | None = None) -> DncSumm
 
     now = utcnow()
     with engine.begin() as conn:
-        known = {(kind, value) for kind, value in conn.execute(select(DNC.c.kind, DNC.c.value))}
+        known = {
+            (kind, value)
+            for kind, value in conn.execute(select(DO_NOT_CALL.c.kind, DO_NOT_CALL.c.value))
+        }
         new = [
             (kind, value, reason)
             for (kind, value), reason in entries.items()
@@ -97,7 +100,7 @@ def load_dnc(engine: Engine, path: Path, *, sheet: str | None = None) -> DncSumm
         )
         bulk.upsert(
             conn,
-            DNC,
+            DO_NOT_CALL,
             [
                 {
                     "kind": kind,
@@ -117,9 +120,9 @@ def load_dnc(engine: Engine, path: Path, *, sheet: str | None = None) -> DncSumm
 
 def flag_members(conn: Connection) -> int:
     """Flag every member of an open campaign who is on the list; returns how many were newly flagged."""
-    by_id = select(DNC.c.value).where(DNC.c.kind == "client_id")
+    by_id = select(DO_NOT_CALL.c.value).where(DO_NOT_CALL.c.kind == "client_id")
     by_mobile = select(CLIENTS.c.client_id).where(
-        CLIENTS.c.mobile.in_(select(DNC.c.value).where(DNC.c.kind == "mobile"))
+        CLIENTS.c.mobile.in_(select(DO_NOT_CALL.c.value).where(DO_NOT_CALL.c.kind == "mobile"))
     )
     open_campaigns = select(CAMPAIGNS.c.id).where(CAMPAIGNS.c.status == "open")
     result = conn.execute(

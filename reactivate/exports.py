@@ -12,14 +12,14 @@ from sqlalchemy import Engine, select
 
 from reactivate import registry
 from reactivate.clock import local
-from reactivate.db.models import Advisor, Client, ClientStage, Member
+from reactivate.db.models import (
+    ADVISORS,
+    CLIENT_STAGES,
+    CLIENTS,
+    MEMBERS,
+)
 from reactivate.privacy import mask_mobile, mask_name
 from reactivate.rules import funnel
-
-MEMBERS = Member.__table__  # type: ignore[attr-defined]
-CLIENTS = Client.__table__  # type: ignore[attr-defined]
-ADVISORS = Advisor.__table__  # type: ignore[attr-defined]
-STAGE = ClientStage.__table__  # type: ignore[attr-defined]
 
 COLUMNS = (
     "client_id",
@@ -66,18 +66,18 @@ def assignment_rows(engine: Engine, slug: str) -> Iterator[dict[str, Any]]:
             CLIENTS.c.mobile,
             CLIENTS.c.branch,
             ADVISORS.c.name.label("advisor_name"),
-            STAGE.c.called_at,
-            STAGE.c.reached_at,
-            STAGE.c.wecom_at,
-            STAGE.c.pushed_at,
-            STAGE.c.converted_at,
+            CLIENT_STAGES.c.called_at,
+            CLIENT_STAGES.c.reached_at,
+            CLIENT_STAGES.c.wecom_at,
+            CLIENT_STAGES.c.pushed_at,
+            CLIENT_STAGES.c.converted_at,
         )
         .join(CLIENTS, CLIENTS.c.client_id == MEMBERS.c.client_id)
         .outerjoin(ADVISORS, ADVISORS.c.code == MEMBERS.c.advisor_code)
         .outerjoin(
-            STAGE,
-            (STAGE.c.campaign_id == MEMBERS.c.campaign_id)
-            & (STAGE.c.client_id == MEMBERS.c.client_id),
+            CLIENT_STAGES,
+            (CLIENT_STAGES.c.campaign_id == MEMBERS.c.campaign_id)
+            & (CLIENT_STAGES.c.client_id == MEMBERS.c.client_id),
         )
         .where(MEMBERS.c.campaign_id == campaign.id)
         .order_by(MEMBERS.c.client_id)

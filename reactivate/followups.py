@@ -27,12 +27,12 @@ from sqlalchemy import Engine, text
 
 from reactivate import registry
 from reactivate.clock import from_db, local, utcnow
+from reactivate.db.dialect import db_time
 from reactivate.db.locks import lock_campaign
 from reactivate.errors import ConfigError
 from reactivate.messages import t
 from reactivate.privacy import mask_mobile, mask_name
 from reactivate.rules import funnel
-from reactivate.upload.core import db_time
 
 #: Reasons in order of urgency.
 REASONS = ("callback_due", "retry", "never_called", "reached_not_wecom", "wecom_not_pushed")

@@ -17,11 +17,15 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, Engine, select
 
 from reactivate import registry
-from reactivate.clock import utcnow
-from reactivate.db import bulk
+from reactivate.db import bulk, dialect
 from reactivate.db.import_log import record
-from reactivate.db.models import Advisor, CampaignRecord, DoNotCall, Member
-from reactivate.errors import Rejection, StateError
+from reactivate.db.models import (
+    ADVISORS,
+    CAMPAIGNS,
+    DO_NOT_CALL,
+    MEMBERS,
+)
+from reactivate.errors import Rejection
 from reactivate.messages import t
 from reactivate.roster import BranchResolver
 from reactivate.rules.campaign import Dormancy
@@ -37,10 +41,6 @@ from reactivate.sheets.values_columns import as_cell
 if TYPE_CHECKING:
     import polars as pl
 
-MEMBERS = Member.__table__  # type: ignore[attr-defined]
-CAMPAIGNS = CampaignRecord.__table__  # type: ignore[attr-defined]
-ADVISORS = Advisor.__table__  # type: ignore[attr-defined]
-DNC = DoNotCall.__table__  # type: ignore[attr-defined]
 
 #: Account statuses that never join a campaign.
 CLOSED_STATUSES = frozenset({"冻结", "销户", "注销", "frozen", "closed", "dormant-closed"})
@@ -171,9 +171,7 @@ def _load(
     on_table: Callable[[Table], None] | None,
     progress: Progress | None,
 ) -> LoadSummary:
-    campaign = registry.get(engine, slug)
-    if campaign.status != "open":
-        raise StateError(t("error.campaign_closed", slug=slug))
+    campaign = registry.open_campaign(engine, slug)
     table, frame = open_frame(
         path,
         ACCOUNT_FIELDS,
@@ -494,7 +492,7 @@ class _Context:
             ).scalars()
         )
         dnc: dict[str, set[str]] = {"client_id": set(), "mobile": set()}
-        for kind, value in conn.execute(select(DNC.c.kind, DNC.c.value)):
+        for kind, value in conn.execute(select(DO_NOT_CALL.c.kind, DO_NOT_CALL.c.value)):
             dnc.setdefault(kind, set()).add(value)
         codes: set[str] = set()
         names: dict[str, list[str]] = {}
@@ -673,7 +671,7 @@ STAGE_TABLE = "stage_account"
 def _compare(conn: Connection) -> tuple[int, int]:
     """(updated, unchanged): the staged members whose client data differs from what is
     stored, and those whose data is the same."""
-    changed = " OR ".join(_distinct(conn, f"c.{c}", f"s.{c}") for c in _DATA_COLUMNS)
+    changed = " OR ".join(dialect.is_distinct(conn, f"c.{c}", f"s.{c}") for c in _DATA_COLUMNS)
     counts = conn.exec_driver_sql(
         f"""SELECT
               SUM(CASE WHEN s.is_member = 1 AND ({changed}) THEN 1 ELSE 0 END),
@@ -686,9 +684,11 @@ def _compare(conn: Connection) -> tuple[int, int]:
 def _write(conn: Connection, campaign_id: int, import_id: int, members: int) -> None:
     """Upsert clients (only those whose data changed) and add new members, from the staged
     rows; flag do-not-call on the `members` staged who were members already."""
-    now = _sql_now(conn)
+    now = dialect.now_literal(conn)
     assignments = ", ".join(f"{c} = excluded.{c}" for c in _DATA_COLUMNS)
-    changed = " OR ".join(_distinct(conn, f"client.{c}", f"excluded.{c}") for c in _DATA_COLUMNS)
+    changed = " OR ".join(
+        dialect.is_distinct(conn, f"client.{c}", f"excluded.{c}") for c in _DATA_COLUMNS
+    )
     conn.exec_driver_sql(
         f"""INSERT INTO client (client_id, {", ".join(_DATA_COLUMNS)}, updated_at)
             SELECT client_id, {", ".join(_DATA_COLUMNS)}, {now} FROM {STAGE_TABLE} WHERE true
@@ -707,16 +707,3 @@ def _write(conn: Connection, campaign_id: int, import_id: int, members: int) -> 
             WHERE campaign_id = {int(campaign_id)} AND NOT dnc
               AND client_id IN (SELECT client_id FROM {STAGE_TABLE} WHERE is_member = 1 AND dnc = 1)"""
     )
-
-
-def _distinct(conn: Connection, left: str, right: str) -> str:
-    operator = "IS DISTINCT FROM" if conn.dialect.name == "postgresql" else "IS NOT"
-    return f"({left} {operator} {right})"
-
-
-def _sql_now(conn: Connection) -> str:
-    """The current UTC time as a SQL literal in the form the dialect stores."""
-    now = utcnow()
-    if conn.dialect.name == "postgresql":
-        return f"TIMESTAMPTZ '{now.isoformat()}'"
-    return f"'{now.strftime('%Y-%m-%d %H:%M:%S.%f')}'"

@@ -12,14 +12,11 @@ from sqlmodel import Session
 
 from reactivate.clock import utcnow
 from reactivate.db import stages
-from reactivate.db.models import CampaignRecord, Client, Member
+from reactivate.db.models import CAMPAIGNS, CLIENTS, MEMBERS, CampaignRecord
 from reactivate.errors import CampaignNotFound, StateError
 from reactivate.messages import t
 from reactivate.rules import campaign as campaign_config
 from reactivate.rules.campaign import Campaign
-
-CAMPAIGNS = CampaignRecord.__table__  # type: ignore[attr-defined]
-MEMBERS = Member.__table__  # type: ignore[attr-defined]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -86,6 +83,14 @@ def get(engine: Engine, slug: str) -> Registered:
     return Registered(id=row.id, status=row.status, config=config)
 
 
+def open_campaign(engine: Engine, slug: str) -> Registered:
+    """The campaign `slug`, refused when closed: nothing is written to a closed campaign."""
+    campaign = get(engine, slug)
+    if campaign.status != "open":
+        raise StateError(t("error.campaign_closed", slug=slug))
+    return campaign
+
+
 def overview(engine: Engine) -> list[dict[str, Any]]:
     """One row per campaign with its member count."""
     members = (
@@ -139,7 +144,7 @@ def close(engine: Engine, slug: str, *, purge_personal_data: bool = False) -> tu
     Returns (closed now, clients purged). Closing a closed campaign only purges.
     """
     campaign = get(engine, slug)
-    clients = Client.__table__  # type: ignore[attr-defined]
+    clients = CLIENTS
     with engine.begin() as conn:
         closed_now = campaign.status != "closed"
         if closed_now:

@@ -11,23 +11,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, select, update
+from sqlalchemy import Connection, Engine, func, select, text, update
 
 from reactivate.clock import utcnow
 from reactivate.db import bulk
 from reactivate.db.import_log import record
-from reactivate.db.models import Advisor, Branch, BranchAlias, Client
+from reactivate.db.models import (
+    ADVISORS,
+    BRANCH_ALIASES,
+    BRANCHES,
+    CLIENTS,
+)
 from reactivate.errors import ConfigError, Rejection, RowsRejected
 from reactivate.messages import t
 from reactivate.sheets import values
 from reactivate.sheets.clean import RowCleaner
 from reactivate.sheets.fields import ROSTER_FIELDS
 from reactivate.sheets.read import fold_header, open_table, sha256_of
-
-ADVISORS = Advisor.__table__  # type: ignore[attr-defined]
-BRANCHES = Branch.__table__  # type: ignore[attr-defined]
-ALIASES = BranchAlias.__table__  # type: ignore[attr-defined]
-CLIENTS = Client.__table__  # type: ignore[attr-defined]
 
 
 def branch_key(name: str) -> str:
@@ -50,7 +50,9 @@ class BranchResolver:
             by_key[branch_key(name)] = name
             if code:
                 by_code[code] = name
-        for alias_key, name in conn.execute(select(ALIASES.c.alias_key, ALIASES.c.branch_name)):
+        for alias_key, name in conn.execute(
+            select(BRANCH_ALIASES.c.alias_key, BRANCH_ALIASES.c.branch_name)
+        ):
             by_key.setdefault(alias_key, name)
         return cls(by_code, by_key)
 
@@ -224,7 +226,9 @@ def add_alias(engine: Engine, alias: str, canonical: str) -> int:
             )
             raise ConfigError(t("error.branch_unknown", name=canonical, known=names or "none"))
         key = branch_key(alias)
-        bulk.upsert(conn, ALIASES, [{"alias_key": key, "branch_name": canonical}], ["alias_key"])
+        bulk.upsert(
+            conn, BRANCH_ALIASES, [{"alias_key": key, "branch_name": canonical}], ["alias_key"]
+        )
         spellings = [
             name
             for name in conn.execute(select(CLIENTS.c.branch).distinct()).scalars()
@@ -263,7 +267,9 @@ def branch_overview(engine: Engine) -> list[dict[str, Any]]:
             ).all()
         )
         aliases: dict[str, list[str]] = {}
-        for key, name in conn.execute(select(ALIASES.c.alias_key, ALIASES.c.branch_name)):
+        for key, name in conn.execute(
+            select(BRANCH_ALIASES.c.alias_key, BRANCH_ALIASES.c.branch_name)
+        ):
             aliases.setdefault(name, []).append(key)
         return [
             {
@@ -292,3 +298,17 @@ def advisor_overview(engine: Engine) -> list[dict[str, Any]]:
             }
             for row in conn.execute(select(ADVISORS).order_by(ADVISORS.c.branch, ADVISORS.c.code))
         ]
+
+
+def campaign_advisors(conn: Connection, campaign_id: int) -> dict[str, str | None]:
+    """Active advisors holding assigned clients in the campaign -> their WeCom userid."""
+    rows = conn.execute(
+        text(
+            """SELECT a.code, a.wecom_userid FROM advisor a
+               WHERE a.active AND EXISTS (
+                 SELECT 1 FROM member m WHERE m.campaign_id = :cid AND m.advisor_code = a.code)
+               ORDER BY a.code"""
+        ),
+        {"cid": campaign_id},
+    )
+    return {code: (userid or "").strip() or None for code, userid in rows}

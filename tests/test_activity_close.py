@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import CAMPAIGN_FILE, ROOT, query
+from helpers import CAMPAIGN_FILE, ROOT, query
 from typer.testing import CliRunner
 
 from reactivate.cli import app

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from conftest import CAMPAIGN_FILE, ROOT, query, record_call
+from helpers import CAMPAIGN_FILE, ROOT, query, record_call
 from typer.testing import CliRunner
 
 from reactivate.cli import app

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import CAMPAIGN_FILE
+from helpers import CAMPAIGN_FILE
 
 from reactivate.errors import ConfigError
 from reactivate.rules.campaign import from_toml, read_file

@@ -13,7 +13,7 @@ from typing import Any
 
 import openpyxl
 import pytest
-from test_results import (
+from upload_campaign import (
     SH,
     SLUG,
     assign,

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import CAMPAIGN_FILE, record_call, scalar
+from helpers import CAMPAIGN_FILE, record_call, scalar
 from sqlalchemy import text
 from typer.testing import CliRunner
 

@@ -12,7 +12,7 @@ from typing import Any
 import polars as pl
 import pytest
 import xlsxwriter
-from conftest import CAMPAIGN_FILE, query
+from helpers import CAMPAIGN_FILE, query
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from openpyxl import Workbook

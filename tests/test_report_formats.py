@@ -14,8 +14,8 @@ from typing import Any
 
 import openpyxl
 import pytest
-from conftest import CAMPAIGN_FILE
-from test_report import AS_OF, SLUG, Data, generate, insert
+from helpers import CAMPAIGN_FILE
+from report_campaign import AS_OF, SLUG, Data, generate, insert
 from typer.testing import CliRunner
 
 from reactivate import registry

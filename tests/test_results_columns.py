@@ -22,11 +22,12 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 import pytest
-from conftest import CAMPAIGN_FILE
+from helpers import CAMPAIGN_FILE
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from reactivate.clock import to_utc
+from reactivate.db.dialect import stored_time
 from reactivate.rules import campaign as campaigns
 from reactivate.rules import funnel
 from reactivate.sheets.workbook import Stamp
@@ -38,7 +39,6 @@ from reactivate.upload.core import (
     _File,
     _member_of,
     _RowChecker,
-    _stored_time,
     find_product,
 )
 
@@ -207,7 +207,7 @@ def test_the_columns_accept_a_row_when_and_as_the_row_checker_does(
     context = _Context(campaign, 1, NOW, frozenset(CODES), NAMES)
     options = UploadOptions(allow_foreign=allow_foreign, advisor=default_advisor)
     conn: Any = SimpleNamespace(dialect=SimpleNamespace(name="sqlite" if sqlite else "postgresql"))
-    checker = _RowChecker(context, options, _stored_time(conn))
+    checker = _RowChecker(context, options, stored_time(conn))
     stamped = _File(Path("A001.xlsx"), FileSummary(file="A001.xlsx", sha256=""))
     stamped.stamp = Stamp(campaign.slug, "A001", 1, CLIENTS, "")
     plain = _File(Path("own.csv"), FileSummary(file="own.csv", sha256=""))

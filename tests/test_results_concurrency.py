@@ -15,8 +15,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import ROOT
-from test_results import FULL, SLUG, events, make_workbook, rows, setup_db, sh, stage_of
+from helpers import ROOT
+from upload_campaign import FULL, SLUG, events, make_workbook, rows, setup_db, sh, stage_of
 
 from reactivate.upload.core import HOLD_ENV
 

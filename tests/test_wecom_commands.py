@@ -9,8 +9,8 @@ from typing import Any
 
 import openpyxl
 import pytest
-from conftest import CAMPAIGN_FILE, ROOT, query
 from fake_wecom import FakeWeCom, fake_wecom  # noqa: F401
+from helpers import CAMPAIGN_FILE, ROOT, query
 from sqlalchemy import text
 from typer.testing import CliRunner
 

@@ -7,8 +7,8 @@ import json
 from typing import Any
 
 import pytest
-from conftest import CAMPAIGN_FILE, ROOT, query
 from fake_wecom import FakeWeCom, fake_wecom  # noqa: F401
+from helpers import CAMPAIGN_FILE, ROOT, query
 from sqlalchemy import text
 from typer.testing import CliRunner
 

@@ -12,6 +12,7 @@ from sqlalchemy.pool import ConnectionPoolEntry, NullPool
 from sqlmodel import Session, SQLModel
 
 from reactivate.db import models
+from reactivate.db.models import CLIENT_STAGES, META
 from reactivate.errors import DatabaseError
 from reactivate.messages import t
 
@@ -109,7 +110,7 @@ def _upgrade_to_2(engine: Engine) -> None:
     """Add the funnel columns and their indexes, then fill them by a full refresh."""
     from reactivate.db import stages
 
-    table = models.ClientStage.__table__  # type: ignore[attr-defined]
+    table = CLIENT_STAGES
     with engine.begin() as conn:
         present = {column["name"] for column in inspect(conn).get_columns("client_stage")}
         for name, ddl in _FUNNEL_COLUMNS.items():
@@ -119,8 +120,4 @@ def _upgrade_to_2(engine: Engine) -> None:
             index.create(conn, checkfirst=True)
         for (campaign_id,) in conn.exec_driver_sql("SELECT id FROM campaign").all():
             stages.refresh(conn, campaign_id)
-        conn.execute(
-            models.Meta.__table__.update()  # type: ignore[attr-defined]
-            .where(models.Meta.__table__.c.key == "schema_version")  # type: ignore[attr-defined]
-            .values(value="2")
-        )
+        conn.execute(META.update().where(META.c.key == "schema_version").values(value="2"))

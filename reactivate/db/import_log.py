@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, insert, select
 
 from reactivate.clock import DEFAULT_TZ, local, utcnow
-from reactivate.db.models import CampaignRecord, ImportRecord
+from reactivate.db.models import CAMPAIGNS, IMPORTS
 
 
 def who() -> str:
@@ -34,7 +34,7 @@ def record(
     status: str,
 ) -> int:
     """Append one import record inside the caller's transaction; returns its id."""
-    table = ImportRecord.__table__  # type: ignore[attr-defined]
+    table = IMPORTS
     result = conn.execute(
         insert(table)
         .values(
@@ -57,8 +57,8 @@ def listing(
     engine: Engine, campaign_id: int | None = None, limit: int = 50
 ) -> list[dict[str, Any]]:
     """The latest imports, newest first."""
-    table = ImportRecord.__table__  # type: ignore[attr-defined]
-    campaigns = CampaignRecord.__table__  # type: ignore[attr-defined]
+    table = IMPORTS
+    campaigns = CAMPAIGNS
     query = (
         select(table, campaigns.c.slug)
         .outerjoin(campaigns, campaigns.c.id == table.c.campaign_id)

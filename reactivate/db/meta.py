@@ -7,9 +7,8 @@ import secrets
 from sqlalchemy import Connection, select
 
 from reactivate.db import bulk
-from reactivate.db.models import Meta
+from reactivate.db.models import META
 
-META = Meta.__table__  # type: ignore[attr-defined]
 WORKBOOK_SECRET = "workbook_secret"
 
 

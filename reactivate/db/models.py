@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Index, UniqueConstraint, text
+from sqlalchemy import Index, Table, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 #: Bump when the tables change; `reactivate.db.engine` upgrades older databases.
@@ -308,11 +308,30 @@ class WeComTransfer(SQLModel, table=True):
     updated_at: dt.datetime
 
 
+def _table_of(model: type[SQLModel]) -> Table:
+    """The Core table behind `model`: SQLModel leaves `__table__` untyped, so it is read here once."""
+    table: Table = model.__table__  # type: ignore[attr-defined]
+    return table
+
+
+# Typed handles for Core statements (`select(MEMBERS)`, `insert(EVENTS)`), one per table.
+META = _table_of(Meta)
+CAMPAIGNS = _table_of(CampaignRecord)
+BRANCHES = _table_of(Branch)
+BRANCH_ALIASES = _table_of(BranchAlias)
+ADVISORS = _table_of(Advisor)
+CLIENTS = _table_of(Client)
+MEMBERS = _table_of(Member)
+EVENTS = _table_of(Event)
+IMPORTS = _table_of(ImportRecord)
+DO_NOT_CALL = _table_of(DoNotCall)
+WECOM_TOKENS = _table_of(WeComToken)
+CLIENT_STAGES = _table_of(ClientStage)
+WORKBOOK_ISSUES = _table_of(WorkbookIssue)
+WECOM_RELATIONS = _table_of(WeComRelation)
+WECOM_WAYS = _table_of(WeComContactWay)
+WECOM_TRANSFERS = _table_of(WeComTransfer)
+
 # Reports ask "did this advisor upload anything" and "did a WeCom sync ever run" per
 # campaign: answered from this index instead of a scan of every event.
-Index(
-    "ix_event_campaign_source",
-    Event.__table__.c.campaign_id,  # type: ignore[attr-defined]
-    Event.__table__.c.source,  # type: ignore[attr-defined]
-    Event.__table__.c.advisor_code,  # type: ignore[attr-defined]
-)
+Index("ix_event_campaign_source", EVENTS.c.campaign_id, EVENTS.c.source, EVENTS.c.advisor_code)

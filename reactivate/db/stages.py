@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import Connection, text
 
 from reactivate.db import bulk
-from reactivate.db.models import ClientStage
+from reactivate.db.models import CLIENT_STAGES
 from reactivate.rules import funnel
 
 _REACHED = ", ".join(f"'{d}'" for d in sorted(funnel.REACHED_DISPOSITIONS))
@@ -198,7 +198,7 @@ def _rebuild(conn: Connection, campaign_id: int, *, only_touched: bool) -> None:
     # many times faster than it keeps them up to date row by row (8x at 1M members).
     # (PostgreSQL would lock readers out for the transaction's length: left alone.)
     reindex = sqlite and not only_touched
-    indexes = ClientStage.__table__.indexes  # type: ignore[attr-defined]
+    indexes = CLIENT_STAGES.indexes
     if reindex:
         for index in indexes:
             conn.exec_driver_sql(f"DROP INDEX IF EXISTS {index.name}")

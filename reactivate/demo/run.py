@@ -21,7 +21,7 @@ from reactivate import registry
 from reactivate.activity import ActivitySummary, load_activity
 from reactivate.assign import AssignOptions, AssignSummary, assign
 from reactivate.clock import local
-from reactivate.db.models import Client, ClientStage, Member
+from reactivate.db.models import CLIENT_STAGES, CLIENTS, MEMBERS, Member
 from reactivate.demo.simulate import (
     ClientToWork,
     WorkResult,
@@ -136,7 +136,7 @@ def run_demo(
 
 def _write_activity(engine: Engine, campaign: Campaign, path: Path) -> None:
     """A simulated later export from the core system (who traded again), as a CSV."""
-    stage = ClientStage.__table__  # type: ignore[attr-defined]
+    stage = CLIENT_STAGES
     with engine.connect() as conn:
         rows = conn.execute(
             select(stage.c.client_id, stage.c.control, stage.c.reached_at, stage.c.converted_at)
@@ -167,8 +167,8 @@ def hash_advisor(code: str) -> int:
 
 
 def _clients(engine: Engine, client_ids: tuple[str, ...], products: Any) -> list[ClientToWork]:
-    members = Member.__table__  # type: ignore[attr-defined]
-    clients = Client.__table__  # type: ignore[attr-defined]
+    members = MEMBERS
+    clients = CLIENTS
     with engine.connect() as conn:
         rows = conn.execute(
             select(members.c.client_id, members.c.assigned_at, clients.c.risk)

@@ -45,7 +45,7 @@ from sqlalchemy import Connection, Engine, text
 
 from reactivate import registry
 from reactivate.clock import from_db, local, to_utc, utcnow
-from reactivate.db import bulk, stages
+from reactivate.db import bulk, dialect, stages
 from reactivate.db.import_log import record, who
 from reactivate.db.locks import lock_campaign
 from reactivate.db.meta import workbook_secret
@@ -1054,7 +1054,7 @@ _FILE_STAGE = "upload_file"
 
 
 def _event_columns(conn: Connection) -> dict[str, str]:
-    moment = "TIMESTAMPTZ" if conn.dialect.name == "postgresql" else "TEXT"
+    moment = dialect.time_type(conn)
     return {
         "client_id": "TEXT",
         "stage": "TEXT",
@@ -1066,13 +1066,6 @@ def _event_columns(conn: Connection) -> dict[str, str]:
         "source_row": "INTEGER",
         "source_ref": "TEXT",
     }
-
-
-def db_time(conn: Connection, moment: dt.datetime) -> Any:
-    """`moment` (aware) as raw SQL compares it with stored times: SQLite keeps UTC text."""
-    if conn.dialect.name == "postgresql":
-        return moment
-    return moment.astimezone(dt.UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 # Facts the campaign already holds (the same client, kind and value, at the same time or,
@@ -1147,9 +1140,7 @@ def _upload(
 ) -> UploadSummary:
     import polars as pl
 
-    registered = registry.get(engine, slug)
-    if registered.status != "open":
-        raise StateError(t("error.campaign_closed", slug=slug))
+    registered = registry.open_campaign(engine, slug)
     files = [
         _File(path, FileSummary(file=str(path), sha256=sha256_of(path)))
         for path in expand(paths)
@@ -1188,7 +1179,7 @@ def _upload(
             seen[digest] = item.summary
             todo.append(item)
 
-        checker = _RowChecker(context, options, _stored_time(conn))
+        checker = _RowChecker(context, options, dialect.stored_time(conn))
         # Every stamp first: the clients the workbooks were issued for are looked up in one
         # pass. Clients sheets name beyond their stamps (plain sheets) are looked up after.
         for item in todo:
@@ -1322,20 +1313,6 @@ def _exists(path: Path) -> bool:
     if not path.is_file():
         raise InputError(t("error.file_missing", file=path))
     return True
-
-
-def _stored_time(conn: Connection) -> Callable[[dt.datetime], Any]:
-    """A converter of aware UTC times to what the staged `occurred_at` column holds.
-
-    The checker converts each distinct sheet time once (`_RowChecker._convert`).
-    """
-    if conn.dialect.name == "postgresql":
-        return lambda moment: moment
-
-    def sqlite_text(moment: dt.datetime) -> str:
-        return moment.replace(tzinfo=None).isoformat(" ", "microseconds")  # SQLite: UTC text
-
-    return sqlite_text
 
 
 def _staged_facts_of(conn: Connection, client_ids: Iterable[str]) -> list[Any]:
@@ -1516,7 +1493,7 @@ def _insert(
     )
     conn.execute(
         text(_INSERT_SQL),
-        {"campaign_id": campaign_id, "who": who(), "now": db_time(conn, now)},
+        {"campaign_id": campaign_id, "who": who(), "now": dialect.db_time(conn, now)},
     )
     by_import = {item.summary.import_id: item.summary for _position, item in live}
     counted = conn.execute(
@@ -1579,7 +1556,7 @@ WHERE {{where}}
 
 
 def _void(conn: Connection, where: str, params: dict[str, Any]) -> int:
-    now = db_time(conn, utcnow())
+    now = dialect.db_time(conn, utcnow())
     result = conn.execute(
         text(_VOID_SQL.format(where=where)),
         {"now": now, "who": who(), **params},

@@ -27,17 +27,14 @@ from typing import Any, Final
 
 from sqlalchemy import Engine, func, select
 
-from reactivate import registry
+from reactivate import registry, roster
 from reactivate.clock import utcnow
 from reactivate.db import bulk
 from reactivate.db.meta import workbook_secret
-from reactivate.db.models import WeComContactWay
+from reactivate.db.models import MEMBERS, WECOM_WAYS
 from reactivate.errors import ConfigError, WeComError
 from reactivate.messages import t
 from reactivate.wecom.client import MAX_REMARK_CHARS, USER_REFUSED, WeComClient
-from reactivate.wecom.sync import MEMBERS, campaign_advisors, open_campaign
-
-WAYS = WeComContactWay.__table__  # type: ignore[attr-defined]
 
 #: WeCom's cap on 「联系我」 ways created through the API, per corp.
 API_QUOTA: Final = 500_000
@@ -91,11 +88,11 @@ def create_ways(
     quota: int = API_QUOTA,
 ) -> QrSummary:
     """Make the missing ways: one per advisor of the campaign, or one per assigned client."""
-    campaign = open_campaign(engine, slug)
+    campaign = registry.open_campaign(engine, slug)
     summary = QrSummary(campaign=slug, per_client=per_client)
     with engine.begin() as conn:  # the secret may be created on first use
         secret = workbook_secret(conn)
-        advisors = campaign_advisors(conn, campaign.id)
+        advisors = roster.campaign_advisors(conn, campaign.id)
         userids = {code: userid for code, userid in advisors.items() if userid}
         summary.without_userid = [code for code, userid in advisors.items() if not userid]
         if per_client:
@@ -115,13 +112,13 @@ def create_ways(
         have = {
             (code, client_id)
             for code, client_id in conn.execute(
-                select(WAYS.c.advisor_code, WAYS.c.client_id).where(
-                    WAYS.c.campaign_id == campaign.id, WAYS.c.removed_at.is_(None)
+                select(WECOM_WAYS.c.advisor_code, WECOM_WAYS.c.client_id).where(
+                    WECOM_WAYS.c.campaign_id == campaign.id, WECOM_WAYS.c.removed_at.is_(None)
                 )
             )
         }
         stored = conn.execute(
-            select(func.count()).select_from(WAYS).where(WAYS.c.removed_at.is_(None))
+            select(func.count()).select_from(WECOM_WAYS).where(WECOM_WAYS.c.removed_at.is_(None))
         ).scalar_one()
     todo = [key for key in wanted if key not in have]
     summary.existing = len(wanted) - len(todo)
@@ -135,7 +132,7 @@ def create_ways(
     def flush() -> None:
         if pending:
             with engine.begin() as conn:
-                bulk.upsert(conn, WAYS, pending, ["state"])
+                bulk.upsert(conn, WECOM_WAYS, pending, ["state"])
             pending.clear()
 
     try:
@@ -186,16 +183,18 @@ def remove_ways(
     summary = QrSummary(campaign=slug)
     with engine.connect() as conn:
         ways = conn.execute(
-            select(WAYS.c.id, WAYS.c.config_id)
-            .where(WAYS.c.campaign_id == campaign.id, WAYS.c.removed_at.is_(None))
-            .order_by(WAYS.c.id)
+            select(WECOM_WAYS.c.id, WECOM_WAYS.c.config_id)
+            .where(WECOM_WAYS.c.campaign_id == campaign.id, WECOM_WAYS.c.removed_at.is_(None))
+            .order_by(WECOM_WAYS.c.id)
         ).all()
     done: list[int] = []
 
     def flush() -> None:
         if done:
             with engine.begin() as conn:
-                conn.execute(WAYS.update().where(WAYS.c.id.in_(done)).values(removed_at=utcnow()))
+                conn.execute(
+                    WECOM_WAYS.update().where(WECOM_WAYS.c.id.in_(done)).values(removed_at=utcnow())
+                )
             done.clear()
 
     try:
@@ -220,12 +219,12 @@ def advisor_links(engine: Engine, campaign_id: int) -> dict[str, str]:
         return {
             code: link
             for code, link in conn.execute(
-                select(WAYS.c.advisor_code, WAYS.c.qr_code)
+                select(WECOM_WAYS.c.advisor_code, WECOM_WAYS.c.qr_code)
                 .where(
-                    WAYS.c.campaign_id == campaign_id,
-                    WAYS.c.client_id.is_(None),
-                    WAYS.c.removed_at.is_(None),
+                    WECOM_WAYS.c.campaign_id == campaign_id,
+                    WECOM_WAYS.c.client_id.is_(None),
+                    WECOM_WAYS.c.removed_at.is_(None),
                 )
-                .order_by(WAYS.c.advisor_code)
+                .order_by(WECOM_WAYS.c.advisor_code)
             )
         }

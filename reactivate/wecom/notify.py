@@ -26,14 +26,11 @@ from typing import Any, Final
 
 from sqlalchemy import Connection, Engine, select, text
 
+from reactivate import registry, roster
 from reactivate.clock import utcnow
-from reactivate.db.models import Advisor, WorkbookIssue
+from reactivate.db.models import ADVISORS, WORKBOOK_ISSUES
 from reactivate.messages import t
 from reactivate.wecom.client import MAX_MARKDOWN_BYTES, MAX_TEXT_BYTES, WeComClient
-from reactivate.wecom.sync import campaign_advisors, open_campaign
-
-ISSUES = WorkbookIssue.__table__  # type: ignore[attr-defined]
-ADVISORS = Advisor.__table__  # type: ignore[attr-defined]
 
 #: WeCom's cap on app messages to one member; more within a minute are silently dropped.
 PER_MEMBER_PER_MINUTE: Final = 30
@@ -148,7 +145,7 @@ def plan(
     """The messages for the campaign's advisors (and the robot's markdown when `webhook`)."""
     from reactivate.followups import followups
 
-    campaign = open_campaign(engine, slug)
+    campaign = registry.open_campaign(engine, slug)
     config = campaign.config
     now = now or utcnow()
     outbox = Outbox(campaign=slug)
@@ -156,7 +153,7 @@ def plan(
     for item in followups(engine, slug, now=now).items:
         due[item.advisor][item.reason] += 1
     with engine.connect() as conn:
-        advisors = campaign_advisors(conn, campaign.id)
+        advisors = roster.campaign_advisors(conn, campaign.id)
         names: dict[str, str] = dict(conn.execute(select(ADVISORS.c.code, ADVISORS.c.name)).all())
         funnels = _funnels(conn, campaign.id, "a.code")
         workbooks = _latest_workbooks(conn, campaign.id) if attach else {}
@@ -266,9 +263,9 @@ def _funnels(conn: Connection, campaign_id: int, key: str) -> dict[str, Funnel]:
 def _latest_workbooks(conn: Connection, campaign_id: int) -> dict[str, Path]:
     latest: dict[str, Path] = {}
     for code, path in conn.execute(
-        select(ISSUES.c.advisor_code, ISSUES.c.path)
-        .where(ISSUES.c.campaign_id == campaign_id)
-        .order_by(ISSUES.c.advisor_code, ISSUES.c.issue)
+        select(WORKBOOK_ISSUES.c.advisor_code, WORKBOOK_ISSUES.c.path)
+        .where(WORKBOOK_ISSUES.c.campaign_id == campaign_id)
+        .order_by(WORKBOOK_ISSUES.c.advisor_code, WORKBOOK_ISSUES.c.issue)
     ):
         latest[code] = _published(Path(path))
     return latest

@@ -34,25 +34,23 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, select, text
+from sqlalchemy import Connection, Engine, bindparam, select
 
-from reactivate import registry
+from reactivate import registry, roster
 from reactivate.clock import from_db, utcnow
 from reactivate.db import bulk, stages
 from reactivate.db.import_log import who
 from reactivate.db.locks import lock_campaign
-from reactivate.db.models import Client, Event, Member, WeComContactWay, WeComRelation
-from reactivate.errors import StateError
-from reactivate.messages import t
+from reactivate.db.models import (
+    CLIENTS,
+    EVENTS,
+    MEMBERS,
+    WECOM_RELATIONS,
+    WECOM_WAYS,
+)
 from reactivate.privacy import mask_mobile
 from reactivate.rules import funnel
 from reactivate.wecom.client import ContactRow, ContactsResult, WeComClient
-
-EVENTS = Event.__table__  # type: ignore[attr-defined]
-MEMBERS = Member.__table__  # type: ignore[attr-defined]
-CLIENTS = Client.__table__  # type: ignore[attr-defined]
-RELATIONS = WeComRelation.__table__  # type: ignore[attr-defined]
-WAYS = WeComContactWay.__table__  # type: ignore[attr-defined]
 
 SOURCE = "wecom"
 MATCH_STATE = "state"
@@ -137,36 +135,14 @@ def normalize_mobile(value: str | None) -> str | None:
     return digits or None
 
 
-def open_campaign(engine: Engine, slug: str) -> registry.Registered:
-    """The campaign `slug`, refused when closed (nothing is written to a closed campaign)."""
-    campaign = registry.get(engine, slug)
-    if campaign.status != "open":
-        raise StateError(t("error.campaign_closed", slug=slug))
-    return campaign
-
-
-def campaign_advisors(conn: Connection, campaign_id: int) -> dict[str, str | None]:
-    """Active advisors holding assigned clients in the campaign -> their WeCom userid."""
-    rows = conn.execute(
-        text(
-            """SELECT a.code, a.wecom_userid FROM advisor a
-               WHERE a.active AND EXISTS (
-                 SELECT 1 FROM member m WHERE m.campaign_id = :cid AND m.advisor_code = a.code)
-               ORDER BY a.code"""
-        ),
-        {"cid": campaign_id},
-    )
-    return {code: (userid or "").strip() or None for code, userid in rows}
-
-
 def sync(
     engine: Engine, wecom: WeComClient, slug: str, *, now: dt.datetime | None = None
 ) -> SyncSummary:
     """Read the campaign's advisors' WeCom contacts and record what they confirm."""
-    campaign = open_campaign(engine, slug)
+    campaign = registry.open_campaign(engine, slug)
     summary = SyncSummary(campaign=slug)
     with engine.connect() as conn:
-        advisors = campaign_advisors(conn, campaign.id)
+        advisors = roster.campaign_advisors(conn, campaign.id)
     summary.without_userid = [code for code, userid in advisors.items() if userid is None]
     code_of: dict[str, str] = {}
     for code, userid in advisors.items():
@@ -208,8 +184,8 @@ def _record(
     ways = {
         state: client_id
         for state, client_id in conn.execute(
-            select(WAYS.c.state, WAYS.c.client_id).where(
-                WAYS.c.campaign_id == campaign_id, WAYS.c.client_id.is_not(None)
+            select(WECOM_WAYS.c.state, WECOM_WAYS.c.client_id).where(
+                WECOM_WAYS.c.campaign_id == campaign_id, WECOM_WAYS.c.client_id.is_not(None)
             )
         )
     }
@@ -217,13 +193,13 @@ def _record(
         (r.userid, r.external_userid): r
         for r in conn.execute(
             select(
-                RELATIONS.c.id,
-                RELATIONS.c.userid,
-                RELATIONS.c.external_userid,
-                RELATIONS.c.client_id,
-                RELATIONS.c.advisor_code,
-                RELATIONS.c.lost_at,
-            ).where(RELATIONS.c.campaign_id == campaign_id)
+                WECOM_RELATIONS.c.id,
+                WECOM_RELATIONS.c.userid,
+                WECOM_RELATIONS.c.external_userid,
+                WECOM_RELATIONS.c.client_id,
+                WECOM_RELATIONS.c.advisor_code,
+                WECOM_RELATIONS.c.lost_at,
+            ).where(WECOM_RELATIONS.c.campaign_id == campaign_id)
         )
     }
     relations: list[dict[str, Any]] = []
@@ -293,15 +269,15 @@ def _record(
             )
     bulk.upsert(
         conn,
-        RELATIONS,
+        WECOM_RELATIONS,
         relations,
         ["campaign_id", "userid", "external_userid"],
         update=[c for c in relations[0] if c != "first_seen_at"] if relations else None,
     )
     if lost:
         conn.execute(
-            RELATIONS.update()
-            .where(RELATIONS.c.id == bindparam("relation_id"))
+            WECOM_RELATIONS.update()
+            .where(WECOM_RELATIONS.c.id == bindparam("relation_id"))
             .values(lost_at=bindparam("lost_at")),
             [{"relation_id": r.id, "lost_at": now} for r in lost],
         )

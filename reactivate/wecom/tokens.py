@@ -15,7 +15,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
 
-from reactivate.db.models import WeComToken
+from reactivate.db.models import WECOM_TOKENS, WeComToken
 
 
 class TokenStore(Protocol):
@@ -74,7 +74,7 @@ class DatabaseTokenStore:
             raise ValueError("expires_at must be an aware datetime")
         expires_at = expires_at.astimezone(dt.UTC)
         values = {"key": key, "token": token, "expires_at": expires_at}
-        table = WeComToken.__table__  # type: ignore[attr-defined]
+        table = WECOM_TOKENS
         dialect = self._engine.dialect.name
         with Session(self._engine) as session:
             if dialect in ("sqlite", "postgresql"):

@@ -26,15 +26,13 @@ from typing import Any, Final
 
 from sqlalchemy import Engine, and_, bindparam, select, text
 
+from reactivate import registry
 from reactivate.clock import utcnow
 from reactivate.db import bulk
-from reactivate.db.models import WeComTransfer
+from reactivate.db.models import WECOM_TRANSFERS
 from reactivate.errors import ConfigError, WeComError
 from reactivate.messages import t
 from reactivate.wecom.client import WeComClient
-from reactivate.wecom.sync import open_campaign
-
-TRANSFERS = WeComTransfer.__table__  # type: ignore[attr-defined]
 
 DONE: Final = 1
 WAITING: Final = 2
@@ -110,7 +108,7 @@ def hand_over(
     message: str | None = None,
 ) -> HandoverSummary:
     """Move the WeCom customers of `from_code` whose clients now belong to colleagues."""
-    campaign = open_campaign(engine, slug)
+    campaign = registry.open_campaign(engine, slug)
     summary = HandoverSummary(campaign=slug, handover=from_code)
     with engine.connect() as conn:
         advisor = conn.execute(
@@ -168,7 +166,7 @@ def hand_over(
             with engine.begin() as conn:
                 bulk.upsert(
                     conn,
-                    TRANSFERS,
+                    WECOM_TRANSFERS,
                     records,
                     ["campaign_id", "handover", "takeover", "external_userid"],
                 )
@@ -183,18 +181,20 @@ def hand_over(
 
 def poll(engine: Engine, wecom: WeComClient, slug: str) -> TransfersSummary:
     """Ask WeCom how the waiting transfers went and record each customer's status."""
-    campaign = open_campaign(engine, slug)
+    campaign = registry.open_campaign(engine, slug)
     summary = TransfersSummary(campaign=slug)
     with engine.connect() as conn:
         pairs = conn.execute(
-            select(TRANSFERS.c.handover, TRANSFERS.c.takeover, TRANSFERS.c.resigned)
+            select(
+                WECOM_TRANSFERS.c.handover, WECOM_TRANSFERS.c.takeover, WECOM_TRANSFERS.c.resigned
+            )
             .where(
-                TRANSFERS.c.campaign_id == campaign.id,
-                TRANSFERS.c.errcode == 0,
-                TRANSFERS.c.status == WAITING,
+                WECOM_TRANSFERS.c.campaign_id == campaign.id,
+                WECOM_TRANSFERS.c.errcode == 0,
+                WECOM_TRANSFERS.c.status == WAITING,
             )
             .distinct()
-            .order_by(TRANSFERS.c.handover, TRANSFERS.c.takeover)
+            .order_by(WECOM_TRANSFERS.c.handover, WECOM_TRANSFERS.c.takeover)
         ).all()
     answers: list[tuple[str, str, str, int, dt.datetime | None]] = []
     for handover, takeover, resigned in pairs:
@@ -208,11 +208,13 @@ def poll(engine: Engine, wecom: WeComClient, slug: str) -> TransfersSummary:
             (h, k, e): status
             for h, k, e, status in conn.execute(
                 select(
-                    TRANSFERS.c.handover,
-                    TRANSFERS.c.takeover,
-                    TRANSFERS.c.external_userid,
-                    TRANSFERS.c.status,
-                ).where(TRANSFERS.c.campaign_id == campaign.id, TRANSFERS.c.errcode == 0)
+                    WECOM_TRANSFERS.c.handover,
+                    WECOM_TRANSFERS.c.takeover,
+                    WECOM_TRANSFERS.c.external_userid,
+                    WECOM_TRANSFERS.c.status,
+                ).where(
+                    WECOM_TRANSFERS.c.campaign_id == campaign.id, WECOM_TRANSFERS.c.errcode == 0
+                )
             )
         }
         now = utcnow()
@@ -223,13 +225,13 @@ def poll(engine: Engine, wecom: WeComClient, slug: str) -> TransfersSummary:
         ]
         if changes:
             conn.execute(
-                TRANSFERS.update()
+                WECOM_TRANSFERS.update()
                 .where(
                     and_(
-                        TRANSFERS.c.campaign_id == campaign.id,
-                        TRANSFERS.c.handover == bindparam("h"),
-                        TRANSFERS.c.takeover == bindparam("k"),
-                        TRANSFERS.c.external_userid == bindparam("e"),
+                        WECOM_TRANSFERS.c.campaign_id == campaign.id,
+                        WECOM_TRANSFERS.c.handover == bindparam("h"),
+                        WECOM_TRANSFERS.c.takeover == bindparam("k"),
+                        WECOM_TRANSFERS.c.external_userid == bindparam("e"),
                     )
                 )
                 .values(

@@ -1,0 +1,56 @@
+"""What differs between SQLite and PostgreSQL in the raw SQL we write: times and comparisons.
+
+PostgreSQL stores times as TIMESTAMPTZ; SQLite stores them as UTC text in the form
+`YYYY-MM-DD HH:MM:SS.ffffff` (sqlmodel's UTCDateTime). Raw SQL that compares or writes
+times must bind them in the stored form, so every use case asks here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import Connection
+
+from reactivate.clock import utcnow
+
+
+def is_postgresql(conn: Connection) -> bool:
+    """Whether `conn` talks to PostgreSQL (else SQLite, the only other engine we support)."""
+    return conn.dialect.name == "postgresql"
+
+
+def time_type(conn: Connection) -> str:
+    """The column type a staged time takes, as stored times are kept."""
+    return "TIMESTAMPTZ" if is_postgresql(conn) else "TEXT"
+
+
+def _utc_text(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+def stored_time(conn: Connection) -> Callable[[dt.datetime], Any]:
+    """A converter of aware times to the value a raw-SQL parameter compares with stored times."""
+    if is_postgresql(conn):
+        return lambda moment: moment
+    return _utc_text
+
+
+def db_time(conn: Connection, moment: dt.datetime) -> Any:
+    """`moment` (aware) as raw SQL compares it with stored times."""
+    return stored_time(conn)(moment)
+
+
+def now_literal(conn: Connection) -> str:
+    """The current UTC time as a SQL literal in the form the dialect stores."""
+    now = utcnow()
+    if is_postgresql(conn):
+        return f"TIMESTAMPTZ '{now.isoformat()}'"
+    return f"'{_utc_text(now)}'"
+
+
+def is_distinct(conn: Connection, left: str, right: str) -> str:
+    """`left` differs from `right`, NULLs compared as values."""
+    operator = "IS DISTINCT FROM" if is_postgresql(conn) else "IS NOT"
+    return f"({left} {operator} {right})"
