@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import csv
+import hashlib
+import hmac
 import json
 import shutil
 import subprocess
@@ -492,10 +494,31 @@ def test_stamp_sheet_holds_readable_fields(written: tuple[Path, WorkbookSpec]) -
 # --- the digest ------------------------------------------------------------------
 
 
-def test_digest_is_hmac_sha256_hex() -> None:
+def _length_prefixed(*fields: str) -> bytes:
+    return b"".join(len(f.encode()).to_bytes(4, "big") + f.encode() for f in fields)
+
+
+def test_digest_is_hmac_sha256_of_the_length_prefixed_fields() -> None:
+    # Written out here, not taken from the module: workbooks already issued carry digests
+    # of exactly this message, and must keep verifying after an upgrade. The fields: campaign,
+    # advisor, issue, how many ids, the ids sorted.
+    message = b"reactivate.workbook.v1" + _length_prefixed("c", "a", "1", "2", "1", "2")
+    expected = hmac.new(SECRET, message, hashlib.sha256).hexdigest()
+    assert stamp_digest(SECRET, "c", "a", 1, ["2", "1"]) == expected
+
+
+def test_digest_changes_with_every_field_and_the_secret() -> None:
     digest = stamp_digest(SECRET, "c", "a", 1, ["1"])
-    assert len(digest) == 64 and int(digest, 16) >= 0
-    assert digest != stamp_digest(b"other", "c", "a", 1, ["1"])
+    changed = [
+        stamp_digest(b"other", "c", "a", 1, ["1"]),
+        stamp_digest(SECRET, "d", "a", 1, ["1"]),
+        stamp_digest(SECRET, "c", "b", 1, ["1"]),
+        stamp_digest(SECRET, "c", "a", 2, ["1"]),
+        stamp_digest(SECRET, "c", "a", 1, ["2"]),
+        stamp_digest(SECRET, "c", "a", 1, ["1", "2"]),
+        stamp_digest(SECRET, "c", "a", 1, []),
+    ]
+    assert len({digest, *changed}) == 1 + len(changed)
     with pytest.raises(ValueError):
         stamp_digest(b"", "c", "a", 1, ["1"])
 
