@@ -12,7 +12,7 @@ Each floor is measured twice, and both ratios are printed:
 - no key: the raw rows into a plain table without any key (a heap append, the cheapest
   write SQLite has);
 - keyed: the same rows into a table shaped like `client`, `client_id TEXT PRIMARY KEY`,
-  with the page cache the load's bulk transaction uses (PERF-NOTES `sqlite3_bigcache`).
+  with the page cache the load's bulk transaction uses (docs/performance.md).
   The load must store rows by client id, so this is the floor for that job; it is the
   larger of the two, so the no-key ratio is the stricter one.
 

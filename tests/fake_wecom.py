@@ -1,7 +1,7 @@
 """A fake WeCom server for tests: real HTTP on 127.0.0.1, a random port, one thread.
 
 It answers the endpoints `reactivate` uses with the shapes of
-`/work/shared/wecom-api.md` (HTTP 200 with an `errcode`, `hint` and `from ip` in
+`docs/wecom-api.md` (HTTP 200 with an `errcode`, `hint` and `from ip` in
 errmsg), keeps state (one corp and app, advisors and their contacts, contact ways,
 messages, media, transfers), and lets a test:
 

@@ -1,7 +1,7 @@
 """Set-based writes: stage many rows in a temporary table fast, upsert small batches.
 
-Bulk work never goes through ORM objects (PERF-NOTES: ORM adds cost 20x a bare
-executemany at 1M rows). Rows are staged with the driver's fastest path (sqlite3
+Bulk work never goes through ORM objects (docs/performance.md: one object per row costs
+20x a bare executemany at 1M rows). Rows are staged with the driver's fastest path (sqlite3
 executemany, PostgreSQL COPY; a polars frame into SQLite by ADBC), then moved with
 INSERT ... SELECT in the same transaction.
 """
@@ -146,7 +146,7 @@ def upsert(
 
 
 def sqlite_bulk_cache(conn: Connection) -> None:
-    """A larger page cache for this connection's bulk transaction (PERF-NOTES: ~2x at 1M rows)."""
+    """A larger page cache for this connection's bulk transaction (~2x at 1M rows: docs/performance.md)."""
     if conn.dialect.name == "sqlite":
         conn.exec_driver_sql("PRAGMA cache_size=-262144")
 

@@ -10,5 +10,5 @@ configuration faults into `WeComConfigError` messages that say what to fix.
 
 Settings come from the environment (`client.WeComSettings.from_env`); the app
 secret and the robot key are never printed or logged, nor are URLs carrying them.
-`/work/shared/wecom-api.md` records the endpoints, shapes and error codes.
+`docs/wecom-api.md` records the endpoints, shapes, limits and error codes relied on.
 """

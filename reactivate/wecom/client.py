@@ -165,7 +165,7 @@ class ContactRow:
     createtime: dt.datetime  # when the advisor added the contact, aware UTC
     state: str | None  # the 「联系我」 way's state, when added through one
     remark_mobiles: tuple[str, ...]  # phones the advisor typed as remark (not the real phone)
-    add_way: int  # 1 QR scan, 2 phone search, ... (wecom-api.md §2.11)
+    add_way: int  # 1 QR scan, 2 phone search, ... (docs/wecom-api.md)
     oper_userid: str | None  # who initiated the add: the advisor, the customer, or an admin
     remark: str | None = None
 
