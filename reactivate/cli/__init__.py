@@ -1,7 +1,8 @@
 """The `reactivate` command line: Typer apps that parse, call the library and render.
 
-Heavy libraries (pandas, sqlmodel, openpyxl) are imported inside commands so that
-`reactivate --help` starts fast.
+One module per top-level command or command group, named after it; `options` and
+`output` hold what they share. Heavy libraries (polars, SQLAlchemy, openpyxl, httpx) are
+imported inside commands so that `reactivate --help` starts fast.
 """
 
 from __future__ import annotations
@@ -11,11 +12,26 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
-from reactivate.cli import activity, advisors, assignment, campaigns, demo, imports, loading
-from reactivate.cli import report as report_cli
-from reactivate.cli import results as results_cli
-from reactivate.cli import wecom as wecom_cli
-from reactivate.cli.common import print_error
+from reactivate.cli import (
+    activity,
+    advisors,
+    assign,
+    assignments,
+    branches,
+    campaign,
+    client,
+    demo,
+    dnc,
+    followups,
+    imports,
+    init,
+    load,
+    reassign,
+    report,
+    results,
+    wecom,
+)
+from reactivate.cli.output import print_error
 from reactivate.errors import ReactivateError
 
 
@@ -38,23 +54,23 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,  # sheets hold personal data
     add_completion=False,
 )
-app.add_typer(campaigns.app, name="campaign")
+app.add_typer(campaign.app, name="campaign")
 app.add_typer(advisors.app, name="advisors")
-app.add_typer(advisors.branches_app, name="branches")
-app.add_typer(loading.dnc_app, name="dnc")
+app.add_typer(branches.app, name="branches")
+app.add_typer(dnc.app, name="dnc")
 app.add_typer(imports.app, name="imports")
 app.add_typer(activity.app, name="activity")
-app.command("init")(campaigns.init)
+app.command("init")(init.init)
 app.command("demo")(demo.demo)
-app.command("load")(loading.load)
-app.command("assign")(assignment.assign)
-app.command("reassign")(assignment.reassign)
-app.add_typer(assignment.app, name="assignments")
-app.add_typer(results_cli.app, name="results")
-app.command("followups")(results_cli.followups)
-app.add_typer(wecom_cli.app, name="wecom")
-app.command("report")(report_cli.report)
-app.add_typer(report_cli.client_app, name="client")
+app.command("load")(load.load)
+app.command("assign")(assign.assign)
+app.command("reassign")(reassign.reassign)
+app.add_typer(assignments.app, name="assignments")
+app.add_typer(results.app, name="results")
+app.command("followups")(followups.followups)
+app.add_typer(wecom.app, name="wecom")
+app.command("report")(report.report)
+app.add_typer(client.app, name="client")
 
 
 def main() -> None:

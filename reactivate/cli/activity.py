@@ -1,4 +1,4 @@
-"""`reactivate activity ...`."""
+"""`reactivate activity load`."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from typing import Annotated
 
 import typer
 
-from reactivate.cli.common import DbOption, Format, FormatOption, console, engine, print_json, table
+from reactivate.cli.options import DbOption, Format, FormatOption, SheetOption, engine
+from reactivate.cli.output import print_counts
 from reactivate.messages import t
 
 app = typer.Typer(
@@ -26,9 +27,7 @@ def load(
             "--campaign", "-c", help="Only this campaign. Default: every campaign the client is in."
         ),
     ] = None,
-    sheet: Annotated[
-        str | None, typer.Option(help="Sheet to read. Default: the first with data.")
-    ] = None,
+    sheet: SheetOption = None,
     db: DbOption = None,
     fmt: FormatOption = Format.table,
 ) -> None:
@@ -42,10 +41,4 @@ def load(
     from reactivate.activity import load_activity
 
     summary = load_activity(engine(db), file, campaign=campaign, sheet=sheet)
-    counts = summary.counts()
-    if fmt is Format.json:
-        print_json(counts)
-        return
-    console().print(
-        table(t("summary.activity", file=summary.file), list(counts), [list(counts.values())])
-    )
+    print_counts(fmt, t("summary.activity", file=summary.file), summary.counts(), labelled=False)

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.text import Text
 
-from reactivate.cli.common import console, engine, table
+from reactivate.cli.options import engine
+from reactivate.cli.output import assigned_line, console, counts_table
 from reactivate.messages import t
+
+if TYPE_CHECKING:
+    from reactivate.demo.run import DemoResult
 
 
 def demo(
@@ -41,35 +45,25 @@ def demo(
     result = run_demo(
         engine(db), out, step=lambda name: screen.print(Text(f"» {name}", style="bold"))
     )
-    counts = result.load.counts()
-    screen.print(
-        table(
-            t("summary.load", file=result.load.file, campaign=result.load.campaign),
-            list(counts),
-            [list(counts.values())],
-        )
-    )
-    a = result.assignment
-    screen.print(
-        t(
-            "summary.assigned",
-            assigned=a.assigned,
-            kept=a.kept,
-            control=a.control,
-            unassigned=a.unassigned,
-        )
-    )
+    _show_demo(result, out, db)
+
+
+def _show_demo(result: DemoResult, out: Path, db: str) -> None:
+    screen = console()
+    loaded = t("summary.load", file=result.load.file, campaign=result.load.campaign)
+    screen.print(counts_table(loaded, result.load.counts(), labelled=False))
+    screen.print(assigned_line(result.assignment))
+    workbooks = out / "workbooks"
     screen.print(
         t(
             "demo.simulated",
             rows=result.simulated_rows,
             count=len(result.workbooks),
-            folder=out / "workbooks",
+            folder=workbooks,
         )
     )
     if result.upload is not None:
-        totals = result.upload.totals()
-        screen.print(table(t("demo.uploaded"), list(totals), [list(totals.values())]))
+        screen.print(counts_table(t("demo.uploaded"), result.upload.totals(), labelled=False))
     if result.activity is not None:
         screen.print(t("demo.activity", **result.activity.counts()))
     if result.report is not None:

@@ -1,12 +1,13 @@
-"""`reactivate imports ...`."""
+"""`reactivate imports list`."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from reactivate.cli.common import DbOption, Format, FormatOption, console, engine, print_json, table
+from reactivate.cli.options import DbOption, Format, FormatOption, engine
+from reactivate.cli.output import print_rows
 from reactivate.messages import t
 
 app = typer.Typer(help="Every file brought in: what, counts, who, when.", no_args_is_help=True)
@@ -31,40 +32,17 @@ def list_(
     used = engine(db)
     campaign_id = registry.get(used, campaign).id if campaign else None
     rows = listing(used, campaign_id, limit)
-    if fmt is Format.json:
-        print_json(rows)
-        return
-    if not rows:
-        console().print(t("summary.no_imports"))
-        return
-    headers = [
-        t("label.id"),
-        t("label.kind"),
-        t("label.campaign"),
-        t("label.file"),
-        t("label.rows"),
-        t("label.status"),
-        t("label.who"),
-        t("label.when"),
-        t("label.sha256"),
+    headers = [t(f"label.{key}") for key in _HEADERS]
+    print_rows(fmt, rows, headers, _cells, empty=t("summary.no_imports"))
+
+
+_HEADERS = ("id", "kind", "campaign", "file", "rows", "status", "who", "when", "sha256")
+
+
+def _cells(row: dict[str, Any]) -> list[object]:
+    return [
+        *(row[key] for key in ("id", "kind")),
+        row["campaign"] or "",
+        *(row[key] for key in ("file", "rows", "status", "run_by", "run_at")),
+        row["sha256"][:12],  # enough to tell files apart; json has it whole
     ]
-    console().print(
-        table(
-            None,
-            headers,
-            [
-                [
-                    r["id"],
-                    r["kind"],
-                    r["campaign"] or "",
-                    r["file"],
-                    r["rows"],
-                    r["status"],
-                    r["run_by"],
-                    r["run_at"],
-                    r["sha256"][:12],
-                ]
-                for r in rows
-            ],
-        )
-    )

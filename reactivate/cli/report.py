@@ -1,26 +1,20 @@
-"""`reactivate report` and `reactivate client show`."""
+"""`reactivate report`."""
 
 from __future__ import annotations
 
 import datetime as dt
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from reactivate.cli.common import (
-    CampaignOption,
-    DbOption,
-    Format,
-    FormatOption,
-    console,
-    engine,
-    print_json,
-)
+from reactivate.cli.options import CampaignOption, DbOption, engine
+from reactivate.cli.output import console
 from reactivate.messages import t
 
-client_app = typer.Typer(help="One client's history in a campaign.", no_args_is_help=True)
+if TYPE_CHECKING:
+    from reactivate.report.build import Report
 
 
 class ReportFormat(StrEnum):
@@ -100,7 +94,6 @@ def report(
 
     Example: reactivate report --campaign 2020h2-dormant --by advisor
     """
-    from reactivate.render import report as render
     from reactivate.report.build import ReportOptions, build_report
 
     if fmt is ReportFormat.xlsx and out is None:
@@ -114,53 +107,42 @@ def report(
         until=_date(until),
         stale_days=stale_days,
     )
-    result = build_report(engine(db), campaign, options)
-    if fmt is ReportFormat.xlsx:
-        assert out is not None
-        render.write_xlsx(result, out)
-        console().print(t("report.written", path=out))
-        return
+    _write(build_report(engine(db), campaign, options), fmt, out)
+
+
+def _write(result: Report, fmt: ReportFormat, out: Path | None) -> None:
+    """The report in `fmt`, to stdout or to `out` (said, except for a table)."""
+    from reactivate.render import report as render
+
     if fmt is ReportFormat.table:
-        if out is None:
-            out_console = console()
-            out_console.print(render.to_table(result, width=out_console.width))
-            return
-        from rich.console import Console
-
-        with out.open("w", encoding="utf-8") as stream:
-            Console(file=stream, width=console().width, no_color=True, markup=False).print(
-                render.to_table(result)
-            )
+        _write_table(result, out)
         return
-    body = {
-        ReportFormat.json: render.to_json,
-        ReportFormat.csv: render.to_csv,
-        ReportFormat.markdown: render.to_markdown,
-    }[fmt](result)
-    if out is not None:
-        out.write_text(body, encoding="utf-8", newline="")
-        console().print(t("report.written", path=out))
+    if fmt is ReportFormat.xlsx:
+        assert out is not None  # the command refuses xlsx without --out
+        render.write_xlsx(result, out)
     else:
-        typer.echo(body, nl=not body.endswith("\n"))
+        body = {
+            ReportFormat.json: render.to_json,
+            ReportFormat.csv: render.to_csv,
+            ReportFormat.markdown: render.to_markdown,
+        }[fmt](result)
+        if out is None:
+            typer.echo(body, nl=not body.endswith("\n"))
+            return
+        out.write_text(body, encoding="utf-8", newline="")
+    console().print(t("report.written", path=out))
 
 
-@client_app.command("show")
-def show(
-    client_id: Annotated[str, typer.Argument(help="Client id (客户号), leading zeros included.")],
-    campaign: CampaignOption,
-    db: DbOption = None,
-    fmt: FormatOption = Format.table,
-) -> None:
-    """One client's timeline: every event with its source and who recorded it, voids marked.
+def _write_table(result: Report, out: Path | None) -> None:
+    from rich.console import Console
 
-    Example: reactivate client show 0010000001 --campaign 2020h2-dormant
-    """
-    from reactivate.report.timeline import client_timeline
+    from reactivate.render.report import to_table
 
-    timeline = client_timeline(engine(db), campaign, client_id)
-    if fmt is Format.json:
-        print_json(timeline.to_json())
+    if out is None:
+        screen = console()
+        screen.print(to_table(result, width=screen.width))
         return
-    from reactivate.render.report import timeline_table
-
-    console().print(timeline_table(timeline))
+    with out.open("w", encoding="utf-8") as stream:
+        Console(file=stream, width=console().width, no_color=True, markup=False).print(
+            to_table(result)
+        )

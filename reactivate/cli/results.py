@@ -1,32 +1,24 @@
-"""`reactivate results upload|undo|correct` and `reactivate followups`."""
+"""`reactivate results upload | undo | correct`."""
 
 from __future__ import annotations
 
-import csv
-import sys
-from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from reactivate.cli.common import (
-    CampaignOption,
-    DbOption,
-    Format,
-    FormatOption,
+from reactivate.cli.options import CampaignOption, DbOption, Format, FormatOption, engine
+from reactivate.cli.output import (
     console,
-    engine,
-    print_json,
+    counts_table,
+    emit,
+    print_checked,
     print_rejections,
     progress_bar,
-    refuse,
-    table,
 )
 from reactivate.messages import t
 
 if TYPE_CHECKING:
-    from reactivate.followups import FollowupReport
     from reactivate.upload.core import UploadSummary, VoidSummary
 
 app = typer.Typer(
@@ -86,24 +78,12 @@ def upload(
             bar.show(t(f"progress.upload_{doing}"), done, total)
 
         summary = run(engine(db), campaign, files, options, progress=show)
-    if fmt is Format.json:
-        print_json(summary.to_json())
-    else:
-        _render_upload(summary)
-    if summary.refused:
-        refuse(summary.errors)
+    print_checked(fmt, summary, lambda: _show_upload(summary))
 
 
-def _render_upload(summary: UploadSummary) -> None:
+def _show_upload(summary: UploadSummary) -> None:
     out = console()
-    totals = summary.totals()
-    out.print(
-        table(
-            t("summary.results", campaign=summary.campaign),
-            [t(f"label.{key}") for key in totals],
-            [list(totals.values())],
-        )
-    )
+    out.print(counts_table(t("summary.results", campaign=summary.campaign), summary.totals()))
     for item in summary.files:
         if item.status == "skipped":
             out.print(t("summary.same_file", file=item.file, id=item.same_as))
@@ -133,7 +113,8 @@ def undo(
     """
     from reactivate.upload.core import undo as run
 
-    _render_void(run(engine(db), import_id, reason), fmt)
+    summary = run(engine(db), import_id, reason)
+    emit(fmt, summary.to_json(), lambda: _show_void(summary))
 
 
 @app.command("correct")
@@ -158,134 +139,20 @@ def correct(
     """
     from reactivate.upload.core import correct as run
 
-    _render_void(run(engine(db), campaign, client, stage, reason), fmt)
+    summary = run(engine(db), campaign, client, stage, reason)
+    emit(fmt, summary.to_json(), lambda: _show_void(summary))
 
 
-def _render_void(summary: VoidSummary, fmt: Format) -> None:
-    if fmt is Format.json:
-        print_json(summary.to_json())
-    elif summary.import_id is not None:
-        console().print(
-            t("summary.undo", id=summary.import_id, voided=summary.voided, clients=summary.clients)
+def _show_void(summary: VoidSummary) -> None:
+    if summary.import_id is not None:
+        line = t(
+            "summary.undo", id=summary.import_id, voided=summary.voided, clients=summary.clients
         )
     else:
-        console().print(
-            t(
-                "summary.correct",
-                client_id=summary.client_id,
-                voided=summary.voided,
-                stage=summary.stage,
-            )
+        line = t(
+            "summary.correct",
+            client_id=summary.client_id,
+            voided=summary.voided,
+            stage=summary.stage,
         )
-
-
-class FollowupFormat(StrEnum):
-    table = "table"
-    json = "json"
-    csv = "csv"
-
-
-def followups(
-    campaign: CampaignOption,
-    advisor: Annotated[
-        str | None,
-        typer.Option(
-            "--advisor", help="Only this advisor's clients, with names and mobiles in full."
-        ),
-    ] = None,
-    fmt: Annotated[
-        FollowupFormat,
-        typer.Option("--format", "-f", help="table for people, json or csv for other tools."),
-    ] = FollowupFormat.table,
-    workbooks: Annotated[
-        Path | None,
-        typer.Option(
-            "--workbooks",
-            help="Also write one workbook per advisor of their follow-up clients into this folder.",
-        ),
-    ] = None,
-    idle_days: Annotated[
-        int, typer.Option("--idle-days", help="List advisors with no upload for this many days.")
-    ] = 3,
-    db: DbOption = None,
-) -> None:
-    """Who to call next and why: never called, retries due, callbacks due, reached but not
-    on WeCom, on WeCom but nothing pushed. Never control-group or do-not-call clients.
-
-    Example: reactivate followups --campaign 2020h2-dormant --advisor A001
-    """
-    from reactivate.followups import followups as run
-
-    report = run(engine(db), campaign, advisor=advisor, idle_days=idle_days, workbooks=workbooks)
-    if fmt is FollowupFormat.json:
-        print_json(report.to_json())
-    elif fmt is FollowupFormat.csv:
-        _render_csv(report)
-    else:
-        _render_followups(report)
-
-
-_COLUMNS = (
-    "client_id",
-    "advisor",
-    "name",
-    "mobile",
-    "reason_text",
-    "attempts",
-    "last_result",
-    "last_call_at",
-    "due_at",
-)
-
-
-def _render_csv(report: FollowupReport) -> None:
-    data = report.to_json()
-    writer = csv.writer(sys.stdout)
-    writer.writerow([*_COLUMNS[:4], "reason", *_COLUMNS[4:]])
-    for item in data["followups"]:
-        writer.writerow(
-            [
-                *(item[c] for c in _COLUMNS[:4]),
-                item["reason"],
-                *("" if item[c] is None else item[c] for c in _COLUMNS[4:]),
-            ]
-        )
-
-
-def _render_followups(report: FollowupReport) -> None:
-    data = report.to_json()
-    out = console()
-    if not data["followups"]:
-        out.print(t("summary.no_followups", campaign=report.campaign))
-    else:
-        # The last result is in json/csv; the table keeps to what fits 100 columns.
-        shown = [c for c in _COLUMNS if c != "last_result"]
-        labels = ["client", "advisor", "name", "mobile", "reason", "attempts", "last_call", "due"]
-        listing = table(
-            t("summary.followups", campaign=report.campaign, count=data["count"]),
-            [t(f"label.{k}") for k in labels],
-            ([item[c] for c in shown] for item in data["followups"]),
-        )
-        for index in (0, 1, 3, 6, 7):  # ids, codes, mobiles and times are read whole or not at all
-            listing.columns[index].no_wrap = True
-        out.print(listing)
-    if data["idle_advisors"]:
-        out.print(t("summary.idle", days=report.idle_days))
-        out.print(
-            table(
-                None,
-                [t("label.advisor"), t("label.name"), t("label.last_upload"), t("label.idle_days")],
-                (
-                    [a["code"], a["name"], a["last_upload"] or "", a["days"]]
-                    for a in data["idle_advisors"]
-                ),
-            )
-        )
-    if report.workbooks:
-        out.print(
-            t(
-                "summary.followup_workbooks",
-                count=len(report.workbooks),
-                dir=Path(report.workbooks[0]).parent.parent,
-            )
-        )
+    console().print(line)

@@ -1,54 +1,34 @@
-"""`reactivate wecom ...`: confirm WeCom adds, QR ways, notify advisors, customer transfers.
-
-WeCom settings come from the environment only (REACTIVATE_WECOM_BASE_URL, _CORPID,
-_SECRET, _AGENTID, _WEBHOOK_KEY); the secret and the robot key are never printed.
-"""
+"""`reactivate wecom sync | qr | notify | transfers`."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.text import Text
 
-from reactivate.cli.common import (
+from reactivate.cli.options import (
     CampaignOption,
     DbOption,
     Format,
     FormatOption,
-    console,
     engine,
-    print_json,
-    table,
+    wecom_client,
 )
+from reactivate.cli.output import console, emit, print_advisors, table
 from reactivate.messages import t
 
 if TYPE_CHECKING:
-    from sqlalchemy import Engine
-
-    from reactivate.wecom.client import WeComClient
-    from reactivate.wecom.notify import Outbox
-    from reactivate.wecom.transfers import HandoverSummary
+    from reactivate.wecom.contact_ways import QrSummary
+    from reactivate.wecom.notify import NotifySummary, Outbox
+    from reactivate.wecom.sync import SyncSummary
+    from reactivate.wecom.transfers import TransfersSummary
 
 app = typer.Typer(
     help="WeCom: confirm who added advisors, QR ways, notify advisors, customer transfers.",
     no_args_is_help=True,
 )
-
-
-@contextmanager
-def _wecom(eng: Engine) -> Iterator[WeComClient]:
-    from reactivate.wecom.client import WeComClient, WeComSettings
-    from reactivate.wecom.tokens import DatabaseTokenStore
-
-    with WeComClient(WeComSettings.from_env(), DatabaseTokenStore(eng)) as client:
-        yield client
-
-
-def _counts(title: str, pairs: list[tuple[str, object]]) -> None:
-    console().print(table(title, [t("wecom.col_what"), t("wecom.col_count")], pairs))
 
 
 @app.command("sync")
@@ -64,34 +44,35 @@ def sync(campaign: CampaignOption, db: DbOption = None, fmt: FormatOption = Form
     from reactivate.wecom.sync import sync as run
 
     eng = engine(db)
-    with _wecom(eng) as wecom:
+    with wecom_client(eng) as wecom:
         summary = run(eng, wecom, campaign)
-    if fmt is Format.json:
-        print_json(summary.to_json())
-        return
+    emit(fmt, summary.to_json(), lambda: _show_sync(summary))
+
+
+_SYNC_COUNTS = (
+    "advisors",
+    "contacts",
+    "matched",
+    "preexisting",
+    "events",
+    "unmatched",
+    "ambiguous",
+    "lost",
+)
+
+
+def _show_sync(summary: SyncSummary) -> None:
     data = summary.to_json()
-    keys = ["advisors", "contacts", "matched", "preexisting", "events", "unmatched"]
-    keys += ["ambiguous", "lost"]
-    _counts(
-        t("wecom.sync_title", campaign=campaign), [(t(f"wecom.sync_{k}"), data[k]) for k in keys]
-    )
+    pairs = [(t(f"wecom.sync_{key}"), data[key]) for key in _SYNC_COUNTS]
+    _print_counts(t("wecom.sync_title", campaign=summary.campaign), pairs)
+    _print_refused(summary.refused)
     out = console()
-    for code, errcode in summary.refused.items():
-        out.print(t("wecom.sync_refused", advisor=code, errcode=errcode))
     for code in summary.unlicensed:
         out.print(t("wecom.sync_unlicensed", advisor=code))
-    if summary.without_userid:
-        out.print(t("wecom.without_userid", advisors=", ".join(summary.without_userid)))
+    print_advisors("wecom.without_userid", summary.without_userid)
     for a in summary.ambiguities:
-        out.print(
-            t(
-                "wecom.sync_ambiguity",
-                advisor=a.advisor,
-                external=a.external_userid,
-                mobile=a.mobile,
-                clients=a.clients,
-            )
-        )
+        found = {"external": a.external_userid, "mobile": a.mobile, "clients": a.clients}
+        out.print(t("wecom.sync_ambiguity", advisor=a.advisor, **found))
 
 
 @app.command("qr")
@@ -123,30 +104,33 @@ def qr(
     if per_client and remove:
         raise typer.BadParameter(t("wecom.qr_remove_or_create"), param_hint="--remove")
     eng = engine(db)
-    with _wecom(eng) as wecom:
+    with wecom_client(eng) as wecom:
         if remove:
             summary = remove_ways(eng, wecom, campaign)
         else:
             summary = create_ways(eng, wecom, campaign, per_client=per_client)
-    if fmt is Format.json:
-        print_json(summary.to_json())
+    emit(fmt, summary.to_json(), lambda: _show_qr(summary, remove))
+
+
+def _show_qr(summary: QrSummary, removed: bool) -> None:
+    title = t("wecom.qr_title", campaign=summary.campaign)
+    if removed:
+        _print_counts(
+            title,
+            [
+                (t("wecom.qr_removed"), summary.removed),
+                (t("wecom.qr_already_gone"), summary.already_gone),
+            ],
+        )
         return
-    if remove:
-        pairs: list[tuple[str, object]] = [
-            (t("wecom.qr_removed"), summary.removed),
-            (t("wecom.qr_already_gone"), summary.already_gone),
-        ]
-        _counts(t("wecom.qr_title", campaign=campaign), pairs)
-        return
-    pairs = [(t("wecom.qr_created"), summary.created), (t("wecom.qr_existing"), summary.existing)]
-    _counts(t("wecom.qr_title", campaign=campaign), pairs)
-    out = console()
+    _print_counts(
+        title,
+        [(t("wecom.qr_created"), summary.created), (t("wecom.qr_existing"), summary.existing)],
+    )
     if summary.links:
-        out.print(table(None, ["code", t("wecom.qr_link")], sorted(summary.links.items())))
-    for code, errcode in summary.refused.items():
-        out.print(t("wecom.sync_refused", advisor=code, errcode=errcode))
-    if summary.without_userid:
-        out.print(t("wecom.without_userid", advisors=", ".join(summary.without_userid)))
+        console().print(table(None, ["code", t("wecom.qr_link")], sorted(summary.links.items())))
+    _print_refused(summary.refused)
+    print_advisors("wecom.without_userid", summary.without_userid)
 
 
 @app.command("notify")
@@ -178,20 +162,41 @@ def notify(
     eng = engine(db)
     outbox = plan(eng, campaign, attach=attach, webhook=webhook)
     if dry_run:
-        _print_outbox(outbox, fmt)
+        emit(fmt, outbox.to_json(), lambda: _show_outbox(outbox))
         return
-    with _wecom(eng) as wecom:
+    with wecom_client(eng) as wecom:
         summary = send(wecom, outbox)
-    if fmt is Format.json:
-        print_json(summary.to_json())
-        return
-    pairs: list[tuple[str, object]] = [
+    emit(fmt, summary.to_json(), lambda: _show_sent(summary))
+
+
+def _show_sent(summary: NotifySummary) -> None:
+    pairs = [
         (t("wecom.notify_texts"), summary.texts),
         (t("wecom.notify_files"), summary.files),
         (t("wecom.notify_webhook"), t("wecom.yes") if summary.webhook else t("wecom.no")),
     ]
-    _counts(t("wecom.notify_title", campaign=campaign), pairs)
-    _notify_notes(summary.invalid, summary.without_userid, summary.missing_workbooks)
+    _print_counts(t("wecom.notify_title", campaign=summary.campaign), pairs)
+    _print_notify_notes(summary.invalid, summary.without_userid, summary.missing_workbooks)
+
+
+def _show_outbox(outbox: Outbox) -> None:
+    out = console()
+    for message in outbox.messages:
+        out.print(Text(f"→ {message.advisor} ({message.userid})", style="bold"))
+        out.print(message.text)
+        if message.attachment is not None:
+            out.print(t("wecom.notify_attachment", file=message.attachment.name))
+    if outbox.markdown is not None:
+        out.print(Text(f"→ {t('wecom.notify_robot')}", style="bold"))
+        out.print(outbox.markdown)
+    _print_notify_notes([], outbox.without_userid, outbox.missing_workbooks)
+    out.print(t("wecom.notify_dry_run"))
+
+
+def _print_notify_notes(invalid: list[str], without: list[str], missing: list[str]) -> None:
+    print_advisors("wecom.notify_invalid", invalid)
+    print_advisors("wecom.without_userid", without)
+    print_advisors("wecom.notify_missing", missing)
 
 
 @app.command("transfers")
@@ -208,67 +213,21 @@ def transfers(
     from reactivate.wecom.transfers import poll
 
     eng = engine(db)
-    with _wecom(eng) as wecom:
+    with wecom_client(eng) as wecom:
         summary = poll(eng, wecom, campaign)
-    if fmt is Format.json:
-        print_json(summary.to_json())
-        return
-    pairs: list[tuple[str, object]] = [
-        (t(f"wecom.transfer_{k}"), v) for k, v in summary.counts.items()
-    ]
-    _counts(t("wecom.transfers_title", campaign=campaign), pairs)
+    emit(fmt, summary.to_json(), lambda: _show_transfers(summary))
 
 
-def check_settings() -> None:
-    """Fail early (ConfigError) when the WeCom environment is incomplete."""
-    from reactivate.wecom.client import WeComSettings
-
-    WeComSettings.from_env()
+def _show_transfers(summary: TransfersSummary) -> None:
+    pairs = [(t(f"wecom.transfer_{k}"), v) for k, v in summary.counts.items()]
+    _print_counts(t("wecom.transfers_title", campaign=summary.campaign), pairs)
 
 
-def hand_over(
-    eng: Engine, campaign: str, from_code: str, *, employed: bool | None
-) -> HandoverSummary:
-    """For `reassign --wecom`: move the old advisor's WeCom customers to the new advisors."""
-    from reactivate.wecom.transfers import hand_over as run
-
-    with _wecom(eng) as wecom:
-        return run(eng, wecom, campaign, from_code, employed=employed)
+def _print_counts(title: str, pairs: Sequence[tuple[str, object]]) -> None:
+    """A WeCom call's outcome: what, and how many."""
+    console().print(table(title, [t("wecom.col_what"), t("wecom.col_count")], pairs))
 
 
-def print_handover(summary: HandoverSummary) -> None:
-    """The handover's outcome under the reassignment table."""
-    out = console()
-    api = "resigned/transfer_customer" if summary.resigned else "transfer_customer"
-    out.print(t("wecom.handover", customers=summary.customers, started=summary.started, api=api))
-    for errcode, count in sorted(summary.failed.items()):
-        out.print(t("wecom.handover_failed", errcode=errcode, count=count))
-    if summary.without_userid:
-        out.print(t("wecom.without_userid", advisors=", ".join(summary.without_userid)))
-
-
-def _print_outbox(outbox: Outbox, fmt: Format) -> None:
-    if fmt is Format.json:
-        print_json(outbox.to_json())
-        return
-    out = console()
-    for message in outbox.messages:
-        out.print(Text(f"→ {message.advisor} ({message.userid})", style="bold"))
-        out.print(message.text)
-        if message.attachment is not None:
-            out.print(t("wecom.notify_attachment", file=message.attachment.name))
-    if outbox.markdown is not None:
-        out.print(Text(f"→ {t('wecom.notify_robot')}", style="bold"))
-        out.print(outbox.markdown)
-    _notify_notes([], outbox.without_userid, outbox.missing_workbooks)
-    out.print(t("wecom.notify_dry_run"))
-
-
-def _notify_notes(invalid: list[str], without: list[str], missing: list[str]) -> None:
-    out = console()
-    if invalid:
-        out.print(t("wecom.notify_invalid", advisors=", ".join(invalid)))
-    if without:
-        out.print(t("wecom.without_userid", advisors=", ".join(without)))
-    if missing:
-        out.print(t("wecom.notify_missing", advisors=", ".join(missing)))
+def _print_refused(refused: Mapping[str, int]) -> None:
+    for code, errcode in refused.items():
+        console().print(t("wecom.sync_refused", advisor=code, errcode=errcode))

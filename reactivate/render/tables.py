@@ -11,14 +11,25 @@ import json
 import os
 import sys
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
 
-def write_rows(rows: Iterable[dict[str, Any]], fmt: str, out: Path | None) -> int:
-    """Write `rows` as `fmt` (csv | json | xlsx) to `out`, or to stdout when `out` is None."""
+def write_rows(
+    rows: Iterable[dict[str, Any]],
+    fmt: str,
+    out: Path | None,
+    *,
+    columns: Sequence[str] | None = None,
+    bom: bool = True,
+) -> int:
+    """Write `rows` as `fmt` (csv | json | xlsx) to `out`, or to stdout when `out` is None.
+
+    A CSV's header is `columns` when given (written even without rows), else the first
+    row's keys; `bom=False` leaves out the BOM, for tools rather than Excel.
+    """
     if fmt == "xlsx":
         if out is None:
             raise ValueError("xlsx needs a file")
@@ -26,7 +37,7 @@ def write_rows(rows: Iterable[dict[str, Any]], fmt: str, out: Path | None) -> in
     with _target(out) as stream:
         if fmt == "json":
             return _write_json(rows, stream)
-        return _write_csv(rows, stream)
+        return _write_csv(rows, stream, columns, bom)
 
 
 @contextmanager
@@ -51,9 +62,15 @@ def _target(out: Path | None) -> Iterator[IO[str]]:
         raise
 
 
-def _write_csv(rows: Iterable[dict[str, Any]], stream: IO[str]) -> int:
-    stream.write("\ufeff")
+def _write_csv(
+    rows: Iterable[dict[str, Any]], stream: IO[str], columns: Sequence[str] | None, bom: bool
+) -> int:
+    if bom:
+        stream.write("\ufeff")
     writer: Any = None
+    if columns is not None:
+        writer = csv.DictWriter(stream, fieldnames=columns)
+        writer.writeheader()
     count = 0
     for row in rows:
         if writer is None:

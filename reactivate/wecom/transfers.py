@@ -2,6 +2,7 @@
 
     summary = hand_over(engine, wecom, "2020h2-dormant", "A0010")   # after `reassign`
     summary = poll(engine, wecom, "2020h2-dormant")                  # later: how it went
+    done = reassign_and_hand_over(engine, "2020h2-dormant", "A0010", wecom=wecom)  # both at once
 
 `hand_over` looks up, among the relations `wecom sync` stored for the campaign, those of
 the old advisor tied to a client now assigned to someone else, and asks WeCom to move
@@ -22,11 +23,13 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Final
 
 from sqlalchemy import Engine, and_, bindparam, select, text
 
 from reactivate import registry
+from reactivate.assign import AssignSummary, Progress, reassign
 from reactivate.clock import utcnow
 from reactivate.db import bulk
 from reactivate.db.models import WECOM_TRANSFERS
@@ -254,3 +257,49 @@ def poll(engine: Engine, wecom: WeComClient, slug: str) -> TransfersSummary:
             counts[name] += int(n)
     summary.counts = {name: counts.get(name, 0) for name in (*STATUS_NAMES.values(), "not_started")}
     return summary
+
+
+@dataclass
+class Reassignment:
+    """What `reassign_and_hand_over` did: the clients' moves and, when asked, the handover."""
+
+    moves: AssignSummary
+    handover: HandoverSummary | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        data = self.moves.to_json()
+        return data if self.handover is None else {**data, "wecom": self.handover.to_json()}
+
+
+def reassign_and_hand_over(
+    engine: Engine,
+    slug: str,
+    from_code: str,
+    to_code: str | None = None,
+    *,
+    wecom: WeComClient | None = None,
+    employed: bool | None = None,
+    out_dir: Path | None = None,
+    workbooks: bool = True,
+    dry_run: bool = False,
+    progress: Progress | None = None,
+) -> Reassignment:
+    """`reassign` the clients of `from_code`; then, given a WeCom client and not a dry run,
+    hand their WeCom customers to the new advisors (`hand_over`).
+
+    The client comes ready, its settings read, so incomplete WeCom settings refuse the job
+    before anything moves.
+    """
+    moves = reassign(
+        engine,
+        slug,
+        from_code,
+        to_code,
+        out_dir=out_dir,
+        workbooks=workbooks,
+        dry_run=dry_run,
+        progress=progress,
+    )
+    if wecom is None or dry_run:
+        return Reassignment(moves)
+    return Reassignment(moves, hand_over(engine, wecom, slug, from_code, employed=employed))

@@ -1,29 +1,22 @@
-"""`reactivate init` and `reactivate campaign ...`."""
+"""`reactivate campaign add | list | show | close`."""
 
 from __future__ import annotations
 
+from operator import itemgetter
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from reactivate.cli.common import DbOption, Format, FormatOption, console, engine, print_json, table
+from reactivate.cli.options import DbOption, Format, FormatOption, engine
+from reactivate.cli.output import console, emit, print_rows, table
 from reactivate.messages import t
 
 app = typer.Typer(
     help="Register and inspect campaigns (TOML files under campaigns/).", no_args_is_help=True
 )
 
-
-def init(db: DbOption = None) -> None:
-    """Create the database schema explicitly (it is also created on first use).
-
-    Example: reactivate init --db campaign.db
-    """
-    from reactivate.db.models import SCHEMA_VERSION
-
-    used = engine(db)
-    console().print(t("summary.init", url=used.url.render_as_string(), version=SCHEMA_VERSION))
+SlugArgument = Annotated[str, typer.Argument(help="Campaign slug.")]
 
 
 @app.command("add")
@@ -44,6 +37,9 @@ def add(
     console().print(t(key, slug=campaign.slug))
 
 
+_LISTED = ("slug", "name", "start", "end", "status", "members")
+
+
 @app.command("list")
 def list_(db: DbOption = None, fmt: FormatOption = Format.table) -> None:
     """List registered campaigns.
@@ -53,35 +49,12 @@ def list_(db: DbOption = None, fmt: FormatOption = Format.table) -> None:
     from reactivate import registry
 
     rows = registry.overview(engine(db))
-    if fmt is Format.json:
-        print_json(rows)
-        return
-    if not rows:
-        console().print(t("summary.no_campaigns"))
-        return
-    headers = [
-        "slug",
-        t("label.name"),
-        t("label.start"),
-        t("label.end"),
-        t("label.status"),
-        t("label.members"),
-    ]
-    console().print(
-        table(
-            None,
-            headers,
-            [[r["slug"], r["name"], r["start"], r["end"], r["status"], r["members"]] for r in rows],
-        )
-    )
+    headers = ["slug", *(t(f"label.{key}") for key in _LISTED[1:])]
+    print_rows(fmt, rows, headers, itemgetter(*_LISTED), empty=t("summary.no_campaigns"))
 
 
 @app.command("show")
-def show(
-    slug: Annotated[str, typer.Argument(help="Campaign slug.")],
-    db: DbOption = None,
-    fmt: FormatOption = Format.table,
-) -> None:
+def show(slug: SlugArgument, db: DbOption = None, fmt: FormatOption = Format.table) -> None:
     """Show a registered campaign: dates, dormancy rule, stages, products, targets.
 
     Example: reactivate campaign show 2020h2-dormant
@@ -89,10 +62,8 @@ def show(
     from reactivate import registry
 
     detail = registry.describe(engine(db), slug)
-    if fmt is Format.json:
-        print_json(detail)
-        return
-    console().print(table(detail["slug"], [t("label.name"), t("label.value")], _flatten(detail)))
+    headers = [t("label.name"), t("label.value")]
+    emit(fmt, detail, lambda: console().print(table(detail["slug"], headers, _flatten(detail))))
 
 
 def _flatten(detail: dict[str, object], prefix: str = "") -> list[list[object]]:
@@ -109,7 +80,7 @@ def _flatten(detail: dict[str, object], prefix: str = "") -> list[list[object]]:
 
 @app.command("close")
 def close(
-    slug: Annotated[str, typer.Argument(help="Campaign slug.")],
+    slug: SlugArgument,
     purge_personal_data: Annotated[
         bool,
         typer.Option(

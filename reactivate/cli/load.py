@@ -1,4 +1,4 @@
-"""`reactivate load` and `reactivate dnc ...`."""
+"""`reactivate load`."""
 
 from __future__ import annotations
 
@@ -7,25 +7,19 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from reactivate.cli.common import (
-    CampaignOption,
-    DbOption,
-    Format,
-    FormatOption,
+from reactivate.cli.options import CampaignOption, DbOption, Format, FormatOption, engine
+from reactivate.cli.output import (
     console,
-    engine,
-    print_json,
+    counts_table,
+    print_checked,
     print_rejections,
     progress_bar,
-    refuse,
     table,
 )
 from reactivate.messages import t
 
 if TYPE_CHECKING:
     from reactivate.load import LoadSummary
-
-dnc_app = typer.Typer(help="The firm-wide do-not-call list.", no_args_is_help=True)
 
 
 def load(
@@ -84,50 +78,29 @@ def load(
     )
     with progress_bar(t("progress.reading", file=file.name), enabled=fmt is Format.table) as bar:
         summary = load_accounts(
-            engine(db),
-            campaign,
-            file,
-            options,
-            on_table=lambda tb: bar.set_total(tb.total_rows),
-            progress=bar.advance,
+            engine(db), campaign, file, options, on_table=bar.on_table, progress=bar.advance
         )
-    if fmt is Format.json:
-        print_json(summary.to_json())
-    else:
-        _render_load(summary)
-    if summary.refused:
-        refuse(summary.errors)
+    print_checked(fmt, summary, lambda: _show_load(summary))
 
 
-def _render_load(summary: LoadSummary) -> None:
+def _show_load(summary: LoadSummary) -> None:
     out = console()
-    counts = summary.counts()
     out.print(
-        table(
-            t("summary.load", file=summary.file, campaign=summary.campaign),
-            [t(f"label.{key}") for key in counts],
-            [list(counts.values())],
+        counts_table(
+            t("summary.load", file=summary.file, campaign=summary.campaign), summary.counts()
         )
     )
     if summary.excluded_reasons:
-        out.print(
-            table(
-                None,
-                [t("label.excluded"), t("label.count")],
-                [[t(f"exclusion.{k}"), v] for k, v in sorted(summary.excluded_reasons.items())],
-            )
-        )
+        reasons = sorted(summary.excluded_reasons.items())
+        headers = [t("label.excluded"), t("label.count")]
+        out.print(table(None, headers, [[t(f"exclusion.{k}"), v] for k, v in reasons]))
     if summary.unknown_branches:
         names = ", ".join(sorted(summary.unknown_branches))
-        out.print(
-            t("summary.unknown_branches", names=names, count=sum(summary.unknown_branches.values()))
-        )
+        count = sum(summary.unknown_branches.values())
+        out.print(t("summary.unknown_branches", names=names, count=count))
     if summary.overlap:
-        action = t(
-            "summary.overlap_allowed"
-            if summary.excluded_reasons.get("overlap") is None
-            else "summary.overlap_skipped"
-        )
+        skipped = summary.excluded_reasons.get("overlap") is not None
+        action = t("summary.overlap_skipped" if skipped else "summary.overlap_allowed")
         out.print(t("summary.overlap", count=summary.overlap, action=action))
     if summary.dnc_members:
         out.print(t("summary.dnc_members", count=summary.dnc_members))
@@ -136,30 +109,3 @@ def _render_load(summary: LoadSummary) -> None:
         out.print(t("summary.rejects_written", path=summary.rejects_path))
     if summary.dry_run:
         out.print(t("summary.dry_run"))
-
-
-@dnc_app.command("load")
-def dnc_load(
-    file: Annotated[
-        Path, typer.Argument(help="File of client ids and/or mobiles (客户号, 手机号, 原因).")
-    ],
-    sheet: Annotated[
-        str | None, typer.Option(help="Sheet to read. Default: the first with data.")
-    ] = None,
-    db: DbOption = None,
-    fmt: FormatOption = Format.table,
-) -> None:
-    """Add clients to the firm-wide do-not-call list; members of open campaigns are flagged.
-
-    Example: reactivate dnc load data/do_not_call.csv
-    """
-    from reactivate.donotcall import load_dnc
-
-    summary = load_dnc(engine(db), file, sheet=sheet)
-    if fmt is Format.json:
-        print_json(summary.counts())
-        return
-    counts = summary.counts()
-    console().print(
-        table(t("summary.dnc", file=summary.file), list(counts), [list(counts.values())])
-    )

@@ -1,0 +1,50 @@
+"""`reactivate assignments export`."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from reactivate.cli.options import CampaignOption, DbOption, engine
+from reactivate.cli.output import console
+from reactivate.messages import t
+
+app = typer.Typer(help="The assignment list: who has whom.", no_args_is_help=True)
+
+
+class ExportFormat(StrEnum):
+    csv = "csv"
+    xlsx = "xlsx"
+    json = "json"
+
+
+@app.command("export")
+def export(
+    campaign: CampaignOption,
+    fmt: Annotated[
+        ExportFormat, typer.Option("--format", "-f", help="csv (UTF-8 with BOM), xlsx or json.")
+    ] = ExportFormat.csv,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="File to write. Default: standard output (csv/json)."),
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """One row per campaign member: client, advisor, branch, assigned at, control, current stage.
+
+    Mobile and name are masked. Unassigned clients have an empty advisor.
+
+    Example: reactivate assignments export --campaign 2020h2-dormant --format csv --out who.csv
+    """
+    from reactivate.exports import assignment_rows
+    from reactivate.render.tables import write_rows
+
+    rows = assignment_rows(engine(db), campaign)
+    if fmt is ExportFormat.xlsx and out is None:
+        raise typer.BadParameter(t("error.xlsx_needs_out"), param_hint="--out")
+    written = write_rows(rows, fmt.value, out)
+    if out is not None:
+        console().print(t("summary.exported", count=written, path=out))

@@ -1,0 +1,71 @@
+"""What commands take: the options several share, and the engine and WeCom client they open."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from reactivate.wecom.client import WeComClient
+
+DbOption = Annotated[
+    str | None,
+    typer.Option(
+        "--db",
+        envvar="REACTIVATE_DB",
+        help="Database: a file path (SQLite) or a SQLAlchemy URL such as "
+        "postgresql://user@host/db. Default: reactivate.db in the current folder.",
+        show_envvar=True,
+    ),
+]
+CampaignOption = Annotated[
+    str, typer.Option("--campaign", "-c", help="Slug of a registered campaign.")
+]
+SheetOption = Annotated[
+    str | None, typer.Option(help="Sheet to read. Default: the first with data.")
+]
+OutOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--out",
+        help="Folder for the advisors' workbooks (one subfolder per branch). Default: out/<campaign>/.",
+    ),
+]
+NoWorkbooksOption = Annotated[
+    bool, typer.Option("--no-workbooks", help="Record the split without writing workbooks.")
+]
+
+
+class Format(StrEnum):
+    table = "table"
+    json = "json"
+
+
+FormatOption = Annotated[
+    Format, typer.Option("--format", "-f", help="table for people, json for other tools.")
+]
+
+
+def engine(db: str | None) -> Engine:
+    """The engine for this invocation (imports SQLAlchemy only when a command needs it)."""
+    from reactivate.db.engine import open_engine
+
+    return open_engine(db)
+
+
+@contextmanager
+def wecom_client(eng: Engine) -> Iterator[WeComClient]:
+    """A WeCom client from the `REACTIVATE_WECOM_*` settings (ConfigError when incomplete),
+    its token cached in the database."""
+    from reactivate.wecom.client import WeComClient, WeComSettings
+    from reactivate.wecom.tokens import DatabaseTokenStore
+
+    with WeComClient(WeComSettings.from_env(), DatabaseTokenStore(eng)) as client:
+        yield client

@@ -1,0 +1,98 @@
+"""`reactivate reassign`."""
+
+from __future__ import annotations
+
+from contextlib import nullcontext
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from reactivate.cli.options import (
+    CampaignOption,
+    DbOption,
+    Format,
+    FormatOption,
+    NoWorkbooksOption,
+    OutOption,
+    engine,
+    wecom_client,
+)
+from reactivate.cli.output import console, emit, print_advisors, print_assignment, progress_bar
+from reactivate.messages import t
+
+if TYPE_CHECKING:
+    from reactivate.wecom.transfers import Reassignment
+
+
+def reassign(
+    campaign: CampaignOption,
+    from_: Annotated[
+        str, typer.Option("--from", help="Code of the advisor whose clients move (e.g. who left).")
+    ],
+    to: Annotated[
+        str | None,
+        typer.Option(
+            "--to",
+            help="Code of the colleague who takes them all. Default: spread over the branch.",
+        ),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show the moves; write nothing.")
+    ] = False,
+    out: OutOption = None,
+    no_workbooks: NoWorkbooksOption = False,
+    wecom: Annotated[
+        bool,
+        typer.Option(
+            "--wecom",
+            help="Also hand the advisor's WeCom customers of this campaign to the new advisors.",
+        ),
+    ] = False,
+    employed: Annotated[
+        bool,
+        typer.Option(
+            "--employed",
+            help="With --wecom: the advisor is still employed (在职继承) even if the roster says left.",
+        ),
+    ] = False,
+    db: DbOption = None,
+    fmt: FormatOption = Format.table,
+) -> None:
+    """Move an advisor's clients to a colleague, or spread them over the branch by the same rules.
+
+    Their funnel history stays; the event log records the move; each new advisor gets a
+    fresh workbook (older workbooks stay valid; rows for moved clients become foreign).
+
+    Example: reactivate reassign --campaign 2020h2-dormant --from A0010 --to A0011
+    """
+    from reactivate.wecom.transfers import reassign_and_hand_over
+
+    eng = engine(db)
+    bar = progress_bar(t("progress.workbooks"), enabled=fmt is Format.table)
+    with wecom_client(eng) if wecom else nullcontext() as client, bar:
+        done = reassign_and_hand_over(
+            eng,
+            campaign,
+            from_,
+            to,
+            wecom=client,
+            employed=employed or None,  # not given: the roster says whether they left
+            out_dir=out,
+            workbooks=not no_workbooks,
+            dry_run=dry_run,
+            progress=bar.advance,
+        )
+    emit(fmt, done.to_json(), lambda: _show(done))
+
+
+def _show(done: Reassignment) -> None:
+    print_assignment(done.moves)
+    if done.handover is None:
+        return
+    handover = done.handover
+    api = "resigned/transfer_customer" if handover.resigned else "transfer_customer"
+    out = console()
+    out.print(t("wecom.handover", customers=handover.customers, started=handover.started, api=api))
+    for errcode, count in sorted(handover.failed.items()):
+        out.print(t("wecom.handover_failed", errcode=errcode, count=count))
+    print_advisors("wecom.without_userid", handover.without_userid)
