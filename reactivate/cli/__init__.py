@@ -32,11 +32,16 @@ from reactivate.cli import (
     wecom,
 )
 from reactivate.cli.output import print_error
+from reactivate.db import interrupts
+from reactivate.db.interrupts import Interrupted
 from reactivate.errors import ReactivateError
+from reactivate.messages import t
 
 
 class _ReportingGroup(TyperGroup):
-    """The one place a `ReactivateError` becomes `Error: ...` on stderr and exit code 1."""
+    """The one place a `ReactivateError` becomes `Error: ...` on stderr and exit code 1,
+    and an interrupt one line saying whether anything was saved, and exit 130 (143 for
+    SIGTERM)."""
 
     def invoke(self, ctx: Any) -> Any:
         try:
@@ -44,6 +49,10 @@ class _ReportingGroup(TyperGroup):
         except ReactivateError as exc:
             print_error(exc)
             raise typer.Exit(1) from None
+        except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM once `main` routed it here
+            saved = interrupts.commits() > 0
+            print_error(t("error.interrupted_saved" if saved else "error.interrupted"))
+            raise typer.Exit(exc.exit_code if isinstance(exc, Interrupted) else 130) from None
 
 
 app = typer.Typer(
@@ -75,4 +84,5 @@ app.add_typer(client.app, name="client")
 
 def main() -> None:
     """Console-script entry point."""
+    interrupts.install()
     app()

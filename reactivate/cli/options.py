@@ -55,9 +55,10 @@ FormatOption = Annotated[
 
 def engine(db: str | None) -> Engine:
     """The engine for this invocation (imports SQLAlchemy only when a command needs it)."""
+    from reactivate.db import interrupts
     from reactivate.db.engine import open_engine
 
-    return open_engine(db)
+    return interrupts.watch(open_engine(db))
 
 
 @contextmanager

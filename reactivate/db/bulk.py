@@ -197,7 +197,10 @@ def begin_with_frame(
                 with conn.begin():
                     yield conn
             finally:
-                driver.execute(f"DETACH DATABASE {_SCRATCH_SCHEMA}")
+                # An interrupt inside a statement makes SQLAlchemy close the connection;
+                # the scratch file then goes with it, and DETACH would only mask the cause.
+                if not conn.invalidated:
+                    driver.execute(f"DETACH DATABASE {_SCRATCH_SCHEMA}")
 
 
 def _write_scratch(path: Path, name: str, frame: pl.DataFrame) -> bool:
