@@ -18,7 +18,7 @@ from pathlib import Path
 from helpers import ROOT
 from upload_campaign import FULL, SLUG, events, make_workbook, rows, setup_db, sh, stage_of
 
-from reactivate.upload.core import HOLD_ENV
+from reactivate.upload.write import HOLD_ENV
 
 
 def _start(db: str, *paths: Path, hold: float | None = None) -> subprocess.Popen[str]:

@@ -1,7 +1,7 @@
 """An upload's rows checked a column at a time, for uploads of a million rows.
 
-`results` checks a row at a time (`_RowChecker`): that is where every rule and its
-message live. Here the same rules are polars expressions over every row of an upload at
+The row checker (`rows.RowChecker`) checks a row at a time: that is where every rule and
+its message live. Here the same rules are polars expressions over every row of an upload at
 once, and they only ever accept. A row they accept is one the row checker accepts, with
 the same facts (tests hold the two to each other); every other row goes to the row
 checker, which says why it is rejected, or accepts it after all where these expressions
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 FILE = "file_index"
 ROW = "source_row"
 STAMP_ADVISOR = "stamp_advisor"
-#: The database's facts about a client, as `results._load_members` reads them.
+#: The database's facts about a client, as `members.load_members` reads them.
 MEMBER_COLUMNS = (
     "client_id",
     "known",
@@ -43,7 +43,7 @@ MEMBER_COLUMNS = (
 )
 #: source_ref of an event whose time is its first upload (the sheet gave none).
 UNTIMED = "untimed"
-#: The columns of a staged fact, in `results.StagedFact` order.
+#: The columns of a staged fact, in `model.StagedFact` order.
 FACT_COLUMNS = (
     "client_id",
     "stage",
@@ -62,10 +62,10 @@ ADVISOR = "advisor_code"
 #: Whether that advisor is not the client's own, in that frame.
 FOREIGN = "foreign"
 
-# The times a fact is timed by; the call-back time is a value, checked apart.
-_TIMES = ("called_at", "wecom_added_at", "pushed_at", "converted_at")
+#: The times a fact is timed by; the call-back time is a value, checked apart.
+FACT_TIMES = ("called_at", "wecom_added_at", "pushed_at", "converted_at")
 #: Every time a row gives (wall-clock times in the campaign's zone): `to_utc` converts them.
-TIME_FIELDS = (*_TIMES, "callback_at")
+TIME_FIELDS = (*FACT_TIMES, "callback_at")
 
 
 def field_types() -> dict[str, Any]:
@@ -150,7 +150,7 @@ def accept(rows: pl.DataFrame, rules: Rules) -> pl.DataFrame:
     ]
     if not rules.allow_foreign:
         checks.append(~col(FOREIGN))
-    for name in _TIMES:
+    for name in FACT_TIMES:
         utc = col(f"{name}_utc")
         checks.append(
             col(name).is_null()
@@ -298,7 +298,7 @@ def dnc_times(accepted: pl.DataFrame, now: dt.datetime) -> dict[str, dt.datetime
 
 
 def _calling() -> pl.Expr:
-    """A call result, a call time or attempts >= 1: evidence of a call (DOMAIN.md)."""
+    """A call result, a call time or attempts >= 1: evidence of a call."""
     import polars as pl
 
     col = pl.col
