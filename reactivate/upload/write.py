@@ -10,9 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import sys
-import time
 from collections.abc import Collection, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -56,9 +53,6 @@ from reactivate.upload.rows import RowChecker, minute
 
 if TYPE_CHECKING:
     import polars as pl
-
-#: Test hook: seconds to sleep inside the write transaction (to kill a process mid-upload).
-HOLD_ENV = "REACTIVATE_TEST_HOLD_UPLOAD"
 
 _EVENT_STAGE = "upload_event"
 _FILE_STAGE = "upload_file"
@@ -464,6 +458,8 @@ def record_upload(
     """Record the imports and, unless refused, insert the new staged events, in the
     caller's transaction, under the campaign's write lock.
 
+    The last step before the upload commits: public so a test can stall an upload there
+    (to make two overlap, or to kill one with its events written but not committed).
     """
     lock_campaign(conn, campaign_id)
     # Another upload of the same file may have committed while we were reading.
@@ -500,11 +496,6 @@ def record_upload(
                 text("UPDATE import_record SET counts = :counts WHERE id = :id"),
                 {"counts": json.dumps(s.counts()), "id": s.import_id},
             )
-    hold = os.environ.get(HOLD_ENV)
-    if hold:  # tests kill the process here: nothing may be left behind
-        sys.stderr.write("holding the upload transaction\n")
-        sys.stderr.flush()
-        time.sleep(float(hold))
 
 
 # The clients whose events this upload inserted (the files staged in upload_file).
