@@ -60,7 +60,7 @@ from reactivate.db import stages
 from reactivate.db.engine import open_engine
 from reactivate.db.meta import workbook_secret
 from reactivate.sheets import workbook as wb
-from reactivate.upload.core import UploadOptions, upload
+from reactivate.upload import UploadOptions, upload
 
 ROOT = Path(__file__).resolve().parent.parent
 CAMPAIGN_FILE = ROOT / "campaigns" / "2020h2-dormant.toml"

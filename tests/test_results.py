@@ -36,6 +36,7 @@ from upload_campaign import (
     utc,
 )
 
+from reactivate import upload as results
 from reactivate.cli import app
 from reactivate.db.engine import open_engine
 from reactivate.rules import funnel
@@ -44,8 +45,7 @@ from reactivate.sheets.frames import open_frame
 from reactivate.sheets.workbook import (
     STAMP_SHEET,
 )
-from reactivate.upload import core as results
-from reactivate.upload.core import disposition, find_product
+from reactivate.upload import disposition, find_product
 
 
 @pytest.fixture

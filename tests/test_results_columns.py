@@ -1,7 +1,7 @@
-"""The upload's column checks (`results_columns`) held to the row checker, row by row.
+"""The upload's column checks (`upload.columns`) held to the row checker, row by row.
 
 An upload checks its rows a column at a time and hands every row those checks do not
-accept to the row checker (`results._RowChecker`), where each rule and its message live.
+accept to the row checker (`upload.rows.RowChecker`), where each rule and its message live.
 So a row the columns accept must be one the row checker accepts, with the same facts,
 the same advisor and the same do-not-call times; and the columns should accept every row
 the row checker accepts (else the upload is only slower). hypothesis draws rows and
@@ -32,15 +32,15 @@ from reactivate.rules import campaign as campaigns
 from reactivate.rules import funnel
 from reactivate.sheets.workbook import Stamp
 from reactivate.upload import columns as rc
-from reactivate.upload.core import (
+from reactivate.upload.model import (
+    Context,
     FileSummary,
+    UploadFile,
     UploadOptions,
-    _Context,
-    _File,
-    _member_of,
-    _RowChecker,
     find_product,
+    member_of,
 )
+from reactivate.upload.rows import RowChecker
 
 BASE = campaigns.from_toml(CAMPAIGN_FILE.read_text(encoding="utf-8"), str(CAMPAIGN_FILE))
 # New York changes its clocks: 2020-11-01 01:00-02:00 happens twice, 2021-03-14 02:00-03:00
@@ -204,13 +204,13 @@ def test_the_columns_accept_a_row_when_and_as_the_row_checker_does(
     rows: list[tuple[bool, dict[str, Any]]],
 ) -> None:
     campaign = dataclasses.replace(BASE, timezone=zone)
-    context = _Context(campaign, 1, NOW, frozenset(CODES), NAMES)
+    context = Context(campaign, 1, NOW, frozenset(CODES), NAMES)
     options = UploadOptions(allow_foreign=allow_foreign, advisor=default_advisor)
     conn: Any = SimpleNamespace(dialect=SimpleNamespace(name="sqlite" if sqlite else "postgresql"))
-    checker = _RowChecker(context, options, stored_time(conn))
-    stamped = _File(Path("A001.xlsx"), FileSummary(file="A001.xlsx", sha256=""))
+    checker = RowChecker(context, options, stored_time(conn))
+    stamped = UploadFile(Path("A001.xlsx"), FileSummary(file="A001.xlsx", sha256=""))
     stamped.stamp = Stamp(campaign.slug, "A001", 1, CLIENTS, "")
-    plain = _File(Path("own.csv"), FileSummary(file="own.csv", sha256=""))
+    plain = UploadFile(Path("own.csv"), FileSummary(file="own.csv", sha256=""))
     files = [stamped, plain]
     unknown = dict.fromkeys(rc.member_types(), None) | {"known": False}
 
@@ -221,7 +221,7 @@ def test_the_columns_accept_a_row_when_and_as_the_row_checker_does(
     for number, (is_stamped, fields) in enumerate(rows, start=2):
         position = 0 if is_stamped else 1
         facts = members.get(fields["client_id"], unknown)
-        member = _member_of(facts)  # as the upload makes it from the joined columns
+        member = member_of(facts)  # as the upload makes it from the joined columns
         staged: list[Any] = []
         row = tuple(fields[name] for name in rc.field_types())
         if checker.check(files[position], position, number, row, member, staged):

@@ -1,36 +1,34 @@
 """Uploads from real processes at the same moment, and a process killed mid-upload.
 
-Each test runs on SQLite and PostgreSQL. The upload's test hook
-(`REACTIVATE_TEST_HOLD_UPLOAD`) sleeps inside the write transaction after every event
-is inserted, which makes two uploads overlap for sure, and gives a moment to kill one.
+Each test runs on SQLite and PostgreSQL. A held upload (tests/held_upload.py) sleeps
+inside the write transaction after every event is inserted, which makes two uploads
+overlap for sure, and gives a moment to kill one.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import os
 import shutil
 import signal
 import subprocess
 import sys
 from pathlib import Path
 
+from held_upload import HOLDING
 from helpers import ROOT
 from upload_campaign import FULL, SLUG, events, make_workbook, rows, setup_db, sh, stage_of
 
-from reactivate.upload.core import HOLD_ENV
+HELD_UPLOAD = Path(__file__).with_name("held_upload.py")
 
 
 def _start(db: str, *paths: Path, hold: float | None = None) -> subprocess.Popen[str]:
-    env = dict(os.environ)
-    env.pop(HOLD_ENV, None)
-    if hold is not None:
-        env[HOLD_ENV] = str(hold)
+    """`reactivate results upload` in a process of its own; with `hold`, one that sleeps
+    that long before it commits."""
+    command = ["-m", "reactivate"] if hold is None else [str(HELD_UPLOAD), str(hold)]
     return subprocess.Popen(
         [
             sys.executable,
-            "-m",
-            "reactivate",
+            *command,
             "results",
             "upload",
             *map(str, paths),
@@ -42,7 +40,6 @@ def _start(db: str, *paths: Path, hold: float | None = None) -> subprocess.Popen
             db,
         ],
         cwd=ROOT,
-        env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -89,7 +86,7 @@ def test_a_process_killed_mid_upload_leaves_nothing(db_url: str, tmp_path: Path)
     process = _start(db, book, hold=60)
     assert process.stderr is not None
     deadline = dt.datetime.now() + dt.timedelta(seconds=60)
-    while "holding" not in process.stderr.readline():  # events are written, not committed
+    while HOLDING not in process.stderr.readline():  # events are written, not committed
         assert dt.datetime.now() < deadline and process.poll() is None
     process.send_signal(signal.SIGKILL)
     process.communicate(timeout=30)  # reaps it and closes the pipes

@@ -45,7 +45,7 @@ from reactivate.sheets.workbook import (
     product_label,
     read_stamp,
 )
-from reactivate.upload.core import UploadSummary, upload
+from reactivate.upload import UploadSummary, upload
 
 SLUG = "2020h2-dormant"
 HOLDOUT = 0.1

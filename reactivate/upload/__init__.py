@@ -1,0 +1,56 @@
+"""`reactivate results ...`: advisors' sheets become stage events; undo and correct void them.
+
+An upload (`write.upload`) goes, for all its files at once:
+
+1. read (`read`): folders expanded, stamps verified, files opened two at a time (fastexcel
+   reads without holding the GIL) and cleaned a column at a time, files alike together;
+   a file only the row reader reads as it is, a row at a time;
+2. look up (`members`): the database's facts about every client named, in one pass;
+3. check: the column checks (`columns`), which only accept, then the row checker
+   (`rows`) for every row they leave, where every rule and its message live; the facts
+   accepted rows state (`model.StagedFact`) are staged in a temporary table;
+4. write (`write`), in one transaction, after every row is checked: the campaign's write
+   lock (so two uploads at once queue instead of racing the duplicate check), one import
+   per file (applied, refused, dry run or skipped), the new facts moved into `event` (a
+   fact already present and not voided adds nothing; one stated by two rows counts for
+   the first), and `client_stage` rebuilt for the clients touched.
+
+A fact the sheet gives without a time (a call result with no call time, 是 with no add
+time, a note) is timed at its first upload; restating it adds nothing. Uploads only ever
+add evidence: a blank or 否 in a later sheet voids nothing. Mistakes are voided
+explicitly (`void`: `undo`, `correct`), by appending void events. Memory holds every
+row's cleaned fields and their clients' columns at once (the upload's peak: 2.2-2.3 GB at
+a million rows, measured). The value types and small shared helpers are in `model`.
+"""
+
+from reactivate.upload.model import (
+    READING,
+    WRITING,
+    FileSummary,
+    Progress,
+    UploadOptions,
+    UploadSummary,
+    VoidSummary,
+    disposition,
+    find_product,
+)
+from reactivate.upload.read import expand
+from reactivate.upload.void import correct, kinds_from, undo
+from reactivate.upload.write import upload
+
+__all__ = [
+    "READING",
+    "WRITING",
+    "FileSummary",
+    "Progress",
+    "UploadOptions",
+    "UploadSummary",
+    "VoidSummary",
+    "correct",
+    "disposition",
+    "expand",
+    "find_product",
+    "kinds_from",
+    "undo",
+    "upload",
+]

@@ -1,7 +1,7 @@
 """An upload's rows checked a column at a time, for uploads of a million rows.
 
-`results` checks a row at a time (`_RowChecker`): that is where every rule and its
-message live. Here the same rules are polars expressions over every row of an upload at
+The row checker (`rows.RowChecker`) checks a row at a time: that is where every rule and
+its message live. Here the same rules are polars expressions over every row of an upload at
 once, and they only ever accept. A row they accept is one the row checker accepts, with
 the same facts (tests hold the two to each other); every other row goes to the row
 checker, which says why it is rejected, or accepts it after all where these expressions
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 FILE = "file_index"
 ROW = "source_row"
 STAMP_ADVISOR = "stamp_advisor"
-#: The database's facts about a client, as `results._load_members` reads them.
+#: The database's facts about a client, as `members.load_members` reads them.
 MEMBER_COLUMNS = (
     "client_id",
     "known",
@@ -43,7 +43,7 @@ MEMBER_COLUMNS = (
 )
 #: source_ref of an event whose time is its first upload (the sheet gave none).
 UNTIMED = "untimed"
-#: The columns of a staged fact, in `results.StagedFact` order.
+#: The columns of a staged fact, in `model.StagedFact` order.
 FACT_COLUMNS = (
     "client_id",
     "stage",
@@ -62,10 +62,10 @@ ADVISOR = "advisor_code"
 #: Whether that advisor is not the client's own, in that frame.
 FOREIGN = "foreign"
 
-# The times a fact is timed by; the call-back time is a value, checked apart.
-_TIMES = ("called_at", "wecom_added_at", "pushed_at", "converted_at")
+#: The times a fact is timed by; the call-back time is a value, checked apart.
+FACT_TIMES = ("called_at", "wecom_added_at", "pushed_at", "converted_at")
 #: Every time a row gives (wall-clock times in the campaign's zone): `to_utc` converts them.
-TIME_FIELDS = (*_TIMES, "callback_at")
+TIME_FIELDS = (*FACT_TIMES, "callback_at")
 
 
 def field_types() -> dict[str, Any]:
@@ -150,7 +150,7 @@ def accept(rows: pl.DataFrame, rules: Rules) -> pl.DataFrame:
     ]
     if not rules.allow_foreign:
         checks.append(~col(FOREIGN))
-    for name in _TIMES:
+    for name in FACT_TIMES:
         utc = col(f"{name}_utc")
         checks.append(
             col(name).is_null()
@@ -206,64 +206,6 @@ def facts(accepted: pl.DataFrame, rules: Rules, now_stored: Any) -> pl.DataFrame
     import polars as pl
 
     col, lit = pl.col, pl.lit
-    now = lit(now_stored)
-
-    def stored(name: str) -> pl.Expr:
-        utc = col(f"{name}_utc")
-        return utc.dt.strftime("%Y-%m-%d %H:%M:%S%.6f") if rules.sqlite else utc
-
-    def timed_by(name: str) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
-        """occurred_at, match_time, source_ref of a fact the sheet may time by `name`."""
-        given = col(name).is_not_null()
-        return (
-            pl.when(given).then(stored(name)).otherwise(now),
-            given.cast(pl.Int64),
-            pl.when(given).then(lit(None, pl.String)).otherwise(lit(UNTIMED)),
-        )
-
-    called = timed_by("called_at")
-    callback = col("callback_at_utc")
-    callback_iso = (
-        pl.when(callback.dt.microsecond() == 0)
-        .then(callback.dt.strftime("%Y-%m-%dT%H:%M:%S+00:00"))
-        .otherwise(callback.dt.strftime("%Y-%m-%dT%H:%M:%S%.6f+00:00"))
-    )
-    untimed = (now, lit(0, pl.Int64), lit(UNTIMED))
-    attempts = col("attempts").fill_null(0)
-    kinds: list[tuple[pl.Expr, str, pl.Expr, tuple[pl.Expr, pl.Expr, pl.Expr]]] = [
-        (_calling(), funnel.EVENT_CALL, col("call_result"), called),
-        (
-            attempts > 0,
-            funnel.EVENT_ATTEMPTS,
-            col("attempts").cast(pl.String),
-            (called[0], lit(0, pl.Int64), lit(UNTIMED)),
-        ),
-        (
-            col("callback_at").is_not_null(),
-            funnel.EVENT_CALLBACK,
-            callback_iso,
-            (stored("callback_at"), lit(1, pl.Int64), lit(None, pl.String)),
-        ),
-        (
-            col("wecom_added").fill_null(False),
-            funnel.EVENT_WECOM,
-            lit(None, pl.String),
-            timed_by("wecom_added_at"),
-        ),
-        (
-            col("product_code").is_not_null(),
-            funnel.EVENT_PUSHED,
-            col("product_code"),
-            timed_by("pushed_at"),
-        ),
-        (
-            col("converted").fill_null(False),
-            funnel.EVENT_CONVERTED,
-            col("product_code"),
-            timed_by("converted_at"),
-        ),
-        (col("note").is_not_null(), funnel.EVENT_NOTE, col("note"), untimed),
-    ]
     lazy = accepted.lazy()
     parts = [
         lazy.filter(stated).select(
@@ -278,9 +220,84 @@ def facts(accepted: pl.DataFrame, rules: Rules, now_stored: Any) -> pl.DataFrame
             timing[2].alias("source_ref"),
             lit(rank, pl.Int8).alias("rank"),
         )
-        for rank, (stated, kind, value, timing) in enumerate(kinds)
+        for rank, (stated, kind, value, timing) in enumerate(_fact_kinds(rules, now_stored))
     ]
     return pl.concat(parts).sort(FILE, ROW, "rank").select(FACT_COLUMNS).collect(engine=_ENGINE)
+
+
+#: occurred_at, match_time and source_ref of a fact.
+_Timing = tuple["pl.Expr", "pl.Expr", "pl.Expr"]
+
+
+def _fact_kinds(rules: Rules, now_stored: Any) -> list[tuple[pl.Expr, str, pl.Expr, _Timing]]:
+    """Each kind of fact a row may state, in the row checker's order: whether the row
+    states it, its kind, its value and its timing."""
+    import polars as pl
+
+    col, lit = pl.col, pl.lit
+    now = lit(now_stored)
+    called = _timed_by("called_at", rules.sqlite, now)
+    callback = col("callback_at_utc")
+    callback_iso = (
+        pl.when(callback.dt.microsecond() == 0)
+        .then(callback.dt.strftime("%Y-%m-%dT%H:%M:%S+00:00"))
+        .otherwise(callback.dt.strftime("%Y-%m-%dT%H:%M:%S%.6f+00:00"))
+    )
+    untimed = (now, lit(0, pl.Int64), lit(UNTIMED))
+    return [
+        (_calling(), funnel.EVENT_CALL, col("call_result"), called),
+        (
+            col("attempts").fill_null(0) > 0,
+            funnel.EVENT_ATTEMPTS,
+            col("attempts").cast(pl.String),
+            (called[0], lit(0, pl.Int64), lit(UNTIMED)),
+        ),
+        (
+            col("callback_at").is_not_null(),
+            funnel.EVENT_CALLBACK,
+            callback_iso,
+            (_stored("callback_at", rules.sqlite), lit(1, pl.Int64), lit(None, pl.String)),
+        ),
+        (
+            col("wecom_added").fill_null(False),
+            funnel.EVENT_WECOM,
+            lit(None, pl.String),
+            _timed_by("wecom_added_at", rules.sqlite, now),
+        ),
+        (
+            col("product_code").is_not_null(),
+            funnel.EVENT_PUSHED,
+            col("product_code"),
+            _timed_by("pushed_at", rules.sqlite, now),
+        ),
+        (
+            col("converted").fill_null(False),
+            funnel.EVENT_CONVERTED,
+            col("product_code"),
+            _timed_by("converted_at", rules.sqlite, now),
+        ),
+        (col("note").is_not_null(), funnel.EVENT_NOTE, col("note"), untimed),
+    ]
+
+
+def _stored(name: str, sqlite: bool) -> pl.Expr:
+    """A time's UTC column as the staged table holds it (SQLite: text; PostgreSQL: as is)."""
+    import polars as pl
+
+    utc = pl.col(f"{name}_utc")
+    return utc.dt.strftime("%Y-%m-%d %H:%M:%S%.6f") if sqlite else utc
+
+
+def _timed_by(name: str, sqlite: bool, now: pl.Expr) -> _Timing:
+    """occurred_at, match_time, source_ref of a fact the sheet may time by `name`."""
+    import polars as pl
+
+    given = pl.col(name).is_not_null()
+    return (
+        pl.when(given).then(_stored(name, sqlite)).otherwise(now),
+        given.cast(pl.Int64),
+        pl.when(given).then(pl.lit(None, pl.String)).otherwise(pl.lit(UNTIMED)),
+    )
 
 
 def dnc_times(accepted: pl.DataFrame, now: dt.datetime) -> dict[str, dt.datetime]:
@@ -298,7 +315,7 @@ def dnc_times(accepted: pl.DataFrame, now: dt.datetime) -> dict[str, dt.datetime
 
 
 def _calling() -> pl.Expr:
-    """A call result, a call time or attempts >= 1: evidence of a call (DOMAIN.md)."""
+    """A call result, a call time or attempts >= 1: evidence of a call."""
     import polars as pl
 
     col = pl.col

@@ -1,0 +1,163 @@
+"""What the database says about the clients and advisors an upload names.
+
+The context every row is checked against (`load_context`: the campaign, the advisors),
+and each named client's member columns (`load_members`: known, member, advisor,
+assignment, control group, do-not-call, risk), read in one pass as a polars frame to
+join to the upload's rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Collection, Iterator
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Connection, text
+
+from reactivate import registry
+from reactivate.clock import from_db
+from reactivate.db import bulk
+from reactivate.rules import funnel
+from reactivate.upload import columns as rc
+from reactivate.upload.model import Context
+
+if TYPE_CHECKING:
+    import polars as pl
+
+_CONTEXT_COLUMNS = """
+       c.client_id IS NOT NULL AS known,
+       m.client_id IS NOT NULL AS member,
+       m.advisor_code, m.assigned_at, m.control, m.dnc, c.risk,
+       EXISTS (SELECT 1 FROM do_not_call d
+               WHERE (d.kind = 'client_id' AND d.value = {client})
+                  OR (d.kind = 'mobile' AND d.value = c.mobile)) AS listed,
+       (SELECT MIN(e.occurred_at) FROM event e
+         WHERE e.campaign_id = :campaign_id AND e.client_id = {client}
+           AND e.stage = :call AND e.value = :dnc
+           AND NOT EXISTS (SELECT 1 FROM event v WHERE v.voids_event_id = e.id)) AS dnc_call_at
+"""
+# the clients staged in upload_client, members or not
+_CONTEXT_SQL = f"""
+SELECT s.client_id, {_CONTEXT_COLUMNS.format(client="s.client_id")}
+FROM upload_client s
+LEFT JOIN client c ON c.client_id = s.client_id
+LEFT JOIN member m ON m.campaign_id = :campaign_id AND m.client_id = s.client_id
+"""
+# every member of the campaign
+_MEMBERS_SQL = f"""
+SELECT m.client_id, {_CONTEXT_COLUMNS.format(client="m.client_id")}
+FROM member m
+LEFT JOIN client c ON c.client_id = m.client_id
+WHERE m.campaign_id = :campaign_id
+"""
+
+
+def load_context(conn: Connection, registered: registry.Registered, now: dt.datetime) -> Context:
+    codes: set[str] = set()
+    names: dict[str, list[str]] = {}
+    for code, name in conn.execute(text("SELECT code, name FROM advisor")):
+        codes.add(code)
+        names.setdefault(name, []).append(code)
+    return Context(
+        campaign=registered.config,
+        campaign_id=registered.id,
+        now=now,
+        advisor_codes=frozenset(codes),
+        advisor_by_name={n: found[0] for n, found in names.items() if len(found) == 1},
+    )
+
+
+def member_count(conn: Connection, campaign_id: int) -> int:
+    """How many members the campaign has: whether an upload names most of them."""
+    found = conn.execute(
+        text("SELECT COUNT(*) FROM member WHERE campaign_id = :cid"), {"cid": campaign_id}
+    ).scalar_one()
+    return int(found)
+
+
+def _driver_batches(
+    conn: Connection, sql: str, params: dict[str, Any]
+) -> Iterator[list[tuple[Any, ...]]]:
+    """The rows of `sql` (written with `:name` parameters) as the driver's plain tuples, a
+    batch at a time.
+
+    Bypasses SQLAlchemy's result rows and their per-row processing: used where a query
+    returns a row per client of an upload. Runs in `conn`'s transaction, so it sees its
+    temporary tables.
+    """
+    if conn.dialect.name == "postgresql":
+        sql = re.sub(r"(?<!:):(\w+)", r"%(\1)s", sql)  # psycopg's named-parameter style
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(sql, params)
+        while rows := cursor.fetchmany(50_000):
+            yield rows
+    finally:
+        cursor.close()
+
+
+def load_members(
+    conn: Connection,
+    campaign_id: int,
+    client_ids: Collection[str],
+    *,
+    every_member: bool = False,
+) -> pl.DataFrame:
+    """What the database says about each of `client_ids` (`columns.MEMBER_COLUMNS`).
+
+    Looked up in one pass in client order: a few clients scattered over a large table
+    cost a page read each, while the clients of many files at once share their pages.
+    With `every_member` (for clients that are most of the campaign), every member is
+    read instead, with no list of clients to stage; then the others among `client_ids`.
+    """
+    import polars as pl
+
+    params = {"campaign_id": campaign_id, "call": funnel.EVENT_CALL, "dnc": funnel.DO_NOT_CALL}
+    # as the driver gives them: SQLite's flags are 0/1 and its times UTC text
+    types = rc.member_types()
+    sqlite = conn.dialect.name == "sqlite"
+    raw = dict(types, listed=pl.Boolean)
+    if sqlite:
+        raw |= {name: pl.Int64 for name, dtype in raw.items() if dtype == pl.Boolean}
+        raw["assigned_at"] = raw["dnc_call_at"] = pl.String
+    order = ["client_id", "known", "member", "member_advisor", "assigned_at", "control", "dnc"]
+    order += ["risk", "listed", "dnc_call_at"]
+    schema = {name: raw[name] for name in order}
+    # a batch of rows at a time: a million rows as tuples would take more memory than
+    # the frame they become
+    found = [pl.DataFrame(schema=schema)]
+    if every_member:
+        found += (
+            pl.DataFrame(batch, schema=schema, orient="row")
+            for batch in _driver_batches(conn, _MEMBERS_SQL, params)
+        )
+        read = pl.concat(found)["client_id"]
+        wanted = pl.Series("client_id", list(client_ids), pl.String)
+        client_ids = wanted.filter(~wanted.is_in(read.implode())).to_list()
+    if client_ids:
+        # Staged in order, and scanned in that order: no key to maintain.
+        bulk.stage(conn, "upload_client", {"client_id": "TEXT"}, ((c,) for c in sorted(client_ids)))
+        found += (
+            pl.DataFrame(batch, schema=schema, orient="row")
+            for batch in _driver_batches(conn, _CONTEXT_SQL, params)
+        )
+        conn.exec_driver_sql("DROP TABLE upload_client")
+    frame = pl.concat(found)
+    del found
+    frame = frame.with_columns(
+        (pl.col("dnc").cast(pl.Boolean) | pl.col("listed").cast(pl.Boolean)).alias("dnc"),
+        *(pl.col(name).cast(pl.Boolean) for name in ("known", "member", "control")),
+    )
+    if sqlite:
+        frame = frame.with_columns(
+            _times_from_db(frame[name], types[name]) for name in ("assigned_at", "dnc_call_at")
+        )
+    return frame.select(rc.MEMBER_COLUMNS)
+
+
+def _times_from_db(raw: pl.Series, dtype: Any) -> pl.Series:
+    """SQLite's UTC text as aware times, each distinct one read once by `clock.from_db`."""
+    distinct = raw.drop_nulls().unique().to_list()
+    converted = [from_db(value) for value in distinct]
+    return raw.replace_strict(distinct, converted, default=None, return_dtype=dtype)

@@ -1,0 +1,561 @@
+"""The upload itself (`upload`): read, check, stage, then write in one transaction.
+
+Here live the steps' order and the writing: the staged table of facts (`upload_event`),
+the check of every row (column checks, then the row checker for the rest), the refusal
+of calls after a do-not-call result in the same upload, and the one write transaction
+(`record_upload`: imports recorded, new facts inserted, the stage summary rebuilt).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Collection, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Connection, Engine, text
+
+from reactivate import registry
+from reactivate.clock import from_db, local, utcnow
+from reactivate.db import bulk, dialect, stages
+from reactivate.db.import_log import record, who
+from reactivate.db.locks import lock_campaign
+from reactivate.db.meta import workbook_secret
+from reactivate.errors import ConfigError, Rejection
+from reactivate.messages import t
+from reactivate.rules import funnel
+from reactivate.sheets.clean import cyclic_gc_paused
+from reactivate.sheets.fields import RESULT_FIELDS
+from reactivate.sheets.read import open_table
+from reactivate.sheets.rejects import write_rejects
+from reactivate.upload import columns as rc
+from reactivate.upload.columns import UNTIMED
+from reactivate.upload.members import load_context, load_members, member_count
+from reactivate.upload.model import (
+    FIELD_NAMES,
+    KIND,
+    READING,
+    WRITING,
+    Context,
+    FileSummary,
+    Progress,
+    StagedFact,
+    UploadFile,
+    UploadOptions,
+    UploadSummary,
+    find_product,
+    member_of,
+)
+from reactivate.upload.read import Opened, read_all, read_stamps, upload_files
+from reactivate.upload.rows import RowChecker, minute
+
+if TYPE_CHECKING:
+    import polars as pl
+
+_EVENT_STAGE = "upload_event"
+_FILE_STAGE = "upload_file"
+
+
+def _event_columns(conn: Connection) -> dict[str, str]:
+    """The staged table of facts, in `StagedFact` order."""
+    moment = dialect.time_type(conn)
+    return {
+        "client_id": "TEXT",
+        "stage": "TEXT",
+        "value": "TEXT",
+        "occurred_at": moment,
+        "match_time": "INTEGER",
+        "advisor_code": "TEXT",
+        "file_index": "INTEGER",
+        "source_row": "INTEGER",
+        "source_ref": "TEXT",
+    }
+
+
+# Facts the campaign already holds (the same client, kind and value, at the same time or,
+# for a fact without one, at any), not voided, add nothing. Dropped from the staged
+# facts first, so the INSERT reads no table it writes and SQLite need not buffer it.
+_KNOWN_SQL = """
+DELETE FROM upload_event
+WHERE EXISTS (
+    SELECT 1 FROM event e
+    WHERE e.campaign_id = :campaign_id AND e.client_id = upload_event.client_id
+      AND e.stage = upload_event.stage
+      AND COALESCE(e.value, '') = COALESCE(upload_event.value, '')
+      AND ((upload_event.match_time = 1 AND e.occurred_at = upload_event.occurred_at)
+           OR (upload_event.match_time = 0
+               AND (upload_event.stage <> :call OR e.source_ref = :untimed)))
+      AND NOT EXISTS (SELECT 1 FROM event v WHERE v.voids_event_id = e.id))
+"""
+
+_INSERT_SQL = """
+INSERT INTO event (campaign_id, client_id, stage, value, occurred_at, advisor_code, source,
+                   import_id, source_file, source_row, source_ref, recorded_by, recorded_at)
+SELECT :campaign_id, s.client_id, s.stage, s.value, s.occurred_at, s.advisor_code, 'upload',
+       f.import_id, f.source_file, s.source_row, s.source_ref, :who, :now
+FROM upload_event s
+JOIN upload_file f ON f.file_index = s.file_index
+"""
+
+
+def _applied_before(conn: Connection, campaign_id: int, digests: Sequence[str]) -> dict[str, int]:
+    """SHA-256 -> the import that applied that file already (undone uploads do not count)."""
+    if not digests:
+        return {}
+    rows = conn.execute(
+        text(
+            "SELECT sha256, MIN(id) FROM import_record WHERE kind = :kind AND campaign_id = :cid"
+            " AND status = 'applied' GROUP BY sha256"
+        ),
+        {"kind": KIND, "cid": campaign_id},
+    )
+    wanted = set(digests)
+    return {sha: int(found) for sha, found in rows if sha in wanted}
+
+
+def upload(
+    engine: Engine,
+    slug: str,
+    paths: Sequence[Path],
+    options: UploadOptions | None = None,
+    progress: Progress | None = None,
+) -> UploadSummary:
+    """Check every row of every file, then apply the facts they state in one transaction.
+
+    Returns the summary; with rejected rows and no `skip_invalid`, nothing is applied
+    (`summary.refused`) and the refusal is still recorded in the import log. `progress`
+    is told of each file read, then once as the checking and writing begin.
+    """
+    with cyclic_gc_paused():
+        return _upload(engine, slug, paths, options or UploadOptions(), progress)
+
+
+def _upload(
+    engine: Engine,
+    slug: str,
+    paths: Sequence[Path],
+    options: UploadOptions,
+    progress: Progress | None,
+) -> UploadSummary:
+    registered = registry.open_campaign(engine, slug)
+    files = upload_files(paths)
+    summary = UploadSummary(
+        campaign=slug, files=[f.summary for f in files], dry_run=options.dry_run
+    )
+    # One connection for the whole upload: its temporary tables hold the staged facts
+    # from the first file read to the write.
+    with engine.connect() as conn:
+        secret, done, context = _begin(conn, registered, options, files)
+        todo = _to_read(files, done)
+        checker = RowChecker(context, options, dialect.stored_time(conn))
+        read_stamps(todo, slug, secret)
+        named = _read_check_stage(conn, registered.id, todo, checker, progress)
+        for item in todo:
+            item.errors.sort(key=lambda e: e.row)
+            item.summary.rejected = len({e.row for e in item.errors})
+            summary.errors.extend(item.errors)
+        if options.dry_run:
+            status = "dry_run"
+        elif summary.errors and not options.skip_invalid:
+            status = "refused"
+        else:
+            status = "applied"
+        _commit(conn, registered.id, files, named, status, context.now)
+    summary.applied = status == "applied"
+    if summary.errors and options.skip_invalid and not options.dry_run:
+        _write_rejects(todo)
+    return summary
+
+
+def _begin(
+    conn: Connection,
+    registered: registry.Registered,
+    options: UploadOptions,
+    files: Sequence[UploadFile],
+) -> tuple[bytes, dict[str, int], Context]:
+    """Set the upload up, in a transaction of its own: the workbook secret, the files
+    applied before (SHA-256 -> import), the context rows are checked against, and the
+    empty staged table of facts. Refuses an unknown --advisor."""
+    columns = _event_columns(conn)
+    with conn.begin():
+        if options.advisor:
+            known = conn.execute(
+                text("SELECT 1 FROM advisor WHERE code = :code"), {"code": options.advisor}
+            ).first()
+            if known is None:
+                raise ConfigError(t("error.advisor_unknown", code=options.advisor))
+        secret = workbook_secret(conn)  # created on first use: a write
+        done = _applied_before(conn, registered.id, [f.summary.sha256 for f in files])
+        bulk.sqlite_temp_in_memory(conn)  # the staged rows live for one upload
+        bulk.sqlite_bulk_cache(conn)
+        context = load_context(conn, registered, utcnow())
+        bulk.create(conn, _EVENT_STAGE, columns)
+    return secret, done, context
+
+
+def _to_read(files: Sequence[UploadFile], done: dict[str, int]) -> list[UploadFile]:
+    """The files to read: the others, applied before or named twice in this upload, are
+    marked skipped (with the import or file they repeat)."""
+    seen: dict[str, FileSummary] = {}
+    todo: list[UploadFile] = []
+    for item in files:
+        digest = item.summary.sha256
+        if digest in done or digest in seen:
+            item.summary.status = "skipped"
+            item.summary.same_as = done.get(digest) or seen[digest].import_id
+            continue
+        seen[digest] = item.summary
+        todo.append(item)
+    return todo
+
+
+def _read_check_stage(
+    conn: Connection,
+    campaign_id: int,
+    todo: Sequence[UploadFile],
+    checker: RowChecker,
+    progress: Progress | None,
+) -> tuple[int, set[str]]:
+    """Read the files to do (stamps read), check every row, and stage the facts the
+    accepted rows state. Returns how many clients accepted rows name, and those named by
+    more than one."""
+    import polars as pl
+
+    rows, looked_up = _read_and_look_up(conn, campaign_id, todo, progress)
+    unlisted = (
+        rows.select(pl.col("client_id").drop_nulls().unique())
+        .join(looked_up.select("client_id"), on="client_id", how="anti")
+        .to_series()
+    )
+    if len(unlisted):
+        with conn.begin():
+            more = load_members(conn, campaign_id, unlisted.to_list())
+        looked_up = pl.concat([looked_up, more])
+    joined = rows.join(looked_up, on="client_id", how="left", maintain_order="left")
+    del rows, looked_up
+    facts, named_again, touched = _check_all(joined, todo, checker, conn)
+    del joined
+    bulk.append_frame(conn, _EVENT_STAGE, facts)
+    del facts
+    with conn.begin():
+        _reject_calls_after_dnc(conn, todo, checker, named_again)
+    return touched, named_again
+
+
+def _read_and_look_up(
+    conn: Connection, campaign_id: int, todo: Sequence[UploadFile], progress: Progress | None
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The cleaned rows of every file (`read_all`), and the member columns of the clients
+    the workbooks were issued for, looked up in one pass while the first files are read.
+    Clients sheets name beyond their stamps (plain sheets) are for the caller to look up."""
+    issued = {
+        client_id
+        for item in todo
+        if item.stamp is not None and item.problem is None
+        for client_id in item.stamp.client_ids
+    }
+    if progress is not None:
+        progress(READING, 0, len(todo))
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        opened = Opened(pool, todo)  # the first files are read during the lookup
+        with conn.begin():
+            members = member_count(conn, campaign_id)
+            looked_up = load_members(
+                conn, campaign_id, issued, every_member=2 * len(issued) >= members
+            )
+        del issued
+        rows = read_all(todo, opened, progress)
+    if progress is not None:
+        progress(WRITING, len(todo), len(todo))
+    return rows, looked_up
+
+
+def _check_all(
+    joined: pl.DataFrame,
+    todo: Sequence[UploadFile],
+    checker: RowChecker,
+    conn: Connection,
+) -> tuple[pl.DataFrame, set[str], int]:
+    """Check every row (`joined`: `read_all`'s rows with their clients' member columns).
+
+    Returns the facts to stage (`columns.FACT_COLUMNS`, in row order), the clients named
+    by more than one accepted row, and how many clients accepted rows name. The column
+    checks accept most rows at once; the row checker judges the rest.
+    """
+    import polars as pl
+
+    rules = _rules(joined, checker.context, checker.options, conn)
+    checked = rc.accept(joined, rules)
+    accepted = rc.accepted(checked)
+    fast = rc.facts(accepted, rules, checker.now_stored)
+    checker.dnc_in_upload = rc.dnc_times(accepted, checker.context.now)
+    for position, foreign in (
+        accepted.filter(pl.col(rc.FOREIGN)).group_by(rc.FILE).len().iter_rows()
+    ):
+        todo[position].summary.foreign += foreign
+    slow: list[StagedFact] = []
+    also_accepted: list[str] = []
+    for judged in checked.filter(~pl.col(rc.OK)).iter_rows(named=True):
+        position = judged[rc.FILE]
+        row = tuple(judged[name] for name in FIELD_NAMES)
+        member = member_of(judged)
+        if checker.check(todo[position], position, judged[rc.ROW], row, member, slow):
+            also_accepted.append(row[0])
+    named = pl.concat([accepted["client_id"], pl.Series("client_id", also_accepted, pl.String)])
+    counts = named.value_counts()
+    named_again = set(counts.filter(pl.col("count") > 1)["client_id"].to_list())
+    facts = fast
+    if slow:
+        schema = fast.schema
+        facts = pl.concat([fast, pl.DataFrame(slow, schema=schema, orient="row")])
+        facts = facts.sort(rc.FILE, rc.ROW, maintain_order=True)
+    return facts, named_again, counts.height
+
+
+def _rules(
+    joined: pl.DataFrame, context: Context, options: UploadOptions, conn: Connection
+) -> rc.Rules:
+    """What the column checks need to know of the campaign and this upload."""
+    campaign = context.campaign
+    products = joined["product"].drop_nulls().unique().to_list()
+    return rc.Rules(
+        tz=campaign.tz,
+        start=campaign.start,
+        now=context.now,
+        dispositions=campaign.dispositions,
+        products={
+            name: (found.code, found.risk) if (found := find_product(campaign, name)) else None
+            for name in products
+        },
+        advisor_codes=context.advisor_codes,
+        advisor_by_name=context.advisor_by_name,
+        default_advisor=options.advisor,
+        allow_foreign=options.allow_foreign,
+        sqlite=conn.dialect.name == "sqlite",
+    )
+
+
+def _staged_facts_of(conn: Connection, client_ids: Iterable[str]) -> list[Any]:
+    """The staged facts of `client_ids` as (file_index, source_row, stage, client_id, value,
+    occurred_at, match_time), in the order the upload read them."""
+    bulk.stage(conn, "named_client", {"client_id": "TEXT PRIMARY KEY"}, ((c,) for c in client_ids))
+    found = conn.execute(
+        text(
+            "SELECT s.file_index, s.source_row, s.stage, s.client_id, s.value, s.occurred_at,"
+            f" s.match_time FROM {_EVENT_STAGE} s JOIN named_client n ON n.client_id = s.client_id"
+            " ORDER BY s.file_index, s.source_row"
+        )
+    ).all()
+    conn.exec_driver_sql("DROP TABLE named_client")
+    return list(found)
+
+
+def _unstage(conn: Connection, keys: Collection[tuple[Any, ...]], columns: Sequence[str]) -> None:
+    """Remove the staged facts whose `columns` match one of `keys` (whole rows, or facts)."""
+    if not keys:
+        return
+    types = {name: "TEXT" if name == "stage" else "INTEGER" for name in columns}
+    bulk.stage(conn, "unstaged", types, keys)
+    listed = ", ".join(columns)
+    conn.exec_driver_sql(
+        f"DELETE FROM {_EVENT_STAGE} WHERE ({listed}) IN (SELECT {listed} FROM unstaged)"
+    )
+    conn.exec_driver_sql("DROP TABLE unstaged")
+
+
+def _reject_calls_after_dnc(
+    conn: Connection, todo: Sequence[UploadFile], checker: RowChecker, named_again: set[str]
+) -> None:
+    """A call later than a do-not-call result in this same upload is refused too.
+
+    Only a client named in more than one row can have both, so only their staged facts
+    are read back.
+    """
+    marked = checker.dnc_in_upload
+    suspects = marked.keys() & named_again
+    if not suspects:
+        return
+    bad_rows: set[tuple[int, int]] = set()
+    for position, row, kind, client_id, value, occurred_at, _match in _staged_facts_of(
+        conn, suspects
+    ):
+        if kind != funnel.EVENT_CALL or value == funnel.DO_NOT_CALL:
+            continue
+        when = from_db(occurred_at)
+        assert when is not None  # every staged fact has a time
+        if when > marked[client_id]:
+            bad_rows.add((position, row))
+            item = todo[position]
+            shown = minute(local(marked[client_id], checker.tz))
+            item.errors.append(
+                Rejection(
+                    str(item.path),
+                    item.sheet,
+                    row,
+                    item.header("call_result"),
+                    t("reject.dnc_campaign", client_id=client_id, when=shown),
+                )
+            )
+    _unstage(conn, bad_rows, ("file_index", "source_row"))
+
+
+def _drop_restated(conn: Connection, live: Collection[int], named_again: set[str]) -> None:
+    """Of facts stated by more than one row of the live files, keep the first row's."""
+    if not named_again:
+        return
+    first: set[tuple[Any, ...]] = set()
+    restated: set[tuple[int, int, str]] = set()
+    for position, row, kind, client_id, value, occurred_at, match_time in _staged_facts_of(
+        conn, named_again
+    ):
+        if position not in live:
+            continue
+        key = (client_id, kind, value, occurred_at if match_time else None)
+        if key in first:
+            restated.add((position, row, kind))
+        else:
+            first.add(key)
+    _unstage(conn, restated, ("file_index", "source_row", "stage"))
+
+
+def _commit(
+    conn: Connection,
+    campaign_id: int,
+    files: list[UploadFile],
+    named: tuple[int, set[str]],
+    status: str,
+    now: dt.datetime,
+) -> None:
+    """`record_upload` in one transaction, committed.
+
+    A dry run does all of it and rolls back, so its counts are exactly what an upload
+    would do.
+    """
+    transaction = conn.begin()
+    try:
+        record_upload(conn, campaign_id, files, named, status, now)
+    except BaseException:
+        transaction.rollback()
+        raise
+    if status == "dry_run":
+        transaction.rollback()
+        for item in files:
+            item.summary.import_id = None
+    else:
+        transaction.commit()
+
+
+def record_upload(
+    conn: Connection,
+    campaign_id: int,
+    files: list[UploadFile],
+    named: tuple[int, set[str]],
+    status: str,
+    now: dt.datetime,
+) -> None:
+    """Record the imports and, unless refused, insert the new staged events, in the
+    caller's transaction, under the campaign's write lock.
+
+    The last step before the upload commits: public so a test can stall an upload there
+    (to make two overlap, or to kill one with its events written but not committed).
+    """
+    lock_campaign(conn, campaign_id)
+    # Another upload of the same file may have committed while we were reading.
+    done = _applied_before(conn, campaign_id, [f.summary.sha256 for f in files])
+    live: list[tuple[int, UploadFile]] = []
+    todo = [f for f in files if f.summary.status != "skipped"]
+    for position, item in enumerate(todo):
+        if item.summary.sha256 in done:
+            item.summary.status = "skipped"
+            item.summary.same_as = done[item.summary.sha256]
+        else:
+            live.append((position, item))
+    for item in files:
+        s = item.summary
+        if s.status == "pending":
+            s.status = status
+        s.unchanged = s.rows - s.rejected
+        s.import_id = record(
+            conn,
+            kind=KIND,
+            campaign_id=campaign_id,
+            path=item.path,
+            sha256=s.sha256,
+            rows=s.rows,
+            counts=s.counts(),
+            status=s.status,
+        )
+    if status in ("applied", "dry_run") and live:
+        _insert(conn, campaign_id, live, named, now)
+        for _position, item in live:
+            s = item.summary
+            s.unchanged = s.rows - s.applied - s.rejected
+            conn.execute(
+                text("UPDATE import_record SET counts = :counts WHERE id = :id"),
+                {"counts": json.dumps(s.counts()), "id": s.import_id},
+            )
+
+
+# The clients whose events this upload inserted (the files staged in upload_file).
+_TOUCHED_SQL = "SELECT e.client_id FROM event e JOIN upload_file f ON f.import_id = e.import_id"
+
+
+def _insert(
+    conn: Connection,
+    campaign_id: int,
+    live: list[tuple[int, UploadFile]],
+    named: tuple[int, set[str]],
+    now: dt.datetime,
+) -> None:
+    """Insert the new staged facts of the live files (the first row stating one wins).
+
+    `named`: how many clients rows stated facts for, and those named by more than one row.
+    """
+    touched, named_again = named
+    _drop_restated(conn, {position for position, _item in live}, named_again)
+    bulk.stage(
+        conn,
+        _FILE_STAGE,
+        {"file_index": "INTEGER PRIMARY KEY", "import_id": "INTEGER", "source_file": "TEXT"},
+        [(position, item.summary.import_id, str(item.path)) for position, item in live],
+    )
+    conn.execute(
+        text(_KNOWN_SQL),
+        {"campaign_id": campaign_id, "call": funnel.EVENT_CALL, "untimed": UNTIMED},
+    )
+    conn.execute(
+        text(_INSERT_SQL),
+        {"campaign_id": campaign_id, "who": who(), "now": dialect.db_time(conn, now)},
+    )
+    by_import = {item.summary.import_id: item.summary for _position, item in live}
+    counted = conn.execute(
+        text(
+            "SELECT e.import_id, COUNT(*), COUNT(DISTINCT e.source_row) FROM event e"
+            " JOIN upload_file f ON f.import_id = e.import_id GROUP BY e.import_id"
+        )
+    )
+    for import_id, events, applied in counted:
+        by_import[import_id].events = int(events)
+        by_import[import_id].applied = int(applied)
+    if 2 * touched >= member_count(conn, campaign_id):
+        # An upload naming most members (every advisor's sheet at once): one pass over the
+        # whole campaign is cheaper than first listing the clients it touched.
+        stages.refresh(conn, campaign_id)
+    else:
+        stages.refresh_selected(conn, campaign_id, _TOUCHED_SQL, {})
+    conn.exec_driver_sql(f"DROP TABLE {_EVENT_STAGE}")
+    conn.exec_driver_sql(f"DROP TABLE {_FILE_STAGE}")
+
+
+def _write_rejects(todo: Sequence[UploadFile]) -> None:
+    """Beside each file with rejected rows, `<file>.rejects.csv`: those rows, with reasons."""
+    for item in todo:
+        if item.errors:
+            out = item.path.with_name(item.path.name + ".rejects.csv")
+            reread = open_table(
+                item.path, RESULT_FIELDS, sheet=item.sheet, display_name=str(item.path)
+            )
+            write_rejects(out, reread, item.errors)
+            item.summary.rejects_path = str(out)
