@@ -19,7 +19,7 @@ from reactivate.cli.output import (
 from reactivate.messages import t
 
 if TYPE_CHECKING:
-    from reactivate.upload.core import UploadSummary, VoidSummary
+    from reactivate.upload import UploadSummary, VoidSummary
 
 app = typer.Typer(
     help="Advisors' results: upload filled sheets, undo an upload, correct a client.",
@@ -66,8 +66,8 @@ def upload(
 
     Example: reactivate results upload out/2020h2-dormant/ --campaign 2020h2-dormant
     """
-    from reactivate.upload.core import UploadOptions
-    from reactivate.upload.core import upload as run
+    from reactivate.upload import UploadOptions
+    from reactivate.upload import upload as run
 
     options = UploadOptions(
         skip_invalid=skip_invalid, dry_run=dry_run, allow_foreign=allow_foreign, advisor=advisor
@@ -111,7 +111,7 @@ def undo(
 
     Example: reactivate results undo 42 --reason "uploaded the wrong advisor's sheet"
     """
-    from reactivate.upload.core import undo as run
+    from reactivate.upload import undo as run
 
     summary = run(engine(db), import_id, reason)
     emit(fmt, summary.to_json(), lambda: _show_void(summary))
@@ -137,7 +137,7 @@ def correct(
     Example: reactivate results correct 0010000001 -c 2020h2-dormant --stage reached
     --reason "logged against the wrong client"
     """
-    from reactivate.upload.core import correct as run
+    from reactivate.upload import correct as run
 
     summary = run(engine(db), campaign, client, stage, reason)
     emit(fmt, summary.to_json(), lambda: _show_void(summary))
