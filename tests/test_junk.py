@@ -89,7 +89,7 @@ def _run_all(jobs: list[list[str]], folder: Path, template: Path) -> dict[int, d
                 env=env,
                 cwd=folder,
             )
-            current, since = first, time.monotonic()
+            current, since, stalled = first, time.monotonic(), -1
             while worker.poll() is None:
                 time.sleep(0.2)
                 started = _started_jobs(stderr_path.read_text(errors="replace"))
@@ -98,6 +98,7 @@ def _run_all(jobs: list[list[str]], folder: Path, template: Path) -> dict[int, d
                 if time.monotonic() - since > SECONDS + 30:  # import time and the DB copy
                     worker.kill()
                     worker.wait()
+                    stalled = current
         for line in (folder / f"worker-{first}.out").read_text().splitlines():
             record = json.loads(line)
             results[record["job"]] = record
@@ -108,7 +109,8 @@ def _run_all(jobs: list[list[str]], folder: Path, template: Path) -> dict[int, d
             break
         last = max(_started_jobs(stderr_path.read_text(errors="replace")), default=first)
         if worker.returncode != 3:  # died inside the last job it started
-            results[last] = {"job": last, "died": worker.returncode, "tail": noise.get(last, [])}
+            died = f"ran over {SECONDS} s" if last == stalled else f"exit {worker.returncode}"
+            results[last] = {"job": last, "died": died, "tail": noise.get(last, [])}
         first = last + 1
     return results
 
@@ -134,7 +136,7 @@ def _problems(job: list[str], record: dict[str, Any] | None) -> list[str]:
     if record is None:
         return ["never ran"]
     if "died" in record:
-        return [f"the process died (exit {record['died']}): {record['tail'][-3:]}"]
+        return [f"the process died ({record['died']}): {record['tail'][-3:]}"]
     found = []
     if record.get("exit") not in (0, 1):
         found.append(f"exit {record.get('exit')}")

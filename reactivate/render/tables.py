@@ -16,6 +16,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
+from reactivate.privacy import SAFE_XLSX, csv_cell
+
 
 def write_rows(
     rows: Iterable[dict[str, Any]],
@@ -76,7 +78,7 @@ def _write_csv(
         if writer is None:
             writer = csv.DictWriter(stream, fieldnames=list(row))
             writer.writeheader()
-        writer.writerow(row)
+        writer.writerow({key: csv_cell(value) for key, value in row.items()})
         count += 1
     return count
 
@@ -96,7 +98,7 @@ def _write_xlsx(rows: Iterable[dict[str, Any]], out: Path) -> int:
     os.close(handle)
     count = 0
     try:
-        book = xlsxwriter.Workbook(temp, {"constant_memory": True})
+        book = xlsxwriter.Workbook(temp, {**SAFE_XLSX, "constant_memory": True})
         sheet = book.add_worksheet("data")
         bold = book.add_format({"bold": True})
         for count, row in enumerate(rows, start=1):

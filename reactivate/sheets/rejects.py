@@ -15,6 +15,7 @@ from pathlib import Path
 
 from reactivate.errors import Rejection
 from reactivate.messages import t
+from reactivate.privacy import csv_cell
 from reactivate.sheets.read import Table
 
 
@@ -33,11 +34,12 @@ def write_rejects(out: Path, table: Table, rejections: Sequence[Rejection]) -> i
     try:
         with os.fdopen(handle, "w", encoding="utf-8-sig", newline="") as stream:
             writer = csv.writer(stream)
-            writer.writerow([t("label.row"), *table.headers, t("label.reason")])
+            # the operator's own cells go back out: neutralised like every file we write
+            writer.writerow([t("label.row"), *map(csv_cell, table.headers), t("label.reason")])
             for number, cells in table.rows:
                 if number in reasons:
                     writer.writerow(
-                        [number, *(_text(c) for c in cells), "; ".join(reasons[number])]
+                        [number, *(csv_cell(_text(c)) for c in cells), "; ".join(reasons[number])]
                     )
                     written += 1
         os.replace(temp_name, out)
