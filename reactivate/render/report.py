@@ -19,7 +19,7 @@ from rich.table import Table
 from rich.text import Text
 
 from reactivate.messages import t
-from reactivate.report.build import Group, Report, StageFigures
+from reactivate.report.model import Group, Report, StageFigures
 from reactivate.report.timeline import Timeline
 
 #: WeCom rejects a markdown message longer than this many bytes (UTF-8).
