@@ -224,7 +224,7 @@ def refresh(path: Path) -> None:
 
 def report(path: Path, by: str | None) -> None:
     from reactivate.db.engine import open_engine
-    from reactivate.report.build import ReportOptions, build_report
+    from reactivate.report import ReportOptions, build_report
 
     engine = open_engine(str(path))
     build_report(engine, SLUG, ReportOptions(by=by))
@@ -251,7 +251,7 @@ def _child(what: str, path: Path, by: str | None) -> None:
     if what == "pandas":
         import pandas  # noqa: F401
     else:
-        import reactivate.report.build  # noqa: F401
+        import reactivate.report  # noqa: F401
         from reactivate.db.engine import open_engine
 
         open_engine(str(path)).dispose()  # a database of an older schema is upgraded first

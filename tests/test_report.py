@@ -40,7 +40,7 @@ from reactivate.db import models as tables
 from reactivate.db import stages
 from reactivate.db.engine import open_engine
 from reactivate.errors import ConfigError
-from reactivate.report.build import Report, ReportOptions, build_report
+from reactivate.report import Report, ReportOptions, build_report
 from reactivate.rules import funnel, stats
 
 

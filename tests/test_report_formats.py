@@ -22,7 +22,7 @@ from reactivate import registry
 from reactivate.cli import app
 from reactivate.db.engine import open_engine
 from reactivate.render import report as render
-from reactivate.report.build import Group, ReportOptions, build_report
+from reactivate.report import Group, ReportOptions, build_report
 from reactivate.rules import funnel
 
 

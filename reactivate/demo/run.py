@@ -33,7 +33,7 @@ from reactivate.donotcall import load_dnc
 from reactivate.errors import StateError
 from reactivate.load import LoadSummary, load_accounts
 from reactivate.messages import t
-from reactivate.report.build import Report, ReportOptions, build_report
+from reactivate.report import Report, ReportOptions, build_report
 from reactivate.roster import load_roster
 from reactivate.rules import funnel
 from reactivate.rules.campaign import Campaign

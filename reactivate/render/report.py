@@ -10,6 +10,7 @@ import csv
 import io
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ from rich.table import Table
 from rich.text import Text
 
 from reactivate.messages import t
-from reactivate.report.build import Group, Report, StageFigures
+from reactivate.report.model import Group, Report, StageFigures
 from reactivate.report.timeline import Timeline
 
 #: WeCom rejects a markdown message longer than this many bytes (UTF-8).
@@ -470,78 +471,14 @@ def write_xlsx(report: Report, path: Path) -> None:
     temporary = path.with_name(path.name + ".part")
     book = xlsxwriter.Workbook(str(temporary))
     try:
-        bold = book.add_format({"bold": True})
-        share = book.add_format({"num_format": "0.0%"})
-        days = book.add_format({"num_format": "0.0"})
-        green = book.add_format(
-            {"num_format": "0.0%", "font_color": "#006100", "bg_color": "#C6EFCE"}
-        )
-        red = book.add_format(
-            {"num_format": "0.0%", "font_color": "#9C0006", "bg_color": "#FFC7CE"}
-        )
-        sheet = book.add_worksheet(t("report.xlsx.summary")[:31])
-        sheet.write(0, 0, _title(report), bold)
-        headers = [
-            t("report.col.stage"),
-            t("report.col.clients"),
-            t("report.col.of_assigned"),
-            t("report.col.of_previous"),
-            "ci95 low",
-            "ci95 high",
-            t("report.col.target"),
-            t("report.col.median_days"),
-            t("report.col.confirmed"),
-        ]
-        sheet.write_row(2, 0, headers, bold)
-        for i, s in enumerate(report.stages):
-            row = 3 + i
-            fmt = share if s.met is None else (green if s.met else red)
-            sheet.write(row, 0, stage_label(s.stage))
-            sheet.write_number(row, 1, s.clients)
-            _write_optional(sheet, row, 2, s.of_assigned, fmt)
-            _write_optional(sheet, row, 3, s.of_previous, share)
-            _write_optional(sheet, row, 4, s.ci95[0] if s.ci95 else None, share)
-            _write_optional(sheet, row, 5, s.ci95[1] if s.ci95 else None, share)
-            _write_optional(sheet, row, 6, s.target, share)
-            _write_optional(sheet, row, 7, s.median_days, days)
-            _write_optional(sheet, row, 8, s.confirmed, None)
-        last = 3 + len(report.stages) - 1
-        chart = book.add_chart({"type": "bar"})
-        name = sheet.get_name()
-        chart.add_series(
-            {
-                "name": t("report.col.of_assigned"),
-                "categories": [name, 3, 0, last, 0],
-                "values": [name, 3, 2, last, 2],
-                "data_labels": {"value": True, "num_format": "0.0%"},
-                "fill": {"color": "#4472C4"},
-            }
-        )
-        chart.set_y_axis({"reverse": True})  # the first stage on top: a funnel
-        chart.set_x_axis({"num_format": "0%", "min": 0, "max": 1})
-        chart.set_legend({"none": True})
-        chart.set_title({"name": t("report.xlsx.chart")})
-        sheet.insert_chart(last + 2, 0, chart, {"x_scale": 1.4, "y_scale": 1.1})
-        row = last + 20
-        for line in _reactivation_text(report).plain.splitlines() + [""] + _quality_lines(report):
-            sheet.write(row, 0, line)
-            row += 1
-        sheet.set_column(0, 0, 22)
-        sheet.set_column(1, 8, 12)
+        formats = _Formats.of(book)
+        _summary_sheet(book, report, formats)
         if report.groups:
-            _groups_sheet(book, report, bold, share, green, red, days)
+            _groups_sheet(book, report, formats)
         if report.by == "attempt":
-            attempts = book.add_worksheet(t("report.by.attempt")[:31])
-            attempts.write_row(0, 0, list(ATTEMPT_HEADERS[1:]), bold)
-            for i, a in enumerate(report.attempts, start=1):
-                attempts.write_row(i, 0, [a.attempt, a.called, a.reached])
-                _write_optional(attempts, i, 3, a.share, share)
+            _attempts_sheet(book, report, formats)
         if report.dropped_stage:
-            dropped = book.add_worksheet(t("report.xlsx.dropped")[:31])
-            dropped.write_row(0, 0, list(DROPPED_HEADERS[2:]), bold)
-            for i, c in enumerate(report.dropped, start=1):
-                data = c.to_json()
-                dropped.write_row(i, 0, [data[k] or "" for k in DROPPED_HEADERS[2:]])
+            _dropped_sheet(book, report, formats)
         book.close()
     except BaseException:
         temporary.unlink(missing_ok=True)
@@ -549,9 +486,98 @@ def write_xlsx(report: Report, path: Path) -> None:
     temporary.replace(path)
 
 
-def _groups_sheet(
-    book: Any, report: Report, bold: Any, share: Any, green: Any, red: Any, days: Any
-) -> None:
+@dataclass(frozen=True)
+class _Formats:
+    """The workbook's cell formats (xlsxwriter `Format`s)."""
+
+    bold: Any
+    share: Any
+    days: Any
+    met: Any  # a share that meets its target: green
+    missed: Any  # a share that misses it: red
+
+    @classmethod
+    def of(cls, book: Any) -> _Formats:
+        return cls(
+            bold=book.add_format({"bold": True}),
+            share=book.add_format({"num_format": "0.0%"}),
+            days=book.add_format({"num_format": "0.0"}),
+            met=book.add_format(
+                {"num_format": "0.0%", "font_color": "#006100", "bg_color": "#C6EFCE"}
+            ),
+            missed=book.add_format(
+                {"num_format": "0.0%", "font_color": "#9C0006", "bg_color": "#FFC7CE"}
+            ),
+        )
+
+    def target(self, figures: StageFigures) -> Any:
+        """A stage's share of assigned: coloured by its target, plain without one."""
+        if figures.met is None:
+            return self.share
+        return self.met if figures.met else self.missed
+
+
+def _summary_sheet(book: Any, report: Report, formats: _Formats) -> None:
+    """The funnel overall, its bar chart, then the reactivation and data-quality lines."""
+    sheet = book.add_worksheet(t("report.xlsx.summary")[:31])
+    sheet.write(0, 0, _title(report), formats.bold)
+    headers = [
+        t("report.col.stage"),
+        t("report.col.clients"),
+        t("report.col.of_assigned"),
+        t("report.col.of_previous"),
+        "ci95 low",
+        "ci95 high",
+        t("report.col.target"),
+        t("report.col.median_days"),
+        t("report.col.confirmed"),
+    ]
+    sheet.write_row(2, 0, headers, formats.bold)
+    first = 3
+    for row, s in enumerate(report.stages, start=first):
+        sheet.write(row, 0, stage_label(s.stage))
+        sheet.write_number(row, 1, s.clients)
+        _write_optional(sheet, row, 2, s.of_assigned, formats.target(s))
+        _write_optional(sheet, row, 3, s.of_previous, formats.share)
+        _write_optional(sheet, row, 4, s.ci95[0] if s.ci95 else None, formats.share)
+        _write_optional(sheet, row, 5, s.ci95[1] if s.ci95 else None, formats.share)
+        _write_optional(sheet, row, 6, s.target, formats.share)
+        _write_optional(sheet, row, 7, s.median_days, formats.days)
+        _write_optional(sheet, row, 8, s.confirmed, None)
+    last = first + len(report.stages) - 1
+    sheet.insert_chart(
+        last + 2,
+        0,
+        _funnel_chart(book, sheet.get_name(), first, last),
+        {"x_scale": 1.4, "y_scale": 1.1},
+    )
+    lines = _reactivation_text(report).plain.splitlines() + [""] + _quality_lines(report)
+    for row, line in enumerate(lines, start=last + 20):  # below the chart
+        sheet.write(row, 0, line)
+    sheet.set_column(0, 0, 22)
+    sheet.set_column(1, 8, 12)
+
+
+def _funnel_chart(book: Any, sheet_name: str, first: int, last: int) -> Any:
+    """A bar per stage of the share of assigned in rows `first`..`last` of the summary sheet."""
+    chart = book.add_chart({"type": "bar"})
+    chart.add_series(
+        {
+            "name": t("report.col.of_assigned"),
+            "categories": [sheet_name, first, 0, last, 0],
+            "values": [sheet_name, first, 2, last, 2],
+            "data_labels": {"value": True, "num_format": "0.0%"},
+            "fill": {"color": "#4472C4"},
+        }
+    )
+    chart.set_y_axis({"reverse": True})  # the first stage on top: a funnel
+    chart.set_x_axis({"num_format": "0%", "min": 0, "max": 1})
+    chart.set_legend({"none": True})
+    chart.set_title({"name": t("report.xlsx.chart")})
+    return chart
+
+
+def _groups_sheet(book: Any, report: Report, formats: _Formats) -> None:
     sheet = book.add_worksheet(t(f"report.by.{report.by}")[:31])
     headers = [t("report.col.key"), t("report.col.name"), t("report.col.assigned")]
     for s in report.stages:
@@ -562,27 +588,37 @@ def _groups_sheet(
             f"{label} ci95 low",
             f"{label} {t('report.col.median_days')}",
         ]
-    sheet.write_row(0, 0, headers, bold)
+    sheet.write_row(0, 0, headers, formats.bold)
     for r, group in enumerate(report.groups, start=1):
         sheet.write_row(r, 0, [group.key, group.name, group.assigned])
         col = 3
         for s in group.stages:
             sheet.write_number(r, col, s.clients)
-            _write_optional(
-                sheet,
-                r,
-                col + 1,
-                s.of_assigned,
-                share if s.met is None else (green if s.met else red),
-            )
-            _write_optional(sheet, r, col + 2, s.ci95[0] if s.ci95 else None, share)
-            _write_optional(sheet, r, col + 3, s.median_days, days)
+            _write_optional(sheet, r, col + 1, s.of_assigned, formats.target(s))
+            _write_optional(sheet, r, col + 2, s.ci95[0] if s.ci95 else None, formats.share)
+            _write_optional(sheet, r, col + 3, s.median_days, formats.days)
             col += 4
     sheet.freeze_panes(1, 3)
     if report.ranked_by:
         sheet.write(
             len(report.groups) + 2, 0, t("report.ranked", stage=stage_label(report.ranked_by))
         )
+
+
+def _attempts_sheet(book: Any, report: Report, formats: _Formats) -> None:
+    sheet = book.add_worksheet(t("report.by.attempt")[:31])
+    sheet.write_row(0, 0, list(ATTEMPT_HEADERS[1:]), formats.bold)
+    for i, a in enumerate(report.attempts, start=1):
+        sheet.write_row(i, 0, [a.attempt, a.called, a.reached])
+        _write_optional(sheet, i, 3, a.share, formats.share)
+
+
+def _dropped_sheet(book: Any, report: Report, formats: _Formats) -> None:
+    sheet = book.add_worksheet(t("report.xlsx.dropped")[:31])
+    sheet.write_row(0, 0, list(DROPPED_HEADERS[2:]), formats.bold)
+    for i, c in enumerate(report.dropped, start=1):
+        data = c.to_json()
+        sheet.write_row(i, 0, [data[k] or "" for k in DROPPED_HEADERS[2:]])
 
 
 def _write_optional(sheet: Any, row: int, col: int, value: float | int | None, fmt: Any) -> None:

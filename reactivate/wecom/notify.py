@@ -7,7 +7,7 @@ Each advisor of the campaign (active, holding clients, with a WeCom userid) gets
 app text: their clients, their follow-ups now (from `reactivate.followups`), and their
 funnel so far (cumulative counts from `client_stage`). `attach` adds their latest
 workbook as a file message. `webhook` adds the managers' summary for the group robot:
-the report (`reactivate.report.build`) as WeCom-sized markdown (`reactivate.render.report`).
+the report (`reactivate.report`) as WeCom-sized markdown (`reactivate.render.report`).
 No client's name or mobile is in any of it.
 
 WeCom drops, without an error, app messages beyond 30 a minute to one member: `send`
@@ -190,7 +190,7 @@ def plan(
         outbox.messages.append(Message(code, userid, text_, attachment))
     if webhook:
         from reactivate.render.report import to_markdown
-        from reactivate.report.build import ReportOptions, build_report
+        from reactivate.report import ReportOptions, build_report
 
         report = build_report(engine, slug, ReportOptions(by="advisor", as_of=now))
         outbox.markdown = to_markdown(report, MAX_MARKDOWN_BYTES)

@@ -1,0 +1,78 @@
+"""Did clients trade again: every non-control member against the control group.
+
+The uplift is the difference of the two arms' rates in percentage points, with its
+Newcombe interval; reactivation by stage reached is descriptive only (see
+`model.Reactivation`). Nothing is reported until activity is known.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from reactivate.report.model import Arm, Reactivation
+from reactivate.report.scope import CAMPAIGN, Scope
+from reactivate.rules import stats
+
+
+@dataclass(frozen=True)
+class Members:
+    """One arm's members: how many, how many reactivated, how many on the do-not-call list."""
+
+    clients: int
+    reactivated: int
+    dnc: int
+
+
+def arms(scope: Scope) -> tuple[Members, Members]:
+    """(treated, control): every member of the campaign, control or not."""
+    # filtered counts, not GROUP BY control: one streaming pass, no sort of every member
+    sql = f"""
+            SELECT COUNT(*) FILTER (WHERE cs.control) AS cn,
+                   COUNT(cs.reactivated_at) FILTER (WHERE cs.control) AS cr,
+                   COUNT(*) FILTER (WHERE cs.control AND cs.dnc) AS cd,
+                   COUNT(*) FILTER (WHERE NOT cs.control) AS tn,
+                   COUNT(cs.reactivated_at) FILTER (WHERE NOT cs.control) AS tr,
+                   COUNT(*) FILTER (WHERE NOT cs.control AND cs.dnc) AS td
+            FROM client_stage cs WHERE {CAMPAIGN}"""
+    row = scope.execute(sql).one()
+    treated = Members(int(row.tn or 0), int(row.tr or 0), int(row.td or 0))
+    control = Members(int(row.cn or 0), int(row.cr or 0), int(row.cd or 0))
+    return treated, control
+
+
+def reactivation(
+    scope: Scope, treated: Members, control: Members, total: Mapping[str, int]
+) -> Reactivation | None:
+    """The comparison of the arms, and by stage from the funnel's `total` counts; None
+    until activity is loaded."""
+    if not _activity_loaded(scope):
+        return None
+    treated_arm = Arm(treated.clients, treated.reactivated)
+    control_arm = Arm(control.clients, control.reactivated) if control.clients else None
+    uplift = ci = None
+    if control_arm is not None and treated_arm.clients:
+        uplift = 100 * ((treated_arm.rate or 0.0) - (control_arm.rate or 0.0))
+        interval = stats.newcombe(
+            treated.reactivated, treated.clients, control.reactivated, control.clients
+        )
+        ci = (100 * interval[0], 100 * interval[1]) if interval else None
+    by_stage = tuple(
+        (stage, Arm(total.get(f"n{i}", 0), total.get(f"r{i}", 0)))
+        for i, stage in enumerate(scope.campaign.stages)
+    )
+    return Reactivation(treated_arm, control_arm, uplift, ci, by_stage)
+
+
+def _activity_loaded(scope: Scope) -> bool:
+    """Reactivation is known once an activity export was imported or a reactivation recorded."""
+    imported = scope.execute(
+        "SELECT 1 FROM import_record WHERE kind = 'activity'"
+        " AND (campaign_id = :cid OR campaign_id IS NULL) AND status = 'applied'"
+    ).first()
+    if imported is not None:
+        return True
+    recorded = scope.execute(
+        f"SELECT 1 FROM client_stage cs WHERE {CAMPAIGN} AND cs.reactivated_at IS NOT NULL LIMIT 1"
+    ).first()
+    return recorded is not None
