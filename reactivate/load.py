@@ -64,7 +64,7 @@ _PARSERS = (
     values.text,
     values.mobile,
     values.text,
-    values.text,
+    values.code,
     values.amount,
     values.date,
     values.risk,

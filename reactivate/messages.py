@@ -162,6 +162,12 @@ _EN: dict[str, str] = {
     "reject.conflict": "client {client_id} appears again at row {other} with different {fields}",
     "reject.required": "no {field}",
     "reject.bad_status": "'{value}' is not 在职/离职 (active/left)",
+    "reject.id_space": "id '{value}' has a space or line break inside; an id has none",
+    "reject.id_invisible": (
+        "id '{value}' holds the control or invisible character {char}; type the id again"
+    ),
+    "reject.id_too_long": "id '{value}' is {length} characters long; an id has at most {most}",
+    "reject.id_formula": "id '{value}' is a spreadsheet formula, not an id",
     # wecom
     "wecom.env_missing": (
         "{var} is not set: export it with the corp id / app secret of the WeCom app"
@@ -612,6 +618,10 @@ _ZH: dict[str, str] = {
     "reject.conflict": "客户 {client_id} 在第 {other} 行再次出现且 {fields} 不同",
     "reject.required": "缺少{field}",
     "reject.bad_status": "“{value}”不是 在职/离职",
+    "reject.id_space": "编号“{value}”中间有空格或换行;编号不能含空格",
+    "reject.id_invisible": "编号“{value}”含控制字符或不可见字符 {char};请重新输入该编号",
+    "reject.id_too_long": "编号“{value}”长 {length} 个字符;编号最多 {most} 个字符",
+    "reject.id_formula": "编号“{value}”是表格公式,不是编号",
     # wecom
     "wecom.env_missing": "{var} 未设置:请设为企业微信应用的企业ID / Secret",
     "wecom.env_agentid": "{var}“{value}”不是整数(应为应用的 AgentId)",

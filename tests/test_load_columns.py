@@ -88,8 +88,21 @@ PIECES = [
     "\u2028",
     "·",
     "ß",
+    # what makes an id look like another, or no id at all
+    "\x00",
+    "\u200b",
+    "\ufeff",
+    "\u2060",
+    "\u200f",
+    "\u202e",
+    "\u2067",
+    "０",
+    "=",
 ]
-cells_text = st.lists(st.sampled_from(PIECES), max_size=5).map("".join)
+cells_text = st.one_of(
+    st.lists(st.sampled_from(PIECES), max_size=5).map("".join),
+    st.text(alphabet="0123456789", min_size=30, max_size=34),  # ids about as long as allowed
+)
 cells_float = st.one_of(
     st.floats(allow_nan=True, allow_infinity=True),
     st.integers(min_value=-(10**17), max_value=10**17).map(float),
