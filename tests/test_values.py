@@ -114,6 +114,22 @@ def test_client_id_refuses_formulas(raw: str) -> None:
         values.client_id(raw)
 
 
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("21792650", "0021792650"),
+        ("0021792650", "0021792650"),
+        ("12345678901", "12345678901"),  # longer: left as it is
+        ("A-100", "A-100"),
+        ("-5", "-5"),
+        ("٣", "٣"),  # a digit, but not one zeros pad
+        (None, None),
+    ],
+)
+def test_pad_id(raw: str | None, expected: str | None) -> None:
+    assert values.pad_id(raw, 10) == expected
+
+
 def test_codes_are_ids() -> None:
     assert values.code("Ａ0001") == "A0001"
     with pytest.raises(BadValue):

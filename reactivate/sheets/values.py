@@ -31,6 +31,7 @@ __all__ = [
     "datetime",
     "integer",
     "mobile",
+    "pad_id",
     "risk",
     "text",
 ]
@@ -167,6 +168,23 @@ def client_id(value: object) -> str | None:
 
 #: Advisor and branch codes are ids under the same rules.
 code = client_id
+
+
+def pad_id(client_id: str | None, width: int) -> str | None:
+    """`client_id` left-padded with zeros to `width` when it is shorter and all digits:
+    an id Excel saved as a number, which dropped its leading zeros.
+
+    >>> pad_id("21792650", 10), pad_id("A-100", 10)
+    ('0021792650', 'A-100')
+    """
+    if (
+        client_id is not None
+        and len(client_id) < width
+        and client_id.isascii()
+        and client_id.isdigit()
+    ):
+        return client_id.zfill(width)
+    return client_id
 
 
 def _checked_id(cleaned: str) -> str:

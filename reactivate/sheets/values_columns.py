@@ -103,6 +103,12 @@ def _client_id(raw: pl.Series) -> tuple[pl.Series, pl.Series]:
     return _nothing(raw, pl.String)
 
 
+def pad_ids(ids: pl.Series, width: int) -> pl.Series:
+    """`values.pad_id` of each clean id of `ids`."""
+    keep = ~(ids.str.contains("^[0-9]+$") & (ids.str.len_chars() < width))
+    return ids.zip_with(keep.fill_null(True), ids.str.zfill(width))
+
+
 def _text(raw: pl.Series) -> tuple[pl.Series, pl.Series]:
     import polars as pl
 
