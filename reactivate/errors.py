@@ -7,6 +7,7 @@ ReactivateError
 │   └── RowsRejected       some rows failed validation; carries every rejection
 ├── DatabaseError          the database cannot be opened or is of an unknown schema version
 ├── StateError             the request conflicts with what the database holds (closed campaign, ...)
+│   └── NeedsConfirmation  a change far larger than usual waits for the user's yes; carries the summary
 └── WeComError             WeCom's API answered with an error or could not be reached
     └── WeComConfigError   WeCom refused because of how the app/corp is configured
 
@@ -16,6 +17,7 @@ The library raises these and never prints; the CLI prints `Error: <message>` and
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 
 class ReactivateError(Exception):
@@ -71,6 +73,16 @@ class DatabaseError(ReactivateError):
 
 class StateError(ReactivateError):
     """The request conflicts with what the database holds."""
+
+
+class NeedsConfirmation(StateError):
+    """A change far larger than usual (a load that would swell a campaign) waits for the
+    user's confirmation; nothing was written. `summary` is what the change would have done,
+    as its JSON."""
+
+    def __init__(self, message: str, summary: dict[str, Any]) -> None:
+        super().__init__(message)
+        self.summary = summary
 
 
 class WeComError(ReactivateError):

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine, func, select
 
 from reactivate import registry
 from reactivate.db import bulk, dialect
@@ -22,10 +22,11 @@ from reactivate.db.import_log import record
 from reactivate.db.models import (
     ADVISORS,
     CAMPAIGNS,
+    CLIENTS,
     DO_NOT_CALL,
     MEMBERS,
 )
-from reactivate.errors import Rejection
+from reactivate.errors import ConfigError, NeedsConfirmation, Rejection
 from reactivate.messages import t
 from reactivate.roster import BranchResolver
 from reactivate.rules.campaign import Dormancy
@@ -64,7 +65,7 @@ _PARSERS = (
     values.text,
     values.mobile,
     values.text,
-    values.text,
+    values.code,
     values.amount,
     values.date,
     values.risk,
@@ -77,8 +78,13 @@ _REPEATING = frozenset(
     {"branch", "branch_code", "last_trade_date", "risk", "opened_at", "previous_advisor", "status"}
 )
 _ASCII_DIGITS = frozenset("0123456789")
+_DIGITS_ONLY = "^[0-9]+$"
 #: Rows between progress updates.
 PROGRESS_STEP = 10_000
+#: New members a load may add to a campaign that has some, as a share of those it has,
+#: before it asks for `confirm_new`: more than half as many again is rarely a top-up and
+#: often the same clients under other ids (a doubled campaign).
+MAX_UNCONFIRMED_GROWTH = 0.5
 
 
 @dataclass
@@ -89,6 +95,12 @@ class LoadOptions:
     dry_run: bool = False
     allow_overlap: bool = False
     rejects_path: Path | None = None
+    #: Left-pad ids of digits shorter than this with zeros, before anything else: for a
+    #: file whose ids Excel saved as numbers (0021792650 became 21792650).
+    pad_ids: int | None = None
+    #: Add the new members even when they are more than MAX_UNCONFIRMED_GROWTH of the
+    #: campaign's members.
+    confirm_new: bool = False
 
 
 @dataclass
@@ -113,11 +125,27 @@ class LoadSummary:
     dnc_members: int = 0
     rejects_path: str | None = None
     errors: list[Rejection] = field(default_factory=list)
+    members_before: int = 0  # the campaign's members before this load
+    #: The load adds more new members than MAX_UNCONFIRMED_GROWTH allows without
+    #: `confirm_new` (a load refused for it raises `NeedsConfirmation`).
+    needs_confirmation: bool = False
 
     @property
     def refused(self) -> bool:
         """Rejected rows and no --skip-invalid: nothing was written."""
         return bool(self.errors) and not self.applied and not self.dry_run
+
+    def confirmation(self) -> str | None:
+        """Why the load waits for `confirm_new` (user text); None when it does not."""
+        if not self.needs_confirmation:
+            return None
+        return t(
+            "error.load_needs_confirmation",
+            loaded=self.loaded,
+            campaign=self.campaign,
+            members=self.members_before,
+            limit=f"{MAX_UNCONFIRMED_GROWTH:.0%}",
+        )
 
     def counts(self) -> dict[str, int]:
         return {
@@ -139,6 +167,8 @@ class LoadSummary:
         data["dnc_members"] = self.dnc_members
         data["import_id"] = self.import_id
         data["rejects_file"] = self.rejects_path
+        data["members_before"] = self.members_before
+        data["needs_confirmation"] = self.needs_confirmation
         return data
 
 
@@ -158,6 +188,9 @@ def load_accounts(
 
     Returns the summary; when rows were rejected and `skip_invalid` is off, nothing is
     written (`summary.refused`) and the refusal is still recorded in the import log.
+    When the rows are fine but would add more new members than MAX_UNCONFIRMED_GROWTH
+    allows and `confirm_new` is off, the refusal is recorded and `NeedsConfirmation`
+    raised, carrying the summary's JSON.
     """
     with cyclic_gc_paused():
         return _load(engine, slug, path, options or LoadOptions(), on_table, progress)
@@ -172,6 +205,9 @@ def _load(
     progress: Progress | None,
 ) -> LoadSummary:
     campaign = registry.open_campaign(engine, slug)
+    pad = options.pad_ids
+    if pad is not None and not 0 < pad <= values.MAX_ID_LENGTH:
+        raise ConfigError(t("error.pad_ids", width=pad, most=values.MAX_ID_LENGTH))
     table, frame = open_frame(
         path,
         ACCOUNT_FIELDS,
@@ -182,20 +218,28 @@ def _load(
         on_table(table)
     summary = LoadSummary(file=table.file, campaign=slug, dry_run=options.dry_run)
     if frame is not None:
-        accounts = _validate_frame(frame, table, summary, progress)
+        accounts = _validate_frame(frame, table, summary, progress, pad)
     else:  # a file only the row reader reads as it is
-        records, extras = _validate(table, summary, progress)
-        accounts = _accounts_frame(records, extras)
-        del records, extras
+        records, extras, rows = _validate(table, summary, progress, pad)
+        accounts = _accounts_frame(records, extras, rows)
+        del records, extras, rows
     del frame
     with engine.connect() as conn:
         context = _Context.load(conn, campaign.id)
+        accounts = _reject_lost_zeros(conn, accounts, RowCleaner(table, _parsers()), summary)
     selected = _select(accounts, campaign.config.dormancy, context, options, summary)
     del accounts
+    summary.members_before = len(context.members)
+    summary.needs_confirmation = (
+        summary.members_before > 0
+        and summary.loaded > MAX_UNCONFIRMED_GROWTH * summary.members_before
+        and not options.confirm_new
+    )
 
+    rows_refused = bool(summary.errors) and not options.skip_invalid
     if options.dry_run:
         status = "dry_run"
-    elif summary.errors and not options.skip_invalid:
+    elif rows_refused or summary.needs_confirmation:
         status = "refused"
     else:
         status = "applied"
@@ -218,6 +262,8 @@ def _load(
         if status == "applied":
             _write(conn, campaign.id, summary.import_id or 0, members)
             summary.applied = True
+    if status == "refused" and not rows_refused:
+        raise NeedsConfirmation(summary.confirmation() or "", summary.to_json())
 
     if summary.errors and options.skip_invalid and not options.dry_run:
         rejects = options.rejects_path or path.with_name(path.name + ".rejects.csv")
@@ -233,12 +279,13 @@ def _load(
 
 
 def _validate(
-    table: Table, summary: LoadSummary, progress: Progress | None
-) -> tuple[dict[str, tuple[Any, ...]], dict[str, str]]:
+    table: Table, summary: LoadSummary, progress: Progress | None, pad: int | None
+) -> tuple[dict[str, tuple[Any, ...]], dict[str, str], list[int]]:
     """Clean every row, one at a time; returns the valid records by client id, in
-    KNOWN_FIELDS order, and the JSON of the extra columns by client id for those that have
-    any (rejections go to the summary)."""
-    cleaner = RowCleaner(table, _parsers())
+    KNOWN_FIELDS order, the JSON of the extra columns by client id for those that have
+    any, and each record's row number (rejections go to the summary). Ids of digits are
+    padded with zeros to `pad`, when given."""
+    cleaner = RowCleaner(table, _parsers(pad))
     id_index = table.columns["client_id"]
     extra = sorted(table.extra.items(), key=lambda item: item[1])
     dedupe = _Dedupe(cleaner, summary)
@@ -274,14 +321,18 @@ def _validate(
     summary.rows += counted
     _finish_errors(summary)
     records = dedupe.records
-    return records, {k: v for k, v in extras.items() if k in records}
+    rows = [dedupe.first_row[client_id] for client_id in records]
+    return records, {k: v for k, v in extras.items() if k in records}, rows
 
 
-def _parsers() -> list[tuple[str, Parser]]:
-    return [
+def _parsers(pad: int | None = None) -> list[tuple[str, Parser]]:
+    parsers = [
         (name, remembered(parse) if name in _REPEATING else parse)
         for name, parse in zip(KNOWN_FIELDS, _PARSERS, strict=True)
     ]
+    if pad is not None:
+        parsers[0] = ("client_id", lambda cell: values.pad_id(values.client_id(cell), pad))
+    return parsers
 
 
 def _no_mobile(cleaner: RowCleaner, number: int) -> Rejection:
@@ -340,10 +391,14 @@ class _Dedupe:
 
 
 def _validate_frame(
-    frame: pl.DataFrame, table: Table, summary: LoadSummary, progress: Progress | None
+    frame: pl.DataFrame,
+    table: Table,
+    summary: LoadSummary,
+    progress: Progress | None,
+    pad: int | None,
 ) -> pl.DataFrame:
     """`_validate` a column at a time, with the same outcome: the accounts to consider, one
-    row per client id, in KNOWN_FIELDS' columns and `extra` (the extra cells' JSON).
+    row per client id, in KNOWN_FIELDS' columns, `extra` (the extra cells' JSON) and ROW.
 
     The columns are cleaned whole (`sheets.columns`); the few rows that need a decision
     of their own (a label or total row, a bad value, no mobile, an id seen twice) are
@@ -363,6 +418,8 @@ def _validate_frame(
             continue
         cleaned = columns.clean(frame[column(index)], parse)
         clean[name] = cleaned.values.alias(name)
+        if name == "client_id" and pad is not None:
+            clean[name] = columns.pad_ids(clean[name], pad)
         if cleaned.any_problem():
             problems.append(cleaned.problems.alias(name))
     ids = clean["client_id"]
@@ -398,7 +455,7 @@ def _validate_frame(
     if progress is not None:
         progress(frame.height)
     _finish_errors(summary)
-    return accounts.drop(ROW)
+    return accounts
 
 
 def _extras_column(frame: pl.DataFrame, extra: list[tuple[str, int]]) -> pl.Series:
@@ -436,17 +493,92 @@ def _dedupe_frame(
     return accounts.filter(~repeated | pl.col(ROW).is_in(kept.implode()))
 
 
-def _accounts_frame(records: dict[str, tuple[Any, ...]], extras: dict[str, str]) -> pl.DataFrame:
-    """The row reader's records as the frame `_validate_frame` returns."""
+def _accounts_frame(
+    records: dict[str, tuple[Any, ...]], extras: dict[str, str], numbers: list[int]
+) -> pl.DataFrame:
+    """The row reader's records, found at rows `numbers`, as the frame `_validate_frame`
+    returns."""
     import polars as pl
 
     rows = list(records.values())
-    data = {
+    data = {ROW: pl.Series(ROW, numbers, pl.Int64)}
+    data |= {
         name: pl.Series(name, [row[i] for row in rows], columns.output_type(parse))
         for i, (name, parse) in enumerate(zip(KNOWN_FIELDS, _PARSERS, strict=True))
     }
     data["extra"] = pl.Series("extra", [extras.get(k) for k in records], pl.String)
     return pl.DataFrame(data)
+
+
+_PADDED_TABLE = "stage_padded"
+
+
+def _reject_lost_zeros(
+    conn: Connection, accounts: pl.DataFrame, cleaner: RowCleaner, summary: LoadSummary
+) -> pl.DataFrame:
+    """`accounts` without the rows whose id, all digits and new to the database, is a
+    known client's id or another id of the file short of its leading zeros; each is
+    rejected with the width that mends it. Excel saves 0021792650 as the number 21792650:
+    such a file would add every client a second time, under another id.
+
+    The widths tried are those of the database's ids and the file's: an id padded to
+    each longer one is looked up, so a file whose ids all keep their width costs one
+    query.
+    """
+    import polars as pl
+
+    ids = accounts.select(ROW, "client_id").filter(pl.col("client_id").str.contains(_DIGITS_ONLY))
+    if ids.is_empty():
+        return accounts
+    lengths = ids["client_id"].str.len_chars()
+    shortest = lengths.min()
+    assert isinstance(shortest, int)
+    known_widths = conn.execute(select(func.distinct(func.length(CLIENTS.c.client_id))))
+    widths = sorted(
+        width
+        for width in set(lengths.unique().to_list()) | set(known_widths.scalars())
+        if width is not None and shortest < width <= values.MAX_ID_LENGTH
+    )
+    if not widths:
+        return accounts
+    candidates = pl.concat(
+        ids.filter(lengths < width).select(
+            ROW, "client_id", pl.col("client_id").str.zfill(width).alias("padded"), width=width
+        )
+        for width in widths
+    )
+    bulk.stage(
+        conn,
+        _PADDED_TABLE,
+        {"source_row": "INTEGER", "client_id": "TEXT", "padded": "TEXT", "width": "INTEGER"},
+        candidates.iter_rows(),
+    )
+    found = conn.exec_driver_sql(
+        f"""SELECT s.source_row, s.client_id, s.padded, s.width,
+                   EXISTS (SELECT 1 FROM client c WHERE c.client_id = s.padded)
+            FROM {_PADDED_TABLE} s
+            WHERE NOT EXISTS (SELECT 1 FROM client c WHERE c.client_id = s.client_id)"""
+    ).all()
+    conn.exec_driver_sql(f"DROP TABLE {_PADDED_TABLE}")
+    in_file = set(accounts["client_id"].to_list()) if found else set()
+    lost: dict[int, tuple[str, str, int]] = {}
+    for number, client_id, padded, width, known in sorted(found, key=_nearest):
+        if number not in lost and (known or padded in in_file):
+            lost[number] = (client_id, padded, width)
+    if not lost:
+        return accounts
+    for number, (client_id, padded, width) in lost.items():
+        reason = t("reject.lost_zeros", value=client_id, client_id=padded, width=width)
+        summary.errors.append(cleaner.reject(number, "client_id", reason))
+    _finish_errors(summary)
+    return accounts.filter(~pl.col(ROW).is_in(pl.Series(list(lost), dtype=pl.Int64).implode()))
+
+
+def _nearest(found: Any) -> tuple[int, bool, int]:
+    """A row's matches in the order its reason names them: a known client before another
+    id of the file, then the narrower width."""
+    number, _, _, width, known = found
+    return number, not known, width
 
 
 def _conflict(

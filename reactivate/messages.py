@@ -117,6 +117,12 @@ _EN: dict[str, str] = {
         "{count} row(s) rejected, nothing written. First: {first}. "
         "Fix them, or use --skip-invalid to load the good rows and write the rejects to a file."
     ),
+    "error.pad_ids": "--pad-ids {width}: the width ids are padded to is 1 to {most}",
+    "error.load_needs_confirmation": (
+        "Nothing written: the load would add {loaded} new clients to {campaign}, which has "
+        "{members} (more than {limit} more). Check the file is this campaign's and its ids "
+        "kept their leading zeros, then load again with --yes."
+    ),
     "error.more_rejections": "... and {count} more",
     "error.campaign_not_found": (
         "No campaign '{slug}'. Registered: {known}. Add it with `reactivate campaign add FILE`."
@@ -164,6 +170,20 @@ _EN: dict[str, str] = {
     "reject.conflict": "client {client_id} appears again at row {other} with different {fields}",
     "reject.required": "no {field}",
     "reject.bad_status": "'{value}' is not 在职/离职 (active/left)",
+    "reject.id_space": "id '{value}' has a space or line break inside; an id has none",
+    "reject.id_invisible": (
+        "id '{value}' holds the control or invisible character {char}; type the id again"
+    ),
+    "reject.id_too_long": "id '{value}' is {length} characters long; an id has at most {most}",
+    "reject.id_formula": "id '{value}' is a spreadsheet formula, not an id",
+    "reject.lost_zeros": (
+        "{value} looks like client {client_id} with its leading zeros lost; "
+        "--pad-ids {width} to fix"
+    ),
+    "reject.unknown_client_lost_zeros": (
+        "no client {value} in the database; {client_id} is in campaign {campaign}: were its "
+        "leading zeros lost? Format the column as text, type the ids again and upload"
+    ),
     # wecom
     "wecom.env_missing": (
         "{var} is not set: export it with the corp id / app secret of the WeCom app"
@@ -577,6 +597,11 @@ _ZH: dict[str, str] = {
         "{count} 行被拒绝,未写入任何数据。第一处:{first}。"
         "请修正,或使用 --skip-invalid 只导入正确的行并把被拒绝的行写入文件。"
     ),
+    "error.pad_ids": "--pad-ids {width}:补零后的客户号宽度应为 1 到 {most}",
+    "error.load_needs_confirmation": (
+        "未写入任何数据:本次导入将向活动 {campaign}(现有 {members} 位客户)新增 {loaded} 位客户,"
+        "超过现有人数的 {limit}。请确认文件属于该活动、客户号未丢前导零,再加 --yes 重新导入。"
+    ),
     "error.more_rejections": "……另有 {count} 处",
     "error.campaign_not_found": "没有活动“{slug}”。已登记:{known}。用 `reactivate campaign add FILE` 添加。",
     "error.campaign_key": "{file}:键“{key}”:{problem}",
@@ -616,6 +641,15 @@ _ZH: dict[str, str] = {
     "reject.conflict": "客户 {client_id} 在第 {other} 行再次出现且 {fields} 不同",
     "reject.required": "缺少{field}",
     "reject.bad_status": "“{value}”不是 在职/离职",
+    "reject.id_space": "编号“{value}”中间有空格或换行;编号不能含空格",
+    "reject.id_invisible": "编号“{value}”含控制字符或不可见字符 {char};请重新输入该编号",
+    "reject.id_too_long": "编号“{value}”长 {length} 个字符;编号最多 {most} 个字符",
+    "reject.id_formula": "编号“{value}”是表格公式,不是编号",
+    "reject.lost_zeros": "{value} 像是丢了前导零的客户 {client_id};可用 --pad-ids {width} 补零",
+    "reject.unknown_client_lost_zeros": (
+        "数据库中没有客户 {value};活动 {campaign} 中有客户 {client_id}:是否丢了前导零?"
+        "请把该列设为文本格式、重新输入客户号后再上传"
+    ),
     # wecom
     "wecom.env_missing": "{var} 未设置:请设为企业微信应用的企业ID / Secret",
     "wecom.env_agentid": "{var}“{value}”不是整数(应为应用的 AgentId)",

@@ -102,10 +102,10 @@ def load_roster(
     cleaner = RowCleaner(
         table,
         [
-            ("code", values.text),
+            ("code", values.code),
             ("name", values.text),
             ("branch", values.text),
-            ("branch_code", values.text),
+            ("branch_code", values.code),
             ("wecom_userid", values.text),
             ("capacity", values.integer),
             ("status", values.active),

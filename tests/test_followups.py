@@ -26,6 +26,7 @@ from upload_campaign import (
 
 from reactivate.db.engine import open_engine
 from reactivate.followups import followups
+from reactivate.load import LoadOptions, load_accounts
 from reactivate.sheets.workbook import CALL_SHEET, read_stamp
 
 NOW = dt.datetime(2020, 8, 1, 0, 30, tzinfo=SH)
@@ -82,8 +83,12 @@ def db(db_url: str, tmp_path: Path) -> str:
         ),
         encoding="utf-8",
     )
-    result = invoke("load", str(extra), "--campaign", SLUG, db=db_url)
-    assert result.exit_code == 0, result.output
+    engine = open_engine(db_url)
+    try:  # five clients added to eight: a top-up that needs saying yes to
+        loaded = load_accounts(engine, SLUG, extra, LoadOptions(confirm_new=True))
+    finally:
+        engine.dispose()
+    assert loaded.applied and loaded.loaded == 5
     assign(db_url, {f"00100000{n}": "A001" for n in range(11, 16)})
     sheet = plain_csv(tmp_path / "results.csv", HEADER, [row for row, _ in STATES.values()])
     code, summary = upload(db_url, sheet)

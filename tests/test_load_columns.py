@@ -88,8 +88,21 @@ PIECES = [
     "\u2028",
     "·",
     "ß",
+    # what makes an id look like another, or no id at all
+    "\x00",
+    "\u200b",
+    "\ufeff",
+    "\u2060",
+    "\u200f",
+    "\u202e",
+    "\u2067",
+    "０",
+    "=",
 ]
-cells_text = st.lists(st.sampled_from(PIECES), max_size=5).map("".join)
+cells_text = st.one_of(
+    st.lists(st.sampled_from(PIECES), max_size=5).map("".join),
+    st.text(alphabet="0123456789", min_size=30, max_size=34),  # ids about as long as allowed
+)
 cells_float = st.one_of(
     st.floats(allow_nan=True, allow_infinity=True),
     st.integers(min_value=-(10**17), max_value=10**17).map(float),
@@ -235,6 +248,25 @@ def test_messy_csv_loads_the_same_either_way(
     assert fast["rejected"] == 6 and fast["duplicates"] == 1 and fast["rows"] == 14
     extra = {row[0]: row[10] for row in fast_rows}
     assert json.loads(extra["0010000001"]) == {"渠道": "网上"}
+
+
+@pytest.mark.parametrize("pad", [None, 10])
+def test_ids_short_of_their_zeros_load_the_same_either_way(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pad: int | None
+) -> None:
+    path = tmp_path / "accounts.csv"
+    shortened = [row.replace(",00100000", ",100000", 1) for row in MESSY_ROWS[:4]]
+    path.write_text(HEADER + "\n" + "\n".join([*MESSY_ROWS, *shortened]) + "\n", "utf-8")
+    (fast, fast_rows), (slow, slow_rows) = load_both_ways(
+        db_url, tmp_path, path, monkeypatch, skip_invalid=True, pad_ids=pad
+    )
+    assert fast == slow
+    assert fast_rows == slow_rows
+    if pad is None:  # each shortened id is refused as the client it lost its zeros from
+        assert fast["rejected"] == 6 + 4
+    else:  # each is the client it was shortened from, once
+        assert fast["rejected"] == 6 and fast["duplicates"] == 1 + 4
+    assert not [row for row in fast_rows if not row[0].startswith("00")]
 
 
 def test_gb18030_csv_takes_the_fast_reader(tmp_path: Path) -> None:

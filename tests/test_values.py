@@ -9,7 +9,7 @@ import datetime as dt
 from collections.abc import Callable
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from reactivate.sheets import values
@@ -50,12 +50,90 @@ def test_text(raw: object, expected: str | None) -> None:
         (10023457, "10023457"),
         ("10023457.0", "10023457"),  # a CSV written from a float column
         ('="0010023456"', "0010023456"),  # CSV's way of keeping leading zeros
+        (' ="0010023456" ', "0010023456"),
         ("A-100", "A-100"),
+        ("０１２", "012"),  # full-width digits
+        ("\u3000\t0099000001 \n", "0099000001"),  # trimmed
+        ("0" * values.MAX_ID_LENGTH, "0" * values.MAX_ID_LENGTH),
         ("", None),
     ],
 )
 def test_client_id(raw: object, expected: str | None) -> None:
     assert values.client_id(raw) == expected
+
+
+# Characters that make an id look like another: controls, zero-width, text direction.
+INVISIBLE = [
+    "\x00",
+    "\x07",
+    "\x7f",
+    "\u200b",
+    "\u200c",
+    "\u200d",
+    "\ufeff",
+    "\u2060",
+    "\u200e",
+    "\u200f",
+    *(chr(code) for code in range(0x202A, 0x202F)),
+    *(chr(code) for code in range(0x2066, 0x206A)),
+]
+
+
+@pytest.mark.parametrize("char", INVISIBLE, ids=lambda c: f"U+{ord(c):04X}")
+@pytest.mark.parametrize("where", ["start", "inside", "end"])
+def test_client_id_refuses_invisible_characters(char: str, where: str) -> None:
+    raw = {"start": char + "0099000001", "inside": "0099" + char + "000001"}.get(
+        where, "0099000001" + char
+    )
+    with pytest.raises(BadValue, match=f"U\\+{ord(char):04X}") as caught:
+        values.client_id(raw)
+    # the reason shows where the character is, without printing it
+    assert char not in caught.value.reason
+    assert char.encode("unicode_escape").decode() in caught.value.reason
+
+
+@pytest.mark.parametrize("raw", ["0099 000001", "0099\t000001", "0099\n000001", "0099\u3000000001"])
+def test_client_id_refuses_spaces_inside(raw: str) -> None:
+    with pytest.raises(BadValue, match="space"):
+        values.client_id(raw)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    ["0" * (values.MAX_ID_LENGTH + 1), "unterminated," + "a" * 2000, 10 ** (values.MAX_ID_LENGTH)],
+)
+def test_client_id_refuses_ids_too_long(raw: object) -> None:
+    with pytest.raises(BadValue, match=f"at most {values.MAX_ID_LENGTH}") as caught:
+        values.client_id(raw)
+    assert len(caught.value.reason) < 100  # the start of the cell, not all of it
+
+
+@pytest.mark.parametrize("raw", ['="="0010023456""', "=A1", '=""0010023456'])
+def test_client_id_refuses_formulas(raw: str) -> None:
+    with pytest.raises(BadValue, match="formula"):
+        values.client_id(raw)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("21792650", "0021792650"),
+        ("0021792650", "0021792650"),
+        ("12345678901", "12345678901"),  # longer: left as it is
+        ("A-100", "A-100"),
+        ("-5", "-5"),
+        ("٣", "٣"),  # a digit, but not one zeros pad
+        (None, None),
+    ],
+)
+def test_pad_id(raw: str | None, expected: str | None) -> None:
+    assert values.pad_id(raw, 10) == expected
+
+
+def test_codes_are_ids() -> None:
+    assert values.code("Ａ0001") == "A0001"
+    with pytest.raises(BadValue):
+        values.code("A0001\u200b")
 
 
 @pytest.mark.parametrize(
@@ -380,10 +458,14 @@ NORMALISERS: list[Callable[[object], object]] = [
     values.active,
 ]
 
+# Characters that have no place in an id but turn up in exports and pasted cells.
+JUNK = "".join(INVISIBLE) + " \t\n\u3000\u00a0\u2028０１Ａ"
+
 # Text shaped like the cells exports hold, plus anything at all.
 cell_text = st.one_of(
     st.text(),
     st.text(alphabet="0123456789-/.:年月日时分秒 +()¥,元Cc型稳健TtZ", max_size=30),
+    st.text(alphabet='0123456789=".aA' + JUNK, max_size=40),
     st.from_regex(r"\d{4}[-/.年]\d{1,2}[-/.月]\d{1,2}日?( \d{1,2}:\d{1,2}(:\d{1,2})?)?"),
 )
 cells = st.one_of(
@@ -407,3 +489,20 @@ def test_normalisers_raise_nothing_but_bad_value(
         normalise(cell)
     except BadValue as exc:
         assert exc.reason  # a reason the user can read
+
+
+@given(cell=cells)
+@example(cell='="="1""')
+@example(cell=' ="1"')
+def test_a_client_id_is_plain_and_clean_again(cell: object) -> None:
+    """What the parser accepts has no look-alike twin: no space, nothing invisible, not
+    too long, and it reads as itself again (so a vectorised twin may pass it through)."""
+    try:
+        cleaned = values.client_id(cell)
+    except BadValue:
+        return
+    if cleaned is None:
+        return
+    assert 0 < len(cleaned) <= values.MAX_ID_LENGTH
+    assert cleaned.isprintable() and not any(char.isspace() for char in cleaned)
+    assert values.client_id(cleaned) == cleaned

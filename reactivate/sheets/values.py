@@ -20,15 +20,18 @@ from reactivate.messages import t
 from reactivate.privacy import mask_mobile
 
 __all__ = [
+    "MAX_ID_LENGTH",
     "BadValue",
     "active",
     "amount",
     "boolean",
     "client_id",
+    "code",
     "date",
     "datetime",
     "integer",
     "mobile",
+    "pad_id",
     "risk",
     "text",
 ]
@@ -118,27 +121,96 @@ def _unwrap_formula(value: str) -> str:
     return value
 
 
+#: The longest id accepted. Core systems issue client numbers and fund accounts of 10 to
+#: 20 characters; 32 leaves room for any of them (and for a 32-digit hex key), while a
+#: longer "id" is a note pasted into the column or a CSV whose unclosed quote swallowed
+#: the rows after it.
+MAX_ID_LENGTH = 32
+#: How much of a rejected id a reason shows: enough to find the row's cell.
+_ID_SHOWN = 20
+
+
 def client_id(value: object) -> str | None:
-    """A client id as text: leading zeros kept, ids stored as numbers lose their '.0'.
+    """A client id (or an advisor or branch code) as text: full-width folded, trimmed,
+    leading zeros kept, ids stored as numbers lose their '.0'.
+
+    An id is compared character for character, so one that holds a space, a control
+    character or an invisible one (zero-width, a text-direction mark) would be a second
+    client that looks like the first: such ids are refused, as are ids longer than
+    MAX_ID_LENGTH.
 
     >>> client_id("0010023456")
     '0010023456'
     >>> client_id(10023457.0)
     '10023457'
+    >>> client_id("００１")
+    '001'
     """
     if isinstance(value, str):
-        if value.isascii() and value.isdigit():
+        if value.isascii() and value.isdigit() and len(value) <= MAX_ID_LENGTH:
             return value
-        if value.startswith("="):
-            value = _unwrap_formula(value.strip())
-        cleaned = text(value)
+        cleaned = _fold(value)
+        if cleaned.startswith("="):
+            cleaned = _unwrap_formula(cleaned).strip()
+        if not cleaned:
+            return None
+        if cleaned.startswith("="):  # a formula's text, or a formula in a formula
+            raise BadValue(t("reject.id_formula", value=_shown_id(cleaned)))
         # A CSV written by pandas from a float column spells ids 10023457.0.
-        if cleaned is not None and cleaned.endswith(".0") and cleaned[:-2].isdigit():
-            return cleaned[:-2]
-        return cleaned
+        if cleaned.endswith(".0") and cleaned[:-2].isdigit():
+            cleaned = cleaned[:-2]
+        return _checked_id(cleaned)
     if isinstance(value, float) and value.is_integer() and abs(value) < 1e16:
         return str(int(value))
-    return text(value)
+    spelled = text(value)
+    return None if spelled is None else _checked_id(spelled)
+
+
+#: Advisor and branch codes are ids under the same rules.
+code = client_id
+
+
+def pad_id(client_id: str | None, width: int) -> str | None:
+    """`client_id` left-padded with zeros to `width` when it is shorter and all digits:
+    an id Excel saved as a number, which dropped its leading zeros.
+
+    >>> pad_id("21792650", 10), pad_id("A-100", 10)
+    ('0021792650', 'A-100')
+    """
+    if (
+        client_id is not None
+        and len(client_id) < width
+        and client_id.isascii()
+        and client_id.isdigit()
+    ):
+        return client_id.zfill(width)
+    return client_id
+
+
+def _checked_id(cleaned: str) -> str:
+    """`cleaned` if it is an id; BadValue naming what is wrong with it otherwise."""
+    if len(cleaned) > MAX_ID_LENGTH:
+        shown = _shown_id(cleaned[:_ID_SHOWN]) + "…"
+        raise BadValue(
+            t("reject.id_too_long", value=shown, length=len(cleaned), most=MAX_ID_LENGTH)
+        )
+    # str.isprintable() is False for every control, format, private-use, unassigned and
+    # separator character but the ASCII space.
+    if cleaned.isprintable() and " " not in cleaned:
+        return cleaned
+    shown = _shown_id(cleaned)
+    found = next(char for char in cleaned if char.isspace() or not char.isprintable())
+    if found.isspace():
+        raise BadValue(t("reject.id_space", value=shown))
+    raise BadValue(t("reject.id_invisible", value=shown, char=f"U+{ord(found):04X}"))
+
+
+def _shown_id(value: str) -> str:
+    """`value` with every character a terminal would not show as it is escaped (\\u200b)."""
+    return "".join(
+        char if char.isprintable() else char.encode("unicode_escape").decode("ascii")
+        for char in value
+    )
 
 
 # -------------------------------------------------------------------------- mobile

@@ -95,11 +95,18 @@ def _client_id(raw: pl.Series) -> tuple[pl.Series, pl.Series]:
     import polars as pl
 
     if raw.dtype == pl.String:
-        return raw, raw.str.contains(r"^[0-9]+$")
+        return raw, raw.str.contains(rf"^[0-9]{{1,{values.MAX_ID_LENGTH}}}$")
     if raw.dtype == pl.Float64:
+        # at most 16 digits and a sign: within MAX_ID_LENGTH
         whole = (raw == raw.floor()) & (raw.abs() < 1e16)
         return raw.cast(pl.Int64, strict=False).cast(pl.String), whole
     return _nothing(raw, pl.String)
+
+
+def pad_ids(ids: pl.Series, width: int) -> pl.Series:
+    """`values.pad_id` of each clean id of `ids`."""
+    keep = ~(ids.str.contains("^[0-9]+$") & (ids.str.len_chars() < width))
+    return ids.zip_with(keep.fill_null(True), ids.str.zfill(width))
 
 
 def _text(raw: pl.Series) -> tuple[pl.Series, pl.Series]:
