@@ -106,6 +106,11 @@ _EN: dict[str, str] = {
     "summary.campaign_added": "Campaign {slug} registered.",
     "summary.campaign_updated": "Campaign {slug} updated.",
     "summary.init": "Database ready at {url} (schema version {version}).",
+    "summary.db_created": "Database {url} created at schema revision {after}.",
+    "summary.db_current": "Database {url} is already at schema revision {after}.",
+    "summary.db_upgraded": "Database {url} upgraded from {before} to schema revision {after}.",
+    "label.db_revision": "schema revision {revision}",
+    "label.db_legacy_version": "schema version {version} (before revisions)",
     "summary.alias": "Branch name '{alias}' now means '{canonical}' ({moved} clients moved).",
     "summary.no_campaigns": "No campaign registered yet: add one with `reactivate campaign add FILE`.",
     "summary.no_imports": "Nothing imported yet.",
@@ -144,6 +149,10 @@ _EN: dict[str, str] = {
     "error.db_version": (
         "Database {url} has schema version {found}; this reactivate knows up to {known}. "
         "Upgrade reactivate."
+    ),
+    "error.db_revision": (
+        "Database {url} is at schema revision {found}, which this reactivate (revision {known}) "
+        "does not know: a newer release upgraded it. Install that release or a later one."
     ),
     "error.advisor_unknown": "No advisor with code '{code}' in the roster.",
     "error.stamp_damaged": (
@@ -565,6 +574,11 @@ _ZH: dict[str, str] = {
     "summary.campaign_added": "活动 {slug} 已登记。",
     "summary.campaign_updated": "活动 {slug} 已更新。",
     "summary.init": "数据库已就绪:{url}(结构版本 {version})。",
+    "summary.db_created": "数据库 {url} 已创建,结构修订 {after}。",
+    "summary.db_current": "数据库 {url} 已是结构修订 {after}。",
+    "summary.db_upgraded": "数据库 {url} 已从{before}升级到结构修订 {after}。",
+    "label.db_revision": "结构修订 {revision}",
+    "label.db_legacy_version": "结构版本 {version}(修订之前)",
     "summary.alias": "营业部名称“{alias}”现在指“{canonical}”(调整了 {moved} 位客户)。",
     "summary.no_campaigns": "尚未登记活动:用 `reactivate campaign add FILE` 添加。",
     "summary.no_imports": "尚无导入记录。",
@@ -596,6 +610,7 @@ _ZH: dict[str, str] = {
     "problem.html_xls": "这是以 .xls 命名的网页文件;请用 Excel 打开后另存为 .xlsx",
     "error.bad_map": "--map '{spec}':应为 表头=字段,字段为 {fields} 之一",
     "error.db_url": "无法打开数据库 {url}:{problem}",
+    "error.db_revision": "数据库 {url} 的结构修订为 {found},本程序(修订 {known})不认识:它已被更新的版本升级。请安装该版本或更新的版本。",
     "error.db_version": "数据库 {url} 的结构版本为 {found},本程序最高支持 {known}。请升级 reactivate。",
     "error.advisor_unknown": "花名册中没有工号为“{code}”的客户经理。",
     "error.stamp_damaged": (

@@ -1,4 +1,4 @@
-"""Engine from `--db` / `REACTIVATE_DB`, built per invocation; schema created on first use."""
+"""Engine from `--db` / `REACTIVATE_DB`, built per invocation; schema created or upgraded on first use."""
 
 from __future__ import annotations
 
@@ -6,13 +6,11 @@ import os
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, inspect, select
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.pool import ConnectionPoolEntry, NullPool
-from sqlmodel import Session, SQLModel
 
-from reactivate.db import models
-from reactivate.db.models import CLIENT_STAGES, META
+from reactivate.db.migrations import HEAD
 from reactivate.errors import DatabaseError
 from reactivate.messages import t
 
@@ -49,8 +47,11 @@ def _sqlite_begin(conn: Any) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def open_engine(db: str | None = None, *, create: bool = True) -> Engine:
-    """An engine for `db`, with the schema in place (created when `create` and missing)."""
+def open_engine(db: str | None = None, *, create: bool = True, upgrade: bool = True) -> Engine:
+    """An engine for `db`, with the schema in place (created when `create` and missing).
+
+    `upgrade` False leaves the schema as found, for `reactivate.db.migrate.upgrade` to
+    bring up to date and say what it did."""
     url = resolve_url(db)
     try:
         # No pool: a command is short-lived, and a connection closed on release never
@@ -61,63 +62,35 @@ def open_engine(db: str | None = None, *, create: bool = True) -> Engine:
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
+    if not upgrade:
+        return engine
     try:
         ensure_schema(engine, create=create)
-    except OperationalError as exc:
+    except DBAPIError as exc:
         raise DatabaseError(t("error.db_url", url=url, problem=exc.orig)) from exc
     return engine
 
 
-def ensure_schema(engine: Engine, *, create: bool = True) -> int:
-    """Create the tables when missing; refuse a database newer than this code."""
-    if not inspect(engine).has_table("meta"):
-        if not create:
-            return 0
-        SQLModel.metadata.create_all(engine)
-        with Session(engine) as session:
-            session.merge(models.Meta(key="schema_version", value=str(models.SCHEMA_VERSION)))
-            session.commit()
-        return models.SCHEMA_VERSION
-    with Session(engine) as session:
-        row = session.exec(
-            select(models.Meta.value).where(models.Meta.key == "schema_version")  # type: ignore[call-overload]
-        ).first()
-    found = int(row[0]) if row else 0
-    if found > models.SCHEMA_VERSION:
-        raise DatabaseError(
-            t("error.db_version", url=engine.url, found=found, known=models.SCHEMA_VERSION)
-        )
-    # Upgrades from older versions go here, one step per version.
-    SQLModel.metadata.create_all(engine)  # new tables of this version; existing ones untouched
-    if found < 2:
-        _upgrade_to_2(engine)
-    return found
+def revision(engine: Engine) -> str | None:
+    """The schema revision the database records, by one query and without Alembic; None
+    when it records none (an empty database, or one from before revisions)."""
+    raw = engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        cursor.execute("SELECT version_num FROM alembic_version")
+        row = cursor.fetchone()
+    except engine.dialect.loaded_dbapi.Error:
+        return None
+    finally:
+        raw.close()
+    return str(row[0]) if row else None
 
 
-#: Version 2: the funnel columns of `client_stage` (see `reactivate.db.stages.funnel_columns`).
-_FUNNEL_COLUMNS = {
-    "stages_reached": "INTEGER NOT NULL DEFAULT 0",
-    "skipped_stage": "BOOLEAN NOT NULL DEFAULT FALSE",
-    "called_days": "FLOAT",
-    "reached_days": "FLOAT",
-    "wecom_days": "FLOAT",
-    "pushed_days": "FLOAT",
-    "converted_days": "FLOAT",
-}
+def ensure_schema(engine: Engine, *, create: bool = True) -> None:
+    """Nothing but a look at the revision when the database is current; else upgrade it
+    (`reactivate.db.migrate`), as every release has on first use of an older database."""
+    if revision(engine) == HEAD:
+        return
+    from reactivate.db import migrate
 
-
-def _upgrade_to_2(engine: Engine) -> None:
-    """Add the funnel columns and their indexes, then fill them by a full refresh."""
-    from reactivate.db import stages
-
-    table = CLIENT_STAGES
-    with engine.begin() as conn:
-        present = {column["name"] for column in inspect(conn).get_columns("client_stage")}
-        for name, ddl in _FUNNEL_COLUMNS.items():
-            if name not in present:
-                conn.exec_driver_sql(f"ALTER TABLE client_stage ADD COLUMN {name} {ddl}")
-        for index in table.indexes:
-            index.create(conn, checkfirst=True)
-        for (campaign_id,) in conn.exec_driver_sql("SELECT id FROM campaign").all():
-            stages.refresh(conn, campaign_id)
-        conn.execute(META.update().where(META.c.key == "schema_version").values(value="2"))
+    migrate.upgrade(engine, create=create)
