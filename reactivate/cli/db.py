@@ -1,13 +1,18 @@
-"""`reactivate db ...`: the database itself (schema upgrades)."""
+"""`reactivate db ...`: the database itself (schema upgrades, backups)."""
 
 from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
 
 import typer
 
 from reactivate.cli.common import DbOption, Format, FormatOption, console, print_json
 from reactivate.messages import t
 
-app = typer.Typer(help="Look after the database itself: schema upgrades.", no_args_is_help=True)
+app = typer.Typer(
+    help="Look after the database itself: schema upgrades and backups.", no_args_is_help=True
+)
 
 
 @app.command("upgrade")
@@ -39,3 +44,27 @@ def upgrade(db: DbOption = None, fmt: FormatOption = Format.table) -> None:
         return
     key = "summary.db_upgraded" if done.changed else "summary.db_current"
     console().print(t(key, url=url, before=before, after=done.after))
+
+
+@app.command("backup")
+def backup(
+    file: Annotated[
+        Path,
+        typer.Argument(help="The copy to write, a new file, e.g. backups/2020-07-01.db."),
+    ],
+    db: DbOption = None,
+) -> None:
+    """Copy the SQLite database to FILE while others keep working (PostgreSQL: pg_dump).
+
+    The copy is consistent as of one moment and only you can read it. To restore, copy it
+    back over the database file while no command runs.
+
+    Example: reactivate db backup backups/2020-07-01.db --db campaign.db
+    """
+    from reactivate.db.backup import backup as copy_database
+    from reactivate.db.engine import open_engine
+
+    used = open_engine(db, upgrade=False)  # the copy is of the database as it is
+    done = copy_database(used, file)
+    url = used.url.render_as_string()
+    console().print(t("summary.backup", url=url, file=done.path, size=f"{done.bytes:,}"))
