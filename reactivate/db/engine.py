@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +19,8 @@ from reactivate.messages import t
 DEFAULT_DB = "reactivate.db"
 ENV_DB = "REACTIVATE_DB"
 
+log = logging.getLogger(__name__)
+
 
 def resolve_url(db: str | None) -> str:
     """A SQLAlchemy URL from `--db` (path or URL), else `REACTIVATE_DB`, else ./reactivate.db."""
@@ -27,6 +31,34 @@ def resolve_url(db: str | None) -> str:
             target = "postgresql+psycopg://" + target.split("://", 1)[1]
         return target
     return f"sqlite:///{Path(target).expanduser()}"
+
+
+#: Database files already warned about in this process: a command opening one several
+#: times says it once.
+_WARNED: set[Path] = set()
+
+
+def _private_file(path: Path) -> None:
+    """Create a new SQLite file readable by its owner alone (it holds every name and
+    mobile, the workbook secret and the WeCom token); SQLite gives its -wal and -shm the
+    file's mode. An existing file other users can read is warned about, once."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        return
+    except FileExistsError:
+        pass
+    except OSError:
+        return  # SQLite says what is wrong with the path when it opens it
+    if path in _WARNED:
+        return
+    readable = [
+        str(file)
+        for file in (path, Path(f"{path}-wal"), Path(f"{path}-shm"))
+        if file.exists() and stat.S_IMODE(file.stat().st_mode) & 0o044
+    ]
+    if readable:
+        _WARNED.add(path)
+        log.warning(t("warning.db_readable", files=" ".join(readable)))
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
@@ -62,6 +94,8 @@ def open_engine(db: str | None = None, *, create: bool = True, upgrade: bool = T
     except (ArgumentError, ImportError) as exc:
         raise DatabaseError(t("error.db_url", url=url, problem=exc)) from exc
     if engine.dialect.name == "sqlite":
+        if engine.url.database not in (None, "", ":memory:"):
+            _private_file(Path(engine.url.database))
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
     if not upgrade:
