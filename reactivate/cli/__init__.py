@@ -11,7 +11,7 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
-from reactivate.cli import activity, advisors, assignment, campaigns, demo, imports, loading
+from reactivate.cli import activity, advisors, assignment, campaigns, db, demo, imports, loading
 from reactivate.cli import report as report_cli
 from reactivate.cli import results as results_cli
 from reactivate.cli import wecom as wecom_cli
@@ -55,6 +55,7 @@ app.command("followups")(results_cli.followups)
 app.add_typer(wecom_cli.app, name="wecom")
 app.command("report")(report_cli.report)
 app.add_typer(report_cli.client_app, name="client")
+app.add_typer(db.app, name="db")
 
 
 def main() -> None:
