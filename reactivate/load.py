@@ -118,6 +118,7 @@ class LoadSummary:
     duplicates: int = 0
     applied: bool = False
     dry_run: bool = False
+    skip_invalid: bool = False
     import_id: int | None = None
     excluded_reasons: dict[str, int] = field(default_factory=dict)
     unknown_branches: dict[str, int] = field(default_factory=dict)
@@ -132,8 +133,8 @@ class LoadSummary:
 
     @property
     def refused(self) -> bool:
-        """Rejected rows and no --skip-invalid: nothing was written."""
-        return bool(self.errors) and not self.applied and not self.dry_run
+        """Rejected rows and no --skip-invalid: nothing was (or, in a dry run, would be) written."""
+        return bool(self.errors) and not self.applied and not self.skip_invalid
 
     def confirmation(self) -> str | None:
         """Why the load waits for `confirm_new` (user text); None when it does not."""
@@ -216,7 +217,12 @@ def _load(
     )
     if on_table:
         on_table(table)
-    summary = LoadSummary(file=table.file, campaign=slug, dry_run=options.dry_run)
+    summary = LoadSummary(
+        file=table.file,
+        campaign=slug,
+        dry_run=options.dry_run,
+        skip_invalid=options.skip_invalid,
+    )
     if frame is not None:
         accounts = _validate_frame(frame, table, summary, progress, pad)
     else:  # a file only the row reader reads as it is

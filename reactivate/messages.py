@@ -108,6 +108,20 @@ _EN: dict[str, str] = {
     "summary.campaign_added": "Campaign {slug} registered.",
     "summary.campaign_updated": "Campaign {slug} updated.",
     "summary.init": "Database ready at {url} (schema version {version}).",
+    "summary.backup": "Backup of {url} written to {file} ({size} bytes). Restore it by copying it over the database while no command runs.",
+    "error.backup_postgresql": "reactivate db backup copies SQLite files; back up PostgreSQL with pg_dump: pg_dump -Fc -f FILE '{url}' (restore into an empty database with pg_restore -d URL FILE; a plain-SQL dump with psql -f FILE URL).",
+    "error.backup_exists": "{file} already exists; a backup is never written over a file. Name a new one.",
+    "error.backup_target": "Cannot create the backup {file}: {problem}",
+    "error.backup_nothing": "No database at {file} to back up.",
+    "warning.db_readable": "Warning: other users of this machine can read {files}, which holds clients' names and mobiles; restrict it: chmod 600 {files}",
+    "error.purge_busy": "The personal data is blanked, but another program has the database open, so old copies may remain in its write-ahead log; run the same command again when nothing else uses the database.",
+    "error.purge_not_owner": "The personal data is blanked, but old copies remain in table {table} until it is rewritten, which only its owner may do: ask them to run VACUUM FULL {table}.",
+    "error.scratch_not_private": "{folder} is not a folder of your own (another user's, or a link): scratch files with clients' data cannot go there. Remove it, or set TMPDIR to a private folder.",
+    "summary.db_created": "Database {url} created at schema revision {after}.",
+    "summary.db_current": "Database {url} is already at schema revision {after}.",
+    "summary.db_upgraded": "Database {url} upgraded from {before} to schema revision {after}.",
+    "label.db_revision": "schema revision {revision}",
+    "label.db_legacy_version": "schema version {version} (before revisions)",
     "summary.alias": "Branch name '{alias}' now means '{canonical}' ({moved} clients moved).",
     "summary.no_campaigns": "No campaign registered yet: add one with `reactivate campaign add FILE`.",
     "summary.no_imports": "Nothing imported yet.",
@@ -152,6 +166,10 @@ _EN: dict[str, str] = {
     "error.db_version": (
         "Database {url} has schema version {found}; this reactivate knows up to {known}. "
         "Upgrade reactivate."
+    ),
+    "error.db_revision": (
+        "Database {url} is at schema revision {found}, which this reactivate (revision {known}) "
+        "does not know: a newer release upgraded it. Install that release or a later one."
     ),
     "error.advisor_unknown": "No advisor with code '{code}' in the roster.",
     "error.stamp_damaged": (
@@ -589,6 +607,20 @@ _ZH: dict[str, str] = {
     "summary.campaign_added": "活动 {slug} 已登记。",
     "summary.campaign_updated": "活动 {slug} 已更新。",
     "summary.init": "数据库已就绪:{url}(结构版本 {version})。",
+    "summary.backup": "{url} 已备份到 {file}({size} 字节)。恢复:在没有任何命令运行时,把它复制回数据库文件。",
+    "error.backup_postgresql": "reactivate db backup 只复制 SQLite 文件;PostgreSQL 请用 pg_dump 备份:pg_dump -Fc -f FILE '{url}'(恢复到空数据库:pg_restore -d URL FILE;纯 SQL 备份用 psql -f FILE URL)。",
+    "error.backup_exists": "{file} 已存在;备份从不覆盖已有文件。请换一个新文件名。",
+    "error.backup_target": "无法创建备份 {file}:{problem}",
+    "error.backup_nothing": "{file} 没有可备份的数据库。",
+    "warning.db_readable": "警告:本机其他用户可以读取 {files},其中有客户姓名和手机号;请限制权限:chmod 600 {files}",
+    "error.purge_busy": "个人信息已清空,但另一个程序正打开数据库,预写日志中可能仍有旧副本;请在没有其他程序使用数据库时再运行一次同一命令。",
+    "error.purge_not_owner": "个人信息已清空,但表 {table} 在重写前仍留有旧副本,只有表的所有者可以重写:请其运行 VACUUM FULL {table}。",
+    "error.scratch_not_private": "{folder} 不是您自己的文件夹(属于其他用户,或是链接):含客户数据的临时文件不能放在那里。请删除它,或把 TMPDIR 设为私有文件夹。",
+    "summary.db_created": "数据库 {url} 已创建,结构修订 {after}。",
+    "summary.db_current": "数据库 {url} 已是结构修订 {after}。",
+    "summary.db_upgraded": "数据库 {url} 已从{before}升级到结构修订 {after}。",
+    "label.db_revision": "结构修订 {revision}",
+    "label.db_legacy_version": "结构版本 {version}(修订之前)",
     "summary.alias": "营业部名称“{alias}”现在指“{canonical}”(调整了 {moved} 位客户)。",
     "summary.no_campaigns": "尚未登记活动:用 `reactivate campaign add FILE` 添加。",
     "summary.no_imports": "尚无导入记录。",
@@ -625,6 +657,7 @@ _ZH: dict[str, str] = {
     "problem.html_xls": "这是以 .xls 命名的网页文件;请用 Excel 打开后另存为 .xlsx",
     "error.bad_map": "--map '{spec}':应为 表头=字段,字段为 {fields} 之一",
     "error.db_url": "无法打开数据库 {url}:{problem}",
+    "error.db_revision": "数据库 {url} 的结构修订为 {found},本程序(修订 {known})不认识:它已被更新的版本升级。请安装该版本或更新的版本。",
     "error.db_version": "数据库 {url} 的结构版本为 {found},本程序最高支持 {known}。请升级 reactivate。",
     "error.advisor_unknown": "花名册中没有工号为“{code}”的客户经理。",
     "error.stamp_damaged": (

@@ -11,8 +11,8 @@ from sqlalchemy import Engine, func, select, update
 from sqlmodel import Session
 
 from reactivate.clock import utcnow
-from reactivate.db import stages
-from reactivate.db.models import CAMPAIGNS, CLIENTS, MEMBERS, CampaignRecord
+from reactivate.db import scrub, stages
+from reactivate.db.models import CAMPAIGNS, CLIENTS, MEMBERS, WECOM_RELATIONS, CampaignRecord
 from reactivate.errors import CampaignNotFound, StateError
 from reactivate.messages import t
 from reactivate.rules import campaign as campaign_config
@@ -140,8 +140,10 @@ def close(engine: Engine, slug: str, *, purge_personal_data: bool = False) -> tu
     """Freeze a campaign (no more loads, assignments or uploads); optionally purge personal data.
 
     Purging blanks the name, mobile and extra columns of this campaign's clients that no
-    other open campaign needs; ids, events and figures stay, so reports still work.
-    Returns (closed now, clients purged). Closing a closed campaign only purges.
+    other open campaign needs, and the mobiles advisors typed as WeCom remarks in it; ids,
+    events and figures stay, so reports still work. The storage is then rewritten so that
+    the old values are not left in it (`reactivate.db.scrub`). Returns (closed now,
+    clients purged). Closing a closed campaign only purges.
     """
     campaign = get(engine, slug)
     clients = CLIENTS
@@ -155,6 +157,7 @@ def close(engine: Engine, slug: str, *, purge_personal_data: bool = False) -> tu
             )
         purged = 0
         if purge_personal_data:
+            scrub.secure_delete(conn)
             still_needed = (
                 select(MEMBERS.c.client_id)
                 .join(CAMPAIGNS, CAMPAIGNS.c.id == MEMBERS.c.campaign_id)
@@ -173,4 +176,14 @@ def close(engine: Engine, slug: str, *, purge_personal_data: bool = False) -> tu
                 .values(name=None, mobile=None, extra=None)
             )
             purged = int(result.rowcount)
+            conn.execute(
+                update(WECOM_RELATIONS)
+                .where(
+                    WECOM_RELATIONS.c.campaign_id == campaign.id,
+                    WECOM_RELATIONS.c.remark_mobiles.is_not(None),
+                )
+                .values(remark_mobiles=None)
+            )
+    if purge_personal_data:
+        scrub.rewrite(engine, [CLIENTS, WECOM_RELATIONS])
     return closed_now, purged

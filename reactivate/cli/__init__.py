@@ -20,6 +20,7 @@ from reactivate.cli import (
     branches,
     campaign,
     client,
+    db,
     demo,
     dnc,
     followups,
@@ -80,6 +81,7 @@ app.command("followups")(followups.followups)
 app.add_typer(wecom.app, name="wecom")
 app.command("report")(report.report)
 app.add_typer(client.app, name="client")
+app.add_typer(db.app, name="db")
 
 
 def main() -> None:

@@ -10,7 +10,7 @@ from reactivate.cli.options import CampaignOption, DbOption, Format, FormatOptio
 from reactivate.cli.output import console, emit
 
 if TYPE_CHECKING:
-    from reactivate.report.timeline import Timeline
+    from reactivate.report import Timeline
 
 app = typer.Typer(help="One client's history in a campaign.", no_args_is_help=True)
 
@@ -26,7 +26,7 @@ def show(
 
     Example: reactivate client show 0010000001 --campaign 2020h2-dormant
     """
-    from reactivate.report.timeline import client_timeline
+    from reactivate.report import client_timeline
 
     timeline = client_timeline(engine(db), campaign, client_id)
     emit(fmt, timeline.to_json(), lambda: _show(timeline))

@@ -14,6 +14,7 @@ from reactivate.cli.output import (
     print_checked,
     print_rejections,
     progress_bar,
+    summary_on_refusal,
     table,
 )
 from reactivate.messages import t
@@ -55,6 +56,20 @@ def load(
         bool,
         typer.Option("--allow-overlap", help="Also add clients already in another open campaign."),
     ] = False,
+    pad_ids: Annotated[
+        int | None,
+        typer.Option(
+            "--pad-ids",
+            help="Pad ids of digits shorter than N with leading zeros first (ids Excel saved "
+            "as numbers: 21792650 -> 0021792650).",
+        ),
+    ] = None,
+    yes: Annotated[
+        bool,
+        typer.Option(
+            "--yes", help="Load even when it adds more new clients than half the campaign holds."
+        ),
+    ] = False,
     db: DbOption = None,
     fmt: FormatOption = Format.table,
 ) -> None:
@@ -75,8 +90,13 @@ def load(
         dry_run=dry_run,
         allow_overlap=allow_overlap,
         rejects_path=rejects,
+        pad_ids=pad_ids,
+        confirm_new=yes,
     )
-    with progress_bar(t("progress.reading", file=file.name), enabled=fmt is Format.table) as bar:
+    with (
+        progress_bar(t("progress.reading", file=file.name), enabled=fmt is Format.table) as bar,
+        summary_on_refusal(fmt),
+    ):
         summary = load_accounts(
             engine(db), campaign, file, options, on_table=bar.on_table, progress=bar.advance
         )

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import typer
@@ -16,7 +17,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from reactivate.errors import Rejection
+from reactivate.errors import NeedsConfirmation, Rejection
 from reactivate.messages import t
 
 if TYPE_CHECKING:
@@ -79,6 +80,18 @@ def print_checked(fmt: str, summary: _Checked, view: Callable[[], None]) -> None
         errors = summary.errors
         print_error(t("error.rows_rejected", count=len(errors), first=errors[0]))
         raise typer.Exit(1)
+
+
+@contextmanager
+def summary_on_refusal(fmt: str) -> Iterator[None]:
+    """With --format json, a change that waits for confirmation still prints what it would
+    have done, before its `Error:` line."""
+    try:
+        yield
+    except NeedsConfirmation as exc:
+        if fmt == "json":
+            print_json(exc.summary)
+        raise
 
 
 def table(title: str | None, headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> Table:

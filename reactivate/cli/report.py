@@ -14,7 +14,7 @@ from reactivate.cli.output import console
 from reactivate.messages import t
 
 if TYPE_CHECKING:
-    from reactivate.report.build import Report
+    from reactivate.report import Report
 
 
 class ReportFormat(StrEnum):
@@ -94,7 +94,7 @@ def report(
 
     Example: reactivate report --campaign 2020h2-dormant --by advisor
     """
-    from reactivate.report.build import ReportOptions, build_report
+    from reactivate.report import ReportOptions, build_report
 
     if fmt is ReportFormat.xlsx and out is None:
         raise typer.BadParameter(t("report.out_needed"), param_hint="--out")

@@ -1,23 +1,25 @@
-"""Engine from `--db` / `REACTIVATE_DB`, built per invocation; schema created on first use."""
+"""Engine from `--db` / `REACTIVATE_DB`, built per invocation; schema created or upgraded on first use."""
 
 from __future__ import annotations
 
+import logging
 import os
+import stat
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, inspect, select
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.pool import ConnectionPoolEntry, NullPool
-from sqlmodel import Session, SQLModel
 
-from reactivate.db import models
-from reactivate.db.models import CLIENT_STAGES, META
+from reactivate.db.migrations import HEAD
 from reactivate.errors import DatabaseError
 from reactivate.messages import t
 
 DEFAULT_DB = "reactivate.db"
 ENV_DB = "REACTIVATE_DB"
+
+log = logging.getLogger(__name__)
 
 
 def resolve_url(db: str | None) -> str:
@@ -31,6 +33,34 @@ def resolve_url(db: str | None) -> str:
     return f"sqlite:///{Path(target).expanduser()}"
 
 
+#: Database files already warned about in this process: a command opening one several
+#: times says it once.
+_WARNED: set[Path] = set()
+
+
+def _private_file(path: Path) -> None:
+    """Create a new SQLite file readable by its owner alone (it holds every name and
+    mobile, the workbook secret and the WeCom token); SQLite gives its -wal and -shm the
+    file's mode. An existing file other users can read is warned about, once."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        return
+    except FileExistsError:
+        pass
+    except OSError:
+        return  # SQLite says what is wrong with the path when it opens it
+    if path in _WARNED:
+        return
+    readable = [
+        str(file)
+        for file in (path, Path(f"{path}-wal"), Path(f"{path}-shm"))
+        if file.exists() and stat.S_IMODE(file.stat().st_mode) & 0o044
+    ]
+    if readable:
+        _WARNED.add(path)
+        log.warning(t("warning.db_readable", files=" ".join(readable)))
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
     # Python's sqlite3 opens transactions lazily and lets SELECTs run outside them;
     # SQLAlchemy then issues BEGIN itself, so writes are never half-applied.
@@ -38,7 +68,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")  # durable at each WAL checkpoint, safe with WAL
+    # FULL: a commit reported done survives a power cut, not only a crash of the process
+    # (NORMAL's promise); about 2 ms a commit (benchmarks/bench_durability.py)
+    cursor.execute("PRAGMA synchronous=FULL")
     cursor.execute("PRAGMA busy_timeout=60000")  # concurrent uploads wait instead of failing
     cursor.close()
 
@@ -49,8 +81,11 @@ def _sqlite_begin(conn: Any) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def open_engine(db: str | None = None, *, create: bool = True) -> Engine:
-    """An engine for `db`, with the schema in place (created when `create` and missing)."""
+def open_engine(db: str | None = None, *, create: bool = True, upgrade: bool = True) -> Engine:
+    """An engine for `db`, with the schema in place (created when `create` and missing).
+
+    `upgrade` False leaves the schema as found, for `reactivate.db.migrate.upgrade` to
+    bring up to date and say what it did."""
     url = resolve_url(db)
     try:
         # No pool: a command is short-lived, and a connection closed on release never
@@ -59,65 +94,39 @@ def open_engine(db: str | None = None, *, create: bool = True) -> Engine:
     except (ArgumentError, ImportError) as exc:
         raise DatabaseError(t("error.db_url", url=url, problem=exc)) from exc
     if engine.dialect.name == "sqlite":
+        if engine.url.database not in (None, "", ":memory:"):
+            _private_file(Path(engine.url.database))
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
+    if not upgrade:
+        return engine
     try:
         ensure_schema(engine, create=create)
-    except OperationalError as exc:
+    except DBAPIError as exc:
         raise DatabaseError(t("error.db_url", url=url, problem=exc.orig)) from exc
     return engine
 
 
-def ensure_schema(engine: Engine, *, create: bool = True) -> int:
-    """Create the tables when missing; refuse a database newer than this code."""
-    if not inspect(engine).has_table("meta"):
-        if not create:
-            return 0
-        SQLModel.metadata.create_all(engine)
-        with Session(engine) as session:
-            session.merge(models.Meta(key="schema_version", value=str(models.SCHEMA_VERSION)))
-            session.commit()
-        return models.SCHEMA_VERSION
-    with Session(engine) as session:
-        row = session.exec(
-            select(models.Meta.value).where(models.Meta.key == "schema_version")  # type: ignore[call-overload]
-        ).first()
-    found = int(row[0]) if row else 0
-    if found > models.SCHEMA_VERSION:
-        raise DatabaseError(
-            t("error.db_version", url=engine.url, found=found, known=models.SCHEMA_VERSION)
-        )
-    # Upgrades from older versions go here, one step per version.
-    SQLModel.metadata.create_all(engine)  # new tables of this version; existing ones untouched
-    if found < 2:
-        _upgrade_to_2(engine)
-    return found
+def revision(engine: Engine) -> str | None:
+    """The schema revision the database records, by one query and without Alembic; None
+    when it records none (an empty database, or one from before revisions)."""
+    raw = engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        cursor.execute("SELECT version_num FROM alembic_version")
+        row = cursor.fetchone()
+    except engine.dialect.loaded_dbapi.Error:
+        return None
+    finally:
+        raw.close()
+    return str(row[0]) if row else None
 
 
-#: Version 2: the funnel columns of `client_stage` (see `reactivate.db.stages.funnel_columns`).
-_FUNNEL_COLUMNS = {
-    "stages_reached": "INTEGER NOT NULL DEFAULT 0",
-    "skipped_stage": "BOOLEAN NOT NULL DEFAULT FALSE",
-    "called_days": "FLOAT",
-    "reached_days": "FLOAT",
-    "wecom_days": "FLOAT",
-    "pushed_days": "FLOAT",
-    "converted_days": "FLOAT",
-}
+def ensure_schema(engine: Engine, *, create: bool = True) -> None:
+    """Nothing but a look at the revision when the database is current; else upgrade it
+    (`reactivate.db.migrate`), as every release has on first use of an older database."""
+    if revision(engine) == HEAD:
+        return
+    from reactivate.db import migrate
 
-
-def _upgrade_to_2(engine: Engine) -> None:
-    """Add the funnel columns and their indexes, then fill them by a full refresh."""
-    from reactivate.db import stages
-
-    table = CLIENT_STAGES
-    with engine.begin() as conn:
-        present = {column["name"] for column in inspect(conn).get_columns("client_stage")}
-        for name, ddl in _FUNNEL_COLUMNS.items():
-            if name not in present:
-                conn.exec_driver_sql(f"ALTER TABLE client_stage ADD COLUMN {name} {ddl}")
-        for index in table.indexes:
-            index.create(conn, checkfirst=True)
-        for (campaign_id,) in conn.exec_driver_sql("SELECT id FROM campaign").all():
-            stages.refresh(conn, campaign_id)
-        conn.execute(META.update().where(META.c.key == "schema_version").values(value="2"))
+    migrate.upgrade(engine, create=create)

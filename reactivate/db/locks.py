@@ -21,3 +21,12 @@ def lock_campaign(conn: Connection, campaign_id: int) -> None:
             text("SELECT pg_advisory_xact_lock(:namespace, :campaign_id)"),
             {"namespace": LOCK_NAMESPACE, "campaign_id": campaign_id},
         )
+
+
+def lock_schema(conn: Connection) -> None:
+    """Serialise schema upgrades until this transaction ends (SQLite: BEGIN IMMEDIATE does)."""
+    if conn.dialect.name == "postgresql":
+        # campaign ids start at 1: key 0 is free for the schema
+        conn.execute(
+            text("SELECT pg_advisory_xact_lock(:namespace, 0)"), {"namespace": LOCK_NAMESPACE}
+        )

@@ -12,7 +12,8 @@ import datetime as dt
 from sqlalchemy import Index, Table, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
-#: Bump when the tables change; `reactivate.db.engine` upgrades older databases.
+#: What releases before schema revisions called this schema (`meta.schema_version`).
+#: A change to the tables is now a revision in `reactivate.db.migrations`, not a bump here.
 SCHEMA_VERSION = 2
 
 

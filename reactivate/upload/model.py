@@ -139,12 +139,13 @@ class UploadSummary:
     files: list[FileSummary] = field(default_factory=list)
     errors: list[Rejection] = field(default_factory=list)
     dry_run: bool = False
+    skip_invalid: bool = False
     applied: bool = False
 
     @property
     def refused(self) -> bool:
-        """Rejected rows without --skip-invalid: nothing was written."""
-        return bool(self.errors) and not self.applied and not self.dry_run
+        """Rejected rows and no --skip-invalid: nothing was (or, in a dry run, would be) written."""
+        return bool(self.errors) and not self.applied and not self.skip_invalid
 
     def totals(self) -> dict[str, int]:
         out = {"files": len(self.files)}

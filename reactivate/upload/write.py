@@ -142,7 +142,10 @@ def _upload(
     registered = registry.open_campaign(engine, slug)
     files = upload_files(paths)
     summary = UploadSummary(
-        campaign=slug, files=[f.summary for f in files], dry_run=options.dry_run
+        campaign=slug,
+        files=[f.summary for f in files],
+        dry_run=options.dry_run,
+        skip_invalid=options.skip_invalid,
     )
     # One connection for the whole upload: its temporary tables hold the staged facts
     # from the first file read to the write.

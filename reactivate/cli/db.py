@@ -1,0 +1,71 @@
+"""`reactivate db ...`: the database itself (schema upgrades, backups)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from reactivate.cli.options import DbOption, Format, FormatOption
+from reactivate.cli.output import console, print_json
+from reactivate.messages import t
+
+app = typer.Typer(
+    help="Look after the database itself: schema upgrades and backups.", no_args_is_help=True
+)
+
+
+@app.command("upgrade")
+def upgrade(db: DbOption = None, fmt: FormatOption = Format.table) -> None:
+    """Bring the database's schema up to this release's, in one transaction.
+
+    Any command upgrades an older database when it opens it; this one says what it did.
+    A database a newer release upgraded is refused. Take a backup first.
+
+    Example: reactivate db upgrade --db campaign.db
+    """
+    from reactivate.db import migrate
+    from reactivate.db.engine import open_engine
+
+    used = open_engine(db, upgrade=False)
+    done = migrate.upgrade(used)
+    if fmt is Format.json:
+        print_json(
+            {"before": done.before, "after": done.after, "legacy_version": done.legacy_version}
+        )
+        return
+    url = used.url.render_as_string()
+    if done.legacy_version is not None:
+        before = t("label.db_legacy_version", version=done.legacy_version)
+    elif done.before is not None:
+        before = t("label.db_revision", revision=done.before)
+    else:
+        console().print(t("summary.db_created", url=url, after=done.after))
+        return
+    key = "summary.db_upgraded" if done.changed else "summary.db_current"
+    console().print(t(key, url=url, before=before, after=done.after))
+
+
+@app.command("backup")
+def backup(
+    file: Annotated[
+        Path,
+        typer.Argument(help="The copy to write, a new file, e.g. backups/2020-07-01.db."),
+    ],
+    db: DbOption = None,
+) -> None:
+    """Copy the SQLite database to FILE while others keep working (PostgreSQL: pg_dump).
+
+    The copy is consistent as of one moment and only you can read it. To restore, copy it
+    back over the database file while no command runs.
+
+    Example: reactivate db backup backups/2020-07-01.db --db campaign.db
+    """
+    from reactivate.db.backup import backup as copy_database
+    from reactivate.db.engine import open_engine
+
+    used = open_engine(db, upgrade=False)  # the copy is of the database as it is
+    done = copy_database(used, file)
+    url = used.url.render_as_string()
+    console().print(t("summary.backup", url=url, file=done.path, size=f"{done.bytes:,}"))

@@ -1,0 +1,119 @@
+"""Bring a database's schema to this release's: Alembic revisions, run in one transaction.
+
+`upgrade` is what `reactivate db upgrade` runs, and what opening an engine runs when
+the database is not at `HEAD` (`reactivate.db.engine`); it imports Alembic, which a
+current database never needs. Databases from before revisions carry only
+`meta.schema_version`: version 2 (the baseline revision's schema) is checked for every
+table and index of the baseline and stamped; version 1 first gets what version 2 added
+(the funnel columns of `client_stage`, filled by a refresh of every campaign).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine, inspect, select
+
+from reactivate.db import bulk, locks
+from reactivate.db.migrations import HEAD, baseline
+from reactivate.errors import DatabaseError
+from reactivate.messages import t
+
+
+@dataclasses.dataclass(frozen=True)
+class Upgraded:
+    """What an upgrade found and left: revisions (None: none recorded), and the schema
+    version of a database from before revisions."""
+
+    before: str | None
+    after: str | None
+    legacy_version: int | None = None
+
+    @property
+    def changed(self) -> bool:
+        return self.before != self.after
+
+
+def config(connection: Connection | None = None) -> Config:
+    """Alembic's configuration, in code: the revisions shipped in the package."""
+    settings = Config(attributes={"connection": connection})
+    settings.set_main_option("script_location", str(Path(__file__).with_name("migrations")))
+    return settings
+
+
+def upgrade(engine: Engine, *, create: bool = True) -> Upgraded:
+    """Upgrade the database to `HEAD` in one transaction; an empty one is created when
+    `create`. Refuses (`DatabaseError`) a database at a revision this release does not
+    know: a newer release upgraded it."""
+    with engine.begin() as conn:
+        locks.lock_schema(conn)  # two first runs at once: the second finds the work done
+        settings = config(conn)
+        before = MigrationContext.configure(conn).get_current_revision()
+        legacy = None
+        if before is None:
+            legacy = _legacy_version(conn)
+            if legacy is None and not create:
+                return Upgraded(before=None, after=None)
+            if legacy is not None:
+                _adopt(conn, legacy)
+                command.stamp(settings, baseline.REVISION)
+        elif before not in _known(settings):
+            raise DatabaseError(t("error.db_revision", url=engine.url, found=before, known=HEAD))
+        command.upgrade(settings, "head")
+        if legacy is not None and legacy < baseline.SCHEMA_VERSION:
+            _refresh_every_campaign(conn)
+    return Upgraded(before=before, after=HEAD, legacy_version=legacy)
+
+
+def _known(settings: Config) -> set[str]:
+    return {script.revision for script in ScriptDirectory.from_config(settings).walk_revisions()}
+
+
+def _legacy_version(conn: Connection) -> int | None:
+    """`meta.schema_version` of a database from before revisions; None for an empty one."""
+    if not inspect(conn).has_table("meta"):
+        return None
+    meta = baseline.SCHEMA.tables["meta"]
+    found = conn.execute(select(meta.c.value).where(meta.c.key == "schema_version")).scalar()
+    return int(found) if found is not None else 0
+
+
+def _adopt(conn: Connection, version: int) -> None:
+    """Bring a database from before revisions to the baseline's schema, in place."""
+    if version > baseline.SCHEMA_VERSION:
+        raise DatabaseError(
+            t("error.db_version", url=conn.engine.url, found=version, known=baseline.SCHEMA_VERSION)
+        )
+    # tables an early version 1 did not have yet (creating them creates their indexes)
+    baseline.SCHEMA.create_all(conn)
+    if version < 2:
+        stage_table = baseline.SCHEMA.tables["client_stage"]
+        present = {column["name"] for column in inspect(conn).get_columns(stage_table.name)}
+        for name, ddl in baseline.FUNNEL_COLUMNS.items():
+            if name not in present:
+                conn.exec_driver_sql(f"ALTER TABLE {stage_table.name} ADD COLUMN {name} {ddl}")
+    # and indexes added to existing tables later in version 1's life, or by version 2
+    for table in baseline.SCHEMA.sorted_tables:
+        for index in table.indexes:
+            index.create(conn, checkfirst=True)
+    bulk.upsert(
+        conn,
+        baseline.SCHEMA.tables["meta"],
+        [{"key": "schema_version", "value": str(baseline.SCHEMA_VERSION)}],
+        ["key"],
+    )
+
+
+def _refresh_every_campaign(conn: Connection) -> None:
+    """Fill the funnel columns a version-1 database lacked, once the schema is current
+    (the refresh writes what this release's summary holds)."""
+    from reactivate.db import stages
+    from reactivate.db.models import CAMPAIGNS
+
+    for campaign_id in conn.execute(select(CAMPAIGNS.c.id)).scalars().all():
+        stages.refresh(conn, campaign_id)

@@ -1,0 +1,167 @@
+"""Schema upgrades keep the data: Alembic revisions, and databases from before them.
+
+The fixture `legacy_v2.sql` is a database the last release before revisions made (its
+demo, on 120 accounts; tests/data/make_legacy_db.py), with that release's reports of it.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from helpers import TEST_DATA, query, scalar
+from sqlalchemy import create_engine
+from sqlmodel import SQLModel
+from typer.testing import CliRunner
+
+from reactivate.cli import app
+from reactivate.db import migrate
+from reactivate.db.migrations import HEAD, baseline
+
+SLUG = "2020h2-dormant"
+LEGACY_REPORTS = json.loads((TEST_DATA / "legacy_v2_reports.json").read_text(encoding="utf-8"))
+
+
+def run(*args: str, code: int = 0) -> str:
+    result = CliRunner().invoke(app, list(args))
+    assert result.exit_code == code, result.output
+    return result.stdout if code == 0 else result.stderr
+
+
+def said(*args: str, code: int = 0) -> str:
+    """What a command printed, as one line (the console wraps long ones)."""
+    return " ".join(run(*args, code=code).split())
+
+
+def legacy_database(path: Path) -> str:
+    """A SQLite file holding the last release's database, as it left it."""
+    conn = sqlite3.connect(path)
+    conn.executescript((TEST_DATA / "legacy_v2.sql").read_text(encoding="utf-8"))
+    conn.close()
+    return str(path)
+
+
+def reports(db: str) -> dict[str, Any]:
+    """`reactivate report --format json`, whole and by each breakdown, as the fixture holds them."""
+    found = {}
+    for key in LEGACY_REPORTS:
+        by = [] if key == "campaign" else ["--by", key]
+        found[key] = json.loads(run("report", "-c", SLUG, "-f", "json", "--db", db, *by))
+    return timeless(found)
+
+
+def timeless(reports: dict[str, Any]) -> dict[str, Any]:
+    return {key: {k: v for k, v in r.items() if k != "generated_at"} for key, r in reports.items()}
+
+
+def schema_differences(url: str) -> list[Any]:
+    """What the database's tables lack or have beyond the models' (Alembic's comparison)."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    engine = create_engine(url)
+
+    def made_here(item: Any, _name: Any, _kind: Any, _reflected: Any, _other: Any) -> bool:
+        # Alembic compares indexes made on one dialect only (SQLite's medians) everywhere
+        only = getattr(item, "_ddl_if", None)
+        return only is None or only.dialect in (None, engine.dialect.name)
+
+    with engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"include_object": made_here})
+        found = compare_metadata(context, SQLModel.metadata)
+    engine.dispose()
+    return list(found)
+
+
+def test_head_is_the_newest_revision() -> None:
+    from alembic.script import ScriptDirectory
+
+    assert ScriptDirectory.from_config(migrate.config()).get_current_head() == HEAD
+
+
+def test_the_revisions_build_what_the_models_describe(db_url: str) -> None:
+    run("campaign", "list", "--db", db_url)
+    assert scalar(db_url, "SELECT version_num FROM alembic_version") == HEAD
+    assert scalar(db_url, "SELECT value FROM meta WHERE key = 'schema_version'") == "2"
+    assert schema_differences(db_url) == []
+
+
+def test_the_last_release_s_database_is_stamped_and_reports_the_same(tmp_path: Path) -> None:
+    db = legacy_database(tmp_path / "legacy.db")
+    assert reports(db) == timeless(LEGACY_REPORTS)
+    assert scalar(db, "SELECT version_num FROM alembic_version") == HEAD
+    assert schema_differences(f"sqlite:///{db}") == []
+
+
+def test_a_version_1_database_is_upgraded_and_reports_the_same(tmp_path: Path) -> None:
+    db = legacy_database(tmp_path / "legacy.db")
+    conn = sqlite3.connect(db)
+    # what version 2 added, and what early version-1 databases lacked, taken away
+    for days in ("called", "reached", "wecom", "pushed", "converted"):
+        conn.execute(f"DROP INDEX ix_client_stage_{days}_days")
+        conn.execute(f"ALTER TABLE client_stage DROP COLUMN {days}_days")
+    conn.execute("ALTER TABLE client_stage DROP COLUMN stages_reached")
+    conn.execute("ALTER TABLE client_stage DROP COLUMN skipped_stage")
+    conn.execute("DROP INDEX ix_event_campaign_source")
+    conn.execute("DROP TABLE wecom_transfer")
+    conn.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+    conn.commit()
+    conn.close()
+    out = said("db", "upgrade", "--db", db)
+    assert "upgraded from schema version 1 (before revisions)" in out
+    assert f"schema revision {HEAD}" in out
+    assert reports(db) == timeless(LEGACY_REPORTS)
+    assert schema_differences(f"sqlite:///{db}") == []
+    assert "is already at schema revision" in said("db", "upgrade", "--db", db)
+
+
+def test_a_release_s_schema_made_without_revisions_is_stamped(db_url: str) -> None:
+    engine = create_engine(db_url)
+    baseline.SCHEMA.create_all(engine)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("INSERT INTO meta (key, value) VALUES ('schema_version', '2')")
+    engine.dispose()
+    done = json.loads(run("db", "upgrade", "--db", db_url, "-f", "json"))
+    assert done == {"before": None, "after": HEAD, "legacy_version": 2}
+    assert scalar(db_url, "SELECT version_num FROM alembic_version") == HEAD
+    assert schema_differences(db_url) == []
+
+
+def test_a_database_a_newer_release_upgraded_is_refused(db_url: str) -> None:
+    assert "created at schema revision" in said("db", "upgrade", "--db", db_url)
+    engine = create_engine(db_url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("UPDATE alembic_version SET version_num = '0099'")
+    engine.dispose()
+    err = run("campaign", "list", "--db", db_url, code=1)
+    assert err.count("Error:") == 1 and err.startswith("Error: "), err
+    line = " ".join(err.split())
+    assert "is at schema revision 0099" in line and f"(revision {HEAD})" in line
+    assert "newer release" in said("db", "upgrade", "--db", db_url, code=1)
+
+
+def test_opening_a_current_database_does_not_import_alembic(tmp_path: Path) -> None:
+    db = str(tmp_path / "current.db")
+    run("campaign", "list", "--db", db)
+    code = (
+        "import sys; from reactivate.db.engine import open_engine; "
+        f"open_engine({db!r}).dispose(); print('alembic' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_two_first_opens_at_once_create_the_schema_once(db_url: str) -> None:
+    code = "import sys; from reactivate.db.engine import open_engine; open_engine(sys.argv[1])"
+    opening = [
+        subprocess.Popen([sys.executable, "-c", code, db_url], stderr=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
+    for process in opening:
+        _, err = process.communicate()
+        assert process.returncode == 0, err
+    assert query(db_url, "SELECT version_num FROM alembic_version") == [(HEAD,)]
