@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +20,7 @@ from rich.table import Table
 from rich.text import Text
 
 from reactivate.messages import t
+from reactivate.privacy import SAFE_XLSX, csv_cell
 from reactivate.report.model import Group, Report, StageFigures
 from reactivate.report.timeline import Timeline
 
@@ -295,11 +296,15 @@ def to_csv(report: Report) -> str:
     """
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
+
+    def write(cells: Iterable[Any]) -> None:
+        writer.writerow([csv_cell(cell) for cell in cells])  # names may read like formulas
+
     if report.dropped_stage:
-        writer.writerow(DROPPED_HEADERS)
+        write(DROPPED_HEADERS)
         for c in report.dropped:
             data = c.to_json()
-            writer.writerow(
+            write(
                 [
                     report.campaign,
                     report.dropped_stage,
@@ -308,13 +313,11 @@ def to_csv(report: Report) -> str:
             )
         return "\ufeff" + buffer.getvalue()
     if report.by == "attempt":
-        writer.writerow(ATTEMPT_HEADERS)
+        write(ATTEMPT_HEADERS)
         for row in report.attempts:
-            writer.writerow(
-                [report.campaign, row.attempt, row.called, row.reached, _csv(row.share)]
-            )
+            write([report.campaign, row.attempt, row.called, row.reached, _csv(row.share)])
         return "\ufeff" + buffer.getvalue()
-    writer.writerow(CSV_HEADERS)
+    write(CSV_HEADERS)
     overall = Group(
         key="", name=report.campaign_name, assigned=report.assigned, stages=report.stages
     )
@@ -322,7 +325,7 @@ def to_csv(report: Report) -> str:
         for s in group.stages:
             data = s.to_json()
             ci = data["ci95"] or [None, None]
-            writer.writerow(
+            write(
                 [
                     report.campaign,
                     by,
@@ -469,7 +472,7 @@ def write_xlsx(report: Report, path: Path) -> None:
 
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(path.name + ".part")
-    book = xlsxwriter.Workbook(str(temporary))
+    book = xlsxwriter.Workbook(str(temporary), SAFE_XLSX)
     try:
         formats = _Formats.of(book)
         _summary_sheet(book, report, formats)
