@@ -12,7 +12,7 @@ from pathlib import Path
 from sqlalchemy import Connection, Engine, or_, select, update
 
 from reactivate.clock import utcnow
-from reactivate.db import bulk
+from reactivate.db import bulk, stages
 from reactivate.db.import_log import record
 from reactivate.db.models import (
     CAMPAIGNS,
@@ -125,13 +125,17 @@ def flag_members(conn: Connection) -> int:
         CLIENTS.c.mobile.in_(select(DO_NOT_CALL.c.value).where(DO_NOT_CALL.c.kind == "mobile"))
     )
     open_campaigns = select(CAMPAIGNS.c.id).where(CAMPAIGNS.c.status == "open")
-    result = conn.execute(
-        update(MEMBERS)
-        .where(
-            MEMBERS.c.campaign_id.in_(open_campaigns),
-            MEMBERS.c.dnc.is_(False),
-            or_(MEMBERS.c.client_id.in_(by_id), MEMBERS.c.client_id.in_(by_mobile)),
-        )
-        .values(dnc=True)
+    newly = (
+        MEMBERS.c.campaign_id.in_(open_campaigns),
+        MEMBERS.c.dnc.is_(False),
+        or_(MEMBERS.c.client_id.in_(by_id), MEMBERS.c.client_id.in_(by_mobile)),
     )
+    flagged: dict[int, list[str]] = {}
+    for campaign_id, client_id in conn.execute(
+        select(MEMBERS.c.campaign_id, MEMBERS.c.client_id).where(*newly)
+    ):
+        flagged.setdefault(campaign_id, []).append(client_id)
+    result = conn.execute(update(MEMBERS).where(*newly).values(dnc=True))
+    for campaign_id, client_ids in flagged.items():  # the summary shows the flag at once
+        stages.refresh(conn, campaign_id, client_ids)
     return int(result.rowcount)

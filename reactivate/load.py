@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, Engine, func, select
 
 from reactivate import registry
-from reactivate.db import bulk, dialect
+from reactivate.db import bulk, dialect, stages
 from reactivate.db.import_log import record
 from reactivate.db.models import (
     ADVISORS,
@@ -838,10 +838,14 @@ def _write(conn: Connection, campaign_id: int, import_id: int, members: int) -> 
             SELECT {int(campaign_id)}, client_id, {now}, {int(import_id)}, dnc <> 0, false
             FROM {STAGE_TABLE} WHERE is_member = 0"""
     )
-    if not members:
-        return
-    conn.exec_driver_sql(
-        f"""UPDATE member SET dnc = true
-            WHERE campaign_id = {int(campaign_id)} AND NOT dnc
-              AND client_id IN (SELECT client_id FROM {STAGE_TABLE} WHERE is_member = 1 AND dnc = 1)"""
+    if members:
+        conn.exec_driver_sql(
+            f"""UPDATE member SET dnc = true
+                WHERE campaign_id = {int(campaign_id)} AND NOT dnc
+                  AND client_id IN (SELECT client_id FROM {STAGE_TABLE} WHERE is_member = 1 AND dnc = 1)"""
+        )
+    # every member has its summary row from the start, so that the report counts what
+    # the load counted (the do-not-call members above all, whom no assignment touches)
+    stages.refresh_selected(
+        conn, campaign_id, f"SELECT client_id FROM {STAGE_TABLE} WHERE is_member = 0 OR dnc = 1", {}
     )
