@@ -32,6 +32,11 @@ from reactivate.sheets.read import open_table, sha256_of
 
 EVENT_TIME = EVENTS.c.occurred_at.type
 
+# client id -> (last trade date, assets), the latest row of each client in a file
+Latest = dict[str, tuple[dt.date | None, float | None]]
+# campaign id -> (start day, time zone) of the campaigns a load concerns
+Starts = dict[int, tuple[dt.date, ZoneInfo]]
+
 
 @dataclass
 class ActivitySummary:
@@ -58,6 +63,35 @@ def load_activity(
     engine: Engine, path: Path, *, campaign: str | None = None, sheet: str | None = None
 ) -> ActivitySummary:
     """Record reactivations from a later core-system export (all rows valid, or nothing)."""
+    summary, latest = _read_latest(path, sheet)
+    only = registry.get(engine, campaign).id if campaign else None
+    starts = _campaign_starts(engine, only)
+    with engine.begin() as conn:
+        for campaign_id in sorted(starts):  # always in id order, so two writers cannot deadlock
+            lock_campaign(conn, campaign_id)
+        _stage_latest(conn, latest, summary)
+        summary.import_id = import_id = record(
+            conn,
+            kind="activity",
+            campaign_id=only,
+            path=path,
+            sha256=sha256_of(path),
+            rows=summary.rows,
+            counts=summary.counts(),
+            status="applied",
+        )
+        _update_clients(conn)
+        _record_reactivations(conn, starts, import_id, path, summary)
+        conn.execute(
+            text("UPDATE import_record SET counts = :counts WHERE id = :id"),
+            {"counts": _json(summary.counts()), "id": summary.import_id},
+        )
+        conn.exec_driver_sql("DROP TABLE stage_activity")
+    return summary
+
+
+def _read_latest(path: Path, sheet: str | None) -> tuple[ActivitySummary, Latest]:
+    """Each client's latest trade date and assets in the file; raises if any row is invalid."""
     table = open_table(path, ACTIVITY_FIELDS, sheet=sheet)
     cleaner = RowCleaner(
         table,
@@ -68,7 +102,7 @@ def load_activity(
         ],
     )
     summary = ActivitySummary(file=table.file)
-    latest: dict[str, tuple[dt.date | None, float | None]] = {}
+    latest: Latest = {}
     for number, cells in table.rows:
         cleaned = cleaner.clean(number, cells)
         summary.rows += 1
@@ -87,73 +121,72 @@ def load_activity(
             t("error.rows_rejected", count=len(summary.errors), first=summary.errors[0]),
             summary.errors,
         )
+    return summary, latest
 
-    only = registry.get(engine, campaign).id if campaign else None
+
+def _campaign_starts(engine: Engine, only: int | None) -> Starts:
+    """Start day and time zone of each campaign the load concerns (all, or `only`)."""
     with engine.connect() as conn:
         slugs = conn.execute(select(CAMPAIGNS.c.slug)).scalars().all()
-    starts = {
+    return {
         found.id: (found.config.start, found.config.tz)
         for found in (registry.get(engine, slug) for slug in slugs)
         if only is None or found.id == only
     }
-    with engine.begin() as conn:
-        for campaign_id in sorted(starts):  # always in id order, so two writers cannot deadlock
-            lock_campaign(conn, campaign_id)
-        rows = [(cid, d.isoformat() if d else None, a) for cid, (d, a) in latest.items()]
-        bulk.stage(
-            conn,
-            "stage_activity",
-            {"client_id": "TEXT PRIMARY KEY", "traded": "DATE", "assets": "DOUBLE PRECISION"},
-            rows,
-        )
-        summary.clients = int(
-            conn.execute(
-                text(
-                    "SELECT count(*) FROM stage_activity s JOIN client c ON c.client_id = s.client_id"
-                )
-            ).scalar_one()
-        )
-        summary.unknown = len(rows) - summary.clients
-        summary.import_id = record(
-            conn,
-            kind="activity",
-            campaign_id=only,
-            path=path,
-            sha256=sha256_of(path),
-            rows=summary.rows,
-            counts=summary.counts(),
-            status="applied",
-        )
-        conn.execute(
-            text(
-                """UPDATE client SET
-                     last_trade_date = (SELECT s.traded FROM stage_activity s
-                                        WHERE s.client_id = client.client_id),
-                     assets = COALESCE((SELECT s.assets FROM stage_activity s
-                                        WHERE s.client_id = client.client_id), assets)
-                   WHERE client_id IN (SELECT client_id FROM stage_activity WHERE traded IS NOT NULL)"""
-            )
-        )
-        facts = _facts(conn, starts)
-        if facts:
-            new = _insert_events(conn, facts, starts, summary.import_id, path)
-            summary.reactivated = summary.events = len(new)
-            by_campaign: dict[int, list[str]] = {}
-            for campaign_id, client_id, _ in new:
-                by_campaign.setdefault(campaign_id, []).append(client_id)
-            for campaign_id, client_ids in by_campaign.items():
-                stages.refresh(conn, campaign_id, client_ids)
-        conn.execute(
-            text("UPDATE import_record SET counts = :counts WHERE id = :id"),
-            {"counts": _json(summary.counts()), "id": summary.import_id},
-        )
-        conn.exec_driver_sql("DROP TABLE stage_activity")
-    return summary
 
 
-def _facts(
-    conn: Any, starts: dict[int, tuple[dt.date, ZoneInfo]]
-) -> list[tuple[int, str, dt.date]]:
+def _stage_latest(conn: Any, latest: Latest, summary: ActivitySummary) -> None:
+    """Stage the file's clients as `stage_activity` and count the known and unknown ones."""
+    rows = [(cid, d.isoformat() if d else None, a) for cid, (d, a) in latest.items()]
+    bulk.stage(
+        conn,
+        "stage_activity",
+        {"client_id": "TEXT PRIMARY KEY", "traded": "DATE", "assets": "DOUBLE PRECISION"},
+        rows,
+    )
+    summary.clients = int(
+        conn.execute(
+            text("SELECT count(*) FROM stage_activity s JOIN client c ON c.client_id = s.client_id")
+        ).scalar_one()
+    )
+    summary.unknown = len(rows) - summary.clients
+
+
+def _update_clients(conn: Any) -> None:
+    """Bring the staged clients' last trade date and assets up to date."""
+    conn.execute(
+        text(
+            """UPDATE client SET
+                 last_trade_date = (SELECT s.traded FROM stage_activity s
+                                    WHERE s.client_id = client.client_id),
+                 assets = COALESCE((SELECT s.assets FROM stage_activity s
+                                    WHERE s.client_id = client.client_id), assets)
+               WHERE client_id IN (SELECT client_id FROM stage_activity WHERE traded IS NOT NULL)"""
+        )
+    )
+
+
+def _record_reactivations(
+    conn: Any,
+    starts: Starts,
+    import_id: int,
+    path: Path,
+    summary: ActivitySummary,
+) -> None:
+    """Insert the new reactivation events and refresh their members' stages."""
+    facts = _facts(conn, starts)
+    if not facts:
+        return
+    new = _insert_events(conn, facts, starts, import_id, path)
+    summary.reactivated = summary.events = len(new)
+    by_campaign: dict[int, list[str]] = {}
+    for campaign_id, client_id, _ in new:
+        by_campaign.setdefault(campaign_id, []).append(client_id)
+    for campaign_id, client_ids in by_campaign.items():
+        stages.refresh(conn, campaign_id, client_ids)
+
+
+def _facts(conn: Any, starts: Starts) -> list[tuple[int, str, dt.date]]:
     """(campaign, client, trade day) for members who traded on or after their campaign's start."""
     rows = conn.execute(
         text(
@@ -175,7 +208,7 @@ def _facts(
 def _insert_events(
     conn: Any,
     facts: list[tuple[int, str, dt.date]],
-    starts: dict[int, tuple[dt.date, ZoneInfo]],
+    starts: Starts,
     import_id: int,
     path: Path,
 ) -> list[tuple[int, str, dt.date]]:

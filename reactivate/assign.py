@@ -471,84 +471,125 @@ def _issue(
     when they are written to a scratch folder first and moved after the commit)."""
     if not selections:
         return []
-    config = campaign.config
-    secret = workbook_secret(conn)
-    products = tuple(WorkbookProduct(p.code, p.name, p.risk) for p in config.products)
-    # each advisor's campaign 「联系我」 QR link (made by `reactivate wecom qr`)
-    links: dict[str, str] = dict(
-        conn.execute(
-            select(WECOM_WAYS.c.advisor_code, WECOM_WAYS.c.qr_code).where(
-                WECOM_WAYS.c.campaign_id == campaign.id,
-                WECOM_WAYS.c.client_id.is_(None),
-                WECOM_WAYS.c.removed_at.is_(None),
-            )
-        ).all()
-    )
-    # and each client's own way, made by `reactivate wecom qr --per-client`
-    client_links: dict[str, str] = dict(
-        conn.execute(
-            select(WECOM_WAYS.c.client_id, WECOM_WAYS.c.qr_code).where(
-                WECOM_WAYS.c.campaign_id == campaign.id,
-                WECOM_WAYS.c.client_id.is_not(None),
-                WECOM_WAYS.c.removed_at.is_(None),
-            )
-        ).all()
-    )
-    advisors = {row.code: row for row in conn.execute(select(ADVISORS))}
-    last_issue: dict[str, int] = dict(
-        conn.execute(
-            select(WORKBOOK_ISSUES.c.advisor_code, func.max(WORKBOOK_ISSUES.c.issue))
-            .where(WORKBOOK_ISSUES.c.campaign_id == campaign.id)
-            .group_by(WORKBOOK_ISSUES.c.advisor_code)
-        ).all()
-    )
-    wanted = {client_id for ids in selections.values() for client_id in ids}
-    clients = _workbook_clients(conn, wanted, config.asset_edges, config.dormancy.as_of, products)
-    now = utcnow()
+    run = _IssueRun.read(conn, campaign, selections)
     written: list[Path] = []
     issue_rows = []
     for code in sorted(selections):
-        advisor = advisors[code]
-        issue = int(last_issue.get(code) or 0) + 1
         ids = list(selections[code])
-        spec = WorkbookSpec(
-            campaign_slug=config.slug,
-            campaign_name=config.name,
-            advisor_code=code,
-            advisor_name=advisor.name,
-            branch=advisor.branch,
-            issue=issue,
-            issued_at=now,
-            timezone=config.timezone,
-            dispositions=config.dispositions,
-            products=products,
-            clients=tuple(
-                dataclasses.replace(clients[i], contact_link=client_links[i])
-                if i in client_links
-                else clients[i]
-                for i in ids
-            ),
-            contact_link=links.get(code),
-        )
-        path = out_dir / _safe(advisor.branch) / f"{code}-{_safe(advisor.name)}-{issue:02d}.xlsx"
+        spec = run.spec(code, ids)
+        name = f"{code}-{_safe(spec.advisor_name)}-{spec.issue:02d}.xlsx"
+        path = out_dir / _safe(spec.branch) / name
         path.parent.mkdir(parents=True, exist_ok=True)
-        write_advisor_workbook(path, spec, secret)
+        write_advisor_workbook(path, spec, run.secret)
         written.append(path)
         issue_rows.append(
-            {
-                "campaign_id": campaign.id,
-                "advisor_code": code,
-                "issue": issue,
-                "issued_at": now,
-                "clients": len(ids),
-                "digest": stamp_digest(secret, config.slug, code, issue, ids),
-                "path": str((final_dir or out_dir) / path.relative_to(out_dir)),
-            }
+            run.issue_row(spec, ids, (final_dir or out_dir) / path.relative_to(out_dir))
         )
         if progress is not None:
             progress(len(ids))
     bulk.upsert(conn, WORKBOOK_ISSUES, issue_rows, ["campaign_id", "advisor_code", "issue"])
     return written
+
+
+@dataclass(frozen=True)
+class _IssueRun:
+    """What every workbook of one issue run draws on, read from the database once."""
+
+    campaign: Registered
+    secret: bytes
+    products: tuple[WorkbookProduct, ...]
+    links: Mapping[str, str]  # advisor code -> the advisor's campaign QR link
+    client_links: Mapping[str, str]  # client id -> the client's own QR link
+    advisors: Mapping[str, Any]
+    last_issue: Mapping[str, int]  # advisor code -> their last workbook's issue number
+    clients: Mapping[str, WorkbookClient]
+    now: dt.datetime
+
+    @classmethod
+    def read(
+        cls, conn: Connection, campaign: Registered, selections: Mapping[str, Sequence[str]]
+    ) -> _IssueRun:
+        """Gather the run's shared facts (in one transaction with the issue records)."""
+        config = campaign.config
+        products = tuple(WorkbookProduct(p.code, p.name, p.risk) for p in config.products)
+        wanted = {client_id for ids in selections.values() for client_id in ids}
+        return cls(
+            campaign=campaign,
+            secret=workbook_secret(conn),
+            products=products,
+            links=_contact_ways(conn, campaign.id, per_client=False),
+            client_links=_contact_ways(conn, campaign.id, per_client=True),
+            advisors={row.code: row for row in conn.execute(select(ADVISORS))},
+            last_issue=_last_issues(conn, campaign.id),
+            clients=_workbook_clients(
+                conn, wanted, config.asset_edges, config.dormancy.as_of, products
+            ),
+            now=utcnow(),
+        )
+
+    def spec(self, code: str, ids: Sequence[str]) -> WorkbookSpec:
+        """The next workbook of advisor `code`, holding the clients `ids`."""
+        config = self.campaign.config
+        advisor = self.advisors[code]
+        return WorkbookSpec(
+            campaign_slug=config.slug,
+            campaign_name=config.name,
+            advisor_code=code,
+            advisor_name=advisor.name,
+            branch=advisor.branch,
+            issue=int(self.last_issue.get(code) or 0) + 1,
+            issued_at=self.now,
+            timezone=config.timezone,
+            dispositions=config.dispositions,
+            products=self.products,
+            clients=tuple(
+                dataclasses.replace(self.clients[i], contact_link=self.client_links[i])
+                if i in self.client_links
+                else self.clients[i]
+                for i in ids
+            ),
+            contact_link=self.links.get(code),
+        )
+
+    def issue_row(self, spec: WorkbookSpec, ids: list[str], path: Path) -> dict[str, Any]:
+        """The `workbook_issue` record of `spec`, written to `path`."""
+        return {
+            "campaign_id": self.campaign.id,
+            "advisor_code": spec.advisor_code,
+            "issue": spec.issue,
+            "issued_at": self.now,
+            "clients": len(ids),
+            "digest": stamp_digest(
+                self.secret, spec.campaign_slug, spec.advisor_code, spec.issue, ids
+            ),
+            "path": str(path),
+        }
+
+
+def _contact_ways(conn: Connection, campaign_id: int, *, per_client: bool) -> dict[str, str]:
+    """The campaign's live WeCom 「联系我」 QR links: each advisor's (made by `reactivate wecom
+    qr`), or with `per_client` each client's own (`reactivate wecom qr --per-client`)."""
+    ways = WECOM_WAYS.c
+    return dict(
+        conn.execute(
+            select(ways.client_id if per_client else ways.advisor_code, ways.qr_code).where(
+                ways.campaign_id == campaign_id,
+                ways.client_id.is_not(None) if per_client else ways.client_id.is_(None),
+                ways.removed_at.is_(None),
+            )
+        ).all()
+    )
+
+
+def _last_issues(conn: Connection, campaign_id: int) -> dict[str, int]:
+    """Each advisor's last workbook issue number in the campaign."""
+    return dict(
+        conn.execute(
+            select(WORKBOOK_ISSUES.c.advisor_code, func.max(WORKBOOK_ISSUES.c.issue))
+            .where(WORKBOOK_ISSUES.c.campaign_id == campaign_id)
+            .group_by(WORKBOOK_ISSUES.c.advisor_code)
+        ).all()
+    )
 
 
 def _workbook_clients(

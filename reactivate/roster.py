@@ -6,6 +6,7 @@ full-width characters normalised, else through an alias ops registered.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +28,7 @@ from reactivate.messages import t
 from reactivate.sheets import values
 from reactivate.sheets.clean import RowCleaner
 from reactivate.sheets.fields import ROSTER_FIELDS
-from reactivate.sheets.read import fold_header, open_table, sha256_of
+from reactivate.sheets.read import Table, fold_header, open_table, sha256_of
 
 
 def branch_key(name: str) -> str:
@@ -91,13 +92,40 @@ class RosterSummary:
         }
 
 
-_ROSTER_COLUMNS = ("code", "name", "branch", "branch_code", "wecom_userid", "capacity", "active")
+# an advisor as the roster file gives it, after cleaning:
+# (code, name, branch, branch code, WeCom userid, capacity, active)
+_Advisor = tuple[Any, ...]
 
 
 def load_roster(
     engine: Engine, path: Path, *, sheet: str | None = None, dry_run: bool = False
 ) -> RosterSummary:
     """Load (or reload) advisors from a roster file. All rows valid, or nothing is written."""
+    summary, advisors = _read_roster(path, sheet)
+    now = utcnow()
+    with engine.begin() as conn:
+        branch_rows, advisor_rows = _roster_rows(conn, advisors, summary, now)
+        summary.branches = len(branch_rows)
+        if not dry_run:
+            bulk.upsert(
+                conn, BRANCHES, [{"name": n, "code": c} for n, c in branch_rows.items()], ["name"]
+            )
+            bulk.upsert(conn, ADVISORS, advisor_rows, ["code"])
+            summary.import_id = record(
+                conn,
+                kind="roster",
+                campaign_id=None,
+                path=path,
+                sha256=sha256_of(path),
+                rows=summary.rows,
+                counts=summary.counts(),
+                status="applied",
+            )
+    return summary
+
+
+def _read_roster(path: Path, sheet: str | None) -> tuple[RosterSummary, dict[str, _Advisor]]:
+    """The file's advisors by code (blank rows skipped); raises if any row is invalid."""
     table = open_table(path, ROSTER_FIELDS, sheet=sheet)
     cleaner = RowCleaner(
         table,
@@ -112,7 +140,7 @@ def load_roster(
         ],
     )
     summary = RosterSummary(file=table.file)
-    advisors: dict[str, tuple[Any, ...]] = {}
+    advisors: dict[str, _Advisor] = {}
     first_row: dict[str, int] = {}
     for number, cells in table.rows:
         if values.text(cells[table.columns["code"]]) is None and not any(
@@ -124,18 +152,8 @@ def load_roster(
         if isinstance(cleaned, Rejection):
             summary.errors.append(cleaned)
             continue
-        code, name, branch, _, _, capacity, _ = cleaned
-        problem = (
-            ("code", t("reject.required", field=table.header_of("code")))
-            if not code
-            else ("name", t("reject.required", field=table.header_of("name")))
-            if not name
-            else ("branch", t("reject.required", field=table.header_of("branch")))
-            if not branch
-            else ("capacity", t("reject.bad_int", value=capacity))
-            if capacity is not None and capacity < 0
-            else None
-        )
+        code = cleaned[0]
+        problem = _roster_problem(table, cleaned)
         if problem:
             summary.errors.append(cleaner.reject(number, *problem))
             continue
@@ -155,65 +173,67 @@ def load_roster(
             t("error.rows_rejected", count=len(summary.errors), first=summary.errors[0]),
             summary.errors,
         )
+    return summary, advisors
 
-    now = utcnow()
-    with engine.begin() as conn:
-        existing = {
-            row.code: (row.name, row.branch, row.wecom_userid, row.capacity, row.active)
-            for row in conn.execute(select(ADVISORS))
-        }
-        branch_codes = {
-            name: code for name, code in conn.execute(select(BRANCHES.c.name, BRANCHES.c.code))
-        }
-        resolver = BranchResolver.load(conn)
-        branch_rows: dict[str, str | None] = {}
-        advisor_rows = []
-        for code, name, branch, branch_code, userid, capacity, active in advisors.values():
-            resolved, known = resolver.resolve(branch, branch_code)
-            canonical: str = resolved if known and resolved else branch
-            branch_rows[canonical] = (
-                branch_code or branch_rows.get(canonical) or branch_codes.get(canonical)
-            )
-            is_active = True if active is None else active
-            current = (name, canonical, userid, capacity, is_active)
-            before = existing.get(code)
-            if before is None:
-                summary.added += 1
-            elif before != current:
-                summary.updated += 1
-            else:
-                summary.unchanged += 1
-            summary.active += is_active
-            summary.inactive += not is_active
-            advisor_rows.append(
-                dict(
-                    zip(
-                        _ROSTER_COLUMNS,
-                        (code, name, canonical, None, userid, capacity, is_active),
-                        strict=True,
-                    )
-                )
-                | {"updated_at": now}
-            )
-        for row in advisor_rows:
-            del row["branch_code"]
-        summary.branches = len(branch_rows)
-        if not dry_run:
-            bulk.upsert(
-                conn, BRANCHES, [{"name": n, "code": c} for n, c in branch_rows.items()], ["name"]
-            )
-            bulk.upsert(conn, ADVISORS, advisor_rows, ["code"])
-            summary.import_id = record(
-                conn,
-                kind="roster",
-                campaign_id=None,
-                path=path,
-                sha256=sha256_of(path),
-                rows=summary.rows,
-                counts=summary.counts(),
-                status="applied",
-            )
-    return summary
+
+def _roster_problem(table: Table, advisor: _Advisor) -> tuple[str, str] | None:
+    """(column, reason) of the first rule a cleaned roster row breaks, or None."""
+    code, name, branch, _, _, capacity, _ = advisor
+    if not code:
+        return "code", t("reject.required", field=table.header_of("code"))
+    if not name:
+        return "name", t("reject.required", field=table.header_of("name"))
+    if not branch:
+        return "branch", t("reject.required", field=table.header_of("branch"))
+    if capacity is not None and capacity < 0:
+        return "capacity", t("reject.bad_int", value=capacity)
+    return None
+
+
+def _roster_rows(
+    conn: Connection, advisors: Mapping[str, _Advisor], summary: RosterSummary, now: dt.datetime
+) -> tuple[dict[str, str | None], list[dict[str, Any]]]:
+    """The branch rows (name -> code) and advisor rows to upsert, branches under their
+    canonical names; counts added, updated, unchanged, active and inactive advisors."""
+    existing = {
+        row.code: (row.name, row.branch, row.wecom_userid, row.capacity, row.active)
+        for row in conn.execute(select(ADVISORS))
+    }
+    branch_codes = {
+        name: code for name, code in conn.execute(select(BRANCHES.c.name, BRANCHES.c.code))
+    }
+    resolver = BranchResolver.load(conn)
+    branch_rows: dict[str, str | None] = {}
+    advisor_rows = []
+    for code, name, branch, branch_code, userid, capacity, active in advisors.values():
+        resolved, known = resolver.resolve(branch, branch_code)
+        canonical: str = resolved if known and resolved else branch
+        branch_rows[canonical] = (
+            branch_code or branch_rows.get(canonical) or branch_codes.get(canonical)
+        )
+        is_active = True if active is None else active
+        current = (name, canonical, userid, capacity, is_active)
+        before = existing.get(code)
+        if before is None:
+            summary.added += 1
+        elif before != current:
+            summary.updated += 1
+        else:
+            summary.unchanged += 1
+        summary.active += is_active
+        summary.inactive += not is_active
+        advisor_rows.append(
+            {
+                "code": code,
+                "name": name,
+                "branch": canonical,
+                "wecom_userid": userid,
+                "capacity": capacity,
+                "active": is_active,
+                "updated_at": now,
+            }
+        )
+    return branch_rows, advisor_rows
 
 
 def add_alias(engine: Engine, alias: str, canonical: str) -> int:

@@ -21,7 +21,7 @@ import csv
 import math
 import random
 from bisect import bisect
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from itertools import accumulate
@@ -270,57 +270,28 @@ def _accounts(
     frozen_share: float,
     closed_share: float,
 ) -> Iterator[SyntheticAccount]:
+    # The draws come in a fixed order (set-up, then per account), so a seed gives fixed rows.
     rng = random.Random(seed)
     rand = rng.random
     gauss = rng.gauss
     exp = math.exp
     new_object = object.__new__
 
-    # Ids ascend from a random start in gaps of 1-9 (fewer when n is huge), so all are
-    # unique, 10 digits, and most begin with zeros like a core system's 资金账号.
-    id_next = rng.randrange(1_000_000, 30_000_000)
-    max_step = max(1, min(9, (9_999_999_999 - id_next) // max(n, 1)))
-    # Mobiles: the i-th account gets (a*i + b) mod space, a bijection when gcd(a, space) == 1.
-    mob_a = rng.randrange(_MOBILE_SPACE // 3, _MOBILE_SPACE) | 1
-    while math.gcd(mob_a, _MOBILE_SPACE) != 1:
-        mob_a += 2
-    mob_b = rng.randrange(_MOBILE_SPACE)
+    id_next, max_step = _client_id_start(rng, n)
+    mob_a, mob_b = _mobile_permutation(rng)
     prefixes = [str(p) for p in _MOBILE_PREFIXES]
-
-    # Day k before as_of; trade dates are weekdays only, drawn by index into `trade_dates`.
-    as_of_ord = as_of.toordinal()
-    days = [date.fromordinal(as_of_ord - k) for k in range(_MAX_ACCOUNT_AGE_DAYS + 1)]
-    trade_dates = [d for d in days if d.weekday() < 5]
-    weekdays_before = [0]  # weekdays_before[k]: trade dates fewer than k days before as_of
-    for d in days:
-        weekdays_before.append(weekdays_before[-1] + (d.weekday() < 5))
-    n_recent_dates = weekdays_before[_DORMANT_DAYS]
-
+    draw_name = _name_drawer(rand)
+    draw_dates = _dates_drawer(rand, as_of, never_share, recent_share)
     adv_info = [(a.branch, a.branch_code, a.code) for a in advs]
     n_adv = len(adv_info)
-    surnames, surname_cum, s_total = _SURNAME_CHARS, _SURNAME_CUM, _SURNAME_CUM[-1]
-    given1 = _GIVEN_CHARS
-    given2 = [a + b for a in given1 for b in given1]
-    n_given1, n_given2 = len(given1), len(given2)
     risk_cum, r_total = _RISK_CUM, _RISK_CUM[-1]
-    never_cut = never_share
-    recent_cut = never_share + recent_share
     frozen_cut = frozen_share
     closed_cut = frozen_share + closed_share
-    min_open = _DORMANT_DAYS + 1
-    open_span = _MAX_ACCOUNT_AGE_DAYS - min_open
 
     for i in range(n):
         client_id = f"{id_next:010d}"
         id_next += 1 + int(rand() * max_step)
-
-        # rand() < 1, so bisect never runs past the last surname or risk level.
-        surname = surnames[bisect(surname_cum, rand() * s_total)]
-        u = rand()  # 30% one-character given names, 70% two
-        if u < 0.3:
-            name = surname + given1[int(u * (1 / 0.3) * n_given1)]
-        else:
-            name = surname + given2[int((u - 0.3) * (1 / 0.7) * n_given2)]
+        name = draw_name()
 
         m = (mob_a * i + mob_b) % _MOBILE_SPACE
         mobile = prefixes[m // 100_000_000] + f"{m % 100_000_000:08d}"
@@ -329,23 +300,7 @@ def _accounts(
         previous_advisor = adv_code if rand() < 0.7 else None
 
         assets = round(exp(_ASSET_MU + _ASSET_SIGMA * gauss(0.0, 1.0)), 2)
-
-        # Opened at least 181 days ago, so a dormant last trade always fits after opening.
-        opened_ago = min_open + int(rand() * open_span)
-        opened_at = days[opened_ago]
-        u = rand()
-        last_trade: date | None
-        if u < never_cut:
-            last_trade = None
-        elif u < recent_cut:
-            last_trade = trade_dates[int(rand() * n_recent_dates)]
-        else:
-            # The smaller of two uniforms: more accounts went quiet lately than long ago.
-            u, v = rand(), rand()
-            span = weekdays_before[opened_ago + 1] - n_recent_dates
-            last_trade = trade_dates[n_recent_dates + int((u if u < v else v) * span)]
-            if last_trade < opened_at:  # no weekday between opening and 180 days ago
-                opened_at = last_trade
+        opened_at, last_trade = draw_dates()
 
         v = rand()
         status = "冻结" if v < frozen_cut else "销户" if v < closed_cut else "正常"
@@ -361,12 +316,86 @@ def _accounts(
             branch_code=branch_code,
             assets=assets,
             last_trade_date=last_trade,
+            # rand() < 1, so bisect never runs past the last risk level.
             risk=bisect(risk_cum, rand() * r_total) + 1,
             opened_at=opened_at,
             previous_advisor=previous_advisor,
             status=status,
         )
         yield account
+
+
+def _client_id_start(rng: random.Random, n: int) -> tuple[int, int]:
+    """The first client id and the largest gap to the next.
+
+    Ids ascend from a random start in gaps of 1-9 (fewer when n is huge), so all are
+    unique, 10 digits, and most begin with zeros like a core system's 资金账号."""
+    id_next = rng.randrange(1_000_000, 30_000_000)
+    return id_next, max(1, min(9, (9_999_999_999 - id_next) // max(n, 1)))
+
+
+def _mobile_permutation(rng: random.Random) -> tuple[int, int]:
+    """(a, b): the i-th account gets mobile number (a*i + b) mod space, a bijection when
+    gcd(a, space) == 1, so no two accounts share a mobile."""
+    mob_a = rng.randrange(_MOBILE_SPACE // 3, _MOBILE_SPACE) | 1
+    while math.gcd(mob_a, _MOBILE_SPACE) != 1:
+        mob_a += 2
+    return mob_a, rng.randrange(_MOBILE_SPACE)
+
+
+def _name_drawer(rand: Callable[[], float]) -> Callable[[], str]:
+    """Draws a name: a surname by its weight, then a one-character given name (30%) or two."""
+    surnames, surname_cum, s_total = _SURNAME_CHARS, _SURNAME_CUM, _SURNAME_CUM[-1]
+    given1 = _GIVEN_CHARS
+    given2 = [a + b for a in given1 for b in given1]
+    n_given1, n_given2 = len(given1), len(given2)
+
+    def draw() -> str:
+        # rand() < 1, so bisect never runs past the last surname.
+        surname = surnames[bisect(surname_cum, rand() * s_total)]
+        u = rand()
+        if u < 0.3:
+            return surname + given1[int(u * (1 / 0.3) * n_given1)]
+        return surname + given2[int((u - 0.3) * (1 / 0.7) * n_given2)]
+
+    return draw
+
+
+def _dates_drawer(
+    rand: Callable[[], float], as_of: date, never_share: float, recent_share: float
+) -> Callable[[], tuple[date, date | None]]:
+    """Draws (opened_at, last_trade_date): never traded, traded within the last 179 days, or
+    dormant; trade dates are weekdays, never before the opening."""
+    # Day k before as_of; trade dates are weekdays only, drawn by index into `trade_dates`.
+    as_of_ord = as_of.toordinal()
+    days = [date.fromordinal(as_of_ord - k) for k in range(_MAX_ACCOUNT_AGE_DAYS + 1)]
+    trade_dates = [d for d in days if d.weekday() < 5]
+    weekdays_before = [0]  # weekdays_before[k]: trade dates fewer than k days before as_of
+    for d in days:
+        weekdays_before.append(weekdays_before[-1] + (d.weekday() < 5))
+    n_recent_dates = weekdays_before[_DORMANT_DAYS]
+    never_cut = never_share
+    recent_cut = never_share + recent_share
+    min_open = _DORMANT_DAYS + 1
+    open_span = _MAX_ACCOUNT_AGE_DAYS - min_open
+
+    def draw() -> tuple[date, date | None]:
+        # Opened at least 181 days ago, so a dormant last trade always fits after opening.
+        opened_ago = min_open + int(rand() * open_span)
+        opened_at = days[opened_ago]
+        u = rand()
+        if u < never_cut:
+            return opened_at, None
+        if u < recent_cut:
+            return opened_at, trade_dates[int(rand() * n_recent_dates)]
+        # The smaller of two uniforms: more accounts went quiet lately than long ago.
+        u, v = rand(), rand()
+        span = weekdays_before[opened_ago + 1] - n_recent_dates
+        last_trade = trade_dates[n_recent_dates + int((u if u < v else v) * span)]
+        # with no weekday between opening and 180 days ago, the account opened that day
+        return min(opened_at, last_trade), last_trade
+
+    return draw
 
 
 def _risk_label(risk: int) -> str:
@@ -398,90 +427,110 @@ def write_accounts_xlsx(
     """
     workbook = _new_workbook(path)
     try:
-        sheet = workbook.add_worksheet("Sheet1")
-        bold = workbook.add_format({"bold": True})
-        date_fmt = workbook.add_format({"num_format": "yyyy-mm-dd"})
-        money_fmt = workbook.add_format({"num_format": "#,##0.00"})
-        int_fmt = workbook.add_format({"num_format": "0"})
-        for col, width in enumerate((7, 12, 10, 13, 22, 10, 14, 12, 13, 12, 10, 9)):
-            sheet.set_column(col, col, width)
-
-        r = 0
-        if title is not None:
-            sheet.write_string(0, 0, title, bold)
-            r = 2
-        for col, header in enumerate(ACCOUNT_HEADERS):
-            sheet.write_string(r, col, header, bold)
-        r += 1
-
-        write_string = sheet.write_string
-        write_number = sheet.write_number
-        write_datetime = sheet.write_datetime
-        epoch_ord = _EXCEL_EPOCH.toordinal()
-        rand = random.Random(seed).random if messy else None
+        cells = _AccountCells(workbook, random.Random(seed).random if messy else None)
+        r = cells.header(title)
         total_assets = 0.0
         count = 0
-
-        def write_date(row: int, col: int, d: date) -> None:
-            if rand is not None:
-                u = rand()
-                if u < 0.03:
-                    write_string(row, col, f"{d.year}/{d.month}/{d.day}")
-                    return
-                if u < 0.06:
-                    write_string(row, col, d.strftime("%Y%m%d"))
-                    return
-                if u < 0.09:
-                    write_number(row, col, d.toordinal() - epoch_ord)
-                    return
-            write_datetime(row, col, datetime(d.year, d.month, d.day), date_fmt)
-
         for a in rows:
             count += 1
-            write_number(r, 0, count)
-            write_string(r, 1, a.client_id)
-            write_string(r, 4, a.branch)
-            write_string(r, 5, a.branch_code)
-            if a.last_trade_date is not None:
-                write_date(r, 7, a.last_trade_date)
-            write_date(r, 9, a.opened_at)
-            if a.previous_advisor is not None:
-                write_string(r, 10, a.previous_advisor)
-            write_string(r, 11, a.status)
+            cells.account(r, count, a)
             total_assets += a.assets
-            if rand is None:
-                write_string(r, 2, a.name)
-                write_number(r, 3, int(a.mobile), int_fmt)
-                write_number(r, 6, a.assets, money_fmt)
-                write_string(r, 8, _risk_label(a.risk))
-            else:
-                name = f"\u3000{a.name}\u3000" if rand() < 0.03 else a.name
-                write_string(r, 2, name)
-                u = rand()
-                m = a.mobile
-                if u < 0.04:
-                    write_string(r, 3, f"+86 {m[:3]}-{m[3:7]}-{m[7:]}")
-                elif u < 0.06:
-                    write_string(r, 3, f"{m[:3]} {m[3:7]} {m[7:]}")
-                else:
-                    write_number(r, 3, int(m), int_fmt)
-                if rand() < 0.04:
-                    write_string(r, 6, f"{a.assets:,.2f}")
-                else:
-                    write_number(r, 6, a.assets, money_fmt)
-                u = rand()
-                label = f"C{a.risk}" if u < 0.03 else RISK_LABELS[a.risk] if u < 0.06 else None
-                write_string(r, 8, label or _risk_label(a.risk))
             r += 1
-            if rand is not None and (count == 5 or rand() < 0.002):
+            if cells.rand is not None and (count == 5 or cells.rand() < 0.002):
                 r += 1  # a blank row left in the middle
-
-        if rand is not None:
-            write_string(r, 0, "合计", bold)
-            write_number(r, 6, round(total_assets, 2), money_fmt)
+        if cells.rand is not None:
+            cells.write_string(r, 0, "合计", cells.bold)
+            cells.write_number(r, 6, round(total_assets, 2), cells.money_fmt)
         return count
     finally:
         workbook.close()
+
+
+class _AccountCells:
+    """The export's sheet, written a row at a time: typed cells, or with `rand` (messy) the
+    cells hand editing leaves. Every draw of `rand` comes in the order of the cells it shapes,
+    so a seed always gives the same bytes."""
+
+    def __init__(self, workbook: Any, rand: Callable[[], float] | None) -> None:
+        self.sheet = sheet = workbook.add_worksheet("Sheet1")
+        self.rand = rand
+        self.bold = workbook.add_format({"bold": True})
+        self.date_fmt = workbook.add_format({"num_format": "yyyy-mm-dd"})
+        self.money_fmt = workbook.add_format({"num_format": "#,##0.00"})
+        self.int_fmt = workbook.add_format({"num_format": "0"})
+        self.write_string = sheet.write_string
+        self.write_number = sheet.write_number
+        self.write_datetime = sheet.write_datetime
+        self.epoch_ord = _EXCEL_EPOCH.toordinal()
+
+    def header(self, title: str | None) -> int:
+        """Column widths, the title row (then a blank row) and the header; returns the first
+        account's row."""
+        for col, width in enumerate((7, 12, 10, 13, 22, 10, 14, 12, 13, 12, 10, 9)):
+            self.sheet.set_column(col, col, width)
+        r = 0
+        if title is not None:
+            self.write_string(0, 0, title, self.bold)
+            r = 2
+        for col, header in enumerate(ACCOUNT_HEADERS):
+            self.write_string(r, col, header, self.bold)
+        return r + 1
+
+    def account(self, r: int, number: int, a: SyntheticAccount) -> None:
+        """Row `r`: account `a`, the `number`-th."""
+        write_string = self.write_string
+        self.write_number(r, 0, number)
+        write_string(r, 1, a.client_id)
+        write_string(r, 4, a.branch)
+        write_string(r, 5, a.branch_code)
+        if a.last_trade_date is not None:
+            self.date(r, 7, a.last_trade_date)
+        self.date(r, 9, a.opened_at)
+        if a.previous_advisor is not None:
+            write_string(r, 10, a.previous_advisor)
+        write_string(r, 11, a.status)
+        if self.rand is None:
+            write_string(r, 2, a.name)
+            self.write_number(r, 3, int(a.mobile), self.int_fmt)
+            self.write_number(r, 6, a.assets, self.money_fmt)
+            write_string(r, 8, _risk_label(a.risk))
+        else:
+            self._messy(r, a, self.rand)
+
+    def _messy(self, r: int, a: SyntheticAccount, rand: Callable[[], float]) -> None:
+        """Name, mobile, assets and risk of row `r` as hand editing leaves them."""
+        write_string, write_number = self.write_string, self.write_number
+        write_string(r, 2, f"\u3000{a.name}\u3000" if rand() < 0.03 else a.name)
+        u = rand()
+        m = a.mobile
+        if u < 0.04:
+            write_string(r, 3, f"+86 {m[:3]}-{m[3:7]}-{m[7:]}")
+        elif u < 0.06:
+            write_string(r, 3, f"{m[:3]} {m[3:7]} {m[7:]}")
+        else:
+            write_number(r, 3, int(m), self.int_fmt)
+        if rand() < 0.04:
+            write_string(r, 6, f"{a.assets:,.2f}")
+        else:
+            write_number(r, 6, a.assets, self.money_fmt)
+        u = rand()
+        label = f"C{a.risk}" if u < 0.03 else RISK_LABELS[a.risk] if u < 0.06 else None
+        write_string(r, 8, label or _risk_label(a.risk))
+
+    def date(self, r: int, col: int, d: date) -> None:
+        """A date cell; messy, sometimes text '2020/1/5' or '20200105' or a bare serial."""
+        if self.rand is not None:
+            u = self.rand()
+            if u < 0.03:
+                self.write_string(r, col, f"{d.year}/{d.month}/{d.day}")
+                return
+            if u < 0.06:
+                self.write_string(r, col, d.strftime("%Y%m%d"))
+                return
+            if u < 0.09:
+                self.write_number(r, col, d.toordinal() - self.epoch_ord)
+                return
+        self.write_datetime(r, col, datetime(d.year, d.month, d.day), self.date_fmt)
 
 
 def write_accounts_csv(

@@ -363,43 +363,9 @@ def _write(path: Path, spec: WorkbookSpec, secret: bytes) -> None:
 
 
 def _write_calls(book: Any, ws: Any, spec: WorkbookSpec, product_range: str | None) -> None:
-    from xlsxwriter.utility import xl_col_to_name
-
-    client_header = book.add_format(
-        {
-            "bold": True,
-            "bg_color": _CLIENT_FILL,
-            "border": 1,
-            "text_wrap": True,
-            "valign": "vcenter",
-        }
-    )
-    input_header = book.add_format(
-        {
-            "bold": True,
-            "bg_color": _INPUT_HEADER_FILL,
-            "border": 1,
-            "text_wrap": True,
-            "valign": "vcenter",
-        }
-    )
-    # Unlocked, so input cells stay editable should someone protect the sheet by hand.
-    input_plain = book.add_format({"locked": False, "bg_color": _INPUT_FILL})
-    input_datetime = book.add_format(
-        {"locked": False, "bg_color": _INPUT_FILL, "num_format": DATETIME_FORMAT}
-    )
-    warn = book.add_format({"bg_color": _WARN_FILL, "font_color": _WARN_FONT})
-
+    formats = _CallFormats.add_to(book)
     col = {header: index for index, header in enumerate(HEADERS)}
-    for header, index in col.items():
-        if header in INPUT_HEADERS:
-            fmt = input_datetime if header in _DATETIME_HEADERS else input_plain
-        else:
-            # Ids and mobiles are written as text cells; a '@' column format on them would
-            # cost a style attribute per cell (~5% of the write) and no one types in them.
-            fmt = None
-        ws.set_column(index, index, _WIDTHS[header], fmt)
-
+    _format_call_columns(ws, col, formats)
     last_col = len(HEADERS) - 1
     # per-client WeCom links: a last, locked column. Rows are written in order (constant
     # memory), so the header goes in now and each link with its row.
@@ -407,19 +373,68 @@ def _write_calls(book: Any, ws: Any, spec: WorkbookSpec, product_range: str | No
     if links:
         last_col += 1
         ws.set_column(last_col, last_col, 40)
-        ws.write_string(0, last_col, LINK_HEADER, client_header)
-
+        ws.write_string(0, last_col, LINK_HEADER, formats.client_header)
     ws.set_row(0, 32)
     for header, index in col.items():
         ws.write_string(
-            0, index, header, input_header if header in INPUT_HEADERS else client_header
+            0,
+            index,
+            header,
+            formats.input_header if header in INPUT_HEADERS else formats.client_header,
+        )
+    _write_call_rows(ws, spec.clients, last_col if links else None)
+    last_row = max(len(spec.clients), 1)
+    ws.freeze_panes(1, 3)  # header, and client id / name / mobile while scrolling right
+    ws.autofilter(0, 0, last_row, last_col)
+    _validate(ws, spec, col, last_row, product_range, last_col)
+    if product_range is not None:
+        _warn_unsuitable_products(ws, col, last_row, formats.warn)
+
+
+@dataclass(frozen=True)
+class _CallFormats:
+    """The call sheet's cell formats."""
+
+    client_header: Any
+    input_header: Any
+    input_plain: Any
+    input_datetime: Any
+    warn: Any
+
+    @classmethod
+    def add_to(cls, book: Any) -> _CallFormats:
+        header = {"bold": True, "border": 1, "text_wrap": True, "valign": "vcenter"}
+        return cls(
+            client_header=book.add_format({**header, "bg_color": _CLIENT_FILL}),
+            input_header=book.add_format({**header, "bg_color": _INPUT_HEADER_FILL}),
+            # Unlocked, so input cells stay editable should someone protect the sheet by hand.
+            input_plain=book.add_format({"locked": False, "bg_color": _INPUT_FILL}),
+            input_datetime=book.add_format(
+                {"locked": False, "bg_color": _INPUT_FILL, "num_format": DATETIME_FORMAT}
+            ),
+            warn=book.add_format({"bg_color": _WARN_FILL, "font_color": _WARN_FONT}),
         )
 
+
+def _format_call_columns(ws: Any, col: dict[str, int], formats: _CallFormats) -> None:
+    """Column widths; input columns take their fill (and date format) from the column."""
+    for header, index in col.items():
+        if header in INPUT_HEADERS:
+            fmt = formats.input_datetime if header in _DATETIME_HEADERS else formats.input_plain
+        else:
+            # Ids and mobiles are written as text cells; a '@' column format on them would
+            # cost a style attribute per cell (~5% of the write) and no one types in them.
+            fmt = None
+        ws.set_column(index, index, _WIDTHS[header], fmt)
+
+
+def _write_call_rows(ws: Any, clients: Sequence[WorkbookClient], link_col: int | None) -> None:
+    """One row per client from row 1; each client's own link in `link_col`, when given."""
     # Hot loop: one call per non-empty cell, nothing else (see the module docstring).
     write_string = ws.write_string
     write_number = ws.write_number
     join = PRODUCT_SEPARATOR.join
-    for row, client in enumerate(spec.clients, start=1):
+    for row, client in enumerate(clients, start=1):
         write_string(row, 0, client.client_id)
         if client.name:
             write_string(row, 1, client.name)
@@ -435,31 +450,30 @@ def _write_calls(book: Any, ws: Any, spec: WorkbookSpec, product_range: str | No
             write_string(row, 6, f"C{client.risk}")
         if client.suitable_products:
             write_string(row, 7, join(client.suitable_products))
-        if links and client.contact_link:
-            write_string(row, last_col, client.contact_link)
+        if link_col is not None and client.contact_link:
+            write_string(row, link_col, client.contact_link)
 
-    last_row = max(len(spec.clients), 1)
-    ws.freeze_panes(1, 3)  # header, and client id / name / mobile while scrolling right
-    ws.autofilter(0, 0, last_row, last_col)
-    _validate(ws, spec, col, last_row, product_range, last_col)
-    if product_range is not None:
-        # Warn in red when a pushed product's code is not among the row's suitable ones;
-        # upload rejects such rows (suitability), this makes the mistake visible at once.
-        product_cell = f"${xl_col_to_name(col['推送产品'])}2"
-        suitable_cell = f"${xl_col_to_name(col['适合产品'])}2"
-        sep = PRODUCT_SEPARATOR
-        code = f'IFERROR(LEFT({product_cell},FIND(" ",{product_cell})-1),{product_cell})'
-        formula = (
-            f'=AND({product_cell}<>"",'
-            f'ISERROR(SEARCH("{sep}"&{code}&"{sep}","{sep}"&{suitable_cell}&"{sep}")))'
-        )
-        ws.conditional_format(
-            1,
-            col["推送产品"],
-            last_row,
-            col["推送产品"],
-            {"type": "formula", "criteria": formula, "format": warn},
-        )
+
+def _warn_unsuitable_products(ws: Any, col: dict[str, int], last_row: int, warn: Any) -> None:
+    """Warn in red when a pushed product's code is not among the row's suitable ones;
+    upload rejects such rows (suitability), this makes the mistake visible at once."""
+    from xlsxwriter.utility import xl_col_to_name
+
+    product_cell = f"${xl_col_to_name(col['推送产品'])}2"
+    suitable_cell = f"${xl_col_to_name(col['适合产品'])}2"
+    sep = PRODUCT_SEPARATOR
+    code = f'IFERROR(LEFT({product_cell},FIND(" ",{product_cell})-1),{product_cell})'
+    formula = (
+        f'=AND({product_cell}<>"",'
+        f'ISERROR(SEARCH("{sep}"&{code}&"{sep}","{sep}"&{suitable_cell}&"{sep}")))'
+    )
+    ws.conditional_format(
+        1,
+        col["推送产品"],
+        last_row,
+        col["推送产品"],
+        {"type": "formula", "criteria": formula, "format": warn},
+    )
 
 
 def _validate(
@@ -470,17 +484,22 @@ def _validate(
     product_range: str | None,
     last_col: int,
 ) -> None:
-    from xlsxwriter.utility import xl_rowcol_to_cell
-
-    def rule(header: str, options: dict[str, Any]) -> None:
+    """Client cells refuse typing; input cells take their dropdowns and checks."""
+    _refuse_typing_in_client_cells(ws, last_row, last_col)
+    for header, options in (*_choice_rules(spec, product_range), *_typed_rules()):
         index = col[header]
         ws.data_validation(1, index, last_row, index, options)
 
-    # Client cells and headers refuse whatever is typed (a formula that is never true).
-    # Not sheet protection: Excel will not sort a range with locked cells on a protected
-    # sheet, while sorting and filtering move values without consulting validation. It
-    # guards against slips (pasting bypasses it); integrity comes from the stamp's HMAC
-    # and upload's checks. One rule over two ranges, so no per-cell cost.
+
+def _refuse_typing_in_client_cells(ws: Any, last_row: int, last_col: int) -> None:
+    """Client cells and headers refuse whatever is typed (a formula that is never true).
+
+    Not sheet protection: Excel will not sort a range with locked cells on a protected
+    sheet, while sorting and filtering move values without consulting validation. It
+    guards against slips (pasting bypasses it); integrity comes from the stamp's HMAC
+    and upload's checks. One rule over two ranges, so no per-cell cost."""
+    from xlsxwriter.utility import xl_rowcol_to_cell
+
     client_last = xl_rowcol_to_cell(last_row, len(CLIENT_HEADERS) - 1)
     input_headers = (
         f"{xl_rowcol_to_cell(0, len(CLIENT_HEADERS))}:{xl_rowcol_to_cell(0, len(HEADERS) - 1)}"
@@ -506,52 +525,66 @@ def _validate(
         },
     )
 
+
+def _choice_rules(
+    spec: WorkbookSpec, product_range: str | None
+) -> list[tuple[str, dict[str, Any]]]:
+    """The dropdowns of the input columns: (header, validation options)."""
+    rules: list[tuple[str, dict[str, Any]]] = []
     labels = [disposition_label(code) for code in spec.dispositions]
     if labels:
-        rule(
-            "通话结果",
-            {
-                "validate": "list",
-                "source": labels,
-                "error_title": "通话结果",
-                "error_message": "请从下拉列表中选择通话结果。",
-            },
+        rules.append(
+            (
+                "通话结果",
+                {
+                    "validate": "list",
+                    "source": labels,
+                    "error_title": "通话结果",
+                    "error_message": "请从下拉列表中选择通话结果。",
+                },
+            )
         )
     for header in ("是否添加企业微信", "是否转化"):
-        rule(
-            header,
-            {
-                "validate": "list",
-                "source": [YES, NO],
-                "error_title": header,
-                "error_message": "请选择“是”或“否”。",
-            },
+        rules.append(
+            (
+                header,
+                {
+                    "validate": "list",
+                    "source": [YES, NO],
+                    "error_title": header,
+                    "error_message": "请选择“是”或“否”。",
+                },
+            )
         )
     if product_range is not None:
-        rule(
-            "推送产品",
-            {
-                "validate": "list",
-                "source": product_range,
-                "input_title": "推送产品",
-                "input_message": "只能选本行“适合产品”里列出的产品。",
-                "error_title": "推送产品",
-                "error_message": "请从下拉列表中选择产品。",
-            },
+        rules.append(
+            (
+                "推送产品",
+                {
+                    "validate": "list",
+                    "source": product_range,
+                    "input_title": "推送产品",
+                    "input_message": "只能选本行“适合产品”里列出的产品。",
+                    "error_title": "推送产品",
+                    "error_message": "请从下拉列表中选择产品。",
+                },
+            )
         )
-    rule(
-        "拨打次数",
-        {
-            "validate": "integer",
-            "criteria": "between",
-            "minimum": 0,
-            "maximum": 99,
-            "error_title": "拨打次数",
-            "error_message": "请填写 0 到 99 的整数。",
-        },
-    )
-    for header in _DATETIME_HEADERS:
-        rule(
+    return rules
+
+
+def _typed_rules() -> list[tuple[str, dict[str, Any]]]:
+    """The number and date-time checks of the input columns: (header, validation options)."""
+    attempts = {
+        "validate": "integer",
+        "criteria": "between",
+        "minimum": 0,
+        "maximum": 99,
+        "error_title": "拨打次数",
+        "error_message": "请填写 0 到 99 的整数。",
+    }
+    return [("拨打次数", attempts)] + [
+        (
             header,
             {
                 "validate": "date",
@@ -564,6 +597,8 @@ def _validate(
                 "error_message": "请按 2024-03-05 14:30 的格式填写日期和时间。",
             },
         )
+        for header in _DATETIME_HEADERS
+    ]
 
 
 def _zone_label(timezone: str) -> str:

@@ -25,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Connection, Engine, func, select
 
 from reactivate import registry, roster
 from reactivate.clock import utcnow
@@ -95,28 +95,8 @@ def create_ways(
         advisors = roster.campaign_advisors(conn, campaign.id)
         userids = {code: userid for code, userid in advisors.items() if userid}
         summary.without_userid = [code for code, userid in advisors.items() if not userid]
-        if per_client:
-            wanted: list[tuple[str, str | None]] = [
-                (code, client_id)
-                for client_id, code in conn.execute(
-                    select(MEMBERS.c.client_id, MEMBERS.c.advisor_code)
-                    .where(
-                        MEMBERS.c.campaign_id == campaign.id,
-                        MEMBERS.c.advisor_code.in_(list(userids)),
-                    )
-                    .order_by(MEMBERS.c.advisor_code, MEMBERS.c.client_id)
-                )
-            ]
-        else:
-            wanted = [(code, None) for code in userids]
-        have = {
-            (code, client_id)
-            for code, client_id in conn.execute(
-                select(WECOM_WAYS.c.advisor_code, WECOM_WAYS.c.client_id).where(
-                    WECOM_WAYS.c.campaign_id == campaign.id, WECOM_WAYS.c.removed_at.is_(None)
-                )
-            )
-        }
+        wanted = _wanted_ways(conn, campaign.id, list(userids), per_client=per_client)
+        have = _live_ways(conn, campaign.id)
         stored = conn.execute(
             select(func.count()).select_from(WECOM_WAYS).where(WECOM_WAYS.c.removed_at.is_(None))
         ).scalar_one()
@@ -126,48 +106,108 @@ def create_ways(
         raise ConfigError(
             t("wecom.qr_over_quota", count=len(todo), left=max(quota - stored, 0), quota=quota)
         )
-    remark = slug[:MAX_REMARK_CHARS]
-    pending: list[dict[str, Any]] = []
-
-    def flush() -> None:
-        if pending:
-            with engine.begin() as conn:
-                bulk.upsert(conn, WECOM_WAYS, pending, ["state"])
-            pending.clear()
-
-    try:
-        for i, (code, client_id) in enumerate(todo):
-            if code in summary.refused:
-                continue
-            if i and pace:
-                sleep(pace)
-            state = make_state(secret, campaign.id, code, client_id)
-            try:
-                way = wecom.add_contact_way(userids[code], state, remark=remark)
-            except WeComError as exc:
-                if exc.errcode not in USER_REFUSED:
-                    raise
-                summary.refused[code] = exc.errcode
-                continue
-            pending.append(
-                {
-                    "campaign_id": campaign.id,
-                    "advisor_code": code,
-                    "client_id": client_id,
-                    "state": state,
-                    "config_id": way.config_id,
-                    "qr_code": way.qr_code,
-                    "created_at": utcnow(),
-                    "removed_at": None,
-                }
-            )
-            summary.created += 1
-            if len(pending) >= FLUSH_EVERY:
-                flush()
-    finally:
-        flush()
+    maker = _WayMaker(engine, wecom, campaign.id, secret, userids, slug[:MAX_REMARK_CHARS])
+    maker.make(todo, summary, sleep, pace)
     summary.links = advisor_links(engine, campaign.id)
     return summary
+
+
+# (advisor code, client id): a way's key; client None for the advisor's campaign way
+_WayKey = tuple[str, str | None]
+
+
+def _wanted_ways(
+    conn: Connection, campaign_id: int, codes: list[str], *, per_client: bool
+) -> list[_WayKey]:
+    """The ways the campaign should have: one per advisor of `codes`, or with `per_client`
+    one per client assigned to them (by advisor, then client)."""
+    if not per_client:
+        return [(code, None) for code in codes]
+    return [
+        (code, client_id)
+        for client_id, code in conn.execute(
+            select(MEMBERS.c.client_id, MEMBERS.c.advisor_code)
+            .where(MEMBERS.c.campaign_id == campaign_id, MEMBERS.c.advisor_code.in_(codes))
+            .order_by(MEMBERS.c.advisor_code, MEMBERS.c.client_id)
+        )
+    ]
+
+
+def _live_ways(conn: Connection, campaign_id: int) -> set[_WayKey]:
+    """The campaign's ways made earlier and not removed."""
+    return {
+        (code, client_id)
+        for code, client_id in conn.execute(
+            select(WECOM_WAYS.c.advisor_code, WECOM_WAYS.c.client_id).where(
+                WECOM_WAYS.c.campaign_id == campaign_id, WECOM_WAYS.c.removed_at.is_(None)
+            )
+        )
+    }
+
+
+@dataclass
+class _WayMaker:
+    """Makes ways on WeCom and stores each in small batches as it is made."""
+
+    engine: Engine
+    wecom: WeComClient
+    campaign_id: int
+    secret: bytes
+    userids: dict[str, str]  # advisor code -> WeCom userid
+    remark: str
+    pending: list[dict[str, Any]] = field(default_factory=list)
+
+    def make(
+        self,
+        todo: list[_WayKey],
+        summary: QrSummary,
+        sleep: Callable[[float], None],
+        pace: float,
+    ) -> None:
+        """Make the ways `todo`, paced; an advisor WeCom refuses is skipped from then on
+        (`summary.refused`). What was made is stored even when a call fails."""
+        try:
+            for i, (code, client_id) in enumerate(todo):
+                if code in summary.refused:
+                    continue
+                if i and pace:
+                    sleep(pace)
+                if self._make_one(code, client_id, summary):
+                    summary.created += 1
+                    if len(self.pending) >= FLUSH_EVERY:
+                        self._flush()
+        finally:
+            self._flush()
+
+    def _make_one(self, code: str, client_id: str | None, summary: QrSummary) -> bool:
+        """Make one way and queue it for storing; False when WeCom refuses the advisor."""
+        state = make_state(self.secret, self.campaign_id, code, client_id)
+        try:
+            way = self.wecom.add_contact_way(self.userids[code], state, remark=self.remark)
+        except WeComError as exc:
+            if exc.errcode not in USER_REFUSED:
+                raise
+            summary.refused[code] = exc.errcode
+            return False
+        self.pending.append(
+            {
+                "campaign_id": self.campaign_id,
+                "advisor_code": code,
+                "client_id": client_id,
+                "state": state,
+                "config_id": way.config_id,
+                "qr_code": way.qr_code,
+                "created_at": utcnow(),
+                "removed_at": None,
+            }
+        )
+        return True
+
+    def _flush(self) -> None:
+        if self.pending:
+            with self.engine.begin() as conn:
+                bulk.upsert(conn, WECOM_WAYS, self.pending, ["state"])
+            self.pending.clear()
 
 
 def remove_ways(

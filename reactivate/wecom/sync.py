@@ -181,7 +181,35 @@ def _record(
     summary: SyncSummary,
 ) -> None:
     members, by_mobile = _members(conn, campaign_id, set(code_of.values()))
-    ways = {
+    seen = _Seen(
+        campaign_id, code_of, members, by_mobile, _client_ways(conn, campaign_id), start, now
+    )
+    known = _known_relations(conn, campaign_id)
+    for row in rows:
+        seen.add(row, summary)
+    summary.contacts = len(seen.relations)
+    lost = seen.lose(known, complete)
+    summary.lost = len(lost)
+    bulk.upsert(
+        conn,
+        WECOM_RELATIONS,
+        seen.relations,
+        ["campaign_id", "userid", "external_userid"],
+        update=[c for c in seen.relations[0] if c != "first_seen_at"] if seen.relations else None,
+    )
+    if lost:
+        conn.execute(
+            WECOM_RELATIONS.update()
+            .where(WECOM_RELATIONS.c.id == bindparam("relation_id"))
+            .values(lost_at=bindparam("lost_at")),
+            [{"relation_id": r.id, "lost_at": now} for r in lost],
+        )
+    _write_events(conn, campaign_id, seen.events, summary)
+
+
+def _client_ways(conn: Connection, campaign_id: int) -> dict[str, str]:
+    """State -> client id of the campaign's per-client ways."""
+    return {
         state: client_id
         for state, client_id in conn.execute(
             select(WECOM_WAYS.c.state, WECOM_WAYS.c.client_id).where(
@@ -189,7 +217,11 @@ def _record(
             )
         )
     }
-    known = {
+
+
+def _known_relations(conn: Connection, campaign_id: int) -> dict[tuple[str, str], Any]:
+    """(userid, external userid) -> the relation stored by earlier syncs."""
+    return {
         (r.userid, r.external_userid): r
         for r in conn.execute(
             select(
@@ -202,85 +234,98 @@ def _record(
             ).where(WECOM_RELATIONS.c.campaign_id == campaign_id)
         )
     }
-    relations: list[dict[str, Any]] = []
-    events: list[dict[str, Any]] = []
-    seen: set[tuple[str, str]] = set()
-    for row in rows:
+
+
+@dataclass
+class _Seen:
+    """The relations one sync saw, each matched, and the events they give."""
+
+    campaign_id: int
+    code_of: Mapping[str, str]
+    members: Mapping[str, _Member]
+    by_mobile: Mapping[tuple[str, str], list[str]]
+    ways: Mapping[str, str]
+    start: dt.datetime
+    now: dt.datetime
+    relations: list[dict[str, Any]] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)
+    keys: set[tuple[str, str]] = field(default_factory=set)
+
+    def add(self, row: ContactRow, summary: SyncSummary) -> None:
+        """Match one relation WeCom listed; count it as matched, ambiguous or unmatched."""
         key = (row.userid, row.external_userid)
-        if key in seen:  # WeCom lists a relation once; a repeat would only double-count
-            continue
-        seen.add(key)
-        code = code_of[row.userid]
-        client_id, how = _match(row, code, members, by_mobile, ways)
+        if key in self.keys:  # WeCom lists a relation once; a repeat would only double-count
+            return
+        self.keys.add(key)
+        code = self.code_of[row.userid]
+        client_id, how = _match(row, code, self.members, self.by_mobile, self.ways)
         if client_id is not None:
             summary.matched += 1
-            assigned_at = members[client_id].assigned_at
+            assigned_at = self.members[client_id].assigned_at
             kind = funnel.EVENT_WECOM
             if assigned_at is not None and row.createtime < assigned_at:
                 kind = funnel.EVENT_WECOM_PREEXISTING
                 summary.preexisting += 1
-            events.append(_event(client_id, kind, how, row.createtime, code, row.external_userid))
+            self.events.append(
+                _event(client_id, kind, how, row.createtime, code, row.external_userid)
+            )
         elif how == MATCH_AMBIGUOUS:
             summary.ambiguous += 1
             shown = next(iter(row.remark_mobiles), "")
-            fits = {c for m in row.remark_mobiles for c in by_mobile.get((code, _norm(m)), ())}
+            fits = {c for m in row.remark_mobiles for c in self.by_mobile.get((code, _norm(m)), ())}
             summary.ambiguities.append(
                 Ambiguous(code, row.external_userid, mask_mobile(shown), len(fits))
             )
-        elif row.createtime >= start:
+        elif row.createtime >= self.start:
             summary.unmatched += 1
-        relations.append(
-            {
-                "campaign_id": campaign_id,
-                "userid": row.userid,
-                "external_userid": row.external_userid,
-                "advisor_code": code,
-                "client_id": client_id,
-                "match": how,
-                "state": row.state,
-                "remark_mobiles": json.dumps(list(row.remark_mobiles))
-                if row.remark_mobiles
-                else None,
-                "add_way": row.add_way,
-                "createtime": row.createtime,
-                "first_seen_at": now,
-                "last_seen_at": now,
-                "lost_at": None,
-            }
-        )
-    summary.contacts = len(relations)
-    lost = [
-        r
-        for key, r in known.items()
-        if key[0] in complete and r.lost_at is None and key not in seen
-    ]
-    summary.lost = len(lost)
-    for r in lost:
-        if r.client_id is not None and r.client_id in members:
-            events.append(
-                _event(
-                    r.client_id,
-                    funnel.EVENT_WECOM_LOST,
-                    None,
-                    now,
-                    r.advisor_code,
-                    r.external_userid,
+        self.relations.append(self._relation(row, code, client_id, how))
+
+    def _relation(
+        self, row: ContactRow, code: str, client_id: str | None, how: str | None
+    ) -> dict[str, Any]:
+        return {
+            "campaign_id": self.campaign_id,
+            "userid": row.userid,
+            "external_userid": row.external_userid,
+            "advisor_code": code,
+            "client_id": client_id,
+            "match": how,
+            "state": row.state,
+            "remark_mobiles": json.dumps(list(row.remark_mobiles)) if row.remark_mobiles else None,
+            "add_way": row.add_way,
+            "createtime": row.createtime,
+            "first_seen_at": self.now,
+            "last_seen_at": self.now,
+            "lost_at": None,
+        }
+
+    def lose(self, known: Mapping[tuple[str, str], Any], complete: set[str]) -> list[Any]:
+        """The known relations of advisors read completely that were not seen this time;
+        a lost event for each that was matched to a member."""
+        lost = [
+            r
+            for key, r in known.items()
+            if key[0] in complete and r.lost_at is None and key not in self.keys
+        ]
+        for r in lost:
+            if r.client_id is not None and r.client_id in self.members:
+                self.events.append(
+                    _event(
+                        r.client_id,
+                        funnel.EVENT_WECOM_LOST,
+                        None,
+                        self.now,
+                        r.advisor_code,
+                        r.external_userid,
+                    )
                 )
-            )
-    bulk.upsert(
-        conn,
-        WECOM_RELATIONS,
-        relations,
-        ["campaign_id", "userid", "external_userid"],
-        update=[c for c in relations[0] if c != "first_seen_at"] if relations else None,
-    )
-    if lost:
-        conn.execute(
-            WECOM_RELATIONS.update()
-            .where(WECOM_RELATIONS.c.id == bindparam("relation_id"))
-            .values(lost_at=bindparam("lost_at")),
-            [{"relation_id": r.id, "lost_at": now} for r in lost],
-        )
+        return lost
+
+
+def _write_events(
+    conn: Connection, campaign_id: int, events: list[dict[str, Any]], summary: SyncSummary
+) -> None:
+    """Insert the events not written before and refresh their members' stages."""
     fresh = _new_events(conn, campaign_id, events)
     summary.events = len(fresh)
     if fresh:
