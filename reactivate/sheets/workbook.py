@@ -42,6 +42,7 @@ from zoneinfo import ZoneInfo
 
 from reactivate.errors import InputError
 from reactivate.messages import t
+from reactivate.privacy import SAFE_XLSX
 from reactivate.rules.funnel import (
     BUSY,
     CALLBACK,
@@ -343,7 +344,7 @@ def _write(path: Path, spec: WorkbookSpec, secret: bytes) -> None:
     import xlsxwriter
 
     issued_utc = spec.issued_at.astimezone(UTC).replace(tzinfo=None)
-    book = xlsxwriter.Workbook(str(path), {"constant_memory": True})
+    book = xlsxwriter.Workbook(str(path), {**SAFE_XLSX, "constant_memory": True})
     try:
         book.set_properties(
             {
