@@ -267,21 +267,27 @@ def _load(
             )
         if status == "applied":
             _write(conn, campaign.id, summary.import_id or 0, members)
+            if summary.errors:  # before the commit: rejects that cannot be kept apply nothing
+                summary.rejects_path = str(_write_load_rejects(path, table, options, summary))
             summary.applied = True
     if status == "refused" and not rows_refused:
         raise NeedsConfirmation(summary.confirmation() or "", summary.to_json())
-
-    if summary.errors and options.skip_invalid and not options.dry_run:
-        rejects = options.rejects_path or path.with_name(path.name + ".rejects.csv")
-        reread = open_table(
-            path,
-            ACCOUNT_FIELDS,
-            sheet=table.sheet,
-            mapping=parse_mapping(options.mapping, ACCOUNT_FIELDS),
-        )
-        write_rejects(rejects, reread, summary.errors)
-        summary.rejects_path = str(rejects)
     return summary
+
+
+def _write_load_rejects(
+    path: Path, table: Table, options: LoadOptions, summary: LoadSummary
+) -> Path:
+    """The rejected rows, copied from the file as read again by the row reader."""
+    rejects = options.rejects_path or path.with_name(path.name + ".rejects.csv")
+    reread = open_table(
+        path,
+        ACCOUNT_FIELDS,
+        sheet=table.sheet,
+        mapping=parse_mapping(options.mapping, ACCOUNT_FIELDS),
+    )
+    write_rejects(rejects, reread, summary.errors)
+    return rejects
 
 
 def _validate(

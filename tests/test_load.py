@@ -265,3 +265,30 @@ def test_unknown_campaign_and_missing_file(db: str, tmp_path: Path) -> None:
     path = write_csv(tmp_path, GOOD_ROWS)
     result = CliRunner().invoke(app, ["load", str(path), "-c", "nope", "--db", db])
     assert result.exit_code == 1 and "No campaign 'nope'" in result.stderr
+
+
+def test_rejects_that_cannot_be_written_apply_nothing(db_url: str, tmp_path: Path) -> None:
+    """--skip-invalid writes the rejects before the commit: an unwritable place applies nothing."""
+    runner = CliRunner()
+    assert (
+        runner.invoke(app, ["campaign", "add", str(CAMPAIGN_FILE), "--db", db_url]).exit_code == 0
+    )
+    accounts = tmp_path / "accounts.csv"
+    accounts.write_text(
+        "客户号,客户姓名,手机号码,所属营业部,总资产(元),最后交易日期,风险承受能力\n"
+        "0010000001,张三,13800000001,上海浦东南路营业部,20000,2019-06-01,C3\n"
+        "0010000002,李四,123,上海浦东南路营业部,20000,2019-06-01,C3\n",
+        encoding="utf-8",
+    )
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("a file where the rejects' folder should be")
+    result = runner.invoke(
+        app,
+        ["load", str(accounts), "-c", "2020h2-dormant", "--skip-invalid",
+         "--rejects", str(blocked / "rejects.csv"), "--db", db_url],
+    )  # fmt: skip
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output
+    said = " ".join(result.output.split())  # rich wraps long lines
+    assert "Cannot write the rejects file" in said and "nothing was applied" in said
+    assert scalar(db_url, "SELECT COUNT(*) FROM member") == 0

@@ -13,7 +13,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from reactivate.errors import Rejection
+from reactivate.errors import ConfigError, Rejection
 from reactivate.messages import t
 from reactivate.privacy import csv_cell
 from reactivate.sheets.read import Table
@@ -23,7 +23,18 @@ def write_rejects(out: Path, table: Table, rejections: Sequence[Rejection]) -> i
     """Copy the rejected rows of `table` (freshly opened) to `out` with their reasons.
 
     Returns the number of rows written. A row rejected for several reasons is written once.
+    A file that cannot be written is a `ConfigError` naming it: callers write the rejects
+    before they commit, so that nothing is applied when they cannot be kept.
     """
+    try:
+        return _write(out, table, rejections)
+    except OSError as exc:
+        raise ConfigError(
+            t("error.rejects_unwritable", path=out, problem=exc.strerror or exc)
+        ) from exc
+
+
+def _write(out: Path, table: Table, rejections: Sequence[Rejection]) -> int:
     reasons: dict[int, list[str]] = {}
     for rejection in rejections:
         place = f"{rejection.column}: " if rejection.column else ""

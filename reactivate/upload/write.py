@@ -165,10 +165,10 @@ def _upload(
             status = "refused"
         else:
             status = "applied"
+        if status == "applied" and summary.errors:
+            _write_rejects(todo)  # first: rejects that cannot be kept apply nothing
         _commit(conn, registered.id, files, named, status, context.now)
     summary.applied = status == "applied"
-    if summary.errors and options.skip_invalid and not options.dry_run:
-        _write_rejects(todo)
     return summary
 
 
