@@ -463,6 +463,8 @@ def test_undo_voids_an_upload_once(db: str, tmp_path: Path) -> None:
 
 def test_undo_refuses_unknown_or_refused_imports(db: str, tmp_path: Path) -> None:
     assert "No import 99" in invoke("results", "undo", "99", db=db).stderr
+    huge = invoke("results", "undo", "9" * 23, db=db)  # past what a database can bind
+    assert huge.exit_code == 1 and "No import 999" in huge.stderr
     bad = plain_csv(tmp_path / "bad.csv", PLAIN_HEADER, [BAD[0][0]])
     code, summary = upload(db, bad)
     refused = invoke("results", "undo", str(summary["imports"][0]["import_id"]), db=db)

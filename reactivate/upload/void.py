@@ -47,6 +47,8 @@ def _void(conn: Connection, where: str, params: dict[str, Any]) -> int:
 
 def undo(engine: Engine, import_id: int, reason: str | None = None) -> VoidSummary:
     """Void every event of one results upload (appending void events); refuses twice."""
+    if not 0 < import_id < 2**63:  # no database holds such an id (nor can bind it)
+        raise StateError(t("error.import_not_found", id=import_id))
     with engine.begin() as conn:
         found = conn.execute(
             text(
