@@ -169,7 +169,7 @@ def test_untimed_call_is_timed_at_first_upload_and_counted_once(db: str, tmp_pat
 
 
 def test_attempts_alone_are_evidence_of_a_call(db: str, tmp_path: Path) -> None:
-    """DOMAIN: called = a call result, a call time or attempts >= 1."""
+    """What counts as called: a call result, a call time or attempts >= 1."""
     header = ["客户号", "客户经理", "拨打次数"]
     sheet = plain_csv(tmp_path / "tries.csv", header, [["0010000001", "A001", "2"]])
     assert upload(db, sheet)[0] == 0
