@@ -139,6 +139,20 @@ _EN: dict[str, str] = {
     "problem.encoding": "not UTF-8, UTF-16 or GB18030 text",
     "problem.csv_row": "row {row}: {problem}",
     "problem.html_xls": "it is a web page named .xls; open it in Excel and save it as .xlsx",
+    "error.workbook_too_big": "{file}: part {part} {problem}; it is not read",
+    "error.workbook_unpacked": "{file}: unpacks to {size} MiB, more than the {cap} MiB read",
+    "error.sheet_too_big": (
+        "{file}, sheet {sheet}: {problem}; at most {cap} cells are read (rows x columns from "
+        "A1). Delete the rows below the data and the columns to its right (select them, "
+        "right-click, Delete), or split the sheet"
+    ),
+    "problem.unpacked_size": "unpacks to more than {cap} MiB",
+    "problem.unpack_ratio": "unpacks to more than {ratio} times its packed size (a zip bomb?)",
+    "problem.size_mismatch": "unpacks to more than its header says (a damaged or forged file)",
+    "problem.shared_strings": "holds more than {cap} shared strings",
+    "problem.dimension": "declares the range {ref} ({cells} cells)",
+    "problem.cell_count": "holds more than {cells} cells",
+    "problem.far_cell": "has a cell as far as {ref} ({cells} cells from A1)",
     "error.bad_map": "--map '{spec}': expected HEADER=field with field one of {fields}",
     "error.db_url": "Cannot open database {url}: {problem}",
     "error.db_version": (
@@ -594,6 +608,19 @@ _ZH: dict[str, str] = {
     "problem.encoding": "不是 UTF-8、UTF-16 或 GB18030 编码的文本",
     "problem.csv_row": "第 {row} 行:{problem}",
     "problem.html_xls": "这是以 .xls 命名的网页文件;请用 Excel 打开后另存为 .xlsx",
+    "error.workbook_too_big": "{file}:部件 {part} {problem};未读取",
+    "error.workbook_unpacked": "{file}:解压后为 {size} MiB,超过可读取的 {cap} MiB",
+    "error.sheet_too_big": (
+        "{file},工作表 {sheet}:{problem};最多读取 {cap} 个单元格(从 A1 起的行数×列数)。"
+        "请删除数据下方的行和右侧的列(选中后右键“删除”),或拆分工作表"
+    ),
+    "problem.unpacked_size": "解压后超过 {cap} MiB",
+    "problem.unpack_ratio": "解压后超过压缩大小的 {ratio} 倍(疑似压缩炸弹)",
+    "problem.size_mismatch": "解压后比文件头声明的更大(文件已损坏或被伪造)",
+    "problem.shared_strings": "共享字符串超过 {cap} 个",
+    "problem.dimension": "声明的区域为 {ref}({cells} 个单元格)",
+    "problem.cell_count": "单元格超过 {cells} 个",
+    "problem.far_cell": "有单元格远至 {ref}(从 A1 起共 {cells} 个单元格)",
     "error.bad_map": "--map '{spec}':应为 表头=字段,字段为 {fields} 之一",
     "error.db_url": "无法打开数据库 {url}:{problem}",
     "error.db_version": "数据库 {url} 的结构版本为 {found},本程序最高支持 {known}。请升级 reactivate。",

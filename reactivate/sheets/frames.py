@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from reactivate.sheets.fields import FieldSpec
+from reactivate.sheets.limits import check_workbook
 from reactivate.sheets.read import Table, header_text, open_table, open_table_head
 
 if TYPE_CHECKING:
@@ -119,6 +120,7 @@ def _read_xlsx(path: Path, table: Table) -> pl.DataFrame | None:
         for i, header in enumerate(table.headers)
         if i not in used
     }
+    check_workbook(path, table.file)
     try:
         sheet = fastexcel.read_excel(str(path)).load_sheet(
             table.sheet if table.sheet is not None else 0,
