@@ -13,6 +13,7 @@ else returns None, and the caller reads the rows one by one as before.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -107,9 +108,18 @@ def _read_csv(path: Path, table: Table) -> pl.DataFrame | None:
     return frame.slice(1)
 
 
+#: fastexcel logs (Rust's log, forwarded to Python's logging) a warning for every column
+#: it reads without a value ("Could not determine dtype for column 9, falling back to
+#: string"), which Python prints to stderr when no handler is set: about 11 a workbook.
+#: A column without a value is what a blank column is; nothing for the user to see.
+_FASTEXCEL_LOG = "fastexcel"
+
+
 def _read_xlsx(path: Path, table: Table) -> pl.DataFrame | None:
     import fastexcel
     import polars as pl
+
+    logging.getLogger(_FASTEXCEL_LOG).setLevel(logging.ERROR)
 
     # A column no field reads (a running number, with 合计 under it) is only looked at to
     # tell a label row, where a number and its text are alike: read it as text.
