@@ -190,6 +190,7 @@ _EN: dict[str, str] = {
     ),
     "wecom.hint": " (WeCom hint: {hint})",
     "wecom.bad_answer": "WeCom {api} gave an answer reactivate does not understand: {problem}",
+    "wecom.token_store": "The WeCom access-token cache in the database failed: {problem}",
     "wecom.unreachable": (
         "Cannot reach WeCom for {api} after {attempts} attempt(s): {problem}. "
         "Check the network, or {var} for a private deployment."
@@ -650,6 +651,7 @@ _ZH: dict[str, str] = {
     ),
     "wecom.hint": "(企业微信 hint:{hint})",
     "wecom.bad_answer": "企业微信 {api} 的应答无法识别:{problem}",
+    "wecom.token_store": "数据库中的企业微信 access token 缓存出错:{problem}",
     "wecom.unreachable": (
         "调用企业微信 {api} 尝试 {attempts} 次仍无法连接:{problem}。"
         "请检查网络,私有部署请检查 {var}。"
