@@ -71,6 +71,9 @@ def read_frame(path: Path, table: Table) -> pl.DataFrame | None:
         pl.int_range(first, first + frame.height, dtype=pl.Int64).alias(ROW),
         *(pl.col(name).alias(column(i)) for i, name in enumerate(frame.columns[:width])),
     )
+    # fastexcel types a column without a value (every column of a header-only sheet) as
+    # Null, which compares with nothing: as text, a blank column is just blank.
+    frame = frame.with_columns(pl.col(pl.Null).cast(pl.String))
     blank = [
         pl.col(name).is_null() | (pl.col(name) == "")
         if dtype == pl.String
