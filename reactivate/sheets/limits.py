@@ -8,9 +8,12 @@ a chunk at a time, and refuses it with what it found (file, sheet, the cells or 
 the cap) when it is more than a command can hold.
 
 Each sheet's cells are checked against its declared `<dimension>` with one regular
-expression per chunk; a sheet without one, with a cell outside it, or written in a form
-that expression does not know (namespace prefixes, cells without a reference) is read
-again tag by tag, placing each cell where calamine would. Either way the work is bounded
+expression per chunk (about 2.3 s of CPU for a million rows of 12 columns, 607 MB of
+XML, against fastexcel's 9 s to read them); a sheet without one, or with a cell outside
+it, against A1:P1048576, which any sheet may fill. A sheet with a cell outside both, or
+written in a form that expression does not know (namespace prefixes, cells without a
+reference), is read again tag by tag, placing each cell where calamine would (about 15 s
+of CPU for that million rows). Either way the work is bounded
 by `MAX_UNPACKED_BYTES`, and a file is checked once per process however many readers
 open it.
 
@@ -66,14 +69,22 @@ _READ = 1 << 16  # packed bytes read at a time: a bomb is caught after 100x this
 _OUT = 8 << 20  # unpacked bytes produced at a time: a bomb's chunk cannot be larger
 _CARRY_MAX = 1 << 20  # a tag longer than this is not a cell's start tag
 
+#: Any sheet whose cells all lie in A1:P1048576 (16 columns, every row Excel has) fits
+#: `MAX_CELLS`: the box tried when the sheet declares none, or one its cells overstep.
+_ANY_SHEET_BOX: Final = (1 << 20, MAX_CELLS >> 20)
 _SHEET = re.compile(r"xl/worksheets/[^/]+\.xml")
 _SHARED_STRINGS = "xl/sharedStrings.xml"
 _DIMENSION = re.compile(rb'<(?:[\w.-]+:)?dimension\s+ref\s*=\s*["\']([A-Za-z0-9:$]+)["\']')
 _REF = re.compile(r"\$?([A-Za-z]{1,3})\$?([0-9]{1,7})")
 #: A cell written with a namespace prefix: not for the fast pattern.
 _PREFIXED_CELL = re.compile(rb":c[\s/>]")
-#: Tags the exact scan places cells by: a row or cell start tag, or a row's end.
-_TAG = re.compile(rb"<(/?)(?:[^\s<>/!?:]+:)?(row|c)(?=[\s/>])([^>]*)>")
+#: Tags the exact scan places cells by: a row's end, or a row or cell start tag (its
+#: reference read at once when it is the first attribute, as writers put it).
+_TAG = re.compile(
+    rb"</(?:[^\s<>/!?:]+:)?row>"
+    rb"|<(?:[^\s<>/!?:]+:)?(row|c)(?=[\s/>])"
+    rb"""(?:\s+r\s*=\s*["']([A-Za-z]*)([0-9]*)["'])?([^>]*)>"""
+)
 _R_ATTRIBUTE = re.compile(rb"""(?:^|\s)r\s*=\s*["']([A-Za-z]*)([0-9]*)["']""")
 _SHARED_STRING = re.compile(rb"<(?:[^\s<>/!?:]+:)?si[\s/>]")
 
@@ -267,24 +278,36 @@ def _check_sheet(unpack: Callable[[], Iterator[bytes]], display: str, sheet: str
     cap = f"{MAX_CELLS:,}"
     spans = _spans(unpack())
     first = next(spans, (b"", 0, 0))
-    declared = _DIMENSION.search(first[0], first[1], first[2])
+    boxes = [_ANY_SHEET_BOX]
+    declared = _DIMENSION.search(*first)
     box = _box(declared.group(1).decode("ascii")) if declared is not None else None
     if declared is not None and box is not None:
         if box[0] * box[1] > MAX_CELLS:
             ref = declared.group(1).decode("ascii")
             raise refuse(t("problem.dimension", ref=ref, cells=f"{box[0] * box[1]:,}"))
-        outside = _outside(*box)
-        cells = 0
-        for buffer, start, end in itertools.chain([first], spans):
-            if outside.search(buffer, start, end) or _PREFIXED_CELL.search(buffer, start, end):
-                break  # a cell the pattern cannot vouch for: place every cell instead
-            # Every cell tag is `<c r="...` here, within the dimension.
-            cells += buffer.count(b"<c ", start, end)
-            if cells > MAX_CELLS:
-                raise refuse(t("problem.cell_count", cells=f"{cells:,}"))
-        else:
+        boxes.insert(0, box)
+    for box in boxes:
+        if box is not boxes[0]:
+            spans = _spans(unpack())
+            first = next(spans, (b"", 0, 0))
+        if _within(box, itertools.chain([first], spans), refuse):
             return
     _place_cells(_spans(unpack()), refuse)
+
+
+def _within(
+    box: tuple[int, int], spans: Iterator[_Span], refuse: Callable[[str], InputError]
+) -> bool:
+    """Whether every cell tag is `<c r="REF"` with REF inside `box`; refuses on too many."""
+    outside = _outside(*box)
+    cells = 0
+    for buffer, start, end in spans:
+        if outside.search(buffer, start, end) or _PREFIXED_CELL.search(buffer, start, end):
+            return False
+        cells += buffer.count(b"<c ", start, end)
+        if cells > MAX_CELLS:
+            raise refuse(t("problem.cell_count", cells=f"{cells:,}"))
+    return True
 
 
 def _place_cells(spans: Iterator[_Span], refuse: Callable[[str], InputError]) -> None:
@@ -296,13 +319,13 @@ def _place_cells(spans: Iterator[_Span], refuse: Callable[[str], InputError]) ->
     column = 1
     for buffer, start, end in spans:
         for match in _TAG.finditer(buffer, start, end):
-            closing, name, attributes = match.groups()
-            if closing:
-                if name == b"row":
-                    row, column = row + 1, 1
+            name, letters, digits, attributes = match.groups()
+            if name is None:  # </row>
+                row, column = row + 1, 1
                 continue
-            ref = _R_ATTRIBUTE.search(attributes)
-            letters, digits = (ref.group(1), ref.group(2)) if ref else (b"", b"")
+            if letters is None:  # r is not the first attribute, or there is none
+                ref = _R_ATTRIBUTE.search(attributes)
+                letters, digits = (ref.group(1), ref.group(2)) if ref else (b"", b"")
             if name == b"row":
                 row, column = (int(digits) if digits else row), 1
                 continue
