@@ -12,7 +12,7 @@ expression per chunk (about 2.3 s of CPU for a million rows of 12 columns, 607 M
 XML, against fastexcel's 9 s to read them); a sheet without one, or with a cell outside
 it, against A1:P1048576, which any sheet may fill. A sheet with a cell outside both, or
 written in a form that expression does not know (namespace prefixes, cells without a
-reference), is read again tag by tag, placing each cell where calamine would (about 15 s
+reference), is read again tag by tag, placing each cell where calamine would (about 19 s
 of CPU for that million rows). Either way the work is bounded
 by `MAX_UNPACKED_BYTES`, and a file is checked once per process however many readers
 open it.
