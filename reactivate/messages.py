@@ -144,6 +144,7 @@ _EN: dict[str, str] = {
     ),
     "error.campaign_key": "{file}: key '{key}': {problem}",
     "error.campaign_toml": "{file}: not valid TOML: {problem}",
+    "problem.toml_nesting": "arrays or tables nested too deeply",
     "error.file_missing": "{file}: no such file",
     "error.file_format": "{file}: cannot read files of type '{suffix}'; use .xlsx, .xls or .csv",
     "error.file_unreadable": "{file}: cannot be read as a spreadsheet: {problem}",
@@ -162,6 +163,20 @@ _EN: dict[str, str] = {
     "problem.encoding": "not UTF-8, UTF-16 or GB18030 text",
     "problem.csv_row": "row {row}: {problem}",
     "problem.html_xls": "it is a web page named .xls; open it in Excel and save it as .xlsx",
+    "error.workbook_too_big": "{file}: part {part} {problem}; it is not read",
+    "error.workbook_unpacked": "{file}: unpacks to {size} MiB, more than the {cap} MiB read",
+    "error.sheet_too_big": (
+        "{file}, sheet {sheet}: {problem}; at most {cap} cells are read (rows x columns from "
+        "A1). Delete the rows below the data and the columns to its right (select them, "
+        "right-click, Delete), or split the sheet"
+    ),
+    "problem.unpacked_size": "unpacks to more than {cap} MiB",
+    "problem.unpack_ratio": "unpacks to more than {ratio} times its packed size (a zip bomb?)",
+    "problem.size_mismatch": "unpacks to more than its header says (a damaged or forged file)",
+    "problem.shared_strings": "holds more than {cap} shared strings",
+    "problem.dimension": "declares the range {ref} ({cells} cells)",
+    "problem.cell_count": "holds more than {cells} cells",
+    "problem.far_cell": "has a cell as far as {ref} ({cells} cells from A1)",
     "error.bad_map": "--map '{spec}': expected HEADER=field with field one of {fields}",
     "error.db_url": "Cannot open database {url}: {problem}",
     "error.db_version": (
@@ -186,6 +201,7 @@ _EN: dict[str, str] = {
     "reject.bad_risk": "'{value}' is not a risk level (C1-C5 or 保守型/谨慎型/稳健型/积极型/激进型)",
     "reject.bad_bool": "'{value}' is not yes or no (是/否, Y/N, 1/0)",
     "reject.bad_int": "'{value}' is not a whole number",
+    "reject.int_too_big": "'{value}' is too large: at most {limit}",
     "reject.conflict": "client {client_id} appears again at row {other} with different {fields}",
     "reject.required": "no {field}",
     "reject.bad_status": "'{value}' is not 在职/离职 (active/left)",
@@ -217,6 +233,7 @@ _EN: dict[str, str] = {
     ),
     "wecom.hint": " (WeCom hint: {hint})",
     "wecom.bad_answer": "WeCom {api} gave an answer reactivate does not understand: {problem}",
+    "wecom.token_store": "The WeCom access-token cache in the database failed: {problem}",
     "wecom.unreachable": (
         "Cannot reach WeCom for {api} after {attempts} attempt(s): {problem}. "
         "Check the network, or {var} for a private deployment."
@@ -640,6 +657,7 @@ _ZH: dict[str, str] = {
     "error.campaign_not_found": "没有活动“{slug}”。已登记:{known}。用 `reactivate campaign add FILE` 添加。",
     "error.campaign_key": "{file}:键“{key}”:{problem}",
     "error.campaign_toml": "{file}:不是有效的 TOML:{problem}",
+    "problem.toml_nesting": "数组或表嵌套过深",
     "error.file_missing": "{file}:文件不存在",
     "error.file_format": "{file}:无法读取“{suffix}”类型的文件;请使用 .xlsx、.xls 或 .csv",
     "error.file_unreadable": "{file}:无法作为表格读取:{problem}",
@@ -657,6 +675,19 @@ _ZH: dict[str, str] = {
     "problem.encoding": "不是 UTF-8、UTF-16 或 GB18030 编码的文本",
     "problem.csv_row": "第 {row} 行:{problem}",
     "problem.html_xls": "这是以 .xls 命名的网页文件;请用 Excel 打开后另存为 .xlsx",
+    "error.workbook_too_big": "{file}:部件 {part} {problem};未读取",
+    "error.workbook_unpacked": "{file}:解压后为 {size} MiB,超过可读取的 {cap} MiB",
+    "error.sheet_too_big": (
+        "{file},工作表 {sheet}:{problem};最多读取 {cap} 个单元格(从 A1 起的行数×列数)。"
+        "请删除数据下方的行和右侧的列(选中后右键“删除”),或拆分工作表"
+    ),
+    "problem.unpacked_size": "解压后超过 {cap} MiB",
+    "problem.unpack_ratio": "解压后超过压缩大小的 {ratio} 倍(疑似压缩炸弹)",
+    "problem.size_mismatch": "解压后比文件头声明的更大(文件已损坏或被伪造)",
+    "problem.shared_strings": "共享字符串超过 {cap} 个",
+    "problem.dimension": "声明的区域为 {ref}({cells} 个单元格)",
+    "problem.cell_count": "单元格超过 {cells} 个",
+    "problem.far_cell": "有单元格远至 {ref}(从 A1 起共 {cells} 个单元格)",
     "error.bad_map": "--map '{spec}':应为 表头=字段,字段为 {fields} 之一",
     "error.db_url": "无法打开数据库 {url}:{problem}",
     "error.db_revision": "数据库 {url} 的结构修订为 {found},本程序(修订 {known})不认识:它已被更新的版本升级。请安装该版本或更新的版本。",
@@ -673,6 +704,7 @@ _ZH: dict[str, str] = {
     "reject.bad_risk": "“{value}”不是风险等级(C1-C5 或 保守型/谨慎型/稳健型/积极型/激进型)",
     "reject.bad_bool": "“{value}”不是 是/否",
     "reject.bad_int": "“{value}”不是整数",
+    "reject.int_too_big": "“{value}”过大:最大为 {limit}",
     "reject.conflict": "客户 {client_id} 在第 {other} 行再次出现且 {fields} 不同",
     "reject.required": "缺少{field}",
     "reject.bad_status": "“{value}”不是 在职/离职",
@@ -696,6 +728,7 @@ _ZH: dict[str, str] = {
     ),
     "wecom.hint": "(企业微信 hint:{hint})",
     "wecom.bad_answer": "企业微信 {api} 的应答无法识别:{problem}",
+    "wecom.token_store": "数据库中的企业微信 access token 缓存出错:{problem}",
     "wecom.unreachable": (
         "调用企业微信 {api} 尝试 {attempts} 次仍无法连接:{problem}。"
         "请检查网络,私有部署请检查 {var}。"

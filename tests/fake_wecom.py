@@ -9,6 +9,8 @@ messages, media, transfers), and lets a test:
   `gettoken` calls (`gettoken_calls`);
 - inject errors (`fail_next(path, errcode, times)`), dropped connections
   (`drop_next`) and slow answers (`delay_next`);
+- echo each request's query string (secrets and all) in every errmsg, as some WeCom
+  errors do (`echo_requests = True`);
 - refuse advisors (`add_advisor(..., visible=False)` answers 60011 for any batch
   naming them, `licensed=False` lists them in `fail_info.unlicensed_userid_list`);
 - inspect every request (`requests`, `requests_to(path)`) with the secrets
@@ -120,6 +122,8 @@ class FakeWeCom:
         self.contact_way_quota = contact_way_quota
         self.transfer_page_size = 1000
         self.webhook_per_minute = 20
+        self.echo_requests = False
+        self._query = ""  # the raw query of the request being answered, for the echo
         self.advisors: dict[str, FakeAdvisor] = {}
         self.tokens: dict[str, float] = {}  # token -> monotonic expiry
         self.requests: list[Recorded] = []
@@ -293,6 +297,7 @@ class FakeWeCom:
         elif raw_body and content_type.startswith("multipart/form-data"):
             body = _multipart(content_type, raw_body)
         with self._lock:
+            self._query = parts.query
             self.requests.append(
                 Recorded(
                     method=method,
@@ -315,6 +320,7 @@ class FakeWeCom:
         if handler is None:
             return 404, {"errcode": 404, "errmsg": f"no such fake api {path}"}
         with self._lock:
+            self._query = parts.query
             if handler is not FakeWeCom._gettoken and handler is not FakeWeCom._webhook_send:
                 refused = self._check_token(query.get("access_token"))
                 if refused is not None:
@@ -334,6 +340,8 @@ class FakeWeCom:
 
     def _error(self, errcode: int, errmsg: str | None = None, **extra: Any) -> dict[str, Any]:
         text = errmsg or ERRMSG.get(errcode, "error")
+        if self.echo_requests:
+            text = f"{text}, request: {PREFIX}?{self._query}"
         hint = f"{int(time.time())}-{uuid.uuid4().hex[:8]}"
         return {
             "errcode": errcode,

@@ -7,6 +7,7 @@ without reading code.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 import tomllib
 from collections.abc import Mapping
@@ -100,7 +101,8 @@ def read_file(path: Path) -> str:
     if not path.is_file():
         raise ConfigError(t("error.file_missing", file=path))
     try:
-        return path.read_text(encoding="utf-8")
+        # Windows editors save UTF-8 with a byte-order mark, which TOML does not allow.
+        return path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
         raise ConfigError(t("error.campaign_toml", file=path, problem=exc)) from exc
 
@@ -108,9 +110,15 @@ def read_file(path: Path) -> str:
 def from_toml(text: str, source: str) -> Campaign:
     """Validate a campaign given as TOML text; `source` names it in errors."""
     try:
-        data = tomllib.loads(text)
+        data = tomllib.loads(text.removeprefix("\ufeff"))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(t("error.campaign_toml", file=source, problem=exc)) from exc
+    except ValueError as exc:  # an integer of more than 4,300 digits
+        raise ConfigError(t("error.campaign_toml", file=source, problem=exc)) from None
+    except RecursionError:  # tomllib parses nested arrays and tables by recursion
+        raise ConfigError(
+            t("error.campaign_toml", file=source, problem=t("problem.toml_nesting"))
+        ) from None
     return parse(data, source=source)
 
 
@@ -135,7 +143,7 @@ def parse(data: Mapping[str, Any], source: str) -> Campaign:
     dormancy_reader = _Reader(dormancy_data, source, prefix="dormancy.")
     dormancy = Dormancy(
         as_of=dormancy_reader.date("as_of"),
-        min_days=dormancy_reader.integer("min_days", minimum=0),
+        min_days=dormancy_reader.integer("min_days", minimum=0, maximum=_MAX_DAYS),
         min_assets=dormancy_reader.number("min_assets", None),
         max_assets=dormancy_reader.number("max_assets", None),
     )
@@ -158,8 +166,9 @@ def parse(data: Mapping[str, Any], source: str) -> Campaign:
             reader.fail(f"targets.{stage}", f"not a stage of this campaign ({', '.join(stages)})")
         targets[stage] = _Reader(targets_data, source, prefix="targets.").rate(stage)
 
-    edges = tuple(float(e) for e in reader.list("asset_bands", list(funnel.DEFAULT_ASSET_EDGES)))
-    if not edges or list(edges) != sorted(set(edges)) or edges[0] <= 0:
+    bands = [_finite(e) for e in reader.list("asset_bands", list(funnel.DEFAULT_ASSET_EDGES))]
+    edges = tuple(band for band in bands if band is not None)
+    if len(edges) != len(bands) or not edges or list(edges) != sorted(set(edges)) or edges[0] <= 0:
         reader.fail("asset_bands", "give increasing positive amounts in yuan, e.g. [10000, 50000]")
 
     assign_reader = _Reader(reader.table("assignment", {}), source, prefix="assignment.")
@@ -176,6 +185,8 @@ def parse(data: Mapping[str, Any], source: str) -> Campaign:
         max_attempts=follow_reader.integer("max_attempts", 3, minimum=1),
         retry_delay_hours=follow_reader.number("retry_delay_hours", 4.0) or 0.0,
     )
+    if not 0 <= followup.retry_delay_hours <= _MAX_DAYS * 24:
+        follow_reader.fail("retry_delay_hours", f"give hours from 0 to {_MAX_DAYS * 24:,}")
     return Campaign(
         slug=slug,
         name=reader.string("name"),
@@ -206,6 +217,22 @@ def _product(item: Any, source: str, index: int) -> Product:
 
 
 _MISSING = object()
+#: Whole numbers are stored and compared as 64-bit integers (SQLite, PostgreSQL, polars).
+_MAX_INTEGER = 2**63 - 1
+#: Days back a dormancy may reach: a century, well inside the dates Python can count.
+_MAX_DAYS = 36_500
+
+
+def _finite(value: Any) -> float | None:
+    """A TOML number as a finite float; None for text, booleans, inf, nan and integers
+    too large for a float."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    try:
+        amount = float(value)
+    except OverflowError:
+        return None
+    return amount if math.isfinite(amount) else None
 
 
 class _Reader:
@@ -246,7 +273,13 @@ class _Reader:
         self.fail(key, f"expected a date like 2020-07-01, got {value!r}")
         raise AssertionError  # unreachable: fail raises
 
-    def integer(self, key: str, default: Any = _MISSING, minimum: int | None = None) -> Any:
+    def integer(
+        self,
+        key: str,
+        default: Any = _MISSING,
+        minimum: int | None = None,
+        maximum: int = _MAX_INTEGER,
+    ) -> Any:
         value = self._get(key, default)
         if value is None:
             return None
@@ -254,15 +287,18 @@ class _Reader:
             self.fail(key, f"expected a whole number, got {value!r}")
         if minimum is not None and value < minimum:
             self.fail(key, f"must be at least {minimum}")
+        if value > maximum:
+            self.fail(key, f"must be at most {maximum:,}")
         return value
 
     def number(self, key: str, default: Any = _MISSING) -> float | None:
         value = self._get(key, default)
         if value is None:
             return None
-        if isinstance(value, bool) or not isinstance(value, int | float):
+        amount = _finite(value)
+        if amount is None:
             self.fail(key, f"expected a number, got {value!r}")
-        return float(value)
+        return amount
 
     def rate(self, key: str, default: Any = _MISSING, below_one: bool = False) -> float:
         value = self.number(key, default)

@@ -13,11 +13,13 @@ else returns None, and the caller reads the rows one by one as before.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from reactivate.sheets.fields import FieldSpec
+from reactivate.sheets.limits import check_workbook
 from reactivate.sheets.read import Table, header_text, open_table, open_table_head
 
 if TYPE_CHECKING:
@@ -69,6 +71,9 @@ def read_frame(path: Path, table: Table) -> pl.DataFrame | None:
         pl.int_range(first, first + frame.height, dtype=pl.Int64).alias(ROW),
         *(pl.col(name).alias(column(i)) for i, name in enumerate(frame.columns[:width])),
     )
+    # fastexcel types a column without a value (every column of a header-only sheet) as
+    # Null, which compares with nothing: as text, a blank column is just blank.
+    frame = frame.with_columns(pl.col(pl.Null).cast(pl.String))
     blank = [
         pl.col(name).is_null() | (pl.col(name) == "")
         if dtype == pl.String
@@ -106,9 +111,18 @@ def _read_csv(path: Path, table: Table) -> pl.DataFrame | None:
     return frame.slice(1)
 
 
+#: fastexcel logs (Rust's log, forwarded to Python's logging) a warning for every column
+#: it reads without a value ("Could not determine dtype for column 9, falling back to
+#: string"), which Python prints to stderr when no handler is set: about 11 a workbook.
+#: A column without a value is what a blank column is; nothing for the user to see.
+_FASTEXCEL_LOG = "fastexcel"
+
+
 def _read_xlsx(path: Path, table: Table) -> pl.DataFrame | None:
     import fastexcel
     import polars as pl
+
+    logging.getLogger(_FASTEXCEL_LOG).setLevel(logging.ERROR)
 
     # A column no field reads (a running number, with 合计 under it) is only looked at to
     # tell a label row, where a number and its text are alike: read it as text.
@@ -119,6 +133,7 @@ def _read_xlsx(path: Path, table: Table) -> pl.DataFrame | None:
         for i, header in enumerate(table.headers)
         if i not in used
     }
+    check_workbook(path, table.file)
     try:
         sheet = fastexcel.read_excel(str(path)).load_sheet(
             table.sheet if table.sheet is not None else 0,

@@ -30,6 +30,7 @@ from reactivate.errors import InputError
 from reactivate.messages import t
 from reactivate.sheets import values
 from reactivate.sheets.fields import ROW_NUMBER_HEADERS, FieldSpec
+from reactivate.sheets.limits import check_workbook
 
 __all__ = [
     "CSV_SUFFIXES",
@@ -310,6 +311,7 @@ def _open_workbook_table(
 ) -> Table:
     from python_calamine import CalamineError, CalamineWorkbook, SheetVisibleEnum
 
+    check_workbook(path, display)
     try:
         with CalamineWorkbook.from_path(str(path)) as workbook:
             hidden = {
@@ -534,6 +536,7 @@ def open_table_head(
     if path.suffix.lower() not in (".xlsx", ".xlsm") or not path.is_file():
         return None
     checked = _check_mapping(mapping or {}, fields)
+    check_workbook(path, str(path))
     try:
         workbook = xlsx_head.Workbook(path)
     except (xlsx_head.HeadUnreadable, zipfile.BadZipFile, KeyError, OSError, ParseError):

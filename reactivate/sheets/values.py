@@ -459,12 +459,25 @@ def _bad_int(value: object) -> BadValue:
 _INTEGER_TEXT = re.compile(r"[-+]?\d+(?:\.0*)?")
 
 
+#: The largest whole number a sheet may give (either sign): PostgreSQL's INTEGER, the
+#: narrowest column one is stored in (a roster's capacity, a client's call attempts).
+MAX_INTEGER = 2**31 - 1
+
+
 def integer(value: object) -> int | None:
-    """A whole number: 3, 3.0, '3', '1,000'.
+    """A whole number: 3, 3.0, '3', '1,000', at most `MAX_INTEGER` either side of 0.
 
     >>> integer(3.0), integer("1,000")
     (3, 1000)
     """
+    number = _whole(value)
+    if number is not None and abs(number) > MAX_INTEGER:
+        limit = f"{MAX_INTEGER:,}"
+        raise BadValue(t("reject.int_too_big", value=_display(value), limit=limit))
+    return number
+
+
+def _whole(value: object) -> int | None:
     if isinstance(value, str):
         if value.isascii() and value.isdigit():
             return int(value)

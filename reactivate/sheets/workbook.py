@@ -53,6 +53,7 @@ from reactivate.rules.funnel import (
     REFUSED,
     WRONG_NUMBER,
 )
+from reactivate.sheets.limits import check_workbook
 
 # --- the file format -------------------------------------------------------------
 
@@ -254,6 +255,7 @@ def read_stamp(path: Path) -> Stamp | None:
         return None
     from python_calamine import CalamineWorkbook
 
+    check_workbook(path, str(path))
     try:
         book = CalamineWorkbook.from_path(str(path))
     except Exception as exc:  # calamine raises several types for unreadable files

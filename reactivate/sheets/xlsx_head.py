@@ -54,34 +54,12 @@ class Workbook:
         self.zip = zipfile.ZipFile(path)
         self._strings: Generator[str, None, None] | None = None
         self._strings_read: list[str] = []
-        self.sheets: list[tuple[str, str, bool]] = self._sheets()  # (name, part, visible)
+        self.sheets = sheets_of(self.zip)
 
     def close(self) -> None:
         if self._strings is not None:
             self._strings.close()  # its part of the zip is open while it is unfinished
         self.zip.close()
-
-    def _sheets(self) -> list[tuple[str, str, bool]]:
-        targets: dict[str, str] = {}
-        with self.zip.open("xl/_rels/workbook.xml.rels") as rels:
-            for _, element in iterparse(rels):
-                if element.tag == f"{_PACKAGE_REL}Relationship":
-                    target = element.get("Target", "")
-                    if target.startswith("/"):
-                        part = target.lstrip("/")
-                    else:
-                        part = posixpath.normpath(posixpath.join("xl", target))
-                    targets[element.get("Id", "")] = part
-        sheets = []
-        with self.zip.open("xl/workbook.xml") as workbook:
-            for _, element in iterparse(workbook):
-                if element.tag == f"{_MAIN}sheet":
-                    sheet_part = targets.get(element.get(f"{_REL}id", ""))
-                    if sheet_part is None:
-                        raise HeadUnreadable("sheet part")
-                    visible = element.get("state", "visible") == "visible"
-                    sheets.append((element.get("name", ""), sheet_part, visible))
-        return sheets
 
     def shared_string(self, index: int) -> str:
         """Shared string `index`, reading the table only as far as needed."""
@@ -150,6 +128,30 @@ class Workbook:
         if kind == "b":
             return value == "1"
         raise HeadUnreadable(f"cell type {kind}")  # errors, ISO dates: leave to calamine
+
+
+def sheets_of(archive: zipfile.ZipFile) -> list[tuple[str, str, bool]]:
+    """(name, part, visible) of each sheet of an xlsx archive, in workbook order."""
+    targets: dict[str, str] = {}
+    with archive.open("xl/_rels/workbook.xml.rels") as rels:
+        for _, element in iterparse(rels):
+            if element.tag == f"{_PACKAGE_REL}Relationship":
+                target = element.get("Target", "")
+                if target.startswith("/"):
+                    part = target.lstrip("/")
+                else:
+                    part = posixpath.normpath(posixpath.join("xl", target))
+                targets[element.get("Id", "")] = part
+    sheets = []
+    with archive.open("xl/workbook.xml") as workbook:
+        for _, element in iterparse(workbook):
+            if element.tag == f"{_MAIN}sheet":
+                sheet_part = targets.get(element.get(f"{_REL}id", ""))
+                if sheet_part is None:
+                    raise HeadUnreadable("sheet part")
+                visible = element.get("state", "visible") == "visible"
+                sheets.append((element.get("name", ""), sheet_part, visible))
+    return sheets
 
 
 def _phonetic_texts(si: Element) -> set[Element]:

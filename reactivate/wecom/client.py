@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Final
+from urllib.parse import quote, quote_plus
 
 import httpx
 
@@ -97,6 +98,8 @@ _EXPLAINED: Final[Mapping[int, tuple[str, type[WeComError]]]] = {
 
 _HINT = re.compile(r"hint:\s*\[([^\]]*)\]")
 _FROM_IP = re.compile(r"from ip:\s*([0-9a-fA-F.:]+)")
+#: A query parameter that carries a secret, as a URL or an echo of one spells it.
+_SECRET_PARAM = re.compile(r"\b((?:corpsecret|access_token|key)=)[^&\s\"',;)\]]+", re.IGNORECASE)
 _ERRMSG_TAIL = re.compile(r",?\s*(hint:|from ip:|more info at).*$", re.DOTALL)
 
 
@@ -321,14 +324,17 @@ class WeComClient:
             errcode: int | None
             try:
                 response = self._http.request(method, url, params=query, json=json, files=files)
-            except httpx.TransportError as exc:
-                # A transport error's text names the host, not the query; scrub anyway.
-                problem = type(exc).__name__ + (f": {self._scrub(str(exc))}" if str(exc) else "")
+            except (httpx.HTTPError, httpx.InvalidURL) as exc:
+                # Some of httpx's texts carry the request's URL, and with it its query.
+                text = self._scrub(str(exc), token, rejected)
+                problem = type(exc).__name__ + (f": {text}" if text else "")
                 errcode, errmsg, body = None, problem, None
             else:
                 body, errcode, errmsg = _parse(response, api)
                 if body is not None and errcode == 0:
                     return body
+                # WeCom may echo the request (its query: the secret or the token) in errmsg.
+                errmsg = self._scrub(errmsg, token, rejected)
             if errcode is not None:
                 _log_failure(api, errcode, errmsg)
             if (
@@ -355,13 +361,16 @@ class WeComClient:
                 continue
             raise self._error(api, errcode, errmsg, attempts=attempt + 1, userid=userid)
 
-    def _scrub(self, text: str) -> str:
-        """`text` with the secret, the robot key and any cached token masked."""
+    def _scrub(self, text: str, *tokens: str | None) -> str:
+        """`text` with the secret, the robot key, `tokens` and the cached token masked, as
+        they are and URL-encoded, and the value of any query parameter that carries one."""
         cached = self._store.get(self.settings.token_key)
-        for secret in (self.settings.secret, self.settings.webhook_key, cached and cached[0]):
+        known = (self.settings.secret, self.settings.webhook_key, cached and cached[0], *tokens)
+        for secret in known:
             if secret:
-                text = text.replace(secret, "***")
-        return text
+                for form in {secret, quote(secret, safe=""), quote_plus(secret)}:
+                    text = text.replace(form, "***")
+        return _SECRET_PARAM.sub(r"\1***", text)
 
     def _error(
         self, api: str, errcode: int | None, errmsg: str, *, attempts: int, userid: str | None

@@ -13,9 +13,12 @@ from typing import Protocol
 from sqlalchemy import Engine
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
 from reactivate.db.models import WECOM_TOKENS, WeComToken
+from reactivate.errors import DatabaseError
+from reactivate.messages import t
 
 
 class TokenStore(Protocol):
@@ -60,6 +63,12 @@ class DatabaseTokenStore:
         self._engine = engine
 
     def get(self, key: str) -> tuple[str, dt.datetime] | None:
+        try:
+            return self._get(key)
+        except SQLAlchemyError as exc:
+            raise _store_failed(exc) from None
+
+    def _get(self, key: str) -> tuple[str, dt.datetime] | None:
         with Session(self._engine) as session:
             row = session.get(WeComToken, key)
             if row is None:
@@ -72,7 +81,12 @@ class DatabaseTokenStore:
     def put(self, key: str, token: str, expires_at: dt.datetime) -> None:
         if expires_at.tzinfo is None:
             raise ValueError("expires_at must be an aware datetime")
-        expires_at = expires_at.astimezone(dt.UTC)
+        try:
+            self._put(key, token, expires_at.astimezone(dt.UTC))
+        except SQLAlchemyError as exc:
+            raise _store_failed(exc) from None
+
+    def _put(self, key: str, token: str, expires_at: dt.datetime) -> None:
         values = {"key": key, "token": token, "expires_at": expires_at}
         table = WECOM_TOKENS
         dialect = self._engine.dialect.name
@@ -95,3 +109,10 @@ class DatabaseTokenStore:
 
     def __repr__(self) -> str:
         return f"DatabaseTokenStore({self._engine.url!r})"
+
+
+def _store_failed(exc: SQLAlchemyError) -> DatabaseError:
+    """The driver's own words only: SQLAlchemy's text adds the statement's parameters,
+    among them the token."""
+    problem = getattr(exc, "orig", None) or type(exc).__name__
+    return DatabaseError(t("wecom.token_store", problem=problem))
