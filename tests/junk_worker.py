@@ -59,6 +59,7 @@ def main() -> None:
         for suffix in ("", "-wal", "-shm"):
             Path(f"{work}{suffix}").unlink(missing_ok=True)
         shutil.copyfile(template, work)
+        work.chmod(0o600)  # as reactivate creates its databases: no warning about who can read it
         print(f"START {number}", file=sys.stderr, flush=True)
         started = time.monotonic()
         try:

@@ -170,13 +170,17 @@ def _match_header(
             columns[field] = index
             claimed.add(index)
     extra: dict[str, int] = {}
+    copies: dict[str, int] = {}  # the last copy number given to each header
     for index, header in enumerate(headers):
         if index in claimed or not header or folded[index] in _ROW_NUMBER_KEYS:
             continue
-        name, copy = header, 1
+        name, copy = header, copies.get(header, 1)
+        if copy > 1:
+            name = f"{header} ({copy})"
         while name in extra:  # two columns under one header: keep both
             copy += 1
             name = f"{header} ({copy})"
+        copies[header] = copy
         extra[name] = index
     return _HeaderMatch(headers, columns, extra)
 
