@@ -166,11 +166,18 @@ def test_a_far_cell_the_dimension_hides_is_found_in_the_cells(
     assert_refused(result, "hidden.xlsx", "XFD1048576", "17,179,869,184 cells")
 
 
+@pytest.fixture(scope="module")
+def bomb(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """2.5 GB of cells packed into a few megabytes (read whole, they take more than 2 GiB);
+    made once, in seconds."""
+    folder = tmp_path_factory.mktemp("bomb")
+    made = zip_bomb(accounts_xlsx(folder / "ok.xlsx"), folder / "bomb.xlsx", 2_500 << 20)
+    assert made.stat().st_size < 10 << 20
+    return made
+
+
 @pytest.mark.parametrize("command", ["load", "results upload"])
-def test_a_zip_bomb_is_refused(command: str, db: str, tmp_path: Path) -> None:
-    """2.5 GB of cells packed into a few megabytes (read whole, it takes more than 2 GiB)."""
-    bomb = zip_bomb(accounts_xlsx(tmp_path / "ok.xlsx"), tmp_path / "bomb.xlsx", 2_500 << 20)
-    assert bomb.stat().st_size < 10 << 20
+def test_a_zip_bomb_is_refused(command: str, db: str, bomb: Path, tmp_path: Path) -> None:
     args = [a.replace("{file}", str(bomb)) for a in COMMANDS[command]]
     result = run_capped(*args, "--db", db, cwd=tmp_path)
     assert_refused(result, "bomb.xlsx", "more than the 1024 MiB read")
