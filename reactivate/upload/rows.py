@@ -46,7 +46,7 @@ class _SheetTime(NamedTuple):
 
     utc: dt.datetime
     stored: Any  # as the staged table holds it
-    problem: str | None  # why any row giving it is rejected (future, before the start)
+    problem: str | None  # why any row giving it is rejected (future, outside the campaign)
 
 
 class _Times(NamedTuple):
@@ -71,6 +71,7 @@ class RowChecker:
         self.stored = stored  # an aware UTC time as the staged table holds it
         self.tz = context.campaign.tz
         self.start = context.campaign.start
+        self.end = context.campaign.end
         self.now_stored = stored(context.now)
         # calls after a do-not-call result within this upload: client -> earliest such time
         self.dnc_in_upload: dict[str, dt.datetime] = {}
@@ -208,6 +209,8 @@ class RowChecker:
             problem = t("reject.future", value=minute(moment), tz=timezone)
         elif moment.date() < self.start:  # the sheet's time is already the campaign's wall clock
             problem = t("reject.before_start", value=minute(moment), start=self.start)
+        elif moment.date() > self.end:  # calls and pushes belong to the campaign's days
+            problem = t("reject.after_end", value=minute(moment), end=self.end)
         found = _SheetTime(when, self.stored(when), problem)
         if len(self._times) < _REMEMBERED_TIMES:
             self._times[moment] = found

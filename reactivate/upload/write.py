@@ -326,6 +326,7 @@ def _rules(
     return rc.Rules(
         tz=campaign.tz,
         start=campaign.start,
+        end=campaign.end,
         now=context.now,
         dispositions=campaign.dispositions,
         products={
