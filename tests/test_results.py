@@ -310,6 +310,22 @@ def test_every_bad_row_is_reported_and_nothing_is_written(db: str, tmp_path: Pat
     assert scalar(db, "SELECT status FROM import_record WHERE kind = 'results'") == "refused"
 
 
+def test_an_id_short_of_a_members_leading_zeros_is_refused_with_the_hint(
+    db: str, tmp_path: Path
+) -> None:
+    rows = [
+        ["10000001", "A001", "2020-07-02 10:30", "接通", "1", "", ""],  # 0010000001 lost its zeros
+        ["99000001", "A001", "2020-07-02 10:30", "接通", "1", "", ""],  # 0099000001: not a member
+    ]
+    code, summary = upload(db, plain_csv(tmp_path / "plain.csv", PLAIN_HEADER, rows))
+    assert code == 1 and summary["rejected"] == 2
+    lost, foreign = summary["errors"]
+    assert lost["row"] == 2 and lost["column"] == "客户号"
+    assert "no client 10000001" in lost["reason"] and "0010000001 is in campaign" in lost["reason"]
+    assert "leading zeros" in lost["reason"]
+    assert foreign["reason"] == "no client 99000001 in the database"
+
+
 def test_error_line_names_file_row_and_column(db: str, tmp_path: Path) -> None:
     path = plain_csv(tmp_path / "plain.csv", PLAIN_HEADER, [BAD[4][0]])
     result = CliRunner().invoke(app, ["results", "upload", str(path), "-c", SLUG, "--db", db])

@@ -75,6 +75,8 @@ class RowChecker:
         self.now_stored = stored(context.now)
         # calls after a do-not-call result within this upload: client -> earliest such time
         self.dnc_in_upload: dict[str, dt.datetime] = {}
+        # unknown ids that are members short of their leading zeros -> those members
+        self.lost_zeros: dict[str, str] = {}
         # the file and row being checked, and the file's place in the upload
         self.item: UploadFile | None = None
         self.number = 0
@@ -107,7 +109,18 @@ class RowChecker:
         reject = self.reject
         client_id: str = row[0]
         if not member.known:
-            reject("client_id", t("reject.unknown_client", client_id=client_id))
+            padded = self.lost_zeros.get(client_id)
+            if padded is None:
+                reject("client_id", t("reject.unknown_client", client_id=client_id))
+            else:
+                campaign = self.context.campaign.slug
+                hint = t(
+                    "reject.unknown_client_lost_zeros",
+                    value=client_id,
+                    client_id=padded,
+                    campaign=campaign,
+                )
+                reject("client_id", hint)
             return False
         if not member.member:
             campaign = self.context.campaign.slug

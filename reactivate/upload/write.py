@@ -32,7 +32,7 @@ from reactivate.sheets.read import open_table
 from reactivate.sheets.rejects import write_rejects
 from reactivate.upload import columns as rc
 from reactivate.upload.columns import UNTIMED
-from reactivate.upload.members import load_context, load_members, member_count
+from reactivate.upload.members import load_context, load_members, lost_zeros, member_count
 from reactivate.upload.model import (
     FIELD_NAMES,
     KIND,
@@ -236,6 +236,10 @@ def _read_check_stage(
         with conn.begin():
             more = load_members(conn, campaign_id, unlisted.to_list())
         looked_up = pl.concat([looked_up, more])
+    unknown = looked_up.filter(~pl.col("known"))["client_id"].to_list()
+    if unknown:
+        with conn.begin():
+            checker.lost_zeros = lost_zeros(conn, campaign_id, unknown)
     joined = rows.join(looked_up, on="client_id", how="left", maintain_order="left")
     del rows, looked_up
     facts, named_again, touched = _check_all(joined, todo, checker, conn)
