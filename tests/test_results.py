@@ -326,6 +326,47 @@ def test_an_id_short_of_a_members_leading_zeros_is_refused_with_the_hint(
     assert foreign["reason"] == "no client 99000001 in the database"
 
 
+def test_two_rows_giving_one_call_two_results_are_both_refused(db: str, tmp_path: Path) -> None:
+    rows = [
+        GOOD,
+        ["0010000002", "A001", "2020-07-02 11:00", "接通", "1", "", ""],
+        ["0010000001", "A001", "2020-07-02 10:30", "无人接听", "1", "", ""],
+        ["0010000002", "A001", "2020-07-02 11:00", "接通", "1", "", ""],  # the same result again
+    ]
+    path = plain_csv(tmp_path / "plain.csv", PLAIN_HEADER, rows)
+    code, summary = upload(db, path)
+    assert code == 1 and summary["rejected"] == 2
+    reason = (
+        "rows 2 and 4 give the same call (client 0010000001, 2020-07-02 10:30) two results:"
+        " 接通 and 无人接听"
+    )
+    assert [(e["row"], e["column"], e["reason"]) for e in summary["errors"]] == [
+        (2, "通话结果", reason),
+        (4, "通话结果", reason),
+    ]
+    code, summary = upload(db, path, extra=["--skip-invalid"])
+    assert code == 0 and summary["applied"] == 1 and summary["rejected"] == 2
+    calls = [e for e in events(db) if e.stage == funnel.EVENT_CALL]
+    assert [(e.client_id, e.value) for e in calls] == [("0010000002", funnel.CONNECTED)]
+
+
+def test_two_files_giving_one_call_two_results_are_both_refused(db: str, tmp_path: Path) -> None:
+    first = plain_csv(tmp_path / "first.csv", PLAIN_HEADER, [GOOD])
+    busy = ["0010000001", "A001", "2020-07-02 10:30", "忙线", "1", "", ""]
+    second = plain_csv(tmp_path / "second.csv", PLAIN_HEADER, [GOOD, busy])
+    code, summary = upload(db, first, second)
+    assert code == 1 and summary["rejected"] == 3
+    found = {(e["file"], e["row"]): e["reason"] for e in summary["errors"]}
+    assert found == {
+        (str(first), 2): f"row 2 of {first} and row 3 of {second} give the same call"
+        " (client 0010000001, 2020-07-02 10:30) two results: 接通 and 忙线",
+        (str(second), 2): "rows 2 and 3 give the same call (client 0010000001, 2020-07-02 10:30)"
+        " two results: 接通 and 忙线",
+        (str(second), 3): f"row 2 of {first} and row 3 of {second} give the same call"
+        " (client 0010000001, 2020-07-02 10:30) two results: 接通 and 忙线",
+    }
+
+
 def test_error_line_names_file_row_and_column(db: str, tmp_path: Path) -> None:
     path = plain_csv(tmp_path / "plain.csv", PLAIN_HEADER, [BAD[4][0]])
     result = CliRunner().invoke(app, ["results", "upload", str(path), "-c", SLUG, "--db", db])
