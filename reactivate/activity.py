@@ -4,6 +4,8 @@ A member is reactivated when their last trade date falls on or after their campa
 start. The fact is an event ('reactivated', dated the trade day at midnight in the
 campaign's time zone), so reports count it like any other evidence and a repeated
 load adds nothing. The clients' last trade date and assets are brought up to date too.
+A trade after the campaign's end still counts (reactivation may come later); a trade
+dated after today, which nobody could have made, is a rejected row.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine, bindparam, select, text
 
 from reactivate import registry
-from reactivate.clock import utcnow
+from reactivate.clock import DEFAULT_TZ, utcnow
 from reactivate.db import bulk, stages
 from reactivate.db.import_log import record, who
 from reactivate.db.locks import lock_campaign
@@ -63,9 +65,9 @@ def load_activity(
     engine: Engine, path: Path, *, campaign: str | None = None, sheet: str | None = None
 ) -> ActivitySummary:
     """Record reactivations from a later core-system export (all rows valid, or nothing)."""
-    summary, latest = _read_latest(path, sheet)
     only = registry.get(engine, campaign).id if campaign else None
     starts = _campaign_starts(engine, only)
+    summary, latest = _read_latest(path, sheet, _today(starts))
     with engine.begin() as conn:
         for campaign_id in sorted(starts):  # always in id order, so two writers cannot deadlock
             lock_campaign(conn, campaign_id)
@@ -90,8 +92,11 @@ def load_activity(
     return summary
 
 
-def _read_latest(path: Path, sheet: str | None) -> tuple[ActivitySummary, Latest]:
-    """Each client's latest trade date and assets in the file; raises if any row is invalid."""
+def _read_latest(
+    path: Path, sheet: str | None, today: tuple[dt.date, str]
+) -> tuple[ActivitySummary, Latest]:
+    """Each client's latest trade date and assets in the file; raises if any row is invalid
+    (a trade after `today`, a date and the zone it is today in, among them)."""
     table = open_table(path, ACTIVITY_FIELDS, sheet=sheet)
     cleaner = RowCleaner(
         table,
@@ -113,6 +118,10 @@ def _read_latest(path: Path, sheet: str | None) -> tuple[ActivitySummary, Latest
         if client_id is None:
             summary.errors.append(cleaner.reject(number, "client_id", t("reject.no_id")))
             continue
+        if traded is not None and traded > today[0]:
+            future = t("reject.future", value=traded.isoformat(), tz=today[1])
+            summary.errors.append(cleaner.reject(number, "last_trade_date", future))
+            continue
         known = latest.get(client_id)
         if known is None or (traded and (known[0] is None or traded > known[0])):
             latest[client_id] = (traded, assets)
@@ -133,6 +142,14 @@ def _campaign_starts(engine: Engine, only: int | None) -> Starts:
         for found in (registry.get(engine, slug) for slug in slugs)
         if only is None or found.id == only
     }
+
+
+def _today(starts: Starts) -> tuple[dt.date, str]:
+    """Today on the clock of the campaigns the load concerns, and that clock's zone: where
+    their zones differ, the latest (a trade after it is after today on every clock)."""
+    now = utcnow()
+    zones = {tz for _start, tz in starts.values()} or {DEFAULT_TZ}
+    return max((now.astimezone(tz).date(), tz.key) for tz in zones)
 
 
 def _stage_latest(conn: Any, latest: Latest, summary: ActivitySummary) -> None:

@@ -422,12 +422,21 @@ _EN: dict[str, str] = {
     ),
     "reject.future": "{value} is in the future ({tz})",
     "reject.before_start": "{value} is before the campaign started ({start})",
+    "reject.after_end": "{value} is after the campaign ended ({end})",
     "reject.before_assigned": "{value} is before the client was assigned ({assigned})",
     "reject.dnc_listed": "client {client_id} is on the do-not-call list: no calls",
     "reject.dnc_campaign": (
         "client {client_id} asked not to be called again ({when}): no more calls"
     ),
     "reject.time_without": "{column} is filled but {other} is not",
+    "reject.call_conflict": (
+        "rows {first} and {second} give the same call (client {client_id}, {when}) two "
+        "results: {first_result} and {second_result}"
+    ),
+    "reject.call_conflict_files": (
+        "row {first} of {first_file} and row {second} of {second_file} give the same call "
+        "(client {client_id}, {when}) two results: {first_result} and {second_result}"
+    ),
     # report
     "report.bad_by": "--by '{value}' is not a breakdown; use one of {choices}",
     "report.bad_stage": "{flag} '{value}' is not a stage of this campaign; use one of {stages}",
@@ -896,10 +905,19 @@ _ZH: dict[str, str] = {
     "reject.unsuitable": "产品 {product} 风险等级为 R{product_risk},高于客户的 C{risk}(适当性)",
     "reject.future": "{value} 是未来的时间({tz})",
     "reject.before_start": "{value} 早于活动开始日期({start})",
+    "reject.after_end": "{value} 晚于活动结束日期({end})",
     "reject.before_assigned": "{value} 早于客户分配时间({assigned})",
     "reject.dnc_listed": "客户 {client_id} 在勿扰名单上:不能拨打",
     "reject.dnc_campaign": "客户 {client_id} 已要求不再联系({when}):不能再拨打",
     "reject.time_without": "填写了 {column},但没有填写 {other}",
+    "reject.call_conflict": (
+        "第 {first} 行和第 {second} 行给同一通电话(客户 {client_id},{when})"
+        "填了两个结果:{first_result} 和 {second_result}"
+    ),
+    "reject.call_conflict_files": (
+        "{first_file} 第 {first} 行和 {second_file} 第 {second} 行给同一通电话"
+        "(客户 {client_id},{when})填了两个结果:{first_result} 和 {second_result}"
+    ),
     # report
     "report.bad_by": "--by“{value}”不是可用的分组;请用 {choices} 之一",
     "report.bad_stage": "{flag}“{value}”不是本活动的阶段;请用 {stages} 之一",

@@ -95,6 +95,23 @@ def test_bad_activity_row_writes_nothing(assigned: str, tmp_path: Path) -> None:
     assert query(assigned, "SELECT count(*) FROM event WHERE stage = 'reactivated'")[0][0] == 0
 
 
+def test_a_trade_after_today_is_refused_and_one_after_the_end_counts(
+    assigned: str, tmp_path: Path
+) -> None:
+    treated = query(assigned, "SELECT client_id FROM member WHERE NOT control ORDER BY client_id")
+    # a year after the campaign's end (2020-12-31): later than the campaign, not the future
+    later = [(treated[0][0], "2021-12-31")]
+    path = activity_file(tmp_path, [*later, (treated[1][0], "9999-12-31")])
+    message = run(assigned, "activity", "load", str(path), code=1)
+    assert "row 3" in message and "最后交易日期" in message and "9999-12-31" in message
+    assert "in the future (Asia/Shanghai)" in message
+    assert query(assigned, "SELECT count(*) FROM event WHERE stage = 'reactivated'")[0][0] == 0
+    summary = json.loads(
+        run(assigned, "activity", "load", str(activity_file(tmp_path, later)), "-f", "json")
+    )
+    assert summary["reactivated"] == 1
+
+
 def test_close_freezes_and_purges_only_what_no_open_campaign_needs(
     assigned: str, tmp_path: Path
 ) -> None:

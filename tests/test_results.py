@@ -278,6 +278,16 @@ BAD = [  # (row, reason fragment, column)
     ),
     (["0010000007", "A009", "2020-07-02 10:00", "接通", "", "", ""], "not an advisor", "客户经理"),
     (
+        ["0010000007", "A001", "2021-01-04 10:00", "接通", "", "", ""],
+        "after the campaign ended",
+        "通话时间",
+    ),
+    (
+        ["0010000007", "A001", "", "", "", "MMF01", "2021-01-04 10:00"],
+        "after the campaign ended",
+        "推送时间",
+    ),
+    (
         ["0010000007", "A001", "", "", "", "", "2020-07-03 10:00"],
         "推送时间 is filled but 推送产品",
         "推送时间",
@@ -298,6 +308,63 @@ def test_every_bad_row_is_reported_and_nothing_is_written(db: str, tmp_path: Pat
         assert error["row"] == number and error["column"] == column and error["file"] == str(path)
     assert events(db) == []
     assert scalar(db, "SELECT status FROM import_record WHERE kind = 'results'") == "refused"
+
+
+def test_an_id_short_of_a_members_leading_zeros_is_refused_with_the_hint(
+    db: str, tmp_path: Path
+) -> None:
+    rows = [
+        ["10000001", "A001", "2020-07-02 10:30", "接通", "1", "", ""],  # 0010000001 lost its zeros
+        ["99000001", "A001", "2020-07-02 10:30", "接通", "1", "", ""],  # 0099000001: not a member
+    ]
+    code, summary = upload(db, plain_csv(tmp_path / "plain.csv", PLAIN_HEADER, rows))
+    assert code == 1 and summary["rejected"] == 2
+    lost, foreign = summary["errors"]
+    assert lost["row"] == 2 and lost["column"] == "客户号"
+    assert "no client 10000001" in lost["reason"] and "0010000001 is in campaign" in lost["reason"]
+    assert "leading zeros" in lost["reason"]
+    assert foreign["reason"] == "no client 99000001 in the database"
+
+
+def test_two_rows_giving_one_call_two_results_are_both_refused(db: str, tmp_path: Path) -> None:
+    rows = [
+        GOOD,
+        ["0010000002", "A001", "2020-07-02 11:00", "接通", "1", "", ""],
+        ["0010000001", "A001", "2020-07-02 10:30", "无人接听", "1", "", ""],
+        ["0010000002", "A001", "2020-07-02 11:00", "接通", "1", "", ""],  # the same result again
+    ]
+    path = plain_csv(tmp_path / "plain.csv", PLAIN_HEADER, rows)
+    code, summary = upload(db, path)
+    assert code == 1 and summary["rejected"] == 2
+    reason = (
+        "rows 2 and 4 give the same call (client 0010000001, 2020-07-02 10:30) two results:"
+        " 接通 and 无人接听"
+    )
+    assert [(e["row"], e["column"], e["reason"]) for e in summary["errors"]] == [
+        (2, "通话结果", reason),
+        (4, "通话结果", reason),
+    ]
+    code, summary = upload(db, path, extra=["--skip-invalid"])
+    assert code == 0 and summary["applied"] == 1 and summary["rejected"] == 2
+    calls = [e for e in events(db) if e.stage == funnel.EVENT_CALL]
+    assert [(e.client_id, e.value) for e in calls] == [("0010000002", funnel.CONNECTED)]
+
+
+def test_two_files_giving_one_call_two_results_are_both_refused(db: str, tmp_path: Path) -> None:
+    first = plain_csv(tmp_path / "first.csv", PLAIN_HEADER, [GOOD])
+    busy = ["0010000001", "A001", "2020-07-02 10:30", "忙线", "1", "", ""]
+    second = plain_csv(tmp_path / "second.csv", PLAIN_HEADER, [GOOD, busy])
+    code, summary = upload(db, first, second)
+    assert code == 1 and summary["rejected"] == 3
+    found = {(e["file"], e["row"]): e["reason"] for e in summary["errors"]}
+    assert found == {
+        (str(first), 2): f"row 2 of {first} and row 3 of {second} give the same call"
+        " (client 0010000001, 2020-07-02 10:30) two results: 接通 and 忙线",
+        (str(second), 2): "rows 2 and 3 give the same call (client 0010000001, 2020-07-02 10:30)"
+        " two results: 接通 and 忙线",
+        (str(second), 3): f"row 2 of {first} and row 3 of {second} give the same call"
+        " (client 0010000001, 2020-07-02 10:30) two results: 接通 and 忙线",
+    }
 
 
 def test_error_line_names_file_row_and_column(db: str, tmp_path: Path) -> None:

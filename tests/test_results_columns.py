@@ -55,7 +55,7 @@ NAMES = {"王芳": "A001"}
 
 
 def moments() -> st.SearchStrategy[dt.datetime]:
-    """Wall-clock times around the campaign's start, the clock changes and now."""
+    """Wall-clock times around the campaign's start and end, the clock changes and now."""
     near = [
         dt.datetime(2020, 6, 30, 23, 59),
         dt.datetime(2020, 7, 1, 0, 0),
@@ -74,6 +74,9 @@ def moments() -> st.SearchStrategy[dt.datetime]:
         dt.datetime(2021, 3, 20, 8, 0),
         dt.datetime(2020, 12, 1, 10, 0),
         dt.datetime(2020, 11, 30, 21, 0),
+        # the campaign's last minute and the first after it
+        dt.datetime(2020, 12, 31, 23, 59),
+        dt.datetime(2021, 1, 1, 0, 0),
     ]
     spread = st.datetimes(dt.datetime(2020, 6, 29), dt.datetime(2021, 3, 21))
     minutes = spread.map(lambda moment: moment.replace(second=0, microsecond=0))
@@ -241,6 +244,7 @@ def test_the_columns_accept_a_row_when_and_as_the_row_checker_does(
     rules = rc.Rules(
         tz=ZoneInfo(zone),
         start=campaign.start,
+        end=campaign.end,
         now=NOW,
         dispositions=campaign.dispositions,
         products=products,

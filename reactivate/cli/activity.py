@@ -33,8 +33,9 @@ def load(
 ) -> None:
     """Mark members reactivated when they traded on or after their campaign started.
 
-    Loading the same export again adds nothing. The report then compares the treated
-    clients with the control group.
+    A trade after the campaign's end still counts; a trade dated after today is a bad
+    row, and one bad row writes nothing. Loading the same export again adds nothing.
+    The report then compares the treated clients with the control group.
 
     Example: reactivate activity load activity_2021q1.xlsx
     """

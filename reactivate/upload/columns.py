@@ -120,6 +120,7 @@ class Rules:
 
     tz: ZoneInfo
     start: dt.date
+    end: dt.date
     now: dt.datetime  # aware UTC
     dispositions: Collection[str]
     products: Mapping[str, tuple[str, int] | None]  # as the sheets name them -> (code, risk)
@@ -157,7 +158,7 @@ def accept(rows: pl.DataFrame, rules: Rules) -> pl.DataFrame:
             | (
                 utc.is_not_null()
                 & (utc <= now)
-                & (col(name).dt.date() >= rules.start)
+                & col(name).dt.date().is_between(rules.start, rules.end)
                 & (col("assigned_at").is_null() | (utc >= col("assigned_at")))
             )
         )

@@ -3,7 +3,8 @@
 The context every row is checked against (`load_context`: the campaign, the advisors),
 and each named client's member columns (`load_members`: known, member, advisor,
 assignment, control group, do-not-call, risk), read in one pass as a polars frame to
-join to the upload's rows.
+join to the upload's rows; and the members that unknown ids are short of their leading
+zeros (`lost_zeros`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from reactivate import registry
 from reactivate.clock import from_db
 from reactivate.db import bulk
 from reactivate.rules import funnel
+from reactivate.sheets import values
 from reactivate.upload import columns as rc
 from reactivate.upload.model import Context
 
@@ -161,3 +163,40 @@ def _times_from_db(raw: pl.Series, dtype: Any) -> pl.Series:
     distinct = raw.drop_nulls().unique().to_list()
     converted = [from_db(value) for value in distinct]
     return raw.replace_strict(distinct, converted, default=None, return_dtype=dtype)
+
+
+def lost_zeros(conn: Connection, campaign_id: int, unknown: Collection[str]) -> dict[str, str]:
+    """Each of the `unknown` ids that, all digits and padded with zeros to the width of
+    the campaign's member ids, is a member -> that member (the narrowest, where widths
+    differ). Excel saves 0021792650 as the number 21792650.
+
+    One query of the widths; the padded ids are looked up only when some are shorter.
+    """
+    if not unknown:
+        return {}
+    widths = conn.execute(
+        text("SELECT DISTINCT length(client_id) FROM member WHERE campaign_id = :cid"),
+        {"cid": campaign_id},
+    ).scalars()
+    candidates = {
+        (client_id, padded)
+        for width in widths
+        for client_id in unknown
+        if (padded := values.pad_id(client_id, width)) != client_id
+    }
+    if not candidates:
+        return {}
+    bulk.stage(conn, "padded_client", {"client_id": "TEXT", "padded": "TEXT"}, candidates)
+    found = conn.execute(
+        text(
+            "SELECT s.client_id, s.padded FROM padded_client s"
+            " JOIN member m ON m.campaign_id = :cid AND m.client_id = s.padded"
+            " ORDER BY length(s.padded)"
+        ),
+        {"cid": campaign_id},
+    ).all()
+    conn.exec_driver_sql("DROP TABLE padded_client")
+    members: dict[str, str] = {}
+    for client_id, padded in found:
+        members.setdefault(client_id, padded)
+    return members

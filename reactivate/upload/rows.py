@@ -46,7 +46,7 @@ class _SheetTime(NamedTuple):
 
     utc: dt.datetime
     stored: Any  # as the staged table holds it
-    problem: str | None  # why any row giving it is rejected (future, before the start)
+    problem: str | None  # why any row giving it is rejected (future, outside the campaign)
 
 
 class _Times(NamedTuple):
@@ -71,9 +71,12 @@ class RowChecker:
         self.stored = stored  # an aware UTC time as the staged table holds it
         self.tz = context.campaign.tz
         self.start = context.campaign.start
+        self.end = context.campaign.end
         self.now_stored = stored(context.now)
         # calls after a do-not-call result within this upload: client -> earliest such time
         self.dnc_in_upload: dict[str, dt.datetime] = {}
+        # unknown ids that are members short of their leading zeros -> those members
+        self.lost_zeros: dict[str, str] = {}
         # the file and row being checked, and the file's place in the upload
         self.item: UploadFile | None = None
         self.number = 0
@@ -106,7 +109,18 @@ class RowChecker:
         reject = self.reject
         client_id: str = row[0]
         if not member.known:
-            reject("client_id", t("reject.unknown_client", client_id=client_id))
+            padded = self.lost_zeros.get(client_id)
+            if padded is None:
+                reject("client_id", t("reject.unknown_client", client_id=client_id))
+            else:
+                campaign = self.context.campaign.slug
+                hint = t(
+                    "reject.unknown_client_lost_zeros",
+                    value=client_id,
+                    client_id=padded,
+                    campaign=campaign,
+                )
+                reject("client_id", hint)
             return False
         if not member.member:
             campaign = self.context.campaign.slug
@@ -208,6 +222,8 @@ class RowChecker:
             problem = t("reject.future", value=minute(moment), tz=timezone)
         elif moment.date() < self.start:  # the sheet's time is already the campaign's wall clock
             problem = t("reject.before_start", value=minute(moment), start=self.start)
+        elif moment.date() > self.end:  # calls and pushes belong to the campaign's days
+            problem = t("reject.after_end", value=minute(moment), end=self.end)
         found = _SheetTime(when, self.stored(when), problem)
         if len(self._times) < _REMEMBERED_TIMES:
             self._times[moment] = found

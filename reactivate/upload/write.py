@@ -1,9 +1,10 @@
 """The upload itself (`upload`): read, check, stage, then write in one transaction.
 
 Here live the steps' order and the writing: the staged table of facts (`upload_event`),
-the check of every row (column checks, then the row checker for the rest), the refusal
-of calls after a do-not-call result in the same upload, and the one write transaction
-(`record_upload`: imports recorded, new facts inserted, the stage summary rebuilt).
+the check of every row (column checks, then the row checker for the rest), the rules
+across rows (no call after a do-not-call result in the same upload, no two results for
+one call), and the one write transaction (`record_upload`: imports recorded, new facts
+inserted, the stage summary rebuilt).
 """
 
 from __future__ import annotations
@@ -30,9 +31,10 @@ from reactivate.sheets.clean import cyclic_gc_paused
 from reactivate.sheets.fields import RESULT_FIELDS
 from reactivate.sheets.read import open_table
 from reactivate.sheets.rejects import write_rejects
+from reactivate.sheets.workbook import disposition_label
 from reactivate.upload import columns as rc
 from reactivate.upload.columns import UNTIMED
-from reactivate.upload.members import load_context, load_members, member_count
+from reactivate.upload.members import load_context, load_members, lost_zeros, member_count
 from reactivate.upload.model import (
     FIELD_NAMES,
     KIND,
@@ -236,6 +238,10 @@ def _read_check_stage(
         with conn.begin():
             more = load_members(conn, campaign_id, unlisted.to_list())
         looked_up = pl.concat([looked_up, more])
+    unknown = looked_up.filter(~pl.col("known"))["client_id"].to_list()
+    if unknown:
+        with conn.begin():
+            checker.lost_zeros = lost_zeros(conn, campaign_id, unknown)
     joined = rows.join(looked_up, on="client_id", how="left", maintain_order="left")
     del rows, looked_up
     facts, named_again, touched = _check_all(joined, todo, checker, conn)
@@ -243,7 +249,7 @@ def _read_check_stage(
     bulk.append_frame(conn, _EVENT_STAGE, facts)
     del facts
     with conn.begin():
-        _reject_calls_after_dnc(conn, todo, checker, named_again)
+        _reject_across_rows(conn, todo, checker, named_again)
     return touched, named_again
 
 
@@ -326,6 +332,7 @@ def _rules(
     return rc.Rules(
         tz=campaign.tz,
         start=campaign.start,
+        end=campaign.end,
         now=context.now,
         dispositions=campaign.dispositions,
         products={
@@ -368,40 +375,83 @@ def _unstage(conn: Connection, keys: Collection[tuple[Any, ...]], columns: Seque
     conn.exec_driver_sql("DROP TABLE unstaged")
 
 
-def _reject_calls_after_dnc(
+def _reject_across_rows(
     conn: Connection, todo: Sequence[UploadFile], checker: RowChecker, named_again: set[str]
 ) -> None:
-    """A call later than a do-not-call result in this same upload is refused too.
+    """Refuse the rows that break a rule only with another row of this upload: a call
+    later than a do-not-call result, and two results for one call.
 
-    Only a client named in more than one row can have both, so only their staged facts
-    are read back.
+    Only a client named in more than one accepted row can break them, so only their
+    staged facts are read back.
     """
-    marked = checker.dnc_in_upload
-    suspects = marked.keys() & named_again
-    if not suspects:
+    if not named_again:
         return
+    staged = _staged_facts_of(conn, named_again)
+    bad_rows = _calls_after_dnc(staged, todo, checker) | _conflicting_calls(staged, todo, checker)
+    _unstage(conn, bad_rows, ("file_index", "source_row"))
+
+
+def _reject_row(item: UploadFile, row: int, column: str, reason: str) -> None:
+    item.errors.append(Rejection(str(item.path), item.sheet, row, item.header(column), reason))
+
+
+def _calls_after_dnc(
+    staged: Sequence[Any], todo: Sequence[UploadFile], checker: RowChecker
+) -> set[tuple[int, int]]:
+    """Reject the calls later than a do-not-call result this upload gives their client;
+    returns their (file, row)."""
+    marked = checker.dnc_in_upload
     bad_rows: set[tuple[int, int]] = set()
-    for position, row, kind, client_id, value, occurred_at, _match in _staged_facts_of(
-        conn, suspects
-    ):
-        if kind != funnel.EVENT_CALL or value == funnel.DO_NOT_CALL:
+    for position, row, kind, client_id, value, occurred_at, _match in staged:
+        if kind != funnel.EVENT_CALL or value == funnel.DO_NOT_CALL or client_id not in marked:
             continue
         when = from_db(occurred_at)
         assert when is not None  # every staged fact has a time
         if when > marked[client_id]:
             bad_rows.add((position, row))
-            item = todo[position]
             shown = minute(local(marked[client_id], checker.tz))
-            item.errors.append(
-                Rejection(
-                    str(item.path),
-                    item.sheet,
-                    row,
-                    item.header("call_result"),
-                    t("reject.dnc_campaign", client_id=client_id, when=shown),
-                )
-            )
-    _unstage(conn, bad_rows, ("file_index", "source_row"))
+            reason = t("reject.dnc_campaign", client_id=client_id, when=shown)
+            _reject_row(todo[position], row, "call_result", reason)
+    return bad_rows
+
+
+def _conflicting_calls(
+    staged: Sequence[Any], todo: Sequence[UploadFile], checker: RowChecker
+) -> set[tuple[int, int]]:
+    """Reject every row giving a call (the same client at the same time, as the sheet
+    gave it) a result another row gives it differently: which one is true, nobody can
+    say. The same result twice is one fact, kept once. Returns their (file, row)."""
+    calls: dict[tuple[str, Any], list[tuple[int, int, str]]] = {}
+    for position, row, kind, client_id, value, occurred_at, match_time in staged:
+        if kind == funnel.EVENT_CALL and match_time and value is not None:
+            calls.setdefault((client_id, occurred_at), []).append((position, row, value))
+    bad_rows: set[tuple[int, int]] = set()
+    for (client_id, occurred_at), given in calls.items():
+        if len({value for _position, _row, value in given}) < 2:
+            continue
+        when = from_db(occurred_at)
+        assert when is not None
+        shown = minute(local(when, checker.tz))
+        for this in given:
+            # named with the first row that gives the call another result (rows in upload order)
+            other = next(found for found in given if found[2] != this[2])
+            first, second = sorted((this, other))
+            fields = {
+                "first": first[1],
+                "second": second[1],
+                "client_id": client_id,
+                "when": shown,
+                "first_result": disposition_label(first[2]),
+                "second_result": disposition_label(second[2]),
+            }
+            if first[0] == second[0]:
+                reason = t("reject.call_conflict", **fields)
+            else:
+                files = {"first_file": todo[first[0]].path, "second_file": todo[second[0]].path}
+                reason = t("reject.call_conflict_files", **fields, **files)
+            _reject_row(todo[this[0]], this[1], "call_result", reason)
+            bad_rows.add((this[0], this[1]))
+    return bad_rows
 
 
 def _drop_restated(conn: Connection, live: Collection[int], named_again: set[str]) -> None:
