@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import shutil
+import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -435,6 +437,57 @@ def test_tampered_or_foreign_campaign_stamp_rejects_every_row(db: str, tmp_path:
     code, summary = upload(db, other)
     assert code == 1 and "issued for campaign other-campaign" in summary["errors"][0]["reason"]
     assert events(db) == []
+
+
+def test_an_issued_workbook_without_its_stamp_is_refused_not_read_as_plain(
+    db: str, tmp_path: Path
+) -> None:
+    book = make_workbook(db, tmp_path / "a.xlsx", "A001", FULL)
+    workbook = openpyxl.load_workbook(book)
+    del workbook[STAMP_SHEET]  # one right-click in Excel
+    workbook.save(book)
+    for extra in ([], ["--allow-foreign", "--skip-invalid"]):
+        code, summary = upload(db, book, extra=extra)
+        assert summary["applied"] == 0 and summary["rejected"] == 5, extra
+        assert code == (0 if extra else 1)
+        reason = summary["errors"][0]["reason"]
+        assert "a.xlsx is not as issued" in reason and STAMP_SHEET in reason
+    assert events(db) == []
+
+
+@pytest.mark.parametrize("state", ["hidden", "visible"])
+def test_a_stamp_sheet_hidden_or_shown_uploads_as_very_hidden(
+    db: str, tmp_path: Path, state: str
+) -> None:
+    book = make_workbook(db, tmp_path / "a.xlsx", "A001", FULL)
+    workbook = openpyxl.load_workbook(book)
+    workbook[STAMP_SHEET].sheet_state = state  # what a LibreOffice save or an unhide leaves
+    workbook.save(book)
+    code, summary = upload(db, book)
+    assert code == 0 and summary["applied"] == 2 and summary["events"] == 8
+
+
+def test_a_workbook_saved_by_libreoffice_uploads_and_one_stripped_is_refused(
+    db: str, tmp_path: Path
+) -> None:
+    office = shutil.which("soffice") or shutil.which("libreoffice")
+    if office is None:
+        pytest.skip("LibreOffice (soffice) is not installed: cannot check uploads of its saves")
+    book = make_workbook(db, tmp_path / "a.xlsx", "A001", FULL)
+    stripped = make_workbook(db, tmp_path / "b.xlsx", "A001", FULL)
+    workbook = openpyxl.load_workbook(stripped)
+    del workbook[STAMP_SHEET]
+    workbook.save(stripped)
+    out = tmp_path / "saved"
+    subprocess.run(
+        [office, "--headless", "--norestore", f"-env:UserInstallation=file://{tmp_path}/lo",
+         "--convert-to", "xlsx", "--outdir", str(out), str(book), str(stripped)],
+        check=True, capture_output=True, timeout=180,
+    )  # fmt: skip
+    code, summary = upload(db, out / "b.xlsx")
+    assert code == 1 and "b.xlsx is not as issued" in summary["errors"][0]["reason"]
+    code, summary = upload(db, out / "a.xlsx")
+    assert code == 0 and summary["applied"] == 2 and summary["events"] == 8
 
 
 # ------------------------------------------------------------------------- voiding

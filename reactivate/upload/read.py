@@ -108,7 +108,7 @@ def _read_stamp(item: UploadFile, slug: str, secret: bytes) -> None:
         item.problem = str(exc)
     if item.stamp is not None:
         if not verify_stamp(item.stamp, secret):
-            item.problem = t("reject.stamp_invalid")
+            item.problem = t("reject.stamp_invalid", file=item.path)
         elif item.stamp.campaign != slug:
             item.problem = t("reject.stamp_campaign", other=item.stamp.campaign, campaign=slug)
 
