@@ -422,6 +422,35 @@ def test_foreign_rows_are_refused_unless_allowed(db: str, tmp_path: Path) -> Non
     assert counts["foreign"] == 1
 
 
+def test_a_stamp_copied_onto_another_advisors_list_is_refused_whatever_the_flags(
+    db: str, tmp_path: Path
+) -> None:
+    # A list of 01 and 03, both filled, carrying A001's genuine stamp, which lists 01 but
+    # not 03: the file is refused whole, not credited to A001 (--allow-foreign did that).
+    filled = {"通话时间": sh("2020-07-02 10:30"), "通话结果": "接通"}
+    theirs = {"0010000001": filled, "0010000003": filled}
+    clients = ["0010000001", "0010000003"]
+    book = make_workbook(db, tmp_path / "b.xlsx", "A002", theirs, clients=clients)
+    mine = openpyxl.load_workbook(make_workbook(db, tmp_path / "a.xlsx", "A001", FULL))
+    workbook = openpyxl.load_workbook(book)
+    stamp = workbook[STAMP_SHEET]
+    for row in mine[STAMP_SHEET].iter_rows():
+        for cell in row:
+            stamp.cell(row=cell.row, column=cell.column, value=cell.value)
+    workbook.save(book)
+    for extra in ([], ["--allow-foreign"], ["--allow-foreign", "--skip-invalid"]):
+        code, summary = upload(db, book, extra=extra)
+        assert summary["applied"] == 0 and summary["rejected"] == 2, extra
+        assert code == (0 if "--skip-invalid" in extra else 1)
+        issued, stray = summary["errors"]
+        assert (issued["row"], issued["column"]) == (2, None)
+        assert (stray["row"], stray["column"]) == (3, "客户号")
+        assert issued["reason"] == stray["reason"]
+        assert "b.xlsx is not as issued" in stray["reason"]
+        assert "did not list client 0010000003" in stray["reason"]
+    assert events(db) == []
+
+
 def test_tampered_or_foreign_campaign_stamp_rejects_every_row(db: str, tmp_path: Path) -> None:
     book = make_workbook(db, tmp_path / "a.xlsx", "A001", FULL)
     workbook = openpyxl.load_workbook(book)
