@@ -189,9 +189,14 @@ _EN: dict[str, str] = {
     ),
     "error.advisor_unknown": "No advisor with code '{code}' in the roster.",
     "error.stamp_damaged": (
-        "{file}: the hidden sheet '{sheet}' that identifies an issued workbook is damaged "
-        "({problem}); upload the workbook as it was issued, or copy the filled rows into a "
-        "freshly issued one."
+        "{file} is not as issued: the hidden sheet '{sheet}' that identifies an issued "
+        "workbook is damaged ({problem}); upload the workbook as it was issued, or copy the "
+        "filled rows into a freshly issued one."
+    ),
+    "error.stamp_missing": (
+        "{file} is not as issued: it is a workbook reactivate issued, but its hidden sheet "
+        "'{sheet}' that identifies it was deleted; upload the workbook as it was issued, or "
+        "copy the filled rows into a freshly issued one."
     ),
     # row rejection reasons
     "reject.no_id": "no client id",
@@ -407,8 +412,13 @@ _EN: dict[str, str] = {
         "or use --advisor CODE"
     ),
     "reject.stamp_invalid": (
-        "the workbook's hidden stamp does not match its contents (edited, or issued by another "
-        "database); upload the workbook as it was issued"
+        "{file} is not as issued: the workbook's hidden stamp does not match its contents "
+        "(edited, or issued by another database); upload the workbook as it was issued"
+    ),
+    "reject.stamp_not_issued": (
+        "{file} is not as issued: its hidden stamp is {advisor}'s workbook (issue {issue}), "
+        "which did not list client {client_id} ({count} such clients): a stamp on another "
+        "list is refused whole, --allow-foreign or not"
     ),
     "reject.stamp_campaign": "this workbook was issued for campaign {other}, not {campaign}",
     "reject.unknown_product": "'{value}' is not a product of this campaign ({choices})",
@@ -703,7 +713,11 @@ _ZH: dict[str, str] = {
     "error.db_version": "数据库 {url} 的结构版本为 {found},本程序最高支持 {known}。请升级 reactivate。",
     "error.advisor_unknown": "花名册中没有工号为“{code}”的客户经理。",
     "error.stamp_damaged": (
-        "{file}:标识所发名单的隐藏工作表“{sheet}”已损坏({problem});"
+        "{file} 与下发时不符:标识所发名单的隐藏工作表“{sheet}”已损坏({problem});"
+        "请上传原样下发的名单,或把已填写的行复制到新下发的名单中再上传。"
+    ),
+    "error.stamp_missing": (
+        "{file} 与下发时不符:这是本系统下发的名单,但标识它的隐藏工作表“{sheet}”已被删除;"
         "请上传原样下发的名单,或把已填写的行复制到新下发的名单中再上传。"
     ),
     "reject.no_id": "缺少客户号",
@@ -897,7 +911,13 @@ _ZH: dict[str, str] = {
         "此行没有客户经理:客户尚未分配;请增加“客户经理/工号”列或使用 --advisor 工号"
     ),
     "reject.stamp_invalid": (
-        "名单的隐藏校验与内容不符(被修改过,或不是本数据库下发的);请上传原样下发的名单"
+        "{file} 与下发时不符:名单的隐藏校验与内容不符(被修改过,或不是本数据库下发的);"
+        "请上传原样下发的名单"
+    ),
+    "reject.stamp_not_issued": (
+        "{file} 与下发时不符:其隐藏校验属于 {advisor} 的名单(第 {issue} 期),"
+        "该名单没有客户 {client_id}(共 {count} 位这样的客户):"
+        "校验被放到别的名单上,整个文件拒收,使用 --allow-foreign 也一样"
     ),
     "reject.stamp_campaign": "该名单是为活动 {other} 下发的,不是 {campaign}",
     "reject.unknown_product": "“{value}”不是本活动的产品({choices})",

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import shutil
+import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -487,6 +489,35 @@ def test_foreign_rows_are_refused_unless_allowed(db: str, tmp_path: Path) -> Non
     assert counts["foreign"] == 1
 
 
+def test_a_stamp_copied_onto_another_advisors_list_is_refused_whatever_the_flags(
+    db: str, tmp_path: Path
+) -> None:
+    # A list of 01 and 03, both filled, carrying A001's genuine stamp, which lists 01 but
+    # not 03: the file is refused whole, not credited to A001 (--allow-foreign did that).
+    filled = {"通话时间": sh("2020-07-02 10:30"), "通话结果": "接通"}
+    theirs = {"0010000001": filled, "0010000003": filled}
+    clients = ["0010000001", "0010000003"]
+    book = make_workbook(db, tmp_path / "b.xlsx", "A002", theirs, clients=clients)
+    mine = openpyxl.load_workbook(make_workbook(db, tmp_path / "a.xlsx", "A001", FULL))
+    workbook = openpyxl.load_workbook(book)
+    stamp = workbook[STAMP_SHEET]
+    for row in mine[STAMP_SHEET].iter_rows():
+        for cell in row:
+            stamp.cell(row=cell.row, column=cell.column, value=cell.value)
+    workbook.save(book)
+    for extra in ([], ["--allow-foreign"], ["--allow-foreign", "--skip-invalid"]):
+        code, summary = upload(db, book, extra=extra)
+        assert summary["applied"] == 0 and summary["rejected"] == 2, extra
+        assert code == (0 if "--skip-invalid" in extra else 1)
+        issued, stray = summary["errors"]
+        assert (issued["row"], issued["column"]) == (2, None)
+        assert (stray["row"], stray["column"]) == (3, "客户号")
+        assert issued["reason"] == stray["reason"]
+        assert "b.xlsx is not as issued" in stray["reason"]
+        assert "did not list client 0010000003" in stray["reason"]
+    assert events(db) == []
+
+
 def test_tampered_or_foreign_campaign_stamp_rejects_every_row(db: str, tmp_path: Path) -> None:
     book = make_workbook(db, tmp_path / "a.xlsx", "A001", FULL)
     workbook = openpyxl.load_workbook(book)
@@ -502,6 +533,57 @@ def test_tampered_or_foreign_campaign_stamp_rejects_every_row(db: str, tmp_path:
     code, summary = upload(db, other)
     assert code == 1 and "issued for campaign other-campaign" in summary["errors"][0]["reason"]
     assert events(db) == []
+
+
+def test_an_issued_workbook_without_its_stamp_is_refused_not_read_as_plain(
+    db: str, tmp_path: Path
+) -> None:
+    book = make_workbook(db, tmp_path / "a.xlsx", "A001", FULL)
+    workbook = openpyxl.load_workbook(book)
+    del workbook[STAMP_SHEET]  # one right-click in Excel
+    workbook.save(book)
+    for extra in ([], ["--allow-foreign", "--skip-invalid"]):
+        code, summary = upload(db, book, extra=extra)
+        assert summary["applied"] == 0 and summary["rejected"] == 5, extra
+        assert code == (0 if extra else 1)
+        reason = summary["errors"][0]["reason"]
+        assert "a.xlsx is not as issued" in reason and STAMP_SHEET in reason
+    assert events(db) == []
+
+
+@pytest.mark.parametrize("state", ["hidden", "visible"])
+def test_a_stamp_sheet_hidden_or_shown_uploads_as_very_hidden(
+    db: str, tmp_path: Path, state: str
+) -> None:
+    book = make_workbook(db, tmp_path / "a.xlsx", "A001", FULL)
+    workbook = openpyxl.load_workbook(book)
+    workbook[STAMP_SHEET].sheet_state = state  # what a LibreOffice save or an unhide leaves
+    workbook.save(book)
+    code, summary = upload(db, book)
+    assert code == 0 and summary["applied"] == 2 and summary["events"] == 8
+
+
+def test_a_workbook_saved_by_libreoffice_uploads_and_one_stripped_is_refused(
+    db: str, tmp_path: Path
+) -> None:
+    office = shutil.which("soffice") or shutil.which("libreoffice")
+    if office is None:
+        pytest.skip("LibreOffice (soffice) is not installed: cannot check uploads of its saves")
+    book = make_workbook(db, tmp_path / "a.xlsx", "A001", FULL)
+    stripped = make_workbook(db, tmp_path / "b.xlsx", "A001", FULL)
+    workbook = openpyxl.load_workbook(stripped)
+    del workbook[STAMP_SHEET]
+    workbook.save(stripped)
+    out = tmp_path / "saved"
+    subprocess.run(
+        [office, "--headless", "--norestore", f"-env:UserInstallation=file://{tmp_path}/lo",
+         "--convert-to", "xlsx", "--outdir", str(out), str(book), str(stripped)],
+        check=True, capture_output=True, timeout=180,
+    )  # fmt: skip
+    code, summary = upload(db, out / "b.xlsx")
+    assert code == 1 and "b.xlsx is not as issued" in summary["errors"][0]["reason"]
+    code, summary = upload(db, out / "a.xlsx")
+    assert code == 0 and summary["applied"] == 2 and summary["events"] == 8
 
 
 # ------------------------------------------------------------------------- voiding

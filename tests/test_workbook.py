@@ -18,6 +18,7 @@ import openpyxl
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from openpyxl.packaging.custom import CustomPropertyList
 from python_calamine import CalamineWorkbook
 
 from reactivate.errors import InputError
@@ -30,6 +31,7 @@ from reactivate.sheets.workbook import (
     INPUT_HEADERS,
     INSTRUCTIONS_SHEET,
     LINK_HEADER,
+    MARKER_PROPERTY,
     STAMP_SHEET,
     Stamp,
     WorkbookClient,
@@ -190,15 +192,43 @@ def test_frozen_header_filter_and_widths(written: tuple[Path, WorkbookSpec]) -> 
     assert widths["A"] > 12 and widths["S"] > 25
 
 
-def test_client_columns_refuse_typing_but_the_sheet_is_not_protected(
-    written: tuple[Path, WorkbookSpec],
-) -> None:
-    # Excel refuses to sort a range holding locked cells on a protected sheet, so the client
-    # columns are guarded by an always-false validation instead of sheet protection.
-    path, _ = written
+def test_call_sheet_is_protected_without_a_password(written: tuple[Path, WorkbookSpec]) -> None:
+    path, spec = written
+    ws = call_sheet(path)
+    protection = ws.protection
+    assert protection.sheet is True and protection.password is None
+    # OOXML names what protection forbids: False is allowed (filter, sort, resize)
+    assert protection.autoFilter is False and protection.sort is False
+    assert protection.formatColumns is False and protection.formatRows is False
+    assert protection.insertRows is True and protection.deleteRows is True
+    assert protection.deleteColumns is True and protection.insertColumns is True
+
+
+def test_client_cells_are_locked_and_input_cells_not(written: tuple[Path, WorkbookSpec]) -> None:
+    path, spec = written
     book = openpyxl.load_workbook(path)
     ws = book[CALL_SHEET]
-    assert ws.protection.sheet is False
+    client_cells = list(ws.iter_rows(min_row=1, max_row=1 + len(spec.clients), max_col=8))
+    assert all(cell.protection.locked for row in client_cells for cell in row)
+    assert all(cell.protection.locked for cell in ws[1])  # the header row, input headers too
+    # Input cells are blank: a blank cell takes its column's style, which unlocks it.
+    assert all(
+        value is None
+        for row in ws.iter_rows(min_row=2, min_col=9, values_only=True)
+        for value in row
+    )
+    for letter in "IJKLMNOPQRS":
+        style = ws.column_dimensions[letter]._style
+        assert style is not None and book._protections[style.protectionId].locked is False
+    for letter in "ABCDEFGH":
+        style = ws.column_dimensions[letter]._style
+        assert style is None or book._protections[style.protectionId].locked is not False
+
+
+def test_client_columns_also_refuse_typing(written: tuple[Path, WorkbookSpec]) -> None:
+    # Behind the protection: still guarded once someone lifts it to sort.
+    path, _ = written
+    ws = call_sheet(path)
     (guard,) = [dv for dv in ws.data_validations.dataValidation if dv.type == "custom"]
     assert str(guard.sqref) == "A1:H6 I1:S1"  # client cells and the whole header row
     assert guard.formula1 == "FALSE()"
@@ -286,7 +316,9 @@ def test_instructions_sheet(written: tuple[Path, WorkbookSpec]) -> None:
     assert spec.contact_link is not None and spec.contact_link in text
     assert "F005" in text and "R4" in text
     assert "适合产品" in text
-    assert "筛选和排序" in text  # the client columns refuse typing, not sorting
+    # the sheet is protected without a password: how to sort, and that a hidden stamp is fine
+    assert "撤销工作表保护" in text and "没有密码" in text
+    assert "另存后变为“隐藏”都不要紧" in text
 
 
 def test_other_timezone_is_named(tmp_path: Path) -> None:
@@ -447,6 +479,77 @@ def test_plain_sheets_have_no_stamp(tmp_path: Path) -> None:
     assert read_stamp(csv) is None
 
 
+def test_a_sheet_named_like_the_call_sheet_alone_is_still_plain(tmp_path: Path) -> None:
+    plain = tmp_path / "plain.xlsx"
+    book = openpyxl.Workbook()
+    book.active.title = CALL_SHEET  # a common name for any list of clients
+    book.active.append(["客户号", "通话结果"])
+    book.save(plain)
+    assert read_stamp(plain) is None
+
+
+def test_issued_workbooks_carry_a_marker_property(written: tuple[Path, WorkbookSpec]) -> None:
+    path, _ = written
+    with zipfile.ZipFile(path) as archive:
+        root = ElementTree.fromstring(archive.read("docProps/custom.xml"))
+    names = {element.get("name") for element in root}
+    assert MARKER_PROPERTY in names
+
+
+@pytest.mark.parametrize("state", ["hidden", "visible"])
+def test_stamp_sheet_need_not_be_very_hidden(
+    written: tuple[Path, WorkbookSpec], tmp_path: Path, state: str
+) -> None:
+    # LibreOffice saves a very hidden sheet as hidden; the HMAC, not the state, vouches.
+    path, _ = written
+    book = openpyxl.load_workbook(path)
+    book[STAMP_SHEET].sheet_state = state
+    shown = tmp_path / f"{state}.xlsx"
+    book.save(shown)
+    stamp = read_stamp(shown)
+    assert stamp is not None and verify_stamp(stamp, SECRET)
+
+
+def _without_property(book: openpyxl.Workbook) -> None:
+    book.custom_doc_props = CustomPropertyList()
+
+
+@pytest.mark.parametrize(
+    "also",
+    [
+        lambda book: None,
+        lambda book: setattr(book[CALL_SHEET], "title", "Sheet1"),  # the property is left
+        _without_property,  # the sheet names are left
+    ],
+    ids=["stamp-deleted", "sheets-renamed", "property-removed"],
+)
+def test_an_issued_workbook_without_its_stamp_is_not_as_issued(
+    written: tuple[Path, WorkbookSpec], tmp_path: Path, also: object
+) -> None:
+    path, _ = written
+    book = openpyxl.load_workbook(path)
+    del book[STAMP_SHEET]
+    also(book)  # type: ignore[operator]
+    stripped = tmp_path / "stripped.xlsx"
+    book.save(stripped)
+    with pytest.raises(InputError, match=r"stripped\.xlsx is not as issued.*deleted"):
+        read_stamp(stripped)
+
+
+def test_without_stamp_and_every_marker_a_workbook_is_a_plain_sheet(
+    written: tuple[Path, WorkbookSpec], tmp_path: Path
+) -> None:
+    # What the markers are for: without them a stamp-less workbook passes as plain.
+    path, _ = written
+    book = openpyxl.load_workbook(path)
+    del book[STAMP_SHEET]
+    del book[INSTRUCTIONS_SHEET]
+    _without_property(book)
+    bare = tmp_path / "bare.xlsx"
+    book.save(bare)
+    assert read_stamp(bare) is None
+
+
 def test_unreadable_file_is_an_input_error(tmp_path: Path) -> None:
     bad = tmp_path / "bad.xlsx"
     bad.write_bytes(b"not a zip")
@@ -588,6 +691,34 @@ def test_libreoffice_opens_and_converts(written: tuple[Path, WorkbookSpec], tmp_
     assert rows[0][:3] == ["客户号", "姓名", "手机号"]
     assert len(rows) == 1 + len(spec.clients)
     assert rows[1][0] == "0000123"  # the id stays text, leading zeros kept
+
+
+def test_libreoffice_keeps_the_protection_and_the_markers(
+    written: tuple[Path, WorkbookSpec], tmp_path: Path
+) -> None:
+    office = shutil.which("soffice") or shutil.which("libreoffice")
+    if office is None:
+        pytest.skip("LibreOffice (soffice) is not installed: cannot check what its save keeps")
+    path, _ = written
+    book = openpyxl.load_workbook(path)
+    del book[STAMP_SHEET]
+    stripped = tmp_path / "stripped.xlsx"
+    book.save(stripped)
+    out = tmp_path / "saved"
+    for source in (path, stripped):
+        subprocess.run(
+            [office, "--headless", "--norestore", f"-env:UserInstallation=file://{tmp_path}/lo",
+             "--convert-to", "xlsx", "--outdir", str(out), str(source)],
+            check=True, capture_output=True, timeout=180,
+        )  # fmt: skip
+    saved = openpyxl.load_workbook(out / path.name)
+    assert saved[STAMP_SHEET].sheet_state == "hidden"  # no longer very hidden
+    stamp = read_stamp(out / path.name)
+    assert stamp is not None and verify_stamp(stamp, SECRET)
+    protection = saved[CALL_SHEET].protection
+    assert protection.sheet is True and protection.sort is False and protection.autoFilter is False
+    with pytest.raises(InputError, match="not as issued"):
+        read_stamp(out / stripped.name)
 
 
 def test_long_product_list_runs_past_the_stamp_rows(tmp_path: Path) -> None:

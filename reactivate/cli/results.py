@@ -47,7 +47,11 @@ def upload(
         bool,
         typer.Option(
             "--allow-foreign",
-            help="Accept rows for clients assigned to another advisor (counted as foreign).",
+            help=(
+                "Accept rows for clients assigned to another advisor (counted as foreign):"
+                " a plain sheet's, or a workbook's clients moved since it was issued. A workbook"
+                " naming clients its stamp did not issue is refused all the same."
+            ),
         ),
     ] = False,
     advisor: Annotated[

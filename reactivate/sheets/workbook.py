@@ -2,20 +2,30 @@
 
 `assign` hands each advisor one .xlsx per issue. Its sheets:
 
-- `客户名单` (`CALL_SHEET`): one row per client. The client columns (`CLIENT_HEADERS`)
-  and the header row refuse typing through an always-false validation; the input columns
-  (`INPUT_HEADERS`) are filled in a light colour and carry dropdowns or date/number
-  validation. The sheet is not protected: Excel refuses to sort a range holding locked
-  cells on a protected sheet, while sorting and filtering move values past validation.
-  The headers are the Chinese aliases results upload reads, so a filled workbook uploads
-  like a plain results sheet.
-- `填写说明`: how to fill it in, what each call result means, the products.
-- `_reactivate` (very hidden): the stamp in columns A:B: campaign, advisor, issue
-  number, the client ids issued and an HMAC-SHA256 over them, keyed by the campaign
-  database's secret. Upload recomputes it (`verify_stamp`) to attribute rows to what was
-  issued and to recognise a tampered or foreign sheet. Column D holds the product list
-  the 推送产品 dropdown points at (an inline dropdown list is capped at 255 characters).
-  One sheet for both: every sheet costs xlsxwriter two temp files per workbook.
+- `客户名单` (`CALL_SHEET`): one row per client. The sheet is protected without a
+  password (`_PROTECTION`): against slips, not attackers, which the stamp's HMAC is for.
+  The client columns (`CLIENT_HEADERS`) and the header row are locked, so pasting or
+  Delete cannot change them, and also refuse typing through an always-false validation,
+  which still guards them once someone lifts the protection (to sort: Excel refuses to
+  sort a range holding locked cells even where the protection allows sorting). The input
+  columns (`INPUT_HEADERS`) are unlocked, filled in a light colour and carry dropdowns or
+  date/number validation. Filtering and resizing columns and rows stay allowed. The
+  headers are the Chinese aliases results upload reads, so a filled workbook uploads like
+  a plain results sheet.
+- `填写说明` (`INSTRUCTIONS_SHEET`): how to fill it in, what each call result means, the
+  products.
+- `_reactivate` (very hidden; LibreOffice saves it back as merely hidden, which upload
+  accepts alike): the stamp in columns A:B: campaign, advisor, issue number, the client
+  ids issued and an HMAC-SHA256 over them, keyed by the campaign database's secret.
+  Upload recomputes it (`verify_stamp`) to attribute rows to what was issued and to
+  recognise a tampered or foreign sheet. Column D holds the product list the 推送产品
+  dropdown points at (an inline dropdown list is capped at 255 characters). One sheet
+  for both: every sheet costs xlsxwriter two temp files per workbook.
+
+A workbook that lost its stamp sheet must not pass for a plain results sheet, so every
+issued workbook also carries markers that Excel, WPS and LibreOffice keep when they save
+it: a custom document property (`MARKER_PROPERTY`) and the pair of sheet names
+`CALL_SHEET` and `INSTRUCTIONS_SHEET` (`read_stamp` refuses a marked file without a stamp).
 
 Writing uses xlsxwriter in constant_memory mode: rows stream to disk in order, so
 memory stays flat however many clients a workbook holds. Everything beyond cell values
@@ -97,6 +107,20 @@ PRODUCT_SEPARATOR: Final = "、"
 DATETIME_FORMAT: Final = "yyyy-mm-dd hh:mm"
 
 _STAMP_FORMAT: Final = "reactivate-workbook"
+#: The custom document property every issued workbook carries (value `_STAMP_FORMAT`).
+MARKER_PROPERTY: Final = "reactivate"
+_CUSTOM_PROPERTIES_PART: Final = "docProps/custom.xml"
+_CUSTOM_PROPERTY_TAG: Final = (
+    "{http://schemas.openxmlformats.org/officeDocument/2006/custom-properties}property"
+)
+#: What the call sheet's protection still allows (xlsxwriter `protect()` options; cells
+#: unlocked by their format stay editable). No password: it guards against accidents.
+_PROTECTION: Final[dict[str, bool]] = {
+    "sort": True,
+    "autofilter": True,
+    "format_columns": True,
+    "format_rows": True,
+}
 _STAMP_VERSION: Final = "1"
 # Excel caps a cell at 32,767 UTF-16 units; the JSON is ASCII (ensure_ascii), one unit a char.
 _STAMP_CHUNK: Final = 32_000
@@ -246,10 +270,13 @@ def verify_stamp(stamp: Stamp, secret: bytes) -> bool:
 
 
 def read_stamp(path: Path) -> Stamp | None:
-    """The stamp of an issued workbook; None for a sheet without one (a plain results sheet).
+    """The stamp of an issued workbook; None for a sheet that never was one (a plain
+    results sheet). The stamp sheet may be very hidden, hidden or visible: its HMAC, not
+    its state, is what vouches for it.
 
-    Raises `InputError` when the file cannot be read, or when it has a stamp sheet that
-    is damaged: a broken stamp must not pass as a plain sheet.
+    Raises `InputError` when the file cannot be read, or when it is not as issued: it has
+    a stamp sheet that is damaged, or it carries an issued workbook's markers but no stamp
+    sheet. Neither must pass as a plain sheet.
     """
     if path.suffix.lower() not in (".xlsx", ".xlsm", ".xlsb", ".xls", ".ods"):
         return None
@@ -261,14 +288,37 @@ def read_stamp(path: Path) -> Stamp | None:
     except Exception as exc:  # calamine raises several types for unreadable files
         raise InputError(t("error.file_unreadable", file=path, problem=exc)) from exc
     try:
-        if STAMP_SHEET not in book.sheet_names:
-            return None
-        rows = book.get_sheet_by_name(STAMP_SHEET).to_python()
+        names = list(book.sheet_names)
+        rows = book.get_sheet_by_name(STAMP_SHEET).to_python() if STAMP_SHEET in names else None
     except Exception as exc:
         raise InputError(t("error.file_unreadable", file=path, problem=exc)) from exc
     finally:
         book.close()
-    return _parse_stamp(path, rows)
+    if rows is not None:
+        return _parse_stamp(path, rows)
+    if {CALL_SHEET, INSTRUCTIONS_SHEET}.issubset(names) or _has_marker_property(path):
+        raise InputError(t("error.stamp_missing", file=path, sheet=STAMP_SHEET))
+    return None
+
+
+def _has_marker_property(path: Path) -> bool:
+    """Whether an xlsx or xlsm file's custom document properties hold `MARKER_PROPERTY`."""
+    if path.suffix.lower() not in (".xlsx", ".xlsm"):
+        return False  # other formats keep the sheet names, the other marker
+    import zipfile
+    from xml.etree.ElementTree import ParseError, iterparse
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            if _CUSTOM_PROPERTIES_PART not in archive.namelist():
+                return False
+            with archive.open(_CUSTOM_PROPERTIES_PART) as part:
+                return any(
+                    element.tag == _CUSTOM_PROPERTY_TAG and element.get("name") == MARKER_PROPERTY
+                    for _, element in iterparse(part)
+                )
+    except (zipfile.BadZipFile, ParseError, OSError) as exc:
+        raise InputError(t("error.file_unreadable", file=path, problem=exc)) from exc
 
 
 def _parse_stamp(path: Path, rows: list[list[Any]]) -> Stamp:
@@ -354,6 +404,7 @@ def _write(path: Path, spec: WorkbookSpec, secret: bytes) -> None:
                 "created": issued_utc,
             }
         )
+        book.set_custom_property(MARKER_PROPERTY, _STAMP_FORMAT)
         calls = book.add_worksheet(CALL_SHEET)
         instructions = book.add_worksheet(INSTRUCTIONS_SHEET)
         stamp = book.add_worksheet(STAMP_SHEET)
@@ -392,6 +443,7 @@ def _write_calls(book: Any, ws: Any, spec: WorkbookSpec, product_range: str | No
     _validate(ws, spec, col, last_row, product_range, last_col)
     if product_range is not None:
         _warn_unsuitable_products(ws, col, last_row, formats.warn)
+    ws.protect("", _PROTECTION)
 
 
 @dataclass(frozen=True)
@@ -410,7 +462,7 @@ class _CallFormats:
         return cls(
             client_header=book.add_format({**header, "bg_color": _CLIENT_FILL}),
             input_header=book.add_format({**header, "bg_color": _INPUT_HEADER_FILL}),
-            # Unlocked, so input cells stay editable should someone protect the sheet by hand.
+            # Unlocked: the only cells of the protected sheet anyone may change.
             input_plain=book.add_format({"locked": False, "bg_color": _INPUT_FILL}),
             input_datetime=book.add_format(
                 {"locked": False, "bg_color": _INPUT_FILL, "num_format": DATETIME_FORMAT}
@@ -497,9 +549,8 @@ def _validate(
 def _refuse_typing_in_client_cells(ws: Any, last_row: int, last_col: int) -> None:
     """Client cells and headers refuse whatever is typed (a formula that is never true).
 
-    Not sheet protection: Excel will not sort a range with locked cells on a protected
-    sheet, while sorting and filtering move values without consulting validation. It
-    guards against slips (pasting bypasses it); integrity comes from the stamp's HMAC
+    Behind the sheet protection, which stops pasting and Delete too: this still guards
+    them once someone lifts the protection to sort. Integrity comes from the stamp's HMAC
     and upload's checks. One rule over two ranges, so no per-cell cost."""
     from xlsxwriter.utility import xl_rowcol_to_cell
 
@@ -643,8 +694,9 @@ def _write_instructions(book: Any, ws: Any, spec: WorkbookSpec) -> None:
 
     line("怎么填", label_format=bold)
     steps = (
-        f"只在“{CALL_SHEET}”表的黄色列里填写;表头为灰色的客户信息列和表头不能修改(输入会被拒绝),"
-        "也请不要往这些列里粘贴内容;可以用表头的筛选按钮筛选和排序。",
+        f"只在“{CALL_SHEET}”表的黄色列里填写;表头为灰色的客户信息列和表头已锁定,不能修改;"
+        "可以用表头的筛选按钮筛选,可以调整列宽和行高。"
+        "工作表保护没有密码:需要排序时可在“审阅”中撤销工作表保护,排序后请勿改动客户信息列。",
         "每打一次电话,填写“通话时间”和“通话结果”(下拉选择),并把“拨打次数”加 1。"
         "再次拨打时改成最新一次的时间和结果即可,已上传过的记录不会丢失。",
         f"所有时间按{zone}填写,格式为 2024-03-05 14:30,不能填写未来的时间。",
@@ -654,7 +706,8 @@ def _write_instructions(book: Any, ws: Any, spec: WorkbookSpec) -> None:
         "选了不适合的产品,单元格会变红,上传时该行会被拒绝。填写推送产品后请填写“推送时间”。",
         "客户购买或办理了推送的产品,“是否转化”选“是”,并填写“转化时间”。",
         "“勿扰”表示客户要求不再联系:以后永远不要再拨打这位客户。",
-        "不要改动表名、列名,不要增加、删除或移动列,不要删除隐藏的工作表;保存为 .xlsx 后上传。"
+        "不要改动表名、列名,不要增加、删除或移动列,不要删除、修改隐藏的工作表"
+        "(取消隐藏或另存后变为“隐藏”都不要紧),否则上传会被拒绝;保存为 .xlsx 后上传。"
         "同一份表可以多次上传,相同的内容不会重复计算。",
         "本表含客户姓名和手机号,仅供您本人使用,请勿转发或外传。",
     )
@@ -685,7 +738,8 @@ def _write_instructions(book: Any, ws: Any, spec: WorkbookSpec) -> None:
 
 def _write_stamp(ws: Any, spec: WorkbookSpec, secret: bytes) -> str | None:
     """Write the stamp (A:B) and the product list (D); return the list's range, if any."""
-    ws.very_hidden()
+    ws.very_hidden()  # out of the unhide menu; upload accepts it hidden or shown alike
+    ws.protect()  # an accidental edit, once shown, would void the stamp
     ids = [client.client_id for client in spec.clients]
     digest = stamp_digest(secret, spec.campaign_slug, spec.advisor_code, spec.issue, ids)
     pairs = [

@@ -4,7 +4,8 @@ The files named (`upload_files`: folders expanded, `expand`), their stamps read 
 verified (`read_stamps`), each file opened a few ahead on two threads (`Opened`), and
 their rows cleaned (`read_all`): a column at a time where a fast reader reads a file
 exactly, files alike together, else a row at a time by the row reader (`_RowReader`),
-which stays the definition of a clean row.
+which stays the definition of a clean row. A workbook whose rows name clients its stamp
+did not issue is refused whole (`_refuse_strays`).
 """
 
 from __future__ import annotations
@@ -108,7 +109,7 @@ def _read_stamp(item: UploadFile, slug: str, secret: bytes) -> None:
         item.problem = str(exc)
     if item.stamp is not None:
         if not verify_stamp(item.stamp, secret):
-            item.problem = t("reject.stamp_invalid")
+            item.problem = t("reject.stamp_invalid", file=item.path)
         elif item.stamp.campaign != slug:
             item.problem = t("reject.stamp_campaign", other=item.stamp.campaign, campaign=slug)
 
@@ -251,8 +252,57 @@ def read_all(
     if not parts:
         return _cleaned_frame([])
     if len(parts) == 1:  # files alike, none judged: in file and row order already
-        return parts[0]
-    return pl.concat(parts).sort(rc.FILE, rc.ROW)
+        return _refuse_strays(parts[0], todo)
+    return _refuse_strays(pl.concat(parts).sort(rc.FILE, rc.ROW), todo)
+
+
+def _refuse_strays(rows: pl.DataFrame, todo: Sequence[UploadFile]) -> pl.DataFrame:
+    """`rows` less those of the workbooks whose rows name a client their stamp did not
+    issue: a stamp copied onto another list, whose rows are nobody's to credit. Every
+    row of such a file is rejected (whatever the flags: --allow-foreign is for clients
+    moved since the issue), and it becomes the file's `problem`."""
+    import polars as pl
+
+    stamped = {
+        position: item.stamp
+        for position, item in enumerate(todo)
+        if item.stamp is not None and item.problem is None
+    }
+    if not stamped:
+        return rows
+    issued = pl.concat(
+        pl.DataFrame({"client_id": pl.Series(stamp.client_ids, dtype=pl.String)}).select(
+            pl.lit(position, pl.Int64).alias(rc.FILE), "client_id"
+        )
+        for position, stamp in stamped.items()
+    )
+    strays = (
+        rows.filter(pl.col(rc.FILE).is_in(list(stamped)))
+        .join(issued, on=[rc.FILE, "client_id"], how="anti", maintain_order="left")
+        .group_by(rc.FILE)
+        .agg(pl.col("client_id").first(), pl.col("client_id").n_unique().alias("count"))
+    )
+    if strays.is_empty():
+        return rows
+    refused = strays[rc.FILE].to_list()
+    for position, client_id, count in strays.iter_rows():
+        item, stamp = todo[position], stamped[position]
+        item.problem = t(
+            "reject.stamp_not_issued",
+            file=item.path,
+            advisor=stamp.advisor,
+            issue=stamp.issue,
+            client_id=client_id,
+            count=count,
+        )
+    issued_ids = {position: set(stamped[position].client_ids) for position in refused}
+    for position, number, client_id in (
+        rows.filter(pl.col(rc.FILE).is_in(refused)).select(rc.FILE, rc.ROW, "client_id").iter_rows()
+    ):
+        item = todo[position]
+        column = None if client_id in issued_ids[position] else item.header("client_id")
+        item.errors.append(Rejection(str(item.path), item.sheet, number, column, item.problem))
+    return rows.filter(~pl.col(rc.FILE).is_in(refused))
 
 
 def _columns_to_clean(
