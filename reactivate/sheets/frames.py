@@ -13,6 +13,7 @@ else returns None, and the caller reads the rows one by one as before.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -109,6 +110,11 @@ def _read_csv(path: Path, table: Table) -> pl.DataFrame | None:
 def _read_xlsx(path: Path, table: Table) -> pl.DataFrame | None:
     import fastexcel
     import polars as pl
+
+    # fastexcel warns through `logging` of a column with no value at all (an unfilled 备注)
+    # that it reads as text, which is what the row reader does too; with nothing
+    # configured, logging's last resort would print that on the user's terminal.
+    logging.getLogger("fastexcel").setLevel(logging.ERROR)
 
     # A column no field reads (a running number, with 合计 under it) is only looked at to
     # tell a label row, where a number and its text are alike: read it as text.
