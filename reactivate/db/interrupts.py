@@ -16,6 +16,7 @@ exits. `watch(engine)` counts the engine's commits, so the CLI knows which line 
 from __future__ import annotations
 
 import signal
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
@@ -60,12 +61,25 @@ def _interrupt(signum: int, _frame: FrameType | None) -> None:
     _pending = Interrupted(signum)
 
 
+def _unraisable(unraisable: Any) -> None:
+    global _pending
+    if isinstance(unraisable.exc_value, Interrupted):
+        # raised in a finalizer (a `__del__`), which Python reports and forgets: the command
+        # went on, and says it was interrupted as it finishes
+        _pending = unraisable.exc_value
+        return
+    sys.__unraisablehook__(unraisable)
+
+
 def install() -> None:
     """Route SIGINT and SIGTERM to `Interrupted` (cheap: no import, for `--help` too)."""
     global _installed
     _installed = True
+    sys.unraisablehook = _unraisable
     signal.signal(signal.SIGINT, _interrupt)
     signal.signal(signal.SIGTERM, _interrupt)
+    # `reactivate.__main__` holds them back until now
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
 
 
 @contextmanager
