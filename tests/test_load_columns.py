@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -335,6 +336,20 @@ def test_typed_workbook_loads_the_same_either_way(
     assert fast == slow
     assert fast_rows == slow_rows
     assert (fast["rows"], fast["rejected"], fast["duplicates"]) == (5, 1, 1)
+
+
+def test_a_column_with_no_value_reads_without_a_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # No row names a previous advisor: fastexcel reads the blank column as text and says so
+    # through logging, which with nothing configured would print on the user's terminal.
+    path = tmp_path / "accounts.xlsx"
+    header, *accounts = (row for row in WORKBOOK_ROWS[:3] if row is not None)
+    write_workbook(path, [header, *[[*row[:10], None, *row[11:]] for row in accounts]])
+    with caplog.at_level(logging.WARNING):
+        _table, frame = open_frame(path, ACCOUNT_FIELDS)
+    assert frame is not None
+    assert [record.getMessage() for record in caplog.records] == []
 
 
 def test_workbook_head_finds_the_table_open_table_finds(tmp_path: Path) -> None:

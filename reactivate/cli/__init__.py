@@ -7,6 +7,7 @@ imported inside commands so that `reactivate --help` starts fast.
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import typer
@@ -46,14 +47,20 @@ class _ReportingGroup(TyperGroup):
 
     def invoke(self, ctx: Any) -> Any:
         try:
-            return super().invoke(ctx)
+            with interrupts.command():
+                return super().invoke(ctx)
         except ReactivateError as exc:
             print_error(exc)
             raise typer.Exit(1) from None
         except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM once `main` routed it here
-            saved = interrupts.commits() > 0
-            print_error(t("error.interrupted_saved" if saved else "error.interrupted"))
-            raise typer.Exit(exc.exit_code if isinstance(exc, Interrupted) else 130) from None
+            raise typer.Exit(_report_interrupt(exc)) from None
+
+
+def _report_interrupt(exc: KeyboardInterrupt) -> int:
+    """Say whether anything was saved; returns the exit code."""
+    saved = interrupts.commits() > 0
+    print_error(t("error.interrupted_saved" if saved else "error.interrupted"))
+    return exc.exit_code if isinstance(exc, Interrupted) else 130
 
 
 app = typer.Typer(
@@ -85,6 +92,12 @@ app.add_typer(db.app, name="db")
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Run the command line on `sys.argv`, SIGINT and SIGTERM routed (`reactivate.__main__`
+    routes them before this module is imported)."""
     interrupts.install()
-    app()
+    try:
+        app()
+    finally:
+        late = interrupts.finish()  # came while the command line loaded or exited
+        if late is not None:
+            sys.exit(_report_interrupt(late))

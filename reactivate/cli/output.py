@@ -38,7 +38,10 @@ def err_console() -> Console:
 
 def print_error(message: object) -> None:
     """`Error: message` on stderr, the prefix in bold red."""
-    err_console().print(Text.assemble((f"{t('error.prefix')}:", "bold red"), " ", str(message)))
+    # one line, however narrow the terminal (or the 80 columns assumed for a pipe)
+    err_console().print(
+        Text.assemble((f"{t('error.prefix')}:", "bold red"), " ", str(message)), soft_wrap=True
+    )
 
 
 def print_rejections(errors: Sequence[Rejection]) -> None:

@@ -221,7 +221,11 @@ def _write_scratch(path: Path, name: str, frame: pl.DataFrame) -> bool:
             cursor.execute("PRAGMA journal_mode=OFF")
             cursor.execute("PRAGMA synchronous=OFF")
             cursor.adbc_ingest(name, frame, mode="create")
-    except (OSError, adbc.Error):
+    except (OSError, adbc.Error) as exc:
         path.unlink(missing_ok=True)
+        if isinstance(exc.__cause__, KeyboardInterrupt):
+            # ADBC takes SIGINT during its calls and fails to cancel them: the interrupt is
+            # the user's, not a reason to stage another way
+            raise KeyboardInterrupt from None
         return False
     return True

@@ -75,6 +75,12 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None
     cursor.close()
 
 
+def _not_an_interrupt(record: logging.LogRecord) -> bool:
+    """False for the pool's log of an interrupt that came while it closed a connection: the
+    pool logs it, traceback and all, and raises it again, and the CLI reports it once."""
+    return not (record.exc_info and isinstance(record.exc_info[1], KeyboardInterrupt))
+
+
 def _sqlite_begin(conn: Any) -> None:
     # BEGIN IMMEDIATE takes the write lock up front: two writers queue instead of
     # deadlocking on a read-to-write upgrade.
@@ -93,6 +99,8 @@ def open_engine(db: str | None = None, *, create: bool = True, upgrade: bool = T
         engine = create_engine(url, poolclass=NullPool)
     except (ArgumentError, ImportError) as exc:
         raise DatabaseError(t("error.db_url", url=url, problem=exc)) from exc
+    pool = type(engine.pool)  # SQLAlchemy logs as the pool's class
+    logging.getLogger(f"{pool.__module__}.{pool.__name__}").addFilter(_not_an_interrupt)
     if engine.dialect.name == "sqlite":
         if engine.url.database not in (None, "", ":memory:"):
             _private_file(Path(engine.url.database))

@@ -9,7 +9,7 @@ the report. The simulation is labelled as such wherever the demo shows it.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -97,24 +97,7 @@ def run_demo(
     )
 
     say(t("demo.step.simulate"))
-    tz = campaign_config.tz
-    until = dt.datetime.combine(campaign_config.end, dt.time(18, 0), tzinfo=tz)
-    labels = {
-        p.code: product_label(WorkbookProduct(p.code, p.name, p.risk))
-        for p in campaign_config.products
-    }
-    rows = 0
-    for path in assigned.workbooks:
-        stamp = read_stamp(path)
-        assert stamp is not None  # the workbook was just issued
-        work = simulate(
-            _clients(engine, stamp.client_ids, campaign_config.products),
-            rates_for(campaign_config.targets),
-            until,
-            seed=SEED + hash_advisor(stamp.advisor),
-            max_attempts=campaign_config.followup.max_attempts,
-        )
-        rows += fill_workbook(path, {w.client_id: _row(w, tz, labels) for w in work})
+    rows = simulate_workbooks(engine, campaign_config, assigned.workbooks, seed=SEED)
     say(t("demo.step.upload"))
     uploaded = upload(engine, SLUG, assigned.workbooks)
 
@@ -132,6 +115,31 @@ def run_demo(
         activity=activity,
         report=build_report(engine, SLUG, ReportOptions(by="advisor")),
     )
+
+
+def simulate_workbooks(
+    engine: Engine, campaign: Campaign, workbooks: Sequence[Path], seed: int = SEED
+) -> int:
+    """Fill each issued workbook with a seeded simulation of its advisor's work, dated inside
+    the campaign and after each client's assignment; returns the rows filled."""
+    tz = campaign.tz
+    until = dt.datetime.combine(campaign.end, dt.time(18, 0), tzinfo=tz)
+    labels = {
+        p.code: product_label(WorkbookProduct(p.code, p.name, p.risk)) for p in campaign.products
+    }
+    rows = 0
+    for path in workbooks:
+        stamp = read_stamp(path)
+        assert stamp is not None  # the workbook was issued
+        work = simulate(
+            _clients(engine, stamp.client_ids, campaign.products),
+            rates_for(campaign.targets),
+            until,
+            seed=seed + hash_advisor(stamp.advisor),
+            max_attempts=campaign.followup.max_attempts,
+        )
+        rows += fill_workbook(path, {w.client_id: _row(w, tz, labels) for w in work})
+    return rows
 
 
 def _write_activity(engine: Engine, campaign: Campaign, path: Path) -> None:
