@@ -96,7 +96,10 @@ def _driver_batches(
         while rows := cursor.fetchmany(50_000):
             yield rows
     finally:
-        cursor.close()
+        # an interrupt may have closed the connection before this generator is collected;
+        # its cursor went with it, and closing it again would only print a traceback
+        if not (conn.closed or conn.invalidated):
+            cursor.close()
 
 
 def load_members(
