@@ -26,7 +26,7 @@ from reactivate.db.models import (
     DO_NOT_CALL,
     MEMBERS,
 )
-from reactivate.errors import ConfigError, NeedsConfirmation, Rejection
+from reactivate.errors import ConfigError, InputError, NeedsConfirmation, Rejection
 from reactivate.messages import t
 from reactivate.roster import BranchResolver
 from reactivate.rules.campaign import Dormancy
@@ -34,8 +34,16 @@ from reactivate.sheets import values
 from reactivate.sheets import values_columns as columns
 from reactivate.sheets.clean import Parser, RowCleaner, cyclic_gc_paused, errors_json, remembered
 from reactivate.sheets.fields import ACCOUNT_FIELDS
-from reactivate.sheets.frames import ROW, column, open_frame
-from reactivate.sheets.read import Table, is_label, open_table, parse_mapping, sha256_of
+from reactivate.sheets.frames import ROW, column, open_frames
+from reactivate.sheets.read import (
+    CSV_SUFFIXES,
+    EXCEL_SUFFIXES,
+    Table,
+    is_label,
+    open_table,
+    parse_mapping,
+    sha256_of,
+)
 from reactivate.sheets.rejects import write_rejects
 from reactivate.sheets.values_columns import as_cell
 
@@ -81,6 +89,13 @@ _ASCII_DIGITS = frozenset("0123456789")
 _DIGITS_ONLY = "^[0-9]+$"
 #: Rows between progress updates.
 PROGRESS_STEP = 10_000
+#: Rows of a file read and cleaned at a time (`LoadOptions.batch_rows`): a million rows of
+#: raw text cells take about 1 GB, their cleaned columns about half as much.
+BATCH_ROWS = 1_000_000
+#: A row's key across the files of one load: the file's place in the load times this,
+#: plus the row's number in its file (a sheet has at most 1,048,576 rows, a CSV file's
+#: numbers stay far below 2**32).
+FILE_STRIDE = 1 << 32
 #: New members a load may add to a campaign that has some, as a share of those it has,
 #: before it asks for `confirm_new`: more than half as many again is rarely a top-up and
 #: often the same clients under other ids (a doubled campaign).
@@ -101,6 +116,8 @@ class LoadOptions:
     #: Add the new members even when they are more than MAX_UNCONFIRMED_GROWTH of the
     #: campaign's members.
     confirm_new: bool = False
+    #: Rows read and cleaned at a time: a file's raw cells are never in memory all at once.
+    batch_rows: int = BATCH_ROWS
 
 
 @dataclass
@@ -127,6 +144,7 @@ class LoadSummary:
     rejects_path: str | None = None
     errors: list[Rejection] = field(default_factory=list)
     members_before: int = 0  # the campaign's members before this load
+    files: list[str] = field(default_factory=list)  # every file read, in load order
     #: The load adds more new members than MAX_UNCONFIRMED_GROWTH allows without
     #: `confirm_new` (a load refused for it raises `NeedsConfirmation`).
     needs_confirmation: bool = False
@@ -169,6 +187,7 @@ class LoadSummary:
         data["import_id"] = self.import_id
         data["rejects_file"] = self.rejects_path
         data["members_before"] = self.members_before
+        data["files"] = self.files
         data["needs_confirmation"] = self.needs_confirmation
         return data
 
@@ -179,13 +198,14 @@ Progress = Callable[[int], None]
 def load_accounts(
     engine: Engine,
     slug: str,
-    path: Path,
+    path: Path | Sequence[Path],
     options: LoadOptions | None = None,
     *,
     on_table: Callable[[Table], None] | None = None,
     progress: Progress | None = None,
 ) -> LoadSummary:
-    """Validate every row of `path`, select the dormant, and write clients and members.
+    """Validate every row of `path` (a file, a folder, or several of either: one load, one
+    dedupe across all their rows), select the dormant, and write clients and members.
 
     Returns the summary; when rows were rejected and `skip_invalid` is off, nothing is
     written (`summary.refused`) and the refusal is still recorded in the import log.
@@ -193,14 +213,86 @@ def load_accounts(
     allows and `confirm_new` is off, the refusal is recorded and `NeedsConfirmation`
     raised, carrying the summary's JSON.
     """
+    paths = [path] if isinstance(path, Path | str) else list(path)
     with cyclic_gc_paused():
-        return _load(engine, slug, path, options or LoadOptions(), on_table, progress)
+        return _load(engine, slug, paths, options or LoadOptions(), on_table, progress)
+
+
+def input_files(paths: Sequence[Path]) -> list[Path]:
+    """The files a load reads: each file given, and the spreadsheets of each folder given
+    (by name, not its subfolders; not hidden files, Excel's `~$` lock files or reject
+    files a load wrote there), each file once."""
+    found: list[Path] = []
+    for given in paths:
+        given = Path(given)
+        if not given.is_dir():
+            found.append(given)
+            continue
+        inside = sorted(
+            entry
+            for entry in given.iterdir()
+            if entry.is_file()
+            and entry.suffix.lower() in EXCEL_SUFFIXES | CSV_SUFFIXES
+            and not entry.name.startswith((".", "~$"))
+            and not entry.name.endswith(REJECTS_SUFFIX)
+        )
+        if not inside:
+            raise InputError(t("error.folder_empty", folder=given))
+        found.extend(inside)
+    unique: dict[Path, Path] = {}
+    for file in found:
+        unique.setdefault(file.resolve(), file)
+    return list(unique.values())
+
+
+#: What a load names its reject file, after the file's own name.
+REJECTS_SUFFIX = ".rejects.csv"
+
+
+class _Sources:
+    """The files of one load: row keys (`FILE_STRIDE`) back to a file and its row."""
+
+    def __init__(self) -> None:
+        self.paths: list[Path] = []
+        self.cleaners: list[RowCleaner] = []
+        self.rows: list[int] = []
+
+    def add(self, path: Path, table: Table) -> int:
+        self.paths.append(path)
+        self.cleaners.append(RowCleaner(table, _parsers()))
+        self.rows.append(0)
+        return len(self.paths) - 1
+
+    def reject(self, key: int, field: str | None, reason: str) -> Rejection:
+        return self.cleaners[key // FILE_STRIDE].reject(key % FILE_STRIDE, field, reason)
+
+    def conflict(self, key: int, client_id: str, other: int, fields: list[str]) -> Rejection:
+        """Row `key` rejected because row `other` has the same id with other values."""
+        row = other % FILE_STRIDE
+        fields_text = ", ".join(fields)
+        if key // FILE_STRIDE == other // FILE_STRIDE:
+            reason = t("reject.conflict", client_id=client_id, other=row, fields=fields_text)
+        else:
+            file = self.cleaners[other // FILE_STRIDE].table.file
+            reason = t(
+                "reject.conflict_in_file",
+                client_id=client_id,
+                other=row,
+                file=file,
+                fields=fields_text,
+            )
+        return self.reject(key, "client_id", reason)
+
+    def order(self, error: Rejection) -> tuple[int, int]:
+        """Where a rejection sorts: by file in load order, then by row."""
+        files = {cleaner.table.file: i for i, cleaner in enumerate(self.cleaners)}
+        return files.get(error.file, 0), error.row
 
 
 def _load(
     engine: Engine,
     slug: str,
-    path: Path,
+    paths: Sequence[Path],
     options: LoadOptions,
     on_table: Callable[[Table], None] | None,
     progress: Progress | None,
@@ -209,30 +301,23 @@ def _load(
     pad = options.pad_ids
     if pad is not None and not 0 < pad <= values.MAX_ID_LENGTH:
         raise ConfigError(t("error.pad_ids", width=pad, most=values.MAX_ID_LENGTH))
-    table, frame = open_frame(
-        path,
-        ACCOUNT_FIELDS,
-        sheet=options.sheet,
-        mapping=parse_mapping(options.mapping, ACCOUNT_FIELDS),
-    )
-    if on_table:
-        on_table(table)
+    files = input_files(paths)
     summary = LoadSummary(
-        file=table.file,
+        file=", ".join(str(file) for file in files),
         campaign=slug,
         dry_run=options.dry_run,
         skip_invalid=options.skip_invalid,
     )
-    if frame is not None:
-        accounts = _validate_frame(frame, table, summary, progress, pad)
-    else:  # a file only the row reader reads as it is
-        records, extras, rows = _validate(table, summary, progress, pad)
-        accounts = _accounts_frame(records, extras, rows)
-        del records, extras, rows
-    del frame
+    sources = _Sources()
+    parts = [_read_file(file, options, sources, summary, on_table, progress) for file in files]
+    summary.files = [cleaner.table.file for cleaner in sources.cleaners]
+    summary.file = ", ".join(summary.files)
+    accounts = _dedupe_frame(_concat(parts), sources, summary)
+    del parts
+    _finish_errors(summary, sources)
     with engine.connect() as conn:
         context = _Context.load(conn, campaign.id)
-        accounts = _reject_lost_zeros(conn, accounts, RowCleaner(table, _parsers()), summary)
+        accounts = _reject_lost_zeros(conn, accounts, sources, summary)
     selected = _select(accounts, campaign.config.dormancy, context, options, summary)
     del accounts
     summary.members_before = len(context.members)
@@ -254,21 +339,28 @@ def _load(
         bulk.sqlite_bulk_cache(conn)
         if members:
             summary.updated, summary.unchanged = _compare(conn)
+        import_ids: list[int] = []
         if status != "dry_run":
-            summary.import_id = record(
-                conn,
-                kind="accounts",
-                campaign_id=campaign.id,
-                path=path,
-                sha256=sha256_of(path),
-                rows=summary.rows,
-                counts=summary.counts(),
-                status=status,
-            )
+            # one record per file, each with the load's counts and its own rows
+            import_ids = [
+                record(
+                    conn,
+                    kind="accounts",
+                    campaign_id=campaign.id,
+                    path=file,
+                    sha256=sha256_of(file),
+                    rows=rows,
+                    counts=summary.counts(),
+                    status=status,
+                )
+                for file, rows in zip(sources.paths, sources.rows, strict=True)
+            ]
+            summary.import_id = import_ids[0]
         if status == "applied":
-            _write(conn, campaign.id, summary.import_id or 0, members)
+            _write(conn, campaign.id, import_ids, members)
             if summary.errors:  # before the commit: rejects that cannot be kept apply nothing
-                summary.rejects_path = str(_write_load_rejects(path, table, options, summary))
+                written = _write_load_rejects(sources, options, summary)
+                summary.rejects_path = ", ".join(str(path) for path in written)
             summary.applied = True
     if status == "refused" and not rows_refused:
         raise NeedsConfirmation(summary.confirmation() or "", summary.to_json())
@@ -276,32 +368,91 @@ def _load(
 
 
 def _write_load_rejects(
-    path: Path, table: Table, options: LoadOptions, summary: LoadSummary
-) -> Path:
-    """The rejected rows, copied from the file as read again by the row reader."""
-    rejects = options.rejects_path or path.with_name(path.name + ".rejects.csv")
-    reread = open_table(
-        path,
-        ACCOUNT_FIELDS,
-        sheet=table.sheet,
-        mapping=parse_mapping(options.mapping, ACCOUNT_FIELDS),
+    sources: _Sources, options: LoadOptions, summary: LoadSummary
+) -> list[Path]:
+    """Each file's rejected rows, copied from the file as read again by the row reader, into
+    a reject file of its own: beside it, or in the folder `rejects_path` names when the
+    load reads several files (the file itself when it reads one)."""
+    written = []
+    several = len(sources.paths) > 1
+    for path, cleaner in zip(sources.paths, sources.cleaners, strict=True):
+        errors = [error for error in summary.errors if error.file == cleaner.table.file]
+        if not errors:
+            continue
+        rejects = path.with_name(path.name + REJECTS_SUFFIX)
+        if options.rejects_path is not None and several:
+            options.rejects_path.mkdir(parents=True, exist_ok=True)
+            rejects = options.rejects_path / rejects.name
+        elif options.rejects_path is not None:
+            rejects = options.rejects_path
+        reread = open_table(
+            path,
+            ACCOUNT_FIELDS,
+            sheet=cleaner.table.sheet,
+            mapping=parse_mapping(options.mapping, ACCOUNT_FIELDS),
+        )
+        write_rejects(rejects, reread, errors)
+        written.append(rejects)
+    return written
+
+
+def _read_file(
+    path: Path,
+    options: LoadOptions,
+    sources: _Sources,
+    summary: LoadSummary,
+    on_table: Callable[[Table], None] | None,
+    progress: Progress | None,
+) -> pl.DataFrame:
+    """One file's valid rows, cleaned a batch at a time (`_validate_frame`'s columns, ROW
+    holding each row's key across the load); its rejections go to the summary."""
+    import polars as pl
+
+    mapping = parse_mapping(options.mapping, ACCOUNT_FIELDS)
+    table, batches = open_frames(
+        path, ACCOUNT_FIELDS, sheet=options.sheet, mapping=mapping, batch_rows=options.batch_rows
     )
-    write_rejects(rejects, reread, summary.errors)
-    return rejects
+    if on_table:
+        on_table(table)
+    index = sources.add(path, table)
+    rows_before, errors_before = summary.rows, len(summary.errors)
+    parts: list[pl.DataFrame] = []
+    if batches is not None:
+        try:
+            for batch in batches:
+                parts.append(_validate_frame(batch, table, summary, progress, options.pad_ids))
+        except pl.exceptions.PolarsError:
+            # a line further down that polars cannot split as the row reader does: this
+            # file is read again, by the row reader, from the start
+            del summary.errors[errors_before:]
+            summary.rows = rows_before
+            parts, batches = [], None
+            table = open_table(path, ACCOUNT_FIELDS, sheet=options.sheet, mapping=mapping)
+    if batches is None:  # a file only the row reader reads as it is
+        parts.append(_validate(table, summary, progress, options.pad_ids))
+    sources.rows[index] = summary.rows - rows_before
+    offset = index * FILE_STRIDE
+    return _concat(parts).with_columns(pl.col(ROW) + offset)
+
+
+def _concat(parts: list[pl.DataFrame]) -> pl.DataFrame:
+    import polars as pl
+
+    return pl.concat(parts, rechunk=False) if len(parts) > 1 else parts[0]
 
 
 def _validate(
     table: Table, summary: LoadSummary, progress: Progress | None, pad: int | None
-) -> tuple[dict[str, tuple[Any, ...]], dict[str, str], list[int]]:
-    """Clean every row, one at a time; returns the valid records by client id, in
-    KNOWN_FIELDS order, the JSON of the extra columns by client id for those that have
-    any, and each record's row number (rejections go to the summary). Ids of digits are
-    padded with zeros to `pad`, when given."""
+) -> pl.DataFrame:
+    """Clean every row, one at a time; returns the valid rows as `_validate_frame` does,
+    before the dedupe (rejections go to the summary). Ids of digits are padded with zeros
+    to `pad`, when given."""
     cleaner = RowCleaner(table, _parsers(pad))
     id_index = table.columns["client_id"]
     extra = sorted(table.extra.items(), key=lambda item: item[1])
-    dedupe = _Dedupe(cleaner, summary)
-    extras: dict[str, str] = {}
+    records: list[tuple[Any, ...]] = []
+    numbers: list[int] = []
+    extras: list[str | None] = []
     errors = summary.errors
     text, clean = values.text, cleaner.clean  # looked up once, not per row
     done = counted = 0
@@ -324,17 +475,14 @@ def _validate(
             errors.append(cleaned)
         elif cleaned[2] is None:
             errors.append(_no_mobile(cleaner, number))
-        elif dedupe.add(number, cleaned) and extra:
-            found = _extras_json((h, cells[i]) for h, i in extra)
-            if found is not None:
-                extras[cleaned[0]] = found
+        else:
+            records.append(cleaned)
+            numbers.append(number)
+            extras.append(_extras_json((h, cells[i]) for h, i in extra) if extra else None)
     if progress is not None:
         progress(done % PROGRESS_STEP)
     summary.rows += counted
-    _finish_errors(summary)
-    records = dedupe.records
-    rows = [dedupe.first_row[client_id] for client_id in records]
-    return records, {k: v for k, v in extras.items() if k in records}, rows
+    return _accounts_frame(records, extras, numbers)
 
 
 def _parsers(pad: int | None = None) -> list[tuple[str, Parser]]:
@@ -357,8 +505,8 @@ def _extras_json(cells: Iterable[tuple[str, object]]) -> str | None:
     return json.dumps(found, ensure_ascii=False) if found else None
 
 
-def _finish_errors(summary: LoadSummary) -> None:
-    summary.errors.sort(key=lambda e: e.row)
+def _finish_errors(summary: LoadSummary, sources: _Sources) -> None:
+    summary.errors.sort(key=sources.order)
     summary.rejected = len(summary.errors)
 
 
@@ -366,8 +514,8 @@ class _Dedupe:
     """One record per client id. The same id twice with the same known values counts once
     (the rest are duplicates); with different values, every row of that id is rejected."""
 
-    def __init__(self, cleaner: RowCleaner, summary: LoadSummary) -> None:
-        self.cleaner = cleaner
+    def __init__(self, sources: _Sources, summary: LoadSummary) -> None:
+        self.sources = sources
         self.summary = summary
         self.records: dict[str, tuple[Any, ...]] = {}
         self.first_row: dict[str, int] = {}
@@ -380,7 +528,7 @@ class _Dedupe:
         errors = self.summary.errors
         if client_id in self.conflicted:
             first = self.first_row[client_id]
-            errors.append(_conflict(self.cleaner, number, client_id, first, ["values"]))
+            errors.append(self.sources.conflict(number, client_id, first, ["values"]))
             return False
         previous = self.records.get(client_id)
         if previous is None:
@@ -397,8 +545,8 @@ class _Dedupe:
         earlier = [self.first_row[client_id], *self.repeated_rows.pop(client_id, [])]
         self.summary.duplicates -= len(earlier) - 1
         for row in earlier:
-            errors.append(_conflict(self.cleaner, row, client_id, number, differing))
-        errors.append(_conflict(self.cleaner, number, client_id, earlier[0], differing))
+            errors.append(self.sources.conflict(row, client_id, number, differing))
+        errors.append(self.sources.conflict(number, client_id, earlier[0], differing))
         return False
 
 
@@ -409,8 +557,9 @@ def _validate_frame(
     progress: Progress | None,
     pad: int | None,
 ) -> pl.DataFrame:
-    """`_validate` a column at a time, with the same outcome: the accounts to consider, one
-    row per client id, in KNOWN_FIELDS' columns, `extra` (the extra cells' JSON) and ROW.
+    """`_validate` a column at a time, with the same outcome: the valid rows (not yet one
+    per client id: `_dedupe_frame`), in KNOWN_FIELDS' columns, `extra` (the extra cells'
+    JSON) and ROW.
 
     The columns are cleaned whole (`sheets.columns`); the few rows that need a decision
     of their own (a label or total row, a bad value, no mobile, an id seen twice) are
@@ -463,10 +612,8 @@ def _validate_frame(
     )
     extra = sorted(table.extra.items(), key=lambda item: item[1])
     accounts = pl.DataFrame([numbers, *clean.values(), _extras_column(frame, extra)]).filter(keep)
-    accounts = _dedupe_frame(accounts, cleaner, summary)
     if progress is not None:
         progress(frame.height)
-    _finish_errors(summary)
     return accounts
 
 
@@ -485,10 +632,9 @@ def _extras_column(frame: pl.DataFrame, extra: list[tuple[str, int]]) -> pl.Seri
     return pl.Series("extra", json_by_row, pl.String)
 
 
-def _dedupe_frame(
-    accounts: pl.DataFrame, cleaner: RowCleaner, summary: LoadSummary
-) -> pl.DataFrame:
-    """One row per client id, as `_Dedupe` decides for the ids seen more than once."""
+def _dedupe_frame(accounts: pl.DataFrame, sources: _Sources, summary: LoadSummary) -> pl.DataFrame:
+    """One row per client id across every file and batch of the load, as `_Dedupe` decides
+    for the ids seen more than once (in key order: file by file, row by row)."""
     import polars as pl
 
     ids = accounts["client_id"]
@@ -497,8 +643,8 @@ def _dedupe_frame(
     repeated = ids.is_duplicated()
     if not repeated.any():
         return accounts
-    dedupe = _Dedupe(cleaner, summary)
-    rows = accounts.filter(repeated)
+    dedupe = _Dedupe(sources, summary)
+    rows = accounts.filter(repeated).sort(ROW)
     for number, *cleaned in rows.select(ROW, *KNOWN_FIELDS).iter_rows():
         dedupe.add(number, tuple(cleaned))
     kept = pl.Series(ROW, list(dedupe.first_row[k] for k in dedupe.records), pl.Int64)
@@ -506,19 +652,18 @@ def _dedupe_frame(
 
 
 def _accounts_frame(
-    records: dict[str, tuple[Any, ...]], extras: dict[str, str], numbers: list[int]
+    rows: list[tuple[Any, ...]], extras: list[str | None], numbers: list[int]
 ) -> pl.DataFrame:
     """The row reader's records, found at rows `numbers`, as the frame `_validate_frame`
     returns."""
     import polars as pl
 
-    rows = list(records.values())
     data = {ROW: pl.Series(ROW, numbers, pl.Int64)}
     data |= {
         name: pl.Series(name, [row[i] for row in rows], columns.output_type(parse))
         for i, (name, parse) in enumerate(zip(KNOWN_FIELDS, _PARSERS, strict=True))
     }
-    data["extra"] = pl.Series("extra", [extras.get(k) for k in records], pl.String)
+    data["extra"] = pl.Series("extra", extras, pl.String)
     return pl.DataFrame(data)
 
 
@@ -526,7 +671,7 @@ _PADDED_TABLE = "stage_padded"
 
 
 def _reject_lost_zeros(
-    conn: Connection, accounts: pl.DataFrame, cleaner: RowCleaner, summary: LoadSummary
+    conn: Connection, accounts: pl.DataFrame, sources: _Sources, summary: LoadSummary
 ) -> pl.DataFrame:
     """`accounts` without the rows whose id, all digits and new to the database, is a
     known client's id or another id of the file short of its leading zeros; each is
@@ -581,8 +726,8 @@ def _reject_lost_zeros(
         return accounts
     for number, (client_id, padded, width) in lost.items():
         reason = t("reject.lost_zeros", value=client_id, client_id=padded, width=width)
-        summary.errors.append(cleaner.reject(number, "client_id", reason))
-    _finish_errors(summary)
+        summary.errors.append(sources.reject(number, "client_id", reason))
+    _finish_errors(summary, sources)
     return accounts.filter(~pl.col(ROW).is_in(pl.Series(list(lost), dtype=pl.Int64).implode()))
 
 
@@ -591,16 +736,6 @@ def _nearest(found: Any) -> tuple[int, bool, int]:
     id of the file, then the narrower width."""
     number, _, _, width, known = found
     return number, not known, width
-
-
-def _conflict(
-    cleaner: RowCleaner, number: int, client_id: str, other: int, fields: list[str]
-) -> Rejection:
-    return cleaner.reject(
-        number,
-        "client_id",
-        t("reject.conflict", client_id=client_id, other=other, fields=", ".join(fields)),
-    )
 
 
 def _jsonable(value: object) -> object:
@@ -732,6 +867,7 @@ def _select(
         "extra",
         pl.col("is_member").cast(pl.Int64),
         pl.col("dnc").cast(pl.Int64),
+        (pl.col(ROW) // FILE_STRIDE).alias("source"),
     )
 
 
@@ -805,8 +941,9 @@ _STAGE_COLUMNS = {
     "extra": "TEXT",
     "is_member": "INTEGER",
     "dnc": "INTEGER",
+    "source": "INTEGER",  # the file's place in the load: its import record
 }
-_DATA_COLUMNS = [c for c in _STAGE_COLUMNS if c not in ("client_id", "is_member", "dnc")]
+_DATA_COLUMNS = [c for c in _STAGE_COLUMNS if c not in ("client_id", "is_member", "dnc", "source")]
 
 
 STAGE_TABLE = "stage_account"
@@ -825,10 +962,16 @@ def _compare(conn: Connection) -> tuple[int, int]:
     return int(counts[0] or 0), int(counts[1] or 0)
 
 
-def _write(conn: Connection, campaign_id: int, import_id: int, members: int) -> None:
+def _write(conn: Connection, campaign_id: int, import_ids: list[int], members: int) -> None:
     """Upsert clients (only those whose data changed) and add new members, from the staged
-    rows; flag do-not-call on the `members` staged who were members already."""
+    rows, each member tied to the import record of its file (`import_ids`, in load
+    order); flag do-not-call on the `members` staged who were members already."""
     now = dialect.now_literal(conn)
+    import_id = str(int(import_ids[0]))
+    if len(import_ids) > 1:
+        import_id = "CASE source {} END".format(
+            " ".join(f"WHEN {i} THEN {int(found)}" for i, found in enumerate(import_ids))
+        )
     assignments = ", ".join(f"{c} = excluded.{c}" for c in _DATA_COLUMNS)
     changed = " OR ".join(
         dialect.is_distinct(conn, f"client.{c}", f"excluded.{c}") for c in _DATA_COLUMNS
@@ -841,7 +984,7 @@ def _write(conn: Connection, campaign_id: int, import_id: int, members: int) -> 
     )
     conn.exec_driver_sql(
         f"""INSERT INTO member (campaign_id, client_id, joined_at, import_id, dnc, control)
-            SELECT {int(campaign_id)}, client_id, {now}, {int(import_id)}, dnc <> 0, false
+            SELECT {int(campaign_id)}, client_id, {now}, {import_id}, dnc <> 0, false
             FROM {STAGE_TABLE} WHERE is_member = 0"""
     )
     if members:

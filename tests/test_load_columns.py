@@ -195,10 +195,10 @@ B001,张伟,北京金融街营业部,0201,zhangwei,200,在职
 
 
 def row_reader_only(monkeypatch: pytest.MonkeyPatch) -> None:
-    def rows_only(path: Path, fields: Any, **options: Any) -> tuple[Any, None]:
+    def rows_only(path: Path, fields: Any, *, batch_rows: Any, **options: Any) -> tuple[Any, None]:
         return open_table(path, fields, **options), None
 
-    monkeypatch.setattr(ingest, "open_frame", rows_only)
+    monkeypatch.setattr(ingest, "open_frames", rows_only)
 
 
 def load_both_ways(
