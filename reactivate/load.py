@@ -357,7 +357,7 @@ def _load(
             ]
             summary.import_id = import_ids[0]
         if status == "applied":
-            _write(conn, campaign.id, import_ids, members)
+            _write(conn, campaign.id, import_ids, members, summary.loaded)
             if summary.errors:  # before the commit: rejects that cannot be kept apply nothing
                 written = _write_load_rejects(sources, options, summary)
                 summary.rejects_path = ", ".join(str(path) for path in written)
@@ -962,7 +962,9 @@ def _compare(conn: Connection) -> tuple[int, int]:
     return int(counts[0] or 0), int(counts[1] or 0)
 
 
-def _write(conn: Connection, campaign_id: int, import_ids: list[int], members: int) -> None:
+def _write(
+    conn: Connection, campaign_id: int, import_ids: list[int], members: int, new_members: int
+) -> None:
     """Upsert clients (only those whose data changed) and add new members, from the staged
     rows, each member tied to the import record of its file (`import_ids`, in load
     order); flag do-not-call on the `members` staged who were members already."""
@@ -982,19 +984,23 @@ def _write(conn: Connection, campaign_id: int, import_ids: list[int], members: i
             ON CONFLICT (client_id) DO UPDATE SET {assignments}, updated_at = excluded.updated_at
             WHERE {changed}"""
     )
-    conn.exec_driver_sql(
-        f"""INSERT INTO member (campaign_id, client_id, joined_at, import_id, dnc, control)
-            SELECT {int(campaign_id)}, client_id, {now}, {import_id}, dnc <> 0, false
-            FROM {STAGE_TABLE} WHERE is_member = 0"""
-    )
-    if members:
+    with bulk.foreign_keys_checked_once(conn, ["member", "client_stage"], new_members):
         conn.exec_driver_sql(
-            f"""UPDATE member SET dnc = true
-                WHERE campaign_id = {int(campaign_id)} AND NOT dnc
-                  AND client_id IN (SELECT client_id FROM {STAGE_TABLE} WHERE is_member = 1 AND dnc = 1)"""
+            f"""INSERT INTO member (campaign_id, client_id, joined_at, import_id, dnc, control)
+                SELECT {int(campaign_id)}, client_id, {now}, {import_id}, dnc <> 0, false
+                FROM {STAGE_TABLE} WHERE is_member = 0"""
         )
-    # every member has its summary row from the start, so that the report counts what
-    # the load counted (the do-not-call members above all, whom no assignment touches)
-    stages.refresh_selected(
-        conn, campaign_id, f"SELECT client_id FROM {STAGE_TABLE} WHERE is_member = 0 OR dnc = 1", {}
-    )
+        if members:
+            conn.exec_driver_sql(
+                f"""UPDATE member SET dnc = true
+                    WHERE campaign_id = {int(campaign_id)} AND NOT dnc
+                      AND client_id IN (SELECT client_id FROM {STAGE_TABLE} WHERE is_member = 1 AND dnc = 1)"""
+            )
+        # every member has its summary row from the start, so that the report counts what
+        # the load counted (the do-not-call members above all, whom no assignment touches)
+        stages.refresh_selected(
+            conn,
+            campaign_id,
+            f"SELECT client_id FROM {STAGE_TABLE} WHERE is_member = 0 OR dnc = 1",
+            {},
+        )

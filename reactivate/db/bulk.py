@@ -147,6 +147,43 @@ def upsert(
         conn.execute(statement, list(rows[start : start + CHUNK]))
 
 
+#: Rows from which a PostgreSQL bulk insert has its foreign keys checked once, by one join
+#: each, rather than by a trigger per row (`foreign_keys_checked_once`).
+FOREIGN_KEYS_ONCE_FROM = 100_000
+
+
+@contextlib.contextmanager
+def foreign_keys_checked_once(conn: Connection, tables: Sequence[str], rows: int) -> Iterator[None]:
+    """Inside the caller's transaction: on PostgreSQL, when about `rows` (at least
+    FOREIGN_KEYS_ONCE_FROM) rows are about to go into `tables`, their foreign keys are
+    dropped and added back afterwards, which checks every row by one join per key.
+
+    PostgreSQL checks a foreign key by a trigger per inserted row: 824,572 new members
+    took 39.6 s with member's four keys, 10.5 s without them, and adding the four back
+    2.9 s (benchmarks/README.md). The price: the tables are locked (ACCESS EXCLUSIVE)
+    until the transaction ends, so another campaign's writers and readers of them wait
+    for this one, as they would for its rows anyway. A row that breaks a key fails the
+    ALTER, and the transaction with it, as the trigger would have. SQLite checks keys
+    by an index probe per row, which costs little (docs/performance.md): untouched.
+    """
+    if conn.dialect.name != "postgresql" or rows < FOREIGN_KEYS_ONCE_FROM:
+        yield
+        return
+    keys = conn.exec_driver_sql(
+        """SELECT c.conrelid::regclass::text, c.conname, pg_get_constraintdef(c.oid)
+           FROM pg_constraint c
+           WHERE c.contype = 'f'
+             AND c.conrelid IN (SELECT to_regclass(t) FROM unnest(%(tables)s::text[]) t)
+           ORDER BY 1, 2""",
+        {"tables": list(tables)},
+    ).all()
+    for table, name, _ in keys:
+        conn.exec_driver_sql(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
+    yield
+    for table, name, definition in keys:
+        conn.exec_driver_sql(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
+
+
 def sqlite_bulk_cache(conn: Connection) -> None:
     """A larger page cache for this connection's bulk transaction (~2x at 1M rows: docs/performance.md)."""
     if conn.dialect.name == "sqlite":
