@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy import Connection, Engine, Select, func, select
 
 from reactivate import registry
-from reactivate.db import bulk, dialect, stages
+from reactivate.db import bulk, dialect, scratch, stages
 from reactivate.db.import_log import record
 from reactivate.db.models import (
     ADVISORS,
@@ -308,35 +308,66 @@ def _load(
         dry_run=options.dry_run,
         skip_invalid=options.skip_invalid,
     )
+    scratch.sweep()
+    with scratch.folder() as folder:
+        return _load_spilled(engine, campaign, files, options, summary, folder, on_table, progress)
+
+
+def _load_spilled(
+    engine: Engine,
+    campaign: registry.Registered,
+    files: Sequence[Path],
+    options: LoadOptions,
+    summary: LoadSummary,
+    folder: Path,
+    on_table: Callable[[Table], None] | None,
+    progress: Progress | None,
+) -> LoadSummary:
+    """The load, its cleaned rows kept in `folder` (`_Spill`) between the passes."""
+    import polars as pl
+
     sources = _Sources()
-    parts = [_read_file(file, options, sources, summary, on_table, progress) for file in files]
+    spill = _Spill(folder)
+    for file in files:
+        _read_file(file, options, sources, summary, spill, on_table, progress)
     summary.files = [cleaner.table.file for cleaner in sources.cleaners]
     summary.file = ", ".join(summary.files)
-    accounts = _dedupe_frame(_concat(parts), sources, summary)
-    del parts
+    ids = spill.ids()
+    dropped = _dedupe(ids, spill, sources, summary)
     _finish_errors(summary, sources)
     with engine.connect() as conn:
         context = _Context.load(conn, campaign.id)
-        accounts = _reject_lost_zeros(conn, accounts, sources, summary)
-    selected = _select(accounts, campaign.config.dormancy, context, options, summary)
-    del accounts
-    summary.members_before = len(context.members)
-    summary.needs_confirmation = (
-        summary.members_before > 0
-        and summary.loaded > MAX_UNCONFIRMED_GROWTH * summary.members_before
-        and not options.confirm_new
-    )
+        dropped += _reject_lost_zeros(conn, _without(ids, dropped), sources, summary)
+    del ids
+    drop = pl.Series(ROW, dropped, pl.Int64).implode()
+    members = 0
 
-    rows_refused = bool(summary.errors) and not options.skip_invalid
-    if options.dry_run:
-        status = "dry_run"
-    elif rows_refused or summary.needs_confirmation:
-        status = "refused"
-    else:
-        status = "applied"
-    members = int(selected["is_member"].sum())
-    with bulk.begin_with_frame(engine, STAGE_TABLE, _STAGE_COLUMNS, selected) as conn:
+    def selected() -> Iterator[pl.DataFrame]:
+        nonlocal members
+        for batch in spill.batches():
+            if dropped:
+                batch = batch.filter(~pl.col(ROW).is_in(drop))
+            chosen = _select(batch, campaign.config.dormancy, context, options, summary)
+            members += int(chosen["is_member"].sum())
+            yield chosen
+
+    # the selected rows are staged batch by batch before the transaction's first statement
+    with bulk.begin_with_frames(engine, STAGE_TABLE, _STAGE_COLUMNS, selected()) as conn:
+        summary.members_before = len(context.members)
+        summary.needs_confirmation = (
+            summary.members_before > 0
+            and summary.loaded > MAX_UNCONFIRMED_GROWTH * summary.members_before
+            and not options.confirm_new
+        )
+        rows_refused = bool(summary.errors) and not options.skip_invalid
+        if options.dry_run:
+            status = "dry_run"
+        elif rows_refused or summary.needs_confirmation:
+            status = "refused"
+        else:
+            status = "applied"
         bulk.sqlite_bulk_cache(conn)
+        bulk.postgresql_work_mem(conn)
         if members:
             summary.updated, summary.unchanged = _compare(conn)
         import_ids: list[int] = []
@@ -401,11 +432,13 @@ def _read_file(
     options: LoadOptions,
     sources: _Sources,
     summary: LoadSummary,
+    spill: _Spill,
     on_table: Callable[[Table], None] | None,
     progress: Progress | None,
-) -> pl.DataFrame:
-    """One file's valid rows, cleaned a batch at a time (`_validate_frame`'s columns, ROW
-    holding each row's key across the load); its rejections go to the summary."""
+) -> None:
+    """One file's valid rows, cleaned a batch at a time into `spill` (`_validate_frame`'s
+    columns, ROW holding each row's key across the load); its rejections go to the
+    summary."""
     import polars as pl
 
     mapping = parse_mapping(options.mapping, ACCOUNT_FIELDS)
@@ -415,30 +448,84 @@ def _read_file(
     if on_table:
         on_table(table)
     index = sources.add(path, table)
-    rows_before, errors_before = summary.rows, len(summary.errors)
-    parts: list[pl.DataFrame] = []
+    offset = index * FILE_STRIDE
+    rows_before, errors_before, spilled = summary.rows, len(summary.errors), spill.mark()
     if batches is not None:
         try:
             for batch in batches:
-                parts.append(_validate_frame(batch, table, summary, progress, options.pad_ids))
+                valid = _validate_frame(batch, table, summary, progress, options.pad_ids)
+                spill.add(valid.with_columns(pl.col(ROW) + offset))
         except pl.exceptions.PolarsError:
             # a line further down that polars cannot split as the row reader does: this
             # file is read again, by the row reader, from the start
             del summary.errors[errors_before:]
             summary.rows = rows_before
-            parts, batches = [], None
+            spill.back_to(spilled)
+            batches = None
             table = open_table(path, ACCOUNT_FIELDS, sheet=options.sheet, mapping=mapping)
     if batches is None:  # a file only the row reader reads as it is
-        parts.append(_validate(table, summary, progress, options.pad_ids))
+        valid = _validate(table, summary, progress, options.pad_ids)
+        spill.add(valid.with_columns(pl.col(ROW) + offset))
     sources.rows[index] = summary.rows - rows_before
-    offset = index * FILE_STRIDE
-    return _concat(parts).with_columns(pl.col(ROW) + offset)
 
 
-def _concat(parts: list[pl.DataFrame]) -> pl.DataFrame:
+class _Spill:
+    """The cleaned rows of a load, a batch per Arrow file in a scratch folder, and their
+    keys and ids in memory: a load of 10M rows holds one batch's columns at a time, plus
+    the ids that the dedupe across every file needs."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.files: list[Path] = []
+        self.id_parts: list[pl.DataFrame] = []
+
+    def add(self, batch: pl.DataFrame) -> None:
+        path = self.folder / f"batch-{len(self.files):05d}.arrow"
+        batch.write_ipc(path, compression="uncompressed")
+        self.files.append(path)
+        self.id_parts.append(batch.select(ROW, "client_id"))
+
+    def mark(self) -> int:
+        return len(self.files)
+
+    def back_to(self, mark: int) -> None:
+        """Forget the batches added since `mark`."""
+        for path in self.files[mark:]:
+            path.unlink()
+        del self.files[mark:], self.id_parts[mark:]
+
+    def ids(self) -> pl.DataFrame:
+        """ROW and client_id of every row, in load order."""
+        import polars as pl
+
+        return pl.concat(self.id_parts) if self.id_parts else _EMPTY_IDS()
+
+    def rows(self, keys: pl.Series) -> pl.DataFrame:
+        """The whole rows whose ROW is one of `keys`, in key order."""
+        import polars as pl
+
+        found = [pl.read_ipc(path).filter(pl.col(ROW).is_in(keys.implode())) for path in self.files]
+        return pl.concat(found).sort(ROW)
+
+    def batches(self) -> Iterator[pl.DataFrame]:
+        import polars as pl
+
+        for path in self.files:
+            yield pl.read_ipc(path)
+
+
+def _EMPTY_IDS() -> pl.DataFrame:  # noqa: N802
     import polars as pl
 
-    return pl.concat(parts, rechunk=False) if len(parts) > 1 else parts[0]
+    return pl.DataFrame(schema={ROW: pl.Int64, "client_id": pl.String})
+
+
+def _without(ids: pl.DataFrame, dropped: list[int]) -> pl.DataFrame:
+    import polars as pl
+
+    if not dropped:
+        return ids
+    return ids.filter(~pl.col(ROW).is_in(pl.Series(dropped, dtype=pl.Int64).implode()))
 
 
 def _validate(
@@ -632,23 +719,22 @@ def _extras_column(frame: pl.DataFrame, extra: list[tuple[str, int]]) -> pl.Seri
     return pl.Series("extra", json_by_row, pl.String)
 
 
-def _dedupe_frame(accounts: pl.DataFrame, sources: _Sources, summary: LoadSummary) -> pl.DataFrame:
-    """One row per client id across every file and batch of the load, as `_Dedupe` decides
-    for the ids seen more than once (in key order: file by file, row by row)."""
-    import polars as pl
+def _dedupe(ids: pl.DataFrame, spill: _Spill, sources: _Sources, summary: LoadSummary) -> list[int]:
+    """The keys of the rows to drop so that one row per client id is left across every
+    file and batch of the load, as `_Dedupe` decides for the ids seen more than once (in
+    key order: file by file, row by row)."""
 
-    ids = accounts["client_id"]
-    if len(ids) < 2 or (ids.slice(1) > ids.slice(0, len(ids) - 1)).all():
-        return accounts  # ids in increasing order, as core systems export them: none repeats
-    repeated = ids.is_duplicated()
-    if not repeated.any():
-        return accounts
+    client_ids = ids["client_id"]
+    if len(client_ids) < 2 or (client_ids.slice(1) > client_ids.slice(0, len(ids) - 1)).all():
+        return []  # ids in increasing order, as core systems export them: none repeats
+    repeated = ids.filter(client_ids.is_duplicated())[ROW]
+    if repeated.is_empty():
+        return []
     dedupe = _Dedupe(sources, summary)
-    rows = accounts.filter(repeated).sort(ROW)
-    for number, *cleaned in rows.select(ROW, *KNOWN_FIELDS).iter_rows():
+    for number, *cleaned in spill.rows(repeated).select(ROW, *KNOWN_FIELDS).iter_rows():
         dedupe.add(number, tuple(cleaned))
-    kept = pl.Series(ROW, list(dedupe.first_row[k] for k in dedupe.records), pl.Int64)
-    return accounts.filter(~repeated | pl.col(ROW).is_in(kept.implode()))
+    kept = set(dedupe.first_row[k] for k in dedupe.records)
+    return [key for key in repeated.to_list() if key not in kept]
 
 
 def _accounts_frame(
@@ -672,9 +758,9 @@ _PADDED_TABLE = "stage_padded"
 
 def _reject_lost_zeros(
     conn: Connection, accounts: pl.DataFrame, sources: _Sources, summary: LoadSummary
-) -> pl.DataFrame:
-    """`accounts` without the rows whose id, all digits and new to the database, is a
-    known client's id or another id of the file short of its leading zeros; each is
+) -> list[int]:
+    """The keys (ROW) of `accounts`' rows whose id, all digits and new to the database, is
+    a known client's id or another id of the file short of its leading zeros; each is
     rejected with the width that mends it. Excel saves 0021792650 as the number 21792650:
     such a file would add every client a second time, under another id.
 
@@ -686,7 +772,7 @@ def _reject_lost_zeros(
 
     ids = accounts.select(ROW, "client_id").filter(pl.col("client_id").str.contains(_DIGITS_ONLY))
     if ids.is_empty():
-        return accounts
+        return []
     lengths = ids["client_id"].str.len_chars()
     shortest = lengths.min()
     assert isinstance(shortest, int)
@@ -697,7 +783,7 @@ def _reject_lost_zeros(
         if width is not None and shortest < width <= values.MAX_ID_LENGTH
     )
     if not widths:
-        return accounts
+        return []
     candidates = pl.concat(
         ids.filter(lengths < width).select(
             ROW, "client_id", pl.col("client_id").str.zfill(width).alias("padded"), width=width
@@ -723,12 +809,12 @@ def _reject_lost_zeros(
         if number not in lost and (known or padded in in_file):
             lost[number] = (client_id, padded, width)
     if not lost:
-        return accounts
+        return []
     for number, (client_id, padded, width) in lost.items():
         reason = t("reject.lost_zeros", value=client_id, client_id=padded, width=width)
         summary.errors.append(sources.reject(number, "client_id", reason))
     _finish_errors(summary, sources)
-    return accounts.filter(~pl.col(ROW).is_in(pl.Series(list(lost), dtype=pl.Int64).implode()))
+    return list(lost)
 
 
 def _nearest(found: Any) -> tuple[int, bool, int]:
@@ -748,8 +834,8 @@ def _jsonable(value: object) -> object:
 class _Context:
     """What the database already knows that decides who joins."""
 
-    members: frozenset[str]
-    other_open: frozenset[str]
+    members: pl.Series  # ids, as a column: 10M ids as Python strings would take 1 GB
+    other_open: pl.Series
     dnc_ids: frozenset[str]
     dnc_mobiles: frozenset[str]
     branches: BranchResolver
@@ -758,17 +844,15 @@ class _Context:
 
     @classmethod
     def load(cls, conn: Connection, campaign_id: int) -> _Context:
-        members = frozenset(
-            conn.execute(
-                select(MEMBERS.c.client_id).where(MEMBERS.c.campaign_id == campaign_id)
-            ).scalars()
+        members = _id_column(
+            conn, select(MEMBERS.c.client_id).where(MEMBERS.c.campaign_id == campaign_id)
         )
-        other_open = frozenset(
-            conn.execute(
-                select(MEMBERS.c.client_id)
-                .join(CAMPAIGNS, CAMPAIGNS.c.id == MEMBERS.c.campaign_id)
-                .where(MEMBERS.c.campaign_id != campaign_id, CAMPAIGNS.c.status == "open")
-            ).scalars()
+        other_open = _id_column(
+            conn,
+            select(MEMBERS.c.client_id)
+            .join(CAMPAIGNS, CAMPAIGNS.c.id == MEMBERS.c.campaign_id)
+            .where(MEMBERS.c.campaign_id != campaign_id, CAMPAIGNS.c.status == "open")
+            .distinct(),
         )
         dnc: dict[str, set[str]] = {"client_id": set(), "mobile": set()}
         for kind, value in conn.execute(select(DO_NOT_CALL.c.kind, DO_NOT_CALL.c.value)):
@@ -787,6 +871,21 @@ class _Context:
             advisor_codes=frozenset(codes),
             advisor_by_name={name: found[0] for name, found in names.items() if len(found) == 1},
         )
+
+
+#: Ids fetched at a time into a column: the driver's Python strings of one part at a time.
+_ID_PART = 500_000
+
+
+def _id_column(conn: Connection, statement: Select[tuple[str]]) -> pl.Series:
+    """The ids `statement` selects, as a polars column built a part at a time."""
+    import polars as pl
+
+    result = conn.execute(statement, execution_options={"stream_results": True})
+    parts = [
+        pl.Series("client_id", part, pl.String) for part in result.scalars().partitions(_ID_PART)
+    ]
+    return pl.concat(parts) if parts else pl.Series("client_id", [], pl.String)
 
 
 def _select(
@@ -871,11 +970,13 @@ def _select(
     )
 
 
-def _one_of(texts: pl.Expr, known: Iterable[str]) -> pl.Expr:
+def _one_of(texts: pl.Expr, known: Iterable[str] | pl.Series) -> pl.Expr:
     """Whether each text is one of `known`."""
     import polars as pl
 
-    return texts.is_in(pl.Series(list(known), dtype=pl.String).implode())
+    if not isinstance(known, pl.Series):
+        known = pl.Series(list(known), dtype=pl.String)
+    return texts.is_in(known.implode())
 
 
 def _traded_recently(last_trade: pl.Expr, dormancy: Dormancy) -> pl.Expr:
@@ -990,6 +1091,8 @@ def _write(
                 SELECT {int(campaign_id)}, client_id, {now}, {import_id}, dnc <> 0, false
                 FROM {STAGE_TABLE} WHERE is_member = 0"""
         )
+        if new_members >= bulk.FOREIGN_KEYS_ONCE_FROM:
+            bulk.analyze(conn, "member")
         if members:
             conn.exec_driver_sql(
                 f"""UPDATE member SET dnc = true

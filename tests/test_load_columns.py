@@ -413,7 +413,7 @@ def test_without_the_adbc_scratch_file_the_load_stages_through_sqlite3(
     outcomes = []
     for scratch in (True, False):
         if not scratch:  # as when the driver is missing or the temporary folder is full
-            monkeypatch.setattr(bulk, "_write_scratch", lambda *_: False)
+            monkeypatch.setattr(bulk, "_write_scratch", lambda *_, **__: False)
         engine = open_engine(str(tmp_path / f"scratch-{scratch}.db"))
         registry.register(engine, CAMPAIGN_FILE)
         summary = load_accounts(engine, "2020h2-dormant", path, LoadOptions(skip_invalid=True))
