@@ -1079,9 +1079,17 @@ def _write(
     changed = " OR ".join(
         dialect.is_distinct(conn, f"client.{c}", f"excluded.{c}") for c in _DATA_COLUMNS
     )
+    same = " AND ".join(
+        f"NOT {dialect.is_distinct(conn, f'c.{c}', f's.{c}')}" for c in _DATA_COLUMNS
+    )
+    # Only new and changed clients reach the upsert: PostgreSQL locks (so writes) every row
+    # ON CONFLICT meets even when its WHERE declines the update; a reload of 824k unchanged
+    # clients spent 11.6 s there.
     conn.exec_driver_sql(
         f"""INSERT INTO client (client_id, {", ".join(_DATA_COLUMNS)}, updated_at)
-            SELECT client_id, {", ".join(_DATA_COLUMNS)}, {now} FROM {STAGE_TABLE} WHERE true
+            SELECT s.client_id, {", ".join(f"s.{c}" for c in _DATA_COLUMNS)}, {now}
+            FROM {STAGE_TABLE} s
+            WHERE NOT EXISTS (SELECT 1 FROM client c WHERE c.client_id = s.client_id AND {same})
             ON CONFLICT (client_id) DO UPDATE SET {assignments}, updated_at = excluded.updated_at
             WHERE {changed}"""
     )
