@@ -498,7 +498,9 @@ class _Spill:
         """ROW and client_id of every row, in load order."""
         import polars as pl
 
-        return pl.concat(self.id_parts) if self.id_parts else _EMPTY_IDS()
+        if not self.id_parts:
+            return pl.DataFrame(schema={ROW: pl.Int64, "client_id": pl.String})
+        return pl.concat(self.id_parts)
 
     def rows(self, keys: pl.Series) -> pl.DataFrame:
         """The whole rows whose ROW is one of `keys`, in key order."""
@@ -512,12 +514,6 @@ class _Spill:
 
         for path in self.files:
             yield pl.read_ipc(path)
-
-
-def _EMPTY_IDS() -> pl.DataFrame:  # noqa: N802
-    import polars as pl
-
-    return pl.DataFrame(schema={ROW: pl.Int64, "client_id": pl.String})
 
 
 def _without(ids: pl.DataFrame, dropped: list[int]) -> pl.DataFrame:
