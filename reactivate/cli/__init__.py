@@ -21,6 +21,7 @@ from reactivate.cli import (
     branches,
     campaign,
     client,
+    coercion,
     db,
     demo,
     dnc,
@@ -38,6 +39,8 @@ from reactivate.db import interrupts
 from reactivate.db.interrupts import Interrupted
 from reactivate.errors import ReactivateError
 from reactivate.messages import t
+
+coercion.install()  # Typer converts our options without pydantic (cli/coercion.py)
 
 
 class _ReportingGroup(TyperGroup):
