@@ -15,11 +15,10 @@ from typing import Any
 
 from helpers import TEST_DATA, query, scalar
 from sqlalchemy import create_engine
-from sqlmodel import SQLModel
 from typer.testing import CliRunner
 
 from reactivate.cli import app
-from reactivate.db import migrate
+from reactivate.db import migrate, models
 from reactivate.db.migrations import HEAD, baseline
 
 SLUG = "2020h2-dormant"
@@ -72,7 +71,7 @@ def schema_differences(url: str) -> list[Any]:
 
     with engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={"include_object": made_here})
-        found = compare_metadata(context, SQLModel.metadata)
+        found = compare_metadata(context, models.METADATA)
     engine.dispose()
     return list(found)
 
