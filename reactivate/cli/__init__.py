@@ -8,7 +8,7 @@ imported inside commands so that `reactivate --help` starts fast.
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 from typer.core import TyperGroup
@@ -74,6 +74,28 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,  # sheets hold personal data
     add_completion=False,
 )
+
+
+def _version(shown: bool) -> None:
+    if shown:
+        from importlib.metadata import version  # only here: a tenth of --help's time
+
+        typer.echo(f"reactivate {version('reactivate')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Show the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Win back dormant brokerage clients: load, assign, track call -> WeCom -> push, report."""
+
+
 app.add_typer(campaign.app, name="campaign")
 app.add_typer(advisors.app, name="advisors")
 app.add_typer(branches.app, name="branches")

@@ -8,7 +8,7 @@ from reactivate.messages import t
 
 
 def init(db: DbOption = None) -> None:
-    """Create the database schema explicitly (it is also created on first use).
+    """Create the database and its schema (`campaign add` and `demo` also create one).
 
     Example: reactivate init --db campaign.db
     """
