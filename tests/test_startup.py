@@ -121,7 +121,7 @@ SAMPLES: dict[str, tuple[Any, ...]] = {
     "str": ("A0012", "", "0021792650", " 张伟 "),
     "int": ("7", "-3", "+12", "007", "1.5", "seven", "1_000", " 8 ", 5),
     "bool": (True, False),
-    "Path": ("out/demo", "a.xlsx", "-"),
+    "Path": ("out/demo", "a.xlsx", "-", Path("out/demo")),
     "enum": ("table", "json", "JSON", "advisor", "nonsense", ""),
 }
 
@@ -156,6 +156,22 @@ def test_our_option_conversion_gives_typers_values_and_messages() -> None:
                 value,
             )
     assert direct >= 50 and checked >= 150
+
+
+def test_option_defaults_need_no_pydantic() -> None:
+    """A default (a `Path`, an enum member, a number) is converted too when the option is
+    not given: it must not be what sends every run to Typer's pydantic converter."""
+    from typer import _param_types
+
+    from reactivate.cli.coercion import _direct
+
+    defaults = 0
+    for param in _options():
+        if type(param.get_runtime_param()).__name__ != "DirectParam" or param.default is None:
+            continue
+        defaults += 1
+        _direct(param.type_descriptor, param.default, param, None, _param_types)
+    assert defaults >= 30
 
 
 def _outcome(runtime: Any, value: Any, param: Any) -> tuple[str, Any]:

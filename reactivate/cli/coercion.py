@@ -102,8 +102,10 @@ def _one(annotation: Any, info: Any, value: Any, param: Any, ctx: Any, types: An
         if isinstance(value, str) and _WHOLE.fullmatch(value):
             return int(value)
     elif annotation is Path:
-        if isinstance(value, str) and value and info.path_type is None:
-            return types.coerce_cli_path(Path(value), info, path_type=Path, param=param, ctx=ctx)
+        if isinstance(value, str) and value:
+            value = Path(value)
+        if isinstance(value, Path) and info.path_type is None:
+            return types.coerce_cli_path(value, info, path_type=Path, param=param, ctx=ctx)
     elif issubclass(annotation, Enum):
         return types.coerce_cli_choice(
             value, choices=tuple(annotation), case_sensitive=info.case_sensitive, ctx=ctx
