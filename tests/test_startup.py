@@ -261,3 +261,18 @@ def test_init_and_campaign_add_create_the_database(argv: tuple[str, ...], tmp_pa
     assert CliRunner().invoke(app, [*argv, "--db", db]).exit_code == 0
     result = CliRunner().invoke(app, ["campaign", "list", "--db", db])
     assert result.exit_code == 0, result.output
+
+
+def test_a_run_builds_only_the_command_it_names() -> None:
+    from reactivate.cli import _for_the_command_given
+
+    def names(built: Any) -> list[str]:
+        return sorted(get_command(built).commands)  # type: ignore[attr-defined]
+
+    assert names(_for_the_command_given(["report", "-c", SLUG])) == ["report"]
+    assert names(_for_the_command_given(["campaign", "list"])) == ["campaign"]
+    everything = names(app)
+    assert len(everything) > 15
+    for argv in ([], ["--help"], ["--version"], ["repor", "-c", SLUG]):
+        assert names(_for_the_command_given(argv)) == everything
+    assert len(app.registered_commands) + len(app.registered_groups) == len(everything)
