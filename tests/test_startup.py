@@ -276,3 +276,26 @@ def test_a_run_builds_only_the_command_it_names() -> None:
     for argv in ([], ["--help"], ["--version"], ["repor", "-c", SLUG]):
         assert names(_for_the_command_given(argv)) == everything
     assert len(app.registered_commands) + len(app.registered_groups) == len(everything)
+
+
+def test_opening_a_current_database_is_one_query(campaign_db: str) -> None:
+    """No schema inspection on every run: besides the connection's own settings (PRAGMAs),
+    opening a current database reads its revision, and nothing else."""
+    code = (
+        "import sqlite3.dbapi2 as dbapi\n"
+        "connect = dbapi.connect\n"
+        "said = []\n"
+        "def traced(*args, **kwargs):\n"
+        "    conn = connect(*args, **kwargs)\n"
+        "    conn.set_trace_callback(said.append)\n"
+        "    return conn\n"
+        "dbapi.connect = traced\n"
+        "from reactivate.db.engine import open_engine\n"
+        f"open_engine({campaign_db!r}, create=False)\n"
+        "print(__import__('json').dumps(said))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    said = json.loads(done.stdout)
+    assert [s for s in said if not s.startswith("PRAGMA")] == [
+        "SELECT version_num FROM alembic_version"
+    ]
