@@ -83,8 +83,17 @@ def report(
         ),
     ] = ReportFormat.table,
     out: Annotated[
-        Path | None, typer.Option(help="Write to this file (required for xlsx). Default: stdout.")
+        Path | None,
+        typer.Option(
+            help="Write to this file (required for xlsx, html, png, svg). Default: stdout."
+        ),
     ] = None,
+    wide: Annotated[
+        bool,
+        typer.Option(
+            "--wide", help="Show every column of the breakdown, however wide the terminal."
+        ),
+    ] = False,
     db: DbOption = None,
 ) -> None:
     """The funnel of a campaign: per stage, share of assigned, intervals, targets, breakdowns.
@@ -107,15 +116,15 @@ def report(
         until=_date(until),
         stale_days=stale_days,
     )
-    _write(build_report(engine(db), campaign, options), fmt, out)
+    _write(build_report(engine(db), campaign, options), fmt, out, wide=wide)
 
 
-def _write(result: Report, fmt: ReportFormat, out: Path | None) -> None:
+def _write(result: Report, fmt: ReportFormat, out: Path | None, *, wide: bool = False) -> None:
     """The report in `fmt`, to stdout or to `out` (said, except for a table)."""
     from reactivate.render import report as render
 
     if fmt is ReportFormat.table:
-        _write_table(result, out)
+        _write_table(result, out, wide=wide)
         return
     if fmt is ReportFormat.xlsx:
         assert out is not None  # the command refuses xlsx without --out
@@ -133,16 +142,20 @@ def _write(result: Report, fmt: ReportFormat, out: Path | None) -> None:
     console().print(t("report.written", path=out))
 
 
-def _write_table(result: Report, out: Path | None) -> None:
+def _write_table(result: Report, out: Path | None, *, wide: bool) -> None:
     from rich.console import Console
 
     from reactivate.render.report import to_table
 
+    screen = console()
     if out is None:
-        screen = console()
-        screen.print(to_table(result, width=screen.width))
+        if wide:  # as wide as the table needs; the terminal wraps what it cannot show
+            screen = Console(width=max(screen.width, 400), highlight=False, markup=False)
+            screen.print(to_table(result, width=screen.width, wide=True), crop=False)
+        else:
+            screen.print(to_table(result, width=screen.width))
         return
     with out.open("w", encoding="utf-8") as stream:
-        Console(file=stream, width=console().width, no_color=True, markup=False).print(
-            to_table(result)
+        Console(file=stream, width=screen.width, no_color=True, markup=False).print(
+            to_table(result, width=screen.width, wide=wide)
         )

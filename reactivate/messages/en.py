@@ -538,4 +538,14 @@ TEXTS: dict[str, str] = {
     "client.voided": "voided by #{id}",
     "client.voids": "voids #{id}",
     "client.no_events": "No events recorded for this client yet.",
+    # screens: fitted tables, charts, html, first run
+    "report.narrow": "Left out to fit the screen: {left_out}. --wide shows every column.",
+    "report.left_out.counts": "counts beside shares",
+    "report.stage_short.called": "called",
+    "report.stage_short.reached": "reached",
+    "report.stage_short.wecom_added": "WeCom",
+    "report.stage_short.pushed": "pushed",
+    "report.stage_short.converted": "conv.",
+    "report.md.between": "… {count} more not listed (rank {ranks}): `reactivate report --by advisor` shows every advisor.",
+    "report.md.not_listed": "{count} advisors not listed (no room in one message): `reactivate report --by advisor` shows every one.",
 }

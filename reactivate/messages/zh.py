@@ -481,4 +481,14 @@ TEXTS: dict[str, str] = {
     "client.voided": "已被 #{id} 作废",
     "client.voids": "作废 #{id}",
     "client.no_events": "该客户尚无记录。",
+    # screens: fitted tables, charts, html, first run
+    "report.narrow": "为适应屏幕宽度未显示:{left_out}。加 --wide 显示全部列。",
+    "report.left_out.counts": "比例旁的人数",
+    "report.stage_short.called": "已拨打",
+    "report.stage_short.reached": "已触达",
+    "report.stage_short.wecom_added": "已添微",
+    "report.stage_short.pushed": "已推送",
+    "report.stage_short.converted": "已转化",
+    "report.md.between": "…… 另有 {count} 位客户经理未列出(第 {ranks} 名):`reactivate report --by advisor` 可查看全部。",
+    "report.md.not_listed": "{count} 位客户经理未列出(一条消息放不下):`reactivate report --by advisor` 可查看全部。",
 }
