@@ -87,7 +87,8 @@ def report(
         typer.Option(
             "--format",
             "-f",
-            help="table, chart (the funnel as bars), json (a stable contract), csv (UTF-8 with BOM), markdown (WeCom, <=4096 bytes), xlsx, html (one self-contained page), png or svg (the funnel chart).",
+            help="table, chart (the funnel as bars), json (a stable contract), csv (UTF-8 with BOM), "
+            "markdown (WeCom, <=4096 bytes), xlsx, html (one self-contained page), png or svg (the funnel).",
         ),
     ] = ReportFormat.table,
     out: Annotated[

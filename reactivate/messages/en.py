@@ -556,4 +556,6 @@ TEXTS: dict[str, str] = {
     "html.generated": "Generated {date} by reactivate.",
     "html.sortable": "Click a header to sort; click again to reverse.",
     "report.out_needed_for": "--format {format} writes a file: name it with --out FILE.{format}",
+    "wecom.notify_chart": "funnel picture to the group",
+    "wecom.notify_robot_chart": "group robot: the funnel as a picture (PNG, {size} KB)",
 }

@@ -499,4 +499,6 @@ TEXTS: dict[str, str] = {
     "html.generated": "由 reactivate 生成于 {date}。",
     "html.sortable": "点击列标题排序,再点一次倒序。",
     "report.out_needed_for": "--format {format} 会写入文件:请用 --out 文件.{format} 指定文件名",
+    "wecom.notify_chart": "漏斗图发到群",
+    "wecom.notify_robot_chart": "群机器人:漏斗图(PNG,{size} KB)",
 }
