@@ -736,7 +736,7 @@ def timeline_table(timeline: Timeline) -> RenderableType:
         t("client.title", client_id=timeline.client_id, slug=timeline.campaign)
         + "\n"
         + t(
-            "client.summary",
+            "client.summary_purged" if timeline.purged else "client.summary",
             name=timeline.name,
             mobile=timeline.mobile,
             branch=timeline.branch or "",
