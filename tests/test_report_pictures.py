@@ -182,6 +182,9 @@ def test_html_is_one_self_contained_page(
     assert_no_personal_data(page, data)
     monkeypatch.setenv("REACTIVATE_LANG", "zh")
     assert '<html lang="zh-CN">' in to_html(report) and "已转化" in to_html(report)
+    by_branch = to_html(built(db, "branch"))
+    rows = re.findall(r"<tr><td>([^<]+)</td>(.*?)</tr>", by_branch)
+    assert rows and all(branch not in rest for branch, rest in rows)  # a branch named once
 
 
 def _chromium() -> str:

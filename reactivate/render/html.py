@@ -19,6 +19,7 @@ from reactivate.render.report import (
     _interval,
     _quality_lines,
     _reactivation_text,
+    _says_more,
     _title,
     pct,
     stage_label,
@@ -32,6 +33,7 @@ body { font-family: FONTS; color: #1d2430; margin: 24px auto; max-width: 1100px;
 h1 { font-size: 22px; margin: 0 0 4px; } h2 { font-size: 18px; margin: 28px 0 8px; }
 p.meta, p.note { color: #5b6575; margin: 4px 0; font-size: 14px; }
 svg { max-width: 100%; height: auto; }
+div.wide { overflow-x: auto; max-width: 100%; }
 table { border-collapse: collapse; margin: 8px 0; font-size: 14px; }
 th, td { border: 1px solid #d5dae3; padding: 4px 10px; white-space: nowrap; }
 th { background: #eef1f6; text-align: left; }
@@ -41,7 +43,10 @@ table.sortable th { cursor: pointer; user-select: none; }
 table.sortable th[aria-sort=ascending]::after { content: " ▲"; }
 table.sortable th[aria-sort=descending]::after { content: " ▼"; }
 ul { padding-left: 20px; margin: 4px 0; } li { margin: 2px 0; }
-@media print { body { margin: 0; max-width: none; } table.sortable th::after { content: ""; } }
+@media print {
+  body { margin: 0; max-width: none; } div.wide { overflow: visible; }
+  th, td { white-space: normal; } table.sortable th::after { content: ""; }
+}
 """
 
 _SCRIPT = """
@@ -168,13 +173,17 @@ def _marked(text: str, met: bool | None) -> str:
 
 
 def _groups(report: Report) -> tuple[list[str], list[list[Cell]]]:
-    headers = [t(f"report.by.{report.by}"), t("report.col.name"), t("report.col.assigned")]
+    names = any(_says_more(g) for g in report.groups)  # a branch's name is its key: once
+    headers = [t(f"report.by.{report.by}")]
+    headers += (
+        [t("report.col.name"), t("report.col.assigned")] if names else [t("report.col.assigned")]
+    )
     for s in report.stages:
         label = stage_label(s.stage)
         headers += [label, f"{label} %"]
     rows: list[list[Cell]] = []
     for group in report.groups:
-        row: list[Cell] = [group.key, group.name]
+        row: list[Cell] = [group.key, group.name] if names else [group.name or group.key]
         row.append((f"{group.assigned:,}", group.assigned))
         for s in group.stages:
             row.append((f"{s.clients:,}", s.clients))
@@ -215,9 +224,10 @@ def _dropped(report: Report) -> tuple[list[str], list[list[Cell]]]:
 
 
 def _table(headers: Sequence[str], rows: Sequence[Sequence[Cell]], table_id: str = "") -> str:
-    """A sortable table: numbers carry their value in `data-sort` and sit to the right."""
+    """A sortable table: numbers carry their value in `data-sort` and sit to the right. A
+    table wider than the page scrolls inside its own box, the page stays put."""
     ident = f' id="{table_id}"' if table_id else ""
-    out = [f'<table class="sortable"{ident}><thead><tr>']
+    out = [f'<div class="wide"><table class="sortable"{ident}><thead><tr>']
     out += [f'<th scope="col">{escape(h)}</th>' for h in headers]
     out.append("</tr></thead><tbody>")
     for row in rows:
@@ -233,7 +243,7 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[Cell]], table_id: str
             sort_key = "" if key is None else f"{float(key):.6g}"
             out.append(f'<td class="{classes}" data-sort="{sort_key}">{escape(text)}</td>')
         out.append("</tr>")
-    out.append("</tbody></table>")
+    out.append("</tbody></table></div>")
     return "".join(out)
 
 
