@@ -36,7 +36,7 @@ from reactivate.db.models import (
     WECOM_WAYS,
     WORKBOOK_ISSUES,
 )
-from reactivate.errors import ConfigError, StateError
+from reactivate.errors import ConfigError
 from reactivate.messages import t
 from reactivate.registry import Registered
 from reactivate.rules import funnel
@@ -91,6 +91,8 @@ class AssignSummary:
     workbooks: list[Path] = field(default_factory=list)
     dry_run: bool = False
     method: str = METHOD
+    from_advisor: str | None = None  # reassign: whose clients move
+    from_clients: int | None = None  # reassign: how many clients that advisor held
 
     def fairness(self) -> dict[str, float]:
         """Max and min clients and assets per advisor over the books that hold clients."""
@@ -105,7 +107,9 @@ class AssignSummary:
         }
 
     def to_json(self) -> dict[str, Any]:
+        moved = {} if self.from_advisor is None else {"from_clients": self.from_clients}
         return {
+            **moved,
             "assigned": self.assigned,
             "control": self.control,
             "unassigned": self.unassigned,
@@ -228,8 +232,8 @@ def reassign(
                 .where(MEMBERS.c.campaign_id == campaign.id, MEMBERS.c.advisor_code == from_code)
                 .order_by(MEMBERS.c.client_id)
             ).all()
-            if not rows:
-                raise StateError(t("error.reassign_no_clients", code=from_code, slug=slug))
+            # none is said (a mistyped code?), and --wecom still retries unstarted transfers
+            summary.from_advisor, summary.from_clients = from_code, len(rows)
             active = _active_advisors(conn)
             if to_code is not None:
                 if to_code not in active or to_code == from_code:

@@ -313,5 +313,12 @@ def test_assign_outside_the_campaigns_dates_is_refused_with_them(loaded: str) ->
 
 def test_reassign_from_an_advisor_without_clients_says_so(loaded: str, tmp_path: Path) -> None:
     assign_json(loaded, tmp_path / "out", "--assigned-at", "2020-07-01T09:00")
-    message = refused(loaded, "reassign", "-c", SLUG, "--from", "A0010", "--to", "A0011")
-    assert "A0010 holds no clients" in message and "nothing to hand over" in message
+    before = query(loaded, "SELECT count(*) FROM event")
+    out = run(loaded, "reassign", "-c", SLUG, "--from", "A0010", "--to", "A0011")
+    assert "A0010 holds no clients" in " ".join(out.split()) and "no client to move" in out
+    assert "Advisors' books" not in out  # not an empty table
+    moved = json.loads(run(loaded, "reassign", "-c", SLUG, "--from", "A0010", "-f", "json"))
+    assert moved["from_clients"] == 0 and moved["assigned"] == 0
+    assert query(loaded, "SELECT count(*) FROM event") == before
+    some = json.loads(run(loaded, "reassign", "-c", SLUG, "--from", "A0012", "-f", "json"))
+    assert some["from_clients"] == some["assigned"] + some["unassigned"] > 0

@@ -560,6 +560,6 @@ TEXTS: dict[str, str] = {
     "wecom.notify_robot_chart": "group robot: the funnel as a picture (PNG, {size} KB)",
     "error.assigned_now_outside": "Today ({day}) is outside campaign {slug}'s dates ({start} to {end}): assigning now would put every client's assignment outside the campaign. Name the moment of the assignment inside those dates with --assigned-at, e.g. --assigned-at {start}T09:00.",
     "error.assigned_at_outside": "--assigned-at {day} is outside campaign {slug}'s dates ({start} to {end}); give a moment inside them, e.g. --assigned-at {start}T09:00.",
-    "error.reassign_no_clients": "Advisor {code} holds no clients in campaign {slug}: nothing to hand over. `reactivate report -c {slug} --by advisor` shows who holds clients.",
+    "reassign.no_clients": "Advisor {code} holds no clients in campaign {slug}: no client to move. `reactivate report -c {slug} --by advisor` shows who holds clients.",
     "client.summary_purged": "personal data purged when the campaign closed (name and mobile erased) · branch {branch} · advisor {advisor} · assigned {assigned}",
 }

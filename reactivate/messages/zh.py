@@ -503,6 +503,6 @@ TEXTS: dict[str, str] = {
     "wecom.notify_robot_chart": "群机器人:漏斗图(PNG,{size} KB)",
     "error.assigned_now_outside": "今天({day})不在活动 {slug} 的日期内({start} 至 {end}):现在分配会让分配时间落在活动之外。请用 --assigned-at 指定活动日期内的分配时间,例如 --assigned-at {start}T09:00。",
     "error.assigned_at_outside": "--assigned-at {day} 不在活动 {slug} 的日期内({start} 至 {end});请给出活动日期内的时间,例如 --assigned-at {start}T09:00。",
-    "error.reassign_no_clients": "客户经理 {code} 在活动 {slug} 中没有客户,无需移交。`reactivate report -c {slug} --by advisor` 可查看谁有客户。",
+    "reassign.no_clients": "客户经理 {code} 在活动 {slug} 中没有客户,无客户可移动。`reactivate report -c {slug} --by advisor` 可查看谁有客户。",
     "client.summary_purged": "活动结束时已清除个人信息(姓名、手机号已删除) · 营业部 {branch} · 客户经理 {advisor} · 分配于 {assigned}",
 }
