@@ -218,6 +218,13 @@ def test_notify_without_the_chart_posts_markdown_only(
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["chart"] is False
     assert [m["msgtype"] for m in fake_wecom.webhook_messages] == ["markdown"]
+    # without a Chinese font the picture cannot be drawn: said, with the way round it
+    env = {**fake_wecom.env(), "REACTIVATE_FONT": str(tmp_path / "no-such-font.ttc")}
+    args = ["wecom", "notify", "-c", SLUG, "--webhook", "--db", sqlite_url]
+    result = CliRunner().invoke(app, args, env=env)
+    assert result.exit_code == 1
+    assert "no-such-font.ttc" in result.output and "--no-chart" in result.output
+    assert len(fake_wecom.webhook_messages) == 1  # nothing more was sent
 
 
 def test_the_fake_robot_refuses_an_image_whose_md5_is_wrong(

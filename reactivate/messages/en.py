@@ -562,4 +562,5 @@ TEXTS: dict[str, str] = {
     "error.assigned_at_outside": "--assigned-at {day} is outside campaign {slug}'s dates ({start} to {end}); give a moment inside them, e.g. --assigned-at {start}T09:00.",
     "reassign.no_clients": "Advisor {code} holds no clients in campaign {slug}: no client to move. `reactivate report -c {slug} --by advisor` shows who holds clients.",
     "client.summary_purged": "personal data purged when the campaign closed (name and mobile erased) · branch {branch} · advisor {advisor} · assigned {assigned}",
+    "wecom.notify_no_chart": "To send the markdown without the picture, add --no-chart.",
 }

@@ -505,4 +505,5 @@ TEXTS: dict[str, str] = {
     "error.assigned_at_outside": "--assigned-at {day} 不在活动 {slug} 的日期内({start} 至 {end});请给出活动日期内的时间,例如 --assigned-at {start}T09:00。",
     "reassign.no_clients": "客户经理 {code} 在活动 {slug} 中没有客户,无客户可移动。`reactivate report -c {slug} --by advisor` 可查看谁有客户。",
     "client.summary_purged": "活动结束时已清除个人信息(姓名、手机号已删除) · 营业部 {branch} · 客户经理 {advisor} · 分配于 {assigned}",
+    "wecom.notify_no_chart": "如只发送 markdown、不发图片,请加 --no-chart。",
 }

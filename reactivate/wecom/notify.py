@@ -30,6 +30,7 @@ from sqlalchemy import Connection, Engine, select, text
 from reactivate import registry, roster
 from reactivate.clock import utcnow
 from reactivate.db.models import ADVISORS, WORKBOOK_ISSUES
+from reactivate.errors import ConfigError
 from reactivate.messages import t
 from reactivate.wecom.client import MAX_MARKDOWN_BYTES, MAX_TEXT_BYTES, WeComClient
 
@@ -204,7 +205,10 @@ def plan(
         if chart:
             from reactivate.render.chart import to_png
 
-            outbox.chart = to_png(report)
+            try:
+                outbox.chart = to_png(report)
+            except ConfigError as exc:  # no Chinese font: the markdown alone is still worth sending
+                raise ConfigError(f"{exc} {t('wecom.notify_no_chart')}") from exc
     return outbox
 
 
