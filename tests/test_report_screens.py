@@ -150,3 +150,24 @@ def test_markdown_says_how_many_advisors_it_leaves_out(setup: tuple[str, Data]) 
         assert "23 advisors not listed" in tiny
     every = render.to_markdown(many_advisors(report, 10))
     assert "not listed" not in every
+
+
+def test_the_dropped_list_fits_the_screen_too(setup: tuple[str, Data]) -> None:
+    db, data = setup
+    engine = open_engine(db)
+    report = build_report(engine, SLUG, ReportOptions(dropped="reached", as_of=AS_OF))
+    engine.dispose()
+    assert report.dropped
+    for width in (120, 80, 60):
+        text = shown(render.to_table(report, width=width), width)
+        lines = text.splitlines()
+        top = next(i for i, line in enumerate(lines) if "Dropped before" in line) + 1
+        bottom = next(i for i in range(top, len(lines)) if lines[i].startswith("└"))
+        table = lines[top : bottom + 1]
+        assert max(cell_len(line) for line in table) <= width, width
+        rows = [line for line in table if line.startswith("│")]
+        assert len(rows) == min(len(report.dropped), render.DROPPED_SHOWN)  # none wrapped
+        for client in data.clients.values():
+            assert client["mobile"] not in text and client["name"] not in text
+    narrow = " ".join(shown(render.to_table(report, width=60), 60).split())
+    assert "--wide shows every column" in narrow

@@ -563,4 +563,6 @@ TEXTS: dict[str, str] = {
     "reassign.no_clients": "Advisor {code} holds no clients in campaign {slug}: no client to move. `reactivate report -c {slug} --by advisor` shows who holds clients.",
     "client.summary_purged": "personal data purged when the campaign closed (name and mobile erased) · branch {branch} · advisor {advisor} · assigned {assigned}",
     "wecom.notify_no_chart": "To send the markdown without the picture, add --no-chart.",
+    "report.left_out.advisor_names": "advisors' names",
+    "report.narrow_dropped": "Left out to fit the screen: {left_out}. --wide shows every column; --format csv or xlsx lists every client.",
 }

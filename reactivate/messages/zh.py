@@ -506,4 +506,6 @@ TEXTS: dict[str, str] = {
     "reassign.no_clients": "客户经理 {code} 在活动 {slug} 中没有客户,无客户可移动。`reactivate report -c {slug} --by advisor` 可查看谁有客户。",
     "client.summary_purged": "活动结束时已清除个人信息(姓名、手机号已删除) · 营业部 {branch} · 客户经理 {advisor} · 分配于 {assigned}",
     "wecom.notify_no_chart": "如只发送 markdown、不发图片,请加 --no-chart。",
+    "report.left_out.advisor_names": "客户经理姓名",
+    "report.narrow_dropped": "为适应屏幕宽度未显示:{left_out}。加 --wide 显示全部列;--format csv 或 xlsx 列出全部客户。",
 }

@@ -7,6 +7,7 @@ personal data reaches these functions already masked.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
 from collections.abc import Iterable, Sequence
@@ -84,7 +85,7 @@ def to_table(report: Report, width: int = 120, *, wide: bool = False) -> Rendera
     if report.by == "attempt":
         parts.append(_attempts_table(report))
     if report.dropped_stage:
-        parts.append(_dropped_table(report))
+        parts.append(_dropped_table(report, None if wide else width))
     parts.append(_quality_text(report))
     return RichGroup(*parts)
 
@@ -202,12 +203,8 @@ class _Layout:
 
     def width(self) -> int:
         """Columns the table takes on screen: its widest cells, padding and borders."""
-        from rich.cells import cell_len
-
-        widths = [cell_len(header) for header, _ in self.headers]
-        for row in self.rows:
-            widths = [max(w, cell_len(cell.plain)) for w, cell in zip(widths, row, strict=True)]
-        return sum(widths) + 3 * len(widths) + 1
+        cells = [[cell.plain for cell in row] for row in self.rows]
+        return _width([h for h, _ in self.headers], cells, range(len(self.headers)))
 
 
 def _says_more(group: Group) -> bool:
@@ -286,32 +283,76 @@ def _attempts_table(report: Report) -> Table:
     return table
 
 
-def _dropped_table(report: Report) -> RenderableType:
+def _dropped_table(report: Report, width: int | None = None) -> RenderableType:
+    """The first dropped clients (masked), fitted to `width` columns like the breakdown:
+    the call-back time, then the name, then the advisor's name go before a cell wraps."""
     stage = report.dropped_stage or ""
     title = t("report.dropped_title", stage=stage_label(stage), count=f"{len(report.dropped):,}")
-    table = Table(title=title, title_justify="left")
-    for header in (
-        "report.col.client",
-        "report.col.name",
-        "report.col.mobile",
-        "report.col.advisor",
-        "report.col.last_call",
-        "report.col.callback",
-    ):
-        table.add_column(t(header))
-    for c in report.dropped[:DROPPED_SHOWN]:
-        table.add_row(
-            c.client_id,
-            c.name,
-            c.mobile,
-            f"{c.advisor_code or ''} {c.advisor_name or ''}".strip(),
-            c.last_call_at.strftime("%Y-%m-%d %H:%M") if c.last_call_at else "",
-            c.callback_at.strftime("%Y-%m-%d %H:%M") if c.callback_at else "",
+    headers = [
+        t(key)
+        for key in (
+            "report.col.client",
+            "report.col.name",
+            "report.col.mobile",
+            "report.col.advisor",
+            "report.col.last_call",
+            "report.col.callback",
         )
+    ]
+
+    def when(moment: dt.datetime | None) -> str:
+        return moment.strftime("%Y-%m-%d %H:%M") if moment else ""
+
+    def rows(advisor_names: bool) -> list[list[str]]:
+        return [
+            [
+                c.client_id,
+                c.name,
+                c.mobile,
+                f"{c.advisor_code or ''} {c.advisor_name or ''}".strip()
+                if advisor_names
+                else c.advisor_code or "",
+                when(c.last_call_at),
+                when(c.callback_at),
+            ]
+            for c in report.dropped[:DROPPED_SHOWN]
+        ]
+
+    shown, cells, left_out = [0, 1, 2, 3, 4, 5], rows(True), []
+    for step in ("callback", "name", "advisor_name"):
+        if width is None or _width([headers[i] for i in shown], cells, shown) <= width:
+            break
+        if step == "callback":
+            shown.remove(5)
+            left_out.append(headers[5])
+        elif step == "name":
+            shown.remove(1)
+            left_out.append(headers[1])
+        else:
+            cells = rows(False)
+            left_out.append(t("report.left_out.advisor_names"))
+    table = Table(title=title, title_justify="left")
+    for i in shown:
+        table.add_column(headers[i], no_wrap=True)
+    for row in cells:
+        table.add_row(*(row[i] for i in shown))
+    parts: list[RenderableType] = [table]
     if len(report.dropped) > DROPPED_SHOWN:
-        more = Text(t("report.dropped_more", count=f"{len(report.dropped) - DROPPED_SHOWN:,}"))
-        return RichGroup(table, more)
-    return table
+        more = t("report.dropped_more", count=f"{len(report.dropped) - DROPPED_SHOWN:,}")
+        parts.append(Text(more))
+    if left_out:
+        parts.append(Text(t("report.narrow_dropped", left_out=", ".join(left_out)), style="dim"))
+    return RichGroup(*parts) if len(parts) > 1 else table
+
+
+def _width(headers: Sequence[str], rows: Sequence[Sequence[str]], shown: Sequence[int]) -> int:
+    """Columns a table of `headers` and the `shown` cells of `rows` takes on screen."""
+    from rich.cells import cell_len
+
+    widths = [cell_len(h) for h in headers]
+    for row in rows:
+        widths = [max(w, cell_len(row[i])) for w, i in zip(widths, shown, strict=True)]
+    return sum(widths) + 3 * len(widths) + 1
 
 
 def _quality_lines(report: Report) -> list[str]:
