@@ -94,7 +94,7 @@ def report(
     out: Annotated[
         Path | None,
         typer.Option(
-            help="Write to this file (required for xlsx, html, png, svg). Default: stdout."
+            help="Write to this file (required for xlsx and png). Default: stdout."
         ),
     ] = None,
     wide: Annotated[
