@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, column, func, select, table
 
 from reactivate import registry
-from reactivate.clock import to_utc, utcnow
+from reactivate.clock import local, to_utc, utcnow
 from reactivate.db import bulk, stages
 from reactivate.db.import_log import who
 from reactivate.db.locks import lock_campaign
@@ -91,6 +91,8 @@ class AssignSummary:
     workbooks: list[Path] = field(default_factory=list)
     dry_run: bool = False
     method: str = METHOD
+    from_advisor: str | None = None  # reassign: whose clients move
+    from_clients: int | None = None  # reassign: how many clients that advisor held
 
     def fairness(self) -> dict[str, float]:
         """Max and min clients and assets per advisor over the books that hold clients."""
@@ -105,7 +107,9 @@ class AssignSummary:
         }
 
     def to_json(self) -> dict[str, Any]:
+        moved = {} if self.from_advisor is None else {"from_clients": self.from_clients}
         return {
+            **moved,
             "assigned": self.assigned,
             "control": self.control,
             "unassigned": self.unassigned,
@@ -228,6 +232,8 @@ def reassign(
                 .where(MEMBERS.c.campaign_id == campaign.id, MEMBERS.c.advisor_code == from_code)
                 .order_by(MEMBERS.c.client_id)
             ).all()
+            # none is said (a mistyped code?), and --wecom still retries unstarted transfers
+            summary.from_advisor, summary.from_clients = from_code, len(rows)
             active = _active_advisors(conn)
             if to_code is not None:
                 if to_code not in active or to_code == from_code:
@@ -285,11 +291,25 @@ def _finish(
 
 
 def _effective_time(campaign: Registered, assigned_at: dt.datetime | None) -> dt.datetime:
-    if assigned_at is None:
-        return utcnow()
-    moment = to_utc(assigned_at, campaign.config.tz)
-    if moment > utcnow():
+    """When the assignment happens: `assigned_at` (the campaign's wall clock) or now, never
+    in the future and never outside the campaign's dates (a 2020 campaign assigned today
+    would have every call before its assignment, and the assignment after the end)."""
+    config = campaign.config
+    moment = utcnow() if assigned_at is None else to_utc(assigned_at, config.tz)
+    if assigned_at is not None and moment > utcnow():
         raise ConfigError(t("error.assigned_at_future", value=assigned_at))
+    day = local(moment, config.tz).date()
+    if not config.start <= day <= config.end:
+        key = "error.assigned_now_outside" if assigned_at is None else "error.assigned_at_outside"
+        raise ConfigError(
+            t(
+                key,
+                day=day.isoformat(),
+                slug=config.slug,
+                start=config.start.isoformat(),
+                end=config.end.isoformat(),
+            )
+        )
     return moment
 
 

@@ -7,6 +7,7 @@ personal data reaches these functions already masked.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
 from collections.abc import Iterable, Sequence
@@ -28,6 +29,8 @@ from reactivate.report.timeline import Timeline
 MARKDOWN_LIMIT = 4096
 BAR_WIDTH = 12
 DROPPED_SHOWN = 50
+#: the key of the group of clients without a value to group by (no branch, no risk)
+UNKNOWN_KEY = "unknown"
 
 
 def stage_label(stage: str) -> str:
@@ -70,19 +73,19 @@ def to_json(report: Report) -> str:
 # --- table (rich) --------------------------------------------------------------------------
 
 
-def to_table(report: Report, width: int = 120) -> RenderableType:
+def to_table(report: Report, width: int = 120, *, wide: bool = False) -> RenderableType:
     """The report for a terminal `width` columns wide: funnel with bars (when they fit),
-    reactivation, breakdown, data quality."""
+    reactivation, breakdown (fitted to the width unless `wide`), data quality."""
     parts: list[RenderableType] = [
         _funnel_table(report, bars=width >= 96),
         _reactivation_text(report),
     ]
     if report.groups:
-        parts.append(_groups_table(report))
+        parts.append(_groups_table(report, None if wide else width))
     if report.by == "attempt":
         parts.append(_attempts_table(report))
     if report.dropped_stage:
-        parts.append(_dropped_table(report))
+        parts.append(_dropped_table(report, None if wide else width))
     parts.append(_quality_text(report))
     return RichGroup(*parts)
 
@@ -167,22 +170,103 @@ def _reactivation_text(report: Report) -> Text:
     return Text("\n".join(lines))
 
 
-def _groups_table(report: Report) -> Table:
+def _groups_table(report: Report, width: int | None = None) -> RenderableType:
+    """The breakdown, one row per group, fitted to `width` columns (None: everything).
+
+    No cell wraps and no header is cut: when the whole table is wider than the screen,
+    counts are left out before shares, then stage names are shortened, then the name
+    column goes, then the middle stages; a line says what was left out and that `--wide`
+    shows it all. A name equal to its key (a branch) is shown once.
+    """
     title = t("report.by_title", by=t(f"report.by.{report.by}"))
     if report.ranked_by:
         title += " · " + t("report.ranked", stage=stage_label(report.ranked_by))
+    layout = _fit_layout(report, width)
     table = Table(title=title, title_justify="left")
-    table.add_column(t("report.col.key"))
-    table.add_column(t("report.col.name"))
-    table.add_column(t("report.col.assigned"), justify="right")
-    for s in report.stages:
-        table.add_column(stage_label(s.stage), justify="right")
+    for header, right in layout.headers:
+        table.add_column(header, justify="right" if right else "left", no_wrap=True)
+    for row in layout.rows:
+        table.add_row(*row)
+    if not layout.left_out:
+        return table
+    note = t("report.narrow", left_out=", ".join(layout.left_out))
+    return RichGroup(table, Text(note, style="dim"))
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """A breakdown table's columns and cells at one level of detail."""
+
+    headers: list[tuple[str, bool]]  # header, right-aligned
+    rows: list[list[Text]]
+    left_out: list[str]
+
+    def width(self) -> int:
+        """Columns the table takes on screen: its widest cells, padding and borders."""
+        cells = [[cell.plain for cell in row] for row in self.rows]
+        return _width([h for h, _ in self.headers], cells, range(len(self.headers)))
+
+
+def _says_more(group: Group) -> bool:
+    """Whether a group's name tells more than its key (an advisor's name; not a branch's)."""
+    return bool(group.name) and group.name != group.key and group.key != UNKNOWN_KEY
+
+
+def _fit_layout(report: Report, width: int | None) -> _Layout:
+    names = any(_says_more(g) for g in report.groups)
+    stages = [s.stage for s in report.stages]
+    keep = {stages[0], stages[-1], report.ranked_by or stages[-1]}
+    middle = [s for s in stages if s not in keep]
+    tries: list[tuple[bool, bool, bool, list[str]]] = [  # counts, short names, name column, stages
+        (True, False, names, stages),
+        (False, False, names, stages),
+        (False, True, names, stages),
+        (False, True, False, stages),
+    ]
+    for dropped in range(1, len(middle) + 1):  # the middle stages, from the last one back
+        shown = [s for s in stages if s not in middle[len(middle) - dropped :]]
+        tries.append((False, True, False, shown))
+    layout = _layout(report, *tries[0])
+    if width is None:
+        return layout
+    for attempt in tries:
+        layout = _layout(report, *attempt)
+        if layout.width() <= width:
+            break
+    return layout
+
+
+def _layout(
+    report: Report, counts: bool, short: bool, with_name: bool, shown: list[str]
+) -> _Layout:
+    def header(stage: str) -> str:
+        return t(f"report.stage_short.{stage}") if short else stage_label(stage)
+
+    headers = [(t(f"report.by.{report.by}"), False)]  # says what the key is: a code, a branch
+    if with_name:
+        headers.append((t("report.col.name"), False))
+    headers.append((t("report.col.assigned"), True))
+    headers += [(header(stage), True) for stage in shown]
+    names = any(_says_more(g) for g in report.groups)
+    rows = []
     for group in report.groups:
-        cells: list[Any] = [group.key, group.name, f"{group.assigned:,}"]
-        for s in group.stages:
-            cells.append(Text(f"{s.clients:,} {pct(s.of_assigned)}", style=_style(s)))
-        table.add_row(*cells)
-    return table
+        # without a name column worth having, the key column shows the name: '(unknown)'
+        cells = [Text(group.key if names else group.name or group.key)]
+        if with_name:
+            cells.append(Text(group.name))
+        cells.append(Text(f"{group.assigned:,}"))
+        for stage in shown:
+            s = group.stage(stage)
+            value = f"{s.clients:,} {pct(s.of_assigned)}" if counts else pct(s.of_assigned)
+            cells.append(Text(value, style=_style(s)))
+        rows.append(cells)
+    left_out = []
+    if not counts:
+        left_out.append(t("report.left_out.counts"))
+    if names and not with_name:
+        left_out.append(t("report.col.name"))
+    left_out += [stage_label(s.stage) for s in report.stages if s.stage not in shown]
+    return _Layout(headers, rows, left_out)
 
 
 def _attempts_table(report: Report) -> Table:
@@ -199,32 +283,76 @@ def _attempts_table(report: Report) -> Table:
     return table
 
 
-def _dropped_table(report: Report) -> RenderableType:
+def _dropped_table(report: Report, width: int | None = None) -> RenderableType:
+    """The first dropped clients (masked), fitted to `width` columns like the breakdown:
+    the call-back time, then the name, then the advisor's name go before a cell wraps."""
     stage = report.dropped_stage or ""
     title = t("report.dropped_title", stage=stage_label(stage), count=f"{len(report.dropped):,}")
-    table = Table(title=title, title_justify="left")
-    for header in (
-        "report.col.client",
-        "report.col.name",
-        "report.col.mobile",
-        "report.col.advisor",
-        "report.col.last_call",
-        "report.col.callback",
-    ):
-        table.add_column(t(header))
-    for c in report.dropped[:DROPPED_SHOWN]:
-        table.add_row(
-            c.client_id,
-            c.name,
-            c.mobile,
-            f"{c.advisor_code or ''} {c.advisor_name or ''}".strip(),
-            c.last_call_at.strftime("%Y-%m-%d %H:%M") if c.last_call_at else "",
-            c.callback_at.strftime("%Y-%m-%d %H:%M") if c.callback_at else "",
+    headers = [
+        t(key)
+        for key in (
+            "report.col.client",
+            "report.col.name",
+            "report.col.mobile",
+            "report.col.advisor",
+            "report.col.last_call",
+            "report.col.callback",
         )
+    ]
+
+    def when(moment: dt.datetime | None) -> str:
+        return moment.strftime("%Y-%m-%d %H:%M") if moment else ""
+
+    def rows(advisor_names: bool) -> list[list[str]]:
+        return [
+            [
+                c.client_id,
+                c.name,
+                c.mobile,
+                f"{c.advisor_code or ''} {c.advisor_name or ''}".strip()
+                if advisor_names
+                else c.advisor_code or "",
+                when(c.last_call_at),
+                when(c.callback_at),
+            ]
+            for c in report.dropped[:DROPPED_SHOWN]
+        ]
+
+    shown, cells, left_out = [0, 1, 2, 3, 4, 5], rows(True), []
+    for step in ("callback", "name", "advisor_name"):
+        if width is None or _width([headers[i] for i in shown], cells, shown) <= width:
+            break
+        if step == "callback":
+            shown.remove(5)
+            left_out.append(headers[5])
+        elif step == "name":
+            shown.remove(1)
+            left_out.append(headers[1])
+        else:
+            cells = rows(False)
+            left_out.append(t("report.left_out.advisor_names"))
+    table = Table(title=title, title_justify="left")
+    for i in shown:
+        table.add_column(headers[i], no_wrap=True)
+    for row in cells:
+        table.add_row(*(row[i] for i in shown))
+    parts: list[RenderableType] = [table]
     if len(report.dropped) > DROPPED_SHOWN:
-        more = Text(t("report.dropped_more", count=f"{len(report.dropped) - DROPPED_SHOWN:,}"))
-        return RichGroup(table, more)
-    return table
+        more = t("report.dropped_more", count=f"{len(report.dropped) - DROPPED_SHOWN:,}")
+        parts.append(Text(more))
+    if left_out:
+        parts.append(Text(t("report.narrow_dropped", left_out=", ".join(left_out)), style="dim"))
+    return RichGroup(*parts) if len(parts) > 1 else table
+
+
+def _width(headers: Sequence[str], rows: Sequence[Sequence[str]], shown: Sequence[int]) -> int:
+    """Columns a table of `headers` and the `shown` cells of `rows` takes on screen."""
+    from rich.cells import cell_len
+
+    widths = [cell_len(h) for h in headers]
+    for row in rows:
+        widths = [max(w, cell_len(row[i])) for w, i in zip(widths, shown, strict=True)]
+    return sum(widths) + 3 * len(widths) + 1
 
 
 def _quality_lines(report: Report) -> list[str]:
@@ -420,10 +548,14 @@ def _markdown_head(report: Report) -> str:
 
 
 def _markdown_advisors(report: Report, count: int, name_width: int) -> str:
-    if report.by != "advisor" or not report.groups or count == 0:
+    """The top and bottom `count` advisors, and how many between them (or in all) are not
+    listed."""
+    if report.by != "advisor" or not report.groups:
         return ""
-    stage = report.ranked_by or report.stages[-1].stage
     groups = list(report.groups)
+    if count == 0:
+        return "\n" + t("report.md.not_listed", count=len(groups)) + "\n"
+    stage = report.ranked_by or report.stages[-1].stage
     top = groups[:count]
     bottom = [g for g in groups[-count:] if g not in top]
     lines = ["", t("report.md.ranked", stage=stage_label(stage))]
@@ -441,6 +573,11 @@ def _markdown_advisors(report: Report, count: int, name_width: int) -> str:
 
     lines.append(t("report.md.top", count=len(top)))
     lines += [line(i + 1, g) for i, g in enumerate(top)]
+    between = len(groups) - len(top) - len(bottom)
+    if between:
+        first, last = len(top) + 1, len(top) + between
+        ranks = str(first) if first == last else f"{first}-{last}"
+        lines.append(t("report.md.between", count=between, ranks=ranks))
     if bottom:
         lines.append(t("report.md.bottom", count=len(bottom)))
         start = len(groups) - len(bottom)
@@ -640,7 +777,7 @@ def timeline_table(timeline: Timeline) -> RenderableType:
         t("client.title", client_id=timeline.client_id, slug=timeline.campaign)
         + "\n"
         + t(
-            "client.summary",
+            "client.summary_purged" if timeline.purged else "client.summary",
             name=timeline.name,
             mobile=timeline.mobile,
             branch=timeline.branch or "",
