@@ -617,7 +617,7 @@ def _workbook_clients(
     ).all()
     conn.exec_driver_sql("DROP TABLE stage_workbook")
     suitable = {risk: tuple(p.code for p in products if p.risk <= risk) for risk in range(1, 6)}
-    band = funnel.asset_bands(edges)
+    band = funnel.asset_bands(edges, chinese=True)  # the workbook is Chinese
     return {
         client_id: WorkbookClient(
             client_id=client_id,
