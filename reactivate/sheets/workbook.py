@@ -614,7 +614,7 @@ def _write_followup(
     ws.write_string(row, col["跟进原因"], followup.reason)
     widths.see(col["跟进原因"], followup.reason)
     if followup.last_result:
-        label = disposition_label(followup.last_result)
+        label = DISPOSITION_LABELS.get(followup.last_result, (followup.last_result,))[0]
         ws.write_string(row, col["上次通话结果"], label)
         widths.see(col["上次通话结果"], label)
     for header, moment in (
