@@ -81,8 +81,9 @@ class ColumnWidths:
             self.see(col, value)
 
     def see_header(self, col: int, header: str) -> None:
-        """A header that may wrap over `header_lines` lines (at a character boundary)."""
-        self.see(col, "x" * math.ceil(text_width(header) / self.header_lines))
+        """A header that may wrap over `header_lines` lines (between words, or between
+        any two CJK characters)."""
+        self.see(col, "x" * wrap_width(header, self.header_lines))
 
     def see_headers(self, headers: Iterable[str], first_col: int = 0) -> None:
         for col, header in enumerate(headers, start=first_col):
@@ -97,6 +98,43 @@ class ColumnWidths:
         formats = formats or {}
         for col in sorted(set(self._widest) | set(formats)):
             ws.set_column(col, col, self.width(col), formats.get(col))
+
+
+def wrap_width(text: str, lines: int) -> int:
+    """The narrowest width (in columns) that fits `text` in `lines` lines, wrapped as
+    spreadsheets wrap: at spaces, and between CJK characters."""
+    pieces: list[tuple[int, bool]] = []  # (width, a space may follow it)
+    for word in text.split(" "):
+        if word.isascii():
+            pieces.append((len(word), True))
+            continue
+        run = 0
+        for ch in word:
+            if unicodedata.east_asian_width(ch) in "WF":
+                if run:
+                    pieces.append((run, False))
+                    run = 0
+                pieces.append((2, False))
+            else:
+                run += 1
+        pieces.append((run, True))
+    width = max(max((w for w, _ in pieces), default=0), math.ceil(text_width(text) / lines))
+    while _lines_at(pieces, width) > lines:
+        width += 1
+    return width
+
+
+def _lines_at(pieces: list[tuple[int, bool]], width: int) -> int:
+    """Greedy wrapping: how many lines `pieces` take `width` columns wide."""
+    count, used, spaced = 1, 0, False
+    for piece, space_after in pieces:
+        needed = piece + (1 if spaced and used else 0)
+        if used and used + needed > width:
+            count, used = count + 1, piece
+        else:
+            used += needed
+        spaced = space_after
+    return count
 
 
 def wrapped_height(text: str, width: float, lines_at_least: int = 1) -> float:
