@@ -156,6 +156,8 @@ _INPUT_SAMPLES: Final[dict[str, str]] = {
 }
 #: The instructions sheet's wrapped text column, in characters.
 _INSTRUCTION_WIDTH: Final = 80
+#: The widest a call sheet column gets (Excel's limit is 255).
+_MAX_CALL_WIDTH: Final = 150
 #: The header row's height: two lines, for the long headers that wrap.
 _HEADER_LINES: Final = 2
 _DATETIME_HEADERS: Final = ("通话时间", "预约回电时间", "添加时间", "推送时间", "转化时间")
@@ -454,7 +456,8 @@ def _write_calls(book: Any, ws: Any, spec: WorkbookSpec, product_range: str | No
     if links:
         last_col += 1
         ws.write_string(0, last_col, LINK_HEADER, formats.client_header)
-    widths = layout.ColumnWidths(header_lines=_HEADER_LINES)
+    # no cell cut: 适合产品 may list five products with their names (the page shrinks instead)
+    widths = layout.ColumnWidths(header_lines=_HEADER_LINES, maximum=_MAX_CALL_WIDTH)
     ws.set_row(0, layout.LINE_HEIGHT * _HEADER_LINES)
     for header, index in col.items():
         ws.write_string(
