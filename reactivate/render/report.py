@@ -555,6 +555,8 @@ def _summary_sheet(book: Any, report: Report, formats: _Formats) -> None:
     for s in report.stages:
         widths.see(0, stage_label(s.stage))
     widths.see(1, "1,000,000")
+    for col in range(2, last_col + 1):  # shares, days and counts
+        widths.see(col, "100.0%")
     page_width = sum(widths.width(col) for col in range(last_col + 1))
     # the title and the lines below the chart wrap across the table: all on the page
     title = _title(report)
