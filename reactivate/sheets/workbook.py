@@ -11,7 +11,9 @@
   columns (`INPUT_HEADERS`) are unlocked, filled in a light colour and carry dropdowns or
   date/number validation. Filtering and resizing columns and rows stay allowed. The
   headers are the Chinese aliases results upload reads, so a filled workbook uploads like
-  a plain results sheet.
+  a plain results sheet. A follow-up workbook (`followups --workbooks`) adds locked
+  columns after the client's (`FOLLOWUP_HEADERS`: why the client is listed, the last
+  call and when it is due) and starts 拨打次数 at the calls so far.
 - `填写说明` (`INSTRUCTIONS_SHEET`): how to fill it in, what each call result means, the
   products.
 - `_reactivate` (very hidden; LibreOffice saves it back as merely hidden, which upload
@@ -26,6 +28,10 @@ A workbook that lost its stamp sheet must not pass for a plain results sheet, so
 issued workbook also carries markers that Excel, WPS and LibreOffice keep when they save
 it: a custom document property (`MARKER_PROPERTY`) and the pair of sheet names
 `CALL_SHEET` and `INSTRUCTIONS_SHEET` (`read_stamp` refuses a marked file without a stamp).
+
+Both sheets print as they are (`sheets.layout`): landscape, one page wide, the header row
+on every page, campaign and advisor at the top, the page number at the bottom; columns
+are as wide as their content and wrapped rows as tall as their lines.
 
 Writing uses xlsxwriter in constant_memory mode: rows stream to disk in order, so
 memory stays flat however many clients a workbook holds. Everything beyond cell values
@@ -103,7 +109,8 @@ LINK_HEADER: Final = "企业微信二维码"
 
 YES: Final = "是"
 NO: Final = "否"
-#: How `适合产品` joins product codes, and how the suitability warning finds a code in it.
+#: How `适合产品` joins its 'CODE 名称' entries, and how the suitability warning finds a
+#: code in it.
 PRODUCT_SEPARATOR: Final = "、"
 DATETIME_FORMAT: Final = layout.DATETIME_FORMAT
 
@@ -556,6 +563,7 @@ def _write_call_rows(
     """One row per client from row 1; each client's own link in `link_col`, when given.
     The client columns' widths are taken from their distinct values, not cell by cell."""
     clients = spec.clients
+    zone = ZoneInfo(spec.timezone)
     labels = {product.code: product_label(product) for product in spec.products}
     suitable: dict[tuple[str, ...], str] = {}  # product codes -> the 适合产品 cell
     # Hot loop: one call per non-empty cell, nothing else (see the module docstring).
@@ -584,7 +592,7 @@ def _write_call_rows(
                 suitable[client.suitable_products] = shown
             write_string(row, 7, shown)
         if client.followup is not None:
-            _write_followup(ws, row, col, client.followup, spec.timezone, formats, widths)
+            _write_followup(ws, row, col, client.followup, zone, formats, widths)
         if link_col is not None and client.contact_link:
             write_string(row, link_col, client.contact_link)
     for index, values in enumerate(
@@ -607,13 +615,12 @@ def _write_followup(
     row: int,
     col: dict[str, int],
     followup: WorkbookFollowup,
-    timezone: str,
+    zone: ZoneInfo,
     formats: _CallFormats,
     widths: layout.ColumnWidths,
 ) -> None:
-    """A follow-up workbook's row: why, the last call, when due; 拨打次数 starts at the
-    calls so far."""
-    zone = ZoneInfo(timezone)
+    """A follow-up workbook's row: why, the last call, when due (on the campaign's
+    clock); 拨打次数 starts at the calls so far."""
     ws.write_string(row, col["跟进原因"], followup.reason)
     widths.see(col["跟进原因"], followup.reason)
     if followup.last_result:
