@@ -4,8 +4,9 @@ LibreOffice headless turns each one into a PDF and into CSV (every sheet): a 44-
 advisor book prints on at most 2 pages (the call list on one, the instructions on one),
 each report sheet on one page; no two lines of text are drawn over each other (a wrapped
 row without its height, or text cut by the next column); no cell computes to an error
-(`Err:502`, `#VALUE!`). Needs `soffice` and poppler's `pdfinfo`/`pdftotext`; skips
-without them.
+(`Err:502`, `#VALUE!`). Those need `soffice` and poppler's `pdfinfo`/`pdftotext` and skip
+without them; the checks of the files themselves (page set-up, row heights, date cells)
+run everywhere.
 """
 
 from __future__ import annotations
@@ -35,15 +36,14 @@ from reactivate.sheets.workbook import (
     write_advisor_workbook,
 )
 
-pytestmark = [
-    pytest.mark.skipif(
-        shutil.which("soffice") is None, reason="LibreOffice (soffice) is not installed"
-    ),
-    pytest.mark.skipif(
-        shutil.which("pdftotext") is None or shutil.which("pdfinfo") is None,
-        reason="poppler-utils (pdfinfo, pdftotext) is not installed",
-    ),
-]
+#: LibreOffice prints and reads the files: slow, and only where it and poppler are installed.
+office = pytest.mark.skipif(
+    shutil.which("soffice") is None, reason="LibreOffice (soffice) is not installed"
+)
+poppler = pytest.mark.skipif(
+    shutil.which("pdftotext") is None or shutil.which("pdfinfo") is None,
+    reason="poppler-utils (pdfinfo, pdftotext) is not installed",
+)
 
 SLUG = "2020h2-dormant"
 _XHTML = "{http://www.w3.org/1999/xhtml}"
@@ -175,12 +175,16 @@ def printed(written: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) 
 
 
 @pytest.mark.slow
+@office
+@poppler
 def test_an_advisor_book_of_44_clients_prints_on_two_pages(printed: Path) -> None:
     for name in ("book44", "followup44", "assigned", "filled"):
         assert _pages(printed / f"{name}.pdf") <= 2, name
 
 
 @pytest.mark.slow
+@office
+@poppler
 def test_each_report_sheet_prints_on_one_page(written: dict[str, Path], printed: Path) -> None:
     for name in ("report", "report_zh", "attempts"):
         sheets = openpyxl.load_workbook(written[name]).sheetnames
@@ -188,6 +192,8 @@ def test_each_report_sheet_prints_on_one_page(written: dict[str, Path], printed:
 
 
 @pytest.mark.slow
+@office
+@poppler
 def test_no_text_is_drawn_over_other_text_or_cut(written: dict[str, Path], printed: Path) -> None:
     pdfs = sorted(printed.glob("*.pdf"))
     assert len(pdfs) == len(written)
@@ -196,6 +202,8 @@ def test_no_text_is_drawn_over_other_text_or_cut(written: dict[str, Path], print
 
 
 @pytest.mark.slow
+@office
+@poppler
 def test_no_cell_is_an_error(printed: Path) -> None:
     sheets = sorted(printed.glob("*.csv"))
     assert any(f"-{CALL_SHEET}" in p.name for p in sheets)
