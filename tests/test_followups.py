@@ -27,6 +27,7 @@ from upload_campaign import (
 from reactivate.db.engine import open_engine
 from reactivate.followups import followups
 from reactivate.load import LoadOptions, load_accounts
+from reactivate.messages import zh
 from reactivate.sheets.workbook import CALL_SHEET, read_stamp
 
 NOW = dt.datetime(2020, 8, 1, 0, 30, tzinfo=SH)
@@ -191,7 +192,7 @@ def test_workbooks_for_the_next_round_upload_like_the_first(db: str, tmp_path: P
     listed = {sheet.cell(r, 1).value: r for r in range(2, sheet.max_row + 1)}
     # why each client is listed, the last call and when, and 拨打次数 from the count so far
     retry = listed["0010000001"]
-    assert sheet.cell(retry, column["跟进原因"]).value == "未接或忙线:再次拨打"
+    assert sheet.cell(retry, column["跟进原因"]).value == zh.TEXTS["followup.retry"]
     assert sheet.cell(retry, column["上次通话结果"]).value == "无人接听"
     assert sheet.cell(retry, column["上次通话时间"]).value == dt.datetime(2020, 7, 20, 10, 0)
     assert sheet.cell(retry, column["上次通话时间"]).number_format == "yyyy-mm-dd hh:mm"
@@ -199,7 +200,7 @@ def test_workbooks_for_the_next_round_upload_like_the_first(db: str, tmp_path: P
     a002 = openpyxl.load_workbook(next(p for p in report["workbooks"] if "A002" in p))[CALL_SHEET]
     (callback,) = a002.iter_rows(min_row=2, values_only=True)
     assert callback[0] == "0010000003"
-    assert callback[column["跟进原因"] - 1] == "预约回电时间已到"
+    assert callback[column["跟进原因"] - 1] == zh.TEXTS["followup.callback_due"]
     assert callback[column["应跟进时间"] - 1] == dt.datetime(2020, 7, 25, 10, 0)
     assert sheet.cell(listed[NEVER_CALLED], column["拨打次数"]).value == 0
     row = listed[NEVER_CALLED]

@@ -115,7 +115,7 @@ PRODUCT_SEPARATOR: Final = "、"
 DATETIME_FORMAT: Final = layout.DATETIME_FORMAT
 
 #: Every printed page's footer (`&P`, `&N`: the page and the number of pages).
-PAGE_FOOTER: Final = "第 &P 页,共 &N 页"
+PAGE_FOOTER: Final = "第 &P 页，共 &N 页"
 
 _STAMP_FORMAT: Final = "reactivate-workbook"
 #: The custom document property every issued workbook carries (value `_STAMP_FORMAT`).
