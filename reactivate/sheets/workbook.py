@@ -795,9 +795,17 @@ def _write_instructions(book: Any, ws: Any, spec: WorkbookSpec) -> None:
     head = book.add_format({"bold": True, "bg_color": _CLIENT_FILL, "border": 1})
     wrap = book.add_format({"text_wrap": True, "valign": "top"})
     top = book.add_format({"valign": "top"})  # a label beside wrapped text: on its first line
-    ws.set_column(0, 0, 16)
+    # the labels' column and the product table's last two as wide as what they hold; the
+    # text column wraps at a fixed width, its rows as tall as their lines
+    widths = layout.ColumnWidths()
+    for label in ("企业微信“联系我”", "产品代码", *map(disposition_label, spec.dispositions)):
+        widths.see(0, label)
+    for product in spec.products:
+        widths.see(0, product.code)
+    widths.see(2, "产品风险")
+    widths.see(3, "适合的客户 C5 及以上")
+    widths.apply(ws)
     ws.set_column(1, 1, _INSTRUCTION_WIDTH, wrap)
-    ws.set_column(2, 3, 16)
     layout.print_ready(
         ws,
         title=f"{spec.campaign_name} 填写说明",
