@@ -43,6 +43,7 @@ from reactivate.rules import funnel
 from reactivate.rules.split import METHOD, Candidate, Seat, SplitRules, draw_holdout, split
 from reactivate.sheets.workbook import (
     WorkbookClient,
+    WorkbookFollowup,
     WorkbookProduct,
     WorkbookSpec,
     stamp_digest,
@@ -472,11 +473,13 @@ def issue_workbooks(
     selections: Mapping[str, Sequence[str]],
     out_dir: Path,
     progress: Progress | None = None,
+    followups: Mapping[str, WorkbookFollowup] | None = None,
 ) -> list[Path]:
     """Write one signed workbook per advisor holding `selections[code]` (client ids) into
     `out_dir/<branch>/`, record each issue, and return the paths written (issue numbers
-    continue from the advisor's last workbook in this campaign)."""
-    return _issue(conn, campaign, selections, out_dir, progress)
+    continue from the advisor's last workbook in this campaign). `followups` (client id ->
+    why and the calls so far) makes them follow-up workbooks."""
+    return _issue(conn, campaign, selections, out_dir, progress, followups=followups)
 
 
 def _issue(
@@ -486,6 +489,7 @@ def _issue(
     out_dir: Path,
     progress: Progress | None,
     final_dir: Path | None = None,
+    followups: Mapping[str, WorkbookFollowup] | None = None,
 ) -> list[Path]:
     """Write the workbooks into `out_dir`; record them where they will live (`final_dir`,
     when they are written to a scratch folder first and moved after the commit)."""
@@ -496,7 +500,7 @@ def _issue(
     issue_rows = []
     for code in sorted(selections):
         ids = list(selections[code])
-        spec = run.spec(code, ids)
+        spec = run.spec(code, ids, followups or {})
         name = f"{code}-{_safe(spec.advisor_name)}-{spec.issue:02d}.xlsx"
         path = out_dir / _safe(spec.branch) / name
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -547,8 +551,11 @@ class _IssueRun:
             now=utcnow(),
         )
 
-    def spec(self, code: str, ids: Sequence[str]) -> WorkbookSpec:
-        """The next workbook of advisor `code`, holding the clients `ids`."""
+    def spec(
+        self, code: str, ids: Sequence[str], followups: Mapping[str, WorkbookFollowup]
+    ) -> WorkbookSpec:
+        """The next workbook of advisor `code`, holding the clients `ids` (with why they
+        are followed up, where `followups` says)."""
         config = self.campaign.config
         advisor = self.advisors[code]
         return WorkbookSpec(
@@ -563,8 +570,12 @@ class _IssueRun:
             dispositions=config.dispositions,
             products=self.products,
             clients=tuple(
-                dataclasses.replace(self.clients[i], contact_link=self.client_links[i])
-                if i in self.client_links
+                dataclasses.replace(
+                    self.clients[i],
+                    contact_link=self.client_links.get(i),
+                    followup=followups.get(i),
+                )
+                if i in self.client_links or i in followups
                 else self.clients[i]
                 for i in ids
             ),
@@ -637,7 +648,7 @@ def _workbook_clients(
     ).all()
     conn.exec_driver_sql("DROP TABLE stage_workbook")
     suitable = {risk: tuple(p.code for p in products if p.risk <= risk) for risk in range(1, 6)}
-    band = funnel.asset_bands(edges)
+    band = funnel.asset_bands(edges, chinese=True)  # the workbook is Chinese
     return {
         client_id: WorkbookClient(
             client_id=client_id,

@@ -522,6 +522,10 @@ TEXTS: dict[str, str] = {
     "report.xlsx.summary": "summary",
     "report.xlsx.chart": "Funnel: share of assigned clients",
     "report.xlsx.dropped": "dropped",
+    "sheet.yes": "yes",
+    "sheet.no": "no",
+    "sheet.page": "Page &P of &N",
+    "sheet.assignments": "{campaign}: who has whom",
     "client.not_member": (
         "Client '{client_id}' is not a member of campaign {slug}; check the id "
         "(leading zeros count)."

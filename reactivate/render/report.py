@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from rich.console import Group as RichGroup
 from rich.console import RenderableType
@@ -24,6 +25,7 @@ from reactivate.messages import t
 from reactivate.privacy import SAFE_XLSX, csv_cell
 from reactivate.report.model import Group, Report, StageFigures
 from reactivate.report.timeline import Timeline
+from reactivate.sheets import layout
 
 #: WeCom rejects a markdown message longer than this many bytes (UTF-8).
 MARKDOWN_LIMIT = 4096
@@ -631,6 +633,10 @@ class _Formats:
     """The workbook's cell formats (xlsxwriter `Format`s)."""
 
     bold: Any
+    title: Any
+    header: Any  # a table's header row: bold, wrapped over two lines
+    wrap: Any
+    datetime: Any
     share: Any
     days: Any
     met: Any  # a share that meets its target: green
@@ -640,6 +646,14 @@ class _Formats:
     def of(cls, book: Any) -> _Formats:
         return cls(
             bold=book.add_format({"bold": True}),
+            title=book.add_format(
+                {"bold": True, "font_size": 12, "text_wrap": True, "valign": "top"}
+            ),
+            header=book.add_format(
+                {"bold": True, "text_wrap": True, "valign": "bottom", "bottom": 1}
+            ),
+            wrap=book.add_format({"text_wrap": True, "valign": "top"}),
+            datetime=book.add_format({"num_format": layout.DATETIME_FORMAT}),
             share=book.add_format({"num_format": "0.0%"}),
             days=book.add_format({"num_format": "0.0"}),
             met=book.add_format(
@@ -660,7 +674,6 @@ class _Formats:
 def _summary_sheet(book: Any, report: Report, formats: _Formats) -> None:
     """The funnel overall, its bar chart, then the reactivation and data-quality lines."""
     sheet = book.add_worksheet(t("report.xlsx.summary")[:31])
-    sheet.write(0, 0, _title(report), formats.bold)
     headers = [
         t("report.col.stage"),
         t("report.col.clients"),
@@ -672,7 +685,21 @@ def _summary_sheet(book: Any, report: Report, formats: _Formats) -> None:
         t("report.col.median_days"),
         t("report.col.confirmed"),
     ]
-    sheet.write_row(2, 0, headers, formats.bold)
+    last_col = len(headers) - 1
+    widths = layout.ColumnWidths(header_lines=2)
+    widths.see_headers(headers)
+    for s in report.stages:
+        widths.see(0, stage_label(s.stage))
+    widths.see(1, "1,000,000")
+    for col in range(2, last_col + 1):  # shares, days and counts
+        widths.see(col, "100.0%")
+    page_width = sum(widths.width(col) for col in range(last_col + 1))
+    # the title and the lines below the chart wrap across the table: all on the page
+    title = _title(report)
+    sheet.set_row(0, layout.wrapped_height(title, page_width) + 4)
+    sheet.merge_range(0, 0, 0, last_col, title, formats.title)
+    sheet.set_row(2, layout.LINE_HEIGHT * 2)
+    sheet.write_row(2, 0, headers, formats.header)
     first = 3
     for row, s in enumerate(report.stages, start=first):
         sheet.write(row, 0, stage_label(s.stage))
@@ -685,17 +712,32 @@ def _summary_sheet(book: Any, report: Report, formats: _Formats) -> None:
         _write_optional(sheet, row, 7, s.median_days, formats.days)
         _write_optional(sheet, row, 8, s.confirmed, None)
     last = first + len(report.stages) - 1
+    # the chart as wide as the table (a character of width is about 7 pixels), 16 rows tall
     sheet.insert_chart(
         last + 2,
         0,
         _funnel_chart(book, sheet.get_name(), first, last),
-        {"x_scale": 1.4, "y_scale": 1.1},
+        {"x_scale": page_width * 7 / 480, "y_scale": 16 * 20 / 288},
     )
     lines = _reactivation_text(report).plain.splitlines() + [""] + _quality_lines(report)
-    for row, line in enumerate(lines, start=last + 20):  # below the chart
-        sheet.write(row, 0, line)
-    sheet.set_column(0, 0, 22)
-    sheet.set_column(1, 8, 12)
+    for row, line in enumerate(lines, start=last + 19):  # below the chart
+        if line:
+            sheet.set_row(row, layout.wrapped_height(line, page_width))
+            sheet.merge_range(row, 0, row, last_col, line, formats.wrap)
+    widths.apply(sheet)
+    _print(sheet, report, one_page=True, header_rows=0)
+
+
+def _print(sheet: Any, report: Report, *, one_page: bool = False, header_rows: int = 1) -> None:
+    """Print-ready (landscape, one page wide), the campaign heading every page."""
+    layout.print_ready(
+        sheet,
+        title=f"{report.campaign_name} ({report.campaign})",
+        detail=sheet.get_name(),
+        page=t("sheet.page"),
+        header_rows=header_rows,
+        one_page=one_page,
+    )
 
 
 def _funnel_chart(book: Any, sheet_name: str, first: int, last: int) -> Any:
@@ -728,9 +770,13 @@ def _groups_sheet(book: Any, report: Report, formats: _Formats) -> None:
             f"{label} ci95 low",
             f"{label} {t('report.col.median_days')}",
         ]
-    sheet.write_row(0, 0, headers, formats.bold)
+    widths = layout.ColumnWidths(header_lines=2)
+    widths.see_headers(headers)
+    sheet.set_row(0, layout.LINE_HEIGHT * 2)
+    sheet.write_row(0, 0, headers, formats.header)
     for r, group in enumerate(report.groups, start=1):
         sheet.write_row(r, 0, [group.key, group.name, group.assigned])
+        widths.see_row([group.key, group.name, group.assigned])
         col = 3
         for s in group.stages:
             sheet.write_number(r, col, s.clients)
@@ -738,27 +784,52 @@ def _groups_sheet(book: Any, report: Report, formats: _Formats) -> None:
             _write_optional(sheet, r, col + 2, s.ci95[0] if s.ci95 else None, formats.share)
             _write_optional(sheet, r, col + 3, s.median_days, formats.days)
             col += 4
+    for col in range(3, len(headers)):
+        widths.see(col, "100.0%")
+    widths.apply(sheet)
     sheet.freeze_panes(1, 3)
     if report.ranked_by:
         sheet.write(
             len(report.groups) + 2, 0, t("report.ranked", stage=stage_label(report.ranked_by))
         )
+    _print(sheet, report)
 
 
 def _attempts_sheet(book: Any, report: Report, formats: _Formats) -> None:
     sheet = book.add_worksheet(t("report.by.attempt")[:31])
-    sheet.write_row(0, 0, list(ATTEMPT_HEADERS[1:]), formats.bold)
+    widths = layout.ColumnWidths()
+    widths.see_row(ATTEMPT_HEADERS[1:])
+    sheet.write_row(0, 0, list(ATTEMPT_HEADERS[1:]), formats.header)
     for i, a in enumerate(report.attempts, start=1):
         sheet.write_row(i, 0, [a.attempt, a.called, a.reached])
+        widths.see_row([a.attempt, a.called, a.reached])
         _write_optional(sheet, i, 3, a.share, formats.share)
+    widths.apply(sheet)
+    _print(sheet, report)
 
 
 def _dropped_sheet(book: Any, report: Report, formats: _Formats) -> None:
     sheet = book.add_worksheet(t("report.xlsx.dropped")[:31])
-    sheet.write_row(0, 0, list(DROPPED_HEADERS[2:]), formats.bold)
+    headers = DROPPED_HEADERS[2:]
+    widths = layout.ColumnWidths()
+    widths.see_row(headers)
+    sheet.write_row(0, 0, list(headers), formats.header)
+    zone = ZoneInfo(report.timezone)
     for i, c in enumerate(report.dropped, start=1):
         data = c.to_json()
-        sheet.write_row(i, 0, [data[k] or "" for k in DROPPED_HEADERS[2:]])
+        cells: list[Any] = [data[k] or "" for k in headers]
+        # times as date cells on the campaign's clock, never ISO text
+        for k, moment in (("last_call_at", c.last_call_at), ("callback_at", c.callback_at)):
+            cells[headers.index(k)] = moment.astimezone(zone) if moment else ""
+        for col, value in enumerate(cells):
+            if isinstance(value, dt.datetime):
+                layout.write_time(sheet, i, col, value, formats.datetime)
+            elif value != "":
+                sheet.write_string(i, col, str(value))
+        widths.see_row(cells)
+    widths.apply(sheet)
+    sheet.freeze_panes(1, 0)
+    _print(sheet, report)
 
 
 def _write_optional(sheet: Any, row: int, col: int, value: float | int | None, fmt: Any) -> None:
