@@ -93,9 +93,7 @@ def report(
     ] = ReportFormat.table,
     out: Annotated[
         Path | None,
-        typer.Option(
-            help="Write to this file (required for xlsx and png). Default: stdout."
-        ),
+        typer.Option(help="Write to this file (required for xlsx and png). Default: stdout."),
     ] = None,
     wide: Annotated[
         bool,
