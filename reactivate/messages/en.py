@@ -138,6 +138,7 @@ TEXTS: dict[str, str] = {
     "error.campaign_key": "{file}: key '{key}': {problem}",
     "error.campaign_toml": "{file}: not valid TOML: {problem}",
     "problem.toml_nesting": "arrays or tables nested too deeply",
+    "error.folder_empty": "{folder}: no .xlsx, .xls or .csv file in this folder",
     "error.file_missing": "{file}: no such file",
     "error.file_format": "{file}: cannot read files of type '{suffix}'; use .xlsx, .xls or .csv",
     "error.file_unreadable": "{file}: cannot be read as a spreadsheet: {problem}",
@@ -204,6 +205,9 @@ TEXTS: dict[str, str] = {
     "reject.bad_int": "'{value}' is not a whole number",
     "reject.int_too_big": "'{value}' is too large: at most {limit}",
     "reject.conflict": "client {client_id} appears again at row {other} with different {fields}",
+    "reject.conflict_in_file": (
+        "client {client_id} appears again in {file} at row {other} with different {fields}"
+    ),
     "reject.required": "no {field}",
     "reject.bad_status": "'{value}' is not 在职/离职 (active/left)",
     "reject.id_space": "id '{value}' has a space or line break inside; an id has none",
