@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Index, Table, UniqueConstraint, text
+from sqlalchemy import Index, Table, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 #: What releases before schema revisions called this schema (`meta.schema_version`).
@@ -178,26 +178,7 @@ class ClientStage(SQLModel, table=True):
     """
 
     __tablename__ = "client_stage"
-    __table_args__ = (
-        Index("ix_client_stage_advisor", "campaign_id", "advisor_code"),
-        # SQLite has no median: these hand each stage's durations over in order (read by
-        # OFFSET); PostgreSQL has percentile_cont and is spared their upkeep
-        *(
-            Index(
-                f"ix_client_stage_{days}",
-                "campaign_id",
-                days,
-                sqlite_where=text(f"{days} IS NOT NULL"),
-            ).ddl_if(dialect="sqlite")
-            for days in (
-                "called_days",
-                "reached_days",
-                "wecom_days",
-                "pushed_days",
-                "converted_days",
-            )
-        ),
-    )
+    __table_args__ = (Index("ix_client_stage_advisor", "campaign_id", "advisor_code"),)
     campaign_id: int = Field(foreign_key="campaign.id", primary_key=True)
     client_id: str = Field(foreign_key="client.client_id", primary_key=True)
     advisor_code: str | None = None
@@ -226,6 +207,62 @@ class ClientStage(SQLModel, table=True):
     wecom_days: float | None = None
     pushed_days: float | None = None
     converted_days: float | None = None
+    # The breakdown keys as they were when the row was written, so that the tallies
+    # (`StageTally`, `StageDays`) lose exactly what the row had added when it is rewritten
+    branch: str | None = None  # the client's branch
+    risk: int | None = None  # the client's risk tolerance, 1-5
+    asset_band: str | None = None  # the client's assets' band under the campaign's edges
+    cohort: str | None = None  # Monday (ISO date) of the week of assignment, campaign time
+
+
+class StageTally(SQLModel, table=True):
+    """The report's counts per breakdown group, kept in step with `client_stage`.
+
+    One row per campaign, breakdown (`dim`: cohort, advisor, branch, risk, asset_band),
+    group `key` ('' when unknown), assignment time (cohort rows only; else a far-future
+    placeholder) and `arm` (assigned, control, none: no advisor). Every column is a count
+    of the summary rows in the group; `at{j}` counts those at exactly j stages, `rat{j}` the
+    reactivated among them. `db.tally` adds and subtracts rows in the transaction that
+    rewrites the summary, so a report reads a few thousand rows, not every client.
+    """
+
+    __tablename__ = "stage_tally"
+    campaign_id: int = Field(foreign_key="campaign.id", primary_key=True)
+    dim: str = Field(primary_key=True)
+    key: str = Field(primary_key=True)
+    assigned_at: dt.datetime = Field(primary_key=True)
+    arm: str = Field(primary_key=True)
+    members: int = 0
+    dnc: int = 0  # on the do-not-call list when they joined
+    reactivated: int = 0
+    confirmed: int = 0  # a WeCom add confirmed by WeCom's API
+    skipped: int = 0
+    quiet: int = 0  # at no stage, neither do-not-call member nor do-not-call answer
+    dnc_calls: int = 0  # a call ended with do-not-call
+    wecom_unconfirmed: int = 0
+    at1: int = 0
+    at2: int = 0
+    at3: int = 0
+    at4: int = 0
+    at5: int = 0
+    rat1: int = 0
+    rat2: int = 0
+    rat3: int = 0
+    rat4: int = 0
+    rat5: int = 0
+
+
+class StageDays(SQLModel, table=True):
+    """Per breakdown group and stage, how many assigned clients first reached the stage
+    after each number of whole days: exact medians of whole days without reading clients."""
+
+    __tablename__ = "stage_days"
+    campaign_id: int = Field(foreign_key="campaign.id", primary_key=True)
+    dim: str = Field(primary_key=True)
+    key: str = Field(primary_key=True)
+    stage: str = Field(primary_key=True)
+    day: int = Field(primary_key=True)
+    clients: int = 0
 
 
 class WorkbookIssue(SQLModel, table=True):
@@ -328,6 +365,8 @@ IMPORTS = _table_of(ImportRecord)
 DO_NOT_CALL = _table_of(DoNotCall)
 WECOM_TOKENS = _table_of(WeComToken)
 CLIENT_STAGES = _table_of(ClientStage)
+STAGE_TALLIES = _table_of(StageTally)
+STAGE_DAYS = _table_of(StageDays)
 WORKBOOK_ISSUES = _table_of(WorkbookIssue)
 WECOM_RELATIONS = _table_of(WeComRelation)
 WECOM_WAYS = _table_of(WeComContactWay)

@@ -60,8 +60,10 @@ def _build(scope: Scope) -> Report:
     campaign, options = scope.campaign, scope.options
     if scope.materialized:
         materialize(scope)
-    grouped = counts(scope)
-    total = totals(grouped, len(campaign.stages))
+    grouped = counts(scope, scope.funnel_by)
+    # a breakdown's tally rows carry no assignment time, which the never-called count needs
+    overall = counts(scope, None) if scope.tallied and scope.funnel_by else grouped
+    total = totals(overall, len(campaign.stages))
     overall_medians, group_medians = medians(scope)
     found: tuple[Group, ...] = ()
     ranked_by = None

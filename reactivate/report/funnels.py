@@ -1,10 +1,11 @@
 """The funnel counts, overall and per group, and the figures made of them.
 
-One GROUP BY over the counted clients gives, per group, the assigned, the clients at each
-stage (cumulative: `stages_reached > i`), the reactivated among them and the data-quality
-counts; the overall funnel is the sum of the groups'. Groups are then labelled and put in
-order: advisors and branches ranked by the lower bound of a stage's interval, other
-breakdowns in their natural order.
+Per group: the assigned, the clients at each stage (cumulative: `stages_reached > i`),
+the reactivated among them and the data-quality counts. Over the whole history they are
+sums of the group's tally rows (`db.tally`: a few thousand rows for any campaign); in a
+window, one GROUP BY over the window's clients, whose sum is the overall funnel. Groups
+are then labelled and put in order: advisors and branches ranked by the lower bound of a
+stage's interval, other breakdowns in their natural order.
 """
 
 from __future__ import annotations
@@ -21,8 +22,11 @@ from reactivate.rules import funnel, stats
 from reactivate.rules.campaign import Campaign
 
 
-def counts(scope: Scope) -> dict[Any, dict[str, int]]:
-    """Per group: assigned, clients at each stage, confirmed, and data-quality counts."""
+def counts(scope: Scope, by: str | None) -> dict[Any, dict[str, int]]:
+    """Per group of breakdown `by` (one group '' without): assigned, clients at each
+    stage, confirmed, and data-quality counts."""
+    if scope.tallied:
+        return _tallied(scope, by)
     rows, key = counted(scope)
     # COUNT(*) FILTER, not SUM(CASE ...): SQLite skips the step instead of adding 0
     # (twice as fast over a million clients)
@@ -48,6 +52,35 @@ def counts(scope: Scope) -> dict[Any, dict[str, int]]:
         row.k: {k: int(v or 0) for k, v in row._mapping.items() if k != "k"}
         for row in scope.execute(sql)
     }
+
+
+def _tallied(scope: Scope, by: str | None) -> dict[Any, dict[str, int]]:
+    """`counts` from the tallies: each group's rows summed."""
+    n_stages = len(scope.campaign.stages)
+    at = [f"SUM(at{j})" for j in range(1, n_stages + 1)]
+    rat = [f"SUM(rat{j})" for j in range(1, n_stages + 1)]
+    parts = ["SUM(members) AS assigned", "SUM(confirmed) AS confirmed"]
+    for i in range(n_stages):  # at stage i: at more than i stages
+        parts.append(f"{' + '.join(at[i:])} AS n{i}")
+        parts.append(f"{' + '.join(rat[i:])} AS r{i}")
+    parts += [
+        "SUM(reactivated) AS reactivated",
+        "SUM(skipped) AS skipped",
+        # cohort rows carry their assignment time; other breakdowns' rows never fall before
+        "SUM(quiet) FILTER (WHERE assigned_at < :stale_before) AS never_called",
+        "SUM(dnc_calls) AS dnc_calls",
+        "SUM(wecom_unconfirmed) AS wecom_unconfirmed",
+    ]
+    key, group_by = ("key", "GROUP BY key") if by is not None else ("''", "")
+    sql = (
+        f"SELECT {key} AS k, {', '.join(parts)} FROM stage_tally"
+        f" WHERE campaign_id = :cid AND dim = '{by or 'cohort'}' AND arm = 'assigned' {group_by}"
+    )
+    found = {
+        row.k: {k: int(v or 0) for k, v in row._mapping.items() if k != "k"}
+        for row in scope.execute(sql)
+    }
+    return found
 
 
 def totals(grouped: Mapping[Any, Mapping[str, int]], stage_count: int) -> dict[str, int]:
@@ -148,7 +181,7 @@ def _label(by: str, raw: Any, names: Mapping[str, str]) -> tuple[str, str]:
         return str(raw), names.get(str(raw), "")
     if by == "risk":
         return f"C{int(raw)}", f"C{int(raw)}"
-    if by == "week":
+    if by in ("week", "cohort"):
         monday = dt.date.fromisoformat(str(raw))
         year, week, _ = monday.isocalendar()
         return f"{year}-W{week:02d}", monday.isoformat()

@@ -1,0 +1,235 @@
+"""The report's tallies: counts and whole-day histograms per breakdown group.
+
+`stage_tally` and `stage_days` (see `models.StageTally`, `models.StageDays`) are sums
+over `client_stage` rows, grouped by breakdown. `db.stages` keeps them in step in the
+transaction that rewrites summary rows: the rows about to be replaced are copied with
+sign -1, the new ones with sign +1, and their sums are added to the tallies, so the
+work is in proportion to the clients touched, whatever the campaign's size. A whole
+campaign's rebuild clears its tallies and sums every row once.
+
+Every breakdown but the cohort counts assigned clients only (advisor, not control);
+the cohort breakdown also holds the control group and the members without an advisor
+(arms `control`, `none`) with their assignment times, so the overall funnel, the arms
+of the reactivation and the never-called count (assigned before a cut-off) read it.
+
+Medians are of whole days (days elapsed from assignment, rounded down): a histogram
+of small integers per group and stage gives them exactly (`median_of`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, text
+from sqlmodel.sql.sqltypes import UTCDateTime
+
+from reactivate.db.dialect import time_type
+
+#: The breakdowns kept, with the `client_stage` expression of each group's key.
+DIMENSIONS = {
+    "cohort": "COALESCE(cohort, '')",
+    "advisor": "COALESCE(advisor_code, '')",
+    "branch": "COALESCE(branch, '')",
+    "risk": "COALESCE(CAST(risk AS TEXT), '')",
+    "asset_band": "COALESCE(asset_band, '')",
+}
+#: The assignment time of tally rows outside the cohort breakdown (part of the key, so
+#: never NULL): far enough in the future never to fall before a report's cut-off.
+NO_TIME = dt.datetime(9999, 12, 31, tzinfo=dt.UTC)
+#: The most stages a campaign has (`rules.funnel.STAGES`): `at1`..`at5`.
+MAX_STAGES = 5
+
+_ASSIGNED = "advisor_code IS NOT NULL AND NOT control"
+_ARM = "CASE WHEN control THEN 'control' WHEN advisor_code IS NULL THEN 'none' ELSE 'assigned' END"
+#: Each count of a tally row: the summary rows it counts (None: every one).
+_COUNTS: dict[str, str | None] = {
+    "members": None,
+    "dnc": "dnc",
+    "reactivated": "reactivated_at IS NOT NULL",
+    "confirmed": "wecom_confirmed_at IS NOT NULL",
+    "skipped": "skipped_stage",
+    "quiet": "stages_reached = 0 AND NOT dnc AND NOT do_not_call",
+    "dnc_calls": "do_not_call",
+    "wecom_unconfirmed": "wecom_at IS NOT NULL AND wecom_confirmed_at IS NULL",
+    **{f"at{j}": f"stages_reached = {j}" for j in range(1, MAX_STAGES + 1)},
+    **{
+        f"rat{j}": f"reactivated_at IS NOT NULL AND stages_reached = {j}"
+        for j in range(1, MAX_STAGES + 1)
+    },
+}
+#: What the copy of a summary row being rewritten holds (`_DELTA`).
+_ROW_COLUMNS = (
+    "client_id",
+    "advisor_code",
+    "assigned_at",
+    "control",
+    "dnc",
+    "reactivated_at",
+    "wecom_at",
+    "wecom_confirmed_at",
+    "skipped_stage",
+    "stages_reached",
+    "do_not_call",
+    "branch",
+    "risk",
+    "asset_band",
+    "cohort",
+    "called_days",
+    "reached_days",
+    "wecom_days",
+    "pushed_days",
+    "converted_days",
+)
+_DELTA = "tally_delta"
+
+
+def floor_days(days: str, *, sqlite: bool) -> str:
+    """SQL of the whole days in `days` (a REAL), rounded down."""
+    if not sqlite:
+        return f"CAST(floor({days}) AS INTEGER)"
+    # SQLite's CAST truncates towards zero; evidence dated before its assignment is negative
+    return f"(CAST({days} AS INTEGER) - ({days} < CAST({days} AS INTEGER)))"
+
+
+def clear(conn: Connection, campaign_id: int) -> None:
+    """Forget the campaign's tallies (before its whole summary is rebuilt)."""
+    for table in ("stage_tally", "stage_days"):
+        conn.execute(text(f"DELETE FROM {table} WHERE campaign_id = :cid"), {"cid": campaign_id})
+
+
+def add_campaign(conn: Connection, campaign_id: int, days_columns: dict[str, str]) -> None:
+    """Tally every summary row of the campaign (after `clear` and a whole rebuild)."""
+    _add(conn, campaign_id, days_columns, "client_stage", "campaign_id = :cid", weighted=False)
+
+
+def start_delta(conn: Connection, campaign_id: int, touched: str) -> None:
+    """Copy the summary rows of the clients in table `touched`, about to be rewritten."""
+    conn.exec_driver_sql(f"DROP TABLE IF EXISTS {_DELTA}")
+    conn.execute(
+        text(
+            f"CREATE TEMPORARY TABLE {_DELTA} AS SELECT -1 AS sign, {', '.join(_ROW_COLUMNS)}"
+            f" FROM client_stage WHERE campaign_id = :cid"
+            f" AND client_id IN (SELECT client_id FROM {touched})"
+        ),
+        {"cid": campaign_id},
+    )
+
+
+def finish_delta(
+    conn: Connection, campaign_id: int, touched: str, days_columns: dict[str, str]
+) -> None:
+    """Add the rewritten rows of the `touched` clients, take away the copies of the old
+    ones (`start_delta`), and drop the groups left empty."""
+    columns = ", ".join(_ROW_COLUMNS)
+    conn.execute(
+        text(
+            f"INSERT INTO {_DELTA} (sign, {columns}) SELECT 1, {columns} FROM client_stage"
+            f" WHERE campaign_id = :cid AND client_id IN (SELECT client_id FROM {touched})"
+        ),
+        {"cid": campaign_id},
+    )
+    _add(conn, campaign_id, days_columns, _DELTA, "true", weighted=True)
+    conn.exec_driver_sql(f"DROP TABLE {_DELTA}")
+    for table, count in (("stage_tally", "members"), ("stage_days", "clients")):
+        conn.execute(
+            text(f"DELETE FROM {table} WHERE campaign_id = :cid AND {count} = 0"),
+            {"cid": campaign_id},
+        )
+
+
+def _add(
+    conn: Connection,
+    campaign_id: int,
+    days_columns: dict[str, str],
+    rows: str,
+    where: str,
+    *,
+    weighted: bool,
+) -> None:
+    """Add to the tallies the sums over `rows` (each row counted once, or `weighted` by
+    its `sign` column). `days_columns`: stage -> its days column."""
+    sqlite = conn.dialect.name == "sqlite"
+
+    def counted(condition: str | None) -> str:
+        if not weighted:  # COUNT(*) FILTER: SQLite skips a step rather than add 0
+            return f"COUNT(*) FILTER (WHERE {condition})" if condition else "COUNT(*)"
+        if condition is None:
+            return "SUM(sign)"
+        return f"COALESCE(SUM(sign) FILTER (WHERE {condition}), 0)"
+
+    sums = ", ".join(counted(condition) for condition in _COUNTS.values())
+    no_time = f"CAST(:no_time AS {time_type(conn)})"
+    arms = []
+    for dim, key in DIMENSIONS.items():
+        if dim == "cohort":
+            at, arm, only = f"COALESCE(assigned_at, {no_time})", _ARM, ""
+            group = f"{key}, {at}, {arm}"
+        else:
+            at, arm, only, group = no_time, "'assigned'", f" AND {_ASSIGNED}", key
+        arms.append(
+            f"SELECT {int(campaign_id)} AS campaign_id, '{dim}' AS dim, {key} AS gk,"
+            f" {at} AS at, {arm} AS arm, {sums} FROM {rows} WHERE {where}{only} GROUP BY {group}"
+        )
+    names = ", ".join(_COUNTS)
+    update = ", ".join(f"{n} = stage_tally.{n} + excluded.{n}" for n in _COUNTS)
+    statement = text(
+        f"INSERT INTO stage_tally (campaign_id, dim, key, assigned_at, arm, {names})"
+        f" SELECT * FROM ({' UNION ALL '.join(arms)}) t WHERE true"
+        f" ON CONFLICT (campaign_id, dim, key, assigned_at, arm) DO UPDATE SET {update}"
+    ).bindparams(bindparam("no_time", type_=UTCDateTime()))
+    conn.execute(statement, {"cid": campaign_id, "no_time": NO_TIME})
+    histograms = []
+    for stage, days in days_columns.items():
+        day = floor_days(days, sqlite=sqlite)
+        for dim, key in DIMENSIONS.items():
+            histograms.append(
+                f"SELECT {int(campaign_id)} AS campaign_id, '{dim}' AS dim, {key} AS gk,"
+                f" '{stage}' AS stage, {day} AS day, {counted(None)} AS clients FROM {rows}"
+                f" WHERE {where} AND {_ASSIGNED} AND {days} IS NOT NULL GROUP BY {key}, {day}"
+            )
+    if histograms:
+        conn.execute(
+            text(
+                "INSERT INTO stage_days (campaign_id, dim, key, stage, day, clients)"
+                f" SELECT * FROM ({' UNION ALL '.join(histograms)}) h WHERE true"
+                " ON CONFLICT (campaign_id, dim, key, stage, day)"
+                " DO UPDATE SET clients = stage_days.clients + excluded.clients"
+            ),
+            {"cid": campaign_id},
+        )
+
+
+def median_of(histogram: Iterable[tuple[int, int]]) -> float | None:
+    """The exact median of the values a histogram of (value, how many) holds: the middle
+    one, or the mean of the middle two (None when empty)."""
+    ordered = sorted((value, n) for value, n in histogram if n)
+    total = sum(n for _value, n in ordered)
+    if not total:
+        return None
+    low_rank, high_rank = (total - 1) // 2, total // 2  # 0-based ranks of the middle
+    low = high = None
+    seen = 0
+    for value, n in ordered:
+        if low is None and low_rank < seen + n:
+            low = value
+        if high_rank < seen + n:
+            high = value
+            break
+        seen += n
+    assert low is not None and high is not None
+    return (low + high) / 2
+
+
+def medians_by(rows: Iterable[Any]) -> dict[tuple[Any, str], float]:
+    """(group key, stage) -> median, from rows of (key, stage, day, clients)."""
+    grouped: dict[tuple[Any, str], list[tuple[int, int]]] = {}
+    for key, stage, day, clients in rows:
+        grouped.setdefault((key, stage), []).append((int(day), int(clients)))
+    found = {}
+    for group, histogram in grouped.items():
+        median = median_of(histogram)
+        if median is not None:
+            found[group] = median
+    return found
