@@ -229,6 +229,53 @@ def test_advisors_are_ranked_by_the_lower_bound(campaign: Any) -> None:
     assert report(engine, by="cohort").ranked_by is None
 
 
+def iso_week(moment: dt.datetime) -> str:
+    year, week, _ = moment.astimezone(SH).date().isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def test_by_week_counts_each_stage_in_the_week_it_was_first_reached(campaign: Any) -> None:
+    engine, data, _targets = campaign
+    result = report(engine, by="week")
+    firsts = first_times(live_events(data))
+    clients: dict[str, list[int]] = defaultdict(lambda: [0] * len(STAGES))
+    days: dict[str, list[list[int]]] = defaultdict(lambda: [[] for _ in STAGES])
+    assigned: dict[str, int] = defaultdict(int)
+    confirmed: dict[str, int] = defaultdict(int)
+    for member in assigned_members(data):
+        assigned[iso_week(member["assigned_at"])] += 1
+        own = firsts.get(member["client_id"], {})
+        if "confirmed" in own:
+            confirmed[iso_week(own["confirmed"])] += 1
+        for i, when in enumerate(cumulative(own)):
+            if when is not None:
+                clients[iso_week(when)][i] += 1
+                days[iso_week(when)][i].append(whole_days(when - member["assigned_at"]))
+    weeks = set(assigned) | set(clients)
+    assert [g.key for g in result.groups] == sorted(weeks)
+    for group in result.groups:
+        assert group.assigned == assigned.get(group.key, 0)
+        assert [s.clients for s in group.stages] == clients.get(group.key, [0] * len(STAGES))
+        for i, s in enumerate(group.stages):
+            assert s.of_assigned == pytest.approx(s.clients / result.assigned)
+            assert s.of_previous is None and s.target is None and s.met is None
+            durations = days.get(group.key, [[]] * len(STAGES))[i]
+            assert s.median_days == (statistics.median(durations) if durations else None)
+        if group.stage(funnel.WECOM_ADDED):
+            assert group.stage(funnel.WECOM_ADDED).confirmed == confirmed.get(group.key, 0)
+    # the weeks add up to the whole campaign's funnel
+    for i, s in enumerate(result.stages):
+        assert sum(g.stages[i].clients for g in result.groups) == s.clients
+
+
+def test_by_week_refuses_a_window(sqlite_url: str) -> None:
+    engine = open_engine(sqlite_url)
+    registry.register(engine, CAMPAIGN_FILE)
+    with pytest.raises(ConfigError, match="--since"):
+        build_report(engine, SLUG, ReportOptions(by="week", since=dt.date(2020, 7, 1)))
+    engine.dispose()
+
+
 def test_window_counts_only_evidence_dated_inside_it(campaign: Any) -> None:
     engine, data, targets = campaign
     since, until = dt.date(2020, 7, 5), dt.date(2020, 7, 12)

@@ -140,6 +140,18 @@ def funnel_columns(
     return columns
 
 
+def tally_funnel(campaign: Campaign, *, sqlite: bool) -> tally.Funnel:
+    """What the tallies need of `campaign`'s stages (`db.tally.Funnel`)."""
+    times = [TIME_COLUMNS[stage] for stage in campaign.stages]
+    return tally.Funnel(
+        days={stage: DAYS_COLUMNS[stage] for stage in campaign.stages},
+        first_time={
+            stage: _earliest(times[i:], sqlite=sqlite) for i, stage in enumerate(campaign.stages)
+        },
+        timezone=campaign.timezone,
+    )
+
+
 def _first_known(columns: Sequence[str]) -> str:
     """Any non-null of `columns` (SQLite's COALESCE wants two or more)."""
     return columns[0] if len(columns) == 1 else f"COALESCE({', '.join(columns)})"
@@ -235,7 +247,7 @@ def _rebuild(conn: Connection, campaign_id: int, *, only_touched: bool) -> None:
     params = {"campaign_id": campaign_id}
     sqlite = conn.dialect.name == "sqlite"
     campaign = registered_campaign(conn, campaign_id)
-    days_columns = {stage: DAYS_COLUMNS[stage] for stage in campaign.stages}
+    funnel_tallied = tally_funnel(campaign, sqlite=sqlite)
     _stage_cohorts(conn, campaign_id, only.format(alias=""), campaign.tz)
     # Rewriting a whole campaign, SQLite builds the summary's indexes anew by one sort
     # many times faster than it keeps them up to date row by row (8x at 1M members).
@@ -270,6 +282,6 @@ def _rebuild(conn: Connection, campaign_id: int, *, only_touched: bool) -> None:
         for index in indexes:
             index.create(conn)
     if only_touched:
-        tally.finish_delta(conn, campaign_id, _TOUCHED, days_columns)
+        tally.finish_delta(conn, campaign_id, _TOUCHED, funnel_tallied)
     else:
-        tally.add_campaign(conn, campaign_id, days_columns)
+        tally.add_campaign(conn, campaign_id, funnel_tallied)

@@ -19,8 +19,11 @@ of small integers per group and stage gives them exactly (`median_of`).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, bindparam, text
 from sqlmodel.sql.sqltypes import UTCDateTime
@@ -41,6 +44,8 @@ NO_TIME = dt.datetime(9999, 12, 31, tzinfo=dt.UTC)
 #: The most stages a campaign has (`rules.funnel.STAGES`): `at1`..`at5`.
 MAX_STAGES = 5
 
+#: The years whose time-zone changes the weeks of SQLite follow (outside: the nearest offset).
+_FIRST_YEAR, _LAST_YEAR = 2000, 2060
 _ASSIGNED = "advisor_code IS NOT NULL AND NOT control"
 _ARM = "CASE WHEN control THEN 'control' WHEN advisor_code IS NULL THEN 'none' ELSE 'assigned' END"
 #: Each count of a tally row: the summary rows it counts (None: every one).
@@ -76,6 +81,10 @@ _ROW_COLUMNS = (
     "risk",
     "asset_band",
     "cohort",
+    "called_at",
+    "reached_at",
+    "pushed_at",
+    "converted_at",
     "called_days",
     "reached_days",
     "wecom_days",
@@ -83,6 +92,10 @@ _ROW_COLUMNS = (
     "converted_days",
 )
 _DELTA = "tally_delta"
+#: The histograms' trend breakdown: keyed by the week a stage was first reached.
+WEEK = "week"
+#: The trend's pseudo-stage of the WeCom adds confirmed by WeCom's API.
+CONFIRMED = "confirmed"
 
 
 def floor_days(days: str, *, sqlite: bool) -> str:
@@ -93,15 +106,72 @@ def floor_days(days: str, *, sqlite: bool) -> str:
     return f"(CAST({days} AS INTEGER) - ({days} < CAST({days} AS INTEGER)))"
 
 
+def monday_sql(moment: str, timezone: str, *, sqlite: bool) -> str:
+    """SQL of the Monday (ISO date text) of the week of the stored UTC time `moment`, in
+    the time zone `timezone`."""
+    if not sqlite:
+        return f"to_char(date_trunc('week', ({moment}) AT TIME ZONE '{timezone}'), 'YYYY-MM-DD')"
+    pieces = _offsets(timezone)
+    if len(pieces) == 1:
+        offset = f"'{pieces[0][1]:+d} seconds'"
+    else:
+        whens = " ".join(
+            f"WHEN {moment} < '{until}' THEN '{off:+d} seconds'" for until, off in pieces[:-1]
+        )
+        offset = f"CASE {whens} ELSE '{pieces[-1][1]:+d} seconds' END"
+    # 'weekday 0': forward to the Sunday ending the ISO week (or stay), then back to Monday
+    return f"date({moment}, {offset}, 'weekday 0', '-6 days')"
+
+
+@functools.cache
+def _offsets(timezone: str) -> tuple[tuple[str, int], ...]:
+    """The zone's UTC offsets (seconds) over the years campaigns run, as (UTC time the
+    offset ends, in the stored text form; offset) pieces, the last one open-ended."""
+    tz = ZoneInfo(timezone)
+    step = dt.timedelta(days=1)
+
+    def offset(moment: dt.datetime) -> int:
+        return int((moment.astimezone(tz).utcoffset() or dt.timedelta()).total_seconds())
+
+    moment, end = (
+        dt.datetime(_FIRST_YEAR, 1, 1, tzinfo=dt.UTC),
+        dt.datetime(_LAST_YEAR, 1, 1, tzinfo=dt.UTC),
+    )
+    current = offset(moment)
+    pieces = []
+    while moment < end:
+        later = moment + step
+        if offset(later) != current:
+            low, high = moment, later  # the change lies in (low, high]: bisect to the second
+            while high - low > dt.timedelta(seconds=1):
+                middle = low + (high - low) / 2
+                low, high = (middle, high) if offset(middle) == current else (low, middle)
+            pieces.append((high.replace(tzinfo=None).isoformat(" ", "microseconds"), current))
+            current = offset(high)
+        moment = later
+    pieces.append(("", current))
+    return tuple(pieces)
+
+
 def clear(conn: Connection, campaign_id: int) -> None:
     """Forget the campaign's tallies (before its whole summary is rebuilt)."""
     for table in ("stage_tally", "stage_days"):
         conn.execute(text(f"DELETE FROM {table} WHERE campaign_id = :cid"), {"cid": campaign_id})
 
 
-def add_campaign(conn: Connection, campaign_id: int, days_columns: dict[str, str]) -> None:
+@dataclass(frozen=True)
+class Funnel:
+    """What the tallies need of a campaign: per stage, its days column and the SQL of the
+    time the client first reached it; and the time zone weeks are counted in."""
+
+    days: dict[str, str]
+    first_time: dict[str, str]
+    timezone: str
+
+
+def add_campaign(conn: Connection, campaign_id: int, funnel: Funnel) -> None:
     """Tally every summary row of the campaign (after `clear` and a whole rebuild)."""
-    _add(conn, campaign_id, days_columns, "client_stage", "campaign_id = :cid", weighted=False)
+    _add(conn, campaign_id, funnel, "client_stage", "campaign_id = :cid", weighted=False)
 
 
 def start_delta(conn: Connection, campaign_id: int, touched: str) -> None:
@@ -117,9 +187,7 @@ def start_delta(conn: Connection, campaign_id: int, touched: str) -> None:
     )
 
 
-def finish_delta(
-    conn: Connection, campaign_id: int, touched: str, days_columns: dict[str, str]
-) -> None:
+def finish_delta(conn: Connection, campaign_id: int, touched: str, funnel: Funnel) -> None:
     """Add the rewritten rows of the `touched` clients, take away the copies of the old
     ones (`start_delta`), and drop the groups left empty."""
     columns = ", ".join(_ROW_COLUMNS)
@@ -130,7 +198,7 @@ def finish_delta(
         ),
         {"cid": campaign_id},
     )
-    _add(conn, campaign_id, days_columns, _DELTA, "true", weighted=True)
+    _add(conn, campaign_id, funnel, _DELTA, "true", weighted=True)
     conn.exec_driver_sql(f"DROP TABLE {_DELTA}")
     for table, count in (("stage_tally", "members"), ("stage_days", "clients")):
         conn.execute(
@@ -142,14 +210,14 @@ def finish_delta(
 def _add(
     conn: Connection,
     campaign_id: int,
-    days_columns: dict[str, str],
+    funnel: Funnel,
     rows: str,
     where: str,
     *,
     weighted: bool,
 ) -> None:
     """Add to the tallies the sums over `rows` (each row counted once, or `weighted` by
-    its `sign` column). `days_columns`: stage -> its days column."""
+    its `sign` column)."""
     sqlite = conn.dialect.name == "sqlite"
 
     def counted(condition: str | None) -> str:
@@ -181,14 +249,23 @@ def _add(
     ).bindparams(bindparam("no_time", type_=UTCDateTime()))
     conn.execute(statement, {"cid": campaign_id, "no_time": NO_TIME})
     histograms = []
-    for stage, days in days_columns.items():
+    for stage, days in funnel.days.items():
         day = floor_days(days, sqlite=sqlite)
-        for dim, key in DIMENSIONS.items():
+        # the trend: the week the client first reached the stage
+        week = monday_sql(funnel.first_time[stage], funnel.timezone, sqlite=sqlite)
+        for dim, key in (*DIMENSIONS.items(), (WEEK, week)):
             histograms.append(
                 f"SELECT {int(campaign_id)} AS campaign_id, '{dim}' AS dim, {key} AS gk,"
                 f" '{stage}' AS stage, {day} AS day, {counted(None)} AS clients FROM {rows}"
                 f" WHERE {where} AND {_ASSIGNED} AND {days} IS NOT NULL GROUP BY {key}, {day}"
             )
+    # WeCom adds confirmed, by the week of the first confirmation (day: none, 0)
+    confirmed = monday_sql("wecom_confirmed_at", funnel.timezone, sqlite=sqlite)
+    histograms.append(
+        f"SELECT {int(campaign_id)}, '{WEEK}', {confirmed}, '{CONFIRMED}', 0, {counted(None)}"
+        f" FROM {rows} WHERE {where} AND {_ASSIGNED} AND wecom_confirmed_at IS NOT NULL"
+        f" GROUP BY {confirmed}"
+    )
     if histograms:
         conn.execute(
             text(

@@ -171,6 +171,8 @@ def _groups_table(report: Report) -> Table:
     title = t("report.by_title", by=t(f"report.by.{report.by}"))
     if report.ranked_by:
         title += " · " + t("report.ranked", stage=stage_label(report.ranked_by))
+    if report.by == "week":
+        title += "\n" + t("report.week_note", assigned=f"{report.assigned:,}")
     table = Table(title=title, title_justify="left")
     table.add_column(t("report.col.key"))
     table.add_column(t("report.col.name"))

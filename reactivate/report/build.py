@@ -50,6 +50,8 @@ def _check(options: ReportOptions, campaign: Campaign) -> None:
             raise ConfigError(
                 t("report.bad_stage", flag=flag, value=stage, stages=", ".join(campaign.stages))
             )
+    if options.by == "week" and (options.since or options.until):
+        raise ConfigError(t("report.week_window"))
     if options.since and options.until and options.since > options.until:
         raise ConfigError(t("report.bad_window", since=options.since, until=options.until))
     if options.stale_days < 0:
@@ -68,7 +70,7 @@ def _build(scope: Scope) -> Report:
     found: tuple[Group, ...] = ()
     ranked_by = None
     if scope.funnel_by is not None:
-        found, ranked_by = groups(scope, scope.funnel_by, grouped, group_medians)
+        found, ranked_by = groups(scope, scope.funnel_by, grouped, group_medians, total["assigned"])
     treated, control = arms(scope)
     return Report(
         campaign=campaign.slug,

@@ -14,6 +14,7 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
+from reactivate.db import tally
 from reactivate.messages import t
 from reactivate.report.model import RANKED, Group, StageFigures
 from reactivate.report.scope import Scope
@@ -25,6 +26,8 @@ from reactivate.rules.campaign import Campaign
 def counts(scope: Scope, by: str | None) -> dict[Any, dict[str, int]]:
     """Per group of breakdown `by` (one group '' without): assigned, clients at each
     stage, confirmed, and data-quality counts."""
+    if by == "week":
+        return _trend(scope)
     if scope.tallied:
         return _tallied(scope, by)
     rows, key = counted(scope)
@@ -83,6 +86,29 @@ def _tallied(scope: Scope, by: str | None) -> dict[Any, dict[str, int]]:
     return found
 
 
+def _trend(scope: Scope) -> dict[Any, dict[str, int]]:
+    """Per week (its Monday): the clients assigned that week, and the clients who first
+    reached each stage that week (the `week` histograms of `db.tally`)."""
+    found: dict[Any, dict[str, int]] = {}
+    assigned = scope.execute(
+        "SELECT key AS k, SUM(members) AS n FROM stage_tally WHERE campaign_id = :cid"
+        " AND dim = 'cohort' AND arm = 'assigned' GROUP BY key"
+    )
+    for row in assigned:
+        found.setdefault(row.k, {})["assigned"] = int(row.n)
+    names = {stage: f"n{i}" for i, stage in enumerate(scope.campaign.stages)}
+    names[tally.CONFIRMED] = "confirmed"
+    reached = scope.execute(
+        "SELECT key AS k, stage, SUM(clients) AS n FROM stage_days WHERE campaign_id = :cid"
+        f" AND dim = '{tally.WEEK}' GROUP BY key, stage"
+    )
+    for row in reached:
+        if row.stage in names:
+            found.setdefault(row.k, {})[names[row.stage]] = int(row.n)
+    blank = {"assigned": 0, **dict.fromkeys(names.values(), 0)}
+    return {key: {**blank, **figures} for key, figures in found.items()}
+
+
 def totals(grouped: Mapping[Any, Mapping[str, int]], stage_count: int) -> dict[str, int]:
     """The groups' counts summed: the overall funnel (zeros when nobody is assigned)."""
     total: dict[str, int] = {}
@@ -95,22 +121,32 @@ def totals(grouped: Mapping[Any, Mapping[str, int]], stage_count: int) -> dict[s
 
 
 def stage_figures(
-    campaign: Campaign, counts: Mapping[str, int], medians: Mapping[int, float]
+    campaign: Campaign,
+    counts: Mapping[str, int],
+    medians: Mapping[int, float],
+    *,
+    trend_of: int | None = None,
 ) -> tuple[StageFigures, ...]:
-    """One funnel: each stage's clients, shares, interval and target, from one group's counts."""
-    assigned = counts["assigned"]
+    """One funnel: each stage's clients, shares, interval and target, from one group's counts.
+
+    A week of the trend (`trend_of`: the campaign's assigned clients) counts clients new
+    at each stage that week, as shares of every assigned client: no share of the
+    previous stage (other clients) and no target (a campaign's, not a week's)."""
+    assigned = counts["assigned"] if trend_of is None else trend_of
     out: list[StageFigures] = []
     previous: int | None = None
     for i, stage in enumerate(campaign.stages):
         n = counts[f"n{i}"]
-        target = campaign.targets.get(stage)
+        target = campaign.targets.get(stage) if trend_of is None else None
         share = n / assigned if assigned else None
         out.append(
             StageFigures(
                 stage=stage,
                 clients=n,
                 of_assigned=share,
-                of_previous=(n / previous if previous else None) if i else None,
+                of_previous=(n / previous if previous else None)
+                if i and trend_of is None
+                else None,
                 ci95=stats.wilson(n, assigned),
                 target=target,
                 met=None if target is None or share is None else share >= target,
@@ -127,8 +163,11 @@ def groups(
     by: str,
     counts: Mapping[Any, Mapping[str, int]],
     medians: Mapping[tuple[Any, int], float],
+    assigned: int,
 ) -> tuple[tuple[Group, ...], str | None]:
-    """The groups of breakdown `by` in order, and the stage they are ranked by (if ranked)."""
+    """The groups of breakdown `by` in order, and the stage they are ranked by (if ranked);
+    `assigned`: the campaign's assigned clients (the trend's denominator)."""
+    trend_of = assigned if by == "week" else None
     names = _advisor_names(scope) if by == "advisor" else {}
     by_key: dict[Any, dict[int, float]] = {}
     for (raw_key, i), value in medians.items():
@@ -138,7 +177,12 @@ def groups(
         key, name = _label(by, raw, names)
         per_stage = by_key.get(raw, {})
         found.append(
-            Group(key, name, figures["assigned"], stage_figures(scope.campaign, figures, per_stage))
+            Group(
+                key,
+                name,
+                figures["assigned"],
+                stage_figures(scope.campaign, figures, per_stage, trend_of=trend_of),
+            )
         )
     if by not in RANKED:
         order = list(funnel_order(by, scope.campaign))

@@ -29,7 +29,9 @@ def medians(scope: Scope) -> tuple[Overall, PerGroup]:
     if by is None:
         return overall, {}
     grouped = medians_by(_histograms(scope, by))
-    return overall, {(key, index[stage]): m for (key, stage), m in grouped.items()}
+    return overall, {
+        (key, index[stage]): m for (key, stage), m in grouped.items() if stage in index
+    }
 
 
 def _histograms(scope: Scope, by: str | None) -> list[Any]:
