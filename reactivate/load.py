@@ -833,6 +833,9 @@ def _write(conn: Connection, campaign_id: int, import_id: int, members: int) -> 
     changed = " OR ".join(
         dialect.is_distinct(conn, f"client.{c}", f"excluded.{c}") for c in _DATA_COLUMNS
     )
+    # the summary rows keep their client's branch, risk and asset band (the report's
+    # breakdown keys): those of a client whose keys change here are rewritten below
+    rekeyed = stages.note_rekeyed(conn, STAGE_TABLE)
     conn.exec_driver_sql(
         f"""INSERT INTO client (client_id, {", ".join(_DATA_COLUMNS)}, updated_at)
             SELECT client_id, {", ".join(_DATA_COLUMNS)}, {now} FROM {STAGE_TABLE} WHERE true
@@ -850,6 +853,7 @@ def _write(conn: Connection, campaign_id: int, import_id: int, members: int) -> 
                 WHERE campaign_id = {int(campaign_id)} AND NOT dnc
                   AND client_id IN (SELECT client_id FROM {STAGE_TABLE} WHERE is_member = 1 AND dnc = 1)"""
         )
+    stages.refresh_rekeyed(conn, rekeyed)
     # every member has its summary row from the start, so that the report counts what
     # the load counted (the do-not-call members above all, whom no assignment touches)
     stages.refresh_selected(

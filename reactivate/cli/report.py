@@ -49,7 +49,10 @@ def report(
     by: Annotated[
         By | None,
         typer.Option(
-            help="Break down by advisor, branch, week (the trend: clients new at each stage that week), cohort (the week assigned), risk, asset_band, or attempt."
+            help=(
+                "Break down by advisor, branch, week (the trend: clients new at each stage"
+                " that week), cohort (the week assigned), risk, asset_band, or attempt."
+            )
         ),
     ] = None,
     rank_by: Annotated[

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, text
 
-from reactivate.db import bulk, tally
+from reactivate.db import bulk, dialect, tally
 from reactivate.db.models import CLIENT_STAGES
 from reactivate.rules import funnel
 from reactivate.rules.campaign import Campaign, from_toml
@@ -95,7 +95,7 @@ WHERE m.campaign_id = :campaign_id {{only}}
 GROUP BY m.campaign_id, m.client_id, m.advisor_code, m.assigned_at, m.control, m.dnc
 ) facts
 JOIN client c ON c.client_id = facts.client_id
-LEFT JOIN {_COHORTS} w ON w.assigned_at = facts.assigned_at
+LEFT JOIN {_COHORTS} w ON w.moment = facts.assigned_at
 """
 
 _UNVOIDED = "AND NOT EXISTS (SELECT 1 FROM event v WHERE v.voids_event_id = e.id)"
@@ -206,9 +206,7 @@ def _stage_cohorts(conn: Connection, campaign_id: int, only: str, tz: ZoneInfo) 
         day = moment.replace(tzinfo=moment.tzinfo or dt.UTC).astimezone(tz).date()
         rows.append((value, (day - dt.timedelta(days=day.weekday())).isoformat()))
     column_type = "TIMESTAMPTZ" if conn.dialect.name == "postgresql" else "TEXT"
-    bulk.stage(
-        conn, _COHORTS, {"assigned_at": f"{column_type} PRIMARY KEY", "monday": "TEXT"}, rows
-    )
+    bulk.stage(conn, _COHORTS, {"moment": f"{column_type} PRIMARY KEY", "monday": "TEXT"}, rows)
 
 
 def refresh(conn: Connection, campaign_id: int, client_ids: Iterable[str] | None = None) -> None:
@@ -219,6 +217,36 @@ def refresh(conn: Connection, campaign_id: int, client_ids: Iterable[str] | None
     bulk.stage(conn, _TOUCHED, {"client_id": "TEXT PRIMARY KEY"}, ((c,) for c in set(client_ids)))
     _rebuild(conn, campaign_id, only_touched=True)
     conn.exec_driver_sql(f"DROP TABLE {_TOUCHED}")
+
+
+#: The client's columns a summary row keeps as breakdown keys (`asset_band` from `assets`).
+CLIENT_KEYS = ("branch", "risk", "assets")
+_REKEYED = "rekeyed_client"
+
+
+def note_rekeyed(conn: Connection, staged: str) -> bool:
+    """Before clients are rewritten from table `staged` (their new columns), note in a
+    temporary table those whose breakdown keys change; whether there are any."""
+    changed = " OR ".join(dialect.is_distinct(conn, f"c.{k}", f"s.{k}") for k in CLIENT_KEYS)
+    conn.exec_driver_sql(f"DROP TABLE IF EXISTS {_REKEYED}")
+    conn.exec_driver_sql(
+        f"CREATE TEMPORARY TABLE {_REKEYED} AS SELECT s.client_id FROM {staged} s"
+        f" JOIN client c ON c.client_id = s.client_id WHERE {changed}"
+    )
+    return conn.exec_driver_sql(f"SELECT 1 FROM {_REKEYED} LIMIT 1").first() is not None
+
+
+def refresh_rekeyed(conn: Connection, any_rekeyed: bool) -> None:
+    """After the clients `note_rekeyed` noted were rewritten: their summary rows, in every
+    campaign they are members of."""
+    if any_rekeyed:
+        select_ids = f"SELECT client_id FROM {_REKEYED}"
+        campaigns = conn.exec_driver_sql(
+            f"SELECT DISTINCT campaign_id FROM member WHERE client_id IN ({select_ids})"
+        ).scalars()
+        for campaign_id in list(campaigns):
+            refresh_selected(conn, int(campaign_id), select_ids, {})
+    conn.exec_driver_sql(f"DROP TABLE IF EXISTS {_REKEYED}")
 
 
 def refresh_selected(
