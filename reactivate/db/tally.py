@@ -44,13 +44,14 @@ NO_TIME = dt.datetime(9999, 12, 31, tzinfo=dt.UTC)
 #: The most stages a campaign has (`rules.funnel.STAGES`): `at1`..`at5`.
 MAX_STAGES = 5
 
+#: A date's ordinal (`date.toordinal`) plus this is its Julian day number.
+_ORDINAL_TO_JDN = 1_721_425
 #: The years whose time-zone changes the weeks of SQLite follow (outside: the nearest offset).
 _FIRST_YEAR, _LAST_YEAR = 2000, 2060
 _ASSIGNED = "advisor_code IS NOT NULL AND NOT control"
 _ARM = "CASE WHEN control THEN 'control' WHEN advisor_code IS NULL THEN 'none' ELSE 'assigned' END"
-#: Each count of a tally row: the summary rows it counts (None: every one).
-_COUNTS: dict[str, str | None] = {
-    "members": None,
+#: The flags a tally counts clients by (besides the stages reached), each a bit of a cell.
+_FLAGS = {
     "dnc": "dnc",
     "reactivated": "reactivated_at IS NOT NULL",
     "confirmed": "wecom_confirmed_at IS NOT NULL",
@@ -58,11 +59,6 @@ _COUNTS: dict[str, str | None] = {
     "quiet": "stages_reached = 0 AND NOT dnc AND NOT do_not_call",
     "dnc_calls": "do_not_call",
     "wecom_unconfirmed": "wecom_at IS NOT NULL AND wecom_confirmed_at IS NULL",
-    **{f"at{j}": f"stages_reached = {j}" for j in range(1, MAX_STAGES + 1)},
-    **{
-        f"rat{j}": f"reactivated_at IS NOT NULL AND stages_reached = {j}"
-        for j in range(1, MAX_STAGES + 1)
-    },
 }
 #: What the copy of a summary row being rewritten holds (`_DELTA`).
 _ROW_COLUMNS = (
@@ -92,6 +88,7 @@ _ROW_COLUMNS = (
     "converted_days",
 )
 _DELTA = "tally_delta"
+_CELLS = "tally_cell"
 #: The histograms' trend breakdown: keyed by the week a stage was first reached.
 WEEK = "week"
 #: The trend's pseudo-stage of the WeCom adds confirmed by WeCom's API.
@@ -107,20 +104,27 @@ def floor_days(days: str, *, sqlite: bool) -> str:
 
 
 def monday_sql(moment: str, timezone: str, *, sqlite: bool) -> str:
-    """SQL of the Monday (ISO date text) of the week of the stored UTC time `moment`, in
-    the time zone `timezone`."""
+    """SQL of the Julian day number (as text) of the Monday of the week of the stored UTC
+    time `moment`, in the time zone `timezone` (`monday_of` reads it back)."""
     if not sqlite:
-        return f"to_char(date_trunc('week', ({moment}) AT TIME ZONE '{timezone}'), 'YYYY-MM-DD')"
+        return f"to_char(date_trunc('week', ({moment}) AT TIME ZONE '{timezone}'), 'J')"
     pieces = _offsets(timezone)
     if len(pieces) == 1:
-        offset = f"'{pieces[0][1]:+d} seconds'"
+        offset = f"{pieces[0][1] / 86400!r}"
     else:
         whens = " ".join(
-            f"WHEN {moment} < '{until}' THEN '{off:+d} seconds'" for until, off in pieces[:-1]
+            f"WHEN {moment} < '{until}' THEN {off / 86400!r}" for until, off in pieces[:-1]
         )
-        offset = f"CASE {whens} ELSE '{pieces[-1][1]:+d} seconds' END"
-    # 'weekday 0': forward to the Sunday ending the ISO week (or stay), then back to Monday
-    return f"date({moment}, {offset}, 'weekday 0', '-6 days')"
+        offset = f"CASE {whens} ELSE {pieces[-1][1] / 86400!r} END"
+    # the local day's number by arithmetic (SQLite's julianday counts milliseconds), then
+    # back to its Monday: day numbers divisible by 7 are Mondays
+    day = f"CAST(julianday({moment}) + 0.5 + {offset} AS INTEGER)"
+    return f"CAST({day} - {day} % 7 AS TEXT)"
+
+
+def monday_of(key: str) -> dt.date:
+    """The Monday a `monday_sql` key names."""
+    return dt.date.fromordinal(int(key) - _ORDINAL_TO_JDN)
 
 
 @functools.cache
@@ -133,10 +137,8 @@ def _offsets(timezone: str) -> tuple[tuple[str, int], ...]:
     def offset(moment: dt.datetime) -> int:
         return int((moment.astimezone(tz).utcoffset() or dt.timedelta()).total_seconds())
 
-    moment, end = (
-        dt.datetime(_FIRST_YEAR, 1, 1, tzinfo=dt.UTC),
-        dt.datetime(_LAST_YEAR, 1, 1, tzinfo=dt.UTC),
-    )
+    moment = dt.datetime(_FIRST_YEAR, 1, 1, tzinfo=dt.UTC)
+    end = dt.datetime(_LAST_YEAR, 1, 1, tzinfo=dt.UTC)
     current = offset(moment)
     pieces = []
     while moment < end:
@@ -217,65 +219,119 @@ def _add(
     weighted: bool,
 ) -> None:
     """Add to the tallies the sums over `rows` (each row counted once, or `weighted` by
-    its `sign` column)."""
+    its `sign` column).
+
+    First one GROUP BY per breakdown into `tally_cell`: clients alike in everything the
+    tallies count (group, arm, stages reached, flags, whole days to each stage and, for
+    the trend, the week each stage was first reached) become one cell; the tallies are
+    then sums over the cells, a few thousand rows, rather than a pass over the clients
+    each.
+    """
     sqlite = conn.dialect.name == "sqlite"
-
-    def counted(condition: str | None) -> str:
-        if not weighted:  # COUNT(*) FILTER: SQLite skips a step rather than add 0
-            return f"COUNT(*) FILTER (WHERE {condition})" if condition else "COUNT(*)"
-        if condition is None:
-            return "SUM(sign)"
-        return f"COALESCE(SUM(sign) FILTER (WHERE {condition}), 0)"
-
-    sums = ", ".join(counted(condition) for condition in _COUNTS.values())
-    no_time = f"CAST(:no_time AS {time_type(conn)})"
-    arms = []
-    for dim, key in DIMENSIONS.items():
-        if dim == "cohort":
-            at, arm, only = f"COALESCE(assigned_at, {no_time})", _ARM, ""
-            group = f"{key}, {at}, {arm}"
-        else:
-            at, arm, only, group = no_time, "'assigned'", f" AND {_ASSIGNED}", key
-        arms.append(
-            f"SELECT {int(campaign_id)} AS campaign_id, '{dim}' AS dim, {key} AS gk,"
-            f" {at} AS at, {arm} AS arm, {sums} FROM {rows} WHERE {where}{only} GROUP BY {group}"
-        )
-    names = ", ".join(_COUNTS)
-    update = ", ".join(f"{n} = stage_tally.{n} + excluded.{n}" for n in _COUNTS)
-    statement = text(
-        f"INSERT INTO stage_tally (campaign_id, dim, key, assigned_at, arm, {names})"
-        f" SELECT * FROM ({' UNION ALL '.join(arms)}) t WHERE true"
-        f" ON CONFLICT (campaign_id, dim, key, assigned_at, arm) DO UPDATE SET {update}"
-    ).bindparams(bindparam("no_time", type_=UTCDateTime()))
-    conn.execute(statement, {"cid": campaign_id, "no_time": NO_TIME})
-    histograms = []
-    for stage, days in funnel.days.items():
-        day = floor_days(days, sqlite=sqlite)
-        # the trend: the week the client first reached the stage
-        week = monday_sql(funnel.first_time[stage], funnel.timezone, sqlite=sqlite)
-        for dim, key in (*DIMENSIONS.items(), (WEEK, week)):
-            histograms.append(
-                f"SELECT {int(campaign_id)} AS campaign_id, '{dim}' AS dim, {key} AS gk,"
-                f" '{stage}' AS stage, {day} AS day, {counted(None)} AS clients FROM {rows}"
-                f" WHERE {where} AND {_ASSIGNED} AND {days} IS NOT NULL GROUP BY {key}, {day}"
-            )
-    # WeCom adds confirmed, by the week of the first confirmation (day: none, 0)
-    confirmed = monday_sql("wecom_confirmed_at", funnel.timezone, sqlite=sqlite)
-    histograms.append(
-        f"SELECT {int(campaign_id)}, '{WEEK}', {confirmed}, '{CONFIRMED}', 0, {counted(None)}"
-        f" FROM {rows} WHERE {where} AND {_ASSIGNED} AND wecom_confirmed_at IS NOT NULL"
-        f" GROUP BY {confirmed}"
+    stages = list(funnel.days)
+    weight = "SUM(sign)" if weighted else "COUNT(*)"
+    flags = " + ".join(
+        f"(CASE WHEN {condition} THEN {1 << bit} ELSE 0 END)"
+        for bit, condition in enumerate(_FLAGS.values())
     )
-    if histograms:
-        conn.execute(
-            text(
-                "INSERT INTO stage_days (campaign_id, dim, key, stage, day, clients)"
-                f" SELECT * FROM ({' UNION ALL '.join(histograms)}) h WHERE true"
-                " ON CONFLICT (campaign_id, dim, key, stage, day)"
-                " DO UPDATE SET clients = stage_days.clients + excluded.clients"
-            ),
-            {"cid": campaign_id},
+    days = [floor_days(funnel.days[stage], sqlite=sqlite) for stage in stages]
+    weeks = [
+        monday_sql(funnel.first_time[stage], funnel.timezone, sqlite=sqlite) for stage in stages
+    ]
+    confirmed_week = monday_sql("wecom_confirmed_at", funnel.timezone, sqlite=sqlite)
+    no_time = f"CAST(:no_time AS {time_type(conn)})"
+    d_names = [f"d{i}" for i in range(len(stages))]
+    w_names = [f"w{i}" for i in range(len(stages))]
+    cells = []
+    for dim, key in DIMENSIONS.items():
+        if dim == "cohort":  # every member, with the assignment time and the trend's weeks
+            at, arm, only = f"COALESCE(assigned_at, {no_time})", _ARM, ""
+            trend = [*weeks, confirmed_week]
+        else:
+            at, arm, only = no_time, "'assigned'", f" AND {_ASSIGNED}"
+            trend = ["NULL"] * (len(stages) + 1)
+        grouped = [key, at, arm, "stages_reached", flags, *days, *trend]
+        columns = ", ".join(
+            f"{sql} AS {name}"
+            for sql, name in zip(
+                grouped,
+                ["gk", "at", "arm", "sr", "flags", *d_names, *w_names, "wc"],
+                strict=True,
+            )
         )
+        group_by = ", ".join(g for g in grouped if g not in ("NULL", no_time, "'assigned'"))
+        cells.append(
+            f"SELECT '{dim}' AS dim, {columns}, {weight} AS n FROM {rows}"
+            f" WHERE {where}{only} GROUP BY {group_by}"
+        )
+    conn.exec_driver_sql(f"DROP TABLE IF EXISTS {_CELLS}")
+    statement = text(f"CREATE TEMPORARY TABLE {_CELLS} AS {' UNION ALL '.join(cells)}").bindparams(
+        bindparam("no_time", type_=UTCDateTime())
+    )
+    conn.execute(statement, {"cid": campaign_id, "no_time": NO_TIME})
+    _add_counts(conn, campaign_id)
+    _add_days(conn, campaign_id, stages)
+    conn.exec_driver_sql(f"DROP TABLE {_CELLS}")
+
+
+def _flag(name: str) -> str:
+    return f"(flags & {1 << list(_FLAGS).index(name)}) <> 0"
+
+
+def _add_counts(conn: Connection, campaign_id: int) -> None:
+    """The cells' counts summed into `stage_tally`, per breakdown group."""
+    sums = {
+        "members": "SUM(n)",
+        **{name: f"COALESCE(SUM(n) FILTER (WHERE {_flag(name)}), 0)" for name in _FLAGS},
+        **{
+            f"at{j}": f"COALESCE(SUM(n) FILTER (WHERE sr = {j}), 0)"
+            for j in range(1, MAX_STAGES + 1)
+        },
+        **{
+            f"rat{j}": f"COALESCE(SUM(n) FILTER (WHERE sr = {j} AND {_flag('reactivated')}), 0)"
+            for j in range(1, MAX_STAGES + 1)
+        },
+    }
+    names = ", ".join(sums)
+    update = ", ".join(f"{n} = stage_tally.{n} + excluded.{n}" for n in sums)
+    conn.execute(
+        text(
+            f"INSERT INTO stage_tally (campaign_id, dim, key, assigned_at, arm, {names})"
+            f" SELECT :cid, dim, gk, at, arm, {', '.join(sums.values())} FROM {_CELLS}"
+            f" WHERE true GROUP BY dim, gk, at, arm"
+            f" ON CONFLICT (campaign_id, dim, key, assigned_at, arm) DO UPDATE SET {update}"
+        ),
+        {"cid": campaign_id},
+    )
+
+
+def _add_days(conn: Connection, campaign_id: int, stages: list[str]) -> None:
+    """The cells' whole days to each stage summed into `stage_days`: per breakdown group,
+    and for the trend per week of first reaching (cohort cells hold every assigned client)."""
+    parts = []
+    for i, stage in enumerate(stages):
+        assigned = f"arm = 'assigned' AND d{i} IS NOT NULL"
+        parts.append(
+            f"SELECT dim, gk, '{stage}' AS stage, d{i} AS day, SUM(n) AS clients FROM {_CELLS}"
+            f" WHERE {assigned} GROUP BY dim, gk, d{i}"
+        )
+        parts.append(
+            f"SELECT '{WEEK}', w{i}, '{stage}', d{i}, SUM(n) FROM {_CELLS}"
+            f" WHERE dim = 'cohort' AND {assigned} GROUP BY w{i}, d{i}"
+        )
+    parts.append(
+        f"SELECT '{WEEK}', wc, '{CONFIRMED}', 0, SUM(n) FROM {_CELLS}"
+        f" WHERE dim = 'cohort' AND arm = 'assigned' AND wc IS NOT NULL GROUP BY wc"
+    )
+    conn.execute(
+        text(
+            "INSERT INTO stage_days (campaign_id, dim, key, stage, day, clients)"
+            f" SELECT :cid, d.* FROM ({' UNION ALL '.join(parts)}) d WHERE true"
+            " ON CONFLICT (campaign_id, dim, key, stage, day)"
+            " DO UPDATE SET clients = stage_days.clients + excluded.clients"
+        ),
+        {"cid": campaign_id},
+    )
 
 
 def median_of(histogram: Iterable[tuple[int, int]]) -> float | None:

@@ -104,7 +104,8 @@ def _trend(scope: Scope) -> dict[Any, dict[str, int]]:
     )
     for row in reached:
         if row.stage in names:
-            found.setdefault(row.k, {})[names[row.stage]] = int(row.n)
+            week = tally.monday_of(row.k).isoformat()  # keyed as the cohorts are
+            found.setdefault(week, {})[names[row.stage]] = int(row.n)
     blank = {"assigned": 0, **dict.fromkeys(names.values(), 0)}
     return {key: {**blank, **figures} for key, figures in found.items()}
 

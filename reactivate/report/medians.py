@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from reactivate.db.tally import floor_days, medians_by
+from reactivate.db.tally import WEEK, floor_days, medians_by, monday_of
 from reactivate.report.scope import Scope
 from reactivate.report.source import counted
 
@@ -43,7 +43,10 @@ def _histograms(scope: Scope, by: str | None) -> list[Any]:
             f" WHERE campaign_id = :cid AND dim = '{by or 'cohort'}'"
             f" GROUP BY {'key, ' if by is not None else ''}stage, day"
         )
-        return list(scope.execute(sql))
+        found = list(scope.execute(sql))
+        if by == WEEK:  # keyed as the trend's counts are
+            return [(monday_of(k).isoformat(), stage, day, n) for k, stage, day, n in found]
+        return found
     rows, key = counted(scope)
     key = key if by is not None else "''"
     arms = []
