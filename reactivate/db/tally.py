@@ -20,15 +20,16 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, bindparam, text
-from sqlmodel.sql.sqltypes import UTCDateTime
+from sqlalchemy import Connection, text
 
-from reactivate.db.dialect import time_type
+from reactivate.db import bulk
+from reactivate.db.dialect import stored_time, time_type
 
 #: The breakdowns kept, with the `client_stage` expression of each group's key.
 DIMENSIONS = {
@@ -221,15 +222,15 @@ def _add(
     """Add to the tallies the sums over `rows` (each row counted once, or `weighted` by
     its `sign` column).
 
-    First one GROUP BY per breakdown into `tally_cell`: clients alike in everything the
-    tallies count (group, arm, stages reached, flags, whole days to each stage and, for
-    the trend, the week each stage was first reached) become one cell; the tallies are
-    then sums over the cells, a few thousand rows, rather than a pass over the clients
-    each.
+    Clients alike in everything the tallies count (group, arm, stages reached, flags,
+    whole days to each stage and, for the trend, the week each stage was first reached)
+    are first counted as one cell of `tally_cell`, per breakdown; the tallies are then
+    sums over the cells, a few thousand rows. The cells are counted in Python from one
+    read of the rows: SQLite would sort every client once per breakdown (about 5 s per
+    breakdown at a million clients on our machine, against about 2 s for all of this).
     """
     sqlite = conn.dialect.name == "sqlite"
     stages = list(funnel.days)
-    weight = "SUM(sign)" if weighted else "COUNT(*)"
     flags = " + ".join(
         f"(CASE WHEN {condition} THEN {1 << bit} ELSE 0 END)"
         for bit, condition in enumerate(_FLAGS.values())
@@ -238,37 +239,47 @@ def _add(
     weeks = [
         monday_sql(funnel.first_time[stage], funnel.timezone, sqlite=sqlite) for stage in stages
     ]
-    confirmed_week = monday_sql("wecom_confirmed_at", funnel.timezone, sqlite=sqlite)
-    no_time = f"CAST(:no_time AS {time_type(conn)})"
-    d_names = [f"d{i}" for i in range(len(stages))]
-    w_names = [f"w{i}" for i in range(len(stages))]
-    cells = []
-    for dim, key in DIMENSIONS.items():
-        if dim == "cohort":  # every member, with the assignment time and the trend's weeks
-            at, arm, only = f"COALESCE(assigned_at, {no_time})", _ARM, ""
-            trend = [*weeks, confirmed_week]
-        else:
-            at, arm, only = no_time, "'assigned'", f" AND {_ASSIGNED}"
-            trend = ["NULL"] * (len(stages) + 1)
-        grouped = [key, at, arm, "stages_reached", flags, *days, *trend]
-        columns = ", ".join(
-            f"{sql} AS {name}"
-            for sql, name in zip(
-                grouped,
-                ["gk", "at", "arm", "sr", "flags", *d_names, *w_names, "wc"],
-                strict=True,
-            )
-        )
-        group_by = ", ".join(g for g in grouped if g not in ("NULL", no_time, "'assigned'"))
-        cells.append(
-            f"SELECT '{dim}' AS dim, {columns}, {weight} AS n FROM {rows}"
-            f" WHERE {where}{only} GROUP BY {group_by}"
-        )
-    conn.exec_driver_sql(f"DROP TABLE IF EXISTS {_CELLS}")
-    statement = text(f"CREATE TEMPORARY TABLE {_CELLS} AS {' UNION ALL '.join(cells)}").bindparams(
-        bindparam("no_time", type_=UTCDateTime())
+    weeks.append(monday_sql("wecom_confirmed_at", funnel.timezone, sqlite=sqlite))
+    keys = list(DIMENSIONS.values())
+    selected = [
+        *keys,
+        "assigned_at",
+        _ARM,
+        "stages_reached",
+        flags,
+        *days,
+        *weeks,
+        "sign" if weighted else "1",
+    ]
+    found = conn.execute(
+        text(f"SELECT {', '.join(selected)} FROM {rows} WHERE {where}"), {"cid": campaign_id}
+    ).all()
+    n_keys, n_days = len(keys), len(days)
+    profile = slice(n_keys + 1, n_keys + 4 + n_days)  # arm, stages reached, flags, days
+    trend = slice(n_keys + 4 + n_days, n_keys + 5 + n_days + n_days)
+    no_time = stored_time(conn)(NO_TIME)
+    blank = (None,) * (n_days + 1)
+    cells: Counter[tuple[Any, ...]] = Counter()
+    for row in found:
+        weight = row[-1]
+        arm = row[n_keys + 1]
+        common = tuple(row[profile])
+        at = row[n_keys] if row[n_keys] is not None else no_time
+        cells[("cohort", row[0], at, *common, *row[trend])] += weight
+        if arm == "assigned":
+            for i, dim in enumerate(DIMENSIONS):
+                if dim != "cohort":
+                    cells[(dim, row[i], no_time, *common, *blank)] += weight
+    names = ["dim", "gk", "at", "arm", "sr", "flags"]
+    names += [f"d{i}" for i in range(n_days)] + [f"w{i}" for i in range(n_days)] + ["wc"]
+    types = ["TEXT", "TEXT", time_type(conn), "TEXT", "INTEGER", "INTEGER"]
+    types += ["INTEGER"] * n_days + ["TEXT"] * (n_days + 1)
+    bulk.stage(
+        conn,
+        _CELLS,
+        {**dict(zip(names, types, strict=True)), "n": "INTEGER"},
+        ((*cell, n) for cell, n in cells.items() if n),
     )
-    conn.execute(statement, {"cid": campaign_id, "no_time": NO_TIME})
     _add_counts(conn, campaign_id)
     _add_days(conn, campaign_id, stages)
     conn.exec_driver_sql(f"DROP TABLE {_CELLS}")

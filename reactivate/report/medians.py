@@ -45,7 +45,7 @@ def _histograms(scope: Scope, by: str | None) -> list[Any]:
         )
         found = list(scope.execute(sql))
         if by == WEEK:  # keyed as the trend's counts are
-            return [(monday_of(k).isoformat(), stage, day, n) for k, stage, day, n in found]
+            return [(monday_of(row.k).isoformat(), row.stage, row.day, row.n) for row in found]
         return found
     rows, key = counted(scope)
     key = key if by is not None else "''"
