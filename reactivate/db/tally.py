@@ -90,6 +90,7 @@ _ROW_COLUMNS = (
 )
 _DELTA = "tally_delta"
 _CELLS = "tally_cell"
+_BATCH = 20_000
 #: The histograms' trend breakdown: keyed by the week a stage was first reached.
 WEEK = "week"
 #: The trend's pseudo-stage of the WeCom adds confirmed by WeCom's API.
@@ -251,9 +252,13 @@ def _add(
         *weeks,
         "sign" if weighted else "1",
     ]
+    # streamed (a server-side cursor on PostgreSQL): a campaign's rows are never all in memory
     found = conn.execute(
-        text(f"SELECT {', '.join(selected)} FROM {rows} WHERE {where}"), {"cid": campaign_id}
-    ).all()
+        text(f"SELECT {', '.join(selected)} FROM {rows} WHERE {where}").execution_options(
+            yield_per=_BATCH
+        ),
+        {"cid": campaign_id},
+    )
     n_keys, n_days = len(keys), len(days)
     profile = slice(n_keys + 1, n_keys + 4 + n_days)  # arm, stages reached, flags, days
     trend = slice(n_keys + 4 + n_days, n_keys + 5 + n_days + n_days)
