@@ -568,7 +568,7 @@ def test_upgrade_from_version_1_fills_the_funnel_columns(db_url: str) -> None:
         conn.exec_driver_sql("ALTER TABLE client_stage DROP COLUMN stages_reached")
         conn.exec_driver_sql("ALTER TABLE client_stage DROP COLUMN skipped_stage")
         # and what revision 0002 added
-        for column in ("branch", "risk", "asset_band", "cohort"):
+        for column in ("branch", "risk", "asset_band", "cohort", "reached_call"):
             conn.exec_driver_sql(f"ALTER TABLE client_stage DROP COLUMN {column}")
         conn.exec_driver_sql("DROP TABLE stage_tally")
         conn.exec_driver_sql("DROP TABLE stage_days")

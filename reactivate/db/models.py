@@ -213,6 +213,8 @@ class ClientStage(SQLModel, table=True):
     risk: int | None = None  # the client's risk tolerance, 1-5
     asset_band: str | None = None  # the client's assets' band under the campaign's edges
     cohort: str | None = None  # Monday (ISO date) of the week of assignment, campaign time
+    # which of the client's calls (by distinct call time) first reached them (`--by attempt`)
+    reached_call: int | None = None
 
 
 class StageTally(SQLModel, table=True):

@@ -56,7 +56,7 @@ INSERT INTO client_stage (
     campaign_id, client_id, advisor_code, assigned_at, control, dnc,
     called_at, reached_at, wecom_at, wecom_confirmed_at, pushed_at, converted_at,
     reactivated_at, calls, attempts, last_call_at, callback_at, do_not_call,
-    branch, risk, asset_band, cohort, {{funnel_names}})
+    branch, risk, asset_band, cohort, reached_call, {{funnel_names}})
 SELECT
     facts.campaign_id, facts.client_id, advisor_code, facts.assigned_at, control, dnc,
     called_at, reached_at, wecom_at, wecom_confirmed_at, pushed_at, converted_at,
@@ -65,6 +65,12 @@ SELECT
     CASE WHEN reported < calls THEN calls ELSE reported END,
     last_call_at, callback_at, do_not_call,
     c.branch, c.risk, {{asset_band}}, w.monday,
+    -- the distinct call times up to the first answered call: which call reached them
+    CASE WHEN reached_at IS NOT NULL THEN (
+      SELECT COUNT(DISTINCT e.occurred_at) FROM event e
+      WHERE e.campaign_id = facts.campaign_id AND e.client_id = facts.client_id
+        AND e.stage = '{funnel.EVENT_CALL}' AND e.occurred_at <= facts.reached_at
+        {{unvoided}}) END,
     {{funnel_values}}
 FROM (
 SELECT

@@ -39,6 +39,7 @@ def upgrade() -> None:
     op.add_column("client_stage", sa.Column("risk", sa.Integer(), nullable=True))
     op.add_column("client_stage", sa.Column("asset_band", sa.String(), nullable=True))
     op.add_column("client_stage", sa.Column("cohort", sa.String(), nullable=True))
+    op.add_column("client_stage", sa.Column("reached_call", sa.Integer(), nullable=True))
     op.create_table(
         "stage_tally",
         sa.Column("campaign_id", sa.Integer(), sa.ForeignKey("campaign.id"), nullable=False),
