@@ -172,6 +172,9 @@ TEXTS: dict[str, str] = {
     "problem.far_cell": "has a cell as far as {ref} ({cells} cells from A1)",
     "error.bad_map": "--map '{spec}': expected HEADER=field with field one of {fields}",
     "error.db_url": "Cannot open database {url}: {problem}",
+    "error.no_database": (
+        "No database at {where}; `reactivate init` creates one (or check --db and REACTIVATE_DB)."
+    ),
     "error.db_version": (
         "Database {url} has schema version {found}; this reactivate knows up to {known}. "
         "Upgrade reactivate."
@@ -447,7 +450,6 @@ TEXTS: dict[str, str] = {
     "report.week_note": "by week: clients new at each stage that week (first reached then), as a share of all {assigned} assigned; 'assigned' is who was assigned that week",
     "report.bad_window": "--since {since} is after --until {until}; give the earlier date to --since",
     "report.bad_stale": "--stale-days {value}: give a number of days, 0 or more",
-    "report.out_needed": "--format xlsx writes a workbook: name it with --out FILE.xlsx",
     "report.written": "Report written to {path}",
     "report.unknown": "(unknown)",
     "report.stage.called": "called",
@@ -523,6 +525,10 @@ TEXTS: dict[str, str] = {
     "report.xlsx.summary": "summary",
     "report.xlsx.chart": "Funnel: share of assigned clients",
     "report.xlsx.dropped": "dropped",
+    "sheet.yes": "yes",
+    "sheet.no": "no",
+    "sheet.page": "Page &P of &N",
+    "sheet.assignments": "{campaign}: who has whom",
     "client.not_member": (
         "Client '{client_id}' is not a member of campaign {slug}; check the id "
         "(leading zeros count)."
@@ -541,4 +547,32 @@ TEXTS: dict[str, str] = {
     "client.voided": "voided by #{id}",
     "client.voids": "voids #{id}",
     "client.no_events": "No events recorded for this client yet.",
+    # screens: fitted tables, charts, html, first run
+    "report.narrow": "Left out to fit the screen: {left_out}. --wide shows every column.",
+    "report.left_out.counts": "counts beside shares",
+    "report.stage_short.called": "called",
+    "report.stage_short.reached": "reached",
+    "report.stage_short.wecom_added": "WeCom",
+    "report.stage_short.pushed": "pushed",
+    "report.stage_short.converted": "conv.",
+    "report.md.between": "… {count} more not listed (rank {ranks}): `reactivate report --by advisor` shows every advisor.",
+    "report.md.not_listed": "{count} advisors not listed (no room in one message): `reactivate report --by advisor` shows every one.",
+    "chart.title": "{name}: funnel of {assigned} assigned clients · {date}",
+    "chart.caption": "Bars: share of assigned clients (cumulative). Dashed line: the campaign's target; green met, red missed.",
+    "chart.target": "target {share}",
+    "error.font_missing": "No font with Chinese characters found to draw the chart. Install one (Debian/Ubuntu: apt-get install fonts-wqy-microhei) or name a .ttf/.ttc file with {var}.",
+    "error.font_missing_env": "{var} names {path}, which is not a file. Name a .ttf/.ttc font with Chinese characters, or unset it.",
+    "html.title": "{name}: the funnel",
+    "html.generated": "Generated {date} by reactivate.",
+    "html.sortable": "Click a header to sort; click again to reverse.",
+    "report.out_needed_for": "--format {format} writes a file: name it with --out FILE.{format}",
+    "wecom.notify_chart": "funnel picture to the group",
+    "wecom.notify_robot_chart": "group robot: the funnel as a picture (PNG, {size} KB)",
+    "error.assigned_now_outside": "Today ({day}) is outside campaign {slug}'s dates ({start} to {end}): assigning now would put every client's assignment outside the campaign. Name the moment of the assignment inside those dates with --assigned-at, e.g. --assigned-at {start}T09:00.",
+    "error.assigned_at_outside": "--assigned-at {day} is outside campaign {slug}'s dates ({start} to {end}); give a moment inside them, e.g. --assigned-at {start}T09:00.",
+    "reassign.no_clients": "Advisor {code} holds no clients in campaign {slug}: no client to move. `reactivate report -c {slug} --by advisor` shows who holds clients.",
+    "client.summary_purged": "personal data purged when the campaign closed (name and mobile erased) · branch {branch} · advisor {advisor} · assigned {assigned}",
+    "wecom.notify_no_chart": "To send the markdown without the picture, add --no-chart.",
+    "report.left_out.advisor_names": "advisors' names",
+    "report.narrow_dropped": "Left out to fit the screen: {left_out}. --wide shows every column; --format csv or xlsx lists every client.",
 }
