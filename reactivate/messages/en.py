@@ -450,6 +450,8 @@ TEXTS: dict[str, str] = {
     # report
     "report.bad_by": "--by '{value}' is not a breakdown; use one of {choices}",
     "report.bad_stage": "{flag} '{value}' is not a stage of this campaign; use one of {stages}",
+    "report.week_window": "--by week is the trend over the whole campaign, each stage counted in the week it was first reached; for one week's evidence use --since and --until without --by week",
+    "report.week_note": "by week: clients new at each stage that week (first reached then), as a share of all {assigned} assigned; 'assigned' is who was assigned that week",
     "report.bad_window": "--since {since} is after --until {until}; give the earlier date to --since",
     "report.bad_stale": "--stale-days {value}: give a number of days, 0 or more",
     "report.written": "Report written to {path}",
@@ -497,7 +499,8 @@ TEXTS: dict[str, str] = {
     "report.by_title": "By {by}",
     "report.by.advisor": "advisor",
     "report.by.branch": "branch",
-    "report.by.week": "week assigned",
+    "report.by.week": "week (new at each stage)",
+    "report.by.cohort": "week assigned",
     "report.by.risk": "risk tolerance",
     "report.by.asset_band": "asset band",
     "report.by.attempt": "attempt",
