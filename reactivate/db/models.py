@@ -309,6 +309,35 @@ class WeComTransfer(SQLModel, table=True):
     updated_at: dt.datetime
 
 
+class AccessUser(SQLModel, table=True):
+    """A database login's role on a shared PostgreSQL (`reactivate.access`): ops, manager,
+    advisor or analyst; an advisor's code; who granted it and when. The row-level
+    security policies read it by `current_user`."""
+
+    __tablename__ = "access_user"
+    db_user: str = Field(primary_key=True)
+    role: str  # ops | manager | advisor | analyst
+    advisor_code: str | None = Field(default=None, foreign_key="advisor.code")
+    granted_by: str
+    granted_at: dt.datetime
+
+
+class AccessBranch(SQLModel, table=True):
+    """A branch a manager's login sees."""
+
+    __tablename__ = "access_branch"
+    db_user: str = Field(foreign_key="access_user.db_user", primary_key=True)
+    branch: str = Field(foreign_key="branch.name", primary_key=True)
+
+
+class AccessGroup(SQLModel, table=True):
+    """The PostgreSQL group role standing for each of our roles, made by `access init`."""
+
+    __tablename__ = "access_group"
+    role: str = Field(primary_key=True)
+    db_role: str
+
+
 def _table_of(model: type[SQLModel]) -> Table:
     """The Core table behind `model`: SQLModel leaves `__table__` untyped, so it is read here once."""
     table: Table = model.__table__  # type: ignore[attr-defined]
@@ -332,6 +361,9 @@ WORKBOOK_ISSUES = _table_of(WorkbookIssue)
 WECOM_RELATIONS = _table_of(WeComRelation)
 WECOM_WAYS = _table_of(WeComContactWay)
 WECOM_TRANSFERS = _table_of(WeComTransfer)
+ACCESS_USERS = _table_of(AccessUser)
+ACCESS_BRANCHES = _table_of(AccessBranch)
+ACCESS_GROUPS = _table_of(AccessGroup)
 
 # Reports ask "did this advisor upload anything" and "did a WeCom sync ever run" per
 # campaign: answered from this index instead of a scan of every event.

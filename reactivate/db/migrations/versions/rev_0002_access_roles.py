@@ -1,0 +1,50 @@
+"""Who may see and change what on a shared PostgreSQL: the tables `reactivate access`
+keeps (a login's role, a manager's branches, the group roles). The policies themselves
+are made by `reactivate access init`, not here: they name group roles, which only a
+role-making user can create.
+
+Revision 0002.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+from sqlalchemy import update
+
+from reactivate.db.migrations.baseline import SCHEMA
+
+revision = "0002"
+down_revision = "0001"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "access_user",
+        sa.Column("db_user", sa.String(), primary_key=True),
+        sa.Column("role", sa.String(), nullable=False),
+        sa.Column("advisor_code", sa.String(), sa.ForeignKey("advisor.code"), nullable=True),
+        sa.Column("granted_by", sa.String(), nullable=False),
+        sa.Column("granted_at", sa.DateTime(timezone=True), nullable=False),
+    )
+    op.create_table(
+        "access_branch",
+        sa.Column("db_user", sa.String(), sa.ForeignKey("access_user.db_user"), primary_key=True),
+        sa.Column("branch", sa.String(), sa.ForeignKey("branch.name"), primary_key=True),
+    )
+    op.create_table(
+        "access_group",
+        sa.Column("role", sa.String(), primary_key=True),
+        sa.Column("db_role", sa.String(), nullable=False),
+    )
+    # releases from before revisions must refuse this database, not write to it
+    meta = SCHEMA.tables["meta"]
+    op.get_bind().execute(
+        update(meta).where(meta.c.key == "schema_version").values(value="3")
+    )
+
+
+def downgrade() -> None:
+    raise NotImplementedError("No downgrades: restore the backup taken before upgrading.")
