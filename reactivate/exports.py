@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
-from reactivate import registry
+from reactivate import access, registry
 from reactivate.clock import local
 from reactivate.db.models import (
     ADVISORS,
@@ -53,6 +53,7 @@ def current_stage(row: Any) -> str:
 
 def assignment_rows(engine: Engine, slug: str) -> Iterator[dict[str, Any]]:
     """Every member of the campaign with their advisor and current stage, by client id."""
+    access.require(engine, "access.action.export")
     campaign = registry.get(engine, slug)
     tz = campaign.config.tz
     query = (

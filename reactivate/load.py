@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, func, select
 
-from reactivate import registry
+from reactivate import access, registry
 from reactivate.db import bulk, dialect, stages
 from reactivate.db.import_log import record
 from reactivate.db.models import (
@@ -193,6 +193,7 @@ def load_accounts(
     allows and `confirm_new` is off, the refusal is recorded and `NeedsConfirmation`
     raised, carrying the summary's JSON.
     """
+    access.require(engine, "access.action.load")
     with cyclic_gc_paused():
         return _load(engine, slug, path, options or LoadOptions(), on_table, progress)
 

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Engine, func, select, update
 from sqlmodel import Session
 
+from reactivate import access
 from reactivate.clock import utcnow
 from reactivate.db import scrub, stages
 from reactivate.db.models import CAMPAIGNS, CLIENTS, MEMBERS, WECOM_RELATIONS, CampaignRecord
@@ -34,6 +35,7 @@ class Registered:
 
 def register(engine: Engine, path: Path) -> tuple[Campaign, bool]:
     """Validate `path` and register it; an existing slug is updated. Returns (campaign, created)."""
+    access.require(engine, "access.action.campaign")
     text = campaign_config.read_file(path)
     config = campaign_config.from_toml(text, source=str(path))
     with Session(engine) as session, session.begin():
@@ -145,6 +147,7 @@ def close(engine: Engine, slug: str, *, purge_personal_data: bool = False) -> tu
     the old values are not left in it (`reactivate.db.scrub`). Returns (closed now,
     clients purged). Closing a closed campaign only purges.
     """
+    access.require(engine, "access.action.close")
     campaign = get(engine, slug)
     clients = CLIENTS
     with engine.begin() as conn:

@@ -41,9 +41,7 @@ def upgrade() -> None:
     )
     # releases from before revisions must refuse this database, not write to it
     meta = SCHEMA.tables["meta"]
-    op.get_bind().execute(
-        update(meta).where(meta.c.key == "schema_version").values(value="3")
-    )
+    op.get_bind().execute(update(meta).where(meta.c.key == "schema_version").values(value="3"))
 
 
 def downgrade() -> None:

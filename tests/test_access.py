@@ -1,0 +1,438 @@
+"""Roles on a shared PostgreSQL, enforced by the database: real roles, real logins.
+
+Every login and group role made here carries a prefix unique to the test (roles are
+cluster-wide and other runs share the server) and is dropped afterwards. The logins
+connect as themselves (psycopg, trust authentication on the test server), so what the
+database refuses is tried both outside our code and through the commands.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from sqlalchemy import create_engine, text
+from typer.testing import CliRunner
+from upload_campaign import SLUG, assign, make_workbook, setup_db
+
+from reactivate import access
+from reactivate.cli import app
+from reactivate.db.engine import open_engine
+from reactivate.upload import UploadOptions, upload
+
+postgres_only = pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+
+ROSTER_MORE = """工号,姓名,营业部,营业部代码,企业微信账号,容量,状态
+A001,王芳,上海浦东南路营业部,0101,wangfang,300,在职
+A002,李强,上海浦东南路营业部,0101,liqiang,300,在职
+A003,陈静,北京金融街营业部,0202,chenjing,300,在职
+"""
+BRANCH_1 = "上海浦东南路营业部"
+BRANCH_2 = "北京金融街营业部"
+FILL = {"通话结果": "接通", "通话时间": "2020-07-02 10:00"}
+
+
+def invoke(*args: str, db: str) -> Any:
+    return CliRunner().invoke(app, [*args, "--db", db])
+
+
+@dataclass
+class Shared:
+    """A campaign on a PostgreSQL schema with roles: the owner's URL and a login's URL."""
+
+    owner: str  # the schema's owner (the test server's superuser): acts as ops
+    prefix: str
+    tmp: Path
+    logins: list[str] = field(default_factory=list)
+
+    def name(self, short: str) -> str:
+        return f"{self.prefix}_{short}"
+
+    def url(self, short: str) -> str:
+        return self.owner.replace("://postgres@", f"://{self.name(short)}@", 1)
+
+    def login(self, short: str, role: str, **scope: Any) -> str:
+        """Grant (as the owner) and return the login's database URL."""
+        access.grant(open_engine(self.owner), self.name(short), role, **scope)
+        self.logins.append(self.name(short))
+        return self.url(short)
+
+    def psql(self, short: str) -> psycopg.Connection[Any]:
+        """A plain psycopg connection as the login, outside our code."""
+        url = self.url(short).replace("postgresql+psycopg://", "postgresql://", 1)
+        url = url.replace("options=-csearch_path%3D", "options=-csearch_path=")
+        return psycopg.connect(url, autocommit=True)
+
+
+def _drop_roles(owner: str, names: list[str]) -> None:
+    engine = create_engine(owner)
+    with engine.begin() as conn:
+        for name in names:
+            found = conn.execute(text("SELECT 1 FROM pg_roles WHERE rolname = :n"), {"n": name})
+            if found.first() is not None:
+                conn.exec_driver_sql(f'DROP OWNED BY "{name}" CASCADE')
+                conn.exec_driver_sql(f'DROP ROLE "{name}"')
+    engine.dispose()
+
+
+@pytest.fixture
+def shared(db_url: str, tmp_path: Path) -> Iterator[Shared]:
+    """Branch 0101 (A001: clients 01 02 04 06, A002: 03) and branch 0202 (A003: 07), roles
+    set up; the roles are dropped afterwards."""
+    setup_db(db_url, tmp_path)
+    roster = tmp_path / "roster_more.csv"
+    roster.write_text(ROSTER_MORE, encoding="utf-8")
+    result = invoke("advisors", "load", str(roster), db=db_url)
+    assert result.exit_code == 0, result.output
+    assign(db_url, {"0010000007": "A003"})
+    prefix = f"rx{uuid.uuid4().hex[:10]}"
+    state = Shared(owner=db_url, prefix=prefix, tmp=tmp_path)
+    try:
+        access.init(open_engine(db_url), prefix)
+        yield state
+    finally:
+        groups = [f"{prefix}_{role}" for role in access.ROLES]
+        _drop_roles(db_url, state.logins + groups)
+
+
+def _refused(conn: psycopg.Connection[Any], sql: str) -> str:
+    with pytest.raises(psycopg.Error) as caught:
+        conn.execute(sql)
+    return str(caught.value)
+
+
+# --- outside our code: a login with psql ------------------------------------------------
+
+
+@postgres_only
+def test_an_advisor_reads_and_writes_only_their_own_clients_outside_our_code(
+    shared: Shared,
+) -> None:
+    shared.login("adv2", "advisor", advisor="A002")
+    with shared.psql("adv2") as conn:
+        clients = conn.execute("SELECT client_id, mobile FROM client").fetchall()
+        assert clients == [("0010000003", "13810000003")]
+        assert conn.execute("SELECT client_id FROM member").fetchall() == [("0010000003",)]
+        assert conn.execute("SELECT DISTINCT client_id FROM event").fetchall() == [
+            ("0010000003",)
+        ]
+        assert conn.execute("SELECT client_id FROM client_stage").fetchall() == [
+            ("0010000003",)
+        ]
+        assert conn.execute("SELECT value FROM do_not_call").fetchall() == []  # 06 is A001's
+        someone_elses = (
+            "INSERT INTO event (campaign_id, client_id, stage, value, occurred_at, advisor_code,"
+            " source, recorded_by, recorded_at) SELECT id, '0010000001', 'call', 'connected',"
+            f" now(), 'A002', 'upload', '{shared.name('adv2')}', now() FROM campaign"
+        )
+        assert "row-level security" in _refused(conn, someone_elses)
+        own_as_another = someone_elses.replace("0010000001", "0010000003").replace(
+            f"'{shared.name('adv2')}'", "'postgres'"
+        )
+        assert "row-level security" in _refused(conn, own_as_another)
+        assert "permission denied" in _refused(conn, "UPDATE event SET value = 'refused'")
+        assert "permission denied" in _refused(conn, "DELETE FROM event")
+        assert "permission denied" in _refused(conn, "UPDATE member SET advisor_code = 'A002'")
+        assert "permission denied" in _refused(conn, "SELECT * FROM meta")
+        assert "permission denied" in _refused(conn, "SELECT * FROM wecom_token")
+        assert "permission denied" in _refused(conn, "SELECT * FROM wecom_transfer")
+        assert "must be owner" in _refused(conn, "DROP POLICY rx_advisor ON member")
+        assert "must be owner" in _refused(
+            conn, "ALTER POLICY rx_advisor ON member USING (true)"
+        )
+        assert "must be owner" in _refused(conn, "ALTER TABLE member DISABLE ROW LEVEL SECURITY")
+        assert "must be owner" in _refused(
+            conn, "CREATE POLICY mine ON member FOR SELECT USING (true)"
+        )
+        assert conn.execute("SELECT db_user FROM access_user").fetchall() == [
+            (shared.name("adv2"),)
+        ]
+
+
+@postgres_only
+def test_a_manager_reads_their_branches_without_names_or_mobiles_outside_our_code(
+    shared: Shared,
+) -> None:
+    shared.login("mgr2", "manager", branches=["0202"])
+    with shared.psql("mgr2") as conn:
+        assert conn.execute("SELECT client_id FROM member").fetchall() == [("0010000007",)]
+        assert conn.execute("SELECT client_id, branch FROM client").fetchall() == [
+            ("0010000007", BRANCH_1)
+        ]
+        assert conn.execute("SELECT count(DISTINCT client_id) FROM event").fetchone() == (1,)
+        assert "permission denied" in _refused(conn, "SELECT mobile FROM client")
+        assert "permission denied" in _refused(conn, "SELECT name FROM client")
+        assert "permission denied" in _refused(conn, "SELECT * FROM client")
+        assert "permission denied" in _refused(conn, "SELECT remark_mobiles FROM wecom_relation")
+        assert "permission denied" in _refused(conn, "SELECT * FROM do_not_call")
+        assert "permission denied" in _refused(conn, "SELECT * FROM meta")
+        assert "permission denied" in _refused(conn, "SELECT * FROM wecom_token")
+        assert "permission denied" in _refused(
+            conn,
+            "INSERT INTO event (campaign_id, client_id, stage, occurred_at, source, recorded_by,"
+            " recorded_at) SELECT id, '0010000007', 'call', now(), 'upload', 'x', now()"
+            " FROM campaign",
+        )
+        assert "permission denied" in _refused(conn, "UPDATE client_stage SET calls = 9")
+        assert "must be owner" in _refused(conn, "DROP POLICY rx_manager ON member")
+        assert "permission denied" in _refused(
+            conn, "SELECT * FROM reactivate_advisors_of(1, ARRAY['0010000001'])"
+        )
+
+
+# --- through the commands ---------------------------------------------------------------
+
+
+@postgres_only
+def test_an_advisor_uploads_only_their_own_clients_and_is_recorded_as_the_login(
+    shared: Shared, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    adv1 = shared.login("adv1", "advisor", advisor="A001")
+    monkeypatch.setenv("REACTIVATE_USER", "someone-else")  # ignored on PostgreSQL
+    own = make_workbook(shared.owner, shared.tmp / "a001.xlsx", "A001", {"0010000001": FILL})
+    result = invoke("results", "upload", str(own), "-c", SLUG, db=adv1)
+    assert result.exit_code == 0, result.output
+    with shared.psql("adv1") as conn:
+        assert conn.execute("SELECT DISTINCT run_by FROM import_record").fetchall() == [
+            (shared.name("adv1"),)
+        ]
+        assert conn.execute(
+            "SELECT DISTINCT recorded_by FROM event WHERE source = 'upload'"
+        ).fetchall() == [(shared.name("adv1"),)]
+
+    theirs = make_workbook(shared.owner, shared.tmp / "a002.xlsx", "A002", {"0010000003": FILL})
+    result = invoke("results", "upload", str(theirs), "-c", SLUG, db=adv1)
+    assert result.exit_code == 1
+    line = result.output.strip()
+    assert line.startswith("Error: advisor A001 may upload only their own clients' results;")
+    assert "row 2 of" in line and "a002.xlsx is A002's client" in line
+    as_other = invoke("results", "upload", str(own), "-c", SLUG, "--advisor", "A002", db=adv1)
+    assert as_other.exit_code == 1 and "not as --advisor A002" in as_other.output
+    count = "SELECT count(*) FROM event WHERE source = 'upload'"
+    with shared.psql("adv1") as conn:
+        assert conn.execute(count).fetchone() == (1,)
+
+
+@postgres_only
+def test_managers_and_advisors_are_refused_ops_work_before_it_starts(shared: Shared) -> None:
+    adv1 = shared.login("adv1", "advisor", advisor="A001")
+    mgr1 = shared.login("mgr1", "manager", branches=["0101"])
+    roster = shared.tmp / "roster_more.csv"
+    for url, role in ((adv1, "advisor"), (mgr1, "manager")):
+        user = shared.name("adv1" if role == "advisor" else "mgr1")
+        for args in (
+            ("load", str(shared.tmp / "accounts.csv"), "-c", SLUG),
+            ("assign", "-c", SLUG, "--no-workbooks"),
+            ("reassign", "-c", SLUG, "--from", "A001", "--to", "A002"),
+            ("advisors", "load", str(roster)),
+            ("campaign", "close", SLUG),
+            ("access", "grant", "nobody_here", "--role", "ops"),
+            ("access", "list"),
+        ):
+            result = invoke(*args, db=url)
+            assert result.exit_code == 1, (args, result.output)
+            assert result.output.startswith(f"Error: {user} ({role}) may not "), result.output
+            assert "only ops" in result.output
+    book = make_workbook(shared.owner, shared.tmp / "a001.xlsx", "A001", {"0010000001": FILL})
+    result = invoke("results", "upload", str(book), "-c", SLUG, db=mgr1)
+    assert result.exit_code == 1
+    assert "may not upload results; only ops, advisor may." in result.output
+
+
+@postgres_only
+def test_undo_and_correct_by_role(shared: Shared) -> None:
+    adv1 = shared.login("adv1", "advisor", advisor="A001")
+    adv2 = shared.login("adv2", "advisor", advisor="A002")
+    mgr1 = shared.login("mgr1", "manager", branches=["0101"])
+    ops = shared.login("ops1", "ops")
+    book1 = make_workbook(shared.owner, shared.tmp / "a001.xlsx", "A001", {"0010000001": FILL})
+    book2 = make_workbook(shared.owner, shared.tmp / "a002.xlsx", "A002", {"0010000003": FILL})
+    assert invoke("results", "upload", str(book1), "-c", SLUG, db=adv1).exit_code == 0
+    assert invoke("results", "upload", str(book2), "-c", SLUG, db=adv2).exit_code == 0
+    imports = dict(
+        create_engine(shared.owner)
+        .connect()
+        .execute(text("SELECT run_by, id FROM import_record WHERE kind = 'results'"))
+        .all()
+    )
+    first, second = imports[shared.name("adv1")], imports[shared.name("adv2")]
+
+    by_manager = invoke("results", "undo", str(first), db=mgr1)
+    assert by_manager.exit_code == 1 and "may not undo uploads" in by_manager.output
+    by_other = invoke("results", "undo", str(first), db=adv2)
+    assert by_other.exit_code == 1 and f"No import {first}" in by_other.output
+    assert invoke("results", "undo", str(first), db=adv1).exit_code == 0
+    assert invoke("results", "undo", str(second), db=ops).exit_code == 0
+
+    correct = ("results", "correct", "0010000003", "-c", SLUG, "--stage", "called")
+    wrong = invoke(*correct, "--reason", "typo", db=adv1)
+    assert wrong.exit_code == 1
+    assert "advisor A001 may correct only their own clients; 0010000003 is A002's" in wrong.output
+    assert invoke(*correct, "--reason", "typo", db=mgr1).exit_code == 1
+    assert invoke(*correct, "--reason", "typo", db=adv2).exit_code == 0
+    with create_engine(shared.owner).connect() as conn:
+        voids = conn.execute(
+            text("SELECT source, recorded_by FROM event WHERE stage = 'void' ORDER BY id")
+        ).all()
+    assert [tuple(v) for v in voids] == [
+        ("undo", shared.name("adv1")),
+        ("undo", shared.name("ops1")),
+    ]  # 03's call was already undone: the correction found nothing left to void
+
+
+@postgres_only
+def test_two_advisors_upload_at_once_each_only_their_own(shared: Shared) -> None:
+    urls = {
+        "A001": shared.login("adv1", "advisor", advisor="A001"),
+        "A002": shared.login("adv2", "advisor", advisor="A002"),
+    }
+    books = {
+        "A001": make_workbook(
+            shared.owner,
+            shared.tmp / "a001.xlsx",
+            "A001",
+            {c: FILL for c in ("0010000001", "0010000002", "0010000004")},
+        ),
+        "A002": make_workbook(shared.owner, shared.tmp / "a002.xlsx", "A002", {"0010000003": FILL}),
+    }
+    errors: list[BaseException] = []
+
+    def run(code: str) -> None:
+        try:
+            summary = upload(open_engine(urls[code]), SLUG, [books[code]], UploadOptions())
+            assert summary.applied
+        except BaseException as exc:  # noqa: BLE001 - reported by the main thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(code,)) for code in urls]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    with create_engine(shared.owner).connect() as conn:
+        written = conn.execute(
+            text(
+                "SELECT client_id, advisor_code, recorded_by FROM event"
+                " WHERE source = 'upload' ORDER BY client_id"
+            )
+        ).all()
+    assert [tuple(w) for w in written] == [
+        ("0010000001", "A001", shared.name("adv1")),
+        ("0010000002", "A001", shared.name("adv1")),
+        ("0010000003", "A002", shared.name("adv2")),
+        ("0010000004", "A001", shared.name("adv1")),
+    ]
+
+
+def _report(url: str, *extra: str) -> dict[str, Any]:
+    result = invoke("report", "-c", SLUG, "--format", "json", *extra, db=url)
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)  # type: ignore[no-any-return]
+
+
+@postgres_only
+def test_a_manager_s_report_is_the_ops_report_of_their_branch(shared: Shared) -> None:
+    mgr1 = shared.login("mgr1", "manager", branches=["0101"])
+    book = make_workbook(
+        shared.owner, shared.tmp / "a001.xlsx", "A001", {"0010000001": FILL, "0010000002": FILL}
+    )
+    assert invoke("results", "upload", str(book), "-c", SLUG, db=shared.owner).exit_code == 0
+    by_branch = {g["key"]: g for g in _report(shared.owner, "--by", "branch")["groups"]}
+    assert set(by_branch) == {BRANCH_1, BRANCH_2}
+    mine = _report(mgr1)
+    assert mine["funnel"] == by_branch[BRANCH_1]["funnel"]
+    assert mine["funnel"] != _report(shared.owner)["funnel"]
+    mine_by_branch = _report(mgr1, "--by", "branch")["groups"]
+    assert [g["key"] for g in mine_by_branch] == [BRANCH_1]
+
+
+@postgres_only
+def test_grant_revoke_and_a_reassignment_move_access_with_the_clients(shared: Shared) -> None:
+    shared.login("adv3", "advisor", advisor="A003")
+    adv1 = shared.login("adv1", "advisor", advisor="A001")
+    mine = "SELECT client_id FROM member ORDER BY client_id"
+    with shared.psql("adv3") as conn:
+        assert conn.execute(mine).fetchall() == [("0010000007",)]
+    moved = invoke("reassign", "-c", SLUG, "--from", "A003", "--to", "A001", "--no-workbooks", db=shared.owner)
+    assert moved.exit_code == 0, moved.output
+    with shared.psql("adv3") as conn:
+        assert conn.execute(mine).fetchall() == []
+        assert conn.execute("SELECT count(*) FROM event").fetchone() == (0,)
+    with shared.psql("adv1") as conn:
+        assert ("0010000007",) in conn.execute(mine).fetchall()
+        # the history moves too: the first assignment to A003 is A001's to read now
+        history = conn.execute(
+            "SELECT value FROM event WHERE client_id = '0010000007' AND stage = 'assigned'"
+            " ORDER BY id"
+        ).fetchall()
+        assert [v for (v,) in history][-2:] == ["A003", "A001"]
+    assert invoke("access", "revoke", shared.name("adv1"), db=shared.owner).exit_code == 0
+    refused = invoke("report", "-c", SLUG, db=adv1)
+    assert refused.exit_code == 1
+    assert f"{shared.name('adv1')} has no role in this database" in refused.output
+    with shared.psql("adv1") as conn:
+        assert "permission denied" in _refused(conn, mine)
+    shared.login("adv3", "manager", branches=["北京金融街营业部"])
+    with shared.psql("adv3") as conn:
+        assert conn.execute(mine).fetchall() == []  # branch 0202 has no members left
+    listed = invoke("access", "list", "--format", "json", db=shared.owner)
+    assert listed.exit_code == 0, listed.output
+    assert {(g["user"], g["role"]) for g in json.loads(listed.stdout)} == {
+        (shared.name("adv3"), "manager")
+    }
+
+
+@postgres_only
+def test_grant_makes_a_missing_login_and_says_so(shared: Shared) -> None:
+    user = shared.name("newcomer")
+    shared.logins.append(user)
+    result = invoke("access", "grant", user, "--role", "manager", "--branch", "0101", db=shared.owner)
+    assert result.exit_code == 0, result.output
+    assert f"{user} is now manager of {BRANCH_1}." in result.output
+    assert f"Login role {user} created without a password" in result.output
+    again = invoke("access", "grant", user, "--role", "advisor", "--advisor", "A002", db=shared.owner)
+    assert again.exit_code == 0 and "created" not in again.output
+    with shared.psql("newcomer") as conn:
+        assert conn.execute("SELECT client_id FROM member").fetchall() == [("0010000003",)]
+    for args, message in (
+        (("--role", "boss"), "--role boss: choose one of ops, manager, advisor, analyst."),
+        (("--role", "manager"), "A manager needs at least one --branch CODE"),
+        (("--role", "manager", "--branch", "9999"), "No branch '9999'"),
+        (("--role", "advisor", "--advisor", "A999"), "A999"),
+    ):
+        bad = invoke("access", "grant", user, *args, db=shared.owner)
+        assert bad.exit_code == 1 and message in bad.output, bad.output
+
+
+def test_sqlite_has_no_roles(sqlite_url: str) -> None:
+    for args in (("init",), ("grant", "someone", "--role", "ops"), ("revoke", "x"), ("list",)):
+        result = invoke("access", *args, db=sqlite_url)
+        assert result.exit_code == 1
+        assert result.output == "Error: Access control needs a shared PostgreSQL; a SQLite file has one user, its owner.\n"
+
+
+def test_sqlite_records_reactivate_user(sqlite_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("REACTIVATE_USER", "li.ops")
+    setup_db(sqlite_url, tmp_path)
+    with create_engine(sqlite_url).connect() as conn:
+        assert set(conn.execute(text("SELECT run_by FROM import_record")).scalars()) == {"li.ops"}
+
+
+@postgres_only
+def test_postgresql_records_the_login_whatever_reactivate_user_says(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("REACTIVATE_USER", "li.ops")
+    setup_db(db_url, tmp_path)
+    login = os.environ.get("REACTIVATE_TEST_PG_URL", "").split("://", 1)[1].split("@", 1)[0]
+    with create_engine(db_url).connect() as conn:
+        assert set(conn.execute(text("SELECT run_by FROM import_record")).scalars()) == {login}
