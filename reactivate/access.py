@@ -10,9 +10,9 @@ which advisor code it is and `access_branch` which branches a manager sees.
 What a role may read and write is decided by the database: table and column privileges,
 and row-level security policies that key every row of a personal or per-advisor table
 on `current_user` through those two tables. A member's row is what the rest hangs on:
-an advisor sees the members assigned to them, a manager those assigned to their
-branches' advisors, and a client, an event or a summary row is visible when its member
-is. So a reassignment moves access with the clients. Managers and analysts have no
+an advisor sees the members assigned to them, a manager the members whose client is of
+their branches (as `report --by branch` counts them), and an event or a summary row is
+visible when its member is. So a reassignment moves access with the clients. Managers and analysts have no
 privilege on names, mobiles or the other personal columns, and nobody but ops on the
 workbook secret, the WeCom token cache and transfers: an advisor's upload checks its
 stamps by a function that answers yes or no (`reactivate_stamp_valid`).
@@ -241,12 +241,14 @@ def stamp_check(conn: Connection, who_calls: Caller | None) -> Callable[[Any], b
         return with_secret
 
     def by_database(stamp: Stamp) -> bool:
-        return bool(
-            conn.execute(
-                text("SELECT reactivate_stamp_valid(:message, :digest)"),
-                {"message": stamp_message(stamp), "digest": stamp.digest},
-            ).scalar()
-        )
+        # called between the upload's transactions: this question is one of its own
+        with conn.begin():
+            return bool(
+                conn.execute(
+                    text("SELECT reactivate_stamp_valid(:message, :digest)"),
+                    {"message": stamp_message(stamp), "digest": stamp.digest},
+                ).scalar()
+            )
 
     return by_database
 
@@ -334,6 +336,11 @@ _RELATION_COLUMNS = (
 )
 
 _ME = "(SELECT u.advisor_code FROM access_user u WHERE u.db_user = current_user)"
+_MY_BRANCHES = "(SELECT b.branch FROM access_branch b WHERE b.db_user = current_user)"
+# a member is in a manager's branch by its client's branch, as `report --by branch` counts
+_IN_MY_BRANCHES = (
+    f"client_id IN (SELECT c.client_id FROM client c WHERE c.branch IN {_MY_BRANCHES})"
+)
 _MY_ADVISORS = (
     "(SELECT a.code FROM advisor a WHERE a.branch IN"
     " (SELECT b.branch FROM access_branch b WHERE b.db_user = current_user))"
@@ -354,7 +361,7 @@ def _policies(g: dict[str, str]) -> list[tuple[str, str, str, str, str | None, s
     readers = f"{adv}, {mgr}"
     return [
         ("member", "rx_advisor", "SELECT", adv, f"advisor_code = {_ME}", None),
-        ("member", "rx_manager", "SELECT", mgr, f"advisor_code IN {_MY_ADVISORS}", None),
+        ("member", "rx_manager", "SELECT", mgr, _IN_MY_BRANCHES, None),
         (
             "client_stage",
             "rx_advisor",
@@ -363,15 +370,16 @@ def _policies(g: dict[str, str]) -> list[tuple[str, str, str, str, str | None, s
             f"advisor_code = {_ME}",
             f"advisor_code = {_ME}",
         ),
-        ("client_stage", "rx_manager", "SELECT", mgr, f"advisor_code IN {_MY_ADVISORS}", None),
+        ("client_stage", "rx_manager", "SELECT", mgr, _IN_MY_BRANCHES, None),
         (
             "client",
-            "rx_member",
+            "rx_advisor",
             "SELECT",
-            readers,
+            adv,
             "client_id IN (SELECT m.client_id FROM member m)",
             None,
         ),
+        ("client", "rx_manager", "SELECT", mgr, f"branch IN {_MY_BRANCHES}", None),
         ("event", "rx_member", "SELECT", readers, _member_visible("event"), None),
         (
             "event",
@@ -384,6 +392,8 @@ def _policies(g: dict[str, str]) -> list[tuple[str, str, str, str, str | None, s
             f" AND (source <> 'upload' OR advisor_code = {_ME})",
         ),
         ("import_record", "rx_advisor", "SELECT", adv, "run_by = current_user", None),
+        # the report's upload quality and whether activity was loaded: counts, no one's data
+        ("import_record", "rx_manager", "SELECT", mgr, "kind IN ('results', 'activity')", None),
         (
             "import_record",
             "rx_advisor_insert",
@@ -442,6 +452,9 @@ def _grants(g: dict[str, str], schema: str) -> list[str]:
     )
     return [
         f"GRANT USAGE ON SCHEMA {schema} TO {everyone}",
+        # a login without a role learns that it has none, not that the schema looks empty
+        f"GRANT USAGE ON SCHEMA {schema} TO PUBLIC",
+        "GRANT SELECT ON alembic_version, access_group, access_user, access_branch TO PUBLIC",
         f"GRANT SELECT ON {', '.join(_OPEN_TABLES)} TO {everyone}",
         f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {schema} TO {ops}",
         f"GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA {schema} TO {ops}",
@@ -453,7 +466,7 @@ def _grants(g: dict[str, str], schema: str) -> list[str]:
         f"GRANT USAGE ON ALL SEQUENCES IN SCHEMA {schema} TO {adv}",
         # managers and analysts: no personal columns
         f"GRANT SELECT ON {readable} TO {mgr}, {ana}",
-        f"GRANT SELECT ON import_record TO {ana}",
+        f"GRANT SELECT ON import_record TO {mgr}, {ana}",
         f"GRANT SELECT ({client_cols}) ON client TO {mgr}, {ana}",
         f"GRANT SELECT ({relation_cols}) ON wecom_relation TO {mgr}, {ana}",
     ]
@@ -621,13 +634,9 @@ def grant(
         if created:
             conn.exec_driver_sql(f"CREATE ROLE {login} LOGIN")
         _leave_groups(conn, user, groups)
+        conn.exec_driver_sql(f"GRANT {_quote(conn, groups[role])} TO {login}")
         if role == OPS:
-            # ops grant roles in turn: they may make logins and hand out every group
-            conn.exec_driver_sql(f"ALTER ROLE {login} CREATEROLE")
-            listed = ", ".join(_quote(conn, name) for name in groups.values())
-            conn.exec_driver_sql(f"GRANT {listed} TO {login} WITH ADMIN OPTION")
-        else:
-            conn.exec_driver_sql(f"GRANT {_quote(conn, groups[role])} TO {login}")
+            _may_grant(conn, login, groups)
         conn.execute(text("DELETE FROM access_branch WHERE db_user = :u"), {"u": user})
         conn.execute(text("DELETE FROM access_user WHERE db_user = :u"), {"u": user})
         now = utcnow()
@@ -645,6 +654,20 @@ def grant(
                 {"u": user, "b": name},
             )
     return Grant(user, role, advisor, names, by, _shown(now), created=created)
+
+
+def _may_grant(conn: Connection, login: str, groups: dict[str, str]) -> None:
+    """Let an ops login make logins and hand out the groups in turn. It must not be a
+    member of the other groups in any way that counts: their policies would apply to it
+    too (and a manager's and an advisor's together refer to each other's tables)."""
+    conn.exec_driver_sql(f"ALTER ROLE {login} CREATEROLE")
+    version = int(conn.execute(text("SHOW server_version_num")).scalar_one())
+    if version >= 160000:  # since 16 CREATEROLE alone no longer lets one grant a role
+        for role, name in groups.items():
+            if role != OPS:
+                conn.exec_driver_sql(
+                    f"GRANT {_quote(conn, name)} TO {login} WITH ADMIN TRUE, INHERIT FALSE, SET FALSE"
+                )
 
 
 def _leave_groups(conn: Connection, user: str, groups: dict[str, str]) -> None:

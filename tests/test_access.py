@@ -68,7 +68,6 @@ class Shared:
     def psql(self, short: str) -> psycopg.Connection[Any]:
         """A plain psycopg connection as the login, outside our code."""
         url = self.url(short).replace("postgresql+psycopg://", "postgresql://", 1)
-        url = url.replace("options=-csearch_path%3D", "options=-csearch_path=")
         return psycopg.connect(url, autocommit=True)
 
 
@@ -85,14 +84,20 @@ def _drop_roles(owner: str, names: list[str]) -> None:
 
 @pytest.fixture
 def shared(db_url: str, tmp_path: Path) -> Iterator[Shared]:
-    """Branch 0101 (A001: clients 01 02 04 06, A002: 03) and branch 0202 (A003: 07), roles
-    set up; the roles are dropped afterwards."""
+    """Branch 0101 (A001: clients 01 02 04 06, A002: 03) and branch 0202 (A003: client 07,
+    of that branch), roles set up; the roles are dropped afterwards."""
     setup_db(db_url, tmp_path)
     roster = tmp_path / "roster_more.csv"
     roster.write_text(ROSTER_MORE, encoding="utf-8")
     result = invoke("advisors", "load", str(roster), db=db_url)
     assert result.exit_code == 0, result.output
     assign(db_url, {"0010000007": "A003"})
+    engine = open_engine(db_url)
+    with engine.begin() as conn:
+        conn.execute(
+            text("UPDATE client SET branch = :b WHERE client_id = '0010000007'"), {"b": BRANCH_2}
+        )
+    engine.dispose()
     prefix = f"rx{uuid.uuid4().hex[:10]}"
     state = Shared(owner=db_url, prefix=prefix, tmp=tmp_path)
     try:
@@ -101,6 +106,14 @@ def shared(db_url: str, tmp_path: Path) -> Iterator[Shared]:
     finally:
         groups = [f"{prefix}_{role}" for role in access.ROLES]
         _drop_roles(db_url, state.logins + groups)
+
+
+def _rows(url: str, sql: str) -> list[tuple[Any, ...]]:
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        found = [tuple(row) for row in conn.execute(text(sql))]
+    engine.dispose()
+    return found
 
 
 def _refused(conn: psycopg.Connection[Any], sql: str) -> str:
@@ -121,12 +134,8 @@ def test_an_advisor_reads_and_writes_only_their_own_clients_outside_our_code(
         clients = conn.execute("SELECT client_id, mobile FROM client").fetchall()
         assert clients == [("0010000003", "13810000003")]
         assert conn.execute("SELECT client_id FROM member").fetchall() == [("0010000003",)]
-        assert conn.execute("SELECT DISTINCT client_id FROM event").fetchall() == [
-            ("0010000003",)
-        ]
-        assert conn.execute("SELECT client_id FROM client_stage").fetchall() == [
-            ("0010000003",)
-        ]
+        assert conn.execute("SELECT DISTINCT client_id FROM event").fetchall() == [("0010000003",)]
+        assert conn.execute("SELECT client_id FROM client_stage").fetchall() == [("0010000003",)]
         assert conn.execute("SELECT value FROM do_not_call").fetchall() == []  # 06 is A001's
         someone_elses = (
             "INSERT INTO event (campaign_id, client_id, stage, value, occurred_at, advisor_code,"
@@ -145,9 +154,7 @@ def test_an_advisor_reads_and_writes_only_their_own_clients_outside_our_code(
         assert "permission denied" in _refused(conn, "SELECT * FROM wecom_token")
         assert "permission denied" in _refused(conn, "SELECT * FROM wecom_transfer")
         assert "must be owner" in _refused(conn, "DROP POLICY rx_advisor ON member")
-        assert "must be owner" in _refused(
-            conn, "ALTER POLICY rx_advisor ON member USING (true)"
-        )
+        assert "must be owner" in _refused(conn, "ALTER POLICY rx_advisor ON member USING (true)")
         assert "must be owner" in _refused(conn, "ALTER TABLE member DISABLE ROW LEVEL SECURITY")
         assert "must be owner" in _refused(
             conn, "CREATE POLICY mine ON member FOR SELECT USING (true)"
@@ -165,7 +172,7 @@ def test_a_manager_reads_their_branches_without_names_or_mobiles_outside_our_cod
     with shared.psql("mgr2") as conn:
         assert conn.execute("SELECT client_id FROM member").fetchall() == [("0010000007",)]
         assert conn.execute("SELECT client_id, branch FROM client").fetchall() == [
-            ("0010000007", BRANCH_1)
+            ("0010000007", BRANCH_2)
         ]
         assert conn.execute("SELECT count(DISTINCT client_id) FROM event").fetchone() == (1,)
         assert "permission denied" in _refused(conn, "SELECT mobile FROM client")
@@ -258,10 +265,7 @@ def test_undo_and_correct_by_role(shared: Shared) -> None:
     assert invoke("results", "upload", str(book1), "-c", SLUG, db=adv1).exit_code == 0
     assert invoke("results", "upload", str(book2), "-c", SLUG, db=adv2).exit_code == 0
     imports = dict(
-        create_engine(shared.owner)
-        .connect()
-        .execute(text("SELECT run_by, id FROM import_record WHERE kind = 'results'"))
-        .all()
+        _rows(shared.owner, "SELECT run_by, id FROM import_record WHERE kind = 'results'")
     )
     first, second = imports[shared.name("adv1")], imports[shared.name("adv2")]
 
@@ -278,11 +282,10 @@ def test_undo_and_correct_by_role(shared: Shared) -> None:
     assert "advisor A001 may correct only their own clients; 0010000003 is A002's" in wrong.output
     assert invoke(*correct, "--reason", "typo", db=mgr1).exit_code == 1
     assert invoke(*correct, "--reason", "typo", db=adv2).exit_code == 0
-    with create_engine(shared.owner).connect() as conn:
-        voids = conn.execute(
-            text("SELECT source, recorded_by FROM event WHERE stage = 'void' ORDER BY id")
-        ).all()
-    assert [tuple(v) for v in voids] == [
+    voids = _rows(
+        shared.owner, "SELECT source, recorded_by FROM event WHERE stage = 'void' ORDER BY id"
+    )
+    assert voids == [
         ("undo", shared.name("adv1")),
         ("undo", shared.name("ops1")),
     ]  # 03's call was already undone: the correction found nothing left to void
@@ -318,14 +321,12 @@ def test_two_advisors_upload_at_once_each_only_their_own(shared: Shared) -> None
     for thread in threads:
         thread.join()
     assert errors == []
-    with create_engine(shared.owner).connect() as conn:
-        written = conn.execute(
-            text(
-                "SELECT client_id, advisor_code, recorded_by FROM event"
-                " WHERE source = 'upload' ORDER BY client_id"
-            )
-        ).all()
-    assert [tuple(w) for w in written] == [
+    written = _rows(
+        shared.owner,
+        "SELECT client_id, advisor_code, recorded_by FROM event"
+        " WHERE source = 'upload' ORDER BY client_id",
+    )
+    assert written == [
         ("0010000001", "A001", shared.name("adv1")),
         ("0010000002", "A001", shared.name("adv1")),
         ("0010000003", "A002", shared.name("adv2")),
@@ -339,6 +340,13 @@ def _report(url: str, *extra: str) -> dict[str, Any]:
     return json.loads(result.stdout)  # type: ignore[no-any-return]
 
 
+def _funnel(part: dict[str, Any]) -> list[tuple[Any, ...]]:
+    """The figures a report and a group both give: per stage, clients and shares."""
+    return [
+        (s["stage"], s["clients"], s["of_assigned"], s["of_previous"]) for s in part["stages"]
+    ] + [("assigned", part["assigned"])]
+
+
 @postgres_only
 def test_a_manager_s_report_is_the_ops_report_of_their_branch(shared: Shared) -> None:
     mgr1 = shared.login("mgr1", "manager", branches=["0101"])
@@ -349,8 +357,8 @@ def test_a_manager_s_report_is_the_ops_report_of_their_branch(shared: Shared) ->
     by_branch = {g["key"]: g for g in _report(shared.owner, "--by", "branch")["groups"]}
     assert set(by_branch) == {BRANCH_1, BRANCH_2}
     mine = _report(mgr1)
-    assert mine["funnel"] == by_branch[BRANCH_1]["funnel"]
-    assert mine["funnel"] != _report(shared.owner)["funnel"]
+    assert _funnel(mine) == _funnel(by_branch[BRANCH_1])
+    assert mine["assigned"] == 5 and _report(shared.owner)["assigned"] == 6
     mine_by_branch = _report(mgr1, "--by", "branch")["groups"]
     assert [g["key"] for g in mine_by_branch] == [BRANCH_1]
 
@@ -362,7 +370,9 @@ def test_grant_revoke_and_a_reassignment_move_access_with_the_clients(shared: Sh
     mine = "SELECT client_id FROM member ORDER BY client_id"
     with shared.psql("adv3") as conn:
         assert conn.execute(mine).fetchall() == [("0010000007",)]
-    moved = invoke("reassign", "-c", SLUG, "--from", "A003", "--to", "A001", "--no-workbooks", db=shared.owner)
+    moved = invoke(
+        "reassign", "-c", SLUG, "--from", "A003", "--to", "A001", "--no-workbooks", db=shared.owner
+    )
     assert moved.exit_code == 0, moved.output
     with shared.psql("adv3") as conn:
         assert conn.execute(mine).fetchall() == []
@@ -378,12 +388,15 @@ def test_grant_revoke_and_a_reassignment_move_access_with_the_clients(shared: Sh
     assert invoke("access", "revoke", shared.name("adv1"), db=shared.owner).exit_code == 0
     refused = invoke("report", "-c", SLUG, db=adv1)
     assert refused.exit_code == 1
-    assert f"{shared.name('adv1')} has no role in this database" in refused.output
+    assert refused.output.startswith("Error: The database refused: permission denied")
+    upload_refused = invoke("results", "undo", "1", db=adv1)
+    assert f"{shared.name('adv1')} has no role in this database" in upload_refused.output
     with shared.psql("adv1") as conn:
         assert "permission denied" in _refused(conn, mine)
+        assert conn.execute("SELECT * FROM access_user").fetchall() == []
     shared.login("adv3", "manager", branches=["北京金融街营业部"])
     with shared.psql("adv3") as conn:
-        assert conn.execute(mine).fetchall() == []  # branch 0202 has no members left
+        assert conn.execute(mine).fetchall() == [("0010000007",)]  # its client's branch
     listed = invoke("access", "list", "--format", "json", db=shared.owner)
     assert listed.exit_code == 0, listed.output
     assert {(g["user"], g["role"]) for g in json.loads(listed.stdout)} == {
@@ -395,11 +408,15 @@ def test_grant_revoke_and_a_reassignment_move_access_with_the_clients(shared: Sh
 def test_grant_makes_a_missing_login_and_says_so(shared: Shared) -> None:
     user = shared.name("newcomer")
     shared.logins.append(user)
-    result = invoke("access", "grant", user, "--role", "manager", "--branch", "0101", db=shared.owner)
+    result = invoke(
+        "access", "grant", user, "--role", "manager", "--branch", "0101", db=shared.owner
+    )
     assert result.exit_code == 0, result.output
     assert f"{user} is now manager of {BRANCH_1}." in result.output
     assert f"Login role {user} created without a password" in result.output
-    again = invoke("access", "grant", user, "--role", "advisor", "--advisor", "A002", db=shared.owner)
+    again = invoke(
+        "access", "grant", user, "--role", "advisor", "--advisor", "A002", db=shared.owner
+    )
     assert again.exit_code == 0 and "created" not in again.output
     with shared.psql("newcomer") as conn:
         assert conn.execute("SELECT client_id FROM member").fetchall() == [("0010000003",)]
@@ -417,14 +434,18 @@ def test_sqlite_has_no_roles(sqlite_url: str) -> None:
     for args in (("init",), ("grant", "someone", "--role", "ops"), ("revoke", "x"), ("list",)):
         result = invoke("access", *args, db=sqlite_url)
         assert result.exit_code == 1
-        assert result.output == "Error: Access control needs a shared PostgreSQL; a SQLite file has one user, its owner.\n"
+        assert (
+            result.output
+            == "Error: Access control needs a shared PostgreSQL; a SQLite file has one user, its owner.\n"
+        )
 
 
-def test_sqlite_records_reactivate_user(sqlite_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_sqlite_records_reactivate_user(
+    sqlite_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("REACTIVATE_USER", "li.ops")
     setup_db(sqlite_url, tmp_path)
-    with create_engine(sqlite_url).connect() as conn:
-        assert set(conn.execute(text("SELECT run_by FROM import_record")).scalars()) == {"li.ops"}
+    assert set(_rows(sqlite_url, "SELECT run_by FROM import_record")) == {("li.ops",)}
 
 
 @postgres_only
@@ -434,5 +455,4 @@ def test_postgresql_records_the_login_whatever_reactivate_user_says(
     monkeypatch.setenv("REACTIVATE_USER", "li.ops")
     setup_db(db_url, tmp_path)
     login = os.environ.get("REACTIVATE_TEST_PG_URL", "").split("://", 1)[1].split("@", 1)[0]
-    with create_engine(db_url).connect() as conn:
-        assert set(conn.execute(text("SELECT run_by FROM import_record")).scalars()) == {login}
+    assert set(_rows(db_url, "SELECT run_by FROM import_record")) == {(login,)}
