@@ -253,6 +253,14 @@ def stamp_check(conn: Connection, who_calls: Caller | None) -> Callable[[Any], b
     return by_database
 
 
+def client_source(conn: Connection) -> str:
+    """Where a query reads clients' names and mobiles: `client`, or for managers and
+    analysts `client_masked`, which the database masks (138****8000, 张*) as
+    `reactivate.privacy` does, so that masking again changes nothing."""
+    found = caller(conn)
+    return "client_masked" if found is not None and found.role in (MANAGER, ANALYST) else "client"
+
+
 # --- the commands: init, grant, revoke, list -------------------------------------------
 
 
@@ -418,6 +426,15 @@ def _policies(g: dict[str, str]) -> list[tuple[str, str, str, str, str | None, s
         ("wecom_contact_way", "rx_manager", "SELECT", mgr, f"advisor_code IN {_MY_ADVISORS}", None),
         (
             "do_not_call",
+            "rx_manager",
+            "SELECT",
+            mgr,
+            "kind = 'client_id' AND value IN (SELECT c.client_id FROM client c)",
+            None,
+        ),
+        ("do_not_call", "rx_analyst", "SELECT", ana, "kind = 'client_id'", None),
+        (
+            "do_not_call",
             "rx_advisor",
             "SELECT",
             adv,
@@ -469,6 +486,28 @@ def _grants(g: dict[str, str], schema: str) -> list[str]:
         f"GRANT SELECT ON import_record TO {mgr}, {ana}",
         f"GRANT SELECT ({client_cols}) ON client TO {mgr}, {ana}",
         f"GRANT SELECT ({relation_cols}) ON wecom_relation TO {mgr}, {ana}",
+        f"GRANT SELECT ON do_not_call TO {mgr}, {ana}",
+    ]
+
+
+def _masked_view(g: dict[str, str], analysts: str) -> list[str]:
+    """Names and mobiles masked by the database for managers (their branches' clients)
+    and analysts (all). The view reads `client` as its owner; its own WHERE decides the
+    rows, by `current_user` (the caller: a view does not change it); security_barrier
+    keeps a caller's conditions from seeing rows before that WHERE."""
+    return [
+        f"""CREATE OR REPLACE VIEW client_masked WITH (security_barrier) AS
+SELECT c.client_id,
+       CASE WHEN c.name IS NULL OR c.name = '' THEN c.name
+            ELSE left(c.name, 1) || repeat('*', greatest(1, length(c.name) - 1)) END AS name,
+       CASE WHEN c.mobile IS NULL OR c.mobile = '' THEN c.mobile
+            WHEN length(c.mobile) < 8 THEN repeat('*', length(c.mobile))
+            ELSE left(c.mobile, 3) || '****' || right(c.mobile, 4) END AS mobile,
+       {", ".join(f"c.{col}" for col in _CLIENT_COLUMNS[1:])}
+FROM client c
+WHERE pg_has_role(current_user, {analysts}, 'USAGE')
+   OR c.branch IN (SELECT b.branch FROM access_branch b WHERE b.db_user = current_user)""",
+        f"GRANT SELECT ON client_masked TO {g[MANAGER]}, {g[ANALYST]}",
     ]
 
 
@@ -540,7 +579,12 @@ def init(engine: Engine, prefix: str = DEFAULT_PREFIX) -> InitSummary:
                     {"r": role, "n": name},
                 )
         schema_q = conn.dialect.identifier_preparer.quote_identifier(schema)
-        for statement in (*_grants(quoted, schema_q), *_functions(schema_q, quoted)):
+        analysts = f"'{groups[ANALYST]}'"  # a checked role name: no quote inside
+        for statement in (
+            *_grants(quoted, schema_q),
+            *_functions(schema_q, quoted),
+            *_masked_view(quoted, analysts),
+        ):
             conn.exec_driver_sql(statement)
         policies = 0
         for table in _GUARDED_TABLES:

@@ -456,3 +456,65 @@ def test_postgresql_records_the_login_whatever_reactivate_user_says(
     setup_db(db_url, tmp_path)
     login = os.environ.get("REACTIVATE_TEST_PG_URL", "").split("://", 1)[1].split("@", 1)[0]
     assert set(_rows(db_url, "SELECT run_by FROM import_record")) == {(login,)}
+
+
+def _json(url: str, *args: str) -> Any:
+    result = invoke(*args, "--format", "json", db=url)
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+@postgres_only
+def test_a_manager_sees_their_branch_masked_through_every_command(shared: Shared) -> None:
+    mgr1 = shared.login("mgr1", "manager", branches=["0101"])
+    book = make_workbook(shared.owner, shared.tmp / "a001.xlsx", "A001", {"0010000001": FILL})
+    assert invoke("results", "upload", str(book), "-c", SLUG, db=shared.owner).exit_code == 0
+
+    show = ("client", "show", "0010000001", "-c", SLUG)
+    mine, ops = _json(mgr1, *show), _json(shared.owner, *show)
+    assert mine == ops  # masked by the database as our code masks: the same view
+    assert mine["name"] == "张*" and mine["mobile"] == "138****0001"
+    other_branch = invoke("client", "show", "0010000007", "-c", SLUG, db=mgr1)
+    assert other_branch.exit_code == 1
+
+    dropped = ("report", "-c", SLUG, "--dropped", "called")
+    ops_dropped = _json(shared.owner, *dropped)["dropped"]["clients"]
+    in_branch = [c for c in ops_dropped if c["client_id"] != "0010000007"]
+    assert len(in_branch) < len(ops_dropped)
+    assert _json(mgr1, *dropped)["dropped"]["clients"] == in_branch
+
+    ops_followups = _json(shared.owner, "followups", "-c", SLUG)
+    mine_followups = _json(mgr1, "followups", "-c", SLUG)
+    ids = {f["client_id"] for f in mine_followups["followups"]}
+    assert ids and "0010000007" not in ids
+    assert [f for f in ops_followups["followups"] if f["client_id"] in ids] == mine_followups[
+        "followups"
+    ]
+    assert all("*" in f["mobile"] for f in mine_followups["followups"])
+
+
+@postgres_only
+def test_an_advisor_s_own_lists_are_whole_and_hold_only_their_clients(shared: Shared) -> None:
+    adv2 = shared.login("adv2", "advisor", advisor="A002")
+    own = _json(adv2, "followups", "-c", SLUG, "--advisor", "A002")["followups"]
+    assert [(f["client_id"], f["mobile"]) for f in own] == [("0010000003", "13810000003")]
+    assert _json(adv2, "followups", "-c", SLUG, "--advisor", "A001")["followups"] == []
+    assert _json(adv2, "report", "-c", SLUG)["assigned"] == 1
+    assert invoke("client", "show", "0010000001", "-c", SLUG, db=adv2).exit_code == 1
+    assert _json(adv2, "imports", "list") == []
+
+
+@postgres_only
+def test_an_analyst_reads_every_branch_masked_and_writes_nothing(shared: Shared) -> None:
+    analyst = shared.login("ana", "analyst")
+    ops_report, report = (
+        _json(shared.owner, "report", "-c", SLUG),
+        _json(analyst, "report", "-c", SLUG),
+    )
+    assert _funnel(report) == _funnel(ops_report)
+    shown = _json(analyst, "client", "show", "0010000007", "-c", SLUG)
+    assert shown["mobile"] == "138****0007"
+    with shared.psql("ana") as conn:
+        assert "permission denied" in _refused(conn, "SELECT mobile FROM client")
+        assert "permission denied" in _refused(conn, "DELETE FROM event")
+        assert "permission denied" in _refused(conn, "SELECT * FROM meta")
