@@ -562,7 +562,7 @@ TEXTS: dict[str, str] = {
     "access.granted": "{user} is now {role}{scope}.",
     "access.granted_created": "Login role {user} created without a password: the DBA sets one (ALTER ROLE ... PASSWORD) or admits it by the broker's usual authentication.",
     "access.revoked": "{user} no longer has a role (was {role}); the login itself stays.",
-    "access.scope_advisor": " as advisor {advisor}",
+    "access.scope_advisor": " {advisor}",
     "access.scope_branches": " of {branches}",
     "access.none": "No login has a role yet: reactivate access grant USER --role ops|manager|advisor|analyst",
     "access.action.load": "load accounts",

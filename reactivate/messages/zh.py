@@ -505,7 +505,7 @@ TEXTS: dict[str, str] = {
     "access.granted": "{user} 现在是 {role}{scope}。",
     "access.granted_created": "已创建登录角色 {user}（无密码）：由 DBA 设置密码（ALTER ROLE ... PASSWORD）或按券商通常的认证方式接入。",
     "access.revoked": "{user} 已无角色（原为 {role}）；登录本身保留。",
-    "access.scope_advisor": "，客户经理代码 {advisor}",
+    "access.scope_advisor": " {advisor}",
     "access.scope_branches": "，营业部 {branches}",
     "access.none": "尚无登录拥有角色：reactivate access grant USER --role ops|manager|advisor|analyst",
     "access.action.load": "导入账户",
