@@ -53,8 +53,11 @@ def current_stage(row: Any) -> str:
 
 def assignment_rows(engine: Engine, slug: str) -> Iterator[dict[str, Any]]:
     """Every member of the campaign with their advisor and current stage, by client id."""
-    access.require(engine, "access.action.export")
-    campaign = registry.get(engine, slug)
+    access.require(engine, "access.action.export")  # now, before a first row is asked for
+    return _rows(engine, registry.get(engine, slug))
+
+
+def _rows(engine: Engine, campaign: registry.Registered) -> Iterator[dict[str, Any]]:
     tz = campaign.config.tz
     query = (
         select(

@@ -19,6 +19,7 @@ from typing import Any
 
 import psycopg
 import pytest
+from helpers import CAMPAIGN_FILE
 from sqlalchemy import create_engine, text
 from typer.testing import CliRunner
 from upload_campaign import SLUG, assign, make_workbook, setup_db
@@ -241,6 +242,11 @@ def test_managers_and_advisors_are_refused_ops_work_before_it_starts(shared: Sha
             ("reassign", "-c", SLUG, "--from", "A001", "--to", "A002"),
             ("advisors", "load", str(roster)),
             ("campaign", "close", SLUG),
+            ("campaign", "add", str(CAMPAIGN_FILE)),
+            ("dnc", "load", str(shared.tmp / "dnc.csv")),
+            ("activity", "load", str(shared.tmp / "dnc.csv")),
+            ("branches", "alias", "浦东南路营业部", BRANCH_1),
+            ("assignments", "export", "-c", SLUG),
             ("access", "grant", "nobody_here", "--role", "ops"),
             ("access", "list"),
         ):
