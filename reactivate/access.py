@@ -180,6 +180,15 @@ def advisors_of(conn: Connection, campaign_id: int, client_ids: Sequence[str]) -
     return {row.client_id: row.advisor_code for row in found}
 
 
+def import_run_by(conn: Connection, who_calls: Caller | None, import_id: int) -> str | None:
+    """Who ran import `import_id`, for an advisor who cannot read it (someone else's):
+    so that undo can say whose it is rather than that there is none."""
+    if who_calls is None or who_calls.role != ADVISOR:
+        return None
+    found = conn.execute(text("SELECT reactivate_import_run_by(:id)"), {"id": import_id}).scalar()
+    return None if found is None else str(found)
+
+
 def may_void_import(who_calls: Caller | None, import_id: int, run_by: str) -> None:
     """Undo: ops any upload, an advisor only their own, managers and analysts none."""
     if who_calls is None or who_calls.ops:
@@ -544,6 +553,12 @@ RETURNS TABLE (client_id text, advisor_code text) LANGUAGE sql STABLE {settings}
   SELECT m.client_id, m.advisor_code FROM member m
   WHERE m.campaign_id = campaign AND m.client_id = ANY(ids)
 $$""",
+        f"""CREATE OR REPLACE FUNCTION reactivate_import_run_by(import integer)
+RETURNS text LANGUAGE sql STABLE {settings} AS $$
+  SELECT i.run_by FROM import_record i WHERE i.id = import
+$$""",
+        "REVOKE ALL ON FUNCTION reactivate_import_run_by(integer) FROM PUBLIC",
+        f"GRANT EXECUTE ON FUNCTION reactivate_import_run_by(integer) TO {g[ADVISOR]}",
         "REVOKE ALL ON FUNCTION reactivate_stamp_valid(bytea, text) FROM PUBLIC",
         "REVOKE ALL ON FUNCTION reactivate_advisors_of(integer, text[]) FROM PUBLIC",
         f"GRANT EXECUTE ON FUNCTION reactivate_stamp_valid(bytea, text) TO {g[OPS]}, {g[ADVISOR]}",

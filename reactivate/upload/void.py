@@ -59,6 +59,9 @@ def undo(engine: Engine, import_id: int, reason: str | None = None) -> VoidSumma
             {"id": import_id},
         ).first()
         if found is None:
+            hidden = access.import_run_by(conn, who_calls, import_id)  # another's upload
+            if hidden is not None:
+                access.may_void_import(who_calls, import_id, hidden)
             raise StateError(t("error.import_not_found", id=import_id))
         if found.kind != KIND:
             raise StateError(t("error.import_not_results", id=import_id, kind=found.kind))
