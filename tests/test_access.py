@@ -381,10 +381,13 @@ def test_grant_revoke_and_a_reassignment_move_access_with_the_clients(shared: Sh
     mine = "SELECT client_id FROM member ORDER BY client_id"
     with shared.psql("adv3") as conn:
         assert conn.execute(mine).fetchall() == [("0010000007",)]
+    ops = shared.login("ops1", "ops")
     moved = invoke(
-        "reassign", "-c", SLUG, "--from", "A003", "--to", "A001", "--no-workbooks", db=shared.owner
+        "reassign", "-c", SLUG, "--from", "A003", "--to", "A001", "--no-workbooks", db=ops
     )
     assert moved.exit_code == 0, moved.output
+    reassigned_by = "SELECT DISTINCT recorded_by FROM event WHERE source = 'reassign'"
+    assert _rows(shared.owner, reassigned_by) == [(shared.name("ops1"),)]
     with shared.psql("adv3") as conn:
         assert conn.execute(mine).fetchall() == []
         assert conn.execute("SELECT count(*) FROM event").fetchone() == (0,)
@@ -411,23 +414,21 @@ def test_grant_revoke_and_a_reassignment_move_access_with_the_clients(shared: Sh
     listed = invoke("access", "list", "--format", "json", db=shared.owner)
     assert listed.exit_code == 0, listed.output
     assert {(g["user"], g["role"]) for g in json.loads(listed.stdout)} == {
-        (shared.name("adv3"), "manager")
+        (shared.name("adv3"), "manager"),
+        (shared.name("ops1"), "ops"),
     }
 
 
 @postgres_only
 def test_grant_makes_a_missing_login_and_says_so(shared: Shared) -> None:
+    ops = shared.login("ops1", "ops")  # an ops login, not the owner, grants in turn
     user = shared.name("newcomer")
     shared.logins.append(user)
-    result = invoke(
-        "access", "grant", user, "--role", "manager", "--branch", "0101", db=shared.owner
-    )
+    result = invoke("access", "grant", user, "--role", "manager", "--branch", "0101", db=ops)
     assert result.exit_code == 0, result.output
     assert f"{user} is now manager of {BRANCH_1}." in result.output
     assert f"Login role {user} created without a password" in result.output
-    again = invoke(
-        "access", "grant", user, "--role", "advisor", "--advisor", "A002", db=shared.owner
-    )
+    again = invoke("access", "grant", user, "--role", "advisor", "--advisor", "A002", db=ops)
     assert again.exit_code == 0 and "created" not in again.output
     with shared.psql("newcomer") as conn:
         assert conn.execute("SELECT client_id FROM member").fetchall() == [("0010000003",)]
@@ -437,7 +438,7 @@ def test_grant_makes_a_missing_login_and_says_so(shared: Shared) -> None:
         (("--role", "manager", "--branch", "9999"), "No branch '9999'"),
         (("--role", "advisor", "--advisor", "A999"), "A999"),
     ):
-        bad = invoke("access", "grant", user, *args, db=shared.owner)
+        bad = invoke("access", "grant", user, *args, db=ops)
         assert bad.exit_code == 1 and message in bad.output, bad.output
 
 
