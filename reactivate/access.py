@@ -12,14 +12,15 @@ and row-level security policies that key every row of a personal or per-advisor 
 on `current_user` through those two tables. A member's row is what the rest hangs on:
 an advisor sees the members assigned to them, a manager the members whose client is of
 their branches (as `report --by branch` counts them), and an event or a summary row is
-visible when its member is. So a reassignment moves access with the clients. Managers and analysts have no
-privilege on names, mobiles or the other personal columns, and nobody but ops on the
-workbook secret, the WeCom token cache and transfers: an advisor's upload checks its
-stamps by a function that answers yes or no (`reactivate_stamp_valid`).
+visible when its member is. So a reassignment moves access with the clients. Managers
+and analysts have no privilege on names, mobiles or the other personal columns (they
+read them masked, through the view `client_masked`), and nobody but ops on the workbook
+secret, the WeCom token cache and transfers: an advisor's upload checks its stamps by a
+function that answers yes or no (`reactivate_stamp_valid`).
 
-Our code checks first and refuses clearly (`require`, `check_upload`, `may_void`), so a
-person learns what their role allows before any work; the policies hold when it is
-bypassed. The owner of the schema (who ran `reactivate init` or `db upgrade`) and
+Our code checks first and refuses clearly (`require`, `check_upload`, `may_void_import`,
+`may_correct`), so a person learns what their role allows before any work; the policies
+hold when a check is bypassed. The owner of the schema (who ran `reactivate init` or `db upgrade`) and
 superusers act as ops. On SQLite there is one user, the file's owner: no roles, and the
 commands here refuse.
 """
@@ -29,7 +30,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, text
 
@@ -37,6 +38,9 @@ from reactivate.clock import utcnow
 from reactivate.db.import_log import who
 from reactivate.errors import AccessDenied, ConfigError
 from reactivate.messages import t
+
+if TYPE_CHECKING:
+    from reactivate.sheets.workbook import Stamp
 
 OPS, MANAGER, ADVISOR, ANALYST = "ops", "manager", "advisor", "analyst"
 ROLES = (OPS, MANAGER, ADVISOR, ANALYST)
@@ -54,7 +58,6 @@ class Caller:
     user: str
     role: str
     advisor_code: str | None = None
-    branches: tuple[str, ...] = ()
 
     @property
     def ops(self) -> bool:
@@ -89,12 +92,7 @@ def caller(conn: Connection) -> Caller | None:
         if row.super or row.owner:
             return Caller(user=row.user, role=OPS)
         raise AccessDenied(t("access.no_role", user=row.user))
-    branches = tuple(
-        conn.execute(
-            text("SELECT branch FROM access_branch WHERE db_user = current_user ORDER BY branch")
-        ).scalars()
-    )
-    return Caller(row.user, row.role, row.advisor_code, branches)
+    return Caller(row.user, row.role, row.advisor_code)
 
 
 def caller_of(engine: Engine) -> Caller | None:
@@ -114,11 +112,15 @@ def require(source: Engine | Connection, action: str, *allowed: str) -> Caller |
         found = caller(source)
     if found is None or found.ops or found.role in allowed:
         return found
-    raise AccessDenied(
+    raise _denied(found, action, *allowed)
+
+
+def _denied(who_calls: Caller, action: str, *allowed: str) -> AccessDenied:
+    return AccessDenied(
         t(
             "access.denied",
-            user=found.user,
-            role=found.role,
+            user=who_calls.user,
+            role=who_calls.role,
             action=t(action),
             allowed=", ".join((OPS, *allowed)),
         )
@@ -140,15 +142,7 @@ def check_upload(
     if who_calls is None or who_calls.ops:
         return
     if who_calls.role != ADVISOR or who_calls.advisor_code is None:
-        raise AccessDenied(
-            t(
-                "access.denied",
-                user=who_calls.user,
-                role=who_calls.role,
-                action=t("access.action.upload"),
-                allowed=", ".join((OPS, ADVISOR)),
-            )
-        )
+        raise _denied(who_calls, "access.action.upload", ADVISOR)
     own = who_calls.advisor_code
     if advisor_option is not None and advisor_option != own:
         raise AccessDenied(t("access.upload_other_advisor", advisor=own, other=advisor_option))
@@ -168,7 +162,9 @@ def check_upload(
             )
 
 
-def advisors_of(conn: Connection, campaign_id: int, client_ids: Sequence[str]) -> dict[str, Any]:
+def advisors_of(
+    conn: Connection, campaign_id: int, client_ids: Sequence[str]
+) -> dict[str, str | None]:
     """Whose each of `client_ids` is in the campaign (members only), whatever the caller
     may read: a function of the schema's owner that says no more than the advisor code."""
     if not client_ids:
@@ -194,15 +190,7 @@ def may_void_import(who_calls: Caller | None, import_id: int, run_by: str) -> No
     if who_calls is None or who_calls.ops:
         return
     if who_calls.role != ADVISOR:
-        raise AccessDenied(
-            t(
-                "access.denied",
-                user=who_calls.user,
-                role=who_calls.role,
-                action=t("access.action.undo"),
-                allowed=", ".join((OPS, ADVISOR)),
-            )
-        )
+        raise _denied(who_calls, "access.action.undo", ADVISOR)
     if run_by != who_calls.user:
         raise AccessDenied(t("access.undo_not_own", user=who_calls.user, id=import_id, by=run_by))
 
@@ -212,15 +200,7 @@ def may_correct(conn: Connection, who_calls: Caller | None, campaign_id: int, cl
     if who_calls is None or who_calls.ops:
         return
     if who_calls.role != ADVISOR:
-        raise AccessDenied(
-            t(
-                "access.denied",
-                user=who_calls.user,
-                role=who_calls.role,
-                action=t("access.action.correct"),
-                allowed=", ".join((OPS, ADVISOR)),
-            )
-        )
+        raise _denied(who_calls, "access.action.correct", ADVISOR)
     owners = advisors_of(conn, campaign_id, [client])
     owner = owners.get(client)
     if client in owners and owner != who_calls.advisor_code:
@@ -234,12 +214,12 @@ def may_correct(conn: Connection, who_calls: Caller | None, campaign_id: int, cl
         )
 
 
-def stamp_check(conn: Connection, who_calls: Caller | None) -> Callable[[Any], bool]:
+def stamp_check(conn: Connection, who_calls: Caller | None) -> Callable[[Stamp], bool]:
     """How this caller's upload checks a workbook's stamp: with the secret itself for ops
     (and where roles are not in force); else by asking the database, which holds the
     secret out of reach and answers only whether a stamp is right."""
     from reactivate.db.meta import workbook_secret
-    from reactivate.sheets.workbook import Stamp, stamp_message, verify_stamp
+    from reactivate.sheets.workbook import stamp_message, verify_stamp
 
     if who_calls is None or who_calls.ops:
         secret = workbook_secret(conn)  # created on first use: a write

@@ -27,6 +27,7 @@ from upload_campaign import SLUG, assign, make_workbook, setup_db
 from reactivate import access
 from reactivate.cli import app
 from reactivate.db.engine import open_engine
+from reactivate.privacy import mask_mobile, mask_name
 from reactivate.upload import UploadOptions, upload
 
 postgres_only = pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
@@ -526,7 +527,29 @@ def test_an_analyst_reads_every_branch_masked_and_writes_nothing(shared: Shared)
     assert _funnel(report) == _funnel(ops_report)
     shown = _json(analyst, "client", "show", "0010000007", "-c", SLUG)
     assert shown["mobile"] == "138****0007"
+    edge_cases = [("A", "1234567"), ("欧阳娜娜", "+8613800138000"), ("", ""), (None, None)]
+    engine = create_engine(shared.owner)
+    with engine.begin() as conn:
+        for n, (name, mobile) in enumerate(edge_cases):
+            conn.execute(
+                text(
+                    "INSERT INTO client (client_id, name, mobile, branch, updated_at)"
+                    " VALUES (:id, :name, :mobile, :branch, now())"
+                ),
+                {"id": f"edge{n}", "name": name, "mobile": mobile, "branch": BRANCH_1},
+            )
+    engine.dispose()
     with shared.psql("ana") as conn:
+        masked = conn.execute(
+            "SELECT name, mobile FROM client_masked WHERE client_id LIKE 'edge%' ORDER BY client_id"
+        ).fetchall()
+        # the database masks as reactivate.privacy does, so masking again changes nothing
+        assert [(mask_name(n), mask_mobile(m)) for n, m in masked] == [
+            (mask_name(n), mask_mobile(m)) for n, m in edge_cases
+        ]
+        assert [(n or "", m or "") for n, m in masked] == [
+            (mask_name(n), mask_mobile(m)) for n, m in edge_cases
+        ]
         assert "permission denied" in _refused(conn, "SELECT mobile FROM client")
         assert "permission denied" in _refused(conn, "DELETE FROM event")
         assert "permission denied" in _refused(conn, "SELECT * FROM meta")
