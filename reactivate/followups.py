@@ -191,6 +191,8 @@ def followups(
     now: dt.datetime | None = None,
 ) -> FollowupReport:
     """The follow-up list (and idle advisors); with `workbooks`, one workbook per advisor."""
+    if workbooks is not None:
+        access.require(engine, "access.action.workbooks")  # signed with what only ops read
     registered = registry.get(engine, slug)
     campaign = registered.config
     now = now or utcnow()

@@ -249,6 +249,7 @@ def test_managers_and_advisors_are_refused_ops_work_before_it_starts(shared: Sha
             ("activity", "load", str(shared.tmp / "dnc.csv")),
             ("branches", "alias", "浦东南路营业部", BRANCH_1),
             ("assignments", "export", "-c", SLUG),
+            ("followups", "-c", SLUG, "--workbooks", str(shared.tmp / "followups")),
             ("access", "grant", "nobody_here", "--role", "ops"),
             ("access", "list"),
         ):

@@ -577,6 +577,7 @@ TEXTS: dict[str, str] = {
     "access.action.export": "export every assignment",
     "access.action.grant": "grant or revoke roles",
     "access.action.list": "list roles",
+    "access.action.workbooks": "issue workbooks",
     "access.action.upload": "upload results",
     "access.action.undo": "undo uploads",
     "access.action.correct": "correct results",

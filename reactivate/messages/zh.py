@@ -520,6 +520,7 @@ TEXTS: dict[str, str] = {
     "access.action.export": "导出全部分配",
     "access.action.grant": "授予或撤销角色",
     "access.action.list": "列出角色",
+    "access.action.workbooks": "签发工作簿",
     "access.action.upload": "上传结果",
     "access.action.undo": "撤销上传",
     "access.action.correct": "更正结果",
