@@ -101,6 +101,13 @@ def caller_of(engine: Engine) -> Caller | None:
         return caller(conn)
 
 
+def explain_refusal(engine: Engine, exc: Exception) -> None:
+    """When the database refused (SQLSTATE 42501) a login that has no role at all, say
+    that (`AccessDenied`) instead; otherwise return, for the caller to re-raise `exc`."""
+    if getattr(getattr(exc, "orig", None), "sqlstate", None) == "42501":
+        caller_of(engine)
+
+
 def require(source: Engine | Connection, action: str, *allowed: str) -> Caller | None:
     """The caller, when their role is ops or one of `allowed`; else `AccessDenied` naming
     `action` (a message key) and who may do it."""

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, func, select, update
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
 from reactivate import access
@@ -72,15 +73,20 @@ def register(engine: Engine, path: Path) -> tuple[Campaign, bool]:
 
 def get(engine: Engine, slug: str) -> Registered:
     """The registered campaign `slug`, or `CampaignNotFound` naming the known ones."""
-    with engine.connect() as conn:
-        row = conn.execute(select(CAMPAIGNS).where(CAMPAIGNS.c.slug == slug)).first()
-        if row is None:
+    try:
+        with engine.connect() as conn:
+            row = conn.execute(select(CAMPAIGNS).where(CAMPAIGNS.c.slug == slug)).first()
+    except DBAPIError as exc:  # most commands read this first: a login without a role
+        access.explain_refusal(engine, exc)
+        raise
+    if row is None:
+        with engine.connect() as conn:
             known = (
                 conn.execute(select(CAMPAIGNS.c.slug).order_by(CAMPAIGNS.c.slug)).scalars().all()
             )
-            raise CampaignNotFound(
-                t("error.campaign_not_found", slug=slug, known=", ".join(known) or "none")
-            )
+        raise CampaignNotFound(
+            t("error.campaign_not_found", slug=slug, known=", ".join(known) or "none")
+        )
     config = campaign_config.from_toml(row.definition, source=f"campaign {slug}")
     return Registered(id=row.id, status=row.status, config=config)
 

@@ -402,11 +402,16 @@ def test_grant_revoke_and_a_reassignment_move_access_with_the_clients(shared: Sh
         ).fetchall()
         assert [v for (v,) in history][-2:] == ["A003", "A001"]
     assert invoke("access", "revoke", shared.name("adv1"), db=shared.owner).exit_code == 0
-    refused = invoke("report", "-c", SLUG, db=adv1)
-    assert refused.exit_code == 1
-    assert refused.output.startswith("Error: The database refused: permission denied")
-    upload_refused = invoke("results", "undo", "1", db=adv1)
-    assert f"{shared.name('adv1')} has no role in this database" in upload_refused.output
+    for args in (
+        ("report", "-c", SLUG),
+        ("results", "undo", "1"),
+        ("client", "show", "x", "-c", SLUG),
+    ):
+        refused = invoke(*args, db=adv1)
+        assert refused.exit_code == 1
+        assert refused.output.startswith(
+            f"Error: {shared.name('adv1')} has no role in this database"
+        )
     with shared.psql("adv1") as conn:
         assert "permission denied" in _refused(conn, mine)
         assert conn.execute("SELECT * FROM access_user").fetchall() == []
