@@ -260,6 +260,13 @@ def client_source(conn: Connection) -> str:
 # --- the commands: init, grant, revoke, list -------------------------------------------
 
 
+def postgres_only(url: str) -> None:
+    """Refuse a database that is not PostgreSQL (before it is opened: a SQLite path
+    need not even exist to be the wrong kind)."""
+    if not url.startswith("postgresql"):
+        raise ConfigError(t("access.needs_postgres"))
+
+
 def _postgres(conn: Connection) -> None:
     if conn.dialect.name != "postgresql":
         raise ConfigError(t("access.needs_postgres"))

@@ -11,6 +11,8 @@ from reactivate.cli.output import console, emit, print_rows
 from reactivate.messages import t
 
 if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
     from reactivate.access import Grant
 
 app = typer.Typer(
@@ -37,7 +39,7 @@ def init(
     """
     from reactivate import access
 
-    done = access.init(engine(db), prefix)
+    done = access.init(_engine(db), prefix)
 
     def view() -> None:
         console().print(
@@ -74,7 +76,7 @@ def grant(
     """
     from reactivate import access
 
-    done = access.grant(engine(db), user, role, branches=branch or (), advisor=advisor)
+    done = access.grant(_engine(db), user, role, branches=branch or (), advisor=advisor)
 
     def view() -> None:
         console().print(t("access.granted", user=done.user, role=done.role, scope=_scope(done)))
@@ -96,7 +98,7 @@ def revoke(
     """
     from reactivate import access
 
-    done = access.revoke(engine(db), user)
+    done = access.revoke(_engine(db), user)
     emit(
         fmt,
         done.as_dict(),
@@ -112,7 +114,7 @@ def list_(db: DbOption = None, fmt: FormatOption = Format.table) -> None:
     """
     from reactivate import access
 
-    rows = [g.as_dict() for g in access.listing(engine(db))]
+    rows = [g.as_dict() for g in access.listing(_engine(db))]
     headers = [t(f"label.{key}") for key in ("user", "role", "advisor", "branches", "who", "when")]
     print_rows(fmt, rows, headers, _cells, empty=t("access.none"))
 
@@ -134,3 +136,12 @@ def _scope(done: Grant) -> str:
     if done.branches:
         return t("access.scope_branches", branches=", ".join(done.branches))
     return ""
+
+
+def _engine(db: str | None) -> Engine:
+    """The engine, once the database is known to be PostgreSQL: roles need one."""
+    from reactivate import access
+    from reactivate.db.engine import resolve_url
+
+    access.postgres_only(resolve_url(db))
+    return engine(db)

@@ -43,7 +43,9 @@ def demo(
         db = str(out / "demo.db")
     screen = console()
     result = run_demo(
-        engine(db), out, step=lambda name: screen.print(Text(f"» {name}", style="bold"))
+        engine(db, create=True),
+        out,
+        step=lambda name: screen.print(Text(f"» {name}", style="bold")),
     )
     _show_demo(result, out, db)
 

@@ -8,11 +8,11 @@ from reactivate.messages import t
 
 
 def init(db: DbOption = None) -> None:
-    """Create the database schema explicitly (it is also created on first use).
+    """Create the database and its schema (`campaign add` and `demo` also create one).
 
     Example: reactivate init --db campaign.db
     """
     from reactivate.db.models import SCHEMA_VERSION
 
-    used = engine(db)
+    used = engine(db, create=True)
     console().print(t("summary.init", url=used.url.render_as_string(), version=SCHEMA_VERSION))

@@ -21,7 +21,7 @@ from reactivate import registry
 from reactivate.activity import ActivitySummary, load_activity
 from reactivate.assign import AssignOptions, AssignSummary, assign
 from reactivate.clock import local
-from reactivate.db.models import CLIENT_STAGES, CLIENTS, MEMBERS, Member
+from reactivate.db.models import CLIENT_STAGES, CLIENTS, MEMBERS
 from reactivate.demo.simulate import (
     ClientToWork,
     WorkResult,
@@ -80,7 +80,7 @@ def run_demo(
     """Run the whole job on the sample data; `step` is told each stage's name as it starts."""
     say = step or (lambda _name: None)
     with engine.connect() as conn:
-        if conn.execute(select(Member.campaign_id).limit(1)).first() is not None:  # type: ignore[call-overload]
+        if conn.execute(select(MEMBERS.c.campaign_id).limit(1)).first() is not None:
             raise StateError(t("error.demo_not_fresh", url=engine.url.render_as_string()))
     say(t("demo.step.load"))
     campaign_config, _ = registry.register(engine, inputs.campaign_file)

@@ -172,6 +172,9 @@ TEXTS: dict[str, str] = {
     "problem.far_cell": "has a cell as far as {ref} ({cells} cells from A1)",
     "error.bad_map": "--map '{spec}': expected HEADER=field with field one of {fields}",
     "error.db_url": "Cannot open database {url}: {problem}",
+    "error.no_database": (
+        "No database at {where}; `reactivate init` creates one (or check --db and REACTIVATE_DB)."
+    ),
     "error.db_version": (
         "Database {url} has schema version {found}; this reactivate knows up to {known}. "
         "Upgrade reactivate."

@@ -164,6 +164,7 @@ TEXTS: dict[str, str] = {
     "problem.far_cell": "有单元格远至 {ref}(从 A1 起共 {cells} 个单元格)",
     "error.bad_map": "--map '{spec}':应为 表头=字段,字段为 {fields} 之一",
     "error.db_url": "无法打开数据库 {url}:{problem}",
+    "error.no_database": "{where} 没有数据库;`reactivate init` 可新建一个(或检查 --db 和 REACTIVATE_DB)。",
     "error.db_revision": "数据库 {url} 的结构修订为 {found},本程序(修订 {known})不认识:它已被更新的版本升级。请安装该版本或更新的版本。",
     "error.db_version": "数据库 {url} 的结构版本为 {found},本程序最高支持 {known}。请升级 reactivate。",
     "error.advisor_unknown": "花名册中没有工号为“{code}”的客户经理。",

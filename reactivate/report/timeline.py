@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Engine, text
-from sqlmodel.sql.sqltypes import UTCDateTime
 
 from reactivate import access, registry
 from reactivate.clock import local
+from reactivate.db.models import UTCDateTime
 from reactivate.errors import ConfigError
 from reactivate.messages import t
 from reactivate.privacy import mask_mobile, mask_name
