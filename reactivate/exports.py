@@ -95,9 +95,8 @@ def _rows(engine: Engine, campaign: registry.Registered) -> Iterator[dict[str, A
                 "advisor_code": row.advisor_code or "",
                 "advisor_name": row.advisor_name or "",
                 "branch": row.branch or "",
-                "assigned_at": local(row.assigned_at, tz).isoformat(timespec="seconds")
-                if row.assigned_at
-                else "",
+                # a time: ISO in CSV and JSON, a date cell in xlsx (render.tables)
+                "assigned_at": local(row.assigned_at, tz) if row.assigned_at else "",
                 "control": bool(row.control),
                 "dnc": bool(row.dnc),
                 "stage": current_stage(row),

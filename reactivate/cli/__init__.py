@@ -8,6 +8,7 @@ imported inside commands so that `reactivate --help` starts fast.
 from __future__ import annotations
 
 import copy
+import os
 import sys
 from typing import Annotated, Any
 
@@ -126,10 +127,21 @@ app.add_typer(db.app, name="db")
 app.add_typer(access.app, name="access")
 
 
+def _enable_completion() -> None:
+    """Let the shell complete commands and options (`_REACTIVATE_COMPLETE=bash_source
+    reactivate`, README): Typer registers its shells only with `add_completion`, whose
+    --install-completion options we leave out of every help page."""
+    from typer._completion_classes import completion_init
+
+    completion_init()
+
+
 def main() -> None:
     """Run the command line on `sys.argv`, SIGINT and SIGTERM routed (`reactivate.__main__`
     routes them before this module is imported)."""
     interrupts.install()
+    if any(name.endswith("_COMPLETE") for name in os.environ):
+        _enable_completion()
     try:
         _for_the_command_given(sys.argv[1:])()
     finally:

@@ -23,6 +23,14 @@ class ReportFormat(StrEnum):
     csv = "csv"
     markdown = "markdown"
     xlsx = "xlsx"
+    html = "html"
+    png = "png"
+    svg = "svg"
+    chart = "chart"
+
+
+#: formats that are files, never printed to a terminal
+NEEDS_OUT = (ReportFormat.xlsx, ReportFormat.png)
 
 
 class By(StrEnum):
@@ -79,12 +87,20 @@ def report(
         typer.Option(
             "--format",
             "-f",
-            help="table, json (a stable contract), csv (UTF-8 with BOM), markdown (WeCom, <=4096 bytes) or xlsx.",
+            help="table, chart (the funnel as bars), json (a stable contract), csv (UTF-8 with BOM), "
+            "markdown (WeCom, <=4096 bytes), xlsx, html (one self-contained page), png or svg (the funnel).",
         ),
     ] = ReportFormat.table,
     out: Annotated[
-        Path | None, typer.Option(help="Write to this file (required for xlsx). Default: stdout.")
+        Path | None,
+        typer.Option(help="Write to this file (required for xlsx and png). Default: stdout."),
     ] = None,
+    wide: Annotated[
+        bool,
+        typer.Option(
+            "--wide", help="Show every column of the breakdown, however wide the terminal."
+        ),
+    ] = False,
     db: DbOption = None,
 ) -> None:
     """The funnel of a campaign: per stage, share of assigned, intervals, targets, breakdowns.
@@ -96,8 +112,8 @@ def report(
     """
     from reactivate.report import ReportOptions, build_report
 
-    if fmt is ReportFormat.xlsx and out is None:
-        raise typer.BadParameter(t("report.out_needed"), param_hint="--out")
+    if fmt in NEEDS_OUT and out is None:
+        raise typer.BadParameter(t("report.out_needed_for", format=fmt.value), param_hint="--out")
     chosen = by.value if by else ("advisor" if fmt is ReportFormat.markdown else None)
     options = ReportOptions(
         by=chosen,
@@ -107,25 +123,28 @@ def report(
         until=_date(until),
         stale_days=stale_days,
     )
-    _write(build_report(engine(db), campaign, options), fmt, out)
+    _write(build_report(engine(db), campaign, options), fmt, out, wide=wide)
 
 
-def _write(result: Report, fmt: ReportFormat, out: Path | None) -> None:
+def _write(result: Report, fmt: ReportFormat, out: Path | None, *, wide: bool = False) -> None:
     """The report in `fmt`, to stdout or to `out` (said, except for a table)."""
     from reactivate.render import report as render
 
-    if fmt is ReportFormat.table:
-        _write_table(result, out)
+    if fmt in (ReportFormat.table, ReportFormat.chart):
+        _write_table(result, out, wide=wide, chart=fmt is ReportFormat.chart)
         return
     if fmt is ReportFormat.xlsx:
         assert out is not None  # the command refuses xlsx without --out
         render.write_xlsx(result, out)
+    elif fmt is ReportFormat.png:
+        from reactivate.render.chart import to_png
+
+        assert out is not None  # the command refuses png without --out
+        picture = to_png(result)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_bytes(picture)
     else:
-        body = {
-            ReportFormat.json: render.to_json,
-            ReportFormat.csv: render.to_csv,
-            ReportFormat.markdown: render.to_markdown,
-        }[fmt](result)
+        body = _text(result, fmt)
         if out is None:
             typer.echo(body, nl=not body.endswith("\n"))
             return
@@ -133,16 +152,49 @@ def _write(result: Report, fmt: ReportFormat, out: Path | None) -> None:
     console().print(t("report.written", path=out))
 
 
-def _write_table(result: Report, out: Path | None) -> None:
+def _text(result: Report, fmt: ReportFormat) -> str:
+    from reactivate.render import report as render
+
+    if fmt is ReportFormat.html:
+        from reactivate.render.html import to_html
+
+        return to_html(result)
+    if fmt is ReportFormat.svg:
+        from reactivate.render.chart import to_svg
+
+        return to_svg(result)
+    return {
+        ReportFormat.json: render.to_json,
+        ReportFormat.csv: render.to_csv,
+        ReportFormat.markdown: render.to_markdown,
+    }[fmt](result)
+
+
+def _write_table(result: Report, out: Path | None, *, wide: bool, chart: bool = False) -> None:
     from rich.console import Console
 
     from reactivate.render.report import to_table
 
+    screen = console()
+    if chart:
+        from reactivate.render.chart import to_terminal
+
+        if out is None:
+            screen.print(to_terminal(result, width=screen.width))
+        else:
+            with out.open("w", encoding="utf-8") as stream:
+                Console(file=stream, width=screen.width, no_color=True, markup=False).print(
+                    to_terminal(result, width=screen.width)
+                )
+        return
     if out is None:
-        screen = console()
-        screen.print(to_table(result, width=screen.width))
+        if wide:  # as wide as the table needs; the terminal wraps what it cannot show
+            screen = Console(width=max(screen.width, 400), highlight=False, markup=False)
+            screen.print(to_table(result, width=screen.width, wide=True), crop=False)
+        else:
+            screen.print(to_table(result, width=screen.width))
         return
     with out.open("w", encoding="utf-8") as stream:
-        Console(file=stream, width=console().width, no_color=True, markup=False).print(
-            to_table(result)
+        Console(file=stream, width=screen.width, no_color=True, markup=False).print(
+            to_table(result, width=screen.width, wide=wide)
         )

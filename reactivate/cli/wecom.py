@@ -147,6 +147,13 @@ def notify(
             help="Also post the managers' funnel to the group robot (REACTIVATE_WECOM_WEBHOOK_KEY).",
         ),
     ] = False,
+    chart: Annotated[
+        bool,
+        typer.Option(
+            "--chart/--no-chart",
+            help="With --webhook, also post the funnel as a picture (PNG; needs a Chinese font).",
+        ),
+    ] = True,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Print what would be sent; send nothing.")
     ] = False,
@@ -160,7 +167,7 @@ def notify(
     from reactivate.wecom.notify import plan, send
 
     eng = engine(db)
-    outbox = plan(eng, campaign, attach=attach, webhook=webhook)
+    outbox = plan(eng, campaign, attach=attach, webhook=webhook, chart=chart)
     if dry_run:
         emit(fmt, outbox.to_json(), lambda: _show_outbox(outbox))
         return
@@ -174,6 +181,7 @@ def _show_sent(summary: NotifySummary) -> None:
         (t("wecom.notify_texts"), summary.texts),
         (t("wecom.notify_files"), summary.files),
         (t("wecom.notify_webhook"), t("wecom.yes") if summary.webhook else t("wecom.no")),
+        (t("wecom.notify_chart"), t("wecom.yes") if summary.chart else t("wecom.no")),
     ]
     _print_counts(t("wecom.notify_title", campaign=summary.campaign), pairs)
     _print_notify_notes(summary.invalid, summary.without_userid, summary.missing_workbooks)
@@ -189,6 +197,9 @@ def _show_outbox(outbox: Outbox) -> None:
     if outbox.markdown is not None:
         out.print(Text(f"→ {t('wecom.notify_robot')}", style="bold"))
         out.print(outbox.markdown)
+    if outbox.chart is not None:
+        size = f"{len(outbox.chart) / 1024:,.0f}"
+        out.print(Text(f"→ {t('wecom.notify_robot_chart', size=size)}", style="bold"))
     _print_notify_notes([], outbox.without_userid, outbox.missing_workbooks)
     out.print(t("wecom.notify_dry_run"))
 

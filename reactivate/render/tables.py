@@ -1,11 +1,16 @@
 """Rows of plain dicts to CSV (UTF-8 with BOM, so Excel reads Chinese), JSON or xlsx.
 
+Values may be text, numbers, booleans and dates or times (aware times are shown on
+their own wall clock). JSON keeps booleans and ISO times, the contract for tools; CSV
+writes ISO times and yes/no (是/否) for booleans; xlsx writes date cells with a date
+format, yes/no, columns as wide as their content, and pages ready to print.
 Files are written to a temporary name and renamed: never half-written.
 """
 
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
 import os
@@ -16,7 +21,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
+from reactivate.messages import t
 from reactivate.privacy import SAFE_XLSX, csv_cell
+from reactivate.sheets import layout
 
 
 def write_rows(
@@ -26,16 +33,18 @@ def write_rows(
     *,
     columns: Sequence[str] | None = None,
     bom: bool = True,
+    title: str = "",
 ) -> int:
     """Write `rows` as `fmt` (csv | json | xlsx) to `out`, or to stdout when `out` is None.
 
     A CSV's header is `columns` when given (written even without rows), else the first
-    row's keys; `bom=False` leaves out the BOM, for tools rather than Excel.
+    row's keys; `bom=False` leaves out the BOM, for tools rather than Excel. `title` heads
+    every printed page of an xlsx file.
     """
     if fmt == "xlsx":
         if out is None:
             raise ValueError("xlsx needs a file")
-        return _write_xlsx(rows, out)
+        return _write_xlsx(rows, out, title)
     with _target(out) as stream:
         if fmt == "json":
             return _write_json(rows, stream)
@@ -78,19 +87,40 @@ def _write_csv(
         if writer is None:
             writer = csv.DictWriter(stream, fieldnames=list(row))
             writer.writeheader()
-        writer.writerow({key: csv_cell(value) for key, value in row.items()})
+        writer.writerow({key: csv_cell(_csv_value(value)) for key, value in row.items()})
         count += 1
     return count
 
 
 def _write_json(rows: Iterable[dict[str, Any]], stream: IO[str]) -> int:
     items = list(rows)
-    json.dump(items, stream, ensure_ascii=False, indent=1, default=str)
+    json.dump(items, stream, ensure_ascii=False, indent=1, default=_json_value)
     stream.write("\n")
     return len(items)
 
 
-def _write_xlsx(rows: Iterable[dict[str, Any]], out: Path) -> int:
+def _csv_value(value: Any) -> Any:
+    if isinstance(value, bool):
+        return yes_no(value)
+    if isinstance(value, dt.datetime | dt.date):
+        return _json_value(value)
+    return value
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        return value.isoformat(timespec="seconds")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def yes_no(value: bool) -> str:
+    """A boolean as people read it in a sheet: yes/no, 是/否."""
+    return t("sheet.yes") if value else t("sheet.no")
+
+
+def _write_xlsx(rows: Iterable[dict[str, Any]], out: Path, title: str) -> int:
     import xlsxwriter
 
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -100,17 +130,41 @@ def _write_xlsx(rows: Iterable[dict[str, Any]], out: Path) -> int:
     try:
         book = xlsxwriter.Workbook(temp, {**SAFE_XLSX, "constant_memory": True})
         sheet = book.add_worksheet("data")
-        bold = book.add_format({"bold": True})
+        bold = book.add_format({"bold": True, "bottom": 1})
+        formats = {
+            dt.datetime: book.add_format({"num_format": layout.DATETIME_FORMAT}),
+            dt.date: book.add_format({"num_format": layout.DATE_FORMAT}),
+        }
+        widths = layout.ColumnWidths()
         for count, row in enumerate(rows, start=1):
             if count == 1:
                 sheet.write_row(0, 0, list(row), bold)
+                widths.see_row(row)
                 sheet.freeze_panes(1, 0)
-            sheet.write_row(
-                count, 0, [v if isinstance(v, int | float | str) else str(v) for v in row.values()]
-            )
+            for col, value in enumerate(row.values()):
+                _write_cell(sheet, count, col, value, formats)
+                widths.see(col, value)
+        widths.apply(sheet)
+        layout.print_ready(sheet, title=title, page=t("sheet.page"))
         book.close()
         os.replace(temp, out)
     except BaseException:
         Path(temp).unlink(missing_ok=True)
         raise
     return count
+
+
+def _write_cell(sheet: Any, row: int, col: int, value: Any, formats: dict[Any, Any]) -> None:
+    """One value as its cell: text stays text (SAFE_XLSX), times become date cells."""
+    if value is None or value == "":
+        return
+    if isinstance(value, bool):
+        sheet.write_string(row, col, yes_no(value))
+    elif isinstance(value, int | float):
+        sheet.write_number(row, col, value)
+    elif isinstance(value, dt.datetime):
+        layout.write_time(sheet, row, col, value, formats[dt.datetime])
+    elif isinstance(value, dt.date):
+        layout.write_time(sheet, row, col, value, formats[dt.date])
+    else:
+        sheet.write_string(row, col, str(value))
