@@ -249,6 +249,13 @@ def stamp_check(conn: Connection, who_calls: Caller | None) -> Callable[[Stamp],
     return by_database
 
 
+def partial_view(conn: Connection) -> bool:
+    """Whether the caller reads only part of a campaign (a manager or an advisor), so a
+    report must count the rows it may read rather than the campaign-wide tallies."""
+    found = caller(conn)
+    return found is not None and found.role in (MANAGER, ADVISOR)
+
+
 def client_source(conn: Connection) -> str:
     """Where a query reads clients' names and mobiles: `client`, or for managers and
     analysts `client_masked`, which the database masks (138****8000, 张*) as
@@ -482,6 +489,10 @@ def _grants(g: dict[str, str], schema: str) -> list[str]:
         f"GRANT INSERT ON event, import_record TO {adv}",
         f"GRANT UPDATE (status, counts) ON import_record TO {adv}",
         f"GRANT INSERT, UPDATE, DELETE ON client_stage TO {adv}",
+        # the report's campaign-wide tallies, kept in step by an upload's refresh: counts,
+        # no one's data; managers' and advisors' reports count their own rows instead
+        f"GRANT SELECT, INSERT, UPDATE, DELETE ON stage_tally, stage_days TO {adv}",
+        f"GRANT SELECT ON stage_tally, stage_days TO {mgr}, {ana}",
         f"GRANT USAGE ON ALL SEQUENCES IN SCHEMA {schema} TO {adv}",
         # managers and analysts: no personal columns
         f"GRANT SELECT ON {readable} TO {mgr}, {ana}",

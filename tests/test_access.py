@@ -26,6 +26,7 @@ from upload_campaign import SLUG, assign, make_workbook, setup_db
 
 from reactivate import access
 from reactivate.cli import app
+from reactivate.db import stages
 from reactivate.db.engine import open_engine
 from reactivate.privacy import mask_mobile, mask_name
 from reactivate.upload import UploadOptions, upload
@@ -99,6 +100,8 @@ def shared(db_url: str, tmp_path: Path) -> Iterator[Shared]:
         conn.execute(
             text("UPDATE client SET branch = :b WHERE client_id = '0010000007'"), {"b": BRANCH_2}
         )
+        cid = conn.execute(text("SELECT id FROM campaign")).scalar_one()
+        stages.refresh(conn, cid, ["0010000007"])  # the summary carries the client's branch
     engine.dispose()
     prefix = f"rx{uuid.uuid4().hex[:10]}"
     state = Shared(owner=db_url, prefix=prefix, tmp=tmp_path)

@@ -24,8 +24,13 @@ if TYPE_CHECKING:
 
 
 def load(
-    file: Annotated[
-        Path, typer.Argument(help="Dormant-account export: .xlsx, .xls or .csv (UTF-8 or GBK).")
+    files: Annotated[
+        list[Path],
+        typer.Argument(
+            help="Dormant-account exports: .xlsx, .xls or .csv files (UTF-8 or GBK), or "
+            "folders of them; all are one load.",
+            show_default=False,
+        ),
     ],
     campaign: CampaignOption,
     sheet: Annotated[
@@ -47,7 +52,10 @@ def load(
     ] = False,
     rejects: Annotated[
         Path | None,
-        typer.Option(help="Where --skip-invalid writes rejects. Default: <file>.rejects.csv."),
+        typer.Option(
+            help="Where --skip-invalid writes rejects (a folder when loading several files). "
+            "Default: <file>.rejects.csv beside each file."
+        ),
     ] = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Validate and count; write nothing.")
@@ -77,6 +85,8 @@ def load(
 
     Every row is validated first (ids as text, mobiles, dates, assets, risk); by default one
     bad row means nothing is written. Then the campaign's dormancy rule selects who joins.
+    Several files (or a folder of them: branches' workbooks) are one load: one client
+    appearing in two of them counts once, and nothing is written if any row is bad.
     Loading the same file again changes nothing.
 
     Example: reactivate load data/dormant_accounts.xlsx --campaign 2020h2-dormant
@@ -94,11 +104,14 @@ def load(
         confirm_new=yes,
     )
     with (
-        progress_bar(t("progress.reading", file=file.name), enabled=fmt is Format.table) as bar,
+        progress_bar(
+            t("progress.reading", file=", ".join(file.name for file in files)),
+            enabled=fmt is Format.table,
+        ) as bar,
         summary_on_refusal(fmt),
     ):
         summary = load_accounts(
-            engine(db), campaign, file, options, on_table=bar.on_table, progress=bar.advance
+            engine(db), campaign, files, options, on_table=bar.on_table, progress=bar.advance
         )
     print_checked(fmt, summary, lambda: _show_load(summary))
 

@@ -37,6 +37,7 @@ class By(StrEnum):
     advisor = "advisor"
     branch = "branch"
     week = "week"
+    cohort = "cohort"
     risk = "risk"
     asset_band = "asset_band"
     attempt = "attempt"
@@ -56,7 +57,10 @@ def report(
     by: Annotated[
         By | None,
         typer.Option(
-            help="Break down by advisor, branch, week (assigned), risk, asset_band, or attempt."
+            help=(
+                "Break down by advisor, branch, week (the trend: clients new at each stage"
+                " that week), cohort (the week assigned), risk, asset_band, or attempt."
+            )
         ),
     ] = None,
     rank_by: Annotated[

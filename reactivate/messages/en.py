@@ -138,6 +138,7 @@ TEXTS: dict[str, str] = {
     "error.campaign_key": "{file}: key '{key}': {problem}",
     "error.campaign_toml": "{file}: not valid TOML: {problem}",
     "problem.toml_nesting": "arrays or tables nested too deeply",
+    "error.folder_empty": "{folder}: no .xlsx, .xls or .csv file in this folder",
     "error.file_missing": "{file}: no such file",
     "error.file_format": "{file}: cannot read files of type '{suffix}'; use .xlsx, .xls or .csv",
     "error.file_unreadable": "{file}: cannot be read as a spreadsheet: {problem}",
@@ -204,6 +205,9 @@ TEXTS: dict[str, str] = {
     "reject.bad_int": "'{value}' is not a whole number",
     "reject.int_too_big": "'{value}' is too large: at most {limit}",
     "reject.conflict": "client {client_id} appears again at row {other} with different {fields}",
+    "reject.conflict_in_file": (
+        "client {client_id} appears again in {file} at row {other} with different {fields}"
+    ),
     "reject.required": "no {field}",
     "reject.bad_status": "'{value}' is not 在职/离职 (active/left)",
     "reject.id_space": "id '{value}' has a space or line break inside; an id has none",
@@ -446,6 +450,8 @@ TEXTS: dict[str, str] = {
     # report
     "report.bad_by": "--by '{value}' is not a breakdown; use one of {choices}",
     "report.bad_stage": "{flag} '{value}' is not a stage of this campaign; use one of {stages}",
+    "report.week_window": "--by week is the trend over the whole campaign, each stage counted in the week it was first reached; for one week's evidence use --since and --until without --by week",
+    "report.week_note": "by week: clients new at each stage that week (first reached then), as a share of all {assigned} assigned; 'assigned' is who was assigned that week",
     "report.bad_window": "--since {since} is after --until {until}; give the earlier date to --since",
     "report.bad_stale": "--stale-days {value}: give a number of days, 0 or more",
     "report.written": "Report written to {path}",
@@ -493,7 +499,8 @@ TEXTS: dict[str, str] = {
     "report.by_title": "By {by}",
     "report.by.advisor": "advisor",
     "report.by.branch": "branch",
-    "report.by.week": "week assigned",
+    "report.by.week": "week (new at each stage)",
+    "report.by.cohort": "week assigned",
     "report.by.risk": "risk tolerance",
     "report.by.asset_band": "asset band",
     "report.by.attempt": "attempt",

@@ -33,6 +33,9 @@ class Scope:
     campaign: Campaign
     options: ReportOptions
     now: dt.datetime  # the report's "now": `options.as_of` or the clock
+    # the caller sees part of the campaign (a manager, an advisor on a shared PostgreSQL):
+    # counts come from the rows the database lets them read, not the campaign's tallies
+    partial: bool = False
 
     @property
     def sqlite(self) -> bool:
@@ -49,9 +52,14 @@ class Scope:
         return by if by != "attempt" else None
 
     @property
+    def tallied(self) -> bool:
+        """Counts and medians are read from the tallies (`db.tally`): all but a window's."""
+        return not self.windowed and not self.partial
+
+    @property
     def materialized(self) -> bool:
-        """SQLite reads a breakdown's or a window's clients from `report_days` (`source.materialize`)."""
-        return self.sqlite and (self.funnel_by is not None or self.windowed)
+        """SQLite reads a window's clients from `report_days` (`source.materialize`)."""
+        return self.sqlite and self.windowed
 
     @property
     def days(self) -> list[str]:

@@ -3,19 +3,16 @@ keeps (a login's role, a manager's branches, the group roles). The policies them
 are made by `reactivate access init`, not here: they name group roles, which only a
 role-making user can create.
 
-Revision 0002.
+Revision 0003.
 """
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
-from sqlalchemy import update
 
-from reactivate.db.migrations.baseline import SCHEMA
-
-revision = "0002"
-down_revision = "0001"
+revision = "0003"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 
@@ -39,9 +36,6 @@ def upgrade() -> None:
         sa.Column("role", sa.String(), primary_key=True),
         sa.Column("db_role", sa.String(), nullable=False),
     )
-    # releases from before revisions must refuse this database, not write to it
-    meta = SCHEMA.tables["meta"]
-    op.get_bind().execute(update(meta).where(meta.c.key == "schema_version").values(value="3"))
 
 
 def downgrade() -> None:
