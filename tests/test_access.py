@@ -377,6 +377,12 @@ def test_a_manager_s_report_is_the_ops_report_of_their_branch(shared: Shared) ->
     assert mine["assigned"] == 5 and _report(shared.owner)["assigned"] == 6
     mine_by_branch = _report(mgr1, "--by", "branch")["groups"]
     assert [g["key"] for g in mine_by_branch] == [BRANCH_1]
+    # the sections the campaign-wide tallies feed are counted from the manager's rows too
+    silent = {a["key"] for a in _report(shared.owner)["data_quality"]["silent_advisors"]}
+    assert silent == {"A002", "A003"}
+    assert [a["key"] for a in mine["data_quality"]["silent_advisors"]] == ["A002"]
+    week = invoke("report", "-c", SLUG, "--by", "week", db=mgr1)
+    assert week.exit_code == 1 and "--by cohort" in week.output
 
 
 @postgres_only

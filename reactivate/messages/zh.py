@@ -399,6 +399,7 @@ TEXTS: dict[str, str] = {
     # report
     "report.bad_by": "--by“{value}”不是可用的分组;请用 {choices} 之一",
     "report.bad_stage": "{flag}“{value}”不是本活动的阶段;请用 {stages} 之一",
+    "report.week_partial": "--by week 是整个活动的周趋势,需要总部运营角色;客户经理和营业部负责人请用 --by cohort 按分配周查看",
     "report.week_window": "--by week 是整个活动的周趋势:每个阶段计入客户首次到达该阶段的那一周;只看某一周的记录请用 --since 和 --until,不要同时用 --by week",
     "report.week_note": "按周:各阶段为当周新增(当周首次到达)的客户,占全部 {assigned} 名已分配客户的比例;“已分配”为当周分配的客户",
     "report.bad_window": "--since {since} 晚于 --until {until};--since 应为较早的日期",

@@ -39,6 +39,9 @@ def build_report(engine: Engine, slug: str, options: ReportOptions | None = None
     with engine.connect() as conn:
         now = options.as_of or utcnow()
         partial = access.partial_view(conn)
+        if partial and options.by == "week":
+            # the weeks' histograms are campaign-wide; a partial view has no rows to count them from
+            raise ConfigError(t("report.week_partial"))
         report = _build(Scope(conn, registered.id, campaign, options, now, partial))
         conn.rollback()  # read only; drops nothing but ends the transaction cleanly
     return report
