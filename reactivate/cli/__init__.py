@@ -16,6 +16,7 @@ import typer
 from typer.core import TyperGroup
 
 from reactivate.cli import (
+    access,
     activity,
     advisors,
     assign,
@@ -56,6 +57,13 @@ class _ReportingGroup(TyperGroup):
                 return super().invoke(ctx)
         except ReactivateError as exc:
             print_error(exc)
+            raise typer.Exit(1) from None
+        except Exception as exc:
+            # a shared PostgreSQL refusing what the caller's role may not do (SQLSTATE
+            # 42501), where our own checks did not see it first: one line, not a traceback
+            if getattr(getattr(exc, "orig", None), "sqlstate", None) != "42501":
+                raise
+            print_error(t("access.db_refused", problem=str(exc.orig).splitlines()[0]))  # type: ignore[attr-defined]
             raise typer.Exit(1) from None
         except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM once `main` routed it here
             raise typer.Exit(_report_interrupt(exc)) from None
@@ -116,6 +124,7 @@ app.add_typer(wecom.app, name="wecom")
 app.command("report")(report.report)
 app.add_typer(client.app, name="client")
 app.add_typer(db.app, name="db")
+app.add_typer(access.app, name="access")
 
 
 def _enable_completion() -> None:
