@@ -12,24 +12,16 @@ from reactivate.cli.options import DbOption, Format, FormatOption, engine
 from reactivate.cli.output import console, emit, print_rows, table
 from reactivate.messages import t
 
-app = typer.Typer(
-    help="Register and inspect campaigns (TOML files under campaigns/).", no_args_is_help=True
-)
+app = typer.Typer(help="help.campaign", no_args_is_help=True)
 
-SlugArgument = Annotated[str, typer.Argument(help="Campaign slug.")]
+SlugArgument = Annotated[str, typer.Argument(help="help.opt.slug")]
 
 
-@app.command("add")
+@app.command("add", help="help.campaign.add")
 def add(
-    file: Annotated[
-        Path, typer.Argument(help="Campaign TOML file, e.g. campaigns/2020h2-dormant.toml.")
-    ],
+    file: Annotated[Path, typer.Argument(help="help.campaign.add.file")],
     db: DbOption = None,
 ) -> None:
-    """Validate a campaign file and register it (again, to update it).
-
-    Example: reactivate campaign add campaigns/2020h2-dormant.toml
-    """
     from reactivate import registry
 
     campaign, created = registry.register(engine(db), file)
@@ -40,12 +32,8 @@ def add(
 _LISTED = ("slug", "name", "start", "end", "status", "members")
 
 
-@app.command("list")
+@app.command("list", help="help.campaign.list")
 def list_(db: DbOption = None, fmt: FormatOption = Format.table) -> None:
-    """List registered campaigns.
-
-    Example: reactivate campaign list --format json
-    """
     from reactivate import registry
 
     rows = registry.overview(engine(db))
@@ -53,12 +41,8 @@ def list_(db: DbOption = None, fmt: FormatOption = Format.table) -> None:
     print_rows(fmt, rows, headers, itemgetter(*_LISTED), empty=t("summary.no_campaigns"))
 
 
-@app.command("show")
+@app.command("show", help="help.campaign.show")
 def show(slug: SlugArgument, db: DbOption = None, fmt: FormatOption = Format.table) -> None:
-    """Show a registered campaign: dates, dormancy rule, stages, products, targets.
-
-    Example: reactivate campaign show 2020h2-dormant
-    """
     from reactivate import registry
 
     detail = registry.describe(engine(db), slug)
@@ -78,22 +62,18 @@ def _flatten(detail: dict[str, object], prefix: str = "") -> list[list[object]]:
     return rows
 
 
-@app.command("close")
+@app.command("close", help="help.campaign.close")
 def close(
     slug: SlugArgument,
     purge_personal_data: Annotated[
         bool,
         typer.Option(
             "--purge-personal-data",
-            help="Also remove names and mobiles of its clients that no other open campaign needs.",
+            help="help.campaign.close.purge_personal_data",
         ),
     ] = False,
     db: DbOption = None,
 ) -> None:
-    """Freeze a campaign: no more loads, assignments or uploads; reports keep working.
-
-    Example: reactivate campaign close 2020h2-dormant --purge-personal-data
-    """
     from reactivate import registry
 
     closed, purged = registry.close(engine(db), slug, purge_personal_data=purge_personal_data)

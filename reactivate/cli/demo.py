@@ -18,23 +18,12 @@ if TYPE_CHECKING:
 
 
 def demo(
-    out: Annotated[
-        Path, typer.Option("--out", help="Folder for the demo's workbooks and files.")
-    ] = Path("out/demo"),
+    out: Annotated[Path, typer.Option("--out", help="help.demo.out")] = Path("out/demo"),
     db: Annotated[
         str | None,
-        typer.Option(
-            "--db", help="Database for the demo (must be fresh). Default: <out>/demo.db, recreated."
-        ),
+        typer.Option("--db", help="help.demo.db"),
     ] = None,
 ) -> None:
-    """Run the whole campaign on the sample data in data/: load, assign, simulated calls, upload, report.
-
-    The advisors' work is a seeded simulation, dated inside the campaign (2020-07-01 to
-    2020-12-31); the report lands near the source's 49% reached, 14% WeCom, 6.4% converted.
-
-    Example: reactivate demo --out out/demo
-    """
     from reactivate.demo.run import run_demo
 
     if db is None:

@@ -10,22 +10,18 @@ from reactivate.cli.options import DbOption, Format, FormatOption, engine
 from reactivate.cli.output import print_rows
 from reactivate.messages import t
 
-app = typer.Typer(help="Every file brought in: what, counts, who, when.", no_args_is_help=True)
+app = typer.Typer(help="help.imports", no_args_is_help=True)
 
 
-@app.command("list")
+@app.command("list", help="help.imports.list")
 def list_(
     campaign: Annotated[
-        str | None, typer.Option("--campaign", "-c", help="Only this campaign's imports.")
+        str | None, typer.Option("--campaign", "-c", help="help.imports.list.campaign")
     ] = None,
-    limit: Annotated[int, typer.Option(help="How many of the latest imports to show.")] = 50,
+    limit: Annotated[int, typer.Option(help="help.imports.list.limit")] = 50,
     db: DbOption = None,
     fmt: FormatOption = Format.table,
 ) -> None:
-    """List the latest imports, newest first: file, SHA-256, counts, status, who, when.
-
-    Example: reactivate imports list --campaign 2020h2-dormant
-    """
     from reactivate import registry
     from reactivate.db.import_log import listing
 

@@ -8,10 +8,6 @@ from reactivate.messages import t
 
 
 def init(db: DbOption = None) -> None:
-    """Create the database schema explicitly (it is also created on first use).
-
-    Example: reactivate init --db campaign.db
-    """
     from reactivate.db.models import SCHEMA_VERSION
 
     used = engine(db)

@@ -34,66 +34,49 @@ class By(StrEnum):
     attempt = "attempt"
 
 
-def _date(value: str | None) -> dt.date | None:
+def _date(value: str | None, flag: str) -> dt.date | None:
     if value is None:
         return None
     try:
         return dt.date.fromisoformat(value)
     except ValueError:
-        raise typer.BadParameter(f"'{value}' is not a date like 2020-07-01") from None
+        raise typer.BadParameter(t("error.not_a_date", value=value), param_hint=flag) from None
 
 
 def report(
     campaign: CampaignOption,
     by: Annotated[
         By | None,
-        typer.Option(
-            help="Break down by advisor, branch, week (assigned), risk, asset_band, or attempt."
-        ),
+        typer.Option(help="help.report.by"),
     ] = None,
     rank_by: Annotated[
         str | None,
-        typer.Option(
-            help="Rank advisors/branches by this stage's interval lower bound. Default: the last stage."
-        ),
+        typer.Option(help="help.report.rank_by"),
     ] = None,
     dropped: Annotated[
         str | None,
-        typer.Option(
-            help="List clients who reached the stage before STAGE but not STAGE (masked)."
-        ),
+        typer.Option(help="help.report.dropped"),
     ] = None,
     since: Annotated[
         str | None,
-        typer.Option(help="Count only evidence dated on or after this day (campaign time zone)."),
+        typer.Option(help="help.report.since"),
     ] = None,
     until: Annotated[
         str | None,
-        typer.Option(help="Count only evidence dated on or before this day (campaign time zone)."),
+        typer.Option(help="help.report.until"),
     ] = None,
-    stale_days: Annotated[
-        int, typer.Option(help="Flag assigned clients not called after this many days.")
-    ] = 7,
+    stale_days: Annotated[int, typer.Option(help="help.report.stale_days")] = 7,
     fmt: Annotated[
         ReportFormat,
         typer.Option(
             "--format",
             "-f",
-            help="table, json (a stable contract), csv (UTF-8 with BOM), markdown (WeCom, <=4096 bytes) or xlsx.",
+            help="help.report.fmt",
         ),
     ] = ReportFormat.table,
-    out: Annotated[
-        Path | None, typer.Option(help="Write to this file (required for xlsx). Default: stdout.")
-    ] = None,
+    out: Annotated[Path | None, typer.Option(help="help.report.out")] = None,
     db: DbOption = None,
 ) -> None:
-    """The funnel of a campaign: per stage, share of assigned, intervals, targets, breakdowns.
-
-    Counting is cumulative (a client counts at a stage with evidence for it or any later
-    stage), so no rate exceeds 100%. Reactivation and uplift show once activity is loaded.
-
-    Example: reactivate report --campaign 2020h2-dormant --by advisor
-    """
     from reactivate.report import ReportOptions, build_report
 
     if fmt is ReportFormat.xlsx and out is None:
@@ -103,8 +86,8 @@ def report(
         by=chosen,
         rank_by=rank_by,
         dropped=dropped,
-        since=_date(since),
-        until=_date(until),
+        since=_date(since, "'--since'"),
+        until=_date(until, "'--until'"),
         stale_days=stale_days,
     )
     _write(build_report(engine(db), campaign, options), fmt, out)
