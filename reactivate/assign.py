@@ -40,7 +40,7 @@ from reactivate.errors import ConfigError
 from reactivate.messages import t
 from reactivate.registry import Registered
 from reactivate.rules import funnel
-from reactivate.rules.split import METHOD, Candidate, Seat, SplitRules, draw_holdout, split
+from reactivate.rules.split import Candidate, Seat, SplitRules, draw_holdout, split
 from reactivate.sheets.workbook import (
     WorkbookClient,
     WorkbookProduct,
@@ -49,7 +49,7 @@ from reactivate.sheets.workbook import (
     write_advisor_workbook,
 )
 
-__all__ = ["METHOD", "AssignOptions", "AssignSummary", "assign", "reassign"]
+__all__ = ["AssignOptions", "AssignSummary", "assign", "reassign"]
 
 
 @dataclass
@@ -90,7 +90,6 @@ class AssignSummary:
     advisors: list[AdvisorBook] = field(default_factory=list)
     workbooks: list[Path] = field(default_factory=list)
     dry_run: bool = False
-    method: str = METHOD
 
     def fairness(self) -> dict[str, float]:
         """Max and min clients and assets per advisor over the books that hold clients."""

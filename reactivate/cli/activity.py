@@ -28,4 +28,4 @@ def load(
     from reactivate.activity import load_activity
 
     summary = load_activity(engine(db), file, campaign=campaign, sheet=sheet)
-    print_counts(fmt, t("summary.activity", file=summary.file), summary.counts(), labelled=False)
+    print_counts(fmt, t("summary.activity", file=summary.file), summary.counts())

@@ -46,8 +46,9 @@ def _show_roster(summary: RosterSummary, dry_run: bool) -> None:
 
 @app.command("list", help="help.advisors.list")
 def list_(db: DbOption = None, fmt: FormatOption = Format.table) -> None:
+    from reactivate.render.tables import column_labels, labelled
     from reactivate.roster import advisor_overview
 
     rows = advisor_overview(engine(db))
-    headers = list(rows[0]) if rows else ["code"]
-    print_rows(fmt, rows, headers, lambda r: list(r.values()))
+    headers = column_labels(list(rows[0]) if rows else ["code"])
+    print_rows(fmt, rows, headers, lambda r: list(labelled(r).values()))

@@ -42,7 +42,7 @@ def list_(db: DbOption = None, fmt: FormatOption = Format.table) -> None:
     from reactivate.roster import branch_overview
 
     rows = branch_overview(engine(db))
-    headers = [t("label.branch"), "code", t("label.advisors"), "aliases"]
+    headers = [t(f"label.{key}") for key in ("branch", "branch_code", "advisors", "aliases")]
     print_rows(fmt, rows, headers, _cells)
 
 

@@ -10,7 +10,7 @@ import typer
 
 from reactivate.cli.options import DbOption, Format, FormatOption, engine
 from reactivate.cli.output import console, emit, print_rows, table
-from reactivate.messages import t
+from reactivate.messages import label, t
 
 app = typer.Typer(help="help.campaign", no_args_is_help=True)
 
@@ -37,8 +37,15 @@ def list_(db: DbOption = None, fmt: FormatOption = Format.table) -> None:
     from reactivate import registry
 
     rows = registry.overview(engine(db))
-    headers = ["slug", *(t(f"label.{key}") for key in _LISTED[1:])]
-    print_rows(fmt, rows, headers, itemgetter(*_LISTED), empty=t("summary.no_campaigns"))
+    headers = [t(f"label.{key}") for key in _LISTED]
+    cells = itemgetter(*_LISTED)
+    print_rows(
+        fmt,
+        rows,
+        headers,
+        lambda row: [label("value.status", c) if i == 4 else c for i, c in enumerate(cells(row))],
+        empty=t("summary.no_campaigns"),
+    )
 
 
 @app.command("show", help="help.campaign.show")
@@ -50,15 +57,30 @@ def show(slug: SlugArgument, db: DbOption = None, fmt: FormatOption = Format.tab
     emit(fmt, detail, lambda: console().print(table(detail["slug"], headers, _flatten(detail))))
 
 
+#: Settings whose values are labels, and the message prefix of their texts.
+_LABELLED = {"stages": "value.stage", "dispositions": "value.disposition", "status": "value.status"}
+
+
 def _flatten(detail: dict[str, object], prefix: str = "") -> list[list[object]]:
+    """The campaign's settings, one a row, each named and shown in the user's words."""
     rows: list[list[object]] = []
     for key, value in detail.items():
+        path = prefix + key
         if isinstance(value, dict):
-            rows.extend(_flatten(value, f"{prefix}{key}."))
-        elif isinstance(value, list):
-            rows.append([prefix + key, "; ".join(str(v) for v in value)])
-        else:
-            rows.append([prefix + key, value])
+            rows.extend(_flatten(value, f"{path}."))
+            continue
+        kind = _LABELLED.get(path)
+        values = value if isinstance(value, list) else [value]
+        shown = [
+            label(kind, str(v))
+            if kind
+            else t("value.true" if v else "value.false")
+            if isinstance(v, bool)
+            else v
+            for v in values
+        ]
+        text = t("where.reasons_separator").join(str(v) for v in shown)
+        rows.append([label("setting", path), text if isinstance(value, list) else shown[0]])
     return rows
 
 

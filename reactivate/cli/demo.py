@@ -40,7 +40,7 @@ def demo(
 def _show_demo(result: DemoResult, out: Path, db: str) -> None:
     screen = console()
     loaded = t("summary.load", file=result.load.file, campaign=result.load.campaign)
-    screen.print(counts_table(loaded, result.load.counts(), labelled=False))
+    screen.print(counts_table(loaded, result.load.counts()))
     screen.print(assigned_line(result.assignment))
     workbooks = out / "workbooks"
     screen.print(
@@ -52,7 +52,7 @@ def _show_demo(result: DemoResult, out: Path, db: str) -> None:
         )
     )
     if result.upload is not None:
-        screen.print(counts_table(t("demo.uploaded"), result.upload.totals(), labelled=False))
+        screen.print(counts_table(t("demo.uploaded"), result.upload.totals()))
     if result.activity is not None:
         screen.print(t("demo.activity", **result.activity.counts()))
     if result.report is not None:

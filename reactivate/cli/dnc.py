@@ -24,4 +24,4 @@ def load(
     from reactivate.donotcall import load_dnc
 
     summary = load_dnc(engine(db), file, sheet=sheet)
-    print_counts(fmt, t("summary.dnc", file=summary.file), summary.counts(), labelled=False)
+    print_counts(fmt, t("summary.dnc", file=summary.file), summary.counts())

@@ -8,7 +8,7 @@ import typer
 
 from reactivate.cli.options import DbOption, Format, FormatOption, engine
 from reactivate.cli.output import print_rows
-from reactivate.messages import t
+from reactivate.messages import label, t
 
 app = typer.Typer(help="help.imports", no_args_is_help=True)
 
@@ -37,8 +37,12 @@ _HEADERS = ("id", "kind", "campaign", "file", "rows", "status", "who", "when", "
 
 def _cells(row: dict[str, Any]) -> list[object]:
     return [
-        *(row[key] for key in ("id", "kind")),
+        row["id"],
+        label("value.kind", row["kind"]),
         row["campaign"] or "",
-        *(row[key] for key in ("file", "rows", "status", "run_by", "run_at")),
+        row["file"],
+        row["rows"],
+        label("value.import_status", row["status"]),
+        *(row[key] for key in ("run_by", "run_at")),
         row["sha256"][:12],  # enough to tell files apart; json has it whole
     ]

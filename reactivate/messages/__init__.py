@@ -58,6 +58,13 @@ def t(key: str, /, **fields: object) -> str:
     return text.format(**fields) if fields else text
 
 
+def label(kind: str, value: str) -> str:
+    """`value` (a stage, a breakdown) in the user's words: the text of `KIND.VALUE`, or the
+    value itself when there is none."""
+    key = f"{kind}.{value}"
+    return t(key) if key in _EN else value
+
+
 def has(key: str) -> bool:
     """Whether `key` is a message key (help texts are keys; literal text is not)."""
     return key in _EN

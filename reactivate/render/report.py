@@ -19,8 +19,9 @@ from rich.console import RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from reactivate.messages import t
+from reactivate.messages import has, label, t
 from reactivate.privacy import SAFE_XLSX, csv_cell
+from reactivate.render.tables import column_labels
 from reactivate.report.model import Group, Report, StageFigures
 from reactivate.report.timeline import Timeline
 
@@ -167,13 +168,22 @@ def _reactivation_text(report: Report) -> Text:
     return Text("\n".join(lines))
 
 
+def _group_headers(report: Report) -> dict[str, str]:
+    """The message keys heading a group's key and name: what they are for this breakdown
+    (an advisor's code and name, a week and its Monday, ...)."""
+    if report.by and has(f"report.key.{report.by}"):
+        return {"key": f"report.key.{report.by}", "name": f"report.name.{report.by}"}
+    return {"key": "report.col.key", "name": "report.col.name"}
+
+
 def _groups_table(report: Report) -> Table:
     title = t("report.by_title", by=t(f"report.by.{report.by}"))
     if report.ranked_by:
         title += " · " + t("report.ranked", stage=stage_label(report.ranked_by))
     table = Table(title=title, title_justify="left")
-    table.add_column(t("report.col.key"))
-    table.add_column(t("report.col.name"))
+    headers = _group_headers(report)
+    table.add_column(t(headers["key"]))
+    table.add_column(t(headers["name"]))
     table.add_column(t("report.col.assigned"), justify="right")
     for s in report.stages:
         table.add_column(stage_label(s.stage), justify="right")
@@ -301,23 +311,23 @@ def to_csv(report: Report) -> str:
         writer.writerow([csv_cell(cell) for cell in cells])  # names may read like formulas
 
     if report.dropped_stage:
-        write(DROPPED_HEADERS)
+        write(column_labels(DROPPED_HEADERS))
         for c in report.dropped:
             data = c.to_json()
             write(
                 [
                     report.campaign,
-                    report.dropped_stage,
+                    label("value.stage", report.dropped_stage),
                     *(_csv(data[k]) for k in DROPPED_HEADERS[2:]),
                 ]
             )
         return "\ufeff" + buffer.getvalue()
     if report.by == "attempt":
-        write(ATTEMPT_HEADERS)
+        write(column_labels(ATTEMPT_HEADERS))
         for row in report.attempts:
             write([report.campaign, row.attempt, row.called, row.reached, _csv(row.share)])
         return "\ufeff" + buffer.getvalue()
-    write(CSV_HEADERS)
+    write(column_labels(CSV_HEADERS, _group_headers(report)))
     overall = Group(
         key="", name=report.campaign_name, assigned=report.assigned, stages=report.stages
     )
@@ -328,11 +338,11 @@ def to_csv(report: Report) -> str:
             write(
                 [
                     report.campaign,
-                    by,
+                    label("value.by", by),
                     group.key,
                     group.name,
                     group.assigned,
-                    s.stage,
+                    label("value.stage", s.stage),
                     s.clients,
                     _csv(data["of_assigned"]),
                     _csv(data["of_previous"]),
@@ -351,7 +361,7 @@ def _csv(value: Any) -> Any:
     if value is None:
         return ""
     if isinstance(value, bool):
-        return "true" if value else "false"
+        return t("value.true" if value else "value.false")
     return value
 
 
@@ -529,8 +539,8 @@ def _summary_sheet(book: Any, report: Report, formats: _Formats) -> None:
         t("report.col.clients"),
         t("report.col.of_assigned"),
         t("report.col.of_previous"),
-        "ci95 low",
-        "ci95 high",
+        t("report.col.ci95_low"),
+        t("report.col.ci95_high"),
         t("report.col.target"),
         t("report.col.median_days"),
         t("report.col.confirmed"),
@@ -582,14 +592,15 @@ def _funnel_chart(book: Any, sheet_name: str, first: int, last: int) -> Any:
 
 def _groups_sheet(book: Any, report: Report, formats: _Formats) -> None:
     sheet = book.add_worksheet(t(f"report.by.{report.by}")[:31])
-    headers = [t("report.col.key"), t("report.col.name"), t("report.col.assigned")]
+    named = _group_headers(report)
+    headers = [t(named["key"]), t(named["name"]), t("report.col.assigned")]
     for s in report.stages:
         label = stage_label(s.stage)
         headers += [
             label,
-            f"{label} %",
-            f"{label} ci95 low",
-            f"{label} {t('report.col.median_days')}",
+            t("report.col.stage_share", stage=label),
+            t("report.col.stage_ci95_low", stage=label),
+            t("report.col.stage_median_days", stage=label),
         ]
     sheet.write_row(0, 0, headers, formats.bold)
     for r, group in enumerate(report.groups, start=1):
@@ -610,7 +621,7 @@ def _groups_sheet(book: Any, report: Report, formats: _Formats) -> None:
 
 def _attempts_sheet(book: Any, report: Report, formats: _Formats) -> None:
     sheet = book.add_worksheet(t("report.by.attempt")[:31])
-    sheet.write_row(0, 0, list(ATTEMPT_HEADERS[1:]), formats.bold)
+    sheet.write_row(0, 0, column_labels(ATTEMPT_HEADERS[1:]), formats.bold)
     for i, a in enumerate(report.attempts, start=1):
         sheet.write_row(i, 0, [a.attempt, a.called, a.reached])
         _write_optional(sheet, i, 3, a.share, formats.share)
@@ -618,7 +629,7 @@ def _attempts_sheet(book: Any, report: Report, formats: _Formats) -> None:
 
 def _dropped_sheet(book: Any, report: Report, formats: _Formats) -> None:
     sheet = book.add_worksheet(t("report.xlsx.dropped")[:31])
-    sheet.write_row(0, 0, list(DROPPED_HEADERS[2:]), formats.bold)
+    sheet.write_row(0, 0, column_labels(DROPPED_HEADERS[2:]), formats.bold)
     for i, c in enumerate(report.dropped, start=1):
         data = c.to_json()
         sheet.write_row(i, 0, [data[k] or "" for k in DROPPED_HEADERS[2:]])

@@ -11,12 +11,39 @@ import json
 import os
 import sys
 import tempfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
+from reactivate.messages import has, label, t
 from reactivate.privacy import SAFE_XLSX, csv_cell
+
+#: Columns whose values are labels (a stage, a call result), and the message prefix of
+#: their texts: files for people show them in the user's words; JSON keeps the value.
+LABELLED_VALUES = {"stage": "value.stage", "last_result": "value.disposition"}
+
+
+def column_labels(keys: Sequence[str], special: Mapping[str, str] | None = None) -> list[str]:
+    """The header of a file for people: each column's `column.KEY` text (the key itself in
+    English), or the message `special` names for it."""
+    special = special or {}
+    return [
+        t(special[key]) if key in special else t(f"column.{key}") if has(f"column.{key}") else key
+        for key in keys
+    ]
+
+
+def labelled(row: Mapping[str, Any]) -> dict[str, Any]:
+    """`row` as a file for people shows it: label values in the user's words, booleans
+    as the user's yes and no."""
+    out = dict(row)
+    for key, value in row.items():
+        if key in LABELLED_VALUES and isinstance(value, str) and value:
+            out[key] = label(LABELLED_VALUES[key], value)
+        elif isinstance(value, bool):
+            out[key] = t("value.true" if value else "value.false")
+    return out
 
 
 def write_rows(
@@ -69,16 +96,17 @@ def _write_csv(
 ) -> int:
     if bom:
         stream.write("\ufeff")
-    writer: Any = None
-    if columns is not None:
-        writer = csv.DictWriter(stream, fieldnames=columns)
-        writer.writeheader()
+    writer = csv.writer(stream)
+    keys = list(columns) if columns is not None else None
+    if keys is not None:
+        writer.writerow(column_labels(keys))
     count = 0
     for row in rows:
-        if writer is None:
-            writer = csv.DictWriter(stream, fieldnames=list(row))
-            writer.writeheader()
-        writer.writerow({key: csv_cell(value) for key, value in row.items()})
+        if keys is None:
+            keys = list(row)
+            writer.writerow(column_labels(keys))
+        shown = labelled(row)
+        writer.writerow([csv_cell(shown.get(key, "")) for key in keys])
         count += 1
     return count
 
@@ -99,14 +127,15 @@ def _write_xlsx(rows: Iterable[dict[str, Any]], out: Path) -> int:
     count = 0
     try:
         book = xlsxwriter.Workbook(temp, {**SAFE_XLSX, "constant_memory": True})
-        sheet = book.add_worksheet("data")
+        sheet = book.add_worksheet(t("label.data_sheet"))
         bold = book.add_format({"bold": True})
         for count, row in enumerate(rows, start=1):
             if count == 1:
-                sheet.write_row(0, 0, list(row), bold)
+                sheet.write_row(0, 0, column_labels(list(row)), bold)
                 sheet.freeze_panes(1, 0)
+            shown = labelled(row).values()
             sheet.write_row(
-                count, 0, [v if isinstance(v, int | float | str) else str(v) for v in row.values()]
+                count, 0, [v if isinstance(v, int | float | str) else str(v) for v in shown]
             )
         book.close()
         os.replace(temp, out)

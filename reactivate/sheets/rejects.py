@@ -37,8 +37,12 @@ def write_rejects(out: Path, table: Table, rejections: Sequence[Rejection]) -> i
 def _write(out: Path, table: Table, rejections: Sequence[Rejection]) -> int:
     reasons: dict[int, list[str]] = {}
     for rejection in rejections:
-        place = f"{rejection.column}: " if rejection.column else ""
-        reasons.setdefault(rejection.row, []).append(place + rejection.reason)
+        reason = rejection.reason
+        if rejection.column:
+            reason = t(
+                "where.reason", where=t("where.column", column=rejection.column), reason=reason
+            )
+        reasons.setdefault(rejection.row, []).append(reason)
     out.parent.mkdir(parents=True, exist_ok=True)
     handle, temp_name = tempfile.mkstemp(dir=out.parent, prefix=out.name, suffix=".tmp")
     written = 0
@@ -50,7 +54,11 @@ def _write(out: Path, table: Table, rejections: Sequence[Rejection]) -> int:
             for number, cells in table.rows:
                 if number in reasons:
                     writer.writerow(
-                        [number, *(csv_cell(_text(c)) for c in cells), "; ".join(reasons[number])]
+                        [
+                            number,
+                            *(csv_cell(_text(c)) for c in cells),
+                            t("where.reasons_separator").join(reasons[number]),
+                        ]
                     )
                     written += 1
         os.replace(temp_name, out)
