@@ -266,7 +266,7 @@ def test_export_masks_personal_data(loaded: str, tmp_path: Path) -> None:
     assert not any(r["mobile"] in mobiles for r in rows)
     assert all("****" in r["mobile"] for r in rows)
     assert {r["stage"] for r in rows} <= {"assigned", "control", "unassigned"}
-    assert any(r["control"] == "True" and r["advisor_code"] == "" for r in rows)
+    assert any(r["control"] == "true" and r["advisor_code"] == "" for r in rows)
     run(
         loaded,
         "assignments",

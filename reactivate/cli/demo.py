@@ -59,4 +59,4 @@ def _show_demo(result: DemoResult, out: Path, db: str) -> None:
         from reactivate.render.report import to_table
 
         screen.print(to_table(result.report, width=screen.width))
-    screen.print(t("demo.next", db=db))
+    screen.print(t("demo.next", db=db), soft_wrap=True)  # a command line to copy: one line

@@ -258,7 +258,7 @@ TEXTS: dict[str, str] = {
     "wecom.bad_agentid": (
         "企业微信 {api}:AgentId 与应用不符(errcode {errcode});请检查 {agentid_var}。"
     ),
-    "wecom.bad_webhook_key": "企业微信拒绝了群机器人 key(errcode {errcode});请检查 {key_var}。",
+    "wecom.bad_webhook_key": "企业微信拒绝了群机器人的 Webhook 密钥(errcode {errcode});请检查 {key_var}。",
     "wecom.contact_way_quota": (
         "通过 API 创建的「联系我」已达企业微信上限(errcode {errcode});"
         "请用 `reactivate wecom qr --campaign SLUG --remove` 删除已结束活动的联系方式。"
@@ -288,7 +288,7 @@ TEXTS: dict[str, str] = {
         "  {advisor}:客户 {external} 的备注手机号 {mobile} 对应 {clients} 位客户;"
         "请在企业微信中修改备注"
     ),
-    "wecom.without_userid": "名册中没有企业微信 userid 的客户经理(已略过):{advisors}",
+    "wecom.without_userid": "名册中没有企业微信账号的客户经理(已略过):{advisors}",
     "wecom.qr_title": "{campaign} 企业微信联系我",
     "wecom.qr_created": "新建",
     "wecom.qr_existing": "已存在",
@@ -308,7 +308,7 @@ TEXTS: dict[str, str] = {
     "wecom.notify_robot": "群机器人(markdown)",
     "wecom.notify_attachment": "  + 文件 {file}",
     "wecom.notify_dry_run": "试运行:未发送任何消息。",
-    "wecom.notify_invalid": "企业微信无法送达:{advisors}(请检查其 userid)",
+    "wecom.notify_invalid": "企业微信无法送达:{advisors}(请检查其企业微信账号)",
     "wecom.notify_missing": "以下客户经理没有工作簿文件:{advisors}(请用 assign 生成)",
     "wecom.notify_text": (
         "{campaign} · {name}:您名下有 {clients} 位客户。\n"
@@ -328,7 +328,7 @@ TEXTS: dict[str, str] = {
     ),
     "wecom.handover_failed": "  errcode {errcode}:{count} 位客户未能继承",
     "wecom.handover_no_userid": (
-        "客户经理 {code} 在名册中没有企业微信 userid:无法继承其企业微信客户;请补上后重新导入名册"
+        "客户经理 {code} 在名册中没有企业微信账号:无法继承其企业微信客户;请补上后重新导入名册"
     ),
     # results
     "label.files": "文件",
@@ -435,7 +435,7 @@ TEXTS: dict[str, str] = {
     "report.col.target": "目标",
     "report.col.median_days": "中位天数",
     "report.col.confirmed": "企业微信确认",
-    "report.col.key": "键",
+    "report.col.key": "代码",
     "report.col.name": "名称",
     "report.col.assigned": "已分配",
     "report.col.attempt": "第几次拨打",
@@ -550,6 +550,32 @@ TEXTS: dict[str, str] = {
     "setting.followup.max_attempts": "最多拨打次数",
     "setting.followup.retry_delay_hours": "重拨间隔(小时)",
     "setting.status": "状态",
+    "value.event.assigned": "分配",
+    "value.event.control": "抽入对照组",
+    "value.event.call": "通话",
+    "value.event.attempts": "拨打次数",
+    "value.event.callback": "预约回电",
+    "value.event.wecom_added": "添加企业微信",
+    "value.event.wecom_preexisting": "分配前已是企业微信好友",
+    "value.event.wecom_lost": "企业微信关系丢失",
+    "value.event.pushed": "推送产品",
+    "value.event.converted": "转化",
+    "value.event.note": "备注",
+    "value.event.reactivated": "重新交易",
+    "value.event.void": "作废",
+    "value.source.assign": "分配",
+    "value.source.reassign": "转移",
+    "value.source.upload": "上传",
+    "value.source.activity": "交易活动",
+    "value.source.wecom": "企业微信",
+    "value.source.correct": "更正",
+    "value.source.undo": "撤销",
+    "value.source.transfer": "客户继承",
+    "value.reason.callback_due": "回电到期",
+    "value.reason.retry": "再次拨打",
+    "value.reason.never_called": "从未拨打",
+    "value.reason.reached_not_wecom": "已触达未添微",
+    "value.reason.wecom_not_pushed": "已添微未推送",
     # files for people: column headers and label values (render/tables.py)
     "label.data_sheet": "数据",
     "value.true": "是",
@@ -730,14 +756,14 @@ TEXTS: dict[str, str] = {
     "help.load.sheet": "要读取的工作表。默认：第一个有数据的工作表。",
     "help.load.skip_invalid": "导入正确的行，把被拒绝的行写入文件。",
     "help.load.yes": "即使新增客户超过活动现有人数的一半也照常导入。",
-    "help.opt.campaign": "已登记活动的标识（slug）。",
+    "help.opt.campaign": "已登记活动的标识，如 2020h2-dormant。",
     "help.opt.db": "数据库：文件路径（SQLite）或 SQLAlchemy URL，如 postgresql://user@host/db。默认：当前文件夹下的 reactivate.db。",
     "help.opt.format": "table 给人看，json 给其他工具用。",
     "help.opt.lang": "界面语言：zh 或 en。默认：REACTIVATE_LANG，否则按系统区域设置（LANG）。",
     "help.opt.no_workbooks": "只记录分配，不生成工作簿。",
     "help.opt.out": "存放客户经理工作簿的文件夹（每个营业部一个子文件夹）。默认：out/<活动>/。",
     "help.opt.sheet": "要读取的工作表。默认：第一个有数据的工作表。",
-    "help.opt.slug": "活动标识（slug）。",
+    "help.opt.slug": "活动标识。",
     "help.reactivate": "唤回休眠的证券客户：导入、分配，跟踪 外呼 → 添加企业微信 → 推送产品，出报表。",
     "help.reassign": "把某位客户经理的客户转给一位同事，或按同样规则分摊给本营业部。\n\n漏斗历史保留；事件日志记录这次移交；每位接手的客户经理得到一份新工作簿（旧工作簿仍有效；其中已移走客户的行算作他人客户）。\n\n示例：reactivate reassign --campaign 2020h2-dormant --from A0010 --to A0011",
     "help.reassign.dry_run": "只显示移交，不写入。",

@@ -645,6 +645,13 @@ def _write_optional(sheet: Any, row: int, col: int, value: float | int | None, f
 # --- one client's timeline -----------------------------------------------------------------
 
 
+def _event_value(kind: str, value: str | None) -> str:
+    """An event's value as the user reads it: a call's result in their words."""
+    if kind == "call" and value:
+        return label("value.disposition", value)
+    return value or ""
+
+
 def timeline_table(timeline: Timeline) -> RenderableType:
     """`client show` for a terminal: who the client is (masked), then every event in order."""
     head = Text(
@@ -661,7 +668,11 @@ def timeline_table(timeline: Timeline) -> RenderableType:
             else "",
         )
         + "\n"
-        + t("client.flags", control=timeline.control, dnc=timeline.dnc)
+        + t(
+            "client.flags",
+            control=t("value.true" if timeline.control else "value.false"),
+            dnc=t("value.true" if timeline.dnc else "value.false"),
+        )
     )
     if not timeline.events:
         return RichGroup(head, Text(t("client.no_events")))
@@ -681,15 +692,15 @@ def timeline_table(timeline: Timeline) -> RenderableType:
             note = t("client.voided", id=e.voided_by)
         elif e.voids is not None:
             note = t("client.voids", id=e.voids)
-        source = e.source
+        source = label("value.source", e.source)
         if e.source_file:
             source += f" {Path(e.source_file).name}" + (f":{e.source_row}" if e.source_row else "")
         style = "strike dim" if e.voided_by is not None else ""
         table.add_row(
             str(e.id),
             e.occurred_at.strftime("%Y-%m-%d %H:%M"),
-            Text(e.kind, style=style),
-            Text(" ".join(x for x in (e.value or "", note) if x), style=style),
+            Text(label("value.event", e.kind), style=style),
+            Text(" ".join(x for x in (_event_value(e.kind, e.value), note) if x), style=style),
             source,
             e.recorded_by + (f" ({e.advisor_code})" if e.advisor_code else ""),
         )

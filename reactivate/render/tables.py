@@ -21,7 +21,11 @@ from reactivate.privacy import SAFE_XLSX, csv_cell
 
 #: Columns whose values are labels (a stage, a call result), and the message prefix of
 #: their texts: files for people show them in the user's words; JSON keeps the value.
-LABELLED_VALUES = {"stage": "value.stage", "last_result": "value.disposition"}
+LABELLED_VALUES = {
+    "stage": "value.stage",
+    "last_result": "value.disposition",
+    "reason": "value.reason",
+}
 
 
 def column_labels(keys: Sequence[str], special: Mapping[str, str] | None = None) -> list[str]:
