@@ -52,7 +52,7 @@ def register(engine: Engine, path: Path) -> tuple[Campaign, bool]:
                 registered_at=utcnow(),
             )
         elif record.status == "closed":
-            raise StateError(f"Campaign {config.slug} is closed; it cannot be changed.")
+            raise StateError(t("error.campaign_closed_unchangeable", slug=config.slug))
         before = (
             None
             if created

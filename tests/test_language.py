@@ -22,7 +22,11 @@ from reactivate.sheets.fields import ACCOUNT_FIELDS
 #: Keys whose Chinese may equal the English: symbols, not words.
 SAME_IN_BOTH = {"client.col.id"}  # "#"
 #: Words a key's Chinese may hold because the user types them there.
-TYPED_IN = {"help.load.map": {f.name for f in ACCOUNT_FIELDS}}
+TYPED_IN = {
+    "help.load.map": {f.name for f in ACCOUNT_FIELDS},
+    "campaign.product_table": {"code", "name", "risk"},  # a campaign file's keys
+    "campaign.boolean": {"true", "false"},  # and TOML's words
+}
 
 
 def test_every_key_has_a_chinese_text_of_its_own() -> None:
@@ -126,6 +130,13 @@ def test_the_locale_alone_gives_chinese_help(monkeypatch: pytest.MonkeyPatch) ->
     assert not [w for w in ENGLISH_OF_TYPER if w in output], output
     code, output = run("--lang", "en", "report", "--help")  # and --lang overrides it
     assert "Usage: reactivate report [OPTIONS]" in output and "Example: reactivate" in output
+
+
+@pytest.mark.parametrize("args", [[], ["results"], ["wecom", "--help"]])
+def test_help_without_a_command_speaks_chinese(args: list[str]) -> None:
+    _code, output = run("--lang", "zh", *args)
+    assert "用法：reactivate" in output and "选项" in output and "命令" in output
+    assert not [w for w in ENGLISH_OF_TYPER if w in output], output
 
 
 def test_an_unknown_language_is_refused() -> None:

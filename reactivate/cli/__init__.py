@@ -59,7 +59,7 @@ class _ReportingGroup(TyperGroup):
     ) -> Any:
         rest, lang = cli_language.take_lang(sys.argv[1:] if args is None else args)
         with speaking(lang):
-            cli_language.translate(self)
+            cli_language.translate(self, rest)
             return super().main(
                 rest, prog_name, complete_var, standalone_mode, windows_expand_args, **extra
             )
@@ -86,7 +86,9 @@ class _ReportingGroup(TyperGroup):
 
 
 def _raise_translated(exc: Exception) -> None:
-    """Raise typer's usage error `exc` in the user's language, when that is not English."""
+    """Raise typer's usage error `exc` in the user's language, when that is not English
+    (typer prints it, or the help a command without arguments shows, after this)."""
+    cli_language.dress_typer()
     translated = cli_language.translated_error(exc)
     if translated is not exc:
         raise translated from None

@@ -12,6 +12,7 @@ Nothing here imports more than typer itself: `reactivate --help` stays fast.
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -65,14 +66,30 @@ def take_lang(args: Sequence[str]) -> tuple[list[str], str | None]:
     return rest, chosen
 
 
-def translate(root: Command) -> None:
-    """Put the help texts of `root` and every command below it in this run's language."""
-    _dress_typer()
+def translate(root: Command, args: Sequence[str] = ("--help",)) -> None:
+    """Put the help texts of `root` and every command below it in this run's language,
+    and typer's own words too when `args` ask for help (errors dress them when raised)."""
+    if _shows_help(root, args):
+        dress_typer()
     stack = [root]
     while stack:
         command = stack.pop()
         _translate_command(command)
         stack.extend(getattr(command, "commands", {}).values())
+
+
+def _shows_help(root: Command, args: Sequence[str]) -> bool:
+    """Whether `args` ask for help: `--help`, or a group named without a command."""
+    if "--help" in args:
+        return True
+    command = root
+    for arg in args:
+        commands = getattr(command, "commands", None)
+        if commands is None:
+            return False
+        if arg in commands:
+            command = commands[arg]
+    return hasattr(command, "commands")
 
 
 def _text(holder: object, attribute: str) -> None:
@@ -119,10 +136,13 @@ def _name_type(param: Any, ctx: Context) -> None:
     param.__dict__["display_type_rich"] = lambda ctx: words
 
 
-def _dress_typer() -> None:
+def dress_typer() -> None:
     """typer's own words on help and error pages, in this run's language; and help texts
     that fold a long run of Chinese: rich breaks lines at spaces only and cuts a longer
-    run short with "…" unless the text folds."""
+    run short with "…" unless the text folds. Loading typer's help pages costs a run
+    that needs none a few hundredths of a second, so English leaves them unloaded."""
+    if messages.language() == "en" and "typer.rich_utils" not in sys.modules:
+        return
     from rich.text import Text
     from typer import rich_utils
 
