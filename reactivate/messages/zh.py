@@ -776,7 +776,7 @@ TEXTS: dict[str, str] = {
     "help.load.allow_overlap": "同时纳入已在其他进行中活动里的客户。",
     "help.load.dry_run": "只校验和计数，不写入。",
     "help.load.file": "休眠账户导出：.xlsx、.xls 或 .csv（UTF-8 或 GBK）。",
-    "help.load.map": "为别名认不出的列指定 表头=字段；字段：client_id、name、mobile、branch、branch_code、assets、last_trade_date、risk、opened_at、previous_advisor、status。",
+    "help.load.map": "为别名认不出的列指定 表头=字段；字段：client_id, name, mobile, branch, branch_code, assets, last_trade_date, risk, opened_at, previous_advisor, status。",
     "help.load.pad_ids": "先把短于 N 位的纯数字客户号用前导零补齐（被 Excel 存成数字的客户号：21792650 -> 0021792650）。",
     "help.load.rejects": "--skip-invalid 写入被拒绝行的位置。默认：<文件>.rejects.csv。",
     "help.load.sheet": "要读取的工作表。默认：第一个有数据的工作表。",
