@@ -47,6 +47,14 @@ def test_every_key_has_a_chinese_text_of_its_own() -> None:
     assert not problems, problems
 
 
+def test_chinese_texts_have_chinese_punctuation() -> None:
+    """`，：；（）` where punctuation touches Chinese; scripts/zh_punctuation.py fixes a
+    catalog that fails."""
+    touching = re.compile(r"[\u4e00-\u9fff][,:;?!()]|[,:;?!()][\u4e00-\u9fff]")
+    wrong = {k: v for k, v in messages.catalog("zh").items() if touching.search(v)}
+    assert not wrong, wrong
+
+
 def test_the_check_finds_english_left() -> None:
     words = label_words()
     assert english_left("第10行 clients 未变", words) == {"clients"}

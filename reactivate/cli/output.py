@@ -40,7 +40,7 @@ def print_error(message: object) -> None:
     """`Error: message` on stderr, the prefix in bold red."""
     # one line, however narrow the terminal (or the 80 columns assumed for a pipe)
     err_console().print(
-        Text.assemble((f"{t('error.prefix')}:", "bold red"), " ", str(message)), soft_wrap=True
+        Text.assemble((t("error.prefix"), "bold red"), str(message)), soft_wrap=True
     )
 
 

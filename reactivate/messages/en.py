@@ -130,7 +130,7 @@ TEXTS: dict[str, str] = {
     "summary.no_campaigns": "No campaign registered yet: add one with `reactivate campaign add FILE`.",
     "summary.no_imports": "Nothing imported yet.",
     # errors
-    "error.prefix": "Error",
+    "error.prefix": "Error: ",
     "error.rows_rejected": (
         "{count} row(s) rejected, nothing written. First: {first}. "
         "Fix them, or use --skip-invalid to load the good rows and write the rejects to a file."
