@@ -47,4 +47,9 @@ def list_(db: DbOption = None, fmt: FormatOption = Format.table) -> None:
 
 
 def _cells(row: dict[str, Any]) -> list[object]:
-    return [row["branch"], row["code"], row["active_advisors"], ", ".join(row["aliases"])]
+    return [
+        row["branch"],
+        row["code"],
+        row["active_advisors"],
+        t("list.separator").join(row["aliases"]),
+    ]

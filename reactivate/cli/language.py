@@ -6,7 +6,8 @@ tree and puts each key's text in the language of this run (`--lang`, `REACTIVATE
 or the locale), and dresses typer's own words (`Usage:`, `Options`, `[required]`, the
 `--help` option) in it. Usage errors typer raises in English ("Missing option", "No such
 command", "Invalid value") are rewritten by `translated_error` before typer prints them.
-Nothing here imports more than typer itself: `reactivate --help` stays fast.
+Nothing here imports more than typer itself, and typer's help pages load only when help or
+an error shows: `reactivate --help` stays fast.
 """
 
 from __future__ import annotations
@@ -175,7 +176,10 @@ class _Context(Context):
 #: typer's English usage errors (message patterns), and the keys that say them.
 _USAGE_PATTERNS = (
     (re.compile(r"No such command '(?P<name>.*)'\.$"), "usage.no_such_command"),
-    (re.compile(r"Got unexpected extra arguments? \((?P<args>.*)\)$"), "usage.extra_args"),
+    (
+        re.compile(r"Got unexpected extra argument(?:s|\(s\))? \((?P<args>.*)\)$"),
+        "usage.extra_args",
+    ),
     (re.compile(r"Missing command\.$"), "usage.missing_command"),
     (re.compile(r"Option '(?P<name>.*)' requires an argument\.$"), "usage.needs_value"),
     (
@@ -219,11 +223,12 @@ def translated_error(exc: Exception) -> Exception:
         text = t(f"usage.missing_{kind}", name=_hint(exc))
         choices = _choices(exc.param)
         if choices:
-            text += " " + t("usage.choose_from", choices=choices)
+            text += t("usage.gap") + t("usage.choose_from", choices=choices)
     elif isinstance(exc, NoSuchOption):
         text = t("usage.no_such_option", name=exc.option_name)
         if exc.possibilities:
-            text += " " + t("usage.did_you_mean", options=", ".join(sorted(exc.possibilities)))
+            options = ", ".join(sorted(exc.possibilities))
+            text += t("usage.gap") + t("usage.did_you_mean", options=options)
     elif isinstance(exc, BadParameter):
         text = t("usage.invalid_value", name=_hint(exc), problem=_value_problem(exc))
     else:

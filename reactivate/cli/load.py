@@ -95,7 +95,7 @@ def _show_load(summary: LoadSummary) -> None:
         headers = [t("label.excluded"), t("label.count")]
         out.print(table(None, headers, [[t(f"exclusion.{k}"), v] for k, v in reasons]))
     if summary.unknown_branches:
-        names = ", ".join(sorted(summary.unknown_branches))
+        names = t("list.separator").join(sorted(summary.unknown_branches))
         count = sum(summary.unknown_branches.values())
         out.print(t("summary.unknown_branches", names=names, count=count))
     if summary.overlap:

@@ -153,7 +153,7 @@ def print_rows(
 def print_advisors(key: str, codes: Sequence[str]) -> None:
     """The line `key` naming advisors (comma-separated), when there are any."""
     if codes:
-        console().print(t(key, advisors=", ".join(codes)))
+        console().print(t(key, advisors=t("list.separator").join(codes)))
 
 
 def assigned_line(summary: AssignSummary) -> str:

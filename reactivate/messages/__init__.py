@@ -54,7 +54,8 @@ def speaking(lang: str | None) -> Iterator[None]:
 
 def t(key: str, /, **fields: object) -> str:
     """The text for `key` in the user's language, with `fields` filled in."""
-    text = _CATALOGS[language()].get(key) or _EN[key]
+    catalog = _CATALOGS[language()]
+    text = catalog[key] if key in catalog else _EN[key]
     return text.format(**fields) if fields else text
 
 

@@ -227,6 +227,7 @@ TEXTS: dict[str, str] = {
         "copy the filled rows into a freshly issued one."
     ),
     # where a rejected row is (errors.Rejection, reject files)
+    "list.separator": ", ",
     "where.sheet": "sheet {sheet}",
     "where.row": "row {row}",
     "where.column": "column {column}",
@@ -757,6 +758,7 @@ TEXTS: dict[str, str] = {
     "usage.missing_option": "Missing option {name}.",
     "usage.missing_argument": "Missing argument {name}.",
     "usage.missing_parameter": "Missing parameter {name}.",
+    "usage.gap": " ",
     "usage.choose_from": "Choose from: {choices}.",
     "usage.no_such_option": "No such option: {name}.",
     "usage.did_you_mean": "Did you mean: {options}?",

@@ -230,6 +230,7 @@ TEXTS: dict[str, str] = {
         "请把该列设为文本格式、重新输入客户号后再上传"
     ),
     # where a rejected row is (errors.Rejection, reject files)
+    "list.separator": "、",
     "where.sheet": "工作表 {sheet}",
     "where.row": "第{row}行",
     "where.column": "{column}列",
@@ -699,6 +700,7 @@ TEXTS: dict[str, str] = {
     "usage.missing_option": "缺少选项 {name}。",
     "usage.missing_argument": "缺少参数 {name}。",
     "usage.missing_parameter": "缺少参数 {name}。",
+    "usage.gap": "",
     "usage.choose_from": "可选：{choices}。",
     "usage.no_such_option": "没有选项 {name}。",
     "usage.did_you_mean": "是否想用：{options}？",

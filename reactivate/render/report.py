@@ -163,7 +163,9 @@ def _reactivation_text(report: Report) -> Text:
             t("report.uplift", uplift=f"{r.uplift:+.2f}", low=f"{low:+.2f}", high=f"{high:+.2f}")
         )
     if r.by_stage:
-        shares = ", ".join(f"{stage_label(s)} {pct(arm.rate)}" for s, arm in r.by_stage)
+        shares = t("list.separator").join(
+            f"{stage_label(s)} {pct(arm.rate)}" for s, arm in r.by_stage
+        )
         lines.append(t("report.by_stage", shares=shares))
     return Text("\n".join(lines))
 
@@ -246,7 +248,7 @@ def _quality_lines(report: Report) -> list[str]:
         t("report.dq.uploads", refused=q.uploads_refused, rejected=f"{q.rows_rejected:,}"),
     ]
     if q.silent_advisors:
-        shown = ", ".join(code for code, _name in q.silent_advisors[:10])
+        shown = t("list.separator").join(code for code, _name in q.silent_advisors[:10])
         if len(q.silent_advisors) > 10:
             shown += ", …"
         lines.append(t("report.dq.silent", count=len(q.silent_advisors), codes=shown))
