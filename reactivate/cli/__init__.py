@@ -88,7 +88,6 @@ class _ReportingGroup(TyperGroup):
 def _raise_translated(exc: Exception) -> None:
     """Raise typer's usage error `exc` in the user's language, when that is not English
     (typer prints it, or the help a command without arguments shows, after this)."""
-    cli_language.dress_typer()
     translated = cli_language.translated_error(exc)
     if translated is not exc:
         raise translated from None

@@ -13,7 +13,6 @@ an error shows: `reactivate --help` stays fast.
 from __future__ import annotations
 
 import re
-import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -140,10 +139,8 @@ def _name_type(param: Any, ctx: Context) -> None:
 def dress_typer() -> None:
     """typer's own words on help and error pages, in this run's language; and help texts
     that fold a long run of Chinese: rich breaks lines at spaces only and cuts a longer
-    run short with "…" unless the text folds. Loading typer's help pages costs a run
-    that needs none a few hundredths of a second, so English leaves them unloaded."""
-    if messages.language() == "en" and "typer.rich_utils" not in sys.modules:
-        return
+    run short with "…" unless the text folds. Called only when help or an error shows:
+    loading typer's help pages costs a run that needs none a few hundredths of a second."""
     from rich.text import Text
     from typer import rich_utils
 
@@ -214,9 +211,10 @@ def translated_error(exc: Exception) -> Exception:
         UsageError,
     )
 
-    if messages.language() == "en" or not isinstance(exc, UsageError):
+    if not isinstance(exc, UsageError):
         return exc
-    if isinstance(exc, NoArgsIsHelpError):
+    dress_typer()
+    if messages.language() == "en" or isinstance(exc, NoArgsIsHelpError):
         return exc
     if isinstance(exc, MissingParameter):
         kind = exc.param_type or (exc.param.param_type_name if exc.param else "parameter")

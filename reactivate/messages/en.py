@@ -551,6 +551,7 @@ TEXTS: dict[str, str] = {
     "report.dq.silent_none": "every advisor with clients has uploaded results",
     "report.dq.wecom": "{count} self-reported WeCom adds that WeCom does not show",
     "report.dq.wecom_never": "no WeCom sync yet: self-reported WeCom adds are unchecked",
+    "report.md.title": "**{name}** ({slug})",
     "report.md.assigned": "{assigned} clients assigned · {date}",
     "report.md.treated_only": "Reactivated: {rate} of treated.",
     "report.md.uplift": (

@@ -501,6 +501,7 @@ TEXTS: dict[str, str] = {
     "report.dq.silent_none": "每位有客户的客户经理都已上传结果",
     "report.dq.wecom": "{count} 条自报添微在企业微信中查不到",
     "report.dq.wecom_never": "尚未同步企业微信：自报添微未经核对",
+    "report.md.title": "**{name}**（{slug}）",
     "report.md.assigned": "已分配 {assigned} 位客户 · {date}",
     "report.md.treated_only": "激活率：干预组 {rate}。",
     "report.md.uplift": "激活率：干预组 {treated}，对照组 {control}：提升 {uplift} 个百分点（95% 区间 {low} 至 {high}）",

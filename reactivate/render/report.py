@@ -385,7 +385,7 @@ def to_markdown(report: Report, limit: int = MARKDOWN_LIMIT) -> str:
 
 
 def _markdown_head(report: Report) -> str:
-    lines = [f"**{_md(report.campaign_name)}** ({report.campaign})"]
+    lines = [t("report.md.title", name=_md(report.campaign_name), slug=report.campaign)]
     lines.append(
         t(
             "report.md.assigned",
