@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from operator import itemgetter
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -38,14 +37,15 @@ def list_(db: DbOption = None, fmt: FormatOption = Format.table) -> None:
 
     rows = registry.overview(engine(db))
     headers = [t(f"label.{key}") for key in _LISTED]
-    cells = itemgetter(*_LISTED)
-    print_rows(
-        fmt,
-        rows,
-        headers,
-        lambda row: [label("value.status", c) if i == 4 else c for i, c in enumerate(cells(row))],
-        empty=t("summary.no_campaigns"),
-    )
+    print_rows(fmt, rows, headers, _listed, empty=t("summary.no_campaigns"))
+
+
+def _listed(row: dict[str, Any]) -> list[object]:
+    return [
+        *(row[key] for key in _LISTED[:4]),
+        label("value.status", row["status"]),
+        row["members"],
+    ]
 
 
 @app.command("show", help="help.campaign.show")
@@ -70,18 +70,21 @@ def _flatten(detail: dict[str, object], prefix: str = "") -> list[list[object]]:
             rows.extend(_flatten(value, f"{path}."))
             continue
         kind = _LABELLED.get(path)
-        values = value if isinstance(value, list) else [value]
-        shown = [
-            label(kind, str(v))
-            if kind
-            else t("value.true" if v else "value.false")
-            if isinstance(v, bool)
-            else v
-            for v in values
-        ]
-        text = t("where.reasons_separator").join(str(v) for v in shown)
-        rows.append([label("setting", path), text if isinstance(value, list) else shown[0]])
+        if isinstance(value, list):
+            shown: object = t("list.separator").join(str(_shown(kind, v)) for v in value)
+        else:
+            shown = _shown(kind, value)
+        rows.append([label("setting", path), shown])
     return rows
+
+
+def _shown(kind: str | None, value: object) -> object:
+    """A setting's value in the user's words: a label, yes or no, or the value itself."""
+    if kind is not None:
+        return label(kind, str(value))
+    if isinstance(value, bool):
+        return t("value.true" if value else "value.false")
+    return value
 
 
 @app.command("close", help="help.campaign.close")
