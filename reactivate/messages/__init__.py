@@ -10,6 +10,7 @@ translated when the command line runs (`reactivate.cli.language`).
 
 from __future__ import annotations
 
+import errno
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -64,6 +65,14 @@ def label(kind: str, value: str) -> str:
     value itself when there is none."""
     key = f"{kind}.{value}"
     return t(key) if key in _EN else value
+
+
+def os_problem(exc: OSError) -> str:
+    """What the operating system refused, in the user's words (its own English for the
+    rarer errors)."""
+    name = errno.errorcode.get(exc.errno or 0, "")
+    key = f"os.{name}"
+    return t(key) if key in _EN else str(exc.strerror or exc)
 
 
 def has(key: str) -> bool:

@@ -190,6 +190,7 @@ TEXTS: dict[str, str] = {
     "problem.not_a_file": "not a file",
     "problem.encoding": "not UTF-8, UTF-16 or GB18030 text",
     "problem.csv_row": "row {row}: {problem}",
+    "problem.not_a_workbook": "it is not an Excel workbook (a damaged file, or another kind of file under this name)",
     "problem.html_xls": "it is a web page named .xls; open it in Excel and save it as .xlsx",
     "error.workbook_too_big": "{file}: part {part} {problem}; it is not read",
     "error.workbook_unpacked": "{file}: unpacks to {size} MiB, more than the {cap} MiB read",
@@ -226,6 +227,16 @@ TEXTS: dict[str, str] = {
         "'{sheet}' that identifies it was deleted; upload the workbook as it was issued, or "
         "copy the filled rows into a freshly issued one."
     ),
+    # what the operating system refused (messages.os_problem)
+    "os.ENOENT": "No such file or directory",
+    "os.EACCES": "Permission denied",
+    "os.EPERM": "Operation not permitted",
+    "os.EISDIR": "Is a directory",
+    "os.ENOTDIR": "Not a directory",
+    "os.ENOSPC": "No space left on device",
+    "os.EROFS": "Read-only file system",
+    "os.EEXIST": "File exists",
+    "os.EBUSY": "Device or resource busy",
     # where a rejected row is (errors.Rejection, reject files)
     "list.separator": ", ",
     "where.sheet": "sheet {sheet}",

@@ -182,6 +182,7 @@ TEXTS: dict[str, str] = {
     "problem.not_a_file": "不是文件",
     "problem.encoding": "不是 UTF-8、UTF-16 或 GB18030 编码的文本",
     "problem.csv_row": "第 {row} 行：{problem}",
+    "problem.not_a_workbook": "这不是 Excel 工作簿（文件已损坏，或是改了扩展名的其他文件）",
     "problem.html_xls": "这是以 .xls 命名的网页文件；请用 Excel 打开后另存为 .xlsx",
     "error.workbook_too_big": "{file}：部件 {part} {problem}；未读取",
     "error.workbook_unpacked": "{file}：解压后为 {size} MiB，超过可读取的 {cap} MiB",
@@ -229,6 +230,16 @@ TEXTS: dict[str, str] = {
         "数据库中没有客户 {value}；活动 {campaign} 中有客户 {client_id}：是否丢了前导零？"
         "请把该列设为文本格式、重新输入客户号后再上传"
     ),
+    # what the operating system refused (messages.os_problem)
+    "os.ENOENT": "文件或文件夹不存在",
+    "os.EACCES": "没有权限",
+    "os.EPERM": "不允许此操作",
+    "os.EISDIR": "这是一个文件夹",
+    "os.ENOTDIR": "路径中有一项不是文件夹",
+    "os.ENOSPC": "磁盘空间不足",
+    "os.EROFS": "文件系统只读",
+    "os.EEXIST": "文件已存在",
+    "os.EBUSY": "文件正被占用",
     # where a rejected row is (errors.Rejection, reject files)
     "list.separator": "、",
     "where.sheet": "工作表 {sheet}",

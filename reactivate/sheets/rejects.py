@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from reactivate.errors import ConfigError, Rejection
-from reactivate.messages import t
+from reactivate.messages import os_problem, t
 from reactivate.privacy import csv_cell
 from reactivate.sheets.read import Table
 
@@ -29,9 +29,7 @@ def write_rejects(out: Path, table: Table, rejections: Sequence[Rejection]) -> i
     try:
         return _write(out, table, rejections)
     except OSError as exc:
-        raise ConfigError(
-            t("error.rejects_unwritable", path=out, problem=exc.strerror or exc)
-        ) from exc
+        raise ConfigError(t("error.rejects_unwritable", path=out, problem=os_problem(exc))) from exc
 
 
 def _write(out: Path, table: Table, rejections: Sequence[Rejection]) -> int:
