@@ -170,6 +170,44 @@ def test_rejections_and_reject_files_speak_chinese(tmp_path: Path) -> None:
 
 
 @pytest.mark.usefixtures("zh")
+def test_upload_rejections_speak_chinese(demo: tuple[Path, str], tmp_path: Path) -> None:
+    sheet = tmp_path / "results.csv"
+    sheet.write_text(
+        "客户号,工号,通话时间,通话结果\n"
+        "0021792843,A0001,2020-07-10 10:00,打不通\n"
+        "0021792843,A0001,2099-07-10 10:00,接通\n"
+        "9999999999,A0001,2020-07-10 10:00,接通\n",
+        encoding="utf-8",
+    )
+    db = tmp_path / "copy.db"
+    db.write_bytes(demo[0].read_bytes())
+    refused = run(db, "results", "upload", str(sheet), "-c", SLUG, ok=False)
+    assert "第2行、通话结果列：" in refused
+    assert_chinese(refused)
+    written = run(db, "results", "upload", str(sheet), "-c", SLUG, "--skip-invalid")
+    assert_chinese(written)
+    assert_chinese((tmp_path / "results.csv.rejects.csv").read_text(encoding="utf-8-sig"))
+
+
+@pytest.mark.usefixtures("zh")
+def test_loads_and_the_database_commands_speak_chinese(
+    demo: tuple[Path, str], tmp_path: Path
+) -> None:
+    db = tmp_path / "copy.db"
+    db.write_bytes(demo[0].read_bytes())
+    activity = demo[0].parent / "activity_simulated.csv"
+    for args in (
+        ["activity", "load", str(activity)],
+        ["advisors", "load", "data/advisors.xlsx", "--dry-run"],
+        ["db", "upgrade"],
+        ["db", "backup", str(tmp_path / "backup.db")],
+        ["campaign", "close", SLUG, "--purge-personal-data"],
+        ["init"],
+    ):
+        assert_chinese(run(db, *args))
+
+
+@pytest.mark.usefixtures("zh")
 @pytest.mark.parametrize(
     "args",
     [
