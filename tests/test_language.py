@@ -73,6 +73,8 @@ def test_the_check_finds_english_left() -> None:
         ({"LC_MESSAGES": "zh_CN.UTF-8", "LANG": "en_US.UTF-8"}, "zh"),
         ({"LC_MESSAGES": "zh_CN.UTF-8", "REACTIVATE_LANG": "en"}, "en"),
         ({"LANG": "en_US.UTF-8", "REACTIVATE_LANG": "zh"}, "zh"),
+        ({"LANG": "en_US.UTF-8", "REACTIVATE_LANG": "zh_CN"}, "zh"),
+        ({"LANG": "zh_CN.UTF-8", "REACTIVATE_LANG": "fr"}, "zh"),  # not ours: the locale rules
         ({}, "en"),
     ],
 )

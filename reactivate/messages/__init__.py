@@ -30,7 +30,7 @@ def language() -> str:
     """The user's language: `--lang`, else `REACTIVATE_LANG`, else the locale, else `en`."""
     if _chosen is not None:
         return _chosen
-    chosen = os.environ.get("REACTIVATE_LANG", "").lower()
+    chosen = os.environ.get("REACTIVATE_LANG", "").lower()[:2]  # zh, zh_CN, zh-Hans, en_US
     if chosen in _CATALOGS:
         return chosen
     for variable in ("LC_ALL", "LC_MESSAGES", "LANG"):  # POSIX order: the first set one rules
