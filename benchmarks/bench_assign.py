@@ -80,7 +80,7 @@ def build(clients: int, advisors: int) -> Path:
 
 
 CHILD = r"""
-import json, resource, sys, time
+import datetime as dt, json, resource, sys, time
 from pathlib import Path
 import reactivate.assign as assignment
 from reactivate.assign import AssignOptions, assign
@@ -101,7 +101,10 @@ assignment.write_advisor_workbook = timing("write", assignment.write_advisor_wor
 db, out, workbooks = sys.argv[1], Path(sys.argv[2]), sys.argv[3] == "1"
 engine = open_engine(db)
 started = time.perf_counter()
-summary = assign(engine, "2020h2-dormant", AssignOptions(out_dir=out, workbooks=workbooks))
+options = AssignOptions(  # at the campaign's start: assign refuses a moment outside its dates
+    out_dir=out, workbooks=workbooks, assigned_at=dt.datetime(2020, 7, 1, 9)
+)
+summary = assign(engine, "2020h2-dormant", options)
 elapsed = time.perf_counter() - started
 print(json.dumps({
     "seconds": elapsed,

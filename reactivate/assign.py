@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, column, func, select, table
 
 from reactivate import registry
-from reactivate.clock import to_utc, utcnow
+from reactivate.clock import local, to_utc, utcnow
 from reactivate.db import bulk, stages
 from reactivate.db.import_log import who
 from reactivate.db.locks import lock_campaign
@@ -43,6 +43,7 @@ from reactivate.rules import funnel
 from reactivate.rules.split import Candidate, Seat, SplitRules, draw_holdout, split
 from reactivate.sheets.workbook import (
     WorkbookClient,
+    WorkbookFollowup,
     WorkbookProduct,
     WorkbookSpec,
     stamp_digest,
@@ -90,6 +91,8 @@ class AssignSummary:
     advisors: list[AdvisorBook] = field(default_factory=list)
     workbooks: list[Path] = field(default_factory=list)
     dry_run: bool = False
+    from_advisor: str | None = None  # reassign: whose clients move
+    from_clients: int | None = None  # reassign: how many clients that advisor held
 
     def fairness(self) -> dict[str, float]:
         """Max and min clients and assets per advisor over the books that hold clients."""
@@ -104,7 +107,9 @@ class AssignSummary:
         }
 
     def to_json(self) -> dict[str, Any]:
+        moved = {} if self.from_advisor is None else {"from_clients": self.from_clients}
         return {
+            **moved,
             "assigned": self.assigned,
             "control": self.control,
             "unassigned": self.unassigned,
@@ -227,6 +232,8 @@ def reassign(
                 .where(MEMBERS.c.campaign_id == campaign.id, MEMBERS.c.advisor_code == from_code)
                 .order_by(MEMBERS.c.client_id)
             ).all()
+            # none is said (a mistyped code?), and --wecom still retries unstarted transfers
+            summary.from_advisor, summary.from_clients = from_code, len(rows)
             active = _active_advisors(conn)
             if to_code is not None:
                 if to_code not in active or to_code == from_code:
@@ -284,11 +291,25 @@ def _finish(
 
 
 def _effective_time(campaign: Registered, assigned_at: dt.datetime | None) -> dt.datetime:
-    if assigned_at is None:
-        return utcnow()
-    moment = to_utc(assigned_at, campaign.config.tz)
-    if moment > utcnow():
+    """When the assignment happens: `assigned_at` (the campaign's wall clock) or now, never
+    in the future and never outside the campaign's dates (a 2020 campaign assigned today
+    would have every call before its assignment, and the assignment after the end)."""
+    config = campaign.config
+    moment = utcnow() if assigned_at is None else to_utc(assigned_at, config.tz)
+    if assigned_at is not None and moment > utcnow():
         raise ConfigError(t("error.assigned_at_future", value=assigned_at))
+    day = local(moment, config.tz).date()
+    if not config.start <= day <= config.end:
+        key = "error.assigned_now_outside" if assigned_at is None else "error.assigned_at_outside"
+        raise ConfigError(
+            t(
+                key,
+                day=day.isoformat(),
+                slug=config.slug,
+                start=config.start.isoformat(),
+                end=config.end.isoformat(),
+            )
+        )
     return moment
 
 
@@ -451,11 +472,13 @@ def issue_workbooks(
     selections: Mapping[str, Sequence[str]],
     out_dir: Path,
     progress: Progress | None = None,
+    followups: Mapping[str, WorkbookFollowup] | None = None,
 ) -> list[Path]:
     """Write one signed workbook per advisor holding `selections[code]` (client ids) into
     `out_dir/<branch>/`, record each issue, and return the paths written (issue numbers
-    continue from the advisor's last workbook in this campaign)."""
-    return _issue(conn, campaign, selections, out_dir, progress)
+    continue from the advisor's last workbook in this campaign). `followups` (client id ->
+    why and the calls so far) makes them follow-up workbooks."""
+    return _issue(conn, campaign, selections, out_dir, progress, followups=followups)
 
 
 def _issue(
@@ -465,6 +488,7 @@ def _issue(
     out_dir: Path,
     progress: Progress | None,
     final_dir: Path | None = None,
+    followups: Mapping[str, WorkbookFollowup] | None = None,
 ) -> list[Path]:
     """Write the workbooks into `out_dir`; record them where they will live (`final_dir`,
     when they are written to a scratch folder first and moved after the commit)."""
@@ -475,7 +499,7 @@ def _issue(
     issue_rows = []
     for code in sorted(selections):
         ids = list(selections[code])
-        spec = run.spec(code, ids)
+        spec = run.spec(code, ids, followups or {})
         name = f"{code}-{_safe(spec.advisor_name)}-{spec.issue:02d}.xlsx"
         path = out_dir / _safe(spec.branch) / name
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -526,8 +550,11 @@ class _IssueRun:
             now=utcnow(),
         )
 
-    def spec(self, code: str, ids: Sequence[str]) -> WorkbookSpec:
-        """The next workbook of advisor `code`, holding the clients `ids`."""
+    def spec(
+        self, code: str, ids: Sequence[str], followups: Mapping[str, WorkbookFollowup]
+    ) -> WorkbookSpec:
+        """The next workbook of advisor `code`, holding the clients `ids` (with why they
+        are followed up, where `followups` says)."""
         config = self.campaign.config
         advisor = self.advisors[code]
         return WorkbookSpec(
@@ -542,8 +569,12 @@ class _IssueRun:
             dispositions=config.dispositions,
             products=self.products,
             clients=tuple(
-                dataclasses.replace(self.clients[i], contact_link=self.client_links[i])
-                if i in self.client_links
+                dataclasses.replace(
+                    self.clients[i],
+                    contact_link=self.client_links.get(i),
+                    followup=followups.get(i),
+                )
+                if i in self.client_links or i in followups
                 else self.clients[i]
                 for i in ids
             ),
@@ -616,7 +647,7 @@ def _workbook_clients(
     ).all()
     conn.exec_driver_sql("DROP TABLE stage_workbook")
     suitable = {risk: tuple(p.code for p in products if p.risk <= risk) for risk in range(1, 6)}
-    band = funnel.asset_bands(edges)
+    band = funnel.asset_bands(edges, chinese=True)  # the workbook is Chinese
     return {
         client_id: WorkbookClient(
             client_id=client_id,

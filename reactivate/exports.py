@@ -91,9 +91,8 @@ def assignment_rows(engine: Engine, slug: str) -> Iterator[dict[str, Any]]:
                 "advisor_code": row.advisor_code or "",
                 "advisor_name": row.advisor_name or "",
                 "branch": row.branch or "",
-                "assigned_at": local(row.assigned_at, tz).isoformat(timespec="seconds")
-                if row.assigned_at
-                else "",
+                # a time: ISO in CSV and JSON, a date cell in xlsx (render.tables)
+                "assigned_at": local(row.assigned_at, tz) if row.assigned_at else "",
                 "control": bool(row.control),
                 "dnc": bool(row.dnc),
                 "stage": current_stage(row),

@@ -246,23 +246,42 @@ def followups(
             report.idle.append(IdleAdvisor(row.code, row.name, last, (now - since).days))
     report.idle.sort(key=lambda a: (-a.days, a.code))
     if workbooks is not None:
-        by_advisor: dict[str, list[Any]] = {}
-        for row in rows:
-            by_advisor.setdefault(row.advisor_code, []).append(row)
-        report.workbooks = _write_workbooks(engine, registered, by_advisor, workbooks)
+        report.workbooks = _write_workbooks(engine, registered, report.items, workbooks)
     return report
 
 
 def _write_workbooks(
     engine: Engine,
     registered: registry.Registered,
-    by_advisor: dict[str, list[Any]],
+    items: list[Followup],
     out: Path,
 ) -> list[str]:
-    """One stamped workbook per advisor holding their follow-up clients; each a new issue."""
+    """One stamped workbook per advisor holding their follow-up clients, each with why,
+    the last call and when it is due; each a new issue."""
     from reactivate.assign import issue_workbooks
+    from reactivate.messages import zh
+    from reactivate.sheets.workbook import WorkbookFollowup
 
-    selections = {code: sorted(row.client_id for row in rows) for code, rows in by_advisor.items()}
+    selections: dict[str, list[str]] = {}
+    for item in items:
+        selections.setdefault(item.advisor, []).append(item.client_id)
+    followups = {
+        item.client_id: WorkbookFollowup(
+            reason=zh.TEXTS[f"followup.{item.reason}"],  # the workbook is Chinese
+            attempts=item.attempts,
+            last_result=item.last_result,
+            last_call_at=item.last_call_at,
+            due_at=item.due_at,
+        )
+        for item in items
+    }
     with engine.begin() as conn:
         lock_campaign(conn, registered.id)
-        return [str(path) for path in issue_workbooks(conn, registered, selections, out)]
+        written = issue_workbooks(
+            conn,
+            registered,
+            {code: sorted(ids) for code, ids in selections.items()},
+            out,
+            followups=followups,
+        )
+        return [str(path) for path in written]

@@ -7,12 +7,11 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, func, select, update
-from sqlmodel import Session
+from sqlalchemy import Engine, func, insert, select, update
 
 from reactivate.clock import utcnow
 from reactivate.db import scrub, stages
-from reactivate.db.models import CAMPAIGNS, CLIENTS, MEMBERS, WECOM_RELATIONS, CampaignRecord
+from reactivate.db.models import CAMPAIGNS, CLIENTS, MEMBERS, WECOM_RELATIONS
 from reactivate.errors import CampaignNotFound, StateError
 from reactivate.messages import t
 from reactivate.rules import campaign as campaign_config
@@ -36,36 +35,32 @@ def register(engine: Engine, path: Path) -> tuple[Campaign, bool]:
     """Validate `path` and register it; an existing slug is updated. Returns (campaign, created)."""
     text = campaign_config.read_file(path)
     config = campaign_config.from_toml(text, source=str(path))
-    with Session(engine) as session, session.begin():
-        record = session.scalars(
-            select(CampaignRecord).where(CampaignRecord.slug == config.slug)  # type: ignore[arg-type]
-        ).first()
-        created = record is None
-        if record is None:
-            record = CampaignRecord(
-                slug=config.slug,
-                name=config.name,
-                start=config.start,
-                end=config.end,
-                definition=text,
-                source_path=str(path),
-                registered_at=utcnow(),
+    values = {
+        "name": config.name,
+        "start": config.start,
+        "end": config.end,
+        "definition": text,
+        "source_path": str(path),
+    }
+    with engine.begin() as conn:
+        record = conn.execute(
+            select(CAMPAIGNS.c.id, CAMPAIGNS.c.status, CAMPAIGNS.c.definition).where(
+                CAMPAIGNS.c.slug == config.slug
             )
-        elif record.status == "closed":
+        ).first()
+        if record is None:
+            conn.execute(
+                insert(CAMPAIGNS).values(slug=config.slug, registered_at=utcnow(), **values)
+            )
+            return config, True
+        if record.status == "closed":
             raise StateError(t("error.campaign_closed_unchangeable", slug=config.slug))
-        before = (
-            None
-            if created
-            else campaign_config.from_toml(record.definition, f"campaign {config.slug}").stages
-        )
-        record.name, record.start, record.end = config.name, config.start, config.end
-        record.definition, record.source_path = text, str(path)
-        session.add(record)
-        if before is not None and before != config.stages:
+        before = campaign_config.from_toml(record.definition, f"campaign {config.slug}").stages
+        conn.execute(update(CAMPAIGNS).where(CAMPAIGNS.c.id == record.id).values(**values))
+        if before != config.stages:
             # the summary's funnel columns are worked out under the stage list
-            session.flush()
-            stages.refresh(session.connection(), record.id)  # type: ignore[arg-type]
-    return config, created
+            stages.refresh(conn, record.id)
+    return config, False
 
 
 def get(engine: Engine, slug: str) -> Registered:

@@ -1,6 +1,7 @@
 """Make the synthetic sample files under data/ (no real personal data).
 
-The defaults reproduce the committed files byte for byte:
+The defaults reproduce the committed files byte for byte, and copy the ones `reactivate
+demo` needs into the package (reactivate/demo/sample/, which ships them):
 
     python scripts/make_sample_data.py            # writes data/advisors.xlsx, ...
     python scripts/make_sample_data.py --out-dir /tmp/sample --accounts 5000 --seed 7
@@ -17,6 +18,7 @@ from __future__ import annotations
 import argparse
 import csv
 import random
+import shutil
 from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import Path
@@ -27,8 +29,16 @@ from reactivate.demo.synthetic import (
     advisors,
     branches,
     write_accounts_xlsx,
+    write_activity_xlsx,
     write_roster_xlsx,
 )
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "data"
+#: what `reactivate demo` reads, shipped inside the package (tests/test_demo.py keeps them equal)
+SAMPLE = ROOT / "reactivate" / "demo" / "sample"
+SHIPPED = ("advisors.xlsx", "do_not_call.csv", "dormant_accounts.xlsx")
+CAMPAIGN = "2020h2-dormant.toml"
 
 DNC_REASONS = ("客户要求不再联系", "客户投诉后要求停止电话联系", "客户本人致电要求移出营销名单")
 
@@ -78,6 +88,7 @@ def make_sample(
     write_roster_xlsx(out_dir / "advisors.xlsx", roster)
     write_accounts_xlsx(out_dir / "dormant_accounts.xlsx", rows)
     _write_dnc(out_dir / "do_not_call.csv", [rows[i] for i in sorted(dnc)])
+    traded_again = _later_export(out_dir / "later_export.xlsx", rows, seed)
     return {
         "advisors": len(roster),
         "inactive_advisors": sum(not a.active for a in roster),
@@ -88,7 +99,26 @@ def make_sample(
         "frozen_or_closed": 2,
         "joinable": len(rows) - n_recent - 2,
         "do_not_call": n_dnc,
+        "traded_again": traded_again,
     }
+
+
+def _later_export(path: Path, rows: list[SyntheticAccount], seed: int) -> int:
+    """The core system's export some months on (for `reactivate activity load`): every
+    account with its last trade date, about one in ten having traded again during the
+    campaign (2020-07-01 to 2020-12-31). Returns how many traded again."""
+    rng = random.Random(seed + 1)  # its own draws: the other files stay as they were
+    start = date(2020, 7, 1)
+    latest: list[tuple[str, date | None]] = []
+    again = 0
+    for row in rows:
+        traded = row.last_trade_date
+        if rng.random() < 0.1:
+            traded = start + timedelta(days=rng.randrange(0, 184))
+            again += 1
+        latest.append((row.client_id, traded))
+    write_activity_xlsx(path, latest)
+    return again
 
 
 def _write_dnc(path: Path, rows: list[SyntheticAccount]) -> None:
@@ -104,7 +134,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         description="Make the synthetic sample files under data/ (no real personal data)."
     )
-    parser.add_argument("--out-dir", type=Path, default=Path(__file__).parent.parent / "data")
+    parser.add_argument("--out-dir", type=Path, default=DATA)
     parser.add_argument("--seed", type=int, default=2020, help="random seed (default 2020)")
     parser.add_argument("--accounts", type=int, default=400, help="accounts in the workbook")
     parser.add_argument("--advisors", type=int, default=12, help="advisors on the roster")
@@ -124,6 +154,11 @@ def main(argv: list[str] | None = None) -> None:
         n_dnc=args.dnc,
     )
     print(f"wrote {args.out_dir}: " + ", ".join(f"{k}={v}" for k, v in counts.items()))
+    if args.out_dir.resolve() == DATA.resolve():
+        for name in SHIPPED:
+            shutil.copyfile(DATA / name, SAMPLE / name)
+        shutil.copyfile(ROOT / "campaigns" / CAMPAIGN, SAMPLE / CAMPAIGN)
+        print(f"copied {', '.join(SHIPPED)} and {CAMPAIGN} into {SAMPLE}")
 
 
 if __name__ == "__main__":

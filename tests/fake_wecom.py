@@ -22,8 +22,11 @@ Paths given to the helpers are relative to `/cgi-bin/`, e.g. "externalcontact/ba
 
 from __future__ import annotations
 
+import base64
+import binascii
 import email.parser
 import email.policy
+import hashlib
 import itertools
 import json
 import threading
@@ -502,6 +505,10 @@ class FakeWeCom:
             content = (body.get("markdown") or {}).get("content") or ""
             if len(content.encode("utf-8")) > 4096:
                 return self._error(40058, "markdown.content exceed max length 4096")
+        if body.get("msgtype") == "image":
+            refused = _image_refusal(body.get("image") or {})
+            if refused:
+                return self._error(40058, refused)
         now = time.monotonic()
         self._webhook_times = [t for t in self._webhook_times if now - t < 60]
         if len(self._webhook_times) >= self.webhook_per_minute:
@@ -564,6 +571,22 @@ class FakeWeCom:
         return _ok(
             customer=rows[offset : offset + size], next_cursor=f"TR{offset + size}" if more else ""
         )
+
+
+def _image_refusal(image: dict[str, Any]) -> str | None:
+    """Why WeCom would refuse a robot's image message: base64 of a JPG or PNG of at most
+    2 MB, with the md5 of the bytes before encoding."""
+    try:
+        data = base64.b64decode(str(image.get("base64") or ""), validate=True)
+    except binascii.Error:
+        return "image.base64 is not base64"
+    if not data or len(data) > 2 * 1024 * 1024:
+        return "image size must be 1 byte to 2 MB"
+    if not data.startswith((b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff")):
+        return "image must be JPG or PNG"
+    if image.get("md5") != hashlib.md5(data).hexdigest():
+        return "image.md5 does not match the image"
+    return None
 
 
 def _ok(**fields: Any) -> dict[str, Any]:

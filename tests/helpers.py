@@ -45,3 +45,51 @@ def query(db: str, sql: str, **params: Any) -> list[tuple[Any, ...]]:
 def scalar(db: str, sql: str, **params: Any) -> Any:
     """The first value of a raw SQL query against `db`."""
     return query(db, sql, **params)[0][0]
+
+
+#: The key the advisor workbooks of `advisor_spec` are signed with.
+WORKBOOK_SECRET = b"test-secret-0123456789"
+
+
+def advisor_spec(count: int, **changes: Any) -> Any:
+    """A `WorkbookSpec` of `count` clients of every risk level, three products, a link."""
+    from dataclasses import replace
+    from datetime import UTC, datetime
+
+    from reactivate.rules.funnel import DISPOSITIONS, asset_bands
+    from reactivate.sheets.workbook import WorkbookClient, WorkbookProduct, WorkbookSpec
+
+    products = (
+        WorkbookProduct("F001", "货币基金", 1),
+        WorkbookProduct("F003", "稳健理财", 2),
+        WorkbookProduct("F005", "成长股票", 4),
+    )
+    band = asset_bands(chinese=True)
+    clients = tuple(
+        WorkbookClient(
+            client_id=f"{index:010d}",
+            name=("欧阳" if index % 7 == 0 else "王") + "客户" + str(index),
+            mobile=f"138{index:08d}",
+            branch="上海浦东南路营业部",
+            asset_band=band(index * 13_000.0),
+            days_dormant=180 + index,
+            risk=index % 5 + 1,
+            suitable_products=tuple(p.code for p in products if p.risk <= index % 5 + 1),
+        )
+        for index in range(count)
+    )
+    spec = WorkbookSpec(
+        campaign_slug="spring-2024",
+        campaign_name="2024 春季唤醒",
+        advisor_code="A007",
+        advisor_name="王芳",
+        branch="上海浦东南路营业部",
+        issue=1,
+        issued_at=datetime(2024, 3, 1, 1, 30, tzinfo=UTC),
+        timezone="Asia/Shanghai",
+        dispositions=DISPOSITIONS,
+        products=products,
+        clients=clients,
+        contact_link="https://work.weixin.qq.com/ca/cawcde0123456789",
+    )
+    return replace(spec, **changes)

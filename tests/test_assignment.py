@@ -37,6 +37,8 @@ def loaded(db_url: str) -> str:
 
 
 def assign_json(db: str, out: Path, *extra: str) -> dict[str, object]:
+    if "--assigned-at" not in extra:  # inside the campaign's dates (today is after its end)
+        extra = (*extra, "--assigned-at", "2020-07-01T09:00")
     return json.loads(run(db, "assign", "-c", SLUG, "--out", str(out), "-f", "json", *extra))  # type: ignore[no-any-return]
 
 
@@ -266,7 +268,7 @@ def test_export_masks_personal_data(loaded: str, tmp_path: Path) -> None:
     assert not any(r["mobile"] in mobiles for r in rows)
     assert all("****" in r["mobile"] for r in rows)
     assert {r["stage"] for r in rows} <= {"assigned", "control", "unassigned"}
-    assert any(r["control"] == "true" and r["advisor_code"] == "" for r in rows)
+    assert any(r["control"] == "yes" and r["advisor_code"] == "" for r in rows)
     run(
         loaded,
         "assignments",
@@ -285,6 +287,38 @@ def test_export_masks_personal_data(loaded: str, tmp_path: Path) -> None:
 
 
 def test_table_output_names_the_workbook_folder(loaded: str, tmp_path: Path) -> None:
-    out = run(loaded, "assign", "-c", SLUG, "--out", str(tmp_path / "out"))
+    out = run(
+        loaded, "assign", "-c", SLUG, "--out", str(tmp_path / "out"), "--assigned-at", "2020-07-01"
+    )
     assert "workbooks written under" in out and "Fairness: clients per advisor" in out
     assert "Method: branch first" in out
+
+
+def refused(db: str, *args: str) -> str:
+    result = CliRunner().invoke(app, [*args, "--db", db])
+    assert result.exit_code == 1, result.output
+    return " ".join(result.stderr.split())
+
+
+def test_assign_outside_the_campaigns_dates_is_refused_with_them(loaded: str) -> None:
+    # today (the sample campaign ran in 2020) and moments either side of its dates
+    for when in ((), ("--assigned-at", "2021-01-01T00:30"), ("--assigned-at", "2020-06-30T23:59")):
+        message = refused(loaded, "assign", "-c", SLUG, "--no-workbooks", *when)
+        assert "2020-07-01 to 2020-12-31" in message and "--assigned-at" in message
+    assert query(loaded, "SELECT count(*) FROM member WHERE assigned_at IS NOT NULL")[0][0] == 0
+    assert query(loaded, "SELECT count(*) FROM event")[0][0] == 0
+    # the last evening of the campaign, Shanghai time, is inside it (UTC is still that day)
+    run(loaded, "assign", "-c", SLUG, "--no-workbooks", "--assigned-at", "2020-12-31T23:00")
+
+
+def test_reassign_from_an_advisor_without_clients_says_so(loaded: str, tmp_path: Path) -> None:
+    assign_json(loaded, tmp_path / "out", "--assigned-at", "2020-07-01T09:00")
+    before = query(loaded, "SELECT count(*) FROM event")
+    out = run(loaded, "reassign", "-c", SLUG, "--from", "A0010", "--to", "A0011")
+    assert "A0010 holds no clients" in " ".join(out.split()) and "no client to move" in out
+    assert "Advisors' books" not in out  # not an empty table
+    moved = json.loads(run(loaded, "reassign", "-c", SLUG, "--from", "A0010", "-f", "json"))
+    assert moved["from_clients"] == 0 and moved["assigned"] == 0
+    assert query(loaded, "SELECT count(*) FROM event") == before
+    some = json.loads(run(loaded, "reassign", "-c", SLUG, "--from", "A0012", "-f", "json"))
+    assert some["from_clients"] == some["assigned"] + some["unassigned"] > 0

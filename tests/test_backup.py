@@ -78,7 +78,7 @@ def test_backup_is_one_moment_s_copy_while_another_process_writes(tmp_path: Path
 
 def test_backup_never_writes_over_a_file(tmp_path: Path) -> None:
     db = str(tmp_path / "live.db")
-    run("campaign", "list", "--db", db)
+    run("init", "--db", db)
     existing = tmp_path / "keep.db"
     existing.write_text("precious")
     assert "already exists" in run("db", "backup", str(existing), "--db", db, code=1)
@@ -90,7 +90,7 @@ def test_backup_never_writes_over_a_file(tmp_path: Path) -> None:
 
 
 def test_postgresql_is_pointed_to_pg_dump(db_url: str, tmp_path: Path) -> None:
-    run("campaign", "list", "--db", db_url)
+    run("init", "--db", db_url)
     copy = tmp_path / "backup.db"
     if db_url.startswith("sqlite"):
         assert "written to" in run("db", "backup", str(copy), "--db", db_url)

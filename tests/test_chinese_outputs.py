@@ -102,7 +102,7 @@ SCREENS = [
     ["branches", "list"],
     ["client", "show", "0021792843", "-c", SLUG],
     ["dnc", "load", "data/do_not_call.csv"],
-    ["assign", "-c", SLUG, "--dry-run"],
+    ["assign", "-c", SLUG, "--dry-run", "--assigned-at", "2020-07-02T09:00"],
     ["reassign", "-c", SLUG, "--from", "A0001", "--to", "A0002", "--dry-run"],
     ["wecom", "notify", "-c", SLUG, "--dry-run"],
 ]

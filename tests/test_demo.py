@@ -10,12 +10,16 @@ from helpers import ROOT
 from typer.testing import CliRunner
 
 from reactivate.cli import app
+from reactivate.demo import run as demo_run
+from reactivate.errors import ConfigError
+
+SAMPLE = ROOT / "reactivate" / "demo" / "sample"
 
 
 def test_demo_runs_the_whole_campaign_and_lands_near_the_source(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.chdir(ROOT)  # the demo reads campaigns/ and data/ like a user in the checkout
+    monkeypatch.chdir(tmp_path)  # any folder: the sample ships inside the package
     out = tmp_path / "demo"
     result = CliRunner().invoke(app, ["demo", "--out", str(out)])
     assert result.exit_code == 0, result.output
@@ -55,3 +59,43 @@ def test_demo_refuses_a_database_that_is_not_fresh(
     assert first.exit_code == 0, first.output
     again = CliRunner().invoke(app, ["demo", "--out", str(tmp_path / "b"), "--db", str(db)])
     assert again.exit_code == 1 and "fresh database" in again.stderr
+
+
+def test_the_shipped_sample_is_the_repositorys(tmp_path: Path) -> None:
+    """The package's copy (what an installed demo reads) and campaigns/ and data/ (what the
+    README and tests use) are the same files: scripts/make_sample_data.py writes both."""
+    shipped = sorted(p.name for p in SAMPLE.iterdir() if p.is_file())
+    assert shipped == [
+        "2020h2-dormant.toml",
+        "advisors.xlsx",
+        "do_not_call.csv",
+        "dormant_accounts.xlsx",
+    ]
+    for name in shipped:
+        twin = ROOT / ("campaigns" if name.endswith(".toml") else "data") / name
+        assert (SAMPLE / name).read_bytes() == twin.read_bytes(), name
+    with demo_run.sample_inputs() as inputs:
+        assert all(path.is_file() for path in vars(inputs).values())
+
+
+def test_a_failed_demo_leaves_no_database_behind(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+
+    def broken(*_args: object, **_kwargs: object) -> None:
+        raise ConfigError("the accounts could not be read")
+
+    monkeypatch.setattr(demo_run, "load_accounts", broken)
+    result = CliRunner().invoke(app, ["demo"])
+    assert result.exit_code == 1 and "could not be read" in result.stderr
+    assert not list((tmp_path / "out" / "demo").glob("demo.db*"))
+    named = tmp_path / "mine.db"
+    result = CliRunner().invoke(app, ["demo", "--out", str(tmp_path / "o"), "--db", str(named)])
+    assert result.exit_code == 1
+    assert not list(tmp_path.glob("mine.db*"))
+    # a fresh run afterwards is not refused as "not fresh"
+    monkeypatch.undo()
+    monkeypatch.chdir(tmp_path)
+    again = CliRunner().invoke(app, ["demo", "--out", str(tmp_path / "o"), "--db", str(named)])
+    assert again.exit_code == 0, again.output

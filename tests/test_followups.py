@@ -27,6 +27,7 @@ from upload_campaign import (
 from reactivate.db.engine import open_engine
 from reactivate.followups import followups
 from reactivate.load import LoadOptions, load_accounts
+from reactivate.messages import zh
 from reactivate.sheets.workbook import CALL_SHEET, read_stamp
 
 NOW = dt.datetime(2020, 8, 1, 0, 30, tzinfo=SH)
@@ -187,13 +188,35 @@ def test_workbooks_for_the_next_round_upload_like_the_first(db: str, tmp_path: P
     sheet = book[CALL_SHEET]
     names = {sheet.cell(r, 1).value: sheet.cell(r, 2).value for r in range(2, sheet.max_row + 1)}
     assert names[NEVER_CALLED] == "赵六"
-    for r in range(2, sheet.max_row + 1):
-        if sheet.cell(r, 1).value == NEVER_CALLED:
-            sheet.cell(r, 9).value = dt.datetime(2020, 7, 28, 10, 0)
-            sheet.cell(r, 10).value = "接通"
+    column = {cell.value: cell.column for cell in sheet[1]}
+    listed = {sheet.cell(r, 1).value: r for r in range(2, sheet.max_row + 1)}
+    # why each client is listed, the last call and when, and 拨打次数 from the count so far
+    retry = listed["0010000001"]
+    assert sheet.cell(retry, column["跟进原因"]).value == zh.TEXTS["followup.retry"]
+    assert sheet.cell(retry, column["上次通话结果"]).value == "无人接听"
+    assert sheet.cell(retry, column["上次通话时间"]).value == dt.datetime(2020, 7, 20, 10, 0)
+    assert sheet.cell(retry, column["上次通话时间"]).number_format == "yyyy-mm-dd hh:mm"
+    assert sheet.cell(retry, column["拨打次数"]).value == 1
+    a002 = openpyxl.load_workbook(next(p for p in report["workbooks"] if "A002" in p))[CALL_SHEET]
+    (callback,) = a002.iter_rows(min_row=2, values_only=True)
+    assert callback[0] == "0010000003"
+    assert callback[column["跟进原因"] - 1] == zh.TEXTS["followup.callback_due"]
+    assert callback[column["应跟进时间"] - 1] == dt.datetime(2020, 7, 25, 10, 0)
+    assert sheet.cell(listed[NEVER_CALLED], column["拨打次数"]).value == 0
+    row = listed[NEVER_CALLED]
+    sheet.cell(row, column["通话时间"]).value = dt.datetime(2020, 7, 28, 10, 0)
+    sheet.cell(row, column["通话结果"]).value = "接通"
+    sheet.cell(row, column["拨打次数"]).value = 1
     book.save(a001)
     code, summary = upload(db, a001)
+    # the rows left as issued (拨打次数 at the calls so far) are no new call
     assert code == 0 and summary["applied"] == 1, summary
+    assert (
+        rows(db, "SELECT COUNT(*) FROM event WHERE client_id = '0010000001' AND stage = 'call'")[0][
+            0
+        ]
+        == 1
+    )
     # a second round is a new issue
     run(db, workbooks=out)
     issues = rows(db, "SELECT MAX(issue) FROM workbook_issue WHERE advisor_code = 'A001'")

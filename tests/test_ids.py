@@ -81,6 +81,7 @@ def test_roster_refuses_an_advisor_code_with_an_invisible_character(
         "A001\u200d,李强,上海浦东南路营业部,0101\nA003,张伟,上海浦东南路营业部,01 01\n",
         encoding="utf-8",
     )
+    assert invoke(db_url, "init")[0] == 0
     code, output = invoke(db_url, "advisors", "load", str(roster))
     assert code == 1
     assert "2 row(s) rejected" in output and "row 3, column 工号" in output
@@ -96,6 +97,7 @@ def test_do_not_call_list_refuses_a_cell_that_swallowed_the_file(
     path.write_text(
         '客户号,原因\n"unterminated,' + "a" * 2000 + "\n0010000001,投诉\n", encoding="utf-8"
     )
+    assert invoke(db_url, "init")[0] == 0
     code, output = invoke(db_url, "dnc", "load", str(path))
     assert code == 1
     assert "row 2, column 客户号" in output and f"at most {MAX_ID_LENGTH}" in output

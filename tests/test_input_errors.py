@@ -86,6 +86,7 @@ def test_a_roster_capacity_too_large_for_the_database_is_rejected(
         f"工号,姓名,营业部,企业微信账号,容量,状态\nA001,王芳,上海浦东南路营业部,wangfang,{capacity},在职\n",
         encoding="utf-8",
     )
+    assert invoke(db_url, "init").exit_code == 0
     result = invoke(db_url, "advisors", "load", str(roster))
     assert_one_error(result, "row 2", "容量", "too large: at most 2,147,483,647")
 

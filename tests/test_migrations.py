@@ -15,11 +15,10 @@ from typing import Any
 
 from helpers import TEST_DATA, query, scalar
 from sqlalchemy import create_engine
-from sqlmodel import SQLModel
 from typer.testing import CliRunner
 
 from reactivate.cli import app
-from reactivate.db import migrate
+from reactivate.db import migrate, models
 from reactivate.db.migrations import HEAD, baseline
 
 SLUG = "2020h2-dormant"
@@ -72,7 +71,7 @@ def schema_differences(url: str) -> list[Any]:
 
     with engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={"include_object": made_here})
-        found = compare_metadata(context, SQLModel.metadata)
+        found = compare_metadata(context, models.METADATA)
     engine.dispose()
     return list(found)
 
@@ -84,7 +83,7 @@ def test_head_is_the_newest_revision() -> None:
 
 
 def test_the_revisions_build_what_the_models_describe(db_url: str) -> None:
-    run("campaign", "list", "--db", db_url)
+    run("init", "--db", db_url)
     assert scalar(db_url, "SELECT version_num FROM alembic_version") == HEAD
     assert scalar(db_url, "SELECT value FROM meta WHERE key = 'schema_version'") == "2"
     assert schema_differences(db_url) == []
@@ -146,7 +145,7 @@ def test_a_database_a_newer_release_upgraded_is_refused(db_url: str) -> None:
 
 def test_opening_a_current_database_does_not_import_alembic(tmp_path: Path) -> None:
     db = str(tmp_path / "current.db")
-    run("campaign", "list", "--db", db)
+    run("init", "--db", db)
     code = (
         "import sys; from reactivate.db.engine import open_engine; "
         f"open_engine({db!r}).dispose(); print('alembic' in sys.modules)"

@@ -3,6 +3,7 @@ nowhere in the database's files, not only gone from its rows."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -98,9 +99,17 @@ def test_purged_mobiles_are_nowhere_in_the_database_files(db_url: str) -> None:
         )
     engine.dispose()
     assert all(mobile.encode() in stored_bytes(db_url) for mobile in remarked)
+    ((client,),) = query(db_url, "SELECT MIN(client_id) FROM member WHERE advisor_code IS NOT NULL")
+    before = json.loads(run(db_url, "client", "show", client, "-c", SLUG, "-f", "json"))
+    assert before["personal_data_purged"] is False and "****" in before["mobile"]
     out = run(db_url, "campaign", "close", SLUG, "--purge-personal-data")
     assert "Personal data removed" in out
     left = stored_bytes(db_url)
     still = sorted(mobile for mobile in mobiles if mobile.encode() in left)
     assert still == [], f"{len(still)} purged mobiles still stored, e.g. {still[:3]}"
     assert query(db_url, "SELECT remark_mobiles FROM wecom_relation") == [(None,)]
+    # one client's timeline says the personal data was purged rather than showing blanks
+    shown = " ".join(run(db_url, "client", "show", client, "-c", SLUG).split())
+    assert "personal data purged when the campaign closed" in shown
+    after = json.loads(run(db_url, "client", "show", client, "-c", SLUG, "-f", "json"))
+    assert after["personal_data_purged"] is True

@@ -143,6 +143,7 @@ MEMBERS = st.fixed_dictionaries(
         "dnc": seldom_not(False),
         "risk": st.sampled_from((None, 1, 2, 3, 4, 4, 5)),
         "dnc_call_at": maybe(st.just(dt.datetime(2020, 12, 1, 2, 0, tzinfo=dt.UTC))),
+        "attempts_so_far": st.sampled_from((None, 0, 1, 3)),
     }
 )
 

@@ -12,10 +12,10 @@ from pathlib import Path
 import httpx
 import pytest
 from fake_wecom import FakeWeCom, fake_wecom  # noqa: F401
-from sqlmodel import Session, select
+from sqlalchemy import select
 
 from reactivate.db.engine import open_engine
-from reactivate.db.models import WeComToken
+from reactivate.db.models import WECOM_TOKENS
 from reactivate.errors import ConfigError, WeComConfigError, WeComError
 from reactivate.wecom.client import WeComClient, WeComSettings
 from reactivate.wecom.tokens import DatabaseTokenStore, MemoryTokenStore
@@ -609,8 +609,8 @@ def test_database_token_store_shared_across_invocations(
         engine.dispose()
     assert fake_wecom.gettoken_calls == 1
     engine = open_engine(url)
-    with Session(engine) as session:
-        rows = session.exec(select(WeComToken)).all()
+    with engine.connect() as conn:
+        rows = conn.execute(select(WECOM_TOKENS)).all()
     engine.dispose()
     assert len(rows) == 1
     assert fake_wecom.secret not in rows[0].key

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -17,12 +19,12 @@ from typer.testing import CliRunner
 from reactivate.assign import reassign
 from reactivate.cli import app
 from reactivate.db.engine import open_engine
-from reactivate.errors import ConfigError
+from reactivate.errors import ConfigError, WeComError
 from reactivate.sheets.workbook import CALL_SHEET, LINK_HEADER
 from reactivate.wecom.client import WeComClient
 from reactivate.wecom.contact_ways import create_ways
 from reactivate.wecom.notify import PER_MEMBER_PER_MINUTE, _Pacer
-from reactivate.wecom.tokens import DatabaseTokenStore
+from reactivate.wecom.tokens import DatabaseTokenStore, MemoryTokenStore
 
 DATA = ROOT / "data"
 SLUG = "2020h2-dormant"
@@ -171,6 +173,7 @@ def test_notify_sends_each_advisor_their_numbers_workbook_and_the_robot_summary(
     assert f"you have {clients} client(s)" in dry
     assert "on WeCom 2 (2 confirmed by WeCom)" in dry
     assert "Dry run" in dry and "group robot" in dry
+    assert "the funnel as a picture (PNG" in dry
     assert fake_wecom.messages == [] and fake_wecom.webhook_messages == []
     mobiles = [str(m) for (m,) in query(sqlite_url, "SELECT mobile FROM client")]
     assert not any(m in dry for m in mobiles)
@@ -182,7 +185,7 @@ def test_notify_sends_each_advisor_their_numbers_workbook_and_the_robot_summary(
     )
     assert result.exit_code == 0, result.output
     sent = json.loads(result.stdout)
-    assert (sent["texts"], sent["files"], sent["webhook"]) == (10, 10, True)
+    assert (sent["texts"], sent["files"], sent["webhook"], sent["chart"]) == (10, 10, True, True)
     assert sent["invalid"] == ["A0003"]
     assert fake_wecom.secret not in result.output and fake_wecom.webhook_key not in result.output
     texts = {
@@ -192,10 +195,48 @@ def test_notify_sends_each_advisor_their_numbers_workbook_and_the_robot_summary(
     files = [m for m in fake_wecom.messages if m["msgtype"] == "file"]
     assert len(files) == len(fake_wecom.media) == 10
     assert all(name.endswith(".xlsx") for name, _ in fake_wecom.media.values())
-    (robot,) = fake_wecom.webhook_messages
+    robot, picture = fake_wecom.webhook_messages
     markdown = robot["markdown"]["content"]
     assert len(markdown.encode()) <= 4096
     assert "392 clients assigned" in markdown and "| WeCom added | 2 |" in markdown
+    # the funnel as an image message: a PNG, base64 with the md5 of its bytes (the fake
+    # refuses anything else), within WeCom's 2 MB
+    png = base64.b64decode(picture["image"]["base64"])
+    assert picture["msgtype"] == "image" and png.startswith(b"\x89PNG")
+    assert picture["image"]["md5"] == hashlib.md5(png).hexdigest()
+    assert len(png) <= 2 * 1024 * 1024
+
+
+def test_notify_without_the_chart_posts_markdown_only(
+    sqlite_url: str,
+    tmp_path: Path,
+    fake_wecom: FakeWeCom,  # noqa: F811
+) -> None:
+    set_up(sqlite_url, fake_wecom, "--no-workbooks")
+    args = ["wecom", "notify", "-c", SLUG, "--webhook", "--no-chart", "-f", "json"]
+    result = CliRunner().invoke(app, [*args, "--db", sqlite_url], env=fake_wecom.env())
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["chart"] is False
+    assert [m["msgtype"] for m in fake_wecom.webhook_messages] == ["markdown"]
+    # without a Chinese font the picture cannot be drawn: said, with the way round it
+    env = {**fake_wecom.env(), "REACTIVATE_FONT": str(tmp_path / "no-such-font.ttc")}
+    args = ["wecom", "notify", "-c", SLUG, "--webhook", "--db", sqlite_url]
+    result = CliRunner().invoke(app, args, env=env)
+    assert result.exit_code == 1
+    assert "no-such-font.ttc" in result.output and "--no-chart" in result.output
+    assert len(fake_wecom.webhook_messages) == 1  # nothing more was sent
+
+
+def test_the_fake_robot_refuses_an_image_whose_md5_is_wrong(
+    fake_wecom: FakeWeCom,  # noqa: F811
+) -> None:
+    with WeComClient(fake_wecom.settings(), MemoryTokenStore()) as wecom:
+        wecom.webhook_image(b"\x89PNG\r\n\x1a\n" + b"0" * 64)
+        with pytest.raises(WeComError):
+            wecom._webhook({"msgtype": "image", "image": {"base64": "iVBORw0K", "md5": "0" * 32}})
+        with pytest.raises(ValueError, match="2097152"):
+            wecom.webhook_image(b"\x89PNG" + b"0" * (2 * 1024 * 1024))
+    assert len(fake_wecom.webhook_messages) == 1
 
 
 def test_pacer_waits_before_a_members_31st_message_in_a_minute() -> None:

@@ -144,7 +144,7 @@ def test_client_values_read_back_with_openpyxl(written: tuple[Path, WorkbookSpec
         "10k-50k",
         180,
         "C1",
-        "F001",
+        "F001 货币基金",
     )
     # ids and mobiles are text cells, never numbers
     assert ws["A2"].data_type == "s" and ws["C2"].data_type == "s"
@@ -153,8 +153,8 @@ def test_client_values_read_back_with_openpyxl(written: tuple[Path, WorkbookSpec
     assert ws["B4"].value == '=HYPERLINK("http://x")' and ws["B4"].data_type == "s"
     # missing values are blank cells
     assert rows[1][:8] == ("0000000001", None, None, None, "10k-50k", None, None, None)
-    # suitable products joined, within the client's tolerance
-    assert rows[3][6] == "C4" and rows[3][7] == "F001、F003、F005"
+    # suitable products, name and code, joined, within the client's tolerance
+    assert rows[3][6] == "C4" and rows[3][7] == "F001 货币基金、F003 稳健理财、F005 成长股票"
     # input columns start empty
     assert all(value is None for row in rows for value in row[8:])
 

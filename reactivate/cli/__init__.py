@@ -7,6 +7,8 @@ imported inside commands so that `reactivate --help` starts fast.
 
 from __future__ import annotations
 
+import copy
+import os
 import sys
 from collections.abc import Sequence
 from enum import StrEnum
@@ -23,6 +25,7 @@ from reactivate.cli import (
     branches,
     campaign,
     client,
+    coercion,
     db,
     demo,
     dnc,
@@ -41,6 +44,8 @@ from reactivate.db import interrupts
 from reactivate.db.interrupts import Interrupted
 from reactivate.errors import ReactivateError
 from reactivate.messages import speaking, t
+
+coercion.install()  # Typer converts our options without pydantic (cli/coercion.py)
 
 
 class _ReportingGroup(TyperGroup):
@@ -115,8 +120,20 @@ class Language(StrEnum):
     en = "en"
 
 
+def _version(shown: bool) -> None:
+    if shown:
+        from importlib.metadata import version  # only here: a tenth of --help's time
+
+        typer.echo(f"reactivate {version('reactivate')}")
+        raise typer.Exit()
+
+
 @app.callback()
-def _root(
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="help.opt.version"),
+    ] = False,
     lang: Annotated[
         Language | None, typer.Option("--lang", help="help.opt.lang", show_default=False)
     ] = None,
@@ -146,13 +163,41 @@ app.add_typer(client.app, name="client")
 app.add_typer(db.app, name="db")
 
 
+def _enable_completion() -> None:
+    """Let the shell complete commands and options (`_REACTIVATE_COMPLETE=bash_source
+    reactivate`, README): Typer registers its shells only with `add_completion`, whose
+    --install-completion options we leave out of every help page."""
+    from typer._completion_classes import completion_init
+
+    completion_init()
+
+
 def main() -> None:
     """Run the command line on `sys.argv`, SIGINT and SIGTERM routed (`reactivate.__main__`
     routes them before this module is imported)."""
     interrupts.install()
+    if any(name.endswith("_COMPLETE") for name in os.environ):
+        _enable_completion()
     try:
-        app()
+        _for_the_command_given(sys.argv[1:])()
     finally:
         late = interrupts.finish()  # came while the command line loaded or exited
         if late is not None:
             sys.exit(_report_interrupt(late))
+
+
+def _for_the_command_given(argv: list[str]) -> typer.Typer:
+    """`app`, with only the top-level command `argv` names when it names one: Typer works
+    out every command's parameters at each start (about 20 ms for all of them), and a run
+    uses one. Anything else (no command, an option first, a mistyped name) gets them all,
+    for the root help and Typer's suggestions."""
+    if not argv or argv[0].startswith("-") or app.registered_callback is None:
+        return app
+    name = argv[0]
+    commands = [c for c in app.registered_commands if c.name == name]
+    groups = [g for g in app.registered_groups if g.name == name]
+    if not commands and not groups:
+        return app
+    only = copy.copy(app)
+    only.registered_commands, only.registered_groups = commands, groups
+    return only

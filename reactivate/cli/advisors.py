@@ -51,4 +51,10 @@ def list_(db: DbOption = None, fmt: FormatOption = Format.table) -> None:
 
     rows = advisor_overview(engine(db))
     headers = column_labels(list(rows[0]) if rows else ["code"])
-    print_rows(fmt, rows, headers, lambda r: list(labelled(r).values()))
+    print_rows(fmt, rows, headers, lambda r: [_shown(v) for v in labelled(r).values()])
+
+
+def _shown(value: object) -> object:
+    from reactivate.render.tables import yes_no
+
+    return yes_no(value) if isinstance(value, bool) else value

@@ -39,6 +39,6 @@ def export(
     rows = assignment_rows(engine(db), campaign)
     if fmt is ExportFormat.xlsx and out is None:
         raise typer.BadParameter(t("error.xlsx_needs_out"), param_hint="--out")
-    written = write_rows(rows, fmt.value, out)
+    written = write_rows(rows, fmt.value, out, title=t("sheet.assignments", campaign=campaign))
     if out is not None:
         console().print(t("summary.exported", count=written, path=out))

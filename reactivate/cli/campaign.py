@@ -23,7 +23,7 @@ def add(
 ) -> None:
     from reactivate import registry
 
-    campaign, created = registry.register(engine(db), file)
+    campaign, created = registry.register(engine(db, create=True), file)
     key = "summary.campaign_added" if created else "summary.campaign_updated"
     console().print(t(key, slug=campaign.slug))
 

@@ -19,7 +19,7 @@ def upgrade(db: DbOption = None, fmt: FormatOption = Format.table) -> None:
     from reactivate.db import migrate
     from reactivate.db.engine import open_engine
 
-    used = open_engine(db, upgrade=False)
+    used = open_engine(db, upgrade=False)  # creates the database, as `init` does
     done = migrate.upgrade(used)
     if fmt is Format.json:
         print_json(
@@ -49,7 +49,7 @@ def backup(
     from reactivate.db.backup import backup as copy_database
     from reactivate.db.engine import open_engine
 
-    used = open_engine(db, upgrade=False)  # the copy is of the database as it is
+    used = open_engine(db, create=False, upgrade=False)  # the copy is of the database as it is
     done = copy_database(used, file)
     url = used.url.render_as_string()
     console().print(t("summary.backup", url=url, file=done.path, size=f"{done.bytes:,}"))

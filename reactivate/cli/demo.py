@@ -24,22 +24,26 @@ def demo(
         typer.Option("--db", help="help.demo.db"),
     ] = None,
 ) -> None:
-    from reactivate.demo.run import run_demo
+    from reactivate.demo.run import discarded_on_failure, new_database_file, run_demo
 
     if db is None:
         shutil.rmtree(out, ignore_errors=True)  # our own folder from an earlier demo
         out.mkdir(parents=True)
         db = str(out / "demo.db")
     screen = console()
-    result = run_demo(
-        engine(db), out, step=lambda name: screen.print(Text(f"» {name}", style="bold"))
-    )
+    with discarded_on_failure(new_database_file(db)):
+        result = run_demo(
+            engine(db, create=True),
+            out,
+            step=lambda name: screen.print(Text(f"» {name}", style="bold")),
+        )
     _show_demo(result, out, db)
 
 
 def _show_demo(result: DemoResult, out: Path, db: str) -> None:
     screen = console()
-    loaded = t("summary.load", file=result.load.file, campaign=result.load.campaign)
+    # the sample ships inside the package: its name says enough, its install path nothing
+    loaded = t("summary.load", file=Path(result.load.file).name, campaign=result.load.campaign)
     screen.print(counts_table(loaded, result.load.counts()))
     screen.print(assigned_line(result.assignment))
     workbooks = out / "workbooks"

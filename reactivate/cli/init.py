@@ -10,5 +10,5 @@ from reactivate.messages import t
 def init(db: DbOption = None) -> None:
     from reactivate.db.models import SCHEMA_VERSION
 
-    used = engine(db)
+    used = engine(db, create=True)
     console().print(t("summary.init", url=used.url.render_as_string(), version=SCHEMA_VERSION))

@@ -44,12 +44,16 @@ class Format(StrEnum):
 FormatOption = Annotated[Format, typer.Option("--format", "-f", help="help.opt.format")]
 
 
-def engine(db: str | None) -> Engine:
-    """The engine for this invocation (imports SQLAlchemy only when a command needs it)."""
+def engine(db: str | None, *, create: bool = False) -> Engine:
+    """The engine for this invocation (imports SQLAlchemy only when a command needs it).
+
+    Only the commands that start a database (`init`, `campaign add`, `demo`) `create` one:
+    any other refuses a path with no database, so a mistyped `--db` says so instead of
+    leaving an empty database behind."""
     from reactivate.db import interrupts
     from reactivate.db.engine import open_engine
 
-    return interrupts.watch(open_engine(db))
+    return interrupts.watch(open_engine(db, create=create))
 
 
 @contextmanager

@@ -75,7 +75,11 @@ def reassign(
 
 
 def _show(done: Reassignment) -> None:
-    print_assignment(done.moves)
+    if done.moves.from_clients == 0:
+        moves = done.moves
+        console().print(t("reassign.no_clients", code=moves.from_advisor, slug=moves.campaign))
+    else:
+        print_assignment(done.moves)
     if done.handover is None:
         return
     handover = done.handover

@@ -23,6 +23,14 @@ class ReportFormat(StrEnum):
     csv = "csv"
     markdown = "markdown"
     xlsx = "xlsx"
+    html = "html"
+    png = "png"
+    svg = "svg"
+    chart = "chart"
+
+
+#: formats that are files, never printed to a terminal
+NEEDS_OUT = (ReportFormat.xlsx, ReportFormat.png)
 
 
 class By(StrEnum):
@@ -74,13 +82,20 @@ def report(
             help="help.report.fmt",
         ),
     ] = ReportFormat.table,
-    out: Annotated[Path | None, typer.Option(help="help.report.out")] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="help.report.out"),
+    ] = None,
+    wide: Annotated[
+        bool,
+        typer.Option("--wide", help="help.report.wide"),
+    ] = False,
     db: DbOption = None,
 ) -> None:
     from reactivate.report import ReportOptions, build_report
 
-    if fmt is ReportFormat.xlsx and out is None:
-        raise typer.BadParameter(t("report.out_needed"), param_hint="--out")
+    if fmt in NEEDS_OUT and out is None:
+        raise typer.BadParameter(t("report.out_needed_for", format=fmt.value), param_hint="--out")
     chosen = by.value if by else ("advisor" if fmt is ReportFormat.markdown else None)
     options = ReportOptions(
         by=chosen,
@@ -90,25 +105,28 @@ def report(
         until=_date(until, "'--until'"),
         stale_days=stale_days,
     )
-    _write(build_report(engine(db), campaign, options), fmt, out)
+    _write(build_report(engine(db), campaign, options), fmt, out, wide=wide)
 
 
-def _write(result: Report, fmt: ReportFormat, out: Path | None) -> None:
+def _write(result: Report, fmt: ReportFormat, out: Path | None, *, wide: bool = False) -> None:
     """The report in `fmt`, to stdout or to `out` (said, except for a table)."""
     from reactivate.render import report as render
 
-    if fmt is ReportFormat.table:
-        _write_table(result, out)
+    if fmt in (ReportFormat.table, ReportFormat.chart):
+        _write_table(result, out, wide=wide, chart=fmt is ReportFormat.chart)
         return
     if fmt is ReportFormat.xlsx:
         assert out is not None  # the command refuses xlsx without --out
         render.write_xlsx(result, out)
+    elif fmt is ReportFormat.png:
+        from reactivate.render.chart import to_png
+
+        assert out is not None  # the command refuses png without --out
+        picture = to_png(result)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_bytes(picture)
     else:
-        body = {
-            ReportFormat.json: render.to_json,
-            ReportFormat.csv: render.to_csv,
-            ReportFormat.markdown: render.to_markdown,
-        }[fmt](result)
+        body = _text(result, fmt)
         if out is None:
             typer.echo(body, nl=not body.endswith("\n"))
             return
@@ -116,16 +134,49 @@ def _write(result: Report, fmt: ReportFormat, out: Path | None) -> None:
     console().print(t("report.written", path=out))
 
 
-def _write_table(result: Report, out: Path | None) -> None:
+def _text(result: Report, fmt: ReportFormat) -> str:
+    from reactivate.render import report as render
+
+    if fmt is ReportFormat.html:
+        from reactivate.render.html import to_html
+
+        return to_html(result)
+    if fmt is ReportFormat.svg:
+        from reactivate.render.chart import to_svg
+
+        return to_svg(result)
+    return {
+        ReportFormat.json: render.to_json,
+        ReportFormat.csv: render.to_csv,
+        ReportFormat.markdown: render.to_markdown,
+    }[fmt](result)
+
+
+def _write_table(result: Report, out: Path | None, *, wide: bool, chart: bool = False) -> None:
     from rich.console import Console
 
     from reactivate.render.report import to_table
 
+    screen = console()
+    if chart:
+        from reactivate.render.chart import to_terminal
+
+        if out is None:
+            screen.print(to_terminal(result, width=screen.width))
+        else:
+            with out.open("w", encoding="utf-8") as stream:
+                Console(file=stream, width=screen.width, no_color=True, markup=False).print(
+                    to_terminal(result, width=screen.width)
+                )
+        return
     if out is None:
-        screen = console()
-        screen.print(to_table(result, width=screen.width))
+        if wide:  # as wide as the table needs; the terminal wraps what it cannot show
+            screen = Console(width=max(screen.width, 400), highlight=False, markup=False)
+            screen.print(to_table(result, width=screen.width, wide=True), crop=False)
+        else:
+            screen.print(to_table(result, width=screen.width))
         return
     with out.open("w", encoding="utf-8") as stream:
-        Console(file=stream, width=console().width, no_color=True, markup=False).print(
-            to_table(result)
+        Console(file=stream, width=screen.width, no_color=True, markup=False).print(
+            to_table(result, width=screen.width, wide=wide)
         )

@@ -132,6 +132,13 @@ def notify(
             help="help.wecom.notify.webhook",
         ),
     ] = False,
+    chart: Annotated[
+        bool,
+        typer.Option(
+            "--chart/--no-chart",
+            help="help.wecom.notify.chart",
+        ),
+    ] = True,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="help.wecom.notify.dry_run")] = False,
     db: DbOption = None,
     fmt: FormatOption = Format.table,
@@ -139,7 +146,7 @@ def notify(
     from reactivate.wecom.notify import plan, send
 
     eng = engine(db)
-    outbox = plan(eng, campaign, attach=attach, webhook=webhook)
+    outbox = plan(eng, campaign, attach=attach, webhook=webhook, chart=chart)
     if dry_run:
         emit(fmt, outbox.to_json(), lambda: _show_outbox(outbox))
         return
@@ -153,6 +160,7 @@ def _show_sent(summary: NotifySummary) -> None:
         (t("wecom.notify_texts"), summary.texts),
         (t("wecom.notify_files"), summary.files),
         (t("wecom.notify_webhook"), t("wecom.yes") if summary.webhook else t("wecom.no")),
+        (t("wecom.notify_chart"), t("wecom.yes") if summary.chart else t("wecom.no")),
     ]
     _print_counts(t("wecom.notify_title", campaign=summary.campaign), pairs)
     _print_notify_notes(summary.invalid, summary.without_userid, summary.missing_workbooks)
@@ -168,6 +176,9 @@ def _show_outbox(outbox: Outbox) -> None:
     if outbox.markdown is not None:
         out.print(Text(f"→ {t('wecom.notify_robot')}", style="bold"))
         out.print(outbox.markdown)
+    if outbox.chart is not None:
+        size = f"{len(outbox.chart) / 1024:,.0f}"
+        out.print(Text(f"→ {t('wecom.notify_robot_chart', size=size)}", style="bold"))
     _print_notify_notes([], outbox.without_userid, outbox.missing_workbooks)
     out.print(t("wecom.notify_dry_run"))
 

@@ -1,7 +1,7 @@
 """What differs between SQLite and PostgreSQL in the raw SQL we write: times and comparisons.
 
 PostgreSQL stores times as TIMESTAMPTZ; SQLite stores them as UTC text in the form
-`YYYY-MM-DD HH:MM:SS.ffffff` (sqlmodel's UTCDateTime). Raw SQL that compares or writes
+`YYYY-MM-DD HH:MM:SS.ffffff` (`models.UTCDateTime`). Raw SQL that compares or writes
 times must bind them in the stored form, so every use case asks here.
 """
 

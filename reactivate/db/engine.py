@@ -90,8 +90,10 @@ def _sqlite_begin(conn: Any) -> None:
 def open_engine(db: str | None = None, *, create: bool = True, upgrade: bool = True) -> Engine:
     """An engine for `db`, with the schema in place (created when `create` and missing).
 
-    `upgrade` False leaves the schema as found, for `reactivate.db.migrate.upgrade` to
-    bring up to date and say what it did."""
+    Without `create`, a database that is not there is refused (`DatabaseError`): a SQLite
+    file that does not exist (nothing is created at the path) or, when upgrading, a
+    database without our schema. `upgrade` False leaves the schema as found, for
+    `reactivate.db.migrate.upgrade` to bring up to date and say what it did."""
     url = resolve_url(db)
     try:
         # No pool: a command is short-lived, and a connection closed on release never
@@ -103,7 +105,10 @@ def open_engine(db: str | None = None, *, create: bool = True, upgrade: bool = T
     logging.getLogger(f"{pool.__module__}.{pool.__name__}").addFilter(_not_an_interrupt)
     if engine.dialect.name == "sqlite":
         if engine.url.database not in (None, "", ":memory:"):
-            _private_file(Path(engine.url.database))
+            path = Path(engine.url.database)
+            if not create and not path.exists():
+                raise DatabaseError(t("error.no_database", where=path))
+            _private_file(path)
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
     if not upgrade:
@@ -132,9 +137,12 @@ def revision(engine: Engine) -> str | None:
 
 def ensure_schema(engine: Engine, *, create: bool = True) -> None:
     """Nothing but a look at the revision when the database is current; else upgrade it
-    (`reactivate.db.migrate`), as every release has on first use of an older database."""
+    (`reactivate.db.migrate`), as every release has on first use of an older database.
+    An empty database is given the schema when `create`, else refused."""
     if revision(engine) == HEAD:
         return
     from reactivate.db import migrate
 
-    migrate.upgrade(engine, create=create)
+    if migrate.upgrade(engine, create=create).after is None:
+        where = engine.url.database if engine.dialect.name == "sqlite" else engine.url
+        raise DatabaseError(t("error.no_database", where=where))

@@ -9,8 +9,10 @@ the report. The simulation is labelled as such wherever the demo shows it.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -21,7 +23,7 @@ from reactivate import registry
 from reactivate.activity import ActivitySummary, load_activity
 from reactivate.assign import AssignOptions, AssignSummary, assign
 from reactivate.clock import local
-from reactivate.db.models import CLIENT_STAGES, CLIENTS, MEMBERS, Member
+from reactivate.db.models import CLIENT_STAGES, CLIENTS, MEMBERS
 from reactivate.demo.simulate import (
     ClientToWork,
     WorkResult,
@@ -54,10 +56,30 @@ SEED = 2020
 
 @dataclass(frozen=True)
 class DemoInputs:
-    campaign_file: Path = Path("campaigns/2020h2-dormant.toml")
-    roster: Path = Path("data/advisors.xlsx")
-    do_not_call: Path = Path("data/do_not_call.csv")
-    accounts: Path = Path("data/dormant_accounts.xlsx")
+    """The files the demo runs on; by default the sample shipped inside the package."""
+
+    campaign_file: Path
+    roster: Path
+    do_not_call: Path
+    accounts: Path
+
+
+@contextmanager
+def sample_inputs() -> Iterator[DemoInputs]:
+    """The shipped sample (reactivate/demo/sample, the same files as the repository's
+    campaigns/ and data/) as files on disk, wherever the package is installed."""
+    sample = resources.files("reactivate.demo") / "sample"
+    with ExitStack() as stack:
+
+        def file(name: str) -> Path:
+            return stack.enter_context(resources.as_file(sample / name))
+
+        yield DemoInputs(
+            campaign_file=file("2020h2-dormant.toml"),
+            roster=file("advisors.xlsx"),
+            do_not_call=file("do_not_call.csv"),
+            accounts=file("dormant_accounts.xlsx"),
+        )
 
 
 @dataclass
@@ -74,13 +96,43 @@ class DemoResult:
 Step = Callable[[str], None]
 
 
+def new_database_file(db: str) -> Path | None:
+    """The SQLite file `db` names when it does not exist yet (the demo will create it)."""
+    from sqlalchemy.engine import make_url
+
+    from reactivate.db.engine import resolve_url
+
+    url = make_url(resolve_url(db))
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        return None
+    path = Path(url.database)
+    return None if path.exists() else path
+
+
+@contextmanager
+def discarded_on_failure(created: Path | None) -> Iterator[None]:
+    """Delete the database file the demo `created` (and its -wal, -shm) when the demo fails
+    or is interrupted: a half-made demo database would only be refused by the next run."""
+    try:
+        yield
+    except BaseException:
+        if created is not None:
+            for suffix in ("", "-wal", "-shm", "-journal"):
+                created.with_name(created.name + suffix).unlink(missing_ok=True)
+        raise
+
+
 def run_demo(
-    engine: Engine, out_dir: Path, inputs: DemoInputs = DemoInputs(), step: Step | None = None
+    engine: Engine, out_dir: Path, inputs: DemoInputs | None = None, step: Step | None = None
 ) -> DemoResult:
-    """Run the whole job on the sample data; `step` is told each stage's name as it starts."""
+    """Run the whole job on the sample data (`inputs`: the shipped sample); `step` is told
+    each stage's name as it starts."""
+    if inputs is None:
+        with sample_inputs() as sample:
+            return run_demo(engine, out_dir, sample, step)
     say = step or (lambda _name: None)
     with engine.connect() as conn:
-        if conn.execute(select(Member.campaign_id).limit(1)).first() is not None:  # type: ignore[call-overload]
+        if conn.execute(select(MEMBERS.c.campaign_id).limit(1)).first() is not None:
             raise StateError(t("error.demo_not_fresh", url=engine.url.render_as_string()))
     say(t("demo.step.load"))
     campaign_config, _ = registry.register(engine, inputs.campaign_file)

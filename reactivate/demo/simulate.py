@@ -3,7 +3,8 @@
 Each assigned client is called one or more times, maybe reached, maybe added on WeCom,
 pushed a suitable product and converted, at rates chosen so the campaign lands near its
 targets (the source's 49% reached, 14% on WeCom, 6.4% converted of assigned). Times fall
-inside the campaign, after the client was assigned. Pure: plain data in and out.
+inside the campaign, after the client was assigned, in working hours (`WORKING_HOURS`, on
+the campaign's clock: `until`'s zone). Pure: plain data in and out.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import datetime as dt
 import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Final
 
 from reactivate.rules import funnel
 
@@ -112,7 +114,8 @@ def _work(
         calls.append(Call(_bounded(moment, until), disposition))
         if disposition in (funnel.WRONG_NUMBER, funnel.DO_NOT_CALL):
             break
-        moment += dt.timedelta(hours=rng.uniform(5, 48))
+        # from the call as made (moved into working hours), so the next one is later
+        moment = calls[-1].at + dt.timedelta(hours=rng.uniform(5, 48))
     reached_at = calls[-1].at
     callback_at = (
         reached_at + dt.timedelta(days=2) if calls[-1].disposition == funnel.CALLBACK else None
@@ -141,8 +144,28 @@ def _work(
 
 
 def _bounded(moment: dt.datetime, until: dt.datetime) -> dt.datetime:
-    """Keep simulated times inside the campaign, on whole minutes (as people write them)."""
-    return min(moment, until).replace(second=0, microsecond=0)
+    """Keep simulated times inside the campaign and its working hours, on whole minutes (as
+    people write them). A time out of hours moves forward, to the next morning: what
+    follows it is drawn after it, so the order of a client's calls and steps stays."""
+    return min(_working(moment, until.tzinfo), until).replace(second=0, microsecond=0)
+
+
+#: When advisors call and work (start and end hour on the campaign's clock).
+WORKING_HOURS: Final = (9, 21)
+
+
+def _working(moment: dt.datetime, zone: dt.tzinfo | None) -> dt.datetime:
+    """`moment`, or where it falls outside working hours, the next start of work plus a
+    quarter of the time it was into the night (a night's times spread over the morning)."""
+    start, end = WORKING_HOURS
+    wall = moment.astimezone(zone)
+    if start <= wall.hour < end:
+        return moment
+    opened = wall.replace(hour=start, minute=0, second=0, microsecond=0)
+    if wall.hour >= end:
+        opened += dt.timedelta(days=1)
+    closed = opened - dt.timedelta(hours=24 - (end - start))
+    return opened + (wall - closed) / 4
 
 
 #: Chance that a client trades again during the campaign: a base rate any dormant client

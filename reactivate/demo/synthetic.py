@@ -408,6 +408,26 @@ def _new_workbook(path: Path) -> Any:
     return workbook
 
 
+def write_activity_xlsx(path: Path, rows: Iterable[tuple[str, date | None]]) -> int:
+    """Write a later core-system export: each client's id (text) and last trade date (a date
+    cell, blank when the client never traded); return the rows written."""
+    workbook = _new_workbook(path)
+    try:
+        sheet = workbook.add_worksheet("交易情况")
+        bold = workbook.add_format({"bold": True})
+        day = workbook.add_format({"num_format": "yyyy-mm-dd"})
+        sheet.write_row(0, 0, ("客户号", "最后交易日期"), bold)
+        sheet.set_column(0, 1, 14)
+        count = 0
+        for count, (client_id, traded) in enumerate(rows, start=1):
+            sheet.write_string(count, 0, client_id)
+            if traded is not None:
+                sheet.write_datetime(count, 1, datetime.combine(traded, datetime.min.time()), day)
+        return count
+    finally:
+        workbook.close()
+
+
 def write_accounts_xlsx(
     path: Path,
     rows: Iterable[SyntheticAccount],

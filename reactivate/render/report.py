@@ -7,12 +7,14 @@ personal data reaches these functions already masked.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from rich.console import Group as RichGroup
 from rich.console import RenderableType
@@ -24,11 +26,14 @@ from reactivate.privacy import SAFE_XLSX, csv_cell
 from reactivate.render.tables import column_labels
 from reactivate.report.model import Group, Report, StageFigures
 from reactivate.report.timeline import Timeline
+from reactivate.sheets import layout
 
 #: WeCom rejects a markdown message longer than this many bytes (UTF-8).
 MARKDOWN_LIMIT = 4096
 BAR_WIDTH = 12
 DROPPED_SHOWN = 50
+#: the key of the group of clients without a value to group by (no branch, no risk)
+UNKNOWN_KEY = "unknown"
 
 
 def stage_label(stage: str) -> str:
@@ -71,19 +76,19 @@ def to_json(report: Report) -> str:
 # --- table (rich) --------------------------------------------------------------------------
 
 
-def to_table(report: Report, width: int = 120) -> RenderableType:
+def to_table(report: Report, width: int = 120, *, wide: bool = False) -> RenderableType:
     """The report for a terminal `width` columns wide: funnel with bars (when they fit),
-    reactivation, breakdown, data quality."""
+    reactivation, breakdown (fitted to the width unless `wide`), data quality."""
     parts: list[RenderableType] = [
         _funnel_table(report, bars=width >= 96),
         _reactivation_text(report),
     ]
     if report.groups:
-        parts.append(_groups_table(report))
+        parts.append(_groups_table(report, None if wide else width))
     if report.by == "attempt":
         parts.append(_attempts_table(report))
     if report.dropped_stage:
-        parts.append(_dropped_table(report))
+        parts.append(_dropped_table(report, None if wide else width))
     parts.append(_quality_text(report))
     return RichGroup(*parts)
 
@@ -178,23 +183,104 @@ def _group_headers(report: Report) -> dict[str, str]:
     return {"key": "report.col.key", "name": "report.col.name"}
 
 
-def _groups_table(report: Report) -> Table:
+def _groups_table(report: Report, width: int | None = None) -> RenderableType:
+    """The breakdown, one row per group, fitted to `width` columns (None: everything).
+
+    No cell wraps and no header is cut: when the whole table is wider than the screen,
+    counts are left out before shares, then stage names are shortened, then the name
+    column goes, then the middle stages; a line says what was left out and that `--wide`
+    shows it all. A name equal to its key (a branch) is shown once.
+    """
     title = t("report.by_title", by=t(f"report.by.{report.by}"))
     if report.ranked_by:
         title += " · " + t("report.ranked", stage=stage_label(report.ranked_by))
+    layout = _fit_layout(report, width)
     table = Table(title=title, title_justify="left")
-    headers = _group_headers(report)
-    table.add_column(t(headers["key"]))
-    table.add_column(t(headers["name"]))
-    table.add_column(t("report.col.assigned"), justify="right")
-    for s in report.stages:
-        table.add_column(stage_label(s.stage), justify="right")
+    for header, right in layout.headers:
+        table.add_column(header, justify="right" if right else "left", no_wrap=True)
+    for row in layout.rows:
+        table.add_row(*row)
+    if not layout.left_out:
+        return table
+    note = t("report.narrow", left_out=t("list.separator").join(layout.left_out))
+    return RichGroup(table, Text(note, style="dim"))
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """A breakdown table's columns and cells at one level of detail."""
+
+    headers: list[tuple[str, bool]]  # header, right-aligned
+    rows: list[list[Text]]
+    left_out: list[str]
+
+    def width(self) -> int:
+        """Columns the table takes on screen: its widest cells, padding and borders."""
+        cells = [[cell.plain for cell in row] for row in self.rows]
+        return _width([h for h, _ in self.headers], cells, range(len(self.headers)))
+
+
+def _says_more(group: Group) -> bool:
+    """Whether a group's name tells more than its key (an advisor's name; not a branch's)."""
+    return bool(group.name) and group.name != group.key and group.key != UNKNOWN_KEY
+
+
+def _fit_layout(report: Report, width: int | None) -> _Layout:
+    names = any(_says_more(g) for g in report.groups)
+    stages = [s.stage for s in report.stages]
+    keep = {stages[0], stages[-1], report.ranked_by or stages[-1]}
+    middle = [s for s in stages if s not in keep]
+    tries: list[tuple[bool, bool, bool, list[str]]] = [  # counts, short names, name column, stages
+        (True, False, names, stages),
+        (False, False, names, stages),
+        (False, True, names, stages),
+        (False, True, False, stages),
+    ]
+    for dropped in range(1, len(middle) + 1):  # the middle stages, from the last one back
+        shown = [s for s in stages if s not in middle[len(middle) - dropped :]]
+        tries.append((False, True, False, shown))
+    layout = _layout(report, *tries[0])
+    if width is None:
+        return layout
+    for attempt in tries:
+        layout = _layout(report, *attempt)
+        if layout.width() <= width:
+            break
+    return layout
+
+
+def _layout(
+    report: Report, counts: bool, short: bool, with_name: bool, shown: list[str]
+) -> _Layout:
+    def header(stage: str) -> str:
+        return t(f"report.stage_short.{stage}") if short else stage_label(stage)
+
+    named = _group_headers(report)
+    headers = [(t(named["key"]), False)]  # says what the key is: a code, a branch
+    if with_name:
+        headers.append((t(named["name"]), False))
+    headers.append((t("report.col.assigned"), True))
+    headers += [(header(stage), True) for stage in shown]
+    names = any(_says_more(g) for g in report.groups)
+    rows = []
     for group in report.groups:
-        cells: list[Any] = [group.key, group.name, f"{group.assigned:,}"]
-        for s in group.stages:
-            cells.append(Text(f"{s.clients:,} {pct(s.of_assigned)}", style=_style(s)))
-        table.add_row(*cells)
-    return table
+        # without a name column worth having, the key column shows the name: '(unknown)'
+        cells = [Text(group.key if names else group.name or group.key)]
+        if with_name:
+            cells.append(Text(group.name))
+        cells.append(Text(f"{group.assigned:,}"))
+        for stage in shown:
+            s = group.stage(stage)
+            value = f"{s.clients:,} {pct(s.of_assigned)}" if counts else pct(s.of_assigned)
+            cells.append(Text(value, style=_style(s)))
+        rows.append(cells)
+    left_out = []
+    if not counts:
+        left_out.append(t("report.left_out.counts"))
+    if names and not with_name:
+        left_out.append(t("report.col.name"))
+    left_out += [stage_label(s.stage) for s in report.stages if s.stage not in shown]
+    return _Layout(headers, rows, left_out)
 
 
 def _attempts_table(report: Report) -> Table:
@@ -211,32 +297,76 @@ def _attempts_table(report: Report) -> Table:
     return table
 
 
-def _dropped_table(report: Report) -> RenderableType:
+def _dropped_table(report: Report, width: int | None = None) -> RenderableType:
+    """The first dropped clients (masked), fitted to `width` columns like the breakdown:
+    the call-back time, then the name, then the advisor's name go before a cell wraps."""
     stage = report.dropped_stage or ""
     title = t("report.dropped_title", stage=stage_label(stage), count=f"{len(report.dropped):,}")
-    table = Table(title=title, title_justify="left")
-    for header in (
-        "report.col.client",
-        "report.col.name",
-        "report.col.mobile",
-        "report.col.advisor",
-        "report.col.last_call",
-        "report.col.callback",
-    ):
-        table.add_column(t(header))
-    for c in report.dropped[:DROPPED_SHOWN]:
-        table.add_row(
-            c.client_id,
-            c.name,
-            c.mobile,
-            f"{c.advisor_code or ''} {c.advisor_name or ''}".strip(),
-            c.last_call_at.strftime("%Y-%m-%d %H:%M") if c.last_call_at else "",
-            c.callback_at.strftime("%Y-%m-%d %H:%M") if c.callback_at else "",
+    headers = [
+        t(key)
+        for key in (
+            "report.col.client",
+            "report.col.name",
+            "report.col.mobile",
+            "report.col.advisor",
+            "report.col.last_call",
+            "report.col.callback",
         )
+    ]
+
+    def when(moment: dt.datetime | None) -> str:
+        return moment.strftime("%Y-%m-%d %H:%M") if moment else ""
+
+    def rows(advisor_names: bool) -> list[list[str]]:
+        return [
+            [
+                c.client_id,
+                c.name,
+                c.mobile,
+                f"{c.advisor_code or ''} {c.advisor_name or ''}".strip()
+                if advisor_names
+                else c.advisor_code or "",
+                when(c.last_call_at),
+                when(c.callback_at),
+            ]
+            for c in report.dropped[:DROPPED_SHOWN]
+        ]
+
+    shown, cells, left_out = [0, 1, 2, 3, 4, 5], rows(True), []
+    for step in ("callback", "name", "advisor_name"):
+        if width is None or _width([headers[i] for i in shown], cells, shown) <= width:
+            break
+        if step == "callback":
+            shown.remove(5)
+            left_out.append(headers[5])
+        elif step == "name":
+            shown.remove(1)
+            left_out.append(headers[1])
+        else:
+            cells = rows(False)
+            left_out.append(t("report.left_out.advisor_names"))
+    table = Table(title=title, title_justify="left")
+    for i in shown:
+        table.add_column(headers[i], no_wrap=True)
+    for row in cells:
+        table.add_row(*(row[i] for i in shown))
+    parts: list[RenderableType] = [table]
     if len(report.dropped) > DROPPED_SHOWN:
-        more = Text(t("report.dropped_more", count=f"{len(report.dropped) - DROPPED_SHOWN:,}"))
-        return RichGroup(table, more)
-    return table
+        more = t("report.dropped_more", count=f"{len(report.dropped) - DROPPED_SHOWN:,}")
+        parts.append(Text(more))
+    if left_out:
+        parts.append(Text(t("report.narrow_dropped", left_out=", ".join(left_out)), style="dim"))
+    return RichGroup(*parts) if len(parts) > 1 else table
+
+
+def _width(headers: Sequence[str], rows: Sequence[Sequence[str]], shown: Sequence[int]) -> int:
+    """Columns a table of `headers` and the `shown` cells of `rows` takes on screen."""
+    from rich.cells import cell_len
+
+    widths = [cell_len(h) for h in headers]
+    for row in rows:
+        widths = [max(w, cell_len(row[i])) for w, i in zip(widths, shown, strict=True)]
+    return sum(widths) + 3 * len(widths) + 1
 
 
 def _quality_lines(report: Report) -> list[str]:
@@ -432,10 +562,14 @@ def _markdown_head(report: Report) -> str:
 
 
 def _markdown_advisors(report: Report, count: int, name_width: int) -> str:
-    if report.by != "advisor" or not report.groups or count == 0:
+    """The top and bottom `count` advisors, and how many between them (or in all) are not
+    listed."""
+    if report.by != "advisor" or not report.groups:
         return ""
-    stage = report.ranked_by or report.stages[-1].stage
     groups = list(report.groups)
+    if count == 0:
+        return "\n" + t("report.md.not_listed", count=len(groups)) + "\n"
+    stage = report.ranked_by or report.stages[-1].stage
     top = groups[:count]
     bottom = [g for g in groups[-count:] if g not in top]
     lines = ["", t("report.md.ranked", stage=stage_label(stage))]
@@ -453,6 +587,11 @@ def _markdown_advisors(report: Report, count: int, name_width: int) -> str:
 
     lines.append(t("report.md.top", count=len(top)))
     lines += [line(i + 1, g) for i, g in enumerate(top)]
+    between = len(groups) - len(top) - len(bottom)
+    if between:
+        first, last = len(top) + 1, len(top) + between
+        ranks = str(first) if first == last else f"{first}-{last}"
+        lines.append(t("report.md.between", count=between, ranks=ranks))
     if bottom:
         lines.append(t("report.md.bottom", count=len(bottom)))
         start = len(groups) - len(bottom)
@@ -506,6 +645,10 @@ class _Formats:
     """The workbook's cell formats (xlsxwriter `Format`s)."""
 
     bold: Any
+    title: Any
+    header: Any  # a table's header row: bold, wrapped over two lines
+    wrap: Any
+    datetime: Any
     share: Any
     days: Any
     met: Any  # a share that meets its target: green
@@ -515,6 +658,14 @@ class _Formats:
     def of(cls, book: Any) -> _Formats:
         return cls(
             bold=book.add_format({"bold": True}),
+            title=book.add_format(
+                {"bold": True, "font_size": 12, "text_wrap": True, "valign": "top"}
+            ),
+            header=book.add_format(
+                {"bold": True, "text_wrap": True, "valign": "bottom", "bottom": 1}
+            ),
+            wrap=book.add_format({"text_wrap": True, "valign": "top"}),
+            datetime=book.add_format({"num_format": layout.DATETIME_FORMAT}),
             share=book.add_format({"num_format": "0.0%"}),
             days=book.add_format({"num_format": "0.0"}),
             met=book.add_format(
@@ -535,7 +686,6 @@ class _Formats:
 def _summary_sheet(book: Any, report: Report, formats: _Formats) -> None:
     """The funnel overall, its bar chart, then the reactivation and data-quality lines."""
     sheet = book.add_worksheet(t("report.xlsx.summary")[:31])
-    sheet.write(0, 0, _title(report), formats.bold)
     headers = [
         t("report.col.stage"),
         t("report.col.clients"),
@@ -547,7 +697,21 @@ def _summary_sheet(book: Any, report: Report, formats: _Formats) -> None:
         t("report.col.median_days"),
         t("report.col.confirmed"),
     ]
-    sheet.write_row(2, 0, headers, formats.bold)
+    last_col = len(headers) - 1
+    widths = layout.ColumnWidths(header_lines=2)
+    widths.see_headers(headers)
+    for s in report.stages:
+        widths.see(0, stage_label(s.stage))
+    widths.see(1, "1,000,000")
+    for col in range(2, last_col + 1):  # shares, days and counts
+        widths.see(col, "100.0%")
+    page_width = sum(widths.width(col) for col in range(last_col + 1))
+    # the title and the lines below the chart wrap across the table: all on the page
+    title = _title(report)
+    sheet.set_row(0, layout.wrapped_height(title, page_width) + 4)
+    sheet.merge_range(0, 0, 0, last_col, title, formats.title)
+    sheet.set_row(2, layout.LINE_HEIGHT * 2)
+    sheet.write_row(2, 0, headers, formats.header)
     first = 3
     for row, s in enumerate(report.stages, start=first):
         sheet.write(row, 0, stage_label(s.stage))
@@ -560,17 +724,32 @@ def _summary_sheet(book: Any, report: Report, formats: _Formats) -> None:
         _write_optional(sheet, row, 7, s.median_days, formats.days)
         _write_optional(sheet, row, 8, s.confirmed, None)
     last = first + len(report.stages) - 1
+    # the chart as wide as the table (a character of width is about 7 pixels), 16 rows tall
     sheet.insert_chart(
         last + 2,
         0,
         _funnel_chart(book, sheet.get_name(), first, last),
-        {"x_scale": 1.4, "y_scale": 1.1},
+        {"x_scale": page_width * 7 / 480, "y_scale": 16 * 20 / 288},
     )
     lines = _reactivation_text(report).plain.splitlines() + [""] + _quality_lines(report)
-    for row, line in enumerate(lines, start=last + 20):  # below the chart
-        sheet.write(row, 0, line)
-    sheet.set_column(0, 0, 22)
-    sheet.set_column(1, 8, 12)
+    for row, line in enumerate(lines, start=last + 19):  # below the chart
+        if line:
+            sheet.set_row(row, layout.wrapped_height(line, page_width))
+            sheet.merge_range(row, 0, row, last_col, line, formats.wrap)
+    widths.apply(sheet)
+    _print(sheet, report, one_page=True, header_rows=0)
+
+
+def _print(sheet: Any, report: Report, *, one_page: bool = False, header_rows: int = 1) -> None:
+    """Print-ready (landscape, one page wide), the campaign heading every page."""
+    layout.print_ready(
+        sheet,
+        title=f"{report.campaign_name} ({report.campaign})",
+        detail=sheet.get_name(),
+        page=t("sheet.page"),
+        header_rows=header_rows,
+        one_page=one_page,
+    )
 
 
 def _funnel_chart(book: Any, sheet_name: str, first: int, last: int) -> Any:
@@ -604,9 +783,13 @@ def _groups_sheet(book: Any, report: Report, formats: _Formats) -> None:
             t("report.col.stage_ci95_low", stage=label),
             t("report.col.stage_median_days", stage=label),
         ]
-    sheet.write_row(0, 0, headers, formats.bold)
+    widths = layout.ColumnWidths(header_lines=2)
+    widths.see_headers(headers)
+    sheet.set_row(0, layout.LINE_HEIGHT * 2)
+    sheet.write_row(0, 0, headers, formats.header)
     for r, group in enumerate(report.groups, start=1):
         sheet.write_row(r, 0, [group.key, group.name, group.assigned])
+        widths.see_row([group.key, group.name, group.assigned])
         col = 3
         for s in group.stages:
             sheet.write_number(r, col, s.clients)
@@ -614,27 +797,53 @@ def _groups_sheet(book: Any, report: Report, formats: _Formats) -> None:
             _write_optional(sheet, r, col + 2, s.ci95[0] if s.ci95 else None, formats.share)
             _write_optional(sheet, r, col + 3, s.median_days, formats.days)
             col += 4
+    for col in range(3, len(headers)):
+        widths.see(col, "100.0%")
+    widths.apply(sheet)
     sheet.freeze_panes(1, 3)
     if report.ranked_by:
         sheet.write(
             len(report.groups) + 2, 0, t("report.ranked", stage=stage_label(report.ranked_by))
         )
+    _print(sheet, report)
 
 
 def _attempts_sheet(book: Any, report: Report, formats: _Formats) -> None:
     sheet = book.add_worksheet(t("report.by.attempt")[:31])
-    sheet.write_row(0, 0, column_labels(ATTEMPT_HEADERS[1:]), formats.bold)
+    widths = layout.ColumnWidths()
+    headers = column_labels(ATTEMPT_HEADERS[1:])
+    widths.see_row(headers)
+    sheet.write_row(0, 0, headers, formats.header)
     for i, a in enumerate(report.attempts, start=1):
         sheet.write_row(i, 0, [a.attempt, a.called, a.reached])
+        widths.see_row([a.attempt, a.called, a.reached])
         _write_optional(sheet, i, 3, a.share, formats.share)
+    widths.apply(sheet)
+    _print(sheet, report)
 
 
 def _dropped_sheet(book: Any, report: Report, formats: _Formats) -> None:
     sheet = book.add_worksheet(t("report.xlsx.dropped")[:31])
-    sheet.write_row(0, 0, column_labels(DROPPED_HEADERS[2:]), formats.bold)
+    headers = DROPPED_HEADERS[2:]
+    widths = layout.ColumnWidths()
+    widths.see_row(column_labels(headers))
+    sheet.write_row(0, 0, column_labels(headers), formats.header)
+    zone = ZoneInfo(report.timezone)
     for i, c in enumerate(report.dropped, start=1):
         data = c.to_json()
-        sheet.write_row(i, 0, [data[k] or "" for k in DROPPED_HEADERS[2:]])
+        cells: list[Any] = [data[k] or "" for k in headers]
+        # times as date cells on the campaign's clock, never ISO text
+        for k, moment in (("last_call_at", c.last_call_at), ("callback_at", c.callback_at)):
+            cells[headers.index(k)] = moment.astimezone(zone) if moment else ""
+        for col, value in enumerate(cells):
+            if isinstance(value, dt.datetime):
+                layout.write_time(sheet, i, col, value, formats.datetime)
+            elif value != "":
+                sheet.write_string(i, col, str(value))
+        widths.see_row(cells)
+    widths.apply(sheet)
+    sheet.freeze_panes(1, 0)
+    _print(sheet, report)
 
 
 def _write_optional(sheet: Any, row: int, col: int, value: float | int | None, fmt: Any) -> None:
@@ -660,7 +869,7 @@ def timeline_table(timeline: Timeline) -> RenderableType:
         t("client.title", client_id=timeline.client_id, slug=timeline.campaign)
         + "\n"
         + t(
-            "client.summary",
+            "client.summary_purged" if timeline.purged else "client.summary",
             name=timeline.name,
             mobile=timeline.mobile,
             branch=timeline.branch or "",

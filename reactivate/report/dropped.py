@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from sqlmodel.sql.sqltypes import UTCDateTime
-
 from reactivate.clock import local
+from reactivate.db.models import UTCDateTime
 from reactivate.privacy import mask_mobile, mask_name
 from reactivate.report.model import DroppedClient
 from reactivate.report.scope import Scope

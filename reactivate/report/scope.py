@@ -12,9 +12,9 @@ from typing import Any
 
 from sqlalchemy import Connection, CursorResult, TextClause, TextualSelect, bindparam, text
 from sqlalchemy.types import TypeEngine
-from sqlmodel.sql.sqltypes import UTCDateTime
 
 from reactivate.db import stages
+from reactivate.db.models import UTCDateTime
 from reactivate.report.model import ReportOptions
 from reactivate.rules.campaign import Campaign
 

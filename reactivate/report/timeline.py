@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Engine, text
-from sqlmodel.sql.sqltypes import UTCDateTime
 
 from reactivate import registry
 from reactivate.clock import local
+from reactivate.db.models import UTCDateTime
 from reactivate.errors import ConfigError
 from reactivate.messages import t
 from reactivate.privacy import mask_mobile, mask_name
@@ -67,6 +67,7 @@ class Timeline:
     control: bool
     dnc: bool
     events: tuple[TimelineEvent, ...]
+    purged: bool = False  # name and mobile erased when a campaign of theirs closed
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -80,6 +81,7 @@ class Timeline:
             "assigned_at": self.assigned_at.isoformat() if self.assigned_at else None,
             "control": self.control,
             "dnc": self.dnc,
+            "personal_data_purged": self.purged,
             "events": [e.to_json() for e in self.events],
         }
 
@@ -91,7 +93,10 @@ def client_timeline(engine: Engine, slug: str, client_id: str) -> Timeline:
     params = {"cid": registered.id, "client": client_id.strip()}
     member_sql = text(
         """SELECT m.client_id, c.name, c.mobile, c.branch, m.advisor_code, a.name AS advisor_name,
-                  m.assigned_at, m.control, m.dnc
+                  m.assigned_at, m.control, m.dnc,
+                  (c.name IS NULL AND c.mobile IS NULL AND EXISTS (
+                      SELECT 1 FROM member o JOIN campaign k ON k.id = o.campaign_id
+                      WHERE o.client_id = m.client_id AND k.status = 'closed')) AS purged
            FROM member m JOIN client c ON c.client_id = m.client_id
            LEFT JOIN advisor a ON a.code = m.advisor_code
            WHERE m.campaign_id = :cid AND m.client_id = :client"""
@@ -138,6 +143,7 @@ def client_timeline(engine: Engine, slug: str, client_id: str) -> Timeline:
         control=bool(member.control),
         dnc=bool(member.dnc),
         events=events,
+        purged=bool(member.purged),
     )
 
 

@@ -78,18 +78,30 @@ def asset_band(assets: float | None, edges: tuple[float, ...] = DEFAULT_ASSET_ED
     return asset_bands(edges)(assets)
 
 
-def asset_bands(edges: tuple[float, ...] = DEFAULT_ASSET_EDGES) -> Callable[[float | None], str]:
-    """A function labelling amounts with the bands `edges` make (labels built once)."""
-    short = [_short(e) for e in edges]
+def asset_bands(
+    edges: tuple[float, ...] = DEFAULT_ASSET_EDGES, *, chinese: bool = False
+) -> Callable[[float | None], str]:
+    """A function labelling amounts with the bands `edges` make (labels built once).
+
+    The labels are keys (`<10k`, `10k-50k`, `500k+`: the report's groups and the holdout's
+    strata); with `chinese` they read as Chinese sheets write amounts, in 万 (`<1万`,
+    `1万-5万`, `50万以上`), for people only.
+    """
+    short = [_short_wan(e) if chinese else _short(e) for e in edges]
     labels = [f"<{short[0]}"] + [f"{a}-{b}" for a, b in zip(short, short[1:], strict=False)]
-    labels.append(f"{short[-1]}+")
+    labels.append(f"{short[-1]}以上" if chinese else f"{short[-1]}+")
+    unknown = "未知" if chinese else "unknown"
 
     def band(assets: float | None) -> str:
         if assets is None:
-            return "unknown"
+            return unknown
         return labels[bisect.bisect_right(edges, assets)]
 
     return band
+
+
+def _short_wan(amount: float) -> str:
+    return f"{amount / 10_000:g}万"
 
 
 def _short(amount: float) -> str:

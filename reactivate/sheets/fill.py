@@ -1,7 +1,9 @@
 """Filling an issued workbook's input columns, as an advisor would (the demo's simulated work).
 
 openpyxl keeps the workbook's validations and very hidden stamp sheet as they are;
-the file is saved under a temporary name and renamed.
+the file is saved under a temporary name and renamed. A cell the writer left empty
+takes its column's style (fill, unlocked, date format) as Excel gives it to typing:
+openpyxl would otherwise make it a default cell, locked and unformatted.
 """
 
 from __future__ import annotations
@@ -9,7 +11,9 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Mapping
+from copy import copy
 from pathlib import Path
+from typing import Any
 
 from reactivate.sheets.workbook import CALL_SHEET
 
@@ -24,13 +28,18 @@ def fill_workbook(path: Path, rows: Mapping[str, Mapping[str, CellValue]]) -> in
     try:
         sheet = book[CALL_SHEET]
         headers = {cell.value: cell.column for cell in sheet[1] if cell.value}
+        styles = _column_styles(sheet)
         filled = 0
         for (id_cell,) in sheet.iter_rows(min_row=2, max_col=1):
             values = rows.get(str(id_cell.value))
             if not values:
                 continue
             for header, value in values.items():
-                sheet.cell(row=id_cell.row, column=headers[header], value=value)
+                column = headers[header]
+                cell = sheet.cell(row=id_cell.row, column=column)
+                if not cell.has_style and column in styles:
+                    cell._style = copy(styles[column])
+                cell.value = value
             filled += 1
         handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}", suffix=".xlsx")
         os.close(handle)
@@ -43,3 +52,14 @@ def fill_workbook(path: Path, rows: Mapping[str, Mapping[str, CellValue]]) -> in
     finally:
         book.close()
     return filled
+
+
+def _column_styles(sheet: Any) -> dict[int, Any]:
+    """Column number -> the style its `<col>` element gives (a range covers several)."""
+    styles: dict[int, Any] = {}
+    for dimension in sheet.column_dimensions.values():
+        if dimension.min is None or not dimension.has_style:
+            continue
+        for column in range(dimension.min, (dimension.max or dimension.min) + 1):
+            styles[column] = dimension._style
+    return styles

@@ -11,7 +11,9 @@
   columns (`INPUT_HEADERS`) are unlocked, filled in a light colour and carry dropdowns or
   date/number validation. Filtering and resizing columns and rows stay allowed. The
   headers are the Chinese aliases results upload reads, so a filled workbook uploads like
-  a plain results sheet.
+  a plain results sheet. A follow-up workbook (`followups --workbooks`) adds locked
+  columns after the client's (`FOLLOWUP_HEADERS`: why the client is listed, the last
+  call and when it is due) and starts 拨打次数 at the calls so far.
 - `填写说明` (`INSTRUCTIONS_SHEET`): how to fill it in, what each call result means, the
   products.
 - `_reactivate` (very hidden; LibreOffice saves it back as merely hidden, which upload
@@ -26,6 +28,10 @@ A workbook that lost its stamp sheet must not pass for a plain results sheet, so
 issued workbook also carries markers that Excel, WPS and LibreOffice keep when they save
 it: a custom document property (`MARKER_PROPERTY`) and the pair of sheet names
 `CALL_SHEET` and `INSTRUCTIONS_SHEET` (`read_stamp` refuses a marked file without a stamp).
+
+Both sheets print as they are (`sheets.layout`): landscape, one page wide, the header row
+on every page, campaign and advisor at the top, the page number at the bottom; columns
+are as wide as their content and wrapped rows as tall as their lines.
 
 Writing uses xlsxwriter in constant_memory mode: rows stream to disk in order, so
 memory stays flat however many clients a workbook holds. Everything beyond cell values
@@ -63,6 +69,7 @@ from reactivate.rules.funnel import (
     REFUSED,
     WRONG_NUMBER,
 )
+from reactivate.sheets import layout
 from reactivate.sheets.limits import check_workbook
 
 # --- the file format -------------------------------------------------------------
@@ -102,9 +109,13 @@ LINK_HEADER: Final = "企业微信二维码"
 
 YES: Final = "是"
 NO: Final = "否"
-#: How `适合产品` joins product codes, and how the suitability warning finds a code in it.
+#: How `适合产品` joins its 'CODE 名称' entries, and how the suitability warning finds a
+#: code in it.
 PRODUCT_SEPARATOR: Final = "、"
-DATETIME_FORMAT: Final = "yyyy-mm-dd hh:mm"
+DATETIME_FORMAT: Final = layout.DATETIME_FORMAT
+
+#: Every printed page's footer (`&P`, `&N`: the page and the number of pages).
+PAGE_FOOTER: Final = "第 &P 页，共 &N 页"
 
 _STAMP_FORMAT: Final = "reactivate-workbook"
 #: The custom document property every issued workbook carries (value `_STAMP_FORMAT`).
@@ -128,27 +139,34 @@ _DIGEST_DOMAIN: Final = b"reactivate.workbook.v1"
 # Excel's last row; row 1 is the header.
 _MAX_CLIENTS: Final = 1_048_575
 
-_WIDTHS: Final[dict[str, float]] = {
-    "客户号": 14,
-    "姓名": 10,
-    "手机号": 14,
-    "营业部": 14,
-    "资产段": 11,
-    "休眠天数": 9,
-    "风险等级": 9,
-    "适合产品": 18,
-    "通话时间": 17,
-    "通话结果": 12,
-    "拨打次数": 9,
-    "预约回电时间": 17,
-    "是否添加企业微信": 10,
-    "添加时间": 17,
-    "推送产品": 24,
-    "推送时间": 17,
-    "是否转化": 9,
-    "转化时间": 17,
-    "备注": 32,
+#: Locked columns a follow-up workbook adds after the client columns: why the client is
+#: on the list, the last call's result and time, and when the follow-up is due.
+FOLLOWUP_HEADERS: Final[tuple[str, ...]] = (
+    "跟进原因",
+    "上次通话结果",
+    "上次通话时间",
+    "应跟进时间",
+)
+
+#: What the empty input columns will hold, for their widths: a time, a result, a count.
+_INPUT_SAMPLES: Final[dict[str, str]] = {
+    "通话时间": "2024-03-05 14:30",
+    "通话结果": "预约回电",
+    "拨打次数": "99",
+    "预约回电时间": "2024-03-05 14:30",
+    "是否添加企业微信": "是",
+    "添加时间": "2024-03-05 14:30",
+    "推送时间": "2024-03-05 14:30",
+    "是否转化": "是",
+    "转化时间": "2024-03-05 14:30",
+    "备注": "x" * 24,
 }
+#: The instructions sheet's wrapped text column, in characters.
+_INSTRUCTION_WIDTH: Final = 80
+#: The widest a call sheet column gets (Excel's limit is 255).
+_MAX_CALL_WIDTH: Final = 150
+#: The header row's height: two lines, for the long headers that wrap.
+_HEADER_LINES: Final = 2
 _DATETIME_HEADERS: Final = ("通话时间", "预约回电时间", "添加时间", "推送时间", "转化时间")
 
 _CLIENT_FILL: Final = "#E7E6E6"
@@ -187,6 +205,18 @@ class WorkbookClient:
     contact_link: str | None = (
         None  # this client's own WeCom 「联系我」 link (`wecom qr --per-client`)
     )
+    followup: WorkbookFollowup | None = None  # why a follow-up workbook lists the client
+
+
+@dataclass(frozen=True)
+class WorkbookFollowup:
+    """Why a follow-up workbook lists a client, and the calls so far."""
+
+    reason: str  # in words, e.g. 预约回电时间已到
+    attempts: int  # calls so far: the 拨打次数 column starts at it
+    last_result: str | None  # the last call's result (internal code)
+    last_call_at: datetime | None  # aware
+    due_at: datetime | None  # aware: the call-back asked for, or when a retry is due
 
 
 @dataclass(frozen=True)
@@ -416,19 +446,26 @@ def _write(path: Path, spec: WorkbookSpec, secret: bytes) -> None:
         book.close()
 
 
+def call_headers(spec: WorkbookSpec) -> tuple[str, ...]:
+    """The call sheet's headers: client columns, a follow-up's columns, input columns."""
+    followups = any(client.followup is not None for client in spec.clients)
+    return CLIENT_HEADERS + (FOLLOWUP_HEADERS if followups else ()) + INPUT_HEADERS
+
+
 def _write_calls(book: Any, ws: Any, spec: WorkbookSpec, product_range: str | None) -> None:
     formats = _CallFormats.add_to(book)
-    col = {header: index for index, header in enumerate(HEADERS)}
-    _format_call_columns(ws, col, formats)
-    last_col = len(HEADERS) - 1
+    headers = call_headers(spec)
+    col = {header: index for index, header in enumerate(headers)}
+    last_col = len(headers) - 1
     # per-client WeCom links: a last, locked column. Rows are written in order (constant
     # memory), so the header goes in now and each link with its row.
     links = any(client.contact_link for client in spec.clients)
     if links:
         last_col += 1
-        ws.set_column(last_col, last_col, 40)
         ws.write_string(0, last_col, LINK_HEADER, formats.client_header)
-    ws.set_row(0, 32)
+    # no cell cut: 适合产品 may list five products with their names (the page shrinks instead)
+    widths = layout.ColumnWidths(header_lines=_HEADER_LINES, maximum=_MAX_CALL_WIDTH)
+    ws.set_row(0, layout.LINE_HEIGHT * _HEADER_LINES)
     for header, index in col.items():
         ws.write_string(
             0,
@@ -436,13 +473,24 @@ def _write_calls(book: Any, ws: Any, spec: WorkbookSpec, product_range: str | No
             header,
             formats.input_header if header in INPUT_HEADERS else formats.client_header,
         )
-    _write_call_rows(ws, spec.clients, last_col if links else None)
+        widths.see_header(index, header)
+    _write_call_rows(ws, spec, col, last_col if links else None, formats, widths)
+    _format_call_columns(ws, spec, col, formats, widths)
+    if links:
+        ws.set_column(last_col, last_col, 40)
     last_row = max(len(spec.clients), 1)
     ws.freeze_panes(1, 3)  # header, and client id / name / mobile while scrolling right
     ws.autofilter(0, 0, last_row, last_col)
     _validate(ws, spec, col, last_row, product_range, last_col)
     if product_range is not None:
         _warn_unsuitable_products(ws, col, last_row, formats.warn)
+    ws.hide_gridlines(0)  # printed too: a call list on paper is read along its lines
+    layout.print_ready(
+        ws,
+        title=f"{spec.campaign_name} 客户回访名单",
+        detail=f"{spec.advisor_name}({spec.advisor_code}) {spec.branch} 第 {spec.issue} 期",
+        page=PAGE_FOOTER,
+    )
     ws.protect("", _PROTECTION)
 
 
@@ -454,6 +502,7 @@ class _CallFormats:
     input_header: Any
     input_plain: Any
     input_datetime: Any
+    client_datetime: Any
     warn: Any
 
     @classmethod
@@ -467,28 +516,59 @@ class _CallFormats:
             input_datetime=book.add_format(
                 {"locked": False, "bg_color": _INPUT_FILL, "num_format": DATETIME_FORMAT}
             ),
+            client_datetime=book.add_format({"num_format": DATETIME_FORMAT}),
             warn=book.add_format({"bg_color": _WARN_FILL, "font_color": _WARN_FONT}),
         )
 
 
-def _format_call_columns(ws: Any, col: dict[str, int], formats: _CallFormats) -> None:
-    """Column widths; input columns take their fill (and date format) from the column."""
+def _format_call_columns(
+    ws: Any,
+    spec: WorkbookSpec,
+    col: dict[str, int],
+    formats: _CallFormats,
+    widths: layout.ColumnWidths,
+) -> None:
+    """Column widths from content; input columns take their fill (and date format) from
+    the column, and their widths from what they will hold."""
+    samples = dict(_INPUT_SAMPLES)
+    samples["通话结果"] = max(
+        (disposition_label(code) for code in spec.dispositions),
+        key=layout.text_width,
+        default=samples["通话结果"],
+    )
+    samples["推送产品"] = max(
+        (product_label(product) for product in spec.products), key=layout.text_width, default=""
+    )
+    column_formats: dict[int, Any] = {}
     for header, index in col.items():
         if header in INPUT_HEADERS:
-            fmt = formats.input_datetime if header in _DATETIME_HEADERS else formats.input_plain
-        else:
-            # Ids and mobiles are written as text cells; a '@' column format on them would
-            # cost a style attribute per cell (~5% of the write) and no one types in them.
-            fmt = None
-        ws.set_column(index, index, _WIDTHS[header], fmt)
+            widths.see(index, samples[header])
+            datetime_column = header in _DATETIME_HEADERS
+            column_formats[index] = (
+                formats.input_datetime if datetime_column else formats.input_plain
+            )
+        # Ids and mobiles are written as text cells; a '@' column format on them would
+        # cost a style attribute per cell (~5% of the write) and no one types in them.
+    widths.apply(ws, column_formats)
 
 
-def _write_call_rows(ws: Any, clients: Sequence[WorkbookClient], link_col: int | None) -> None:
-    """One row per client from row 1; each client's own link in `link_col`, when given."""
+def _write_call_rows(
+    ws: Any,
+    spec: WorkbookSpec,
+    col: dict[str, int],
+    link_col: int | None,
+    formats: _CallFormats,
+    widths: layout.ColumnWidths,
+) -> None:
+    """One row per client from row 1; each client's own link in `link_col`, when given.
+    The client columns' widths are taken from their distinct values, not cell by cell."""
+    clients = spec.clients
+    zone = ZoneInfo(spec.timezone)
+    labels = {product.code: product_label(product) for product in spec.products}
+    suitable: dict[tuple[str, ...], str] = {}  # product codes -> the 适合产品 cell
     # Hot loop: one call per non-empty cell, nothing else (see the module docstring).
     write_string = ws.write_string
     write_number = ws.write_number
-    join = PRODUCT_SEPARATOR.join
     for row, client in enumerate(clients, start=1):
         write_string(row, 0, client.client_id)
         if client.name:
@@ -504,9 +584,58 @@ def _write_call_rows(ws: Any, clients: Sequence[WorkbookClient], link_col: int |
         if client.risk is not None:
             write_string(row, 6, f"C{client.risk}")
         if client.suitable_products:
-            write_string(row, 7, join(client.suitable_products))
+            shown = suitable.get(client.suitable_products)
+            if shown is None:
+                shown = PRODUCT_SEPARATOR.join(
+                    labels.get(code, code) for code in client.suitable_products
+                )
+                suitable[client.suitable_products] = shown
+            write_string(row, 7, shown)
+        if client.followup is not None:
+            _write_followup(ws, row, col, client.followup, zone, formats, widths)
         if link_col is not None and client.contact_link:
             write_string(row, link_col, client.contact_link)
+    for index, values in enumerate(
+        (
+            {c.client_id for c in clients},
+            {c.name for c in clients if c.name},
+            {c.mobile for c in clients if c.mobile},
+            {c.branch for c in clients if c.branch},
+            {c.asset_band for c in clients},
+            {str(c.days_dormant) for c in clients if c.days_dormant is not None},
+            {"C5"},
+            set(suitable.values()),
+        )
+    ):
+        widths.see(index, max(values, key=layout.text_width, default=""))
+
+
+def _write_followup(
+    ws: Any,
+    row: int,
+    col: dict[str, int],
+    followup: WorkbookFollowup,
+    zone: ZoneInfo,
+    formats: _CallFormats,
+    widths: layout.ColumnWidths,
+) -> None:
+    """A follow-up workbook's row: why, the last call, when due (on the campaign's
+    clock); 拨打次数 starts at the calls so far."""
+    ws.write_string(row, col["跟进原因"], followup.reason)
+    widths.see(col["跟进原因"], followup.reason)
+    if followup.last_result:
+        label = DISPOSITION_LABELS.get(followup.last_result, (followup.last_result,))[0]
+        ws.write_string(row, col["上次通话结果"], label)
+        widths.see(col["上次通话结果"], label)
+    for header, moment in (
+        ("上次通话时间", followup.last_call_at),
+        ("应跟进时间", followup.due_at),
+    ):
+        if moment is not None:
+            local = moment.astimezone(zone)
+            layout.write_time(ws, row, col[header], local, formats.client_datetime)
+            widths.see(col[header], local)
+    ws.write_number(row, col["拨打次数"], followup.attempts, formats.input_plain)
 
 
 def _warn_unsuitable_products(ws: Any, col: dict[str, int], last_row: int, warn: Any) -> None:
@@ -518,10 +647,10 @@ def _warn_unsuitable_products(ws: Any, col: dict[str, int], last_row: int, warn:
     suitable_cell = f"${xl_col_to_name(col['适合产品'])}2"
     sep = PRODUCT_SEPARATOR
     code = f'IFERROR(LEFT({product_cell},FIND(" ",{product_cell})-1),{product_cell})'
-    formula = (
-        f'=AND({product_cell}<>"",'
-        f'ISERROR(SEARCH("{sep}"&{code}&"{sep}","{sep}"&{suitable_cell}&"{sep}")))'
-    )
+    # 适合产品 lists 'CODE 名称' entries (or bare codes): each entry's code ends at a space
+    # once every separator is preceded by one and the text ends with one.
+    entries = f'"{sep}"&SUBSTITUTE({suitable_cell},"{sep}"," {sep}")&" "'
+    formula = f'=AND({product_cell}<>"",ISERROR(SEARCH("{sep}"&{code}&" ",{entries})))'
     ws.conditional_format(
         1,
         col["推送产品"],
@@ -540,13 +669,15 @@ def _validate(
     last_col: int,
 ) -> None:
     """Client cells refuse typing; input cells take their dropdowns and checks."""
-    _refuse_typing_in_client_cells(ws, last_row, last_col)
+    _refuse_typing_in_client_cells(ws, col, last_row, last_col)
     for header, options in (*_choice_rules(spec, product_range), *_typed_rules()):
         index = col[header]
         ws.data_validation(1, index, last_row, index, options)
 
 
-def _refuse_typing_in_client_cells(ws: Any, last_row: int, last_col: int) -> None:
+def _refuse_typing_in_client_cells(
+    ws: Any, col: dict[str, int], last_row: int, last_col: int
+) -> None:
     """Client cells and headers refuse whatever is typed (a formula that is never true).
 
     Behind the sheet protection, which stops pasting and Delete too: this still guards
@@ -554,18 +685,17 @@ def _refuse_typing_in_client_cells(ws: Any, last_row: int, last_col: int) -> Non
     and upload's checks. One rule over two ranges, so no per-cell cost."""
     from xlsxwriter.utility import xl_rowcol_to_cell
 
-    client_last = xl_rowcol_to_cell(last_row, len(CLIENT_HEADERS) - 1)
-    input_headers = (
-        f"{xl_rowcol_to_cell(0, len(CLIENT_HEADERS))}:{xl_rowcol_to_cell(0, len(HEADERS) - 1)}"
-    )
+    first_input, last_input = col[INPUT_HEADERS[0]], col[INPUT_HEADERS[-1]]
+    client_last = xl_rowcol_to_cell(last_row, first_input - 1)
+    input_headers = f"{xl_rowcol_to_cell(0, first_input)}:{xl_rowcol_to_cell(0, last_input)}"
     links = ""  # the per-client link column, when there is one, is client data too
-    if last_col > len(HEADERS) - 1:
+    if last_col > last_input:
         links = f" {xl_rowcol_to_cell(0, last_col)}:{xl_rowcol_to_cell(last_row, last_col)}"
     ws.data_validation(
         0,
         0,
         last_row,
-        len(CLIENT_HEADERS) - 1,
+        first_input - 1,
         {
             "validate": "custom",
             "value": "=FALSE()",
@@ -664,9 +794,26 @@ def _write_instructions(book: Any, ws: Any, spec: WorkbookSpec) -> None:
     bold = book.add_format({"bold": True})
     head = book.add_format({"bold": True, "bg_color": _CLIENT_FILL, "border": 1})
     wrap = book.add_format({"text_wrap": True, "valign": "top"})
-    ws.set_column(0, 0, 16)
-    ws.set_column(1, 1, 60, wrap)
-    ws.set_column(2, 3, 16)
+    top = book.add_format({"valign": "top"})  # a label beside wrapped text: on its first line
+    # the labels' column and the product table's last two as wide as what they hold; the
+    # text column wraps at a fixed width, its rows as tall as their lines
+    widths = layout.ColumnWidths()
+    for label in ("企业微信“联系我”", "产品代码", *map(disposition_label, spec.dispositions)):
+        widths.see(0, label)
+    for product in spec.products:
+        widths.see(0, product.code)
+    widths.see(2, "产品风险")
+    widths.see(3, "适合的客户 C5 及以上")
+    widths.apply(ws)
+    ws.set_column(1, 1, _INSTRUCTION_WIDTH, wrap)
+    layout.print_ready(
+        ws,
+        title=f"{spec.campaign_name} 填写说明",
+        detail=f"{spec.advisor_name}({spec.advisor_code})",
+        page=PAGE_FOOTER,
+        header_rows=0,
+        one_page=True,
+    )
 
     zone = _zone_label(spec.timezone)
     issued = spec.issued_at.astimezone(ZoneInfo(spec.timezone)).strftime("%Y-%m-%d %H:%M")
@@ -674,16 +821,21 @@ def _write_instructions(book: Any, ws: Any, spec: WorkbookSpec) -> None:
 
     def line(label: str, text: str = "", label_format: Any = None) -> None:
         nonlocal row
-        ws.write_string(row, 0, label, label_format)
+        if text:
+            # an unset height is one line: wrapped lines would be drawn over the next rows
+            ws.set_row(row, layout.wrapped_height(text, _INSTRUCTION_WIDTH))
+        ws.write_string(row, 0, label, label_format or top)
         if text:
             ws.write_string(row, 1, text)
         row += 1
 
+    ws.set_row(row, 24)  # the 14-point title
     line(f"{spec.campaign_name} 客户回访名单 填写说明", label_format=title)
     line("活动", f"{spec.campaign_name}({spec.campaign_slug})")
     line("客户经理", f"{spec.advisor_name}({spec.advisor_code}),{spec.branch}")
     line("名单", f"第 {spec.issue} 期,{len(spec.clients)} 位客户,生成于 {issued}({zone})")
     if spec.contact_link:
+        ws.set_row(row, layout.wrapped_height(spec.contact_link, _INSTRUCTION_WIDTH))
         ws.write_string(row, 0, "企业微信“联系我”")
         if spec.contact_link.startswith(("http://", "https://")) and len(spec.contact_link) < 2000:
             ws.write_url(row, 1, spec.contact_link)
@@ -729,6 +881,7 @@ def _write_instructions(book: Any, ws: Any, spec: WorkbookSpec) -> None:
             ws.write_string(row, index, text, head)
         row += 1
         for product in spec.products:
+            ws.set_row(row, layout.wrapped_height(product.name, _INSTRUCTION_WIDTH))
             ws.write_string(row, 0, product.code)
             ws.write_string(row, 1, product.name)
             ws.write_string(row, 2, f"R{product.risk}")

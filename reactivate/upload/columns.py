@@ -40,6 +40,7 @@ MEMBER_COLUMNS = (
     "dnc",
     "risk",
     "dnc_call_at",
+    "attempts_so_far",
 )
 #: source_ref of an event whose time is its first upload (the sheet gave none).
 UNTIMED = "untimed"
@@ -104,6 +105,7 @@ def member_types() -> dict[str, Any]:
         "dnc": pl.Boolean,
         "risk": pl.Int64,
         "dnc_call_at": moment,
+        "attempts_so_far": pl.Int64,
     }
 
 
@@ -197,6 +199,7 @@ def accepted(checked: pl.DataFrame) -> pl.DataFrame:
 
     times = [name for base in TIME_FIELDS for name in (base, f"{base}_utc")]
     wanted = [FILE, ROW, "client_id", ADVISOR, FOREIGN, "call_result", "attempts", *times]
+    wanted.append("attempts_so_far")
     wanted += ["wecom_added", "product_code", "converted", "note"]
     return checked.lazy().filter(pl.col(OK)).select(wanted).collect(engine=_ENGINE)
 
@@ -316,14 +319,14 @@ def dnc_times(accepted: pl.DataFrame, now: dt.datetime) -> dict[str, dt.datetime
 
 
 def _calling() -> pl.Expr:
-    """A call result, a call time or attempts >= 1: evidence of a call."""
+    """A call result, a call time or more attempts than recorded: evidence of a call."""
     import polars as pl
 
     col = pl.col
     return (
         col("call_result").is_not_null()
         | col("called_at").is_not_null()
-        | (col("attempts").fill_null(0) > 0)
+        | (col("attempts").fill_null(0) > col("attempts_so_far").fill_null(0))
     )
 
 

@@ -37,7 +37,9 @@ _CONTEXT_COLUMNS = """
        (SELECT MIN(e.occurred_at) FROM event e
          WHERE e.campaign_id = :campaign_id AND e.client_id = {client}
            AND e.stage = :call AND e.value = :dnc
-           AND NOT EXISTS (SELECT 1 FROM event v WHERE v.voids_event_id = e.id)) AS dnc_call_at
+           AND NOT EXISTS (SELECT 1 FROM event v WHERE v.voids_event_id = e.id)) AS dnc_call_at,
+       (SELECT cs.attempts FROM client_stage cs
+         WHERE cs.campaign_id = :campaign_id AND cs.client_id = {client}) AS attempts_so_far
 """
 # the clients staged in upload_client, members or not
 _CONTEXT_SQL = f"""
@@ -127,7 +129,7 @@ def load_members(
         raw |= {name: pl.Int64 for name, dtype in raw.items() if dtype == pl.Boolean}
         raw["assigned_at"] = raw["dnc_call_at"] = pl.String
     order = ["client_id", "known", "member", "member_advisor", "assigned_at", "control", "dnc"]
-    order += ["risk", "listed", "dnc_call_at"]
+    order += ["risk", "listed", "dnc_call_at", "attempts_so_far"]
     schema = {name: raw[name] for name in order}
     # a batch of rows at a time: a million rows as tuples would take more memory than
     # the frame they become

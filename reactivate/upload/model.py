@@ -241,6 +241,9 @@ class Member(NamedTuple):
     dnc: bool  # member flag or the firm-wide list
     risk: int | None
     dnc_call_at: dt.datetime | None  # first do-not-call result in this campaign
+    # calls recorded so far: a sheet's attempts count up to it (a follow-up workbook
+    # starts its 拨打次数 there) is no new call
+    attempts_so_far: int = 0
 
 
 def member_of(record: Mapping[str, Any]) -> Member:
@@ -255,6 +258,7 @@ def member_of(record: Mapping[str, Any]) -> Member:
         bool(record["dnc"]),
         record["risk"],
         record["dnc_call_at"],
+        record["attempts_so_far"] or 0,
     )
 
 

@@ -182,7 +182,7 @@ class RowChecker:
         ok = product_ok and ok
         ok = self._times_have_values(row) and ok
         if ok:
-            self._add_facts(client_id, advisor, row, times, product, facts)
+            self._add_facts(client_id, advisor, row, times, product, facts, member)
         return ok
 
     def _sheet_times(self, row: tuple[Any, ...], member: Member) -> tuple[_Times, bool]:
@@ -237,7 +237,11 @@ class RowChecker:
         the campaign uses."""
         result, attempts = row[_RESULT], row[_ATTEMPTS_GIVEN]
         ok = True
-        calling = result is not None or row[_CALLED_AT] is not None or (attempts or 0) > 0
+        calling = (
+            result is not None
+            or row[_CALLED_AT] is not None
+            or (attempts or 0) > member.attempts_so_far
+        )
         if calling and result != funnel.DO_NOT_CALL:
             when = called.utc if called is not None else self.context.now
             earlier = member.dnc_call_at
@@ -313,6 +317,7 @@ class RowChecker:
         times: _Times,
         product: Product | None,
         facts: list[StagedFact],
+        member: Member,
     ) -> None:
         """Add the facts an accepted row states to `facts`, in the order the column checks
         give them (`columns.facts`).
@@ -334,8 +339,12 @@ class RowChecker:
                 )
 
         result, attempts, called = row[_RESULT], row[_ATTEMPTS_GIVEN], times.called
-        # a call result, a call time or attempts >= 1 is evidence of a call
-        if result is not None or row[_CALLED_AT] is not None or attempts:
+        # a call result, a call time or more attempts than recorded is evidence of a call
+        if (
+            result is not None
+            or row[_CALLED_AT] is not None
+            or (attempts or 0) > (member.attempts_so_far)
+        ):
             add(_CALL, result, called)
             if result == funnel.DO_NOT_CALL:
                 self._mark_dnc(client_id, called)

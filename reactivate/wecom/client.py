@@ -24,6 +24,7 @@ a repr or a log line; URLs are logged by path only.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import hashlib
 import logging
@@ -62,6 +63,8 @@ MAX_STATE_CHARS: Final = 30
 MAX_REMARK_CHARS: Final = 30
 MAX_TEXT_BYTES: Final = 2048
 MAX_MARKDOWN_BYTES: Final = 4096
+#: the group robot's image message: the picture before base64, JPG or PNG
+MAX_IMAGE_BYTES: Final = 2 * 1024 * 1024
 MAX_TOUSER: Final = 1000
 MAX_FILE_BYTES: Final = 20 * 1024 * 1024
 MAX_TRANSFER_MSG_CHARS: Final = 200
@@ -613,21 +616,30 @@ class WeComClient:
 
     def webhook_markdown(self, content: str) -> None:
         """Post markdown to the group robot of `REACTIVATE_WECOM_WEBHOOK_KEY` (≤4096 bytes)."""
-        key = self.settings.webhook_key
-        if not key:
-            raise ConfigError(t("wecom.env_missing_webhook", var=ENV_WEBHOOK_KEY))
         size = len(content.encode("utf-8"))
         if size > MAX_MARKDOWN_BYTES:
             raise ValueError(
                 t("wecom.too_long", what="markdown", size=size, limit=MAX_MARKDOWN_BYTES)
             )
-        self._call(
-            "POST",
-            "webhook/send",
-            params={"key": key},
-            json={"msgtype": "markdown", "markdown": {"content": content}},
-            with_token=False,
-        )
+        self._webhook({"msgtype": "markdown", "markdown": {"content": content}})
+
+    def webhook_image(self, picture: bytes) -> None:
+        """Post a PNG or JPG (≤2 MB) to the group robot: base64 and the md5 of the bytes."""
+        if len(picture) > MAX_IMAGE_BYTES:
+            raise ValueError(
+                t("wecom.too_long", what="image", size=len(picture), limit=MAX_IMAGE_BYTES)
+            )
+        image = {
+            "base64": base64.b64encode(picture).decode("ascii"),
+            "md5": hashlib.md5(picture).hexdigest(),  # a checksum WeCom asks for, not security
+        }
+        self._webhook({"msgtype": "image", "image": image})
+
+    def _webhook(self, message: dict[str, Any]) -> None:
+        key = self.settings.webhook_key
+        if not key:
+            raise ConfigError(t("wecom.env_missing_webhook", var=ENV_WEBHOOK_KEY))
+        self._call("POST", "webhook/send", params={"key": key}, json=message, with_token=False)
 
     # --- customer transfer ----------------------------------------------------------------
 

@@ -7,7 +7,8 @@ Each advisor of the campaign (active, holding clients, with a WeCom userid) gets
 app text: their clients, their follow-ups now (from `reactivate.followups`), and their
 funnel so far (cumulative counts from `client_stage`). `attach` adds their latest
 workbook as a file message. `webhook` adds the managers' summary for the group robot:
-the report (`reactivate.report`) as WeCom-sized markdown (`reactivate.render.report`).
+the report (`reactivate.report`) as WeCom-sized markdown (`reactivate.render.report`)
+and, unless `chart` is off, the funnel as a PNG image message (`reactivate.render.chart`).
 No client's name or mobile is in any of it.
 
 WeCom drops, without an error, app messages beyond 30 a minute to one member: `send`
@@ -29,6 +30,7 @@ from sqlalchemy import Connection, Engine, select, text
 from reactivate import registry, roster
 from reactivate.clock import utcnow
 from reactivate.db.models import ADVISORS, WORKBOOK_ISSUES
+from reactivate.errors import ConfigError
 from reactivate.messages import t
 from reactivate.wecom.client import MAX_MARKDOWN_BYTES, MAX_TEXT_BYTES, WeComClient
 
@@ -91,6 +93,7 @@ class Outbox:
     campaign: str
     messages: list[Message] = field(default_factory=list)
     markdown: str | None = None
+    chart: bytes | None = None  # the funnel as a PNG, for the group robot
     without_userid: list[str] = field(default_factory=list)
     missing_workbooks: list[str] = field(default_factory=list)  # --attach, none on disk
 
@@ -107,6 +110,7 @@ class Outbox:
                 for m in self.messages
             ],
             "webhook_markdown": self.markdown,
+            "webhook_chart_bytes": None if self.chart is None else len(self.chart),
             "without_userid": self.without_userid,
             "missing_workbooks": self.missing_workbooks,
         }
@@ -118,6 +122,7 @@ class NotifySummary:
     texts: int = 0
     files: int = 0
     webhook: bool = False
+    chart: bool = False  # the funnel's picture posted to the group robot
     invalid: list[str] = field(default_factory=list)  # advisors WeCom would not deliver to
     without_userid: list[str] = field(default_factory=list)
     missing_workbooks: list[str] = field(default_factory=list)
@@ -128,6 +133,7 @@ class NotifySummary:
             "texts": self.texts,
             "files": self.files,
             "webhook": self.webhook,
+            "chart": self.chart,
             "invalid": self.invalid,
             "without_userid": self.without_userid,
             "missing_workbooks": self.missing_workbooks,
@@ -140,9 +146,11 @@ def plan(
     *,
     attach: bool = False,
     webhook: bool = False,
+    chart: bool = True,
     now: dt.datetime | None = None,
 ) -> Outbox:
-    """The messages for the campaign's advisors (and the robot's markdown when `webhook`)."""
+    """The messages for the campaign's advisors (and, when `webhook`, the robot's markdown and,
+    when `chart`, the funnel's picture)."""
     from reactivate.followups import followups
 
     campaign = registry.open_campaign(engine, slug)
@@ -194,6 +202,13 @@ def plan(
 
         report = build_report(engine, slug, ReportOptions(by="advisor", as_of=now))
         outbox.markdown = to_markdown(report, MAX_MARKDOWN_BYTES)
+        if chart:
+            from reactivate.render.chart import to_png
+
+            try:
+                outbox.chart = to_png(report)
+            except ConfigError as exc:  # no Chinese font: the markdown alone is still worth sending
+                raise ConfigError(f"{exc} {t('wecom.notify_no_chart')}") from exc
     return outbox
 
 
@@ -227,6 +242,9 @@ def send(
     if outbox.markdown is not None:
         wecom.webhook_markdown(outbox.markdown)
         summary.webhook = True
+    if outbox.chart is not None:
+        wecom.webhook_image(outbox.chart)
+        summary.chart = True
     return summary
 
 

@@ -10,13 +10,11 @@ import datetime as dt
 import threading
 from typing import Protocol
 
-from sqlalchemy import Engine
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import Engine, select
 from sqlalchemy.exc import SQLAlchemyError
-from sqlmodel import Session
 
-from reactivate.db.models import WECOM_TOKENS, WeComToken
+from reactivate.db import bulk
+from reactivate.db.models import WECOM_TOKENS
 from reactivate.errors import DatabaseError
 from reactivate.messages import t
 
@@ -69,14 +67,18 @@ class DatabaseTokenStore:
             raise _store_failed(exc) from None
 
     def _get(self, key: str) -> tuple[str, dt.datetime] | None:
-        with Session(self._engine) as session:
-            row = session.get(WeComToken, key)
-            if row is None:
-                return None
-            expires_at = row.expires_at
-            if expires_at.tzinfo is None:  # defensive: some drivers hand back naive UTC
-                expires_at = expires_at.replace(tzinfo=dt.UTC)
-            return row.token, expires_at
+        with self._engine.connect() as conn:
+            row = conn.execute(
+                select(WECOM_TOKENS.c.token, WECOM_TOKENS.c.expires_at).where(
+                    WECOM_TOKENS.c.key == key
+                )
+            ).first()
+        if row is None:
+            return None
+        expires_at: dt.datetime = row.expires_at
+        if expires_at.tzinfo is None:  # defensive: some drivers hand back naive UTC
+            expires_at = expires_at.replace(tzinfo=dt.UTC)
+        return str(row.token), expires_at
 
     def put(self, key: str, token: str, expires_at: dt.datetime) -> None:
         if expires_at.tzinfo is None:
@@ -87,25 +89,14 @@ class DatabaseTokenStore:
             raise _store_failed(exc) from None
 
     def _put(self, key: str, token: str, expires_at: dt.datetime) -> None:
-        values = {"key": key, "token": token, "expires_at": expires_at}
-        table = WECOM_TOKENS
-        dialect = self._engine.dialect.name
-        with Session(self._engine) as session:
-            if dialect in ("sqlite", "postgresql"):
-                # An upsert, so two invocations refreshing at once cannot collide on the key.
-                insert = sqlite_insert if dialect == "sqlite" else pg_insert
-                statement = insert(table).values(**values)
-                statement = statement.on_conflict_do_update(
-                    index_elements=["key"],
-                    set_={
-                        "token": statement.excluded.token,
-                        "expires_at": statement.excluded.expires_at,
-                    },
-                )
-                session.execute(statement)
-            else:
-                session.merge(WeComToken(key=key, token=token, expires_at=expires_at))
-            session.commit()
+        # An upsert, so two invocations refreshing at once cannot collide on the key.
+        with self._engine.begin() as conn:
+            bulk.upsert(
+                conn,
+                WECOM_TOKENS,
+                [{"key": key, "token": token, "expires_at": expires_at}],
+                ["key"],
+            )
 
     def __repr__(self) -> str:
         return f"DatabaseTokenStore({self._engine.url!r})"

@@ -35,7 +35,7 @@ SCHEMA = MetaData()
 
 
 def _time(name: str, *, nullable: bool = False) -> Column[dt.datetime]:
-    # aware times stored as UTC (sqlmodel's UTCDateTime is this type underneath)
+    # aware times stored as UTC (`reactivate.db.models.UTCDateTime` is this type underneath)
     return Column(name, DateTime(timezone=True), nullable=nullable)
 
 
