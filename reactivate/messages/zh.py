@@ -459,7 +459,7 @@ TEXTS: dict[str, str] = {
     "report.stage.wecom_added": "已添微",
     "report.stage.pushed": "已推送",
     "report.stage.converted": "已转化",
-    "report.title": "{name}（{slug}）：{assigned} 位已分配客户的漏斗（对照组：{control}）",
+    "report.title": "{name}（{slug}）漏斗：已分配 {assigned} 位，对照组 {control} 位",
     "report.window": "统计 {since} 至 {until} 的记录",
     "report.caption": (
         "比例：占已分配客户；占上一阶段：占前一阶段。累计口径：有该阶段或后续阶段记录即计入该阶段。"
@@ -861,7 +861,7 @@ TEXTS: dict[str, str] = {
     "report.stage_short.converted": "已转化",
     "report.md.between": "…… 另有 {count} 位客户经理未列出（第 {ranks} 名）：`reactivate report --by advisor` 可查看全部。",
     "report.md.not_listed": "{count} 位客户经理未列出（一条消息放不下）：`reactivate report --by advisor` 可查看全部。",
-    "chart.title": "{name}:{assigned} 位已分配客户的漏斗 · {date}",
+    "chart.title": "{name}：{assigned} 位已分配客户的漏斗 · {date}",
     "chart.caption": "条形：占已分配客户的比例（累计口径）。虚线：活动目标；绿色达标，红色未达标。",
     "chart.target": "目标 {share}",
     "error.font_missing": "找不到含中文字符的字体，无法绘制图表。请安装一个（Debian/Ubuntu:apt-get install fonts-wqy-microhei），或用 {var} 指定 .ttf/.ttc 字体文件。",
