@@ -43,6 +43,7 @@ UNUSED = (
     "sqlalchemy.dialects.postgresql",
     "psycopg",
     "alembic",
+    "PIL",
 )
 
 #: Commands that only read, as a user types them (the database is added).
