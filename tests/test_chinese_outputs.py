@@ -74,6 +74,12 @@ def xlsx_text(path: Path) -> str:
     return "\n".join(cells)
 
 
+def page_text(path: Path) -> str:
+    """What a browser shows of a page or a picture: its text, not its markup or script."""
+    page = re.sub(r"<(script|style)\b.*?</\1>", " ", path.read_text(encoding="utf-8"), flags=re.S)
+    return re.sub(r"<[^>]+>", " ", page)
+
+
 def assert_chinese(text: str, typed: bool = False) -> None:
     """`text` is Chinese and holds no word of our English labels (but those the user types,
     such as stage ids, when it may list them: `typed`)."""
@@ -93,6 +99,7 @@ SCREENS = [
     ["report", "-c", SLUG, "--by", "attempt"],
     ["report", "-c", SLUG, "--dropped", "wecom_added"],
     ["report", "-c", SLUG, "-f", "markdown"],
+    ["report", "-c", SLUG, "-f", "chart"],
     ["followups", "-c", SLUG],
     ["followups", "-c", SLUG, "-f", "csv"],
     ["imports", "list"],
@@ -121,6 +128,8 @@ FILES = [
     (["report", "-c", SLUG, "-f", "xlsx", "--by", "advisor"], "report.xlsx"),
     (["report", "-c", SLUG, "-f", "xlsx", "--by", "attempt"], "attempts.xlsx"),
     (["report", "-c", SLUG, "-f", "xlsx", "--dropped", "pushed"], "dropped.xlsx"),
+    (["report", "-c", SLUG, "-f", "html", "--by", "advisor"], "report.html"),
+    (["report", "-c", SLUG, "-f", "svg"], "funnel.svg"),
     (["assignments", "export", "-c", SLUG, "-f", "csv"], "who.csv"),
     (["assignments", "export", "-c", SLUG, "-f", "xlsx"], "who.xlsx"),
 ]
@@ -135,6 +144,8 @@ def test_every_file_speaks_chinese(
     assert_chinese(run(demo[0], *args, "--out", str(path)))
     if name.endswith(".xlsx"):
         assert_chinese(xlsx_text(path))
+    elif name.endswith((".html", ".svg")):
+        assert_chinese(page_text(path))
     else:
         assert_chinese(path.read_text(encoding="utf-8-sig"))
 
