@@ -871,7 +871,7 @@ TEXTS: dict[str, str] = {
     "html.sortable": "点击列标题排序，再点一次倒序。",
     "report.out_needed_for": "--format {format} 会写入文件：请用 --out 文件.{format} 指定文件名",
     "wecom.notify_chart": "漏斗图发到群",
-    "wecom.notify_robot_chart": "群机器人：漏斗图（PNG,{size} KB）",
+    "wecom.notify_robot_chart": "群机器人：漏斗图（PNG，{size} KB）",
     "error.assigned_now_outside": "今天（{day}）不在活动 {slug} 的日期内（{start} 至 {end}）：现在分配会让分配时间落在活动之外。请用 --assigned-at 指定活动日期内的分配时间，例如 --assigned-at {start}T09:00。",
     "error.assigned_at_outside": "--assigned-at {day} 不在活动 {slug} 的日期内（{start} 至 {end}）；请给出活动日期内的时间，例如 --assigned-at {start}T09:00。",
     "reassign.no_clients": "客户经理 {code} 在活动 {slug} 中没有客户，无客户可移动。`reactivate report -c {slug} --by advisor` 可查看谁有客户。",
