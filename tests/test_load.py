@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
-from helpers import CAMPAIGN_FILE, record_call, scalar
+from helpers import CAMPAIGN_FILE, query, record_call, scalar
 from sqlalchemy import text
 from typer.testing import CliRunner
 
+from reactivate import registry
 from reactivate.cli import app
 from reactivate.db.engine import open_engine
+from reactivate.load import LoadOptions, load_accounts
+from reactivate.sheets.fields import ACCOUNT_FIELDS
+from reactivate.sheets.frames import open_frames
 
 ROSTER = """工号,姓名,营业部,营业部代码,企业微信账号,容量,状态
 A001,王芳,上海浦东南路营业部,0101,wangfang,300,在职
@@ -292,3 +298,150 @@ def test_rejects_that_cannot_be_written_apply_nothing(db_url: str, tmp_path: Pat
     said = " ".join(result.output.split())  # rich wraps long lines
     assert "Cannot write the rejects file" in said and "nothing was applied" in said
     assert scalar(db_url, "SELECT COUNT(*) FROM member") == 0
+
+
+# ---------------------------------------------------------------- several files, batches
+
+
+def csv_as_xlsx(path: Path) -> Path:
+    """The CSV file's cells, all text, in a workbook beside it."""
+    import xlsxwriter
+
+    xlsx = path.with_suffix(".xlsx")
+    with path.open(encoding="utf-8-sig", newline="") as source:
+        rows = list(csv.reader(source))
+    book = xlsxwriter.Workbook(str(xlsx))
+    sheet = book.add_worksheet("客户")
+    for r, cells in enumerate(rows):
+        for c, cell in enumerate(cells):
+            if cell:
+                sheet.write_string(r, c, cell)
+    book.close()
+    return xlsx
+
+
+def load_files_json(db: str, paths: list[Path], *extra: str) -> tuple[int, dict[str, Any]]:
+    args = ["load", *map(str, paths), "--campaign", "2020h2-dormant", "--format", "json"]
+    result = CliRunner().invoke(app, [*args, "--db", db, *extra])
+    return result.exit_code, json.loads(result.stdout)
+
+
+def test_a_folder_of_files_is_one_load_tied_to_each_file(db: str, tmp_path: Path) -> None:
+    folder = tmp_path / "branches"
+    folder.mkdir()
+    write_csv(folder, GOOD_ROWS[:2], "shanghai.csv")
+    write_csv(folder, GOOD_ROWS[2:], "beijing.csv")
+    (folder / "notes.txt").write_text("not a spreadsheet", encoding="utf-8")
+    code, summary = load_files_json(db, [folder])
+    assert code == 0, summary
+    assert summary["files"] == [str(folder / "beijing.csv"), str(folder / "shanghai.csv")]
+    assert summary["rows"] == 4 and summary["loaded"] == 4
+    # each member points at the record of the file it came from
+    tied = query(
+        db,
+        """SELECT m.client_id, i.file_name, i.rows FROM member m
+           JOIN import_record i ON i.id = m.import_id ORDER BY m.client_id""",
+    )
+    assert [(client, Path(name).name, rows) for client, name, rows in tied] == [
+        ("0010000001", "shanghai.csv", 2),
+        ("0010000002", "shanghai.csv", 2),
+        ("0010000003", "beijing.csv", 2),
+        ("0010000004", "beijing.csv", 2),
+    ]
+    code, again = load_files_json(db, [folder])
+    assert code == 0 and again["unchanged"] == 4 and again["loaded"] == 0
+
+
+def test_a_client_in_two_files_counts_once_and_a_conflict_names_the_other_file(
+    db: str, tmp_path: Path
+) -> None:
+    same = GOOD_ROWS[0].replace("1,", "9,", 1)  # the same client and values in the second file
+    different = GOOD_ROWS[1].replace("李四", "李斯")
+    folder = tmp_path / "regions"
+    folder.mkdir()
+    first = write_csv(folder, GOOD_ROWS, "east.csv")
+    second = write_csv(folder, [same, different], "west.csv")
+    code, summary = load_files_json(db, [first, second])
+    assert code == 1  # all or nothing: a conflict in one file refuses both
+    assert summary["duplicates"] == 1 and summary["rejected"] == 2
+    assert scalar(db, "SELECT count(*) FROM member") == 0
+    reasons = [(Path(e["file"]).name, e["row"], e["reason"]) for e in summary["errors"]]
+    assert reasons == [
+        (
+            "east.csv",
+            5,
+            f"client 0010000002 appears again in {second} at row 5 with different name",
+        ),
+        (
+            "west.csv",
+            5,
+            f"client 0010000002 appears again in {first} at row 5 with different name",
+        ),
+    ]
+    code, skipped = load_files_json(db, [first, second], "--skip-invalid")
+    assert code == 0 and skipped["loaded"] == 3 and skipped["rejected"] == 2
+    # rejects per file, beside each; a folder load does not read them back as input
+    for path in (first, second):
+        rejects = path.with_name(path.name + ".rejects.csv").read_text(encoding="utf-8-sig")
+        assert "0010000002" in rejects and len(rejects.splitlines()) == 2
+    assert load_files_json(db, [folder])[1]["files"] == [str(first), str(second)]
+
+
+def test_rejects_of_several_files_go_into_the_folder_given(db: str, tmp_path: Path) -> None:
+    first = write_csv(tmp_path, [GOOD_ROWS[0], *BAD_ROWS[:1]], "east.csv")
+    second = write_csv(tmp_path, [GOOD_ROWS[1], *BAD_ROWS[1:2]], "west.csv")
+    out = tmp_path / "rejected"
+    code, summary = load_files_json(db, [first, second], "--skip-invalid", "--rejects", str(out))
+    assert code == 0 and summary["rejected"] == 2
+    assert sorted(p.name for p in out.iterdir()) == ["east.csv.rejects.csv", "west.csv.rejects.csv"]
+
+
+def test_an_empty_folder_is_refused(db: str, tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    result = cli(db, "load", str(tmp_path / "empty"), "--campaign", "2020h2-dormant")
+    assert result.exit_code == 1  # type: ignore[attr-defined]
+    assert "no .xlsx, .xls or .csv file" in result.stderr  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+def test_a_batch_boundary_inside_a_clients_rows_changes_nothing(
+    db_url: str, tmp_path: Path, suffix: str
+) -> None:
+    """Rows read and cleaned a batch at a time dedupe as one: a client whose rows fall in
+    two batches (rows 5 and 6 with batches of 2 rows from row 4) counts once, and a
+    conflict across the boundary rejects both rows."""
+    rows = [
+        GOOD_ROWS[0],
+        GOOD_ROWS[1],
+        GOOD_ROWS[1].replace("2,", "5,", 1),  # the same client again, in the next batch
+        GOOD_ROWS[2],
+        GOOD_ROWS[2].replace("王五", "王武"),  # a conflict in the batch after
+        GOOD_ROWS[3],
+    ]
+    path = write_csv(tmp_path, rows, "accounts.csv")
+    if suffix == ".xlsx":
+        path = csv_as_xlsx(path)
+    table, batches = open_frames(path, ACCOUNT_FIELDS, batch_rows=2)
+    assert batches is not None and [len(b) for b in batches] == [2, 2, 2]
+    outcomes = []
+    for batch_rows in (2, 1_000):
+        engine = open_engine(f"sqlite:///{tmp_path / f'batch{batch_rows}.db'}")
+        registry.register(engine, CAMPAIGN_FILE)
+        summary = load_accounts(
+            engine,
+            "2020h2-dormant",
+            path,
+            LoadOptions(skip_invalid=True, batch_rows=batch_rows, rejects_path=tmp_path / "r.csv"),
+        )
+        with engine.connect() as conn:
+            members = conn.execute(text("SELECT client_id FROM member ORDER BY 1")).scalars()
+            outcomes.append((summary.counts(), [str(e) for e in summary.errors], list(members)))
+        engine.dispose()
+    assert outcomes[0] == outcomes[1]
+    counts, errors, members = outcomes[0]
+    assert counts["duplicates"] == 1 and counts["rejected"] == 2 and counts["loaded"] == 3
+    assert [e.split(": ")[0] for e in errors] == [
+        f"{table.file}{', sheet ' + str(table.sheet) if table.sheet else ''}, row {n}, column 客户号"
+        for n in (7, 8)
+    ]
+    assert members == ["0010000001", "0010000002", "0010000004"]

@@ -195,10 +195,10 @@ B001,张伟,北京金融街营业部,0201,zhangwei,200,在职
 
 
 def row_reader_only(monkeypatch: pytest.MonkeyPatch) -> None:
-    def rows_only(path: Path, fields: Any, **options: Any) -> tuple[Any, None]:
+    def rows_only(path: Path, fields: Any, *, batch_rows: Any, **options: Any) -> tuple[Any, None]:
         return open_table(path, fields, **options), None
 
-    monkeypatch.setattr(ingest, "open_frame", rows_only)
+    monkeypatch.setattr(ingest, "open_frames", rows_only)
 
 
 def load_both_ways(
@@ -413,7 +413,7 @@ def test_without_the_adbc_scratch_file_the_load_stages_through_sqlite3(
     outcomes = []
     for scratch in (True, False):
         if not scratch:  # as when the driver is missing or the temporary folder is full
-            monkeypatch.setattr(bulk, "_write_scratch", lambda *_: False)
+            monkeypatch.setattr(bulk, "_write_scratch", lambda *_, **__: False)
         engine = open_engine(str(tmp_path / f"scratch-{scratch}.db"))
         registry.register(engine, CAMPAIGN_FILE)
         summary = load_accounts(engine, "2020h2-dormant", path, LoadOptions(skip_invalid=True))

@@ -24,7 +24,13 @@ if TYPE_CHECKING:
 
 
 def load(
-    file: Annotated[Path, typer.Argument(help="help.load.file")],
+    files: Annotated[
+        list[Path],
+        typer.Argument(
+            help="help.load.files",
+            show_default=False,
+        ),
+    ],
     campaign: CampaignOption,
     sheet: Annotated[str | None, typer.Option(help="help.load.sheet")] = None,
     map_: Annotated[
@@ -74,11 +80,14 @@ def load(
         confirm_new=yes,
     )
     with (
-        progress_bar(t("progress.reading", file=file.name), enabled=fmt is Format.table) as bar,
+        progress_bar(
+            t("progress.reading", file=", ".join(file.name for file in files)),
+            enabled=fmt is Format.table,
+        ) as bar,
         summary_on_refusal(fmt),
     ):
         summary = load_accounts(
-            engine(db), campaign, file, options, on_table=bar.on_table, progress=bar.advance
+            engine(db), campaign, files, options, on_table=bar.on_table, progress=bar.advance
         )
     print_checked(fmt, summary, lambda: _show_load(summary))
 

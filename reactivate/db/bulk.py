@@ -9,6 +9,7 @@ INSERT ... SELECT in the same transaction.
 from __future__ import annotations
 
 import contextlib
+import io
 import itertools
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -96,6 +97,8 @@ def append_frame(conn: Connection, name: str, frame: pl.DataFrame) -> int:
                     driver.execute(f"DETACH DATABASE {_SCRATCH_SCHEMA}")
                 return frame.height
     with conn.begin():
+        if conn.dialect.name == "postgresql":
+            return copy_frame(conn, name, frame)
         # rows zipped from whole columns: polars' own row iterator is several times slower
         rows = zip(*(frame[column].to_list() for column in columns), strict=True)
         return append(conn, name, columns, rows)
@@ -154,6 +157,74 @@ def upsert(
         conn.execute(statement, list(rows[start : start + CHUNK]))
 
 
+#: Rows from which a PostgreSQL bulk insert has its foreign keys checked once, by one join
+#: each, rather than by a trigger per row (`foreign_keys_checked_once`).
+FOREIGN_KEYS_ONCE_FROM = 100_000
+
+
+@contextlib.contextmanager
+def foreign_keys_checked_once(conn: Connection, tables: Sequence[str], rows: int) -> Iterator[None]:
+    """Inside the caller's transaction: on PostgreSQL, when about `rows` (at least
+    FOREIGN_KEYS_ONCE_FROM) rows are about to go into `tables`, their foreign keys are
+    dropped and added back afterwards, which checks every row by one join per key.
+
+    PostgreSQL checks a foreign key by a trigger per inserted row: 824,572 new members
+    took 39.6 s with member's four keys, 10.5 s without them, and adding the four back
+    2.9 s (benchmarks/README.md). The price: the tables are locked (ACCESS EXCLUSIVE)
+    until the transaction ends, so another campaign's writers and readers of them wait
+    for this one, as they would for its rows anyway. A row that breaks a key fails the
+    ALTER, and the transaction with it, as the trigger would have. SQLite checks keys
+    by an index probe per row, which costs little (docs/performance.md): untouched.
+    """
+    if conn.dialect.name != "postgresql" or rows < FOREIGN_KEYS_ONCE_FROM:
+        yield
+        return
+    keys = conn.exec_driver_sql(
+        """SELECT c.conrelid::regclass::text, c.conname, pg_get_constraintdef(c.oid)
+           FROM pg_constraint c
+           WHERE c.contype = 'f'
+             AND c.conrelid IN (SELECT to_regclass(t) FROM unnest(%(tables)s::text[]) t)
+           ORDER BY 1, 2""",
+        {"tables": list(tables)},
+    ).all()
+    for table, name, _ in keys:
+        conn.exec_driver_sql(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
+    yield
+    for table, name, definition in keys:
+        conn.exec_driver_sql(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
+
+
+def analyze(conn: Connection, table: str) -> None:
+    """PostgreSQL: sample `table`'s rows for the planner now (it sees this transaction's own
+    rows). Autovacuum does it only after the commit, so a statement right after a bulk
+    insert was planned for an empty table: the stage summary after a load of 824k members
+    sorted on disk and took 10.3 s, 5.5 s with the table analysed (benchmarks/README.md)."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(f"ANALYZE {table}")
+
+
+#: Memory for a PostgreSQL session's temporary tables (the server's default is 8 MB).
+TEMP_BUFFERS = "256MB"
+
+
+def postgresql_temp_buffers(conn: Connection) -> None:
+    """PostgreSQL: let this session's temporary tables stay in memory up to TEMP_BUFFERS;
+    call it before the session's first temporary table (it is refused after). With the
+    default 8 MB, the load's staged rows and the summary's list of 824k touched ids went
+    through temporary files on disk: 20.6 s to fill that list, 21.4 s to read it back
+    while writing the summary (benchmarks/README.md). The memory is the session's, taken
+    only as its temporary tables grow, and freed when the command ends."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(f"SET temp_buffers = '{TEMP_BUFFERS}'")
+
+
+def postgresql_work_mem(conn: Connection) -> None:
+    """PostgreSQL: room for this transaction's sorts and hashes in memory (the server's
+    default, 4 MB, sends a sort of a million ids to disk)."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("SET LOCAL work_mem = '64MB'")
+
+
 def sqlite_bulk_cache(conn: Connection) -> None:
     """A larger page cache for this connection's bulk transaction (~2x at 1M rows: docs/performance.md)."""
     if conn.dialect.name == "sqlite":
@@ -175,31 +246,51 @@ _SCRATCH_SCHEMA = "scratch_stage"
 
 
 @contextlib.contextmanager
-def begin_with_frame(
-    engine: Engine, name: str, columns: Mapping[str, str], frame: pl.DataFrame
+def begin_with_frames(
+    engine: Engine, name: str, columns: Mapping[str, str], frames: Iterable[pl.DataFrame]
 ) -> Iterator[Connection]:
-    """A transaction in which table `name` holds `frame` (its columns in `columns` order,
-    name -> SQL type), readable by its bare name; the table is gone afterwards.
+    """A transaction in which table `name` holds the rows of every frame of `frames`
+    (their columns in `columns` order, name -> SQL type), readable by its bare name; the
+    table is gone afterwards. The frames are taken one at a time, all before the
+    transaction's first statement runs, so a caller may work out each while it goes.
 
-    PostgreSQL: COPY into a temporary table. SQLite: ADBC's SQLite driver writes the frame
-    into a scratch database file from Arrow, binding every cell in C, and that file is
-    attached before the transaction begins (ATTACH is refused inside one). Measured at
-    824k rows x 13 columns: 1.0 s, against 2.9 s for polars rows through sqlite3's
-    executemany; the scratch file is removed at the end, whatever happens, and the ones
-    killed runs left are removed first (`reactivate.db.scratch`).
+    PostgreSQL: COPY into a temporary table, as CSV that polars writes (`copy_frame`).
+    SQLite: ADBC's SQLite driver writes the frames into a scratch database file from
+    Arrow, binding every cell in C, and that file is attached before the transaction
+    begins (ATTACH is refused inside one). Measured at 824k rows x 13 columns: 1.0 s,
+    against 2.9 s for polars rows through sqlite3's executemany; the scratch file is
+    removed at the end, whatever happens, and the ones killed runs left are removed first
+    (`reactivate.db.scratch`).
     """
     scratch.sweep()
+    names = list(columns)
+    frames = iter(frames)
     with scratch.folder() as folder:
         staged = folder / "stage.db"
-        if engine.dialect.name != "sqlite" or not _write_scratch(
-            staged, name, frame.select(list(columns))
-        ):
+        first = next(frames, None)
+        if first is None or engine.dialect.name != "sqlite":
             with engine.begin() as conn:
-                sqlite_temp_in_memory(conn)
-                stage(conn, name, columns, frame.iter_rows())
+                postgresql_temp_buffers(conn)
+                create(conn, name, columns)
+                for frame in itertools.chain([first] if first is not None else [], frames):
+                    copy_frame(conn, name, frame.select(names))
+                analyze(conn, name)
                 yield conn
                 conn.exec_driver_sql(f"DROP TABLE {name}")
             return
+        if not _write_scratch(staged, name, first.select(names)):
+            with engine.begin() as conn:
+                sqlite_temp_in_memory(conn)
+                create(conn, name, columns)
+                for frame in itertools.chain([first], frames):
+                    append(conn, name, names, frame.select(names).iter_rows())
+                yield conn
+                conn.exec_driver_sql(f"DROP TABLE {name}")
+            return
+        del first
+        for frame in frames:
+            if not _write_scratch(staged, name, frame.select(names), mode="append"):
+                raise OSError(f"could not stage rows in {staged}")
         with engine.connect() as conn:
             driver = conn.connection.driver_connection
             assert driver is not None
@@ -214,10 +305,43 @@ def begin_with_frame(
                     driver.execute(f"DETACH DATABASE {_SCRATCH_SCHEMA}")
 
 
-def _write_scratch(path: Path, name: str, frame: pl.DataFrame) -> bool:
-    """Write `frame` as table `name` of a new SQLite file at `path`; False when it could not
-    be (no ADBC driver for this platform, no room in the temporary folder): the caller then
-    stages through sqlite3, slower but the same."""
+def begin_with_frame(
+    engine: Engine, name: str, columns: Mapping[str, str], frame: pl.DataFrame
+) -> contextlib.AbstractContextManager[Connection]:
+    """`begin_with_frames` of one frame."""
+    return begin_with_frames(engine, name, columns, [frame])
+
+
+#: Rows written to COPY as one CSV part: bounds the text held at once.
+COPY_PART = 100_000
+
+
+def copy_frame(conn: Connection, name: str, frame: pl.DataFrame) -> int:
+    """Add the rows of `frame` (its columns named as table `name`'s) to table `name`;
+    returns how many. PostgreSQL: COPY of CSV that polars writes, a part at a time (no
+    Python object per cell: 5-10x psycopg's row by row `write_row`); SQLite: `append`.
+
+    polars writes a null as an empty field and an empty text as `""`, which is how
+    COPY's CSV format tells them apart.
+    """
+    if conn.dialect.name != "postgresql":
+        return append(conn, name, list(frame.columns), frame.iter_rows())
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    listed = ", ".join(frame.columns)
+    with cursor.copy(f"COPY {name} ({listed}) FROM STDIN (FORMAT csv)") as copy:
+        for start in range(0, frame.height, COPY_PART):
+            text = io.BytesIO()
+            frame.slice(start, COPY_PART).write_csv(text, include_header=False)
+            copy.write(text.getbuffer())
+    cursor.close()
+    return frame.height
+
+
+def _write_scratch(path: Path, name: str, frame: pl.DataFrame, mode: str = "create") -> bool:
+    """Write `frame` as table `name` of a new SQLite file at `path` (or add its rows to
+    that table, `mode="append"`); False when it could not be (no ADBC driver for this
+    platform, no room in the temporary folder): the caller then stages through sqlite3,
+    slower but the same."""
     try:
         import adbc_driver_sqlite.dbapi as adbc
     except ImportError:
@@ -227,9 +351,10 @@ def _write_scratch(path: Path, name: str, frame: pl.DataFrame) -> bool:
             # A private file removed after use: no journal, no sync.
             cursor.execute("PRAGMA journal_mode=OFF")
             cursor.execute("PRAGMA synchronous=OFF")
-            cursor.adbc_ingest(name, frame, mode="create")
+            cursor.adbc_ingest(name, frame, mode=mode)  # type: ignore[arg-type]
     except (OSError, adbc.Error) as exc:
-        path.unlink(missing_ok=True)
+        if mode == "create":
+            path.unlink(missing_ok=True)
         if isinstance(exc.__cause__, KeyboardInterrupt):
             # ADBC takes SIGINT during its calls and fails to cancel them: the interrupt is
             # the user's, not a reason to stage another way

@@ -172,6 +172,7 @@ TEXTS: dict[str, str] = {
     "error.sheet_missing": "{file}：没有名为“{sheet}”的工作表；现有：{sheets}",
     "error.no_data": "{file}：没有含数据的工作表",
     "error.no_data_csv": "{file}：文件是空的",
+    "error.folder_empty": "{folder}：该文件夹中没有 .xlsx、.xls 或 .csv 文件",
     "error.no_header": (
         "{file}，工作表 {sheet}：找不到含“{missing}”列的表头（查找了：{aliases}）；"
         "可用 --map '表头=字段' 指定"
@@ -220,6 +221,7 @@ TEXTS: dict[str, str] = {
     "reject.bad_int": "“{value}”不是整数",
     "reject.int_too_big": "“{value}”过大：最大为 {limit}",
     "reject.conflict": "客户 {client_id} 在第 {other} 行再次出现且 {fields} 不同",
+    "reject.conflict_in_file": "客户 {client_id} 在 {file} 第 {other} 行再次出现且 {fields} 不同",
     "reject.required": "缺少{field}",
     "reject.bad_status": "“{value}”不是 在职/离职",
     "reject.id_space": "编号“{value}”中间有空格或换行；编号不能含空格",
@@ -790,13 +792,12 @@ TEXTS: dict[str, str] = {
     "help.imports.list.campaign": "只看这个活动的导入。",
     "help.imports.list.limit": "显示最近多少次导入。",
     "help.init": "新建数据库及其结构（`campaign add` 和 `demo` 也会新建）。\n\n示例：reactivate init --db campaign.db",
-    "help.load": "把核心系统导出的休眠账户导入活动。\n\n先逐行校验（客户号按文本、手机号、日期、资产、风险等级）；默认只要有一行错误就什么都不写入。然后按活动的休眠规则选出纳入的客户。重复导入同一文件不会有变化。\n\n示例：reactivate load data/dormant_accounts.xlsx --campaign 2020h2-dormant",
+    "help.load": "把核心系统导出的休眠账户导入活动。\n\n先逐行校验（客户号按文本、手机号、日期、资产、风险等级）；默认只要有一行错误就什么都不写入。然后按活动的休眠规则选出纳入的客户。多个文件（或装有它们的文件夹，如各营业部的工作簿）作为一次导入：同一客户出现在两个文件中只计一次，任何一行有错就什么都不写入。重复导入同一文件不会有变化。\n\n示例：reactivate load data/dormant_accounts.xlsx --campaign 2020h2-dormant",
     "help.load.allow_overlap": "同时纳入已在其他进行中活动里的客户。",
     "help.load.dry_run": "只校验和计数，不写入。",
-    "help.load.file": "休眠账户导出：.xlsx、.xls 或 .csv（UTF-8 或 GBK）。",
     "help.load.map": "为别名认不出的列指定 表头=字段；字段：client_id, name, mobile, branch, branch_code, assets, last_trade_date, risk, opened_at, previous_advisor, status。",
     "help.load.pad_ids": "先把短于 N 位的纯数字客户号用前导零补齐（被 Excel 存成数字的客户号：21792650 -> 0021792650）。",
-    "help.load.rejects": "--skip-invalid 写入被拒绝行的位置。默认：<文件>.rejects.csv。",
+    "help.load.rejects": "--skip-invalid 写入被拒绝行的位置（导入多个文件时为文件夹）。默认：每个文件旁的 <文件>.rejects.csv。",
     "help.load.sheet": "要读取的工作表。默认：第一个有数据的工作表。",
     "help.load.skip_invalid": "导入正确的行，把被拒绝的行写入文件。",
     "help.load.yes": "即使新增客户超过活动现有人数的一半也照常导入。",
@@ -879,4 +880,5 @@ TEXTS: dict[str, str] = {
     "wecom.notify_no_chart": "如只发送 markdown、不发图片，请加 --no-chart。",
     "report.left_out.advisor_names": "客户经理姓名",
     "report.narrow_dropped": "为适应屏幕宽度未显示：{left_out}。加 --wide 显示全部列；--format csv 或 xlsx 列出全部客户。",
+    "help.load.files": "休眠账户导出：.xlsx、.xls 或 .csv 文件（UTF-8 或 GBK），或装有这些文件的文件夹；全部作为一次导入。",
 }

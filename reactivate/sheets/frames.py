@@ -13,8 +13,9 @@ else returns None, and the caller reads the rows one by one as before.
 
 from __future__ import annotations
 
+import itertools
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -43,48 +44,107 @@ def open_frame(
 ) -> tuple[Table, pl.DataFrame | None]:
     """`open_table`, and the table's rows as a frame when a fast reader reads them exactly
     (else None: read `Table.rows`)."""
+    table, batches = open_frames(path, fields, sheet=sheet, mapping=mapping)
+    if batches is None:
+        return table, None
+    import polars as pl
+
+    return table, pl.concat(batches, rechunk=False)
+
+
+def open_frames(
+    path: Path,
+    fields: Sequence[FieldSpec],
+    *,
+    sheet: str | None = None,
+    mapping: Mapping[str, str] | None = None,
+    batch_rows: int | None = None,
+) -> tuple[Table, Iterator[pl.DataFrame] | None]:
+    """`open_frame`, the rows in frames of at most about `batch_rows` (all in one when None).
+
+    A CSV file is read a batch at a time, so that its raw cells are never in memory all
+    at once; a workbook is parsed whole (the reader has no other way) and handed out in
+    slices. Each batch is `read_frame`'s frame for those rows, with their own numbers. The
+    first batch is read before this returns, so a file no fast reader reads is told here;
+    a later batch may still raise `polars.exceptions.PolarsError` (a line polars cannot
+    split further down the file): the caller then reads the file with the row reader.
+    """
     head = open_table_head(path, fields, sheet=sheet, mapping=mapping)
     if head is not None:
-        frame = read_frame(path, head)
-        if frame is not None:
-            return head, frame
+        batches = read_frames(path, head, batch_rows)
+        if batches is not None:
+            return head, batches
     table = open_table(path, fields, sheet=sheet, mapping=mapping)
     if table.sheet is None:  # CSV, or text saved under an .xls name
-        return table, read_frame(path, table)
+        return table, read_frames(path, table, batch_rows)
     return table, None  # a workbook only the row reader reads as it is
 
 
 def read_frame(path: Path, table: Table) -> pl.DataFrame | None:
     """`table`'s rows as a DataFrame: `ROW`, then `column(i)` for each header position, fully
     blank rows dropped; None when no fast reader reads this file as the row reader does."""
+    batches = read_frames(path, table, None)
+    if batches is None:
+        return None
     import polars as pl
 
+    return pl.concat(batches, rechunk=False)
+
+
+def read_frames(path: Path, table: Table, batch_rows: int | None) -> Iterator[pl.DataFrame] | None:
+    """`read_frame` in batches of at most about `batch_rows` rows (see `open_frames`)."""
+    import polars as pl
+
+    raw: Iterator[pl.DataFrame] | None
     try:
-        frame = _read_csv(path, table) if table.sheet is None else _read_xlsx(path, table)
+        if table.sheet is None:
+            raw = _read_csv(path, table, batch_rows)
+        else:
+            whole = _read_xlsx(path, table)
+            raw = None if whole is None else _slices(whole, batch_rows)
+        if raw is None:
+            return None
+        first = next(raw, None)
     except (pl.exceptions.PolarsError, OSError, ValueError):
         return None
-    if frame is None:
+    if first is None:
         return None
+    return _shaped(table, itertools.chain([first], raw))
+
+
+def _slices(frame: pl.DataFrame, batch_rows: int | None) -> Iterator[pl.DataFrame]:
+    size = batch_rows or max(frame.height, 1)
+    for start in range(0, max(frame.height, 1), size):
+        yield frame.slice(start, size)
+
+
+def _shaped(table: Table, raw: Iterator[pl.DataFrame]) -> Iterator[pl.DataFrame]:
+    """Each raw batch numbered from the row after the header on, in the table's columns,
+    fully blank rows dropped."""
+    import polars as pl
+
     width = len(table.headers)
     first = table.header_row + 1
-    frame = frame.select(
-        pl.int_range(first, first + frame.height, dtype=pl.Int64).alias(ROW),
-        *(pl.col(name).alias(column(i)) for i, name in enumerate(frame.columns[:width])),
-    )
-    # fastexcel types a column without a value (every column of a header-only sheet) as
-    # Null, which compares with nothing: as text, a blank column is just blank.
-    frame = frame.with_columns(pl.col(pl.Null).cast(pl.String))
-    blank = [
-        pl.col(name).is_null() | (pl.col(name) == "")
-        if dtype == pl.String
-        else pl.col(name).is_null()
-        for name, dtype in frame.schema.items()
-        if name != ROW
-    ]
-    return frame.filter(~pl.all_horizontal(blank))
+    for frame in raw:
+        numbered = frame.select(
+            pl.int_range(first, first + frame.height, dtype=pl.Int64).alias(ROW),
+            *(pl.col(name).alias(column(i)) for i, name in enumerate(frame.columns[:width])),
+        )
+        first += frame.height
+        # fastexcel types a column without a value (every column of a header-only sheet) as
+        # Null, which compares with nothing: as text, a blank column is just blank.
+        numbered = numbered.with_columns(pl.col(pl.Null).cast(pl.String))
+        blank = [
+            pl.col(name).is_null() | (pl.col(name) == "")
+            if dtype == pl.String
+            else pl.col(name).is_null()
+            for name, dtype in numbered.schema.items()
+            if name != ROW
+        ]
+        yield numbered.filter(~pl.all_horizontal(blank))
 
 
-def _read_csv(path: Path, table: Table) -> pl.DataFrame | None:
+def _read_csv(path: Path, table: Table, batch_rows: int | None) -> Iterator[pl.DataFrame] | None:
     import polars as pl
 
     if table.encoding is None or table.delimiter is None:
@@ -93,14 +153,17 @@ def _read_csv(path: Path, table: Table) -> pl.DataFrame | None:
     if table.encoding != "utf-8-sig":  # ...and nothing else
         source = path.read_bytes().decode(table.encoding).encode("utf-8")
     # Start at the header line: it sets the width, as it does for the row reader.
-    frame = pl.read_csv(
-        source,
-        has_header=False,
-        skip_rows=table.header_row - 1,
-        separator=table.delimiter,
-        infer_schema=False,
-        truncate_ragged_lines=True,
-    )
+    options: dict[str, Any] = {
+        "has_header": False,
+        "skip_rows": table.header_row - 1,
+        "separator": table.delimiter,
+        "infer_schema": False,
+        "truncate_ragged_lines": True,
+    }
+    if batch_rows is None:
+        frame = pl.read_csv(source, **options)
+    else:  # the header line alone first: the batches then hold data rows only
+        frame = pl.read_csv(source, n_rows=1, **options)
     # polars skips lines, the csv module counts records (a quoted cell may hold a line
     # break): the header read back tells whether the two agree.
     if frame.height == 0 or frame.width < len(table.headers):
@@ -108,7 +171,11 @@ def _read_csv(path: Path, table: Table) -> pl.DataFrame | None:
     header = [header_text(cell) for cell in frame.row(0)[: len(table.headers)]]
     if header != table.headers:
         return None
-    return frame.slice(1)
+    if batch_rows is None:
+        return iter([frame.slice(1)])
+    # the header line is read again, so that it sets the width as it does above
+    lazy = pl.scan_csv(source, **options).slice(1)
+    return iter(lazy.collect_batches(chunk_size=batch_rows, engine="streaming"))
 
 
 #: fastexcel logs (Rust's log, forwarded to Python's logging) a warning for every column

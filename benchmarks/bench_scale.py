@@ -1,0 +1,256 @@
+"""Benchmark `reactivate load` at a broker's size (issue 18), on PostgreSQL and SQLite.
+
+Each method runs in a fresh subprocess and prints one line: wall and CPU time (the
+process's user + system; PostgreSQL's own work is in the server's processes, so only the
+wall clock counts it), peak RSS (VmHWM) and the load average beside it, since the machine
+is shared. Asserts nothing.
+
+| method | what it times |
+| --- | --- |
+| load_csv_pg / load_csv_sqlite | `load_accounts` of the one big CSV into a fresh database |
+| reload_csv_pg / reload_csv_sqlite | the same file loaded again into that database (changes nothing) |
+| load_xlsx_pg | `load_accounts` of the folder of ten workbooks, one load |
+| floor_csv_pg | polars `read_csv` of the same file + COPY (CSV written by polars) of its |
+|  | rows into a table keyed and indexed as `client` (id primary key, branch index) |
+| floor_xlsx_pg | fastexcel of each workbook + the same COPY |
+| floor_csv_sqlite | polars `read_csv` + sqlite3 `executemany` into the same keyed table |
+
+    .venv/bin/python benchmarks/scale_inputs.py --rows 1000000        # the inputs, once
+    .venv/bin/python benchmarks/bench_scale.py --rows 1000000
+    nohup .venv/bin/python benchmarks/bench_scale.py --rows 10000000 > scale.log &
+
+PostgreSQL: a database of its own (`--pg`, default `bench_scale` on the local server) is
+dropped and created before each fresh load (not timed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import scale_inputs  # noqa: E402
+
+CAMPAIGN = ROOT / "campaigns" / "2020h2-dormant.toml"
+SLUG = "2020h2-dormant"
+PG_SERVER = "postgresql://postgres@127.0.0.1:5432"
+METHODS = (
+    "floor_csv_pg",
+    "load_csv_pg",
+    "reload_csv_pg",
+    "floor_xlsx_pg",
+    "load_xlsx_pg",
+    "floor_csv_sqlite",
+    "load_csv_sqlite",
+    "reload_csv_sqlite",
+)
+#: A table shaped like `client`: the floor writes the file's rows into it.
+FLOOR_TABLE = """CREATE TABLE floor_client (
+    row_number TEXT, client_id TEXT PRIMARY KEY, name TEXT, mobile TEXT, branch TEXT,
+    branch_code TEXT, assets TEXT, last_trade_date TEXT, risk TEXT, opened_at TEXT,
+    previous_advisor TEXT, status TEXT)"""
+FLOOR_INDEX = "CREATE INDEX ix_floor_branch ON floor_client (branch)"
+
+
+def peak_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def fresh_pg(database: str) -> str:
+    from sqlalchemy import create_engine
+
+    admin = create_engine(f"postgresql+psycopg://{PG_SERVER.split('://')[1]}/postgres")
+    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
+        conn.exec_driver_sql(f"CREATE DATABASE {database}")
+    admin.dispose()
+    return f"{PG_SERVER}/{database}"
+
+
+def fresh_sqlite(work: Path, rows: int) -> str:
+    db = work / f"scale-{rows}.db"
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        Path(str(db) + suffix).unlink(missing_ok=True)
+    return f"sqlite:///{db}"
+
+
+def set_up(url: str, work: Path) -> None:
+    from reactivate import registry
+    from reactivate.db.engine import open_engine
+    from reactivate.roster import load_roster
+
+    engine = open_engine(url)
+    registry.register(engine, CAMPAIGN)
+    load_roster(engine, scale_inputs.roster_path(work))
+    engine.dispose()
+
+
+def run_load(url: str, inputs: list[Path]) -> dict[str, object]:
+    from reactivate.db.engine import open_engine
+    from reactivate.load import LoadOptions, load_accounts
+
+    engine = open_engine(url)
+    started, cpu = time.perf_counter(), time.process_time()
+    summary = load_accounts(engine, SLUG, inputs, LoadOptions(confirm_new=True))
+    wall, cpu = time.perf_counter() - started, time.process_time() - cpu
+    engine.dispose()
+    if not summary.applied:
+        raise SystemExit(f"load not applied: {summary.counts()} {summary.errors[:3]}")
+    return {"wall": wall, "cpu": cpu, "counts": summary.counts()}
+
+
+def _copy_floor(url: str, frames: object) -> int:
+    """COPY each frame's rows (as CSV written by polars) into the floor's keyed table."""
+    import io
+
+    import psycopg
+
+    count = 0
+    with psycopg.connect(url) as conn, conn.cursor() as cursor:
+        cursor.execute(FLOOR_TABLE)
+        cursor.execute(FLOOR_INDEX)
+        with cursor.copy("COPY floor_client FROM STDIN (FORMAT csv)") as copy:
+            for frame in frames:  # type: ignore[attr-defined]
+                for start in range(0, frame.height, 100_000):
+                    text = io.BytesIO()
+                    frame.slice(start, 100_000).write_csv(text, include_header=False)
+                    copy.write(text.getbuffer())
+                count += frame.height
+    return count
+
+
+def floor_csv_pg(url: str, path: Path) -> dict[str, object]:
+    import polars as pl
+
+    started, cpu = time.perf_counter(), time.process_time()
+    frame = pl.read_csv(path, infer_schema=False)
+    count = _copy_floor(url, [frame])
+    return {"wall": time.perf_counter() - started, "cpu": time.process_time() - cpu, "rows": count}
+
+
+def floor_xlsx_pg(url: str, folder: Path) -> dict[str, object]:
+    import fastexcel
+    import polars as pl
+
+    def frames() -> object:
+        for path in sorted(folder.glob("part-*.xlsx")):
+            sheet = fastexcel.read_excel(str(path)).load_sheet(0, header_row=2)
+            frame = sheet.to_polars()
+            yield frame.with_columns(pl.all().cast(pl.String))
+
+    started, cpu = time.perf_counter(), time.process_time()
+    count = _copy_floor(url, frames())
+    return {"wall": time.perf_counter() - started, "cpu": time.process_time() - cpu, "rows": count}
+
+
+def floor_csv_sqlite(url: str, path: Path) -> dict[str, object]:
+    import polars as pl
+
+    started, cpu = time.perf_counter(), time.process_time()
+    frame = pl.read_csv(path, infer_schema=False)
+    conn = sqlite3.connect(url.removeprefix("sqlite:///"))
+    conn.execute("PRAGMA cache_size=-262144")  # the load's bulk page cache
+    conn.execute(FLOOR_TABLE)
+    conn.execute(FLOOR_INDEX)
+    with conn:
+        for start in range(0, frame.height, 1_000_000):
+            part = frame.slice(start, 1_000_000)
+            columns = [part[c].to_list() for c in part.columns]
+            conn.executemany(
+                f"INSERT INTO floor_client VALUES ({', '.join('?' * len(columns))})",
+                zip(*columns, strict=True),
+            )
+    conn.close()
+    return {
+        "wall": time.perf_counter() - started,
+        "cpu": time.process_time() - cpu,
+        "rows": frame.height,
+    }
+
+
+def child(method: str, work: Path, rows: int, pg: str) -> None:
+    csv_path = scale_inputs.csv_path(work, rows)
+    folder = scale_inputs.xlsx_folder(work, rows)
+    if method.startswith("floor"):
+        url = fresh_pg(pg) if method.endswith("_pg") else fresh_sqlite(work, rows)
+        if method == "floor_csv_pg":
+            result = floor_csv_pg(url.replace("postgresql://", "postgresql://", 1), csv_path)
+        elif method == "floor_xlsx_pg":
+            result = floor_xlsx_pg(url, folder)
+        else:
+            result = floor_csv_sqlite(url, csv_path)
+    else:
+        if method.endswith("_pg"):
+            url = f"{PG_SERVER}/{pg}" if method.startswith("reload") else fresh_pg(pg)
+        else:
+            db = work / f"scale-{rows}.db"
+            url = f"sqlite:///{db}" if method.startswith("reload") else fresh_sqlite(work, rows)
+        if method.startswith("load"):
+            set_up(url, work)
+        inputs = [folder] if "xlsx" in method else [csv_path]
+        result = run_load(url, inputs)
+    result["peak_mb"] = peak_mb()
+    result["load_average"] = os.getloadavg()
+    print(json.dumps(result))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--work", type=Path, default=scale_inputs.WORK)
+    parser.add_argument("--pg", default="bench_scale", help="PostgreSQL database to use")
+    parser.add_argument("--methods", nargs="*", default=list(METHODS), choices=METHODS)
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(args.child, args.work, args.rows, args.pg)
+        return
+    scale_inputs.ensure(args.work, args.rows, xlsx=any("xlsx" in m for m in args.methods))
+    print(f"rows {args.rows:,}; nproc {os.cpu_count()}; Python {platform.python_version()}")
+    results: dict[str, dict[str, object]] = {}
+    for method in args.methods:
+        done = subprocess.run(
+            [sys.executable, __file__, "--child", method, "--work", str(args.work)]
+            + ["--rows", str(args.rows), "--pg", args.pg],
+            capture_output=True,
+            text=True,
+        )
+        if done.returncode != 0:
+            print(f"{method}: failed\n{done.stderr[-3000:]}", flush=True)
+            continue
+        result = json.loads(done.stdout.strip().splitlines()[-1])
+        results[method] = result
+        load = ", ".join(f"{x:.1f}" for x in result["load_average"])
+        print(
+            f"{method:18} wall {result['wall']:8.2f} s  CPU {result['cpu']:8.2f} s  "
+            f"peak {result['peak_mb']:7,.0f} MB  load average {load}  "
+            f"{result.get('counts', result.get('rows'))}",
+            flush=True,
+        )
+    for load, floor in (
+        ("load_csv_pg", "floor_csv_pg"),
+        ("load_xlsx_pg", "floor_xlsx_pg"),
+        ("load_csv_sqlite", "floor_csv_sqlite"),
+        ("reload_csv_pg", "load_csv_pg"),
+        ("reload_csv_sqlite", "load_csv_sqlite"),
+    ):
+        if load in results and floor in results:
+            ratio = float(results[load]["wall"]) / float(results[floor]["wall"])  # type: ignore[arg-type]
+            print(f"{load} / {floor}: {ratio:.2f}x")
+
+
+if __name__ == "__main__":
+    main()
