@@ -81,7 +81,7 @@ def load(
     )
     with (
         progress_bar(
-            t("progress.reading", file=", ".join(file.name for file in files)),
+            t("progress.reading", file=t("list.separator").join(file.name for file in files)),
             enabled=fmt is Format.table,
         ) as bar,
         summary_on_refusal(fmt),
