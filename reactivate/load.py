@@ -1075,6 +1075,9 @@ def _write(
     changed = " OR ".join(
         dialect.is_distinct(conn, f"client.{c}", f"excluded.{c}") for c in _DATA_COLUMNS
     )
+    # the summary rows keep their client's branch, risk and asset band (the report's
+    # breakdown keys): those of a client whose keys change here are rewritten below
+    rekeyed = stages.note_rekeyed(conn, STAGE_TABLE)
     same = " AND ".join(
         f"NOT {dialect.is_distinct(conn, f'c.{c}', f's.{c}')}" for c in _DATA_COLUMNS
     )
@@ -1103,6 +1106,7 @@ def _write(
                     WHERE campaign_id = {int(campaign_id)} AND NOT dnc
                       AND client_id IN (SELECT client_id FROM {STAGE_TABLE} WHERE is_member = 1 AND dnc = 1)"""
             )
+        stages.refresh_rekeyed(conn, rekeyed)
         # every member has its summary row from the start, so that the report counts what
         # the load counted (the do-not-call members above all, whom no assignment touches)
         stages.refresh_selected(

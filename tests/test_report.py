@@ -117,6 +117,11 @@ def group_key(by: str | None, member: dict[str, Any], data: Data) -> str:
     return f"{year}-W{week:02d}"
 
 
+def whole_days(elapsed: dt.timedelta) -> int:
+    """Medians are of whole days elapsed, rounded down."""
+    return math.floor(elapsed.total_seconds() / 86400)
+
+
 def expected(
     data: Data,
     by: str | None = None,
@@ -130,7 +135,7 @@ def expected(
     out = {}
     for key, members in groups.items():
         counts = [0] * len(STAGES)
-        days: list[list[float]] = [[] for _ in STAGES]
+        days: list[list[int]] = [[] for _ in STAGES]
         confirmed = 0
         for member in members:
             own = firsts.get(member["client_id"], {})
@@ -138,7 +143,7 @@ def expected(
             for i, when in enumerate(cumulative(own)):
                 if when is not None:
                     counts[i] += 1
-                    days[i].append((when - member["assigned_at"]).total_seconds() / 86400)
+                    days[i].append(whole_days(when - member["assigned_at"]))
         out[key] = Expected(
             assigned=len(members),
             clients=counts,
@@ -194,7 +199,7 @@ def report(engine: Engine, **options: Any) -> Report:
 # --- tests --------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("by", [None, "advisor", "branch", "week", "risk", "asset_band"])
+@pytest.mark.parametrize("by", [None, "advisor", "branch", "cohort", "risk", "asset_band"])
 def test_every_figure_matches_an_independent_count(campaign: Any, by: str | None) -> None:
     engine, data, targets = campaign
     result = report(engine, by=by)
@@ -221,7 +226,54 @@ def test_advisors_are_ranked_by_the_lower_bound(campaign: Any) -> None:
         assert result.ranked_by == stage
         lows = [(g.stage(stage).ci95 or (0, 0))[0] for g in result.groups]
         assert lows == sorted(lows, reverse=True)
-    assert report(engine, by="week").ranked_by is None
+    assert report(engine, by="cohort").ranked_by is None
+
+
+def iso_week(moment: dt.datetime) -> str:
+    year, week, _ = moment.astimezone(SH).date().isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def test_by_week_counts_each_stage_in_the_week_it_was_first_reached(campaign: Any) -> None:
+    engine, data, _targets = campaign
+    result = report(engine, by="week")
+    firsts = first_times(live_events(data))
+    clients: dict[str, list[int]] = defaultdict(lambda: [0] * len(STAGES))
+    days: dict[str, list[list[int]]] = defaultdict(lambda: [[] for _ in STAGES])
+    assigned: dict[str, int] = defaultdict(int)
+    confirmed: dict[str, int] = defaultdict(int)
+    for member in assigned_members(data):
+        assigned[iso_week(member["assigned_at"])] += 1
+        own = firsts.get(member["client_id"], {})
+        if "confirmed" in own:
+            confirmed[iso_week(own["confirmed"])] += 1
+        for i, when in enumerate(cumulative(own)):
+            if when is not None:
+                clients[iso_week(when)][i] += 1
+                days[iso_week(when)][i].append(whole_days(when - member["assigned_at"]))
+    weeks = set(assigned) | set(clients)
+    assert [g.key for g in result.groups] == sorted(weeks)
+    for group in result.groups:
+        assert group.assigned == assigned.get(group.key, 0)
+        assert [s.clients for s in group.stages] == clients.get(group.key, [0] * len(STAGES))
+        for i, s in enumerate(group.stages):
+            assert s.of_assigned == pytest.approx(s.clients / result.assigned)
+            assert s.of_previous is None and s.target is None and s.met is None
+            durations = days.get(group.key, [[]] * len(STAGES))[i]
+            assert s.median_days == (statistics.median(durations) if durations else None)
+        if group.stage(funnel.WECOM_ADDED):
+            assert group.stage(funnel.WECOM_ADDED).confirmed == confirmed.get(group.key, 0)
+    # the weeks add up to the whole campaign's funnel
+    for i, s in enumerate(result.stages):
+        assert sum(g.stages[i].clients for g in result.groups) == s.clients
+
+
+def test_by_week_refuses_a_window(sqlite_url: str) -> None:
+    engine = open_engine(sqlite_url)
+    registry.register(engine, CAMPAIGN_FILE)
+    with pytest.raises(ConfigError, match="--since"):
+        build_report(engine, SLUG, ReportOptions(by="week", since=dt.date(2020, 7, 1)))
+    engine.dispose()
 
 
 def test_window_counts_only_evidence_dated_inside_it(campaign: Any) -> None:
@@ -463,7 +515,7 @@ def test_medians_are_days_after_assignment_wherever_a_stage_has_clients(campaign
                 assert s.median_days is None, s.stage
             else:
                 assert s.median_days is not None, s.stage
-                assert math.isfinite(s.median_days) and 0 < s.median_days <= horizon, s.stage
+                assert math.isfinite(s.median_days) and 0 <= s.median_days <= horizon, s.stage
 
 
 def test_a_changed_stage_list_recounts(db_url: str, tmp_path: Any) -> None:
@@ -486,14 +538,14 @@ def test_a_changed_stage_list_recounts(db_url: str, tmp_path: Any) -> None:
 
     firsts = first_times(live_events(data))
     clients = [0] * len(fewer)
-    days: list[list[float]] = [[] for _ in fewer]
+    days: list[list[int]] = [[] for _ in fewer]
     for member in assigned_members(data):
         own = firsts.get(member["client_id"], {})
         for i in range(len(fewer)):
             later = [own[s] for s in fewer[i:] if s in own]
             if later:
                 clients[i] += 1
-                days[i].append((min(later) - member["assigned_at"]).total_seconds() / 86400)
+                days[i].append(whole_days(min(later) - member["assigned_at"]))
     result = report(engine)
     assert [s.stage for s in result.stages] == list(fewer)
     assert [s.clients for s in result.stages] == clients
@@ -515,6 +567,11 @@ def test_upgrade_from_version_1_fills_the_funnel_columns(db_url: str) -> None:
             conn.exec_driver_sql(f"ALTER TABLE client_stage DROP COLUMN {days}_days")
         conn.exec_driver_sql("ALTER TABLE client_stage DROP COLUMN stages_reached")
         conn.exec_driver_sql("ALTER TABLE client_stage DROP COLUMN skipped_stage")
+        # and what revision 0002 added
+        for column in ("branch", "risk", "asset_band", "cohort", "reached_call"):
+            conn.exec_driver_sql(f"ALTER TABLE client_stage DROP COLUMN {column}")
+        conn.exec_driver_sql("DROP TABLE stage_tally")
+        conn.exec_driver_sql("DROP TABLE stage_days")
         conn.exec_driver_sql("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
         conn.exec_driver_sql("DROP TABLE alembic_version")  # version 1 predates revisions
     engine.dispose()

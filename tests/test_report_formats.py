@@ -148,7 +148,7 @@ def test_xlsx_has_a_summary_chart_and_a_sheet_per_breakdown(
 ) -> None:
     db, data = setup
     path = tmp_path / "out" / "report.xlsx"
-    run(db, "report", "--campaign", SLUG, "--format", "xlsx", "--by", "week", "--out", str(path))
+    run(db, "report", "--campaign", SLUG, "--format", "xlsx", "--by", "cohort", "--out", str(path))
     book = openpyxl.load_workbook(path)
     assert book.sheetnames == ["summary", "week assigned"]
     summary = book["summary"]

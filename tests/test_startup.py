@@ -50,7 +50,8 @@ UNUSED = (
 READS = (
     ("report", "-c", SLUG),
     ("report", "-c", SLUG, "--by", "advisor", "--format", "json"),
-    ("report", "-c", SLUG, "--by", "week", "--since", "2020-07-01"),
+    ("report", "-c", SLUG, "--by", "cohort", "--since", "2020-07-01"),
+    ("report", "-c", SLUG, "--by", "week"),
     ("campaign", "list"),
     ("campaign", "show", SLUG),
     ("client", "show", "0003000007", "-c", SLUG),  # one of generate(3)'s clients

@@ -37,6 +37,7 @@ class By(StrEnum):
     advisor = "advisor"
     branch = "branch"
     week = "week"
+    cohort = "cohort"
     risk = "risk"
     asset_band = "asset_band"
     attempt = "attempt"
@@ -55,7 +56,7 @@ def report(
     campaign: CampaignOption,
     by: Annotated[
         By | None,
-        typer.Option(help="help.report.by"),
+        typer.Option(help=("help.report.by")),
     ] = None,
     rank_by: Annotated[
         str | None,

@@ -29,7 +29,6 @@ from sqlalchemy import (
     String,
     Table,
     UniqueConstraint,
-    text,
     types,
 )
 
@@ -296,15 +295,61 @@ CLIENT_STAGES = Table(
     # days from assignment to first reaching the stage (its or a later stage's evidence);
     # None when not reached or outside the funnel (no advisor, control group)
     *(Column(days, Float) for days in _DAYS),
+    # The breakdown keys as they were when the row was written, so that the tallies
+    # (`STAGE_TALLIES`, `STAGE_DAYS`) lose exactly what the row had added when rewritten
+    _text("branch"),  # the client's branch
+    Column("risk", Integer),  # the client's risk tolerance, 1-5
+    _text("asset_band"),  # the client's assets' band under the campaign's edges
+    _text("cohort"),  # Monday (ISO date) of the week of assignment, campaign time
+    # which of the client's calls (by distinct call time) first reached them (`--by attempt`)
+    Column("reached_call", Integer),
     Index("ix_client_stage_advisor", "campaign_id", "advisor_code"),
-    # SQLite has no median: these hand each stage's durations over in order (read by
-    # OFFSET); PostgreSQL has percentile_cont and is spared their upkeep
+)
+
+# The report's counts per breakdown group, kept in step with `client_stage`.
+#
+# One row per campaign, breakdown (`dim`: cohort, advisor, branch, risk, asset_band),
+# group `key` ('' when unknown), assignment time (cohort rows only; else a far-future
+# placeholder) and `arm` (assigned, control, none: no advisor). Every column is a count of
+# the summary rows in the group; `at{j}` counts those at exactly j stages, `rat{j}` the
+# reactivated among them. `db.tally` adds and subtracts rows in the transaction that
+# rewrites the summary, so a report reads a few thousand rows, not every client.
+STAGE_TALLIES = Table(
+    "stage_tally",
+    METADATA,
+    Column("campaign_id", Integer, ForeignKey("campaign.id"), primary_key=True),
+    _text("dim", primary_key=True, nullable=False),
+    _text("key", primary_key=True, nullable=False),
+    Column("assigned_at", UTCDateTime(), primary_key=True, nullable=False),
+    _text("arm", primary_key=True, nullable=False),
     *(
-        Index(
-            f"ix_client_stage_{days}", "campaign_id", days, sqlite_where=text(f"{days} IS NOT NULL")
-        ).ddl_if(dialect="sqlite")
-        for days in _DAYS
+        _count(name)
+        for name in (
+            "members",
+            "dnc",  # on the do-not-call list when they joined
+            "reactivated",
+            "confirmed",  # a WeCom add confirmed by WeCom's API
+            "skipped",
+            "quiet",  # at no stage, neither do-not-call member nor do-not-call answer
+            "dnc_calls",  # a call ended with do-not-call
+            "wecom_unconfirmed",
+            *(f"at{j}" for j in range(1, 6)),
+            *(f"rat{j}" for j in range(1, 6)),
+        )
     ),
+)
+
+# Per breakdown group and stage, how many assigned clients first reached the stage after
+# each number of whole days: exact medians of whole days without reading clients.
+STAGE_DAYS = Table(
+    "stage_days",
+    METADATA,
+    Column("campaign_id", Integer, ForeignKey("campaign.id"), primary_key=True),
+    _text("dim", primary_key=True, nullable=False),
+    _text("key", primary_key=True, nullable=False),
+    _text("stage", primary_key=True, nullable=False),
+    Column("day", Integer, primary_key=True, autoincrement=False),
+    _count("clients"),
 )
 
 # A call workbook handed to an advisor: which issue number, when, how many clients.

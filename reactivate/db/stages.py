@@ -12,15 +12,17 @@ to first reaching each stage. A report is then one GROUP BY, and medians read an
 
 from __future__ import annotations
 
-import tomllib
+import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, text
 
-from reactivate.db import bulk
+from reactivate.db import bulk, dialect, tally
 from reactivate.db.models import CLIENT_STAGES
 from reactivate.rules import funnel
+from reactivate.rules.campaign import Campaign, from_toml
 
 _REACHED = ", ".join(f"'{d}'" for d in sorted(funnel.REACHED_DISPOSITIONS))
 
@@ -44,6 +46,7 @@ DAYS_COLUMNS = {
 ASSIGNED = "advisor_code IS NOT NULL AND NOT control"
 
 _FAR = "'9999-12-31'"
+_COHORTS = "stage_cohort"
 
 # the facts per member, from its events; the outer SELECT derives the funnel columns.
 # FILTER rather than CASE inside each aggregate: an event skips the aggregates it is no
@@ -53,14 +56,21 @@ INSERT INTO client_stage (
     campaign_id, client_id, advisor_code, assigned_at, control, dnc,
     called_at, reached_at, wecom_at, wecom_confirmed_at, pushed_at, converted_at,
     reactivated_at, calls, attempts, last_call_at, callback_at, do_not_call,
-    {{funnel_names}})
+    branch, risk, asset_band, cohort, reached_call, {{funnel_names}})
 SELECT
-    campaign_id, client_id, advisor_code, assigned_at, control, dnc,
+    facts.campaign_id, facts.client_id, advisor_code, facts.assigned_at, control, dnc,
     called_at, reached_at, wecom_at, wecom_confirmed_at, pushed_at, converted_at,
     reactivated_at, calls,
     -- the larger of the highest count reported and the number of distinct calls
     CASE WHEN reported < calls THEN calls ELSE reported END,
     last_call_at, callback_at, do_not_call,
+    c.branch, c.risk, {{asset_band}}, w.monday,
+    -- the distinct call times up to the first answered call: which call reached them
+    CASE WHEN reached_at IS NOT NULL THEN (
+      SELECT COUNT(DISTINCT e.occurred_at) FROM event e
+      WHERE e.campaign_id = facts.campaign_id AND e.client_id = facts.client_id
+        AND e.stage = '{funnel.EVENT_CALL}' AND e.occurred_at <= facts.reached_at
+        {{unvoided}}) END,
     {{funnel_values}}
 FROM (
 SELECT
@@ -90,6 +100,8 @@ LEFT JOIN event e
 WHERE m.campaign_id = :campaign_id {{only}}
 GROUP BY m.campaign_id, m.client_id, m.advisor_code, m.assigned_at, m.control, m.dnc
 ) facts
+JOIN client c ON c.client_id = facts.client_id
+LEFT JOIN {_COHORTS} w ON w.moment = facts.assigned_at
 """
 
 _UNVOIDED = "AND NOT EXISTS (SELECT 1 FROM event v WHERE v.voids_event_id = e.id)"
@@ -134,6 +146,18 @@ def funnel_columns(
     return columns
 
 
+def tally_funnel(campaign: Campaign, *, sqlite: bool) -> tally.Funnel:
+    """What the tallies need of `campaign`'s stages (`db.tally.Funnel`)."""
+    times = [TIME_COLUMNS[stage] for stage in campaign.stages]
+    return tally.Funnel(
+        days={stage: DAYS_COLUMNS[stage] for stage in campaign.stages},
+        first_time={
+            stage: _earliest(times[i:], sqlite=sqlite) for i, stage in enumerate(campaign.stages)
+        },
+        timezone=campaign.timezone,
+    )
+
+
 def _first_known(columns: Sequence[str]) -> str:
     """Any non-null of `columns` (SQLite's COALESCE wants two or more)."""
     return columns[0] if len(columns) == 1 else f"COALESCE({', '.join(columns)})"
@@ -149,14 +173,46 @@ def _earliest(columns: Sequence[str], *, sqlite: bool) -> str:
     return f"LEAST({', '.join(columns)})"
 
 
-def campaign_stages(conn: Connection, campaign_id: int) -> tuple[str, ...]:
-    """The funnel stages of the registered campaign, in order."""
+def registered_campaign(conn: Connection, campaign_id: int) -> Campaign:
+    """The registered campaign's definition (stages, time zone, asset bands)."""
     definition = conn.execute(
         text("SELECT definition FROM campaign WHERE id = :cid"), {"cid": campaign_id}
     ).scalar_one()
-    # validated when registered (reactivate.rules.campaign): only the list is wanted here
-    stages = tomllib.loads(definition).get("funnel", {}).get("stages", funnel.STAGES)
-    return tuple(stages)
+    return from_toml(definition, source=f"campaign {campaign_id}")  # validated when registered
+
+
+def asset_band_sql(assets: str, edges: Sequence[float]) -> str:
+    """SQL of the band label (`rules.funnel.asset_bands`) of the amount `assets`."""
+    bands = funnel.asset_bands(tuple(edges))
+    cases = " ".join(
+        f"WHEN {assets} < {edge!r} THEN '{bands(edges[i - 1] if i else float('-inf'))}'"
+        for i, edge in enumerate(edges)
+    )
+    return f"CASE WHEN {assets} IS NULL THEN 'unknown' {cases} ELSE '{bands(edges[-1])}' END"
+
+
+def _stage_cohorts(conn: Connection, campaign_id: int, only: str, tz: ZoneInfo) -> None:
+    """Temporary table `stage_cohort`: each assignment time of the members being rebuilt ->
+    Monday of its week, in the campaign's time zone.
+
+    Assignment times are few (one per assign run), so mapping them in Python is cheap and
+    exact in any time zone, where SQLite alone knows no zones.
+    """
+    stored = conn.execute(
+        text(
+            "SELECT DISTINCT assigned_at FROM member"
+            f" WHERE campaign_id = :cid AND assigned_at IS NOT NULL {only}"
+        ),
+        {"cid": campaign_id},
+    ).scalars()
+    rows = []
+    for value in stored:
+        # SQLite hands the stored UTC text over, PostgreSQL an aware time
+        moment = value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(value)
+        day = moment.replace(tzinfo=moment.tzinfo or dt.UTC).astimezone(tz).date()
+        rows.append((value, (day - dt.timedelta(days=day.weekday())).isoformat()))
+    column_type = "TIMESTAMPTZ" if conn.dialect.name == "postgresql" else "TEXT"
+    bulk.stage(conn, _COHORTS, {"moment": f"{column_type} PRIMARY KEY", "monday": "TEXT"}, rows)
 
 
 def refresh(conn: Connection, campaign_id: int, client_ids: Iterable[str] | None = None) -> None:
@@ -167,6 +223,36 @@ def refresh(conn: Connection, campaign_id: int, client_ids: Iterable[str] | None
     bulk.stage(conn, _TOUCHED, {"client_id": "TEXT PRIMARY KEY"}, ((c,) for c in set(client_ids)))
     _rebuild(conn, campaign_id, only_touched=True)
     conn.exec_driver_sql(f"DROP TABLE {_TOUCHED}")
+
+
+#: The client's columns a summary row keeps as breakdown keys (`asset_band` from `assets`).
+CLIENT_KEYS = ("branch", "risk", "assets")
+_REKEYED = "rekeyed_client"
+
+
+def note_rekeyed(conn: Connection, staged: str) -> bool:
+    """Before clients are rewritten from table `staged` (their new columns), note in a
+    temporary table those whose breakdown keys change; whether there are any."""
+    changed = " OR ".join(dialect.is_distinct(conn, f"c.{k}", f"s.{k}") for k in CLIENT_KEYS)
+    conn.exec_driver_sql(f"DROP TABLE IF EXISTS {_REKEYED}")
+    conn.exec_driver_sql(
+        f"CREATE TEMPORARY TABLE {_REKEYED} AS SELECT s.client_id FROM {staged} s"
+        f" JOIN client c ON c.client_id = s.client_id WHERE {changed}"
+    )
+    return conn.exec_driver_sql(f"SELECT 1 FROM {_REKEYED} LIMIT 1").first() is not None
+
+
+def refresh_rekeyed(conn: Connection, any_rekeyed: bool) -> None:
+    """After the clients `note_rekeyed` noted were rewritten: their summary rows, in every
+    campaign they are members of."""
+    if any_rekeyed:
+        select_ids = f"SELECT client_id FROM {_REKEYED}"
+        campaigns = conn.exec_driver_sql(
+            f"SELECT DISTINCT campaign_id FROM member WHERE client_id IN ({select_ids})"
+        ).scalars()
+        for campaign_id in list(campaigns):
+            refresh_selected(conn, int(campaign_id), select_ids, {})
+    conn.exec_driver_sql(f"DROP TABLE IF EXISTS {_REKEYED}")
 
 
 def refresh_selected(
@@ -198,6 +284,9 @@ def _rebuild(conn: Connection, campaign_id: int, *, only_touched: bool) -> None:
     unvoided = _UNVOIDED if any_void is not None else ""
     params = {"campaign_id": campaign_id}
     sqlite = conn.dialect.name == "sqlite"
+    campaign = registered_campaign(conn, campaign_id)
+    funnel_tallied = tally_funnel(campaign, sqlite=sqlite)
+    _stage_cohorts(conn, campaign_id, only.format(alias=""), campaign.tz)
     # Rewriting a whole campaign, SQLite builds the summary's indexes anew by one sort
     # many times faster than it keeps them up to date row by row (8x at 1M members).
     # (PostgreSQL would lock readers out for the transaction's length: left alone.)
@@ -206,23 +295,31 @@ def _rebuild(conn: Connection, campaign_id: int, *, only_touched: bool) -> None:
     if reindex:
         for index in indexes:
             conn.exec_driver_sql(f"DROP INDEX IF EXISTS {index.name}")
+    if only_touched:
+        tally.start_delta(conn, campaign_id, _TOUCHED)
+    else:
+        tally.clear(conn, campaign_id)
     conn.execute(
         text(f"DELETE FROM client_stage WHERE campaign_id = :campaign_id {only.format(alias='')}"),
         params,
     )
     # SQLite works out the assignment's Julian day once per member, not once per stage.
     assigned_day = "julianday(m.assigned_at) AS assigned_day," if sqlite else ""
-    derived = funnel_columns(
-        campaign_stages(conn, campaign_id), sqlite=sqlite, assigned_day="assigned_day"
-    )
+    derived = funnel_columns(campaign.stages, sqlite=sqlite, assigned_day="assigned_day")
     summary = _SUMMARY_SQL.format(
         only=only.format(alias="m."),
         assigned_day=assigned_day,
         unvoided=unvoided,
         funnel_names=", ".join(derived),
         funnel_values=", ".join(derived.values()),
+        asset_band=asset_band_sql("c.assets", campaign.asset_edges),
     )
     conn.execute(text(summary), params)
+    conn.exec_driver_sql(f"DROP TABLE {_COHORTS}")
     if reindex:
         for index in indexes:
             index.create(conn)
+    if only_touched:
+        tally.finish_delta(conn, campaign_id, _TOUCHED, funnel_tallied)
+    else:
+        tally.add_campaign(conn, campaign_id, funnel_tallied)

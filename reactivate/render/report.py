@@ -194,6 +194,8 @@ def _groups_table(report: Report, width: int | None = None) -> RenderableType:
     title = t("report.by_title", by=t(f"report.by.{report.by}"))
     if report.ranked_by:
         title += " · " + t("report.ranked", stage=stage_label(report.ranked_by))
+    if report.by == "week":
+        title += "\n" + t("report.week_note", assigned=f"{report.assigned:,}")
     layout = _fit_layout(report, width)
     table = Table(title=title, title_justify="left")
     for header, right in layout.headers:

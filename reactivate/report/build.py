@@ -50,6 +50,8 @@ def _check(options: ReportOptions, campaign: Campaign) -> None:
             raise ConfigError(
                 t("report.bad_stage", flag=flag, value=stage, stages=", ".join(campaign.stages))
             )
+    if options.by == "week" and (options.since or options.until):
+        raise ConfigError(t("report.week_window"))
     if options.since and options.until and options.since > options.until:
         raise ConfigError(t("report.bad_window", since=options.since, until=options.until))
     if options.stale_days < 0:
@@ -60,13 +62,15 @@ def _build(scope: Scope) -> Report:
     campaign, options = scope.campaign, scope.options
     if scope.materialized:
         materialize(scope)
-    grouped = counts(scope)
-    total = totals(grouped, len(campaign.stages))
+    grouped = counts(scope, scope.funnel_by)
+    # a breakdown's tally rows carry no assignment time, which the never-called count needs
+    overall = counts(scope, None) if scope.tallied and scope.funnel_by else grouped
+    total = totals(overall, len(campaign.stages))
     overall_medians, group_medians = medians(scope)
     found: tuple[Group, ...] = ()
     ranked_by = None
     if scope.funnel_by is not None:
-        found, ranked_by = groups(scope, scope.funnel_by, grouped, group_medians)
+        found, ranked_by = groups(scope, scope.funnel_by, grouped, group_medians, total["assigned"])
     treated, control = arms(scope)
     return Report(
         campaign=campaign.slug,

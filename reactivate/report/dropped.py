@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from reactivate.clock import local
-from reactivate.db.models import UTCDateTime
+import datetime as dt
+from typing import Any
+
+from reactivate.clock import from_db
 from reactivate.privacy import mask_mobile, mask_name
 from reactivate.report.model import DroppedClient
 from reactivate.report.scope import Scope
@@ -23,15 +25,24 @@ def dropped(scope: Scope, stage: str) -> tuple[DroppedClient, ...]:
             WHERE s.stages_reached = {reached_before}
             ORDER BY s.advisor_code, s.client_id"""
     tz = scope.campaign.tz
+
+    def shown(value: object) -> dt.datetime | None:
+        moment = from_db(value)  # read raw: a typed column costs more than the rest per row
+        return moment.astimezone(tz) if moment is not None else None
+
     return tuple(
         DroppedClient(
-            client_id=row.client_id,
-            name=mask_name(row.name),
-            mobile=mask_mobile(row.mobile),
-            advisor_code=row.advisor_code,
-            advisor_name=row.advisor_name,
-            last_call_at=local(row.last_call_at, tz) if row.last_call_at else None,
-            callback_at=local(row.callback_at, tz) if row.callback_at else None,
+            client_id=row[0],
+            name=mask_name(row[1]),
+            mobile=mask_mobile(row[2]),
+            advisor_code=row[3],
+            advisor_name=row[4],
+            last_call_at=shown(row[5]),
+            callback_at=shown(row[6]),
         )
-        for row in scope.execute(sql, last_call_at=UTCDateTime(), callback_at=UTCDateTime())
+        for row in _rows(scope, sql)
     )
+
+
+def _rows(scope: Scope, sql: str) -> list[tuple[Any, ...]]:
+    return [tuple(row) for row in scope.execute(sql)]

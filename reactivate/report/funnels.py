@@ -1,10 +1,11 @@
 """The funnel counts, overall and per group, and the figures made of them.
 
-One GROUP BY over the counted clients gives, per group, the assigned, the clients at each
-stage (cumulative: `stages_reached > i`), the reactivated among them and the data-quality
-counts; the overall funnel is the sum of the groups'. Groups are then labelled and put in
-order: advisors and branches ranked by the lower bound of a stage's interval, other
-breakdowns in their natural order.
+Per group: the assigned, the clients at each stage (cumulative: `stages_reached > i`),
+the reactivated among them and the data-quality counts. Over the whole history they are
+sums of the group's tally rows (`db.tally`: a few thousand rows for any campaign); in a
+window, one GROUP BY over the window's clients, whose sum is the overall funnel. Groups
+are then labelled and put in order: advisors and branches ranked by the lower bound of a
+stage's interval, other breakdowns in their natural order.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
+from reactivate.db import tally
 from reactivate.messages import t
 from reactivate.report.model import RANKED, Group, StageFigures
 from reactivate.report.scope import Scope
@@ -21,8 +23,13 @@ from reactivate.rules import funnel, stats
 from reactivate.rules.campaign import Campaign
 
 
-def counts(scope: Scope) -> dict[Any, dict[str, int]]:
-    """Per group: assigned, clients at each stage, confirmed, and data-quality counts."""
+def counts(scope: Scope, by: str | None) -> dict[Any, dict[str, int]]:
+    """Per group of breakdown `by` (one group '' without): assigned, clients at each
+    stage, confirmed, and data-quality counts."""
+    if by == "week":
+        return _trend(scope)
+    if scope.tallied:
+        return _tallied(scope, by)
     rows, key = counted(scope)
     # COUNT(*) FILTER, not SUM(CASE ...): SQLite skips the step instead of adding 0
     # (twice as fast over a million clients)
@@ -50,6 +57,59 @@ def counts(scope: Scope) -> dict[Any, dict[str, int]]:
     }
 
 
+def _tallied(scope: Scope, by: str | None) -> dict[Any, dict[str, int]]:
+    """`counts` from the tallies: each group's rows summed."""
+    n_stages = len(scope.campaign.stages)
+    at = [f"SUM(at{j})" for j in range(1, n_stages + 1)]
+    rat = [f"SUM(rat{j})" for j in range(1, n_stages + 1)]
+    parts = ["SUM(members) AS assigned", "SUM(confirmed) AS confirmed"]
+    for i in range(n_stages):  # at stage i: at more than i stages
+        parts.append(f"{' + '.join(at[i:])} AS n{i}")
+        parts.append(f"{' + '.join(rat[i:])} AS r{i}")
+    parts += [
+        "SUM(reactivated) AS reactivated",
+        "SUM(skipped) AS skipped",
+        # cohort rows carry their assignment time; other breakdowns' rows never fall before
+        "SUM(quiet) FILTER (WHERE assigned_at < :stale_before) AS never_called",
+        "SUM(dnc_calls) AS dnc_calls",
+        "SUM(wecom_unconfirmed) AS wecom_unconfirmed",
+    ]
+    key, group_by = ("key", "GROUP BY key") if by is not None else ("''", "")
+    sql = (
+        f"SELECT {key} AS k, {', '.join(parts)} FROM stage_tally"
+        f" WHERE campaign_id = :cid AND dim = '{by or 'cohort'}' AND arm = 'assigned' {group_by}"
+    )
+    found = {
+        row.k: {k: int(v or 0) for k, v in row._mapping.items() if k != "k"}
+        for row in scope.execute(sql)
+    }
+    return found
+
+
+def _trend(scope: Scope) -> dict[Any, dict[str, int]]:
+    """Per week (its Monday): the clients assigned that week, and the clients who first
+    reached each stage that week (the `week` histograms of `db.tally`)."""
+    found: dict[Any, dict[str, int]] = {}
+    assigned = scope.execute(
+        "SELECT key AS k, SUM(members) AS n FROM stage_tally WHERE campaign_id = :cid"
+        " AND dim = 'cohort' AND arm = 'assigned' GROUP BY key"
+    )
+    for row in assigned:
+        found.setdefault(row.k, {})["assigned"] = int(row.n)
+    names = {stage: f"n{i}" for i, stage in enumerate(scope.campaign.stages)}
+    names[tally.CONFIRMED] = "confirmed"
+    reached = scope.execute(
+        "SELECT key AS k, stage, SUM(clients) AS n FROM stage_days WHERE campaign_id = :cid"
+        f" AND dim = '{tally.WEEK}' GROUP BY key, stage"
+    )
+    for row in reached:
+        if row.stage in names:
+            week = tally.monday_of(row.k).isoformat()  # keyed as the cohorts are
+            found.setdefault(week, {})[names[row.stage]] = int(row.n)
+    blank = {"assigned": 0, **dict.fromkeys(names.values(), 0)}
+    return {key: {**blank, **figures} for key, figures in found.items()}
+
+
 def totals(grouped: Mapping[Any, Mapping[str, int]], stage_count: int) -> dict[str, int]:
     """The groups' counts summed: the overall funnel (zeros when nobody is assigned)."""
     total: dict[str, int] = {}
@@ -62,22 +122,32 @@ def totals(grouped: Mapping[Any, Mapping[str, int]], stage_count: int) -> dict[s
 
 
 def stage_figures(
-    campaign: Campaign, counts: Mapping[str, int], medians: Mapping[int, float]
+    campaign: Campaign,
+    counts: Mapping[str, int],
+    medians: Mapping[int, float],
+    *,
+    trend_of: int | None = None,
 ) -> tuple[StageFigures, ...]:
-    """One funnel: each stage's clients, shares, interval and target, from one group's counts."""
-    assigned = counts["assigned"]
+    """One funnel: each stage's clients, shares, interval and target, from one group's counts.
+
+    A week of the trend (`trend_of`: the campaign's assigned clients) counts clients new
+    at each stage that week, as shares of every assigned client: no share of the
+    previous stage (other clients) and no target (a campaign's, not a week's)."""
+    assigned = counts["assigned"] if trend_of is None else trend_of
     out: list[StageFigures] = []
     previous: int | None = None
     for i, stage in enumerate(campaign.stages):
         n = counts[f"n{i}"]
-        target = campaign.targets.get(stage)
+        target = campaign.targets.get(stage) if trend_of is None else None
         share = n / assigned if assigned else None
         out.append(
             StageFigures(
                 stage=stage,
                 clients=n,
                 of_assigned=share,
-                of_previous=(n / previous if previous else None) if i else None,
+                of_previous=(n / previous if previous else None)
+                if i and trend_of is None
+                else None,
                 ci95=stats.wilson(n, assigned),
                 target=target,
                 met=None if target is None or share is None else share >= target,
@@ -94,8 +164,11 @@ def groups(
     by: str,
     counts: Mapping[Any, Mapping[str, int]],
     medians: Mapping[tuple[Any, int], float],
+    assigned: int,
 ) -> tuple[tuple[Group, ...], str | None]:
-    """The groups of breakdown `by` in order, and the stage they are ranked by (if ranked)."""
+    """The groups of breakdown `by` in order, and the stage they are ranked by (if ranked);
+    `assigned`: the campaign's assigned clients (the trend's denominator)."""
+    trend_of = assigned if by == "week" else None
     names = _advisor_names(scope) if by == "advisor" else {}
     by_key: dict[Any, dict[int, float]] = {}
     for (raw_key, i), value in medians.items():
@@ -105,7 +178,12 @@ def groups(
         key, name = _label(by, raw, names)
         per_stage = by_key.get(raw, {})
         found.append(
-            Group(key, name, figures["assigned"], stage_figures(scope.campaign, figures, per_stage))
+            Group(
+                key,
+                name,
+                figures["assigned"],
+                stage_figures(scope.campaign, figures, per_stage, trend_of=trend_of),
+            )
         )
     if by not in RANKED:
         order = list(funnel_order(by, scope.campaign))
@@ -148,7 +226,7 @@ def _label(by: str, raw: Any, names: Mapping[str, str]) -> tuple[str, str]:
         return str(raw), names.get(str(raw), "")
     if by == "risk":
         return f"C{int(raw)}", f"C{int(raw)}"
-    if by == "week":
+    if by in ("week", "cohort"):
         monday = dt.date.fromisoformat(str(raw))
         year, week, _ = monday.isocalendar()
         return f"{year}-W{week:02d}", monday.isoformat()

@@ -1,18 +1,19 @@
-"""Median days from assignment to first reaching each stage: overall, and per group.
+"""Median whole days from assignment to first reaching each stage: overall, and per group.
 
-PostgreSQL has `percentile_cont`. SQLite has no median: each stage's durations are read in
-order from a partial index, and the middle one or two rows picked by OFFSET. Over the
-whole history the summary's own indexes hold them (nothing to sort); a window's, and each
-group's, are indexed on `report_days` (see `source.materialize`), from an index led by
-the key.
+A median is of whole days elapsed (rounded down: a first call 30 hours after assignment is
+day 1), so a histogram of small integers per group and stage holds it exactly
+(`db.tally.median_of`: the middle value, or the mean of the middle two). Over the whole
+history the histograms are kept with the summary (`stage_days`); a window's are counted
+from its clients (`report_days` on SQLite).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from reactivate.db.tally import WEEK, floor_days, medians_by, monday_of
 from reactivate.report.scope import Scope
-from reactivate.report.source import keyed
+from reactivate.report.source import counted
 
 #: Stage index -> median days; (group key, stage index) -> median days.
 Overall = dict[int, float]
@@ -21,60 +22,39 @@ PerGroup = dict[tuple[Any, int], float]
 
 def medians(scope: Scope) -> tuple[Overall, PerGroup]:
     """Medians over every counted client, and per group of the breakdown (empty without)."""
-    return _sqlite(scope) if scope.sqlite else _postgresql(scope)
-
-
-def _postgresql(scope: Scope) -> tuple[Overall, PerGroup]:
+    index = {stage: i for i, stage in enumerate(scope.campaign.stages)}
     by = scope.funnel_by
-    rows, key = keyed(scope, by)
-    arms = " UNION ALL ".join(
-        f"SELECT {key} AS k, {i} AS st, s.{days} AS d FROM {rows} WHERE s.{days} IS NOT NULL"
-        for i, days in enumerate(scope.days)
-    )
-    median = "percentile_cont(0.5) WITHIN GROUP (ORDER BY d)"
-    totals = scope.execute(f"SELECT st, {median} AS m FROM ({arms}) d GROUP BY st")
-    firsts = {int(row.st): float(row.m) for row in totals}
+    overall_rows = _histograms(scope, None)
+    overall = {index[stage]: m for (_k, stage), m in medians_by(overall_rows).items()}
     if by is None:
-        return firsts, {}
-    grouped = scope.execute(f"SELECT k, st, {median} AS m FROM ({arms}) d GROUP BY k, st")
-    return firsts, {(row.k, int(row.st)): float(row.m) for row in grouped}
+        return overall, {}
+    grouped = medians_by(_histograms(scope, by))
+    return overall, {
+        (key, index[stage]): m for (key, stage), m in grouped.items() if stage in index
+    }
 
 
-def _sqlite(scope: Scope) -> tuple[Overall, PerGroup]:
-    run = scope.conn.exec_driver_sql
-    overall: Overall = {}
-    groups: PerGroup = {}
-    for i, days in enumerate(scope.days):
-        present = f"{days} IS NOT NULL"
-        table, where = "client_stage", f"campaign_id = ? AND {present}"
-        where_params: tuple[Any, ...] = (scope.campaign_id,)
-        if scope.windowed:
-            run(f"CREATE INDEX temp.report_days_{i} ON report_days({days}) WHERE {present}")
-            table, where, where_params = "report_days", present, ()
-        count = run(f"SELECT COUNT(*) FROM {table} WHERE {where}", where_params).scalar_one()
-        if count:
-            middle = _middle_sql(table, days, where, "")
-            overall[i] = float(run(middle, (*where_params, *_middle(count))).scalar_one())
-        if scope.funnel_by is None:
-            continue
-        run(f"CREATE INDEX temp.report_days_k{i} ON report_days(k, {days}) WHERE {present}")
-        per_key = run(f"SELECT k, COUNT(*) FROM report_days WHERE {present} GROUP BY k").all()
-        for raw_key, size in per_key:
-            of_key = "AND k IS NULL" if raw_key is None else "AND k = ?"
-            key_params: tuple[Any, ...] = () if raw_key is None else (raw_key,)
-            middle = _middle_sql("report_days", days, present, of_key)
-            groups[(raw_key, i)] = float(run(middle, (*key_params, *_middle(size))).scalar_one())
-    return overall, groups
-
-
-def _middle(count: int) -> tuple[int, int]:
-    """(LIMIT, OFFSET) of the middle one (odd `count`) or two (even) of `count` sorted rows."""
-    return 2 - count % 2, (count - 1) // 2
-
-
-def _middle_sql(table: str, days: str, present: str, where_key: str) -> str:
-    """The mean of the middle one or two durations, read in index order (LIMIT ?, OFFSET ?)."""
-    return (
-        f"SELECT AVG(d) FROM (SELECT {days} AS d FROM {table} WHERE {present} {where_key}"
-        f" ORDER BY {days} LIMIT ? OFFSET ?)"
-    )
+def _histograms(scope: Scope, by: str | None) -> list[Any]:
+    """Rows of (group key, stage, whole days, clients) of breakdown `by` ('' without)."""
+    if scope.tallied:
+        key = "key" if by is not None else "''"
+        sql = (
+            f"SELECT {key} AS k, stage, day, SUM(clients) AS n FROM stage_days"
+            f" WHERE campaign_id = :cid AND dim = '{by or 'cohort'}'"
+            f" GROUP BY {'key, ' if by is not None else ''}stage, day"
+        )
+        found = list(scope.execute(sql))
+        if by == WEEK:  # keyed as the trend's counts are
+            return [(monday_of(row.k).isoformat(), row.stage, row.day, row.n) for row in found]
+        return found
+    rows, key = counted(scope)
+    key = key if by is not None else "''"
+    arms = []
+    for stage, days in zip(scope.campaign.stages, scope.days, strict=True):
+        day = floor_days(f"s.{days}", sqlite=scope.sqlite)
+        arms.append(
+            f"SELECT {key} AS k, '{stage}' AS stage, {day} AS day, COUNT(*) AS n FROM {rows}"
+            f" WHERE s.{days} IS NOT NULL GROUP BY {key if by is not None else ''}"
+            f"{', ' if by is not None else ''}{day}"
+        )
+    return list(scope.execute(" UNION ALL ".join(arms)))

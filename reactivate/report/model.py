@@ -13,7 +13,7 @@ from typing import Any
 from reactivate.rules import funnel
 
 #: Breakdowns `--by` accepts: funnels per group, or the attempt (dialer pass) report.
-BREAKDOWNS = ("advisor", "branch", "week", "risk", "asset_band", "attempt")
+BREAKDOWNS = ("advisor", "branch", "week", "cohort", "risk", "asset_band", "attempt")
 #: Breakdowns whose groups are ranked by the lower bound of a stage's interval.
 RANKED = frozenset({"advisor", "branch"})
 

@@ -48,11 +48,11 @@ def _uploads(scope: Scope) -> tuple[int, int]:
 
 def _silent_advisors(scope: Scope) -> tuple[tuple[str, str], ...]:
     """(code, name) of the advisors with clients and not one upload, by code."""
-    # control members have no advisor: the advisor index alone answers the DISTINCT
+    # the advisors with clients: the tallies' advisor groups
     sql = """
             SELECT x.advisor_code AS code, COALESCE(a.name, '') AS name FROM (
-              SELECT DISTINCT cs.advisor_code FROM client_stage cs
-              WHERE cs.campaign_id = :cid AND cs.advisor_code IS NOT NULL) x
+              SELECT key AS advisor_code FROM stage_tally
+              WHERE campaign_id = :cid AND dim = 'advisor') x
             LEFT JOIN advisor a ON a.code = x.advisor_code
             WHERE NOT EXISTS (SELECT 1 FROM event e WHERE e.campaign_id = :cid
                               AND e.source = 'upload' AND e.advisor_code = x.advisor_code)

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from reactivate.report.model import Arm, Reactivation
-from reactivate.report.scope import CAMPAIGN, Scope
+from reactivate.report.scope import Scope
 from reactivate.rules import stats
 
 
@@ -25,16 +25,16 @@ class Members:
 
 
 def arms(scope: Scope) -> tuple[Members, Members]:
-    """(treated, control): every member of the campaign, control or not."""
-    # filtered counts, not GROUP BY control: one streaming pass, no sort of every member
-    sql = f"""
-            SELECT COUNT(*) FILTER (WHERE cs.control) AS cn,
-                   COUNT(cs.reactivated_at) FILTER (WHERE cs.control) AS cr,
-                   COUNT(*) FILTER (WHERE cs.control AND cs.dnc) AS cd,
-                   COUNT(*) FILTER (WHERE NOT cs.control) AS tn,
-                   COUNT(cs.reactivated_at) FILTER (WHERE NOT cs.control) AS tr,
-                   COUNT(*) FILTER (WHERE NOT cs.control AND cs.dnc) AS td
-            FROM client_stage cs WHERE {CAMPAIGN}"""
+    """(treated, control): every member of the campaign, control or not (from the tallies'
+    cohort rows, which hold every member)."""
+    sql = """
+            SELECT SUM(members) FILTER (WHERE arm = 'control') AS cn,
+                   SUM(reactivated) FILTER (WHERE arm = 'control') AS cr,
+                   SUM(dnc) FILTER (WHERE arm = 'control') AS cd,
+                   SUM(members) FILTER (WHERE arm <> 'control') AS tn,
+                   SUM(reactivated) FILTER (WHERE arm <> 'control') AS tr,
+                   SUM(dnc) FILTER (WHERE arm <> 'control') AS td
+            FROM stage_tally WHERE campaign_id = :cid AND dim = 'cohort'"""
     row = scope.execute(sql).one()
     treated = Members(int(row.tn or 0), int(row.tr or 0), int(row.td or 0))
     control = Members(int(row.cn or 0), int(row.cr or 0), int(row.cd or 0))
@@ -46,7 +46,7 @@ def reactivation(
 ) -> Reactivation | None:
     """The comparison of the arms, and by stage from the funnel's `total` counts; None
     until activity is loaded."""
-    if not _activity_loaded(scope):
+    if not _activity_loaded(scope, treated.reactivated + control.reactivated):
         return None
     treated_arm = Arm(treated.clients, treated.reactivated)
     control_arm = Arm(control.clients, control.reactivated) if control.clients else None
@@ -64,15 +64,10 @@ def reactivation(
     return Reactivation(treated_arm, control_arm, uplift, ci, by_stage)
 
 
-def _activity_loaded(scope: Scope) -> bool:
+def _activity_loaded(scope: Scope, reactivated: int) -> bool:
     """Reactivation is known once an activity export was imported or a reactivation recorded."""
     imported = scope.execute(
         "SELECT 1 FROM import_record WHERE kind = 'activity'"
         " AND (campaign_id = :cid OR campaign_id IS NULL) AND status = 'applied'"
     ).first()
-    if imported is not None:
-        return True
-    recorded = scope.execute(
-        f"SELECT 1 FROM client_stage cs WHERE {CAMPAIGN} AND cs.reactivated_at IS NOT NULL LIMIT 1"
-    ).first()
-    return recorded is not None
+    return imported is not None or reactivated > 0

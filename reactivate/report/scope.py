@@ -49,9 +49,14 @@ class Scope:
         return by if by != "attempt" else None
 
     @property
+    def tallied(self) -> bool:
+        """Counts and medians are read from the tallies (`db.tally`): all but a window's."""
+        return not self.windowed
+
+    @property
     def materialized(self) -> bool:
-        """SQLite reads a breakdown's or a window's clients from `report_days` (`source.materialize`)."""
-        return self.sqlite and (self.funnel_by is not None or self.windowed)
+        """SQLite reads a window's clients from `report_days` (`source.materialize`)."""
+        return self.sqlite and self.windowed
 
     @property
     def days(self) -> list[str]:

@@ -1,17 +1,15 @@
-"""Who a report counts: the assigned clients and their funnel columns, keyed by a breakdown.
+"""Who a report counts client by client: the assigned clients and their funnel columns.
 
-Over the whole history the columns are the summary's own (`client_stage`). With a date
-window they are worked out again from the events dated inside it (voided events
-excluded), by the same definitions `stages.refresh` stores. A breakdown adds a key per
-client (advisor, branch, ISO week of assignment, risk, asset band).
+Whole-history counts and medians come from the tallies (`db.tally`); what needs the
+clients themselves reads them here: a window's funnel, worked out again from the events
+dated inside it (voided events excluded) by the same definitions `stages.refresh`
+stores, and the `--dropped` list. A breakdown's key is the summary's own column
+(advisor, branch, cohort: the week of assignment, risk, asset band), as it was written.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-
-from reactivate.clock import local
-from reactivate.db import bulk, stages
+from reactivate.db import stages
 from reactivate.report.scope import ASSIGNED, CAMPAIGN, Scope
 from reactivate.rules import funnel
 
@@ -27,7 +25,19 @@ FACTS = (
     "do_not_call",
     "last_call_at",
     "callback_at",
+    "branch",
+    "risk",
+    "asset_band",
+    "cohort",
 )
+#: The summary's column holding each breakdown's key.
+KEYS = {
+    "advisor": "advisor_code",
+    "branch": "branch",
+    "cohort": "cohort",
+    "risk": "risk",
+    "asset_band": "asset_band",
+}
 
 
 def source(scope: Scope) -> str:
@@ -39,7 +49,8 @@ def source(scope: Scope) -> str:
     facts = (
         "SELECT cs.client_id, cs.advisor_code, cs.assigned_at, cs.control, w.called_at,"
         " w.reached_at, w.wecom_at, w.wecom_confirmed_at, w.pushed_at, w.converted_at,"
-        " cs.reactivated_at, cs.dnc, cs.do_not_call, cs.last_call_at, cs.callback_at"
+        " cs.reactivated_at, cs.dnc, cs.do_not_call, cs.last_call_at, cs.callback_at,"
+        " cs.branch, cs.risk, cs.asset_band, cs.cohort"
         f" FROM client_stage cs LEFT JOIN ({_first_times(scope)}) w ON w.client_id = cs.client_id"
         f" WHERE {CAMPAIGN} AND {ASSIGNED}"
     )
@@ -77,74 +88,21 @@ def _first_times(scope: Scope) -> str:
 
 
 def keyed(scope: Scope, by: str | None) -> tuple[str, str]:
-    """(FROM clause with `s` and its joins, key expression) for breakdown `by`."""
+    """(FROM clause with `s`, key expression) for breakdown `by`."""
     rows = f"({source(scope)}) s"
-    if by is None:
-        return rows, "''"
-    if by == "advisor":
-        return rows, "s.advisor_code"
-    if by == "week":
-        _stage_weeks(scope)
-        return (
-            f"{rows} LEFT JOIN report_week wk ON wk.assigned_at = s.assigned_at",
-            "wk.monday",
-        )
-    joined = f"{rows} JOIN client c ON c.client_id = s.client_id"
-    if by == "branch":
-        return joined, "c.branch"
-    if by == "risk":
-        return joined, "c.risk"
-    edges = scope.campaign.asset_edges
-    cases = " ".join(
-        f"WHEN c.assets < {edge!r} THEN '{funnel.asset_band(edges[i - 1] if i else float('-inf'), edges)}'"
-        for i, edge in enumerate(edges)
-    )
-    last = funnel.asset_band(edges[-1], edges)
-    return joined, f"CASE WHEN c.assets IS NULL THEN 'unknown' {cases} ELSE '{last}' END"
+    return rows, f"s.{KEYS[by]}" if by is not None else "''"
 
 
 def counted(scope: Scope) -> tuple[str, str]:
-    """(FROM clause, key expression) the counts read: `report_days` once materialized."""
+    """(FROM clause, key expression) a window's counts read: `report_days` once materialized."""
     if scope.materialized:
         return "report_days s", "s.k"
     return keyed(scope, scope.funnel_by)
 
 
-def _stage_weeks(scope: Scope) -> None:
-    """A temporary table: each distinct assignment time -> Monday of its ISO week (campaign tz).
-
-    Assignment times are few (one per assign run), so mapping them in Python is cheap
-    and exact in any time zone, where SQLite alone knows no zones.
-    """
-    moments = [
-        row[0]
-        for row in scope.conn.exec_driver_sql(
-            "SELECT DISTINCT assigned_at FROM client_stage"
-            f" WHERE +campaign_id = {int(scope.campaign_id)} AND assigned_at IS NOT NULL"
-        )
-    ]
-    tz = scope.campaign.tz
-    rows = []
-    for moment in moments:
-        parsed = dt.datetime.fromisoformat(moment) if isinstance(moment, str) else moment
-        day = local(parsed, tz).date()
-        rows.append((moment, (day - dt.timedelta(days=day.weekday())).isoformat()))
-    column_type = "TEXT" if scope.sqlite else "TIMESTAMPTZ"
-    bulk.stage(
-        scope.conn,
-        "report_week",
-        {"assigned_at": f"{column_type} PRIMARY KEY", "monday": "TEXT"},
-        rows,
-    )
-
-
 def materialize(scope: Scope) -> None:
-    """SQLite: the assigned clients' keys and what counts and medians read, in one scan.
-
-    A breakdown's key may need a join (branch, risk, ...) and a window's funnel columns
-    come from the events: both are worked out once here, for counts and for the
-    per-group (or windowed) median indexes alike.
-    """
+    """SQLite: a window's clients, their keys and what counts and medians read, worked
+    out once from the events for both."""
     rows, key = keyed(scope, scope.funnel_by)
     columns = ", ".join(
         f"s.{c}"

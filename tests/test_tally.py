@@ -1,0 +1,229 @@
+"""The report's tallies (`db.tally`) kept in step by every refresh equal a rebuild from the
+events, whatever changes came before; and a histogram's median is the exact median.
+
+Changes are made the way the writers make them: events appended (calls of every
+disposition, WeCom adds self-reported or from a sync, pushes, conversions,
+reactivations), void events cancelling earlier ones (undo, corrections), members
+reassigned, moved to the control group or left without an advisor, clients' branch,
+assets and risk changed by a later load; each followed by `stages.refresh` of the clients
+it touched, in its transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import statistics
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+from helpers import CAMPAIGN_FILE
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from report_campaign import ADVISORS, AS_OF, SLUG, generate, insert
+from sqlalchemy import Engine, text
+from upload_campaign import ACCOUNTS_HEADER, CLIENTS, invoke, setup_db
+
+from reactivate import registry
+from reactivate.db import stages, tally
+from reactivate.db.engine import open_engine
+from reactivate.report import ReportOptions, build_report
+from reactivate.rules import funnel
+
+KINDS = ("call", "wecom", "pushed", "converted", "reactivated", "void", "reassign", "client")
+BREAKDOWNS = (None, "advisor", "branch", "week", "cohort", "risk", "asset_band")
+
+
+@given(st.lists(st.integers(min_value=0), min_size=1, max_size=200))
+def test_a_histogram_s_median_is_the_exact_median(values: list[int]) -> None:
+    histogram: dict[int, int] = {}
+    for value in values:
+        histogram[value % 50] = histogram.get(value % 50, 0) + 1
+    expanded = [value % 50 for value in values]
+    assert tally.median_of(histogram.items()) == statistics.median(expanded)
+
+
+def test_an_empty_histogram_has_no_median() -> None:
+    assert tally.median_of([]) is None
+    assert tally.median_of([(3, 0)]) is None
+
+
+def snapshot(engine: Engine, campaign_id: int) -> tuple[list[Any], list[Any]]:
+    with engine.connect() as conn:
+        tallies = conn.execute(
+            text("SELECT * FROM stage_tally WHERE campaign_id = :c AND members <> 0"),
+            {"c": campaign_id},
+        ).all()
+        days = conn.execute(
+            text("SELECT * FROM stage_days WHERE campaign_id = :c AND clients <> 0"),
+            {"c": campaign_id},
+        ).all()
+    return sorted(map(tuple, tallies), key=repr), sorted(map(tuple, days), key=repr)
+
+
+def reports(engine: Engine) -> list[dict[str, Any]]:
+    found = []
+    for by in BREAKDOWNS:
+        report = build_report(engine, SLUG, ReportOptions(by=by, as_of=AS_OF)).to_json()
+        found.append({k: v for k, v in report.items() if k != "generated_at"})
+    return found
+
+
+def change(engine: Engine, campaign_id: int, rng: random.Random, kind: str) -> None:
+    """One writer's change to a few clients, then the refresh of those clients."""
+    with engine.begin() as conn:
+        members = [r[0] for r in conn.execute(text("SELECT client_id FROM member")).all()]
+        touched = rng.sample(members, k=min(len(members), rng.randint(1, 6)))
+        when = dt.datetime(2020, 7, 1, tzinfo=dt.UTC) + dt.timedelta(hours=rng.uniform(-30, 1500))
+        if kind == "void":
+            live = conn.execute(
+                text(
+                    "SELECT e.id, e.client_id FROM event e WHERE e.stage <> 'void' AND NOT EXISTS"
+                    " (SELECT 1 FROM event v WHERE v.voids_event_id = e.id)"
+                )
+            ).all()
+            touched = []
+            for event_id, client in rng.sample(live, k=min(len(live), rng.randint(1, 4))):
+                _event(conn, campaign_id, client, funnel.EVENT_VOID, when, None, "undo", event_id)
+                touched.append(client)
+        elif kind == "reassign":
+            for client in touched:
+                advisor = rng.choice([*ADVISORS, None])
+                conn.execute(
+                    text(
+                        "UPDATE member SET advisor_code = :a, control = :ctl, assigned_at = :at"
+                        " WHERE campaign_id = :c AND client_id = :client"
+                    ),
+                    {
+                        "a": advisor,
+                        "ctl": advisor is None and rng.random() < 0.5,
+                        "at": when if advisor else None,
+                        "c": campaign_id,
+                        "client": client,
+                    },
+                )
+        elif kind == "client":
+            for client in touched:
+                conn.execute(
+                    text(
+                        "UPDATE client SET branch = :b, assets = :assets, risk = :risk"
+                        " WHERE client_id = :client"
+                    ),
+                    {
+                        "b": rng.choice(["一部", "二部", None]),
+                        "assets": rng.choice([None, 500.0, 20_000.0, 2_000_000.0]),
+                        "risk": rng.choice([None, 1, 3, 5]),
+                        "client": client,
+                    },
+                )
+        else:
+            for client in touched:
+                stage, value, source = {
+                    "call": (funnel.EVENT_CALL, rng.choice(funnel.DISPOSITIONS), "upload"),
+                    "wecom": (funnel.EVENT_WECOM, None, rng.choice(["upload", "wecom"])),
+                    "pushed": (funnel.EVENT_PUSHED, "MMF01", "upload"),
+                    "converted": (funnel.EVENT_CONVERTED, "MMF01", "upload"),
+                    "reactivated": (funnel.EVENT_REACTIVATED, "2020-09-01", "activity"),
+                }[kind]
+                _event(conn, campaign_id, client, stage, when, value, source, None)
+        stages.refresh(conn, campaign_id, touched)
+
+
+def _event(
+    conn: Any,
+    campaign_id: int,
+    client: str,
+    stage: str,
+    when: dt.datetime,
+    value: str | None,
+    source: str,
+    voids: int | None,
+) -> None:
+    conn.execute(
+        text(
+            "INSERT INTO event (campaign_id, client_id, stage, value, occurred_at, source,"
+            " recorded_by, recorded_at, voids_event_id)"
+            " VALUES (:c, :client, :stage, :value, :at, :source, 'test', :at, :voids)"
+        ),
+        {
+            "c": campaign_id,
+            "client": client,
+            "stage": stage,
+            "value": value,
+            "at": when,
+            "source": source,
+            "voids": voids,
+        },
+    )
+
+
+def check_against_a_rebuild(engine: Engine, seed: int, kinds: list[str]) -> None:
+    registry.register(engine, CAMPAIGN_FILE)
+    campaign_id = registry.get(engine, SLUG).id
+    insert(engine, campaign_id, generate(seed, n=40))
+    rng = random.Random(seed)
+    for kind in kinds:
+        change(engine, campaign_id, rng, kind)
+    kept, kept_reports = snapshot(engine, campaign_id), reports(engine)
+    with engine.begin() as conn:
+        stages.refresh(conn, campaign_id)  # the whole campaign, from the events
+    assert snapshot(engine, campaign_id) == kept
+    assert reports(engine) == kept_reports
+
+
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(0, 10_000), kinds=st.lists(st.sampled_from(KINDS), max_size=12))
+def test_tallies_kept_in_step_equal_a_rebuild(seed: int, kinds: list[str]) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        engine = open_engine(f"sqlite:///{Path(folder) / 'tally.db'}")
+        try:
+            check_against_a_rebuild(engine, seed, kinds)
+        finally:
+            engine.dispose()
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_tallies_kept_in_step_equal_a_rebuild_on_each_database(db_url: str, seed: int) -> None:
+    engine = open_engine(db_url)
+    rng = random.Random(seed)
+    check_against_a_rebuild(engine, seed, [rng.choice(KINDS) for _ in range(25)])
+    engine.dispose()
+
+
+def test_a_later_load_that_changes_a_client_s_keys_moves_them_between_groups(
+    db_url: str, tmp_path: Path
+) -> None:
+    """The summary keeps each client's risk and asset band: a load that changes them
+    rewrites the client's rows, so a breakdown shows what `client` now holds."""
+    setup_db(db_url, tmp_path)
+    engine = open_engine(db_url)
+    campaign_id = registry.get(engine, SLUG).id
+    with engine.begin() as conn:  # the set-up moves a member to control by plain SQL
+        stages.refresh(conn, campaign_id)
+    before = build_report(engine, SLUG, ReportOptions(by="risk"))
+    engine.dispose()
+    accounts = tmp_path / "again.csv"
+    lines = [ACCOUNTS_HEADER] + [
+        f"{cid},{name},138{cid[-8:]},上海浦东南路营业部,"
+        f"{2_000_000 if cid == '0010000001' else 20000},2019-06-01,"
+        f"{'C5' if cid == '0010000001' else risk}"
+        for cid, (name, risk) in CLIENTS.items()
+    ]
+    accounts.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = invoke("load", str(accounts), "--campaign", SLUG, "--yes", db=db_url)
+    assert result.exit_code == 0, result.output
+    engine = open_engine(db_url)
+    by_risk = {
+        g.key: g.assigned for g in build_report(engine, SLUG, ReportOptions(by="risk")).groups
+    }
+    was = {g.key: g.assigned for g in before.groups}
+    assert by_risk["C3"] == was["C3"] - 1 and by_risk["C5"] == was["C5"] + 1
+    bands = build_report(engine, SLUG, ReportOptions(by="asset_band")).groups
+    assert {g.key: g.assigned for g in bands}["500k+"] == 1
+    kept = snapshot(engine, campaign_id)
+    with engine.begin() as conn:
+        stages.refresh(conn, campaign_id)
+    assert snapshot(engine, campaign_id) == kept
+    engine.dispose()
