@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, bindparam, select, text
 
-from reactivate import registry
+from reactivate import access, registry
 from reactivate.clock import DEFAULT_TZ, utcnow
 from reactivate.db import bulk, stages
 from reactivate.db.import_log import record, who
@@ -65,6 +65,7 @@ def load_activity(
     engine: Engine, path: Path, *, campaign: str | None = None, sheet: str | None = None
 ) -> ActivitySummary:
     """Record reactivations from a later core-system export (all rows valid, or nothing)."""
+    access.require(engine, "access.action.activity")
     only = registry.get(engine, campaign).id if campaign else None
     starts = _campaign_starts(engine, only)
     summary, latest = _read_latest(path, sheet, _today(starts))
@@ -261,7 +262,7 @@ def _insert_events(
                     "at": dt.datetime.combine(day, dt.time(), tzinfo=starts[campaign_id][1]),
                     "import_id": import_id,
                     "file": str(path),
-                    "by": who(),
+                    "by": who(conn),
                     "now": now,
                 }
                 for campaign_id, client_id, day in new

@@ -22,7 +22,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, column, func, select, table
 
-from reactivate import registry
+from reactivate import access, registry
 from reactivate.clock import local, to_utc, utcnow
 from reactivate.db import bulk, stages
 from reactivate.db.import_log import who
@@ -144,6 +144,7 @@ def assign(
     progress: Progress | None = None,
 ) -> AssignSummary:
     """Draw the control group, split the campaign's unassigned clients, issue workbooks."""
+    access.require(engine, "access.action.assign")
     options = options or AssignOptions()
     campaign = registry.open_campaign(engine, slug)
     settings = campaign.config.assignment
@@ -217,6 +218,7 @@ def reassign(
     progress: Progress | None = None,
 ) -> AssignSummary:
     """Hand the clients of an advisor (who left) to one colleague, or spread them over the branch."""
+    access.require(engine, "access.action.reassign")
     campaign = registry.open_campaign(engine, slug)
     summary = AssignSummary(campaign=slug, dry_run=dry_run)
     with _Scratch(out_dir or Path("out") / slug, enabled=workbooks and not dry_run) as scratch:
@@ -405,7 +407,7 @@ def _apply(
     params = {
         "campaign_id": campaign_id,
         "when": when,
-        "by": who(),
+        "by": who(conn),
         "now": utcnow(),
         "source": source,
     }

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from sqlalchemy import Connection, Engine, or_, select, update
 
+from reactivate import access
 from reactivate.clock import utcnow
 from reactivate.db import bulk, stages
 from reactivate.db.import_log import record
@@ -49,6 +50,7 @@ class DncSummary:
 
 def load_dnc(engine: Engine, path: Path, *, sheet: str | None = None) -> DncSummary:
     """Add a file of client ids and/or mobiles to the do-not-call list (all rows valid, or nothing)."""
+    access.require(engine, "access.action.dnc")
     table = open_table(path, DNC_FIELDS, sheet=sheet)
     cleaner = RowCleaner(
         table, [("client_id", values.client_id), ("mobile", values.mobile), ("reason", values.text)]

@@ -6,6 +6,7 @@ ReactivateError
 ├── InputError             an input file cannot be read as a table we understand
 │   └── RowsRejected       some rows failed validation; carries every rejection
 ├── DatabaseError          the database cannot be opened or is of an unknown schema version
+├── AccessDenied           the caller's database role does not allow this (shared PostgreSQL)
 ├── StateError             the request conflicts with what the database holds (closed campaign, ...)
 │   └── NeedsConfirmation  a change far larger than usual waits for the user's yes; carries the summary
 └── WeComError             WeCom's API answered with an error or could not be reached
@@ -71,6 +72,10 @@ class RowsRejected(InputError):
 
 class DatabaseError(ReactivateError):
     """The database cannot be opened or holds an unknown schema version."""
+
+
+class AccessDenied(ReactivateError):
+    """The caller's database role does not allow this (a shared PostgreSQL's roles)."""
 
 
 class StateError(ReactivateError):

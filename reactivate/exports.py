@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
-from reactivate import registry
+from reactivate import access, registry
 from reactivate.clock import local
 from reactivate.db.models import (
     ADVISORS,
@@ -53,7 +53,11 @@ def current_stage(row: Any) -> str:
 
 def assignment_rows(engine: Engine, slug: str) -> Iterator[dict[str, Any]]:
     """Every member of the campaign with their advisor and current stage, by client id."""
-    campaign = registry.get(engine, slug)
+    access.require(engine, "access.action.export")  # now, before a first row is asked for
+    return _rows(engine, registry.get(engine, slug))
+
+
+def _rows(engine: Engine, campaign: registry.Registered) -> Iterator[dict[str, Any]]:
     tz = campaign.config.tz
     query = (
         select(

@@ -25,7 +25,7 @@ from typing import Any
 
 from sqlalchemy import Engine, text
 
-from reactivate import registry
+from reactivate import access, registry
 from reactivate.clock import from_db, local, utcnow
 from reactivate.db.dialect import db_time
 from reactivate.db.locks import lock_campaign
@@ -61,7 +61,7 @@ SELECT * FROM (
         THEN 'reached_not_wecom'
     END AS reason
   FROM member m
-  JOIN client c ON c.client_id = m.client_id
+  JOIN {{clients}} c ON c.client_id = m.client_id
   LEFT JOIN client_stage cs ON cs.campaign_id = m.campaign_id AND cs.client_id = m.client_id
   LEFT JOIN (
     SELECT e.client_id, MAX(e.value) AS value
@@ -191,6 +191,8 @@ def followups(
     now: dt.datetime | None = None,
 ) -> FollowupReport:
     """The follow-up list (and idle advisors); with `workbooks`, one workbook per advisor."""
+    if workbooks is not None:
+        access.require(engine, "access.action.workbooks")  # signed with what only ops read
     registered = registry.get(engine, slug)
     campaign = registered.config
     now = now or utcnow()
@@ -213,7 +215,11 @@ def followups(
         if advisor is not None:
             only = "AND m.advisor_code = :advisor"
             params["advisor"] = advisor
-        rows = list(conn.execute(text(_FOLLOWUP_SQL.format(advisor=only)), params))
+        rows = list(
+            conn.execute(
+                text(_FOLLOWUP_SQL.format(advisor=only, clients=access.client_source(conn))), params
+            )
+        )
         idle_rows = list(conn.execute(text(_IDLE_SQL.format(advisor=only)), params))
     full = advisor is not None
     delay = dt.timedelta(hours=settings.retry_delay_hours)

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, Select, func, select
 
-from reactivate import registry
+from reactivate import access, registry
 from reactivate.db import bulk, dialect, scratch, stages
 from reactivate.db.import_log import record
 from reactivate.db.models import (
@@ -213,6 +213,7 @@ def load_accounts(
     allows and `confirm_new` is off, the refusal is recorded and `NeedsConfirmation`
     raised, carrying the summary's JSON.
     """
+    access.require(engine, "access.action.load")
     paths = [path] if isinstance(path, Path | str) else list(path)
     with cyclic_gc_paused():
         return _load(engine, slug, paths, options or LoadOptions(), on_table, progress)

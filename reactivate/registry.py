@@ -8,7 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, func, insert, select, update
+from sqlalchemy.exc import DBAPIError
 
+from reactivate import access
 from reactivate.clock import utcnow
 from reactivate.db import scrub, stages
 from reactivate.db.models import CAMPAIGNS, CLIENTS, MEMBERS, WECOM_RELATIONS
@@ -33,6 +35,7 @@ class Registered:
 
 def register(engine: Engine, path: Path) -> tuple[Campaign, bool]:
     """Validate `path` and register it; an existing slug is updated. Returns (campaign, created)."""
+    access.require(engine, "access.action.campaign")
     text = campaign_config.read_file(path)
     config = campaign_config.from_toml(text, source=str(path))
     values = {
@@ -65,15 +68,20 @@ def register(engine: Engine, path: Path) -> tuple[Campaign, bool]:
 
 def get(engine: Engine, slug: str) -> Registered:
     """The registered campaign `slug`, or `CampaignNotFound` naming the known ones."""
-    with engine.connect() as conn:
-        row = conn.execute(select(CAMPAIGNS).where(CAMPAIGNS.c.slug == slug)).first()
-        if row is None:
+    try:
+        with engine.connect() as conn:
+            row = conn.execute(select(CAMPAIGNS).where(CAMPAIGNS.c.slug == slug)).first()
+    except DBAPIError as exc:  # most commands read this first: a login without a role
+        access.explain_refusal(engine, exc)
+        raise
+    if row is None:
+        with engine.connect() as conn:
             known = (
                 conn.execute(select(CAMPAIGNS.c.slug).order_by(CAMPAIGNS.c.slug)).scalars().all()
             )
-            raise CampaignNotFound(
-                t("error.campaign_not_found", slug=slug, known=", ".join(known) or "none")
-            )
+        raise CampaignNotFound(
+            t("error.campaign_not_found", slug=slug, known=", ".join(known) or "none")
+        )
     config = campaign_config.from_toml(row.definition, source=f"campaign {slug}")
     return Registered(id=row.id, status=row.status, config=config)
 
@@ -140,6 +148,7 @@ def close(engine: Engine, slug: str, *, purge_personal_data: bool = False) -> tu
     the old values are not left in it (`reactivate.db.scrub`). Returns (closed now,
     clients purged). Closing a closed campaign only purges.
     """
+    access.require(engine, "access.action.close")
     campaign = get(engine, slug)
     clients = CLIENTS
     with engine.begin() as conn:

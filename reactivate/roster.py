@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, func, select, text, update
 
+from reactivate import access
 from reactivate.clock import utcnow
 from reactivate.db import bulk
 from reactivate.db.import_log import record
@@ -101,6 +102,7 @@ def load_roster(
     engine: Engine, path: Path, *, sheet: str | None = None, dry_run: bool = False
 ) -> RosterSummary:
     """Load (or reload) advisors from a roster file. All rows valid, or nothing is written."""
+    access.require(engine, "access.action.roster")
     summary, advisors = _read_roster(path, sheet)
     now = utcnow()
     with engine.begin() as conn:
@@ -238,6 +240,7 @@ def _roster_rows(
 
 def add_alias(engine: Engine, alias: str, canonical: str) -> int:
     """Make `alias` mean roster branch `canonical`; move clients filed under the alias. Returns moved."""
+    access.require(engine, "access.action.roster")
     with engine.begin() as conn:
         known = conn.execute(select(BRANCHES.c.name).where(BRANCHES.c.name == canonical)).first()
         if known is None:

@@ -574,6 +574,8 @@ def test_upgrade_from_version_1_fills_the_funnel_columns(db_url: str) -> None:
         conn.exec_driver_sql("DROP TABLE stage_days")
         conn.exec_driver_sql("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
         conn.exec_driver_sql("DROP TABLE alembic_version")  # version 1 predates revisions
+        for table in ("access_branch", "access_user", "access_group"):  # so does revision 0002
+            conn.exec_driver_sql(f"DROP TABLE {table}")
     engine.dispose()
     engine = open_engine(db_url)
     after = report(engine, by="advisor").to_json()

@@ -18,6 +18,7 @@ import typer
 from typer.core import TyperGroup
 
 from reactivate.cli import (
+    access,
     activity,
     advisors,
     assign,
@@ -85,9 +86,14 @@ class _ReportingGroup(TyperGroup):
             raise typer.Exit(1) from None
         except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM once `main` routed it here
             raise typer.Exit(_report_interrupt(exc)) from None
-        except Exception as exc:  # a usage error below the root: in the user's language
-            _raise_translated(exc)
-            raise
+        except Exception as exc:
+            # a shared PostgreSQL refusing what the caller's role may not do (SQLSTATE
+            # 42501), where our own checks did not see it first: one line, not a traceback
+            if getattr(getattr(exc, "orig", None), "sqlstate", None) != "42501":
+                _raise_translated(exc)  # a usage error below the root: in the user's language
+                raise
+            print_error(t("access.db_refused", problem=str(exc.orig).splitlines()[0]))  # type: ignore[attr-defined]
+            raise typer.Exit(1) from None
 
 
 def _raise_translated(exc: Exception) -> None:
@@ -161,6 +167,7 @@ app.add_typer(wecom.app, name="wecom")
 app.command("report", help="help.report")(report.report)
 app.add_typer(client.app, name="client")
 app.add_typer(db.app, name="db")
+app.add_typer(access.app, name="access")
 
 
 def _enable_completion() -> None:

@@ -107,14 +107,31 @@ def append_frame(conn: Connection, name: str, frame: pl.DataFrame) -> int:
 def _copy_postgresql(
     conn: Connection, name: str, columns: list[str], rows: Iterable[Sequence[Any]]
 ) -> int:
-    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     count = 0
-    with cursor.copy(f"COPY {name} ({', '.join(columns)}) FROM STDIN") as copy:
+    with _copy(conn, f"COPY {name} ({', '.join(columns)}) FROM STDIN") as copy:
         for row in rows:
             copy.write_row(row)
             count += 1
-    cursor.close()
     return count
+
+
+@contextlib.contextmanager
+def _copy(conn: Connection, statement: str) -> Iterator[Any]:
+    """psycopg's COPY on `conn`'s driver connection. An exception (an interrupt above all)
+    that leaves the COPY half-spoken leaves the connection busy: its ROLLBACK would fail
+    with "another command is already in progress" and a traceback would bury the cause. So
+    such a connection is invalidated (closed, no ROLLBACK sent; the server rolls back)."""
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        with cursor.copy(statement) as copy:
+            yield copy
+    except BaseException:
+        from psycopg import pq
+
+        if cursor.connection.pgconn.transaction_status == pq.TransactionStatus.ACTIVE:
+            conn.invalidate()
+        raise
+    cursor.close()
 
 
 def _chunks(rows: Iterable[Sequence[Any]], size: int) -> Iterable[list[Sequence[Any]]]:
@@ -326,14 +343,12 @@ def copy_frame(conn: Connection, name: str, frame: pl.DataFrame) -> int:
     """
     if conn.dialect.name != "postgresql":
         return append(conn, name, list(frame.columns), frame.iter_rows())
-    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     listed = ", ".join(frame.columns)
-    with cursor.copy(f"COPY {name} ({listed}) FROM STDIN (FORMAT csv)") as copy:
+    with _copy(conn, f"COPY {name} ({listed}) FROM STDIN (FORMAT csv)") as copy:
         for start in range(0, frame.height, COPY_PART):
             text = io.BytesIO()
             frame.slice(start, COPY_PART).write_csv(text, include_header=False)
             copy.write(text.getbuffer())
-    cursor.close()
     return frame.height
 
 

@@ -8,14 +8,18 @@ import os
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, insert, select
+from sqlalchemy import Connection, Engine, insert, select, text
 
 from reactivate.clock import DEFAULT_TZ, local, utcnow
 from reactivate.db.models import CAMPAIGNS, IMPORTS
 
 
-def who() -> str:
-    """The person running the command: REACTIVATE_USER, else the login name."""
+def who(conn: Connection) -> str:
+    """The person running the command. PostgreSQL: the database login (`current_user`),
+    which no one can claim but its holder. SQLite, whose file only its owner opens:
+    REACTIVATE_USER, else the login name."""
+    if conn.dialect.name == "postgresql":
+        return str(conn.execute(text("SELECT current_user")).scalar_one())
     try:
         return os.environ.get("REACTIVATE_USER") or getpass.getuser()
     except (KeyError, OSError):  # no passwd entry (containers)
@@ -45,7 +49,7 @@ def record(
             rows=rows,
             counts=json.dumps(counts, ensure_ascii=False),
             status=status,
-            run_by=who(),
+            run_by=who(conn),
             run_at=utcnow(),
         )
         .returning(table.c.id)

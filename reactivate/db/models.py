@@ -429,3 +429,32 @@ WECOM_TRANSFERS = Table(
     _time("updated_at"),
     UniqueConstraint("campaign_id", "handover", "takeover", "external_userid"),
 )
+
+# A database login's role on a shared PostgreSQL (`reactivate.access`): ops, manager,
+# advisor or analyst; an advisor's code; who granted it and when. The row-level security
+# policies read it by `current_user`.
+ACCESS_USERS = Table(
+    "access_user",
+    METADATA,
+    _text("db_user", primary_key=True, nullable=False),
+    _text("role", nullable=False),  # ops | manager | advisor | analyst
+    _text("advisor_code", ForeignKey("advisor.code")),
+    _text("granted_by", nullable=False),
+    _time("granted_at"),
+)
+
+# A branch a manager's login sees.
+ACCESS_BRANCHES = Table(
+    "access_branch",
+    METADATA,
+    _text("db_user", ForeignKey("access_user.db_user"), primary_key=True, nullable=False),
+    _text("branch", ForeignKey("branch.name"), primary_key=True, nullable=False),
+)
+
+# The PostgreSQL group role standing for each of our roles, made by `access init`.
+ACCESS_GROUPS = Table(
+    "access_group",
+    METADATA,
+    _text("role", primary_key=True, nullable=False),
+    _text("db_role", nullable=False),
+)

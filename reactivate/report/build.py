@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from sqlalchemy import Engine
 
-from reactivate import registry
+from reactivate import access, registry
 from reactivate.clock import local, utcnow
 from reactivate.errors import ConfigError
 from reactivate.messages import t
@@ -37,7 +37,12 @@ def build_report(engine: Engine, slug: str, options: ReportOptions | None = None
     campaign = registered.config
     _check(options, campaign)
     with engine.connect() as conn:
-        report = _build(Scope(conn, registered.id, campaign, options, options.as_of or utcnow()))
+        now = options.as_of or utcnow()
+        partial = access.partial_view(conn)
+        if partial and options.by == "week":
+            # the weeks' histograms are campaign-wide; a partial view has no rows to count them from
+            raise ConfigError(t("report.week_partial"))
+        report = _build(Scope(conn, registered.id, campaign, options, now, partial))
         conn.rollback()  # read only; drops nothing but ends the transaction cleanly
     return report
 

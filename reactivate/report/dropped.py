@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from reactivate import access
 from reactivate.clock import from_db
 from reactivate.privacy import mask_mobile, mask_name
 from reactivate.report.model import DroppedClient
@@ -20,7 +21,7 @@ def dropped(scope: Scope, stage: str) -> tuple[DroppedClient, ...]:
             SELECT s.client_id, c.name, c.mobile, s.advisor_code, a.name AS advisor_name,
                    s.last_call_at, s.callback_at
             FROM ({source(scope)}) s
-            JOIN client c ON c.client_id = s.client_id
+            JOIN {access.client_source(scope.conn)} c ON c.client_id = s.client_id
             LEFT JOIN advisor a ON a.code = s.advisor_code
             WHERE s.stages_reached = {reached_before}
             ORDER BY s.advisor_code, s.client_id"""

@@ -48,11 +48,17 @@ def _uploads(scope: Scope) -> tuple[int, int]:
 
 def _silent_advisors(scope: Scope) -> tuple[tuple[str, str], ...]:
     """(code, name) of the advisors with clients and not one upload, by code."""
-    # the advisors with clients: the tallies' advisor groups
-    sql = """
-            SELECT x.advisor_code AS code, COALESCE(a.name, '') AS name FROM (
-              SELECT key AS advisor_code FROM stage_tally
-              WHERE campaign_id = :cid AND dim = 'advisor') x
+    # the advisors with clients: the tallies' advisor groups, or in a partial view (the
+    # tallies are campaign-wide) the advisors of the summary rows the login may read
+    holders = (
+        "SELECT DISTINCT advisor_code FROM client_stage WHERE campaign_id = :cid"
+        " AND advisor_code IS NOT NULL AND NOT control"
+        if scope.partial
+        else "SELECT key AS advisor_code FROM stage_tally WHERE campaign_id = :cid"
+        " AND dim = 'advisor'"
+    )
+    sql = f"""
+            SELECT x.advisor_code AS code, COALESCE(a.name, '') AS name FROM ({holders}) x
             LEFT JOIN advisor a ON a.code = x.advisor_code
             WHERE NOT EXISTS (SELECT 1 FROM event e WHERE e.campaign_id = :cid
                               AND e.source = 'upload' AND e.advisor_code = x.advisor_code)

@@ -26,15 +26,26 @@ class Members:
 
 def arms(scope: Scope) -> tuple[Members, Members]:
     """(treated, control): every member of the campaign, control or not (from the tallies'
-    cohort rows, which hold every member)."""
-    sql = """
-            SELECT SUM(members) FILTER (WHERE arm = 'control') AS cn,
-                   SUM(reactivated) FILTER (WHERE arm = 'control') AS cr,
-                   SUM(dnc) FILTER (WHERE arm = 'control') AS cd,
-                   SUM(members) FILTER (WHERE arm <> 'control') AS tn,
-                   SUM(reactivated) FILTER (WHERE arm <> 'control') AS tr,
-                   SUM(dnc) FILTER (WHERE arm <> 'control') AS td
-            FROM stage_tally WHERE campaign_id = :cid AND dim = 'cohort'"""
+    cohort rows, which hold every member; in a partial view, from the summary rows the
+    login may read, since the tallies are campaign-wide)."""
+    if scope.partial:
+        sql = """
+            SELECT COUNT(*) FILTER (WHERE control) AS cn,
+                   COUNT(*) FILTER (WHERE control AND reactivated_at IS NOT NULL) AS cr,
+                   COUNT(*) FILTER (WHERE control AND dnc) AS cd,
+                   COUNT(*) FILTER (WHERE NOT control) AS tn,
+                   COUNT(*) FILTER (WHERE NOT control AND reactivated_at IS NOT NULL) AS tr,
+                   COUNT(*) FILTER (WHERE NOT control AND dnc) AS td
+            FROM client_stage WHERE campaign_id = :cid"""
+    else:
+        sql = """
+                SELECT SUM(members) FILTER (WHERE arm = 'control') AS cn,
+                       SUM(reactivated) FILTER (WHERE arm = 'control') AS cr,
+                       SUM(dnc) FILTER (WHERE arm = 'control') AS cd,
+                       SUM(members) FILTER (WHERE arm <> 'control') AS tn,
+                       SUM(reactivated) FILTER (WHERE arm <> 'control') AS tr,
+                       SUM(dnc) FILTER (WHERE arm <> 'control') AS td
+                FROM stage_tally WHERE campaign_id = :cid AND dim = 'cohort'"""
     row = scope.execute(sql).one()
     treated = Members(int(row.tn or 0), int(row.tr or 0), int(row.td or 0))
     control = Members(int(row.cn or 0), int(row.cr or 0), int(row.cd or 0))

@@ -33,6 +33,9 @@ class Scope:
     campaign: Campaign
     options: ReportOptions
     now: dt.datetime  # the report's "now": `options.as_of` or the clock
+    # the caller sees part of the campaign (a manager, an advisor on a shared PostgreSQL):
+    # counts come from the rows the database lets them read, not the campaign's tallies
+    partial: bool = False
 
     @property
     def sqlite(self) -> bool:
@@ -51,7 +54,7 @@ class Scope:
     @property
     def tallied(self) -> bool:
         """Counts and medians are read from the tallies (`db.tally`): all but a window's."""
-        return not self.windowed
+        return not self.windowed and not self.partial
 
     @property
     def materialized(self) -> bool:

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Engine, text
 
-from reactivate import registry
+from reactivate import access, registry
 from reactivate.clock import local
 from reactivate.db.models import UTCDateTime
 from reactivate.errors import ConfigError
@@ -91,16 +91,14 @@ def client_timeline(engine: Engine, slug: str, client_id: str) -> Timeline:
     registered = registry.get(engine, slug)
     tz = registered.config.tz
     params = {"cid": registered.id, "client": client_id.strip()}
-    member_sql = text(
-        """SELECT m.client_id, c.name, c.mobile, c.branch, m.advisor_code, a.name AS advisor_name,
-                  m.assigned_at, m.control, m.dnc,
+    member_sql = """SELECT m.client_id, c.name, c.mobile, c.branch, m.advisor_code,
+                  a.name AS advisor_name, m.assigned_at, m.control, m.dnc,
                   (c.name IS NULL AND c.mobile IS NULL AND EXISTS (
                       SELECT 1 FROM member o JOIN campaign k ON k.id = o.campaign_id
                       WHERE o.client_id = m.client_id AND k.status = 'closed')) AS purged
-           FROM member m JOIN client c ON c.client_id = m.client_id
+           FROM member m JOIN {clients} c ON c.client_id = m.client_id
            LEFT JOIN advisor a ON a.code = m.advisor_code
            WHERE m.campaign_id = :cid AND m.client_id = :client"""
-    ).columns(assigned_at=UTCDateTime())
     events_sql = text(
         """SELECT e.id, e.occurred_at, e.stage, e.value, e.source, e.recorded_by, e.advisor_code,
                   e.source_file, e.source_row, e.voids_event_id,
@@ -109,7 +107,10 @@ def client_timeline(engine: Engine, slug: str, client_id: str) -> Timeline:
            ORDER BY e.occurred_at, e.id"""
     ).columns(occurred_at=UTCDateTime())
     with engine.connect() as conn:
-        member = conn.execute(member_sql, params).first()
+        clients = access.client_source(conn)  # managers read names and mobiles masked
+        member = conn.execute(
+            text(member_sql.format(clients=clients)).columns(assigned_at=UTCDateTime()), params
+        ).first()
         if member is None:
             raise ConfigError(t("client.not_member", client_id=client_id, slug=slug))
         rows = conn.execute(events_sql, params).all()

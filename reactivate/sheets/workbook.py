@@ -293,6 +293,11 @@ def stamp_digest(
     return hmac.new(secret, message, hashlib.sha256).hexdigest()
 
 
+def stamp_message(stamp: Stamp) -> bytes:
+    """What a stamp's HMAC is over (for a check made where the secret is, the database)."""
+    return _canonical(stamp.campaign, stamp.advisor, stamp.issue, stamp.client_ids)
+
+
 def verify_stamp(stamp: Stamp, secret: bytes) -> bool:
     """Whether `stamp` was made with `secret` and is unchanged since."""
     expected = stamp_digest(secret, stamp.campaign, stamp.advisor, stamp.issue, stamp.client_ids)

@@ -34,7 +34,7 @@ from reactivate.sheets.read import (
 )
 from reactivate.sheets.values import BadValue
 from reactivate.sheets.values_columns import as_cell
-from reactivate.sheets.workbook import CALL_SHEET, read_stamp, verify_stamp
+from reactivate.sheets.workbook import CALL_SHEET, Stamp, read_stamp
 from reactivate.upload import columns as rc
 from reactivate.upload.model import (
     FIELD_NAMES,
@@ -94,13 +94,14 @@ def _exists(path: Path) -> bool:
     return True
 
 
-def read_stamps(files: Iterable[UploadFile], slug: str, secret: bytes) -> None:
-    """Read and verify the stamp of each file; a bad one becomes the file's `problem`."""
+def read_stamps(files: Iterable[UploadFile], slug: str, valid: Callable[[Stamp], bool]) -> None:
+    """Read the stamp of each file and check it with `valid` (`access.stamp_check`); a bad
+    one becomes the file's `problem`."""
     for item in files:
-        _read_stamp(item, slug, secret)
+        _read_stamp(item, slug, valid)
 
 
-def _read_stamp(item: UploadFile, slug: str, secret: bytes) -> None:
+def _read_stamp(item: UploadFile, slug: str, valid: Callable[[Stamp], bool]) -> None:
     try:
         item.stamp = read_stamp(item.path)
     except InputError as exc:
@@ -108,7 +109,7 @@ def _read_stamp(item: UploadFile, slug: str, secret: bytes) -> None:
             raise
         item.problem = str(exc)
     if item.stamp is not None:
-        if not verify_stamp(item.stamp, secret):
+        if not valid(item.stamp):
             item.problem = t("reject.stamp_invalid", file=item.path)
         elif item.stamp.campaign != slug:
             item.problem = t("reject.stamp_campaign", other=item.stamp.campaign, campaign=slug)

@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, text
 
-from reactivate import registry
+from reactivate import access, registry
 from reactivate.clock import utcnow
 from reactivate.db import dialect, stages
 from reactivate.db.import_log import who
@@ -40,7 +40,7 @@ def _void(conn: Connection, where: str, params: dict[str, Any]) -> int:
     now = dialect.db_time(conn, utcnow())
     result = conn.execute(
         text(_VOID_SQL.format(where=where)),
-        {"now": now, "who": who(), **params},
+        {"now": now, "who": who(conn), **params},
     )
     return int(result.rowcount)
 
@@ -50,17 +50,22 @@ def undo(engine: Engine, import_id: int, reason: str | None = None) -> VoidSumma
     if not 0 < import_id < 2**63:  # no database holds such an id (nor can bind it)
         raise StateError(t("error.import_not_found", id=import_id))
     with engine.begin() as conn:
+        who_calls = access.require(conn, "access.action.undo", access.ADVISOR)
         found = conn.execute(
             text(
-                "SELECT i.kind, i.status, i.campaign_id, c.slug FROM import_record i"
+                "SELECT i.kind, i.status, i.campaign_id, i.run_by, c.slug FROM import_record i"
                 " LEFT JOIN campaign c ON c.id = i.campaign_id WHERE i.id = :id"
             ),
             {"id": import_id},
         ).first()
         if found is None:
+            hidden = access.import_run_by(conn, who_calls, import_id)  # another's upload
+            if hidden is not None:
+                access.may_void_import(who_calls, import_id, hidden)
             raise StateError(t("error.import_not_found", id=import_id))
         if found.kind != KIND:
             raise StateError(t("error.import_not_results", id=import_id, kind=found.kind))
+        access.may_void_import(who_calls, import_id, found.run_by)
         lock_campaign(conn, found.campaign_id)
         status = conn.execute(
             text("SELECT status FROM import_record WHERE id = :id"), {"id": import_id}
@@ -121,6 +126,8 @@ def correct(engine: Engine, slug: str, client_id: str, stage: str, reason: str) 
         raise ConfigError(t("error.reason_required"))
     registered = registry.get(engine, slug)
     with engine.begin() as conn:
+        who_calls = access.require(conn, "access.action.correct", access.ADVISOR)
+        access.may_correct(conn, who_calls, registered.id, client_id)
         member = conn.execute(
             text("SELECT 1 FROM member WHERE campaign_id = :cid AND client_id = :client"),
             {"cid": registered.id, "client": client_id},

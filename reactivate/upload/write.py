@@ -11,19 +11,18 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, text
 
-from reactivate import registry
+from reactivate import access, registry
 from reactivate.clock import from_db, local, utcnow
 from reactivate.db import bulk, dialect, stages
 from reactivate.db.import_log import record, who
 from reactivate.db.locks import lock_campaign
-from reactivate.db.meta import workbook_secret
 from reactivate.errors import ConfigError, Rejection
 from reactivate.messages import t
 from reactivate.rules import funnel
@@ -31,7 +30,7 @@ from reactivate.sheets.clean import cyclic_gc_paused
 from reactivate.sheets.fields import RESULT_FIELDS
 from reactivate.sheets.read import open_table
 from reactivate.sheets.rejects import write_rejects
-from reactivate.sheets.workbook import disposition_label
+from reactivate.sheets.workbook import Stamp, disposition_label
 from reactivate.upload import columns as rc
 from reactivate.upload.columns import UNTIMED
 from reactivate.upload.members import load_context, load_members, lost_zeros, member_count
@@ -152,11 +151,11 @@ def _upload(
     # One connection for the whole upload: its temporary tables hold the staged facts
     # from the first file read to the write.
     with engine.connect() as conn:
-        secret, done, context = _begin(conn, registered, options, files)
+        who_calls, stamp_valid, done, context = _begin(conn, registered, options, files)
         todo = _to_read(files, done)
         checker = RowChecker(context, options, dialect.stored_time(conn))
-        read_stamps(todo, slug, secret)
-        named = _read_check_stage(conn, registered.id, todo, checker, progress)
+        read_stamps(todo, slug, stamp_valid)
+        named = _read_check_stage(conn, registered.id, todo, checker, progress, who_calls)
         for item in todo:
             item.errors.sort(key=lambda e: e.row)
             item.summary.rejected = len({e.row for e in item.errors})
@@ -179,25 +178,27 @@ def _begin(
     registered: registry.Registered,
     options: UploadOptions,
     files: Sequence[UploadFile],
-) -> tuple[bytes, dict[str, int], Context]:
-    """Set the upload up, in a transaction of its own: the workbook secret, the files
-    applied before (SHA-256 -> import), the context rows are checked against, and the
-    empty staged table of facts. Refuses an unknown --advisor."""
+) -> tuple[access.Caller | None, Callable[[Stamp], bool], dict[str, int], Context]:
+    """Set the upload up, in a transaction of its own: who calls (refused unless ops or
+    an advisor), how stamps are checked, the files applied before (SHA-256 -> import),
+    the context rows are checked against, and the empty staged table of facts. Refuses
+    an unknown --advisor."""
     columns = _event_columns(conn)
     with conn.begin():
+        who_calls = access.require(conn, "access.action.upload", access.ADVISOR)
         if options.advisor:
             known = conn.execute(
                 text("SELECT 1 FROM advisor WHERE code = :code"), {"code": options.advisor}
             ).first()
             if known is None:
                 raise ConfigError(t("error.advisor_unknown", code=options.advisor))
-        secret = workbook_secret(conn)  # created on first use: a write
+        stamp_valid = access.stamp_check(conn, who_calls)
         done = _applied_before(conn, registered.id, [f.summary.sha256 for f in files])
         bulk.sqlite_temp_in_memory(conn)  # the staged rows live for one upload
         bulk.sqlite_bulk_cache(conn)
         context = load_context(conn, registered, utcnow())
         bulk.create(conn, _EVENT_STAGE, columns)
-    return secret, done, context
+    return who_calls, stamp_valid, done, context
 
 
 def _to_read(files: Sequence[UploadFile], done: dict[str, int]) -> list[UploadFile]:
@@ -222,13 +223,27 @@ def _read_check_stage(
     todo: Sequence[UploadFile],
     checker: RowChecker,
     progress: Progress | None,
+    who_calls: access.Caller | None,
 ) -> tuple[int, set[str]]:
     """Read the files to do (stamps read), check every row, and stage the facts the
     accepted rows state. Returns how many clients accepted rows name, and those named by
-    more than one."""
+    more than one. An advisor naming another's client is refused here, before any write."""
     import polars as pl
 
     rows, looked_up = _read_and_look_up(conn, campaign_id, todo, progress)
+    if who_calls is not None and not who_calls.ops:
+        named_rows = rows.select(rc.FILE, rc.ROW, "client_id").drop_nulls("client_id")
+        with conn.begin():
+            access.check_upload(
+                conn,
+                who_calls,
+                campaign_id,
+                (
+                    (str(todo[position].path), row, client_id)
+                    for position, row, client_id in named_rows.iter_rows()
+                ),
+                checker.options.advisor,
+            )
     unlisted = (
         rows.select(pl.col("client_id").drop_nulls().unique())
         .join(looked_up.select("client_id"), on="client_id", how="anti")
@@ -580,7 +595,7 @@ def _insert(
     )
     conn.execute(
         text(_INSERT_SQL),
-        {"campaign_id": campaign_id, "who": who(), "now": dialect.db_time(conn, now)},
+        {"campaign_id": campaign_id, "who": who(conn), "now": dialect.db_time(conn, now)},
     )
     by_import = {item.summary.import_id: item.summary for _position, item in live}
     counted = conn.execute(

@@ -27,7 +27,7 @@ from typing import Any, Final
 
 from sqlalchemy import Connection, Engine, func, select
 
-from reactivate import registry, roster
+from reactivate import access, registry, roster
 from reactivate.clock import utcnow
 from reactivate.db import bulk
 from reactivate.db.meta import workbook_secret
@@ -88,6 +88,7 @@ def create_ways(
     quota: int = API_QUOTA,
 ) -> QrSummary:
     """Make the missing ways: one per advisor of the campaign, or one per assigned client."""
+    access.require(engine, "access.action.wecom")
     campaign = registry.open_campaign(engine, slug)
     summary = QrSummary(campaign=slug, per_client=per_client)
     with engine.begin() as conn:  # the secret may be created on first use
@@ -219,6 +220,7 @@ def remove_ways(
     pace: float = PACE_SECONDS,
 ) -> QrSummary:
     """Delete every stored way of the campaign on WeCom (open or closed campaign)."""
+    access.require(engine, "access.action.wecom")
     campaign = registry.get(engine, slug)
     summary = QrSummary(campaign=slug)
     with engine.connect() as conn:

@@ -36,7 +36,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, bindparam, select
 
-from reactivate import registry, roster
+from reactivate import access, registry, roster
 from reactivate.clock import from_db, utcnow
 from reactivate.db import bulk, stages
 from reactivate.db.import_log import who
@@ -139,6 +139,7 @@ def sync(
     engine: Engine, wecom: WeComClient, slug: str, *, now: dt.datetime | None = None
 ) -> SyncSummary:
     """Read the campaign's advisors' WeCom contacts and record what they confirm."""
+    access.require(engine, "access.action.wecom")
     campaign = registry.open_campaign(engine, slug)
     summary = SyncSummary(campaign=slug)
     with engine.connect() as conn:
@@ -329,7 +330,7 @@ def _write_events(
     fresh = _new_events(conn, campaign_id, events)
     summary.events = len(fresh)
     if fresh:
-        by, recorded = who(), utcnow()
+        by, recorded = who(conn), utcnow()
         conn.execute(
             EVENTS.insert(),
             [

@@ -28,7 +28,7 @@ from typing import Any, Final
 
 from sqlalchemy import Engine, and_, bindparam, select, text
 
-from reactivate import registry
+from reactivate import access, registry
 from reactivate.assign import AssignSummary, Progress, reassign
 from reactivate.clock import utcnow
 from reactivate.db import bulk
@@ -111,6 +111,7 @@ def hand_over(
     message: str | None = None,
 ) -> HandoverSummary:
     """Move the WeCom customers of `from_code` whose clients now belong to colleagues."""
+    access.require(engine, "access.action.wecom")
     campaign = registry.open_campaign(engine, slug)
     summary = HandoverSummary(campaign=slug, handover=from_code)
     with engine.connect() as conn:
@@ -184,6 +185,7 @@ def hand_over(
 
 def poll(engine: Engine, wecom: WeComClient, slug: str) -> TransfersSummary:
     """Ask WeCom how the waiting transfers went and record each customer's status."""
+    access.require(engine, "access.action.wecom")
     campaign = registry.open_campaign(engine, slug)
     summary = TransfersSummary(campaign=slug)
     with engine.connect() as conn:
