@@ -40,7 +40,7 @@ from reactivate.errors import ConfigError
 from reactivate.messages import t
 from reactivate.registry import Registered
 from reactivate.rules import funnel
-from reactivate.rules.split import METHOD, Candidate, Seat, SplitRules, draw_holdout, split
+from reactivate.rules.split import Candidate, Seat, SplitRules, draw_holdout, split
 from reactivate.sheets.workbook import (
     WorkbookClient,
     WorkbookFollowup,
@@ -50,7 +50,7 @@ from reactivate.sheets.workbook import (
     write_advisor_workbook,
 )
 
-__all__ = ["METHOD", "AssignOptions", "AssignSummary", "assign", "reassign"]
+__all__ = ["AssignOptions", "AssignSummary", "assign", "reassign"]
 
 
 @dataclass
@@ -91,7 +91,6 @@ class AssignSummary:
     advisors: list[AdvisorBook] = field(default_factory=list)
     workbooks: list[Path] = field(default_factory=list)
     dry_run: bool = False
-    method: str = METHOD
     from_advisor: str | None = None  # reassign: whose clients move
     from_clients: int | None = None  # reassign: how many clients that advisor held
 

@@ -20,6 +20,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from reactivate.messages import t
+
 
 class ReactivateError(Exception):
     """Base of every error reported to the user without a traceback."""
@@ -50,14 +52,14 @@ class Rejection:
     def where(self) -> str:
         parts = [self.file]
         if self.sheet:
-            parts.append(f"sheet {self.sheet}")
-        parts.append(f"row {self.row}")
+            parts.append(t("where.sheet", sheet=self.sheet))
+        parts.append(t("where.row", row=self.row))
         if self.column:
-            parts.append(f"column {self.column}")
-        return ", ".join(parts)
+            parts.append(t("where.column", column=self.column))
+        return t("where.separator").join(parts)
 
     def __str__(self) -> str:
-        return f"{self.where()}: {self.reason}"
+        return t("where.reason", where=self.where(), reason=self.reason)
 
 
 class RowsRejected(InputError):

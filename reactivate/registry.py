@@ -57,7 +57,7 @@ def register(engine: Engine, path: Path) -> tuple[Campaign, bool]:
             )
             return config, True
         if record.status == "closed":
-            raise StateError(f"Campaign {config.slug} is closed; it cannot be changed.")
+            raise StateError(t("error.campaign_closed_unchangeable", slug=config.slug))
         before = campaign_config.from_toml(record.definition, f"campaign {config.slug}").stages
         conn.execute(update(CAMPAIGNS).where(CAMPAIGNS.c.id == record.id).values(**values))
         if before != config.stages:

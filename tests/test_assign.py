@@ -16,8 +16,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from reactivate import messages
 from reactivate.rules.split import (
-    METHOD,
     AdvisorLoad,
     Candidate,
     Seat,
@@ -417,7 +417,8 @@ def test_duplicate_ids_are_refused() -> None:
 
 
 def test_method_names_the_method_on_one_line() -> None:
-    assert "water-filling" in METHOD and "snake draft" in METHOD and "\n" not in METHOD
+    method = messages.catalog("en")["summary.method_text"]
+    assert "water-filling" in method and "snake draft" in method and "\n" not in method
 
 
 # --- holdout -------------------------------------------------------------------------------

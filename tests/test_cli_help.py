@@ -1,15 +1,21 @@
-"""Every command explains itself: a docstring with an example, a help text on every option."""
+"""Every command explains itself in both languages: a summary with an example, a help text
+on every option and argument, each a message key."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
 
+import pytest
 import typer
 from typer.main import get_command
 from typer.testing import CliRunner
 
 from reactivate.cli import app
+from reactivate.cli.language import translate
+from reactivate.messages import speaking
+
+EXAMPLE = {"en": "Example: reactivate ", "zh": "示例：reactivate "}
 
 
 def _commands(group: typer.core.TyperGroup, prefix: str = "") -> list[tuple[str, object]]:
@@ -22,16 +28,20 @@ def _commands(group: typer.core.TyperGroup, prefix: str = "") -> list[tuple[str,
     return found
 
 
-def test_every_command_has_an_example_and_every_option_a_help() -> None:
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_every_command_has_an_example_and_every_option_a_help(lang: str) -> None:
     root = get_command(app)
+    with speaking(lang):
+        translate(root)  # type: ignore[arg-type]
     commands = _commands(root)  # type: ignore[arg-type]
     assert len(commands) >= 8
     for name, command in commands:
         doc = command.help or ""  # type: ignore[attr-defined]
-        assert "Example: reactivate " in doc, f"{name}: no example in its help"
+        assert EXAMPLE[lang] in doc, f"{name}: no example in its help"
+        assert "help" in command._message_keys, f"{name}: its help is not a message key"  # type: ignore[attr-defined]
         for param in command.params:  # type: ignore[attr-defined]
-            if param.param_type_name == "option":
-                assert param.help, f"{name}: option {param.name} has no help"
+            assert param.help, f"{name}: {param.param_type_name} {param.name} has no help"
+            assert "help" in param._message_keys, f"{name}: {param.name}'s help is no key"
 
 
 def test_help_runs() -> None:

@@ -4,6 +4,7 @@ count of the advisors it leaves out."""
 from __future__ import annotations
 
 import dataclasses
+import re
 from typing import Any
 
 import pytest
@@ -84,8 +85,10 @@ def test_by_advisor_fits_80_columns_without_wrapping_or_cutting(
     header = next(line for line in table if line.startswith("┃"))
     assert "…" not in header
     cells = [c.strip() for c in header.strip("┃").split("┃")]
-    assert cells[1] == render.t("report.col.name")  # the name kept: the counts went first
-    assert render.t("report.narrow", left_out="").split(":")[0][:6] in text
+    assert cells[1] == render.t("report.name.advisor")  # the name kept: the counts go first
+    said = re.split("[:：]", render.t("report.narrow", left_out=""))[0] in text
+    counts = any(re.search(r"\d \d+\.\d%", line) for line in body)
+    assert said != counts  # the counts beside the shares are shown, or said to be left out
 
 
 def test_by_advisor_drops_columns_step_by_step_as_the_screen_narrows(

@@ -10,6 +10,8 @@ from __future__ import annotations
 import copy
 import os
 import sys
+from collections.abc import Sequence
+from enum import StrEnum
 from typing import Annotated, Any
 
 import typer
@@ -37,11 +39,12 @@ from reactivate.cli import (
     results,
     wecom,
 )
+from reactivate.cli import language as cli_language
 from reactivate.cli.output import print_error
 from reactivate.db import interrupts
 from reactivate.db.interrupts import Interrupted
 from reactivate.errors import ReactivateError
-from reactivate.messages import t
+from reactivate.messages import speaking, t
 
 coercion.install()  # Typer converts our options without pydantic (cli/coercion.py)
 
@@ -49,7 +52,30 @@ coercion.install()  # Typer converts our options without pydantic (cli/coercion.
 class _ReportingGroup(TyperGroup):
     """The one place a `ReactivateError` becomes `Error: ...` on stderr and exit code 1,
     and an interrupt one line saying whether anything was saved, and exit 130 (143 for
-    SIGTERM)."""
+    SIGTERM). It also runs the command line in the user's language (`cli.language`)."""
+
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        windows_expand_args: bool = True,
+        **extra: Any,
+    ) -> Any:
+        rest, lang = cli_language.take_lang(sys.argv[1:] if args is None else args)
+        with speaking(lang):
+            cli_language.translate(self, rest)
+            return super().main(
+                rest, prog_name, complete_var, standalone_mode, windows_expand_args, **extra
+            )
+
+    def make_context(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().make_context(*args, **kwargs)
+        except Exception as exc:
+            _raise_translated(exc)
+            raise
 
     def invoke(self, ctx: Any) -> Any:
         try:
@@ -58,15 +84,24 @@ class _ReportingGroup(TyperGroup):
         except ReactivateError as exc:
             print_error(exc)
             raise typer.Exit(1) from None
+        except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM once `main` routed it here
+            raise typer.Exit(_report_interrupt(exc)) from None
         except Exception as exc:
             # a shared PostgreSQL refusing what the caller's role may not do (SQLSTATE
             # 42501), where our own checks did not see it first: one line, not a traceback
             if getattr(getattr(exc, "orig", None), "sqlstate", None) != "42501":
+                _raise_translated(exc)  # a usage error below the root: in the user's language
                 raise
             print_error(t("access.db_refused", problem=str(exc.orig).splitlines()[0]))  # type: ignore[attr-defined]
             raise typer.Exit(1) from None
-        except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM once `main` routed it here
-            raise typer.Exit(_report_interrupt(exc)) from None
+
+
+def _raise_translated(exc: Exception) -> None:
+    """Raise typer's usage error `exc` in the user's language, when that is not English
+    (typer prints it, or the help a command without arguments shows, after this)."""
+    translated = cli_language.translated_error(exc)
+    if translated is not exc:
+        raise translated from None
 
 
 def _report_interrupt(exc: KeyboardInterrupt) -> int:
@@ -79,11 +114,16 @@ def _report_interrupt(exc: KeyboardInterrupt) -> int:
 app = typer.Typer(
     name="reactivate",
     cls=_ReportingGroup,
-    help="Win back dormant brokerage clients: load, assign, track call -> WeCom -> push, report.",
+    help="help.reactivate",
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,  # sheets hold personal data
     add_completion=False,
 )
+
+
+class Language(StrEnum):
+    zh = "zh"
+    en = "en"
 
 
 def _version(shown: bool) -> None:
@@ -98,12 +138,15 @@ def _version(shown: bool) -> None:
 def _options(
     version: Annotated[
         bool,
-        typer.Option(
-            "--version", callback=_version, is_eager=True, help="Show the version and exit."
-        ),
+        typer.Option("--version", callback=_version, is_eager=True, help="help.opt.version"),
     ] = False,
+    lang: Annotated[
+        Language | None, typer.Option("--lang", help="help.opt.lang", show_default=False)
+    ] = None,
 ) -> None:
-    """Win back dormant brokerage clients: load, assign, track call -> WeCom -> push, report."""
+    # `--lang` is taken out of the arguments before parsing, wherever it stands
+    # (`cli.language.take_lang`); it is declared here to be listed and to refuse a bad value.
+    pass
 
 
 app.add_typer(campaign.app, name="campaign")
@@ -112,16 +155,16 @@ app.add_typer(branches.app, name="branches")
 app.add_typer(dnc.app, name="dnc")
 app.add_typer(imports.app, name="imports")
 app.add_typer(activity.app, name="activity")
-app.command("init")(init.init)
-app.command("demo")(demo.demo)
-app.command("load")(load.load)
-app.command("assign")(assign.assign)
-app.command("reassign")(reassign.reassign)
+app.command("init", help="help.init")(init.init)
+app.command("demo", help="help.demo")(demo.demo)
+app.command("load", help="help.load")(load.load)
+app.command("assign", help="help.assign")(assign.assign)
+app.command("reassign", help="help.reassign")(reassign.reassign)
 app.add_typer(assignments.app, name="assignments")
 app.add_typer(results.app, name="results")
-app.command("followups")(followups.followups)
+app.command("followups", help="help.followups")(followups.followups)
 app.add_typer(wecom.app, name="wecom")
-app.command("report")(report.report)
+app.command("report", help="help.report")(report.report)
 app.add_typer(client.app, name="client")
 app.add_typer(db.app, name="db")
 app.add_typer(access.app, name="access")

@@ -16,27 +16,20 @@ if TYPE_CHECKING:
     from reactivate.access import Grant
 
 app = typer.Typer(
-    help="Who may see and change what on a shared PostgreSQL, enforced by the database.",
+    help="help.access",
     no_args_is_help=True,
 )
 
 
-@app.command("init")
+@app.command("init", help="help.access.init")
 def init(
     prefix: Annotated[
         str,
-        typer.Option(
-            help="Group roles are named PREFIX_ops, PREFIX_manager, PREFIX_advisor, PREFIX_analyst."
-        ),
+        typer.Option(help="help.access.init.prefix"),
     ] = "reactivate",
     db: DbOption = None,
     fmt: FormatOption = Format.table,
 ) -> None:
-    """Create the group roles, their grants and the row-level security policies (once,
-    and again after `db upgrade`). Run by the schema's owner with the right to create roles.
-
-    Example: reactivate access init --db postgresql://dba@db.example/reactivate
-    """
     from reactivate import access
 
     done = access.init(_engine(db), prefix)
@@ -56,24 +49,20 @@ def init(
     emit(fmt, done.as_dict(), view)
 
 
-@app.command("grant")
+@app.command("grant", help="help.access.grant")
 def grant(
-    user: Annotated[str, typer.Argument(help="The person's database login (made if missing).")],
-    role: Annotated[str, typer.Option("--role", help="ops, manager, advisor or analyst.")],
+    user: Annotated[str, typer.Argument(help="help.access.grant.user")],
+    role: Annotated[str, typer.Option("--role", help="help.access.grant.role")],
     branch: Annotated[
         list[str] | None,
-        typer.Option("--branch", help="A manager's branch, by code or name (repeat for more)."),
+        typer.Option("--branch", help="help.access.grant.branch"),
     ] = None,
     advisor: Annotated[
-        str | None, typer.Option("--advisor", help="An advisor's code in the roster.")
+        str | None, typer.Option("--advisor", help="help.access.grant.advisor")
     ] = None,
     db: DbOption = None,
     fmt: FormatOption = Format.table,
 ) -> None:
-    """Give a database login a role, replacing the one it had (ops only).
-
-    Example: reactivate access grant wang_li --role manager --branch SH01
-    """
     from reactivate import access
 
     done = access.grant(_engine(db), user, role, branches=branch or (), advisor=advisor)
@@ -86,16 +75,12 @@ def grant(
     emit(fmt, done.as_dict(), view)
 
 
-@app.command("revoke")
+@app.command("revoke", help="help.access.revoke")
 def revoke(
-    user: Annotated[str, typer.Argument(help="The database login whose role is taken.")],
+    user: Annotated[str, typer.Argument(help="help.access.revoke.user")],
     db: DbOption = None,
     fmt: FormatOption = Format.table,
 ) -> None:
-    """Take a login's role (ops only); the login stays, the DBA's to drop.
-
-    Example: reactivate access revoke wang_li
-    """
     from reactivate import access
 
     done = access.revoke(_engine(db), user)
@@ -106,12 +91,8 @@ def revoke(
     )
 
 
-@app.command("list")
+@app.command("list", help="help.access.list")
 def list_(db: DbOption = None, fmt: FormatOption = Format.table) -> None:
-    """Every login with a role: its advisor code or branches, who granted it, when (ops only).
-
-    Example: reactivate access list --format json
-    """
     from reactivate import access
 
     rows = [g.as_dict() for g in access.listing(_engine(db))]

@@ -15,28 +15,22 @@ if TYPE_CHECKING:
     from reactivate.roster import RosterSummary
 
 app = typer.Typer(
-    help="The advisor roster: who takes clients, in which branch, with what capacity.",
+    help="help.advisors",
     no_args_is_help=True,
 )
 
 
-@app.command("load")
+@app.command("load", help="help.advisors.load")
 def load(
     file: Annotated[
         Path,
-        typer.Argument(help="Roster .xlsx or .csv: 工号, 姓名, 营业部, 企业微信账号, 容量, 状态."),
+        typer.Argument(help="help.advisors.load.file"),
     ],
     sheet: SheetOption = None,
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Validate and count; write nothing.")
-    ] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="help.advisors.load.dry_run")] = False,
     db: DbOption = None,
     fmt: FormatOption = Format.table,
 ) -> None:
-    """Load or reload the advisor roster. Reloading updates advisors; nobody is deleted.
-
-    Example: reactivate advisors load data/advisors.xlsx
-    """
     from reactivate.roster import load_roster
 
     summary = load_roster(engine(db), file, sheet=sheet, dry_run=dry_run)
@@ -50,14 +44,17 @@ def _show_roster(summary: RosterSummary, dry_run: bool) -> None:
         out.print(t("summary.dry_run"))
 
 
-@app.command("list")
+@app.command("list", help="help.advisors.list")
 def list_(db: DbOption = None, fmt: FormatOption = Format.table) -> None:
-    """List advisors with branch, WeCom userid, capacity and status.
-
-    Example: reactivate advisors list --format json
-    """
+    from reactivate.render.tables import column_labels, labelled
     from reactivate.roster import advisor_overview
 
     rows = advisor_overview(engine(db))
-    headers = list(rows[0]) if rows else ["code"]
-    print_rows(fmt, rows, headers, lambda r: list(r.values()))
+    headers = column_labels(list(rows[0]) if rows else ["code"])
+    print_rows(fmt, rows, headers, lambda r: [_shown(v) for v in labelled(r).values()])
+
+
+def _shown(value: object) -> object:
+    from reactivate.render.tables import yes_no
+
+    return yes_no(value) if isinstance(value, bool) else value

@@ -24,53 +24,36 @@ def assign(
     campaign: CampaignOption,
     holdout: Annotated[
         float | None,
-        typer.Option(
-            help="Share of newly eligible clients kept out as a control group, e.g. 0.1. Default: the campaign's."
-        ),
+        typer.Option(help="help.assign.holdout"),
     ] = None,
     cross_branch: Annotated[
         bool | None,
         typer.Option(
             "--cross-branch/--no-cross-branch",
-            help="Let clients a branch cannot hold go to other branches.",
+            help="help.assign.cross_branch",
         ),
     ] = None,
     keep_owner: Annotated[
         bool | None,
         typer.Option(
             "--keep-owner/--no-keep-owner",
-            help="Keep a client with their previous advisor when active.",
+            help="help.assign.keep_owner",
         ),
     ] = None,
     seed: Annotated[
         int | None,
-        typer.Option(
-            help="Seed of the random tie-breaks and the control draw. Default: the campaign's (0)."
-        ),
+        typer.Option(help="help.assign.seed"),
     ] = None,
     assigned_at: Annotated[
         dt.datetime | None,
-        typer.Option(
-            help="When the split took effect, in the campaign's time zone (default: now)."
-        ),
+        typer.Option(help="help.assign.assigned_at"),
     ] = None,
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Show the split; write nothing.")
-    ] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="help.assign.dry_run")] = False,
     out: OutOption = None,
     no_workbooks: NoWorkbooksOption = False,
     db: DbOption = None,
     fmt: FormatOption = Format.table,
 ) -> None:
-    """Split the campaign's unassigned dormant clients over active advisors; write each a workbook.
-
-    Method: branch first; previous owners kept within capacity; counts levelled by capacity
-    (water-filling); assets dealt by a snake draft over clients sorted by assets. The same
-    database and --seed give the same split; clients loaded later are assigned without
-    moving anyone already assigned.
-
-    Example: reactivate assign --campaign 2020h2-dormant --holdout 0.1
-    """
     from reactivate.assign import AssignOptions
     from reactivate.assign import assign as run
 

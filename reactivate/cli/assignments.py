@@ -12,7 +12,7 @@ from reactivate.cli.options import CampaignOption, DbOption, engine
 from reactivate.cli.output import console
 from reactivate.messages import t
 
-app = typer.Typer(help="The assignment list: who has whom.", no_args_is_help=True)
+app = typer.Typer(help="help.assignments", no_args_is_help=True)
 
 
 class ExportFormat(StrEnum):
@@ -21,24 +21,18 @@ class ExportFormat(StrEnum):
     json = "json"
 
 
-@app.command("export")
+@app.command("export", help="help.assignments.export")
 def export(
     campaign: CampaignOption,
     fmt: Annotated[
-        ExportFormat, typer.Option("--format", "-f", help="csv (UTF-8 with BOM), xlsx or json.")
+        ExportFormat, typer.Option("--format", "-f", help="help.assignments.export.fmt")
     ] = ExportFormat.csv,
     out: Annotated[
         Path | None,
-        typer.Option("--out", help="File to write. Default: standard output (csv/json)."),
+        typer.Option("--out", help="help.assignments.export.out"),
     ] = None,
     db: DbOption = None,
 ) -> None:
-    """One row per campaign member: client, advisor, branch, assigned at, control, current stage.
-
-    Mobile and name are masked. Unassigned clients have an empty advisor.
-
-    Example: reactivate assignments export --campaign 2020h2-dormant --format csv --out who.csv
-    """
     from reactivate.exports import assignment_rows
     from reactivate.render.tables import write_rows
 

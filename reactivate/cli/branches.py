@@ -11,27 +11,19 @@ from reactivate.cli.options import DbOption, Format, FormatOption, engine
 from reactivate.cli.output import console, print_rows
 from reactivate.messages import t
 
-app = typer.Typer(help="Branch names and the other spellings exports use.", no_args_is_help=True)
+app = typer.Typer(help="help.branches", no_args_is_help=True)
 
 
-@app.command("alias")
+@app.command("alias", help="help.branches.alias")
 def alias(
-    name: Annotated[str | None, typer.Argument(help="The spelling an export uses.")] = None,
-    canonical: Annotated[
-        str | None, typer.Argument(help="The roster's branch name it means.")
-    ] = None,
+    name: Annotated[str | None, typer.Argument(help="help.branches.alias.name")] = None,
+    canonical: Annotated[str | None, typer.Argument(help="help.branches.alias.canonical")] = None,
     file: Annotated[
         Path | None,
-        typer.Option(
-            "--file", help="A mapping file instead: columns 别名 (alias), 营业部 (branch)."
-        ),
+        typer.Option("--file", help="help.branches.alias.file"),
     ] = None,
     db: DbOption = None,
 ) -> None:
-    """Say that another spelling of a branch means a roster branch; clients filed under it move.
-
-    Example: reactivate branches alias "浦东南路营业部" "上海浦东南路营业部"
-    """
     from reactivate.roster import add_alias, add_aliases_from_file
 
     used = engine(db)
@@ -45,18 +37,19 @@ def alias(
         console().print(t("summary.alias", alias=alias_name, canonical=branch, moved=moved))
 
 
-@app.command("list")
+@app.command("list", help="help.branches.list")
 def list_(db: DbOption = None, fmt: FormatOption = Format.table) -> None:
-    """List branches with their code, active advisors and aliases.
-
-    Example: reactivate branches list
-    """
     from reactivate.roster import branch_overview
 
     rows = branch_overview(engine(db))
-    headers = [t("label.branch"), "code", t("label.advisors"), "aliases"]
+    headers = [t(f"label.{key}") for key in ("branch", "branch_code", "advisors", "aliases")]
     print_rows(fmt, rows, headers, _cells)
 
 
 def _cells(row: dict[str, Any]) -> list[object]:
-    return [row["branch"], row["code"], row["active_advisors"], ", ".join(row["aliases"])]
+    return [
+        row["branch"],
+        row["code"],
+        row["active_advisors"],
+        t("list.separator").join(row["aliases"]),
+    ]

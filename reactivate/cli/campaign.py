@@ -2,34 +2,25 @@
 
 from __future__ import annotations
 
-from operator import itemgetter
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from reactivate.cli.options import DbOption, Format, FormatOption, engine
 from reactivate.cli.output import console, emit, print_rows, table
-from reactivate.messages import t
+from reactivate.messages import label, t
 
-app = typer.Typer(
-    help="Register and inspect campaigns (TOML files under campaigns/).", no_args_is_help=True
-)
+app = typer.Typer(help="help.campaign", no_args_is_help=True)
 
-SlugArgument = Annotated[str, typer.Argument(help="Campaign slug.")]
+SlugArgument = Annotated[str, typer.Argument(help="help.opt.slug")]
 
 
-@app.command("add")
+@app.command("add", help="help.campaign.add")
 def add(
-    file: Annotated[
-        Path, typer.Argument(help="Campaign TOML file, e.g. campaigns/2020h2-dormant.toml.")
-    ],
+    file: Annotated[Path, typer.Argument(help="help.campaign.add.file")],
     db: DbOption = None,
 ) -> None:
-    """Validate a campaign file and register it (again, to update it).
-
-    Example: reactivate campaign add campaigns/2020h2-dormant.toml
-    """
     from reactivate import registry
 
     campaign, created = registry.register(engine(db, create=True), file)
@@ -40,25 +31,25 @@ def add(
 _LISTED = ("slug", "name", "start", "end", "status", "members")
 
 
-@app.command("list")
+@app.command("list", help="help.campaign.list")
 def list_(db: DbOption = None, fmt: FormatOption = Format.table) -> None:
-    """List registered campaigns.
-
-    Example: reactivate campaign list --format json
-    """
     from reactivate import registry
 
     rows = registry.overview(engine(db))
-    headers = ["slug", *(t(f"label.{key}") for key in _LISTED[1:])]
-    print_rows(fmt, rows, headers, itemgetter(*_LISTED), empty=t("summary.no_campaigns"))
+    headers = [t(f"label.{key}") for key in _LISTED]
+    print_rows(fmt, rows, headers, _listed, empty=t("summary.no_campaigns"))
 
 
-@app.command("show")
+def _listed(row: dict[str, Any]) -> list[object]:
+    return [
+        *(row[key] for key in _LISTED[:4]),
+        label("value.status", row["status"]),
+        row["members"],
+    ]
+
+
+@app.command("show", help="help.campaign.show")
 def show(slug: SlugArgument, db: DbOption = None, fmt: FormatOption = Format.table) -> None:
-    """Show a registered campaign: dates, dormancy rule, stages, products, targets.
-
-    Example: reactivate campaign show 2020h2-dormant
-    """
     from reactivate import registry
 
     detail = registry.describe(engine(db), slug)
@@ -66,34 +57,48 @@ def show(slug: SlugArgument, db: DbOption = None, fmt: FormatOption = Format.tab
     emit(fmt, detail, lambda: console().print(table(detail["slug"], headers, _flatten(detail))))
 
 
+#: Settings whose values are labels, and the message prefix of their texts.
+_LABELLED = {"stages": "value.stage", "dispositions": "value.disposition", "status": "value.status"}
+
+
 def _flatten(detail: dict[str, object], prefix: str = "") -> list[list[object]]:
+    """The campaign's settings, one a row, each named and shown in the user's words."""
     rows: list[list[object]] = []
     for key, value in detail.items():
+        path = prefix + key
         if isinstance(value, dict):
-            rows.extend(_flatten(value, f"{prefix}{key}."))
-        elif isinstance(value, list):
-            rows.append([prefix + key, "; ".join(str(v) for v in value)])
+            rows.extend(_flatten(value, f"{path}."))
+            continue
+        kind = _LABELLED.get(path)
+        if isinstance(value, list):
+            shown: object = t("list.separator").join(str(_shown(kind, v)) for v in value)
         else:
-            rows.append([prefix + key, value])
+            shown = _shown(kind, value)
+        rows.append([label("setting", path), shown])
     return rows
 
 
-@app.command("close")
+def _shown(kind: str | None, value: object) -> object:
+    """A setting's value in the user's words: a label, yes or no, or the value itself."""
+    if kind is not None:
+        return label(kind, str(value))
+    if isinstance(value, bool):
+        return t("value.true" if value else "value.false")
+    return value
+
+
+@app.command("close", help="help.campaign.close")
 def close(
     slug: SlugArgument,
     purge_personal_data: Annotated[
         bool,
         typer.Option(
             "--purge-personal-data",
-            help="Also remove names and mobiles of its clients that no other open campaign needs.",
+            help="help.campaign.close.purge_personal_data",
         ),
     ] = False,
     db: DbOption = None,
 ) -> None:
-    """Freeze a campaign: no more loads, assignments or uploads; reports keep working.
-
-    Example: reactivate campaign close 2020h2-dormant --purge-personal-data
-    """
     from reactivate import registry
 
     closed, purged = registry.close(engine(db), slug, purge_personal_data=purge_personal_data)

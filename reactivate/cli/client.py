@@ -12,20 +12,16 @@ from reactivate.cli.output import console, emit
 if TYPE_CHECKING:
     from reactivate.report import Timeline
 
-app = typer.Typer(help="One client's history in a campaign.", no_args_is_help=True)
+app = typer.Typer(help="help.client", no_args_is_help=True)
 
 
-@app.command("show")
+@app.command("show", help="help.client.show")
 def show(
-    client_id: Annotated[str, typer.Argument(help="Client id (客户号), leading zeros included.")],
+    client_id: Annotated[str, typer.Argument(help="help.client.show.client_id")],
     campaign: CampaignOption,
     db: DbOption = None,
     fmt: FormatOption = Format.table,
 ) -> None:
-    """One client's timeline: every event with its source and who recorded it, voids marked.
-
-    Example: reactivate client show 0010000001 --campaign 2020h2-dormant
-    """
     from reactivate.report import client_timeline
 
     timeline = client_timeline(engine(db), campaign, client_id)

@@ -11,20 +11,11 @@ from reactivate.cli.options import DbOption, Format, FormatOption
 from reactivate.cli.output import console, print_json
 from reactivate.messages import t
 
-app = typer.Typer(
-    help="Look after the database itself: schema upgrades and backups.", no_args_is_help=True
-)
+app = typer.Typer(help="help.db", no_args_is_help=True)
 
 
-@app.command("upgrade")
+@app.command("upgrade", help="help.db.upgrade")
 def upgrade(db: DbOption = None, fmt: FormatOption = Format.table) -> None:
-    """Bring the database's schema up to this release's, in one transaction.
-
-    Any command upgrades an older database when it opens it; this one says what it did.
-    A database a newer release upgraded is refused. Take a backup first.
-
-    Example: reactivate db upgrade --db campaign.db
-    """
     from reactivate.db import migrate
     from reactivate.db.engine import open_engine
 
@@ -47,21 +38,14 @@ def upgrade(db: DbOption = None, fmt: FormatOption = Format.table) -> None:
     console().print(t(key, url=url, before=before, after=done.after))
 
 
-@app.command("backup")
+@app.command("backup", help="help.db.backup")
 def backup(
     file: Annotated[
         Path,
-        typer.Argument(help="The copy to write, a new file, e.g. backups/2020-07-01.db."),
+        typer.Argument(help="help.db.backup.file"),
     ],
     db: DbOption = None,
 ) -> None:
-    """Copy the SQLite database to FILE while others keep working (PostgreSQL: pg_dump).
-
-    The copy is consistent as of one moment and only you can read it. To restore, copy it
-    back over the database file while no command runs.
-
-    Example: reactivate db backup backups/2020-07-01.db --db campaign.db
-    """
     from reactivate.db.backup import backup as copy_database
     from reactivate.db.engine import open_engine
 

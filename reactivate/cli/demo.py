@@ -18,23 +18,12 @@ if TYPE_CHECKING:
 
 
 def demo(
-    out: Annotated[
-        Path, typer.Option("--out", help="Folder for the demo's workbooks and files.")
-    ] = Path("out/demo"),
+    out: Annotated[Path, typer.Option("--out", help="help.demo.out")] = Path("out/demo"),
     db: Annotated[
         str | None,
-        typer.Option(
-            "--db", help="Database for the demo (must be fresh). Default: <out>/demo.db, recreated."
-        ),
+        typer.Option("--db", help="help.demo.db"),
     ] = None,
 ) -> None:
-    """Run the whole campaign on the shipped sample data: load, assign, simulated calls, upload, report.
-
-    The advisors' work is a seeded simulation, dated inside the campaign (2020-07-01 to
-    2020-12-31); the report lands near the source's 49% reached, 14% WeCom, 6.4% converted.
-
-    Example: reactivate demo --out out/demo
-    """
     from reactivate.demo.run import discarded_on_failure, new_database_file, run_demo
 
     if db is None:
@@ -55,7 +44,7 @@ def _show_demo(result: DemoResult, out: Path, db: str) -> None:
     screen = console()
     # the sample ships inside the package: its name says enough, its install path nothing
     loaded = t("summary.load", file=Path(result.load.file).name, campaign=result.load.campaign)
-    screen.print(counts_table(loaded, result.load.counts(), labelled=False))
+    screen.print(counts_table(loaded, result.load.counts()))
     screen.print(assigned_line(result.assignment))
     workbooks = out / "workbooks"
     screen.print(
@@ -67,11 +56,11 @@ def _show_demo(result: DemoResult, out: Path, db: str) -> None:
         )
     )
     if result.upload is not None:
-        screen.print(counts_table(t("demo.uploaded"), result.upload.totals(), labelled=False))
+        screen.print(counts_table(t("demo.uploaded"), result.upload.totals()))
     if result.activity is not None:
         screen.print(t("demo.activity", **result.activity.counts()))
     if result.report is not None:
         from reactivate.render.report import to_table
 
         screen.print(to_table(result.report, width=screen.width))
-    screen.print(t("demo.next", db=db))
+    screen.print(t("demo.next", db=db), soft_wrap=True)  # a command line to copy: one line

@@ -11,23 +11,17 @@ from reactivate.cli.options import DbOption, Format, FormatOption, SheetOption, 
 from reactivate.cli.output import print_counts
 from reactivate.messages import t
 
-app = typer.Typer(help="The firm-wide do-not-call list.", no_args_is_help=True)
+app = typer.Typer(help="help.dnc", no_args_is_help=True)
 
 
-@app.command("load")
+@app.command("load", help="help.dnc.load")
 def load(
-    file: Annotated[
-        Path, typer.Argument(help="File of client ids and/or mobiles (客户号, 手机号, 原因).")
-    ],
+    file: Annotated[Path, typer.Argument(help="help.dnc.load.file")],
     sheet: SheetOption = None,
     db: DbOption = None,
     fmt: FormatOption = Format.table,
 ) -> None:
-    """Add clients to the firm-wide do-not-call list; members of open campaigns are flagged.
-
-    Example: reactivate dnc load data/do_not_call.csv
-    """
     from reactivate.donotcall import load_dnc
 
     summary = load_dnc(engine(db), file, sheet=sheet)
-    print_counts(fmt, t("summary.dnc", file=summary.file), summary.counts(), labelled=False)
+    print_counts(fmt, t("summary.dnc", file=summary.file), summary.counts())

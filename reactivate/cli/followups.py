@@ -26,31 +26,22 @@ def followups(
     campaign: CampaignOption,
     advisor: Annotated[
         str | None,
-        typer.Option(
-            "--advisor", help="Only this advisor's clients, with names and mobiles in full."
-        ),
+        typer.Option("--advisor", help="help.followups.advisor"),
     ] = None,
     fmt: Annotated[
         FollowupFormat,
-        typer.Option("--format", "-f", help="table for people, json or csv for other tools."),
+        typer.Option("--format", "-f", help="help.followups.fmt"),
     ] = FollowupFormat.table,
     workbooks: Annotated[
         Path | None,
         typer.Option(
             "--workbooks",
-            help="Also write one workbook per advisor of their follow-up clients into this folder.",
+            help="help.followups.workbooks",
         ),
     ] = None,
-    idle_days: Annotated[
-        int, typer.Option("--idle-days", help="List advisors with no upload for this many days.")
-    ] = 3,
+    idle_days: Annotated[int, typer.Option("--idle-days", help="help.followups.idle_days")] = 3,
     db: DbOption = None,
 ) -> None:
-    """Who to call next and why: never called, retries due, callbacks due, reached but not
-    on WeCom, on WeCom but nothing pushed. Never control-group or do-not-call clients.
-
-    Example: reactivate followups --campaign 2020h2-dormant --advisor A001
-    """
     from reactivate.followups import followups as run
     from reactivate.render.tables import write_rows
 

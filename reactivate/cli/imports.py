@@ -8,24 +8,20 @@ import typer
 
 from reactivate.cli.options import DbOption, Format, FormatOption, engine
 from reactivate.cli.output import print_rows
-from reactivate.messages import t
+from reactivate.messages import label, t
 
-app = typer.Typer(help="Every file brought in: what, counts, who, when.", no_args_is_help=True)
+app = typer.Typer(help="help.imports", no_args_is_help=True)
 
 
-@app.command("list")
+@app.command("list", help="help.imports.list")
 def list_(
     campaign: Annotated[
-        str | None, typer.Option("--campaign", "-c", help="Only this campaign's imports.")
+        str | None, typer.Option("--campaign", "-c", help="help.imports.list.campaign")
     ] = None,
-    limit: Annotated[int, typer.Option(help="How many of the latest imports to show.")] = 50,
+    limit: Annotated[int, typer.Option(help="help.imports.list.limit")] = 50,
     db: DbOption = None,
     fmt: FormatOption = Format.table,
 ) -> None:
-    """List the latest imports, newest first: file, SHA-256, counts, status, who, when.
-
-    Example: reactivate imports list --campaign 2020h2-dormant
-    """
     from reactivate import registry
     from reactivate.db.import_log import listing
 
@@ -41,8 +37,12 @@ _HEADERS = ("id", "kind", "campaign", "file", "rows", "status", "who", "when", "
 
 def _cells(row: dict[str, Any]) -> list[object]:
     return [
-        *(row[key] for key in ("id", "kind")),
+        row["id"],
+        label("value.kind", row["kind"]),
         row["campaign"] or "",
-        *(row[key] for key in ("file", "rows", "status", "run_by", "run_at")),
+        row["file"],
+        row["rows"],
+        label("value.import_status", row["status"]),
+        *(row[key] for key in ("run_by", "run_at")),
         row["sha256"][:12],  # enough to tell files apart; json has it whole
     ]

@@ -8,10 +8,6 @@ from reactivate.messages import t
 
 
 def init(db: DbOption = None) -> None:
-    """Create the database and its schema (`campaign add` and `demo` also create one).
-
-    Example: reactivate init --db campaign.db
-    """
     from reactivate.db.models import SCHEMA_VERSION
 
     used = engine(db, create=True)

@@ -27,70 +27,46 @@ def load(
     files: Annotated[
         list[Path],
         typer.Argument(
-            help="Dormant-account exports: .xlsx, .xls or .csv files (UTF-8 or GBK), or "
-            "folders of them; all are one load.",
+            help="help.load.files",
             show_default=False,
         ),
     ],
     campaign: CampaignOption,
-    sheet: Annotated[
-        str | None, typer.Option(help="Sheet to read. Default: the first sheet with data.")
-    ] = None,
+    sheet: Annotated[str | None, typer.Option(help="help.load.sheet")] = None,
     map_: Annotated[
         list[str] | None,
         typer.Option(
             "--map",
-            help="HEADER=field for a column the aliases miss; fields: client_id, name, mobile, "
-            "branch, branch_code, assets, last_trade_date, risk, opened_at, previous_advisor, status.",
+            help="help.load.map",
         ),
     ] = None,
     skip_invalid: Annotated[
         bool,
-        typer.Option(
-            "--skip-invalid", help="Load the good rows; write the rejected ones to a file."
-        ),
+        typer.Option("--skip-invalid", help="help.load.skip_invalid"),
     ] = False,
     rejects: Annotated[
         Path | None,
-        typer.Option(
-            help="Where --skip-invalid writes rejects (a folder when loading several files). "
-            "Default: <file>.rejects.csv beside each file."
-        ),
+        typer.Option(help="help.load.rejects"),
     ] = None,
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Validate and count; write nothing.")
-    ] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="help.load.dry_run")] = False,
     allow_overlap: Annotated[
         bool,
-        typer.Option("--allow-overlap", help="Also add clients already in another open campaign."),
+        typer.Option("--allow-overlap", help="help.load.allow_overlap"),
     ] = False,
     pad_ids: Annotated[
         int | None,
         typer.Option(
             "--pad-ids",
-            help="Pad ids of digits shorter than N with leading zeros first (ids Excel saved "
-            "as numbers: 21792650 -> 0021792650).",
+            help="help.load.pad_ids",
         ),
     ] = None,
     yes: Annotated[
         bool,
-        typer.Option(
-            "--yes", help="Load even when it adds more new clients than half the campaign holds."
-        ),
+        typer.Option("--yes", help="help.load.yes"),
     ] = False,
     db: DbOption = None,
     fmt: FormatOption = Format.table,
 ) -> None:
-    """Load dormant accounts from a core-system export into a campaign.
-
-    Every row is validated first (ids as text, mobiles, dates, assets, risk); by default one
-    bad row means nothing is written. Then the campaign's dormancy rule selects who joins.
-    Several files (or a folder of them: branches' workbooks) are one load: one client
-    appearing in two of them counts once, and nothing is written if any row is bad.
-    Loading the same file again changes nothing.
-
-    Example: reactivate load data/dormant_accounts.xlsx --campaign 2020h2-dormant
-    """
     from reactivate.load import LoadOptions, load_accounts
 
     options = LoadOptions(
@@ -105,7 +81,7 @@ def load(
     )
     with (
         progress_bar(
-            t("progress.reading", file=", ".join(file.name for file in files)),
+            t("progress.reading", file=t("list.separator").join(file.name for file in files)),
             enabled=fmt is Format.table,
         ) as bar,
         summary_on_refusal(fmt),
@@ -128,7 +104,7 @@ def _show_load(summary: LoadSummary) -> None:
         headers = [t("label.excluded"), t("label.count")]
         out.print(table(None, headers, [[t(f"exclusion.{k}"), v] for k, v in reasons]))
     if summary.unknown_branches:
-        names = ", ".join(sorted(summary.unknown_branches))
+        names = t("list.separator").join(sorted(summary.unknown_branches))
         count = sum(summary.unknown_branches.values())
         out.print(t("summary.unknown_branches", names=names, count=count))
     if summary.overlap:

@@ -20,27 +20,20 @@ DbOption = Annotated[
     typer.Option(
         "--db",
         envvar="REACTIVATE_DB",
-        help="Database: a file path (SQLite) or a SQLAlchemy URL such as "
-        "postgresql://user@host/db. Default: reactivate.db in the current folder.",
+        help="help.opt.db",
         show_envvar=True,
     ),
 ]
-CampaignOption = Annotated[
-    str, typer.Option("--campaign", "-c", help="Slug of a registered campaign.")
-]
-SheetOption = Annotated[
-    str | None, typer.Option(help="Sheet to read. Default: the first with data.")
-]
+CampaignOption = Annotated[str, typer.Option("--campaign", "-c", help="help.opt.campaign")]
+SheetOption = Annotated[str | None, typer.Option(help="help.opt.sheet")]
 OutOption = Annotated[
     Path | None,
     typer.Option(
         "--out",
-        help="Folder for the advisors' workbooks (one subfolder per branch). Default: out/<campaign>/.",
+        help="help.opt.out",
     ),
 ]
-NoWorkbooksOption = Annotated[
-    bool, typer.Option("--no-workbooks", help="Record the split without writing workbooks.")
-]
+NoWorkbooksOption = Annotated[bool, typer.Option("--no-workbooks", help="help.opt.no_workbooks")]
 
 
 class Format(StrEnum):
@@ -48,9 +41,7 @@ class Format(StrEnum):
     json = "json"
 
 
-FormatOption = Annotated[
-    Format, typer.Option("--format", "-f", help="table for people, json for other tools.")
-]
+FormatOption = Annotated[Format, typer.Option("--format", "-f", help="help.opt.format")]
 
 
 def engine(db: str | None, *, create: bool = False) -> Engine:

@@ -40,7 +40,7 @@ def print_error(message: object) -> None:
     """`Error: message` on stderr, the prefix in bold red."""
     # one line, however narrow the terminal (or the 80 columns assumed for a pipe)
     err_console().print(
-        Text.assemble((f"{t('error.prefix')}:", "bold red"), " ", str(message)), soft_wrap=True
+        Text.assemble((t("error.prefix"), "bold red"), str(message)), soft_wrap=True
     )
 
 
@@ -119,18 +119,15 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def counts_table(title: str, counts: Mapping[str, object], *, labelled: bool = True) -> Table:
-    """One row of counts under `title`, each column headed by its key's `label.KEY` text
-    (or by the key itself when not `labelled`)."""
-    headers = [t(f"label.{key}") if labelled else key for key in counts]
+def counts_table(title: str, counts: Mapping[str, object]) -> Table:
+    """One row of counts under `title`, each column headed by its key's `label.KEY` text."""
+    headers = [t(f"label.{key}") for key in counts]
     return table(title, headers, [list(counts.values())])
 
 
-def print_counts(
-    fmt: str, title: str, counts: Mapping[str, object], *, labelled: bool = True
-) -> None:
+def print_counts(fmt: str, title: str, counts: Mapping[str, object]) -> None:
     """A summary's counts: the mapping as JSON, or its `counts_table`."""
-    emit(fmt, counts, lambda: console().print(counts_table(title, counts, labelled=labelled)))
+    emit(fmt, counts, lambda: console().print(counts_table(title, counts)))
 
 
 def print_rows(
@@ -156,7 +153,7 @@ def print_rows(
 def print_advisors(key: str, codes: Sequence[str]) -> None:
     """The line `key` naming advisors (comma-separated), when there are any."""
     if codes:
-        console().print(t(key, advisors=", ".join(codes)))
+        console().print(t(key, advisors=t("list.separator").join(codes)))
 
 
 def assigned_line(summary: AssignSummary) -> str:
@@ -173,7 +170,7 @@ def assigned_line(summary: AssignSummary) -> str:
 def print_assignment(summary: AssignSummary) -> None:
     """The advisors' books after `assign` or `reassign`, their fairness, and what was written."""
     out = console()
-    headers = ["code", *(t(f"label.{k}") for k in ("name", "branch", "clients", "new"))]
+    headers = [t(f"label.{k}") for k in ("code", "name", "branch", "clients", "new")]
     headers += [t("label.assets"), t("label.median_assets")]
     books = [
         [b.code, b.name, b.branch, b.clients, b.new, b.assets, b.median_assets]
@@ -189,7 +186,7 @@ def print_assignment(summary: AssignSummary) -> None:
     if summary.workbooks:
         folder = summary.workbooks[0].parent.parent
         out.print(t("summary.workbooks", count=len(summary.workbooks), folder=folder))
-    out.print(t("summary.method", method=summary.method))
+    out.print(t("summary.method", method=t("summary.method_text")))
     if summary.dry_run:
         out.print(t("summary.dry_run"))
 

@@ -26,45 +26,34 @@ if TYPE_CHECKING:
 
 def reassign(
     campaign: CampaignOption,
-    from_: Annotated[
-        str, typer.Option("--from", help="Code of the advisor whose clients move (e.g. who left).")
-    ],
+    from_: Annotated[str, typer.Option("--from", help="help.reassign.from")],
     to: Annotated[
         str | None,
         typer.Option(
             "--to",
-            help="Code of the colleague who takes them all. Default: spread over the branch.",
+            help="help.reassign.to",
         ),
     ] = None,
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Show the moves; write nothing.")
-    ] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="help.reassign.dry_run")] = False,
     out: OutOption = None,
     no_workbooks: NoWorkbooksOption = False,
     wecom: Annotated[
         bool,
         typer.Option(
             "--wecom",
-            help="Also hand the advisor's WeCom customers of this campaign to the new advisors.",
+            help="help.reassign.wecom",
         ),
     ] = False,
     employed: Annotated[
         bool,
         typer.Option(
             "--employed",
-            help="With --wecom: the advisor is still employed (在职继承) even if the roster says left.",
+            help="help.reassign.employed",
         ),
     ] = False,
     db: DbOption = None,
     fmt: FormatOption = Format.table,
 ) -> None:
-    """Move an advisor's clients to a colleague, or spread them over the branch by the same rules.
-
-    Their funnel history stays; the event log records the move; each new advisor gets a
-    fresh workbook (older workbooks stay valid; rows for moved clients become foreign).
-
-    Example: reactivate reassign --campaign 2020h2-dormant --from A0010 --to A0011
-    """
     from reactivate.wecom.transfers import reassign_and_hand_over
 
     eng = engine(db)

@@ -43,77 +43,56 @@ class By(StrEnum):
     attempt = "attempt"
 
 
-def _date(value: str | None) -> dt.date | None:
+def _date(value: str | None, flag: str) -> dt.date | None:
     if value is None:
         return None
     try:
         return dt.date.fromisoformat(value)
     except ValueError:
-        raise typer.BadParameter(f"'{value}' is not a date like 2020-07-01") from None
+        raise typer.BadParameter(t("error.not_a_date", value=value), param_hint=flag) from None
 
 
 def report(
     campaign: CampaignOption,
     by: Annotated[
         By | None,
-        typer.Option(
-            help=(
-                "Break down by advisor, branch, week (the trend: clients new at each stage"
-                " that week), cohort (the week assigned), risk, asset_band, or attempt."
-            )
-        ),
+        typer.Option(help=("help.report.by")),
     ] = None,
     rank_by: Annotated[
         str | None,
-        typer.Option(
-            help="Rank advisors/branches by this stage's interval lower bound. Default: the last stage."
-        ),
+        typer.Option(help="help.report.rank_by"),
     ] = None,
     dropped: Annotated[
         str | None,
-        typer.Option(
-            help="List clients who reached the stage before STAGE but not STAGE (masked)."
-        ),
+        typer.Option(help="help.report.dropped"),
     ] = None,
     since: Annotated[
         str | None,
-        typer.Option(help="Count only evidence dated on or after this day (campaign time zone)."),
+        typer.Option(help="help.report.since"),
     ] = None,
     until: Annotated[
         str | None,
-        typer.Option(help="Count only evidence dated on or before this day (campaign time zone)."),
+        typer.Option(help="help.report.until"),
     ] = None,
-    stale_days: Annotated[
-        int, typer.Option(help="Flag assigned clients not called after this many days.")
-    ] = 7,
+    stale_days: Annotated[int, typer.Option(help="help.report.stale_days")] = 7,
     fmt: Annotated[
         ReportFormat,
         typer.Option(
             "--format",
             "-f",
-            help="table, chart (the funnel as bars), json (a stable contract), csv (UTF-8 with BOM), "
-            "markdown (WeCom, <=4096 bytes), xlsx, html (one self-contained page), png or svg (the funnel).",
+            help="help.report.fmt",
         ),
     ] = ReportFormat.table,
     out: Annotated[
         Path | None,
-        typer.Option(help="Write to this file (required for xlsx and png). Default: stdout."),
+        typer.Option(help="help.report.out"),
     ] = None,
     wide: Annotated[
         bool,
-        typer.Option(
-            "--wide", help="Show every column of the breakdown, however wide the terminal."
-        ),
+        typer.Option("--wide", help="help.report.wide"),
     ] = False,
     db: DbOption = None,
 ) -> None:
-    """The funnel of a campaign: per stage, share of assigned, intervals, targets, breakdowns.
-
-    Counting is cumulative (a client counts at a stage with evidence for it or any later
-    stage), so no rate exceeds 100%. Reactivation and uplift show once activity is loaded.
-
-    Example: reactivate report --campaign 2020h2-dormant --by advisor
-    """
     from reactivate.report import ReportOptions, build_report
 
     if fmt in NEEDS_OUT and out is None:
@@ -123,8 +102,8 @@ def report(
         by=chosen,
         rank_by=rank_by,
         dropped=dropped,
-        since=_date(since),
-        until=_date(until),
+        since=_date(since, "'--since'"),
+        until=_date(until, "'--until'"),
         stale_days=stale_days,
     )
     _write(build_report(engine(db), campaign, options), fmt, out, wide=wide)

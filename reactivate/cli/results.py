@@ -22,54 +22,40 @@ if TYPE_CHECKING:
     from reactivate.upload import UploadSummary, VoidSummary
 
 app = typer.Typer(
-    help="Advisors' results: upload filled sheets, undo an upload, correct a client.",
+    help="help.results",
     no_args_is_help=True,
 )
 
 
-@app.command("upload")
+@app.command("upload", help="help.results.upload")
 def upload(
     files: Annotated[
         list[Path],
-        typer.Argument(help="Filled workbooks or results sheets (.xlsx, .xls, .csv), or folders."),
+        typer.Argument(help="help.results.upload.files"),
     ],
     campaign: CampaignOption,
     skip_invalid: Annotated[
         bool,
-        typer.Option(
-            "--skip-invalid", help="Apply the good rows; write rejects to <file>.rejects.csv."
-        ),
+        typer.Option("--skip-invalid", help="help.results.upload.skip_invalid"),
     ] = False,
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Check and count; write nothing.")
-    ] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="help.results.upload.dry_run")] = False,
     allow_foreign: Annotated[
         bool,
         typer.Option(
             "--allow-foreign",
-            help=(
-                "Accept rows for clients assigned to another advisor (counted as foreign):"
-                " a plain sheet's, or a workbook's clients moved since it was issued. A workbook"
-                " naming clients its stamp did not issue is refused all the same."
-            ),
+            help="help.results.upload.allow_foreign",
         ),
     ] = False,
     advisor: Annotated[
         str | None,
         typer.Option(
             "--advisor",
-            help="Advisor code for a plain sheet without a 客户经理/工号 column.",
+            help="help.results.upload.advisor",
         ),
     ] = None,
     db: DbOption = None,
     fmt: FormatOption = Format.table,
 ) -> None:
-    """Upload advisors' filled sheets: every row is checked, then all of it applies or none.
-
-    Uploading the same file again, or the same facts in another file, adds nothing.
-
-    Example: reactivate results upload out/2020h2-dormant/ --campaign 2020h2-dormant
-    """
     from reactivate.upload import UploadOptions
     from reactivate.upload import upload as run
 
@@ -99,48 +85,34 @@ def _show_upload(summary: UploadSummary) -> None:
         out.print(t("summary.dry_run"))
 
 
-@app.command("undo")
+@app.command("undo", help="help.results.undo")
 def undo(
-    import_id: Annotated[
-        int, typer.Argument(help="The upload's import id (reactivate imports list).")
-    ],
+    import_id: Annotated[int, typer.Argument(help="help.results.undo.import_id")],
     reason: Annotated[
         str | None,
-        typer.Option(help="Why, kept with the void events. Default: 'undo of import N'."),
+        typer.Option(help="help.results.undo.reason"),
     ] = None,
     db: DbOption = None,
     fmt: FormatOption = Format.table,
 ) -> None:
-    """Void every event one upload wrote (nothing is deleted); an upload is undone once.
-
-    Example: reactivate results undo 42 --reason "uploaded the wrong advisor's sheet"
-    """
     from reactivate.upload import undo as run
 
     summary = run(engine(db), import_id, reason)
     emit(fmt, summary.to_json(), lambda: _show_void(summary))
 
 
-@app.command("correct")
+@app.command("correct", help="help.results.correct")
 def correct(
-    client: Annotated[str, typer.Argument(help="Client id (客户号).")],
+    client: Annotated[str, typer.Argument(help="help.results.correct.client")],
     campaign: CampaignOption,
     stage: Annotated[
         str,
-        typer.Option(
-            help="Void this stage's evidence and every later one: called, reached, "
-            "wecom_added, pushed, converted."
-        ),
+        typer.Option(help="help.results.correct.stage"),
     ],
-    reason: Annotated[str, typer.Option(help="Why; kept with the void events.")],
+    reason: Annotated[str, typer.Option(help="help.results.correct.reason")],
     db: DbOption = None,
     fmt: FormatOption = Format.table,
 ) -> None:
-    """Void one client's evidence from a stage on, e.g. a call logged against the wrong client.
-
-    Example: reactivate results correct 0010000001 -c 2020h2-dormant --stage reached
-    --reason "logged against the wrong client"
-    """
     from reactivate.upload import correct as run
 
     summary = run(engine(db), campaign, client, stage, reason)

@@ -26,21 +26,13 @@ if TYPE_CHECKING:
     from reactivate.wecom.transfers import TransfersSummary
 
 app = typer.Typer(
-    help="WeCom: confirm who added advisors, QR ways, notify advisors, customer transfers.",
+    help="help.wecom",
     no_args_is_help=True,
 )
 
 
-@app.command("sync")
+@app.command("sync", help="help.wecom.sync")
 def sync(campaign: CampaignOption, db: DbOption = None, fmt: FormatOption = Format.table) -> None:
-    """Read the campaign's advisors' WeCom contacts; confirm adds by QR state or remark mobile.
-
-    Writes a wecom_added event (source wecom) per confirmed client; relations older than the
-    assignment are reported apart; relations gone since the last sync are recorded as lost.
-    Running it again adds nothing.
-
-    Example: reactivate wecom sync --campaign 2020h2-dormant
-    """
     from reactivate.wecom.sync import sync as run
 
     eng = engine(db)
@@ -75,30 +67,23 @@ def _show_sync(summary: SyncSummary) -> None:
         out.print(t("wecom.sync_ambiguity", advisor=a.advisor, **found))
 
 
-@app.command("qr")
+@app.command("qr", help="help.wecom.qr")
 def qr(
     campaign: CampaignOption,
     per_client: Annotated[
         bool,
         typer.Option(
             "--per-client",
-            help="One way per assigned client instead of one per advisor (quota: 500,000).",
+            help="help.wecom.qr.per_client",
         ),
     ] = False,
     remove: Annotated[
         bool,
-        typer.Option("--remove", help="Delete the campaign's ways on WeCom (when it ends)."),
+        typer.Option("--remove", help="help.wecom.qr.remove"),
     ] = False,
     db: DbOption = None,
     fmt: FormatOption = Format.table,
 ) -> None:
-    """Make each advisor's WeCom 「联系我」 QR way for the campaign; adds through it are confirmed.
-
-    The way's state ties an add to the campaign (and client with --per-client); config_id and
-    link are stored, and the advisor's link goes into their next workbook.
-
-    Example: reactivate wecom qr --campaign 2020h2-dormant
-    """
     from reactivate.wecom.contact_ways import create_ways, remove_ways
 
     if per_client and remove:
@@ -133,37 +118,31 @@ def _show_qr(summary: QrSummary, removed: bool) -> None:
     print_advisors("wecom.without_userid", summary.without_userid)
 
 
-@app.command("notify")
+@app.command("notify", help="help.wecom.notify")
 def notify(
     campaign: CampaignOption,
     attach: Annotated[
         bool,
-        typer.Option("--attach", help="Also send each advisor their latest workbook as a file."),
+        typer.Option("--attach", help="help.wecom.notify.attach"),
     ] = False,
     webhook: Annotated[
         bool,
         typer.Option(
             "--webhook",
-            help="Also post the managers' funnel to the group robot (REACTIVATE_WECOM_WEBHOOK_KEY).",
+            help="help.wecom.notify.webhook",
         ),
     ] = False,
     chart: Annotated[
         bool,
         typer.Option(
             "--chart/--no-chart",
-            help="With --webhook, also post the funnel as a picture (PNG; needs a Chinese font).",
+            help="help.wecom.notify.chart",
         ),
     ] = True,
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Print what would be sent; send nothing.")
-    ] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="help.wecom.notify.dry_run")] = False,
     db: DbOption = None,
     fmt: FormatOption = Format.table,
 ) -> None:
-    """Send each advisor an app message: their clients, follow-ups now, their funnel so far.
-
-    Example: reactivate wecom notify --campaign 2020h2-dormant --attach --webhook --dry-run
-    """
     from reactivate.wecom.notify import plan, send
 
     eng = engine(db)
@@ -210,17 +189,10 @@ def _print_notify_notes(invalid: list[str], without: list[str], missing: list[st
     print_advisors("wecom.notify_missing", missing)
 
 
-@app.command("transfers")
+@app.command("transfers", help="help.wecom.transfers")
 def transfers(
     campaign: CampaignOption, db: DbOption = None, fmt: FormatOption = Format.table
 ) -> None:
-    """Ask WeCom how the customer handovers of `reassign --wecom` went, and record it.
-
-    Statuses: done, waiting (taken over automatically after 24 h), refused by the customer,
-    over_limit (the colleague has too many customers), not_started (see the errcode).
-
-    Example: reactivate wecom transfers --campaign 2020h2-dormant
-    """
     from reactivate.wecom.transfers import poll
 
     eng = engine(db)

@@ -16,7 +16,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from reactivate.errors import ConfigError
-from reactivate.messages import t
+from reactivate.messages import os_problem, t
 
 
 @dataclasses.dataclass(frozen=True)
@@ -42,7 +42,7 @@ def backup(engine: Engine, target: Path) -> Backup:
     except FileExistsError:
         raise ConfigError(t("error.backup_exists", file=target)) from None
     except OSError as exc:
-        raise ConfigError(t("error.backup_target", file=target, problem=exc.strerror)) from None
+        raise ConfigError(t("error.backup_target", file=target, problem=os_problem(exc))) from None
     try:
         raw = engine.raw_connection()
         try:

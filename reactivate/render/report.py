@@ -21,8 +21,9 @@ from rich.console import RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from reactivate.messages import t
+from reactivate.messages import has, label, t
 from reactivate.privacy import SAFE_XLSX, csv_cell
+from reactivate.render.tables import column_labels
 from reactivate.report.model import Group, Report, StageFigures
 from reactivate.report.timeline import Timeline
 from reactivate.sheets import layout
@@ -167,9 +168,19 @@ def _reactivation_text(report: Report) -> Text:
             t("report.uplift", uplift=f"{r.uplift:+.2f}", low=f"{low:+.2f}", high=f"{high:+.2f}")
         )
     if r.by_stage:
-        shares = ", ".join(f"{stage_label(s)} {pct(arm.rate)}" for s, arm in r.by_stage)
+        shares = t("list.separator").join(
+            f"{stage_label(s)} {pct(arm.rate)}" for s, arm in r.by_stage
+        )
         lines.append(t("report.by_stage", shares=shares))
     return Text("\n".join(lines))
+
+
+def _group_headers(report: Report) -> dict[str, str]:
+    """The message keys heading a group's key and name: what they are for this breakdown
+    (an advisor's code and name, a week and its Monday, ...)."""
+    if report.by and has(f"report.key.{report.by}"):
+        return {"key": f"report.key.{report.by}", "name": f"report.name.{report.by}"}
+    return {"key": "report.col.key", "name": "report.col.name"}
 
 
 def _groups_table(report: Report, width: int | None = None) -> RenderableType:
@@ -193,7 +204,7 @@ def _groups_table(report: Report, width: int | None = None) -> RenderableType:
         table.add_row(*row)
     if not layout.left_out:
         return table
-    note = t("report.narrow", left_out=", ".join(layout.left_out))
+    note = t("report.narrow", left_out=t("list.separator").join(layout.left_out))
     return RichGroup(table, Text(note, style="dim"))
 
 
@@ -246,9 +257,10 @@ def _layout(
     def header(stage: str) -> str:
         return t(f"report.stage_short.{stage}") if short else stage_label(stage)
 
-    headers = [(t(f"report.by.{report.by}"), False)]  # says what the key is: a code, a branch
+    named = _group_headers(report)
+    headers = [(t(named["key"]), False)]  # says what the key is: a code, a branch
     if with_name:
-        headers.append((t("report.col.name"), False))
+        headers.append((t(named["name"]), False))
     headers.append((t("report.col.assigned"), True))
     headers += [(header(stage), True) for stage in shown]
     names = any(_says_more(g) for g in report.groups)
@@ -368,7 +380,7 @@ def _quality_lines(report: Report) -> list[str]:
         t("report.dq.uploads", refused=q.uploads_refused, rejected=f"{q.rows_rejected:,}"),
     ]
     if q.silent_advisors:
-        shown = ", ".join(code for code, _name in q.silent_advisors[:10])
+        shown = t("list.separator").join(code for code, _name in q.silent_advisors[:10])
         if len(q.silent_advisors) > 10:
             shown += ", …"
         lines.append(t("report.dq.silent", count=len(q.silent_advisors), codes=shown))
@@ -433,23 +445,23 @@ def to_csv(report: Report) -> str:
         writer.writerow([csv_cell(cell) for cell in cells])  # names may read like formulas
 
     if report.dropped_stage:
-        write(DROPPED_HEADERS)
+        write(column_labels(DROPPED_HEADERS))
         for c in report.dropped:
             data = c.to_json()
             write(
                 [
                     report.campaign,
-                    report.dropped_stage,
+                    label("value.stage", report.dropped_stage),
                     *(_csv(data[k]) for k in DROPPED_HEADERS[2:]),
                 ]
             )
         return "\ufeff" + buffer.getvalue()
     if report.by == "attempt":
-        write(ATTEMPT_HEADERS)
+        write(column_labels(ATTEMPT_HEADERS))
         for row in report.attempts:
             write([report.campaign, row.attempt, row.called, row.reached, _csv(row.share)])
         return "\ufeff" + buffer.getvalue()
-    write(CSV_HEADERS)
+    write(column_labels(CSV_HEADERS, _group_headers(report)))
     overall = Group(
         key="", name=report.campaign_name, assigned=report.assigned, stages=report.stages
     )
@@ -460,11 +472,11 @@ def to_csv(report: Report) -> str:
             write(
                 [
                     report.campaign,
-                    by,
+                    label("value.by", by),
                     group.key,
                     group.name,
                     group.assigned,
-                    s.stage,
+                    label("value.stage", s.stage),
                     s.clients,
                     _csv(data["of_assigned"]),
                     _csv(data["of_previous"]),
@@ -483,7 +495,7 @@ def _csv(value: Any) -> Any:
     if value is None:
         return ""
     if isinstance(value, bool):
-        return "true" if value else "false"
+        return t("value.true" if value else "value.false")
     return value
 
 
@@ -505,7 +517,7 @@ def to_markdown(report: Report, limit: int = MARKDOWN_LIMIT) -> str:
 
 
 def _markdown_head(report: Report) -> str:
-    lines = [f"**{_md(report.campaign_name)}** ({report.campaign})"]
+    lines = [t("report.md.title", name=_md(report.campaign_name), slug=report.campaign)]
     lines.append(
         t(
             "report.md.assigned",
@@ -681,8 +693,8 @@ def _summary_sheet(book: Any, report: Report, formats: _Formats) -> None:
         t("report.col.clients"),
         t("report.col.of_assigned"),
         t("report.col.of_previous"),
-        "ci95 low",
-        "ci95 high",
+        t("report.col.ci95_low"),
+        t("report.col.ci95_high"),
         t("report.col.target"),
         t("report.col.median_days"),
         t("report.col.confirmed"),
@@ -763,14 +775,15 @@ def _funnel_chart(book: Any, sheet_name: str, first: int, last: int) -> Any:
 
 def _groups_sheet(book: Any, report: Report, formats: _Formats) -> None:
     sheet = book.add_worksheet(t(f"report.by.{report.by}")[:31])
-    headers = [t("report.col.key"), t("report.col.name"), t("report.col.assigned")]
+    named = _group_headers(report)
+    headers = [t(named["key"]), t(named["name"]), t("report.col.assigned")]
     for s in report.stages:
         label = stage_label(s.stage)
         headers += [
             label,
-            f"{label} %",
-            f"{label} ci95 low",
-            f"{label} {t('report.col.median_days')}",
+            t("report.col.stage_share", stage=label),
+            t("report.col.stage_ci95_low", stage=label),
+            t("report.col.stage_median_days", stage=label),
         ]
     widths = layout.ColumnWidths(header_lines=2)
     widths.see_headers(headers)
@@ -800,8 +813,9 @@ def _groups_sheet(book: Any, report: Report, formats: _Formats) -> None:
 def _attempts_sheet(book: Any, report: Report, formats: _Formats) -> None:
     sheet = book.add_worksheet(t("report.by.attempt")[:31])
     widths = layout.ColumnWidths()
-    widths.see_row(ATTEMPT_HEADERS[1:])
-    sheet.write_row(0, 0, list(ATTEMPT_HEADERS[1:]), formats.header)
+    headers = column_labels(ATTEMPT_HEADERS[1:])
+    widths.see_row(headers)
+    sheet.write_row(0, 0, headers, formats.header)
     for i, a in enumerate(report.attempts, start=1):
         sheet.write_row(i, 0, [a.attempt, a.called, a.reached])
         widths.see_row([a.attempt, a.called, a.reached])
@@ -814,8 +828,8 @@ def _dropped_sheet(book: Any, report: Report, formats: _Formats) -> None:
     sheet = book.add_worksheet(t("report.xlsx.dropped")[:31])
     headers = DROPPED_HEADERS[2:]
     widths = layout.ColumnWidths()
-    widths.see_row(headers)
-    sheet.write_row(0, 0, list(headers), formats.header)
+    widths.see_row(column_labels(headers))
+    sheet.write_row(0, 0, column_labels(headers), formats.header)
     zone = ZoneInfo(report.timezone)
     for i, c in enumerate(report.dropped, start=1):
         data = c.to_json()
@@ -844,6 +858,13 @@ def _write_optional(sheet: Any, row: int, col: int, value: float | int | None, f
 # --- one client's timeline -----------------------------------------------------------------
 
 
+def _event_value(kind: str, value: str | None) -> str:
+    """An event's value as the user reads it: a call's result in their words."""
+    if kind == "call" and value:
+        return label("value.disposition", value)
+    return value or ""
+
+
 def timeline_table(timeline: Timeline) -> RenderableType:
     """`client show` for a terminal: who the client is (masked), then every event in order."""
     head = Text(
@@ -860,7 +881,11 @@ def timeline_table(timeline: Timeline) -> RenderableType:
             else "",
         )
         + "\n"
-        + t("client.flags", control=timeline.control, dnc=timeline.dnc)
+        + t(
+            "client.flags",
+            control=t("value.true" if timeline.control else "value.false"),
+            dnc=t("value.true" if timeline.dnc else "value.false"),
+        )
     )
     if not timeline.events:
         return RichGroup(head, Text(t("client.no_events")))
@@ -880,15 +905,15 @@ def timeline_table(timeline: Timeline) -> RenderableType:
             note = t("client.voided", id=e.voided_by)
         elif e.voids is not None:
             note = t("client.voids", id=e.voids)
-        source = e.source
+        source = label("value.source", e.source)
         if e.source_file:
             source += f" {Path(e.source_file).name}" + (f":{e.source_row}" if e.source_row else "")
         style = "strike dim" if e.voided_by is not None else ""
         table.add_row(
             str(e.id),
             e.occurred_at.strftime("%Y-%m-%d %H:%M"),
-            Text(e.kind, style=style),
-            Text(" ".join(x for x in (e.value or "", note) if x), style=style),
+            Text(label("value.event", e.kind), style=style),
+            Text(" ".join(x for x in (_event_value(e.kind, e.value), note) if x), style=style),
             source,
             e.recorded_by + (f" ({e.advisor_code})" if e.advisor_code else ""),
         )

@@ -16,14 +16,42 @@ import json
 import os
 import sys
 import tempfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
-from reactivate.messages import t
+from reactivate.messages import has, label, t
 from reactivate.privacy import SAFE_XLSX, csv_cell
 from reactivate.sheets import layout
+
+#: Columns whose values are labels (a stage, a call result), and the message prefix of
+#: their texts: files for people show them in the user's words; JSON keeps the value.
+LABELLED_VALUES = {
+    "stage": "value.stage",
+    "last_result": "value.disposition",
+    "reason": "value.reason",
+}
+
+
+def column_labels(keys: Sequence[str], special: Mapping[str, str] | None = None) -> list[str]:
+    """The header of a file for people: each column's `column.KEY` text (the key itself in
+    English), or the message `special` names for it."""
+    special = special or {}
+    return [
+        t(special[key]) if key in special else t(f"column.{key}") if has(f"column.{key}") else key
+        for key in keys
+    ]
+
+
+def labelled(row: Mapping[str, Any]) -> dict[str, Any]:
+    """`row` as a file for people shows it: label values in the user's words (booleans
+    become yes and no where a file is written, `yes_no`)."""
+    out = dict(row)
+    for key, value in row.items():
+        if key in LABELLED_VALUES and isinstance(value, str) and value:
+            out[key] = label(LABELLED_VALUES[key], value)
+    return out
 
 
 def write_rows(
@@ -78,16 +106,17 @@ def _write_csv(
 ) -> int:
     if bom:
         stream.write("\ufeff")
-    writer: Any = None
-    if columns is not None:
-        writer = csv.DictWriter(stream, fieldnames=columns)
-        writer.writeheader()
+    writer = csv.writer(stream)
+    keys = list(columns) if columns is not None else None
+    if keys is not None:
+        writer.writerow(column_labels(keys))
     count = 0
     for row in rows:
-        if writer is None:
-            writer = csv.DictWriter(stream, fieldnames=list(row))
-            writer.writeheader()
-        writer.writerow({key: csv_cell(_csv_value(value)) for key, value in row.items()})
+        if keys is None:
+            keys = list(row)
+            writer.writerow(column_labels(keys))
+        shown = labelled(row)
+        writer.writerow([csv_cell(_csv_value(shown.get(key, ""))) for key in keys])
         count += 1
     return count
 
@@ -129,7 +158,7 @@ def _write_xlsx(rows: Iterable[dict[str, Any]], out: Path, title: str) -> int:
     count = 0
     try:
         book = xlsxwriter.Workbook(temp, {**SAFE_XLSX, "constant_memory": True})
-        sheet = book.add_worksheet("data")
+        sheet = book.add_worksheet(t("label.data_sheet"))
         bold = book.add_format({"bold": True, "bottom": 1})
         formats = {
             dt.datetime: book.add_format({"num_format": layout.DATETIME_FORMAT}),
@@ -138,10 +167,11 @@ def _write_xlsx(rows: Iterable[dict[str, Any]], out: Path, title: str) -> int:
         widths = layout.ColumnWidths()
         for count, row in enumerate(rows, start=1):
             if count == 1:
-                sheet.write_row(0, 0, list(row), bold)
-                widths.see_row(row)
+                headers = column_labels(list(row))
+                sheet.write_row(0, 0, headers, bold)
+                widths.see_row(headers)
                 sheet.freeze_panes(1, 0)
-            for col, value in enumerate(row.values()):
+            for col, value in enumerate(labelled(row).values()):
                 _write_cell(sheet, count, col, value, formats)
                 widths.see(col, value)
         widths.apply(sheet)

@@ -127,17 +127,17 @@ def parse(data: Mapping[str, Any], source: str) -> Campaign:
     reader = _Reader(data, source)
     slug = reader.string("slug")
     if not SLUG_PATTERN.match(slug):
-        reader.fail("slug", "use lower-case letters, digits and dashes, e.g. 2020h2-dormant")
+        reader.fail("slug", t("campaign.slug_format"))
     start = reader.date("start")
     end = reader.date("end")
     if end < start:
-        reader.fail("end", f"{end} is before start {start}")
+        reader.fail("end", t("campaign.end_before_start", end=end, start=start))
 
     timezone = reader.string("timezone", "Asia/Shanghai")
     try:
         ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError):
-        reader.fail("timezone", f"unknown time zone '{timezone}' (e.g. Asia/Shanghai)")
+        reader.fail("timezone", t("campaign.unknown_timezone", timezone=timezone))
 
     dormancy_data = reader.table("dormancy")
     dormancy_reader = _Reader(dormancy_data, source, prefix="dormancy.")
@@ -154,22 +154,24 @@ def parse(data: Mapping[str, Any], source: str) -> Campaign:
 
     products = tuple(_product(item, source, i) for i, item in enumerate(reader.list("products")))
     if not products:
-        reader.fail("products", "list at least one product to push")
+        reader.fail("products", t("campaign.no_products"))
     codes = [p.code for p in products]
     if len(set(codes)) != len(codes):
-        reader.fail("products", "product codes must be unique")
+        reader.fail("products", t("campaign.product_codes_repeat"))
 
     targets_data = reader.table("targets", {})
     targets: dict[str, float] = {}
     for stage in targets_data:
         if stage not in stages:
-            reader.fail(f"targets.{stage}", f"not a stage of this campaign ({', '.join(stages)})")
+            reader.fail(
+                f"targets.{stage}", t("campaign.target_not_stage", stages=", ".join(stages))
+            )
         targets[stage] = _Reader(targets_data, source, prefix="targets.").rate(stage)
 
     bands = [_finite(e) for e in reader.list("asset_bands", list(funnel.DEFAULT_ASSET_EDGES))]
     edges = tuple(band for band in bands if band is not None)
     if len(edges) != len(bands) or not edges or list(edges) != sorted(set(edges)) or edges[0] <= 0:
-        reader.fail("asset_bands", "give increasing positive amounts in yuan, e.g. [10000, 50000]")
+        reader.fail("asset_bands", t("campaign.asset_bands"))
 
     assign_reader = _Reader(reader.table("assignment", {}), source, prefix="assignment.")
     max_per = assign_reader.integer("max_per_advisor", None, minimum=1)
@@ -186,7 +188,9 @@ def parse(data: Mapping[str, Any], source: str) -> Campaign:
         retry_delay_hours=follow_reader.number("retry_delay_hours", 4.0) or 0.0,
     )
     if not 0 <= followup.retry_delay_hours <= _MAX_DAYS * 24:
-        follow_reader.fail("retry_delay_hours", f"give hours from 0 to {_MAX_DAYS * 24:,}")
+        follow_reader.fail(
+            "retry_delay_hours", t("campaign.retry_hours", most=f"{_MAX_DAYS * 24:,}")
+        )
     return Campaign(
         slug=slug,
         name=reader.string("name"),
@@ -209,10 +213,10 @@ def _product(item: Any, source: str, index: int) -> Product:
         item if isinstance(item, Mapping) else {}, source, prefix=f"products[{index}]."
     )
     if not isinstance(item, Mapping):
-        reader.fail("", "each product is a table with code, name and risk")
+        reader.fail("", t("campaign.product_table"))
     risk_text = reader.string("risk").strip().upper()
     if not re.fullmatch(r"R[1-5]", risk_text):
-        reader.fail("risk", f"'{risk_text}' is not a product risk rating R1-R5")
+        reader.fail("risk", t("campaign.product_risk", value=risk_text))
     return Product(code=reader.string("code"), name=reader.string("name"), risk=int(risk_text[1]))
 
 
@@ -250,13 +254,13 @@ class _Reader:
         if key in self.data:
             return self.data[key]
         if default is _MISSING:
-            self.fail(key, "missing")
+            self.fail(key, t("campaign.missing"))
         return default
 
     def string(self, key: str, default: Any = _MISSING) -> str:
         value = self._get(key, default)
         if not isinstance(value, str) or not value.strip():
-            self.fail(key, "expected non-empty text")
+            self.fail(key, t("campaign.text"))
         return str(value).strip()
 
     def date(self, key: str) -> dt.date:
@@ -270,7 +274,7 @@ class _Reader:
                 return dt.date.fromisoformat(value)
             except ValueError:
                 pass
-        self.fail(key, f"expected a date like 2020-07-01, got {value!r}")
+        self.fail(key, t("campaign.date", value=repr(value)))
         raise AssertionError  # unreachable: fail raises
 
     def integer(
@@ -284,11 +288,11 @@ class _Reader:
         if value is None:
             return None
         if isinstance(value, bool) or not isinstance(value, int):
-            self.fail(key, f"expected a whole number, got {value!r}")
+            self.fail(key, t("campaign.whole", value=repr(value)))
         if minimum is not None and value < minimum:
-            self.fail(key, f"must be at least {minimum}")
+            self.fail(key, t("campaign.at_least", minimum=minimum))
         if value > maximum:
-            self.fail(key, f"must be at most {maximum:,}")
+            self.fail(key, t("campaign.at_most", maximum=f"{maximum:,}"))
         return value
 
     def number(self, key: str, default: Any = _MISSING) -> float | None:
@@ -297,7 +301,7 @@ class _Reader:
             return None
         amount = _finite(value)
         if amount is None:
-            self.fail(key, f"expected a number, got {value!r}")
+            self.fail(key, t("campaign.number", value=repr(value)))
         return amount
 
     def rate(self, key: str, default: Any = _MISSING, below_one: bool = False) -> float:
@@ -305,25 +309,25 @@ class _Reader:
         upper_ok = value is not None and (value < 1 if below_one else value <= 1)
         if value is None or value < 0 or not upper_ok:
             limit = "below 1" if below_one else "at most 1"
-            self.fail(key, f"expected a share between 0 and {limit} (0.49 means 49%)")
+            self.fail(key, t("campaign.share", limit=limit))
         return float(value or 0.0)
 
     def boolean(self, key: str, default: Any = _MISSING) -> bool:
         value = self._get(key, default)
         if not isinstance(value, bool):
-            self.fail(key, f"expected true or false, got {value!r}")
+            self.fail(key, t("campaign.boolean", value=repr(value)))
         return bool(value)
 
     def table(self, key: str, default: Any = _MISSING) -> Mapping[str, Any]:
         value = self._get(key, default)
         if not isinstance(value, Mapping):
-            self.fail(key, "expected a table")
+            self.fail(key, t("campaign.table"))
         return value  # type: ignore[no-any-return]
 
     def list(self, key: str, default: Any = _MISSING) -> list[Any]:
         value = self._get(key, default)
         if not isinstance(value, list):
-            self.fail(key, "expected a list")
+            self.fail(key, t("campaign.list"))
         return value  # type: ignore[no-any-return]
 
     def choices(
@@ -332,9 +336,9 @@ class _Reader:
         values = self.list(key, list(default))
         for value in values:
             if value not in allowed:
-                self.fail(key, f"'{value}' is not one of {', '.join(allowed)}")
+                self.fail(key, t("campaign.not_allowed", value=value, allowed=", ".join(allowed)))
         if len(set(values)) != len(values):
-            self.fail(key, "values must not repeat")
+            self.fail(key, t("campaign.repeat"))
         if ordered and [v for v in allowed if v in values] != list(values):
-            self.fail(key, f"keep the funnel's order: {', '.join(allowed)}")
+            self.fail(key, t("campaign.order", allowed=", ".join(allowed)))
         return tuple(values)

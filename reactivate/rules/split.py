@@ -48,12 +48,6 @@ from fractions import Fraction
 from operator import attrgetter
 from typing import Final
 
-METHOD: Final = (
-    "branch first; previous owners kept within capacity; counts levelled by capacity "
-    "(water-filling, D'Hondt); assets dealt by a snake draft over clients sorted by assets; "
-    "ties broken by the seeded RNG"
-)
-
 #: Bisection steps on the fill ratio; 2**-60 is far below the gap 1/capacity**2 between
 #: distinct ratios, so the heap finishes at most one client per seat.
 _BISECTION_STEPS: Final = 60

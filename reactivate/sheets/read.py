@@ -27,7 +27,7 @@ from typing import cast
 from xml.etree.ElementTree import ParseError
 
 from reactivate.errors import InputError
-from reactivate.messages import t
+from reactivate.messages import os_problem, t
 from reactivate.sheets import values
 from reactivate.sheets.fields import ROW_NUMBER_HEADERS, FieldSpec
 from reactivate.sheets.limits import check_workbook
@@ -345,9 +345,11 @@ def _open_workbook_table(
                 problem = t("problem.html_xls")
             elif _is_text(head):
                 return _open_csv_table(path, display, fields, mapping)
+        elif not head.startswith((b"PK", _OLE2_SIGNATURE)):  # neither an xlsx nor an xls
+            problem = t("problem.not_a_workbook")
         raise _unreadable(display, problem) from None
     except OSError as exc:
-        raise _unreadable(display, exc.strerror or exc) from None
+        raise _unreadable(display, os_problem(exc)) from None
 
 
 _OLE2_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # how every real .xls begins
@@ -469,7 +471,7 @@ def _open_csv_table(
         finally:
             scan.close()
     except OSError as exc:
-        raise _unreadable(display, exc.strerror or exc) from None
+        raise _unreadable(display, os_problem(exc)) from None
     if found is None:
         raise InputError(t("error.no_data_csv", file=display))
     if not isinstance(found, tuple):

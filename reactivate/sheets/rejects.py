@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from reactivate.errors import ConfigError, Rejection
-from reactivate.messages import t
+from reactivate.messages import os_problem, t
 from reactivate.privacy import csv_cell
 from reactivate.sheets.read import Table
 
@@ -29,16 +29,18 @@ def write_rejects(out: Path, table: Table, rejections: Sequence[Rejection]) -> i
     try:
         return _write(out, table, rejections)
     except OSError as exc:
-        raise ConfigError(
-            t("error.rejects_unwritable", path=out, problem=exc.strerror or exc)
-        ) from exc
+        raise ConfigError(t("error.rejects_unwritable", path=out, problem=os_problem(exc))) from exc
 
 
 def _write(out: Path, table: Table, rejections: Sequence[Rejection]) -> int:
     reasons: dict[int, list[str]] = {}
     for rejection in rejections:
-        place = f"{rejection.column}: " if rejection.column else ""
-        reasons.setdefault(rejection.row, []).append(place + rejection.reason)
+        reason = rejection.reason
+        if rejection.column:
+            reason = t(
+                "where.reason", where=t("where.column", column=rejection.column), reason=reason
+            )
+        reasons.setdefault(rejection.row, []).append(reason)
     out.parent.mkdir(parents=True, exist_ok=True)
     handle, temp_name = tempfile.mkstemp(dir=out.parent, prefix=out.name, suffix=".tmp")
     written = 0
@@ -50,7 +52,11 @@ def _write(out: Path, table: Table, rejections: Sequence[Rejection]) -> int:
             for number, cells in table.rows:
                 if number in reasons:
                     writer.writerow(
-                        [number, *(csv_cell(_text(c)) for c in cells), "; ".join(reasons[number])]
+                        [
+                            number,
+                            *(csv_cell(_text(c)) for c in cells),
+                            t("where.reasons_separator").join(reasons[number]),
+                        ]
                     )
                     written += 1
         os.replace(temp_name, out)

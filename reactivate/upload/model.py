@@ -64,7 +64,7 @@ def disposition(value: object) -> str | None:
 
 
 def _choices() -> str:
-    return ", ".join(labels[0] for labels in funnel.DISPOSITION_LABELS.values())
+    return t("list.separator").join(labels[0] for labels in funnel.DISPOSITION_LABELS.values())
 
 
 def _attempts(value: object) -> int | None:

@@ -273,7 +273,7 @@ class RowChecker:
             self._products[named] = find_product(self.context.campaign, named)
         product = self._products[named]
         if product is None:
-            codes = ", ".join(p.code for p in self.context.campaign.products)
+            codes = t("list.separator").join(p.code for p in self.context.campaign.products)
             self.reject("product", t("reject.unknown_product", value=named, choices=codes))
             return None, False
         if member.risk is None:
