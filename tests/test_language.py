@@ -111,6 +111,7 @@ ENGLISH_OF_TYPER = ("Usage", "Options", "Missing", "Invalid", "No such", "Try ",
     [
         (["report"], "缺少选项 '--campaign' / '-c'"),
         (["nosuch"], "没有命令“nosuch”"),
+        (["reprot"], "没有命令“reprot”。是否想用“report”？"),
         (["report", "-c", "x", "--by", "foo"], "'--by' 的值无效：'foo' 不是可选值之一"),
         (["report", "-c", "x", "--stale-days", "abc"], "'--stale-days' 的值无效：'abc' 不是整数"),
         (["load", "--bogus"], "没有选项 --bogus"),

@@ -172,6 +172,10 @@ class _Context(Context):
 
 #: typer's English usage errors (message patterns), and the keys that say them.
 _USAGE_PATTERNS = (
+    (
+        re.compile(r"No such command '(?P<name>.*)'\. Did you mean '(?P<options>.*)'\?$"),
+        "usage.no_such_command_guess",
+    ),
     (re.compile(r"No such command '(?P<name>.*)'\.$"), "usage.no_such_command"),
     (
         re.compile(r"Got unexpected extra argument(?:s|\(s\))? \((?P<args>.*)\)$"),

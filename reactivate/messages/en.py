@@ -791,6 +791,7 @@ TEXTS: dict[str, str] = {
     "usage.choose_from": "Choose from: {choices}.",
     "usage.no_such_option": "No such option: {name}.",
     "usage.did_you_mean": "Did you mean: {options}?",
+    "usage.no_such_command_guess": "No such command '{name}'. Did you mean '{options}'?",
     "usage.no_such_command": "No such command '{name}'.",
     "usage.missing_command": "Missing command.",
     "usage.extra_args": "Got unexpected extra argument(s): {args}.",

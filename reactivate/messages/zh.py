@@ -729,6 +729,7 @@ TEXTS: dict[str, str] = {
     "usage.choose_from": "可选：{choices}。",
     "usage.no_such_option": "没有选项 {name}。",
     "usage.did_you_mean": "是否想用：{options}？",
+    "usage.no_such_command_guess": "没有命令“{name}”。是否想用“{options}”？",
     "usage.no_such_command": "没有命令“{name}”。",
     "usage.missing_command": "缺少命令。",
     "usage.extra_args": "多余的参数：{args}。",
