@@ -192,6 +192,27 @@ def test_tallies_kept_in_step_equal_a_rebuild_on_each_database(db_url: str, seed
     engine.dispose()
 
 
+def test_a_refresh_of_most_of_a_campaign_counts_its_tallies_anew(db_url: str) -> None:
+    """Most members touched (a load, an assignment, every advisor's upload): the tallies
+    are counted anew rather than changed by delta, and still equal a rebuild."""
+    engine = open_engine(db_url)
+    registry.register(engine, CAMPAIGN_FILE)
+    campaign_id = registry.get(engine, SLUG).id
+    insert(engine, campaign_id, generate(5, n=40))
+    when = dt.datetime(2020, 7, 20, tzinfo=dt.UTC)
+    with engine.begin() as conn:
+        members = sorted(r[0] for r in conn.execute(text("SELECT client_id FROM member")))
+        touched = members[: len(members) * 3 // 4]
+        for client in touched:
+            _event(conn, campaign_id, client, funnel.EVENT_CALL, when, "connected", "upload", None)
+        stages.refresh(conn, campaign_id, touched)
+    kept = snapshot(engine, campaign_id)
+    with engine.begin() as conn:
+        stages.refresh(conn, campaign_id)
+    assert snapshot(engine, campaign_id) == kept
+    engine.dispose()
+
+
 def test_a_later_load_that_changes_a_client_s_keys_moves_them_between_groups(
     db_url: str, tmp_path: Path
 ) -> None:

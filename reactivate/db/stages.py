@@ -220,8 +220,10 @@ def refresh(conn: Connection, campaign_id: int, client_ids: Iterable[str] | None
     if client_ids is None:
         _rebuild(conn, campaign_id, only_touched=False)
         return
-    bulk.stage(conn, _TOUCHED, {"client_id": "TEXT PRIMARY KEY"}, ((c,) for c in set(client_ids)))
-    _rebuild(conn, campaign_id, only_touched=True)
+    touched = bulk.stage(
+        conn, _TOUCHED, {"client_id": "TEXT PRIMARY KEY"}, ((c,) for c in set(client_ids))
+    )
+    _rebuild(conn, campaign_id, only_touched=True, touched=touched)
     conn.exec_driver_sql(f"DROP TABLE {_TOUCHED}")
 
 
@@ -271,11 +273,11 @@ def refresh_selected(
         params,
     ).rowcount
     if touched:
-        _rebuild(conn, campaign_id, only_touched=True)
+        _rebuild(conn, campaign_id, only_touched=True, touched=touched)
     conn.exec_driver_sql(f"DROP TABLE {_TOUCHED}")
 
 
-def _rebuild(conn: Connection, campaign_id: int, *, only_touched: bool) -> None:
+def _rebuild(conn: Connection, campaign_id: int, *, only_touched: bool, touched: int = 0) -> None:
     only = f"AND {{alias}}client_id IN (SELECT client_id FROM {_TOUCHED})" if only_touched else ""
     # Most databases hold no void event at all: then the per-event probe for one is skipped.
     any_void = conn.execute(
@@ -295,7 +297,11 @@ def _rebuild(conn: Connection, campaign_id: int, *, only_touched: bool) -> None:
     if reindex:
         for index in indexes:
             conn.exec_driver_sql(f"DROP INDEX IF EXISTS {index.name}")
-    if only_touched:
+    # The tallies change by the touched rows' old and new copies (twice their number), or
+    # are counted anew from every row: whichever reads fewer rows (a load, an assignment,
+    # the upload of every advisor's workbook touch most of a campaign).
+    by_delta = only_touched and 2 * touched < tally.members(conn, campaign_id)
+    if by_delta:
         tally.start_delta(conn, campaign_id, _TOUCHED)
     else:
         tally.clear(conn, campaign_id)
@@ -319,7 +325,7 @@ def _rebuild(conn: Connection, campaign_id: int, *, only_touched: bool) -> None:
     if reindex:
         for index in indexes:
             index.create(conn)
-    if only_touched:
+    if by_delta:
         tally.finish_delta(conn, campaign_id, _TOUCHED, funnel_tallied)
     else:
         tally.add_campaign(conn, campaign_id, funnel_tallied)

@@ -163,6 +163,15 @@ def clear(conn: Connection, campaign_id: int) -> None:
         conn.execute(text(f"DELETE FROM {table} WHERE campaign_id = :cid"), {"cid": campaign_id})
 
 
+def members(conn: Connection, campaign_id: int) -> int:
+    """How many members the campaign's tallies count (the cohort breakdown holds them all)."""
+    found = conn.execute(
+        text("SELECT SUM(members) FROM stage_tally WHERE campaign_id = :cid AND dim = 'cohort'"),
+        {"cid": campaign_id},
+    ).scalar()
+    return int(found or 0)
+
+
 @dataclass(frozen=True)
 class Funnel:
     """What the tallies need of a campaign: per stage, its days column and the SQL of the
