@@ -9,10 +9,15 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from helpers import CAMPAIGN_FILE
 from sqlalchemy import Engine
+from typer.testing import CliRunner
 
+from reactivate import registry
+from reactivate.cli import app
 from reactivate.db import models as tables
 from reactivate.db import stages
+from reactivate.db.engine import open_engine
 from reactivate.rules import funnel
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -225,3 +230,21 @@ def insert(engine: Engine, campaign_id: int, data: Data, imports: bool = True) -
 
 
 # --- the independent count ----------------------------------------------------------------
+
+
+def registered(url: str, seed: int, n: int) -> Data:
+    """The sample campaign registered in the database at `url`, with `generate(seed, n)`
+    inserted; returns the generated data."""
+    engine = open_engine(url)
+    registry.register(engine, CAMPAIGN_FILE)
+    data = generate(seed, n=n)
+    insert(engine, registry.get(engine, SLUG).id, data)
+    engine.dispose()
+    return data
+
+
+def run(db: str, *args: str) -> Any:
+    """`reactivate ARGS --db DB`, which must succeed; returns the CliRunner result."""
+    result = CliRunner().invoke(app, [*args, "--db", db])
+    assert result.exit_code == 0, result.output
+    return result

@@ -10,15 +10,12 @@ import shutil
 import subprocess
 import zipfile
 from pathlib import Path
-from typing import Any
 
 import openpyxl
 import pytest
-from helpers import CAMPAIGN_FILE
-from report_campaign import AS_OF, SLUG, Data, generate, insert
+from report_campaign import AS_OF, SLUG, Data, registered, run
 from typer.testing import CliRunner
 
-from reactivate import registry
 from reactivate.cli import app
 from reactivate.db.engine import open_engine
 from reactivate.render import report as render
@@ -28,18 +25,7 @@ from reactivate.rules import funnel
 
 @pytest.fixture
 def setup(sqlite_url: str) -> tuple[str, Data]:
-    engine = open_engine(sqlite_url)
-    registry.register(engine, CAMPAIGN_FILE)
-    data = generate(7, n=60)
-    insert(engine, registry.get(engine, SLUG).id, data)
-    engine.dispose()
-    return sqlite_url, data
-
-
-def run(db: str, *args: str) -> Any:
-    result = CliRunner().invoke(app, [*args, "--db", db])
-    assert result.exit_code == 0, result.output
-    return result
+    return sqlite_url, registered(sqlite_url, 7, 60)
 
 
 def assert_no_personal_data(text: str, data: Data) -> None:

@@ -10,15 +10,12 @@ import subprocess
 import xml.etree.ElementTree as ET
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import Any
 
 import pytest
-from helpers import CAMPAIGN_FILE
-from report_campaign import AS_OF, SLUG, Data, generate, insert
+from report_campaign import AS_OF, SLUG, Data, registered, run
 from rich.cells import cell_len
 from typer.testing import CliRunner
 
-from reactivate import registry
 from reactivate.cli import app
 from reactivate.db.engine import open_engine
 from reactivate.errors import ConfigError
@@ -29,18 +26,7 @@ from reactivate.report import Report, ReportOptions, build_report
 
 @pytest.fixture
 def setup(sqlite_url: str) -> tuple[str, Data]:
-    engine = open_engine(sqlite_url)
-    registry.register(engine, CAMPAIGN_FILE)
-    data = generate(11, n=80)
-    insert(engine, registry.get(engine, SLUG).id, data)
-    engine.dispose()
-    return sqlite_url, data
-
-
-def run(db: str, *args: str) -> Any:
-    result = CliRunner().invoke(app, [*args, "--db", db])
-    assert result.exit_code == 0, result.output
-    return result
+    return sqlite_url, registered(sqlite_url, 11, 80)
 
 
 def built(db: str, by: str | None = "advisor") -> Report:

@@ -8,14 +8,10 @@ import re
 from typing import Any
 
 import pytest
-from helpers import CAMPAIGN_FILE
-from report_campaign import AS_OF, SLUG, Data, generate, insert
+from report_campaign import AS_OF, SLUG, Data, registered, run
 from rich.cells import cell_len
 from rich.console import Console
-from typer.testing import CliRunner
 
-from reactivate import registry
-from reactivate.cli import app
 from reactivate.db.engine import open_engine
 from reactivate.render import report as render
 from reactivate.report import Group, Report, ReportOptions, build_report
@@ -25,18 +21,7 @@ STAGE_NAMES = ("called", "reached", "WeCom added", "pushed", "converted")
 
 @pytest.fixture
 def setup(sqlite_url: str) -> tuple[str, Data]:
-    engine = open_engine(sqlite_url)
-    registry.register(engine, CAMPAIGN_FILE)
-    data = generate(7, n=60)
-    insert(engine, registry.get(engine, SLUG).id, data)
-    engine.dispose()
-    return sqlite_url, data
-
-
-def run(db: str, *args: str) -> Any:
-    result = CliRunner().invoke(app, [*args, "--db", db])
-    assert result.exit_code == 0, result.output
-    return result
+    return sqlite_url, registered(sqlite_url, 7, 60)
 
 
 def built(db: str, by: str) -> Report:
