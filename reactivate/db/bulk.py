@@ -315,11 +315,16 @@ def begin_with_frames(
             try:
                 with conn.begin():
                     yield conn
-            finally:
-                # An interrupt inside a statement makes SQLAlchemy close the connection;
-                # the scratch file then goes with it, and DETACH would only mask the cause.
+            except BaseException:
+                # The connection closes after this and the scratch file goes with it. An
+                # interrupt inside a statement makes SQLAlchemy close it at once; one between
+                # statements can leave a read open, and DETACH then fails ("database is
+                # locked"): neither may mask the cause.
                 if not conn.invalidated:
-                    driver.execute(f"DETACH DATABASE {_SCRATCH_SCHEMA}")
+                    with contextlib.suppress(Exception):
+                        driver.execute(f"DETACH DATABASE {_SCRATCH_SCHEMA}")
+                raise
+            driver.execute(f"DETACH DATABASE {_SCRATCH_SCHEMA}")
 
 
 def begin_with_frame(
