@@ -146,14 +146,11 @@ def funnel_columns(
     return columns
 
 
-def tally_funnel(campaign: Campaign, *, sqlite: bool) -> tally.Funnel:
+def tally_funnel(campaign: Campaign) -> tally.Funnel:
     """What the tallies need of `campaign`'s stages (`db.tally.Funnel`)."""
-    times = [TIME_COLUMNS[stage] for stage in campaign.stages]
     return tally.Funnel(
         days={stage: DAYS_COLUMNS[stage] for stage in campaign.stages},
-        first_time={
-            stage: _earliest(times[i:], sqlite=sqlite) for i, stage in enumerate(campaign.stages)
-        },
+        times={stage: TIME_COLUMNS[stage] for stage in campaign.stages},
         timezone=campaign.timezone,
     )
 
@@ -287,7 +284,7 @@ def _rebuild(conn: Connection, campaign_id: int, *, only_touched: bool, touched:
     params = {"campaign_id": campaign_id}
     sqlite = conn.dialect.name == "sqlite"
     campaign = registered_campaign(conn, campaign_id)
-    funnel_tallied = tally_funnel(campaign, sqlite=sqlite)
+    funnel_tallied = tally_funnel(campaign)
     _stage_cohorts(conn, campaign_id, only.format(alias=""), campaign.tz)
     # Rewriting a whole campaign, SQLite builds the summary's indexes anew by one sort
     # many times faster than it keeps them up to date row by row (8x at 1M members).
