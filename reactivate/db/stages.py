@@ -292,6 +292,8 @@ def _rebuild(conn: Connection, campaign_id: int, *, only_touched: bool, touched:
     reindex = sqlite and not only_touched
     indexes = CLIENT_STAGES.indexes
     if reindex:
+        # the whole campaign's events, members and summary pass through the page cache
+        bulk.sqlite_bulk_cache(conn)
         for index in indexes:
             conn.exec_driver_sql(f"DROP INDEX IF EXISTS {index.name}")
     # The tallies change by the touched rows' old and new copies (twice their number), or
