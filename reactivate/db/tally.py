@@ -31,6 +31,14 @@ from reactivate.db.dialect import stored_time, time_type
 if TYPE_CHECKING:
     import polars as pl
 
+#: The breakdowns kept, with each group's key column in `client_stage` (a NULL key is '').
+DIMENSIONS = {
+    "cohort": "cohort",
+    "advisor": "advisor_code",
+    "branch": "branch",
+    "risk": "risk",
+    "asset_band": "asset_band",
+}
 #: The assignment time of tally rows outside the cohort breakdown (part of the key, so
 #: never NULL): far enough in the future never to fall before a report's cut-off.
 NO_TIME = dt.datetime(9999, 12, 31, tzinfo=dt.UTC)
@@ -290,7 +298,7 @@ def _derived(
             (pl.col(column).cast(pl.String) if column == "risk" else pl.col(column))
             .fill_null("")
             .alias(f"k_{dim}")
-            for dim, column in _DIMENSION_COLUMNS.items()
+            for dim, column in DIMENSIONS.items()
         ),
         pl.col("assigned_at").fill_null(pl.lit(no_time, dtype=frame.schema["assigned_at"])),
         pl.when(flag["control"])
@@ -314,16 +322,6 @@ def _derived(
         pl.col("sign").alias("n"),
     ]
     return frame.select(columns)
-
-
-#: The breakdowns kept, with each group's key column in `client_stage` (a NULL key is '').
-_DIMENSION_COLUMNS = {
-    "cohort": "cohort",
-    "advisor": "advisor_code",
-    "branch": "branch",
-    "risk": "risk",
-    "asset_band": "asset_band",
-}
 
 
 def _tally_sums(rows: pl.DataFrame, no_time: Any) -> pl.DataFrame:
@@ -351,7 +349,7 @@ def _tally_sums(rows: pl.DataFrame, no_time: Any) -> pl.DataFrame:
         )
     ]
     assigned = rows.filter(pl.col("arm") == "assigned")
-    for dim in _DIMENSION_COLUMNS:
+    for dim in DIMENSIONS:
         if dim == "cohort":
             continue
         found.append(
@@ -378,7 +376,7 @@ def _days_sums(rows: pl.DataFrame, stages: list[str]) -> pl.DataFrame:
     found = []
     for i, stage in enumerate(stages):
         reached = assigned.filter(pl.col(f"d{i}").is_not_null())
-        groups = [(dim, f"k_{dim}") for dim in _DIMENSION_COLUMNS] + [(WEEK, f"w{i}")]
+        groups = [(dim, f"k_{dim}") for dim in DIMENSIONS] + [(WEEK, f"w{i}")]
         for dim, key in groups:
             found.append(
                 reached.group_by(key, f"d{i}")
