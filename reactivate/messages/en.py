@@ -977,6 +977,7 @@ TEXTS: dict[str, str] = {
     "access.revoked": "{user} no longer has a role (was {role}); the login itself stays.",
     "access.scope_advisor": " {advisor}",
     "access.scope_branches": " of {branches}",
+    "access.refresh_missing": "The database has no summary refresh for this campaign as registered now: ops register it again (reactivate campaign add FILE) or the schema's owner runs `reactivate access init`.",
     "access.none": "No login has a role yet: reactivate access grant USER --role ops|manager|advisor|analyst",
     "access.action.load": "load accounts",
     "access.action.assign": "assign clients",

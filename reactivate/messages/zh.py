@@ -915,6 +915,7 @@ TEXTS: dict[str, str] = {
     "access.revoked": "{user} 已无角色（原为 {role}）；登录本身保留。",
     "access.scope_advisor": "，客户经理 {advisor}",
     "access.scope_branches": "，营业部 {branches}",
+    "access.refresh_missing": "数据库中没有此活动当前登记版本的汇总刷新函数：请运维重新登记（reactivate campaign add FILE），或由模式所有者运行 `reactivate access init`。",
     "access.none": "尚无登录拥有角色：reactivate access grant USER --role ops|manager|advisor|analyst",
     "access.action.load": "导入账户",
     "access.action.assign": "分配客户",

@@ -607,12 +607,16 @@ def _insert(
     for import_id, events, applied in counted:
         by_import[import_id].events = int(events)
         by_import[import_id].applied = int(applied)
-    if 2 * touched >= member_count(conn, campaign_id):
-        # An upload naming most members (every advisor's sheet at once): one pass over the
-        # whole campaign is cheaper than first listing the clients it touched.
-        stages.refresh(conn, campaign_id)
-    else:
-        stages.refresh_selected(conn, campaign_id, _TOUCHED_SQL, {})
+    # an advisor's clients are brought up to date by the database's refresh function
+    if not access.refresh_own(
+        conn, campaign_id, lambda: conn.execute(text(_TOUCHED_SQL)).scalars().all()
+    ):
+        if 2 * touched >= member_count(conn, campaign_id):
+            # An upload naming most members (every advisor's sheet at once): one pass over
+            # the whole campaign is cheaper than first listing the clients it touched.
+            stages.refresh(conn, campaign_id)
+        else:
+            stages.refresh_selected(conn, campaign_id, _TOUCHED_SQL, {})
     conn.exec_driver_sql(f"DROP TABLE {_EVENT_STAGE}")
     conn.exec_driver_sql(f"DROP TABLE {_FILE_STAGE}")
 
