@@ -101,7 +101,8 @@ def shared(db_url: str, tmp_path: Path) -> Iterator[Shared]:
             text("UPDATE client SET branch = :b WHERE client_id = '0010000007'"), {"b": BRANCH_2}
         )
         cid = conn.execute(text("SELECT id FROM campaign")).scalar_one()
-        stages.refresh(conn, cid, ["0010000007"])  # the summary carries the client's branch
+        # the summary carries the client's branch (and 05's control flag, set directly)
+        stages.refresh(conn, cid)
     engine.dispose()
     prefix = f"rx{uuid.uuid4().hex[:10]}"
     state = Shared(owner=db_url, prefix=prefix, tmp=tmp_path)
@@ -348,6 +349,106 @@ def test_two_advisors_upload_at_once_each_only_their_own(shared: Shared) -> None
         ("0010000003", "A002", shared.name("adv2")),
         ("0010000004", "A001", shared.name("adv1")),
     ]
+    _equal_to_a_rebuild(shared.owner)
+
+
+def _derived(owner: str) -> list[list[tuple[Any, ...]]]:
+    """The summary rows and the tallies, as the owner reads them."""
+    return [
+        sorted(_rows(owner, f"SELECT * FROM {table}"), key=repr)
+        for table in ("client_stage", "stage_tally", "stage_days")
+    ]
+
+
+def _equal_to_a_rebuild(owner: str) -> None:
+    kept = _derived(owner)
+    engine = open_engine(owner)
+    with engine.begin() as conn:
+        stages.refresh(conn, conn.execute(text("SELECT id FROM campaign")).scalar_one())
+    engine.dispose()
+    rebuilt = _derived(owner)
+    for was, now in zip(kept, rebuilt, strict=True):
+        assert set(now) - set(was) == set(), sorted(set(was) - set(now), key=repr)
+    assert rebuilt == kept
+
+
+def _refresh_function(owner: str) -> str:
+    (name,) = _rows(
+        owner,
+        "SELECT proname FROM pg_proc WHERE proname LIKE 'reactivate_refresh%'"
+        " AND pronamespace = current_schema()::regnamespace",
+    )[0]
+    return str(name)
+
+
+@postgres_only
+def test_only_ops_write_the_summary_and_tallies_an_advisor_s_refresh_only_their_own(
+    shared: Shared,
+) -> None:
+    shared.login("adv2", "advisor", advisor="A002")
+    shared.login("mgr1", "manager", branches=["0101"])
+    refresh = _refresh_function(shared.owner)
+    writes = (
+        "INSERT INTO stage_tally (campaign_id, dim, key, assigned_at, arm, members)"
+        " SELECT id, 'cohort', 'x', now(), 'assigned', 1000 FROM campaign",
+        "UPDATE stage_tally SET members = members + 1000",
+        "DELETE FROM stage_tally",
+        "INSERT INTO stage_days (campaign_id, dim, key, stage, day, clients)"
+        " SELECT id, 'cohort', 'x', 'called', 0, 1000 FROM campaign",
+        "UPDATE stage_days SET clients = clients + 1000",
+        "DELETE FROM stage_days",
+        "UPDATE client_stage SET stages_reached = 5",
+        "DELETE FROM client_stage",
+        "INSERT INTO client_stage (campaign_id, client_id, control, dnc)"
+        " SELECT id, '0010000003', false, false FROM campaign",
+    )
+    before = _derived(shared.owner)
+    for login in ("adv2", "mgr1"):
+        with shared.psql(login) as conn:
+            for sql in writes:
+                assert "permission denied" in _refused(conn, sql), (login, sql)
+            # nor read: the tallies hold other advisors' counts
+            assert "permission denied" in _refused(conn, "SELECT * FROM stage_tally")
+    with shared.psql("adv2") as conn:
+        for ids in ("ARRAY['0010000001']", "ARRAY['0010000003', '0010000007']"):
+            refused = _refused(conn, f"SELECT {refresh}({ids})")
+            assert "may bring up to date only the summary of their own clients" in refused
+        conn.execute(f"SELECT {refresh}(ARRAY['0010000003'])")  # their own: from the events
+    with shared.psql("mgr1") as conn:
+        assert "permission denied" in _refused(conn, f"SELECT {refresh}(ARRAY['0010000001'])")
+    assert _derived(shared.owner) == before
+
+
+@postgres_only
+def test_an_advisor_s_upload_undo_and_correction_keep_the_tallies_equal_to_a_rebuild(
+    shared: Shared,
+) -> None:
+    adv1 = shared.login("adv1", "advisor", advisor="A001")
+    adv2 = shared.login("adv2", "advisor", advisor="A002")
+    # A002's one client: an upload naming every member the advisor can see
+    book2 = make_workbook(shared.owner, shared.tmp / "a002.xlsx", "A002", {"0010000003": FILL})
+    assert invoke("results", "upload", str(book2), "-c", SLUG, db=adv2).exit_code == 0
+    _equal_to_a_rebuild(shared.owner)
+    wecom = {**FILL, "是否添加企业微信": "是", "添加时间": "2020-07-03 11:00"}
+    book1 = make_workbook(
+        shared.owner,
+        shared.tmp / "a001.xlsx",
+        "A001",
+        {"0010000001": wecom, "0010000002": FILL, "0010000004": FILL},
+    )
+    assert invoke("results", "upload", str(book1), "-c", SLUG, db=adv1).exit_code == 0
+    _equal_to_a_rebuild(shared.owner)
+    assert _report(adv1)["stages"][0]["clients"] == 3
+    correct = ("results", "correct", "0010000001", "-c", SLUG, "--stage", "called")
+    assert invoke(*correct, "--reason", "wrong client", db=adv1).exit_code == 0
+    _equal_to_a_rebuild(shared.owner)
+    (first,) = _rows(
+        shared.owner,
+        f"SELECT id FROM import_record WHERE run_by = '{shared.name('adv2')}'",
+    )
+    assert invoke("results", "undo", str(first[0]), db=adv2).exit_code == 0
+    _equal_to_a_rebuild(shared.owner)
+    assert _report(shared.owner)["stages"][0]["clients"] == 2
 
 
 def _report(url: str, *extra: str) -> dict[str, Any]:
