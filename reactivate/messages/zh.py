@@ -456,7 +456,6 @@ TEXTS: dict[str, str] = {
     "report.bad_stale": "--stale-days {value}：请给出 0 或以上的天数",
     "report.week_window": "--by week 是整个活动的周趋势：每个阶段计入客户首次到达该阶段的那一周；只看某一周的记录请用 --since 和 --until，不要同时用 --by week",
     "report.week_note": "按周：各阶段为当周新增（当周首次到达）的客户，占全部 {assigned} 名已分配客户的比例；“已分配”为当周分配的客户",
-    "report.week_partial": "--by week 是整个活动的周趋势，需要总部运营角色；客户经理和营业部负责人请用 --by cohort 按分配周查看",
     "report.written": "报表已写入 {path}",
     "report.unknown": "（未知）",
     "report.stage.called": "已拨打",
