@@ -412,8 +412,17 @@ def _policies(g: dict[str, str]) -> list[tuple[str, str, str, str, str | None, s
             f" AND (source <> 'upload' OR advisor_code = {_ME})",
         ),
         ("import_record", "rx_advisor", "SELECT", adv, "run_by = current_user", None),
-        # the report's upload quality and whether activity was loaded: counts, no one's data
-        ("import_record", "rx_manager", "SELECT", mgr, "kind IN ('results', 'activity')", None),
+        # whether activity was loaded, and their advisors' uploads (the report's upload
+        # quality): the workbook's advisor is kept with an upload's counts
+        (
+            "import_record",
+            "rx_manager",
+            "SELECT",
+            mgr,
+            "kind = 'activity' OR (kind = 'results'"
+            f" AND CAST(counts AS jsonb) ->> 'advisor' IN {_MY_ADVISORS})",
+            None,
+        ),
         (
             "import_record",
             "rx_advisor_insert",

@@ -535,6 +535,35 @@ def test_a_partial_view_s_weekly_trend_is_counted_from_its_own_rows(shared: Shar
 
 
 @postgres_only
+def test_a_manager_s_upload_quality_counts_their_advisors_uploads_only(shared: Shared) -> None:
+    mgr1 = shared.login("mgr1", "manager", branches=["0101"])
+    mgr2 = shared.login("mgr2", "manager", branches=["0202"])
+    wrong = {"通话结果": "不知道", "通话时间": "2020-07-02 10:00"}
+    books = [
+        make_workbook(shared.owner, shared.tmp / "a001.xlsx", "A001", {"0010000001": wrong}),
+        make_workbook(
+            shared.owner,
+            shared.tmp / "a003.xlsx",
+            "A003",
+            {"0010000007": wrong},
+            clients=["0010000007"],
+        ),
+    ]
+    for book in books:  # refused: one rejected row each
+        assert invoke("results", "upload", str(book), "-c", SLUG, db=shared.owner).exit_code == 1
+
+    def quality(url: str) -> tuple[int, int]:
+        found = _report(url)["data_quality"]
+        return found["uploads_refused"], found["rows_rejected"]
+
+    assert quality(shared.owner) == (2, 2)
+    assert quality(mgr1) == (1, 1) and quality(mgr2) == (1, 1)
+    with shared.psql("mgr1") as conn:  # the import log, outside our code: their advisors'
+        files = conn.execute("SELECT file_name FROM import_record WHERE kind = 'results'")
+        assert [Path(name).name for (name,) in files.fetchall()] == ["a001.xlsx"]
+
+
+@postgres_only
 def test_grant_revoke_and_a_reassignment_move_access_with_the_clients(shared: Shared) -> None:
     shared.login("adv3", "advisor", advisor="A003")
     adv1 = shared.login("adv1", "advisor", advisor="A001")

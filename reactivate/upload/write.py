@@ -552,7 +552,7 @@ def record_upload(
             path=item.path,
             sha256=s.sha256,
             rows=s.rows,
-            counts=s.counts(),
+            counts=_recorded_counts(item),
             status=s.status,
         )
     if status in ("applied", "dry_run") and live:
@@ -562,8 +562,15 @@ def record_upload(
             s.unchanged = s.rows - s.applied - s.rejected
             conn.execute(
                 text("UPDATE import_record SET counts = :counts WHERE id = :id"),
-                {"counts": json.dumps(s.counts()), "id": s.import_id},
+                {"counts": json.dumps(_recorded_counts(item)), "id": s.import_id},
             )
+
+
+def _recorded_counts(item: UploadFile) -> dict[str, Any]:
+    """What the import log keeps of a file's counts: with its workbook's advisor, so that
+    a manager's report and the database's policies can tell whose upload it was."""
+    advisor = {"advisor": item.stamp.advisor} if item.stamp is not None else {}
+    return {**item.summary.counts(), **advisor}
 
 
 # The clients whose events this upload inserted (the files staged in upload_file).
