@@ -409,7 +409,10 @@ def _policies(g: dict[str, str]) -> list[tuple[str, str, str, str, str | None, s
             None,
             f"{_member_visible('event')} AND recorded_by = current_user"
             f" AND source IN ('upload', 'undo', 'correct')"
-            f" AND (source <> 'upload' OR advisor_code = {_ME})",
+            f" AND (source <> 'upload' OR advisor_code = {_ME})"
+            # a void cancels an event of the same member: never another advisor's evidence
+            " AND (voids_event_id IS NULL"
+            " OR reactivate_voids_own(voids_event_id, campaign_id, client_id))",
         ),
         ("import_record", "rx_advisor", "SELECT", adv, "run_by = current_user", None),
         # whether activity was loaded, and their advisors' uploads (the report's upload
@@ -580,6 +583,17 @@ $$""",
 RETURNS text LANGUAGE sql STABLE {settings} AS $$
   SELECT i.run_by FROM import_record i WHERE i.id = import
 $$""",
+        # (a policy on event cannot read event itself: PostgreSQL calls that recursion)
+        f"""CREATE OR REPLACE FUNCTION reactivate_voids_own(voided integer, campaign integer,
+                                                   client text)
+RETURNS boolean LANGUAGE sql STABLE {settings} AS $$
+  SELECT EXISTS (SELECT 1 FROM event v JOIN member m
+                   ON m.campaign_id = v.campaign_id AND m.client_id = v.client_id
+                 WHERE v.id = voided AND v.campaign_id = campaign AND v.client_id = client
+                   AND m.advisor_code = {_me("session_user")})
+$$""",
+        "REVOKE ALL ON FUNCTION reactivate_voids_own(integer, integer, text) FROM PUBLIC",
+        f"GRANT EXECUTE ON FUNCTION reactivate_voids_own(integer, integer, text) TO {g[ADVISOR]}",
         "REVOKE ALL ON FUNCTION reactivate_import_run_by(integer) FROM PUBLIC",
         f"GRANT EXECUTE ON FUNCTION reactivate_import_run_by(integer) TO {g[ADVISOR]}",
         "REVOKE ALL ON FUNCTION reactivate_stamp_valid(bytea, text) FROM PUBLIC",

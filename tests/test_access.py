@@ -256,6 +256,10 @@ def test_managers_and_advisors_are_refused_ops_work_before_it_starts(shared: Sha
             ("followups", "-c", SLUG, "--workbooks", str(shared.tmp / "followups")),
             ("access", "grant", "nobody_here", "--role", "ops"),
             ("access", "list"),
+            ("wecom", "sync", "-c", SLUG),
+            ("wecom", "qr", "-c", SLUG),
+            ("wecom", "notify", "-c", SLUG, "--dry-run"),
+            ("wecom", "transfers", "-c", SLUG),
         ):
             result = invoke(*args, db=url)
             assert result.exit_code == 1, (args, result.output)
@@ -416,6 +420,15 @@ def test_only_ops_write_the_summary_and_tallies_an_advisor_s_refresh_only_their_
         conn.execute(f"SELECT {refresh}(ARRAY['0010000003'])")  # their own: from the events
     with shared.psql("mgr1") as conn:
         assert "permission denied" in _refused(conn, f"SELECT {refresh}(ARRAY['0010000001'])")
+    # nor through a void on their own client that names another advisor's event
+    (theirs,) = _rows(shared.owner, "SELECT min(id) FROM event WHERE client_id = '0010000001'")
+    with shared.psql("adv2") as conn:
+        void = (
+            "INSERT INTO event (campaign_id, client_id, stage, occurred_at, source, recorded_by,"
+            f" recorded_at, voids_event_id) SELECT id, '0010000003', 'void', now(), 'undo',"
+            f" '{shared.name('adv2')}', now(), {theirs[0]} FROM campaign"
+        )
+        assert "row-level security" in _refused(conn, void)
     assert _derived(shared.owner) == before
 
 
