@@ -433,6 +433,32 @@ def test_only_ops_write_the_summary_and_tallies_an_advisor_s_refresh_only_their_
 
 
 @postgres_only
+def test_a_campaign_re_registered_by_an_ops_login_gets_a_new_refresh_function(
+    shared: Shared,
+) -> None:
+    ops = shared.login("ops1", "ops")
+    adv1 = shared.login("adv1", "advisor", advisor="A001")
+    before = _refresh_function(shared.owner)
+    fewer = CAMPAIGN_FILE.read_text(encoding="utf-8").replace(
+        'stages = ["called", "reached", "wecom_added", "pushed", "converted"]',
+        'stages = ["called", "reached", "wecom_added"]',
+    )
+    path = shared.tmp / "2020h2-dormant.toml"
+    path.write_text(fewer.replace("converted = 0.064\n", ""), encoding="utf-8")
+    result = invoke("campaign", "add", str(path), db=ops)
+    assert result.exit_code == 0, result.output
+    after = _refresh_function(shared.owner)  # the stale one dropped: one left
+    assert after != before
+    (owner,) = _rows(
+        shared.owner, f"SELECT pg_get_userbyid(proowner) FROM pg_proc WHERE proname = '{after}'"
+    )
+    assert owner == (shared.name("ops"),)  # the group's, whoever made it
+    book = make_workbook(shared.owner, shared.tmp / "a001.xlsx", "A001", {"0010000001": FILL})
+    assert invoke("results", "upload", str(book), "-c", SLUG, db=adv1).exit_code == 0
+    _equal_to_a_rebuild(shared.owner)
+
+
+@postgres_only
 def test_an_advisor_s_upload_undo_and_correction_keep_the_tallies_equal_to_a_rebuild(
     shared: Shared,
 ) -> None:
