@@ -620,7 +620,7 @@ def _refresh_function(campaign_id: int, registered: Campaign) -> tuple[str, str]
     touched = "touched_client"
     statements = [
         *stages.cohorts_sql(registered, f"AND client_id IN (SELECT client_id FROM {touched})"),
-        *stages.few_clients_sql(registered, sqlite=False, unvoided=True),
+        *stages.few_clients_sql(registered, unvoided=True),
     ]
     values = {
         "campaign_id": str(campaign_id),

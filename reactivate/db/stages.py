@@ -19,7 +19,6 @@ from typing import Any
 from sqlalchemy import Connection, text
 
 from reactivate.db import bulk, dialect, tally
-from reactivate.db.dialect import stored_time
 from reactivate.db.models import CLIENT_STAGES
 from reactivate.rules import funnel
 from reactivate.rules.campaign import Campaign, from_toml
@@ -306,14 +305,15 @@ def _rebuild(conn: Connection, campaign_id: int, *, only_touched: bool, touched:
     # The tallies change by the touched rows' old and new copies (twice their number), or
     # are counted anew from every row: whichever reads fewer rows (a load, an assignment,
     # the upload of every advisor's workbook touch most of a campaign).
-    if only_touched and 2 * touched < tally.members(conn, campaign_id):
-        _stage_cohorts(conn, campaign_id, only.format(alias=""), campaign)
-        few = {**params, "cid": campaign_id, "no_time": stored_time(conn)(tally.NO_TIME)}
-        for statement in few_clients_sql(campaign, sqlite=sqlite, unvoided=any_void is not None):
+    by_delta = only_touched and 2 * touched < tally.members(conn, campaign_id)
+    _stage_cohorts(conn, campaign_id, only.format(alias=""), campaign)
+    if by_delta and not sqlite:
+        # the statements the database's refresh function runs for an advisor (`access`)
+        few = {**params, "cid": campaign_id, "no_time": tally.NO_TIME}
+        for statement in few_clients_sql(campaign, unvoided=any_void is not None):
             conn.execute(text(statement), few)
         return
     funnel_tallied = tally_funnel(campaign, sqlite=sqlite)
-    _stage_cohorts(conn, campaign_id, only.format(alias=""), campaign)
     # Rewriting a whole campaign, SQLite builds the summary's indexes anew by one sort
     # many times faster than it keeps them up to date row by row (8x at 1M members).
     # (PostgreSQL would lock readers out for the transaction's length: left alone.)
@@ -322,7 +322,10 @@ def _rebuild(conn: Connection, campaign_id: int, *, only_touched: bool, touched:
     if reindex:
         for index in indexes:
             conn.exec_driver_sql(f"DROP INDEX IF EXISTS {index.name}")
-    tally.clear(conn, campaign_id)
+    if by_delta:
+        tally.start_delta(conn, campaign_id, _TOUCHED)
+    else:
+        tally.clear(conn, campaign_id)
     conn.execute(
         text(f"DELETE FROM client_stage WHERE campaign_id = :campaign_id {only.format(alias='')}"),
         params,
@@ -333,7 +336,10 @@ def _rebuild(conn: Connection, campaign_id: int, *, only_touched: bool, touched:
     if reindex:
         for index in indexes:
             index.create(conn)
-    tally.add_campaign(conn, campaign_id, funnel_tallied)
+    if by_delta:
+        tally.finish_delta(conn, campaign_id, _TOUCHED, funnel_tallied)
+    else:
+        tally.add_campaign(conn, campaign_id, funnel_tallied)
 
 
 def _summary_sql(campaign: Campaign, *, sqlite: bool, unvoided: bool, only: str) -> str:
@@ -351,11 +357,11 @@ def _summary_sql(campaign: Campaign, *, sqlite: bool, unvoided: bool, only: str)
     )
 
 
-def few_clients_sql(campaign: Campaign, *, sqlite: bool, unvoided: bool) -> list[str]:
-    """The statements that rewrite the summary rows of the clients in temporary table
-    `touched_client` and move the tallies by their old and new copies, once
-    `stage_cohort` holds their assignment weeks (`cohorts_sql`); parameters
-    :campaign_id, :cid (the same) and :no_time (`tally.NO_TIME` as stored).
+def few_clients_sql(campaign: Campaign, *, unvoided: bool) -> list[str]:
+    """PostgreSQL: the statements that rewrite the summary rows of the clients in
+    temporary table `touched_client` and move the tallies by their old and new copies,
+    once `stage_cohort` holds their assignment weeks (`cohorts_sql`); parameters
+    :campaign_id, :cid (the same) and :no_time (`tally.NO_TIME`).
 
     `refresh` runs these for a few clients; on a shared PostgreSQL, the database function
     an advisor's upload calls is made of them (`access`), so that what an advisor may
@@ -366,7 +372,7 @@ def few_clients_sql(campaign: Campaign, *, sqlite: bool, unvoided: bool) -> list
     return [
         *tally.delta_before_sql(_TOUCHED),
         f"DELETE FROM client_stage WHERE campaign_id = :campaign_id {only.format(alias='')}",
-        _summary_sql(campaign, sqlite=sqlite, unvoided=unvoided, only=only),
+        _summary_sql(campaign, sqlite=False, unvoided=unvoided, only=only),
         f"DROP TABLE {_COHORTS}",
-        *tally.delta_after_sql(_TOUCHED, tally_funnel(campaign, sqlite=sqlite), sqlite=sqlite),
+        *tally.delta_after_sql(_TOUCHED, tally_funnel(campaign, sqlite=False)),
     ]

@@ -184,7 +184,7 @@ class Funnel:
 
 def add_campaign(conn: Connection, campaign_id: int, funnel: Funnel) -> None:
     """Tally every summary row of the campaign (after `clear` and a whole rebuild)."""
-    _add(conn, campaign_id, funnel, "client_stage", "campaign_id = :cid")
+    _add(conn, campaign_id, funnel, "client_stage", "campaign_id = :cid", weighted=False)
 
 
 def start_delta(conn: Connection, campaign_id: int, touched: str) -> None:
@@ -196,14 +196,29 @@ def start_delta(conn: Connection, campaign_id: int, touched: str) -> None:
 def finish_delta(conn: Connection, campaign_id: int, touched: str, funnel: Funnel) -> None:
     """Add the rewritten rows of the `touched` clients, take away the copies of the old
     ones (`start_delta`), and drop the groups left empty."""
-    sqlite = conn.dialect.name == "sqlite"
-    params = {"cid": campaign_id, "no_time": stored_time(conn)(NO_TIME)}
-    for statement in delta_after_sql(touched, funnel, sqlite=sqlite):
-        conn.execute(text(statement), params)
+    columns = ", ".join(_ROW_COLUMNS)
+    conn.execute(
+        text(
+            f"INSERT INTO {_DELTA} (sign, {columns}) SELECT 1, {columns} FROM client_stage"
+            f" WHERE campaign_id = :cid AND client_id IN (SELECT client_id FROM {touched})"
+        ),
+        {"cid": campaign_id},
+    )
+    _add(conn, campaign_id, funnel, _DELTA, "true", weighted=True)
+    conn.exec_driver_sql(f"DROP TABLE {_DELTA}")
+    for statement in _drop_empty_sql():
+        conn.execute(text(statement), {"cid": campaign_id})
+
+
+def _drop_empty_sql() -> list[str]:
+    return [
+        f"DELETE FROM {table} WHERE campaign_id = :cid AND {count} = 0"
+        for table, count in (("stage_tally", "members"), ("stage_days", "clients"))
+    ]
 
 
 def delta_before_sql(touched: str) -> list[str]:
-    """`start_delta`'s statements (parameter :cid)."""
+    """`start_delta`'s statements (parameter :cid), for `delta_after_sql` too."""
     return [
         f"DROP TABLE IF EXISTS {_DELTA}",
         f"CREATE TEMPORARY TABLE {_DELTA} AS SELECT -1 AS sign, {', '.join(_ROW_COLUMNS)}"
@@ -212,13 +227,13 @@ def delta_before_sql(touched: str) -> list[str]:
     ]
 
 
-def delta_after_sql(touched: str, funnel: Funnel, *, sqlite: bool) -> list[str]:
-    """`finish_delta`'s statements (parameters :cid and :no_time, `NO_TIME` as stored).
-
-    The few rows of a delta are counted into cells by one GROUP BY, in SQL, so that the
-    database function an advisor's upload calls (`access`) runs these same statements."""
+def delta_after_sql(touched: str, funnel: Funnel) -> list[str]:
+    """PostgreSQL: `finish_delta` as statements alone (parameters :cid and :no_time), the
+    few rows of a delta counted into cells by one GROUP BY. The per-client refresh runs
+    these on PostgreSQL, and so does the database function an advisor's upload calls
+    (`access`): one definition for both."""
     columns = ", ".join(_ROW_COLUMNS)
-    keys, profile, trend = _cell_columns(funnel, sqlite=sqlite)
+    keys, profile, trend = _cell_columns(funnel, sqlite=False)
     names = _cell_names(len(funnel.days))
     blank = ["NULL"] * len(trend)
     parts = [
@@ -242,10 +257,7 @@ def delta_after_sql(touched: str, funnel: Funnel, *, sqlite: bool) -> list[str]:
         _counts_sql(),
         _days_sql(list(funnel.days)),
         f"DROP TABLE {_CELLS}",
-        *(
-            f"DELETE FROM {table} WHERE campaign_id = :cid AND {count} = 0"
-            for table, count in (("stage_tally", "members"), ("stage_days", "clients"))
-        ),
+        *_drop_empty_sql(),
     ]
 
 
@@ -278,8 +290,11 @@ def _add(
     funnel: Funnel,
     rows: str,
     where: str,
+    *,
+    weighted: bool,
 ) -> None:
-    """Add to the tallies the sums over `rows` (a whole campaign's summary rows).
+    """Add to the tallies the sums over `rows` (each row counted once, or `weighted` by
+    its `sign` column).
 
     Clients alike in everything the tallies count (group, arm, stages reached, flags,
     whole days to each stage and, for the trend, the week each stage was first reached)
@@ -292,7 +307,7 @@ def _add(
     stages = list(funnel.days)
     keys, profile_sql, weeks = _cell_columns(funnel, sqlite=sqlite)
     days = profile_sql[3:]
-    selected = [*keys, "assigned_at", *profile_sql, *weeks, "1"]
+    selected = [*keys, "assigned_at", *profile_sql, *weeks, "sign" if weighted else "1"]
     # streamed (a server-side cursor on PostgreSQL): a campaign's rows are never all in memory
     found = conn.execute(
         text(f"SELECT {', '.join(selected)} FROM {rows} WHERE {where}").execution_options(
