@@ -705,20 +705,35 @@ def refresh_own(
     and the tallies of the clients `client_ids()` names up to date by the campaign's
     refresh function, the only way they may write them; True when done so. False for
     ops and where roles are not in force: the caller refreshes as usual (`stages`)."""
-    found = caller(conn)
-    if found is None or found.ops:
+    name = _own_refresh(conn, caller(conn), campaign_id)
+    if name is None:
         return False
+    conn.execute(text(f"SELECT {name}(:ids)"), {"ids": sorted(set(client_ids()))})
+    return True
+
+
+def check_refresh(conn: Connection, who_calls: Caller | None, campaign_id: int) -> None:
+    """Before an advisor's upload: refuse now, not after every row is read, when the
+    campaign's refresh function is missing or of another definition (`refresh_own`)."""
+    _own_refresh(conn, who_calls, campaign_id)
+
+
+def _own_refresh(conn: Connection, who_calls: Caller | None, campaign_id: int) -> str | None:
+    """The name of the refresh function `who_calls` must use (None: ops, or no roles);
+    `ConfigError` when the database has not got the current one."""
+    if who_calls is None or who_calls.ops:
+        return None
     name, _body = _refresh_function(campaign_id, stages.registered_campaign(conn, campaign_id))
     made = conn.execute(
         text(
-            "SELECT 1 FROM pg_proc WHERE proname = :name AND pronamespace = current_schema()::regnamespace"
+            "SELECT 1 FROM pg_proc WHERE proname = :name"
+            " AND pronamespace = current_schema()::regnamespace"
         ),
         {"name": name},
     ).first()
     if made is None:
         raise ConfigError(t("access.refresh_missing"))
-    conn.execute(text(f"SELECT {name}(:ids)"), {"ids": sorted(set(client_ids()))})
-    return True
+    return name
 
 
 def init(engine: Engine, prefix: str = DEFAULT_PREFIX) -> InitSummary:

@@ -456,6 +456,18 @@ def test_a_campaign_re_registered_by_an_ops_login_gets_a_new_refresh_function(
     book = make_workbook(shared.owner, shared.tmp / "a001.xlsx", "A001", {"0010000001": FILL})
     assert invoke("results", "upload", str(book), "-c", SLUG, db=adv1).exit_code == 0
     _equal_to_a_rebuild(shared.owner)
+    # a deployment whose function is missing (or of an older release): refused before work
+    engine = open_engine(shared.owner)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f"DROP FUNCTION {after}(text[])")
+    engine.dispose()
+    book = make_workbook(shared.owner, shared.tmp / "a001b.xlsx", "A001", {"0010000002": FILL})
+    refused = invoke("results", "upload", str(book), "-c", SLUG, db=adv1)
+    assert refused.exit_code == 1
+    assert refused.output.startswith("Error: The database has no summary refresh")
+    assert invoke("access", "init", "--prefix", shared.prefix, db=shared.owner).exit_code == 0
+    assert invoke("results", "upload", str(book), "-c", SLUG, db=adv1).exit_code == 0
+    _equal_to_a_rebuild(shared.owner)
 
 
 @postgres_only

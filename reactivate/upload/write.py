@@ -186,6 +186,7 @@ def _begin(
     columns = _event_columns(conn)
     with conn.begin():
         who_calls = access.require(conn, "access.action.upload", access.ADVISOR)
+        access.check_refresh(conn, who_calls, registered.id)
         if options.advisor:
             known = conn.execute(
                 text("SELECT 1 FROM advisor WHERE code = :code"), {"code": options.advisor}
