@@ -617,11 +617,8 @@ def _refresh_function(campaign_id: int, registered: Campaign) -> tuple[str, str]
     campaign's own stage list. Its name ends in a digest of its body, so a function made
     under another definition (of the campaign, or of this release's summary) is never
     called: `install_refresh` makes the current one."""
-    touched = "touched_client"
-    statements = [
-        *stages.cohorts_sql(registered, f"AND client_id IN (SELECT client_id FROM {touched})"),
-        *stages.few_clients_sql(registered, unvoided=True),
-    ]
+    touched = stages.TOUCHED
+    statements = stages.few_clients_sql(registered, unvoided=True)
     values = {
         "campaign_id": str(campaign_id),
         "cid": str(campaign_id),

@@ -104,7 +104,10 @@ LEFT JOIN {_COHORTS} w ON w.moment = facts.assigned_at
 """
 
 _UNVOIDED = "AND NOT EXISTS (SELECT 1 FROM event v WHERE v.voids_event_id = e.id)"
-_TOUCHED = "touched_client"
+#: The temporary table of the clients a refresh rewrites (column client_id).
+TOUCHED = "touched_client"
+_TOUCHED = TOUCHED
+_ONLY_TOUCHED = f"AND {{alias}}client_id IN (SELECT client_id FROM {TOUCHED})"
 
 
 def funnel_columns(
@@ -294,7 +297,7 @@ def refresh_selected(
 
 
 def _rebuild(conn: Connection, campaign_id: int, *, only_touched: bool, touched: int = 0) -> None:
-    only = f"AND {{alias}}client_id IN (SELECT client_id FROM {_TOUCHED})" if only_touched else ""
+    only = _ONLY_TOUCHED if only_touched else ""
     # Most databases hold no void event at all: then the per-event probe for one is skipped.
     any_void = conn.execute(
         text("SELECT 1 FROM event WHERE voids_event_id IS NOT NULL LIMIT 1")
@@ -306,13 +309,13 @@ def _rebuild(conn: Connection, campaign_id: int, *, only_touched: bool, touched:
     # are counted anew from every row: whichever reads fewer rows (a load, an assignment,
     # the upload of every advisor's workbook touch most of a campaign).
     by_delta = only_touched and 2 * touched < tally.members(conn, campaign_id)
-    _stage_cohorts(conn, campaign_id, only.format(alias=""), campaign)
     if by_delta and not sqlite:
         # the statements the database's refresh function runs for an advisor (`access`)
         few = {**params, "cid": campaign_id, "no_time": tally.NO_TIME}
         for statement in few_clients_sql(campaign, unvoided=any_void is not None):
             conn.execute(text(statement), few)
         return
+    _stage_cohorts(conn, campaign_id, only.format(alias=""), campaign)
     funnel_tallied = tally_funnel(campaign, sqlite=sqlite)
     # Rewriting a whole campaign, SQLite builds the summary's indexes anew by one sort
     # many times faster than it keeps them up to date row by row (8x at 1M members).
@@ -359,17 +362,17 @@ def _summary_sql(campaign: Campaign, *, sqlite: bool, unvoided: bool, only: str)
 
 def few_clients_sql(campaign: Campaign, *, unvoided: bool) -> list[str]:
     """PostgreSQL: the statements that rewrite the summary rows of the clients in
-    temporary table `touched_client` and move the tallies by their old and new copies,
-    once `stage_cohort` holds their assignment weeks (`cohorts_sql`); parameters
-    :campaign_id, :cid (the same) and :no_time (`tally.NO_TIME`).
+    temporary table `TOUCHED` and move the tallies by their old and new copies;
+    parameters :campaign_id, :cid (the same) and :no_time (`tally.NO_TIME`).
 
     `refresh` runs these for a few clients; on a shared PostgreSQL, the database function
     an advisor's upload calls is made of them (`access`), so that what an advisor may
     change in the summary and the tallies is what their events imply, by one definition.
     `unvoided`: whether void events are looked for (always correct; skipped when none exist).
     """
-    only = f"AND {{alias}}client_id IN (SELECT client_id FROM {_TOUCHED})"
+    only = _ONLY_TOUCHED
     return [
+        *cohorts_sql(campaign, only.format(alias="")),
         *tally.delta_before_sql(_TOUCHED),
         f"DELETE FROM client_stage WHERE campaign_id = :campaign_id {only.format(alias='')}",
         _summary_sql(campaign, sqlite=False, unvoided=unvoided, only=only),
