@@ -19,9 +19,11 @@ of small integers per group and stage gives them exactly (`median_of`).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, text
 
@@ -31,13 +33,13 @@ from reactivate.db.dialect import stored_time, time_type
 if TYPE_CHECKING:
     import polars as pl
 
-#: The breakdowns kept, with each group's key column in `client_stage` (a NULL key is '').
+#: The breakdowns kept, with the `client_stage` expression of each group's key.
 DIMENSIONS = {
-    "cohort": "cohort",
-    "advisor": "advisor_code",
-    "branch": "branch",
-    "risk": "risk",
-    "asset_band": "asset_band",
+    "cohort": "COALESCE(cohort, '')",
+    "advisor": "COALESCE(advisor_code, '')",
+    "branch": "COALESCE(branch, '')",
+    "risk": "COALESCE(CAST(risk AS TEXT), '')",
+    "asset_band": "COALESCE(asset_band, '')",
 }
 #: The assignment time of tally rows outside the cohort breakdown (part of the key, so
 #: never NULL): far enough in the future never to fall before a report's cut-off.
@@ -47,8 +49,20 @@ MAX_STAGES = 5
 
 #: A date's ordinal (`date.toordinal`) plus this is its Julian day number.
 _ORDINAL_TO_JDN = 1_721_425
-#: The flags a tally counts clients by, besides the stages reached (`_derived`).
-_FLAGS = ("dnc", "reactivated", "confirmed", "skipped", "quiet", "dnc_calls", "wecom_unconfirmed")
+#: The years whose time-zone changes the weeks of SQLite follow (outside: the nearest offset).
+_FIRST_YEAR, _LAST_YEAR = 2000, 2060
+_ASSIGNED = "advisor_code IS NOT NULL AND NOT control"
+_ARM = "CASE WHEN control THEN 'control' WHEN advisor_code IS NULL THEN 'none' ELSE 'assigned' END"
+#: The flags a tally counts clients by (besides the stages reached), each a bit of a cell.
+_FLAGS = {
+    "dnc": "dnc",
+    "reactivated": "reactivated_at IS NOT NULL",
+    "confirmed": "wecom_confirmed_at IS NOT NULL",
+    "skipped": "skipped_stage",
+    "quiet": "stages_reached = 0 AND NOT dnc AND NOT do_not_call",
+    "dnc_calls": "do_not_call",
+    "wecom_unconfirmed": "wecom_at IS NOT NULL AND wecom_confirmed_at IS NULL",
+}
 #: What the copy of a summary row being rewritten holds (`_DELTA`).
 _ROW_COLUMNS = (
     "client_id",
@@ -77,6 +91,7 @@ _ROW_COLUMNS = (
     "converted_days",
 )
 _DELTA = "tally_delta"
+_CELLS = "tally_cell"
 _BATCH = 100_000
 #: The histograms' trend breakdown: keyed by the week a stage was first reached.
 WEEK = "week"
@@ -92,9 +107,56 @@ def floor_days(days: str, *, sqlite: bool) -> str:
     return f"(CAST({days} AS INTEGER) - ({days} < CAST({days} AS INTEGER)))"
 
 
+def monday_sql(moment: str, timezone: str, *, sqlite: bool) -> str:
+    """SQL of the Julian day number (as text) of the Monday of the week of the stored UTC
+    time `moment`, in the time zone `timezone` (`monday_of` reads it back)."""
+    if not sqlite:
+        return f"to_char(date_trunc('week', ({moment}) AT TIME ZONE '{timezone}'), 'J')"
+    pieces = _offsets(timezone)
+    if len(pieces) == 1:
+        offset = f"{pieces[0][1] / 86400!r}"
+    else:
+        whens = " ".join(
+            f"WHEN {moment} < '{until}' THEN {off / 86400!r}" for until, off in pieces[:-1]
+        )
+        offset = f"CASE {whens} ELSE {pieces[-1][1] / 86400!r} END"
+    # the local day's number by arithmetic (SQLite's julianday counts milliseconds), then
+    # back to its Monday: day numbers divisible by 7 are Mondays
+    day = f"CAST(julianday({moment}) + 0.5 + {offset} AS INTEGER)"
+    return f"CAST({day} - {day} % 7 AS TEXT)"
+
+
 def monday_of(key: str) -> dt.date:
-    """The Monday a week's key (`_monday`) names."""
+    """The Monday a `monday_sql` key names."""
     return dt.date.fromordinal(int(key) - _ORDINAL_TO_JDN)
+
+
+@functools.cache
+def _offsets(timezone: str) -> tuple[tuple[str, int], ...]:
+    """The zone's UTC offsets (seconds) over the years campaigns run, as (UTC time the
+    offset ends, in the stored text form; offset) pieces, the last one open-ended."""
+    tz = ZoneInfo(timezone)
+    step = dt.timedelta(days=1)
+
+    def offset(moment: dt.datetime) -> int:
+        return int((moment.astimezone(tz).utcoffset() or dt.timedelta()).total_seconds())
+
+    moment = dt.datetime(_FIRST_YEAR, 1, 1, tzinfo=dt.UTC)
+    end = dt.datetime(_LAST_YEAR, 1, 1, tzinfo=dt.UTC)
+    current = offset(moment)
+    pieces = []
+    while moment < end:
+        later = moment + step
+        if offset(later) != current:
+            low, high = moment, later  # the change lies in (low, high]: bisect to the second
+            while high - low > dt.timedelta(seconds=1):
+                middle = low + (high - low) / 2
+                low, high = (middle, high) if offset(middle) == current else (low, middle)
+            pieces.append((high.replace(tzinfo=None).isoformat(" ", "microseconds"), current))
+            current = offset(high)
+        moment = later
+    pieces.append(("", current))
+    return tuple(pieces)
 
 
 def clear(conn: Connection, campaign_id: int) -> None:
@@ -114,13 +176,14 @@ def members(conn: Connection, campaign_id: int) -> int:
 
 @dataclass(frozen=True)
 class Funnel:
-    """What the tallies need of a campaign: per stage (in funnel order), its days column
-    and its time column (a stage is first reached at the earliest time of its own or a
-    later stage's); and the time zone weeks are counted in."""
+    """What the tallies need of a campaign: per stage (in funnel order), its days column,
+    the SQL of the time the client first reached it (the earliest of its own and later
+    stages' times) and its own time column; and the time zone weeks are counted in."""
 
     days: dict[str, str]
-    times: dict[str, str]
+    first_time: dict[str, str]
     timezone: str
+    times: dict[str, str]
 
 
 def add_campaign(conn: Connection, campaign_id: int, funnel: Funnel) -> None:
@@ -137,15 +200,8 @@ def add_campaign(conn: Connection, campaign_id: int, funnel: Funnel) -> None:
 
 def start_delta(conn: Connection, campaign_id: int, touched: str) -> None:
     """Copy the summary rows of the clients in table `touched`, about to be rewritten."""
-    conn.exec_driver_sql(f"DROP TABLE IF EXISTS {_DELTA}")
-    conn.execute(
-        text(
-            f"CREATE TEMPORARY TABLE {_DELTA} AS SELECT -1 AS sign, {', '.join(_ROW_COLUMNS)}"
-            f" FROM client_stage WHERE campaign_id = :cid"
-            f" AND client_id IN (SELECT client_id FROM {touched})"
-        ),
-        {"cid": campaign_id},
-    )
+    for statement in delta_before_sql(touched):
+        conn.execute(text(statement), {"cid": campaign_id})
 
 
 def finish_delta(conn: Connection, campaign_id: int, touched: str, funnel: Funnel) -> None:
@@ -161,11 +217,82 @@ def finish_delta(conn: Connection, campaign_id: int, touched: str, funnel: Funne
     )
     _add(conn, campaign_id, funnel, _DELTA, "true", weighted=True)
     conn.exec_driver_sql(f"DROP TABLE {_DELTA}")
-    for table, count in (("stage_tally", "members"), ("stage_days", "clients")):
-        conn.execute(
-            text(f"DELETE FROM {table} WHERE campaign_id = :cid AND {count} = 0"),
-            {"cid": campaign_id},
+    for statement in _drop_empty_sql():
+        conn.execute(text(statement), {"cid": campaign_id})
+
+
+def _drop_empty_sql() -> list[str]:
+    return [
+        f"DELETE FROM {table} WHERE campaign_id = :cid AND {count} = 0"
+        for table, count in (("stage_tally", "members"), ("stage_days", "clients"))
+    ]
+
+
+def delta_before_sql(touched: str) -> list[str]:
+    """`start_delta`'s statements (parameter :cid), for `delta_after_sql` too."""
+    return [
+        f"DROP TABLE IF EXISTS {_DELTA}",
+        f"CREATE TEMPORARY TABLE {_DELTA} AS SELECT -1 AS sign, {', '.join(_ROW_COLUMNS)}"
+        f" FROM client_stage WHERE campaign_id = :cid"
+        f" AND client_id IN (SELECT client_id FROM {touched})",
+    ]
+
+
+def delta_after_sql(touched: str, funnel: Funnel) -> list[str]:
+    """PostgreSQL: `finish_delta` as statements alone (parameters :cid and :no_time), the
+    few rows of a delta counted into cells by one GROUP BY. The per-client refresh runs
+    these on PostgreSQL, and so does the database function an advisor's upload calls
+    (`access`): one definition for both."""
+    columns = ", ".join(_ROW_COLUMNS)
+    keys, profile, trend = _cell_columns(funnel, sqlite=False)
+    names = _cell_names(len(funnel.days))
+    blank = ["NULL"] * len(trend)
+    parts = [
+        f"SELECT 'cohort' AS dim, {keys[0]} AS gk, COALESCE(assigned_at, :no_time) AS at,"
+        f" {', '.join(f'{sql} AS {name}' for sql, name in zip((*profile, *trend), names[3:], strict=True))},"
+        f" sign AS n FROM {_DELTA}"
+    ]
+    for dim, key in zip(list(DIMENSIONS)[1:], keys[1:], strict=True):
+        parts.append(
+            f"SELECT '{dim}', {key}, :no_time, {', '.join((*profile, *blank))}, sign"
+            f" FROM {_DELTA} WHERE {_ASSIGNED}"
         )
+    grouped = ", ".join(names)
+    return [
+        f"INSERT INTO {_DELTA} (sign, {columns}) SELECT 1, {columns} FROM client_stage"
+        f" WHERE campaign_id = :cid AND client_id IN (SELECT client_id FROM {touched})",
+        f"DROP TABLE IF EXISTS {_CELLS}",
+        f"CREATE TEMPORARY TABLE {_CELLS} AS SELECT {grouped}, SUM(n) AS n"
+        f" FROM ({' UNION ALL '.join(parts)}) c GROUP BY {grouped} HAVING SUM(n) <> 0",
+        f"DROP TABLE {_DELTA}",
+        _counts_sql(),
+        _days_sql(list(funnel.days)),
+        f"DROP TABLE {_CELLS}",
+        *_drop_empty_sql(),
+    ]
+
+
+def _cell_columns(funnel: Funnel, *, sqlite: bool) -> tuple[list[str], list[str], list[str]]:
+    """SQL over a summary row of what its tally cell is made of: (each breakdown's key,
+    the profile: arm, stages reached, flags and whole days to each stage; the trend: the
+    week each stage, and the WeCom add's confirmation, was first reached)."""
+    flags = " + ".join(
+        f"(CASE WHEN {condition} THEN {1 << bit} ELSE 0 END)"
+        for bit, condition in enumerate(_FLAGS.values())
+    )
+    days = [floor_days(funnel.days[stage], sqlite=sqlite) for stage in funnel.days]
+    weeks = [
+        monday_sql(funnel.first_time[stage], funnel.timezone, sqlite=sqlite)
+        for stage in funnel.days
+    ]
+    weeks.append(monday_sql("wecom_confirmed_at", funnel.timezone, sqlite=sqlite))
+    return list(DIMENSIONS.values()), [_ARM, "stages_reached", flags, *days], weeks
+
+
+def _cell_names(n_days: int) -> list[str]:
+    """The columns of `tally_cell`, but its count `n`."""
+    names = ["dim", "gk", "at", "arm", "sr", "flags"]
+    return names + [f"d{i}" for i in range(n_days)] + [f"w{i}" for i in range(n_days)] + ["wc"]
 
 
 def _add(
@@ -187,6 +314,9 @@ def _add(
     from a few thousand sums. At a million clients on SQLite: 13.4 s CPU, against 19.8 s
     when SQLite worked out those values per row and Python counted them (most of what is
     left is the driver making Python objects of the stored values; benchmarks/README.md).
+    PostgreSQL's per-client refresh counts its few rows by SQL instead (`delta_after_sql`,
+    which the database's refresh function shares): tests/test_tally.py holds the two
+    equal, the tallies kept by it against a rebuild counted here.
     """
     import polars as pl  # the report commands that only read the tallies do not pay for it
 
@@ -231,6 +361,14 @@ def _add(
     _upsert(conn, campaign_id, "stage_days", _DAYS_KEYS, days_found, time_type(conn))
 
 
+#: Each breakdown's key column in `client_stage` (`DIMENSIONS`; a NULL key is '').
+_KEY_COLUMNS = {
+    "cohort": "cohort",
+    "advisor": "advisor_code",
+    "branch": "branch",
+    "risk": "risk",
+    "asset_band": "asset_band",
+}
 #: The summary's columns the tallies read, besides each stage's time and days.
 _READ = (
     "cohort",
@@ -298,7 +436,7 @@ def _derived(
             (pl.col(column).cast(pl.String) if column == "risk" else pl.col(column))
             .fill_null("")
             .alias(f"k_{dim}")
-            for dim, column in DIMENSIONS.items()
+            for dim, column in _KEY_COLUMNS.items()
         ),
         pl.col("assigned_at").fill_null(pl.lit(no_time, dtype=frame.schema["assigned_at"])),
         pl.when(flag["control"])
@@ -349,7 +487,7 @@ def _tally_sums(rows: pl.DataFrame, no_time: Any) -> pl.DataFrame:
         )
     ]
     assigned = rows.filter(pl.col("arm") == "assigned")
-    for dim in DIMENSIONS:
+    for dim in _KEY_COLUMNS:
         if dim == "cohort":
             continue
         found.append(
@@ -376,7 +514,7 @@ def _days_sums(rows: pl.DataFrame, stages: list[str]) -> pl.DataFrame:
     found = []
     for i, stage in enumerate(stages):
         reached = assigned.filter(pl.col(f"d{i}").is_not_null())
-        groups = [(dim, f"k_{dim}") for dim in DIMENSIONS] + [(WEEK, f"w{i}")]
+        groups = [(dim, f"k_{dim}") for dim in _KEY_COLUMNS] + [(WEEK, f"w{i}")]
         for dim, key in groups:
             found.append(
                 reached.group_by(key, f"d{i}")
@@ -428,6 +566,61 @@ def _upsert(
         {"cid": campaign_id},
     )
     conn.exec_driver_sql(f"DROP TABLE {staged}")
+
+
+def _flag(name: str) -> str:
+    return f"(flags & {1 << list(_FLAGS).index(name)}) <> 0"
+
+
+def _counts_sql() -> str:
+    """The cells' counts summed into `stage_tally`, per breakdown group (parameter :cid)."""
+    sums = {
+        "members": "SUM(n)",
+        **{name: f"COALESCE(SUM(n) FILTER (WHERE {_flag(name)}), 0)" for name in _FLAGS},
+        **{
+            f"at{j}": f"COALESCE(SUM(n) FILTER (WHERE sr = {j}), 0)"
+            for j in range(1, MAX_STAGES + 1)
+        },
+        **{
+            f"rat{j}": f"COALESCE(SUM(n) FILTER (WHERE sr = {j} AND {_flag('reactivated')}), 0)"
+            for j in range(1, MAX_STAGES + 1)
+        },
+    }
+    names = ", ".join(sums)
+    update = ", ".join(f"{n} = stage_tally.{n} + excluded.{n}" for n in sums)
+    return (
+        f"INSERT INTO stage_tally (campaign_id, dim, key, assigned_at, arm, {names})"
+        f" SELECT :cid, dim, gk, at, arm, {', '.join(sums.values())} FROM {_CELLS}"
+        f" WHERE true GROUP BY dim, gk, at, arm"
+        f" ON CONFLICT (campaign_id, dim, key, assigned_at, arm) DO UPDATE SET {update}"
+    )
+
+
+def _days_sql(stages: list[str]) -> str:
+    """The cells' whole days to each stage summed into `stage_days`: per breakdown group,
+    and for the trend per week of first reaching (cohort cells hold every assigned client).
+    Parameter :cid."""
+    parts = []
+    for i, stage in enumerate(stages):
+        assigned = f"arm = 'assigned' AND d{i} IS NOT NULL"
+        parts.append(
+            f"SELECT dim, gk, '{stage}' AS stage, d{i} AS day, SUM(n) AS clients FROM {_CELLS}"
+            f" WHERE {assigned} GROUP BY dim, gk, d{i}"
+        )
+        parts.append(
+            f"SELECT '{WEEK}', w{i}, '{stage}', d{i}, SUM(n) FROM {_CELLS}"
+            f" WHERE dim = 'cohort' AND {assigned} GROUP BY w{i}, d{i}"
+        )
+    parts.append(
+        f"SELECT '{WEEK}', wc, '{CONFIRMED}', 0, SUM(n) FROM {_CELLS}"
+        f" WHERE dim = 'cohort' AND arm = 'assigned' AND wc IS NOT NULL GROUP BY wc"
+    )
+    return (
+        "INSERT INTO stage_days (campaign_id, dim, key, stage, day, clients)"
+        f" SELECT :cid, d.* FROM ({' UNION ALL '.join(parts)}) d WHERE true"
+        " ON CONFLICT (campaign_id, dim, key, stage, day)"
+        " DO UPDATE SET clients = stage_days.clients + excluded.clients"
+    )
 
 
 def median_of(histogram: Iterable[tuple[int, int]]) -> float | None:
