@@ -217,6 +217,43 @@ def test_folder_of_workbooks_uploads_at_once(db: str, tmp_path: Path) -> None:
     assert stage_of(db, "0010000003").reached_at is not None
 
 
+def test_files_read_a_batch_at_a_time_come_to_what_one_batch_does(
+    db: str, tmp_path: Path
+) -> None:
+    """A batch boundary between files: rules across rows still see every file."""
+    folder = tmp_path / "filled"
+    make_workbook(db, folder / "a001.xlsx", "A001", FULL)
+    third = {"0010000003": {"通话时间": sh("2020-07-02 16:00"), "通话结果": "拒绝"}}
+    make_workbook(db, folder / "a002.xlsx", "A002", third)
+    plain_csv(
+        folder / "z.csv",
+        ["客户号", "客户经理", "通话时间", "通话结果"],
+        [
+            # asked not to be called before a001's 14:00 call, two batches later
+            ["0010000002", "A001", "2020-07-02 12:00", "勿扰"],
+            ["0010000003", "A002", "2020-07-02 16:00", "拒绝"],  # a002's fact again
+        ],
+    )
+    engine = open_engine(db)
+
+    def dry_run(batch_rows: int) -> dict[str, object]:
+        options = results.UploadOptions(dry_run=True, batch_rows=batch_rows)
+        return results.upload(engine, SLUG, [folder], options).to_json()
+
+    whole = dry_run(1_000_000)
+    errors = whole["errors"]
+    assert isinstance(errors, list) and len(errors) == 1
+    assert Path(errors[0]["file"]).name == "a001.xlsx" and "0010000002" in errors[0]["reason"]
+    assert dry_run(1) == whole
+    options = results.UploadOptions(skip_invalid=True, batch_rows=1)
+    applied = results.upload(engine, SLUG, [folder], options)
+    engine.dispose()
+    assert applied.applied and applied.totals()["rejected"] == 1
+    calls = [e for e in events(db, "0010000003") if e.stage == funnel.EVENT_CALL]
+    assert len(calls) == 1
+    assert stage_of(db, "0010000002").do_not_call
+
+
 def test_an_upload_reports_each_file_read_then_the_writing(db: str, tmp_path: Path) -> None:
     folder = tmp_path / "filled"
     make_workbook(db, folder / "a001.xlsx", "A001", FULL)
