@@ -40,6 +40,7 @@ from upload_campaign import (
 
 from reactivate import upload as results
 from reactivate.cli import app
+from reactivate.db import bulk
 from reactivate.db.engine import open_engine
 from reactivate.rules import funnel
 from reactivate.sheets.fields import RESULT_FIELDS
@@ -252,6 +253,25 @@ def test_files_read_a_batch_at_a_time_come_to_what_one_batch_does(
     calls = [e for e in events(db, "0010000003") if e.stage == funnel.EVENT_CALL]
     assert len(calls) == 1
     assert stage_of(db, "0010000002").do_not_call
+
+
+def test_a_big_upload_checks_foreign_keys_once_and_keeps_them(
+    db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL: from FOREIGN_KEYS_ONCE_FROM clients (here 1), event's and
+    client_stage's keys are dropped for the insert and added back, checking every row."""
+    monkeypatch.setattr(bulk, "FOREIGN_KEYS_ONCE_FROM", 1)
+    book = make_workbook(db, tmp_path / "a001.xlsx", "A001", FULL)
+    code, summary = upload(db, book)
+    assert code == 0 and summary["applied"] == 2
+    assert stage_of(db, "0010000001").converted_at is not None
+    if db.startswith("postgresql"):
+        keys = scalar(
+            db,
+            "SELECT count(*) FROM pg_constraint WHERE contype = 'f'"
+            " AND conrelid IN ('event'::regclass, 'client_stage'::regclass)",
+        )
+        assert keys == 6
 
 
 def test_an_upload_reports_each_file_read_then_the_writing(db: str, tmp_path: Path) -> None:
