@@ -346,10 +346,11 @@ def child(url: str, listing: Path) -> None:
     import polars  # noqa: F401
     import psycopg  # noqa: F401
 
+    from reactivate.db import stages  # the module the upload calls its refresh through
     from reactivate.db.engine import open_engine
-    from reactivate.upload import UploadOptions, upload, write
+    from reactivate.upload import UploadOptions, upload
 
-    refresh = _timed(write.stages, ("refresh", "refresh_selected"))
+    refresh = _timed(stages, ("refresh", "refresh_selected"))
     paths = [Path(line) for line in listing.read_text().splitlines()]
     engine = open_engine(url)
     cpu0 = time.process_time()
@@ -425,7 +426,8 @@ def floor_child(url: str, listing: Path, events: Path) -> None:
         conn.commit()
         copied = time.perf_counter() - start
         copy_cpu = time.process_time() - cpu0
-        count = conn.execute("SELECT count(*) FROM floor_event").fetchone()[0]
+        found = conn.execute("SELECT count(*) FROM floor_event").fetchone()
+        count = found[0] if found else 0
         conn.execute("DROP TABLE floor_event")
         conn.commit()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
