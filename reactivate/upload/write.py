@@ -240,7 +240,7 @@ def _batches(
             run, first, rows = [], position, 0
         run.append(item)
         rows += size
-    if run:
+    if run or not todo:  # nothing to read (every file done before) is still checked once
         yield first, run
         _forget_issued(run)
 
@@ -281,8 +281,6 @@ def _read_check_stage(
             del rows, looked_up
     if progress is not None:
         progress(WRITING, len(todo), len(todo))
-    if not named:
-        return 0, set()
     counts = pl.concat(named).value_counts()
     del named
     named_again = set(counts.filter(pl.col("count") > 1)["client_id"].to_list())
