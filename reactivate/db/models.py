@@ -29,6 +29,7 @@ from sqlalchemy import (
     String,
     Table,
     UniqueConstraint,
+    text,
     types,
 )
 
@@ -261,6 +262,8 @@ WECOM_TOKENS = Table(
     _time("expires_at"),
 )
 
+#: The summary rows a funnel counts: members with an advisor, outside the control group.
+ASSIGNED_SQL = "advisor_code IS NOT NULL AND NOT control"
 #: The summary's columns of days from assignment to each stage.
 _DAYS = ("called_days", "reached_days", "wecom_days", "pushed_days", "converted_days")
 
@@ -304,6 +307,16 @@ CLIENT_STAGES = Table(
     # which of the client's calls (by distinct call time) first reached them (`--by attempt`)
     Column("reached_call", Integer),
     Index("ix_client_stage_advisor", "campaign_id", "advisor_code"),
+    # `--by attempt` counts the assigned clients by calls and reached call: read from this
+    # small index alone, in its order, instead of scanning and sorting every summary row
+    Index(
+        "ix_client_stage_attempt",
+        "campaign_id",
+        "calls",
+        "reached_call",
+        sqlite_where=text(ASSIGNED_SQL),
+        postgresql_where=text(ASSIGNED_SQL),
+    ),
 )
 
 # The report's counts per breakdown group, kept in step with `client_stage`.
