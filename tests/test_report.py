@@ -562,6 +562,7 @@ def test_upgrade_from_version_1_fills_the_funnel_columns(db_url: str) -> None:
     insert(engine, registry.get(engine, SLUG).id, generate(12, n=60))
     before = report(engine, by="advisor").to_json()
     with engine.begin() as conn:
+        conn.exec_driver_sql("DROP INDEX ix_client_stage_attempt")  # revision 0004's
         for days in ("called", "reached", "wecom", "pushed", "converted"):
             conn.exec_driver_sql(f"DROP INDEX IF EXISTS ix_client_stage_{days}_days")
             conn.exec_driver_sql(f"ALTER TABLE client_stage DROP COLUMN {days}_days")
