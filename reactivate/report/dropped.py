@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from reactivate import access
@@ -28,6 +29,7 @@ def dropped(scope: Scope, stage: str) -> tuple[DroppedClient, ...]:
             ORDER BY s.advisor_code, s.client_id"""
     shown = _shown(scope.campaign.tz)
     # fetched at once, not row by row: a few hundred thousand rows in a fraction of the time
+    rows: list[tuple[Any, ...]] = [tuple(row) for row in scope.execute(sql).all()]
     return tuple(
         DroppedClient(
             client_id,
@@ -38,9 +40,7 @@ def dropped(scope: Scope, stage: str) -> tuple[DroppedClient, ...]:
             shown(last_call_at),
             shown(callback_at),
         )
-        for client_id, name, mobile, advisor_code, advisor_name, last_call_at, callback_at in (
-            scope.execute(sql).all()
-        )
+        for client_id, name, mobile, advisor_code, advisor_name, last_call_at, callback_at in rows
     )
 
 

@@ -1,9 +1,11 @@
 """Who a report counts client by client: the assigned clients and their funnel columns.
 
 Whole-history counts and medians come from the tallies (`db.tally`); what needs the
-clients themselves reads them here: a window's funnel, worked out again from the events
+clients themselves reads them here: a window's funnel, worked out again from the evidence
 dated inside it (voided events excluded) by the same definitions `stages.refresh`
-stores, and the `--dropped` list. A breakdown's key is the summary's own column
+stores, and the `--dropped` list. A window's first time of each kind is the summary's
+when that falls inside the window; the events are read only for clients first seen
+before it. A breakdown's key is the summary's own column
 (advisor, branch, cohort: the week of assignment, risk, asset band), as it was written.
 """
 
