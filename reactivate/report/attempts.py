@@ -13,9 +13,9 @@ from reactivate.report.scope import ASSIGNED, Scope
 
 def attempts(scope: Scope) -> tuple[AttemptRow, ...]:
     """Which call reached each reached client, against clients called at least that often."""
-    # one pass over `ix_client_stage_attempt` (the campaign's assigned rows by calls and
-    # reached call), in its order: no scan of the summary, no sort. A reached client was
-    # called, so `calls > 0` loses none of them.
+    # one pass over `ix_client_stage_attempt` (the campaign's rows by calls and reached
+    # call, with what tells who is assigned), in its order: no scan of the summary, no
+    # sort. A reached client was called, so `calls > 0` loses none of them.
     sql = f"""
             SELECT cs.calls AS calls, cs.reached_call AS ord, COUNT(*) AS n FROM client_stage cs
             WHERE cs.campaign_id = :cid AND {ASSIGNED} AND cs.calls > 0
