@@ -32,14 +32,15 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Engine, text
-
 from reactivate.clock import utcnow
 from reactivate.db.import_log import who
+from reactivate.db.reads import text
 from reactivate.errors import AccessDenied, ConfigError
 from reactivate.messages import t
 
 if TYPE_CHECKING:
+    from sqlalchemy import Connection, Engine
+
     from reactivate.sheets.workbook import Stamp
 
 OPS, MANAGER, ADVISOR, ANALYST = "ops", "manager", "advisor", "analyst"
@@ -113,6 +114,8 @@ def require(source: Engine | Connection, action: str, *allowed: str) -> Caller |
     `action` (a message key) and who may do it."""
     if source.dialect.name != "postgresql":
         return None  # no connection opened: SQLite has no roles
+    from sqlalchemy import Engine
+
     if isinstance(source, Engine):
         found = caller_of(source)
     else:

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from typing import Any
-
-from sqlalchemy import Connection
+from typing import TYPE_CHECKING, Any
 
 from reactivate.clock import utcnow
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
 
 
 def is_postgresql(conn: Connection) -> bool:

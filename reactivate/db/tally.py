@@ -23,13 +23,15 @@ import functools
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
-
-from sqlalchemy import Connection, text
 
 from reactivate.db import bulk
 from reactivate.db.dialect import stored_time, time_type
+from reactivate.db.reads import text
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
 
 #: The breakdowns kept, with the `client_stage` expression of each group's key.
 DIMENSIONS = {
