@@ -16,7 +16,9 @@ import datetime as dt
 import sqlite3
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from reactivate.db.dialect import stored_time
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection, TextClause
@@ -52,7 +54,7 @@ class Row(tuple[Any, ...]):
     SQLAlchemy's rows are. Each result's rows share a subclass holding the names."""
 
     __slots__ = ()
-    _names: dict[str, int] = {}
+    _names: ClassVar[dict[str, int]] = {}
 
     def __getattr__(self, name: str) -> Any:
         try:
@@ -126,8 +128,6 @@ class SQLiteConnection:
 
     def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> Rows:
         """Text `sql` with `:name` parameters; aware datetimes bound as stored."""
-        from reactivate.db.dialect import stored_time
-
         bound = {
             k: stored_time(self)(v) if isinstance(v, dt.datetime) else v
             for k, v in (params or {}).items()

@@ -33,7 +33,7 @@ from reactivate.sheets.rejects import write_rejects
 from reactivate.sheets.workbook import Stamp, disposition_label
 from reactivate.upload import columns as rc
 from reactivate.upload.columns import UNTIMED
-from reactivate.upload.members import load_context, load_members, lost_zeros, member_count
+from reactivate.upload.members import load_context, load_members, lost_zeros, members_at_most
 from reactivate.upload.model import (
     FIELD_NAMES,
     KIND,
@@ -285,10 +285,8 @@ def _read_and_look_up(
     with ThreadPoolExecutor(max_workers=2) as pool:
         opened = Opened(pool, todo)  # the first files are read during the lookup
         with conn.begin():
-            members = member_count(conn, campaign_id)
-            looked_up = load_members(
-                conn, campaign_id, issued, every_member=2 * len(issued) >= members
-            )
+            most = members_at_most(conn, campaign_id, 2 * len(issued))
+            looked_up = load_members(conn, campaign_id, issued, every_member=most)
         del issued
         rows = read_all(todo, opened, progress)
     if progress is not None:
@@ -607,7 +605,7 @@ def _insert(
     for import_id, events, applied in counted:
         by_import[import_id].events = int(events)
         by_import[import_id].applied = int(applied)
-    if 2 * touched >= member_count(conn, campaign_id):
+    if members_at_most(conn, campaign_id, 2 * touched):
         # An upload naming most members (every advisor's sheet at once): one pass over the
         # whole campaign is cheaper than first listing the clients it touched.
         stages.refresh(conn, campaign_id)
