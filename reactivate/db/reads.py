@@ -64,7 +64,7 @@ class Row(tuple[Any, ...]):
 
     @property
     def _mapping(self) -> dict[str, Any]:
-        return dict(zip(self._names, self, strict=True))
+        return {name: self[i] for name, i in self._names.items()}
 
 
 class Rows:
