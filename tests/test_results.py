@@ -789,3 +789,20 @@ def test_every_reader_reaches_the_same_outcome(db: str, tmp_path: Path) -> None:
     }
     assert outcomes["typed"] == outcomes["csv"]
     assert outcomes["mixed"] == outcomes["csv"]
+
+
+def test_whether_an_upload_names_most_members_is_asked_exactly(db: str) -> None:
+    """`members_at_most` reads no more members than it is asked about, and is exact at
+    the edge (an upload naming half the campaign takes the whole-campaign path)."""
+    from reactivate.upload.members import members_at_most
+
+    members = int(scalar(db, "SELECT COUNT(*) FROM member"))
+    assert members > 1
+    engine = open_engine(db)
+    with engine.connect() as conn:
+        campaign_id = int(scalar(db, "SELECT id FROM campaign"))
+        assert members_at_most(conn, campaign_id, members)
+        assert not members_at_most(conn, campaign_id, members - 1)
+        assert not members_at_most(conn, campaign_id + 1000, -1)
+        assert members_at_most(conn, campaign_id + 1000, 0)
+    engine.dispose()

@@ -15,12 +15,11 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Engine, Table
-
 from reactivate.db import scratch
 
 if TYPE_CHECKING:
     import polars as pl
+    from sqlalchemy import Connection, Engine, Table
 
 #: rows per executemany call: bounds memory while keeping per-call overhead negligible
 CHUNK = 20_000

@@ -14,14 +14,15 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
-
-from sqlalchemy import Connection, text
+from typing import TYPE_CHECKING, Any
 
 from reactivate.db import bulk, dialect, tally
-from reactivate.db.models import CLIENT_STAGES
+from reactivate.db.reads import text
 from reactivate.rules import funnel
 from reactivate.rules.campaign import Campaign, from_toml
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
 
 _REACHED = ", ".join(f"'{d}'" for d in sorted(funnel.REACHED_DISPOSITIONS))
 
@@ -322,6 +323,8 @@ def _rebuild(conn: Connection, campaign_id: int, *, only_touched: bool, touched:
     # many times faster than it keeps them up to date row by row (8x at 1M members).
     # (PostgreSQL would lock readers out for the transaction's length: left alone.)
     reindex = sqlite and not only_touched
+    from reactivate.db.models import CLIENT_STAGES
+
     indexes = CLIENT_STAGES.indexes
     if reindex:
         # the whole campaign's events, members and summary pass through the page cache

@@ -25,10 +25,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, text
-
 from reactivate.db import bulk
 from reactivate.db.dialect import stored_time, time_type
+from reactivate.db.reads import text
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
 
 if TYPE_CHECKING:
     import polars as pl

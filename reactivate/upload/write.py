@@ -34,7 +34,7 @@ from reactivate.sheets.rejects import write_rejects
 from reactivate.sheets.workbook import Stamp, disposition_label
 from reactivate.upload import columns as rc
 from reactivate.upload.columns import UNTIMED
-from reactivate.upload.members import load_context, load_members, lost_zeros, member_count
+from reactivate.upload.members import load_context, load_members, lost_zeros, members_at_most
 from reactivate.upload.model import (
     FIELD_NAMES,
     KIND,
@@ -269,13 +269,11 @@ def _read_check_stage(
     named: list[pl.Series] = []
     if progress is not None:
         progress(READING, 0, len(todo))
-    with conn.begin():
-        members = member_count(conn, campaign_id)
     with ThreadPoolExecutor(max_workers=2) as pool:
         for first, batch in batches:
             told = None if progress is None else _offset(progress, first, len(todo))
             rows, looked_up = _read_and_look_up(
-                conn, campaign_id, batch, first, members, pool, told
+                conn, campaign_id, batch, first, pool, told
             )
             named.append(_check_stage(conn, campaign_id, todo, rows, looked_up, checker, who_calls))
             del rows, looked_up
@@ -346,7 +344,6 @@ def _read_and_look_up(
     campaign_id: int,
     batch: Sequence[UploadFile],
     first: int,
-    members: int,
     pool: ThreadPoolExecutor,
     progress: Progress | None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -364,7 +361,8 @@ def _read_and_look_up(
     }
     opened = Opened(pool, batch)  # the first files are read during the lookup
     with conn.begin():
-        looked_up = load_members(conn, campaign_id, issued, every_member=2 * len(issued) >= members)
+        most = members_at_most(conn, campaign_id, 2 * len(issued))
+        looked_up = load_members(conn, campaign_id, issued, every_member=most)
     del issued
     rows = read_all(batch, opened, progress)
     if first:
@@ -711,7 +709,7 @@ def _insert_and_refresh(
     if not access.refresh_own(
         conn, campaign_id, lambda: conn.execute(text(_TOUCHED_SQL)).scalars().all()
     ):
-        if 2 * touched >= member_count(conn, campaign_id):
+        if members_at_most(conn, campaign_id, 2 * touched):
             # An upload naming most members (every advisor's sheet at once): one pass over
             # the whole campaign is cheaper than first listing the clients it touched.
             stages.refresh(conn, campaign_id)
