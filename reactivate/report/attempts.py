@@ -8,19 +8,19 @@ time was the first that reached them (voided calls excluded; the summary's `call
 from __future__ import annotations
 
 from reactivate.report.model import AttemptRow
-from reactivate.report.scope import ASSIGNED, CAMPAIGN, Scope
+from reactivate.report.scope import ASSIGNED, Scope
 
 
 def attempts(scope: Scope) -> tuple[AttemptRow, ...]:
     """Which call reached each reached client, against clients called at least that often."""
     reached_sql = f"""
             SELECT cs.reached_call AS ord, COUNT(*) AS n FROM client_stage cs
-            WHERE {CAMPAIGN} AND {ASSIGNED} AND cs.reached_call IS NOT NULL
+            WHERE {scope.in_campaign} AND {ASSIGNED} AND cs.reached_call IS NOT NULL
             GROUP BY cs.reached_call"""
     reached = {int(row.ord): int(row.n) for row in scope.execute(reached_sql)}
     calls_sql = f"""
             SELECT cs.calls AS calls, COUNT(*) AS n FROM client_stage cs
-            WHERE {CAMPAIGN} AND {ASSIGNED} AND cs.calls > 0 GROUP BY cs.calls"""
+            WHERE {scope.in_campaign} AND {ASSIGNED} AND cs.calls > 0 GROUP BY cs.calls"""
     by_calls = {int(row.calls): int(row.n) for row in scope.execute(calls_sql)}
     top = max([*by_calls, *reached, 0])
     rows = []

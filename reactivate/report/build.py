@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 
 from reactivate import access, registry
 from reactivate.clock import local, utcnow
+from reactivate.db.dialect import tune_big_reads
 from reactivate.errors import ConfigError
 from reactivate.messages import t
 from reactivate.report.attempts import attempts
@@ -37,6 +38,7 @@ def build_report(engine: Engine, slug: str, options: ReportOptions | None = None
     campaign = registered.config
     _check(options, campaign)
     with engine.connect() as conn:
+        tune_big_reads(conn)
         now = options.as_of or utcnow()
         partial = access.partial_view(conn)
         if partial and options.by == "week":

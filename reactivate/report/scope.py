@@ -19,9 +19,6 @@ from reactivate.report.model import ReportOptions
 from reactivate.rules.campaign import Campaign
 
 ASSIGNED = "cs.advisor_code IS NOT NULL AND NOT cs.control"
-# `+cs.campaign_id`: a plain scan of the summary; through an index SQLite would fetch each
-# row by a random lookup, 10x slower for a campaign that fills the table
-CAMPAIGN = "+cs.campaign_id = :cid"
 
 
 @dataclass(frozen=True)
@@ -40,6 +37,14 @@ class Scope:
     @property
     def sqlite(self) -> bool:
         return self.conn.dialect.name == "sqlite"
+
+    @property
+    def in_campaign(self) -> str:
+        """The summary rows `cs` of the campaign. SQLite: `+cs.campaign_id`, a plain scan;
+        through an index it would fetch each row by a random lookup, 10x slower for a
+        campaign that fills the table. PostgreSQL: the plain column, so that the
+        summary's partial indexes (revision 0004) can serve it."""
+        return "+cs.campaign_id = :cid" if self.sqlite else "cs.campaign_id = :cid"
 
     @property
     def windowed(self) -> bool:

@@ -10,7 +10,7 @@ stores, and the `--dropped` list. A breakdown's key is the summary's own column
 from __future__ import annotations
 
 from reactivate.db import stages
-from reactivate.report.scope import ASSIGNED, CAMPAIGN, Scope
+from reactivate.report.scope import ASSIGNED, Scope
 from reactivate.rules import funnel
 
 #: What a report reads of each assigned client besides the funnel columns.
@@ -45,14 +45,14 @@ def source(scope: Scope) -> str:
     if not scope.windowed:
         funnel_names = ["stages_reached", "skipped_stage", *scope.days]
         columns = ", ".join(f"cs.{c}" for c in (*FACTS, *funnel_names))
-        return f"SELECT {columns} FROM client_stage cs WHERE {CAMPAIGN} AND {ASSIGNED}"
+        return f"SELECT {columns} FROM client_stage cs WHERE {scope.in_campaign} AND {ASSIGNED}"
     facts = (
         "SELECT cs.client_id, cs.advisor_code, cs.assigned_at, cs.control, w.called_at,"
         " w.reached_at, w.wecom_at, w.wecom_confirmed_at, w.pushed_at, w.converted_at,"
         " cs.reactivated_at, cs.dnc, cs.do_not_call, cs.last_call_at, cs.callback_at,"
         " cs.branch, cs.risk, cs.asset_band, cs.cohort"
         f" FROM client_stage cs LEFT JOIN ({_first_times(scope)}) w ON w.client_id = cs.client_id"
-        f" WHERE {CAMPAIGN} AND {ASSIGNED}"
+        f" WHERE {scope.in_campaign} AND {ASSIGNED}"
     )
     # the same funnel columns `stages.refresh` stores, from the window's first times
     derived = stages.funnel_columns(scope.campaign.stages, sqlite=scope.sqlite)
