@@ -63,8 +63,10 @@ class Scope:
 
     @property
     def materialized(self) -> bool:
-        """SQLite reads a window's clients from `report_days` (`source.materialize`)."""
-        return self.sqlite and self.windowed
+        """A window's clients are read from `report_days` (`source.materialize`), worked
+        out once: counts and each stage's histogram would each work them out again (six
+        times on PostgreSQL, which does not share a subquery between statements)."""
+        return self.windowed
 
     @property
     def days(self) -> list[str]:

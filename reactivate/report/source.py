@@ -95,13 +95,13 @@ def keyed(scope: Scope, by: str | None) -> tuple[str, str]:
 
 def counted(scope: Scope) -> tuple[str, str]:
     """(FROM clause, key expression) a window's counts read: `report_days` once materialized."""
-    if scope.materialized:
-        return "report_days s", "s.k"
+    if scope.materialized:  # no breakdown: a constant key (PostgreSQL groups nothing by s.k)
+        return "report_days s", "s.k" if scope.funnel_by is not None else "''"
     return keyed(scope, scope.funnel_by)
 
 
 def materialize(scope: Scope) -> None:
-    """SQLite: a window's clients, their keys and what counts and medians read, worked
+    """A window's clients, their keys and what counts and medians read, worked
     out once from the events for both."""
     rows, key = keyed(scope, scope.funnel_by)
     columns = ", ".join(
