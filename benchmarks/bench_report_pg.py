@@ -460,7 +460,6 @@ WORK = Path(__file__).resolve().parent / "work"
 
 def _pandas_child(database: str, form: dict[str, str]) -> None:
     """The pandas script of `bench_report.py`, reading PostgreSQL; says how far it got."""
-    import pandas as pd
     import psycopg
 
     wall, cpu = time.perf_counter(), time.process_time()
@@ -487,7 +486,6 @@ def _pandas_child(database: str, form: dict[str, str]) -> None:
         flush=True,
     )
     pandas_figures(events, members, form)
-    del pd
     print(
         json.dumps(
             {"wall": time.perf_counter() - wall, "cpu": time.process_time() - cpu, "server": None}
