@@ -460,6 +460,7 @@ WORK = Path(__file__).resolve().parent / "work"
 
 def _pandas_child(database: str, form: dict[str, str]) -> None:
     """The pandas script of `bench_report.py`, reading PostgreSQL; says how far it got."""
+    import pandas  # noqa: F401  (imported before the clock starts, as bench_report.py does)
     import psycopg
 
     wall, cpu = time.perf_counter(), time.process_time()
