@@ -193,7 +193,11 @@ def foreign_keys_checked_once(conn: Connection, tables: Sequence[str], rows: int
     ALTER, and the transaction with it, as the trigger would have. SQLite checks keys
     by an index probe per row, which costs little (docs/performance.md): untouched.
     """
-    if conn.dialect.name != "postgresql" or rows < FOREIGN_KEYS_ONCE_FROM:
+    if (
+        conn.dialect.name != "postgresql"
+        or rows < FOREIGN_KEYS_ONCE_FROM
+        or not _owns(conn, tables)
+    ):
         yield
         return
     keys = conn.exec_driver_sql(
@@ -209,6 +213,17 @@ def foreign_keys_checked_once(conn: Connection, tables: Sequence[str], rows: int
     yield
     for table, name, definition in keys:
         conn.exec_driver_sql(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
+
+
+def _owns(conn: Connection, tables: Sequence[str]) -> bool:
+    """Whether this session's role may alter `tables` (own them): a role that may not (an
+    advisor's, under access control) keeps the per-row checks rather than fail."""
+    found = conn.exec_driver_sql(
+        """SELECT bool_and(pg_has_role(current_user, c.relowner, 'USAGE')) FROM pg_class c
+           WHERE c.oid IN (SELECT to_regclass(t) FROM unnest(%(tables)s::text[]) t)""",
+        {"tables": list(tables)},
+    ).scalar()
+    return bool(found)
 
 
 def analyze(conn: Connection, table: str) -> None:

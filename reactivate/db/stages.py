@@ -157,6 +157,7 @@ def tally_funnel(campaign: Campaign, *, sqlite: bool) -> tally.Funnel:
             stage: _earliest(times[i:], sqlite=sqlite) for i, stage in enumerate(campaign.stages)
         },
         timezone=campaign.timezone,
+        times={stage: TIME_COLUMNS[stage] for stage in campaign.stages},
     )
 
 
@@ -323,6 +324,8 @@ def _rebuild(conn: Connection, campaign_id: int, *, only_touched: bool, touched:
     reindex = sqlite and not only_touched
     indexes = CLIENT_STAGES.indexes
     if reindex:
+        # the whole campaign's events, members and summary pass through the page cache
+        bulk.sqlite_bulk_cache(conn)
         for index in indexes:
             conn.exec_driver_sql(f"DROP INDEX IF EXISTS {index.name}")
     if by_delta:
