@@ -397,6 +397,14 @@ def pandas_report(path: Path, form: dict[str, str]) -> object:
         conn,
     )
     conn.close()
+    return pandas_figures(events, members, form)
+
+
+def pandas_figures(events: Any, members: Any, form: dict[str, str]) -> object:
+    """`pandas_report`'s figures from the frames it read (`bench_report_pg.py` reads them
+    from PostgreSQL)."""
+    import pandas as pd
+
     voided = set(events["voids_event_id"].dropna().astype(int))
     events = events[(events["stage"] != "void") & ~events["id"].isin(voided)]
     events = events.assign(occurred_at=pd.to_datetime(events["occurred_at"], utc=True))

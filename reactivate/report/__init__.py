@@ -13,7 +13,7 @@ work out the same funnel columns from the evidence dated inside it.
 connection, each a module of plain functions taking a `scope.Scope`:
 
 - `source`: the counted clients (whole history or window) and each breakdown's key;
-  on SQLite a breakdown or window is materialized once into a temporary table
+  a window is materialized once into a temporary table
 - `funnels`: the counts per stage, overall and per group; groups labelled and ranked
 - `medians`: median days from assignment to each stage
 - `reactivation`: treated against the control group, uplift with its interval

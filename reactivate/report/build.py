@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from reactivate import access, registry
 from reactivate.clock import local, utcnow
+from reactivate.db.dialect import tune_big_reads
 from reactivate.errors import ConfigError
 from reactivate.messages import t
 from reactivate.report.attempts import attempts
@@ -44,6 +45,7 @@ def build_report(
     campaign = registered.config
     _check(options, campaign)
     with engine.connect() as conn:
+        tune_big_reads(conn)
         now = options.as_of or utcnow()
         partial = access.partial_view(conn)
         report = _build(Scope(conn, registered.id, campaign, options, now, partial))

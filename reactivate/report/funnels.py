@@ -17,7 +17,7 @@ from typing import Any
 from reactivate.db import tally
 from reactivate.messages import t
 from reactivate.report.model import RANKED, Group, StageFigures
-from reactivate.report.scope import ASSIGNED, CAMPAIGN, Scope
+from reactivate.report.scope import ASSIGNED, Scope
 from reactivate.report.source import counted, week_histograms
 from reactivate.rules import funnel, stats
 from reactivate.rules.campaign import Campaign
@@ -95,7 +95,7 @@ def _trend(scope: Scope) -> dict[Any, dict[str, int]]:
     found: dict[Any, dict[str, int]] = {}
     assigned_sql = (
         f"SELECT {tally.DIMENSIONS['cohort']} AS k, COUNT(*) AS n FROM client_stage cs"
-        f" WHERE {CAMPAIGN} AND {ASSIGNED} GROUP BY 1"
+        f" WHERE {scope.in_campaign} AND {ASSIGNED} GROUP BY 1"
         if scope.partial
         else "SELECT key AS k, SUM(members) AS n FROM stage_tally WHERE campaign_id = :cid"
         " AND dim = 'cohort' AND arm = 'assigned' GROUP BY key"

@@ -4,7 +4,7 @@ A median is of whole days elapsed (rounded down: a first call 30 hours after ass
 day 1), so a histogram of small integers per group and stage holds it exactly
 (`db.tally.median_of`: the middle value, or the mean of the middle two). Over the whole
 history the histograms are kept with the summary (`stage_days`); a window's are counted
-from its clients (`report_days` on SQLite).
+from its clients (`report_days`).
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ before it. A breakdown's key is the summary's own column
 from __future__ import annotations
 
 from reactivate.db import stages, tally
-from reactivate.report.scope import ASSIGNED, CAMPAIGN, Scope
+from reactivate.report.scope import ASSIGNED, Scope
 from reactivate.rules import funnel
 
 #: What a report reads of each assigned client besides the funnel columns.
@@ -47,7 +47,7 @@ def source(scope: Scope) -> str:
     if not scope.windowed:
         funnel_names = ["stages_reached", "skipped_stage", *scope.days]
         columns = ", ".join(f"cs.{c}" for c in (*FACTS, *funnel_names))
-        return f"SELECT {columns} FROM client_stage cs WHERE {CAMPAIGN} AND {ASSIGNED}"
+        return f"SELECT {columns} FROM client_stage cs WHERE {scope.in_campaign} AND {ASSIGNED}"
     # a window's first time of each kind is the summary's when that falls inside it; only
     # a kind first seen before the window needs the events (`_first_times`)
     times = ", ".join(f"{_windowed(scope, column)} AS {column}" for column in WINDOW_TIMES)
@@ -60,7 +60,7 @@ def source(scope: Scope) -> str:
         f"SELECT cs.client_id, cs.advisor_code, cs.assigned_at, cs.control, {times},"
         " cs.reactivated_at, cs.dnc, cs.do_not_call, cs.last_call_at, cs.callback_at,"
         " cs.branch, cs.risk, cs.asset_band, cs.cohort"
-        f" FROM client_stage cs{joined} WHERE {CAMPAIGN} AND {ASSIGNED}"
+        f" FROM client_stage cs{joined} WHERE {scope.in_campaign} AND {ASSIGNED}"
     )
     # the same funnel columns `stages.refresh` stores, from the window's first times
     derived = stages.funnel_columns(scope.campaign.stages, sqlite=scope.sqlite)
@@ -139,14 +139,14 @@ def keyed(scope: Scope, by: str | None) -> tuple[str, str]:
 
 def counted(scope: Scope) -> tuple[str, str]:
     """(FROM clause, key expression) a window's counts read: `report_days` once materialized."""
-    if scope.materialized:
-        return "report_days s", "s.k"
+    if scope.materialized:  # no breakdown: a constant key (PostgreSQL groups nothing by s.k)
+        return "report_days s", "s.k" if scope.funnel_by is not None else "''"
     # the trend's weeks are not a column of the summary (`week_histograms`)
     return keyed(scope, scope.funnel_by if scope.funnel_by in KEYS else None)
 
 
 def materialize(scope: Scope) -> None:
-    """SQLite: a window's clients, their keys and what counts and medians read, worked
+    """A window's clients, their keys and what counts and medians read, worked
     out once from the events for both."""
     rows, key = keyed(scope, scope.funnel_by)
     columns = ", ".join(
@@ -185,12 +185,12 @@ def week_histograms(scope: Scope) -> str:
         day = tally.floor_days(days, sqlite=scope.sqlite)
         arms.append(
             f"SELECT {week} AS k, '{stage}' AS stage, {day} AS day, COUNT(*) AS n"
-            f" FROM client_stage cs WHERE {CAMPAIGN} AND {ASSIGNED} AND {days} IS NOT NULL"
+            f" FROM client_stage cs WHERE {scope.in_campaign} AND {ASSIGNED} AND {days} IS NOT NULL"
             " GROUP BY 1, 3"
         )
     confirmed = tally.monday_sql("wecom_confirmed_at", found.timezone, sqlite=scope.sqlite)
     arms.append(
         f"SELECT {confirmed}, '{tally.CONFIRMED}', 0, COUNT(*) FROM client_stage cs"
-        f" WHERE {CAMPAIGN} AND {ASSIGNED} AND wecom_confirmed_at IS NOT NULL GROUP BY 1"
+        f" WHERE {scope.in_campaign} AND {ASSIGNED} AND wecom_confirmed_at IS NOT NULL GROUP BY 1"
     )
     return " UNION ALL ".join(arms)
