@@ -362,7 +362,7 @@ def add_new_members(conn: Connection, campaign_id: int, staged: str, where: str)
     through `refresh`'s aggregate over events, whose join and grouping cost a load of
     824k new members 16 of its 29 s on PostgreSQL (benchmarks/README.md). The rows are
     `refresh`'s for such members (tests/test_load.py holds them equal); the tallies count
-    alike rows once (`tally.add_alike`), a few thousand groups whatever the load's size.
+    alike rows once (`tally.add_counted`), a few thousand kinds whatever the load's size.
     """
     sqlite = conn.dialect.name == "sqlite"
     campaign = registered_campaign(conn, campaign_id)
@@ -390,12 +390,20 @@ def add_new_members(conn: Connection, campaign_id: int, staged: str, where: str)
         "reached_call": "CAST(NULL AS INTEGER)",
     }
     derived = funnel_columns(campaign.stages, sqlite=sqlite)
-    listed = ", ".join([*_NEW_MEMBER_COLUMNS, *derived])
-    rows = (
-        f"SELECT {', '.join(_NEW_MEMBER_COLUMNS)},"
-        f" {', '.join(f'{sql} AS {name}' for name, sql in derived.items())} FROM ("
-        f"SELECT {', '.join(f'{sql} AS {name}' for name, sql in facts.items())}"
-        f" FROM {staged} s WHERE {where}) facts"
-    )
-    conn.exec_driver_sql(f"INSERT INTO client_stage ({listed}) {rows}")
-    tally.add_alike(conn, campaign_id, tally_funnel(campaign, sqlite=sqlite), rows)
+    columns = [*_NEW_MEMBER_COLUMNS, *derived]
+    inputs = ["s.dnc", "s.branch", "s.risk", facts["asset_band"]]  # what tells them apart
+
+    def rows(*, counted: bool) -> str:
+        """The rows, one per member, or (`counted`) one per kind with its number as `sign`."""
+        selected = {**facts, "client_id": "CAST(NULL AS TEXT)"} if counted else facts
+        grouped = f" GROUP BY {', '.join(inputs)}" if counted else ""
+        return (
+            f"SELECT {'sign, ' if counted else ''}{', '.join(_NEW_MEMBER_COLUMNS)},"
+            f" {', '.join(f'{sql} AS {name}' for name, sql in derived.items())} FROM ("
+            f"SELECT {'COUNT(*) AS sign, ' if counted else ''}"
+            f"{', '.join(f'{sql} AS {name}' for name, sql in selected.items())}"
+            f" FROM {staged} s WHERE {where}{grouped}) facts"
+        )
+
+    conn.exec_driver_sql(f"INSERT INTO client_stage ({', '.join(columns)}) {rows(counted=False)}")
+    tally.add_counted(conn, campaign_id, tally_funnel(campaign, sqlite=sqlite), rows(counted=True))

@@ -220,16 +220,13 @@ def finish_delta(conn: Connection, campaign_id: int, touched: str, funnel: Funne
         )
 
 
-def add_alike(conn: Connection, campaign_id: int, funnel: Funnel, rows: str) -> None:
-    """Add to the tallies the summary rows the SQL `rows` selects (`client_stage`'s
-    columns), alike rows counted once with their number as weight: for many rows of few
-    kinds (a load's new members), which would otherwise each pass through Python."""
-    columns = ", ".join(c for c in _ROW_COLUMNS if c != "client_id")
+def add_counted(conn: Connection, campaign_id: int, funnel: Funnel, rows: str) -> None:
+    """Add to the tallies the rows the SQL `rows` selects: `client_stage`'s columns, each
+    row standing for `sign` members alike in all of them (a load's new members, grouped
+    by what tells them apart), so that a few thousand rows pass through Python, not one
+    per member."""
     conn.exec_driver_sql(f"DROP TABLE IF EXISTS {_DELTA}")
-    conn.exec_driver_sql(
-        f"CREATE TEMPORARY TABLE {_DELTA} AS SELECT COUNT(*) AS sign, {columns}"
-        f" FROM ({rows}) alike GROUP BY {columns}"
-    )
+    conn.exec_driver_sql(f"CREATE TEMPORARY TABLE {_DELTA} AS {rows}")
     _add(conn, campaign_id, funnel, _DELTA, "true", weighted=True)
     conn.exec_driver_sql(f"DROP TABLE {_DELTA}")
 
