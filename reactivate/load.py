@@ -1075,9 +1075,7 @@ def _write(
     # the summary rows keep their client's branch, risk and asset band (the report's
     # breakdown keys): those of a client whose keys change here are rewritten below
     rekeyed = stages.note_rekeyed(conn, STAGE_TABLE)
-    changed = " OR ".join(
-        dialect.is_distinct(conn, f"client.{c}", f"s.{c}") for c in _DATA_COLUMNS
-    )
+    changed = " OR ".join(dialect.is_distinct(conn, f"client.{c}", f"s.{c}") for c in _DATA_COLUMNS)
     # Changed clients are updated and new ones inserted plainly, not by one upsert:
     # PostgreSQL's ON CONFLICT inserts each row speculatively (a WAL record more, and a
     # lock on every row it meets): 824k new clients took 28.7 s that way, 17.8 s plainly.
