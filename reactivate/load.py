@@ -369,8 +369,12 @@ def _load_spilled(
             status = "applied"
         bulk.sqlite_bulk_cache(conn)
         bulk.postgresql_work_mem(conn)
-        if members:
-            summary.updated, summary.unchanged = _compare(conn)
+        if conn.dialect.name == "postgresql":
+            # no other load adds or changes a client from here to the commit, so that the
+            # plain INSERT and the skipped UPDATE in `_write` stay exact (it is the lock the
+            # foreign keys added back there take anyway; readers go on)
+            conn.exec_driver_sql("LOCK TABLE client IN SHARE ROW EXCLUSIVE MODE")
+        summary.updated, summary.unchanged, changed_clients = _compare(conn)
         import_ids: list[int] = []
         if status != "dry_run":
             # one record per file, each with the load's counts and its own rows
@@ -389,7 +393,7 @@ def _load_spilled(
             ]
             summary.import_id = import_ids[0]
         if status == "applied":
-            _write(conn, campaign.id, import_ids, members, summary.loaded)
+            _write(conn, campaign.id, import_ids, members, summary.loaded, changed_clients)
             if summary.errors:  # before the commit: rejects that cannot be kept apply nothing
                 written = _write_load_rejects(sources, options, summary)
                 summary.rejects_path = ", ".join(str(path) for path in written)
@@ -1047,25 +1051,33 @@ _DATA_COLUMNS = [c for c in _STAGE_COLUMNS if c not in ("client_id", "is_member"
 STAGE_TABLE = "stage_account"
 
 
-def _compare(conn: Connection) -> tuple[int, int]:
-    """(updated, unchanged): the staged members whose client data differs from what is
-    stored, and those whose data is the same."""
+def _compare(conn: Connection) -> tuple[int, int, int]:
+    """(updated, unchanged, changed): the staged members whose client data differs from
+    what is stored, those whose data is the same, and the staged clients (members or not)
+    whose data differs."""
     changed = " OR ".join(dialect.is_distinct(conn, f"c.{c}", f"s.{c}") for c in _DATA_COLUMNS)
     counts = conn.exec_driver_sql(
         f"""SELECT
               SUM(CASE WHEN s.is_member = 1 AND ({changed}) THEN 1 ELSE 0 END),
-              SUM(CASE WHEN s.is_member = 1 AND NOT ({changed}) THEN 1 ELSE 0 END)
+              SUM(CASE WHEN s.is_member = 1 AND NOT ({changed}) THEN 1 ELSE 0 END),
+              SUM(CASE WHEN {changed} THEN 1 ELSE 0 END)
             FROM {STAGE_TABLE} s JOIN client c ON c.client_id = s.client_id"""
     ).one()
-    return int(counts[0] or 0), int(counts[1] or 0)
+    return int(counts[0] or 0), int(counts[1] or 0), int(counts[2] or 0)
 
 
 def _write(
-    conn: Connection, campaign_id: int, import_ids: list[int], members: int, new_members: int
+    conn: Connection,
+    campaign_id: int,
+    import_ids: list[int],
+    members: int,
+    new_members: int,
+    changed_clients: int,
 ) -> None:
-    """Update the clients whose data changed, add the new ones and the new members, from the staged
-    rows, each member tied to the import record of its file (`import_ids`, in load
-    order); flag do-not-call on the `members` staged who were members already."""
+    """Update the `changed_clients` whose data changed, add the new ones and the new
+    members, from the staged rows, each member tied to the import record of its file
+    (`import_ids`, in load order); flag do-not-call on the `members` staged who were
+    members already."""
     now = dialect.now_literal(conn)
     import_id = str(int(import_ids[0]))
     if len(import_ids) > 1:
@@ -1079,16 +1091,14 @@ def _write(
     # Changed clients are updated and new ones inserted plainly, not by one upsert:
     # PostgreSQL's ON CONFLICT inserts each row speculatively (a WAL record more, and a
     # lock on every row it meets): 824k new clients took 28.7 s that way, 17.8 s plainly.
-    # The lock keeps another load from adding one of these clients in between (it is the
-    # lock the foreign keys added back below take anyway; readers go on).
-    if conn.dialect.name == "postgresql":
-        conn.exec_driver_sql("LOCK TABLE client IN SHARE ROW EXCLUSIVE MODE")
-    conn.exec_driver_sql(
-        f"""UPDATE client SET {", ".join(f"{c} = s.{c}" for c in _DATA_COLUMNS)}, updated_at = {now}
-            FROM {STAGE_TABLE} s
-            WHERE client.client_id = s.client_id
-              AND ({changed})"""
-    )
+    # (The lock on `client` taken before `_compare` keeps another load out meanwhile.)
+    if changed_clients:
+        conn.exec_driver_sql(
+            f"""UPDATE client SET {", ".join(f"{c} = s.{c}" for c in _DATA_COLUMNS)}, updated_at = {now}
+                FROM {STAGE_TABLE} s
+                WHERE client.client_id = s.client_id
+                  AND ({changed})"""
+        )
     with bulk.indexes_built_after(conn, ["client"], new_members):
         conn.exec_driver_sql(
             f"""INSERT INTO client (client_id, {", ".join(_DATA_COLUMNS)}, updated_at)
