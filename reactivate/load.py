@@ -12,7 +12,7 @@ import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from sqlalchemy import Connection, Engine, Select, func, select
 
@@ -374,7 +374,8 @@ def _load_spilled(
             # plain INSERT and the skipped UPDATE in `_write` stay exact (it is the lock the
             # foreign keys added back there take anyway; readers go on)
             conn.exec_driver_sql("LOCK TABLE client IN SHARE ROW EXCLUSIVE MODE")
-        summary.updated, summary.unchanged, changed_clients = _compare(conn)
+        compared = _compare(conn)
+        summary.updated, summary.unchanged = compared.updated, compared.unchanged
         import_ids: list[int] = []
         if status != "dry_run":
             # one record per file, each with the load's counts and its own rows
@@ -393,7 +394,7 @@ def _load_spilled(
             ]
             summary.import_id = import_ids[0]
         if status == "applied":
-            _write(conn, campaign.id, import_ids, members, summary.loaded, changed_clients)
+            _write(conn, campaign.id, import_ids, members, summary.loaded, compared)
             if summary.errors:  # before the commit: rejects that cannot be kept apply nothing
                 written = _write_load_rejects(sources, options, summary)
                 summary.rejects_path = ", ".join(str(path) for path in written)
@@ -1051,19 +1052,28 @@ _DATA_COLUMNS = [c for c in _STAGE_COLUMNS if c not in ("client_id", "is_member"
 STAGE_TABLE = "stage_account"
 
 
-def _compare(conn: Connection) -> tuple[int, int, int]:
-    """(updated, unchanged, changed): the staged members whose client data differs from
-    what is stored, those whose data is the same, and the staged clients (members or not)
-    whose data differs."""
+class _Compared(NamedTuple):
+    """The staged rows against the stored clients."""
+
+    updated: int  # members whose client data differs from what is stored
+    unchanged: int  # members whose data is the same
+    changed: int  # clients, members or not, whose data differs
+    new: int  # clients not stored yet
+
+
+def _compare(conn: Connection) -> _Compared:
     changed = " OR ".join(dialect.is_distinct(conn, f"c.{c}", f"s.{c}") for c in _DATA_COLUMNS)
+    stored = f"c.client_id IS NOT NULL AND ({changed})"
     counts = conn.exec_driver_sql(
         f"""SELECT
-              SUM(CASE WHEN s.is_member = 1 AND ({changed}) THEN 1 ELSE 0 END),
-              SUM(CASE WHEN s.is_member = 1 AND NOT ({changed}) THEN 1 ELSE 0 END),
-              SUM(CASE WHEN {changed} THEN 1 ELSE 0 END)
-            FROM {STAGE_TABLE} s JOIN client c ON c.client_id = s.client_id"""
+              SUM(CASE WHEN s.is_member = 1 AND ({stored}) THEN 1 ELSE 0 END),
+              SUM(CASE WHEN s.is_member = 1 AND c.client_id IS NOT NULL AND NOT ({changed})
+                       THEN 1 ELSE 0 END),
+              SUM(CASE WHEN {stored} THEN 1 ELSE 0 END),
+              SUM(CASE WHEN c.client_id IS NULL THEN 1 ELSE 0 END)
+            FROM {STAGE_TABLE} s LEFT JOIN client c ON c.client_id = s.client_id"""
     ).one()
-    return int(counts[0] or 0), int(counts[1] or 0), int(counts[2] or 0)
+    return _Compared(*(int(count or 0) for count in counts))
 
 
 def _write(
@@ -1072,12 +1082,12 @@ def _write(
     import_ids: list[int],
     members: int,
     new_members: int,
-    changed_clients: int,
+    compared: _Compared,
 ) -> None:
-    """Update the `changed_clients` whose data changed, add the new ones and the new
-    members, from the staged rows, each member tied to the import record of its file
-    (`import_ids`, in load order); flag do-not-call on the `members` staged who were
-    members already."""
+    """Update the clients whose data changed, add the new ones and the new members, from
+    the staged rows, each member tied to the import record of its file (`import_ids`, in
+    load order); flag do-not-call on the `members` staged who were members already. What
+    `compared` found none of is not looked for again (a reload of 10M unchanged rows)."""
     now = dialect.now_literal(conn)
     import_id = str(int(import_ids[0]))
     if len(import_ids) > 1:
@@ -1086,36 +1096,39 @@ def _write(
         )
     # the summary rows keep their client's branch, risk and asset band (the report's
     # breakdown keys): those of a client whose keys change here are rewritten below
-    rekeyed = stages.note_rekeyed(conn, STAGE_TABLE)
+    # (keys are client data: no changed client, none rekeyed)
+    rekeyed = bool(compared.changed) and stages.note_rekeyed(conn, STAGE_TABLE)
     changed = " OR ".join(dialect.is_distinct(conn, f"client.{c}", f"s.{c}") for c in _DATA_COLUMNS)
     # Changed clients are updated and new ones inserted plainly, not by one upsert:
     # PostgreSQL's ON CONFLICT inserts each row speculatively (a WAL record more, and a
     # lock on every row it meets): 824k new clients took 28.7 s that way, 17.8 s plainly.
     # (The lock on `client` taken before `_compare` keeps another load out meanwhile.)
-    if changed_clients:
+    if compared.changed:
         conn.exec_driver_sql(
             f"""UPDATE client SET {", ".join(f"{c} = s.{c}" for c in _DATA_COLUMNS)}, updated_at = {now}
                 FROM {STAGE_TABLE} s
                 WHERE client.client_id = s.client_id
                   AND ({changed})"""
         )
-    with bulk.indexes_built_after(conn, ["client"], new_members):
-        conn.exec_driver_sql(
-            f"""INSERT INTO client (client_id, {", ".join(_DATA_COLUMNS)}, updated_at)
+    if compared.new:
+        with bulk.indexes_built_after(conn, ["client"], compared.new):
+            conn.exec_driver_sql(
+                f"""INSERT INTO client (client_id, {", ".join(_DATA_COLUMNS)}, updated_at)
                 SELECT s.client_id, {", ".join(f"s.{c}" for c in _DATA_COLUMNS)}, {now}
                 FROM {STAGE_TABLE} s
                 WHERE NOT EXISTS (SELECT 1 FROM client c WHERE c.client_id = s.client_id)"""
-        )
+            )
     summary_tables = ["member", "client_stage"]
     with (
         bulk.foreign_keys_checked_once(conn, summary_tables, new_members),
         bulk.indexes_built_after(conn, summary_tables, new_members),
     ):
-        conn.exec_driver_sql(
-            f"""INSERT INTO member (campaign_id, client_id, joined_at, import_id, dnc, control)
-                SELECT {int(campaign_id)}, client_id, {now}, {import_id}, dnc <> 0, false
-                FROM {STAGE_TABLE} WHERE is_member = 0"""
-        )
+        if new_members:
+            conn.exec_driver_sql(
+                f"""INSERT INTO member (campaign_id, client_id, joined_at, import_id, dnc, control)
+                    SELECT {int(campaign_id)}, client_id, {now}, {import_id}, dnc <> 0, false
+                    FROM {STAGE_TABLE} WHERE is_member = 0"""
+            )
         if new_members >= bulk.FOREIGN_KEYS_ONCE_FROM:
             bulk.analyze(conn, "member")
         if members:
@@ -1126,7 +1139,8 @@ def _write(
             )
         # every member has its summary row from the start, so that the report counts what
         # the load counted (the do-not-call members above all, whom no assignment touches)
-        stages.add_new_members(conn, campaign_id, STAGE_TABLE, "s.is_member = 0")
+        if new_members:
+            stages.add_new_members(conn, campaign_id, STAGE_TABLE, "s.is_member = 0")
         stages.refresh_rekeyed(conn, rekeyed)
         if members:
             stages.refresh_selected(
