@@ -1,9 +1,10 @@
 """Benchmark `reactivate load` at a broker's size (issue 18), on PostgreSQL and SQLite.
 
 Each method runs in a fresh subprocess and prints one line: wall and CPU time (the
-process's user + system; PostgreSQL's own work is in the server's processes, so only the
-wall clock counts it), peak RSS (VmHWM) and the load average beside it, since the machine
-is shared. Asserts nothing.
+process's user + system), on PostgreSQL the server's CPU time for the method's database
+(its backends' and autovacuum workers' user + system, sampled from /proc: `ServerCpu`),
+peak RSS (VmHWM) and the load average beside it, since the machine is shared. With
+`--statements`, each method's slowest SQL statements follow its line. Asserts nothing.
 
 | method | what it times |
 | --- | --- |
@@ -17,7 +18,7 @@ is shared. Asserts nothing.
 
     .venv/bin/python benchmarks/scale_inputs.py --rows 1000000        # the inputs, once
     .venv/bin/python benchmarks/bench_scale.py --rows 1000000
-    nohup .venv/bin/python benchmarks/bench_scale.py --rows 10000000 > scale.log &
+    nohup .venv/bin/python benchmarks/bench_scale.py --rows 10000000 --statements > scale.log &
 
 PostgreSQL: a database of its own (`--pg`, default `bench_scale` on the local server) is
 dropped and created before each fresh load (not timed).
