@@ -191,7 +191,9 @@ def foreign_keys_checked_once(conn: Connection, tables: Sequence[str], rows: int
     until the transaction ends, so another campaign's writers and readers of them wait
     for this one, as they would for its rows anyway. A row that breaks a key fails the
     ALTER, and the transaction with it, as the trigger would have. SQLite checks keys
-    by an index probe per row, which costs little (docs/performance.md): untouched.
+    by an index probe per row, which costs little (docs/performance.md): untouched. Only
+    the tables' owner may drop a key (ops granted their rows by `access init` may not):
+    for anyone else the keys stay and check row by row.
     """
     if conn.dialect.name != "postgresql" or rows < FOREIGN_KEYS_ONCE_FROM:
         yield
@@ -201,6 +203,7 @@ def foreign_keys_checked_once(conn: Connection, tables: Sequence[str], rows: int
            FROM pg_constraint c
            WHERE c.contype = 'f'
              AND c.conrelid IN (SELECT to_regclass(t) FROM unnest(%(tables)s::text[]) t)
+             AND pg_has_role((SELECT relowner FROM pg_class WHERE oid = c.conrelid), 'MEMBER')
            ORDER BY 1, 2""",
         {"tables": list(tables)},
     ).all()
@@ -224,6 +227,7 @@ def indexes_built_after(conn: Connection, tables: Sequence[str], rows: int) -> I
     bulk insert's foreign keys already lock `member` and `client_stage`. A table holding
     more rows than come in keeps its indexes: building them anew would read them all (a
     table never analysed yet is taken to hold a row per 64 bytes, fewer than it does).
+    Only the table's owner may drop its indexes: for anyone else they stay.
     """
     if conn.dialect.name != "postgresql" or rows < FOREIGN_KEYS_ONCE_FROM:
         yield
@@ -233,6 +237,7 @@ def indexes_built_after(conn: Connection, tables: Sequence[str], rows: int) -> I
            FROM pg_index i JOIN pg_class t ON t.oid = i.indrelid
            WHERE i.indrelid IN (SELECT to_regclass(t) FROM unnest(%(tables)s::text[]) t)
              AND NOT i.indisunique AND NOT i.indisprimary
+             AND pg_has_role(t.relowner, 'MEMBER')
              AND (CASE WHEN t.reltuples >= 0 THEN t.reltuples
                        ELSE pg_relation_size(t.oid) / 64 END) <= %(rows)s
            ORDER BY 1""",
