@@ -8,7 +8,10 @@ members over 500 advisors in 50 branches, each called once (generated in SQL), t
 `reactivate access init` with group roles of a unique prefix and three logins: a manager
 of one branch, an advisor, an analyst. Times `build_report` (overall and --by branch) as
 the schema's owner (no policies apply), the analyst (every row, through policies), the
-manager (one branch of 50) and the advisor (one of 500); each the median of three runs,
+manager (one branch of 50) and the advisor (one of 500); then the refresh an upload of
+every client of the advisor ends with (summary and tallies of those clients) as the owner
+(`stages.refresh`) and as the advisor (the database's refresh function, `access.refresh_own`),
+each rolled back. Each the median of three runs,
 wall clock and this process's CPU, with the load average beside it, since the machine may
 be shared. Drops the schema and the roles afterwards. Prints figures; asserts nothing.
 """
@@ -16,6 +19,7 @@ be shared. Drops the schema and the roles afterwards. Prints figures; asserts no
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import statistics
 import sys
@@ -114,6 +118,38 @@ def timed(url: str, by: str | None, runs: int = 3) -> tuple[float, float]:
     return statistics.median(walls), statistics.median(cpus)
 
 
+def timed_refresh(url: str, advisor: str, *, own: bool, runs: int = 3) -> tuple[float, float, int]:
+    """(wall, CPU, clients) of refreshing every client of `advisor`, rolled back: by the
+    refresh function (`own`, as the advisor) or by `stages.refresh` (as the owner)."""
+    from sqlalchemy import text
+
+    from reactivate import access
+    from reactivate.db import stages
+    from reactivate.db.engine import open_engine
+
+    walls, cpus = [], []
+    engine = open_engine(url)
+    clients: list[str] = []
+    for _ in range(runs):
+        with engine.connect() as conn:
+            cid = int(conn.execute(text("SELECT id FROM campaign")).scalar_one())
+            clients = list(
+                conn.execute(
+                    text("SELECT client_id FROM member WHERE advisor_code = :a"), {"a": advisor}
+                ).scalars()
+            )
+            wall, cpu = time.perf_counter(), time.process_time()
+            if own:
+                assert access.refresh_own(conn, cid, functools.partial(list, clients))
+            else:
+                stages.refresh(conn, cid, clients)
+            walls.append(time.perf_counter() - wall)
+            cpus.append(time.process_time() - cpu)
+            conn.rollback()
+    engine.dispose()
+    return statistics.median(walls), statistics.median(cpus), len(clients)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=200_000)
@@ -155,6 +191,15 @@ def main() -> None:
                     f"report{' --by ' + by if by else '':12} {who:20} wall {wall:6.3f} s"
                     f"  cpu {cpu:6.3f} s  load {load:.2f}"
                 )
+        for who, url, own in (
+            ("owner (stages.refresh)", owner, False),
+            ("advisor (function)", callers["advisor"], True),
+        ):
+            wall, cpu, n = timed_refresh(url, "A0001", own=own)
+            print(
+                f"refresh of {n} clients {who:26} wall {wall:6.3f} s  cpu {cpu:6.3f} s"
+                f"  load {os.getloadavg()[0]:.2f}"
+            )
     finally:
         if args.keep:
             print(f"kept: schema {schema}, roles {prefix}_*")

@@ -28,6 +28,7 @@ commands here refuse.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import re
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -35,11 +36,13 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, Engine, text
 
 from reactivate.clock import utcnow
+from reactivate.db import stages
 from reactivate.db.import_log import who
 from reactivate.errors import AccessDenied, ConfigError
 from reactivate.messages import t
 
 if TYPE_CHECKING:
+    from reactivate.rules.campaign import Campaign
     from reactivate.sheets.workbook import Stamp
 
 OPS, MANAGER, ADVISOR, ANALYST = "ops", "manager", "advisor", "analyst"
@@ -353,7 +356,13 @@ _RELATION_COLUMNS = (
     "lost_at",
 )
 
-_ME = "(SELECT u.advisor_code FROM access_user u WHERE u.db_user = current_user)"
+
+def _me(user: str = "current_user") -> str:
+    """The advisor code of login `user`: what every advisor's policy is keyed on."""
+    return f"(SELECT u.advisor_code FROM access_user u WHERE u.db_user = {user})"
+
+
+_ME = _me()
 _MY_BRANCHES = "(SELECT b.branch FROM access_branch b WHERE b.db_user = current_user)"
 # a member is in a manager's branch by its client's branch, as `report --by branch` counts
 _IN_MY_BRANCHES = (
@@ -379,14 +388,8 @@ def _policies(g: dict[str, str]) -> list[tuple[str, str, str, str, str | None, s
     return [
         ("member", "rx_advisor", "SELECT", adv, f"advisor_code = {_ME}", None),
         ("member", "rx_manager", "SELECT", mgr, _IN_MY_BRANCHES, None),
-        (
-            "client_stage",
-            "rx_advisor",
-            "ALL",
-            adv,
-            f"advisor_code = {_ME}",
-            f"advisor_code = {_ME}",
-        ),
+        # read only: an upload brings the summary up to date by `_refresh_function`
+        ("client_stage", "rx_advisor", "SELECT", adv, f"advisor_code = {_ME}", None),
         ("client_stage", "rx_manager", "SELECT", mgr, _IN_MY_BRANCHES, None),
         (
             "client",
@@ -406,11 +409,23 @@ def _policies(g: dict[str, str]) -> list[tuple[str, str, str, str, str | None, s
             None,
             f"{_member_visible('event')} AND recorded_by = current_user"
             f" AND source IN ('upload', 'undo', 'correct')"
-            f" AND (source <> 'upload' OR advisor_code = {_ME})",
+            f" AND (source <> 'upload' OR advisor_code = {_ME})"
+            # a void cancels an event of the same member: never another advisor's evidence
+            " AND (voids_event_id IS NULL"
+            " OR reactivate_voids_own(voids_event_id, campaign_id, client_id))",
         ),
         ("import_record", "rx_advisor", "SELECT", adv, "run_by = current_user", None),
-        # the report's upload quality and whether activity was loaded: counts, no one's data
-        ("import_record", "rx_manager", "SELECT", mgr, "kind IN ('results', 'activity')", None),
+        # whether activity was loaded, and their advisors' uploads (the report's upload
+        # quality): the workbook's advisor is kept with an upload's counts
+        (
+            "import_record",
+            "rx_manager",
+            "SELECT",
+            mgr,
+            "kind = 'activity' OR (kind = 'results'"
+            f" AND CAST(counts AS jsonb) ->> 'advisor' IN {_MY_ADVISORS})",
+            None,
+        ),
         (
             "import_record",
             "rx_advisor_insert",
@@ -488,11 +503,17 @@ def _grants(g: dict[str, str], schema: str) -> list[str]:
         f"GRANT SELECT ON {readable}, client, wecom_relation, import_record, do_not_call TO {adv}",
         f"GRANT INSERT ON event, import_record TO {adv}",
         f"GRANT UPDATE (status, counts) ON import_record TO {adv}",
-        f"GRANT INSERT, UPDATE, DELETE ON client_stage TO {adv}",
-        # the report's campaign-wide tallies, kept in step by an upload's refresh: counts,
-        # no one's data; managers' and advisors' reports count their own rows instead
-        f"GRANT SELECT, INSERT, UPDATE, DELETE ON stage_tally, stage_days TO {adv}",
-        f"GRANT SELECT ON stage_tally, stage_days TO {mgr}, {ana}",
+        # The summary and the campaign-wide tallies are derived from the events: only ops
+        # write them, and an advisor's upload through `_refresh_function`, which works
+        # them out from the events. Managers' and advisors' reports count their own rows,
+        # so they read no tallies (other advisors' counts). Revoked by name: an
+        # existing deployment granted them before.
+        f"REVOKE INSERT, UPDATE, DELETE ON client_stage FROM {adv}, {mgr}, {ana}",
+        f"REVOKE ALL ON stage_tally, stage_days FROM {adv}, {mgr}",
+        f"REVOKE INSERT, UPDATE, DELETE ON stage_tally, stage_days FROM {ana}",
+        f"GRANT SELECT ON stage_tally, stage_days TO {ana}",
+        # ops install the refresh function of a campaign they register (owned by their group)
+        f"GRANT CREATE ON SCHEMA {schema} TO {ops}",
         f"GRANT USAGE ON ALL SEQUENCES IN SCHEMA {schema} TO {adv}",
         # managers and analysts: no personal columns
         f"GRANT SELECT ON {readable} TO {mgr}, {ana}",
@@ -562,6 +583,17 @@ $$""",
 RETURNS text LANGUAGE sql STABLE {settings} AS $$
   SELECT i.run_by FROM import_record i WHERE i.id = import
 $$""",
+        # (a policy on event cannot read event itself: PostgreSQL calls that recursion)
+        f"""CREATE OR REPLACE FUNCTION reactivate_voids_own(voided integer, campaign integer,
+                                                   client text)
+RETURNS boolean LANGUAGE sql STABLE {settings} AS $$
+  SELECT EXISTS (SELECT 1 FROM event v JOIN member m
+                   ON m.campaign_id = v.campaign_id AND m.client_id = v.client_id
+                 WHERE v.id = voided AND v.campaign_id = campaign AND v.client_id = client
+                   AND m.advisor_code = {_me("session_user")})
+$$""",
+        "REVOKE ALL ON FUNCTION reactivate_voids_own(integer, integer, text) FROM PUBLIC",
+        f"GRANT EXECUTE ON FUNCTION reactivate_voids_own(integer, integer, text) TO {g[ADVISOR]}",
         "REVOKE ALL ON FUNCTION reactivate_import_run_by(integer) FROM PUBLIC",
         f"GRANT EXECUTE ON FUNCTION reactivate_import_run_by(integer) TO {g[ADVISOR]}",
         "REVOKE ALL ON FUNCTION reactivate_stamp_valid(bytea, text) FROM PUBLIC",
@@ -569,6 +601,136 @@ $$""",
         f"GRANT EXECUTE ON FUNCTION reactivate_stamp_valid(bytea, text) TO {g[OPS]}, {g[ADVISOR]}",
         f"GRANT EXECUTE ON FUNCTION reactivate_advisors_of(integer, text[]) TO {g[OPS]}, {g[ADVISOR]}",
     ]
+
+
+# --- the summary an advisor's upload brings up to date -------------------------------
+
+_REFRESH = "reactivate_refresh"
+# what the statements `stages.few_clients_sql` bind, as the function's body says it
+_BOUND = re.compile(r"(?<![:\w]):(campaign_id|cid|no_time)\b")
+
+
+def _refresh_function(campaign_id: int, registered: Campaign) -> tuple[str, str]:
+    """(name, body) of the function that brings the summary rows and the tallies of the
+    given clients of campaign `campaign_id` up to date from their events: made of the
+    statements `stages.refresh` runs for a few clients (one definition), with the
+    campaign's own stage list. Its name ends in a digest of its body, so a function made
+    under another definition (of the campaign, or of this release's summary) is never
+    called: `install_refresh` makes the current one."""
+    touched = stages.TOUCHED
+    statements = stages.few_clients_sql(registered, unvoided=True)
+    values = {
+        "campaign_id": str(campaign_id),
+        "cid": str(campaign_id),
+        "no_time": "CAST('9999-12-31 00:00:00+00' AS timestamptz)",
+    }
+    bound = ";\n  ".join(
+        _BOUND.sub(lambda m: values[m.group(1)], statement) for statement in statements
+    )
+    # the caller is the login (session_user): inside the function current_user is its
+    # owner. A login can always set its role back to itself, so this is who the policies
+    # know; advisors are held to the members their policy lets them read.
+    body = f"""DECLARE
+  caller_code text;
+BEGIN
+  IF NOT pg_has_role(session_user,
+                     (SELECT relowner FROM pg_class WHERE oid = 'access_user'::regclass), 'MEMBER')
+     AND NOT EXISTS (SELECT 1 FROM access_user u WHERE u.db_user = session_user AND u.role = '{OPS}')
+  THEN
+    SELECT u.advisor_code INTO caller_code FROM access_user u
+      WHERE u.db_user = session_user AND u.role = '{ADVISOR}';
+    IF caller_code IS NULL OR EXISTS (
+      SELECT 1 FROM unnest(refresh_ids) AS t(client_id) WHERE NOT EXISTS (
+        SELECT 1 FROM member m WHERE m.campaign_id = {campaign_id} AND m.client_id = t.client_id
+          AND m.advisor_code = {_me("session_user")}))
+    THEN
+      RAISE EXCEPTION USING ERRCODE = '42501', MESSAGE = session_user
+        || ' may bring up to date only the summary of their own clients';
+    END IF;
+  END IF;
+  DROP TABLE IF EXISTS {touched};
+  CREATE TEMPORARY TABLE {touched} (client_id TEXT PRIMARY KEY);
+  INSERT INTO {touched} SELECT DISTINCT unnest(refresh_ids);
+  {bound};
+  DROP TABLE {touched};
+END"""
+    digest = hashlib.sha256(body.encode()).hexdigest()[:12]
+    return f"{_REFRESH}_{campaign_id}_{digest}", body
+
+
+def install_refresh(conn: Connection, campaign_id: int) -> str:
+    """Make campaign `campaign_id`'s refresh function (`_refresh_function`) unless it is
+    there, dropping those made under an earlier definition; owned by the ops group, so it
+    acts with ops' rights whoever made it (the schema's owner or an ops login), and
+    callable by ops and advisors. Returns its name."""
+    groups = {role: _quote(conn, name) for role, name in _groups(conn).items()}
+    registered = stages.registered_campaign(conn, campaign_id)
+    name, body = _refresh_function(campaign_id, registered)
+    made = {
+        str(found)
+        for found in conn.execute(
+            text(
+                "SELECT p.proname FROM pg_proc p WHERE p.pronamespace = current_schema()::regnamespace"
+                " AND p.proname LIKE :like"
+            ),
+            {"like": f"{_REFRESH}\\_{campaign_id}\\_%"},
+        ).scalars()
+    }
+    for stale in made - {name}:
+        conn.exec_driver_sql(f"DROP FUNCTION {stale}(text[])")
+    schema = conn.dialect.identifier_preparer.quote_identifier(
+        str(conn.execute(text("SELECT current_schema()")).scalar_one())
+    )
+    signature = f"{name}(text[])"
+    if name not in made:
+        conn.exec_driver_sql(
+            f"CREATE FUNCTION {name}(refresh_ids text[]) RETURNS void LANGUAGE plpgsql"
+            f" SECURITY DEFINER SET search_path = {schema}, pg_temp AS $fn$\n{body}\n$fn$"
+        )
+        conn.exec_driver_sql(f"ALTER FUNCTION {signature} OWNER TO {groups[OPS]}")
+    conn.exec_driver_sql(f"REVOKE ALL ON FUNCTION {signature} FROM PUBLIC")
+    conn.exec_driver_sql(
+        f"GRANT EXECUTE ON FUNCTION {signature} TO {groups[OPS]}, {groups[ADVISOR]}"
+    )
+    return name
+
+
+def refresh_own(
+    conn: Connection, campaign_id: int, client_ids: Callable[[], Iterable[str]]
+) -> bool:
+    """For an advisor (or any login but ops where roles are in force): bring the summary
+    and the tallies of the clients `client_ids()` names up to date by the campaign's
+    refresh function, the only way they may write them; True when done so. False for
+    ops and where roles are not in force: the caller refreshes as usual (`stages`)."""
+    name = _own_refresh(conn, caller(conn), campaign_id)
+    if name is None:
+        return False
+    conn.execute(text(f"SELECT {name}(:ids)"), {"ids": sorted(set(client_ids()))})
+    return True
+
+
+def check_refresh(conn: Connection, who_calls: Caller | None, campaign_id: int) -> None:
+    """Before an advisor's upload: refuse now, not after every row is read, when the
+    campaign's refresh function is missing or of another definition (`refresh_own`)."""
+    _own_refresh(conn, who_calls, campaign_id)
+
+
+def _own_refresh(conn: Connection, who_calls: Caller | None, campaign_id: int) -> str | None:
+    """The name of the refresh function `who_calls` must use (None: ops, or no roles);
+    `ConfigError` when the database has not got the current one."""
+    if who_calls is None or who_calls.ops:
+        return None
+    name, _body = _refresh_function(campaign_id, stages.registered_campaign(conn, campaign_id))
+    made = conn.execute(
+        text(
+            "SELECT 1 FROM pg_proc WHERE proname = :name"
+            " AND pronamespace = current_schema()::regnamespace"
+        ),
+        {"name": name},
+    ).first()
+    if made is None:
+        raise ConfigError(t("access.refresh_missing"))
+    return name
 
 
 def init(engine: Engine, prefix: str = DEFAULT_PREFIX) -> InitSummary:
@@ -622,6 +784,8 @@ def init(engine: Engine, prefix: str = DEFAULT_PREFIX) -> InitSummary:
                 statement += f" WITH CHECK ({check})"
             conn.exec_driver_sql(statement)
             policies += 1
+        for campaign_id in conn.execute(text("SELECT id FROM campaign ORDER BY id")).scalars():
+            install_refresh(conn, int(campaign_id))
     return InitSummary(schema=schema, groups=groups, created=created, policies=policies)
 
 

@@ -52,9 +52,13 @@ def register(engine: Engine, path: Path) -> tuple[Campaign, bool]:
             )
         ).first()
         if record is None:
-            conn.execute(
-                insert(CAMPAIGNS).values(slug=config.slug, registered_at=utcnow(), **values)
-            )
+            new_id = conn.execute(
+                insert(CAMPAIGNS)
+                .values(slug=config.slug, registered_at=utcnow(), **values)
+                .returning(CAMPAIGNS.c.id)
+            ).scalar_one()
+            if access.enforced(conn):  # advisors' uploads into it refresh by its function
+                access.install_refresh(conn, int(new_id))
             return config, True
         if record.status == "closed":
             raise StateError(t("error.campaign_closed_unchangeable", slug=config.slug))
@@ -63,6 +67,8 @@ def register(engine: Engine, path: Path) -> tuple[Campaign, bool]:
         if before != config.stages:
             # the summary's funnel columns are worked out under the stage list
             stages.refresh(conn, record.id)
+        if access.enforced(conn):
+            access.install_refresh(conn, record.id)
     return config, False
 
 

@@ -101,7 +101,8 @@ def shared(db_url: str, tmp_path: Path) -> Iterator[Shared]:
             text("UPDATE client SET branch = :b WHERE client_id = '0010000007'"), {"b": BRANCH_2}
         )
         cid = conn.execute(text("SELECT id FROM campaign")).scalar_one()
-        stages.refresh(conn, cid, ["0010000007"])  # the summary carries the client's branch
+        # the summary carries the client's branch (and 05's control flag, set directly)
+        stages.refresh(conn, cid)
     engine.dispose()
     prefix = f"rx{uuid.uuid4().hex[:10]}"
     state = Shared(owner=db_url, prefix=prefix, tmp=tmp_path)
@@ -255,6 +256,10 @@ def test_managers_and_advisors_are_refused_ops_work_before_it_starts(shared: Sha
             ("followups", "-c", SLUG, "--workbooks", str(shared.tmp / "followups")),
             ("access", "grant", "nobody_here", "--role", "ops"),
             ("access", "list"),
+            ("wecom", "sync", "-c", SLUG),
+            ("wecom", "qr", "-c", SLUG),
+            ("wecom", "notify", "-c", SLUG, "--dry-run"),
+            ("wecom", "transfers", "-c", SLUG),
         ):
             result = invoke(*args, db=url)
             assert result.exit_code == 1, (args, result.output)
@@ -348,6 +353,153 @@ def test_two_advisors_upload_at_once_each_only_their_own(shared: Shared) -> None
         ("0010000003", "A002", shared.name("adv2")),
         ("0010000004", "A001", shared.name("adv1")),
     ]
+    _equal_to_a_rebuild(shared.owner)
+
+
+def _derived(owner: str) -> list[list[tuple[Any, ...]]]:
+    """The summary rows and the tallies, as the owner reads them."""
+    return [
+        sorted(_rows(owner, f"SELECT * FROM {table}"), key=repr)
+        for table in ("client_stage", "stage_tally", "stage_days")
+    ]
+
+
+def _equal_to_a_rebuild(owner: str) -> None:
+    kept = _derived(owner)
+    engine = open_engine(owner)
+    with engine.begin() as conn:
+        stages.refresh(conn, conn.execute(text("SELECT id FROM campaign")).scalar_one())
+    engine.dispose()
+    rebuilt = _derived(owner)
+    for was, now in zip(kept, rebuilt, strict=True):
+        assert set(now) - set(was) == set(), sorted(set(was) - set(now), key=repr)
+    assert rebuilt == kept
+
+
+def _refresh_function(owner: str) -> str:
+    (name,) = _rows(
+        owner,
+        "SELECT proname FROM pg_proc WHERE proname LIKE 'reactivate_refresh%'"
+        " AND pronamespace = current_schema()::regnamespace",
+    )[0]
+    return str(name)
+
+
+@postgres_only
+def test_only_ops_write_the_summary_and_tallies_an_advisor_s_refresh_only_their_own(
+    shared: Shared,
+) -> None:
+    shared.login("adv2", "advisor", advisor="A002")
+    shared.login("mgr1", "manager", branches=["0101"])
+    refresh = _refresh_function(shared.owner)
+    writes = (
+        "INSERT INTO stage_tally (campaign_id, dim, key, assigned_at, arm, members)"
+        " SELECT id, 'cohort', 'x', now(), 'assigned', 1000 FROM campaign",
+        "UPDATE stage_tally SET members = members + 1000",
+        "DELETE FROM stage_tally",
+        "INSERT INTO stage_days (campaign_id, dim, key, stage, day, clients)"
+        " SELECT id, 'cohort', 'x', 'called', 0, 1000 FROM campaign",
+        "UPDATE stage_days SET clients = clients + 1000",
+        "DELETE FROM stage_days",
+        "UPDATE client_stage SET stages_reached = 5",
+        "DELETE FROM client_stage",
+        "INSERT INTO client_stage (campaign_id, client_id, control, dnc)"
+        " SELECT id, '0010000003', false, false FROM campaign",
+    )
+    before = _derived(shared.owner)
+    for login in ("adv2", "mgr1"):
+        with shared.psql(login) as conn:
+            for sql in writes:
+                assert "permission denied" in _refused(conn, sql), (login, sql)
+            # nor read: the tallies hold other advisors' counts
+            assert "permission denied" in _refused(conn, "SELECT * FROM stage_tally")
+    with shared.psql("adv2") as conn:
+        for ids in ("ARRAY['0010000001']", "ARRAY['0010000003', '0010000007']"):
+            refused = _refused(conn, f"SELECT {refresh}({ids})")
+            assert "may bring up to date only the summary of their own clients" in refused
+        conn.execute(f"SELECT {refresh}(ARRAY['0010000003'])")  # their own: from the events
+    with shared.psql("mgr1") as conn:
+        assert "permission denied" in _refused(conn, f"SELECT {refresh}(ARRAY['0010000001'])")
+    # nor through a void on their own client that names another advisor's event
+    (theirs,) = _rows(shared.owner, "SELECT min(id) FROM event WHERE client_id = '0010000001'")
+    with shared.psql("adv2") as conn:
+        void = (
+            "INSERT INTO event (campaign_id, client_id, stage, occurred_at, source, recorded_by,"
+            f" recorded_at, voids_event_id) SELECT id, '0010000003', 'void', now(), 'undo',"
+            f" '{shared.name('adv2')}', now(), {theirs[0]} FROM campaign"
+        )
+        assert "row-level security" in _refused(conn, void)
+    assert _derived(shared.owner) == before
+
+
+@postgres_only
+def test_a_campaign_re_registered_by_an_ops_login_gets_a_new_refresh_function(
+    shared: Shared,
+) -> None:
+    ops = shared.login("ops1", "ops")
+    adv1 = shared.login("adv1", "advisor", advisor="A001")
+    before = _refresh_function(shared.owner)
+    fewer = CAMPAIGN_FILE.read_text(encoding="utf-8").replace(
+        'stages = ["called", "reached", "wecom_added", "pushed", "converted"]',
+        'stages = ["called", "reached", "wecom_added"]',
+    )
+    path = shared.tmp / "2020h2-dormant.toml"
+    path.write_text(fewer.replace("converted = 0.064\n", ""), encoding="utf-8")
+    result = invoke("campaign", "add", str(path), db=ops)
+    assert result.exit_code == 0, result.output
+    after = _refresh_function(shared.owner)  # the stale one dropped: one left
+    assert after != before
+    (owner,) = _rows(
+        shared.owner, f"SELECT pg_get_userbyid(proowner) FROM pg_proc WHERE proname = '{after}'"
+    )
+    assert owner == (shared.name("ops"),)  # the group's, whoever made it
+    book = make_workbook(shared.owner, shared.tmp / "a001.xlsx", "A001", {"0010000001": FILL})
+    assert invoke("results", "upload", str(book), "-c", SLUG, db=adv1).exit_code == 0
+    _equal_to_a_rebuild(shared.owner)
+    # a deployment whose function is missing (or of an older release): refused before work
+    engine = open_engine(shared.owner)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f"DROP FUNCTION {after}(text[])")
+    engine.dispose()
+    book = make_workbook(shared.owner, shared.tmp / "a001b.xlsx", "A001", {"0010000002": FILL})
+    refused = invoke("results", "upload", str(book), "-c", SLUG, db=adv1)
+    assert refused.exit_code == 1
+    assert refused.output.startswith("Error: The database has no summary refresh")
+    assert invoke("access", "init", "--prefix", shared.prefix, db=shared.owner).exit_code == 0
+    assert invoke("results", "upload", str(book), "-c", SLUG, db=adv1).exit_code == 0
+    _equal_to_a_rebuild(shared.owner)
+
+
+@postgres_only
+def test_an_advisor_s_upload_undo_and_correction_keep_the_tallies_equal_to_a_rebuild(
+    shared: Shared,
+) -> None:
+    adv1 = shared.login("adv1", "advisor", advisor="A001")
+    adv2 = shared.login("adv2", "advisor", advisor="A002")
+    # A002's one client: an upload naming every member the advisor can see
+    book2 = make_workbook(shared.owner, shared.tmp / "a002.xlsx", "A002", {"0010000003": FILL})
+    assert invoke("results", "upload", str(book2), "-c", SLUG, db=adv2).exit_code == 0
+    _equal_to_a_rebuild(shared.owner)
+    wecom = {**FILL, "是否添加企业微信": "是", "添加时间": "2020-07-03 11:00"}
+    book1 = make_workbook(
+        shared.owner,
+        shared.tmp / "a001.xlsx",
+        "A001",
+        {"0010000001": wecom, "0010000002": FILL, "0010000004": FILL},
+    )
+    assert invoke("results", "upload", str(book1), "-c", SLUG, db=adv1).exit_code == 0
+    _equal_to_a_rebuild(shared.owner)
+    assert _report(adv1)["stages"][0]["clients"] == 3
+    correct = ("results", "correct", "0010000001", "-c", SLUG, "--stage", "called")
+    assert invoke(*correct, "--reason", "wrong client", db=adv1).exit_code == 0
+    _equal_to_a_rebuild(shared.owner)
+    (first,) = _rows(
+        shared.owner,
+        f"SELECT id FROM import_record WHERE run_by = '{shared.name('adv2')}'",
+    )
+    assert invoke("results", "undo", str(first[0]), db=adv2).exit_code == 0
+    _equal_to_a_rebuild(shared.owner)
+    assert _report(shared.owner)["stages"][0]["clients"] == 2
 
 
 def _report(url: str, *extra: str) -> dict[str, Any]:
@@ -381,8 +533,85 @@ def test_a_manager_s_report_is_the_ops_report_of_their_branch(shared: Shared) ->
     silent = {a["key"] for a in _report(shared.owner)["data_quality"]["silent_advisors"]}
     assert silent == {"A002", "A003"}
     assert [a["key"] for a in mine["data_quality"]["silent_advisors"]] == ["A002"]
-    week = invoke("report", "-c", SLUG, "--by", "week", db=mgr1)
-    assert week.exit_code == 1 and "--by cohort" in week.output
+
+
+def _without_time(report: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in report.items() if k != "generated_at"}
+
+
+@postgres_only
+def test_a_partial_view_s_weekly_trend_is_counted_from_its_own_rows(shared: Shared) -> None:
+    both = shared.login("mgr12", "manager", branches=["0101", "0202"])
+    mgr1 = shared.login("mgr1", "manager", branches=["0101"])
+    mgr2 = shared.login("mgr2", "manager", branches=["0202"])
+    adv3 = shared.login("adv3", "advisor", advisor="A003")
+    later = {
+        "通话结果": "接通",
+        "通话时间": "2020-07-14 10:00",
+        "是否添加企业微信": "是",
+        "添加时间": "2020-07-15 10:00",
+    }
+    book1 = make_workbook(
+        shared.owner, shared.tmp / "a001.xlsx", "A001", {"0010000001": FILL, "0010000002": later}
+    )
+    book3 = make_workbook(
+        shared.owner,
+        shared.tmp / "a003.xlsx",
+        "A003",
+        {"0010000007": later},
+        clients=["0010000007"],
+    )
+    for book in (book1, book3):
+        assert invoke("results", "upload", str(book), "-c", SLUG, db=shared.owner).exit_code == 0
+    ops = _report(shared.owner, "--by", "week")
+    assert [(g["key"], [s["clients"] for s in g["stages"]]) for g in ops["groups"]] == [
+        ("2020-W27", [1, 1, 0, 0, 0]),
+        ("2020-W29", [2, 2, 2, 0, 0]),
+    ]
+    # a manager of every branch reads every row: their trend is the ops trend, medians too
+    assert _without_time(_report(both, "--by", "week")) == _without_time(ops)
+    # the branches' trends add up to the campaign's, week by week and stage by stage
+    parts = [_report(url, "--by", "week") for url in (mgr1, mgr2)]
+    for group in ops["groups"]:
+        found = [g for part in parts for g in part["groups"] if g["key"] == group["key"]]
+        assert sum(g["assigned"] for g in found) == group["assigned"]
+        for i, stage in enumerate(group["stages"]):
+            assert sum(g["stages"][i]["clients"] for g in found) == stage["clients"]
+    mine = _report(adv3, "--by", "week")
+    assert mine["assigned"] == 1
+    assert [(g["key"], g["stages"][0]["clients"]) for g in mine["groups"]] == [
+        (ops["groups"][0]["key"], 0),
+        (ops["groups"][1]["key"], 1),
+    ]
+
+
+@postgres_only
+def test_a_manager_s_upload_quality_counts_their_advisors_uploads_only(shared: Shared) -> None:
+    mgr1 = shared.login("mgr1", "manager", branches=["0101"])
+    mgr2 = shared.login("mgr2", "manager", branches=["0202"])
+    wrong = {"通话结果": "不知道", "通话时间": "2020-07-02 10:00"}
+    books = [
+        make_workbook(shared.owner, shared.tmp / "a001.xlsx", "A001", {"0010000001": wrong}),
+        make_workbook(
+            shared.owner,
+            shared.tmp / "a003.xlsx",
+            "A003",
+            {"0010000007": wrong},
+            clients=["0010000007"],
+        ),
+    ]
+    for book in books:  # refused: one rejected row each
+        assert invoke("results", "upload", str(book), "-c", SLUG, db=shared.owner).exit_code == 1
+
+    def quality(url: str) -> tuple[int, int]:
+        found = _report(url)["data_quality"]
+        return found["uploads_refused"], found["rows_rejected"]
+
+    assert quality(shared.owner) == (2, 2)
+    assert quality(mgr1) == (1, 1) and quality(mgr2) == (1, 1)
+    with shared.psql("mgr1") as conn:  # the import log, outside our code: their advisors'
+        files = conn.execute("SELECT file_name FROM import_record WHERE kind = 'results'")
+        assert [Path(name).name for (name,) in files.fetchall()] == ["a001.xlsx"]
 
 
 @postgres_only

@@ -59,9 +59,13 @@ def engine(db: str | None, *, create: bool = False) -> Engine:
 @contextmanager
 def wecom_client(eng: Engine) -> Iterator[WeComClient]:
     """A WeCom client from the `REACTIVATE_WECOM_*` settings (ConfigError when incomplete),
-    its token cached in the database."""
+    its token cached in the database. The app and its token are ops' alone: another
+    role is refused first, before the settings are looked at."""
+    from reactivate import access
     from reactivate.wecom.client import WeComClient, WeComSettings
     from reactivate.wecom.tokens import DatabaseTokenStore
+
+    access.require(eng, "access.action.wecom")
 
     with WeComClient(WeComSettings.from_env(), DatabaseTokenStore(eng)) as client:
         yield client

@@ -15,7 +15,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, text
 
@@ -105,7 +104,10 @@ LEFT JOIN {_COHORTS} w ON w.moment = facts.assigned_at
 """
 
 _UNVOIDED = "AND NOT EXISTS (SELECT 1 FROM event v WHERE v.voids_event_id = e.id)"
-_TOUCHED = "touched_client"
+#: The temporary table of the clients a refresh rewrites (column client_id).
+TOUCHED = "touched_client"
+_TOUCHED = TOUCHED
+_ONLY_TOUCHED = f"AND {{alias}}client_id IN (SELECT client_id FROM {TOUCHED})"
 
 
 def funnel_columns(
@@ -191,13 +193,32 @@ def asset_band_sql(assets: str, edges: Sequence[float]) -> str:
     return f"CASE WHEN {assets} IS NULL THEN 'unknown' {cases} ELSE '{bands(edges[-1])}' END"
 
 
-def _stage_cohorts(conn: Connection, campaign_id: int, only: str, tz: ZoneInfo) -> None:
+def cohorts_sql(campaign: Campaign, only: str) -> list[str]:
+    """PostgreSQL: the statements that fill temporary table `stage_cohort` with each
+    assignment time of the members `only` names -> Monday of its week, in the campaign's
+    time zone (parameter :campaign_id)."""
+    monday = (
+        f"to_char(date_trunc('week', assigned_at AT TIME ZONE '{campaign.timezone}'), 'YYYY-MM-DD')"
+    )
+    return [
+        f"DROP TABLE IF EXISTS {_COHORTS}",
+        f"CREATE TEMPORARY TABLE {_COHORTS} AS SELECT DISTINCT assigned_at AS moment,"
+        f" {monday} AS monday FROM member"
+        f" WHERE campaign_id = :campaign_id AND assigned_at IS NOT NULL {only}",
+    ]
+
+
+def _stage_cohorts(conn: Connection, campaign_id: int, only: str, campaign: Campaign) -> None:
     """Temporary table `stage_cohort`: each assignment time of the members being rebuilt ->
     Monday of its week, in the campaign's time zone.
 
-    Assignment times are few (one per assign run), so mapping them in Python is cheap and
-    exact in any time zone, where SQLite alone knows no zones.
+    SQLite knows no time zones: there assignment times, which are few (one per assign
+    run), are mapped in Python.
     """
+    if conn.dialect.name == "postgresql":
+        for statement in cohorts_sql(campaign, only):
+            conn.execute(text(statement), {"campaign_id": campaign_id})
+        return
     stored = conn.execute(
         text(
             "SELECT DISTINCT assigned_at FROM member"
@@ -207,12 +228,10 @@ def _stage_cohorts(conn: Connection, campaign_id: int, only: str, tz: ZoneInfo) 
     ).scalars()
     rows = []
     for value in stored:
-        # SQLite hands the stored UTC text over, PostgreSQL an aware time
-        moment = value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(value)
-        day = moment.replace(tzinfo=moment.tzinfo or dt.UTC).astimezone(tz).date()
+        moment = dt.datetime.fromisoformat(value)  # SQLite hands the stored UTC text over
+        day = moment.replace(tzinfo=moment.tzinfo or dt.UTC).astimezone(campaign.tz).date()
         rows.append((value, (day - dt.timedelta(days=day.weekday())).isoformat()))
-    column_type = "TIMESTAMPTZ" if conn.dialect.name == "postgresql" else "TEXT"
-    bulk.stage(conn, _COHORTS, {"moment": f"{column_type} PRIMARY KEY", "monday": "TEXT"}, rows)
+    bulk.stage(conn, _COHORTS, {"moment": "TEXT PRIMARY KEY", "monday": "TEXT"}, rows)
 
 
 def refresh(conn: Connection, campaign_id: int, client_ids: Iterable[str] | None = None) -> None:
@@ -278,17 +297,26 @@ def refresh_selected(
 
 
 def _rebuild(conn: Connection, campaign_id: int, *, only_touched: bool, touched: int = 0) -> None:
-    only = f"AND {{alias}}client_id IN (SELECT client_id FROM {_TOUCHED})" if only_touched else ""
+    only = _ONLY_TOUCHED if only_touched else ""
     # Most databases hold no void event at all: then the per-event probe for one is skipped.
     any_void = conn.execute(
         text("SELECT 1 FROM event WHERE voids_event_id IS NOT NULL LIMIT 1")
     ).first()
-    unvoided = _UNVOIDED if any_void is not None else ""
     params = {"campaign_id": campaign_id}
     sqlite = conn.dialect.name == "sqlite"
     campaign = registered_campaign(conn, campaign_id)
+    # The tallies change by the touched rows' old and new copies (twice their number), or
+    # are counted anew from every row: whichever reads fewer rows (a load, an assignment,
+    # the upload of every advisor's workbook touch most of a campaign).
+    by_delta = only_touched and 2 * touched < tally.members(conn, campaign_id)
+    if by_delta and not sqlite:
+        # the statements the database's refresh function runs for an advisor (`access`)
+        few = {**params, "cid": campaign_id, "no_time": tally.NO_TIME}
+        for statement in few_clients_sql(campaign, unvoided=any_void is not None):
+            conn.execute(text(statement), few)
+        return
+    _stage_cohorts(conn, campaign_id, only.format(alias=""), campaign)
     funnel_tallied = tally_funnel(campaign, sqlite=sqlite)
-    _stage_cohorts(conn, campaign_id, only.format(alias=""), campaign.tz)
     # Rewriting a whole campaign, SQLite builds the summary's indexes anew by one sort
     # many times faster than it keeps them up to date row by row (8x at 1M members).
     # (PostgreSQL would lock readers out for the transaction's length: left alone.)
@@ -297,10 +325,6 @@ def _rebuild(conn: Connection, campaign_id: int, *, only_touched: bool, touched:
     if reindex:
         for index in indexes:
             conn.exec_driver_sql(f"DROP INDEX IF EXISTS {index.name}")
-    # The tallies change by the touched rows' old and new copies (twice their number), or
-    # are counted anew from every row: whichever reads fewer rows (a load, an assignment,
-    # the upload of every advisor's workbook touch most of a campaign).
-    by_delta = only_touched and 2 * touched < tally.members(conn, campaign_id)
     if by_delta:
         tally.start_delta(conn, campaign_id, _TOUCHED)
     else:
@@ -309,17 +333,7 @@ def _rebuild(conn: Connection, campaign_id: int, *, only_touched: bool, touched:
         text(f"DELETE FROM client_stage WHERE campaign_id = :campaign_id {only.format(alias='')}"),
         params,
     )
-    # SQLite works out the assignment's Julian day once per member, not once per stage.
-    assigned_day = "julianday(m.assigned_at) AS assigned_day," if sqlite else ""
-    derived = funnel_columns(campaign.stages, sqlite=sqlite, assigned_day="assigned_day")
-    summary = _SUMMARY_SQL.format(
-        only=only.format(alias="m."),
-        assigned_day=assigned_day,
-        unvoided=unvoided,
-        funnel_names=", ".join(derived),
-        funnel_values=", ".join(derived.values()),
-        asset_band=asset_band_sql("c.assets", campaign.asset_edges),
-    )
+    summary = _summary_sql(campaign, sqlite=sqlite, unvoided=any_void is not None, only=only)
     conn.execute(text(summary), params)
     conn.exec_driver_sql(f"DROP TABLE {_COHORTS}")
     if reindex:
@@ -329,6 +343,42 @@ def _rebuild(conn: Connection, campaign_id: int, *, only_touched: bool, touched:
         tally.finish_delta(conn, campaign_id, _TOUCHED, funnel_tallied)
     else:
         tally.add_campaign(conn, campaign_id, funnel_tallied)
+
+
+def _summary_sql(campaign: Campaign, *, sqlite: bool, unvoided: bool, only: str) -> str:
+    """The INSERT of the summary rows of the members `only` names (parameter :campaign_id)."""
+    # SQLite works out the assignment's Julian day once per member, not once per stage.
+    assigned_day = "julianday(m.assigned_at) AS assigned_day," if sqlite else ""
+    derived = funnel_columns(campaign.stages, sqlite=sqlite, assigned_day="assigned_day")
+    return _SUMMARY_SQL.format(
+        only=only.format(alias="m."),
+        assigned_day=assigned_day,
+        unvoided=_UNVOIDED if unvoided else "",
+        funnel_names=", ".join(derived),
+        funnel_values=", ".join(derived.values()),
+        asset_band=asset_band_sql("c.assets", campaign.asset_edges),
+    )
+
+
+def few_clients_sql(campaign: Campaign, *, unvoided: bool) -> list[str]:
+    """PostgreSQL: the statements that rewrite the summary rows of the clients in
+    temporary table `TOUCHED` and move the tallies by their old and new copies;
+    parameters :campaign_id, :cid (the same) and :no_time (`tally.NO_TIME`).
+
+    `refresh` runs these for a few clients; on a shared PostgreSQL, the database function
+    an advisor's upload calls is made of them (`access`), so that what an advisor may
+    change in the summary and the tallies is what their events imply, by one definition.
+    `unvoided`: whether void events are looked for (always correct; skipped when none exist).
+    """
+    only = _ONLY_TOUCHED
+    return [
+        *cohorts_sql(campaign, only.format(alias="")),
+        *tally.delta_before_sql(_TOUCHED),
+        f"DELETE FROM client_stage WHERE campaign_id = :campaign_id {only.format(alias='')}",
+        _summary_sql(campaign, sqlite=False, unvoided=unvoided, only=only),
+        f"DROP TABLE {_COHORTS}",
+        *tally.delta_after_sql(_TOUCHED, tally_funnel(campaign, sqlite=False)),
+    ]
 
 
 #: `client_stage`'s columns as a new member's row holds them, besides its funnel columns.

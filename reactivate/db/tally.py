@@ -189,15 +189,8 @@ def add_campaign(conn: Connection, campaign_id: int, funnel: Funnel) -> None:
 
 def start_delta(conn: Connection, campaign_id: int, touched: str) -> None:
     """Copy the summary rows of the clients in table `touched`, about to be rewritten."""
-    conn.exec_driver_sql(f"DROP TABLE IF EXISTS {_DELTA}")
-    conn.execute(
-        text(
-            f"CREATE TEMPORARY TABLE {_DELTA} AS SELECT -1 AS sign, {', '.join(_ROW_COLUMNS)}"
-            f" FROM client_stage WHERE campaign_id = :cid"
-            f" AND client_id IN (SELECT client_id FROM {touched})"
-        ),
-        {"cid": campaign_id},
-    )
+    for statement in delta_before_sql(touched):
+        conn.execute(text(statement), {"cid": campaign_id})
 
 
 def finish_delta(conn: Connection, campaign_id: int, touched: str, funnel: Funnel) -> None:
@@ -213,11 +206,82 @@ def finish_delta(conn: Connection, campaign_id: int, touched: str, funnel: Funne
     )
     _add(conn, campaign_id, funnel, _DELTA, "true", weighted=True)
     conn.exec_driver_sql(f"DROP TABLE {_DELTA}")
-    for table, count in (("stage_tally", "members"), ("stage_days", "clients")):
-        conn.execute(
-            text(f"DELETE FROM {table} WHERE campaign_id = :cid AND {count} = 0"),
-            {"cid": campaign_id},
+    for statement in _drop_empty_sql():
+        conn.execute(text(statement), {"cid": campaign_id})
+
+
+def _drop_empty_sql() -> list[str]:
+    return [
+        f"DELETE FROM {table} WHERE campaign_id = :cid AND {count} = 0"
+        for table, count in (("stage_tally", "members"), ("stage_days", "clients"))
+    ]
+
+
+def delta_before_sql(touched: str) -> list[str]:
+    """`start_delta`'s statements (parameter :cid), for `delta_after_sql` too."""
+    return [
+        f"DROP TABLE IF EXISTS {_DELTA}",
+        f"CREATE TEMPORARY TABLE {_DELTA} AS SELECT -1 AS sign, {', '.join(_ROW_COLUMNS)}"
+        f" FROM client_stage WHERE campaign_id = :cid"
+        f" AND client_id IN (SELECT client_id FROM {touched})",
+    ]
+
+
+def delta_after_sql(touched: str, funnel: Funnel) -> list[str]:
+    """PostgreSQL: `finish_delta` as statements alone (parameters :cid and :no_time), the
+    few rows of a delta counted into cells by one GROUP BY. The per-client refresh runs
+    these on PostgreSQL, and so does the database function an advisor's upload calls
+    (`access`): one definition for both."""
+    columns = ", ".join(_ROW_COLUMNS)
+    keys, profile, trend = _cell_columns(funnel, sqlite=False)
+    names = _cell_names(len(funnel.days))
+    blank = ["NULL"] * len(trend)
+    parts = [
+        f"SELECT 'cohort' AS dim, {keys[0]} AS gk, COALESCE(assigned_at, :no_time) AS at,"
+        f" {', '.join(f'{sql} AS {name}' for sql, name in zip((*profile, *trend), names[3:], strict=True))},"
+        f" sign AS n FROM {_DELTA}"
+    ]
+    for dim, key in zip(list(DIMENSIONS)[1:], keys[1:], strict=True):
+        parts.append(
+            f"SELECT '{dim}', {key}, :no_time, {', '.join((*profile, *blank))}, sign"
+            f" FROM {_DELTA} WHERE {_ASSIGNED}"
         )
+    grouped = ", ".join(names)
+    return [
+        f"INSERT INTO {_DELTA} (sign, {columns}) SELECT 1, {columns} FROM client_stage"
+        f" WHERE campaign_id = :cid AND client_id IN (SELECT client_id FROM {touched})",
+        f"DROP TABLE IF EXISTS {_CELLS}",
+        f"CREATE TEMPORARY TABLE {_CELLS} AS SELECT {grouped}, SUM(n) AS n"
+        f" FROM ({' UNION ALL '.join(parts)}) c GROUP BY {grouped} HAVING SUM(n) <> 0",
+        f"DROP TABLE {_DELTA}",
+        _counts_sql(),
+        _days_sql(list(funnel.days)),
+        f"DROP TABLE {_CELLS}",
+        *_drop_empty_sql(),
+    ]
+
+
+def _cell_columns(funnel: Funnel, *, sqlite: bool) -> tuple[list[str], list[str], list[str]]:
+    """SQL over a summary row of what its tally cell is made of: (each breakdown's key,
+    the profile: arm, stages reached, flags and whole days to each stage; the trend: the
+    week each stage, and the WeCom add's confirmation, was first reached)."""
+    flags = " + ".join(
+        f"(CASE WHEN {condition} THEN {1 << bit} ELSE 0 END)"
+        for bit, condition in enumerate(_FLAGS.values())
+    )
+    days = [floor_days(funnel.days[stage], sqlite=sqlite) for stage in funnel.days]
+    weeks = [
+        monday_sql(funnel.first_time[stage], funnel.timezone, sqlite=sqlite)
+        for stage in funnel.days
+    ]
+    weeks.append(monday_sql("wecom_confirmed_at", funnel.timezone, sqlite=sqlite))
+    return list(DIMENSIONS.values()), [_ARM, "stages_reached", flags, *days], weeks
+
+
+def _cell_names(n_days: int) -> list[str]:
+    """The columns of `tally_cell`, but its count `n`."""
+    names = ["dim", "gk", "at", "arm", "sr", "flags"]
+    return names + [f"d{i}" for i in range(n_days)] + [f"w{i}" for i in range(n_days)] + ["wc"]
 
 
 def add_counted(conn: Connection, campaign_id: int, funnel: Funnel, rows: str) -> None:
@@ -252,26 +316,9 @@ def _add(
     """
     sqlite = conn.dialect.name == "sqlite"
     stages = list(funnel.days)
-    flags = " + ".join(
-        f"(CASE WHEN {condition} THEN {1 << bit} ELSE 0 END)"
-        for bit, condition in enumerate(_FLAGS.values())
-    )
-    days = [floor_days(funnel.days[stage], sqlite=sqlite) for stage in stages]
-    weeks = [
-        monday_sql(funnel.first_time[stage], funnel.timezone, sqlite=sqlite) for stage in stages
-    ]
-    weeks.append(monday_sql("wecom_confirmed_at", funnel.timezone, sqlite=sqlite))
-    keys = list(DIMENSIONS.values())
-    selected = [
-        *keys,
-        "assigned_at",
-        _ARM,
-        "stages_reached",
-        flags,
-        *days,
-        *weeks,
-        "sign" if weighted else "1",
-    ]
+    keys, profile_sql, weeks = _cell_columns(funnel, sqlite=sqlite)
+    days = profile_sql[3:]
+    selected = [*keys, "assigned_at", *profile_sql, *weeks, "sign" if weighted else "1"]
     # streamed (a server-side cursor on PostgreSQL): a campaign's rows are never all in memory
     found = conn.execute(
         text(f"SELECT {', '.join(selected)} FROM {rows} WHERE {where}").execution_options(
@@ -295,8 +342,7 @@ def _add(
             for i, dim in enumerate(DIMENSIONS):
                 if dim != "cohort":
                     cells[(dim, row[i], no_time, *common, *blank)] += weight
-    names = ["dim", "gk", "at", "arm", "sr", "flags"]
-    names += [f"d{i}" for i in range(n_days)] + [f"w{i}" for i in range(n_days)] + ["wc"]
+    names = _cell_names(n_days)
     types = ["TEXT", "TEXT", time_type(conn), "TEXT", "INTEGER", "INTEGER"]
     types += ["INTEGER"] * n_days + ["TEXT"] * (n_days + 1)
     bulk.stage(
@@ -305,8 +351,8 @@ def _add(
         {**dict(zip(names, types, strict=True)), "n": "INTEGER"},
         ((*cell, n) for cell, n in cells.items() if n),
     )
-    _add_counts(conn, campaign_id)
-    _add_days(conn, campaign_id, stages)
+    conn.execute(text(_counts_sql()), {"cid": campaign_id})
+    conn.execute(text(_days_sql(stages)), {"cid": campaign_id})
     conn.exec_driver_sql(f"DROP TABLE {_CELLS}")
 
 
@@ -314,8 +360,8 @@ def _flag(name: str) -> str:
     return f"(flags & {1 << list(_FLAGS).index(name)}) <> 0"
 
 
-def _add_counts(conn: Connection, campaign_id: int) -> None:
-    """The cells' counts summed into `stage_tally`, per breakdown group."""
+def _counts_sql() -> str:
+    """The cells' counts summed into `stage_tally`, per breakdown group (parameter :cid)."""
     sums = {
         "members": "SUM(n)",
         **{name: f"COALESCE(SUM(n) FILTER (WHERE {_flag(name)}), 0)" for name in _FLAGS},
@@ -330,20 +376,18 @@ def _add_counts(conn: Connection, campaign_id: int) -> None:
     }
     names = ", ".join(sums)
     update = ", ".join(f"{n} = stage_tally.{n} + excluded.{n}" for n in sums)
-    conn.execute(
-        text(
-            f"INSERT INTO stage_tally (campaign_id, dim, key, assigned_at, arm, {names})"
-            f" SELECT :cid, dim, gk, at, arm, {', '.join(sums.values())} FROM {_CELLS}"
-            f" WHERE true GROUP BY dim, gk, at, arm"
-            f" ON CONFLICT (campaign_id, dim, key, assigned_at, arm) DO UPDATE SET {update}"
-        ),
-        {"cid": campaign_id},
+    return (
+        f"INSERT INTO stage_tally (campaign_id, dim, key, assigned_at, arm, {names})"
+        f" SELECT :cid, dim, gk, at, arm, {', '.join(sums.values())} FROM {_CELLS}"
+        f" WHERE true GROUP BY dim, gk, at, arm"
+        f" ON CONFLICT (campaign_id, dim, key, assigned_at, arm) DO UPDATE SET {update}"
     )
 
 
-def _add_days(conn: Connection, campaign_id: int, stages: list[str]) -> None:
+def _days_sql(stages: list[str]) -> str:
     """The cells' whole days to each stage summed into `stage_days`: per breakdown group,
-    and for the trend per week of first reaching (cohort cells hold every assigned client)."""
+    and for the trend per week of first reaching (cohort cells hold every assigned client).
+    Parameter :cid."""
     parts = []
     for i, stage in enumerate(stages):
         assigned = f"arm = 'assigned' AND d{i} IS NOT NULL"
@@ -359,14 +403,11 @@ def _add_days(conn: Connection, campaign_id: int, stages: list[str]) -> None:
         f"SELECT '{WEEK}', wc, '{CONFIRMED}', 0, SUM(n) FROM {_CELLS}"
         f" WHERE dim = 'cohort' AND arm = 'assigned' AND wc IS NOT NULL GROUP BY wc"
     )
-    conn.execute(
-        text(
-            "INSERT INTO stage_days (campaign_id, dim, key, stage, day, clients)"
-            f" SELECT :cid, d.* FROM ({' UNION ALL '.join(parts)}) d WHERE true"
-            " ON CONFLICT (campaign_id, dim, key, stage, day)"
-            " DO UPDATE SET clients = stage_days.clients + excluded.clients"
-        ),
-        {"cid": campaign_id},
+    return (
+        "INSERT INTO stage_days (campaign_id, dim, key, stage, day, clients)"
+        f" SELECT :cid, d.* FROM ({' UNION ALL '.join(parts)}) d WHERE true"
+        " ON CONFLICT (campaign_id, dim, key, stage, day)"
+        " DO UPDATE SET clients = stage_days.clients + excluded.clients"
     )
 
 

@@ -504,7 +504,6 @@ TEXTS: dict[str, str] = {
     # report
     "report.bad_by": "--by '{value}' is not a breakdown; use one of {choices}",
     "report.bad_stage": "{flag} '{value}' is not a stage of this campaign; use one of {stages}",
-    "report.week_partial": "--by week is the trend of the whole campaign and needs the ops role; a manager or advisor sees the week of assignment with --by cohort",
     "report.week_window": "--by week is the trend over the whole campaign, each stage counted in the week it was first reached; for one week's evidence use --since and --until without --by week",
     "report.week_note": "by week: clients new at each stage that week (first reached then), as a share of all {assigned} assigned; 'assigned' is who was assigned that week",
     "report.bad_window": "--since {since} is after --until {until}; give the earlier date to --since",
@@ -977,6 +976,7 @@ TEXTS: dict[str, str] = {
     "access.revoked": "{user} no longer has a role (was {role}); the login itself stays.",
     "access.scope_advisor": " {advisor}",
     "access.scope_branches": " of {branches}",
+    "access.refresh_missing": "The database has no summary refresh for this campaign as registered now: ops register it again (reactivate campaign add FILE) or the schema's owner runs `reactivate access init`.",
     "access.none": "No login has a role yet: reactivate access grant USER --role ops|manager|advisor|analyst",
     "access.action.load": "load accounts",
     "access.action.assign": "assign clients",

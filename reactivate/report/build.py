@@ -39,9 +39,6 @@ def build_report(engine: Engine, slug: str, options: ReportOptions | None = None
     with engine.connect() as conn:
         now = options.as_of or utcnow()
         partial = access.partial_view(conn)
-        if partial and options.by == "week":
-            # the weeks' histograms are campaign-wide; a partial view has no rows to count them from
-            raise ConfigError(t("report.week_partial"))
         report = _build(Scope(conn, registered.id, campaign, options, now, partial))
         conn.rollback()  # read only; drops nothing but ends the transaction cleanly
     return report
@@ -68,8 +65,10 @@ def _build(scope: Scope) -> Report:
     if scope.materialized:
         materialize(scope)
     grouped = counts(scope, scope.funnel_by)
-    # a breakdown's tally rows carry no assignment time, which the never-called count needs
-    overall = counts(scope, None) if scope.tallied and scope.funnel_by else grouped
+    # a breakdown's tally rows carry no assignment time, which the never-called count needs;
+    # the trend's weeks hold only the clients new at each stage
+    separate = scope.funnel_by == "week" or (scope.tallied and scope.funnel_by is not None)
+    overall = counts(scope, None) if separate else grouped
     total = totals(overall, len(campaign.stages))
     overall_medians, group_medians = medians(scope)
     found: tuple[Group, ...] = ()

@@ -17,8 +17,8 @@ from typing import Any
 from reactivate.db import tally
 from reactivate.messages import t
 from reactivate.report.model import RANKED, Group, StageFigures
-from reactivate.report.scope import Scope
-from reactivate.report.source import counted
+from reactivate.report.scope import ASSIGNED, CAMPAIGN, Scope
+from reactivate.report.source import counted, week_histograms
 from reactivate.rules import funnel, stats
 from reactivate.rules.campaign import Campaign
 
@@ -48,8 +48,10 @@ def counts(scope: Scope, by: str | None) -> dict[Any, dict[str, int]]:
         "COUNT(*) FILTER (WHERE s.wecom_at IS NOT NULL AND s.wecom_confirmed_at IS NULL)"
         " AS wecom_unconfirmed",
     ]
+    if by is None:
+        key = "''"
     # PostgreSQL refuses GROUP BY ''
-    group_by = f"GROUP BY {key}" if scope.funnel_by is not None else ""
+    group_by = f"GROUP BY {key}" if by is not None else ""
     sql = f"SELECT {key} AS k, {', '.join(parts)} FROM {rows} {group_by}"
     return {
         row.k: {k: int(v or 0) for k, v in row._mapping.items() if k != "k"}
@@ -88,19 +90,22 @@ def _tallied(scope: Scope, by: str | None) -> dict[Any, dict[str, int]]:
 
 def _trend(scope: Scope) -> dict[Any, dict[str, int]]:
     """Per week (its Monday): the clients assigned that week, and the clients who first
-    reached each stage that week (the `week` histograms of `db.tally`)."""
+    reached each stage that week (the `week` histograms of `db.tally`, or in a partial
+    view the same counted from the login's rows)."""
     found: dict[Any, dict[str, int]] = {}
-    assigned = scope.execute(
-        "SELECT key AS k, SUM(members) AS n FROM stage_tally WHERE campaign_id = :cid"
+    assigned_sql = (
+        f"SELECT {tally.DIMENSIONS['cohort']} AS k, COUNT(*) AS n FROM client_stage cs"
+        f" WHERE {CAMPAIGN} AND {ASSIGNED} GROUP BY 1"
+        if scope.partial
+        else "SELECT key AS k, SUM(members) AS n FROM stage_tally WHERE campaign_id = :cid"
         " AND dim = 'cohort' AND arm = 'assigned' GROUP BY key"
     )
-    for row in assigned:
+    for row in scope.execute(assigned_sql):
         found.setdefault(row.k, {})["assigned"] = int(row.n)
     names = {stage: f"n{i}" for i, stage in enumerate(scope.campaign.stages)}
     names[tally.CONFIRMED] = "confirmed"
     reached = scope.execute(
-        "SELECT key AS k, stage, SUM(clients) AS n FROM stage_days WHERE campaign_id = :cid"
-        f" AND dim = '{tally.WEEK}' GROUP BY key, stage"
+        f"SELECT k, stage, SUM(n) AS n FROM ({week_histograms(scope)}) w GROUP BY k, stage"
     )
     for row in reached:
         if row.stage in names:

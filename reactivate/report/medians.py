@@ -13,7 +13,7 @@ from typing import Any
 
 from reactivate.db.tally import WEEK, floor_days, medians_by, monday_of
 from reactivate.report.scope import Scope
-from reactivate.report.source import counted
+from reactivate.report.source import counted, week_histograms
 
 #: Stage index -> median days; (group key, stage index) -> median days.
 Overall = dict[int, float]
@@ -36,6 +36,9 @@ def medians(scope: Scope) -> tuple[Overall, PerGroup]:
 
 def _histograms(scope: Scope, by: str | None) -> list[Any]:
     """Rows of (group key, stage, whole days, clients) of breakdown `by` ('' without)."""
+    if by == WEEK:  # keyed as the trend's counts are
+        found = scope.execute(f"SELECT k, stage, day, n FROM ({week_histograms(scope)}) w")
+        return [(monday_of(row.k).isoformat(), row.stage, row.day, row.n) for row in found]
     if scope.tallied:
         key = "key" if by is not None else "''"
         sql = (
@@ -43,10 +46,7 @@ def _histograms(scope: Scope, by: str | None) -> list[Any]:
             f" WHERE campaign_id = :cid AND dim = '{by or 'cohort'}'"
             f" GROUP BY {'key, ' if by is not None else ''}stage, day"
         )
-        found = list(scope.execute(sql))
-        if by == WEEK:  # keyed as the trend's counts are
-            return [(monday_of(row.k).isoformat(), row.stage, row.day, row.n) for row in found]
-        return found
+        return list(scope.execute(sql))
     rows, key = counted(scope)
     key = key if by is not None else "''"
     arms = []

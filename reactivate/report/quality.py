@@ -32,31 +32,44 @@ def data_quality(scope: Scope, total: Mapping[str, int], dnc_members: int) -> Da
 
 
 def _uploads(scope: Scope) -> tuple[int, int]:
-    """(results uploads refused, rows rejected over all results uploads)."""
+    """(results uploads refused, rows rejected over all results uploads). In a partial
+    view, over the uploads of the view's advisors' workbooks (the advisor the import log
+    keeps with the counts; an upload recorded without one is nobody's view but ops')."""
     refused = rejected = 0
+    advisors = (
+        {row.advisor_code for row in scope.execute(_holders(scope))} if scope.partial else set()
+    )
     for row in scope.execute(
         "SELECT status, counts FROM import_record WHERE kind = 'results' AND campaign_id = :cid"
     ):
-        refused += row.status == "refused"
         try:
-            value = json.loads(row.counts or "{}").get("rejected", 0)
+            counts = json.loads(row.counts or "{}")
+            value = counts.get("rejected", 0)
         except (ValueError, AttributeError):
-            value = 0
+            counts, value = {}, 0
+        if scope.partial and counts.get("advisor") not in advisors:
+            continue
+        refused += row.status == "refused"
         rejected += int(value) if isinstance(value, int | float) else 0
     return refused, rejected
 
 
+def _holders(scope: Scope) -> str:
+    """SQL of the advisors with clients: the tallies' advisor groups, or in a partial view
+    (the tallies are campaign-wide) the advisors of the summary rows the login may read."""
+    if scope.partial:
+        return (
+            "SELECT DISTINCT advisor_code FROM client_stage WHERE campaign_id = :cid"
+            " AND advisor_code IS NOT NULL AND NOT control"
+        )
+    return (
+        "SELECT key AS advisor_code FROM stage_tally WHERE campaign_id = :cid AND dim = 'advisor'"
+    )
+
+
 def _silent_advisors(scope: Scope) -> tuple[tuple[str, str], ...]:
     """(code, name) of the advisors with clients and not one upload, by code."""
-    # the advisors with clients: the tallies' advisor groups, or in a partial view (the
-    # tallies are campaign-wide) the advisors of the summary rows the login may read
-    holders = (
-        "SELECT DISTINCT advisor_code FROM client_stage WHERE campaign_id = :cid"
-        " AND advisor_code IS NOT NULL AND NOT control"
-        if scope.partial
-        else "SELECT key AS advisor_code FROM stage_tally WHERE campaign_id = :cid"
-        " AND dim = 'advisor'"
-    )
+    holders = _holders(scope)
     sql = f"""
             SELECT x.advisor_code AS code, COALESCE(a.name, '') AS name FROM ({holders}) x
             LEFT JOIN advisor a ON a.code = x.advisor_code

@@ -9,7 +9,7 @@ stores, and the `--dropped` list. A breakdown's key is the summary's own column
 
 from __future__ import annotations
 
-from reactivate.db import stages
+from reactivate.db import stages, tally
 from reactivate.report.scope import ASSIGNED, CAMPAIGN, Scope
 from reactivate.rules import funnel
 
@@ -97,7 +97,8 @@ def counted(scope: Scope) -> tuple[str, str]:
     """(FROM clause, key expression) a window's counts read: `report_days` once materialized."""
     if scope.materialized:
         return "report_days s", "s.k"
-    return keyed(scope, scope.funnel_by)
+    # the trend's weeks are not a column of the summary (`week_histograms`)
+    return keyed(scope, scope.funnel_by if scope.funnel_by in KEYS else None)
 
 
 def materialize(scope: Scope) -> None:
@@ -120,3 +121,32 @@ def materialize(scope: Scope) -> None:
     )
     scope.conn.exec_driver_sql("DROP TABLE IF EXISTS report_days")
     scope.execute(f"CREATE TEMPORARY TABLE report_days AS SELECT {key} AS k, {columns} FROM {rows}")
+
+
+def week_histograms(scope: Scope) -> str:
+    """SQL of the trend's histograms, rows of (k: the day number of a week's Monday, stage,
+    whole days, clients): per stage the assigned clients who first reached it that week,
+    and the WeCom adds confirmed that week (stage `tally.CONFIRMED`, day 0). The `week`
+    rows of `stage_days`; in a partial view, the same counted from the summary rows the
+    login may read (the tallies are campaign-wide)."""
+    if not scope.partial:
+        return (
+            "SELECT key AS k, stage, day, clients AS n FROM stage_days"
+            f" WHERE campaign_id = :cid AND dim = '{tally.WEEK}'"
+        )
+    found = stages.tally_funnel(scope.campaign, sqlite=scope.sqlite)
+    arms = []
+    for stage, days in found.days.items():
+        week = tally.monday_sql(found.first_time[stage], found.timezone, sqlite=scope.sqlite)
+        day = tally.floor_days(days, sqlite=scope.sqlite)
+        arms.append(
+            f"SELECT {week} AS k, '{stage}' AS stage, {day} AS day, COUNT(*) AS n"
+            f" FROM client_stage cs WHERE {CAMPAIGN} AND {ASSIGNED} AND {days} IS NOT NULL"
+            " GROUP BY 1, 3"
+        )
+    confirmed = tally.monday_sql("wecom_confirmed_at", found.timezone, sqlite=scope.sqlite)
+    arms.append(
+        f"SELECT {confirmed}, '{tally.CONFIRMED}', 0, COUNT(*) FROM client_stage cs"
+        f" WHERE {CAMPAIGN} AND {ASSIGNED} AND wecom_confirmed_at IS NOT NULL GROUP BY 1"
+    )
+    return " UNION ALL ".join(arms)

@@ -93,7 +93,7 @@ def undo(engine: Engine, import_id: int, reason: str | None = None) -> VoidSumma
         conn.execute(
             text("UPDATE import_record SET status = 'undone' WHERE id = :id"), {"id": import_id}
         )
-        if clients:
+        if clients and not access.refresh_own(conn, found.campaign_id, lambda: clients):
             stages.refresh(conn, found.campaign_id, clients)
     return VoidSummary(found.slug or "", voided, len(clients), import_id=import_id)
 
@@ -151,5 +151,6 @@ def correct(engine: Engine, slug: str, client_id: str, stage: str, reason: str) 
                 "ref": f"stage:{stage}",
             },
         )
-        stages.refresh(conn, registered.id, [client_id])
+        if not access.refresh_own(conn, registered.id, lambda: [client_id]):
+            stages.refresh(conn, registered.id, [client_id])
     return VoidSummary(slug, voided, 1, client_id=client_id, stage=stage)

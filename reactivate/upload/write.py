@@ -186,6 +186,7 @@ def _begin(
     columns = _event_columns(conn)
     with conn.begin():
         who_calls = access.require(conn, "access.action.upload", access.ADVISOR)
+        access.check_refresh(conn, who_calls, registered.id)
         if options.advisor:
             known = conn.execute(
                 text("SELECT 1 FROM advisor WHERE code = :code"), {"code": options.advisor}
@@ -552,7 +553,7 @@ def record_upload(
             path=item.path,
             sha256=s.sha256,
             rows=s.rows,
-            counts=s.counts(),
+            counts=_recorded_counts(item),
             status=s.status,
         )
     if status in ("applied", "dry_run") and live:
@@ -562,8 +563,15 @@ def record_upload(
             s.unchanged = s.rows - s.applied - s.rejected
             conn.execute(
                 text("UPDATE import_record SET counts = :counts WHERE id = :id"),
-                {"counts": json.dumps(s.counts()), "id": s.import_id},
+                {"counts": json.dumps(_recorded_counts(item)), "id": s.import_id},
             )
+
+
+def _recorded_counts(item: UploadFile) -> dict[str, Any]:
+    """What the import log keeps of a file's counts: with its workbook's advisor, so that
+    a manager's report and the database's policies can tell whose upload it was."""
+    advisor = {"advisor": item.stamp.advisor} if item.stamp is not None else {}
+    return {**item.summary.counts(), **advisor}
 
 
 # The clients whose events this upload inserted (the files staged in upload_file).
@@ -607,12 +615,16 @@ def _insert(
     for import_id, events, applied in counted:
         by_import[import_id].events = int(events)
         by_import[import_id].applied = int(applied)
-    if 2 * touched >= member_count(conn, campaign_id):
-        # An upload naming most members (every advisor's sheet at once): one pass over the
-        # whole campaign is cheaper than first listing the clients it touched.
-        stages.refresh(conn, campaign_id)
-    else:
-        stages.refresh_selected(conn, campaign_id, _TOUCHED_SQL, {})
+    # an advisor's clients are brought up to date by the database's refresh function
+    if not access.refresh_own(
+        conn, campaign_id, lambda: conn.execute(text(_TOUCHED_SQL)).scalars().all()
+    ):
+        if 2 * touched >= member_count(conn, campaign_id):
+            # An upload naming most members (every advisor's sheet at once): one pass over
+            # the whole campaign is cheaper than first listing the clients it touched.
+            stages.refresh(conn, campaign_id)
+        else:
+            stages.refresh_selected(conn, campaign_id, _TOUCHED_SQL, {})
     conn.exec_driver_sql(f"DROP TABLE {_EVENT_STAGE}")
     conn.exec_driver_sql(f"DROP TABLE {_FILE_STAGE}")
 

@@ -27,7 +27,7 @@ from typing import Any, Final
 
 from sqlalchemy import Connection, Engine, select, text
 
-from reactivate import registry, roster
+from reactivate import access, registry, roster
 from reactivate.clock import utcnow
 from reactivate.db.models import ADVISORS, WORKBOOK_ISSUES
 from reactivate.errors import ConfigError
@@ -153,6 +153,7 @@ def plan(
     when `chart`, the funnel's picture)."""
     from reactivate.followups import followups
 
+    access.require(engine, "access.action.wecom")
     campaign = registry.open_campaign(engine, slug)
     config = campaign.config
     now = now or utcnow()
