@@ -1114,9 +1114,9 @@ def _write(
         with bulk.indexes_built_after(conn, ["client"], compared.new):
             conn.exec_driver_sql(
                 f"""INSERT INTO client (client_id, {", ".join(_DATA_COLUMNS)}, updated_at)
-                SELECT s.client_id, {", ".join(f"s.{c}" for c in _DATA_COLUMNS)}, {now}
-                FROM {STAGE_TABLE} s
-                WHERE NOT EXISTS (SELECT 1 FROM client c WHERE c.client_id = s.client_id)"""
+                    SELECT s.client_id, {", ".join(f"s.{c}" for c in _DATA_COLUMNS)}, {now}
+                    FROM {STAGE_TABLE} s
+                    WHERE NOT EXISTS (SELECT 1 FROM client c WHERE c.client_id = s.client_id)"""
             )
     summary_tables = ["member", "client_stage"]
     with (
