@@ -271,13 +271,16 @@ UPLOAD_ADVISOR = "A0007"
 
 def upload_sheet(path: Path) -> Path:
     """One advisor's result sheet, stamped and filled (cached beside the database): the
-    workbook `assign` issued them, filled as `bench_results.py` fills one."""
+    workbook `assign` issued them, filled as `bench_results.py` fills one, then the rows
+    this campaign would refuse left blank, so that the upload applies (that filler knows
+    neither the synthetic clients' assignment times nor their risk: about a quarter of its
+    rows were refused, so the upload refused the sheet and wrote nothing)."""
     import random
 
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from bench_results import BENCH_SECRET, write_filled
 
-    sheet = path.with_name(path.stem + f"_{UPLOAD_ADVISOR}.xlsx")
+    sheet = path.with_name(path.stem + f"_{UPLOAD_ADVISOR}_applies.xlsx")
     with sqlite3.connect(path) as conn:
         conn.execute(
             "INSERT OR IGNORE INTO meta (key, value) VALUES ('workbook_secret', ?)",
@@ -291,8 +294,31 @@ def upload_sheet(path: Path) -> Path:
             )
         ]
     if not sheet.exists():
-        write_filled(sheet, UPLOAD_ADVISOR, ids, BENCH_SECRET, random.Random(3))
+        filled = sheet.with_suffix(".filling.xlsx")
+        write_filled(filled, UPLOAD_ADVISOR, ids, BENCH_SECRET, random.Random(3))
+        _blank_refused(path, filled)
+        filled.rename(sheet)
     return sheet
+
+
+def _blank_refused(path: Path, sheet: Path) -> None:
+    """Blank the input cells of the rows a dry run of the upload into `path` refuses."""
+    import openpyxl
+
+    from reactivate.db.engine import open_engine
+    from reactivate.sheets import workbook as wb
+    from reactivate.upload import UploadOptions, upload
+
+    engine = open_engine(str(path))
+    refused = {e.row for e in upload(engine, SLUG, [sheet], UploadOptions(dry_run=True)).errors}
+    engine.dispose()
+    book = openpyxl.load_workbook(sheet)
+    calls = book[wb.CALL_SHEET]
+    first_input = len(wb.CLIENT_HEADERS) + 1
+    for row in refused:
+        for col in range(first_input, len(wb.HEADERS) + 1):
+            calls.cell(row=row, column=col).value = None
+    book.save(sheet)
 
 
 def upload_once(path: Path, sheet: Path) -> None:
@@ -302,6 +328,8 @@ def upload_once(path: Path, sheet: Path) -> None:
     engine = open_engine(str(path))
     summary = upload(engine, SLUG, [sheet], UploadOptions())
     engine.dispose()
+    if not summary.applied:
+        raise SystemExit(f"the sheet was refused: {summary.errors[:3]}")
     print(json.dumps({"uploaded": summary.totals()}), file=sys.stderr)
 
 

@@ -31,17 +31,19 @@ import dataclasses
 import hashlib
 import re
 from collections.abc import Callable, Iterable, Sequence
-from typing import TYPE_CHECKING, Any
-
-from sqlalchemy import Connection, Engine, text
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 from reactivate.clock import utcnow
 from reactivate.db import stages
 from reactivate.db.import_log import who
+from reactivate.db.reads import SQLiteConnection, text
 from reactivate.errors import AccessDenied, ConfigError
 from reactivate.messages import t
 
 if TYPE_CHECKING:
+    from sqlalchemy import Connection, Engine
+
+    from reactivate.db.reads import SQLiteEngine
     from reactivate.rules.campaign import Campaign
     from reactivate.sheets.workbook import Stamp
 
@@ -70,14 +72,14 @@ class Caller:
 # --- who is calling ------------------------------------------------------------------
 
 
-def enforced(conn: Connection) -> bool:
+def enforced(conn: Connection | SQLiteConnection) -> TypeGuard[Connection]:
     """Whether roles are in force: PostgreSQL, with `access init` done."""
-    if conn.dialect.name != "postgresql":
+    if isinstance(conn, SQLiteConnection) or conn.dialect.name != "postgresql":
         return False
     return conn.execute(text("SELECT 1 FROM access_group LIMIT 1")).first() is not None
 
 
-def caller(conn: Connection) -> Caller | None:
+def caller(conn: Connection | SQLiteConnection) -> Caller | None:
     """The caller's role; None where roles are not in force (SQLite, or before `access
     init`): everything is allowed there, as before. Refuses a login with no role."""
     if not enforced(conn):
@@ -98,13 +100,13 @@ def caller(conn: Connection) -> Caller | None:
     return Caller(row.user, row.role, row.advisor_code)
 
 
-def caller_of(engine: Engine) -> Caller | None:
+def caller_of(engine: Engine | SQLiteEngine) -> Caller | None:
     """`caller` on a connection of its own."""
     with engine.connect() as conn:
         return caller(conn)
 
 
-def explain_refusal(engine: Engine, exc: Exception) -> None:
+def explain_refusal(engine: Engine | SQLiteEngine, exc: Exception) -> None:
     """When the database refused (SQLSTATE 42501) a login that has no role at all, say
     that (`AccessDenied`) instead; otherwise return, for the caller to re-raise `exc`."""
     if getattr(getattr(exc, "orig", None), "sqlstate", None) == "42501":
@@ -116,6 +118,8 @@ def require(source: Engine | Connection, action: str, *allowed: str) -> Caller |
     `action` (a message key) and who may do it."""
     if source.dialect.name != "postgresql":
         return None  # no connection opened: SQLite has no roles
+    from sqlalchemy import Engine
+
     if isinstance(source, Engine):
         found = caller_of(source)
     else:
@@ -252,14 +256,14 @@ def stamp_check(conn: Connection, who_calls: Caller | None) -> Callable[[Stamp],
     return by_database
 
 
-def partial_view(conn: Connection) -> bool:
+def partial_view(conn: Connection | SQLiteConnection) -> bool:
     """Whether the caller reads only part of a campaign (a manager or an advisor), so a
     report must count the rows it may read rather than the campaign-wide tallies."""
     found = caller(conn)
     return found is not None and found.role in (MANAGER, ADVISOR)
 
 
-def client_source(conn: Connection) -> str:
+def client_source(conn: Connection | SQLiteConnection) -> str:
     """Where a query reads clients' names and mobiles: `client`, or for managers and
     analysts `client_masked`, which the database masks (138****8000, 张*) as
     `reactivate.privacy` does, so that masking again changes nothing."""

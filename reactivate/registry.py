@@ -5,19 +5,20 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from pathlib import Path
-from typing import Any
-
-from sqlalchemy import Engine, func, insert, select, update
-from sqlalchemy.exc import DBAPIError
+from typing import TYPE_CHECKING, Any
 
 from reactivate import access
 from reactivate.clock import utcnow
-from reactivate.db import scrub, stages
-from reactivate.db.models import CAMPAIGNS, CLIENTS, MEMBERS, WECOM_RELATIONS
+from reactivate.db import reads, stages
 from reactivate.errors import CampaignNotFound, StateError
 from reactivate.messages import t
 from reactivate.rules import campaign as campaign_config
 from reactivate.rules.campaign import Campaign
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from reactivate.db.reads import SQLiteEngine
 
 
 @dataclasses.dataclass(frozen=True)
@@ -35,6 +36,10 @@ class Registered:
 
 def register(engine: Engine, path: Path) -> tuple[Campaign, bool]:
     """Validate `path` and register it; an existing slug is updated. Returns (campaign, created)."""
+    from sqlalchemy import insert, select, update
+
+    from reactivate.db.models import CAMPAIGNS
+
     access.require(engine, "access.action.campaign")
     text = campaign_config.read_file(path)
     config = campaign_config.from_toml(text, source=str(path))
@@ -72,19 +77,22 @@ def register(engine: Engine, path: Path) -> tuple[Campaign, bool]:
     return config, False
 
 
-def get(engine: Engine, slug: str) -> Registered:
+def get(engine: Engine | SQLiteEngine, slug: str) -> Registered:
     """The registered campaign `slug`, or `CampaignNotFound` naming the known ones."""
     try:
         with engine.connect() as conn:
-            row = conn.execute(select(CAMPAIGNS).where(CAMPAIGNS.c.slug == slug)).first()
-    except DBAPIError as exc:  # most commands read this first: a login without a role
+            row = reads.execute(
+                conn,
+                "SELECT id, status, definition FROM campaign WHERE slug = :slug",
+                {"slug": slug},
+            ).first()
+    except Exception as exc:  # most commands read this first: a login without a role
         access.explain_refusal(engine, exc)
         raise
     if row is None:
         with engine.connect() as conn:
-            known = (
-                conn.execute(select(CAMPAIGNS.c.slug).order_by(CAMPAIGNS.c.slug)).scalars().all()
-            )
+            found = reads.execute(conn, "SELECT slug FROM campaign ORDER BY slug", {})
+            known = [name for (name,) in found]
         raise CampaignNotFound(
             t("error.campaign_not_found", slug=slug, known=", ".join(known) or "none")
         )
@@ -102,6 +110,10 @@ def open_campaign(engine: Engine, slug: str) -> Registered:
 
 def overview(engine: Engine) -> list[dict[str, Any]]:
     """One row per campaign with its member count."""
+    from sqlalchemy import func, select
+
+    from reactivate.db.models import CAMPAIGNS, MEMBERS
+
     members = (
         select(MEMBERS.c.campaign_id, func.count().label("n"))
         .group_by(MEMBERS.c.campaign_id)
@@ -154,6 +166,11 @@ def close(engine: Engine, slug: str, *, purge_personal_data: bool = False) -> tu
     the old values are not left in it (`reactivate.db.scrub`). Returns (closed now,
     clients purged). Closing a closed campaign only purges.
     """
+    from sqlalchemy import select, update
+
+    from reactivate.db import scrub
+    from reactivate.db.models import CAMPAIGNS, CLIENTS, MEMBERS, WECOM_RELATIONS
+
     access.require(engine, "access.action.close")
     campaign = get(engine, slug)
     clients = CLIENTS

@@ -293,6 +293,52 @@ def test_window_counts_only_evidence_dated_inside_it(campaign: Any) -> None:
     )
 
 
+#: Windows placed everywhere about the evidence (which runs from 2020-07-01 into
+#: August): from before the first, from the middle, a single day, after the last.
+WINDOWS = [
+    (None, dt.date(2020, 7, 3)),
+    (dt.date(2020, 6, 1), dt.date(2020, 7, 9)),
+    (dt.date(2020, 7, 8), None),
+    (dt.date(2020, 7, 6), dt.date(2020, 7, 6)),
+    (dt.date(2020, 7, 16), dt.date(2020, 7, 30)),
+    (dt.date(2020, 9, 1), None),
+]
+
+
+def test_windows_anywhere_count_only_their_own_evidence(campaign: Any) -> None:
+    """A window reads the summary's first times where they fall inside it and the events
+    only for clients first seen before it: every placement must still count exactly."""
+    engine, data, targets = campaign
+    members = assigned_members(data)
+    for since, until in WINDOWS:
+        start = dt.datetime.combine(since, dt.time(), SH).astimezone(dt.UTC) if since else None
+        end = (
+            dt.datetime.combine(until + dt.timedelta(days=1), dt.time(), SH).astimezone(dt.UTC)
+            if until
+            else None
+        )
+        result = report(engine, since=since, until=until, by="risk")
+        assert_funnel(result.stages, expected(data, None, start, end)[""], result.assigned, targets)
+        per_group = expected(data, "risk", start, end)
+        for group in result.groups:
+            assert_funnel(group.stages, per_group[group.key], group.assigned, targets)
+        firsts = first_times(live_events(data, start, end))
+        q = result.data_quality
+        assert q.skipped_stage == sum(
+            any(
+                s not in firsts.get(m["client_id"], {})
+                and any(x in firsts.get(m["client_id"], {}) for x in STAGES[i + 1 :])
+                for i, s in enumerate(STAGES[:-1])
+            )
+            for m in members
+        ), (since, until)
+        assert q.wecom_unconfirmed == sum(
+            funnel.WECOM_ADDED in firsts.get(m["client_id"], {})
+            and "confirmed" not in firsts.get(m["client_id"], {})
+            for m in members
+        ), (since, until)
+
+
 def test_attempt_report_says_which_call_reached_them(campaign: Any) -> None:
     engine, data, _targets = campaign
     result = report(engine, by="attempt")
@@ -562,6 +608,7 @@ def test_upgrade_from_version_1_fills_the_funnel_columns(db_url: str) -> None:
     insert(engine, registry.get(engine, SLUG).id, generate(12, n=60))
     before = report(engine, by="advisor").to_json()
     with engine.begin() as conn:
+        conn.exec_driver_sql("DROP INDEX ix_client_stage_attempt")  # revision 0004's
         for days in ("called", "reached", "wecom", "pushed", "converted"):
             conn.exec_driver_sql(f"DROP INDEX IF EXISTS ix_client_stage_{days}_days")
             conn.exec_driver_sql(f"ALTER TABLE client_stage DROP COLUMN {days}_days")

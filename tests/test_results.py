@@ -40,6 +40,7 @@ from upload_campaign import (
 
 from reactivate import upload as results
 from reactivate.cli import app
+from reactivate.db import bulk
 from reactivate.db.engine import open_engine
 from reactivate.rules import funnel
 from reactivate.sheets.fields import RESULT_FIELDS
@@ -215,6 +216,62 @@ def test_folder_of_workbooks_uploads_at_once(db: str, tmp_path: Path) -> None:
     code, summary = upload(db, folder)
     assert code == 0 and summary["files"] == 2 and summary["applied"] == 3
     assert stage_of(db, "0010000003").reached_at is not None
+
+
+def test_files_read_a_batch_at_a_time_come_to_what_one_batch_does(
+    db: str, tmp_path: Path
+) -> None:
+    """A batch boundary between files: rules across rows still see every file."""
+    folder = tmp_path / "filled"
+    make_workbook(db, folder / "a001.xlsx", "A001", FULL)
+    third = {"0010000003": {"通话时间": sh("2020-07-02 16:00"), "通话结果": "拒绝"}}
+    make_workbook(db, folder / "a002.xlsx", "A002", third)
+    plain_csv(
+        folder / "z.csv",
+        ["客户号", "客户经理", "通话时间", "通话结果"],
+        [
+            # asked not to be called before a001's 14:00 call, two batches later
+            ["0010000002", "A001", "2020-07-02 12:00", "勿扰"],
+            ["0010000003", "A002", "2020-07-02 16:00", "拒绝"],  # a002's fact again
+        ],
+    )
+    engine = open_engine(db)
+
+    def dry_run(batch_rows: int) -> dict[str, object]:
+        options = results.UploadOptions(dry_run=True, batch_rows=batch_rows)
+        return results.upload(engine, SLUG, [folder], options).to_json()
+
+    whole = dry_run(1_000_000)
+    errors = whole["errors"]
+    assert isinstance(errors, list) and len(errors) == 1
+    assert Path(errors[0]["file"]).name == "a001.xlsx" and "0010000002" in errors[0]["reason"]
+    assert dry_run(1) == whole
+    options = results.UploadOptions(skip_invalid=True, batch_rows=1)
+    applied = results.upload(engine, SLUG, [folder], options)
+    engine.dispose()
+    assert applied.applied and applied.totals()["rejected"] == 1
+    calls = [e for e in events(db, "0010000003") if e.stage == funnel.EVENT_CALL]
+    assert len(calls) == 1
+    assert stage_of(db, "0010000002").do_not_call
+
+
+def test_a_big_upload_checks_foreign_keys_once_and_keeps_them(
+    db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL: from FOREIGN_KEYS_ONCE_FROM clients (here 1), event's and
+    client_stage's keys are dropped for the insert and added back, checking every row."""
+    monkeypatch.setattr(bulk, "FOREIGN_KEYS_ONCE_FROM", 1)
+    book = make_workbook(db, tmp_path / "a001.xlsx", "A001", FULL)
+    code, summary = upload(db, book)
+    assert code == 0 and summary["applied"] == 2
+    assert stage_of(db, "0010000001").converted_at is not None
+    if db.startswith("postgresql"):
+        keys = scalar(
+            db,
+            "SELECT count(*) FROM pg_constraint WHERE contype = 'f'"
+            " AND conrelid IN ('event'::regclass, 'client_stage'::regclass)",
+        )
+        assert keys == 6
 
 
 def test_an_upload_reports_each_file_read_then_the_writing(db: str, tmp_path: Path) -> None:
@@ -732,3 +789,20 @@ def test_every_reader_reaches_the_same_outcome(db: str, tmp_path: Path) -> None:
     }
     assert outcomes["typed"] == outcomes["csv"]
     assert outcomes["mixed"] == outcomes["csv"]
+
+
+def test_whether_an_upload_names_most_members_is_asked_exactly(db: str) -> None:
+    """`members_at_most` reads no more members than it is asked about, and is exact at
+    the edge (an upload naming half the campaign takes the whole-campaign path)."""
+    from reactivate.upload.members import members_at_most
+
+    members = int(scalar(db, "SELECT COUNT(*) FROM member"))
+    assert members > 1
+    engine = open_engine(db)
+    with engine.connect() as conn:
+        campaign_id = int(scalar(db, "SELECT id FROM campaign"))
+        assert members_at_most(conn, campaign_id, members)
+        assert not members_at_most(conn, campaign_id, members - 1)
+        assert not members_at_most(conn, campaign_id + 1000, -1)
+        assert members_at_most(conn, campaign_id + 1000, 0)
+    engine.dispose()

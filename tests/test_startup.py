@@ -10,6 +10,7 @@ command that only reads refuses a database path with no database instead of crea
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import subprocess
 import sys
@@ -25,7 +26,7 @@ from typer.testing import CliRunner
 
 from reactivate import registry
 from reactivate.cli import app
-from reactivate.db.engine import open_engine
+from reactivate.db.engine import open_engine, open_reader
 
 #: What a read command must not import: each costs a noticeable part of a second.
 UNUSED = (
@@ -71,9 +72,9 @@ def campaign_db(tmp_path_factory: pytest.TempPathFactory) -> str:
     return str(path)
 
 
-def _imported(argv: list[str]) -> tuple[int, list[str]]:
+def _imported(argv: list[str], unused: tuple[str, ...] = UNUSED) -> tuple[int, list[str]]:
     """Run the command line in a fresh interpreter, as `reactivate` starts; its exit code
-    and which of `UNUSED` it imported."""
+    and which of `unused` it imported."""
     code = (
         "import sys\n"
         f"sys.argv = ['reactivate', *{argv!r}]\n"
@@ -83,7 +84,7 @@ def _imported(argv: list[str]) -> tuple[int, list[str]]:
         "    code = 0\n"
         "except SystemExit as exc:\n"
         "    code = exc.code or 0\n"
-        f"found = [m for m in {UNUSED!r} if m in sys.modules]\n"
+        f"found = [m for m in {unused!r} if m in sys.modules]\n"
         "print(__import__('json').dumps([code, found]), file=sys.stderr)\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
@@ -96,6 +97,101 @@ def test_a_read_command_imports_only_what_it_uses(argv: tuple[str, ...], campaig
     code, found = _imported([*argv, "--db", campaign_db])
     assert code == 0
     assert found == []
+
+
+@pytest.mark.parametrize("argv", [a for a in READS if a[0] == "report"], ids=" ".join)
+def test_a_report_on_sqlite_imports_no_sqlalchemy(argv: tuple[str, ...], campaign_db: str) -> None:
+    """A current SQLite database is read through Python's sqlite3 (`db.reads`)."""
+    code, found = _imported([*argv, "--db", campaign_db], unused=("sqlalchemy",))
+    assert code == 0
+    assert found == []
+
+
+#: Report options covering each kind of query a report runs: tallies, a window's clients
+#: (bound times), medians, attempts, the dropped list.
+REPORT_FORMS = (
+    {},
+    {"by": "advisor"},
+    {"by": "week"},
+    {"by": "attempt"},
+    {"by": "branch", "since": dt.date(2020, 7, 2), "until": dt.date(2020, 7, 20)},
+    {"dropped": "called", "since": dt.date(2020, 7, 3)},
+)
+
+
+@pytest.mark.parametrize("form", REPORT_FORMS, ids=lambda form: " ".join(map(str, form.values())))
+def test_a_report_through_sqlite3_equals_the_report_through_sqlalchemy(
+    form: dict[str, Any], campaign_db: str
+) -> None:
+    from reactivate.db.reads import SQLiteEngine
+    from reactivate.render.report import to_json
+    from reactivate.report import ReportOptions, build_report
+
+    options = ReportOptions(**form, as_of=dt.datetime(2020, 8, 1, tzinfo=dt.UTC))
+    reader = open_reader(campaign_db)
+    assert isinstance(reader, SQLiteEngine)
+    through_sqlite3 = to_json(build_report(reader, SLUG, options))
+    engine = open_engine(campaign_db, create=False)
+    assert to_json(build_report(engine, SLUG, options)) == through_sqlite3
+    engine.dispose()
+    assert json.loads(through_sqlite3)["assigned"] > 0
+
+
+def test_a_reader_takes_no_write_lock(campaign_db: str) -> None:
+    """A report reads a snapshot while another connection holds the write lock."""
+    import sqlite3
+
+    writer = sqlite3.connect(campaign_db, isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")
+    writer.execute("UPDATE advisor SET name = name || '!'")
+    try:
+        reader = open_reader(campaign_db)
+        with reader.connect() as conn:
+            conn.execute("PRAGMA busy_timeout=0")  # a wait for the lock would fail at once
+            names = [row.name for row in conn.execute("SELECT name FROM advisor")]
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+    assert names and not any(name.endswith("!") for name in names)
+
+
+def test_the_readers_rows_read_as_sqlalchemys(campaign_db: str) -> None:
+    with open_reader(campaign_db).connect() as conn:
+        rows = conn.execute(
+            "SELECT slug AS k, id, :when AS bound FROM campaign",
+            {"when": dt.datetime(2020, 7, 1, 9, tzinfo=dt.timezone(dt.timedelta(hours=8)))},
+        )
+        row = rows.one()
+        assert (row.k, row._mapping["k"], tuple(row)[0]) == (SLUG, SLUG, SLUG)
+        assert row.bound == "2020-07-01 01:00:00.000000"  # as models.UTCDateTime stores it
+        with pytest.raises(AttributeError):
+            _ = row.missing
+        assert conn.execute("SELECT id FROM campaign WHERE id < 0").first() is None
+        with pytest.raises(LookupError):
+            conn.execute("SELECT id FROM campaign WHERE id < 0").one()
+
+
+def test_an_older_schema_is_left_to_open_engine_to_upgrade(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sqlite3
+    from contextlib import closing
+
+    from reactivate.db import engine as engine_module
+
+    path = tmp_path / "old.db"
+    open_engine(str(path)).dispose()
+    with closing(sqlite3.connect(path)) as conn, conn:
+        conn.execute("UPDATE alembic_version SET version_num = '0002'")
+    opened: list[tuple[str, bool]] = []
+
+    def upgraded(db: str, *, create: bool) -> str:
+        opened.append((db, create))
+        return "upgraded"
+
+    monkeypatch.setattr(engine_module, "open_engine", upgraded)
+    assert open_reader(str(path)) == "upgraded"
+    assert opened == [(str(path), False)]
 
 
 def test_opening_a_missing_database_imports_nothing_heavy_either(tmp_path: Path) -> None:

@@ -17,12 +17,13 @@ import statistics
 import tempfile
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from helpers import CAMPAIGN_FILE
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from report_campaign import ADVISORS, AS_OF, SLUG, generate, insert
+from report_campaign import ADVISORS, AS_OF, SLUG, Data, Ev, generate, insert
 from sqlalchemy import Engine, text
 from upload_campaign import ACCOUNTS_HEADER, CLIENTS, invoke, setup_db
 
@@ -248,3 +249,66 @@ def test_a_later_load_that_changes_a_client_s_keys_moves_them_between_groups(
         stages.refresh(conn, campaign_id)
     assert snapshot(engine, campaign_id) == kept
     engine.dispose()
+
+
+def test_the_trend_s_weeks_follow_the_campaign_s_zone_across_its_clock_changes(
+    db_url: str, tmp_path: Path
+) -> None:
+    """A stage first reached late on a Sunday or early on a Monday, local time, counts in
+    that local week, on either side of New York's clock changes (an offset an hour off
+    would move each of these calls to the other week)."""
+    zone = "America/New_York"
+    definition = CAMPAIGN_FILE.read_text(encoding="utf-8")
+    campaign_file = tmp_path / "new-york.toml"
+    campaign_file.write_text(
+        definition.replace('timezone = "Asia/Shanghai"', f'timezone = "{zone}"'), encoding="utf-8"
+    )
+    engine = open_engine(db_url)
+    registry.register(engine, campaign_file)
+    campaign_id = registry.get(engine, SLUG).id
+    utc = dt.UTC
+    first_calls = [
+        dt.datetime(2020, 11, 2, 4, 30, tzinfo=utc),  # Sunday 23:30 EST (EDT: Monday 00:30)
+        dt.datetime(2020, 11, 2, 5, 30, tzinfo=utc),  # Monday 00:30 EST
+        dt.datetime(2020, 11, 9, 3, 30, tzinfo=utc),  # Sunday 22:30 EST
+        dt.datetime(2021, 3, 15, 4, 30, tzinfo=utc),  # Monday 00:30 EDT (EST: Sunday 23:30)
+        dt.datetime(2021, 3, 15, 3, 30, tzinfo=utc),  # Sunday 23:30 EDT
+    ]
+    data = Data()
+    for i, called in enumerate(first_calls):
+        client = f"009900000{i}"
+        data.clients[client] = {
+            "client_id": client,
+            "name": "张三",
+            "mobile": f"1380000000{i}",
+            "branch": "一部",
+            "assets": 500.0,
+            "risk": 3,
+        }
+        data.members[client] = {
+            "client_id": client,
+            "advisor": "A001",
+            "assigned_at": dt.datetime(2020, 10, 1, tzinfo=utc),
+            "control": False,
+            "dnc": False,
+        }
+        data.events.append(Ev(2 * i + 1, client, funnel.EVENT_CALL, called, "no_answer"))
+        later = called + dt.timedelta(days=3)
+        data.events.append(Ev(2 * i + 2, client, funnel.EVENT_CALL, later, "connected"))
+    insert(engine, campaign_id, data)
+    with engine.begin() as conn:
+        stages.refresh(conn, campaign_id)
+        counted = conn.execute(
+            text(
+                "SELECT key, SUM(clients) FROM stage_days WHERE campaign_id = :c"
+                " AND dim = :week AND stage = :stage GROUP BY key"
+            ),
+            {"c": campaign_id, "week": tally.WEEK, "stage": funnel.CALLED},
+        ).all()
+    engine.dispose()
+    expected: dict[dt.date, int] = {}
+    for called in first_calls:
+        day = called.astimezone(ZoneInfo(zone)).date()
+        monday = day - dt.timedelta(days=day.weekday())
+        expected[monday] = expected.get(monday, 0) + 1
+    assert {tally.monday_of(key): int(n) for key, n in counted} == expected

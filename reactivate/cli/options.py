@@ -13,6 +13,7 @@ import typer
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
+    from reactivate.db.reads import SQLiteEngine
     from reactivate.wecom.client import WeComClient
 
 DbOption = Annotated[
@@ -54,6 +55,17 @@ def engine(db: str | None, *, create: bool = False) -> Engine:
     from reactivate.db.engine import open_engine
 
     return interrupts.watch(open_engine(db, create=create))
+
+
+def reader(db: str | None) -> Engine | SQLiteEngine:
+    """The engine of a command that only reads: a current SQLite file without SQLAlchemy
+    (`reactivate.db.engine.open_reader`); a path with no database is refused."""
+    from reactivate.db import interrupts
+    from reactivate.db.engine import open_reader
+    from reactivate.db.reads import SQLiteEngine
+
+    opened = open_reader(db)
+    return opened if isinstance(opened, SQLiteEngine) else interrupts.watch(opened)
 
 
 @contextmanager

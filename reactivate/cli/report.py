@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from reactivate.cli.options import CampaignOption, DbOption, engine
+from reactivate.cli.options import CampaignOption, DbOption, reader
 from reactivate.cli.output import console
 from reactivate.messages import t
 
@@ -106,7 +106,7 @@ def report(
         until=_date(until, "'--until'"),
         stale_days=stale_days,
     )
-    _write(build_report(engine(db), campaign, options), fmt, out, wide=wide)
+    _write(build_report(reader(db), campaign, options), fmt, out, wide=wide)
 
 
 def _write(result: Report, fmt: ReportFormat, out: Path | None, *, wide: bool = False) -> None:

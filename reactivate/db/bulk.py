@@ -15,12 +15,11 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Engine, Table
-
 from reactivate.db import scratch
 
 if TYPE_CHECKING:
     import polars as pl
+    from sqlalchemy import Connection, Engine, Table
 
 #: rows per executemany call: bounds memory while keeping per-call overhead negligible
 CHUNK = 20_000
@@ -195,7 +194,11 @@ def foreign_keys_checked_once(conn: Connection, tables: Sequence[str], rows: int
     the tables' owner may drop a key (ops granted their rows by `access init` may not):
     for anyone else the keys stay and check row by row.
     """
-    if conn.dialect.name != "postgresql" or rows < FOREIGN_KEYS_ONCE_FROM:
+    if (
+        conn.dialect.name != "postgresql"
+        or rows < FOREIGN_KEYS_ONCE_FROM
+        or not _owns(conn, tables)
+    ):
         yield
         return
     keys = conn.exec_driver_sql(
@@ -203,7 +206,6 @@ def foreign_keys_checked_once(conn: Connection, tables: Sequence[str], rows: int
            FROM pg_constraint c
            WHERE c.contype = 'f'
              AND c.conrelid IN (SELECT to_regclass(t) FROM unnest(%(tables)s::text[]) t)
-             AND pg_has_role((SELECT relowner FROM pg_class WHERE oid = c.conrelid), 'MEMBER')
            ORDER BY 1, 2""",
         {"tables": list(tables)},
     ).all()
@@ -212,6 +214,17 @@ def foreign_keys_checked_once(conn: Connection, tables: Sequence[str], rows: int
     yield
     for table, name, definition in keys:
         conn.exec_driver_sql(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
+
+
+def _owns(conn: Connection, tables: Sequence[str]) -> bool:
+    """Whether this session's role may alter `tables` (own them): a role that may not (an
+    advisor's, under access control) keeps the per-row checks rather than fail."""
+    found = conn.exec_driver_sql(
+        """SELECT bool_and(pg_has_role(current_user, c.relowner, 'USAGE')) FROM pg_class c
+           WHERE c.oid IN (SELECT to_regclass(t) FROM unnest(%(tables)s::text[]) t)""",
+        {"tables": list(tables)},
+    ).scalar()
+    return bool(found)
 
 
 @contextlib.contextmanager
@@ -229,7 +242,11 @@ def indexes_built_after(conn: Connection, tables: Sequence[str], rows: int) -> I
     table never analysed yet is taken to hold a row per 64 bytes, fewer than it does).
     Only the table's owner may drop its indexes: for anyone else they stay.
     """
-    if conn.dialect.name != "postgresql" or rows < FOREIGN_KEYS_ONCE_FROM:
+    if (
+        conn.dialect.name != "postgresql"
+        or rows < FOREIGN_KEYS_ONCE_FROM
+        or not _owns(conn, tables)
+    ):
         yield
         return
     indexes = conn.exec_driver_sql(
@@ -237,7 +254,6 @@ def indexes_built_after(conn: Connection, tables: Sequence[str], rows: int) -> I
            FROM pg_index i JOIN pg_class t ON t.oid = i.indrelid
            WHERE i.indrelid IN (SELECT to_regclass(t) FROM unnest(%(tables)s::text[]) t)
              AND NOT i.indisunique AND NOT i.indisprimary
-             AND pg_has_role(t.relowner, 'MEMBER')
              AND (CASE WHEN t.reltuples >= 0 THEN t.reltuples
                        ELSE pg_relation_size(t.oid) / 64 END) <= %(rows)s
            ORDER BY 1""",

@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from typing import Any
-
-from sqlalchemy import Connection
+from typing import TYPE_CHECKING, Any
 
 from reactivate.clock import utcnow
 
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
 
-def is_postgresql(conn: Connection) -> bool:
+    from reactivate.db.reads import SQLiteConnection
+
+
+def is_postgresql(conn: Connection | SQLiteConnection) -> bool:
     """Whether `conn` talks to PostgreSQL (else SQLite, the only other engine we support)."""
     return conn.dialect.name == "postgresql"
 
@@ -30,7 +33,7 @@ def _utc_text(moment: dt.datetime) -> str:
     return moment.astimezone(dt.UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
-def stored_time(conn: Connection) -> Callable[[dt.datetime], Any]:
+def stored_time(conn: Connection | SQLiteConnection) -> Callable[[dt.datetime], Any]:
     """A converter of aware times to the value a raw-SQL parameter compares with stored times."""
     if is_postgresql(conn):
         return lambda moment: moment

@@ -6,15 +6,17 @@ import logging
 import os
 import stat
 from pathlib import Path
-from typing import Any
-
-from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.exc import ArgumentError, DBAPIError
-from sqlalchemy.pool import ConnectionPoolEntry, NullPool
+from typing import TYPE_CHECKING, Any
 
 from reactivate.db.migrations import HEAD
 from reactivate.errors import DatabaseError
 from reactivate.messages import t
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+    from sqlalchemy.pool import ConnectionPoolEntry
+
+    from reactivate.db.reads import SQLiteEngine
 
 DEFAULT_DB = "reactivate.db"
 ENV_DB = "REACTIVATE_DB"
@@ -94,6 +96,10 @@ def open_engine(db: str | None = None, *, create: bool = True, upgrade: bool = T
     file that does not exist (nothing is created at the path) or, when upgrading, a
     database without our schema. `upgrade` False leaves the schema as found, for
     `reactivate.db.migrate.upgrade` to bring up to date and say what it did."""
+    from sqlalchemy import create_engine, event
+    from sqlalchemy.exc import ArgumentError, DBAPIError
+    from sqlalchemy.pool import NullPool
+
     url = resolve_url(db)
     try:
         # No pool: a command is short-lived, and a connection closed on release never
@@ -118,6 +124,23 @@ def open_engine(db: str | None = None, *, create: bool = True, upgrade: bool = T
     except DBAPIError as exc:
         raise DatabaseError(t("error.db_url", url=url, problem=exc.orig)) from exc
     return engine
+
+
+def open_reader(db: str | None = None) -> Engine | SQLiteEngine:
+    """An engine for a command that only reads: a SQLite file of the current schema is
+    read through Python's sqlite3 (`reactivate.db.reads`), without importing SQLAlchemy;
+    anything else is `open_engine(db, create=False)`, which upgrades an older schema."""
+    url = resolve_url(db)
+    if url.startswith("sqlite:///") and "?" not in url and url != "sqlite:///:memory:":
+        path = Path(url.removeprefix("sqlite:///"))
+        if not path.exists():
+            raise DatabaseError(t("error.no_database", where=path))
+        from reactivate.db import reads
+
+        _private_file(path)
+        if reads.revision(path) == HEAD:
+            return reads.SQLiteEngine(path)
+    return open_engine(db, create=False)
 
 
 def revision(engine: Engine) -> str | None:

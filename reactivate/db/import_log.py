@@ -6,12 +6,13 @@ import getpass
 import json
 import os
 from pathlib import Path
-from typing import Any
-
-from sqlalchemy import Connection, Engine, insert, select, text
+from typing import TYPE_CHECKING, Any
 
 from reactivate.clock import DEFAULT_TZ, local, utcnow
-from reactivate.db.models import CAMPAIGNS, IMPORTS
+from reactivate.db.reads import text
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection, Engine
 
 
 def who(conn: Connection) -> str:
@@ -38,6 +39,10 @@ def record(
     status: str,
 ) -> int:
     """Append one import record inside the caller's transaction; returns its id."""
+    from sqlalchemy import insert
+
+    from reactivate.db.models import IMPORTS
+
     table = IMPORTS
     result = conn.execute(
         insert(table)
@@ -61,6 +66,10 @@ def listing(
     engine: Engine, campaign_id: int | None = None, limit: int = 50
 ) -> list[dict[str, Any]]:
     """The latest imports, newest first."""
+    from sqlalchemy import select
+
+    from reactivate.db.models import CAMPAIGNS, IMPORTS
+
     table = IMPORTS
     campaigns = CAMPAIGNS
     query = (

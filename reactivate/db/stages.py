@@ -14,14 +14,15 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
-
-from sqlalchemy import Connection, text
+from typing import TYPE_CHECKING, Any
 
 from reactivate.db import bulk, dialect, tally
-from reactivate.db.models import CLIENT_STAGES
+from reactivate.db.reads import text
 from reactivate.rules import funnel
 from reactivate.rules.campaign import Campaign, from_toml
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
 
 _REACHED = ", ".join(f"'{d}'" for d in sorted(funnel.REACHED_DISPOSITIONS))
 
@@ -157,6 +158,7 @@ def tally_funnel(campaign: Campaign, *, sqlite: bool) -> tally.Funnel:
             stage: _earliest(times[i:], sqlite=sqlite) for i, stage in enumerate(campaign.stages)
         },
         timezone=campaign.timezone,
+        times={stage: TIME_COLUMNS[stage] for stage in campaign.stages},
     )
 
 
@@ -321,8 +323,12 @@ def _rebuild(conn: Connection, campaign_id: int, *, only_touched: bool, touched:
     # many times faster than it keeps them up to date row by row (8x at 1M members).
     # (PostgreSQL would lock readers out for the transaction's length: left alone.)
     reindex = sqlite and not only_touched
+    from reactivate.db.models import CLIENT_STAGES
+
     indexes = CLIENT_STAGES.indexes
     if reindex:
+        # the whole campaign's events, members and summary pass through the page cache
+        bulk.sqlite_bulk_cache(conn)
         for index in indexes:
             conn.exec_driver_sql(f"DROP INDEX IF EXISTS {index.name}")
     if by_delta:

@@ -16,12 +16,12 @@ from reactivate.messages import language, t
 from reactivate.render.chart import SVG_FONTS, to_svg
 from reactivate.render.report import (
     DROPPED_HEADERS,
-    _interval,
-    _quality_lines,
-    _reactivation_text,
-    _says_more,
-    _title,
+    interval_text,
     pct,
+    quality_lines,
+    reactivation_text,
+    report_title,
+    says_more,
     stage_label,
 )
 from reactivate.report.model import Report
@@ -100,14 +100,14 @@ def to_html(report: Report) -> str:
         f"<title>{escape(t('html.title', name=report.campaign_name))}</title>",
         f"<style>{_STYLE.replace('FONTS', SVG_FONTS)}</style></head>",
         "<body>",
-        f"<h1>{escape(_title(report))}</h1>",
+        f"<h1>{escape(report_title(report))}</h1>",
         f'<p class="meta">{escape(t("html.generated", date=_when(report)))}</p>',
         '<figure style="margin:16px 0">',
         to_svg(report),
         "</figure>",
         _table(_funnel_headers(), _funnel_rows(report)),
         f'<p class="note">{escape(t("report.caption"))}</p>',
-        _list(_reactivation_text(report).plain.splitlines()),
+        _list(reactivation_text(report).plain.splitlines()),
     ]
     if report.groups:
         title = t("report.by_title", by=t(f"report.by.{report.by}"))
@@ -129,7 +129,7 @@ def to_html(report: Report) -> str:
         parts.append(f"<h2>{escape(title)}</h2>")
         parts.append(_table(*_dropped(report)))
     parts.append(f"<h2>{escape(t('report.dq.title'))}</h2>")
-    parts.append(_list(_quality_lines(report)))
+    parts.append(_list(quality_lines(report)))
     parts.append(f"<script>{_SCRIPT}</script>")
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"
@@ -160,7 +160,7 @@ def _funnel_rows(report: Report) -> list[list[Cell]]:
                 (f"{s.clients:,}", s.clients),
                 (_marked(pct(s.of_assigned), s.met), s.of_assigned),
                 (pct(s.of_previous), s.of_previous),
-                (_interval(s.ci95), s.ci95[0] if s.ci95 else None),
+                (interval_text(s.ci95), s.ci95[0] if s.ci95 else None),
                 (pct(s.target), s.target),
                 ("" if s.median_days is None else f"{s.median_days:.1f}", s.median_days),
             ]
@@ -173,7 +173,7 @@ def _marked(text: str, met: bool | None) -> str:
 
 
 def _groups(report: Report) -> tuple[list[str], list[list[Cell]]]:
-    names = any(_says_more(g) for g in report.groups)  # a branch's name is its key: once
+    names = any(says_more(g) for g in report.groups)  # a branch's name is its key: once
     headers = [t(f"report.by.{report.by}")]
     headers += (
         [t("report.col.name"), t("report.col.assigned")] if names else [t("report.col.assigned")]

@@ -44,7 +44,7 @@ def pct(value: float | None, digits: int = 1) -> str:
     return "" if value is None else f"{100 * value:.{digits}f}%"
 
 
-def _interval(ci: Sequence[float] | None) -> str:
+def interval_text(ci: Sequence[float] | None) -> str:
     return "" if not ci else f"{100 * ci[0]:.1f}–{100 * ci[1]:.1f}%"
 
 
@@ -81,7 +81,7 @@ def to_table(report: Report, width: int = 120, *, wide: bool = False) -> Rendera
     reactivation, breakdown (fitted to the width unless `wide`), data quality."""
     parts: list[RenderableType] = [
         _funnel_table(report, bars=width >= 96),
-        _reactivation_text(report),
+        reactivation_text(report),
     ]
     if report.groups:
         parts.append(_groups_table(report, None if wide else width))
@@ -93,7 +93,7 @@ def to_table(report: Report, width: int = 120, *, wide: bool = False) -> Rendera
     return RichGroup(*parts)
 
 
-def _title(report: Report) -> str:
+def report_title(report: Report) -> str:
     title = t(
         "report.title",
         name=report.campaign_name,
@@ -109,7 +109,7 @@ def _title(report: Report) -> str:
 
 def _funnel_table(report: Report, bars: bool = True) -> Table:
     table = Table(
-        title=_title(report),
+        title=report_title(report),
         title_justify="left",
         caption=t("report.caption"),
         caption_justify="left",
@@ -129,12 +129,12 @@ def _funnel_table(report: Report, bars: bool = True) -> Table:
         cells: list[Any] = [label, f"{s.clients:,}", Text(pct(s.of_assigned), style=style)]
         if bars:
             cells.append(Text(_bar(s.of_assigned), style=style or "cyan"))
-        cells += [pct(s.of_previous), _interval(s.ci95), pct(s.target), _days(s.median_days)]
+        cells += [pct(s.of_previous), interval_text(s.ci95), pct(s.target), _days(s.median_days)]
         table.add_row(*cells)
     return table
 
 
-def _reactivation_text(report: Report) -> Text:
+def reactivation_text(report: Report) -> Text:
     wecom = [s for s in report.stages if s.confirmed is not None]
     confirmed = [
         t("report.confirmed", count=f"{s.confirmed or 0:,}", clients=f"{s.clients:,}")
@@ -222,13 +222,13 @@ class _Layout:
         return _width([h for h, _ in self.headers], cells, range(len(self.headers)))
 
 
-def _says_more(group: Group) -> bool:
+def says_more(group: Group) -> bool:
     """Whether a group's name tells more than its key (an advisor's name; not a branch's)."""
     return bool(group.name) and group.name != group.key and group.key != UNKNOWN_KEY
 
 
 def _fit_layout(report: Report, width: int | None) -> _Layout:
-    names = any(_says_more(g) for g in report.groups)
+    names = any(says_more(g) for g in report.groups)
     stages = [s.stage for s in report.stages]
     keep = {stages[0], stages[-1], report.ranked_by or stages[-1]}
     middle = [s for s in stages if s not in keep]
@@ -263,7 +263,7 @@ def _layout(
         headers.append((t(named["name"]), False))
     headers.append((t("report.col.assigned"), True))
     headers += [(header(stage), True) for stage in shown]
-    names = any(_says_more(g) for g in report.groups)
+    names = any(says_more(g) for g in report.groups)
     rows = []
     for group in report.groups:
         # without a name column worth having, the key column shows the name: '(unknown)'
@@ -371,7 +371,7 @@ def _width(headers: Sequence[str], rows: Sequence[Sequence[str]], shown: Sequenc
     return sum(widths) + 3 * len(widths) + 1
 
 
-def _quality_lines(report: Report) -> list[str]:
+def quality_lines(report: Report) -> list[str]:
     q = report.data_quality
     lines = [
         t("report.dq.skipped", count=f"{q.skipped_stage:,}"),
@@ -395,7 +395,7 @@ def _quality_lines(report: Report) -> list[str]:
 
 def _quality_text(report: Report) -> Text:
     return Text(
-        t("report.dq.title") + "\n" + "\n".join("  " + line for line in _quality_lines(report))
+        t("report.dq.title") + "\n" + "\n".join("  " + line for line in quality_lines(report))
     )
 
 
@@ -709,7 +709,7 @@ def _summary_sheet(book: Any, report: Report, formats: _Formats) -> None:
         widths.see(col, "100.0%")
     page_width = sum(widths.width(col) for col in range(last_col + 1))
     # the title and the lines below the chart wrap across the table: all on the page
-    title = _title(report)
+    title = report_title(report)
     sheet.set_row(0, layout.wrapped_height(title, page_width) + 4)
     sheet.merge_range(0, 0, 0, last_col, title, formats.title)
     sheet.set_row(2, layout.LINE_HEIGHT * 2)
@@ -733,7 +733,7 @@ def _summary_sheet(book: Any, report: Report, formats: _Formats) -> None:
         _funnel_chart(book, sheet.get_name(), first, last),
         {"x_scale": page_width * 7 / 480, "y_scale": 16 * 20 / 288},
     )
-    lines = _reactivation_text(report).plain.splitlines() + [""] + _quality_lines(report)
+    lines = reactivation_text(report).plain.splitlines() + [""] + quality_lines(report)
     for row, line in enumerate(lines, start=last + 19):  # below the chart
         if line:
             sheet.set_row(row, layout.wrapped_height(line, page_width))

@@ -8,20 +8,24 @@ time was the first that reached them (voided calls excluded; the summary's `call
 from __future__ import annotations
 
 from reactivate.report.model import AttemptRow
-from reactivate.report.scope import ASSIGNED, CAMPAIGN, Scope
+from reactivate.report.scope import ASSIGNED, Scope
 
 
 def attempts(scope: Scope) -> tuple[AttemptRow, ...]:
     """Which call reached each reached client, against clients called at least that often."""
-    reached_sql = f"""
-            SELECT cs.reached_call AS ord, COUNT(*) AS n FROM client_stage cs
-            WHERE {CAMPAIGN} AND {ASSIGNED} AND cs.reached_call IS NOT NULL
-            GROUP BY cs.reached_call"""
-    reached = {int(row.ord): int(row.n) for row in scope.execute(reached_sql)}
-    calls_sql = f"""
-            SELECT cs.calls AS calls, COUNT(*) AS n FROM client_stage cs
-            WHERE {CAMPAIGN} AND {ASSIGNED} AND cs.calls > 0 GROUP BY cs.calls"""
-    by_calls = {int(row.calls): int(row.n) for row in scope.execute(calls_sql)}
+    # one pass over `ix_client_stage_attempt` (the campaign's rows by calls and reached
+    # call, with what tells who is assigned), in its order: no scan of the summary, no
+    # sort. A reached client was called, so `calls > 0` loses none of them.
+    sql = f"""
+            SELECT cs.calls AS calls, cs.reached_call AS ord, COUNT(*) AS n FROM client_stage cs
+            WHERE cs.campaign_id = :cid AND {ASSIGNED} AND cs.calls > 0
+            GROUP BY cs.calls, cs.reached_call"""
+    by_calls: dict[int, int] = {}
+    reached: dict[int, int] = {}
+    for row in scope.execute(sql):
+        by_calls[int(row.calls)] = by_calls.get(int(row.calls), 0) + int(row.n)
+        if row.ord is not None:
+            reached[int(row.ord)] = reached.get(int(row.ord), 0) + int(row.n)
     top = max([*by_calls, *reached, 0])
     rows = []
     at_least = 0

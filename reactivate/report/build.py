@@ -9,7 +9,7 @@ counts, read from the events (voided events excluded) over the same assigned cli
 
 from __future__ import annotations
 
-from sqlalchemy import Engine
+from typing import TYPE_CHECKING
 
 from reactivate import access, registry
 from reactivate.clock import local, utcnow
@@ -26,11 +26,18 @@ from reactivate.report.scope import Scope
 from reactivate.report.source import materialize
 from reactivate.rules.campaign import Campaign
 
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from reactivate.db.reads import SQLiteEngine
+
 # the options travel with the function that takes them (callers may import both from here)
 __all__ = ["ReportOptions", "build_report"]
 
 
-def build_report(engine: Engine, slug: str, options: ReportOptions | None = None) -> Report:
+def build_report(
+    engine: Engine | SQLiteEngine, slug: str, options: ReportOptions | None = None
+) -> Report:
     """The report of campaign `slug`; raises `ConfigError` for options that do not fit it."""
     options = options or ReportOptions()
     registered = registry.get(engine, slug)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from reactivate import access
 from reactivate.clock import from_db
@@ -25,25 +27,28 @@ def dropped(scope: Scope, stage: str) -> tuple[DroppedClient, ...]:
             LEFT JOIN advisor a ON a.code = s.advisor_code
             WHERE s.stages_reached = {reached_before}
             ORDER BY s.advisor_code, s.client_id"""
-    tz = scope.campaign.tz
-
-    def shown(value: object) -> dt.datetime | None:
-        moment = from_db(value)  # read raw: a typed column costs more than the rest per row
-        return moment.astimezone(tz) if moment is not None else None
-
+    shown = _shown(scope.campaign.tz)
+    # fetched at once, not row by row: a few hundred thousand rows in a fraction of the time
+    rows: list[tuple[Any, ...]] = [tuple(row) for row in scope.execute(sql).all()]
     return tuple(
         DroppedClient(
-            client_id=row[0],
-            name=mask_name(row[1]),
-            mobile=mask_mobile(row[2]),
-            advisor_code=row[3],
-            advisor_name=row[4],
-            last_call_at=shown(row[5]),
-            callback_at=shown(row[6]),
+            client_id,
+            mask_name(name),
+            mask_mobile(mobile),
+            advisor_code,
+            advisor_name,
+            shown(last_call_at),
+            shown(callback_at),
         )
-        for row in _rows(scope, sql)
+        for client_id, name, mobile, advisor_code, advisor_name, last_call_at, callback_at in rows
     )
 
 
-def _rows(scope: Scope, sql: str) -> list[tuple[Any, ...]]:
-    return [tuple(row) for row in scope.execute(sql)]
+def _shown(tz: ZoneInfo) -> Callable[[object], dt.datetime | None]:
+    """A stored time read raw (a typed column costs more than the rest per row) -> campaign time."""
+
+    def shown(value: object) -> dt.datetime | None:
+        moment = from_db(value)
+        return moment.astimezone(tz) if moment is not None else None
+
+    return shown

@@ -8,15 +8,16 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, CursorResult, TextClause, TextualSelect, bindparam, text
-from sqlalchemy.types import TypeEngine
-
-from reactivate.db import stages
-from reactivate.db.models import UTCDateTime
+from reactivate.db import reads, stages
 from reactivate.report.model import ReportOptions
 from reactivate.rules.campaign import Campaign
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
+
+    from reactivate.db.reads import SQLiteConnection
 
 ASSIGNED = "cs.advisor_code IS NOT NULL AND NOT cs.control"
 # `+cs.campaign_id`: a plain scan of the summary; through an index SQLite would fetch each
@@ -28,7 +29,7 @@ CAMPAIGN = "+cs.campaign_id = :cid"
 class Scope:
     """One report being read: on `conn`, of campaign `campaign_id`, as `options` ask."""
 
-    conn: Connection
+    conn: Connection | SQLiteConnection
     campaign_id: int
     campaign: Campaign
     options: ReportOptions
@@ -81,15 +82,7 @@ class Scope:
             params["until"] = dt.datetime.combine(end, dt.time(), tz)
         return params
 
-    def execute(self, sql: str, **columns: TypeEngine[Any]) -> CursorResult[Any]:
-        """Run `sql` with the values it names (datetimes bound as UTC); `columns` typed as given."""
+    def execute(self, sql: str) -> Any:
+        """Run `sql` with the values it names (datetimes bound as stored)."""
         used = {k: v for k, v in self.params.items() if f":{k}" in sql}
-        statement: TextClause | TextualSelect = (
-            text(sql).columns(**columns) if columns else text(sql)
-        )
-        typed = [
-            bindparam(k, type_=UTCDateTime()) for k, v in used.items() if isinstance(v, dt.datetime)
-        ]
-        if typed:
-            statement = statement.bindparams(*typed)
-        return self.conn.execute(statement, used)
+        return reads.execute(self.conn, sql, used)

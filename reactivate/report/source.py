@@ -1,9 +1,11 @@
 """Who a report counts client by client: the assigned clients and their funnel columns.
 
 Whole-history counts and medians come from the tallies (`db.tally`); what needs the
-clients themselves reads them here: a window's funnel, worked out again from the events
+clients themselves reads them here: a window's funnel, worked out again from the evidence
 dated inside it (voided events excluded) by the same definitions `stages.refresh`
-stores, and the `--dropped` list. A breakdown's key is the summary's own column
+stores, and the `--dropped` list. A window's first time of each kind is the summary's
+when that falls inside the window; the events are read only for clients first seen
+before it. A breakdown's key is the summary's own column
 (advisor, branch, cohort: the week of assignment, risk, asset band), as it was written.
 """
 
@@ -46,29 +48,69 @@ def source(scope: Scope) -> str:
         funnel_names = ["stages_reached", "skipped_stage", *scope.days]
         columns = ", ".join(f"cs.{c}" for c in (*FACTS, *funnel_names))
         return f"SELECT {columns} FROM client_stage cs WHERE {CAMPAIGN} AND {ASSIGNED}"
+    # a window's first time of each kind is the summary's when that falls inside it; only
+    # a kind first seen before the window needs the events (`_first_times`)
+    times = ", ".join(f"{_windowed(scope, column)} AS {column}" for column in WINDOW_TIMES)
+    joined = (
+        f" LEFT JOIN ({_first_times(scope)}) w ON w.client_id = cs.client_id"
+        if scope.options.since is not None
+        else ""
+    )
     facts = (
-        "SELECT cs.client_id, cs.advisor_code, cs.assigned_at, cs.control, w.called_at,"
-        " w.reached_at, w.wecom_at, w.wecom_confirmed_at, w.pushed_at, w.converted_at,"
+        f"SELECT cs.client_id, cs.advisor_code, cs.assigned_at, cs.control, {times},"
         " cs.reactivated_at, cs.dnc, cs.do_not_call, cs.last_call_at, cs.callback_at,"
         " cs.branch, cs.risk, cs.asset_band, cs.cohort"
-        f" FROM client_stage cs LEFT JOIN ({_first_times(scope)}) w ON w.client_id = cs.client_id"
-        f" WHERE {CAMPAIGN} AND {ASSIGNED}"
+        f" FROM client_stage cs{joined} WHERE {CAMPAIGN} AND {ASSIGNED}"
     )
     # the same funnel columns `stages.refresh` stores, from the window's first times
     derived = stages.funnel_columns(scope.campaign.stages, sqlite=scope.sqlite)
     windowed = ", ".join(f"{sql} AS {name}" for name, sql in derived.items())
-    return f"SELECT {', '.join(FACTS)}, {windowed} FROM ({facts}) f"
+    # SQLite would flatten `facts` into this SELECT and work out each window time once
+    # for every mention in the funnel columns (about forty per client); a LIMIT keeps it
+    # a co-routine whose columns are computed once
+    fence = " LIMIT -1" if scope.sqlite else ""
+    return f"SELECT {', '.join(FACTS)}, {windowed} FROM ({facts}{fence}) f"
+
+
+#: The summary's first times a window works out again (reached and confirmed are never
+#: before their called and WeCom times: the same events, narrowed).
+WINDOW_TIMES = (
+    "called_at",
+    "reached_at",
+    "wecom_at",
+    "wecom_confirmed_at",
+    "pushed_at",
+    "converted_at",
+)
+#: The kinds whose first time comes before every other's (see `WINDOW_TIMES`).
+_EARLIEST = ("called_at", "wecom_at", "pushed_at", "converted_at")
+
+
+def _windowed(scope: Scope, column: str) -> str:
+    """SQL of the first time of `column`'s kind inside the window. The whole history's
+    first time (the summary's) is it when it falls inside; none when it falls after the
+    window; when it falls before, the first inside is read from the events (`w`)."""
+    inside = [f"cs.{column} < :until"] if scope.options.until is not None else []
+    if scope.options.since is None:
+        return f"CASE WHEN {' AND '.join(inside)} THEN cs.{column} END"
+    inside.insert(0, f"cs.{column} >= :since")
+    return (
+        f"CASE WHEN {' AND '.join(inside)} THEN cs.{column}"
+        f" WHEN cs.{column} < :since THEN w.{column} END"
+    )
 
 
 def _first_times(scope: Scope) -> str:
-    """Per client, the first time of each kind of evidence dated inside the window."""
-    bounds = []
-    if scope.options.since is not None:
-        bounds.append("e.occurred_at >= :since")
+    """Per client whose first time of some kind falls before the window, the first time
+    of each kind of evidence dated inside it (voided events excluded)."""
+    bounds = ["e.occurred_at >= :since"]
     if scope.options.until is not None:
         bounds.append("e.occurred_at < :until")
+    before = " OR ".join(f"b.{column} < :since" for column in _EARLIEST)
     reached = ", ".join(f"'{d}'" for d in sorted(funnel.REACHED_DISPOSITIONS))
     call, wecom = funnel.EVENT_CALL, funnel.EVENT_WECOM
+    # driven from those clients (CROSS JOIN: SQLite keeps the order), each one's events
+    # found by `ix_event_member_stage`, never a scan of every event
     return f"""
             SELECT e.client_id,
               MIN(CASE WHEN e.stage = '{call}' THEN e.occurred_at END) AS called_at,
@@ -80,8 +122,10 @@ def _first_times(scope: Scope) -> str:
               MIN(CASE WHEN e.stage = '{funnel.EVENT_PUSHED}' THEN e.occurred_at END) AS pushed_at,
               MIN(CASE WHEN e.stage = '{funnel.EVENT_CONVERTED}' THEN e.occurred_at END)
                 AS converted_at
-            FROM event e
-            WHERE e.campaign_id = :cid AND {" AND ".join(bounds)}
+            FROM (SELECT b.client_id FROM client_stage b
+                  WHERE +b.campaign_id = :cid AND ({before})) l
+            CROSS JOIN event e
+            WHERE e.campaign_id = :cid AND e.client_id = l.client_id AND {" AND ".join(bounds)}
               AND e.stage IN ('{call}', '{wecom}', '{funnel.EVENT_PUSHED}', '{funnel.EVENT_CONVERTED}')
               AND NOT EXISTS (SELECT 1 FROM event v WHERE v.voids_event_id = e.id)
             GROUP BY e.client_id"""

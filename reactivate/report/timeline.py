@@ -9,17 +9,17 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
-from typing import Any
-
-from sqlalchemy import Engine, text
+from typing import TYPE_CHECKING, Any
 
 from reactivate import access, registry
 from reactivate.clock import local
-from reactivate.db.models import UTCDateTime
 from reactivate.errors import ConfigError
 from reactivate.messages import t
 from reactivate.privacy import mask_mobile, mask_name
 from reactivate.rules import funnel
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 _MOBILE = re.compile(r"(?<!\d)1\d{10}(?!\d)")
 
@@ -88,6 +88,10 @@ class Timeline:
 
 def client_timeline(engine: Engine, slug: str, client_id: str) -> Timeline:
     """Client `client_id`'s events in campaign `slug`, oldest first; `ConfigError` if not a member."""
+    from sqlalchemy import text
+
+    from reactivate.db.models import UTCDateTime
+
     registered = registry.get(engine, slug)
     tz = registered.config.tz
     params = {"cid": registered.id, "client": client_id.strip()}

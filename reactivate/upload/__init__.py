@@ -1,6 +1,8 @@
 """`reactivate results ...`: advisors' sheets become stage events; undo and correct void them.
 
-An upload (`write.upload`) goes, for all its files at once:
+An upload (`write.upload`) goes, a batch of files at a time (about
+`UploadOptions.batch_rows` rows; a file is never split), through steps 1-3, then writes
+every batch's facts at once (4):
 
 1. read (`read`): folders expanded, stamps verified, files opened two at a time (fastexcel
    reads without holding the GIL) and cleaned a column at a time, files alike together;
@@ -18,9 +20,10 @@ An upload (`write.upload`) goes, for all its files at once:
 A fact the sheet gives without a time (a call result with no call time, 是 with no add
 time, a note) is timed at its first upload; restating it adds nothing. Uploads only ever
 add evidence: a blank or 否 in a later sheet voids nothing. Mistakes are voided
-explicitly (`void`: `undo`, `correct`), by appending void events. Memory holds every
-row's cleaned fields and their clients' columns at once (the upload's peak: 2.2-2.3 GB at
-a million rows, measured). The value types and small shared helpers are in `model`.
+explicitly (`void`: `undo`, `correct`), by appending void events. Memory holds one
+batch's cleaned fields and their clients' columns (1.8 GB at a million rows held at
+once), plus the ids of the clients named so far, for the rules across rows. The value
+types and small shared helpers are in `model`.
 """
 
 from reactivate.upload.model import (

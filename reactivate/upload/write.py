@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -33,7 +34,7 @@ from reactivate.sheets.rejects import write_rejects
 from reactivate.sheets.workbook import Stamp, disposition_label
 from reactivate.upload import columns as rc
 from reactivate.upload.columns import UNTIMED
-from reactivate.upload.members import load_context, load_members, lost_zeros, member_count
+from reactivate.upload.members import load_context, load_members, lost_zeros, members_at_most
 from reactivate.upload.model import (
     FIELD_NAMES,
     KIND,
@@ -154,8 +155,10 @@ def _upload(
         who_calls, stamp_valid, done, context = _begin(conn, registered, options, files)
         todo = _to_read(files, done)
         checker = RowChecker(context, options, dialect.stored_time(conn))
-        read_stamps(todo, slug, stamp_valid)
-        named = _read_check_stage(conn, registered.id, todo, checker, progress, who_calls)
+        batches = _batches(
+            todo, options.batch_rows, lambda batch: read_stamps(batch, slug, stamp_valid)
+        )
+        named = _read_check_stage(conn, registered.id, todo, batches, checker, progress, who_calls)
         for item in todo:
             item.errors.sort(key=lambda e: e.row)
             item.summary.rejected = len({e.row for e in item.errors})
@@ -196,6 +199,7 @@ def _begin(
         stamp_valid = access.stamp_check(conn, who_calls)
         done = _applied_before(conn, registered.id, [f.summary.sha256 for f in files])
         bulk.sqlite_temp_in_memory(conn)  # the staged rows live for one upload
+        bulk.postgresql_temp_buffers(conn)
         bulk.sqlite_bulk_cache(conn)
         context = load_context(conn, registered, utcnow())
         bulk.create(conn, _EVENT_STAGE, columns)
@@ -218,20 +222,89 @@ def _to_read(files: Sequence[UploadFile], done: dict[str, int]) -> list[UploadFi
     return todo
 
 
+def _batches(
+    todo: Sequence[UploadFile], batch_rows: int, read_stamps: Callable[[list[UploadFile]], None]
+) -> Iterator[tuple[int, list[UploadFile]]]:
+    """`todo` in runs of files of about `batch_rows` rows in all (by their stamps; a plain
+    sheet is a run of its own), each with its first position; `read_stamps` reads a run's
+    stamps before it is given. Once a run is done with, its stamps' issued ids are let go:
+    5,000 stamps hold 10M ids, about 0.6 GB as Python strings."""
+    run: list[UploadFile] = []
+    first = rows = 0
+    for position, item in enumerate(todo):
+        read_stamps([item])
+        size = len(item.stamp.client_ids) if item.stamp is not None else batch_rows
+        if run and rows + size > batch_rows:
+            yield first, run
+            _forget_issued(run)
+            run, first, rows = [], position, 0
+        run.append(item)
+        rows += size
+    if run or not todo:  # nothing to read (every file done before) is still checked once
+        yield first, run
+        _forget_issued(run)
+
+
+def _forget_issued(run: Sequence[UploadFile]) -> None:
+    for item in run:
+        if item.stamp is not None:
+            item.stamp = replace(item.stamp, client_ids=())
+
+
 def _read_check_stage(
     conn: Connection,
     campaign_id: int,
     todo: Sequence[UploadFile],
+    batches: Iterable[tuple[int, list[UploadFile]]],
     checker: RowChecker,
     progress: Progress | None,
     who_calls: access.Caller | None,
 ) -> tuple[int, set[str]]:
-    """Read the files to do (stamps read), check every row, and stage the facts the
-    accepted rows state. Returns how many clients accepted rows name, and those named by
-    more than one. An advisor naming another's client is refused here, before any write."""
+    """Read the files to do a batch at a time (`batches`: runs of `todo` with their first
+    position, stamps read), check every row, and stage the facts the accepted rows state.
+    Returns how many clients accepted rows name, and those named by more than one. An
+    advisor naming another's client is refused here, before any write."""
     import polars as pl
 
-    rows, looked_up = _read_and_look_up(conn, campaign_id, todo, progress)
+    named: list[pl.Series] = []
+    if progress is not None:
+        progress(READING, 0, len(todo))
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        for first, batch in batches:
+            told = None if progress is None else _offset(progress, first, len(todo))
+            rows, looked_up = _read_and_look_up(
+                conn, campaign_id, batch, first, pool, told
+            )
+            named.append(_check_stage(conn, campaign_id, todo, rows, looked_up, checker, who_calls))
+            del rows, looked_up
+    if progress is not None:
+        progress(WRITING, len(todo), len(todo))
+    counts = pl.concat(named).value_counts()
+    del named
+    named_again = set(counts.filter(pl.col("count") > 1)["client_id"].to_list())
+    with conn.begin():
+        _reject_across_rows(conn, todo, checker, named_again)
+    return counts.height, named_again
+
+
+def _offset(progress: Progress, first: int, total: int) -> Progress:
+    """`progress` told of a batch's files as of the whole upload's."""
+    return lambda phase, done, _of: progress(phase, first + done, total)
+
+
+def _check_stage(
+    conn: Connection,
+    campaign_id: int,
+    todo: Sequence[UploadFile],
+    rows: pl.DataFrame,
+    looked_up: pl.DataFrame,
+    checker: RowChecker,
+    who_calls: access.Caller | None,
+) -> pl.Series:
+    """Check one batch's `rows` (their clients' member columns in `looked_up`) and stage
+    the facts of the accepted ones; returns the clients they name, once per row."""
+    import polars as pl
+
     if who_calls is not None and not who_calls.ops:
         named_rows = rows.select(rc.FILE, rc.ROW, "client_id").drop_nulls("client_id")
         with conn.begin():
@@ -260,40 +333,40 @@ def _read_check_stage(
             checker.lost_zeros = lost_zeros(conn, campaign_id, unknown)
     joined = rows.join(looked_up, on="client_id", how="left", maintain_order="left")
     del rows, looked_up
-    facts, named_again, touched = _check_all(joined, todo, checker, conn)
+    facts, named = _check_all(joined, todo, checker, conn)
     del joined
     bulk.append_frame(conn, _EVENT_STAGE, facts)
-    del facts
-    with conn.begin():
-        _reject_across_rows(conn, todo, checker, named_again)
-    return touched, named_again
+    return named
 
 
 def _read_and_look_up(
-    conn: Connection, campaign_id: int, todo: Sequence[UploadFile], progress: Progress | None
+    conn: Connection,
+    campaign_id: int,
+    batch: Sequence[UploadFile],
+    first: int,
+    pool: ThreadPoolExecutor,
+    progress: Progress | None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """The cleaned rows of every file (`read_all`), and the member columns of the clients
-    the workbooks were issued for, looked up in one pass while the first files are read.
-    Clients sheets name beyond their stamps (plain sheets) are for the caller to look up."""
+    """The cleaned rows of a batch of files (`read_all`; `first`: the position of its first
+    file in the upload), and the member columns of the clients the workbooks were issued
+    for, looked up in one pass while the first files are read. Clients sheets name beyond
+    their stamps (plain sheets) are for the caller to look up."""
+    import polars as pl
+
     issued = {
         client_id
-        for item in todo
+        for item in batch
         if item.stamp is not None and item.problem is None
         for client_id in item.stamp.client_ids
     }
-    if progress is not None:
-        progress(READING, 0, len(todo))
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        opened = Opened(pool, todo)  # the first files are read during the lookup
-        with conn.begin():
-            members = member_count(conn, campaign_id)
-            looked_up = load_members(
-                conn, campaign_id, issued, every_member=2 * len(issued) >= members
-            )
-        del issued
-        rows = read_all(todo, opened, progress)
-    if progress is not None:
-        progress(WRITING, len(todo), len(todo))
+    opened = Opened(pool, batch)  # the first files are read during the lookup
+    with conn.begin():
+        most = members_at_most(conn, campaign_id, 2 * len(issued))
+        looked_up = load_members(conn, campaign_id, issued, every_member=most)
+    del issued
+    rows = read_all(batch, opened, progress)
+    if first:
+        rows = rows.with_columns(pl.col(rc.FILE) + first)
     return rows, looked_up
 
 
@@ -302,12 +375,12 @@ def _check_all(
     todo: Sequence[UploadFile],
     checker: RowChecker,
     conn: Connection,
-) -> tuple[pl.DataFrame, set[str], int]:
+) -> tuple[pl.DataFrame, pl.Series]:
     """Check every row (`joined`: `read_all`'s rows with their clients' member columns).
 
-    Returns the facts to stage (`columns.FACT_COLUMNS`, in row order), the clients named
-    by more than one accepted row, and how many clients accepted rows name. The column
-    checks accept most rows at once; the row checker judges the rest.
+    Returns the facts to stage (`columns.FACT_COLUMNS`, in row order) and the clients the
+    accepted rows name, once per row. The column checks accept most rows at once; the row
+    checker judges the rest.
     """
     import polars as pl
 
@@ -315,7 +388,10 @@ def _check_all(
     checked = rc.accept(joined, rules)
     accepted = rc.accepted(checked)
     fast = rc.facts(accepted, rules, checker.now_stored)
-    checker.dnc_in_upload = rc.dnc_times(accepted, checker.context.now)
+    for client_id, when in rc.dnc_times(accepted, checker.context.now).items():
+        seen = checker.dnc_in_upload.get(client_id)  # an earlier batch's, maybe
+        if seen is None or when < seen:
+            checker.dnc_in_upload[client_id] = when
     for position, foreign in (
         accepted.filter(pl.col(rc.FOREIGN)).group_by(rc.FILE).len().iter_rows()
     ):
@@ -329,14 +405,12 @@ def _check_all(
         if checker.check(todo[position], position, judged[rc.ROW], row, member, slow):
             also_accepted.append(row[0])
     named = pl.concat([accepted["client_id"], pl.Series("client_id", also_accepted, pl.String)])
-    counts = named.value_counts()
-    named_again = set(counts.filter(pl.col("count") > 1)["client_id"].to_list())
     facts = fast
     if slow:
         schema = fast.schema
         facts = pl.concat([fast, pl.DataFrame(slow, schema=schema, orient="row")])
         facts = facts.sort(rc.FILE, rc.ROW, maintain_order=True)
-    return facts, named_again, counts.height
+    return facts, named
 
 
 def _rules(
@@ -597,15 +671,31 @@ def _insert(
         {"file_index": "INTEGER PRIMARY KEY", "import_id": "INTEGER", "source_file": "TEXT"},
         [(position, item.summary.import_id, str(item.path)) for position, item in live],
     )
+    by_import = {item.summary.import_id: item.summary for _position, item in live}
     conn.execute(
         text(_KNOWN_SQL),
         {"campaign_id": campaign_id, "call": funnel.EVENT_CALL, "untimed": UNTIMED},
     )
+    bulk.postgresql_work_mem(conn)
+    # Every client has a fact or more: `touched` is a floor for the rows about to go in.
+    with bulk.foreign_keys_checked_once(conn, ["event", "client_stage"], touched):
+        _insert_and_refresh(conn, campaign_id, by_import, touched, now)
+    conn.exec_driver_sql(f"DROP TABLE {_EVENT_STAGE}")
+    conn.exec_driver_sql(f"DROP TABLE {_FILE_STAGE}")
+
+
+def _insert_and_refresh(
+    conn: Connection,
+    campaign_id: int,
+    by_import: dict[int | None, FileSummary],
+    touched: int,
+    now: dt.datetime,
+) -> None:
+    """The staged facts into `event`, each file's counts, and the summary rows refreshed."""
     conn.execute(
         text(_INSERT_SQL),
         {"campaign_id": campaign_id, "who": who(conn), "now": dialect.db_time(conn, now)},
     )
-    by_import = {item.summary.import_id: item.summary for _position, item in live}
     counted = conn.execute(
         text(
             "SELECT e.import_id, COUNT(*), COUNT(DISTINCT e.source_row) FROM event e"
@@ -619,14 +709,12 @@ def _insert(
     if not access.refresh_own(
         conn, campaign_id, lambda: conn.execute(text(_TOUCHED_SQL)).scalars().all()
     ):
-        if 2 * touched >= member_count(conn, campaign_id):
+        if members_at_most(conn, campaign_id, 2 * touched):
             # An upload naming most members (every advisor's sheet at once): one pass over
             # the whole campaign is cheaper than first listing the clients it touched.
             stages.refresh(conn, campaign_id)
         else:
             stages.refresh_selected(conn, campaign_id, _TOUCHED_SQL, {})
-    conn.exec_driver_sql(f"DROP TABLE {_EVENT_STAGE}")
-    conn.exec_driver_sql(f"DROP TABLE {_FILE_STAGE}")
 
 
 def _write_rejects(todo: Sequence[UploadFile]) -> None:
