@@ -218,9 +218,7 @@ def test_folder_of_workbooks_uploads_at_once(db: str, tmp_path: Path) -> None:
     assert stage_of(db, "0010000003").reached_at is not None
 
 
-def test_files_read_a_batch_at_a_time_come_to_what_one_batch_does(
-    db: str, tmp_path: Path
-) -> None:
+def test_files_read_a_batch_at_a_time_come_to_what_one_batch_does(db: str, tmp_path: Path) -> None:
     """A batch boundary between files: rules across rows still see every file."""
     folder = tmp_path / "filled"
     make_workbook(db, folder / "a001.xlsx", "A001", FULL)

@@ -65,7 +65,7 @@ def is_distinct(conn: Connection, left: str, right: str) -> str:
 BIG_WORK_MEM = "64MB"
 
 
-def tune_big_reads(conn: Connection) -> None:
+def tune_big_reads(conn: Connection | SQLiteConnection) -> None:
     """For the rest of `conn`'s transaction on PostgreSQL: no JIT compilation (over the
     events of a 10M campaign it spent 4.1 s compiling one statement: inlining and
     optimizing code for a scan that reads from disk), and `BIG_WORK_MEM` per sort or hash. SQLite: nothing."""

@@ -272,9 +272,7 @@ def _read_check_stage(
     with ThreadPoolExecutor(max_workers=2) as pool:
         for first, batch in batches:
             told = None if progress is None else _offset(progress, first, len(todo))
-            rows, looked_up = _read_and_look_up(
-                conn, campaign_id, batch, first, pool, told
-            )
+            rows, looked_up = _read_and_look_up(conn, campaign_id, batch, first, pool, told)
             named.append(_check_stage(conn, campaign_id, todo, rows, looked_up, checker, who_calls))
             del rows, looked_up
     if progress is not None:
