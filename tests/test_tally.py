@@ -24,7 +24,7 @@ from helpers import CAMPAIGN_FILE
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from report_campaign import ADVISORS, AS_OF, SLUG, Data, Ev, generate, insert
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, create_engine, text
 from upload_campaign import ACCOUNTS_HEADER, CLIENTS, invoke, setup_db
 
 from reactivate import registry
@@ -37,18 +37,27 @@ KINDS = ("call", "wecom", "pushed", "converted", "reactivated", "void", "reassig
 BREAKDOWNS = (None, "advisor", "branch", "week", "cohort", "risk", "asset_band")
 
 
-@given(st.lists(st.integers(min_value=0), min_size=1, max_size=200))
-def test_a_histogram_s_median_is_the_exact_median(values: list[int]) -> None:
-    histogram: dict[int, int] = {}
-    for value in values:
-        histogram[value % 50] = histogram.get(value % 50, 0) + 1
-    expanded = [value % 50 for value in values]
-    assert tally.median_of(histogram.items()) == statistics.median(expanded)
-
-
-def test_an_empty_histogram_has_no_median() -> None:
-    assert tally.median_of([]) is None
-    assert tally.median_of([(3, 0)]) is None
+def test_the_database_works_out_each_histogram_s_exact_median(db_url: str) -> None:
+    rng = random.Random(7)
+    values: dict[tuple[str, str], list[int]] = {}
+    rows = []
+    for group in range(300):
+        for stage in ("called", "wecom"):
+            drawn = [rng.randrange(0, 40) for _ in range(rng.randrange(0, 12))]
+            histogram = {day: drawn.count(day) for day in set(drawn)}
+            histogram[rng.randrange(0, 40) + 100] = 0  # an emptied cell counts nothing
+            if drawn:
+                values[(f"g{group}", stage)] = drawn
+            rows += [{"k": f"g{group}", "s": stage, "d": d, "n": n} for d, n in histogram.items()]
+    engine = create_engine(db_url)
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE hist (k TEXT, stage TEXT, day INTEGER, n BIGINT)"))
+        conn.execute(text("INSERT INTO hist VALUES (:k, :s, :d, :n)"), rows)
+        found = tally.medians_by(
+            conn.execute(text(tally.medians_sql("SELECT k, stage, day, n FROM hist")))
+        )
+    engine.dispose()
+    assert found == {group: statistics.median(drawn) for group, drawn in values.items()}
 
 
 def snapshot(engine: Engine, campaign_id: int) -> tuple[list[Any], list[Any]]:

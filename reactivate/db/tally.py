@@ -13,7 +13,7 @@ the cohort breakdown also holds the control group and the members without an adv
 of the reactivation and the never-called count (assigned before a cut-off) read it.
 
 Medians are of whole days (days elapsed from assignment, rounded down): a histogram
-of small integers per group and stage gives them exactly (`median_of`).
+of small integers per group and stage gives them exactly (`medians_sql`).
 """
 
 from __future__ import annotations
@@ -636,35 +636,22 @@ def _days_sql(stages: list[str]) -> str:
     )
 
 
-def median_of(histogram: Iterable[tuple[int, int]]) -> float | None:
-    """The exact median of the values a histogram of (value, how many) holds: the middle
-    one, or the mean of the middle two (None when empty)."""
-    ordered = sorted((value, n) for value, n in histogram if n)
-    total = sum(n for _value, n in ordered)
-    if not total:
-        return None
-    low_rank, high_rank = (total - 1) // 2, total // 2  # 0-based ranks of the middle
-    low = high = None
-    seen = 0
-    for value, n in ordered:
-        if low is None and low_rank < seen + n:
-            low = value
-        if high_rank < seen + n:
-            high = value
-            break
-        seen += n
-    assert low is not None and high is not None
-    return (low + high) / 2
+def medians_sql(histograms: str) -> str:
+    """SQL of rows (k, stage, low, high) from the SQL `histograms` of rows (k, stage, day,
+    n): per (k, stage) the middle value of the days the histogram holds and, for an even
+    count, the one after it (the median is their mean: `medians_by`). Worked out by the
+    database, so a breakdown of thousands of groups sends one row per group and stage,
+    not one per day: a running count reaches half the total at the lower middle value
+    (2 * running >= total) and passes it at the upper one (2 * running > total)."""
+    return (
+        "SELECT k, stage, MIN(CASE WHEN 2 * upto >= total THEN day END) AS low,"
+        " MIN(CASE WHEN 2 * upto > total THEN day END) AS high FROM ("
+        "SELECT k, stage, day, SUM(n) OVER (PARTITION BY k, stage ORDER BY day"
+        " ROWS UNBOUNDED PRECEDING) AS upto, SUM(n) OVER (PARTITION BY k, stage) AS total"
+        f" FROM ({histograms}) h WHERE n > 0) r GROUP BY k, stage"
+    )
 
 
 def medians_by(rows: Iterable[Any]) -> dict[tuple[Any, str], float]:
-    """(group key, stage) -> median, from rows of (key, stage, day, clients)."""
-    grouped: dict[tuple[Any, str], list[tuple[int, int]]] = {}
-    for key, stage, day, clients in rows:
-        grouped.setdefault((key, stage), []).append((int(day), int(clients)))
-    found = {}
-    for group, histogram in grouped.items():
-        median = median_of(histogram)
-        if median is not None:
-            found[group] = median
-    return found
+    """(group key, stage) -> median whole days, from the rows of `medians_sql`."""
+    return {(key, stage): (int(low) + int(high)) / 2 for key, stage, low, high in rows}

@@ -2,7 +2,7 @@
 
 A median is of whole days elapsed (rounded down: a first call 30 hours after assignment is
 day 1), so a histogram of small integers per group and stage holds it exactly
-(`db.tally.median_of`: the middle value, or the mean of the middle two). Over the whole
+(`db.tally.medians_sql`: the middle value, or the mean of the middle two). Over the whole
 history the histograms are kept with the summary (`stage_days`); a window's are counted
 from its clients (`report_days`).
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from reactivate.db.tally import WEEK, floor_days, medians_by, monday_of
+from reactivate.db.tally import WEEK, floor_days, medians_by, medians_sql, monday_of
 from reactivate.report.scope import Scope
 from reactivate.report.source import counted, week_histograms
 
@@ -24,29 +24,33 @@ def medians(scope: Scope) -> tuple[Overall, PerGroup]:
     """Medians over every counted client, and per group of the breakdown (empty without)."""
     index = {stage: i for i, stage in enumerate(scope.campaign.stages)}
     by = scope.funnel_by
-    overall_rows = _histograms(scope, None)
+    overall_rows = scope.execute(medians_sql(_histograms(scope, None)))
     overall = {index[stage]: m for (_k, stage), m in medians_by(overall_rows).items()}
     if by is None:
         return overall, {}
-    grouped = medians_by(_histograms(scope, by))
+    found = scope.execute(medians_sql(_histograms(scope, by)))
+    if by == WEEK:  # keyed as the trend's counts are
+        found = [(monday_of(k).isoformat(), stage, low, high) for k, stage, low, high in found]
     return overall, {
-        (key, index[stage]): m for (key, stage), m in grouped.items() if stage in index
+        (key, index[stage]): m for (key, stage), m in medians_by(found).items() if stage in index
     }
 
 
-def _histograms(scope: Scope, by: str | None) -> list[Any]:
-    """Rows of (group key, stage, whole days, clients) of breakdown `by` ('' without)."""
-    if by == WEEK:  # keyed as the trend's counts are
-        found = scope.execute(f"SELECT k, stage, day, n FROM ({week_histograms(scope)}) w")
-        return [(monday_of(row.k).isoformat(), row.stage, row.day, row.n) for row in found]
-    if scope.tallied:
-        key = "key" if by is not None else "''"
-        sql = (
-            f"SELECT {key} AS k, stage, day, SUM(clients) AS n FROM stage_days"
-            f" WHERE campaign_id = :cid AND dim = '{by or 'cohort'}'"
-            f" GROUP BY {'key, ' if by is not None else ''}stage, day"
+def _histograms(scope: Scope, by: str | None) -> str:
+    """SQL of rows (group key, stage, whole days, clients) of breakdown `by` ('' without)."""
+    if by == WEEK:
+        return week_histograms(scope)
+    if scope.tallied and by is not None:  # one row per group, stage and day: read in
+        # the primary key's order, which the running count wants (no sort)
+        return (
+            "SELECT key AS k, stage, day, clients AS n FROM stage_days"
+            f" WHERE campaign_id = :cid AND dim = '{by}'"
         )
-        return list(scope.execute(sql))
+    if scope.tallied:
+        return (
+            "SELECT '' AS k, stage, day, SUM(clients) AS n FROM stage_days"
+            " WHERE campaign_id = :cid AND dim = 'cohort' GROUP BY stage, day"
+        )
     rows, key = counted(scope)
     key = key if by is not None else "''"
     arms = []
@@ -57,4 +61,4 @@ def _histograms(scope: Scope, by: str | None) -> list[Any]:
             f" WHERE s.{days} IS NOT NULL GROUP BY {key if by is not None else ''}"
             f"{', ' if by is not None else ''}{day}"
         )
-    return list(scope.execute(" UNION ALL ".join(arms)))
+    return " UNION ALL ".join(arms)
