@@ -1,9 +1,10 @@
 """Benchmark `reactivate load` at a broker's size (issue 18), on PostgreSQL and SQLite.
 
 Each method runs in a fresh subprocess and prints one line: wall and CPU time (the
-process's user + system; PostgreSQL's own work is in the server's processes, so only the
-wall clock counts it), peak RSS (VmHWM) and the load average beside it, since the machine
-is shared. Asserts nothing.
+process's user + system), on PostgreSQL the server's CPU time for the method's database
+(its backends' and autovacuum workers' user + system, sampled from /proc: `ServerCpu`),
+peak RSS (VmHWM) and the load average beside it, since the machine is shared. With
+`--statements`, each method's slowest SQL statements follow its line. Asserts nothing.
 
 | method | what it times |
 | --- | --- |
@@ -17,7 +18,7 @@ is shared. Asserts nothing.
 
     .venv/bin/python benchmarks/scale_inputs.py --rows 1000000        # the inputs, once
     .venv/bin/python benchmarks/bench_scale.py --rows 1000000
-    nohup .venv/bin/python benchmarks/bench_scale.py --rows 10000000 > scale.log &
+    nohup .venv/bin/python benchmarks/bench_scale.py --rows 10000000 --statements > scale.log &
 
 PostgreSQL: a database of its own (`--pg`, default `bench_scale` on the local server) is
 dropped and created before each fresh load (not timed).
@@ -26,6 +27,7 @@ dropped and created before each fresh load (not timed).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -69,6 +71,74 @@ def peak_mb() -> float:
     return 0.0
 
 
+class ServerCpu:
+    """CPU time of the PostgreSQL server processes working for `database`: each backend's
+    (and autovacuum worker's) process title names its database, so /proc is sampled for
+    them while a method runs, keeping each one's highest user + system time (a backend's
+    last half second before it exits is missed)."""
+
+    def __init__(self, database: str) -> None:
+        import threading
+
+        self.marker = f" {database} ".encode()
+        self.seen: dict[int, float] = {}
+        self.tick = os.sysconf("SC_CLK_TCK")
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._sample, daemon=True)
+
+    def __enter__(self) -> ServerCpu:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.done.set()
+        self.thread.join()
+
+    def seconds(self) -> float:
+        return sum(self.seen.values())
+
+    def _sample(self) -> None:
+        while True:
+            for entry in Path("/proc").iterdir():
+                if not entry.name.isdigit():
+                    continue
+                try:
+                    title = (entry / "cmdline").read_bytes()
+                    if not title.startswith(b"postgres: ") or self.marker not in title + b" ":
+                        continue
+                    fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                except OSError:
+                    continue
+                used = (int(fields[11]) + int(fields[12])) / self.tick
+                pid = int(entry.name)
+                self.seen[pid] = max(self.seen.get(pid, 0.0), used)
+            if self.done.wait(0.5):
+                return
+
+
+class StatementTimes:
+    """Wall time per SQL statement run through SQLAlchemy (COPY, run on the driver's
+    cursor, is not among them), for `--statements`."""
+
+    def __init__(self) -> None:
+        from sqlalchemy import event
+        from sqlalchemy.engine import Engine
+
+        self.times: list[tuple[float, str]] = []
+        self.started: list[float] = []
+        event.listen(Engine, "before_cursor_execute", self._before)
+        event.listen(Engine, "after_cursor_execute", self._after)
+
+    def _before(self, *args: object) -> None:
+        self.started.append(time.perf_counter())
+
+    def _after(self, conn: object, cursor: object, statement: str, *args: object) -> None:
+        self.times.append((time.perf_counter() - self.started.pop(), " ".join(statement.split())))
+
+    def slowest(self, count: int = 12) -> list[tuple[float, str]]:
+        return sorted(self.times, reverse=True)[:count]
+
+
 def fresh_pg(database: str) -> str:
     from sqlalchemy import create_engine
 
@@ -98,11 +168,13 @@ def set_up(url: str, work: Path) -> None:
     engine.dispose()
 
 
-def run_load(url: str, inputs: list[Path]) -> dict[str, object]:
+def run_load(url: str, inputs: list[Path], timed: StatementTimes | None) -> dict[str, object]:
     from reactivate.db.engine import open_engine
     from reactivate.load import LoadOptions, load_accounts
 
     engine = open_engine(url)
+    if timed is not None:
+        timed.times.clear()  # the set-up's statements are not the load's
     started, cpu = time.perf_counter(), time.process_time()
     summary = load_accounts(engine, SLUG, inputs, LoadOptions(confirm_new=True))
     wall, cpu = time.perf_counter() - started, time.process_time() - cpu
@@ -181,7 +253,23 @@ def floor_csv_sqlite(url: str, path: Path) -> dict[str, object]:
     }
 
 
-def child(method: str, work: Path, rows: int, pg: str) -> None:
+def child(method: str, work: Path, rows: int, pg: str, statements: bool) -> None:
+    timed = StatementTimes() if statements else None
+    server = ServerCpu(pg) if method.endswith("_pg") else None
+    with server or contextlib.nullcontext():
+        result = _run(method, work, rows, pg, timed)
+    if server is not None:
+        result["server_cpu"] = server.seconds()
+    if timed is not None:
+        result["statements"] = timed.slowest()
+    result["peak_mb"] = peak_mb()
+    result["load_average"] = os.getloadavg()
+    print(json.dumps(result))
+
+
+def _run(
+    method: str, work: Path, rows: int, pg: str, timed: StatementTimes | None
+) -> dict[str, object]:
     csv_path = scale_inputs.csv_path(work, rows)
     folder = scale_inputs.xlsx_folder(work, rows)
     if method.startswith("floor"):
@@ -201,10 +289,8 @@ def child(method: str, work: Path, rows: int, pg: str) -> None:
         if method.startswith("load"):
             set_up(url, work)
         inputs = [folder] if "xlsx" in method else [csv_path]
-        result = run_load(url, inputs)
-    result["peak_mb"] = peak_mb()
-    result["load_average"] = os.getloadavg()
-    print(json.dumps(result))
+        result = run_load(url, inputs, timed)
+    return result
 
 
 def main() -> None:
@@ -213,10 +299,13 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=scale_inputs.WORK)
     parser.add_argument("--pg", default="bench_scale", help="PostgreSQL database to use")
     parser.add_argument("--methods", nargs="*", default=list(METHODS), choices=METHODS)
+    parser.add_argument(
+        "--statements", action="store_true", help="print each method's slowest SQL statements"
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(args.child, args.work, args.rows, args.pg)
+        child(args.child, args.work, args.rows, args.pg, args.statements)
         return
     scale_inputs.ensure(args.work, args.rows, xlsx=any("xlsx" in m for m in args.methods))
     print(f"rows {args.rows:,}; nproc {os.cpu_count()}; Python {platform.python_version()}")
@@ -224,7 +313,8 @@ def main() -> None:
     for method in args.methods:
         done = subprocess.run(
             [sys.executable, __file__, "--child", method, "--work", str(args.work)]
-            + ["--rows", str(args.rows), "--pg", args.pg],
+            + ["--rows", str(args.rows), "--pg", args.pg]
+            + (["--statements"] if args.statements else []),
             capture_output=True,
             text=True,
         )
@@ -234,12 +324,15 @@ def main() -> None:
         result = json.loads(done.stdout.strip().splitlines()[-1])
         results[method] = result
         load = ", ".join(f"{x:.1f}" for x in result["load_average"])
+        server = f"  server CPU {result['server_cpu']:8.2f} s" if "server_cpu" in result else ""
         print(
-            f"{method:18} wall {result['wall']:8.2f} s  CPU {result['cpu']:8.2f} s  "
+            f"{method:18} wall {result['wall']:8.2f} s  CPU {result['cpu']:8.2f} s{server}  "
             f"peak {result['peak_mb']:7,.0f} MB  load average {load}  "
             f"{result.get('counts', result.get('rows'))}",
             flush=True,
         )
+        for seconds, statement in result.get("statements", []):
+            print(f"    {seconds:8.2f} s  {statement[:150]}", flush=True)
     for load, floor in (
         ("load_csv_pg", "floor_csv_pg"),
         ("load_xlsx_pg", "floor_xlsx_pg"),

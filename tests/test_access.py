@@ -797,3 +797,26 @@ def test_an_analyst_reads_every_branch_masked_and_writes_nothing(shared: Shared)
         assert "permission denied" in _refused(conn, "SELECT mobile FROM client")
         assert "permission denied" in _refused(conn, "DELETE FROM event")
         assert "permission denied" in _refused(conn, "SELECT * FROM meta")
+
+
+@postgres_only
+def test_an_ops_login_s_bulk_load_keeps_the_keys_and_indexes_it_does_not_own(
+    shared: Shared, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only the tables' owner may drop their foreign keys and indexes for a bulk insert
+    (`bulk.foreign_keys_checked_once`, `bulk.indexes_built_after`): an ops login's load of
+    as many rows still loads, the keys and indexes checking and growing row by row."""
+    from reactivate.db import bulk
+
+    monkeypatch.setattr(bulk, "FOREIGN_KEYS_ONCE_FROM", 1)
+    ops = shared.login("li", "ops")
+    accounts = shared.tmp / "more.csv"
+    accounts.write_text(
+        "客户号,客户姓名,手机号码,所属营业部,总资产(元),最后交易日期,风险承受能力\n"
+        f"0020000001,陈一,13900000001,{BRANCH_1},20000,2019-06-01,C3\n"
+        f"0020000002,陈二,13900000002,{BRANCH_1},30000,2019-06-01,C2\n",
+        encoding="utf-8",
+    )
+    result = invoke("load", str(accounts), "-c", SLUG, "--format", "json", db=ops)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["loaded"] == 2

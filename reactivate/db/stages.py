@@ -391,3 +391,81 @@ def few_clients_sql(campaign: Campaign, *, unvoided: bool) -> list[str]:
         f"DROP TABLE {_COHORTS}",
         *tally.delta_after_sql(_TOUCHED, tally_funnel(campaign, sqlite=False)),
     ]
+
+
+#: `client_stage`'s columns as a new member's row holds them, besides its funnel columns.
+_NEW_MEMBER_COLUMNS = (
+    "campaign_id",
+    "client_id",
+    "advisor_code",
+    "assigned_at",
+    "control",
+    "dnc",
+    *TIME_COLUMNS.values(),
+    "wecom_confirmed_at",
+    "reactivated_at",
+    "calls",
+    "attempts",
+    "last_call_at",
+    "callback_at",
+    "do_not_call",
+    "branch",
+    "risk",
+    "asset_band",
+    "cohort",
+    "reached_call",
+)
+
+
+def add_new_members(conn: Connection, campaign_id: int, staged: str, where: str) -> None:
+    """Summary rows, and their tallies, for members just added and so without events, an
+    advisor or an assignment: straight from table `staged` (the rows `where` picks, with
+    their client's `branch`, `risk`, `assets` and the member's `dnc` as 0/1), rather than
+    through `refresh`'s aggregate over events, whose join and grouping cost a load of
+    824k new members 16 of its 29 s on PostgreSQL (benchmarks/README.md). The rows are
+    `refresh`'s for such members (tests/test_load.py holds them equal); the tallies count
+    alike rows once (`tally.add_counted`), a few thousand kinds whatever the load's size.
+    """
+    sqlite = conn.dialect.name == "sqlite"
+    campaign = registered_campaign(conn, campaign_id)
+    moment = dialect.time_type(conn)
+    nothing = {column: f"CAST(NULL AS {moment})" for column in TIME_COLUMNS.values()}
+    facts = {
+        "campaign_id": str(int(campaign_id)),
+        "client_id": "s.client_id",
+        "advisor_code": "CAST(NULL AS TEXT)",
+        "assigned_at": f"CAST(NULL AS {moment})",
+        "control": "false",
+        "dnc": "s.dnc <> 0",
+        **nothing,
+        "wecom_confirmed_at": f"CAST(NULL AS {moment})",
+        "reactivated_at": f"CAST(NULL AS {moment})",
+        "calls": "0",
+        "attempts": "0",
+        "last_call_at": f"CAST(NULL AS {moment})",
+        "callback_at": f"CAST(NULL AS {moment})",
+        "do_not_call": "false",
+        "branch": "s.branch",
+        "risk": "s.risk",
+        "asset_band": asset_band_sql("s.assets", campaign.asset_edges),
+        "cohort": "CAST(NULL AS TEXT)",
+        "reached_call": "CAST(NULL AS INTEGER)",
+    }
+    derived = funnel_columns(campaign.stages, sqlite=sqlite)
+    columns = [*_NEW_MEMBER_COLUMNS, *derived]
+    inputs = ["s.dnc", "s.branch", "s.risk", facts["asset_band"]]  # what tells them apart
+
+    def rows(*, counted: bool) -> str:
+        """The rows, one per member, or (`counted`) one per kind with its number as `sign`."""
+        selected = {**facts, "client_id": "CAST(NULL AS TEXT)"} if counted else facts
+        grouped = f" GROUP BY {', '.join(inputs)}" if counted else ""
+        return (
+            f"SELECT {'sign, ' if counted else ''}{', '.join(_NEW_MEMBER_COLUMNS)},"
+            f" {', '.join(f'{sql} AS {name}' for name, sql in derived.items())} FROM ("
+            f"SELECT {'COUNT(*) AS sign, ' if counted else ''}"
+            f"{', '.join(f'{sql} AS {name}' for name, sql in selected.items())}"
+            f" FROM {staged} s WHERE {where}{grouped}) facts"
+        )
+
+    conn.exec_driver_sql(f"INSERT INTO client_stage ({', '.join(columns)}) {rows(counted=False)}")
+    tally.add_counted(conn, campaign_id, tally_funnel(campaign, sqlite=sqlite), rows(counted=True))

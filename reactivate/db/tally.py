@@ -297,6 +297,17 @@ def _cell_names(n_days: int) -> list[str]:
     return names + [f"d{i}" for i in range(n_days)] + [f"w{i}" for i in range(n_days)] + ["wc"]
 
 
+def add_counted(conn: Connection, campaign_id: int, funnel: Funnel, rows: str) -> None:
+    """Add to the tallies the rows the SQL `rows` selects: `client_stage`'s columns, each
+    row standing for `sign` members alike in all of them (a load's new members, grouped
+    by what tells them apart), so that a few thousand rows pass through Python, not one
+    per member."""
+    conn.exec_driver_sql(f"DROP TABLE IF EXISTS {_DELTA}")
+    conn.exec_driver_sql(f"CREATE TEMPORARY TABLE {_DELTA} AS {rows}")
+    _add(conn, campaign_id, funnel, _DELTA, "true", weighted=True)
+    conn.exec_driver_sql(f"DROP TABLE {_DELTA}")
+
+
 def _add(
     conn: Connection,
     campaign_id: int,
