@@ -39,6 +39,7 @@ from reactivate.db.import_log import who
 from reactivate.db.reads import SQLiteConnection, text
 from reactivate.errors import AccessDenied, ConfigError
 from reactivate.messages import t
+from reactivate.privacy import masked_mobile_sql, masked_name_sql
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection, Engine
@@ -536,11 +537,8 @@ def _masked_view(g: dict[str, str], analysts: str) -> list[str]:
     return [
         f"""CREATE OR REPLACE VIEW client_masked WITH (security_barrier) AS
 SELECT c.client_id,
-       CASE WHEN c.name IS NULL OR c.name = '' THEN c.name
-            ELSE left(c.name, 1) || repeat('*', greatest(1, length(c.name) - 1)) END AS name,
-       CASE WHEN c.mobile IS NULL OR c.mobile = '' THEN c.mobile
-            WHEN length(c.mobile) < 8 THEN repeat('*', length(c.mobile))
-            ELSE left(c.mobile, 3) || '****' || right(c.mobile, 4) END AS mobile,
+       {masked_name_sql("c.name", sqlite=False)} AS name,
+       {masked_mobile_sql("c.mobile", sqlite=False)} AS mobile,
        {", ".join(f"c.{col}" for col in _CLIENT_COLUMNS[1:])}
 FROM client c
 WHERE pg_has_role(current_user, {analysts}, 'USAGE')

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from zoneinfo import ZoneInfo
 
 #: The zone of times that belong to no campaign (imports, rosters).
@@ -32,6 +33,30 @@ def local(moment: dt.datetime, tz: ZoneInfo) -> dt.datetime:
     if moment.tzinfo is None:  # SQLite hands back naive UTC through raw SQL
         moment = moment.replace(tzinfo=dt.UTC)
     return moment.astimezone(tz)
+
+
+def shown_column(values: Iterable[object], tz: ZoneInfo) -> list[dt.datetime | None]:
+    """Stored times read raw (as `from_db` takes them) in `tz`, a column at once: for a
+    few hundred thousand values, calling `from_db` for each costs more than converting.
+    SQLite's naive UTC text is parsed with its zone appended: a third of the cost of
+    parsing it naive and attaching UTC with `replace`."""
+    parse, utc = dt.datetime.fromisoformat, dt.UTC
+    shown: list[dt.datetime | None] = []
+    append = shown.append
+    for value in values:
+        if value is None:
+            append(None)
+            continue
+        if isinstance(value, str):
+            try:
+                moment = parse(value + "+00:00")
+            except ValueError:  # text with an offset of its own
+                moment = parse(value)
+        else:
+            assert isinstance(value, dt.datetime)
+            moment = value
+        append((moment.replace(tzinfo=utc) if moment.tzinfo is None else moment).astimezone(tz))
+    return shown
 
 
 def from_db(value: object) -> dt.datetime | None:

@@ -38,3 +38,28 @@ def mask_name(name: str | None) -> str:
     if not name:
         return ""
     return name[0] + "*" * max(1, len(name) - 1)
+
+
+def masked_name_sql(column: str, *, sqlite: bool) -> str:
+    """`mask_name` as a SQL expression over `column` (NULL and '' kept as they are)."""
+    stars = _stars_sql(f"{'max' if sqlite else 'greatest'}(1, length({column}) - 1)", sqlite)
+    return (
+        f"CASE WHEN {column} IS NULL OR {column} = '' THEN {column}"
+        f" ELSE substr({column}, 1, 1) || {stars} END"
+    )
+
+
+def masked_mobile_sql(column: str, *, sqlite: bool) -> str:
+    """`mask_mobile` as a SQL expression over `column` (NULL and '' kept as they are)."""
+    last_four = f"substr({column}, -4)" if sqlite else f"right({column}, 4)"
+    return (
+        f"CASE WHEN {column} IS NULL OR {column} = '' THEN {column}"
+        f" WHEN length({column}) < 8 THEN {_stars_sql(f'length({column})', sqlite)}"
+        f" ELSE substr({column}, 1, 3) || '****' || {last_four} END"
+    )
+
+
+def _stars_sql(count: str, sqlite: bool) -> str:
+    """`count` (at least 1) stars in SQL: SQLite has no `repeat`, but its printf repeats a
+    `%c` as many times as the precision says."""
+    return f"printf('%.*c', {count}, '*')" if sqlite else f"repeat('*', {count})"

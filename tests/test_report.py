@@ -33,13 +33,14 @@ from report_campaign import (
     generate,
     insert,
 )
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from reactivate import registry
 from reactivate.db import models as tables
 from reactivate.db import stages
 from reactivate.db.engine import open_engine
 from reactivate.errors import ConfigError
+from reactivate.privacy import mask_mobile, mask_name, masked_mobile_sql, masked_name_sql
 from reactivate.report import Report, ReportOptions, build_report
 from reactivate.rules import funnel, stats
 
@@ -457,7 +458,29 @@ def test_dropped_lists_who_stopped_before_the_stage_masked(campaign: Any, stage:
         client = data.clients[c.client_id]
         assert c.mobile == client["mobile"][:3] + "****" + client["mobile"][-4:]
         assert c.name.startswith(client["name"][0]) and "*" in c.name
+        assert c.name == mask_name(client["name"])
         assert client["name"] not in json.dumps(result.to_json(), ensure_ascii=False)
+
+
+def test_the_database_masks_as_privacy_does(db_url: str) -> None:
+    """`--dropped` masks in SQL; the edge cases come out as `mask_name`/`mask_mobile` give."""
+    engine = open_engine(db_url)
+    sqlite = engine.dialect.name == "sqlite"
+    value = "CAST(:v AS TEXT)"
+    names = [None, "", "张", "李四", "欧阳娜娜", "O'Neil Smith"]
+    mobiles = [None, "", "1", "1234567", "12345678", "13800138000", "+8613800138000"]
+    with engine.connect() as conn:
+
+        def masked(sql: str, v: str | None) -> str:
+            return conn.execute(text(f"SELECT coalesce({sql}, '')"), {"v": v}).scalar_one()
+
+        assert [masked(masked_name_sql(value, sqlite=sqlite), n) for n in names] == [
+            mask_name(n) for n in names
+        ]
+        assert [masked(masked_mobile_sql(value, sqlite=sqlite), m) for m in mobiles] == [
+            mask_mobile(m) for m in mobiles
+        ]
+    engine.dispose()
 
 
 def test_json_contract(campaign: Any) -> None:

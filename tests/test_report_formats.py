@@ -101,6 +101,18 @@ def test_dropped_csv_is_masked(setup: tuple[str, Data]) -> None:
     assert_no_personal_data(table, data)
 
 
+def test_dropped_json_is_what_json_dumps_writes(setup: tuple[str, Data]) -> None:
+    """The dropped clients are written apart from the rest, byte for byte the same."""
+    db, _data = setup
+    engine = open_engine(db)
+    report = build_report(engine, SLUG, ReportOptions(dropped="reached", as_of=AS_OF))
+    engine.dispose()
+    assert len(report.dropped) > 1 and any(c.callback_at is None for c in report.dropped)
+    assert any(c.last_call_at is not None for c in report.dropped)
+    expected = json.dumps(report.to_json(), ensure_ascii=False, indent=2)
+    assert render.to_json(report) == expected
+
+
 def test_markdown_fits_wecom(setup: tuple[str, Data]) -> None:
     db, _data = setup
     out = run(db, "report", "--campaign", SLUG, "--format", "markdown").stdout
