@@ -194,11 +194,7 @@ def foreign_keys_checked_once(conn: Connection, tables: Sequence[str], rows: int
     the tables' owner may drop a key (ops granted their rows by `access init` may not):
     for anyone else the keys stay and check row by row.
     """
-    if (
-        conn.dialect.name != "postgresql"
-        or rows < FOREIGN_KEYS_ONCE_FROM
-        or not _owns(conn, tables)
-    ):
+    if not _bulk_on_postgresql(conn, tables, rows):
         yield
         return
     keys = conn.exec_driver_sql(
@@ -214,6 +210,14 @@ def foreign_keys_checked_once(conn: Connection, tables: Sequence[str], rows: int
     yield
     for table, name, definition in keys:
         conn.exec_driver_sql(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
+
+
+def _bulk_on_postgresql(conn: Connection, tables: Sequence[str], rows: int) -> bool:
+    """Whether `rows` going into `tables` are a bulk write worth altering the tables for:
+    PostgreSQL, at least FOREIGN_KEYS_ONCE_FROM rows, and a role that owns the tables."""
+    return (
+        conn.dialect.name == "postgresql" and rows >= FOREIGN_KEYS_ONCE_FROM and _owns(conn, tables)
+    )
 
 
 def _owns(conn: Connection, tables: Sequence[str]) -> bool:
@@ -242,11 +246,7 @@ def indexes_built_after(conn: Connection, tables: Sequence[str], rows: int) -> I
     table never analysed yet is taken to hold a row per 64 bytes, fewer than it does).
     Only the table's owner may drop its indexes: for anyone else they stay.
     """
-    if (
-        conn.dialect.name != "postgresql"
-        or rows < FOREIGN_KEYS_ONCE_FROM
-        or not _owns(conn, tables)
-    ):
+    if not _bulk_on_postgresql(conn, tables, rows):
         yield
         return
     indexes = conn.exec_driver_sql(
