@@ -6,9 +6,12 @@ imported (a tenth of a second of imports): an interrupt that early also ends in 
 and exit 130 (143 for SIGTERM).
 """
 
-import signal
+# `_signal`, not `signal`: the interpreter has loaded it already, so no Python code runs
+# before the mask, while importing `signal` builds its enums for a millisecond, long
+# enough for an early SIGINT to raise KeyboardInterrupt there (seen in the kill loops).
+import _signal  # type: ignore[import-not-found]  # (no stub: the C half of `signal`)
 
-signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+_signal.pthread_sigmask(_signal.SIG_BLOCK, {_signal.SIGINT, _signal.SIGTERM})
 
 from reactivate.db import interrupts  # noqa: E402  (after the signals are held)
 
