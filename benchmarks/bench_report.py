@@ -258,10 +258,11 @@ def _options(form: dict[str, str]) -> Any:
 
 
 def report(path: Path, form: dict[str, str]) -> None:
-    from reactivate.db.engine import open_engine
+    # open_reader, as the `report` command opens a database: on SQLite, Python's sqlite3
+    from reactivate.db.engine import open_reader
     from reactivate.report import build_report
 
-    engine = open_engine(str(path))
+    engine = open_reader(str(path))
     build_report(engine, SLUG, _options(form))
     engine.dispose()
 
