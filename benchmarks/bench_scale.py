@@ -15,10 +15,17 @@ peak RSS (VmHWM) and the load average beside it, since the machine is shared. Wi
 |  | rows into a table keyed and indexed as `client` (id primary key, branch index) |
 | floor_xlsx_pg | fastexcel of each workbook + the same COPY |
 | floor_csv_sqlite | polars `read_csv` + sqlite3 `executemany` into the same keyed table |
+| assign_pg | `reactivate assign` (with its workbooks) of the campaign `--pg` holds, loaded and |
+|  | unassigned, on a copy made from it (`CREATE DATABASE ... TEMPLATE`, not timed): the |
+|  | eligible members' read and the split, the workbooks' writing beside bare xlsxwriter |
+|  | writing each one's cells right after it (`bench_workbooks.write_bare`, its time not |
+|  | in the wall), peak RSS of the command before the floor's first file |
 
     .venv/bin/python benchmarks/scale_inputs.py --rows 1000000        # the inputs, once
     .venv/bin/python benchmarks/bench_scale.py --rows 1000000
     nohup .venv/bin/python benchmarks/bench_scale.py --rows 10000000 --statements > scale.log &
+    .venv/bin/python benchmarks/bench_scale.py --rows 10000000 --methods load_csv_pg --pg bench_assign
+    .venv/bin/python benchmarks/bench_scale.py --rows 10000000 --methods assign_pg --pg bench_assign
 
 PostgreSQL: a database of its own (`--pg`, default `bench_scale` on the local server) is
 dropped and created before each fresh load (not timed).
@@ -55,6 +62,7 @@ METHODS = (
     "floor_csv_sqlite",
     "load_csv_sqlite",
     "reload_csv_sqlite",
+    "assign_pg",
 )
 #: A table shaped like `client`: the floor writes the file's rows into it.
 FLOOR_TABLE = """CREATE TABLE floor_client (
@@ -253,6 +261,90 @@ def floor_csv_sqlite(url: str, path: Path) -> dict[str, object]:
     }
 
 
+def copy_pg(template: str) -> str:
+    """A fresh copy of the loaded database `template` for one assign run; its name."""
+    from sqlalchemy import create_engine
+
+    copy = f"{template}_assign"
+    admin = create_engine(f"postgresql+psycopg://{PG_SERVER.split('://')[1]}/postgres")
+    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {copy} WITH (FORCE)")
+        conn.exec_driver_sql(f"CREATE DATABASE {copy} TEMPLATE {template}")
+    admin.dispose()
+    return copy
+
+
+def run_assign(url: str, out: Path) -> dict[str, object]:
+    """`assign` with its workbooks, timed by part; bare xlsxwriter writes each workbook's
+    cells right after it (not counted in the wall)."""
+    import datetime as dt
+    import shutil
+
+    from bench_workbooks import write_bare
+
+    import reactivate.assign as assignment
+    from reactivate.db.engine import open_engine
+
+    seconds = dict.fromkeys(("read", "split", "issue", "write", "bare", "bare_cpu"), 0.0)
+    peak_before_bare = [0.0]
+
+    def timing(name: str, function: object) -> object:
+        def timed(*args: object, **kwargs: object) -> object:
+            started = time.perf_counter()
+            result = function(*args, **kwargs)  # type: ignore[operator]
+            seconds[name] += time.perf_counter() - started
+            return result
+
+        return timed
+
+    real_write = assignment.write_advisor_workbook
+    bare_dir = out.with_name(out.name + "-bare")
+
+    def write_both(path: Path, spec: object, secret: bytes) -> None:
+        started = time.perf_counter()
+        real_write(path, spec, secret)  # type: ignore[arg-type]
+        seconds["write"] += time.perf_counter() - started
+        peak_before_bare[0] = max(peak_before_bare[0], peak_mb())
+        started, cpu = time.perf_counter(), time.process_time()
+        write_bare(bare_dir / path.name, spec)  # type: ignore[arg-type]
+        seconds["bare"] += time.perf_counter() - started
+        seconds["bare_cpu"] += time.process_time() - cpu
+        (bare_dir / path.name).unlink()
+
+    assignment.write_advisor_workbook = write_both  # type: ignore[assignment]
+    assignment._read_eligible = timing("read", assignment._read_eligible)  # type: ignore[assignment]
+    assignment.split_columns = timing("split", assignment.split_columns)  # type: ignore[assignment]
+    assignment._issue_staged = timing("issue", assignment._issue_staged)  # type: ignore[assignment]
+    shutil.rmtree(out, ignore_errors=True)
+    bare_dir.mkdir(parents=True, exist_ok=True)
+    engine = open_engine(url)
+    options = assignment.AssignOptions(  # at the campaign's start: assign refuses other days
+        out_dir=out, assigned_at=dt.datetime(2020, 7, 1, 9)
+    )
+    started, cpu = time.perf_counter(), time.process_time()
+    summary = assignment.assign(engine, SLUG, options)
+    wall = time.perf_counter() - started - seconds["bare"]
+    cpu = time.process_time() - cpu - seconds["bare_cpu"]
+    engine.dispose()
+    result: dict[str, object] = {
+        "wall": wall,
+        "cpu": cpu,
+        **seconds,
+        "peak_before_bare": max(peak_before_bare[0], peak_mb()),
+        "counts": {
+            "eligible": summary.assigned + summary.unassigned + summary.control,
+            "assigned": summary.assigned,
+            "kept": summary.kept,
+            "unassigned": summary.unassigned,
+            "workbooks": len(summary.workbooks),
+            "rows": sum(b.new for b in summary.advisors),
+        },
+    }
+    shutil.rmtree(out, ignore_errors=True)
+    shutil.rmtree(bare_dir, ignore_errors=True)
+    return result
+
+
 def child(method: str, work: Path, rows: int, pg: str, statements: bool) -> None:
     timed = StatementTimes() if statements else None
     server = ServerCpu(pg) if method.endswith("_pg") else None
@@ -272,6 +364,8 @@ def _run(
 ) -> dict[str, object]:
     csv_path = scale_inputs.csv_path(work, rows)
     folder = scale_inputs.xlsx_folder(work, rows)
+    if method == "assign_pg":
+        return run_assign(f"{PG_SERVER}/{pg}", work / f"assign-out-{rows}")
     if method.startswith("floor"):
         url = fresh_pg(pg) if method.endswith("_pg") else fresh_sqlite(work, rows)
         if method == "floor_csv_pg":
@@ -293,6 +387,26 @@ def _run(
     return result
 
 
+def print_assign(result: dict[str, object]) -> None:
+    """The parts of an assign run and its verdicts."""
+    part = {k: float(v) for k, v in result.items() if isinstance(v, int | float)}
+    print(f"    read the eligible members into columns {part['read']:8.2f} s")
+    print(f"    split (pure, on the columns)           {part['split']:8.2f} s")
+    print(f"    issuing the workbooks                  {part['issue']:8.2f} s")
+    print(f"      of which writing them                {part['write']:8.2f} s")
+    print(f"    bare xlsxwriter, same cells            {part['bare']:8.2f} s")
+    print(f"    peak RSS before the floor's files      {part['peak_before_bare']:8,.0f} MB")
+    split = part["read"] + part["split"]
+    verdict = "met" if split < 60 else "missed"
+    print(f"split (read + split) under 60 s: {split:.1f} s, {verdict}")
+    for label, key in (("writing", "write"), ("issuing", "issue")):
+        ratio = part[key] / part["bare"]
+        verdict = "met" if ratio <= 1.3 else "missed"
+        print(f"workbooks {label} vs bare xlsxwriter: {ratio:.2f}x (target 1.3x: {verdict})")
+    peak = part["peak_before_bare"]
+    print(f"peak RSS at most 2 GB: {peak:,.0f} MB, {'met' if peak <= 2048 else 'missed'}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
@@ -311,9 +425,10 @@ def main() -> None:
     print(f"rows {args.rows:,}; nproc {os.cpu_count()}; Python {platform.python_version()}")
     results: dict[str, dict[str, object]] = {}
     for method in args.methods:
+        database = copy_pg(args.pg) if method == "assign_pg" else args.pg
         done = subprocess.run(
             [sys.executable, __file__, "--child", method, "--work", str(args.work)]
-            + ["--rows", str(args.rows), "--pg", args.pg]
+            + ["--rows", str(args.rows), "--pg", database]
             + (["--statements"] if args.statements else []),
             capture_output=True,
             text=True,
@@ -333,6 +448,8 @@ def main() -> None:
         )
         for seconds, statement in result.get("statements", []):
             print(f"    {seconds:8.2f} s  {statement[:150]}", flush=True)
+        if method == "assign_pg":
+            print_assign(result)
     for load, floor in (
         ("load_csv_pg", "floor_csv_pg"),
         ("load_xlsx_pg", "floor_xlsx_pg"),

@@ -322,3 +322,100 @@ def test_reassign_from_an_advisor_without_clients_says_so(loaded: str, tmp_path:
     assert query(loaded, "SELECT count(*) FROM event") == before
     some = json.loads(run(loaded, "reassign", "-c", SLUG, "--from", "A0012", "-f", "json"))
     assert some["from_clients"] == some["assigned"] + some["unassigned"] > 0
+
+
+def reference_split(db: str, holdout: float, seed: int, cross_branch: bool) -> dict[str, object]:
+    """What the one-shot split (tests/split_reference.py) over every eligible member, read by
+    independent SQL, gives for the campaign as it stands: client id -> advisor code, or
+    "control" for the drawn control group."""
+    from split_reference import split as one_shot
+
+    from reactivate.registry import get
+    from reactivate.rules import funnel
+    from reactivate.rules.split import Candidate, Seat, SplitRules, draw_holdout
+
+    engine = open_engine(db)
+    config = get(engine, SLUG).config
+    engine.dispose()
+    eligible = query(
+        db,
+        """SELECT m.client_id, m.considered_at, c.branch, c.assets, c.previous_advisor
+           FROM member m JOIN client c ON c.client_id = m.client_id
+           WHERE m.advisor_code IS NULL AND NOT m.control AND NOT m.dnc
+             AND m.client_id NOT IN (SELECT value FROM do_not_call WHERE kind = 'client_id')
+             AND coalesce(c.mobile, '') NOT IN (SELECT value FROM do_not_call WHERE kind = 'mobile')""",
+    )
+    band = funnel.asset_bands(config.asset_edges)
+    new = [(r[0], f"{r[2]}|{band(r[3])}") for r in eligible if r[1] is None]
+    drawn = draw_holdout(new, holdout, seed) if holdout else frozenset()
+    active = {r[0]: r for r in query(db, "SELECT code, branch, capacity FROM advisor WHERE active")}
+    held = dict(query(db, "SELECT advisor_code, count(*) FROM member GROUP BY advisor_code"))
+    held_assets = dict(
+        query(
+            db,
+            """SELECT m.advisor_code, sum(c.assets) FROM member m
+               JOIN client c ON c.client_id = m.client_id GROUP BY m.advisor_code""",
+        )
+    )
+    most = config.assignment.max_per_advisor
+    seats = [
+        Seat(
+            code,
+            branch,
+            min(c for c in (capacity, most) if c is not None),
+            held.get(code, 0),
+            held_assets.get(code) or 0.0,
+        )
+        for code, branch, capacity in active.values()
+    ]
+    candidates = [
+        Candidate(r[0], r[2], r[3] or 0.0, r[4] if r[4] in active else None)
+        for r in eligible
+        if r[0] not in drawn
+    ]
+    result = one_shot(candidates, seats, SplitRules(cross_branch=cross_branch, seed=seed))
+    return {**result.assignments, **dict.fromkeys(drawn, "control")}
+
+
+@pytest.mark.parametrize("cross_branch", [False, True])
+def test_assign_places_exactly_as_the_one_shot_split(
+    loaded: str, tmp_path: Path, cross_branch: bool
+) -> None:
+    """`assign` reads the eligible members into columns and splits a branch at a time; it
+    must place every client as the one-shot split over every member at once did, for the
+    same members and seed (a first run, then a later run over newly loaded clients)."""
+    spill = "--cross-branch" if cross_branch else "--no-cross-branch"
+    run(loaded, "advisors", "load", str(DATA / "advisors.xlsx"))
+    for n, holdout in enumerate(("0.1", "0.2")):
+        expected = reference_split(loaded, float(holdout), 5, cross_branch)
+        assign_json(loaded, tmp_path / f"out{n}", "--holdout", holdout, "--seed", "5", spill)
+        placed = query(
+            loaded,
+            """SELECT client_id, CASE WHEN control THEN 'control' ELSE advisor_code END
+               FROM member WHERE (control OR advisor_code IS NOT NULL)
+                 AND considered_at = (SELECT max(considered_at) FROM member)""",
+        )
+        assert len(placed) > 100 and dict(placed) == expected
+        if n == 0:  # a later load: new members for the second, incremental run
+            run(loaded, "load", str(later_accounts(loaded, tmp_path)), "-c", SLUG)
+
+
+def later_accounts(db: str, tmp_path: Path) -> Path:
+    """120 new dormant clients over every branch with advisors, one without any and none,
+    some of them with a previous advisor, assets tied and spread."""
+    branches = [r[0] for r in query(db, "SELECT DISTINCT branch FROM advisor ORDER BY 1")]
+    codes = [r[0] for r in query(db, "SELECT code FROM advisor ORDER BY 1")]
+    places = [*branches, "无人营业部", ""]
+    rows = [
+        f"00998{n:05d},新客{n},138{n:08d},{places[n % len(places)]},{(n * 7919) % 5 * 20000},"
+        f"2019-01-01,C3,2015-01-01,{codes[n % len(codes)] if n % 3 == 0 else ''},正常"
+        for n in range(120)
+    ]
+    later = tmp_path / "later.csv"
+    later.write_text(
+        "客户号,客户姓名,手机号码,所属营业部,总资产(元),最后交易日期,风险承受能力,开户日期,原客户经理,账户状态\n"
+        + "\n".join(rows)
+        + "\n",
+        encoding="utf-8",
+    )
+    return later

@@ -41,6 +41,7 @@ from __future__ import annotations
 import heapq
 import random
 import statistics
+from array import array
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -141,70 +142,138 @@ class _Seats:
         return max(self.capacity[i] - self.load[i], 0)
 
 
+@dataclass(frozen=True)
+class CandidateColumns:
+    """The candidates as columns, one entry per client in client id order (Python's string
+    order, ids unique): what a campaign of millions is split from without an object per
+    client. `branch` and `owner` index `branches` and `owners` (-1: unknown, none)."""
+
+    branches: Sequence[str]
+    branch: array[int]
+    owners: Sequence[str]
+    owner: array[int]
+    assets: array[float]
+
+    def __len__(self) -> int:
+        return len(self.assets)
+
+    @classmethod
+    def of(cls, ordered: Sequence[Candidate]) -> CandidateColumns:
+        """Columns of `ordered` (already in client id order)."""
+        branch_index: dict[str, int] = {}
+        owner_index: dict[str, int] = {}
+        branch, owner = array("i"), array("i")
+        for candidate in ordered:
+            name = candidate.branch
+            branch.append(-1 if name is None else branch_index.setdefault(name, len(branch_index)))
+            code = candidate.owner
+            owner.append(owner_index.setdefault(code, len(owner_index)) if code else -1)
+        return cls(
+            list(branch_index),
+            branch,
+            list(owner_index),
+            owner,
+            array("d", (candidate.assets for candidate in ordered)),
+        )
+
+
+@dataclass(frozen=True)
+class ColumnSplit:
+    """The placements of one run over `CandidateColumns`, by position in them."""
+
+    #: Seat codes; `placed[k]` indexes them, -1 for a client nobody could take.
+    codes: Sequence[str]
+    placed: array[int]
+    #: 1 where the client was placed with their previous owner.
+    kept: bytearray
+
+
 def split(candidates: Sequence[Candidate], seats: Sequence[Seat], rules: SplitRules) -> Split:
     """Place `candidates` on `seats`: kept owners, then branch first, then spill-over.
 
     See the module docstring for the method. Raises ValueError on duplicate client ids or
     seat codes. Same input and `rules.seed` give the same result, whatever the input order.
     """
+    ordered = sorted(candidates, key=attrgetter("client_id"))
+    if len({candidate.client_id for candidate in ordered}) != len(ordered):
+        raise ValueError("client ids must be unique")
+    result = split_columns(CandidateColumns.of(ordered), seats, rules)
+    codes, kept = result.codes, result.kept
+    return Split(
+        assignments={ordered[k].client_id: codes[i] for k, i in enumerate(result.placed) if i >= 0},
+        kept=frozenset(ordered[k].client_id for k in range(len(ordered)) if kept[k]),
+        unassigned=tuple(ordered[k].client_id for k, i in enumerate(result.placed) if i < 0),
+    )
+
+
+def split_columns(
+    columns: CandidateColumns, seats: Sequence[Seat], rules: SplitRules
+) -> ColumnSplit:
+    """`split` over columns: the same placements for the same clients and seed, a branch's
+    pool dealt at a time, with a few machine words per client (no object per client)."""
     draw_rng = random.Random(f"reactivate.split.clients:{rules.seed}")
     seat_rng = random.Random(f"reactivate.split.seats:{rules.seed}")
     board = _Seats(seats, seat_rng)
-
-    drawn = sorted(candidates, key=attrgetter("client_id"))
-    if len({candidate.client_id for candidate in drawn}) != len(drawn):
-        raise ValueError("client ids must be unique")
+    count = len(columns)
+    # The draw order as positions in the columns: shuffling them takes the very swaps that
+    # shuffling the clients sorted by id would (they depend only on the length).
+    drawn = array("i", range(count))
     draw_rng.shuffle(drawn)
 
-    assignments: dict[str, str] = {}
-    kept: list[str] = []
-    pools: defaultdict[str, list[Candidate]] = defaultdict(list)
+    placed = array("i", [-1]) * count
+    kept = bytearray(count)
+    owner_seat = [board.index.get(code, -1) if code else -1 for code in columns.owners]
+    if not rules.keep_owner:
+        owner_seat = [-1] * len(owner_seat)
+    owner_seat.append(-1)  # owner -1 (none) indexes this last entry
+    branch_of, owner_of, assets = columns.branch, columns.owner, columns.assets
+    load, capacity, held_assets = board.load, board.capacity, board.assets
+    pools: defaultdict[int, array[int]] = defaultdict(lambda: array("i"))
     # Clients of unknown branch can only spill over.
-    spill: list[Candidate] = []
-    for candidate in drawn:
-        owner = board.index.get(candidate.owner) if rules.keep_owner and candidate.owner else None
-        if owner is not None and board.load[owner] < board.capacity[owner]:
-            board.load[owner] += 1
-            board.assets[owner] += candidate.assets
-            assignments[candidate.client_id] = board.codes[owner]
-            kept.append(candidate.client_id)
-        elif candidate.branch is None:
-            spill.append(candidate)
+    spill = array("i")
+    for k in drawn:
+        owner = owner_seat[owner_of[k]]
+        if owner >= 0 and load[owner] < capacity[owner]:
+            load[owner] += 1
+            held_assets[owner] += assets[k]
+            placed[k] = owner
+            kept[k] = 1
+        elif branch_of[k] < 0:
+            spill.append(k)
         else:
-            pools[candidate.branch].append(candidate)
+            pools[branch_of[k]].append(k)
 
     seats_by_branch: defaultdict[str, list[int]] = defaultdict(list)
     for i, branch in enumerate(board.branches):
         seats_by_branch[branch].append(i)
 
-    for branch in sorted(pools):
-        pool = pools[branch]
-        open_seats = [i for i in seats_by_branch.get(branch, []) if board.room(i) > 0]
+    names = columns.branches
+    for b in sorted(pools, key=names.__getitem__):
+        pool = pools.pop(b)  # dealt pools are let go
+        open_seats = [i for i in seats_by_branch.get(names[b], []) if board.room(i) > 0]
         room = sum(board.room(i) for i in open_seats)
-        _deal(pool[:room], open_seats, board, assignments)
+        _deal(pool[:room], open_seats, board, assets, placed)
         spill.extend(pool[room:])
 
-    unassigned: list[Candidate] = spill
     if rules.cross_branch and spill:
         # The spill list is grouped by branch; reshuffle so that, when there is not room for
         # all, the ones left out are a random draw rather than the last branches' clients.
         draw_rng.shuffle(spill)
         open_seats = [i for i in range(len(board.codes)) if board.room(i) > 0]
         room = sum(board.room(i) for i in open_seats)
-        _deal(spill[:room], open_seats, board, assignments)
-        unassigned = spill[room:]
-
-    return Split(
-        assignments=assignments,
-        kept=frozenset(kept),
-        unassigned=tuple(sorted(candidate.client_id for candidate in unassigned)),
-    )
+        _deal(spill[:room], open_seats, board, assets, placed)
+    return ColumnSplit(codes=board.codes, placed=placed, kept=kept)
 
 
 def _deal(
-    clients: list[Candidate], open_seats: list[int], board: _Seats, assignments: dict[str, str]
+    clients: array[int],
+    open_seats: list[int],
+    board: _Seats,
+    assets: array[float],
+    placed: array[int],
 ) -> None:
-    """Deal `clients` (no more than the seats' room) over `open_seats`: counts, then assets."""
+    """Deal `clients` (positions; no more than the seats' room) over `open_seats`: counts,
+    then assets."""
     if not clients:
         return
     counts = _level(len(clients), open_seats, board)
@@ -220,11 +289,12 @@ def _deal(
         # of one round is the last of the next: the snake draft.
         picks.extend(((j + 0.5) / count, order if j % 2 == 0 else -order, i) for j in range(count))
     picks.sort()
-    richest_first = sorted(clients, key=attrgetter("assets"), reverse=True)
-    codes = board.codes
-    for candidate, (_, _, i) in zip(richest_first, picks, strict=True):
-        assignments[candidate.client_id] = codes[i]
-        board.assets[i] += candidate.assets
+    # stable: clients of equal assets keep their draw order
+    richest_first = sorted(clients, key=assets.__getitem__, reverse=True)
+    seat_assets = board.assets
+    for k, (_, _, i) in zip(richest_first, picks, strict=True):
+        placed[k] = i
+        seat_assets[i] += assets[k]
     for i in pickers:
         board.load[i] += counts[i]
 
