@@ -285,7 +285,9 @@ def run_assign(url: str, out: Path) -> dict[str, object]:
     import reactivate.assign as assignment
     from reactivate.db.engine import open_engine
 
-    seconds = dict.fromkeys(("read", "split", "issue", "write", "bare", "bare_cpu"), 0.0)
+    seconds = dict.fromkeys(
+        ("read", "split", "issue", "write", "bare", "bare_in_memory", "bare_cpu"), 0.0
+    )
     peak_before_bare = [0.0]
 
     def timing(name: str, function: object) -> object:
@@ -305,11 +307,12 @@ def run_assign(url: str, out: Path) -> dict[str, object]:
         real_write(path, spec, secret)  # type: ignore[arg-type]
         seconds["write"] += time.perf_counter() - started
         peak_before_bare[0] = max(peak_before_bare[0], peak_mb())
-        started, cpu = time.perf_counter(), time.process_time()
-        write_bare(bare_dir / path.name, spec)  # type: ignore[arg-type]
-        seconds["bare"] += time.perf_counter() - started
-        seconds["bare_cpu"] += time.process_time() - cpu
-        (bare_dir / path.name).unlink()
+        for key, in_memory in (("bare", False), ("bare_in_memory", True)):
+            started, cpu = time.perf_counter(), time.process_time()
+            write_bare(bare_dir / path.name, spec, in_memory=in_memory)  # type: ignore[arg-type]
+            seconds[key] += time.perf_counter() - started
+            seconds["bare_cpu"] += time.process_time() - cpu
+            (bare_dir / path.name).unlink()
 
     assignment.write_advisor_workbook = write_both  # type: ignore[assignment]
     assignment._read_eligible = timing("read", assignment._read_eligible)  # type: ignore[assignment]
@@ -323,7 +326,9 @@ def run_assign(url: str, out: Path) -> dict[str, object]:
     )
     started, cpu = time.perf_counter(), time.process_time()
     summary = assignment.assign(engine, SLUG, options)
-    wall = time.perf_counter() - started - seconds["bare"]
+    floors = seconds["bare"] + seconds["bare_in_memory"]
+    seconds["issue"] -= floors
+    wall = time.perf_counter() - started - floors
     cpu = time.process_time() - cpu - seconds["bare_cpu"]
     engine.dispose()
     result: dict[str, object] = {
@@ -365,7 +370,8 @@ def _run(
     csv_path = scale_inputs.csv_path(work, rows)
     folder = scale_inputs.xlsx_folder(work, rows)
     if method == "assign_pg":
-        return run_assign(f"{PG_SERVER}/{pg}", work / f"assign-out-{rows}")
+        # not under --work: the inputs' folder may be a shared, read-only cache
+        return run_assign(f"{PG_SERVER}/{pg}", ROOT / "benchmarks" / "work" / f"assign-out-{rows}")
     if method.startswith("floor"):
         url = fresh_pg(pg) if method.endswith("_pg") else fresh_sqlite(work, rows)
         if method == "floor_csv_pg":
@@ -394,15 +400,17 @@ def print_assign(result: dict[str, object]) -> None:
     print(f"    split (pure, on the columns)           {part['split']:8.2f} s")
     print(f"    issuing the workbooks                  {part['issue']:8.2f} s")
     print(f"      of which writing them                {part['write']:8.2f} s")
-    print(f"    bare xlsxwriter, same cells            {part['bare']:8.2f} s")
+    print(f"    bare xlsxwriter, same cells            {part['bare']:8.2f} s  (constant_memory)")
+    print(f"    bare xlsxwriter in memory, same cells  {part['bare_in_memory']:8.2f} s")
     print(f"    peak RSS before the floor's files      {part['peak_before_bare']:8,.0f} MB")
     split = part["read"] + part["split"]
     verdict = "met" if split < 60 else "missed"
     print(f"split (read + split) under 60 s: {split:.1f} s, {verdict}")
     for label, key in (("writing", "write"), ("issuing", "issue")):
-        ratio = part[key] / part["bare"]
-        verdict = "met" if ratio <= 1.3 else "missed"
-        print(f"workbooks {label} vs bare xlsxwriter: {ratio:.2f}x (target 1.3x: {verdict})")
+        for floor in ("bare", "bare_in_memory"):
+            ratio = part[key] / part[floor]
+            verdict = "met" if ratio <= 1.3 else "missed"
+            print(f"workbooks {label} vs {floor}: {ratio:.2f}x (target 1.3x: {verdict})")
     peak = part["peak_before_bare"]
     print(f"peak RSS at most 2 GB: {peak:,.0f} MB, {'met' if peak <= 2048 else 'missed'}")
 

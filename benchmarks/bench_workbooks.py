@@ -92,11 +92,13 @@ def specs(clients: int, advisors: int, seed: int) -> Iterator[WorkbookSpec]:
         )
 
 
-def write_bare(path: Path, spec: WorkbookSpec) -> None:
-    """The floor: xlsxwriter (constant_memory) writing the same header and client cells."""
+def write_bare(path: Path, spec: WorkbookSpec, *, in_memory: bool = False) -> None:
+    """The floor: xlsxwriter (constant_memory; or `in_memory`, no temporary file per part)
+    writing the same header and client cells."""
     import xlsxwriter
 
-    book = xlsxwriter.Workbook(str(path), {"constant_memory": True})
+    options = {"in_memory": True} if in_memory else {"constant_memory": True}
+    book = xlsxwriter.Workbook(str(path), options)
     ws = book.add_worksheet()
     for col, header in enumerate(HEADERS):
         ws.write_string(0, col, header)

@@ -394,6 +394,11 @@ def _parse_stamp(path: Path, rows: list[list[Any]]) -> Stamp:
 # --- writing ---------------------------------------------------------------------
 
 
+#: Books of at most this many clients are assembled in memory (a few MB), bigger ones
+#: stream their rows through temporary files (xlsxwriter's constant_memory).
+_IN_MEMORY_CLIENTS = 20_000
+
+
 def write_advisor_workbook(path: Path, spec: WorkbookSpec, secret: bytes) -> None:
     """Write `spec` as an advisor's call workbook at `path`, atomically.
 
@@ -431,7 +436,13 @@ def _write(path: Path, spec: WorkbookSpec, secret: bytes) -> None:
     import xlsxwriter
 
     issued_utc = spec.issued_at.astimezone(UTC).replace(tzinfo=None)
-    book = xlsxwriter.Workbook(str(path), {**SAFE_XLSX, "constant_memory": True})
+    # A book of a few hundred clients (5,000 advisors' share of a campaign) is assembled in
+    # memory: xlsxwriter's temporary file per part cost it more than its cells (5,000
+    # books: benchmarks/README.md, bench_scale.py assign_pg). A big one streams its rows.
+    streamed = len(spec.clients) > _IN_MEMORY_CLIENTS
+    book = xlsxwriter.Workbook(
+        str(path), {**SAFE_XLSX, "constant_memory": streamed, "in_memory": not streamed}
+    )
     try:
         book.set_properties(
             {
