@@ -94,8 +94,8 @@ def timing(name, function):
         seconds[name] += time.perf_counter() - started
         return result
     return timed
-assignment.split = timing("split", assignment.split)
-assignment._issue = timing("issue", assignment._issue)
+assignment.split_columns = timing("split", assignment.split_columns)
+assignment._issue_staged = timing("issue", assignment._issue_staged)
 assignment.write_advisor_workbook = timing("write", assignment.write_advisor_workbook)
 
 db, out, workbooks = sys.argv[1], Path(sys.argv[2]), sys.argv[3] == "1"
@@ -143,15 +143,18 @@ def bare_workbooks(out: Path) -> float:
 
     engine = open_engine(str(WORK / "assign-run.db"))
     campaign = get(engine, SLUG)
-    from reactivate.assign import _by_advisor, _workbook_clients  # the same cells
+    from reactivate.assign import _workbook_clients  # the same cells
     from reactivate.sheets.workbook import WorkbookProduct, WorkbookSpec
 
     products = tuple(WorkbookProduct(p.code, p.name, p.risk) for p in campaign.config.products)
     with engine.begin() as conn:
         rows = conn.exec_driver_sql(
             "SELECT client_id, advisor_code FROM member WHERE advisor_code IS NOT NULL"
+            " ORDER BY advisor_code, client_id"
         ).all()
-        books = _by_advisor(dict(rows))
+        books: dict[str, list[str]] = {}
+        for client_id, code in rows:
+            books.setdefault(code, []).append(client_id)
         clients = _workbook_clients(
             conn,
             {c for c, _ in rows},

@@ -395,7 +395,7 @@ def test_assign_places_exactly_as_the_one_shot_split(
                FROM member WHERE (control OR advisor_code IS NOT NULL)
                  AND considered_at = (SELECT max(considered_at) FROM member)""",
         )
-        assert len(placed) > 100 and dict(placed) == expected
+        assert len(placed) > 50 and dict(placed) == expected
         if n == 0:  # a later load: new members for the second, incremental run
             run(loaded, "load", str(later_accounts(loaded, tmp_path)), "-c", SLUG)
 
