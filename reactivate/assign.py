@@ -21,7 +21,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, S
 from dataclasses import dataclass, field
 from operator import itemgetter
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy import (
     Connection,
@@ -372,7 +372,7 @@ def _eligible_query(campaign_id: int, *columns: Any) -> Select[Any]:
 
 
 #: Big reads come a few thousand rows at a time (a server-side cursor on PostgreSQL).
-_STREAMED = {"stream_results": True, "yield_per": 20_000}
+_STREAMED: Final = {"stream_results": True, "yield_per": 20_000}
 
 
 @dataclass(frozen=True)
@@ -461,7 +461,7 @@ def _read_eligible(conn: Connection, campaign_id: int, active: Mapping[str, Any]
     query = _eligible_query(
         campaign_id,
         MEMBERS.c.client_id,
-        MEMBERS.c.considered_at,
+        MEMBERS.c.considered_at.is_(None),
         CLIENTS.c.branch,
         CLIENTS.c.assets,
         CLIENTS.c.previous_advisor,
@@ -469,17 +469,32 @@ def _read_eligible(conn: Connection, campaign_id: int, active: Mapping[str, Any]
     ids, new, no_assets = _Ids(), bytearray(), bytearray()
     branch, owner, assets = array("i"), array("i"), array("d")
     branches, owners = _Positions(), _Positions(allowed=active)
-    rows = conn.execute(query, execution_options=_STREAMED)
-    for chunk in rows.partitions():
-        client_ids, considered, branch_names, amounts, previous = zip(*chunk, strict=True)
+    for chunk in _fetched(conn, query):
+        client_ids, unconsidered, branch_names, amounts, previous = zip(*chunk, strict=True)
         ids.extend(client_ids)
-        new.extend(c is None for c in considered)
+        new.extend(unconsidered)
         no_assets.extend(a is None for a in amounts)
         branch.extend(map(branches.__getitem__, branch_names))
         owner.extend(map(owners.__getitem__, previous))
         assets.extend([a or 0.0 for a in amounts])
     columns = CandidateColumns(branches.names, branch, owners.names, owner, assets)
     return _Eligible(ids, new, no_assets, columns)
+
+
+def _fetched(conn: Connection, query: Select[Any]) -> Iterator[list[tuple[Any, ...]]]:
+    """`query`'s rows as the driver's plain tuples, `_STREAMED`'s number at a time (on
+    PostgreSQL through a server-side cursor): 8.2M eligible members' rows as SQLAlchemy
+    rows cost more than reading them (benchmarks/README.md, bench_scale.py assign_pg)."""
+    sql = str(query.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
+    driver: Any = conn.connection.driver_connection
+    postgresql = conn.dialect.name == "postgresql"
+    cursor = driver.cursor("reactivate_eligible") if postgresql else driver.cursor()
+    try:
+        cursor.execute(sql)
+        while rows := cursor.fetchmany(_STREAMED["yield_per"]):
+            yield rows
+    finally:
+        cursor.close()
 
 
 def _draw(eligible: _Eligible, share: float, seed: int, campaign: Registered) -> list[int]:
