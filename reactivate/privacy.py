@@ -8,6 +8,7 @@ rule: a leading `'` in CSV, a string cell in xlsx).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 #: What a spreadsheet may take as the start of a formula (or of DDE) in a text cell.
@@ -22,6 +23,16 @@ def csv_cell(value: object) -> object:
     if isinstance(value, str) and value.startswith(FORMULA_STARTS):
         return "'" + value
     return value
+
+
+def csv_column(values: Iterable[object]) -> list[object]:
+    """`csv_cell` of each of `values`, without a call per value (a list of a few hundred
+    thousand clients is written a column at a time)."""
+    starts = FORMULA_STARTS
+    return [
+        "'" + value if isinstance(value, str) and value.startswith(starts) else value
+        for value in values
+    ]
 
 
 def mask_mobile(mobile: str | None) -> str:
