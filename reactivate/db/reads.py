@@ -55,7 +55,8 @@ def tuples(conn: Connection | SQLiteConnection, sql: str, params: Mapping[str, A
     each costs more than the query's own work on them."""
     if isinstance(conn, SQLiteConnection):
         return conn.tuples(sql, params)
-    return execute(conn, sql, params).all()
+    rows: list[Any] = execute(conn, sql, params).all()
+    return rows
 
 
 class Row(tuple[Any, ...]):
