@@ -496,16 +496,17 @@ def to_csv(report: Report) -> str:
         write(column_labels(DROPPED_HEADERS))
         # the same two cells on every row, worked out once (a label reads the environment)
         lead = [csv_cell(report.campaign), csv_cell(label("value.stage", report.dropped_stage))]
-        # and the clients' a column at a time, as their JSON has them
+        # and the clients' a column at a time, as their JSON has them (text or None, which
+        # `_csv` writes as an empty cell)
         ids, names, mobiles, advisors, advisor_names, last_calls, callbacks = zip(
             *report.dropped, strict=True
         )
         columns = [
-            csv_column(map(_csv, column))
+            csv_column(["" if text is None else text for text in column])
             for column in (ids, names, mobiles, advisors, advisor_names)
         ]
         columns += [
-            csv_column([_csv(moment.isoformat() if moment else None) for moment in column])
+            csv_column([moment.isoformat() if moment else "" for moment in column])
             for column in (last_calls, callbacks)
         ]
         writer.writerows(zip(repeat(lead[0]), repeat(lead[1]), *columns))
