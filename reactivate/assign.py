@@ -39,6 +39,7 @@ from sqlalchemy import (
 from reactivate import access, registry
 from reactivate.clock import local, to_utc, utcnow
 from reactivate.db import bulk, stages
+from reactivate.db.dialect import sorts_by_code_point, tune_big_reads
 from reactivate.db.import_log import who
 from reactivate.db.locks import lock_campaign
 from reactivate.db.meta import workbook_secret
@@ -190,6 +191,7 @@ def assign(
             lock_campaign(conn, campaign.id)
             bulk.sqlite_bulk_cache(conn)
             bulk.postgresql_work_mem(conn)
+            tune_big_reads(conn)
             active = _active_advisors(conn)
             eligible = _read_eligible(conn, campaign.id, active)
             drawn = _draw(eligible, holdout, rules.seed, campaign) if holdout > 0 else ()
@@ -456,8 +458,8 @@ def _read_eligible(conn: Connection, campaign_id: int, active: Mapping[str, Any]
     """The eligible members, a few thousand rows at a time, into columns (previous owners
     only when active in the roster)."""
     in_order: Any = MEMBERS.c.client_id
-    if conn.dialect.name == "postgresql":
-        in_order = in_order.collate("C")  # code point order, as Python compares strings
+    if not sorts_by_code_point(conn):
+        in_order = in_order.collate("C")  # a sort of every eligible member on the server
     query = _eligible_query(
         campaign_id,
         MEMBERS.c.client_id,

@@ -419,3 +419,56 @@ def later_accounts(db: str, tmp_path: Path) -> Path:
         encoding="utf-8",
     )
     return later
+
+
+#: Ids that sort differently by code point and by a language's rules (case, accents,
+#: punctuation, digits of other scripts, CJK, beyond the BMP).
+AWKWARD_IDS = ["a", "B", "b", "é", "e", "z", "Z-1", "Z1", "z 1", "00１", "001", "中", "😀", "ﬀ", ""]
+
+
+def test_the_default_order_is_pythons_where_the_dialect_says_so(db_url: str) -> None:
+    """assign reads without `COLLATE "C"` only where the default collation sorts by code
+    point; otherwise the `COLLATE "C"` order must be Python's."""
+    from sqlalchemy import text
+
+    from reactivate.db.dialect import is_postgresql, sorts_by_code_point
+
+    engine = open_engine(db_url)
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TEMPORARY TABLE awkward (v VARCHAR)"))
+        conn.execute(text("INSERT INTO awkward VALUES (:v)"), [{"v": v} for v in AWKWARD_IDS])
+        collate = "" if sorts_by_code_point(conn) else ' COLLATE "C"'
+        assert is_postgresql(conn) or not collate  # SQLite's BINARY is code point order
+        ordered = conn.execute(text(f"SELECT v FROM awkward ORDER BY v{collate}")).scalars()
+        assert list(ordered) == sorted(AWKWARD_IDS)
+    engine.dispose()
+
+
+def test_the_eligible_read_is_the_same_with_the_servers_sort(
+    loaded: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The read in the primary key's order and the read sorted by `COLLATE "C"` (for
+    databases of another collation) give the same columns."""
+    from reactivate import assign as assignment
+    from reactivate.registry import get
+
+    if loaded.startswith("sqlite"):
+        pytest.skip('SQLite has no COLLATE "C" and needs none (BINARY is code point order)')
+    engine = open_engine(loaded)
+    campaign = get(engine, SLUG)
+
+    def read() -> tuple[list[str], bytes, list[object]]:
+        with engine.begin() as conn:
+            eligible = assignment._read_eligible(
+                conn, campaign.id, assignment._active_advisors(conn)
+            )
+        columns = eligible.columns
+        names = [columns.branches[b] if b >= 0 else None for b in columns.branch]
+        owners = [columns.owners[o] if o >= 0 else None for o in columns.owner]
+        ids = [eligible.ids[k] for k in range(len(eligible.ids))]
+        return ids, bytes(eligible.new), [*names, *owners, *columns.assets]
+
+    by_key = read()
+    monkeypatch.setattr(assignment, "sorts_by_code_point", lambda conn: False)
+    assert len(by_key[0]) > 50 and read() == by_key
+    engine.dispose()

@@ -24,6 +24,23 @@ def is_postgresql(conn: Connection | SQLiteConnection) -> bool:
     return conn.dialect.name == "postgresql"
 
 
+def sorts_by_code_point(conn: Connection) -> bool:
+    """Whether text columns of the default collation sort as Python compares strings (by
+    code point): SQLite's BINARY collation, PostgreSQL's C and POSIX, and libc's C.UTF-8.
+    Reading in such an order needs no `COLLATE "C"` and so can follow a primary key's index
+    instead of sorting (8.2M members: benchmarks/README.md, bench_scale.py assign_pg)."""
+    if not is_postgresql(conn):
+        return True
+    # datlocprovider (PostgreSQL 15+; 'i' is ICU, whose collations sort otherwise) read
+    # through to_jsonb, which leaves it NULL on older servers (libc only).
+    collate, provider = conn.exec_driver_sql(
+        "SELECT datcollate, to_jsonb(d) ->> 'datlocprovider' FROM pg_database d"
+        " WHERE datname = current_database()"
+    ).one()
+    code_point = {"c", "posix", "c.utf8", "c.utf-8"}
+    return provider in (None, "c") and str(collate).lower() in code_point
+
+
 def time_type(conn: Connection) -> str:
     """The column type a staged time takes, as stored times are kept."""
     return "TIMESTAMPTZ" if is_postgresql(conn) else "TEXT"
