@@ -374,6 +374,10 @@ def _load_spilled(
             # plain INSERT and the skipped UPDATE in `_write` stay exact (it is the lock the
             # foreign keys added back there take anyway; readers go on)
             conn.exec_driver_sql("LOCK TABLE client IN SHARE ROW EXCLUSIVE MODE")
+            # nor is the campaign removed: the new members' keys are known to hold (`_write`)
+            conn.exec_driver_sql(
+                f"SELECT 1 FROM campaign WHERE id = {int(campaign.id)} FOR KEY SHARE"
+            )
         compared = _compare(conn)
         summary.updated, summary.unchanged = compared.updated, compared.unchanged
         import_ids: list[int] = []
@@ -1119,8 +1123,11 @@ def _write(
                     WHERE NOT EXISTS (SELECT 1 FROM client c WHERE c.client_id = s.client_id)"""
             )
     summary_tables = ["member", "client_stage"]
+    # The rows written below name this campaign (held by the lock taken before the
+    # compare), this load's import records and the clients just compared or added under
+    # the lock on `client`: their foreign keys hold without a check
     with (
-        bulk.foreign_keys_checked_once(conn, summary_tables, new_members),
+        bulk.foreign_keys_known_to_hold(conn, summary_tables, new_members),
         bulk.indexes_built_after(conn, summary_tables, new_members),
     ):
         if new_members:
