@@ -31,6 +31,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -76,6 +77,85 @@ EDGES = (10_000.0, 50_000.0, 100_000.0, 500_000.0)
 def _stamp(values: np.ndarray) -> np.ndarray:
     """numpy datetimes as the text SQLAlchemy stores in SQLite ('2020-07-01 01:00:00.000000')."""
     return np.char.replace(np.datetime_as_string(values, unit="us"), "T", " ")
+
+
+#: One kind of event for some clients: add(who, stage, when, value, source), `who` the
+#: clients' indexes, each of `when`, `value` and `source` one per client or one for all.
+AddEvents = Callable[[np.ndarray, str, Any, object, Any], None]
+
+
+def event_story(
+    rng: np.random.Generator,
+    is_control: np.ndarray,
+    assigned_at: np.ndarray,
+    events: int,
+    add: AddEvents,
+) -> int:
+    """The campaign's evidence, a kind at a time through `add` (the SQLite and PostgreSQL
+    builds write it their own way): assignments; calls, 80% of clients called 1-3 times, the
+    first answered call making them reached; WeCom adds (self-reported, half confirmed, a few
+    with no call: skipped stages); pushes, conversions, reactivations, call-backs; notes up
+    to `events`. Last come mistaken calls, one per 100 assigned clients, which the caller
+    voids: their count is returned."""
+    total = is_control.size
+    hour = np.timedelta64(3_600_000_000, "us")
+    written = 0
+
+    def added(who: np.ndarray, *rest: Any) -> None:
+        nonlocal written
+        add(who, *rest)
+        written += who.size
+
+    treated = np.flatnonzero(~is_control)
+    added(treated, "assigned", assigned_at[treated], None, "assign")
+    called = treated[rng.random(treated.size) < 0.8]
+    first = assigned_at[called] + (rng.exponential(60, called.size) * hour).astype(
+        "timedelta64[us]"
+    )
+    n_calls = rng.choice([1, 2, 3], called.size, p=[0.5, 0.35, 0.15])
+    reached = np.zeros(total, dtype=bool)
+    reached_time = np.full(total, START)
+    for attempt in range(3):
+        who = called[n_calls > attempt]
+        when = first[n_calls > attempt] + attempt * 26 * hour
+        disp = np.where(
+            rng.random(who.size) < 0.33,
+            rng.choice(["connected", "refused", "do_not_call", "callback"], who.size),
+            rng.choice(["no_answer", "busy", "wrong_number"], who.size),
+        )
+        added(who, "call", when, disp, "upload")
+        newly = np.isin(disp, list(REACHED)) & ~reached[who]
+        reached_time[who[newly]] = when[newly]
+        reached[who[newly]] = True
+    r = np.flatnonzero(reached)
+    wecom = r[rng.random(r.size) < 0.30]
+    wecom_when = reached_time[wecom] + (rng.exponential(20, wecom.size) * hour).astype(
+        "timedelta64[us]"
+    )
+    added(wecom, "wecom_added", wecom_when, None, "upload")
+    confirmed = rng.random(wecom.size) < 0.5
+    added(wecom[confirmed], "wecom_added", wecom_when[confirmed] + hour, None, "wecom")
+    skipped = treated[rng.random(treated.size) < 0.005]
+    added(skipped, "wecom_added", assigned_at[skipped] + 48 * hour, None, "upload")
+    is_pushed = rng.random(wecom.size) < 0.7
+    pushed, pushed_when = wecom[is_pushed], wecom_when[is_pushed] + 30 * hour
+    added(pushed, "pushed", pushed_when, "MMF01", "upload")
+    is_converted = rng.random(pushed.size) < 0.6
+    added(
+        pushed[is_converted], "converted", pushed_when[is_converted] + 70 * hour, "MMF01", "upload"
+    )
+    react = np.flatnonzero(rng.random(total) < np.where(is_control, 0.03, 0.05))
+    added(react, "reactivated", START + 2000 * hour, "2020-09-20", "activity")
+    is_cb = rng.random(called.size) < 0.1
+    added(called[is_cb], "callback", first[is_cb] + 5 * hour, None, "upload")
+    n_mistakes = treated.size // 100
+    rest = events - written - 2 * n_mistakes
+    if rest > 0:  # fill up with notes, as uploads bring them
+        who = treated[rng.integers(0, treated.size, rest)]
+        added(who, "note", assigned_at[who] + 10 * hour, "回访", "upload")
+    mistakes = called[rng.integers(0, called.size, n_mistakes)]
+    added(mistakes, "call", assigned_at[mistakes] + hour, "connected", "upload")
+    return n_mistakes
 
 
 def build(path: Path, clients: int, events: int, seed: int = 7) -> None:
@@ -151,79 +231,21 @@ def build(path: Path, clients: int, events: int, seed: int = 7) -> None:
     )
 
     rows: list[tuple[object, ...]] = []
-    hour = np.timedelta64(3_600_000_000, "us")
 
-    def add(
-        who: np.ndarray, stage: str, when: np.ndarray, value: object, source: np.ndarray | str
-    ) -> None:
+    def add(who: np.ndarray, stage: str, when: Any, value: object, source: Any) -> None:
         sources = np.broadcast_to(np.asarray(source), who.shape).tolist()
         values = np.broadcast_to(np.asarray(value, dtype=object), who.shape).tolist()
         stamps = np.broadcast_to(_stamp(np.asarray(when)), who.shape).tolist()
         for c, w, v, s in zip(who.tolist(), stamps, values, sources, strict=True):
             rows.append((c, stage, v, w, s))
 
-    treated = np.flatnonzero(~is_control)
-    add(treated, "assigned", assigned_at[treated], None, "assign")
-    # calls: 80% of clients called 1-3 times; the first answered call makes them reached
-    called = treated[rng.random(treated.size) < 0.8]
-    first = assigned_at[called] + (rng.exponential(60, called.size) * hour).astype(
-        "timedelta64[us]"
-    )
-    n_calls = rng.choice([1, 2, 3], called.size, p=[0.5, 0.35, 0.15])
-    reached = np.zeros(total, dtype=bool)
-    reached_time = np.full(total, START)
-    for attempt in range(3):
-        who = called[n_calls > attempt]
-        when = first[n_calls > attempt] + attempt * 26 * hour
-        disp = np.where(
-            rng.random(who.size) < 0.33,
-            rng.choice(["connected", "refused", "do_not_call", "callback"], who.size),
-            rng.choice(["no_answer", "busy", "wrong_number"], who.size),
-        )
-        add(who, "call", when, disp, "upload")
-        newly = np.isin(disp, list(REACHED)) & ~reached[who]
-        reached_time[who[newly]] = when[newly]
-        reached[who[newly]] = True
-    r = np.flatnonzero(reached)
-    wecom = r[rng.random(r.size) < 0.30]
-    wecom_when = reached_time[wecom] + (rng.exponential(20, wecom.size) * hour).astype(
-        "timedelta64[us]"
-    )
-    add(wecom, "wecom_added", wecom_when, None, "upload")
-    confirmed = wecom[rng.random(wecom.size) < 0.5]
-    add(confirmed, "wecom_added", wecom_when[np.isin(wecom, confirmed)] + hour, None, "wecom")
-    # a few WeCom adds with no call logged: skipped stages
-    skipped = treated[rng.random(treated.size) < 0.005]
-    add(skipped, "wecom_added", assigned_at[skipped] + 48 * hour, None, "upload")
-    pushed = wecom[rng.random(wecom.size) < 0.7]
-    pushed_when = wecom_when[np.isin(wecom, pushed)] + 30 * hour
-    add(pushed, "pushed", pushed_when, "MMF01", "upload")
-    converted = pushed[rng.random(pushed.size) < 0.6]
-    add(
-        converted,
-        "converted",
-        pushed_when[np.isin(pushed, converted)] + 70 * hour,
-        "MMF01",
-        "upload",
-    )
-    react = np.flatnonzero(rng.random(total) < np.where(is_control, 0.03, 0.05))
-    add(react, "reactivated", START + 2000 * hour, "2020-09-20", "activity")
-    cb = called[rng.random(called.size) < 0.1]
-    add(cb, "callback", first[np.isin(called, cb)] + 5 * hour, None, "upload")
-    rest = events - len(rows) - 20_000
-    if rest > 0:  # fill up with notes, as uploads bring them
-        who = treated[rng.integers(0, treated.size, rest)]
-        add(who, "note", assigned_at[who] + 10 * hour, "回访", "upload")
-    elif rest < 0:  # too many already: drop the latest-added notes-free tail of call-backs
-        del rows[rest:]
-    mistakes = called[rng.integers(0, called.size, 10_000)]  # later voided
-    add(mistakes, "call", assigned_at[mistakes] + hour, "connected", "upload")
+    n_mistakes = event_story(rng, is_control, assigned_at, events, add)
     base = "INSERT INTO event (campaign_id, client_id, stage, value, occurred_at, source, recorded_by, recorded_at"
     conn.executemany(
         base + ") VALUES (?, ?, ?, ?, ?, ?, 'bench', ?)",
         ((campaign_id, ids[c], s, v, w, src, w) for c, s, v, w, src in rows),
     )
-    first_mistake = conn.execute("SELECT MAX(id) FROM event").fetchone()[0] - 10_000 + 1
+    first_mistake = conn.execute("SELECT MAX(id) FROM event").fetchone()[0] - n_mistakes + 1
     conn.execute(
         base
         + ", voids_event_id) SELECT campaign_id, client_id, 'void', NULL, recorded_at, 'correct', 'bench', "

@@ -53,6 +53,7 @@ from bench_report import (  # noqa: E402
     START,
     TZ,
     UPLOAD_SECONDS,
+    event_story,
     pandas_figures,
 )
 
@@ -193,9 +194,8 @@ def build(database: str, clients: int, events: int, seed: int = 7) -> None:
         )
         print(f"  members copied: {time.perf_counter() - began:.0f} s", flush=True)
         next_id = 1
-        hour = np.timedelta64(3_600_000_000, "us")
 
-        def add(who: np.ndarray, stage: str, when: np.ndarray, value: Any, source: Any) -> None:
+        def add(who: np.ndarray, stage: str, when: Any, value: object, source: Any) -> None:
             nonlocal next_id
             n = who.size
             frame = pl.DataFrame(
@@ -220,70 +220,9 @@ def build(database: str, clients: int, events: int, seed: int = 7) -> None:
             _copy(cur, "event", frame)
             next_id += n
 
-        treated = np.flatnonzero(~is_control)
-        written = 0
-
-        def added(who: np.ndarray, *rest: Any) -> None:
-            nonlocal written
-            add(who, *rest)
-            written += who.size
-
-        added(treated, "assigned", assigned_at[treated], None, "assign")
-        called = treated[rng.random(treated.size) < 0.8]
-        first = assigned_at[called] + (rng.exponential(60, called.size) * hour).astype(
-            "timedelta64[us]"
-        )
-        n_calls = rng.choice([1, 2, 3], called.size, p=[0.5, 0.35, 0.15])
-        reached = np.zeros(total, dtype=bool)
-        reached_time = np.full(total, START)
-        for attempt in range(3):
-            who = called[n_calls > attempt]
-            when = first[n_calls > attempt] + attempt * 26 * hour
-            disp = np.where(
-                rng.random(who.size) < 0.33,
-                rng.choice(["connected", "refused", "do_not_call", "callback"], who.size),
-                rng.choice(["no_answer", "busy", "wrong_number"], who.size),
-            )
-            added(who, "call", when, disp, "upload")
-            newly = np.isin(disp, list(REACHED)) & ~reached[who]
-            reached_time[who[newly]] = when[newly]
-            reached[who[newly]] = True
-        r = np.flatnonzero(reached)
-        wecom = r[rng.random(r.size) < 0.30]
-        wecom_when = reached_time[wecom] + (rng.exponential(20, wecom.size) * hour).astype(
-            "timedelta64[us]"
-        )
-        added(wecom, "wecom_added", wecom_when, None, "upload")
-        confirmed = rng.random(wecom.size) < 0.5
-        added(wecom[confirmed], "wecom_added", wecom_when[confirmed] + hour, None, "wecom")
-        skipped = treated[rng.random(treated.size) < 0.005]
-        added(skipped, "wecom_added", assigned_at[skipped] + 48 * hour, None, "upload")
-        is_pushed = rng.random(wecom.size) < 0.7
-        pushed, pushed_when = wecom[is_pushed], wecom_when[is_pushed] + 30 * hour
-        added(pushed, "pushed", pushed_when, "MMF01", "upload")
-        is_converted = rng.random(pushed.size) < 0.6
-        added(
-            pushed[is_converted],
-            "converted",
-            pushed_when[is_converted] + 70 * hour,
-            "MMF01",
-            "upload",
-        )
-        react = np.flatnonzero(rng.random(total) < np.where(is_control, 0.03, 0.05))
-        added(
-            react, "reactivated", np.full(react.size, START + 2000 * hour), "2020-09-20", "activity"
-        )
-        is_cb = rng.random(called.size) < 0.1
-        added(called[is_cb], "callback", first[is_cb] + 5 * hour, None, "upload")
-        n_mistakes = clients // 100
-        rest = events - written - 2 * n_mistakes
-        if rest > 0:  # fill up with notes, as uploads bring them
-            who = np.sort(treated[rng.integers(0, treated.size, rest)])
-            added(who, "note", assigned_at[who] + 10 * hour, "回访", "upload")
-        mistakes = called[rng.integers(0, called.size, n_mistakes)]  # later voided
-        first_mistake = next_id
-        added(mistakes, "call", assigned_at[mistakes] + hour, "connected", "upload")
-        print(f"  {written:,} events copied: {time.perf_counter() - began:.0f} s", flush=True)
+        n_mistakes = event_story(rng, is_control, assigned_at, events, add)
+        first_mistake = next_id - n_mistakes
+        print(f"  {next_id - 1:,} events copied: {time.perf_counter() - began:.0f} s", flush=True)
         cur.execute(
             "INSERT INTO event (id, campaign_id, client_id, stage, value, occurred_at, source,"
             " recorded_by, recorded_at, voids_event_id)"
