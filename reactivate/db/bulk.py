@@ -330,20 +330,13 @@ def postgresql_temp_buffers(conn: Connection) -> None:
         conn.exec_driver_sql(f"SET temp_buffers = '{TEMP_BUFFERS}'")
 
 
-#: Memory for a bulk transaction's index builds and key checks (the server's default is 64 MB).
-MAINTENANCE_WORK_MEM = "1GB"
-
-
 def postgresql_work_mem(conn: Connection) -> None:
     """PostgreSQL: room for this transaction's sorts and hashes in memory (the server's
     default, 4 MB, sends a sort of a million ids to disk), and for the indexes it builds
-    (`indexes_built_after`) and the keys it checks once (`foreign_keys_checked_once`,
-    whose join PostgreSQL gives maintenance_work_mem): MAINTENANCE_WORK_MEM sorts the
-    branch index of 8.2M new clients, or hashes their ids, in memory. The memory is the
-    server's, taken only as a sort or hash grows, and freed as it ends."""
+    (`indexes_built_after`)."""
     if conn.dialect.name == "postgresql":
         conn.exec_driver_sql("SET LOCAL work_mem = '64MB'")
-        conn.exec_driver_sql(f"SET LOCAL maintenance_work_mem = '{MAINTENANCE_WORK_MEM}'")
+        conn.exec_driver_sql("SET LOCAL maintenance_work_mem = '256MB'")
 
 
 def sqlite_bulk_cache(conn: Connection) -> None:
