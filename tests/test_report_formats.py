@@ -4,22 +4,27 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import datetime as dt
 import io
 import json
 import shutil
 import subprocess
 import zipfile
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import openpyxl
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from report_campaign import AS_OF, SLUG, Data, registered, run
 from typer.testing import CliRunner
 
 from reactivate.cli import app
 from reactivate.db.engine import open_engine
+from reactivate.privacy import csv_cell
 from reactivate.render import report as render
-from reactivate.report import Group, ReportOptions, build_report
+from reactivate.report import DroppedClient, Group, ReportOptions, build_report
 from reactivate.rules import funnel
 
 
@@ -111,6 +116,52 @@ def test_dropped_json_is_what_json_dumps_writes(setup: tuple[str, Data]) -> None
     assert any(c.last_call_at is not None for c in report.dropped)
     expected = json.dumps(report.to_json(), ensure_ascii=False, indent=2)
     assert render.to_json(report) == expected
+
+
+_TEXT = st.text(st.characters(codec="utf-8"), max_size=6) | st.sampled_from(
+    ["=HYPERLINK(1)", "-1", '"},\n        {', "张*", "\t", "a\nb", ""]
+)
+_MOMENT = st.datetimes(
+    dt.datetime(1990, 1, 1), dt.datetime(2030, 1, 1), timezones=st.just(ZoneInfo("Asia/Shanghai"))
+)
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    clients=st.lists(
+        st.builds(
+            DroppedClient,
+            _TEXT,
+            _TEXT,
+            _TEXT,
+            st.none() | _TEXT,
+            st.none() | _TEXT,
+            st.none() | _MOMENT,
+            st.none() | _MOMENT,
+        ),
+        min_size=1,
+        max_size=5,
+    )
+)
+def test_dropped_json_and_csv_a_column_at_a_time(
+    setup: tuple[str, Data], clients: list[DroppedClient]
+) -> None:
+    """The dropped clients' JSON and CSV, written a column at a time, are what writing
+    each client's `to_json` gives, whatever their text holds (quotes, newlines, formulas)."""
+    db, _data = setup
+    engine = open_engine(db)
+    report = build_report(engine, SLUG, ReportOptions(dropped="reached", as_of=AS_OF))
+    engine.dispose()
+    report = dataclasses.replace(report, dropped=tuple(clients))
+    assert render.to_json(report) == json.dumps(report.to_json(), ensure_ascii=False, indent=2)
+    rows = list(csv.reader(io.StringIO(render.to_csv(report).lstrip("\ufeff"), newline="")))
+    keys = render.DROPPED_HEADERS[2:]
+    expected = [
+        [csv_cell("" if c.to_json()[k] is None else c.to_json()[k]) for k in keys] for c in clients
+    ]
+    assert [row[2:] for row in rows[1:]] == expected
 
 
 def test_markdown_fits_wecom(setup: tuple[str, Data]) -> None:

@@ -499,6 +499,24 @@ def test_calls_after_do_not_call_are_refused(db: str, tmp_path: Path) -> None:
     assert code == 1 and [e["row"] for e in summary["errors"]] == [3]
 
 
+def test_a_do_not_call_result_undone_refuses_no_later_call(db: str, tmp_path: Path) -> None:
+    # the upload looks the result's time up only for clients whose summary row has one
+    header = ["客户号", "客户经理", "通话时间", "通话结果"]
+    first = plain_csv(
+        tmp_path / "one.csv", header, [["0010000007", "A001", "2020-07-03 10:00", "勿扰"]]
+    )
+    code, summary = upload(db, first)
+    assert code == 0
+    later = [["0010000007", "A001", "2020-07-09 10:00", "接通"]]
+    code, refused = upload(db, plain_csv(tmp_path / "two.csv", header, later))
+    assert code == 1 and "asked not to be called" in refused["errors"][0]["reason"]
+    undone = invoke("results", "undo", str(summary["imports"][0]["import_id"]), db=db)
+    assert undone.exit_code == 0, undone.output
+    assert not stage_of(db, "0010000007").do_not_call
+    code, summary = upload(db, plain_csv(tmp_path / "three.csv", header, later))
+    assert code == 0 and summary["applied"] == 1 and stage_of(db, "0010000007").reached_at
+
+
 def test_times_before_assignment_are_refused(db: str, tmp_path: Path) -> None:
     assign(db, {"0010000007": "A001"}, at=dt.datetime(2020, 7, 10, 9, 0, tzinfo=SH))
     path = plain_csv(

@@ -177,6 +177,15 @@ def check_against_a_rebuild(engine: Engine, seed: int, kinds: list[str]) -> None
     for kind in kinds:
         change(engine, campaign_id, rng, kind)
     kept, kept_reports = snapshot(engine, campaign_id), reports(engine)
+    with engine.connect() as conn:  # a group a change emptied is dropped, not kept at 0
+        emptied = conn.execute(
+            text(
+                "SELECT (SELECT COUNT(*) FROM stage_tally WHERE campaign_id = :c AND members = 0)"
+                " + (SELECT COUNT(*) FROM stage_days WHERE campaign_id = :c AND clients = 0)"
+            ),
+            {"c": campaign_id},
+        ).scalar_one()
+    assert emptied == 0
     with engine.begin() as conn:
         stages.refresh(conn, campaign_id)  # the whole campaign, from the events
     assert snapshot(engine, campaign_id) == kept

@@ -217,16 +217,18 @@ def finish_delta(conn: Connection, campaign_id: int, touched: str, funnel: Funne
         ),
         {"cid": campaign_id},
     )
-    _add(conn, campaign_id, funnel, _DELTA, "true", weighted=True)
+    _add(conn, campaign_id, funnel, _DELTA, "true", weighted=True, drop_empty=True)
     conn.exec_driver_sql(f"DROP TABLE {_DELTA}")
-    for statement in _drop_empty_sql():
-        conn.execute(text(statement), {"cid": campaign_id})
+
+
+#: Each tally table and its count: a group whose count a delta brings to 0 is dropped.
+_COUNTS = {"stage_tally": "members", "stage_days": "clients"}
 
 
 def _drop_empty_sql() -> list[str]:
     return [
         f"DELETE FROM {table} WHERE campaign_id = :cid AND {count} = 0"
-        for table, count in (("stage_tally", "members"), ("stage_days", "clients"))
+        for table, count in _COUNTS.items()
     ]
 
 
@@ -316,9 +318,10 @@ def _add(
     where: str,
     *,
     weighted: bool,
+    drop_empty: bool = False,
 ) -> None:
     """Add to the tallies the sums over `rows` (each row counted once, or `weighted` by
-    its `sign` column).
+    its `sign` column); `drop_empty`: then drop the groups they brought to 0.
 
     The rows' stored columns are read as they are (`where`: SQL with no parameters) and
     everything derived from them (group keys, arm, flags, whole days, the week each stage
@@ -370,8 +373,8 @@ def _add(
         return
     tally = pl.concat(tallies).group_by(_TALLY_KEYS).agg(pl.exclude(_TALLY_KEYS).sum())
     days_found = pl.concat(histograms).group_by(_DAYS_KEYS).agg(pl.col("clients").sum())
-    _upsert(conn, campaign_id, "stage_tally", _TALLY_KEYS, tally, time_type(conn))
-    _upsert(conn, campaign_id, "stage_days", _DAYS_KEYS, days_found, time_type(conn))
+    _upsert(conn, campaign_id, "stage_tally", _TALLY_KEYS, tally, time_type(conn), drop_empty)
+    _upsert(conn, campaign_id, "stage_days", _DAYS_KEYS, days_found, time_type(conn), drop_empty)
 
 
 #: Each breakdown's key column in `client_stage` (`DIMENSIONS`; a NULL key is '').
@@ -562,8 +565,10 @@ def _upsert(
     keys: list[str],
     sums: pl.DataFrame,
     time_sql: str,
+    drop_empty: bool,
 ) -> None:
-    """Add `sums` (a frame: a group's key columns, then counts) to `table`'s rows."""
+    """Add `sums` (a frame: a group's key columns, then counts) to `table`'s rows, and
+    (`drop_empty`) drop those groups whose count is then 0."""
     counts = [c for c in sums.columns if c not in keys]
     staged = f"{table}_sums"
     types = {c: {"assigned_at": time_sql, "day": "INTEGER"}.get(c, "TEXT") for c in keys}
@@ -578,6 +583,16 @@ def _upsert(
         ),
         {"cid": campaign_id},
     )
+    if drop_empty:
+        # the groups just changed, looked up by key: the campaign's every group read for
+        # a count of 0 (44,000 histogram rows at 1M members) cost an advisor's sheet 0.02 s
+        conn.execute(
+            text(
+                f"DELETE FROM {table} WHERE campaign_id = :cid AND {_COUNTS[table]} = 0"
+                f" AND ({', '.join(keys)}) IN (SELECT {', '.join(keys)} FROM {staged})"
+            ),
+            {"cid": campaign_id},
+        )
     conn.exec_driver_sql(f"DROP TABLE {staged}")
 
 

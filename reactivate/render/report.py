@@ -12,6 +12,7 @@ import io
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
+from itertools import repeat
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -22,9 +23,9 @@ from rich.table import Table
 from rich.text import Text
 
 from reactivate.messages import has, label, t
-from reactivate.privacy import SAFE_XLSX, csv_cell
+from reactivate.privacy import SAFE_XLSX, csv_cell, csv_column
 from reactivate.render.tables import column_labels
-from reactivate.report.model import Group, Report, StageFigures
+from reactivate.report.model import DroppedClient, Group, Report, StageFigures
 from reactivate.report.timeline import Timeline
 from reactivate.sheets import layout
 
@@ -72,18 +73,52 @@ def _bar(share: float | None, width: int = BAR_WIDTH) -> str:
 def to_json(report: Report) -> str:
     """`report.to_json()` indented by 2. The `--dropped` clients (a few hundred thousand
     at a million assigned) are written apart, as `json.dumps` would write them: once
-    indenting, its encoder is pure Python (seconds at that size), but each client is a
-    flat object, which the C encoder writes with the indent as its item separator."""
+    indenting, its encoder is pure Python (seconds at that size). Each of their values is
+    encoded by the C encoder a column at a time, and each client's object put together
+    from its values by one format."""
     if not report.dropped:
         return json.dumps(report.to_json(), ensure_ascii=False, indent=2)
     rest = json.dumps(replace(report, dropped=()).to_json(), ensure_ascii=False, indent=2)
     empty = '"clients": []'  # the last key of the last object ("dropped")
     at = rest.rindex(empty)
-    flat = json.JSONEncoder(ensure_ascii=False, separators=(",\n        ", ": ")).encode
-    clients = ",\n".join(
-        "      {\n        " + flat(c.to_json())[1:-1] + "\n      }" for c in report.dropped
-    )
+    clients = ",\n".join(map(_DROPPED_JSON.format, *_dropped_json_columns(report.dropped)))
     return f'{rest[:at]}"clients": [\n{clients}\n    ]{rest[at + len(empty) :]}'
+
+
+#: A dropped client's object as `json.dumps(indent=2)` writes it in the report, of its
+#: values encoded (`_dropped_json_columns`, in `DroppedClient.to_json`'s order).
+_DROPPED_JSON = (
+    "      {{\n"
+    + ",\n".join(
+        f'        "{key}": {{}}'
+        for key in (
+            "client_id",
+            "name",
+            "mobile",
+            "advisor",
+            "advisor_name",
+            "last_call_at",
+            "callback_at",
+        )
+    )
+    + "\n      }}"
+)
+
+
+def _dropped_json_columns(dropped: Sequence[DroppedClient]) -> list[list[str]]:
+    """Each of the dropped clients' `to_json` values, a column at a time, as JSON."""
+    ids, names, mobiles, advisors, advisor_names, last_calls, callbacks = zip(*dropped, strict=True)
+    times = [
+        [moment.isoformat() if moment else None for moment in column]
+        for column in (last_calls, callbacks)
+    ]
+    # one call of the C encoder per column; a raw newline is never inside an encoded
+    # value (JSON escapes it), so the values are split apart at the separator
+    encode = json.JSONEncoder(ensure_ascii=False, separators=(",\n", ": ")).encode
+    return [
+        encode(list(column))[1:-1].split(",\n")
+        for column in (ids, names, mobiles, advisors, advisor_names, *times)
+    ]
 
 
 # --- table (rich) --------------------------------------------------------------------------
@@ -461,11 +496,20 @@ def to_csv(report: Report) -> str:
         write(column_labels(DROPPED_HEADERS))
         # the same two cells on every row, worked out once (a label reads the environment)
         lead = [csv_cell(report.campaign), csv_cell(label("value.stage", report.dropped_stage))]
-        keys = DROPPED_HEADERS[2:]
-        writer.writerows(
-            lead + [csv_cell(_csv(data[k])) for k in keys]
-            for data in (c.to_json() for c in report.dropped)
+        # and the clients' a column at a time, as their JSON has them (text or None, which
+        # `_csv` writes as an empty cell)
+        ids, names, mobiles, advisors, advisor_names, last_calls, callbacks = zip(
+            *report.dropped, strict=True
         )
+        columns = [
+            csv_column(["" if text is None else text for text in column])
+            for column in (ids, names, mobiles, advisors, advisor_names)
+        ]
+        columns += [
+            csv_column([moment.isoformat() if moment else "" for moment in column])
+            for column in (last_calls, callbacks)
+        ]
+        writer.writerows(zip(repeat(lead[0]), repeat(lead[1]), *columns))
         return "\ufeff" + buffer.getvalue()
     if report.by == "attempt":
         write(column_labels(ATTEMPT_HEADERS))

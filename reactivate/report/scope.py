@@ -91,5 +91,11 @@ class Scope:
 
     def execute(self, sql: str) -> Any:
         """Run `sql` with the values it names (datetimes bound as stored)."""
-        used = {k: v for k, v in self.params.items() if f":{k}" in sql}
-        return reads.execute(self.conn, sql, used)
+        return reads.execute(self.conn, sql, self._used(sql))
+
+    def tuples(self, sql: str) -> list[Any]:
+        """`execute`'s rows at once, as the driver's plain tuples where it can (`reads.tuples`)."""
+        return reads.tuples(self.conn, sql, self._used(sql))
+
+    def _used(self, sql: str) -> dict[str, Any]:
+        return {k: v for k, v in self.params.items() if f":{k}" in sql}

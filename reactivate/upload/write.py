@@ -694,10 +694,12 @@ def _insert_and_refresh(
         text(_INSERT_SQL),
         {"campaign_id": campaign_id, "who": who(conn), "now": dialect.db_time(conn, now)},
     )
+    # grouped by the staged files' column: grouped by the event's, SQLite walked the whole
+    # `ix_event_import` in its order (3M entries: 0.34 s CPU at 1M clients) to skip a sort
     counted = conn.execute(
         text(
-            "SELECT e.import_id, COUNT(*), COUNT(DISTINCT e.source_row) FROM event e"
-            " JOIN upload_file f ON f.import_id = e.import_id GROUP BY e.import_id"
+            "SELECT f.import_id, COUNT(*), COUNT(DISTINCT e.source_row) FROM upload_file f"
+            " JOIN event e ON e.import_id = f.import_id GROUP BY f.import_id"
         )
     )
     for import_id, events, applied in counted:
