@@ -371,9 +371,12 @@ def _load_spilled(
         bulk.postgresql_work_mem(conn)
         if conn.dialect.name == "postgresql":
             # no other load adds or changes a client from here to the commit, so that the
-            # plain INSERT and the skipped UPDATE in `_write` stay exact (it is the lock the
-            # foreign keys added back there take anyway; readers go on)
+            # plain INSERT, the skipped UPDATE and the new members' keys in `_write` stay
+            # exact (readers go on); nor is the campaign removed (none ever is)
             conn.exec_driver_sql("LOCK TABLE client IN SHARE ROW EXCLUSIVE MODE")
+            conn.exec_driver_sql(
+                f"SELECT 1 FROM campaign WHERE id = {int(campaign.id)} FOR KEY SHARE"
+            )
         compared = _compare(conn)
         summary.updated, summary.unchanged = compared.updated, compared.unchanged
         import_ids: list[int] = []
@@ -1119,8 +1122,11 @@ def _write(
                     WHERE NOT EXISTS (SELECT 1 FROM client c WHERE c.client_id = s.client_id)"""
             )
     summary_tables = ["member", "client_stage"]
+    # Every row written below names a campaign (none is ever removed; this one is held
+    # since the compare), this load's import records, or clients compared with or added
+    # to `client` under the load's lock on it: their foreign keys hold without a check
     with (
-        bulk.foreign_keys_checked_once(conn, summary_tables, new_members),
+        bulk.foreign_keys_known_to_hold(conn, summary_tables, new_members),
         bulk.indexes_built_after(conn, summary_tables, new_members),
     ):
         if new_members:

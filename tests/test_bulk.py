@@ -63,3 +63,52 @@ def test_a_foreign_key_checked_once_still_refuses_a_bad_row(db_url: str) -> None
         if postgresql:
             assert conn.exec_driver_sql(keys).scalar() == 4
     engine.dispose()
+
+
+_MEMBER_KEYS = """SELECT conname, convalidated FROM pg_constraint
+                  WHERE contype = 'f' AND conrelid = 'member'::regclass ORDER BY 1"""
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+@pytest.mark.parametrize("may_skip", [True, False])
+def test_foreign_keys_known_to_hold_are_in_force_before_and_after(
+    db_url: str, may_skip: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Inside `foreign_keys_known_to_hold` the keys are not checked where the role may set
+    `session_replication_role` (the caller vouches for its rows), and are checked once
+    otherwise (a bad row fails the transaction); either way the keys are never dropped or
+    left unvalidated, and a bad row written after the block, in the same transaction, is
+    refused by them."""
+    monkeypatch.setattr(bulk, "_may_skip_triggers", lambda conn: may_skip)
+    engine = open_engine(db_url)
+    registry.register(engine, CAMPAIGN_FILE)
+    campaign = registry.open_campaign(engine, "2020h2-dormant")
+    with engine.connect() as conn:
+        keys = conn.exec_driver_sql(_MEMBER_KEYS).all()
+    assert len(keys) == 4 and all(valid for _, valid in keys)
+
+    def member(client_id: str) -> dict[str, object]:
+        return {
+            "campaign_id": campaign.id,
+            "client_id": client_id,
+            "joined_at": dt.datetime(2020, 7, 1, tzinfo=dt.UTC),
+            "dnc": False,
+            "control": False,
+        }
+
+    seen: dict[str, object] = {}
+    with pytest.raises(exc.IntegrityError), engine.begin() as conn:
+        with bulk.foreign_keys_known_to_hold(conn, ["member"], bulk.FOREIGN_KEYS_ONCE_FROM):
+            conn.execute(insert(MEMBERS), [member("vouched")])
+            seen["during"] = conn.exec_driver_sql("SHOW session_replication_role").scalar()
+            seen["kept"] = conn.exec_driver_sql(_MEMBER_KEYS).all()
+        # only where the bad row got through: the keys refuse the next one
+        seen["after"] = conn.exec_driver_sql("SHOW session_replication_role").scalar()
+        conn.execute(insert(MEMBERS), [member("after")])
+    assert seen["during"] == ("replica" if may_skip else "origin")
+    assert seen["kept"] == (keys if may_skip else [])  # checked once: dropped meanwhile
+    assert seen.get("after") == ("origin" if may_skip else None)
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(MEMBERS)).scalar() == 0
+        assert conn.exec_driver_sql(_MEMBER_KEYS).all() == keys
+    engine.dispose()

@@ -458,26 +458,38 @@ def _summary_and_tallies(db: str) -> list[list[tuple[Any, ...]]]:
     ]
 
 
-@pytest.mark.parametrize("bulk_from", [None, 1])
+@pytest.mark.parametrize(("bulk_from", "may_skip_keys"), [(None, True), (1, True), (1, False)])
 def test_a_load_s_summary_rows_and_tallies_equal_a_rebuild(
-    db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, bulk_from: int | None
+    db: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    bulk_from: int | None,
+    may_skip_keys: bool,
 ) -> None:
     """A load writes its new members' summary rows and tallies straight from the staged
     rows (`stages.add_new_members`), not through the rebuild from events; they are the
     rebuild's all the same: do-not-call, unknown branch, never traded, a later load that
     adds members and changes a member's keys. With `bulk_from` every load takes the bulk
-    path (foreign keys and secondary indexes dropped and made again, on PostgreSQL), and
-    the indexes are all back afterwards."""
+    path (on PostgreSQL: foreign keys known to hold, or checked once where the role may
+    not skip them, and secondary indexes dropped and made again), and the indexes and
+    keys are all back afterwards, the keys validated."""
     from reactivate.db import bulk, stages
 
     if bulk_from is not None:
         monkeypatch.setattr(bulk, "FOREIGN_KEYS_ONCE_FROM", bulk_from)
+    if not may_skip_keys:  # (the tests' role is the server's superuser)
+        monkeypatch.setattr(bulk, "_may_skip_triggers", lambda conn: False)
     postgresql = db.startswith("postgresql")
     indexes = (
         "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema()"
         " AND tablename IN ('client', 'member', 'client_stage') ORDER BY 1"
     )
-    before = query(db, indexes) if postgresql else []
+    keys = (
+        "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid), convalidated"
+        " FROM pg_constraint WHERE contype = 'f'"
+        " AND conrelid IN ('member'::regclass, 'client_stage'::regclass) ORDER BY 1, 2"
+    )
+    before = query(db, indexes) + query(db, keys) if postgresql else []
     dnc = tmp_path / "dnc.csv"
     dnc.write_text("客户号,手机号,原因\n0010000001,,客户要求\n", encoding="utf-8")
     assert CliRunner().invoke(app, ["dnc", "load", str(dnc), "--db", db]).exit_code == 0
@@ -494,4 +506,4 @@ def test_a_load_s_summary_rows_and_tallies_equal_a_rebuild(
     engine.dispose()
     assert _summary_and_tallies(db) == loaded
     if postgresql:
-        assert query(db, indexes) == before
+        assert query(db, indexes) + query(db, keys) == before

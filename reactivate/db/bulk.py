@@ -212,6 +212,46 @@ def foreign_keys_checked_once(conn: Connection, tables: Sequence[str], rows: int
         conn.exec_driver_sql(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
 
 
+@contextlib.contextmanager
+def foreign_keys_known_to_hold(
+    conn: Connection, tables: Sequence[str], rows: int
+) -> Iterator[None]:
+    """Inside the caller's transaction, for a bulk insert (as `foreign_keys_checked_once`)
+    whose caller knows that every row it writes into `tables` refers to rows that exist
+    and that no other transaction can remove before the commit: rows this transaction
+    wrote, or rows it holds locked. On PostgreSQL the keys are then not checked at all:
+    the statements inside run with `session_replication_role = replica`, under which the
+    keys' per-row triggers do not fire (as for a logical replication subscriber, whose
+    rows were checked where they came from), and the keys stay as they are, validated,
+    checking every later write.
+
+    A load's members and summary rows name the clients it has just compared with `client`
+    or added to it, under a lock that keeps other writers of `client` out: checking them
+    again cost two joins of every row with `client` (73-79 s each at 8.2M members on a
+    loaded machine, benchmarks/README.md). Setting that role is for superusers, or a
+    role granted SET on it (PostgreSQL 15): any other owner of the tables has the keys
+    checked once (`foreign_keys_checked_once`), and any other role row by row.
+    """
+    if not _bulk_on_postgresql(conn, tables, rows) or not _may_skip_triggers(conn):
+        with foreign_keys_checked_once(conn, tables, rows):
+            yield
+        return
+    conn.exec_driver_sql("SET LOCAL session_replication_role = replica")
+    yield
+    # (an exception ends the transaction, and the setting with it)
+    conn.exec_driver_sql("SET LOCAL session_replication_role = DEFAULT")
+
+
+def _may_skip_triggers(conn: Connection) -> bool:
+    """Whether this session's role may set `session_replication_role`."""
+    version = conn.dialect.server_version_info or (0,)
+    if version >= (15,):
+        query = "SELECT has_parameter_privilege('session_replication_role', 'SET')"
+    else:
+        query = "SELECT rolsuper FROM pg_roles WHERE rolname = current_user"
+    return bool(conn.exec_driver_sql(query).scalar())
+
+
 def _bulk_on_postgresql(conn: Connection, tables: Sequence[str], rows: int) -> bool:
     """Whether `rows` going into `tables` are a bulk write worth altering the tables for:
     PostgreSQL, at least FOREIGN_KEYS_ONCE_FROM rows, and a role that owns the tables."""
