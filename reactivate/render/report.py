@@ -85,22 +85,25 @@ def to_json(report: Report) -> str:
     return f'{rest[:at]}"clients": [\n{clients}\n    ]{rest[at + len(empty) :]}'
 
 
+#: A `--dropped` list's columns (CSV, xlsx, HTML); after the first two, each client's
+#: values, also the keys of its JSON object (`DroppedClient.to_json`).
+DROPPED_HEADERS = (
+    "campaign",
+    "stage",
+    "client_id",
+    "name",
+    "mobile",
+    "advisor",
+    "advisor_name",
+    "last_call_at",
+    "callback_at",
+)
+
 #: A dropped client's object as `json.dumps(indent=2)` writes it in the report, of its
 #: values encoded (`_dropped_json_columns`, in `DroppedClient.to_json`'s order).
 _DROPPED_JSON = (
     "      {{\n"
-    + ",\n".join(
-        f'        "{key}": {{}}'
-        for key in (
-            "client_id",
-            "name",
-            "mobile",
-            "advisor",
-            "advisor_name",
-            "last_call_at",
-            "callback_at",
-        )
-    )
+    + ",\n".join(f'        "{key}": {{}}' for key in DROPPED_HEADERS[2:])
     + "\n      }}"
 )
 
@@ -465,17 +468,6 @@ CSV_HEADERS = (
     "met",
     "median_days",
     "confirmed",
-)
-DROPPED_HEADERS = (
-    "campaign",
-    "stage",
-    "client_id",
-    "name",
-    "mobile",
-    "advisor",
-    "advisor_name",
-    "last_call_at",
-    "callback_at",
 )
 ATTEMPT_HEADERS = ("campaign", "attempt", "called", "reached", "share")
 
