@@ -119,6 +119,7 @@ TEXTS: dict[str, str] = {
     "error.backup_nothing": "No database at {file} to back up.",
     "warning.db_readable": "Warning: other users of this machine can read {files}, which holds clients' names and mobiles; restrict it: chmod 600 {files}",
     "error.purge_busy": "The personal data is blanked, but another program has the database open, so old copies may remain in its write-ahead log; run the same command again when nothing else uses the database.",
+    "error.purge_held": "The personal data is blanked, but a transaction begun before it is still running (process {pid}, database {database}, since {since} UTC), and PostgreSQL keeps the old copies while it may read them; run the same command again when it has ended.",
     "error.purge_not_owner": "The personal data is blanked, but old copies remain in table {table} until it is rewritten, which only its owner may do: ask them to run VACUUM FULL {table}.",
     "error.scratch_not_private": "{folder} is not a folder of your own (another user's, or a link): scratch files with clients' data cannot go there. Remove it, or set TMPDIR to a private folder.",
     "summary.db_created": "Database {url} created at schema revision {after}.",

@@ -116,6 +116,7 @@ TEXTS: dict[str, str] = {
     "error.backup_nothing": "{file} 没有可备份的数据库。",
     "warning.db_readable": "警告：本机其他用户可以读取 {files}，其中有客户姓名和手机号；请限制权限：chmod 600 {files}",
     "error.purge_busy": "个人信息已清空，但另一个程序正打开数据库，预写日志中可能仍有旧副本；请在没有其他程序使用数据库时再运行一次同一命令。",
+    "error.purge_held": "个人信息已清空，但清空前开始的一个事务仍在运行（进程 {pid}，数据库 {database}，自 UTC {since} 起），在它可能读取旧副本期间 PostgreSQL 会保留这些副本；请在该事务结束后再运行一次同一命令。",
     "error.purge_not_owner": "个人信息已清空，但表 {table} 在重写前仍留有旧副本，只有表的所有者可以重写：请其运行 VACUUM FULL {table}。",
     "error.scratch_not_private": "{folder} 不是您自己的文件夹（属于其他用户，或是链接）：含客户数据的临时文件不能放在那里。请删除它，或把 TMPDIR 设为私有文件夹。",
     "summary.db_created": "数据库 {url} 已创建，结构修订 {after}。",
