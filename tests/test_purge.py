@@ -129,19 +129,22 @@ def test_a_purge_waits_for_transactions_begun_before_it(
     ((client, mobile),) = query(
         db_url, "SELECT client_id, mobile FROM client WHERE mobile IS NOT NULL ORDER BY 1 LIMIT 1"
     )
-    reader = create_engine(db_url).connect().execution_options(isolation_level="REPEATABLE READ")
+    engine = create_engine(db_url)
     old = text("SELECT mobile FROM client WHERE client_id = :c")
-    assert reader.execute(old, {"c": client}).scalar_one() == mobile  # its snapshot taken
-    monkeypatch.setattr(scrub, "OLDER_TRANSACTIONS_WAIT_SECONDS", 0.5)
-    held = CliRunner().invoke(
-        app, ["campaign", "close", SLUG, "--purge-personal-data", "--db", db_url]
-    )
-    assert held.exit_code == 1, held.output
-    assert "a transaction begun before it is still running" in " ".join(held.output.split())
-    assert reader.execute(old, {"c": client}).scalar_one() == mobile  # why it waits
-    assert mobile.encode() in stored_bytes(db_url)
-    reader.rollback()
-    reader.close()
+    try:
+        with engine.connect().execution_options(isolation_level="REPEATABLE READ") as reader:
+            assert reader.execute(old, {"c": client}).scalar_one() == mobile  # snapshot taken
+            monkeypatch.setattr(scrub, "OLDER_TRANSACTIONS_WAIT_SECONDS", 0.5)
+            held = CliRunner().invoke(
+                app, ["campaign", "close", SLUG, "--purge-personal-data", "--db", db_url]
+            )
+            assert held.exit_code == 1, held.output
+            said = " ".join(held.output.split())
+            assert "a transaction begun before it is still running" in said
+            assert reader.execute(old, {"c": client}).scalar_one() == mobile  # why it waits
+            assert mobile.encode() in stored_bytes(db_url)
+    finally:
+        engine.dispose()
     run(db_url, "campaign", "close", SLUG, "--purge-personal-data")
     assert query(db_url, "SELECT mobile FROM client WHERE client_id = :c", c=client) == [(None,)]
     assert mobile.encode() not in stored_bytes(db_url)
