@@ -39,7 +39,7 @@ from sqlalchemy import (
 from reactivate import access, registry
 from reactivate.clock import local, to_utc, utcnow
 from reactivate.db import bulk, stages
-from reactivate.db.dialect import sorts_by_code_point, tune_big_reads
+from reactivate.db.dialect import sorts_by_code_point, streamed_rows, tune_big_reads
 from reactivate.db.import_log import who
 from reactivate.db.locks import lock_campaign
 from reactivate.db.meta import workbook_secret
@@ -471,7 +471,8 @@ def _read_eligible(conn: Connection, campaign_id: int, active: Mapping[str, Any]
     ids, new, no_assets = _Ids(), bytearray(), bytearray()
     branch, owner, assets = array("i"), array("i"), array("d")
     branches, owners = _Positions(), _Positions(allowed=active)
-    for chunk in _fetched(conn, query):
+    sql = str(query.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
+    for chunk in streamed_rows(conn, sql, _STREAMED["yield_per"]):
         client_ids, unconsidered, branch_names, amounts, previous = zip(*chunk, strict=True)
         ids.extend(client_ids)
         new.extend(unconsidered)
@@ -481,22 +482,6 @@ def _read_eligible(conn: Connection, campaign_id: int, active: Mapping[str, Any]
         assets.extend([a or 0.0 for a in amounts])
     columns = CandidateColumns(branches.names, branch, owners.names, owner, assets)
     return _Eligible(ids, new, no_assets, columns)
-
-
-def _fetched(conn: Connection, query: Select[Any]) -> Iterator[list[tuple[Any, ...]]]:
-    """`query`'s rows as the driver's plain tuples, `_STREAMED`'s number at a time (on
-    PostgreSQL through a server-side cursor): 8.2M eligible members' rows as SQLAlchemy
-    rows cost more than reading them (benchmarks/README.md, bench_scale.py assign_pg)."""
-    sql = str(query.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
-    driver: Any = conn.connection.driver_connection
-    postgresql = conn.dialect.name == "postgresql"
-    cursor = driver.cursor("reactivate_eligible") if postgresql else driver.cursor()
-    try:
-        cursor.execute(sql)
-        while rows := cursor.fetchmany(_STREAMED["yield_per"]):
-            yield rows
-    finally:
-        cursor.close()
 
 
 def _draw(eligible: _Eligible, share: float, seed: int, campaign: Registered) -> list[int]:

@@ -8,7 +8,7 @@ times must bind them in the stored form, so every use case asks here.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from reactivate.clock import utcnow
@@ -39,6 +39,21 @@ def sorts_by_code_point(conn: Connection) -> bool:
     ).one()
     code_point = {"c", "posix", "c.utf8", "c.utf-8"}
     return provider in (None, "c") and str(collate).lower() in code_point
+
+
+def streamed_rows(conn: Connection, sql: str, batch_rows: int) -> Iterator[list[tuple[Any, ...]]]:
+    """The rows of `sql` (no parameters) as the driver's plain tuples, `batch_rows` at a
+    time, inside `conn`'s transaction (so they see what it wrote); on PostgreSQL through a
+    server-side cursor, so a big read is never all in memory. Millions of rows cost more
+    as SQLAlchemy rows than reading them (benchmarks/README.md: the tallies, assign)."""
+    driver: Any = conn.connection.driver_connection
+    cursor = driver.cursor("reactivate_streamed") if is_postgresql(conn) else driver.cursor()
+    try:
+        cursor.execute(sql)
+        while rows := cursor.fetchmany(batch_rows):
+            yield rows
+    finally:
+        cursor.close()
 
 
 def time_type(conn: Connection) -> str:

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from reactivate.db import bulk
-from reactivate.db.dialect import stored_time, time_type
+from reactivate.db.dialect import stored_time, streamed_rows, time_type
 from reactivate.db.reads import text
 
 if TYPE_CHECKING:
@@ -65,9 +65,8 @@ _FLAGS = {
     "dnc_calls": "do_not_call",
     "wecom_unconfirmed": "wecom_at IS NOT NULL AND wecom_confirmed_at IS NULL",
 }
-#: What the copy of a summary row being rewritten holds (`_DELTA`).
-_ROW_COLUMNS = (
-    "client_id",
+#: The summary's columns the tallies read, besides each stage's time and days.
+_READ = (
     "advisor_code",
     "assigned_at",
     "control",
@@ -82,6 +81,12 @@ _ROW_COLUMNS = (
     "risk",
     "asset_band",
     "cohort",
+)
+#: What the copy of a summary row being rewritten holds (`_DELTA`): the client, what the
+#: tallies read, the other stages' times and each stage's days.
+_ROW_COLUMNS = (
+    "client_id",
+    *_READ,
     "called_at",
     "reached_at",
     "pushed_at",
@@ -356,19 +361,11 @@ def _add(
     no_time = stored_time(conn)(NO_TIME)
     tallies: list[pl.DataFrame] = []
     histograms: list[pl.DataFrame] = []
-    driver = conn.connection.driver_connection
-    assert driver is not None
-    # streamed (a server-side cursor on PostgreSQL): a campaign's rows are never all in memory
-    cursor = driver.cursor() if sqlite else driver.cursor(name="tally_rows")
-    try:
-        cursor.execute(f"SELECT {selected} FROM {rows} WHERE {where}")
-        while batch := cursor.fetchmany(_BATCH):
-            frame = pl.DataFrame(batch, schema=schema, orient="row")
-            counted = _derived(frame, funnel, stages, times, sqlite=sqlite, no_time=no_time)
-            tallies.append(_tally_sums(counted, no_time))
-            histograms.append(_days_sums(counted, stages))
-    finally:
-        cursor.close()
+    for batch in streamed_rows(conn, f"SELECT {selected} FROM {rows} WHERE {where}", _BATCH):
+        frame = pl.DataFrame(batch, schema=schema, orient="row")
+        counted = _derived(frame, funnel, stages, times, sqlite=sqlite, no_time=no_time)
+        tallies.append(_tally_sums(counted, no_time))
+        histograms.append(_days_sums(counted, stages))
     if not tallies:
         return
     tally = pl.concat(tallies).group_by(_TALLY_KEYS).agg(pl.exclude(_TALLY_KEYS).sum())
@@ -385,23 +382,6 @@ _KEY_COLUMNS = {
     "risk": "risk",
     "asset_band": "asset_band",
 }
-#: The summary's columns the tallies read, besides each stage's time and days.
-_READ = (
-    "cohort",
-    "advisor_code",
-    "branch",
-    "risk",
-    "asset_band",
-    "assigned_at",
-    "control",
-    "dnc",
-    "reactivated_at",
-    "wecom_at",
-    "wecom_confirmed_at",
-    "skipped_stage",
-    "stages_reached",
-    "do_not_call",
-)
 _BOOLEANS = ("control", "dnc", "skipped_stage", "do_not_call")
 #: The stage_tally and stage_days columns that name a group (with the campaign's).
 _TALLY_KEYS = ["dim", "key", "assigned_at", "arm"]
