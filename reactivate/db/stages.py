@@ -67,7 +67,7 @@ _COHORTS = "stage_cohort"
 # the rank of the first answered one says which call reached them (`reached_call`),
 # rather than COUNT(DISTINCT ...), which rules out hashing, and a correlated subquery per
 # reached client (benchmarks/README.md, `bench_report_pg.py`). PostgreSQL sorts the client
-# ids by code point there (`by_code`): equal ids are equal either way, and comparing bytes
+# ids by code point (`by_code`): equal ids are equal either way, and comparing bytes
 # sorted them twice as fast as the database's collation.
 # FILTER rather than CASE inside each aggregate: an event skips the aggregates it is no
 # evidence for.
@@ -115,7 +115,7 @@ LEFT JOIN (
 LEFT JOIN (
   -- per client, the evidence of its other stages
   SELECT
-    e.client_id,
+    e.client_id{{by_code}} AS client_id,
     MIN(e.occurred_at) FILTER (WHERE e.stage = '{funnel.EVENT_WECOM}') AS wecom_at,
     MIN(e.occurred_at) FILTER (WHERE e.stage = '{funnel.EVENT_WECOM}' AND e.source = 'wecom')
       AS wecom_confirmed_at,
@@ -127,7 +127,7 @@ LEFT JOIN (
   FROM event e
   WHERE e.campaign_id = :campaign_id AND e.stage IN ({_OTHER_STAGES})
     {{unvoided}} {{only_events}}
-  GROUP BY e.client_id
+  GROUP BY e.client_id{{by_code}}
 ) o ON o.client_id = m.client_id
 WHERE m.campaign_id = :campaign_id {{only}}
 ) facts
