@@ -56,14 +56,23 @@ def source(scope: Scope) -> str:
         if scope.options.since is not None
         else ""
     )
+    stored = _stored_days(scope)
     facts = (
         f"SELECT cs.client_id, cs.advisor_code, cs.assigned_at, cs.control, {times},"
         " cs.reactivated_at, cs.dnc, cs.do_not_call, cs.last_call_at, cs.callback_at,"
-        " cs.branch, cs.risk, cs.asset_band, cs.cohort"
+        f" cs.branch, cs.risk, cs.asset_band, cs.cohort, {', '.join(stored)}"
         f" FROM client_stage cs{joined} WHERE {scope.in_campaign} AND {ASSIGNED}"
     )
-    # the same funnel columns `stages.refresh` stores, from the window's first times
+    # the same funnel columns `stages.refresh` stores, from the window's first times; a
+    # stage's days are the summary's own whenever its first time is the window's
     derived = stages.funnel_columns(scope.campaign.stages, sqlite=scope.sqlite)
+    for i, stage in enumerate(scope.campaign.stages):
+        name = stages.DAYS_COLUMNS[stage]
+        derived[name] = (
+            f"CASE WHEN f.b{i} THEN {derived[name]} ELSE f.sd{i} END"
+            if scope.options.since is not None
+            else f"f.sd{i}"
+        )
     windowed = ", ".join(f"{sql} AS {name}" for name, sql in derived.items())
     # SQLite would flatten `facts` into this SELECT and work out each window time once
     # for every mention in the funnel columns (about forty per client); a LIMIT keeps it
@@ -98,6 +107,31 @@ def _windowed(scope: Scope, column: str) -> str:
         f"CASE WHEN {' AND '.join(inside)} THEN cs.{column}"
         f" WHEN cs.{column} < :since THEN w.{column} END"
     )
+
+
+def _stored_days(scope: Scope) -> list[str]:
+    """Per stage `i` of the campaign, SQL columns over the summary row `cs`: `sd{i}`, the
+    summary's days to the stage when the client first reached it before the window's end
+    (else NULL); and with a `since`, `b{i}`, whether evidence for it or a later stage is
+    dated before the window (NULL counts as no).
+
+    The days to a stage in the window are the summary's exactly when the client first
+    reached it inside the window: no evidence for it or a later stage before the window
+    (not `b{i}`) and some before its end. Only a client with such evidence before the
+    window (`b{i}`) has them worked out again from the window's first times: for the
+    others, no time is parsed (SQLite's `julianday` per client and stage was most of a
+    window's cost)."""
+    columns = []
+    for i, stage in enumerate(scope.campaign.stages):
+        own = [stages.TIME_COLUMNS[s] for s in scope.campaign.stages[i:]]
+        days = f"cs.{stages.DAYS_COLUMNS[stage]}"
+        if scope.options.until is not None:
+            inside = " OR ".join(f"cs.{c} < :until" for c in own)
+            days = f"CASE WHEN {inside} THEN {days} END"
+        columns.append(f"{days} AS sd{i}")
+        if scope.options.since is not None:
+            columns.append(f"({' OR '.join(f'cs.{c} < :since' for c in own)}) AS b{i}")
+    return columns
 
 
 def _first_times(scope: Scope) -> str:
