@@ -42,8 +42,13 @@ KEYS = {
 }
 
 
-def source(scope: Scope) -> str:
-    """The assigned clients with their funnel columns (whole history or window)."""
+def source(scope: Scope, *, changed: bool = False) -> str:
+    """The assigned clients with their funnel columns (whole history or window).
+
+    `changed`: only the clients whose window differs from their whole history (a first
+    time of some kind dated outside the window), each also with the summary's own funnel
+    columns as `h_` columns; every other client counts in the window as the tallies
+    count it (`materialize`)."""
     if not scope.windowed:
         funnel_names = ["stages_reached", "skipped_stage", *scope.days]
         columns = ", ".join(f"cs.{c}" for c in (*FACTS, *funnel_names))
@@ -57,11 +62,15 @@ def source(scope: Scope) -> str:
         else ""
     )
     stored = _stored_days(scope)
+    whole = [f"cs.{c} AS h_{c}" for c in WHOLE] + [f"cs.{c} AS h_{c}" for c in scope.days]
+    if changed:
+        stored += whole
     facts = (
         f"SELECT cs.client_id, cs.advisor_code, cs.assigned_at, cs.control, {times},"
         " cs.reactivated_at, cs.dnc, cs.do_not_call, cs.last_call_at, cs.callback_at,"
         f" cs.branch, cs.risk, cs.asset_band, cs.cohort, {', '.join(stored)}"
         f" FROM client_stage cs{joined} WHERE {scope.in_campaign} AND {ASSIGNED}"
+        f"{f' AND ({_outside(scope)})' if changed else ''}"
     )
     # the same funnel columns `stages.refresh` stores, from the window's first times; a
     # stage's days are the summary's own whenever its first time is the window's
@@ -74,6 +83,8 @@ def source(scope: Scope) -> str:
             else f"f.sd{i}"
         )
     windowed = ", ".join(f"{sql} AS {name}" for name, sql in derived.items())
+    if changed:
+        windowed += ", " + ", ".join(f"h_{c}" for c in (*WHOLE, *scope.days))
     # SQLite would flatten `facts` into this SELECT and work out each window time once
     # for every mention in the funnel columns (about forty per client); a LIMIT keeps it
     # a co-routine whose columns are computed once
@@ -91,6 +102,9 @@ WINDOW_TIMES = (
     "pushed_at",
     "converted_at",
 )
+#: The summary's own columns a client's whole-history count is made of (with its days):
+#: what the tallies counted it by, taken away when its window differs.
+WHOLE = ("stages_reached", "skipped_stage", "wecom_at", "wecom_confirmed_at")
 #: The kinds whose first time comes before every other's (see `WINDOW_TIMES`).
 _EARLIEST = ("called_at", "wecom_at", "pushed_at", "converted_at")
 
@@ -107,6 +121,18 @@ def _windowed(scope: Scope, column: str) -> str:
         f"CASE WHEN {' AND '.join(inside)} THEN cs.{column}"
         f" WHEN cs.{column} < :since THEN w.{column} END"
     )
+
+
+def _outside(scope: Scope) -> str:
+    """SQL: the summary row `cs` has a first time dated outside the window. A client
+    without one counts in the window exactly as over its whole history: each first time
+    is the window's, so every funnel column is the summary's."""
+    bounds = []
+    if scope.options.since is not None:
+        bounds.append("< :since")
+    if scope.options.until is not None:
+        bounds.append(">= :until")
+    return " OR ".join(f"cs.{column} {bound}" for column in WINDOW_TIMES for bound in bounds)
 
 
 def _stored_days(scope: Scope) -> list[str]:
@@ -181,22 +207,33 @@ def counted(scope: Scope) -> tuple[str, str]:
 
 def materialize(scope: Scope) -> None:
     """A window's clients, their keys and what counts and medians read, worked
-    out once from the events for both."""
-    rows, key = keyed(scope, scope.funnel_by)
-    columns = ", ".join(
-        f"s.{c}"
-        for c in (
-            "assigned_at",
-            "stages_reached",
-            "skipped_stage",
-            *scope.days,
-            "wecom_at",
-            "wecom_confirmed_at",
-            "reactivated_at",
-            "dnc",
-            "do_not_call",
-        )
-    )
+    out once from the events for both.
+
+    With the tallies (`scope.by_change`), only the clients whose window differs from
+    their whole history, keyed as the tallies key them: the window's counts are the
+    tallies' with each such client's whole-history count taken away and its window's
+    added (`funnels.counts`, `medians`). A month of a campaign whose evidence mostly lies
+    in it then works out a few thousand clients, not every one."""
+    by = scope.funnel_by
+    if scope.by_change:
+        rows = f"({source(scope, changed=True)}) s"
+        key = tally.DIMENSIONS[by] if by is not None else "''"
+    else:
+        rows, key = keyed(scope, by)
+    names = [
+        "assigned_at",
+        "stages_reached",
+        "skipped_stage",
+        *scope.days,
+        "wecom_at",
+        "wecom_confirmed_at",
+        "reactivated_at",
+        "dnc",
+        "do_not_call",
+    ]
+    if scope.by_change:
+        names += [f"h_{c}" for c in (*WHOLE, *scope.days)]
+    columns = ", ".join(f"s.{c}" for c in names)
     scope.conn.exec_driver_sql("DROP TABLE IF EXISTS report_days")
     scope.execute(f"CREATE TEMPORARY TABLE report_days AS SELECT {key} AS k, {columns} FROM {rows}")
 
