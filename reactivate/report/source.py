@@ -127,12 +127,12 @@ def _outside(scope: Scope) -> str:
     """SQL: the summary row `cs` has a first time dated outside the window. A client
     without one counts in the window exactly as over its whole history: each first time
     is the window's, so every funnel column is the summary's."""
-    bounds = []
-    if scope.options.since is not None:
-        bounds.append("< :since")
+    outside = []
+    if scope.options.since is not None:  # the earliest kinds are before whenever any is
+        outside += [f"cs.{column} < :since" for column in _EARLIEST]
     if scope.options.until is not None:
-        bounds.append(">= :until")
-    return " OR ".join(f"cs.{column} {bound}" for column in WINDOW_TIMES for bound in bounds)
+        outside += [f"cs.{column} >= :until" for column in WINDOW_TIMES]
+    return " OR ".join(outside)
 
 
 def _stored_days(scope: Scope) -> list[str]:
