@@ -20,9 +20,9 @@ from typing import Any
 from unittest import mock
 
 import pytest
+from helpers import CAMPAIGN_FILE
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
-from helpers import CAMPAIGN_FILE
 from report_campaign import (
     ADVISORS,
     AS_OF,

@@ -3,9 +3,12 @@
 Whole-history counts and medians come from the tallies (`db.tally`); what needs the
 clients themselves reads them here: a window's funnel, worked out again from the evidence
 dated inside it (voided events excluded) by the same definitions `stages.refresh`
-stores, and the `--dropped` list. A window's first time of each kind is the summary's
-when that falls inside the window; the events are read only for clients first seen
-before it. A breakdown's key is the summary's own column
+stores, and the `--dropped` list. A client whose first times all fall inside the window
+(or nowhere) counts there as over its whole history, so a window reads only the others
+(`materialize`) and puts the tallies right by them. A window's first time of each kind is
+the summary's when that falls inside the window; the events are read only for clients
+first seen before it, and a stage's days are the summary's unless the client was. A
+breakdown's key is the summary's own column
 (advisor, branch, cohort: the week of assignment, risk, asset band), as it was written.
 """
 
