@@ -59,11 +59,6 @@ def source(scope: Scope, *, changed: bool = False) -> str:
     # a window's first time of each kind is the summary's when that falls inside it; only
     # a kind first seen before the window needs the events (`_first_times`)
     times = ", ".join(f"{_windowed(scope, column)} AS {column}" for column in WINDOW_TIMES)
-    joined = (
-        f" LEFT JOIN ({_first_times(scope)}) w ON w.client_id = cs.client_id"
-        if scope.options.since is not None
-        else ""
-    )
     stored = _stored_days(scope)
     whole = [f"cs.{c} AS h_{c}" for c in WHOLE] + [f"cs.{c} AS h_{c}" for c in scope.days]
     if changed:
@@ -72,7 +67,7 @@ def source(scope: Scope, *, changed: bool = False) -> str:
         f"SELECT cs.client_id, cs.advisor_code, cs.assigned_at, cs.control, {times},"
         " cs.reactivated_at, cs.dnc, cs.do_not_call, cs.last_call_at, cs.callback_at,"
         f" cs.branch, cs.risk, cs.asset_band, cs.cohort, {', '.join(stored)}"
-        f" FROM client_stage cs{joined} WHERE {scope.in_campaign} AND {ASSIGNED}"
+        f" FROM client_stage cs WHERE {scope.in_campaign} AND {ASSIGNED}"
         f"{f' AND ({_outside(scope)})' if changed else ''}"
     )
     # the same funnel columns `stages.refresh` stores, from the window's first times; a
@@ -115,14 +110,42 @@ _EARLIEST = ("called_at", "wecom_at", "pushed_at", "converted_at")
 def _windowed(scope: Scope, column: str) -> str:
     """SQL of the first time of `column`'s kind inside the window. The whole history's
     first time (the summary's) is it when it falls inside; none when it falls after the
-    window; when it falls before, the first inside is read from the events (`w`)."""
+    window; when it falls before, the first inside is read from the client's events."""
     inside = [f"cs.{column} < :until"] if scope.options.until is not None else []
     if scope.options.since is None:
         return f"CASE WHEN {' AND '.join(inside)} THEN cs.{column} END"
     inside.insert(0, f"cs.{column} >= :since")
     return (
         f"CASE WHEN {' AND '.join(inside)} THEN cs.{column}"
-        f" WHEN cs.{column} < :since THEN w.{column} END"
+        f" WHEN cs.{column} < :since THEN ({_first_inside(scope, column)}) END"
+    )
+
+
+_REACHED = ", ".join(f"'{d}'" for d in sorted(funnel.REACHED_DISPOSITIONS))
+#: The events that are evidence of each of `WINDOW_TIMES`' kinds.
+_EVIDENCE = {
+    "called_at": f"e.stage = '{funnel.EVENT_CALL}'",
+    "reached_at": f"e.stage = '{funnel.EVENT_CALL}' AND e.value IN ({_REACHED})",
+    "wecom_at": f"e.stage = '{funnel.EVENT_WECOM}'",
+    "wecom_confirmed_at": f"e.stage = '{funnel.EVENT_WECOM}' AND e.source = 'wecom'",
+    "pushed_at": f"e.stage = '{funnel.EVENT_PUSHED}'",
+    "converted_at": f"e.stage = '{funnel.EVENT_CONVERTED}'",
+}
+
+
+def _first_inside(scope: Scope, column: str) -> str:
+    """SQL of the first time of `column`'s kind of evidence (voided events excluded) the
+    client of summary row `cs` has dated inside the window: its events of that kind found
+    by `ix_event_member_stage`, asked only for a client whose first was before the window
+    (so no second scan of the summary picks out those clients)."""
+    bounds = ["e.occurred_at >= :since"]
+    if scope.options.until is not None:
+        bounds.append("e.occurred_at < :until")
+    return (
+        "SELECT MIN(e.occurred_at) FROM event e"
+        " WHERE e.campaign_id = cs.campaign_id AND e.client_id = cs.client_id"
+        f" AND {_EVIDENCE[column]} AND {' AND '.join(bounds)}"
+        " AND NOT EXISTS (SELECT 1 FROM event v WHERE v.voids_event_id = e.id)"
     )
 
 
@@ -161,37 +184,6 @@ def _stored_days(scope: Scope) -> list[str]:
         if scope.options.since is not None:
             columns.append(f"({' OR '.join(f'cs.{c} < :since' for c in own)}) AS b{i}")
     return columns
-
-
-def _first_times(scope: Scope) -> str:
-    """Per client whose first time of some kind falls before the window, the first time
-    of each kind of evidence dated inside it (voided events excluded)."""
-    bounds = ["e.occurred_at >= :since"]
-    if scope.options.until is not None:
-        bounds.append("e.occurred_at < :until")
-    before = " OR ".join(f"b.{column} < :since" for column in _EARLIEST)
-    reached = ", ".join(f"'{d}'" for d in sorted(funnel.REACHED_DISPOSITIONS))
-    call, wecom = funnel.EVENT_CALL, funnel.EVENT_WECOM
-    # driven from those clients (CROSS JOIN: SQLite keeps the order), each one's events
-    # found by `ix_event_member_stage`, never a scan of every event
-    return f"""
-            SELECT e.client_id,
-              MIN(CASE WHEN e.stage = '{call}' THEN e.occurred_at END) AS called_at,
-              MIN(CASE WHEN e.stage = '{call}' AND e.value IN ({reached}) THEN e.occurred_at END)
-                AS reached_at,
-              MIN(CASE WHEN e.stage = '{wecom}' THEN e.occurred_at END) AS wecom_at,
-              MIN(CASE WHEN e.stage = '{wecom}' AND e.source = 'wecom' THEN e.occurred_at END)
-                AS wecom_confirmed_at,
-              MIN(CASE WHEN e.stage = '{funnel.EVENT_PUSHED}' THEN e.occurred_at END) AS pushed_at,
-              MIN(CASE WHEN e.stage = '{funnel.EVENT_CONVERTED}' THEN e.occurred_at END)
-                AS converted_at
-            FROM (SELECT b.client_id FROM client_stage b
-                  WHERE +b.campaign_id = :cid AND ({before})) l
-            CROSS JOIN event e
-            WHERE e.campaign_id = :cid AND e.client_id = l.client_id AND {" AND ".join(bounds)}
-              AND e.stage IN ('{call}', '{wecom}', '{funnel.EVENT_PUSHED}', '{funnel.EVENT_CONVERTED}')
-              AND NOT EXISTS (SELECT 1 FROM event v WHERE v.voids_event_id = e.id)
-            GROUP BY e.client_id"""
 
 
 def keyed(scope: Scope, by: str | None) -> tuple[str, str]:
