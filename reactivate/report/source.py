@@ -57,7 +57,7 @@ def source(scope: Scope, *, changed: bool = False) -> str:
         columns = ", ".join(f"cs.{c}" for c in (*FACTS, *funnel_names))
         return f"SELECT {columns} FROM client_stage cs WHERE {scope.in_campaign} AND {ASSIGNED}"
     # a window's first time of each kind is the summary's when that falls inside it; only
-    # a kind first seen before the window needs the events (`_first_times`)
+    # a kind first seen before the window needs the events (`_first_inside`)
     times = ", ".join(f"{_windowed(scope, column)} AS {column}" for column in WINDOW_TIMES)
     stored = _stored_days(scope)
     whole = [f"cs.{c} AS h_{c}" for c in WHOLE] + [f"cs.{c} AS h_{c}" for c in scope.days]
