@@ -57,7 +57,8 @@ def _histograms(scope: Scope, by: str | None) -> str:
     key = key if by is not None else "''"
     arms = []
     for stage, days in zip(scope.campaign.stages, scope.days, strict=True):
-        day = floor_days(f"s.{days}", sqlite=scope.sqlite)
+        # `report_days` holds whole days already (`source.materialize`)
+        day = f"s.{days}" if scope.materialized else floor_days(f"s.{days}", sqlite=scope.sqlite)
         arms.append(
             f"SELECT {key} AS k, '{stage}' AS stage, {day} AS day, COUNT(*) AS n FROM {rows}"
             f" WHERE s.{days} IS NOT NULL GROUP BY {key if by is not None else ''}"
@@ -79,7 +80,7 @@ def _changed(scope: Scope, by: str | None) -> str:
     arms = [tallied]
     for stage, days in zip(scope.campaign.stages, scope.days, strict=True):
         for column, sign in ((days, ""), (f"h_{days}", "-")):
-            day = floor_days(f"s.{column}", sqlite=scope.sqlite)
+            day = f"s.{column}"  # whole days (`source.materialize`)
             grouped = f"{key}, {day}" if by is not None else day
             arms.append(
                 f"SELECT {key} AS k, '{stage}' AS stage, {day} AS day, {sign}COUNT(*) AS n"

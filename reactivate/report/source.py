@@ -228,7 +228,13 @@ def materialize(scope: Scope) -> None:
     ]
     if scope.by_change:
         names += [f"h_{c}" for c in (*WHOLE, *scope.days)]
-    columns = ", ".join(f"s.{c}" for c in names)
+    # a stage's days as the whole days medians count, rounded down once here rather than
+    # by each histogram's GROUP BY
+    days = {*scope.days, *(f"h_{c}" for c in scope.days)}
+    columns = ", ".join(
+        f"{tally.floor_days(f's.{c}', sqlite=scope.sqlite)} AS {c}" if c in days else f"s.{c}"
+        for c in names
+    )
     scope.conn.exec_driver_sql("DROP TABLE IF EXISTS report_days")
     scope.execute(f"CREATE TEMPORARY TABLE report_days AS SELECT {key} AS k, {columns} FROM {rows}")
 
