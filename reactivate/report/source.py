@@ -210,11 +210,16 @@ def materialize(scope: Scope) -> None:
     added (`funnels.counts`, `medians`). A month of a campaign whose evidence mostly lies
     in it then works out a few thousand clients, not every one."""
     by = scope.funnel_by
-    if scope.by_change:
-        rows = f"({source(scope, changed=True)}) s"
-        key = tally.DIMENSIONS[by] if by is not None else "''"
+    # SQLite keeps the rows a co-routine (LIMIT) whose days are worked out once, not once
+    # for each mention in their rounding
+    fence = " LIMIT -1" if scope.sqlite else ""
+    rows = f"({source(scope, changed=scope.by_change)}{fence}) s"
+    if by is None:
+        key = "''"
+    elif scope.by_change:  # as the tallies key their groups
+        key = tally.DIMENSIONS[by]
     else:
-        rows, key = keyed(scope, by)
+        key = f"s.{KEYS[by]}"
     names = [
         "assigned_at",
         "stages_reached",
