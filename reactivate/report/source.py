@@ -60,9 +60,9 @@ def source(scope: Scope, *, changed: bool = False) -> str:
     # a kind first seen before the window needs the events (`_first_inside`)
     times = ", ".join(f"{_windowed(scope, column)} AS {column}" for column in WINDOW_TIMES)
     stored = _stored_days(scope)
-    whole = [f"cs.{c} AS h_{c}" for c in WHOLE] + [f"cs.{c} AS h_{c}" for c in scope.days]
+    whole = [*WHOLE, *scope.days]
     if changed:
-        stored += whole
+        stored += [f"cs.{c} AS h_{c}" for c in whole]
     facts = (
         f"SELECT cs.client_id, cs.advisor_code, cs.assigned_at, cs.control, {times},"
         " cs.reactivated_at, cs.dnc, cs.do_not_call, cs.last_call_at, cs.callback_at,"
@@ -82,7 +82,7 @@ def source(scope: Scope, *, changed: bool = False) -> str:
         )
     windowed = ", ".join(f"{sql} AS {name}" for name, sql in derived.items())
     if changed:
-        windowed += ", " + ", ".join(f"h_{c}" for c in (*WHOLE, *scope.days))
+        windowed += ", " + ", ".join(f"h_{c}" for c in whole)
     # SQLite would flatten `facts` into this SELECT and work out each window time once
     # for every mention in the funnel columns (about forty per client); a LIMIT keeps it
     # a co-routine whose columns are computed once
