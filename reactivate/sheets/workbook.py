@@ -71,6 +71,7 @@ from reactivate.rules.funnel import (
     WRONG_NUMBER,
 )
 from reactivate.sheets import layout
+from reactivate.sheets.clean import cyclic_gc_paused
 from reactivate.sheets.limits import check_workbook
 
 # --- the file format -------------------------------------------------------------
@@ -446,6 +447,15 @@ def _check_spec(spec: WorkbookSpec) -> None:
 
 
 def _write(path: Path, spec: WorkbookSpec, secret: bytes) -> None:
+    # xlsxwriter makes a tuple or more a cell, and the cycle collector's passes over them
+    # (and every older object of the process) cost a sixth of a book's writing; the
+    # book's own cycles are collected once the collector runs again, after it
+    # (benchmarks/README.md, bench_scale.py assign_pg)
+    with cyclic_gc_paused():
+        _write_book(path, spec, secret)
+
+
+def _write_book(path: Path, spec: WorkbookSpec, secret: bytes) -> None:
     import xlsxwriter
 
     issued_utc = spec.issued_at.astimezone(UTC).replace(tzinfo=None)
