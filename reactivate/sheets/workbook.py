@@ -33,12 +33,14 @@ Both sheets print as they are (`sheets.layout`): landscape, one page wide, the h
 on every page, campaign and advisor at the top, the page number at the bottom; columns
 are as wide as their content and wrapped rows as tall as their lines.
 
-Writing uses xlsxwriter in constant_memory mode: rows stream to disk in order, so
-memory stays flat however many clients a workbook holds. Everything beyond cell values
-(validation, column formats, conditional formats) is sheet-level metadata
-written once per sheet, which keeps the cost within a few percent of bare xlsxwriter
-writing the same cells. Input cells take their fill and unlocked state from column
-formats for the same reason: no per-cell writes for empty input cells.
+Writing uses xlsxwriter: a book of up to 20,000 clients is assembled in memory, a bigger
+one streams its rows to disk in order (constant_memory), so memory stays flat however
+many clients a workbook holds. Everything beyond cell values (validation, column
+formats, conditional formats) is sheet-level metadata written once per sheet, and input
+cells take their fill and unlocked state from column formats: no per-cell writes for
+empty input cells. What a book costs beyond bare xlsxwriter writing the same cells is
+its fixed parts (two more sheets, formats, validations), a few milliseconds a book; the
+rows themselves cost no more (benchmarks/README.md, bench_scale.py assign_pg).
 """
 
 from __future__ import annotations
