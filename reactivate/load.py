@@ -7,6 +7,7 @@ table (driver's fastest path), then upsert clients and add members with INSERT .
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -34,7 +35,7 @@ from reactivate.sheets import values
 from reactivate.sheets import values_columns as columns
 from reactivate.sheets.clean import Parser, RowCleaner, cyclic_gc_paused, errors_json, remembered
 from reactivate.sheets.fields import ACCOUNT_FIELDS
-from reactivate.sheets.frames import ROW, column, open_frames
+from reactivate.sheets.frames import ROW, column, open_each_frames
 from reactivate.sheets.read import (
     CSV_SUFFIXES,
     EXCEL_SUFFIXES,
@@ -329,8 +330,13 @@ def _load_spilled(
 
     sources = _Sources()
     spill = _Spill(folder)
-    for file in files:
-        _read_file(file, options, sources, summary, spill, on_table, progress)
+    mapping = parse_mapping(options.mapping, ACCOUNT_FIELDS)
+    opened = open_each_frames(
+        files, ACCOUNT_FIELDS, sheet=options.sheet, mapping=mapping, batch_rows=options.batch_rows
+    )
+    with contextlib.closing(opened):  # the workbooks parsed ahead: none left parsing after
+        for file, table, batches in opened:
+            _read_file(file, table, batches, options, sources, summary, spill, on_table, progress)
     summary.files = [cleaner.table.file for cleaner in sources.cleaners]
     summary.file = ", ".join(summary.files)
     ids = spill.ids()
@@ -438,6 +444,8 @@ def _write_load_rejects(
 
 def _read_file(
     path: Path,
+    table: Table,
+    batches: Iterator[pl.DataFrame] | None,
     options: LoadOptions,
     sources: _Sources,
     summary: LoadSummary,
@@ -445,15 +453,12 @@ def _read_file(
     on_table: Callable[[Table], None] | None,
     progress: Progress | None,
 ) -> None:
-    """One file's valid rows, cleaned a batch at a time into `spill` (`_validate_frame`'s
-    columns, ROW holding each row's key across the load); its rejections go to the
-    summary."""
+    """One file's valid rows (`open_frames`' table and batches), cleaned a batch at a time
+    into `spill` (`_validate_frame`'s columns, ROW holding each row's key across the load);
+    its rejections go to the summary."""
     import polars as pl
 
     mapping = parse_mapping(options.mapping, ACCOUNT_FIELDS)
-    table, batches = open_frames(
-        path, ACCOUNT_FIELDS, sheet=options.sheet, mapping=mapping, batch_rows=options.batch_rows
-    )
     if on_table:
         on_table(table)
     index = sources.add(path, table)
