@@ -101,32 +101,42 @@ def open_each_frames(
     threads while the caller cleans the current one (fastexcel parses without holding the
     GIL); at most `AHEAD_BYTES` of them unpacked at once, however many. A CSV file is opened
     only when its turn comes (its batches are read as the caller takes them). An error
-    opening a file is raised at that file's turn, as `open_frames` would."""
+    opening a file is raised at that file's turn, as `open_frames` would (the check of a
+    workbook's size, `limits.check_workbook`, runs ahead of its turn: it unpacks a chunk
+    at a time)."""
     import concurrent.futures
     import threading
 
     budget = threading.Condition()
     in_flight = [0]
+    held: dict[int, int] = {}  # file index -> unpacked bytes its parse holds of the budget
     turn = [0]  # the budget goes to the workbooks in file order, the caller's next first
     closing = threading.Event()  # the caller stopped early: what waits gives up
 
-    def opened(path: Path, size: int, ticket: int) -> tuple[Table, Iterator[pl.DataFrame] | None]:
+    def opened(index: int, size: int, ticket: int) -> tuple[Table, Iterator[pl.DataFrame] | None]:
+        path = paths[index]
+
         def may_start() -> bool:
             fits = in_flight[0] == 0 or in_flight[0] + size <= AHEAD_BYTES
             return closing.is_set() or (turn[0] == ticket and fits)
 
+        if path.suffix.lower() in {".xlsx", ".xlsm"}:
+            # a pass over the unpacked sheet in small chunks (`limits`): done before the
+            # turn, while the workbook before is parsed; the reader's own check is then free
+            check_workbook(path, str(path))
         with budget:
             budget.wait_for(may_start)
             if closing.is_set():
                 raise concurrent.futures.CancelledError
             in_flight[0] += size
+            held[index] = size
             turn[0] += 1
             budget.notify_all()
         return open_frames(path, fields, sheet=sheet, mapping=mapping, batch_rows=batch_rows)
 
-    def done(size: int) -> None:
+    def done(index: int) -> None:
         with budget:
-            in_flight[0] -= size
+            in_flight[0] -= held.pop(index, 0)
             budget.notify_all()
 
     sizes = [_unpacked_size(path) for path in paths]
@@ -137,7 +147,7 @@ def open_each_frames(
         for index, path in enumerate(paths):
             for later in range(index, min(index + 1 + AHEAD_THREADS, len(paths))):
                 if later not in ahead and sizes[later] is not None:
-                    ahead[later] = pool.submit(opened, paths[later], sizes[later] or 0, tickets)
+                    ahead[later] = pool.submit(opened, later, sizes[later] or 0, tickets)
                     tickets += 1
             future = ahead.pop(index, None)
             if future is None:
@@ -148,7 +158,7 @@ def open_each_frames(
                 try:
                     table, batches = future.result()
                 finally:  # the frame is the caller's now: the next may be parsed
-                    done(sizes[index] or 0)
+                    done(index)
             yield path, table, batches
     finally:
         with budget:
