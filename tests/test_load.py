@@ -425,6 +425,34 @@ def test_a_folder_of_workbooks_read_ahead_loads_as_file_by_file(
     assert code == 0 and skipped["loaded"] == 3 and skipped["errors"] == summary["errors"]
 
 
+def test_rows_staged_before_the_dedupe_are_taken_out_and_counted_once(
+    db: str, tmp_path: Path
+) -> None:
+    """Each file is staged as soon as it is read; a client the next file repeats (once the
+    same, once in conflict) is taken out of the stage after the dedupe, and every count is
+    what one file holding all the rows gives."""
+    recent = GOOD_ROWS[0].replace("2019-12-01", "2020-06-01")  # traded recently: excluded
+    again = recent.replace("1,", "7,", 1)
+    conflict = GOOD_ROWS[2].replace("王五", "王武")
+    folder = tmp_path / "parts"
+    folder.mkdir()
+    write_csv(folder, [recent, GOOD_ROWS[1], GOOD_ROWS[2]], "a.csv")
+    write_csv(folder, [again, GOOD_ROWS[3], conflict], "b.csv")
+    code, split = load_files_json(db, [folder], "--skip-invalid")
+    assert code == 0, split
+    assert split["excluded_reasons"] == {"traded_recently": 1} and split["excluded"] == 1
+    assert split["duplicates"] == 1 and split["rejected"] == 2 and split["loaded"] == 2
+    assert split["unknown_branches"] == {"杭州西湖营业部": 1}
+    members = query(db, "SELECT client_id FROM member ORDER BY 1")
+    assert [m for (m,) in members] == ["0010000002", "0010000004"]
+    whole = write_csv(tmp_path, [recent, GOOD_ROWS[1], GOOD_ROWS[2], again, GOOD_ROWS[3], conflict])
+    code, one = load_files_json(db, [whole], "--skip-invalid", "--dry-run")
+    assert code == 0, one
+    counted = ("excluded_reasons", "excluded", "duplicates", "rejected", "unknown_branches")
+    assert {k: one[k] for k in counted} == {k: split[k] for k in counted}
+    assert one["unchanged"] == 2 and one["loaded"] == 0  # the same members, already loaded
+
+
 def test_workbooks_opened_ahead_come_in_order_and_an_error_comes_at_its_turn(
     tmp_path: Path,
 ) -> None:
