@@ -278,30 +278,22 @@ def child(method: str, work: Path, rows: int) -> None:
     csv_path = work / f"accounts-{rows}.csv"
     roster = work / "roster.xlsx"
     db = fresh_db(work, method)
-    if method == "load_xlsx":
-        timing, counts = run_load(xlsx, roster, db)
-    elif method == "load_csv":
-        timing, counts = run_load(csv_path, roster, db)
-    elif method == "plain_xlsx":
-        timing, counts = run_plain(xlsx, db)
-    elif method == "floor_xlsx":
-        timing, counts = run_floor_xlsx(xlsx, db)
-    elif method == "floor_xlsx_keyed":
-        timing, counts = run_floor_xlsx(xlsx, db, keyed=True)
-    elif method == "floor_xlsx_fastexcel":
-        timing, counts = run_floor_xlsx_fastexcel(xlsx, db)
-    elif method == "floor_xlsx_fastexcel_keyed":
-        timing, counts = run_floor_xlsx_fastexcel(xlsx, db, keyed=True)
-    elif method == "floor_csv_polars":
-        timing, counts = run_floor_csv_polars(csv_path, db)
-    elif method == "floor_csv_module":
-        timing, counts = run_floor_csv_module(csv_path, db)
-    elif method == "floor_csv_module_keyed":
-        timing, counts = run_floor_csv_module(csv_path, db, keyed=True)
-    elif method == "floor_csv_pandas":
-        timing, counts = run_floor_csv_pandas(csv_path, db)
-    else:
+    methods: dict[str, Callable[[], Measured]] = {
+        "load_xlsx": lambda: run_load(xlsx, roster, db),
+        "load_csv": lambda: run_load(csv_path, roster, db),
+        "plain_xlsx": lambda: run_plain(xlsx, db),
+        "floor_xlsx": lambda: run_floor_xlsx(xlsx, db),
+        "floor_xlsx_keyed": lambda: run_floor_xlsx(xlsx, db, keyed=True),
+        "floor_xlsx_fastexcel": lambda: run_floor_xlsx_fastexcel(xlsx, db),
+        "floor_xlsx_fastexcel_keyed": lambda: run_floor_xlsx_fastexcel(xlsx, db, keyed=True),
+        "floor_csv_polars": lambda: run_floor_csv_polars(csv_path, db),
+        "floor_csv_module": lambda: run_floor_csv_module(csv_path, db),
+        "floor_csv_module_keyed": lambda: run_floor_csv_module(csv_path, db, keyed=True),
+        "floor_csv_pandas": lambda: run_floor_csv_pandas(csv_path, db),
+    }
+    if method not in methods:
         raise SystemExit(f"unknown method {method}")
+    timing, counts = methods[method]()
     fresh_db(work, method)  # leave no large database behind
     wall, cpu = timing
     print(json.dumps({"seconds": wall, "cpu": cpu, "peak_mb": peak_mb(), "counts": counts}))

@@ -534,6 +534,22 @@ def whole(args: argparse.Namespace, template: str, files: list[Path], work: Path
     )
 
 
+def _round(
+    db: str, template: str, listings: list[Path], *, at_once: bool
+) -> tuple[float, list[Run], dict[str, str]]:
+    """One round of the uploads on a fresh copy of the campaign: (seconds in all, each
+    upload's run, the database's fingerprint after). One after another, each process is
+    started when the last has finished; at once, all are started before any is waited for."""
+    url = fresh_database(db, template)
+    start = time.perf_counter()
+    if at_once:
+        processes = [_spawn(url, listing) for listing in listings]
+        runs = [_finish(p) for p in processes]
+    else:
+        runs = [_finish(_spawn(url, listing)) for listing in listings]
+    return time.perf_counter() - start, runs, fingerprint(db)
+
+
 def together(args: argparse.Namespace, template: str, files: list[Path], work: Path) -> None:
     per = args.per_process
     groups = [files[i * per : (i + 1) * per] for i in range(PROCESSES)]
@@ -544,11 +560,8 @@ def together(args: argparse.Namespace, template: str, files: list[Path], work: P
         " one after another, then all at once",
         flush=True,
     )
-    url = fresh_database(args.run_db or args.db, template)
-    start = time.perf_counter()
-    sequential = [_finish(_spawn(url, listing)) for listing in listings]
-    one_by_one = time.perf_counter() - start
-    seq_print = fingerprint(args.run_db or args.db)
+    db = args.run_db or args.db
+    one_by_one, sequential, seq_print = _round(db, template, listings, at_once=False)
     print(
         f"one after another: {one_by_one:.1f} s in all (uploads' own: "
         f"{sum(r.wall for r in sequential):.1f} s wall, of which the summary refresh"
@@ -556,12 +569,7 @@ def together(args: argparse.Namespace, template: str, files: list[Path], work: P
         f" CPU), peak RSS {max(r.peak_mb for r in sequential):,.0f} MB, load {_load():.1f}",
         flush=True,
     )
-    url = fresh_database(args.run_db or args.db, template)
-    start = time.perf_counter()
-    processes = [_spawn(url, listing) for listing in listings]
-    concurrent = [_finish(p) for p in processes]
-    at_once = time.perf_counter() - start
-    con_print = fingerprint(args.run_db or args.db)
+    at_once, concurrent, con_print = _round(db, template, listings, at_once=True)
     print(
         f"all at once: {at_once:.1f} s in all (each {min(r.wall for r in concurrent):.1f}-"
         f"{max(r.wall for r in concurrent):.1f} s, {sum(r.cpu for r in concurrent):.1f} s CPU"
