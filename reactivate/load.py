@@ -1,8 +1,9 @@
 """`reactivate load`: dormant accounts from a core-system export into a campaign.
 
-Validation comes first, over every row; only then does the campaign's dormancy rule
-select who joins. Writing is one transaction: stage the clean rows in a temporary
-table (driver's fastest path), then upsert clients and add members with INSERT ... SELECT.
+Each file's clean rows are selected by the campaign's dormancy rule and staged in a
+temporary table (driver's fastest path) as soon as the file is read; the dedupe across
+every file then takes out the rows it drops, and only after every row is validated are
+clients upserted and members added with INSERT ... SELECT, in the one transaction.
 """
 
 from __future__ import annotations
