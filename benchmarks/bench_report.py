@@ -68,6 +68,14 @@ FORMS: tuple[tuple[str, dict[str, str]], ...] = (
     ("--by attempt", {"by": "attempt"}),
     ("--since/--until (a week)", {"since": "2020-07-06", "until": "2020-07-12"}),
     ("--since/--until (a month)", {"since": "2020-07-01", "until": "2020-07-31"}),
+    (
+        "a week --by advisor",
+        {"since": "2020-07-06", "until": "2020-07-12", "by": "advisor"},
+    ),
+    (
+        "a month --by branch",
+        {"since": "2020-07-01", "until": "2020-07-31", "by": "branch"},
+    ),
     ("--dropped wecom_added", {"dropped": "wecom_added"}),
 )
 TZ = "Asia/Shanghai"

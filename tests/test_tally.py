@@ -60,8 +60,13 @@ def test_the_database_works_out_each_histogram_s_exact_median(db_url: str) -> No
     assert found == {group: statistics.median(drawn) for group, drawn in values.items()}
 
 
-def snapshot(engine: Engine, campaign_id: int) -> tuple[list[Any], list[Any]]:
+def snapshot(engine: Engine, campaign_id: int) -> tuple[list[Any], ...]:
+    """The campaign's tallies and its summary rows (rewritten in place by a refresh of a
+    few clients on SQLite, deleted and inserted by a rebuild), in a stable order."""
     with engine.connect() as conn:
+        summary = conn.execute(
+            text("SELECT * FROM client_stage WHERE campaign_id = :c"), {"c": campaign_id}
+        ).all()
         tallies = conn.execute(
             text("SELECT * FROM stage_tally WHERE campaign_id = :c AND members <> 0"),
             {"c": campaign_id},
@@ -70,7 +75,7 @@ def snapshot(engine: Engine, campaign_id: int) -> tuple[list[Any], list[Any]]:
             text("SELECT * FROM stage_days WHERE campaign_id = :c AND clients <> 0"),
             {"c": campaign_id},
         ).all()
-    return sorted(map(tuple, tallies), key=repr), sorted(map(tuple, days), key=repr)
+    return tuple(sorted(map(tuple, rows), key=repr) for rows in (tallies, days, summary))
 
 
 def reports(engine: Engine) -> list[dict[str, Any]]:

@@ -6,14 +6,16 @@ each stage, how many stages they count at, a skipped stage, and the days to each
 under the campaign's stage list. Every figure is then a SQL aggregate over that table
 (joined to `client` for breakdown keys), never a Python loop over clients: counts are one
 GROUP BY and, on SQLite, medians are read from its indexes, so a report over a million
-clients takes about a second. Only a date window (`since`/`until`) reads the events, to
-work out the same funnel columns from the evidence dated inside it.
+clients takes about a second. A date window (`since`/`until`) is the tallies put right by
+the clients with a first time dated outside it, whose funnel columns are worked out again
+from the evidence dated inside it (the events read only for clients first seen before it).
 
 `build.build_report` checks the options and runs the steps in order over one read-only
 connection, each a module of plain functions taking a `scope.Scope`:
 
 - `source`: the counted clients (whole history or window) and each breakdown's key;
-  a window is materialized once into a temporary table
+  a window's clients whose window differs from their whole history are materialized
+  once into a temporary table
 - `funnels`: the counts per stage, overall and per group; groups labelled and ranked
 - `medians`: median days from assignment to each stage
 - `reactivation`: treated against the control group, uplift with its interval

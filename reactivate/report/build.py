@@ -76,7 +76,9 @@ def _build(scope: Scope) -> Report:
     grouped = counts(scope, scope.funnel_by)
     # a breakdown's tally rows carry no assignment time, which the never-called count needs;
     # the trend's weeks hold only the clients new at each stage
-    separate = scope.funnel_by == "week" or (scope.tallied and scope.funnel_by is not None)
+    separate = scope.funnel_by == "week" or (
+        (scope.tallied or scope.by_change) and scope.funnel_by is not None
+    )
     overall = counts(scope, None) if separate else grouped
     total = totals(overall, len(campaign.stages))
     overall_medians, group_medians = medians(scope)

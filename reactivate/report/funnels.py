@@ -30,33 +30,57 @@ def counts(scope: Scope, by: str | None) -> dict[Any, dict[str, int]]:
         return _trend(scope)
     if scope.tallied:
         return _tallied(scope, by)
+    if scope.by_change:
+        return _changed(scope, by)
     rows, key = counted(scope)
-    # COUNT(*) FILTER, not SUM(CASE ...): SQLite skips the step instead of adding 0
-    # (twice as fast over a million clients)
-    parts = ["COUNT(*) AS assigned", "COUNT(s.wecom_confirmed_at) AS confirmed"]
-    for i in range(len(scope.campaign.stages)):
-        parts.append(f"COUNT(*) FILTER (WHERE s.stages_reached > {i}) AS n{i}")
-        parts.append(
-            f"COUNT(*) FILTER (WHERE s.reactivated_at IS NOT NULL AND s.stages_reached > {i}) AS r{i}"
-        )
-    parts += [
-        "COUNT(s.reactivated_at) AS reactivated",
-        "COUNT(*) FILTER (WHERE s.skipped_stage) AS skipped",
-        "COUNT(*) FILTER (WHERE s.stages_reached = 0 AND NOT s.dnc AND NOT s.do_not_call"
-        " AND s.assigned_at < :stale_before) AS never_called",
-        "COUNT(*) FILTER (WHERE s.do_not_call) AS dnc_calls",
-        "COUNT(*) FILTER (WHERE s.wecom_at IS NOT NULL AND s.wecom_confirmed_at IS NULL)"
-        " AS wecom_unconfirmed",
-    ]
     if by is None:
         key = "''"
+    parts = _aggregates(len(scope.campaign.stages), "")
     # PostgreSQL refuses GROUP BY ''
     group_by = f"GROUP BY {key}" if by is not None else ""
-    sql = f"SELECT {key} AS k, {', '.join(parts)} FROM {rows} {group_by}"
+    sql = f"SELECT {key} AS k, {', '.join(f'{v} AS {n}' for n, v in parts.items())} FROM {rows} {group_by}"
     return {
         row.k: {k: int(v or 0) for k, v in row._mapping.items() if k != "k"}
         for row in scope.execute(sql)
     }
+
+
+def _aggregates(n_stages: int, h: str) -> dict[str, str]:
+    """`counts`' aggregates over rows `s` with funnel columns: the window's, or with `h`
+    = 'h_' the summary's own (`source.WHOLE`) of the same clients."""
+    # COUNT(*) FILTER, not SUM(CASE ...): SQLite skips the step instead of adding 0
+    # (twice as fast over a million clients)
+    reached, confirmed = f"s.{h}stages_reached", f"s.{h}wecom_confirmed_at"
+    parts = {"assigned": "COUNT(*)", "confirmed": f"COUNT({confirmed})"}
+    for i in range(n_stages):
+        parts[f"n{i}"] = f"COUNT(*) FILTER (WHERE {reached} > {i})"
+        parts[f"r{i}"] = f"COUNT(*) FILTER (WHERE s.reactivated_at IS NOT NULL AND {reached} > {i})"
+    parts.update(
+        reactivated="COUNT(s.reactivated_at)",
+        skipped=f"COUNT(*) FILTER (WHERE s.{h}skipped_stage)",
+        never_called=f"COUNT(*) FILTER (WHERE {reached} = 0 AND NOT s.dnc AND NOT s.do_not_call"
+        " AND s.assigned_at < :stale_before)",
+        dnc_calls="COUNT(*) FILTER (WHERE s.do_not_call)",
+        wecom_unconfirmed=f"COUNT(*) FILTER (WHERE s.{h}wecom_at IS NOT NULL AND {confirmed} IS NULL)",
+    )
+    return parts
+
+
+def _changed(scope: Scope, by: str | None) -> dict[Any, dict[str, int]]:
+    """A window's `counts`: the tallies' (every client as over its whole history) put
+    right by the clients whose window differs (`report_days`, keyed as the tallies are):
+    each one's whole-history count taken away, its window's added."""
+    found = _tallied(scope, by)
+    n_stages = len(scope.campaign.stages)
+    window, whole = _aggregates(n_stages, ""), _aggregates(n_stages, "h_")
+    changes = ", ".join(f"{window[n]} - {whole[n]} AS {n}" for n in window)
+    key, group_by = ("s.k", "GROUP BY s.k") if by is not None else ("''", "")
+    for row in scope.execute(f"SELECT {key} AS k, {changes} FROM report_days s {group_by}"):
+        figures = found.setdefault(row.k, dict.fromkeys(window, 0))
+        for name, change in row._mapping.items():
+            if name != "k":
+                figures[name] = figures.get(name, 0) + int(change or 0)
+    return found
 
 
 def _tallied(scope: Scope, by: str | None) -> dict[Any, dict[str, int]]:

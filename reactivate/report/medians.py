@@ -51,14 +51,39 @@ def _histograms(scope: Scope, by: str | None) -> str:
             "SELECT '' AS k, stage, day, SUM(clients) AS n FROM stage_days"
             " WHERE campaign_id = :cid AND dim = 'cohort' GROUP BY stage, day"
         )
+    if scope.by_change:
+        return _changed(scope, by)
     rows, key = counted(scope)
     key = key if by is not None else "''"
     arms = []
     for stage, days in zip(scope.campaign.stages, scope.days, strict=True):
-        day = floor_days(f"s.{days}", sqlite=scope.sqlite)
+        # `report_days` holds whole days already (`source.materialize`)
+        day = f"s.{days}" if scope.materialized else floor_days(f"s.{days}", sqlite=scope.sqlite)
         arms.append(
             f"SELECT {key} AS k, '{stage}' AS stage, {day} AS day, COUNT(*) AS n FROM {rows}"
             f" WHERE s.{days} IS NOT NULL GROUP BY {key if by is not None else ''}"
             f"{', ' if by is not None else ''}{day}"
         )
     return " UNION ALL ".join(arms)
+
+
+def _changed(scope: Scope, by: str | None) -> str:
+    """A window's histograms: the tallies' with the clients whose window differs
+    (`report_days`) moved from their whole history's days to their window's."""
+    tallied = (
+        f"SELECT key AS k, stage, day, clients AS n FROM stage_days WHERE campaign_id = :cid AND dim = '{by}'"
+        if by is not None
+        else "SELECT '' AS k, stage, day, clients AS n FROM stage_days"
+        " WHERE campaign_id = :cid AND dim = 'cohort'"
+    )
+    key = "s.k" if by is not None else "''"
+    arms = [tallied]
+    for stage, days in zip(scope.campaign.stages, scope.days, strict=True):
+        for column, sign in ((days, ""), (f"h_{days}", "-")):
+            day = f"s.{column}"  # whole days (`source.materialize`)
+            grouped = f"{key}, {day}" if by is not None else day
+            arms.append(
+                f"SELECT {key} AS k, '{stage}' AS stage, {day} AS day, {sign}COUNT(*) AS n"
+                f" FROM report_days s WHERE s.{column} IS NOT NULL GROUP BY {grouped}"
+            )
+    return f"SELECT k, stage, day, SUM(n) AS n FROM ({' UNION ALL '.join(arms)}) c GROUP BY k, stage, day"

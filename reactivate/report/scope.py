@@ -63,6 +63,13 @@ class Scope:
         return not self.windowed and not self.partial
 
     @property
+    def by_change(self) -> bool:
+        """A window's counts and medians are the tallies' put right by the clients whose
+        window differs from their whole history (`source.materialize`): all but a partial
+        view's, whose rows the campaign-wide tallies do not count."""
+        return self.windowed and not self.partial
+
+    @property
     def materialized(self) -> bool:
         """A window's clients are read from `report_days` (`source.materialize`), worked
         out once: counts and each stage's histogram would each work them out again (six

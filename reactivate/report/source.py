@@ -3,9 +3,12 @@
 Whole-history counts and medians come from the tallies (`db.tally`); what needs the
 clients themselves reads them here: a window's funnel, worked out again from the evidence
 dated inside it (voided events excluded) by the same definitions `stages.refresh`
-stores, and the `--dropped` list. A window's first time of each kind is the summary's
-when that falls inside the window; the events are read only for clients first seen
-before it. A breakdown's key is the summary's own column
+stores, and the `--dropped` list. A client whose first times all fall inside the window
+(or nowhere) counts there as over its whole history, so a window reads only the others
+(`materialize`) and puts the tallies right by them. A window's first time of each kind is
+the summary's when that falls inside the window; the events are read only for clients
+first seen before it, and a stage's days are the summary's unless the client was. A
+breakdown's key is the summary's own column
 (advisor, branch, cohort: the week of assignment, risk, asset band), as it was written.
 """
 
@@ -42,29 +45,44 @@ KEYS = {
 }
 
 
-def source(scope: Scope) -> str:
-    """The assigned clients with their funnel columns (whole history or window)."""
+def source(scope: Scope, *, changed: bool = False) -> str:
+    """The assigned clients with their funnel columns (whole history or window).
+
+    `changed`: only the clients whose window differs from their whole history (a first
+    time of some kind dated outside the window), each also with the summary's own funnel
+    columns as `h_` columns; every other client counts in the window as the tallies
+    count it (`materialize`)."""
     if not scope.windowed:
         funnel_names = ["stages_reached", "skipped_stage", *scope.days]
         columns = ", ".join(f"cs.{c}" for c in (*FACTS, *funnel_names))
         return f"SELECT {columns} FROM client_stage cs WHERE {scope.in_campaign} AND {ASSIGNED}"
     # a window's first time of each kind is the summary's when that falls inside it; only
-    # a kind first seen before the window needs the events (`_first_times`)
+    # a kind first seen before the window needs the events (`_first_inside`)
     times = ", ".join(f"{_windowed(scope, column)} AS {column}" for column in WINDOW_TIMES)
-    joined = (
-        f" LEFT JOIN ({_first_times(scope)}) w ON w.client_id = cs.client_id"
-        if scope.options.since is not None
-        else ""
-    )
+    stored = _stored_days(scope)
+    whole = [*WHOLE, *scope.days]
+    if changed:
+        stored += [f"cs.{c} AS h_{c}" for c in whole]
     facts = (
         f"SELECT cs.client_id, cs.advisor_code, cs.assigned_at, cs.control, {times},"
         " cs.reactivated_at, cs.dnc, cs.do_not_call, cs.last_call_at, cs.callback_at,"
-        " cs.branch, cs.risk, cs.asset_band, cs.cohort"
-        f" FROM client_stage cs{joined} WHERE {scope.in_campaign} AND {ASSIGNED}"
+        f" cs.branch, cs.risk, cs.asset_band, cs.cohort, {', '.join(stored)}"
+        f" FROM client_stage cs WHERE {scope.in_campaign} AND {ASSIGNED}"
+        f"{f' AND ({_outside(scope)})' if changed else ''}"
     )
-    # the same funnel columns `stages.refresh` stores, from the window's first times
+    # the same funnel columns `stages.refresh` stores, from the window's first times; a
+    # stage's days are the summary's own whenever its first time is the window's
     derived = stages.funnel_columns(scope.campaign.stages, sqlite=scope.sqlite)
+    for i, stage in enumerate(scope.campaign.stages):
+        name = stages.DAYS_COLUMNS[stage]
+        derived[name] = (
+            f"CASE WHEN f.b{i} THEN {derived[name]} ELSE f.sd{i} END"
+            if scope.options.since is not None
+            else f"f.sd{i}"
+        )
     windowed = ", ".join(f"{sql} AS {name}" for name, sql in derived.items())
+    if changed:
+        windowed += ", " + ", ".join(f"h_{c}" for c in whole)
     # SQLite would flatten `facts` into this SELECT and work out each window time once
     # for every mention in the funnel columns (about forty per client); a LIMIT keeps it
     # a co-routine whose columns are computed once
@@ -82,6 +100,9 @@ WINDOW_TIMES = (
     "pushed_at",
     "converted_at",
 )
+#: The summary's own columns a client's whole-history count is made of (with its days):
+#: what the tallies counted it by, taken away when its window differs.
+WHOLE = ("stages_reached", "skipped_stage", "wecom_at", "wecom_confirmed_at")
 #: The kinds whose first time comes before every other's (see `WINDOW_TIMES`).
 _EARLIEST = ("called_at", "wecom_at", "pushed_at", "converted_at")
 
@@ -89,46 +110,80 @@ _EARLIEST = ("called_at", "wecom_at", "pushed_at", "converted_at")
 def _windowed(scope: Scope, column: str) -> str:
     """SQL of the first time of `column`'s kind inside the window. The whole history's
     first time (the summary's) is it when it falls inside; none when it falls after the
-    window; when it falls before, the first inside is read from the events (`w`)."""
+    window; when it falls before, the first inside is read from the client's events."""
     inside = [f"cs.{column} < :until"] if scope.options.until is not None else []
     if scope.options.since is None:
         return f"CASE WHEN {' AND '.join(inside)} THEN cs.{column} END"
     inside.insert(0, f"cs.{column} >= :since")
     return (
         f"CASE WHEN {' AND '.join(inside)} THEN cs.{column}"
-        f" WHEN cs.{column} < :since THEN w.{column} END"
+        f" WHEN cs.{column} < :since THEN ({_first_inside(scope, column)}) END"
     )
 
 
-def _first_times(scope: Scope) -> str:
-    """Per client whose first time of some kind falls before the window, the first time
-    of each kind of evidence dated inside it (voided events excluded)."""
+_REACHED = ", ".join(f"'{d}'" for d in sorted(funnel.REACHED_DISPOSITIONS))
+#: The events that are evidence of each of `WINDOW_TIMES`' kinds.
+_EVIDENCE = {
+    "called_at": f"e.stage = '{funnel.EVENT_CALL}'",
+    "reached_at": f"e.stage = '{funnel.EVENT_CALL}' AND e.value IN ({_REACHED})",
+    "wecom_at": f"e.stage = '{funnel.EVENT_WECOM}'",
+    "wecom_confirmed_at": f"e.stage = '{funnel.EVENT_WECOM}' AND e.source = 'wecom'",
+    "pushed_at": f"e.stage = '{funnel.EVENT_PUSHED}'",
+    "converted_at": f"e.stage = '{funnel.EVENT_CONVERTED}'",
+}
+
+
+def _first_inside(scope: Scope, column: str) -> str:
+    """SQL of the first time of `column`'s kind of evidence (voided events excluded) the
+    client of summary row `cs` has dated inside the window: its events of that kind found
+    by `ix_event_member_stage`, asked only for a client whose first was before the window
+    (so no second scan of the summary picks out those clients)."""
     bounds = ["e.occurred_at >= :since"]
     if scope.options.until is not None:
         bounds.append("e.occurred_at < :until")
-    before = " OR ".join(f"b.{column} < :since" for column in _EARLIEST)
-    reached = ", ".join(f"'{d}'" for d in sorted(funnel.REACHED_DISPOSITIONS))
-    call, wecom = funnel.EVENT_CALL, funnel.EVENT_WECOM
-    # driven from those clients (CROSS JOIN: SQLite keeps the order), each one's events
-    # found by `ix_event_member_stage`, never a scan of every event
-    return f"""
-            SELECT e.client_id,
-              MIN(CASE WHEN e.stage = '{call}' THEN e.occurred_at END) AS called_at,
-              MIN(CASE WHEN e.stage = '{call}' AND e.value IN ({reached}) THEN e.occurred_at END)
-                AS reached_at,
-              MIN(CASE WHEN e.stage = '{wecom}' THEN e.occurred_at END) AS wecom_at,
-              MIN(CASE WHEN e.stage = '{wecom}' AND e.source = 'wecom' THEN e.occurred_at END)
-                AS wecom_confirmed_at,
-              MIN(CASE WHEN e.stage = '{funnel.EVENT_PUSHED}' THEN e.occurred_at END) AS pushed_at,
-              MIN(CASE WHEN e.stage = '{funnel.EVENT_CONVERTED}' THEN e.occurred_at END)
-                AS converted_at
-            FROM (SELECT b.client_id FROM client_stage b
-                  WHERE +b.campaign_id = :cid AND ({before})) l
-            CROSS JOIN event e
-            WHERE e.campaign_id = :cid AND e.client_id = l.client_id AND {" AND ".join(bounds)}
-              AND e.stage IN ('{call}', '{wecom}', '{funnel.EVENT_PUSHED}', '{funnel.EVENT_CONVERTED}')
-              AND NOT EXISTS (SELECT 1 FROM event v WHERE v.voids_event_id = e.id)
-            GROUP BY e.client_id"""
+    return (
+        "SELECT MIN(e.occurred_at) FROM event e"
+        " WHERE e.campaign_id = cs.campaign_id AND e.client_id = cs.client_id"
+        f" AND {_EVIDENCE[column]} AND {' AND '.join(bounds)}"
+        " AND NOT EXISTS (SELECT 1 FROM event v WHERE v.voids_event_id = e.id)"
+    )
+
+
+def _outside(scope: Scope) -> str:
+    """SQL: the summary row `cs` has a first time dated outside the window. A client
+    without one counts in the window exactly as over its whole history: each first time
+    is the window's, so every funnel column is the summary's."""
+    outside = []
+    if scope.options.since is not None:  # the earliest kinds are before whenever any is
+        outside += [f"cs.{column} < :since" for column in _EARLIEST]
+    if scope.options.until is not None:
+        outside += [f"cs.{column} >= :until" for column in WINDOW_TIMES]
+    return " OR ".join(outside)
+
+
+def _stored_days(scope: Scope) -> list[str]:
+    """Per stage `i` of the campaign, SQL columns over the summary row `cs`: `sd{i}`, the
+    summary's days to the stage when the client first reached it before the window's end
+    (else NULL); and with a `since`, `b{i}`, whether evidence for it or a later stage is
+    dated before the window (NULL counts as no).
+
+    The days to a stage in the window are the summary's exactly when the client first
+    reached it inside the window: no evidence for it or a later stage before the window
+    (not `b{i}`) and some before its end. Only a client with such evidence before the
+    window (`b{i}`) has them worked out again from the window's first times: for the
+    others, no time is parsed (SQLite's `julianday` per client and stage was most of a
+    window's cost)."""
+    columns = []
+    for i, stage in enumerate(scope.campaign.stages):
+        own = [stages.TIME_COLUMNS[s] for s in scope.campaign.stages[i:]]
+        days = f"cs.{stages.DAYS_COLUMNS[stage]}"
+        if scope.options.until is not None:
+            inside = " OR ".join(f"cs.{c} < :until" for c in own)
+            days = f"CASE WHEN {inside} THEN {days} END"
+        columns.append(f"{days} AS sd{i}")
+        if scope.options.since is not None:
+            columns.append(f"({' OR '.join(f'cs.{c} < :since' for c in own)}) AS b{i}")
+    return columns
 
 
 def keyed(scope: Scope, by: str | None) -> tuple[str, str]:
@@ -147,21 +202,43 @@ def counted(scope: Scope) -> tuple[str, str]:
 
 def materialize(scope: Scope) -> None:
     """A window's clients, their keys and what counts and medians read, worked
-    out once from the events for both."""
-    rows, key = keyed(scope, scope.funnel_by)
+    out once from the events for both.
+
+    With the tallies (`scope.by_change`), only the clients whose window differs from
+    their whole history, keyed as the tallies key them: the window's counts are the
+    tallies' with each such client's whole-history count taken away and its window's
+    added (`funnels.counts`, `medians`). A month of a campaign whose evidence mostly lies
+    in it then works out a few thousand clients, not every one."""
+    by = scope.funnel_by
+    # SQLite keeps the rows a co-routine (LIMIT) whose days are worked out once, not once
+    # for each mention in their rounding
+    fence = " LIMIT -1" if scope.sqlite else ""
+    rows = f"({source(scope, changed=scope.by_change)}{fence}) s"
+    if by is None:
+        key = "''"
+    elif scope.by_change:  # as the tallies key their groups
+        key = tally.DIMENSIONS[by]
+    else:
+        key = f"s.{KEYS[by]}"
+    names = [
+        "assigned_at",
+        "stages_reached",
+        "skipped_stage",
+        *scope.days,
+        "wecom_at",
+        "wecom_confirmed_at",
+        "reactivated_at",
+        "dnc",
+        "do_not_call",
+    ]
+    if scope.by_change:
+        names += [f"h_{c}" for c in (*WHOLE, *scope.days)]
+    # a stage's days as the whole days medians count, rounded down once here rather than
+    # by each histogram's GROUP BY
+    days = {*scope.days, *(f"h_{c}" for c in scope.days)}
     columns = ", ".join(
-        f"s.{c}"
-        for c in (
-            "assigned_at",
-            "stages_reached",
-            "skipped_stage",
-            *scope.days,
-            "wecom_at",
-            "wecom_confirmed_at",
-            "reactivated_at",
-            "dnc",
-            "do_not_call",
-        )
+        f"{tally.floor_days(f's.{c}', sqlite=scope.sqlite)} AS {c}" if c in days else f"s.{c}"
+        for c in names
     )
     scope.conn.exec_driver_sql("DROP TABLE IF EXISTS report_days")
     scope.execute(f"CREATE TEMPORARY TABLE report_days AS SELECT {key} AS k, {columns} FROM {rows}")

@@ -35,6 +35,11 @@ def cyclic_gc_paused() -> Iterator[None]:
         yield
     finally:
         if was_enabled:
+            # What was allocated meanwhile joins the oldest generation (frozen, then thawed
+            # into it): else the collector, enabled again, walks all of it at the next
+            # allocation, finding nothing (0.13 s after a list of 257,575 dropped clients).
+            gc.freeze()
+            gc.unfreeze()
             gc.enable()
 
 
