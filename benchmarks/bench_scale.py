@@ -429,7 +429,12 @@ def main() -> None:
     if args.child:
         child(args.child, args.work, args.rows, args.pg, args.statements)
         return
-    scale_inputs.ensure(args.work, args.rows, xlsx=any("xlsx" in m for m in args.methods))
+    scale_inputs.ensure(
+        args.work,
+        args.rows,
+        xlsx=any("xlsx" in m for m in args.methods),
+        csv=any("csv" in m for m in args.methods),
+    )
     print(f"rows {args.rows:,}; nproc {os.cpu_count()}; Python {platform.python_version()}")
     results: dict[str, dict[str, object]] = {}
     for method in args.methods:
