@@ -302,9 +302,9 @@ def run_assign(url: str, out: Path) -> dict[str, object]:
     real_write = assignment.write_advisor_workbook
     bare_dir = out.with_name(out.name + "-bare")
 
-    def write_both(path: Path, spec: object, secret: bytes) -> None:
+    def write_both(path: Path, spec: object, secret: bytes, **options: bool) -> None:
         started = time.perf_counter()
-        real_write(path, spec, secret)  # type: ignore[arg-type]
+        real_write(path, spec, secret, **options)  # type: ignore[arg-type]
         seconds["write"] += time.perf_counter() - started
         peak_before_bare[0] = max(peak_before_bare[0], peak_mb())
         for key, in_memory in (("bare", False), ("bare_in_memory", True)):
@@ -429,7 +429,12 @@ def main() -> None:
     if args.child:
         child(args.child, args.work, args.rows, args.pg, args.statements)
         return
-    scale_inputs.ensure(args.work, args.rows, xlsx=any("xlsx" in m for m in args.methods))
+    scale_inputs.ensure(
+        args.work,
+        args.rows,
+        xlsx=any("xlsx" in m for m in args.methods),
+        csv=any("csv" in m for m in args.methods),
+    )
     print(f"rows {args.rows:,}; nproc {os.cpu_count()}; Python {platform.python_version()}")
     results: dict[str, dict[str, object]] = {}
     for method in args.methods:

@@ -11,6 +11,7 @@ run leaves nothing that looks finished.
 
     .venv/bin/python benchmarks/scale_inputs.py --rows 1000000
     nohup .venv/bin/python benchmarks/scale_inputs.py --rows 10000000 > gen.log &
+    .venv/bin/python benchmarks/scale_inputs.py --rows 10000000 --xlsx-only --work DIR
 """
 
 from __future__ import annotations
@@ -67,12 +68,17 @@ def _write(path: Path, write: Callable[[Path], object]) -> None:
     print(f"  {time.perf_counter() - started:.1f} s", file=sys.stderr, flush=True)
 
 
-def ensure(work: Path, rows: int, *, xlsx: bool = True) -> None:
-    """Write whichever of the inputs for `rows` accounts are missing."""
+def ensure(
+    work: Path, rows: int, *, xlsx: bool = True, csv: bool = True, roster: bool = True
+) -> None:
+    """Write whichever of the inputs for `rows` accounts are missing: the roster, the CSV
+    and the workbooks, each unless told not to."""
     from reactivate.demo import synthetic
 
-    _write(roster_path(work), lambda p: synthetic.write_roster_xlsx(p, _advisors()))  # type: ignore[arg-type]
-    _write(csv_path(work, rows), lambda p: synthetic.write_accounts_csv(p, _accounts(rows)))  # type: ignore[arg-type]
+    if roster:
+        _write(roster_path(work), lambda p: synthetic.write_roster_xlsx(p, _advisors()))  # type: ignore[arg-type]
+    if csv:
+        _write(csv_path(work, rows), lambda p: synthetic.write_accounts_csv(p, _accounts(rows)))  # type: ignore[arg-type]
     if not xlsx:
         return
     folder = xlsx_folder(work, rows)
@@ -81,8 +87,15 @@ def ensure(work: Path, rows: int, *, xlsx: bool = True) -> None:
         return
     stream = _accounts(rows)
     for k in range(XLSX_FILES):
-        part = list(itertools.islice(stream, per_file))
-        _write(folder / f"part-{k:02d}.xlsx", lambda p: synthetic.write_accounts_xlsx(p, part))  # type: ignore[arg-type]  # noqa: B023
+        part = itertools.islice(stream, per_file)
+        path = folder / f"part-{k:02d}.xlsx"
+        if path.exists():  # a run stopped part-way: its files done are kept, their rows skipped
+            for _ in part:
+                pass
+            continue
+        # the sheet's XML written straight into the zip: the cells xlsxwriter writes, ten
+        # times faster (6.5 minutes a million rows through xlsxwriter on a loaded machine)
+        _write(path, lambda p: synthetic.write_accounts_xlsx_xml(p, part))  # type: ignore[arg-type]  # noqa: B023
 
 
 def main() -> None:
@@ -90,8 +103,10 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--work", type=Path, default=WORK)
     parser.add_argument("--no-xlsx", action="store_true", help="the CSV and roster only")
+    parser.add_argument("--xlsx-only", action="store_true", help="the workbooks only")
     args = parser.parse_args()
-    ensure(args.work, args.rows, xlsx=not args.no_xlsx)
+    only_xlsx = args.xlsx_only
+    ensure(args.work, args.rows, xlsx=not args.no_xlsx, csv=not only_xlsx, roster=not only_xlsx)
 
 
 if __name__ == "__main__":

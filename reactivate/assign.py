@@ -713,7 +713,9 @@ def _write_books(
         name = f"{code}-{_safe(spec.advisor_name)}-{spec.issue:02d}.xlsx"
         path = out_dir / _safe(spec.branch) / name
         path.parent.mkdir(parents=True, exist_ok=True)
-        write_advisor_workbook(path, spec, run.secret)
+        # a scratch folder (`final_dir`) is moved into place whole: no book of it needs a
+        # temporary file of its own
+        write_advisor_workbook(path, spec, run.secret, atomic=final_dir is None)
         written.append(path)
         ids = [client.client_id for client in clients]
         issue_rows.append(

@@ -1,12 +1,14 @@
 """`reactivate load`: dormant accounts from a core-system export into a campaign.
 
-Validation comes first, over every row; only then does the campaign's dormancy rule
-select who joins. Writing is one transaction: stage the clean rows in a temporary
-table (driver's fastest path), then upsert clients and add members with INSERT ... SELECT.
+Each file's clean rows are selected by the campaign's dormancy rule and staged in a
+temporary table (driver's fastest path) as soon as the file is read; the dedupe across
+every file then takes out the rows it drops, and only after every row is validated are
+clients upserted and members added with INSERT ... SELECT, in the one transaction.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -34,7 +36,7 @@ from reactivate.sheets import values
 from reactivate.sheets import values_columns as columns
 from reactivate.sheets.clean import Parser, RowCleaner, cyclic_gc_paused, errors_json, remembered
 from reactivate.sheets.fields import ACCOUNT_FIELDS
-from reactivate.sheets.frames import ROW, column, open_frames
+from reactivate.sheets.frames import ROW, column, open_each_frames
 from reactivate.sheets.read import (
     CSV_SUFFIXES,
     EXCEL_SUFFIXES,
@@ -325,35 +327,59 @@ def _load_spilled(
     progress: Progress | None,
 ) -> LoadSummary:
     """The load, its cleaned rows kept in `folder` (`_Spill`) between the passes."""
-    import polars as pl
 
     sources = _Sources()
     spill = _Spill(folder)
-    for file in files:
-        _read_file(file, options, sources, summary, spill, on_table, progress)
-    summary.files = [cleaner.table.file for cleaner in sources.cleaners]
-    summary.file = ", ".join(summary.files)
-    ids = spill.ids()
-    dropped = _dedupe(ids, spill, sources, summary)
-    _finish_errors(summary, sources)
+    mapping = parse_mapping(options.mapping, ACCOUNT_FIELDS)
     with engine.connect() as conn:
         context = _Context.load(conn, campaign.id)
-        dropped += _reject_lost_zeros(conn, _without(ids, dropped), sources, summary)
-    del ids
-    drop = pl.Series(ROW, dropped, pl.Int64).implode()
-    members = 0
+    #: each spilled batch's counts and members as `_select` found them, in spill order
+    parts: list[tuple[LoadSummary, int]] = []
+    dropped: list[int] = []
 
-    def selected() -> Iterator[pl.DataFrame]:
-        nonlocal members
-        for batch in spill.batches():
-            if dropped:
-                batch = batch.filter(~pl.col(ROW).is_in(drop))
-            chosen = _select(batch, campaign.config.dormancy, context, options, summary)
-            members += int(chosen["is_member"].sum())
-            yield chosen
+    def selected(batch: pl.DataFrame) -> pl.DataFrame:
+        part = LoadSummary(file="", campaign="")
+        chosen = _select(batch, campaign.config.dormancy, context, options, part)
+        parts.append((part, int(chosen["is_member"].sum())))
+        return chosen
 
-    # the selected rows are staged batch by batch before the transaction's first statement
-    with bulk.begin_with_frames(engine, STAGE_TABLE, _STAGE_COLUMNS, selected()) as conn:
+    def staged() -> Iterator[pl.DataFrame]:
+        """Each file's rows, selected and staged as soon as the file is read, while the
+        workbooks after it are parsed ahead (`open_each_frames`); the dedupe across every
+        file and the lost zeros' check after it tell which staged rows to take out."""
+        nonlocal dropped
+        opened = open_each_frames(
+            files,
+            ACCOUNT_FIELDS,
+            sheet=options.sheet,
+            mapping=mapping,
+            batch_rows=options.batch_rows,
+        )
+        with contextlib.closing(opened):  # the workbooks parsed ahead: none left parsing after
+            for file, table, batches in opened:
+                first = spill.mark()
+                _read_file(
+                    file, table, batches, options, sources, summary, spill, on_table, progress
+                )
+                for index in range(first, spill.mark()):
+                    yield selected(spill.batch(index))
+        summary.files = [cleaner.table.file for cleaner in sources.cleaners]
+        summary.file = ", ".join(summary.files)
+        ids.append(spill.ids())
+        dropped = _dedupe(ids[0], spill, sources, summary)
+        _finish_errors(summary, sources)
+
+    ids: list[pl.DataFrame] = []
+    # the rows are staged file by file before the transaction's first statement
+    with bulk.begin_with_frames(engine, STAGE_TABLE, _STAGE_COLUMNS, staged()) as conn:
+        # (in the transaction: on SQLite another connection would wait for its lock)
+        dropped += _reject_lost_zeros(conn, _without(ids.pop(), dropped), sources, summary)
+        if dropped:
+            _unstage(conn, dropped, spill, parts, selected)
+        members = 0
+        for part, part_members in parts:
+            _add_counts(summary, part)
+            members += part_members
         summary.members_before = len(context.members)
         summary.needs_confirmation = (
             summary.members_before > 0
@@ -438,6 +464,8 @@ def _write_load_rejects(
 
 def _read_file(
     path: Path,
+    table: Table,
+    batches: Iterator[pl.DataFrame] | None,
     options: LoadOptions,
     sources: _Sources,
     summary: LoadSummary,
@@ -445,15 +473,12 @@ def _read_file(
     on_table: Callable[[Table], None] | None,
     progress: Progress | None,
 ) -> None:
-    """One file's valid rows, cleaned a batch at a time into `spill` (`_validate_frame`'s
-    columns, ROW holding each row's key across the load); its rejections go to the
-    summary."""
+    """One file's valid rows (`open_frames`' table and batches), cleaned a batch at a time
+    into `spill` (`_validate_frame`'s columns, ROW holding each row's key across the load);
+    its rejections go to the summary."""
     import polars as pl
 
     mapping = parse_mapping(options.mapping, ACCOUNT_FIELDS)
-    table, batches = open_frames(
-        path, ACCOUNT_FIELDS, sheet=options.sheet, mapping=mapping, batch_rows=options.batch_rows
-    )
     if on_table:
         on_table(table)
     index = sources.add(path, table)
@@ -476,6 +501,50 @@ def _read_file(
         valid = _validate(table, summary, progress, options.pad_ids)
         spill.add(valid.with_columns(pl.col(ROW) + offset))
     sources.rows[index] = summary.rows - rows_before
+
+
+def _unstage(
+    conn: Connection,
+    dropped: list[int],
+    spill: _Spill,
+    parts: list[tuple[LoadSummary, int]],
+    selected: Callable[[pl.DataFrame], pl.DataFrame],
+) -> None:
+    """Take the rows `dropped` (their keys) out of the stage, and count again each batch
+    they were in without them (`parts`, in spill order)."""
+    import polars as pl
+
+    keys = pl.Series(ROW, dropped, pl.Int64)
+    bulk.stage(conn, _DROPPED_TABLE, {"source_row": "BIGINT"}, ((key,) for key in dropped))
+    conn.exec_driver_sql(
+        f"DELETE FROM {STAGE_TABLE} WHERE source_row IN (SELECT source_row FROM {_DROPPED_TABLE})"
+    )
+    conn.exec_driver_sql(f"DROP TABLE {_DROPPED_TABLE}")
+    for index in range(len(parts)):
+        batch = spill.batch(index)
+        kept = batch.filter(~pl.col(ROW).is_in(keys.implode()))
+        if kept.height == batch.height:
+            continue
+        recounted = len(parts)
+        selected(kept)
+        parts[index] = parts.pop(recounted)
+
+
+_DROPPED_TABLE = "stage_dropped"
+
+
+def _add_counts(summary: LoadSummary, part: LoadSummary) -> None:
+    """Add what `_select` counted into `part` to `summary`."""
+    summary.loaded += part.loaded
+    summary.excluded += part.excluded
+    summary.overlap += part.overlap
+    summary.dnc_members += part.dnc_members
+    for counts, more in (
+        (summary.excluded_reasons, part.excluded_reasons),
+        (summary.unknown_branches, part.unknown_branches),
+    ):
+        for key, count in more.items():
+            counts[key] = counts.get(key, 0) + count
 
 
 class _Spill:
@@ -518,11 +587,10 @@ class _Spill:
         found = [pl.read_ipc(path).filter(pl.col(ROW).is_in(keys.implode())) for path in self.files]
         return pl.concat(found).sort(ROW)
 
-    def batches(self) -> Iterator[pl.DataFrame]:
+    def batch(self, index: int) -> pl.DataFrame:
         import polars as pl
 
-        for path in self.files:
-            yield pl.read_ipc(path)
+        return pl.read_ipc(self.files[index])
 
 
 def _without(ids: pl.DataFrame, dropped: list[int]) -> pl.DataFrame:
@@ -972,6 +1040,7 @@ def _select(
         pl.col("is_member").cast(pl.Int64),
         pl.col("dnc").cast(pl.Int64),
         (pl.col(ROW) // FILE_STRIDE).alias("source"),
+        pl.col(ROW).alias("source_row"),
     )
 
 
@@ -1048,8 +1117,11 @@ _STAGE_COLUMNS = {
     "is_member": "INTEGER",
     "dnc": "INTEGER",
     "source": "INTEGER",  # the file's place in the load: its import record
+    "source_row": "BIGINT",  # the row's key (ROW): rows the dedupe drops are taken out by it
 }
-_DATA_COLUMNS = [c for c in _STAGE_COLUMNS if c not in ("client_id", "is_member", "dnc", "source")]
+_DATA_COLUMNS = [
+    c for c in _STAGE_COLUMNS if c not in ("client_id", "is_member", "dnc", "source", "source_row")
+]
 
 
 STAGE_TABLE = "stage_account"

@@ -262,3 +262,26 @@ def test_the_column_pattern_takes_exactly_the_columns_up_to_the_limit(
     pattern = re.compile(b"(?:" + limits._at_most_letters(limit) + b")")
     assert all(pattern.fullmatch(n.encode()) for n in inside)
     assert not any(pattern.fullmatch(n.encode()) for n in outside)
+
+
+def test_a_bomb_among_the_workbooks_of_a_folder_is_refused_at_its_turn(
+    db: str, tmp_path: Path
+) -> None:
+    """A folder's workbooks are checked and parsed ahead of their turn (`frames.
+    open_each_frames`): a bomb among them is still refused, by name, when its turn comes,
+    and none of the files after it is waited for."""
+    from reactivate.sheets.fields import ACCOUNT_FIELDS
+    from reactivate.sheets.frames import open_each_frames
+
+    folder = tmp_path / "regions"
+    folder.mkdir()
+    first = accounts_xlsx(folder / "a.xlsx")
+    bomb = zip_bomb(accounts_xlsx(tmp_path / "ok.xlsx"), folder / "b.xlsx", 200 << 20)
+    last = accounts_xlsx(folder / "c.xlsx")
+    opened = open_each_frames([first, bomb, last], ACCOUNT_FIELDS)
+    assert next(opened)[0] == first
+    with pytest.raises(InputError, match="b.xlsx.*more than 100 times its packed size"):
+        next(opened)
+    opened.close()
+    result = run_capped("load", str(folder), "-c", SLUG, "--db", db, cwd=tmp_path)
+    assert_refused(result, "b.xlsx", "more than 100 times its packed size")

@@ -15,7 +15,9 @@ from typer.testing import CliRunner
 from reactivate import registry
 from reactivate.cli import app
 from reactivate.db.engine import open_engine
+from reactivate.errors import InputError
 from reactivate.load import LoadOptions, load_accounts
+from reactivate.sheets import frames
 from reactivate.sheets.fields import ACCOUNT_FIELDS
 from reactivate.sheets.frames import open_frames
 
@@ -385,6 +387,90 @@ def test_a_client_in_two_files_counts_once_and_a_conflict_names_the_other_file(
         rejects = path.with_name(path.name + ".rejects.csv").read_text(encoding="utf-8-sig")
         assert "0010000002" in rejects and len(rejects.splitlines()) == 2
     assert load_files_json(db, [folder])[1]["files"] == [str(first), str(second)]
+
+
+@pytest.mark.parametrize("ahead_bytes", [frames.AHEAD_BYTES, 1])
+def test_a_folder_of_workbooks_read_ahead_loads_as_file_by_file(
+    db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ahead_bytes: int
+) -> None:
+    """Workbooks parsed ahead on threads (several at once, or one at a time when the budget
+    holds only one) give the load file by file: every rejection where it is (file, sheet,
+    row, column), a client in two files once, a conflict across files in both, all or
+    nothing."""
+    monkeypatch.setattr(frames, "AHEAD_BYTES", ahead_bytes)
+    folder = tmp_path / "regions"
+    folder.mkdir()
+    same = GOOD_ROWS[0].replace("1,", "9,", 1)  # repeated in the third file, same values
+    different = GOOD_ROWS[1].replace("李四", "李斯")  # conflicts across files 1 and 4
+    books = [
+        csv_as_xlsx(write_csv(folder, rows, f"part-{k}.csv"))
+        for k, rows in enumerate(
+            [GOOD_ROWS[:2], [BAD_ROWS[1], GOOD_ROWS[2]], [same, GOOD_ROWS[3]], [different]]
+        )
+    ]
+    for csv_file in folder.glob("*.csv"):
+        csv_file.unlink()
+    code, summary = load_files_json(db, [folder])
+    assert code == 1 and scalar(db, "SELECT count(*) FROM member") == 0
+    assert summary["files"] == [str(book) for book in books]
+    assert summary["duplicates"] == 1 and summary["rejected"] == 3
+    where = [(Path(e["file"]).name, e["sheet"], e["row"], e["column"]) for e in summary["errors"]]
+    assert where == [
+        ("part-0.xlsx", "客户", 5, "客户号"),
+        ("part-1.xlsx", "客户", 4, "手机号码"),
+        ("part-3.xlsx", "客户", 4, "客户号"),
+    ]
+    assert "part-3.xlsx" in summary["errors"][0]["reason"]
+    code, skipped = load_files_json(db, [folder], "--skip-invalid")
+    assert code == 0 and skipped["loaded"] == 3 and skipped["errors"] == summary["errors"]
+
+
+def test_rows_staged_before_the_dedupe_are_taken_out_and_counted_once(
+    db: str, tmp_path: Path
+) -> None:
+    """Each file is staged as soon as it is read; a client the next file repeats (once the
+    same, once in conflict) is taken out of the stage after the dedupe, and every count is
+    what one file holding all the rows gives."""
+    recent = GOOD_ROWS[0].replace("2019-12-01", "2020-06-01")  # traded recently: excluded
+    again = recent.replace("1,", "7,", 1)
+    conflict = GOOD_ROWS[2].replace("王五", "王武")
+    folder = tmp_path / "parts"
+    folder.mkdir()
+    write_csv(folder, [recent, GOOD_ROWS[1], GOOD_ROWS[2]], "a.csv")
+    write_csv(folder, [again, GOOD_ROWS[3], conflict], "b.csv")
+    code, split = load_files_json(db, [folder], "--skip-invalid")
+    assert code == 0, split
+    assert split["excluded_reasons"] == {"traded_recently": 1} and split["excluded"] == 1
+    assert split["duplicates"] == 1 and split["rejected"] == 2 and split["loaded"] == 2
+    assert split["unknown_branches"] == {"杭州西湖营业部": 1}
+    members = query(db, "SELECT client_id FROM member ORDER BY 1")
+    assert [m for (m,) in members] == ["0010000002", "0010000004"]
+    whole = write_csv(tmp_path, [recent, GOOD_ROWS[1], GOOD_ROWS[2], again, GOOD_ROWS[3], conflict])
+    code, one = load_files_json(db, [whole], "--skip-invalid", "--dry-run")
+    assert code == 0, one
+    counted = ("excluded_reasons", "excluded", "duplicates", "rejected", "unknown_branches")
+    assert {k: one[k] for k in counted} == {k: split[k] for k in counted}
+    assert one["unchanged"] == 2 and one["loaded"] == 0  # the same members, already loaded
+
+
+def test_workbooks_opened_ahead_come_in_order_and_an_error_comes_at_its_turn(
+    tmp_path: Path,
+) -> None:
+    import threading
+
+    books = [
+        csv_as_xlsx(write_csv(tmp_path, GOOD_ROWS[k : k + 1], f"part-{k}.csv")) for k in range(4)
+    ]
+    books[2].write_bytes(b"not a workbook")
+    opened = frames.open_each_frames(books, ACCOUNT_FIELDS)
+    seen = []
+    with pytest.raises(InputError):
+        for path, table, batches in opened:
+            assert batches is not None and table.file == str(path)
+            seen.append((path, [b.height for b in batches]))
+    assert seen == [(books[0], [1]), (books[1], [1])]
+    opened.close()
+    assert not [t for t in threading.enumerate() if t.name.startswith("open-ahead")]
 
 
 def test_rejects_of_several_files_go_into_the_folder_given(db: str, tmp_path: Path) -> None:

@@ -18,13 +18,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from openpyxl import Workbook
 
-from reactivate import load as ingest
 from reactivate import registry
 from reactivate.db.engine import open_engine
 from reactivate.demo import synthetic
 from reactivate.load import LoadOptions, load_accounts
 from reactivate.roster import load_roster
-from reactivate.sheets import values
+from reactivate.sheets import frames, values
 from reactivate.sheets import values_columns as columns
 from reactivate.sheets.fields import ACCOUNT_FIELDS
 from reactivate.sheets.frames import ROW, open_frame
@@ -198,7 +197,7 @@ def row_reader_only(monkeypatch: pytest.MonkeyPatch) -> None:
     def rows_only(path: Path, fields: Any, *, batch_rows: Any, **options: Any) -> tuple[Any, None]:
         return open_table(path, fields, **options), None
 
-    monkeypatch.setattr(ingest, "open_frames", rows_only)
+    monkeypatch.setattr(frames, "open_frames", rows_only)  # as each file is opened
 
 
 def load_both_ways(

@@ -157,6 +157,30 @@ def test_xlsx_layout_and_cell_types(tmp_path: Path) -> None:
     assert tuple(_rows(untitled)[0]) == syn.ACCOUNT_HEADERS
 
 
+@pytest.mark.parametrize("title", ["休眠客户清单(导出)", None])
+def test_the_xml_writer_writes_the_workbook_xlsxwriter_writes(
+    tmp_path: Path, title: object
+) -> None:
+    """`write_accounts_xlsx_xml` (the sheet's XML straight into the zip, for a million rows)
+    writes every part as `write_accounts_xlsx` does, byte for byte once unpacked: the same
+    cells, styles and properties; names and advisors with characters XML escapes too."""
+    import zipfile
+
+    rows = list(syn.accounts(2_000, _advisors(), seed=3))
+    rows[1] = dataclasses.replace(rows[1], name="A&B <C>", previous_advisor=None)
+    rows[2] = dataclasses.replace(rows[2], last_trade_date=None, previous_advisor=" A1 ")
+    kwargs = {"title": title} if title is None else {}
+    written, fast = tmp_path / "xlsxwriter.xlsx", tmp_path / "xml.xlsx"
+    assert syn.write_accounts_xlsx(written, rows, **kwargs) == 2_000  # type: ignore[arg-type]
+    assert syn.write_accounts_xlsx_xml(fast, iter(rows), **kwargs) == 2_000  # type: ignore[arg-type]
+    with zipfile.ZipFile(written) as expected, zipfile.ZipFile(fast) as got:
+        assert got.namelist() == expected.namelist()
+        for name in expected.namelist():
+            assert got.read(name) == expected.read(name), name
+    assert _rows(fast) == _rows(written)
+    assert syn.write_accounts_xlsx_xml(tmp_path / "empty.xlsx", []) == 0
+
+
 def test_messy_xlsx_holds_what_hand_editing_leaves(tmp_path: Path) -> None:
     rows = list(syn.accounts(1500, _advisors(), seed=5))
     path = tmp_path / "messy.xlsx"

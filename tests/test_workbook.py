@@ -381,6 +381,28 @@ def test_failed_write_keeps_the_old_file(tmp_path: Path, monkeypatch: pytest.Mon
     assert [p.name for p in tmp_path.iterdir()] == ["w.xlsx"]
 
 
+def test_a_write_in_place_is_the_same_book_and_a_failed_one_leaves_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spec = make_spec(3)
+    write_advisor_workbook(tmp_path / "atomic.xlsx", spec, SECRET)
+    write_advisor_workbook(tmp_path / "direct.xlsx", spec, SECRET, atomic=False)
+    with (
+        zipfile.ZipFile(tmp_path / "atomic.xlsx") as a,
+        zipfile.ZipFile(tmp_path / "direct.xlsx") as b,
+    ):
+        assert a.namelist() == b.namelist()
+        assert all(a.read(name) == b.read(name) for name in a.namelist())
+
+    def boom(*args: object) -> None:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(wbmod, "_write_stamp", boom)
+    with pytest.raises(RuntimeError):
+        write_advisor_workbook(tmp_path / "failed.xlsx", spec, SECRET, atomic=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["atomic.xlsx", "direct.xlsx"]
+
+
 @pytest.mark.parametrize(
     "changes",
     [

@@ -18,8 +18,10 @@ accounts generate in a few seconds (writing them to xlsx takes minutes: xlsxwrit
 from __future__ import annotations
 
 import csv
+import itertools
 import math
 import random
+import re
 from bisect import bisect
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -42,6 +44,7 @@ __all__ = [
     "branches",
     "write_accounts_csv",
     "write_accounts_xlsx",
+    "write_accounts_xlsx_xml",
     "write_roster_xlsx",
 ]
 
@@ -464,6 +467,81 @@ def write_accounts_xlsx(
         return count
     finally:
         workbook.close()
+
+
+def write_accounts_xlsx_xml(
+    path: Path, rows: Iterable[SyntheticAccount], *, title: str | None = "休眠客户清单(导出)"
+) -> int:
+    """`write_accounts_xlsx(path, rows, title=title)` (not messy), its sheet's rows written as
+    XML straight into the zip: the same cells, formats and parts (only the compression
+    differs), about ten times faster, for workbooks of a million rows. Returns the rows."""
+    import tempfile
+    import zipfile
+    from xml.sax.saxutils import escape
+
+    rows = iter(rows)
+    first = next(rows, None)
+    if first is None:
+        return write_accounts_xlsx(path, [], title=title)
+    header_row = 1 if title is None else 3  # as Excel numbers it
+    with tempfile.TemporaryDirectory() as tmp:  # every part as xlsxwriter writes it...
+        template = Path(tmp) / "template.xlsx"
+        write_accounts_xlsx(template, [first], title=title)  # (its styles: the formats used)
+        with zipfile.ZipFile(template) as archive:
+            parts = {info.filename: archive.read(info) for info in archive.infolist()}
+    sheet = parts["xl/worksheets/sheet1.xml"].decode()
+    head = sheet[: sheet.index(f'<row r="{header_row + 1}"')]  # ...but the account's row
+    tail = sheet[sheet.index("</sheetData>") :]
+
+    def text(ref: str, value: str) -> str:
+        space = ' xml:space="preserve"' if value != value.strip() else ""
+        return f'<c r="{ref}" t="inlineStr"><is><t{space}>{escape(value)}</t></is></c>'
+
+    epoch = _EXCEL_EPOCH.toordinal()
+    count = 0
+
+    def xml_rows() -> Iterator[str]:
+        nonlocal count
+        for count, a in enumerate(itertools.chain([first], rows), 1):
+            r = header_row + count
+            last = a.last_trade_date
+            yield (
+                f'<row r="{r}"><c r="A{r}"><v>{count}</v></c>{text(f"B{r}", a.client_id)}'
+                f'{text(f"C{r}", a.name)}<c r="D{r}" s="2"><v>{int(a.mobile)}</v></c>'
+                f"{text(f'E{r}', a.branch)}{text(f'F{r}', a.branch_code)}"
+                f'<c r="G{r}" s="3"><v>{a.assets:.16G}</v></c>'
+                + (
+                    ""
+                    if last is None
+                    else f'<c r="H{r}" s="4"><v>{last.toordinal() - epoch}</v></c>'
+                )
+                + text(f"I{r}", _risk_label(a.risk))
+                + f'<c r="J{r}" s="4"><v>{a.opened_at.toordinal() - epoch}</v></c>'
+                + ("" if a.previous_advisor is None else text(f"K{r}", a.previous_advisor))
+                + f"{text(f'L{r}', a.status)}</row>"
+            )
+
+    # the rows go to a temporary file first: the dimension before them names the last row
+    partial = path.with_name(path.name + ".part")
+    with tempfile.TemporaryFile() as body:
+        generated = xml_rows()
+        while chunk := "".join(itertools.islice(generated, 10_000)):
+            body.write(chunk.encode())
+        dimension = f'<dimension ref="A1:L{header_row + count}"/>'
+        head = re.sub(r'<dimension ref="[^"]*"/>', dimension, head, count=1)
+        body.seek(0)
+        with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
+            for name, data in parts.items():
+                if name != "xl/worksheets/sheet1.xml":
+                    archive.writestr(name, data)
+                    continue
+                with archive.open(name, "w", force_zip64=True) as out:
+                    out.write(head.encode())
+                    while block := body.read(1 << 24):
+                        out.write(block)
+                    out.write(tail.encode())
+    partial.replace(path)
+    return count
 
 
 class _AccountCells:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import itertools
 import logging
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Generator, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -78,6 +78,113 @@ def open_frames(
     if table.sheet is None:  # CSV, or text saved under an .xls name
         return table, read_frames(path, table, batch_rows)
     return table, None  # a workbook only the row reader reads as it is
+
+
+#: Unpacked bytes of the workbooks being parsed ahead at once (their parts' sizes, as the
+#: zip declares them): fastexcel holds a sheet's every cell while it parses (about 1.1 GB
+#: for a million rows of 12 columns, 607 MB unpacked), so two such sheets are never
+#: parsed at the same time; ten sheets of 100k rows are parsed two at a time.
+AHEAD_BYTES = 1 << 30
+#: Threads parsing workbooks ahead: the machine's second core, while the first cleans.
+AHEAD_THREADS = 2
+
+
+def open_each_frames(
+    paths: Sequence[Path],
+    fields: Sequence[FieldSpec],
+    *,
+    sheet: str | None = None,
+    mapping: Mapping[str, str] | None = None,
+    batch_rows: int | None = None,
+) -> Generator[tuple[Path, Table, Iterator[pl.DataFrame] | None], None, None]:
+    """`open_frames` of each path in turn, the next workbooks opened and parsed ahead on
+    threads while the caller cleans the current one (fastexcel parses without holding the
+    GIL); at most `AHEAD_BYTES` of them unpacked at once, however many. A CSV file is opened
+    only when its turn comes (its batches are read as the caller takes them). An error
+    opening a file is raised at that file's turn, as `open_frames` would (the check of a
+    workbook's size, `limits.check_workbook`, runs ahead of its turn: it unpacks a chunk
+    at a time)."""
+    import concurrent.futures
+    import threading
+
+    budget = threading.Condition()
+    in_flight = [0]
+    held: dict[int, int] = {}  # file index -> unpacked bytes its parse holds of the budget
+    turn = [0]  # the budget goes to the workbooks in file order, the caller's next first
+    closing = threading.Event()  # the caller stopped early: what waits gives up
+
+    def opened(index: int, size: int, ticket: int) -> tuple[Table, Iterator[pl.DataFrame] | None]:
+        path = paths[index]
+
+        def may_start() -> bool:
+            fits = in_flight[0] == 0 or in_flight[0] + size <= AHEAD_BYTES
+            return closing.is_set() or (turn[0] == ticket and fits)
+
+        if path.suffix.lower() in {".xlsx", ".xlsm"}:
+            # a pass over the unpacked sheet in small chunks (`limits`): done before the
+            # turn, while the workbook before is parsed; the reader's own check is then free
+            check_workbook(path, str(path))
+        with budget:
+            budget.wait_for(may_start)
+            if closing.is_set():
+                raise concurrent.futures.CancelledError
+            in_flight[0] += size
+            held[index] = size
+            turn[0] += 1
+            budget.notify_all()
+        return open_frames(path, fields, sheet=sheet, mapping=mapping, batch_rows=batch_rows)
+
+    def done(index: int) -> None:
+        with budget:
+            in_flight[0] -= held.pop(index, 0)
+            budget.notify_all()
+
+    sizes = [_unpacked_size(path) for path in paths]
+    pool = concurrent.futures.ThreadPoolExecutor(AHEAD_THREADS, thread_name_prefix="open-ahead")
+    ahead: dict[int, concurrent.futures.Future[tuple[Table, Iterator[pl.DataFrame] | None]]] = {}
+    tickets = 0
+    try:
+        for index, path in enumerate(paths):
+            for later in range(index, min(index + 1 + AHEAD_THREADS, len(paths))):
+                if later not in ahead and sizes[later] is not None:
+                    ahead[later] = pool.submit(opened, later, sizes[later] or 0, tickets)
+                    tickets += 1
+            future = ahead.pop(index, None)
+            if future is None:
+                table, batches = open_frames(
+                    path, fields, sheet=sheet, mapping=mapping, batch_rows=batch_rows
+                )
+            else:
+                try:
+                    table, batches = future.result()
+                finally:  # the frame is the caller's now: the next may be parsed
+                    done(index)
+            yield path, table, batches
+    finally:
+        with budget:
+            closing.set()
+            budget.notify_all()
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _unpacked_size(path: Path) -> int | None:
+    """What a workbook unpacks to, as its zip declares (an .xls file: its size); None for
+    a file not parsed ahead (CSV, or a file that is not a workbook's zip)."""
+    import zipfile
+
+    suffix = path.suffix.lower()
+    if suffix == ".xls":
+        try:
+            return path.stat().st_size
+        except OSError:
+            return None
+    if suffix not in {".xlsx", ".xlsm"}:
+        return None
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, OSError, EOFError):
+        return None  # opened at its turn, where the reader says what it is
 
 
 def read_frame(path: Path, table: Table) -> pl.DataFrame | None:

@@ -16,6 +16,7 @@ memory writers: widths are set once, when the rows are written.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 import unicodedata
 from collections.abc import Iterable, Mapping
@@ -46,6 +47,20 @@ def text_width(value: object) -> int:
     )
 
 
+def widest(texts: Iterable[str]) -> int:
+    """The largest `text_width` among `texts` (0 for none), longest first: a text whose
+    length (twice it, when not ASCII) cannot beat the widest so far is not measured, and
+    once no shorter one can, the rest are not looked at. A column of a few hundred ids
+    or names costs a sort by length."""
+    best = 0
+    for text in sorted(texts, key=len, reverse=True):
+        if 2 * len(text) <= best:
+            break
+        if (len(text) if text.isascii() else 2 * len(text)) > best:
+            best = max(best, text_width(text))
+    return best
+
+
 def _shown(value: object) -> str:
     if value is None:
         return ""
@@ -72,7 +87,13 @@ class ColumnWidths:
         self._widest: dict[int, int] = {}
 
     def see(self, col: int, value: object) -> None:
-        width = text_width(value)
+        self.see_width(col, text_width(value))
+
+    def see_all(self, col: int, texts: Iterable[str]) -> None:
+        """Every one of `texts` in column `col` (measured as `widest` does)."""
+        self.see_width(col, widest(texts))
+
+    def see_width(self, col: int, width: int) -> None:
         if width > self._widest.get(col, 0):
             self._widest[col] = width
 
@@ -100,6 +121,7 @@ class ColumnWidths:
             ws.set_column(col, col, self.width(col), formats.get(col))
 
 
+@functools.lru_cache(maxsize=1024)  # headers and instructions: the same few texts, every book
 def wrap_width(text: str, lines: int) -> int:
     """The narrowest width (in columns) that fits `text` in `lines` lines, wrapped as
     spreadsheets wrap: at spaces, and between CJK characters."""
@@ -137,6 +159,7 @@ def _lines_at(pieces: list[tuple[int, bool]], width: int) -> int:
     return count
 
 
+@functools.lru_cache(maxsize=1024)
 def wrapped_height(text: str, width: float, lines_at_least: int = 1) -> float:
     """The row height (points) `text` needs, wrapped in a column `width` characters wide."""
     usable = max(width * 0.9 - 1, 1)  # fonts differ: rather a little room than a cut line

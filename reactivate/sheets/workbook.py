@@ -33,16 +33,19 @@ Both sheets print as they are (`sheets.layout`): landscape, one page wide, the h
 on every page, campaign and advisor at the top, the page number at the bottom; columns
 are as wide as their content and wrapped rows as tall as their lines.
 
-Writing uses xlsxwriter in constant_memory mode: rows stream to disk in order, so
-memory stays flat however many clients a workbook holds. Everything beyond cell values
-(validation, column formats, conditional formats) is sheet-level metadata
-written once per sheet, which keeps the cost within a few percent of bare xlsxwriter
-writing the same cells. Input cells take their fill and unlocked state from column
-formats for the same reason: no per-cell writes for empty input cells.
+Writing uses xlsxwriter: a book of up to 20,000 clients is assembled in memory, a bigger
+one streams its rows to disk in order (constant_memory), so memory stays flat however
+many clients a workbook holds. Everything beyond cell values (validation, column
+formats, conditional formats) is sheet-level metadata written once per sheet, and input
+cells take their fill and unlocked state from column formats: no per-cell writes for
+empty input cells. What a book costs beyond bare xlsxwriter writing the same cells is
+its fixed parts (two more sheets, formats, validations), a few milliseconds a book; the
+rows themselves cost no more (benchmarks/README.md, bench_scale.py assign_pg).
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import json
@@ -70,6 +73,7 @@ from reactivate.rules.funnel import (
     WRONG_NUMBER,
 )
 from reactivate.sheets import layout
+from reactivate.sheets.clean import cyclic_gc_paused
 from reactivate.sheets.limits import check_workbook
 
 # --- the file format -------------------------------------------------------------
@@ -399,14 +403,26 @@ def _parse_stamp(path: Path, rows: list[list[Any]]) -> Stamp:
 _IN_MEMORY_CLIENTS = 20_000
 
 
-def write_advisor_workbook(path: Path, spec: WorkbookSpec, secret: bytes) -> None:
+def write_advisor_workbook(
+    path: Path, spec: WorkbookSpec, secret: bytes, *, atomic: bool = True
+) -> None:
     """Write `spec` as an advisor's call workbook at `path`, atomically.
 
     The workbook is written to a temporary file in the same folder and moved into
     place, so a reader never sees half a workbook and a failure leaves no file behind.
+    `atomic=False` is for a folder no one reads before the writer is done (assign's
+    scratch folder, moved into place after its commit): the book is written where it
+    goes, saving a file and a rename a book, and removed if the write fails.
     """
     _check_spec(spec)
     path.parent.mkdir(parents=True, exist_ok=True)
+    if not atomic:
+        try:
+            _write(path, spec, secret)
+        except BaseException:
+            path.unlink(missing_ok=True)
+            raise
+        return
     fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".xlsx")
     os.close(fd)
     try:
@@ -433,6 +449,15 @@ def _check_spec(spec: WorkbookSpec) -> None:
 
 
 def _write(path: Path, spec: WorkbookSpec, secret: bytes) -> None:
+    # xlsxwriter makes a tuple or more a cell, and the cycle collector's passes over them
+    # (and every older object of the process) cost a sixth of a book's writing; the
+    # book's own cycles are collected once the collector runs again, after it
+    # (benchmarks/README.md, bench_scale.py assign_pg)
+    with cyclic_gc_paused():
+        _write_book(path, spec, secret)
+
+
+def _write_book(path: Path, spec: WorkbookSpec, secret: bytes) -> None:
     import xlsxwriter
 
     issued_utc = spec.issued_at.astimezone(UTC).replace(tzinfo=None)
@@ -451,7 +476,7 @@ def _write(path: Path, spec: WorkbookSpec, secret: bytes) -> None:
             }
         )
         book.set_custom_property(MARKER_PROPERTY, _STAMP_FORMAT)
-        calls = book.add_worksheet(CALL_SHEET)
+        calls = book.add_worksheet(CALL_SHEET, _call_sheet_class())
         instructions = book.add_worksheet(INSTRUCTIONS_SHEET)
         stamp = book.add_worksheet(STAMP_SHEET)
         product_range = _write_stamp(stamp, spec, secret)
@@ -460,6 +485,31 @@ def _write(path: Path, spec: WorkbookSpec, secret: bytes) -> None:
         calls.activate()
     finally:
         book.close()
+
+
+@functools.cache
+def _call_sheet_class() -> type:
+    """xlsxwriter's worksheet, remembering the formulas it prepares.
+
+    As it saves a sheet, xlsxwriter passes every validation and conditional format
+    formula through some 150 regular expressions (to prefix Excel's newer functions,
+    which ours do not use): about a millisecond a book for the same three formulas in
+    every book of a run. The preparation depends on the formula alone, so it is kept."""
+    from xlsxwriter.worksheet import Worksheet
+
+    prepared: dict[tuple[str, bool, bool], str] = {}
+
+    class CallSheet(Worksheet):  # type: ignore[misc]
+        def _prepare_formula(self, formula: str, expand_future_functions: bool = False) -> str:
+            key = (formula, expand_future_functions, self.use_future_functions)
+            done = prepared.get(key)
+            if done is None:
+                if len(prepared) >= 256:  # a few formulas a campaign; never a heap
+                    prepared.clear()
+                done = prepared[key] = super()._prepare_formula(formula, expand_future_functions)
+            return done
+
+    return CallSheet
 
 
 def call_headers(spec: WorkbookSpec) -> tuple[str, ...]:
@@ -577,14 +627,16 @@ def _write_call_rows(
     widths: layout.ColumnWidths,
 ) -> None:
     """One row per client from row 1; each client's own link in `link_col`, when given.
-    The client columns' widths are taken from their distinct values, not cell by cell."""
+    The client columns' widths are taken after the rows, a column at a time (`layout.widest`)."""
     clients = spec.clients
     zone = ZoneInfo(spec.timezone)
     labels = {product.code: product_label(product) for product in spec.products}
     suitable: dict[tuple[str, ...], str] = {}  # product codes -> the 适合产品 cell
     # Hot loop: one call per non-empty cell, nothing else (see the module docstring).
-    write_string = ws.write_string
-    write_number = ws.write_number
+    # xlsxwriter's public writers only add a check for "A1"-style cell names before
+    # calling these (a third of a string cell's cost); rows and columns here are numbers.
+    write_string = getattr(ws, "_write_string", ws.write_string)
+    write_number = getattr(ws, "_write_number", ws.write_number)
     for row, client in enumerate(clients, start=1):
         write_string(row, 0, client.client_id)
         if client.name:
@@ -611,19 +663,20 @@ def _write_call_rows(
             _write_followup(ws, row, col, client.followup, zone, formats, widths)
         if link_col is not None and client.contact_link:
             write_string(row, link_col, client.contact_link)
+    days = [c.days_dormant for c in clients if c.days_dormant is not None]
     for index, values in enumerate(
         (
-            {c.client_id for c in clients},
-            {c.name for c in clients if c.name},
-            {c.mobile for c in clients if c.mobile},
-            {c.branch for c in clients if c.branch},
-            {c.asset_band for c in clients},
-            {str(c.days_dormant) for c in clients if c.days_dormant is not None},
-            {"C5"},
-            set(suitable.values()),
+            [c.client_id for c in clients],
+            [c.name for c in clients if c.name],
+            [c.mobile for c in clients if c.mobile],
+            [c.branch for c in clients if c.branch],
+            [c.asset_band for c in clients],
+            [str(min(days)), str(max(days))] if days else [],  # the longest of whole numbers
+            ["C5"],
+            suitable.values(),
         )
     ):
-        widths.see(index, max(values, key=layout.text_width, default=""))
+        widths.see_all(index, values)
 
 
 def _write_followup(
