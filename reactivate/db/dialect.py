@@ -7,6 +7,7 @@ times must bind them in the stored form, so every use case asks here.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
@@ -104,3 +105,17 @@ def tune_big_reads(conn: Connection | SQLiteConnection) -> None:
     if is_postgresql(conn):
         conn.exec_driver_sql("SET LOCAL jit = off")
         conn.exec_driver_sql(f"SET LOCAL work_mem = '{BIG_WORK_MEM}'")
+
+
+@contextlib.contextmanager
+def work_mem(conn: Connection, size: str) -> Iterator[None]:
+    """On PostgreSQL, `size` (e.g. '256MB') of memory per sort or hash for the statements
+    run inside, then the setting as it was (within `conn`'s transaction either way).
+    SQLite: nothing."""
+    if not is_postgresql(conn):
+        yield
+        return
+    before = conn.exec_driver_sql("SELECT current_setting('work_mem')").scalar()
+    conn.exec_driver_sql(f"SET LOCAL work_mem = '{size}'")
+    yield
+    conn.exec_driver_sql(f"SELECT set_config('work_mem', '{before}', true)")

@@ -46,11 +46,31 @@ DAYS_COLUMNS = {
 ASSIGNED = "advisor_code IS NOT NULL AND NOT control"
 
 _FAR = "'9999-12-31'"
+#: The event stages the summary reads besides calls.
+_OTHER_STAGES = ", ".join(
+    f"'{stage}'"
+    for stage in (
+        funnel.EVENT_WECOM,
+        funnel.EVENT_PUSHED,
+        funnel.EVENT_CONVERTED,
+        funnel.EVENT_REACTIVATED,
+        funnel.EVENT_ATTEMPTS,
+        funnel.EVENT_CALLBACK,
+    )
+)
 _COHORTS = "stage_cohort"
 
-# the facts per member, from its events; the outer SELECT derives the funnel columns.
+# The facts per member, from its events; the outer SELECT derives the funnel columns.
+# Each client's events are aggregated before they meet the member (one grouping key, no
+# sort on PostgreSQL: a hash aggregate). The calls apart, in one sort of the client's call
+# times: a dense rank numbers the distinct times, so the highest is the count of calls and
+# the rank of the first answered one says which call reached them (`reached_call`),
+# rather than COUNT(DISTINCT ...), which rules out hashing, and a correlated subquery per
+# reached client (benchmarks/README.md, `bench_report_pg.py`). PostgreSQL sorts the client
+# ids by code point (`by_code`): equal ids are equal either way, and comparing bytes
+# sorted them twice as fast as the database's collation.
 # FILTER rather than CASE inside each aggregate: an event skips the aggregates it is no
-# evidence for (about 10% of a whole-campaign rebuild).
+# evidence for.
 _SUMMARY_SQL = f"""
 INSERT INTO client_stage (
     campaign_id, client_id, advisor_code, assigned_at, control, dnc,
@@ -64,41 +84,52 @@ SELECT
     -- the larger of the highest count reported and the number of distinct calls
     CASE WHEN reported < calls THEN calls ELSE reported END,
     last_call_at, callback_at, do_not_call,
-    c.branch, c.risk, {{asset_band}}, w.monday,
-    -- the distinct call times up to the first answered call: which call reached them
-    CASE WHEN reached_at IS NOT NULL THEN (
-      SELECT COUNT(DISTINCT e.occurred_at) FROM event e
-      WHERE e.campaign_id = facts.campaign_id AND e.client_id = facts.client_id
-        AND e.stage = '{funnel.EVENT_CALL}' AND e.occurred_at <= facts.reached_at
-        {{unvoided}}) END,
+    c.branch, c.risk, {{asset_band}}, w.monday, reached_call,
     {{funnel_values}}
 FROM (
 SELECT
     m.campaign_id, m.client_id, m.advisor_code, m.assigned_at, m.control, m.dnc,
     {{assigned_day}}
-    MIN(e.occurred_at) FILTER (WHERE e.stage = '{funnel.EVENT_CALL}') AS called_at,
-    MIN(e.occurred_at) FILTER (WHERE e.stage = '{funnel.EVENT_CALL}' AND e.value IN ({_REACHED}))
-      AS reached_at,
+    k.called_at, k.reached_at, o.wecom_at, o.wecom_confirmed_at, o.pushed_at,
+    o.converted_at, o.reactivated_at, COALESCE(k.calls, 0) AS calls,
+    COALESCE(o.reported, 0) AS reported, k.last_call_at, o.callback_at,
+    COALESCE(k.do_not_call, 0) = 1 AS do_not_call, k.reached_call
+FROM member m
+LEFT JOIN (
+  -- per client, its calls: when, at how many distinct times, at which of them first
+  -- answered (their times numbered in order, equal times alike)
+  SELECT client_id, MAX(nth) AS calls, MIN(occurred_at) AS called_at,
+         MAX(occurred_at) AS last_call_at,
+         MIN(occurred_at) FILTER (WHERE value IN ({_REACHED})) AS reached_at,
+         MIN(nth) FILTER (WHERE value IN ({_REACHED})) AS reached_call,
+         MAX(CASE WHEN value = '{funnel.DO_NOT_CALL}' THEN 1 ELSE 0 END) AS do_not_call
+  FROM (
+    SELECT e.client_id{{by_code}} AS client_id, e.occurred_at, e.value,
+           dense_rank() OVER (PARTITION BY e.client_id{{by_code}} ORDER BY e.occurred_at) AS nth
+    FROM event e
+    WHERE e.campaign_id = :campaign_id AND e.stage = '{funnel.EVENT_CALL}'
+      {{unvoided}} {{only_events}}
+  ) t
+  GROUP BY client_id
+) k ON k.client_id = m.client_id
+LEFT JOIN (
+  -- per client, the evidence of its other stages
+  SELECT
+    e.client_id{{by_code}} AS client_id,
     MIN(e.occurred_at) FILTER (WHERE e.stage = '{funnel.EVENT_WECOM}') AS wecom_at,
     MIN(e.occurred_at) FILTER (WHERE e.stage = '{funnel.EVENT_WECOM}' AND e.source = 'wecom')
       AS wecom_confirmed_at,
     MIN(e.occurred_at) FILTER (WHERE e.stage = '{funnel.EVENT_PUSHED}') AS pushed_at,
     MIN(e.occurred_at) FILTER (WHERE e.stage = '{funnel.EVENT_CONVERTED}') AS converted_at,
     MIN(e.occurred_at) FILTER (WHERE e.stage = '{funnel.EVENT_REACTIVATED}') AS reactivated_at,
-    COUNT(DISTINCT e.occurred_at) FILTER (WHERE e.stage = '{funnel.EVENT_CALL}') AS calls,
-    COALESCE(MAX(CAST(e.value AS INTEGER)) FILTER (WHERE e.stage = '{funnel.EVENT_ATTEMPTS}'), 0)
-      AS reported,
-    MAX(e.occurred_at) FILTER (WHERE e.stage = '{funnel.EVENT_CALL}') AS last_call_at,
-    MAX(e.occurred_at) FILTER (WHERE e.stage = '{funnel.EVENT_CALLBACK}') AS callback_at,
-    COALESCE(MAX(1) FILTER (WHERE e.stage = '{funnel.EVENT_CALL}'
-                             AND e.value = '{funnel.DO_NOT_CALL}'), 0) = 1 AS do_not_call
-FROM member m
-LEFT JOIN event e
-  ON e.campaign_id = m.campaign_id AND e.client_id = m.client_id
- AND e.stage <> '{funnel.EVENT_VOID}'
- {{unvoided}}
+    MAX(CAST(e.value AS INTEGER)) FILTER (WHERE e.stage = '{funnel.EVENT_ATTEMPTS}') AS reported,
+    MAX(e.occurred_at) FILTER (WHERE e.stage = '{funnel.EVENT_CALLBACK}') AS callback_at
+  FROM event e
+  WHERE e.campaign_id = :campaign_id AND e.stage IN ({_OTHER_STAGES})
+    {{unvoided}} {{only_events}}
+  GROUP BY e.client_id{{by_code}}
+) o ON o.client_id = m.client_id
 WHERE m.campaign_id = :campaign_id {{only}}
-GROUP BY m.campaign_id, m.client_id, m.advisor_code, m.assigned_at, m.control, m.dnc
 ) facts
 JOIN client c ON c.client_id = facts.client_id
 LEFT JOIN {_COHORTS} w ON w.moment = facts.assigned_at
@@ -111,7 +142,12 @@ _SUMMARY_COLUMNS = tuple(
     for name in _SUMMARY_SQL.split("(", 1)[1].split("{funnel_names}")[0].split(",")
     if name.strip()
 )
-_UNVOIDED = "AND NOT EXISTS (SELECT 1 FROM event v WHERE v.voids_event_id = e.id)"
+# `IS NOT NULL` though implied: PostgreSQL then hashes the few void events (a range of
+# `ix_event_voids`) instead of merging every event with the whole index in id order.
+_UNVOIDED = (
+    "AND NOT EXISTS (SELECT 1 FROM event v"
+    " WHERE v.voids_event_id = e.id AND v.voids_event_id IS NOT NULL)"
+)
 #: The temporary table of the clients a refresh rewrites (column client_id).
 TOUCHED = "touched_client"
 _TOUCHED = TOUCHED
@@ -214,6 +250,9 @@ def cohorts_sql(campaign: Campaign, only: str) -> list[str]:
         f"CREATE TEMPORARY TABLE {_COHORTS} AS SELECT DISTINCT assigned_at AS moment,"
         f" {monday} AS monday FROM member"
         f" WHERE campaign_id = :campaign_id AND assigned_at IS NOT NULL {only}",
+        # its few rows known to the planner, which otherwise guesses 1,200 and sorts the
+        # whole summary by assignment time to merge them in
+        f"ANALYZE {_COHORTS}",
     ]
 
 
@@ -324,6 +363,29 @@ def _rebuild(conn: Connection, campaign_id: int, *, only_touched: bool, touched:
         for statement in few_clients_sql(campaign, unvoided=any_void is not None):
             conn.execute(text(statement), few)
         return
+    with dialect.work_mem(conn, REBUILD_WORK_MEM):
+        _rebuild_set(conn, campaign_id, campaign, only, any_void is not None, by_delta=by_delta)
+
+
+#: Memory per sort or hash of a rebuild of most of a campaign on PostgreSQL (default 4 MB):
+#: at 1M members its sort of the call times takes 150 MB, its per-client hashes 60-200 MB.
+REBUILD_WORK_MEM = "256MB"
+
+
+def _rebuild_set(
+    conn: Connection,
+    campaign_id: int,
+    campaign: Campaign,
+    only: str,
+    any_void: bool,
+    *,
+    by_delta: bool,
+) -> None:
+    """`_rebuild` of many clients: the summary by one INSERT, the tallies counted anew
+    (or, on SQLite, moved by the rows' old and new copies: `by_delta`)."""
+    params = {"campaign_id": campaign_id}
+    sqlite = conn.dialect.name == "sqlite"
+    only_touched = bool(only)
     _stage_cohorts(conn, campaign_id, only.format(alias=""), campaign)
     funnel_tallied = tally_funnel(campaign, sqlite=sqlite)
     # Rewriting a whole campaign, SQLite builds the summary's indexes anew by one sort
@@ -358,9 +420,7 @@ def _rebuild(conn: Connection, campaign_id: int, *, only_touched: bool, touched:
         ),
         params,
     )
-    summary = _summary_sql(
-        campaign, sqlite=sqlite, unvoided=any_void is not None, only=only, in_place=in_place
-    )
+    summary = _summary_sql(campaign, sqlite=sqlite, unvoided=any_void, only=only, in_place=in_place)
     conn.execute(text(summary), params)
     conn.exec_driver_sql(f"DROP TABLE {_COHORTS}")
     if reindex:
@@ -389,6 +449,8 @@ def _summary_sql(
     derived = funnel_columns(campaign.stages, sqlite=sqlite, assigned_day="assigned_day")
     insert = _SUMMARY_SQL.format(
         only=only.format(alias="m."),
+        only_events=only.format(alias="e."),
+        by_code="" if sqlite else ' COLLATE "C"',
         assigned_day=assigned_day,
         unvoided=_UNVOIDED if unvoided else "",
         funnel_names=", ".join(derived),
