@@ -42,8 +42,8 @@ DAYS_COLUMNS = {
     funnel.PUSHED: "pushed_days",
     funnel.CONVERTED: "converted_days",
 }
-#: Who the funnel counts: members with an advisor, outside the control group.
-ASSIGNED = "advisor_code IS NOT NULL AND NOT control"
+#: Who the funnel counts (`tally.assigned`).
+ASSIGNED = tally.assigned()
 
 _FAR = "'9999-12-31'"
 #: The event stages the summary reads besides calls.

@@ -53,7 +53,17 @@ MAX_STAGES = 5
 _ORDINAL_TO_JDN = 1_721_425
 #: The years whose time-zone changes the weeks of SQLite follow (outside: the nearest offset).
 _FIRST_YEAR, _LAST_YEAR = 2000, 2060
-_ASSIGNED = "advisor_code IS NOT NULL AND NOT control"
+
+
+def assigned(alias: str = "") -> str:
+    """SQL of whom the funnel counts, over summary rows (`alias`.): members with an
+    advisor, outside the control group. The one definition the summary's days, the
+    tallies and the reports share."""
+    row = f"{alias}." if alias else ""
+    return f"{row}advisor_code IS NOT NULL AND NOT {row}control"
+
+
+_ASSIGNED = assigned()
 _ARM = "CASE WHEN control THEN 'control' WHEN advisor_code IS NULL THEN 'none' ELSE 'assigned' END"
 #: The flags a tally counts clients by (besides the stages reached), each a bit of a cell.
 _FLAGS = {

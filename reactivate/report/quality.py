@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 
+from reactivate.db import tally
 from reactivate.report.model import DataQuality
 from reactivate.report.scope import Scope
 
@@ -60,7 +61,7 @@ def _holders(scope: Scope) -> str:
     if scope.partial:
         return (
             "SELECT DISTINCT advisor_code FROM client_stage WHERE campaign_id = :cid"
-            " AND advisor_code IS NOT NULL AND NOT control"
+            f" AND {tally.assigned()}"
         )
     return (
         "SELECT key AS advisor_code FROM stage_tally WHERE campaign_id = :cid AND dim = 'advisor'"

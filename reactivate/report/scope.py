@@ -10,7 +10,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from reactivate.db import reads, stages
+from reactivate.db import reads, stages, tally
 from reactivate.report.model import ReportOptions
 from reactivate.rules.campaign import Campaign
 
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
     from reactivate.db.reads import SQLiteConnection
 
-ASSIGNED = "cs.advisor_code IS NOT NULL AND NOT cs.control"
+ASSIGNED = tally.assigned("cs")
 
 
 @dataclass(frozen=True)

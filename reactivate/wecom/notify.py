@@ -29,6 +29,7 @@ from sqlalchemy import Connection, Engine, select, text
 
 from reactivate import access, registry, roster
 from reactivate.clock import utcnow
+from reactivate.db import tally
 from reactivate.db.models import ADVISORS, WORKBOOK_ISSUES
 from reactivate.errors import ConfigError
 from reactivate.messages import t
@@ -54,7 +55,7 @@ SELECT {key},
        SUM(CASE WHEN cs.converted_at IS NOT NULL THEN 1 ELSE 0 END) AS converted
 FROM client_stage cs
 JOIN advisor a ON a.code = cs.advisor_code
-WHERE cs.campaign_id = :cid AND cs.advisor_code IS NOT NULL AND NOT cs.control
+WHERE cs.campaign_id = :cid AND {assigned}
 GROUP BY {key}
 ORDER BY {key}
 """
@@ -271,7 +272,9 @@ class _Pacer:
 
 def _funnels(conn: Connection, campaign_id: int, key: str) -> dict[str, Funnel]:
     result = {}
-    for row in conn.execute(text(_FUNNEL_SQL.format(key=key)), {"cid": campaign_id}):
+    for row in conn.execute(
+        text(_FUNNEL_SQL.format(key=key, assigned=tally.assigned("cs"))), {"cid": campaign_id}
+    ):
         values = row._mapping
         result[str(row[0])] = Funnel(
             assigned=int(values["assigned"]), **{c: int(values[c] or 0) for c in _COUNTS}
