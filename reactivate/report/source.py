@@ -67,7 +67,7 @@ def source(scope: Scope, *, changed: bool = False) -> str:
         f"SELECT cs.client_id, cs.advisor_code, cs.assigned_at, cs.control, {times},"
         " cs.reactivated_at, cs.dnc, cs.do_not_call, cs.last_call_at, cs.callback_at,"
         f" cs.branch, cs.risk, cs.asset_band, cs.cohort, {', '.join(stored)}"
-        f" FROM client_stage cs WHERE {scope.in_campaign} AND {ASSIGNED}"
+        f" FROM client_stage cs{_joined(scope)} WHERE {scope.in_campaign} AND {ASSIGNED}"
         f"{f' AND ({_outside(scope)})' if changed else ''}"
     )
     # the same funnel columns `stages.refresh` stores, from the window's first times; a
@@ -115,9 +115,10 @@ def _windowed(scope: Scope, column: str) -> str:
     if scope.options.since is None:
         return f"CASE WHEN {' AND '.join(inside)} THEN cs.{column} END"
     inside.insert(0, f"cs.{column} >= :since")
+    first_inside = f"w.{column}" if not scope.sqlite else f"({_first_inside(scope, column)})"
     return (
         f"CASE WHEN {' AND '.join(inside)} THEN cs.{column}"
-        f" WHEN cs.{column} < :since THEN ({_first_inside(scope, column)}) END"
+        f" WHEN cs.{column} < :since THEN {first_inside} END"
     )
 
 
@@ -147,6 +148,43 @@ def _first_inside(scope: Scope, column: str) -> str:
         f" AND {_EVIDENCE[column]} AND {' AND '.join(bounds)}"
         " AND NOT EXISTS (SELECT 1 FROM event v WHERE v.voids_event_id = e.id)"
     )
+
+
+def _joined(scope: Scope) -> str:
+    """On PostgreSQL with a `since`, the join of the first times inside the window (`w`) of
+    the clients first seen before it: one pass over their events, grouped, where SQLite
+    asks each such client's events by a subquery per kind (`_first_inside`). PostgreSQL
+    ran those subqueries as an index probe per client and kind: a week at 1M took 5.0 s
+    that way against 2.5 s with the join (benchmarks/README.md, `bench_report_pg.py`)."""
+    if scope.sqlite or scope.options.since is None:
+        return ""
+    bounds = ["e.occurred_at >= :since"]
+    if scope.options.until is not None:
+        bounds.append("e.occurred_at < :until")
+    before = " OR ".join(f"b.{column} < :since" for column in _EARLIEST)
+    firsts = ", ".join(
+        f"MIN(CASE WHEN {_EVIDENCE[column]} THEN e.occurred_at END) AS {column}"
+        for column in WINDOW_TIMES
+    )
+    kinds = ", ".join(
+        f"'{kind}'"
+        for kind in (
+            funnel.EVENT_CALL,
+            funnel.EVENT_WECOM,
+            funnel.EVENT_PUSHED,
+            funnel.EVENT_CONVERTED,
+        )
+    )
+    return f"""
+        LEFT JOIN (
+            SELECT e.client_id, {firsts}
+            FROM client_stage b
+            JOIN event e ON e.campaign_id = b.campaign_id AND e.client_id = b.client_id
+            WHERE b.campaign_id = :cid AND ({before}) AND {" AND ".join(bounds)}
+              AND e.stage IN ({kinds})
+              AND NOT EXISTS (SELECT 1 FROM event v WHERE v.voids_event_id = e.id)
+            GROUP BY e.client_id
+        ) w ON w.client_id = cs.client_id"""
 
 
 def _outside(scope: Scope) -> str:
