@@ -337,10 +337,15 @@ def _load_spilled(
     parts: list[tuple[LoadSummary, int]] = []
     dropped: list[int] = []
 
-    def selected(batch: pl.DataFrame) -> pl.DataFrame:
+    def counted(batch: pl.DataFrame) -> tuple[pl.DataFrame, tuple[LoadSummary, int]]:
+        """`batch`'s rows `_select` chooses, and what it counted of them (and members)."""
         part = LoadSummary(file="", campaign="")
         chosen = _select(batch, campaign.config.dormancy, context, options, part)
-        parts.append((part, int(chosen["is_member"].sum())))
+        return chosen, (part, int(chosen["is_member"].sum()))
+
+    def selected(batch: pl.DataFrame) -> pl.DataFrame:
+        chosen, part = counted(batch)
+        parts.append(part)
         return chosen
 
     def staged() -> Iterator[pl.DataFrame]:
@@ -375,7 +380,7 @@ def _load_spilled(
         # (in the transaction: on SQLite another connection would wait for its lock)
         dropped += _reject_lost_zeros(conn, _without(ids.pop(), dropped), sources, summary)
         if dropped:
-            _unstage(conn, dropped, spill, parts, selected)
+            _unstage(conn, dropped, spill, parts, counted)
         members = 0
         for part, part_members in parts:
             _add_counts(summary, part)
@@ -508,26 +513,24 @@ def _unstage(
     dropped: list[int],
     spill: _Spill,
     parts: list[tuple[LoadSummary, int]],
-    selected: Callable[[pl.DataFrame], pl.DataFrame],
+    counted: Callable[[pl.DataFrame], tuple[pl.DataFrame, tuple[LoadSummary, int]]],
 ) -> None:
     """Take the rows `dropped` (their keys) out of the stage, and count again each batch
     they were in without them (`parts`, in spill order)."""
     import polars as pl
 
-    keys = pl.Series(ROW, dropped, pl.Int64)
+    keys = pl.Series(ROW, dropped, pl.Int64).implode()
     bulk.stage(conn, _DROPPED_TABLE, {"source_row": "BIGINT"}, ((key,) for key in dropped))
     conn.exec_driver_sql(
         f"DELETE FROM {STAGE_TABLE} WHERE source_row IN (SELECT source_row FROM {_DROPPED_TABLE})"
     )
     conn.exec_driver_sql(f"DROP TABLE {_DROPPED_TABLE}")
     for index in range(len(parts)):
-        batch = spill.batch(index)
-        kept = batch.filter(~pl.col(ROW).is_in(keys.implode()))
-        if kept.height == batch.height:
+        # the batch's keys are in memory: only a batch holding a dropped row is read again
+        if not spill.id_parts[index].select(pl.col(ROW).is_in(keys).any()).item():
             continue
-        recounted = len(parts)
-        selected(kept)
-        parts[index] = parts.pop(recounted)
+        kept = spill.batch(index).filter(~pl.col(ROW).is_in(keys))
+        parts[index] = counted(kept)[1]
 
 
 _DROPPED_TABLE = "stage_dropped"

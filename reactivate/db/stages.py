@@ -24,7 +24,8 @@ from reactivate.rules.campaign import Campaign, from_toml
 if TYPE_CHECKING:
     from sqlalchemy import Connection
 
-_REACHED = ", ".join(f"'{d}'" for d in sorted(funnel.REACHED_DISPOSITIONS))
+#: SQL list of the call dispositions that reached the client (`value IN (...)`).
+REACHED_VALUES = ", ".join(f"'{d}'" for d in sorted(funnel.REACHED_DISPOSITIONS))
 
 #: The summary's column holding the first time of each funnel stage's own evidence.
 TIME_COLUMNS = {
@@ -100,8 +101,8 @@ LEFT JOIN (
   -- answered (their times numbered in order, equal times alike)
   SELECT client_id, MAX(nth) AS calls, MIN(occurred_at) AS called_at,
          MAX(occurred_at) AS last_call_at,
-         MIN(occurred_at) FILTER (WHERE value IN ({_REACHED})) AS reached_at,
-         MIN(nth) FILTER (WHERE value IN ({_REACHED})) AS reached_call,
+         MIN(occurred_at) FILTER (WHERE value IN ({REACHED_VALUES})) AS reached_at,
+         MIN(nth) FILTER (WHERE value IN ({REACHED_VALUES})) AS reached_call,
          MAX(CASE WHEN value = '{funnel.DO_NOT_CALL}' THEN 1 ELSE 0 END) AS do_not_call
   FROM (
     SELECT e.client_id{{by_code}} AS client_id, e.occurred_at, e.value,

@@ -122,11 +122,10 @@ def _windowed(scope: Scope, column: str) -> str:
     )
 
 
-_REACHED = ", ".join(f"'{d}'" for d in sorted(funnel.REACHED_DISPOSITIONS))
 #: The events that are evidence of each of `WINDOW_TIMES`' kinds.
 _EVIDENCE = {
     "called_at": f"e.stage = '{funnel.EVENT_CALL}'",
-    "reached_at": f"e.stage = '{funnel.EVENT_CALL}' AND e.value IN ({_REACHED})",
+    "reached_at": f"e.stage = '{funnel.EVENT_CALL}' AND e.value IN ({stages.REACHED_VALUES})",
     "wecom_at": f"e.stage = '{funnel.EVENT_WECOM}'",
     "wecom_confirmed_at": f"e.stage = '{funnel.EVENT_WECOM}' AND e.source = 'wecom'",
     "pushed_at": f"e.stage = '{funnel.EVENT_PUSHED}'",

@@ -138,8 +138,9 @@ def correct(engine: Engine, slug: str, client_id: str, stage: str, reason: str) 
         kind_list = ", ".join(f"'{k}'" for k in kinds)
         where = f"e.campaign_id = :cid AND e.client_id = :client AND e.stage IN ({kind_list})"
         if answered_only:
-            reached = ", ".join(f"'{d}'" for d in sorted(funnel.REACHED_DISPOSITIONS))
-            where += f" AND (e.stage <> '{funnel.EVENT_CALL}' OR e.value IN ({reached}))"
+            where += (
+                f" AND (e.stage <> '{funnel.EVENT_CALL}' OR e.value IN ({stages.REACHED_VALUES}))"
+            )
         voided = _void(
             conn,
             where,
