@@ -68,13 +68,31 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None
     # SQLAlchemy then issues BEGIN itself, so writes are never half-applied.
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA busy_timeout=60000")  # concurrent uploads wait instead of failing
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA journal_mode=WAL")
+    _switch_to_wal(cursor)
     # FULL: a commit reported done survives a power cut, not only a crash of the process
     # (NORMAL's promise); about 2 ms a commit (benchmarks/bench_durability.py)
     cursor.execute("PRAGMA synchronous=FULL")
-    cursor.execute("PRAGMA busy_timeout=60000")  # concurrent uploads wait instead of failing
     cursor.close()
+
+
+def _switch_to_wal(cursor: Any) -> None:
+    """`PRAGMA journal_mode=WAL`, tried again while another process's first open of the same
+    new file holds it: SQLite answers that switch "database is locked" at once, without
+    the busy handler's wait (two first opens at once: tests/test_migrations.py)."""
+    import sqlite3
+    import time
+
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
 
 
 def _not_an_interrupt(record: logging.LogRecord) -> bool:
