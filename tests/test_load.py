@@ -12,7 +12,7 @@ from helpers import CAMPAIGN_FILE, query, record_call, scalar
 from sqlalchemy import text
 from typer.testing import CliRunner
 
-from reactivate import registry
+from reactivate import load, registry
 from reactivate.cli import app
 from reactivate.db.engine import open_engine
 from reactivate.errors import InputError
@@ -593,3 +593,137 @@ def test_a_load_s_summary_rows_and_tallies_equal_a_rebuild(
     assert _summary_and_tallies(db) == loaded
     if postgresql:
         assert query(db, indexes) + query(db, keys) == before
+
+
+def _numbered(count: int, first: int = 11) -> list[str]:
+    """`count` dormant accounts with rising ids, numbered as rows of the file."""
+    return [
+        f"{first + i},00200{first + i:05d},客户{i},1390000{first + i:04d},上海浦东南路营业部,"
+        f"{1000 * (i + 1)},2019-12-01,C{i % 5 + 1},2015-03-01,A001,正常,"
+        for i in range(count)
+    ]
+
+
+_AHEAD_CASES = {
+    # every batch new and rising: all written ahead
+    "all ahead": (_numbered(6), ("--skip-invalid",)),
+    # a later batch repeats a client written ahead, once the same, once in conflict
+    "repeat": (
+        [
+            *_numbered(4),
+            _numbered(1)[0].replace("11,", "15,", 1),
+            _numbered(2)[1].replace("客户1", "客户X"),
+        ],
+        ("--skip-invalid",),
+    ),
+    # a row refused in the last batch, no --skip-invalid: nothing is written
+    "refused": (
+        [*_numbered(4), "15,0020000099,坏,12,上海浦东南路营业部,1,2019-12-01,C1,,,正常,"],
+        (),
+    ),
+    # an id short of its zeros after the client it is, written ahead
+    "lost zeros": (
+        [*_numbered(3), "15,20000011,短,13900000099,上海浦东南路营业部,1,2019-12-01,C1,,,正常,"],
+        ("--skip-invalid",),
+    ),
+    # a batch of members after new clients: the rest staged as before
+    "falling ids": ([*_numbered(2, first=20), *_numbered(2)], ("--skip-invalid",)),
+}
+
+
+@pytest.mark.parametrize("case", list(_AHEAD_CASES))
+def test_batches_written_ahead_load_as_one_batch_does(
+    db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, case: str
+) -> None:
+    """On PostgreSQL a load writes a batch of new clients while it reads the next
+    (`load._Ahead`); whatever a later batch brings (a repeat, a conflict, a refused row, an
+    id short of its zeros, falling ids), the load ends as a load of one batch on SQLite
+    does: the same counts, rejections, members and import records, and the summary rows
+    and tallies a rebuild gives."""
+    from reactivate.db import stages
+
+    rows, extra = _AHEAD_CASES[case]
+    path = write_csv(tmp_path, rows)
+    ahead_batches: list[int] = []
+    undone: list[bool] = []
+    write_ahead, undo = load._Ahead._write_ahead, load._Ahead.undo
+
+    def spied_write(self: Any, conn: Any, index: int, handed: Any) -> None:
+        ahead_batches.append(index)
+        write_ahead(self, conn, index, handed)
+
+    def spied_undo(self: Any, conn: Any, batches: Any) -> None:
+        if self.written:
+            undone.append(True)
+        undo(self, conn, batches)
+
+    monkeypatch.setattr(load._Ahead, "_write_ahead", spied_write)
+    monkeypatch.setattr(load._Ahead, "undo", spied_undo)
+    outcomes = []
+    reference = f"sqlite:///{tmp_path / 'one-batch.db'}"
+    for url, batch_rows in ((db, 1), (reference, 1_000)):
+        if url == reference:
+            engine = open_engine(url)
+            registry.register(engine, CAMPAIGN_FILE)
+            engine.dispose()
+        options = LoadOptions(
+            skip_invalid="--skip-invalid" in extra,
+            batch_rows=batch_rows,
+            rejects_path=tmp_path / "rejects.csv",
+        )
+        engine = open_engine(url)
+        summary = load_accounts(engine, "2020h2-dormant", path, options)
+        campaign_id = registry.get(engine, "2020h2-dormant").id
+        engine.dispose()
+        members = query(url, "SELECT client_id, dnc, import_id IS NOT NULL FROM member ORDER BY 1")
+        records = query(
+            url, "SELECT rows, counts, status FROM import_record WHERE kind = 'accounts'"
+        )
+        loaded = _summary_and_tallies(url)
+        outcomes.append((summary.counts(), [str(e) for e in summary.errors], members, records))
+        engine = open_engine(url)
+        with engine.begin() as conn:
+            stages.refresh(conn, campaign_id)
+        engine.dispose()
+        assert _summary_and_tallies(url) == loaded
+    assert outcomes[0] == outcomes[1]
+    counts, errors, members, _ = outcomes[0]
+    assert len(members) == (0 if case == "refused" else counts["loaded"])
+    assert bool(errors) == (case not in ("all ahead", "falling ids"))
+    if db.startswith("postgresql"):  # the batches went ahead, and were undone where they must
+        assert len(ahead_batches) >= 2
+        assert bool(undone) == (case in ("repeat", "refused", "lost zeros"))
+
+
+def test_a_file_read_again_after_batches_went_ahead_loads_as_one_batch(
+    db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A CSV file whose fast reader fails further down is read again by the row reader
+    from the start (`load._read_file`); on PostgreSQL its batches given before have gone
+    ahead, or into the stage: they are taken back, and the load counts and writes every
+    row once."""
+    import polars as pl
+
+    opened = load.open_each_frames
+
+    def failing_at_third_batch(*args: Any, **kwargs: Any) -> Any:
+        for path, table, batches in opened(*args, **kwargs):
+
+            def failing(batches: Any = batches) -> Any:
+                for number, batch in enumerate(batches):
+                    if number == 2:
+                        raise pl.exceptions.ComputeError("a line polars cannot split")
+                    yield batch
+
+            yield path, table, None if batches is None else failing()
+
+    monkeypatch.setattr(load, "open_each_frames", failing_at_third_batch)
+    path = write_csv(tmp_path, _numbered(6))
+    engine = open_engine(db)
+    summary = load_accounts(engine, "2020h2-dormant", path, LoadOptions(batch_rows=1))
+    engine.dispose()
+    assert summary.counts()["rows"] == summary.loaded == 6 and summary.applied
+    assert scalar(db, "SELECT count(*) FROM member") == 6
+    assert scalar(db, "SELECT count(*) FROM client_stage") == 6
+    assert query(db, "SELECT rows FROM import_record WHERE kind = 'accounts'") == [(6,)]
+    assert scalar(db, "SELECT SUM(members) FROM stage_tally WHERE dim = 'cohort'") == 6
