@@ -8,7 +8,6 @@ clients upserted and members added with INSERT ... SELECT, in the one transactio
 
 from __future__ import annotations
 
-import collections
 import contextlib
 import datetime as dt
 import json
@@ -21,7 +20,7 @@ from sqlalchemy import Connection, Engine, Select, func, select
 
 from reactivate import access, registry
 from reactivate.db import bulk, dialect, scratch, stages
-from reactivate.db.import_log import amend, record
+from reactivate.db.import_log import record
 from reactivate.db.models import (
     ADVISORS,
     CAMPAIGNS,
@@ -93,10 +92,8 @@ _DIGITS_ONLY = "^[0-9]+$"
 #: Rows between progress updates.
 PROGRESS_STEP = 10_000
 #: Rows of a file read and cleaned at a time (`LoadOptions.batch_rows`): a million rows of
-#: raw text cells take about 1 GB, their cleaned columns about half as much. Half a million:
-#: on PostgreSQL a batch is written while the next is read, and with batches of a million
-#: a 1M-row load peaked at 980 MB against 786 MB read whole (785 MB in halves).
-BATCH_ROWS = 500_000
+#: raw text cells take about 1 GB, their cleaned columns about half as much.
+BATCH_ROWS = 1_000_000
 #: A row's key across the files of one load: the file's place in the load times this,
 #: plus the row's number in its file (a sheet has at most 1,048,576 rows, a CSV file's
 #: numbers stay far below 2**32).
@@ -336,10 +333,6 @@ def _load_spilled(
     mapping = parse_mapping(options.mapping, ACCOUNT_FIELDS)
     with engine.connect() as conn:
         context = _Context.load(conn, campaign.id)
-    # PostgreSQL: batches of new clients written while the next are read
-    ahead = None
-    if engine.dialect.name == "postgresql" and not options.dry_run:
-        ahead = _Ahead(campaign.id, files, options, summary, len(context.members))
     #: each spilled batch's counts and members as `_select` found them, in spill order
     parts: list[tuple[LoadSummary, int]] = []
     dropped: list[int] = []
@@ -370,19 +363,10 @@ def _load_spilled(
         with contextlib.closing(opened):  # the workbooks parsed ahead: none left parsing after
             for file, table, batches in opened:
                 first = spill.mark()
-                read = _read_file(
+                _read_file(
                     file, table, batches, options, sources, summary, spill, on_table, progress
                 )
-                if ahead is None:  # the file's batches once it is read (none to take back)
-                    collections.deque(read, maxlen=0)
-                    for index in range(first, spill.mark()):
-                        yield selected(spill.batch(index))
-                    continue
-                # each batch as soon as it is read, to be written ahead while the next is
-                for index in read:
-                    if index < len(parts):  # the file read again: its batches given are void
-                        del parts[index:]
-                        ahead.void()
+                for index in range(first, spill.mark()):
                     yield selected(spill.batch(index))
         summary.files = [cleaner.table.file for cleaner in sources.cleaners]
         summary.file = ", ".join(summary.files)
@@ -391,35 +375,10 @@ def _load_spilled(
         _finish_errors(summary, sources)
 
     ids: list[pl.DataFrame] = []
-
-    def restage() -> Iterator[pl.DataFrame]:
-        """Every batch's selected rows again, as `staged` gave them."""
-        for index in range(spill.mark()):
-            yield counted(spill.batch(index))[0]
-
-    # the rows are staged (or written ahead) file by file before the rest is written
-    with bulk.begin_with_frames(
-        engine,
-        STAGE_TABLE,
-        _STAGE_COLUMNS,
-        staged(),
-        on_postgresql=ahead.frames_left if ahead is not None else None,
-    ) as conn:
+    # the rows are staged file by file before the transaction's first statement
+    with bulk.begin_with_frames(engine, STAGE_TABLE, _STAGE_COLUMNS, staged()) as conn:
         # (in the transaction: on SQLite another connection would wait for its lock)
-        accounts = _without(ids.pop(), dropped)
-        known_widths = None
-        if ahead is not None and (ahead.written or ahead.voided):
-            # the writes ahead stand only if nothing drops a row of theirs (the lost
-            # zeros' check, run on the stored ids as they were, would) and every batch
-            # given stands
-            if (
-                ahead.voided
-                or _widths_tried(accounts, ahead.known_widths or [])
-                or spill.holds(ahead.written, dropped)
-            ):
-                ahead.undo(conn, restage)
-            known_widths = ahead.known_widths
-        dropped += _reject_lost_zeros(conn, accounts, sources, summary, known_widths)
+        dropped += _reject_lost_zeros(conn, _without(ids.pop(), dropped), sources, summary)
         if dropped:
             _unstage(conn, dropped, spill, parts, counted)
         members = 0
@@ -439,19 +398,20 @@ def _load_spilled(
             status = "refused"
         else:
             status = "applied"
-        if ahead is not None and status != "applied":
-            ahead.undo(conn, restage)
-        written_ahead = ahead.new if ahead is not None else 0
         bulk.sqlite_bulk_cache(conn)
         bulk.postgresql_work_mem(conn)
-        _lock_for_writing(conn, campaign.id)
+        if conn.dialect.name == "postgresql":
+            # no other load adds or changes a client from here to the commit, so that the
+            # plain INSERT, the skipped UPDATE and the new members' keys in `_write` stay
+            # exact (readers go on); nor is the campaign removed (none ever is)
+            conn.exec_driver_sql("LOCK TABLE client IN SHARE ROW EXCLUSIVE MODE")
+            conn.exec_driver_sql(
+                f"SELECT 1 FROM campaign WHERE id = {int(campaign.id)} FOR KEY SHARE"
+            )
         compared = _compare(conn)
         summary.updated, summary.unchanged = compared.updated, compared.unchanged
         import_ids: list[int] = []
-        if written_ahead:
-            import_ids = ahead.import_ids  # type: ignore[union-attr]
-            summary.import_id = import_ids[0]
-        elif status != "dry_run":
+        if status != "dry_run":
             # one record per file, each with the load's counts and its own rows
             import_ids = [
                 record(
@@ -468,18 +428,7 @@ def _load_spilled(
             ]
             summary.import_id = import_ids[0]
         if status == "applied":
-            now = ahead.now if written_ahead else dialect.now_literal(conn)  # type: ignore[union-attr]
-            _write(
-                conn,
-                campaign.id,
-                import_ids,
-                members,
-                summary.loaded - written_ahead,
-                compared,
-                now,
-            )
-            if ahead is not None:
-                ahead.finish(conn, sources.rows, summary.counts())
+            _write(conn, campaign.id, import_ids, members, summary.loaded, compared)
             if summary.errors:  # before the commit: rejects that cannot be kept apply nothing
                 written = _write_load_rejects(sources, options, summary)
                 summary.rejects_path = ", ".join(str(path) for path in written)
@@ -528,12 +477,10 @@ def _read_file(
     spill: _Spill,
     on_table: Callable[[Table], None] | None,
     progress: Progress | None,
-) -> Iterator[int]:
+) -> None:
     """One file's valid rows (`open_frames`' table and batches), cleaned a batch at a time
     into `spill` (`_validate_frame`'s columns, ROW holding each row's key across the load);
-    its rejections go to the summary. Yields each batch's spill index as it is added: a
-    file read again by the row reader (a line polars cannot split, further down) takes
-    back the batches it gave, and gives an index given before."""
+    its rejections go to the summary."""
     import polars as pl
 
     mapping = parse_mapping(options.mapping, ACCOUNT_FIELDS)
@@ -547,8 +494,6 @@ def _read_file(
             for batch in batches:
                 valid = _validate_frame(batch, table, summary, progress, options.pad_ids)
                 spill.add(valid.with_columns(pl.col(ROW) + offset))
-                del batch, valid  # not held while the caller works on the batch spilled
-                yield spill.mark() - 1
         except pl.exceptions.PolarsError:
             # a line further down that polars cannot split as the row reader does: this
             # file is read again, by the row reader, from the start
@@ -560,8 +505,6 @@ def _read_file(
     if batches is None:  # a file only the row reader reads as it is
         valid = _validate(table, summary, progress, options.pad_ids)
         spill.add(valid.with_columns(pl.col(ROW) + offset))
-        sources.rows[index] = summary.rows - rows_before
-        yield spill.mark() - 1
     sources.rows[index] = summary.rows - rows_before
 
 
@@ -625,15 +568,6 @@ class _Spill:
 
     def mark(self) -> int:
         return len(self.files)
-
-    def holds(self, indexes: Iterable[int], keys: list[int]) -> bool:
-        """Whether any of the batches `indexes` holds a row of `keys`."""
-        import polars as pl
-
-        if not keys:
-            return False
-        wanted = pl.Series(ROW, keys, pl.Int64).implode()
-        return any(self.id_parts[i].select(pl.col(ROW).is_in(wanted).any()).item() for i in indexes)
 
     def back_to(self, mark: int) -> None:
         """Forget the batches added since `mark`."""
@@ -898,52 +832,17 @@ def _accounts_frame(
 _PADDED_TABLE = "stage_padded"
 
 
-def _lock_for_writing(conn: Connection, campaign_id: int) -> None:
-    """PostgreSQL: no other load adds or changes a client from here to the commit, so that
-    the plain INSERT, the skipped UPDATE and the new members' keys in `_write` stay exact
-    (readers go on); nor is the campaign removed (none ever is)."""
-    if conn.dialect.name == "postgresql":
-        conn.exec_driver_sql("LOCK TABLE client IN SHARE ROW EXCLUSIVE MODE")
-        conn.exec_driver_sql(f"SELECT 1 FROM campaign WHERE id = {int(campaign_id)} FOR KEY SHARE")
-
-
-def _stored_widths(conn: Connection) -> list[int]:
-    """The lengths of the stored client ids."""
-    found = conn.execute(select(func.distinct(func.length(CLIENTS.c.client_id))))
-    return [width for width in found.scalars() if width is not None]
-
-
-def _widths_tried(accounts: pl.DataFrame, known_widths: Iterable[int]) -> list[int]:
-    """The widths the lost zeros' check pads `accounts`' ids of digits to: those of the
-    stored ids (`known_widths`) and the file's, longer than its shortest such id."""
-    ids = accounts["client_id"].filter(accounts["client_id"].str.contains(_DIGITS_ONLY))
-    if ids.is_empty():
-        return []
-    lengths = ids.str.len_chars()
-    shortest = lengths.min()
-    assert isinstance(shortest, int)
-    return sorted(
-        width
-        for width in set(lengths.unique().to_list()) | set(known_widths)
-        if shortest < width <= values.MAX_ID_LENGTH
-    )
-
-
 def _reject_lost_zeros(
-    conn: Connection,
-    accounts: pl.DataFrame,
-    sources: _Sources,
-    summary: LoadSummary,
-    known_widths: list[int] | None = None,
+    conn: Connection, accounts: pl.DataFrame, sources: _Sources, summary: LoadSummary
 ) -> list[int]:
     """The keys (ROW) of `accounts`' rows whose id, all digits and new to the database, is
     a known client's id or another id of the file short of its leading zeros; each is
     rejected with the width that mends it. Excel saves 0021792650 as the number 21792650:
     such a file would add every client a second time, under another id.
 
-    The widths tried are those of the database's ids (`known_widths`, when the caller
-    has them) and the file's: an id padded to each longer one is looked up, so a file
-    whose ids all keep their width costs one query.
+    The widths tried are those of the database's ids and the file's: an id padded to
+    each longer one is looked up, so a file whose ids all keep their width costs one
+    query.
     """
     import polars as pl
 
@@ -951,7 +850,14 @@ def _reject_lost_zeros(
     if ids.is_empty():
         return []
     lengths = ids["client_id"].str.len_chars()
-    widths = _widths_tried(ids, _stored_widths(conn) if known_widths is None else known_widths)
+    shortest = lengths.min()
+    assert isinstance(shortest, int)
+    known_widths = conn.execute(select(func.distinct(func.length(CLIENTS.c.client_id))))
+    widths = sorted(
+        width
+        for width in set(lengths.unique().to_list()) | set(known_widths.scalars())
+        if width is not None and shortest < width <= values.MAX_ID_LENGTH
+    )
     if not widths:
         return []
     candidates = pl.concat(
@@ -1255,12 +1161,17 @@ def _write(
     members: int,
     new_members: int,
     compared: _Compared,
-    now: str,
 ) -> None:
     """Update the clients whose data changed, add the new ones and the new members, from
     the staged rows, each member tied to the import record of its file (`import_ids`, in
     load order); flag do-not-call on the `members` staged who were members already. What
     `compared` found none of is not looked for again (a reload of 10M unchanged rows)."""
+    now = dialect.now_literal(conn)
+    import_id = str(int(import_ids[0]))
+    if len(import_ids) > 1:
+        import_id = "CASE source {} END".format(
+            " ".join(f"WHEN {i} THEN {int(found)}" for i, found in enumerate(import_ids))
+        )
     # the summary rows keep their client's branch, risk and asset band (the report's
     # breakdown keys): those of a client whose keys change here are rewritten below
     # (keys are client data: no changed client, none rekeyed)
@@ -1279,10 +1190,26 @@ def _write(
         )
     if compared.new:
         with bulk.indexes_built_after(conn, ["client"], compared.new):
-            _insert_clients(conn, STAGE_TABLE, now, only_unstored=True)
-    with _summary_tables_written(conn, new_members):
+            conn.exec_driver_sql(
+                f"""INSERT INTO client (client_id, {", ".join(_DATA_COLUMNS)}, updated_at)
+                    SELECT s.client_id, {", ".join(f"s.{c}" for c in _DATA_COLUMNS)}, {now}
+                    FROM {STAGE_TABLE} s
+                    WHERE NOT EXISTS (SELECT 1 FROM client c WHERE c.client_id = s.client_id)"""
+            )
+    summary_tables = ["member", "client_stage"]
+    # Every row written below names a campaign (none is ever removed; this one is held
+    # since the compare), this load's import records, or clients compared with or added
+    # to `client` under the load's lock on it: their foreign keys hold without a check
+    with (
+        bulk.foreign_keys_known_to_hold(conn, summary_tables, new_members),
+        bulk.indexes_built_after(conn, summary_tables, new_members),
+    ):
         if new_members:
-            _insert_members(conn, STAGE_TABLE, campaign_id, import_ids, now)
+            conn.exec_driver_sql(
+                f"""INSERT INTO member (campaign_id, client_id, joined_at, import_id, dnc, control)
+                    SELECT {int(campaign_id)}, client_id, {now}, {import_id}, dnc <> 0, false
+                    FROM {STAGE_TABLE} WHERE is_member = 0"""
+            )
         if new_members >= bulk.FOREIGN_KEYS_ONCE_FROM:
             bulk.analyze(conn, "member")
         if members:
@@ -1303,241 +1230,3 @@ def _write(
                 f"SELECT client_id FROM {STAGE_TABLE} WHERE is_member = 1 AND dnc = 1",
                 {},
             )
-
-
-_SUMMARY_TABLES = ["member", "client_stage"]
-
-
-@contextlib.contextmanager
-def _summary_tables_written(conn: Connection, new_members: int) -> Iterator[None]:
-    """Around the writing of about `new_members` rows into `member` and `client_stage`:
-    every row written names a campaign (none is ever removed; this one is held since the
-    compare), this load's import records, or clients compared with or added to `client`
-    under the load's lock on it, so their foreign keys hold without a check."""
-    with (
-        bulk.foreign_keys_known_to_hold(conn, _SUMMARY_TABLES, new_members),
-        bulk.indexes_built_after(conn, _SUMMARY_TABLES, new_members),
-    ):
-        yield
-
-
-def _insert_clients(conn: Connection, stage: str, now: str, *, only_unstored: bool) -> None:
-    """The clients of table `stage` into `client`: those not stored yet (`only_unstored`),
-    or every one, when none is."""
-    unstored = " WHERE NOT EXISTS (SELECT 1 FROM client c WHERE c.client_id = s.client_id)"
-    conn.exec_driver_sql(
-        f"""INSERT INTO client (client_id, {", ".join(_DATA_COLUMNS)}, updated_at)
-            SELECT s.client_id, {", ".join(f"s.{c}" for c in _DATA_COLUMNS)}, {now}
-            FROM {stage} s{unstored if only_unstored else ""}"""
-    )
-
-
-def _insert_members(
-    conn: Connection, stage: str, campaign_id: int, import_ids: list[int], now: str
-) -> None:
-    """The new members of table `stage`, each tied to its file's import record."""
-    import_id = str(int(import_ids[0]))
-    if len(import_ids) > 1:
-        import_id = "CASE source {} END".format(
-            " ".join(f"WHEN {i} THEN {int(found)}" for i, found in enumerate(import_ids))
-        )
-    conn.exec_driver_sql(
-        f"""INSERT INTO member (campaign_id, client_id, joined_at, import_id, dnc, control)
-            SELECT {int(campaign_id)}, client_id, {now}, {import_id}, dnc <> 0, false
-            FROM {stage} WHERE is_member = 0"""
-    )
-
-
-_AHEAD_TABLE = "stage_ahead"
-
-
-class _Ahead:
-    """PostgreSQL: a load's batches of new clients written into `client`, `member` and
-    `client_stage` as soon as each is selected, while the process reads and cleans the
-    next (the server's writing and the process's reading overlap, on two cores), instead
-    of every row waiting in the stage until the whole load is read.
-
-    Only batches whose rows are sure to be written as they are go ahead: new members, ids
-    rising through the batch and above every id written ahead before it (so none repeats
-    among them), none stored yet (no stored id at or above the batch's least, asked of
-    `client`'s key under the load's lock), and the load not yet refused (rows rejected
-    without `skip_invalid`, more new members than confirmed). From the first batch that
-    is not, the rest are staged as before. The writes ahead run in a savepoint: when the
-    whole load tells otherwise after all (the dedupe or the lost zeros' check drops a row
-    of a batch written ahead, the load is refused), they are rolled back and those
-    batches staged again from the spill, and the load goes on as if none had gone ahead.
-    """
-
-    def __init__(
-        self,
-        campaign_id: int,
-        files: Sequence[Path],
-        options: LoadOptions,
-        summary: LoadSummary,
-        members_before: int,
-    ) -> None:
-        import concurrent.futures
-
-        self.campaign_id = campaign_id
-        self.files = files
-        self.options = options
-        self.summary = summary
-        self.members_before = members_before
-        self.written: list[int] = []  # the batches written ahead, by spill index
-        self.new = 0  # their rows: new clients, new members
-        self.last_id: str | None = None  # the highest id written ahead
-        self.stopped = False
-        self.voided = False  # a batch given was taken back (its file read again)
-        self.import_ids: list[int] = []
-        self.known_widths: list[int] | None = None  # id widths stored before the load
-        self.now = ""
-        self.savepoint: Any = None
-        self.keys_and_indexes = contextlib.ExitStack()
-        self.pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="load-ahead")
-        self.pending: concurrent.futures.Future[None] | None = None
-
-    def frames_left(
-        self, conn: Connection, frames: Iterable[pl.DataFrame]
-    ) -> Iterator[pl.DataFrame]:
-        """`frames` (a batch per spill file, in spill order) less those written ahead."""
-        try:
-            for index, frame in enumerate(frames):
-                self._settle()
-                if frame.is_empty():
-                    continue
-                if self._may_go_ahead(frame):
-                    # handed over in a list the write empties: the batch is not held after
-                    # its COPY while the next is read
-                    self.pending = self.pool.submit(self._write_ahead, conn, index, [frame])
-                    del frame
-                    continue
-                self.stopped = True
-                yield frame
-            self._settle()
-        except BaseException:
-            self._cancel(conn)
-            raise
-        finally:
-            self.pool.shutdown(wait=True)
-
-    def void(self) -> None:
-        """The batches given so far are taken back: no more go ahead, and those written or
-        staged are undone (`undo`)."""
-        self.voided = self.stopped = True
-
-    def _settle(self) -> None:
-        if self.pending is not None:
-            try:
-                self.pending.result()
-            finally:  # (an interrupt while waiting leaves it to `_cancel`)
-                if self.pending.done():
-                    self.pending = None
-
-    def _cancel(self, conn: Connection) -> None:
-        """Stop the statement running ahead (an interrupt, an error): the transaction is
-        rolled back after, and may not be while a statement runs on its connection."""
-        if self.pending is None:
-            return
-        driver = conn.connection.driver_connection
-        with contextlib.suppress(Exception):
-            driver.cancel_safe()  # type: ignore[union-attr]
-        with contextlib.suppress(BaseException):
-            self.pending.result()
-        self.pending = None
-
-    def _may_go_ahead(self, frame: pl.DataFrame) -> bool:
-        ids = frame["client_id"]
-        if self.stopped or frame["is_member"].sum():
-            return False
-        if self.summary.errors and not self.options.skip_invalid:
-            return False  # refused: nothing will be written
-        limit = MAX_UNCONFIRMED_GROWTH * self.members_before
-        if self.members_before and not self.options.confirm_new and self.new + len(ids) > limit:
-            return False  # would wait for a confirmation
-        rising = len(ids) < 2 or bool((ids.slice(1) > ids.slice(0, len(ids) - 1)).all())
-        first = ids[0]
-        return rising and (self.last_id is None or first > self.last_id)
-
-    def _write_ahead(self, conn: Connection, index: int, handed: list[pl.DataFrame]) -> None:
-        frame = handed.pop()
-        rows, last_id = frame.height, frame["client_id"][-1]
-        if not self.written:
-            bulk.create(conn, _AHEAD_TABLE, _STAGE_COLUMNS)
-            bulk.postgresql_work_mem(conn)
-            _lock_for_writing(conn, self.campaign_id)
-            self.known_widths = _stored_widths(conn)
-        else:
-            conn.exec_driver_sql(f"TRUNCATE {_AHEAD_TABLE}")
-        bulk.copy_frame(conn, _AHEAD_TABLE, frame.select(list(_STAGE_COLUMNS)))
-        del frame
-        unstored = conn.exec_driver_sql(
-            f"""SELECT NOT EXISTS (SELECT 1 FROM client
-                WHERE client_id >= (SELECT min(client_id) FROM {_AHEAD_TABLE}))"""
-        ).scalar()
-        if not unstored:  # staged as before, with the rest
-            conn.exec_driver_sql(f"INSERT INTO {STAGE_TABLE} SELECT * FROM {_AHEAD_TABLE}")
-            self.stopped = True
-            return
-        if not self.written:
-            # a bulk write if this batch, times the files (a folder of like files), is one
-            self._begin(conn, rows * len(self.files))
-            # planned for a table never analysed, the tallies' GROUP BY sorted 206k rows
-            # in 0.65 s, against a hash aggregate's 0.11 s; the statistics of the first
-            # batch outlive TRUNCATE and stand for the next
-            bulk.analyze(conn, _AHEAD_TABLE)
-        _insert_clients(conn, _AHEAD_TABLE, self.now, only_unstored=False)
-        _insert_members(conn, _AHEAD_TABLE, self.campaign_id, self.import_ids, self.now)
-        stages.add_new_members(conn, self.campaign_id, _AHEAD_TABLE, "s.is_member = 0")
-        self.written.append(index)
-        self.new += rows
-        self.last_id = last_id
-
-    def _begin(self, conn: Connection, rows: int) -> None:
-        """Before the first batch written ahead: the savepoint, the import records (their
-        counts put right at the end, `finish`), the keys and indexes as a bulk write of
-        about `rows` rows has them, until `finish`."""
-        self.now = dialect.now_literal(conn)
-        self.savepoint = conn.begin_nested()
-        self.import_ids = [
-            record(
-                conn,
-                kind="accounts",
-                campaign_id=self.campaign_id,
-                path=file,
-                sha256=sha256_of(file),
-                rows=0,
-                counts={},
-                status="applied",
-            )
-            for file in self.files
-        ]
-        stack = self.keys_and_indexes
-        stack.enter_context(bulk.indexes_built_after(conn, ["client"], rows))
-        stack.enter_context(_summary_tables_written(conn, rows))
-
-    def undo(self, conn: Connection, batches: Callable[[], Iterable[pl.DataFrame]]) -> None:
-        """Roll the writes ahead back, and with them every row staged since the first
-        (the stage is a table of the transaction): `batches` stages every batch again,
-        as if none had gone ahead."""
-        if not self.written and not self.voided:
-            return
-        if self.written:
-            self.keys_and_indexes.pop_all()  # undone with the savepoint: nothing to put back
-            self.savepoint.rollback()
-        conn.exec_driver_sql(f"TRUNCATE {STAGE_TABLE}")  # (a batch taken back may be there)
-        for frame in batches():
-            bulk.copy_frame(conn, STAGE_TABLE, frame.select(list(_STAGE_COLUMNS)))
-        bulk.analyze(conn, STAGE_TABLE)
-        self.written, self.new, self.import_ids, self.voided = [], 0, [], False
-
-    def finish(self, conn: Connection, rows: list[int], counts: dict[str, int]) -> None:
-        """After the rest is written: each file's record given its rows and the load's
-        counts, the indexes dropped for the writes ahead built again."""
-        if not self.written:
-            return
-        for import_id, file_rows in zip(self.import_ids, rows, strict=True):
-            amend(conn, import_id, rows=file_rows, counts=counts)
-        self.savepoint.commit()
-        self.keys_and_indexes.close()
-        if self.new >= bulk.FOREIGN_KEYS_ONCE_FROM:
-            bulk.analyze(conn, "member")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import io
 import itertools
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -361,13 +361,7 @@ _SCRATCH_SCHEMA = "scratch_stage"
 
 @contextlib.contextmanager
 def begin_with_frames(
-    engine: Engine,
-    name: str,
-    columns: Mapping[str, str],
-    frames: Iterable[pl.DataFrame],
-    *,
-    on_postgresql: Callable[[Connection, Iterable[pl.DataFrame]], Iterable[pl.DataFrame]]
-    | None = None,
+    engine: Engine, name: str, columns: Mapping[str, str], frames: Iterable[pl.DataFrame]
 ) -> Iterator[Connection]:
     """A transaction in which table `name` holds the rows of every frame of `frames`
     (their columns in `columns` order, name -> SQL type), readable by its bare name; the
@@ -375,9 +369,6 @@ def begin_with_frames(
     transaction's first statement runs, so a caller may work out each while it goes.
 
     PostgreSQL: COPY into a temporary table, as CSV that polars writes (`copy_frame`).
-    There the frames pass through `on_postgresql(conn, frames)` first, which may write
-    some of them elsewhere in the transaction and leave them out (it has the connection
-    to itself until it hands over the next frame, and when it ends).
     SQLite: ADBC's SQLite driver writes the frames into a scratch database file from
     Arrow, binding every cell in C, and that file is attached before the transaction
     begins (ATTACH is refused inside one). Measured at 824k rows x 13 columns: 1.0 s,
@@ -395,12 +386,7 @@ def begin_with_frames(
             with engine.begin() as conn:
                 postgresql_temp_buffers(conn)
                 create(conn, name, columns)
-                every: Iterable[pl.DataFrame] = itertools.chain(
-                    [first] if first is not None else [], frames
-                )
-                if on_postgresql is not None and engine.dialect.name == "postgresql":
-                    every = on_postgresql(conn, every)
-                for frame in every:
+                for frame in itertools.chain([first] if first is not None else [], frames):
                     copy_frame(conn, name, frame.select(names))
                 analyze(conn, name)
                 yield conn

@@ -62,20 +62,6 @@ def record(
     return int(result.scalar_one())
 
 
-def amend(conn: Connection, import_id: int, *, rows: int, counts: dict[str, Any]) -> None:
-    """Put the rows and counts of import record `import_id` right, inside the caller's
-    transaction (a load records its files before it has counted them all)."""
-    from sqlalchemy import update
-
-    from reactivate.db.models import IMPORTS
-
-    conn.execute(
-        update(IMPORTS)
-        .where(IMPORTS.c.id == import_id)
-        .values(rows=rows, counts=json.dumps(counts, ensure_ascii=False))
-    )
-
-
 def listing(
     engine: Engine, campaign_id: int | None = None, limit: int = 50
 ) -> list[dict[str, Any]]:
