@@ -380,6 +380,12 @@ def test_any_window_equals_the_evidence_dated_inside_it(
     with mock.patch.object(Scope, "by_change", property(lambda _scope: False)):
         per_client = report(engine, since=since, until=until, by=by, stale_days=stale_days)
     assert result.to_json() == per_client.to_json()
+    # both ways of reading a window from the tallies, whichever the report picked: the
+    # clients with evidence inside it, and the tallies put right by those whose differs
+    for inside in (True, False):
+        with mock.patch("reactivate.report.build.fewer_inside", return_value=inside):
+            forced = report(engine, since=since, until=until, by=by, stale_days=stale_days)
+        assert forced.to_json() == per_client.to_json(), inside
     assert_funnel(result.stages, expected(data, None, start, end)[""], result.assigned, targets)
     if by is not None:
         per_group = expected(data, by, start, end)

@@ -311,6 +311,16 @@ CLIENT_STAGES = Table(
     Index(
         "ix_client_stage_attempt", "campaign_id", "calls", "reached_call", "advisor_code", "control"
     ),
+    # A date window reads only the clients who may have evidence inside it: first called
+    # inside it, or before it and last called after its start, or first added on WeCom,
+    # pushed or converted before its end (`report.source._inside`), each a range here.
+    Index("ix_client_stage_called", "campaign_id", "called_at", "last_call_at"),
+    Index("ix_client_stage_wecom", "campaign_id", "wecom_at"),
+    Index("ix_client_stage_pushed", "campaign_id", "pushed_at"),
+    Index("ix_client_stage_converted", "campaign_id", "converted_at"),
+    # and its never-called count the few members both on the do-not-call list and with
+    # a do-not-call answer, whom the tallies do not count (`report.funnels._callable`)
+    Index("ix_client_stage_dnc", "campaign_id", "dnc", "do_not_call"),
 )
 
 # The report's counts per breakdown group, kept in step with `client_stage`.

@@ -1,0 +1,35 @@
+"""A week's window reads only the clients who may have evidence inside it.
+
+Revision 0005: indexes on `client_stage` by campaign and first call (with the last
+call), first WeCom add, first push and first conversion, so that a date window finds
+the clients first seen inside it, or seen before it and called again, by index ranges
+(`report.source._inside`) instead of reading every assigned client; and by do-not-call
+membership and answer, for the window's never-called count (`report.funnels._callable`).
+"""
+
+from __future__ import annotations
+
+from alembic import op
+
+revision = "0005"
+down_revision = "0004"
+branch_labels = None
+depends_on = None
+
+#: Each index and its columns (as `models.CLIENT_STAGES` declares them).
+INDEXES = {
+    "ix_client_stage_called": ["campaign_id", "called_at", "last_call_at"],
+    "ix_client_stage_wecom": ["campaign_id", "wecom_at"],
+    "ix_client_stage_pushed": ["campaign_id", "pushed_at"],
+    "ix_client_stage_converted": ["campaign_id", "converted_at"],
+    "ix_client_stage_dnc": ["campaign_id", "dnc", "do_not_call"],
+}
+
+
+def upgrade() -> None:
+    for name, columns in INDEXES.items():
+        op.create_index(name, "client_stage", columns, if_not_exists=True)
+
+
+def downgrade() -> None:
+    raise NotImplementedError("No downgrades: restore the backup taken before upgrading.")
