@@ -250,7 +250,9 @@ def _inside(scope: Scope) -> str:
 
     if not scope.sqlite:
         return f"({' OR '.join(f'({r})' for r in ranges('cs'))})"
-    found = [f"SELECT rowid FROM client_stage i WHERE i.campaign_id = :cid AND {r}" for r in ranges("i")]
+    found = [
+        f"SELECT rowid FROM client_stage i WHERE i.campaign_id = :cid AND {r}" for r in ranges("i")
+    ]
     if since:
         found.append(
             f"SELECT i.rowid FROM {RETURNING} r CROSS JOIN client_stage i"
