@@ -132,10 +132,11 @@ def _callable(scope: Scope) -> int:
         " WHERE campaign_id = :cid AND dim = 'cohort' AND arm = 'assigned'"
         " AND assigned_at < :stale_before"
     ).one()
-    yes = "1" if scope.sqlite else "true"  # an equality, which `ix_client_stage_dnc` serves
+    # SQLite, without statistics, would read every assigned client by their advisor's index
+    indexed = " INDEXED BY ix_client_stage_dnc" if scope.sqlite else ""
     both = scope.execute(
-        f"SELECT COUNT(*) AS n FROM client_stage cs WHERE cs.campaign_id = :cid AND {ASSIGNED}"
-        f" AND cs.dnc = {yes} AND cs.do_not_call = {yes} AND cs.assigned_at < :stale_before"
+        f"SELECT COUNT(*) AS n FROM client_stage cs{indexed} WHERE cs.campaign_id = :cid"
+        f" AND {ASSIGNED} AND cs.dnc AND cs.do_not_call AND cs.assigned_at < :stale_before"
     ).one()
     return int(tallied.n or 0) + int(both.n or 0)
 

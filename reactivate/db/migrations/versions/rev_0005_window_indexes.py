@@ -9,6 +9,7 @@ membership and answer, for the window's never-called count (`report.funnels._cal
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from alembic import op
 
 revision = "0005"
@@ -16,19 +17,25 @@ down_revision = "0004"
 branch_labels = None
 depends_on = None
 
-#: Each index and its columns (as `models.CLIENT_STAGES` declares them).
+#: Each index: its columns, and the rows SQLite indexes (an upload rewrites every index
+#: entry of each summary row it touches; PostgreSQL indexes every row).
 INDEXES = {
-    "ix_client_stage_called": ["campaign_id", "called_at", "last_call_at"],
-    "ix_client_stage_wecom": ["campaign_id", "wecom_at"],
-    "ix_client_stage_pushed": ["campaign_id", "pushed_at"],
-    "ix_client_stage_converted": ["campaign_id", "converted_at"],
-    "ix_client_stage_dnc": ["campaign_id", "dnc", "do_not_call"],
+    "ix_client_stage_called": (
+        ["campaign_id", "called_at", "last_call_at"],
+        "called_at IS NOT NULL",
+    ),
+    "ix_client_stage_wecom": (["campaign_id", "wecom_at"], "wecom_at IS NOT NULL"),
+    "ix_client_stage_pushed": (["campaign_id", "pushed_at"], "pushed_at IS NOT NULL"),
+    "ix_client_stage_converted": (["campaign_id", "converted_at"], "converted_at IS NOT NULL"),
+    "ix_client_stage_dnc": (["campaign_id", "dnc", "do_not_call"], "dnc AND do_not_call"),
 }
 
 
 def upgrade() -> None:
-    for name, columns in INDEXES.items():
-        op.create_index(name, "client_stage", columns, if_not_exists=True)
+    for name, (columns, where) in INDEXES.items():
+        op.create_index(
+            name, "client_stage", columns, if_not_exists=True, sqlite_where=sa.text(where)
+        )
 
 
 def downgrade() -> None:
