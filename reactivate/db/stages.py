@@ -389,10 +389,12 @@ def _rebuild_set(
     only_touched = bool(only)
     _stage_cohorts(conn, campaign_id, only.format(alias=""), campaign)
     funnel_tallied = tally_funnel(campaign, sqlite=sqlite)
+    if not sqlite:
+        _rebuild_postgresql(conn, campaign_id, campaign, only, any_void, funnel_tallied)
+        return
     # Rewriting a whole campaign, SQLite builds the summary's indexes anew by one sort
     # many times faster than it keeps them up to date row by row (8x at 1M members).
-    # (PostgreSQL would lock readers out for the transaction's length: left alone.)
-    reindex = sqlite and not only_touched
+    reindex = not only_touched
     from reactivate.db.models import CLIENT_STAGES
 
     indexes = CLIENT_STAGES.indexes
@@ -405,7 +407,7 @@ def _rebuild_set(
         tally.start_delta(conn, campaign_id, _TOUCHED)
     else:
         tally.clear(conn, campaign_id)
-    # A few clients on SQLite (PostgreSQL's returned above): their rows rewritten in
+    # A few clients (PostgreSQL's returned in `_rebuild`): their rows rewritten in
     # place, each keeping its rowid, so the primary key's index is not touched; deleted
     # and inserted anew, each row dirtied a page of that index and of the table's end
     # besides its own (an advisor's sheet: 1,249 of the commit's 5,422 pages).
@@ -431,20 +433,70 @@ def _rebuild_set(
         tally.finish_delta(conn, campaign_id, _TOUCHED, funnel_tallied)
     else:
         tally.add_campaign(conn, campaign_id, funnel_tallied)
-        if not sqlite:
-            # PostgreSQL plans the next reads from statistics of the rows just replaced
-            # (after a first rebuild: of an empty table; at 1M members it then took a
-            # bitmap scan and an on-disk sort for `--by attempt`): sampled anew, 30,000 rows
-            for table in ("client_stage", "stage_tally", "stage_days"):
-                conn.exec_driver_sql(f"ANALYZE {table}")
+
+
+#: The temporary table a rebuild of many clients on PostgreSQL works their new rows out into.
+_NEW = "stage_new"
+#: The tables a rebuild writes, each with a foreign key to `campaign` (and the summary's to `client`).
+_WRITTEN = ("client_stage", "stage_tally", "stage_days")
+
+
+def _rebuild_postgresql(
+    conn: Connection,
+    campaign_id: int,
+    campaign: Campaign,
+    only: str,
+    unvoided: bool,
+    funnel_tallied: tally.Funnel,
+) -> None:
+    """PostgreSQL's `_rebuild_set` (temporary table `stage_cohort` filled): the summary rows
+    of the members `only` names replaced, the tallies counted anew.
+
+    The new rows are worked out first into a temporary table by CREATE TABLE AS, whose
+    SELECT may run on parallel workers (an INSERT's never does), then moved in by a plain
+    INSERT ... SELECT, with the secondary indexes built after it by one sort
+    (`bulk.indexes_built_after`) and no foreign-key trigger per row
+    (`bulk.foreign_keys_known_to_hold`; the same for the tallies): every row comes from a
+    `member` row, which holds both keys (campaign, client), read in this transaction under
+    the campaign's lock, and clients are never deleted (a purge rewrites them). At 1M
+    members the INSERT spent 20.7 s of 63 s in its two keys' triggers (benchmarks/README.md).
+    """
+    params = {"campaign_id": campaign_id}
+    names = ", ".join([*_SUMMARY_COLUMNS, *funnel_columns(campaign.stages, sqlite=False)])
+    conn.exec_driver_sql(f"DROP TABLE IF EXISTS {_NEW}")
+    summary = _summary_sql(campaign, sqlite=False, unvoided=unvoided, only=only, into=_NEW)
+    rows = conn.execute(text(summary), params).rowcount
+    conn.exec_driver_sql(f"DROP TABLE {_COHORTS}")
+    tally.clear(conn, campaign_id)
+    conn.execute(
+        text(f"DELETE FROM client_stage WHERE campaign_id = :campaign_id {only.format(alias='')}"),
+        params,
+    )
+    with bulk.foreign_keys_known_to_hold(conn, _WRITTEN, rows):
+        with bulk.indexes_built_after(conn, ["client_stage"], rows):
+            conn.exec_driver_sql(f"INSERT INTO client_stage ({names}) SELECT {names} FROM {_NEW}")
+        conn.exec_driver_sql(f"DROP TABLE {_NEW}")
+        tally.add_campaign(conn, campaign_id, funnel_tallied)
+    # PostgreSQL plans the next reads from statistics of the rows just replaced (after a
+    # first rebuild: of an empty table; at 1M members it then took a bitmap scan and an
+    # on-disk sort for `--by attempt`): sampled anew, 30,000 rows
+    for table in _WRITTEN:
+        conn.exec_driver_sql(f"ANALYZE {table}")
 
 
 def _summary_sql(
-    campaign: Campaign, *, sqlite: bool, unvoided: bool, only: str, in_place: bool = False
+    campaign: Campaign,
+    *,
+    sqlite: bool,
+    unvoided: bool,
+    only: str,
+    in_place: bool = False,
+    into: str | None = None,
 ) -> str:
     """The INSERT of the summary rows of the members `only` names (parameter :campaign_id);
     `in_place`: a row already there is updated to the new values (every column but the
-    key; a stage the campaign does not have gets no days), as deleting it first would."""
+    key; a stage the campaign does not have gets no days), as deleting it first would;
+    `into`: the rows go into a new temporary table of that name instead (CREATE TABLE AS)."""
     # SQLite works out the assignment's Julian day once per member, not once per stage.
     assigned_day = "julianday(m.assigned_at) AS assigned_day," if sqlite else ""
     derived = funnel_columns(campaign.stages, sqlite=sqlite, assigned_day="assigned_day")
@@ -458,6 +510,11 @@ def _summary_sql(
         funnel_values=", ".join(derived.values()),
         asset_band=asset_band_sql("c.assets", campaign.asset_edges),
     )
+    if into is not None:
+        head, select = insert.split(")\nSELECT", 1)
+        return head.replace("INSERT INTO client_stage", f"CREATE TEMPORARY TABLE {into}", 1) + (
+            ") AS\nSELECT" + select
+        )
     if not in_place:
         return insert
     from reactivate.db.models import CLIENT_STAGES
