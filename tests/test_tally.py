@@ -221,9 +221,9 @@ def test_a_rebuild_written_in_bulk_equals_the_tallies_kept_in_step(
     db_url: str, may_skip: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A rebuild of a big campaign on PostgreSQL moves its rows in without a foreign-key
-    trigger per row (or with the keys checked once, where the role may not skip them) and
-    builds the summary's indexes after them: the same rows and tallies as the ones kept in
-    step, and the keys and indexes in place afterwards. (Here every rebuild is big.)"""
+    trigger per row (or with the keys checked once, where the role may not skip them): the
+    same rows and tallies as the ones kept in step, and the keys and indexes in place
+    afterwards. (Here every rebuild is big.)"""
     monkeypatch.setattr(bulk, "FOREIGN_KEYS_ONCE_FROM", 1)
     monkeypatch.setattr(bulk, "_may_skip_triggers", lambda conn: may_skip)
     engine = open_engine(db_url)

@@ -454,12 +454,13 @@ def _rebuild_postgresql(
 
     The new rows are worked out first into a temporary table by CREATE TABLE AS, whose
     SELECT may run on parallel workers (an INSERT's never does), then moved in by a plain
-    INSERT ... SELECT, with the secondary indexes built after it by one sort
-    (`bulk.indexes_built_after`) and no foreign-key trigger per row
+    INSERT ... SELECT with no foreign-key trigger per row
     (`bulk.foreign_keys_known_to_hold`; the same for the tallies): every row comes from a
     `member` row, which holds both keys (campaign, client), read in this transaction under
     the campaign's lock, and clients are never deleted (a purge rewrites them). At 1M
-    members the INSERT spent 20.7 s of 63 s in its two keys' triggers (benchmarks/README.md).
+    members the INSERT spent 20.7 s of 63 s in its two keys' triggers. The summary's
+    indexes are kept up row by row: dropped and built after, the rebuild of 315,000
+    members took longer, not shorter (benchmarks/README.md), and readers would wait.
     """
     params = {"campaign_id": campaign_id}
     names = ", ".join([*_SUMMARY_COLUMNS, *funnel_columns(campaign.stages, sqlite=False)])
@@ -473,8 +474,7 @@ def _rebuild_postgresql(
         params,
     )
     with bulk.foreign_keys_known_to_hold(conn, _WRITTEN, rows):
-        with bulk.indexes_built_after(conn, ["client_stage"], rows):
-            conn.exec_driver_sql(f"INSERT INTO client_stage ({names}) SELECT {names} FROM {_NEW}")
+        conn.exec_driver_sql(f"INSERT INTO client_stage ({names}) SELECT {names} FROM {_NEW}")
         conn.exec_driver_sql(f"DROP TABLE {_NEW}")
         tally.add_campaign(conn, campaign_id, funnel_tallied)
     # PostgreSQL plans the next reads from statistics of the rows just replaced (after a
