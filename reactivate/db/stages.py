@@ -435,8 +435,6 @@ def _rebuild_set(
         tally.add_campaign(conn, campaign_id, funnel_tallied)
 
 
-#: The temporary table a rebuild of many clients on PostgreSQL works their new rows out into.
-_NEW = "stage_new"
 #: The tables a rebuild writes, each with a foreign key to `campaign` (and the summary's to `client`).
 _WRITTEN = ("client_stage", "stage_tally", "stage_days")
 
@@ -452,30 +450,28 @@ def _rebuild_postgresql(
     """PostgreSQL's `_rebuild_set` (temporary table `stage_cohort` filled): the summary rows
     of the members `only` names replaced, the tallies counted anew.
 
-    The new rows are worked out first into a temporary table by CREATE TABLE AS, whose
-    SELECT may run on parallel workers (an INSERT's never does), then moved in by a plain
-    INSERT ... SELECT with no foreign-key trigger per row
-    (`bulk.foreign_keys_known_to_hold`; the same for the tallies): every row comes from a
+    The rows are written with no foreign-key trigger per row
+    (`bulk.foreign_keys_known_to_hold`, for the tallies too): every row comes from a
     `member` row, which holds both keys (campaign, client), read in this transaction under
     the campaign's lock, and clients are never deleted (a purge rewrites them). At 1M
-    members the INSERT spent 20.7 s of 63 s in its two keys' triggers. The summary's
-    indexes are kept up row by row: dropped and built after, the rebuild of 315,000
-    members took longer, not shorter (benchmarks/README.md), and readers would wait.
+    members the INSERT spent 20.7 s of 63 s in its two keys' triggers. How many rows come
+    is told by the old ones deleted (a member has its row from its load on). Measured and
+    not kept (benchmarks/README.md): the new rows worked out first by CREATE TABLE AS,
+    whose SELECT may run on parallel workers, then moved in (no faster on two cores); the
+    summary's indexes dropped and built after (slower at 315,000 members, and readers
+    would wait for the commit).
     """
     params = {"campaign_id": campaign_id}
-    names = ", ".join([*_SUMMARY_COLUMNS, *funnel_columns(campaign.stages, sqlite=False)])
-    conn.exec_driver_sql(f"DROP TABLE IF EXISTS {_NEW}")
-    summary = _summary_sql(campaign, sqlite=False, unvoided=unvoided, only=only, into=_NEW)
-    rows = conn.execute(text(summary), params).rowcount
-    conn.exec_driver_sql(f"DROP TABLE {_COHORTS}")
     tally.clear(conn, campaign_id)
-    conn.execute(
+    rows = conn.execute(
         text(f"DELETE FROM client_stage WHERE campaign_id = :campaign_id {only.format(alias='')}"),
         params,
-    )
+    ).rowcount
     with bulk.foreign_keys_known_to_hold(conn, _WRITTEN, rows):
-        conn.exec_driver_sql(f"INSERT INTO client_stage ({names}) SELECT {names} FROM {_NEW}")
-        conn.exec_driver_sql(f"DROP TABLE {_NEW}")
+        conn.execute(
+            text(_summary_sql(campaign, sqlite=False, unvoided=unvoided, only=only)), params
+        )
+        conn.exec_driver_sql(f"DROP TABLE {_COHORTS}")
         tally.add_campaign(conn, campaign_id, funnel_tallied)
     # PostgreSQL plans the next reads from statistics of the rows just replaced (after a
     # first rebuild: of an empty table; at 1M members it then took a bitmap scan and an
@@ -485,18 +481,11 @@ def _rebuild_postgresql(
 
 
 def _summary_sql(
-    campaign: Campaign,
-    *,
-    sqlite: bool,
-    unvoided: bool,
-    only: str,
-    in_place: bool = False,
-    into: str | None = None,
+    campaign: Campaign, *, sqlite: bool, unvoided: bool, only: str, in_place: bool = False
 ) -> str:
     """The INSERT of the summary rows of the members `only` names (parameter :campaign_id);
     `in_place`: a row already there is updated to the new values (every column but the
-    key; a stage the campaign does not have gets no days), as deleting it first would;
-    `into`: the rows go into a new temporary table of that name instead (CREATE TABLE AS)."""
+    key; a stage the campaign does not have gets no days), as deleting it first would."""
     # SQLite works out the assignment's Julian day once per member, not once per stage.
     assigned_day = "julianday(m.assigned_at) AS assigned_day," if sqlite else ""
     derived = funnel_columns(campaign.stages, sqlite=sqlite, assigned_day="assigned_day")
@@ -510,11 +499,6 @@ def _summary_sql(
         funnel_values=", ".join(derived.values()),
         asset_band=asset_band_sql("c.assets", campaign.asset_edges),
     )
-    if into is not None:
-        head, select = insert.split(")\nSELECT", 1)
-        return head.replace("INSERT INTO client_stage", f"CREATE TEMPORARY TABLE {into}", 1) + (
-            ") AS\nSELECT" + select
-        )
     if not in_place:
         return insert
     from reactivate.db.models import CLIENT_STAGES
