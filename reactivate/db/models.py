@@ -262,9 +262,11 @@ WECOM_TOKENS = Table(
     _time("expires_at"),
 )
 
-#: The summary's indexes a date window reads (revision 0005): name -> (columns, the rows
-#: SQLite indexes). An advisor's upload into a 1M campaign paid about 0.05 s CPU per index
-#: when every row had an entry (benchmarks/README.md).
+#: The summary's indexes a date window reads on SQLite (revision 0005): name -> (columns,
+#: the rows indexed). An advisor's upload into a 1M campaign paid about 0.05 s CPU per
+#: index when every row had an entry (benchmarks/README.md). PostgreSQL has none of them:
+#: at 10M its week read the summary by one scan even with them, and five more indexes to
+#: keep cost its load and rebuild (a 1M load about 10%).
 WINDOW_INDEXES = {
     "ix_client_stage_called": (
         ("campaign_id", "called_at", "last_call_at"),
@@ -331,10 +333,10 @@ CLIENT_STAGES = Table(
     # pushed or converted before its end (`report.source._inside`), each a range here;
     # and its never-called count the few members both on the do-not-call list and with
     # a do-not-call answer, whom the tallies do not count (`report.funnels._callable`).
-    # SQLite indexes only the rows that have the value: an upload rewrites every index
+    # SQLite only, and only the rows that have the value: an upload rewrites every index
     # entry of each summary row it touches (`WINDOW_INDEXES`).
     *(
-        Index(name, *columns, sqlite_where=text(where))
+        Index(name, *columns, sqlite_where=text(where)).ddl_if(dialect="sqlite")
         for name, (columns, where) in WINDOW_INDEXES.items()
     ),
 )
