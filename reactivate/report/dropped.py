@@ -278,11 +278,15 @@ def _copied(scope: Scope, sql: str, csv: bool) -> Iterator[str]:
     from psycopg import sql as pgsql
 
     raw = cast(Any, scope.conn).connection.driver_connection
-    params = scope.params_of(sql)
-    statement = re.sub(
-        r"(?<![:\w]):(\w+)",
-        lambda found: pgsql.Literal(params[found.group(1)]).as_string(raw),
-        sql,
+    params = scope.params_of(sql)  # bound here: COPY takes no parameters
+    statement = (
+        re.sub(
+            "(?<![:\\w]):(" + "|".join(params) + ")\\b",
+            lambda found: pgsql.Literal(params[found.group(1)]).as_string(raw),
+            sql,
+        )
+        if params
+        else sql
     )
     pending, between = b"", ""
     with raw.cursor() as cursor, cursor.copy(f"COPY ({statement}) TO STDOUT") as copy:
