@@ -17,6 +17,7 @@ from typing import Any, cast
 
 from reactivate import access
 from reactivate.clock import offset_spans, shown_column
+from reactivate.db.dialect import work_mem
 from reactivate.privacy import FORMULA_STARTS, masked_mobile_sql, masked_name_sql
 from reactivate.report.model import DroppedClient
 from reactivate.report.scope import Scope
@@ -24,6 +25,8 @@ from reactivate.report.source import source
 
 #: the clients' values in each row of the list, in `DroppedClient`'s order
 _VALUES = ("client_id", "name", "mobile", "advisor_code", "advisor_name")
+#: PostgreSQL's memory per sort or hash for the whole list (`dropped_text`)
+LIST_WORK_MEM = "256MB"
 #: lines of text read from SQLite at a time (a few MB)
 _BLOCK_ROWS = 20_000
 
@@ -96,7 +99,10 @@ def dropped_text(scope: Scope, stage: str, fmt: str, lead: str = "") -> Iterator
         # each row then ends as it should in the text but for COPY's newline: CR for a
         # CSV line, the comma after a JSON object
         ending = _char(13, False) if csv else "','"
-        yield from _copied(scope, f"SELECT {line} || {ending} FROM {listed}", csv)
+        # the list's sort in memory: 2.58M clients of 10M, about 400 MB over the parallel
+        # workers, sorted on disk at the report's 64 MB (6 s)
+        with work_mem(cast(Any, scope.conn), LIST_WORK_MEM):
+            yield from _copied(scope, f"SELECT {line} || {ending} FROM {listed}", csv)
 
 
 #: the keys of a client's JSON object (`DroppedClient.to_json`)
