@@ -416,6 +416,9 @@ def _child(what: str, path: Path, form: dict[str, str]) -> None:
         import reactivate.report  # noqa: F401
         from reactivate.db.engine import open_engine
 
+        if "format" in form:  # written as the command writes it: its module imported too
+            import reactivate.cli.report  # noqa: F401
+
         open_engine(str(path)).dispose()  # a database of an older schema is upgraded first
     if what == "upload":
         import fastexcel  # noqa: F401

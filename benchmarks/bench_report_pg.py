@@ -329,6 +329,8 @@ def _child(what: str, database: str, form: dict[str, str], advisor: str) -> None
         return
     import reactivate.report  # noqa: F401
 
+    if "format" in form:  # written as the command writes it: its module imported too
+        import reactivate.cli.report  # noqa: F401
     if what == "upload":
         import fastexcel  # noqa: F401
         import polars  # noqa: F401
