@@ -24,7 +24,7 @@ from rich.text import Text
 from reactivate.messages import has, label, t
 from reactivate.privacy import SAFE_XLSX, csv_cell
 from reactivate.render.tables import column_labels
-from reactivate.report.model import Group, Report, StageFigures
+from reactivate.report.model import DROPPED_KEYS, Group, Report, StageFigures
 from reactivate.report.timeline import Timeline
 from reactivate.sheets import layout
 
@@ -106,17 +106,7 @@ def write_json(report: Report, stream: Writable) -> None:
 
 #: A `--dropped` list's columns (CSV, xlsx, HTML); after the first two, each client's
 #: values, also the keys of its JSON object (`DroppedClient.to_json`).
-DROPPED_HEADERS = (
-    "campaign",
-    "stage",
-    "client_id",
-    "name",
-    "mobile",
-    "advisor",
-    "advisor_name",
-    "last_call_at",
-    "callback_at",
-)
+DROPPED_HEADERS = ("campaign", "stage", *DROPPED_KEYS)
 
 
 # --- table (rich) --------------------------------------------------------------------------

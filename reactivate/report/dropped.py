@@ -19,7 +19,7 @@ from reactivate import access
 from reactivate.clock import offset_spans, shown_column
 from reactivate.db.dialect import work_mem
 from reactivate.privacy import FORMULA_STARTS, masked_mobile_sql, masked_name_sql
-from reactivate.report.model import DroppedClient
+from reactivate.report.model import DROPPED_KEYS, DroppedClient
 from reactivate.report.scope import Scope
 from reactivate.report.source import source
 
@@ -85,7 +85,7 @@ def dropped_text(scope: Scope, stage: str, fmt: str, lead: str = "") -> Iterator
         newline = _char(10, sqlite)
         line = f" || ',' || {newline} || ".join(
             f"{_literal(' ' * 8 + chr(34) + key + chr(34) + ': ')} || {cell}"
-            for key, cell in zip(_JSON_KEYS, cells, strict=True)
+            for key, cell in zip(DROPPED_KEYS, cells, strict=True)
         )
         line = f"'      {{' || {newline} || {line} || {newline} || '      }}'"
     # the values worked out once in a subquery (each is mentioned several times in its
@@ -104,18 +104,6 @@ def dropped_text(scope: Scope, stage: str, fmt: str, lead: str = "") -> Iterator
         # workers, sorted on disk at the report's 64 MB (6 s)
         with work_mem(cast(Any, scope.conn), LIST_WORK_MEM):
             yield from _copied(scope, f"SELECT {line} || {ending} FROM {listed}", csv)
-
-
-#: the keys of a client's JSON object (`DroppedClient.to_json`)
-_JSON_KEYS = (
-    "client_id",
-    "name",
-    "mobile",
-    "advisor",
-    "advisor_name",
-    "last_call_at",
-    "callback_at",
-)
 
 
 def _listed(scope: Scope, stage: str, limit: int | None = None) -> str:

@@ -146,6 +146,18 @@ class AttemptRow:
         }
 
 
+#: The keys of a `--dropped` client's JSON object (`DroppedClient.to_json`), in order.
+DROPPED_KEYS = (
+    "client_id",
+    "name",
+    "mobile",
+    "advisor",
+    "advisor_name",
+    "last_call_at",
+    "callback_at",
+)
+
+
 class DroppedClient(NamedTuple):
     """A client who reached the stage before `--dropped STAGE` but not it; personal data masked.
 
