@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from report_campaign import AS_OF, SLUG, Data, registered, run
 from typer.testing import CliRunner
 
+import reactivate.report.dropped as dropped_module
 from reactivate.cli import app
 from reactivate.db import models as tables
 from reactivate.db.engine import open_engine
@@ -133,10 +134,15 @@ def _in_memory(db: str, options: ReportOptions) -> tuple[Any, str, str]:
     return report, render.to_csv(report), expected_json
 
 
-def test_the_streamed_dropped_list_is_the_list_written_row_by_row(db_url: str) -> None:
+def test_the_streamed_dropped_list_is_the_list_written_row_by_row(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """On either database, the whole list as the command writes it (CSV and JSON made by
-    the database, `dropped_text`) is byte for byte the list read as clients then written
-    by Python, with no clients and with some; and the table's count is the list's."""
+    the database, `dropped_text`, in blocks small enough here to cut it many times) is
+    byte for byte the list read as clients then written by Python; and the table's count
+    is the list's."""
+    monkeypatch.setattr(dropped_module, "_BLOCK_ROWS", 7)
+    monkeypatch.setattr(dropped_module, "_COPY_BLOCK", 500)
     registered(db_url, 7, 60)
     lengths = []
     for stage in ("called", "reached", "converted"):

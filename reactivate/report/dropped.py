@@ -27,6 +27,8 @@ from reactivate.report.source import source
 _VALUES = ("client_id", "name", "mobile", "advisor_code", "advisor_name")
 #: PostgreSQL's memory per sort or hash for the whole list (`dropped_text`)
 LIST_WORK_MEM = "256MB"
+#: bytes of COPY's rows decoded at a time
+_COPY_BLOCK = 1 << 20
 #: lines of text read from SQLite at a time (a few MB)
 _BLOCK_ROWS = 20_000
 
@@ -166,8 +168,10 @@ def _csv_cell_sql(value: str, sqlite: bool) -> str:
     starts = "".join(sorted(FORMULA_STARTS, key=lambda start: start != "-"))  # "-" first
     if sqlite:
         special, formula = f"{value} GLOB '*[,\"\n\r]*'", f"{value} GLOB '[{starts}]*'"
-    else:
-        special, formula = f"{value} ~ '[,\"\n\r]'", f"{value} ~ '^[{starts}]'"
+    else:  # PostgreSQL's regular expressions cost several times these plain tests
+        finds = (f"strpos({value}, {char}) > 0" for char in ("','", "'\"'", "chr(10)", "chr(13)"))
+        special = "(" + " OR ".join(finds) + ")"
+        formula = f"left({value}, 1) IN ({', '.join(map(_literal, FORMULA_STARTS))})"
     mark = f"CASE WHEN {formula} THEN '''' ELSE '' END"
     quoted = f"'\"' || {mark} || replace({value}, '\"', '\"\"') || '\"'"
     return (
@@ -277,16 +281,31 @@ def _copied(scope: Scope, sql: str, csv: bool) -> Iterator[str]:
         if params
         else sql
     )
-    pending, between = b"", ""
+    between = ""
+
+    def decoded(block: bytes) -> str:
+        nonlocal between
+        text = codecs.escape_decode(block)[0].decode("utf-8")
+        text, between = (text, between) if csv else (between + text[:-2], ",\n")
+        return text
+
+    # COPY hands over a row at a time: gathered into blocks of about a megabyte, each cut
+    # after its last whole row (a Python step per row cost 6.6 s of CPU at 2.58M rows)
+    parts: list[bytes] = []
+    size = 0
     with raw.cursor() as cursor, cursor.copy(f"COPY ({statement}) TO STDOUT") as copy:
         for data in copy:
-            pending += bytes(data)
-            end = pending.rfind(b"\n") + 1
-            if not end:
+            parts.append(bytes(data))
+            size += len(data)
+            if size < _COPY_BLOCK:
                 continue
-            whole, pending = pending[:end], pending[end:]
-            text = codecs.escape_decode(whole)[0].decode("utf-8")
-            yield text if csv else between + text[:-2]
-            between = ",\n"
-    if pending:
+            pending = b"".join(parts)
+            end = pending.rfind(b"\n") + 1
+            parts, size = [pending[end:]], len(pending) - end
+            if end:
+                yield decoded(pending[:end])
+    rest = b"".join(parts)
+    if rest and not rest.endswith(b"\n"):
         raise ValueError("COPY ended inside a row")
+    if rest:
+        yield decoded(rest)
