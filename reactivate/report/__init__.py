@@ -23,13 +23,14 @@ connection, each a module of plain functions taking a `scope.Scope`:
 - `medians`: median days from assignment to each stage
 - `reactivation`: treated against the control group, uplift with its interval
 - `quality`: the data-quality section
-- `attempts`, `dropped`: the dialer's pass report, the drop-off list (masked)
+- `attempts`, `dropped`: the dialer's pass report, the drop-off list (masked; as CSV or
+  JSON written by the database while `open_report` holds the connection open)
 
 The result is a `model.Report`, plain data whose `to_json` is the stable contract;
 `reactivate.render` draws it and never queries. Nothing here prints.
 """
 
-from reactivate.report.build import build_report
+from reactivate.report.build import build_report, open_report
 from reactivate.report.model import (
     BREAKDOWNS,
     RANKED,
@@ -61,4 +62,5 @@ __all__ = [
     "TimelineEvent",
     "client_timeline",
     "build_report",
+    "open_report",
 ]

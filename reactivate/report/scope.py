@@ -107,11 +107,12 @@ class Scope:
 
     def execute(self, sql: str) -> Any:
         """Run `sql` with the values it names (datetimes bound as stored)."""
-        return reads.execute(self.conn, sql, self._used(sql))
+        return reads.execute(self.conn, sql, self.params_of(sql))
 
     def tuples(self, sql: str) -> list[Any]:
         """`execute`'s rows at once, as the driver's plain tuples where it can (`reads.tuples`)."""
-        return reads.tuples(self.conn, sql, self._used(sql))
+        return reads.tuples(self.conn, sql, self.params_of(sql))
 
-    def _used(self, sql: str) -> dict[str, Any]:
+    def params_of(self, sql: str) -> dict[str, Any]:
+        """The bound values `sql` names."""
         return {k: v for k, v in self.params.items() if f":{k}" in sql}
