@@ -299,6 +299,32 @@ def test_xlsx_has_a_summary_chart_and_a_sheet_per_breakdown(
     assert_no_personal_data(text, data)
 
 
+def test_a_dropped_list_longer_than_a_sheet_goes_on_in_more_sheets(
+    setup: tuple[str, Data], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db, _ = setup
+    engine = open_engine(db)
+    report = build_report(engine, SLUG, ReportOptions(dropped="wecom_added", as_of=AS_OF))
+    engine.dispose()
+    listed = [c.to_json()["client_id"] for c in report.dropped]
+    assert len(listed) > 4
+    # a sheet of 2 clients stands for Excel's 1,048,575: past it xlsxwriter drops cells
+    monkeypatch.setattr(render, "DROPPED_SHEET_CLIENTS", 2)
+    path = tmp_path / "dropped.xlsx"
+    render.write_xlsx(report, path)
+    book = openpyxl.load_workbook(path)
+    parts = [name for name in book.sheetnames if name.startswith("dropped")]
+    assert parts == ["dropped"] + [f"dropped {n}" for n in range(2, len(parts) + 1)]
+    assert len(parts) == (len(listed) + 1) // 2
+    header = next(book["dropped"].iter_rows(values_only=True))
+    written = []
+    for name in parts:
+        rows = list(book[name].iter_rows(values_only=True))
+        assert rows[0] == header and 1 <= len(rows) - 1 <= 2
+        written += [row[0] for row in rows[1:]]
+    assert written == listed
+
+
 def test_libreoffice_opens_the_report_workbook(setup: tuple[str, Data], tmp_path: Path) -> None:
     office = shutil.which("soffice") or shutil.which("libreoffice")
     if office is None:

@@ -863,28 +863,39 @@ def _attempts_sheet(book: Any, report: Report, formats: _Formats) -> None:
     _print(sheet, report)
 
 
+#: Clients a sheet of the `--dropped` list holds: Excel's 1,048,576 rows less the header.
+#: xlsxwriter drops a cell past them without an error, so the list goes on in another sheet.
+DROPPED_SHEET_CLIENTS = 1_048_575
+
+
 def _dropped_sheet(book: Any, report: Report, formats: _Formats) -> None:
-    sheet = book.add_worksheet(t("report.xlsx.dropped")[:31])
+    """The whole `--dropped` list: a sheet, and more ("dropped 2", ...) when it is longer
+    than one holds (at 10M a list can be 2.6M clients)."""
     headers = DROPPED_HEADERS[2:]
-    widths = layout.ColumnWidths()
-    widths.see_row(column_labels(headers))
-    sheet.write_row(0, 0, column_labels(headers), formats.header)
     zone = ZoneInfo(report.timezone)
-    for i, c in enumerate(report.dropped, start=1):
-        data = c.to_json()
-        cells: list[Any] = [data[k] or "" for k in headers]
-        # times as date cells on the campaign's clock, never ISO text
-        for k, moment in (("last_call_at", c.last_call_at), ("callback_at", c.callback_at)):
-            cells[headers.index(k)] = moment.astimezone(zone) if moment else ""
-        for col, value in enumerate(cells):
-            if isinstance(value, dt.datetime):
-                layout.write_time(sheet, i, col, value, formats.datetime)
-            elif value != "":
-                sheet.write_string(i, col, str(value))
-        widths.see_row(cells)
-    widths.apply(sheet)
-    sheet.freeze_panes(1, 0)
-    _print(sheet, report)
+    name = t("report.xlsx.dropped")
+    clients = report.dropped
+    for part, start in enumerate(range(0, max(len(clients), 1), DROPPED_SHEET_CLIENTS), 1):
+        sheet = book.add_worksheet(name[:31] if part == 1 else f"{name[:26]} {part}")
+        widths = layout.ColumnWidths()
+        widths.see_row(column_labels(headers))
+        sheet.write_row(0, 0, column_labels(headers), formats.header)
+        shown = clients[start : start + DROPPED_SHEET_CLIENTS]
+        for i, c in enumerate(shown, start=1):
+            data = c.to_json()
+            cells: list[Any] = [data[k] or "" for k in headers]
+            # times as date cells on the campaign's clock, never ISO text
+            for k, moment in (("last_call_at", c.last_call_at), ("callback_at", c.callback_at)):
+                cells[headers.index(k)] = moment.astimezone(zone) if moment else ""
+            for col, value in enumerate(cells):
+                if isinstance(value, dt.datetime):
+                    layout.write_time(sheet, i, col, value, formats.datetime)
+                elif value != "":
+                    sheet.write_string(i, col, str(value))
+            widths.see_row(cells)
+        widths.apply(sheet)
+        sheet.freeze_panes(1, 0)
+        _print(sheet, report)
 
 
 def _write_optional(sheet: Any, row: int, col: int, value: float | int | None, fmt: Any) -> None:
