@@ -27,6 +27,7 @@ from reactivate.db.engine import open_engine
 from reactivate.render import report as render
 from reactivate.report import Group, ReportOptions, build_report, open_report
 from reactivate.rules import funnel
+from reactivate.sheets import layout
 
 
 @pytest.fixture
@@ -309,7 +310,7 @@ def test_a_dropped_list_longer_than_a_sheet_goes_on_in_more_sheets(
     listed = [c.to_json()["client_id"] for c in report.dropped]
     assert len(listed) > 4
     # a sheet of 2 clients stands for Excel's 1,048,575: past it xlsxwriter drops cells
-    monkeypatch.setattr(render, "DROPPED_SHEET_CLIENTS", 2)
+    monkeypatch.setattr(layout, "SHEET_DATA_ROWS", 2)
     path = tmp_path / "dropped.xlsx"
     render.write_xlsx(report, path)
     book = openpyxl.load_workbook(path)

@@ -863,11 +863,6 @@ def _attempts_sheet(book: Any, report: Report, formats: _Formats) -> None:
     _print(sheet, report)
 
 
-#: Clients a sheet of the `--dropped` list holds: Excel's 1,048,576 rows less the header.
-#: xlsxwriter drops a cell past them without an error, so the list goes on in another sheet.
-DROPPED_SHEET_CLIENTS = 1_048_575
-
-
 def _dropped_sheet(book: Any, report: Report, formats: _Formats) -> None:
     """The whole `--dropped` list: a sheet, and more ("dropped 2", ...) when it is longer
     than one holds (at 10M a list can be 2.6M clients)."""
@@ -875,12 +870,13 @@ def _dropped_sheet(book: Any, report: Report, formats: _Formats) -> None:
     zone = ZoneInfo(report.timezone)
     name = t("report.xlsx.dropped")
     clients = report.dropped
-    for part, start in enumerate(range(0, max(len(clients), 1), DROPPED_SHEET_CLIENTS), 1):
-        sheet = book.add_worksheet(name[:31] if part == 1 else f"{name[:26]} {part}")
+    per_sheet = layout.SHEET_DATA_ROWS
+    for part, start in enumerate(range(0, max(len(clients), 1), per_sheet), 1):
+        sheet = book.add_worksheet(layout.sheet_name(name, part))
         widths = layout.ColumnWidths()
         widths.see_row(column_labels(headers))
         sheet.write_row(0, 0, column_labels(headers), formats.header)
-        shown = clients[start : start + DROPPED_SHEET_CLIENTS]
+        shown = clients[start : start + per_sheet]
         for i, c in enumerate(shown, start=1):
             data = c.to_json()
             cells: list[Any] = [data[k] or "" for k in headers]
