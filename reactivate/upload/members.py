@@ -176,6 +176,50 @@ def load_members(
     return frame.select(rc.MEMBER_COLUMNS)
 
 
+class Lookup:
+    """The member columns of the clients an upload names, a batch of files at a time.
+
+    When the upload names most of the campaign (every advisor's sheet at once), every
+    member is read once, at the first batch, and each batch takes its clients out of that
+    frame: looked up batch by batch, each batch's join would read all of the campaign's
+    member, client and summary rows again (for 10M rows in batches of 250,000, 40 passes
+    over 10M rows of each). A client the frame does not hold (not a member, or named
+    again by a later batch) is looked up on its own, as for a small upload.
+    """
+
+    def __init__(self, campaign_id: int, files: int) -> None:
+        self.campaign_id = campaign_id
+        self.files = files  # how many files the upload reads
+        self.every: pl.DataFrame | None = None
+        self.first = True
+
+    def batch(self, conn: Connection, issued: Collection[str], files: int) -> pl.DataFrame:
+        """The member columns of `issued`, the clients a batch's `files` workbooks were
+        issued for; at the first batch, every member is read if, at its pace, the whole
+        upload names most of them."""
+        if self.first:
+            self.first = False
+            named = len(issued) * self.files // max(files, 1)
+            if members_at_most(conn, self.campaign_id, 2 * named):
+                self.every = load_members(conn, self.campaign_id, (), every_member=True)
+        return self(conn, issued)
+
+    def __call__(self, conn: Connection, client_ids: Collection[str]) -> pl.DataFrame:
+        """The member columns of `client_ids` (in no particular order)."""
+        import polars as pl
+
+        if self.every is None:
+            return load_members(conn, self.campaign_id, client_ids)
+        wanted = pl.Series("client_id", list(client_ids), pl.String)
+        taken = self.every["client_id"].is_in(wanted.implode())
+        found = self.every.filter(taken)
+        self.every = self.every.filter(~taken)  # a member is mostly named once: let it go
+        rest = wanted.filter(~wanted.is_in(found["client_id"].implode()))
+        if rest.is_empty():
+            return found
+        return pl.concat([found, load_members(conn, self.campaign_id, rest.to_list())])
+
+
 def _times_from_db(raw: pl.Series, dtype: Any) -> pl.Series:
     """SQLite's UTC text as aware times, each distinct one read once by `clock.from_db`."""
     distinct = raw.drop_nulls().unique().to_list()
