@@ -9,7 +9,7 @@ every batch's facts at once (4):
    a file only the row reader reads as it is, a row at a time;
 2. look up (`members.Lookup`): the database's facts about every client named, in one
    pass a batch; when the upload names most of the campaign, every member is read once,
-   at the first batch, and each batch's clients are taken out of that frame;
+   at the first batch, and each batch's clients are taken from that frame;
 3. check: the column checks (`columns`), which only accept, then the row checker
    (`rows`) for every row they leave, where every rule and its message live; the facts
    accepted rows state (`model.StagedFact`) are staged in a temporary table;
@@ -25,7 +25,7 @@ add evidence: a blank or 否 in a later sheet voids nothing. Mistakes are voided
 explicitly (`void`: `undo`, `correct`), by appending void events. Memory holds one
 batch's cleaned fields and their clients' columns (1.8 GB at a million rows held at
 once), plus the ids of the clients named so far, for the rules across rows, and, for an
-upload naming most of the campaign, the members' columns not yet taken. The value
+upload naming most of the campaign, every member's columns. The value
 types and small shared helpers are in `model`.
 """
 
