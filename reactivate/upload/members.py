@@ -131,9 +131,10 @@ def load_members(
             pl.DataFrame(batch, schema=schema, orient="row")
             for batch in streamed_rows(conn, _MEMBERS_SQL, _FETCHED, params)
         )
-        read = pl.concat([part["client_id"] for part in found], rechunk=False)
-        wanted = pl.Series("client_id", list(client_ids), pl.String)
-        client_ids = wanted.filter(~wanted.is_in(read.implode())).to_list()
+        if client_ids:
+            read = pl.concat([part["client_id"] for part in found], rechunk=False)
+            wanted = pl.Series("client_id", list(client_ids), pl.String)
+            client_ids = wanted.filter(~wanted.is_in(read.implode())).to_list()
     if client_ids:
         # Staged in order, and scanned in that order: no key to maintain.
         bulk.stage(conn, "upload_client", {"client_id": "TEXT"}, ((c,) for c in sorted(client_ids)))
