@@ -554,8 +554,10 @@ def fingerprint(db: str) -> dict[str, str]:
             " source_file, source_row, source_ref), ',' ORDER BY client_id, stage, source_file,"
             " source_row, value)) FROM event WHERE source = 'upload'"
         ),
+        # each row's digest, then theirs: 10M rows' text would pass PostgreSQL's 1 GB
+        # limit for one value
         "summary": (
-            "SELECT count(*) || ':' || md5(string_agg(s::text, ',' ORDER BY client_id))"
+            "SELECT count(*) || ':' || md5(string_agg(md5(s::text), ',' ORDER BY client_id))"
             " FROM client_stage s"
         ),
         "tally": "SELECT count(*) || ':' || md5(string_agg(t::text, ',' ORDER BY t::text)) FROM stage_tally t",
