@@ -112,13 +112,22 @@ def is_distinct(conn: Connection, left: str, right: str) -> str:
 BIG_WORK_MEM = "64MB"
 
 
+#: How much of a SQLite file a report maps into memory (SQLite's own ceiling is 2 GB).
+MMAP_BYTES = 2_000_000_000
+
+
 def tune_big_reads(conn: Connection | SQLiteConnection) -> None:
     """For the rest of `conn`'s transaction on PostgreSQL: no JIT compilation (over the
     events of a 10M campaign it spent 4.1 s compiling one statement: inlining and
-    optimizing code for a scan that reads from disk), and `BIG_WORK_MEM` per sort or hash. SQLite: nothing."""
+    optimizing code for a scan that reads from disk), and `BIG_WORK_MEM` per sort or hash.
+    SQLite: the file read through memory mapping (`MMAP_BYTES`) rather than a read() call
+    per page: a week's window looks up a quarter of a million rows scattered over a 1M
+    campaign's file, and its system time fell from about 0.35 s to 0.07 s."""
     if is_postgresql(conn):
         conn.exec_driver_sql("SET LOCAL jit = off")
         conn.exec_driver_sql(f"SET LOCAL work_mem = '{BIG_WORK_MEM}'")
+    else:
+        conn.exec_driver_sql(f"PRAGMA mmap_size = {MMAP_BYTES}")
 
 
 @contextlib.contextmanager

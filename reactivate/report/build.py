@@ -9,6 +9,7 @@ counts, read from the events (voided events excluded) over the same assigned cli
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from reactivate import access, registry
@@ -24,7 +25,7 @@ from reactivate.report.model import BREAKDOWNS, Group, Report, ReportOptions
 from reactivate.report.quality import data_quality
 from reactivate.report.reactivation import arms, reactivation
 from reactivate.report.scope import Scope
-from reactivate.report.source import materialize
+from reactivate.report.source import fewer_inside, materialize
 from reactivate.rules.campaign import Campaign
 
 if TYPE_CHECKING:
@@ -71,6 +72,8 @@ def _check(options: ReportOptions, campaign: Campaign) -> None:
 
 def _build(scope: Scope) -> Report:
     campaign, options = scope.campaign, scope.options
+    if scope.by_change:
+        scope = replace(scope, inside=fewer_inside(scope))
     if scope.materialized:
         materialize(scope)
     grouped = counts(scope, scope.funnel_by)

@@ -34,6 +34,9 @@ class Scope:
     # the caller sees part of the campaign (a manager, an advisor on a shared PostgreSQL):
     # counts come from the rows the database lets them read, not the campaign's tallies
     partial: bool = False
+    # a window's figures counted from the clients with evidence dated inside it rather
+    # than the tallies put right by those whose window differs (`source.materialize`)
+    inside: bool = False
 
     @property
     def sqlite(self) -> bool:
@@ -68,6 +71,12 @@ class Scope:
         window differs from their whole history (`source.materialize`): all but a partial
         view's, whose rows the campaign-wide tallies do not count."""
         return self.windowed and not self.partial
+
+    @property
+    def by_inside(self) -> bool:
+        """A window's counts are the clients with evidence dated inside it
+        (`source.materialize`), on the tallies' assigned clients: all but a partial view's."""
+        return self.by_change and self.inside
 
     @property
     def materialized(self) -> bool:
