@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-from collections.abc import Callable, Iterator
+import re
+from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from reactivate.clock import utcnow
@@ -42,19 +43,32 @@ def sorts_by_code_point(conn: Connection) -> bool:
     return provider in (None, "c") and str(collate).lower() in code_point
 
 
-def streamed_rows(conn: Connection, sql: str, batch_rows: int) -> Iterator[list[tuple[Any, ...]]]:
-    """The rows of `sql` (no parameters) as the driver's plain tuples, `batch_rows` at a
-    time, inside `conn`'s transaction (so they see what it wrote); on PostgreSQL through a
-    server-side cursor, so a big read is never all in memory. Millions of rows cost more
-    as SQLAlchemy rows than reading them (benchmarks/README.md: the tallies, assign)."""
+def streamed_rows(
+    conn: Connection, sql: str, batch_rows: int, params: Mapping[str, Any] | None = None
+) -> Iterator[list[tuple[Any, ...]]]:
+    """The rows of `sql` (written with `:name` parameters, given in `params`) as the
+    driver's plain tuples, `batch_rows` at a time, inside `conn`'s transaction (so they see
+    what it wrote, its temporary tables too); on PostgreSQL through a server-side cursor,
+    so a big read is never all in memory (a client-side cursor holds the whole result in
+    libpq: 1M members' lookup columns, 250 MB). Millions of rows cost more as SQLAlchemy
+    rows than reading them (benchmarks/README.md: the tallies, assign)."""
     driver: Any = conn.connection.driver_connection
-    cursor = driver.cursor("reactivate_streamed") if is_postgresql(conn) else driver.cursor()
+    postgresql = is_postgresql(conn)
+    if postgresql and params:
+        sql = re.sub(r"(?<!:):(\w+)", r"%(\1)s", sql)  # psycopg's named-parameter style
+    cursor = driver.cursor("reactivate_streamed") if postgresql else driver.cursor()
     try:
-        cursor.execute(sql)
+        if params:
+            cursor.execute(sql, params)
+        else:  # no parameters: a % in the SQL is no placeholder
+            cursor.execute(sql)
         while rows := cursor.fetchmany(batch_rows):
             yield rows
     finally:
-        cursor.close()
+        # an interrupt may have closed the connection before this generator is collected;
+        # its cursor went with it, and closing it again would only print a traceback
+        if not (conn.closed or conn.invalidated):
+            cursor.close()
 
 
 def time_type(conn: Connection) -> str:
