@@ -329,13 +329,15 @@ def _child(what: str, database: str, form: dict[str, str], advisor: str) -> None
         return
     import reactivate.report  # noqa: F401
 
+    if "format" in form:  # written as the command writes it: its module imported too
+        import reactivate.cli.report  # noqa: F401
     if what == "upload":
         import fastexcel  # noqa: F401
         import polars  # noqa: F401
 
         import reactivate.upload  # noqa: F401
     sheet = _upload_sheet(database, advisor) if what == "upload" else None
-    from bench_report import _options
+    from bench_report import written
 
     def run() -> None:
         if what == "sql":
@@ -354,9 +356,7 @@ def _child(what: str, database: str, form: dict[str, str], advisor: str) -> None
             with engine.begin() as conn:
                 stages.refresh(conn, campaign_id)
         elif what == "report":
-            from reactivate.report import build_report
-
-            build_report(engine, SLUG, _options(form))
+            written(engine, form)
         elif what == "upload":
             from reactivate.upload import UploadOptions, upload
 

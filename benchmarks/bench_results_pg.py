@@ -45,6 +45,7 @@ import zipfile
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
@@ -338,10 +339,14 @@ class Run:
     load: float
     totals: dict[str, int]
     refresh: float = 0.0  # of the wall time, the summary refresh's
+    server_cpu: float = 0.0  # the upload's server processes' CPU (the server is on this machine)
+    statements: list[tuple[float, int, str]] | None = None  # with --statements
+    steps: dict[str, float] | None = None  # with --statements: the wall time of some steps
 
 
-def child(url: str, listing: Path) -> None:
-    """One upload of the files `listing` names, in this fresh process: its figures as JSON."""
+def child(url: str, listing: Path, statements: bool = False, batch_rows: int | None = None) -> None:
+    """One upload of the files `listing` names, in this fresh process: its figures as JSON
+    (with `statements`, the server's time in each statement, the longest first)."""
     import fastexcel  # noqa: F401  (imported before the clock, as the floor's reader is)
     import polars  # noqa: F401
     import psycopg  # noqa: F401
@@ -351,17 +356,86 @@ def child(url: str, listing: Path) -> None:
     from reactivate.upload import UploadOptions, upload
 
     refresh = _timed(stages, ("refresh", "refresh_selected"))
+    steps: dict[str, list[float]] = {}
+    if statements:
+        from reactivate.db import bulk
+        from reactivate.upload import members, write
+
+        # the steps whose statements go round SQLAlchemy (the driver's cursor, COPY); an
+        # earlier tree called the lookup by its name in `write`
+        for module in (write, members):
+            if hasattr(module, "load_members"):
+                steps[f"members looked up ({module.__name__})"] = _timed(module, ("load_members",))
+        steps["files read (past the lookup)"] = _timed(write, ("read_all",))
+        steps["facts staged (COPY)"] = _timed(bulk, ("append_frame",))
     paths = [Path(line) for line in listing.read_text().splitlines()]
     engine = open_engine(url)
+    backends = _backends(engine)
+    spent = _statements_timed(engine) if statements else None
     cpu0 = time.process_time()
     start = time.perf_counter()
-    summary = upload(engine, SLUG, paths, UploadOptions())
+    options = UploadOptions() if batch_rows is None else UploadOptions(batch_rows=batch_rows)
+    summary = upload(engine, SLUG, paths, options)
     wall = time.perf_counter() - start
     cpu = time.process_time() - cpu0
+    server_cpu = sum(_process_cpu(pid) for pid in backends)
     engine.dispose()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    figures = {"wall": wall, "cpu": cpu, "peak_mb": peak, "load": _load(), "refresh": refresh[0]}
+    figures: dict[str, object] = {"wall": wall, "cpu": cpu, "peak_mb": peak, "load": _load()}
+    figures |= {"refresh": refresh[0], "server_cpu": server_cpu}
+    if spent is not None:
+        longest = sorted(spent.items(), key=lambda item: -item[1][0])[:20]
+        figures["statements"] = [(seconds, calls, sql) for sql, (seconds, calls) in longest]
+        figures["steps"] = {name: spent_in[0] for name, spent_in in steps.items()}
     print(json.dumps(figures | {"totals": summary.totals()}))
+
+
+def _backends(engine: object) -> list[int]:
+    """The server process of every connection `engine` opens, as they are opened."""
+    from sqlalchemy import event
+
+    pids: list[int] = []
+
+    def opened(dbapi_connection: Any, _record: object) -> None:
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            pids.append(cursor.fetchone()[0])
+
+    event.listen(engine, "connect", opened)
+    return pids
+
+
+def _process_cpu(pid: int) -> float:
+    """A process's user + system CPU seconds so far (Linux), 0 if it is gone. A server
+    process's parallel workers are processes of their own and not counted."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _statements_timed(engine: object) -> dict[str, list[float]]:
+    """Every statement's wall time (and calls), added up by its first 120 characters."""
+    import re
+
+    from sqlalchemy import event
+
+    spent: dict[str, list[float]] = {}
+    started: list[float] = []
+
+    def before(*_args: object) -> None:
+        started.append(time.perf_counter())
+
+    def after(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        seconds = time.perf_counter() - started.pop()
+        found = spent.setdefault(re.sub(r"\s+", " ", statement).strip()[:120], [0.0, 0])
+        found[0] += seconds
+        found[1] += 1
+
+    event.listen(engine, "before_cursor_execute", before)
+    event.listen(engine, "after_cursor_execute", after)
+    return spent
 
 
 def _timed(module: object, names: tuple[str, ...]) -> list[float]:
@@ -382,9 +456,13 @@ def _timed(module: object, names: tuple[str, ...]) -> list[float]:
     return spent
 
 
-def _spawn(url: str, listing: Path) -> subprocess.Popen[str]:
+def _spawn(
+    url: str, listing: Path, statements: bool = False, batch_rows: int | None = None
+) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, __file__, "--child", url, str(listing)],
+        [sys.executable, __file__, "--child", url, str(listing)]
+        + (["--statements"] if statements else [])
+        + ([f"--batch-rows={batch_rows}"] if batch_rows else []),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -413,10 +491,13 @@ def floor_child(url: str, listing: Path, events: Path) -> None:
 
     paths = [Path(line) for line in listing.read_text().splitlines()]
     with psycopg.connect(url) as conn:
+        found = conn.execute("SELECT pg_backend_pid()").fetchone()
+        backend = found[0] if found else 0
         conn.execute("DROP TABLE IF EXISTS floor_event")
         conn.execute("CREATE TABLE floor_event (LIKE event INCLUDING ALL)")
         conn.commit()
         read = br.floor_read_columns(paths)
+        server_before = _process_cpu(backend)
         cpu0 = time.process_time()
         start = time.perf_counter()
         with conn.cursor().copy(f"COPY floor_event ({_EVENT_COLUMNS}) FROM STDIN") as copy:
@@ -426,6 +507,7 @@ def floor_child(url: str, listing: Path, events: Path) -> None:
         conn.commit()
         copied = time.perf_counter() - start
         copy_cpu = time.process_time() - cpu0
+        server_cpu = _process_cpu(backend) - server_before
         found = conn.execute("SELECT count(*) FROM floor_event").fetchone()
         count = found[0] if found else 0
         conn.execute("DROP TABLE floor_event")
@@ -439,6 +521,7 @@ def floor_child(url: str, listing: Path, events: Path) -> None:
                 "rows": read.count,
                 "copy": copied,
                 "copy_cpu": copy_cpu,
+                "server_cpu": server_cpu,
                 "events": count,
                 "peak_mb": peak,
                 "load": _load(),
@@ -471,8 +554,10 @@ def fingerprint(db: str) -> dict[str, str]:
             " source_file, source_row, source_ref), ',' ORDER BY client_id, stage, source_file,"
             " source_row, value)) FROM event WHERE source = 'upload'"
         ),
+        # each row's digest, then theirs: 10M rows' text would pass PostgreSQL's 1 GB
+        # limit for one value
         "summary": (
-            "SELECT count(*) || ':' || md5(string_agg(s::text, ',' ORDER BY client_id))"
+            "SELECT count(*) || ':' || md5(string_agg(md5(s::text), ',' ORDER BY client_id))"
             " FROM client_stage s"
         ),
         "tally": "SELECT count(*) || ':' || md5(string_agg(t::text, ',' ORDER BY t::text)) FROM stage_tally t",
@@ -490,14 +575,18 @@ def whole(args: argparse.Namespace, template: str, files: list[Path], work: Path
     runs, floors = [], []
     for attempt in range(args.repeat):
         url = fresh_database(args.run_db or args.db, template)
-        run = _finish(_spawn(url, listing))
+        run = _finish(_spawn(url, listing, args.statements, args.batch_rows))
         runs.append(run)
         print(
             f"upload run {attempt + 1}: {run.wall:.1f} s wall (the summary refresh"
-            f" {run.refresh:.1f} s), {run.cpu:.1f} s CPU, peak RSS"
-            f" {run.peak_mb:,.0f} MB, load {run.load:.1f}: {json.dumps(run.totals)}",
+            f" {run.refresh:.1f} s), {run.cpu:.1f} s CPU (server {run.server_cpu:.1f} s),"
+            f" peak RSS {run.peak_mb:,.0f} MB, load {run.load:.1f}: {json.dumps(run.totals)}",
             flush=True,
         )
+        for name, seconds in (run.steps or {}).items():
+            print(f"  {seconds:9.1f} s  {name}", flush=True)
+        for seconds, calls, sql in run.statements or []:
+            print(f"  {seconds:9.1f} s {calls:6,}x  {sql}", flush=True)
         events = work / "events.copy"
         _dump_events(url, events)
         done = subprocess.run(
@@ -511,7 +600,8 @@ def whole(args: argparse.Namespace, template: str, files: list[Path], work: Path
         floors.append(floor)
         print(
             f"floor run {attempt + 1}: {floor['read'] + floor['copy']:.1f} s wall"
-            f" ({floor['read_cpu'] + floor['copy_cpu']:.1f} s CPU) = fastexcel read"
+            f" ({floor['read_cpu'] + floor['copy_cpu']:.1f} s CPU, server"
+            f" {floor['server_cpu']:.1f} s) = fastexcel read"
             f" {floor['read']:.1f} s ({floor['rows']:,} rows) + COPY {floor['copy']:.1f} s"
             f" ({floor['events']:,} events), peak RSS {floor['peak_mb']:,.0f} MB,"
             f" load {floor['load']:.1f}",
@@ -566,14 +656,16 @@ def together(args: argparse.Namespace, template: str, files: list[Path], work: P
         f"one after another: {one_by_one:.1f} s in all (uploads' own: "
         f"{sum(r.wall for r in sequential):.1f} s wall, of which the summary refresh"
         f" {sum(r.refresh for r in sequential):.1f} s; {sum(r.cpu for r in sequential):.1f} s"
-        f" CPU), peak RSS {max(r.peak_mb for r in sequential):,.0f} MB, load {_load():.1f}",
+        f" CPU, server {sum(r.server_cpu for r in sequential):.1f} s),"
+        f" peak RSS {max(r.peak_mb for r in sequential):,.0f} MB, load {_load():.1f}",
         flush=True,
     )
     at_once, concurrent, con_print = _round(db, template, listings, at_once=True)
     print(
         f"all at once: {at_once:.1f} s in all (each {min(r.wall for r in concurrent):.1f}-"
         f"{max(r.wall for r in concurrent):.1f} s, {sum(r.cpu for r in concurrent):.1f} s CPU"
-        f" in all), peak RSS {max(r.peak_mb for r in concurrent):,.0f} MB each at most,"
+        f" in all, server {sum(r.server_cpu for r in concurrent):.1f} s),"
+        f" peak RSS {max(r.peak_mb for r in concurrent):,.0f} MB each at most,"
         f" load {_load():.1f}; every upload exited cleanly",
         flush=True,
     )
@@ -610,11 +702,28 @@ def main(argv: list[str] | None = None) -> None:
         "--setup", choices=("both", "database", "workbooks"), help="only the set-up, or a part"
     )
     parser.add_argument("--data", type=Path, default=ROOT / "benchmarks" / "work" / "results-pg")
+    parser.add_argument(
+        "--work",
+        type=Path,
+        default=ROOT / "benchmarks" / "work" / "results-pg-runs",
+        help="the runs' listings and event dump (--data may be a shared, read-only cache)",
+    )
+    parser.add_argument(
+        "--statements",
+        action="store_true",
+        help="the whole upload's statements timed, the longest printed",
+    )
+    parser.add_argument(
+        "--batch-rows",
+        type=int,
+        help="the whole upload's batches (default UploadOptions'); at 1M, 25000 makes"
+        " as many batches as 10M rows do",
+    )
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     parser.add_argument("--floor-child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
-        child(args.child[0], Path(args.child[1]))
+        child(args.child[0], Path(args.child[1]), args.statements, args.batch_rows)
         return
     if args.floor_child:
         floor_child(args.floor_child[0], Path(args.floor_child[1]), Path(args.floor_child[2]))
@@ -632,7 +741,7 @@ def main(argv: list[str] | None = None) -> None:
     folder = make_workbooks(args.data, args.members, args.advisors, args.seed)
     files = sorted(folder.glob("*.xlsx"))
     print(f"set-up (not timed): {time.perf_counter() - t0:.1f} s", flush=True)
-    work = args.data / f"runs-{args.members}-{args.advisors}"
+    work = args.work / f"runs-{args.members}-{args.advisors}"
     work.mkdir(parents=True, exist_ok=True)
     if not args.skip_whole:
         whole(args, template, files, work)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Sequence
 from typing import cast
 from zoneinfo import ZoneInfo
@@ -74,3 +75,39 @@ def from_db(value: object) -> dt.datetime | None:
         value = dt.datetime.fromisoformat(value)
     assert isinstance(value, dt.datetime)
     return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+#: the years `offset_spans` looks for a zone's changes of offset in
+SPAN_YEARS = (1900, 2100)
+
+
+@functools.cache
+def offset_spans(tz: ZoneInfo) -> tuple[tuple[dt.datetime | None, dt.timedelta], ...]:
+    """`tz`'s offsets from UTC, each with the UTC time (naive) it starts at, in order: the
+    first span reaches back to any time (its start None), the last forward. Found by a
+    weekly scan of `SPAN_YEARS` (each change then to the second; a zone that changes and
+    changes back within a week, which none does in those years, would be missed): for a
+    database that cannot convert times itself (SQLite), the offset of each as SQL."""
+    epoch = dt.datetime(1970, 1, 1)
+
+    def offset(second: int) -> dt.timedelta:
+        return cast(dt.timedelta, dt.datetime.fromtimestamp(second, tz).utcoffset())
+
+    week = 7 * 24 * 3600
+    second = int((dt.datetime(SPAN_YEARS[0], 1, 1) - epoch).total_seconds())
+    end = int((dt.datetime(SPAN_YEARS[1], 1, 1) - epoch).total_seconds())
+    current = offset(second)
+    spans: list[tuple[dt.datetime | None, dt.timedelta]] = [(None, current)]
+    while second < end:
+        after = second + week
+        if offset(after) == current:
+            second = after
+            continue
+        low, high = second, after  # the offset is `current` at low, not at high
+        while high - low > 1:
+            middle = (low + high) // 2
+            low, high = (middle, high) if offset(middle) == current else (low, middle)
+        current = offset(high)
+        spans.append((epoch + dt.timedelta(seconds=high), current))
+        second = high
+    return tuple(spans)

@@ -8,7 +8,6 @@ rule: a leading `'` in CSV, a string cell in xlsx).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
 #: What a spreadsheet may take as the start of a formula (or of DDE) in a text cell.
@@ -23,13 +22,6 @@ def csv_cell(value: object) -> object:
     if isinstance(value, str) and value.startswith(FORMULA_STARTS):
         return "'" + value
     return value
-
-
-def csv_column(texts: Iterable[str]) -> list[str]:
-    """`csv_cell` of each of `texts`, without a call of it per value (a list of a few
-    hundred thousand clients is written a column at a time)."""
-    starts = FORMULA_STARTS
-    return ["'" + text if text.startswith(starts) else text for text in texts]
 
 
 def mask_mobile(mobile: str | None) -> str:

@@ -365,10 +365,25 @@ def test_any_window_equals_the_evidence_dated_inside_it(
 ) -> None:
     """Whatever the window and breakdown, every figure a window shows (funnel, medians,
     confirmed adds, reactivation by stage, the data-quality counts) equals a plain count
-    of the unvoided events dated inside it, and the report from the tallies put right by
-    the clients whose window differs equals the one worked out client by client."""
+    of the unvoided events dated inside it, and the report from the tallies (put right by
+    the clients whose window differs, or counted from those with evidence inside it)
+    equals the one worked out client by client."""
     engine, data, targets = campaign
     assume(since is None or until is None or since <= until)
+    assert_window(engine, data, targets, since, until, by, stale_days)
+
+
+def assert_window(
+    engine: Engine,
+    data: Data,
+    targets: dict[str, float],
+    since: dt.date | None,
+    until: dt.date | None,
+    by: str | None,
+    stale_days: int = 0,
+) -> None:
+    """Every figure of the window's report equals a plain count of the unvoided events
+    dated inside it, whichever way the report reads it."""
     start = dt.datetime.combine(since, dt.time(), SH).astimezone(dt.UTC) if since else None
     end = (
         dt.datetime.combine(until + dt.timedelta(days=1), dt.time(), SH).astimezone(dt.UTC)
@@ -380,6 +395,12 @@ def test_any_window_equals_the_evidence_dated_inside_it(
     with mock.patch.object(Scope, "by_change", property(lambda _scope: False)):
         per_client = report(engine, since=since, until=until, by=by, stale_days=stale_days)
     assert result.to_json() == per_client.to_json()
+    # both ways of reading a window from the tallies, whichever the report picked: the
+    # clients with evidence inside it, and the tallies put right by those whose differs
+    for inside in (True, False):
+        with mock.patch("reactivate.report.build.fewer_inside", return_value=inside):
+            forced = report(engine, since=since, until=until, by=by, stale_days=stale_days)
+        assert forced.to_json() == per_client.to_json(), inside
     assert_funnel(result.stages, expected(data, None, start, end)[""], result.assigned, targets)
     if by is not None:
         per_group = expected(data, by, start, end)
@@ -415,6 +436,123 @@ def test_any_window_equals_the_evidence_dated_inside_it(
             at_stage = [m for m, o in zip(members, own, strict=True) if cumulative(o)[i]]
             assert (stage, arm.clients) == (STAGES[i], len(at_stage))
             assert arm.reactivated == sum(m["client_id"] in reactivated for m in at_stage)
+
+
+def _week_story() -> Data:
+    """Clients assigned on 2020-07-01 whose evidence lies about the week of 07-06..07-12
+    (Shanghai): the cases a week's window reads by a path of its own."""
+    data = Data()
+    assigned = dt.datetime(2020, 7, 1, 9, 0, tzinfo=SH)
+    ids = iter(range(1, 1000))
+
+    def local(day: int, hour: float = 10.0, month: int = 7) -> dt.datetime:
+        start = dt.datetime(2020, month, day, tzinfo=SH)
+        return (start + dt.timedelta(hours=hour)).astimezone(dt.UTC)
+
+    def client(
+        name: str, *events: tuple[str, dt.datetime, str | None, str], dnc: bool = False
+    ) -> list[Ev]:
+        cid = f"00{len(data.clients):08d}"
+        data.clients[cid] = {
+            "client_id": cid,
+            "name": name,
+            "mobile": "13800000000",
+            "branch": "一部",
+            "assets": 42_000.0,
+            "risk": 3,
+        }
+        data.members[cid] = {
+            "client_id": cid,
+            "advisor": "A001",
+            "assigned_at": assigned,
+            "control": False,
+            "dnc": dnc,
+        }
+        made = [
+            Ev(next(ids), cid, funnel.EVENT_ASSIGNED, assigned.astimezone(dt.UTC), "A001", "assign")
+        ]
+        made += [
+            Ev(next(ids), cid, stage, when, value, source, "A001" if source == "upload" else None)
+            for stage, when, value, source in events
+        ]
+        data.events.extend(made)
+        return made
+
+    call, wecom, pushed = funnel.EVENT_CALL, funnel.EVENT_WECOM, funnel.EVENT_PUSHED
+    # called before the week and answered inside it: returning by a call
+    client(
+        "again",
+        (call, local(3), funnel.NO_ANSWER, "upload"),
+        (call, local(7), funnel.CONNECTED, "upload"),
+    )
+    # added on WeCom before the week, added again and confirmed inside it, no call there
+    client(
+        "wecom",
+        (call, local(2), funnel.CONNECTED, "upload"),
+        (wecom, local(4), None, "upload"),
+        (wecom, local(8), None, "upload"),
+        (wecom, local(8, 12), None, "wecom"),
+    )
+    # pushed before the week and again inside it, never called
+    client("push", (pushed, local(3), "MMF01", "upload"), (pushed, local(10), "MMF01", "upload"))
+    # a call inside the week voided: nothing in it
+    made = client(
+        "void",
+        (call, local(2), funnel.NO_ANSWER, "upload"),
+        (call, local(8), funnel.CONNECTED, "upload"),
+    )
+    data.events.append(
+        Ev(
+            next(ids),
+            made[0].client,
+            funnel.EVENT_VOID,
+            local(9),
+            None,
+            "correct",
+            voids=made[-1].id,
+        )
+    )
+    # on the week's first and first-after instants (local midnight)
+    client("start", (call, local(6, 0), funnel.CONNECTED, "upload"))
+    client("end", (call, local(13, 0), funnel.CONNECTED, "upload"))
+    # called before and after the week, not in it
+    client(
+        "around",
+        (call, local(3), funnel.NO_ANSWER, "upload"),
+        (call, local(20), funnel.NO_ANSWER, "upload"),
+    )
+    # on the do-not-call list and answered so: never called whatever the window
+    client("dnc", (call, local(2), funnel.DO_NOT_CALL, "upload"), dnc=True)
+    # first called inside the week, added on WeCom after it
+    client(
+        "later", (call, local(9), funnel.CONNECTED, "upload"), (wecom, local(15), None, "upload")
+    )
+    client("quiet")
+    return data
+
+
+@pytest.mark.parametrize("by", [None, "advisor"])
+def test_a_week_counts_returning_clients_its_bounds_and_no_voided_evidence(
+    db_url: str, by: str | None
+) -> None:
+    """A week read from the clients with evidence inside it: a client first seen before
+    it counts by its evidence inside it (a call, a second WeCom add, a second push), a
+    voided event inside it is none, and its first and last instants are local midnights."""
+    engine = open_engine(db_url)
+    config, _ = registry.register(engine, CAMPAIGN_FILE)
+    data = _week_story()
+    insert(engine, registry.get(engine, SLUG).id, data, imports=False)
+    week = (dt.date(2020, 7, 6), dt.date(2020, 7, 12))
+    with mock.patch("reactivate.report.build.fewer_inside", return_value=True):
+        result = report(engine, since=week[0], until=week[1], by=by)
+    # again, wecom, push, start, later: at some stage (a stage counts by later evidence)
+    assert [s.clients for s in result.stages] == [5, 5, 2, 1, 0]
+    assert result.stages[2].confirmed == 1
+    q = result.data_quality
+    assert (q.skipped_stage, q.never_called, q.dnc_calls) == (2, 4, 1)
+    for since, until in (week, (week[0], None), (None, week[1]), (dt.date(2020, 7, 8), week[1])):
+        assert_window(engine, data, dict(config.targets), since, until, by)
+    engine.dispose()
 
 
 def test_attempt_report_says_which_call_reached_them(campaign: Any) -> None:

@@ -822,3 +822,36 @@ def test_whether_an_upload_names_most_members_is_asked_exactly(db: str) -> None:
         assert not members_at_most(conn, campaign_id + 1000, -1)
         assert members_at_most(conn, campaign_id + 1000, 0)
     engine.dispose()
+
+
+def test_a_lookup_of_most_members_reads_them_once_and_answers_as_one_by_one(db: str) -> None:
+    """`members.Lookup`: an upload that at its first batch's pace names most members reads
+    every member then, and takes each batch's clients from that frame. What it answers,
+    for members, a client named again, a known non-member and an unknown id alike, is what
+    looking those clients up alone answers; a small upload never reads every member."""
+    import polars as pl
+
+    from reactivate.upload.members import Lookup, load_members
+
+    members = [row[0] for row in rows(db, "SELECT client_id FROM member ORDER BY client_id")]
+    campaign_id = int(scalar(db, "SELECT id FROM campaign"))
+    first, second = members[:2], [*members[2:], members[0], "0099000001", "0000000999"]
+    engine = open_engine(db)
+
+    def same(found: pl.DataFrame, client_ids: list[str]) -> None:
+        with engine.connect() as conn, conn.begin():
+            alone = load_members(conn, campaign_id, client_ids)
+        assert found.sort("client_id").to_dicts() == alone.sort("client_id").to_dicts()
+        assert found.height == len(set(client_ids))
+
+    with engine.connect() as conn, conn.begin():
+        # two clients in the first of len(members) files: the upload names them all
+        lookup = Lookup(campaign_id, len(members))
+        batch = lookup.batch(conn, first, 1)
+        assert lookup.every is not None and lookup.every.height == len(members)
+        later = lookup(conn, second)
+        small = Lookup(campaign_id, 1)
+        assert small.batch(conn, first, 1).height == 2 and small.every is None
+    same(batch, first)
+    same(later, second)
+    engine.dispose()

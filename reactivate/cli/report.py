@@ -14,7 +14,10 @@ from reactivate.cli.output import console
 from reactivate.messages import t
 
 if TYPE_CHECKING:
-    from reactivate.report import Report
+    from sqlalchemy import Engine
+
+    from reactivate.db.reads import SQLiteEngine
+    from reactivate.report import Report, ReportOptions
 
 
 class ReportFormat(StrEnum):
@@ -93,7 +96,7 @@ def report(
     ] = False,
     db: DbOption = None,
 ) -> None:
-    from reactivate.report import ReportOptions, build_report
+    from reactivate.report import ReportOptions
 
     if fmt in NEEDS_OUT and out is None:
         raise typer.BadParameter(t("report.out_needed_for", format=fmt.value), param_hint="--out")
@@ -106,7 +109,47 @@ def report(
         until=_date(until, "'--until'"),
         stale_days=stale_days,
     )
-    _write(build_report(reader(db), campaign, options), fmt, out, wide=wide)
+    write_report(reader(db), campaign, options, fmt, out, wide=wide)
+
+
+def write_report(
+    engine: Engine | SQLiteEngine,
+    slug: str,
+    options: ReportOptions,
+    fmt: ReportFormat,
+    out: Path | None,
+    *,
+    wide: bool = False,
+) -> None:
+    """The report of `slug` in `fmt`, to stdout or `out`, as the command writes it: a
+    `--dropped` list as much of it as `fmt` shows, CSV and JSON as they are read."""
+    from dataclasses import replace
+
+    from reactivate.report import build_report, open_report
+
+    options = replace(options, dropped_shown=_dropped_shown(fmt))
+    if fmt in STREAMED:  # the whole `--dropped` list, written by the database as it comes
+        with open_report(engine, slug, options) as streamed:
+            _write(streamed, fmt, out, wide=wide)
+        return
+    _write(build_report(engine, slug, options), fmt, out, wide=wide)
+
+
+#: formats written as the report is read: a `--dropped` list may be millions of clients
+STREAMED = (ReportFormat.csv, ReportFormat.json)
+
+
+def _dropped_shown(fmt: ReportFormat) -> int | None:
+    """How many of a `--dropped` list the report reads as clients in `fmt`: a table or
+    a picture shows the first few; CSV and JSON take the whole list as text; the
+    workbook and the HTML page list every client."""
+    from reactivate.render.report import DROPPED_SHOWN
+
+    if fmt in STREAMED:
+        return 0
+    if fmt in (ReportFormat.xlsx, ReportFormat.html):
+        return None
+    return DROPPED_SHOWN
 
 
 def _write(result: Report, fmt: ReportFormat, out: Path | None, *, wide: bool = False) -> None:
@@ -126,6 +169,16 @@ def _write(result: Report, fmt: ReportFormat, out: Path | None, *, wide: bool = 
         picture = to_png(result)
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_bytes(picture)
+    elif fmt in STREAMED:
+        write = render.write_csv if fmt is ReportFormat.csv else render.write_json
+        if out is None:
+            stream = _Echoed()
+            write(result, stream)
+            if not stream.ended:  # as `echo` ends a text without a newline
+                typer.echo("")
+            return
+        with out.open("w", encoding="utf-8", newline="") as written:
+            write(result, written)
     else:
         body = _text(result, fmt)
         if out is None:
@@ -133,6 +186,18 @@ def _write(result: Report, fmt: ReportFormat, out: Path | None, *, wide: bool = 
             return
         out.write_text(body, encoding="utf-8", newline="")
     console().print(t("report.written", path=out))
+
+
+class _Echoed:
+    """A text stream to standard output through `typer.echo`, as the other formats print."""
+
+    ended = True
+
+    def write(self, text: str) -> int:
+        if text:
+            typer.echo(text, nl=False)
+            self.ended = text.endswith("\n")
+        return len(text)
 
 
 def _text(result: Report, fmt: ReportFormat) -> str:
@@ -146,11 +211,7 @@ def _text(result: Report, fmt: ReportFormat) -> str:
         from reactivate.render.chart import to_svg
 
         return to_svg(result)
-    return {
-        ReportFormat.json: render.to_json,
-        ReportFormat.csv: render.to_csv,
-        ReportFormat.markdown: render.to_markdown,
-    }[fmt](result)
+    return render.to_markdown(result)
 
 
 def _write_table(result: Report, out: Path | None, *, wide: bool, chart: bool = False) -> None:

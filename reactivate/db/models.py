@@ -29,6 +29,7 @@ from sqlalchemy import (
     String,
     Table,
     UniqueConstraint,
+    text,
     types,
 )
 
@@ -261,6 +262,22 @@ WECOM_TOKENS = Table(
     _time("expires_at"),
 )
 
+#: The summary's indexes a date window reads on SQLite (revision 0005): name -> (columns,
+#: the rows indexed). An advisor's upload into a 1M campaign paid about 0.05 s CPU per
+#: index when every row had an entry (benchmarks/README.md). PostgreSQL has none of them:
+#: at 10M its week read the summary by one scan even with them, and five more indexes to
+#: keep cost its load and rebuild (a 1M load about 10%).
+WINDOW_INDEXES = {
+    "ix_client_stage_called": (
+        ("campaign_id", "called_at", "last_call_at"),
+        "called_at IS NOT NULL",
+    ),
+    "ix_client_stage_wecom": (("campaign_id", "wecom_at"), "wecom_at IS NOT NULL"),
+    "ix_client_stage_pushed": (("campaign_id", "pushed_at"), "pushed_at IS NOT NULL"),
+    "ix_client_stage_converted": (("campaign_id", "converted_at"), "converted_at IS NOT NULL"),
+    "ix_client_stage_dnc": (("campaign_id", "dnc", "do_not_call"), "dnc AND do_not_call"),
+}
+
 #: The summary's columns of days from assignment to each stage.
 _DAYS = ("called_days", "reached_days", "wecom_days", "pushed_days", "converted_days")
 
@@ -310,6 +327,17 @@ CLIENT_STAGES = Table(
     # would make every SQLite command import PostgreSQL's dialect.
     Index(
         "ix_client_stage_attempt", "campaign_id", "calls", "reached_call", "advisor_code", "control"
+    ),
+    # A date window reads only the clients who may have evidence inside it: first called
+    # inside it, or before it and last called after its start, or first added on WeCom,
+    # pushed or converted before its end (`report.source._inside`), each a range here;
+    # and its never-called count the few members both on the do-not-call list and with
+    # a do-not-call answer, whom the tallies do not count (`report.funnels._callable`).
+    # SQLite only, and only the rows that have the value: an upload rewrites every index
+    # entry of each summary row it touches (`WINDOW_INDEXES`).
+    *(
+        Index(name, *columns, sqlite_where=text(where)).ddl_if(dialect="sqlite")
+        for name, (columns, where) in WINDOW_INDEXES.items()
     ),
 )
 

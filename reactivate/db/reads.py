@@ -59,6 +59,18 @@ def tuples(conn: Connection | SQLiteConnection, sql: str, params: Mapping[str, A
     return rows
 
 
+def blocks(
+    conn: Connection | SQLiteConnection, sql: str, params: Mapping[str, Any], size: int
+) -> Iterator[list[Any]]:
+    """`execute`'s rows `size` at a time, as the driver's plain tuples where it can."""
+    if isinstance(conn, SQLiteConnection):
+        cursor = conn.cursor(sql, params)
+        while block := cursor.fetchmany(size):
+            yield block
+        return
+    yield from execute(conn, sql, params).partitions(size)
+
+
 class Row(tuple[Any, ...]):
     """A row read by position, by name (`row.k`) or as a mapping (`row._mapping`), as
     SQLAlchemy's rows are. Each result's rows share a subclass holding the names."""
@@ -143,6 +155,10 @@ class SQLiteConnection:
     def tuples(self, sql: str, params: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]:
         """`execute`'s rows as the driver's tuples, read at once."""
         return self._db.execute(sql, self._bound(params)).fetchall()
+
+    def cursor(self, sql: str, params: Mapping[str, Any] | None = None) -> sqlite3.Cursor:
+        """The driver's cursor over `execute`'s rows, to fetch as the caller needs."""
+        return self._db.execute(sql, self._bound(params))
 
     def _bound(self, params: Mapping[str, Any] | None) -> dict[str, Any]:
         return {

@@ -389,10 +389,12 @@ def _rebuild_set(
     only_touched = bool(only)
     _stage_cohorts(conn, campaign_id, only.format(alias=""), campaign)
     funnel_tallied = tally_funnel(campaign, sqlite=sqlite)
+    if not sqlite:
+        _rebuild_postgresql(conn, campaign_id, campaign, only, any_void, funnel_tallied)
+        return
     # Rewriting a whole campaign, SQLite builds the summary's indexes anew by one sort
     # many times faster than it keeps them up to date row by row (8x at 1M members).
-    # (PostgreSQL would lock readers out for the transaction's length: left alone.)
-    reindex = sqlite and not only_touched
+    reindex = not only_touched
     from reactivate.db.models import CLIENT_STAGES
 
     indexes = CLIENT_STAGES.indexes
@@ -405,7 +407,7 @@ def _rebuild_set(
         tally.start_delta(conn, campaign_id, _TOUCHED)
     else:
         tally.clear(conn, campaign_id)
-    # A few clients on SQLite (PostgreSQL's returned above): their rows rewritten in
+    # A few clients (PostgreSQL's returned in `_rebuild`): their rows rewritten in
     # place, each keeping its rowid, so the primary key's index is not touched; deleted
     # and inserted anew, each row dirtied a page of that index and of the table's end
     # besides its own (an advisor's sheet: 1,249 of the commit's 5,422 pages).
@@ -431,12 +433,51 @@ def _rebuild_set(
         tally.finish_delta(conn, campaign_id, _TOUCHED, funnel_tallied)
     else:
         tally.add_campaign(conn, campaign_id, funnel_tallied)
-        if not sqlite:
-            # PostgreSQL plans the next reads from statistics of the rows just replaced
-            # (after a first rebuild: of an empty table; at 1M members it then took a
-            # bitmap scan and an on-disk sort for `--by attempt`): sampled anew, 30,000 rows
-            for table in ("client_stage", "stage_tally", "stage_days"):
-                conn.exec_driver_sql(f"ANALYZE {table}")
+
+
+#: The tables a rebuild writes, each with a foreign key to `campaign` (and the summary's to `client`).
+_WRITTEN = ("client_stage", "stage_tally", "stage_days")
+
+
+def _rebuild_postgresql(
+    conn: Connection,
+    campaign_id: int,
+    campaign: Campaign,
+    only: str,
+    unvoided: bool,
+    funnel_tallied: tally.Funnel,
+) -> None:
+    """PostgreSQL's `_rebuild_set` (temporary table `stage_cohort` filled): the summary rows
+    of the members `only` names replaced, the tallies counted anew.
+
+    The rows are written with no foreign-key trigger per row
+    (`bulk.foreign_keys_known_to_hold`, for the tallies too): every row comes from a
+    `member` row, which holds both keys (campaign, client), read in this transaction under
+    the campaign's lock, and clients are never deleted (a purge rewrites them). At 1M
+    members the INSERT spent 20.7 s of 63 s in its two keys' triggers. How many rows come
+    is told by the old ones deleted (a member has its row from its load on). Measured and
+    not kept (benchmarks/README.md): the new rows worked out first by CREATE TABLE AS,
+    whose SELECT may run on parallel workers, then moved in (no faster on two cores); the
+    summary's indexes dropped and built after (slower at 315,000 members, and readers
+    would wait for the commit).
+    """
+    params = {"campaign_id": campaign_id}
+    tally.clear(conn, campaign_id)
+    rows = conn.execute(
+        text(f"DELETE FROM client_stage WHERE campaign_id = :campaign_id {only.format(alias='')}"),
+        params,
+    ).rowcount
+    with bulk.foreign_keys_known_to_hold(conn, _WRITTEN, rows):
+        conn.execute(
+            text(_summary_sql(campaign, sqlite=False, unvoided=unvoided, only=only)), params
+        )
+        conn.exec_driver_sql(f"DROP TABLE {_COHORTS}")
+        tally.add_campaign(conn, campaign_id, funnel_tallied)
+    # PostgreSQL plans the next reads from statistics of the rows just replaced (after a
+    # first rebuild: of an empty table; at 1M members it then took a bitmap scan and an
+    # on-disk sort for `--by attempt`): sampled anew, 30,000 rows
+    for table in _WRITTEN:
+        conn.exec_driver_sql(f"ANALYZE {table}")
 
 
 def _summary_sql(

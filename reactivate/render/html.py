@@ -124,7 +124,7 @@ def to_html(report: Report) -> str:
         title = t(
             "report.dropped_title",
             stage=stage_label(report.dropped_stage),
-            count=f"{len(report.dropped):,}",
+            count=f"{report.dropped_total:,}",
         )
         parts.append(f"<h2>{escape(title)}</h2>")
         parts.append(_table(*_dropped(report)))

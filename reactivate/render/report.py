@@ -12,9 +12,8 @@ import io
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from itertools import repeat
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from rich.console import Group as RichGroup
@@ -23,9 +22,9 @@ from rich.table import Table
 from rich.text import Text
 
 from reactivate.messages import has, label, t
-from reactivate.privacy import SAFE_XLSX, csv_cell, csv_column
+from reactivate.privacy import SAFE_XLSX, csv_cell
 from reactivate.render.tables import column_labels
-from reactivate.report.model import DroppedClient, Group, Report, StageFigures
+from reactivate.report.model import DROPPED_KEYS, Group, Report, StageFigures
 from reactivate.report.timeline import Timeline
 from reactivate.sheets import layout
 
@@ -35,6 +34,12 @@ BAR_WIDTH = 12
 DROPPED_SHOWN = 50
 #: the key of the group of clients without a value to group by (no branch, no risk)
 UNKNOWN_KEY = "unknown"
+
+
+class Writable(Protocol):
+    """Where a report's text goes: a file, a buffer, the terminal."""
+
+    def write(self, text: str, /) -> int: ...
 
 
 def stage_label(stage: str) -> str:
@@ -71,57 +76,37 @@ def _bar(share: float | None, width: int = BAR_WIDTH) -> str:
 
 
 def to_json(report: Report) -> str:
-    """`report.to_json()` indented by 2. The `--dropped` clients (a few hundred thousand
-    at a million assigned) are written apart, as `json.dumps` would write them: once
-    indenting, its encoder is pure Python (seconds at that size). Each of their values is
-    encoded by the C encoder a column at a time, and each client's object put together
-    from its values by one format."""
-    if not report.dropped:
-        return json.dumps(report.to_json(), ensure_ascii=False, indent=2)
+    """`report.to_json()` indented by 2 (`write_json`)."""
+    buffer = io.StringIO()
+    write_json(report, buffer)
+    return buffer.getvalue()
+
+
+def write_json(report: Report, stream: Writable) -> None:
+    """`report.to_json()` indented by 2, to `stream`. The whole `--dropped` list, when the
+    database writes it (`Report.dropped_text`: millions of clients at 10M), goes in
+    between, as `json.dumps` would write it."""
+    if report.dropped_text is None:
+        stream.write(json.dumps(report.to_json(), ensure_ascii=False, indent=2))
+        return
     rest = json.dumps(replace(report, dropped=()).to_json(), ensure_ascii=False, indent=2)
     empty = '"clients": []'  # the last key of the last object ("dropped")
     at = rest.rindex(empty)
-    clients = ",\n".join(map(_DROPPED_JSON.format, *_dropped_json_columns(report.dropped)))
-    return f'{rest[:at]}"clients": [\n{clients}\n    ]{rest[at + len(empty) :]}'
+    blocks = report.dropped_text("json", "")
+    first = next(blocks, None)
+    if first is None:
+        stream.write(rest)
+        return
+    stream.write(f'{rest[:at]}"clients": [\n')
+    stream.write(first)
+    for block in blocks:
+        stream.write(block)
+    stream.write(f"\n    ]{rest[at + len(empty) :]}")
 
 
 #: A `--dropped` list's columns (CSV, xlsx, HTML); after the first two, each client's
 #: values, also the keys of its JSON object (`DroppedClient.to_json`).
-DROPPED_HEADERS = (
-    "campaign",
-    "stage",
-    "client_id",
-    "name",
-    "mobile",
-    "advisor",
-    "advisor_name",
-    "last_call_at",
-    "callback_at",
-)
-
-#: A dropped client's object as `json.dumps(indent=2)` writes it in the report, of its
-#: values encoded (`_dropped_json_columns`, in `DroppedClient.to_json`'s order).
-_DROPPED_JSON = (
-    "      {{\n"
-    + ",\n".join(f'        "{key}": {{}}' for key in DROPPED_HEADERS[2:])
-    + "\n      }}"
-)
-
-
-def _dropped_json_columns(dropped: Sequence[DroppedClient]) -> list[list[str]]:
-    """Each of the dropped clients' `to_json` values, a column at a time, as JSON."""
-    ids, names, mobiles, advisors, advisor_names, last_calls, callbacks = zip(*dropped, strict=True)
-    times = [
-        [moment.isoformat() if moment else None for moment in column]
-        for column in (last_calls, callbacks)
-    ]
-    # one call of the C encoder per column; a raw newline is never inside an encoded
-    # value (JSON escapes it), so the values are split apart at the separator
-    encode = json.JSONEncoder(ensure_ascii=False, separators=(",\n", ": ")).encode
-    return [
-        encode(list(column))[1:-1].split(",\n")
-        for column in (ids, names, mobiles, advisors, advisor_names, *times)
-    ]
+DROPPED_HEADERS = ("campaign", "stage", *DROPPED_KEYS)
 
 
 # --- table (rich) --------------------------------------------------------------------------
@@ -354,7 +339,7 @@ def _dropped_table(report: Report, width: int | None = None) -> RenderableType:
     """The first dropped clients (masked), fitted to `width` columns like the breakdown:
     the call-back time, then the name, then the advisor's name go before a cell wraps."""
     stage = report.dropped_stage or ""
-    title = t("report.dropped_title", stage=stage_label(stage), count=f"{len(report.dropped):,}")
+    title = t("report.dropped_title", stage=stage_label(stage), count=f"{report.dropped_total:,}")
     headers = [
         t(key)
         for key in (
@@ -404,8 +389,8 @@ def _dropped_table(report: Report, width: int | None = None) -> RenderableType:
     for row in cells:
         table.add_row(*(row[i] for i in shown))
     parts: list[RenderableType] = [table]
-    if len(report.dropped) > DROPPED_SHOWN:
-        more = t("report.dropped_more", count=f"{len(report.dropped) - DROPPED_SHOWN:,}")
+    if report.dropped_total > DROPPED_SHOWN:
+        more = t("report.dropped_more", count=f"{report.dropped_total - DROPPED_SHOWN:,}")
         parts.append(Text(more))
     if left_out:
         parts.append(Text(t("report.narrow_dropped", left_out=", ".join(left_out)), style="dim"))
@@ -473,10 +458,18 @@ ATTEMPT_HEADERS = ("campaign", "attempt", "called", "reached", "share")
 
 
 def to_csv(report: Report) -> str:
-    """UTF-8 CSV with a BOM (so Excel reads Chinese): one row per group and stage.
+    """UTF-8 CSV with a BOM (`write_csv`)."""
+    buffer = io.StringIO()
+    write_csv(report, buffer)
+    return buffer.getvalue()
+
+
+def write_csv(report: Report, stream: Writable) -> None:
+    """UTF-8 CSV with a BOM (so Excel reads Chinese), to `stream`: one row per group and stage.
 
     The overall funnel comes first with by = 'all'. With `--dropped` the rows are the
-    dropped clients instead; with `--by attempt`, the attempt passes.
+    dropped clients instead (the whole list written by the database when it can,
+    `Report.dropped_text`); with `--by attempt`, the attempt passes.
     """
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
@@ -484,30 +477,29 @@ def to_csv(report: Report) -> str:
     def write(cells: Iterable[Any]) -> None:
         writer.writerow([csv_cell(cell) for cell in cells])  # names may read like formulas
 
+    stream.write("\ufeff")
     if report.dropped_stage:
         write(column_labels(DROPPED_HEADERS))
-        # the same two cells on every row, worked out once (a label reads the environment)
-        lead = [csv_cell(report.campaign), csv_cell(label("value.stage", report.dropped_stage))]
-        # and the clients' a column at a time, as their JSON has them (text or None, which
-        # `_csv` writes as an empty cell)
-        ids, names, mobiles, advisors, advisor_names, last_calls, callbacks = zip(
-            *report.dropped, strict=True
-        )
-        columns = [
-            csv_column(["" if text is None else text for text in column])
-            for column in (ids, names, mobiles, advisors, advisor_names)
-        ]
-        columns += [
-            csv_column([moment.isoformat() if moment else "" for moment in column])
-            for column in (last_calls, callbacks)
-        ]
-        writer.writerows(zip(repeat(lead[0]), repeat(lead[1]), *columns))
-        return "\ufeff" + buffer.getvalue()
+        lead = [report.campaign, label("value.stage", report.dropped_stage)]
+        if report.dropped_text is not None:
+            stream.write(buffer.getvalue())
+            buffer.seek(0)
+            buffer.truncate()
+            write([*lead, ""])  # the cells every row starts with, then the client's
+            for block in report.dropped_text("csv", buffer.getvalue().removesuffix("\r\n")):
+                stream.write(block)
+            return
+        for c in report.dropped:
+            data = c.to_json()
+            write([*lead, *(data[key] or "" for key in DROPPED_HEADERS[2:])])
+        stream.write(buffer.getvalue())
+        return
     if report.by == "attempt":
         write(column_labels(ATTEMPT_HEADERS))
         for row in report.attempts:
             write([report.campaign, row.attempt, row.called, row.reached, _csv(row.share)])
-        return "\ufeff" + buffer.getvalue()
+        stream.write(buffer.getvalue())
+        return
     write(column_labels(CSV_HEADERS, _group_headers(report)))
     overall = Group(
         key="", name=report.campaign_name, assigned=report.assigned, stages=report.stages
@@ -535,7 +527,7 @@ def to_csv(report: Report) -> str:
                     _csv(data.get("confirmed")),
                 ]
             )
-    return "\ufeff" + buffer.getvalue()
+    stream.write(buffer.getvalue())
 
 
 def _csv(value: Any) -> Any:
@@ -872,27 +864,34 @@ def _attempts_sheet(book: Any, report: Report, formats: _Formats) -> None:
 
 
 def _dropped_sheet(book: Any, report: Report, formats: _Formats) -> None:
-    sheet = book.add_worksheet(t("report.xlsx.dropped")[:31])
+    """The whole `--dropped` list: a sheet, and more ("dropped 2", ...) when it is longer
+    than one holds (at 10M a list can be 2.6M clients)."""
     headers = DROPPED_HEADERS[2:]
-    widths = layout.ColumnWidths()
-    widths.see_row(column_labels(headers))
-    sheet.write_row(0, 0, column_labels(headers), formats.header)
     zone = ZoneInfo(report.timezone)
-    for i, c in enumerate(report.dropped, start=1):
-        data = c.to_json()
-        cells: list[Any] = [data[k] or "" for k in headers]
-        # times as date cells on the campaign's clock, never ISO text
-        for k, moment in (("last_call_at", c.last_call_at), ("callback_at", c.callback_at)):
-            cells[headers.index(k)] = moment.astimezone(zone) if moment else ""
-        for col, value in enumerate(cells):
-            if isinstance(value, dt.datetime):
-                layout.write_time(sheet, i, col, value, formats.datetime)
-            elif value != "":
-                sheet.write_string(i, col, str(value))
-        widths.see_row(cells)
-    widths.apply(sheet)
-    sheet.freeze_panes(1, 0)
-    _print(sheet, report)
+    name = t("report.xlsx.dropped")
+    clients = report.dropped
+    per_sheet = layout.SHEET_DATA_ROWS
+    for part, start in enumerate(range(0, max(len(clients), 1), per_sheet), 1):
+        sheet = book.add_worksheet(layout.sheet_name(name, part))
+        widths = layout.ColumnWidths()
+        widths.see_row(column_labels(headers))
+        sheet.write_row(0, 0, column_labels(headers), formats.header)
+        shown = clients[start : start + per_sheet]
+        for i, c in enumerate(shown, start=1):
+            data = c.to_json()
+            cells: list[Any] = [data[k] or "" for k in headers]
+            # times as date cells on the campaign's clock, never ISO text
+            for k, moment in (("last_call_at", c.last_call_at), ("callback_at", c.callback_at)):
+                cells[headers.index(k)] = moment.astimezone(zone) if moment else ""
+            for col, value in enumerate(cells):
+                if isinstance(value, dt.datetime):
+                    layout.write_time(sheet, i, col, value, formats.datetime)
+                elif value != "":
+                    sheet.write_string(i, col, str(value))
+            widths.see_row(cells)
+        widths.apply(sheet)
+        sheet.freeze_panes(1, 0)
+        _print(sheet, report)
 
 
 def _write_optional(sheet: Any, row: int, col: int, value: float | int | None, fmt: Any) -> None:

@@ -158,24 +158,29 @@ def _write_xlsx(rows: Iterable[dict[str, Any]], out: Path, title: str) -> int:
     count = 0
     try:
         book = xlsxwriter.Workbook(temp, {**SAFE_XLSX, "constant_memory": True})
-        sheet = book.add_worksheet(t("label.data_sheet"))
         bold = book.add_format({"bold": True, "bottom": 1})
         formats = {
             dt.datetime: book.add_format({"num_format": layout.DATETIME_FORMAT}),
             dt.date: book.add_format({"num_format": layout.DATE_FORMAT}),
         }
         widths = layout.ColumnWidths()
+        sheets = [book.add_worksheet(t("label.data_sheet"))]
+        per_sheet = layout.SHEET_DATA_ROWS
         for count, row in enumerate(rows, start=1):
-            if count == 1:
+            part, at = divmod(count - 1, per_sheet)
+            if at == 0:  # a sheet's first row: its header (a list past one goes on)
+                if part:
+                    sheets.append(book.add_worksheet(layout.sheet_name(sheets[0].name, part + 1)))
                 headers = column_labels(list(row))
-                sheet.write_row(0, 0, headers, bold)
+                sheets[-1].write_row(0, 0, headers, bold)
                 widths.see_row(headers)
-                sheet.freeze_panes(1, 0)
+                sheets[-1].freeze_panes(1, 0)
             for col, value in enumerate(labelled(row).values()):
-                _write_cell(sheet, count, col, value, formats)
+                _write_cell(sheets[-1], at + 1, col, value, formats)
                 widths.see(col, value)
-        widths.apply(sheet)
-        layout.print_ready(sheet, title=title, page=t("sheet.page"))
+        for sheet in sheets:
+            widths.apply(sheet)
+            layout.print_ready(sheet, title=title, page=t("sheet.page"))
         book.close()
         os.replace(temp, out)
     except BaseException:

@@ -7,26 +7,30 @@ under the campaign's stage list. Every figure is then a SQL aggregate over that 
 (joined to `client` for breakdown keys), never a Python loop over clients: counts are one
 GROUP BY and, on SQLite, medians are read from its indexes, so a report over a million
 clients takes about a second. A date window (`since`/`until`) is the tallies put right by
-the clients with a first time dated outside it, whose funnel columns are worked out again
-from the evidence dated inside it (the events read only for clients first seen before it).
+the clients with a first time dated outside it, or (a window holding little of the
+evidence, a week) the clients who may have evidence inside it, found by the summary's
+indexes of first times, on the tallies' assigned clients; either way their funnel columns
+are worked out again from the evidence dated inside it (the events read only for clients
+first seen before it).
 
 `build.build_report` checks the options and runs the steps in order over one read-only
 connection, each a module of plain functions taking a `scope.Scope`:
 
 - `source`: the counted clients (whole history or window) and each breakdown's key;
-  a window's clients whose window differs from their whole history are materialized
-  once into a temporary table
+  a window's clients whose window differs from their whole history, or who may have
+  evidence inside it (whichever are fewer), are materialized once into a temporary table
 - `funnels`: the counts per stage, overall and per group; groups labelled and ranked
 - `medians`: median days from assignment to each stage
 - `reactivation`: treated against the control group, uplift with its interval
 - `quality`: the data-quality section
-- `attempts`, `dropped`: the dialer's pass report, the drop-off list (masked)
+- `attempts`, `dropped`: the dialer's pass report, the drop-off list (masked; as CSV or
+  JSON written by the database while `open_report` holds the connection open)
 
 The result is a `model.Report`, plain data whose `to_json` is the stable contract;
 `reactivate.render` draws it and never queries. Nothing here prints.
 """
 
-from reactivate.report.build import build_report
+from reactivate.report.build import build_report, open_report
 from reactivate.report.model import (
     BREAKDOWNS,
     RANKED,
@@ -58,4 +62,5 @@ __all__ = [
     "TimelineEvent",
     "client_timeline",
     "build_report",
+    "open_report",
 ]

@@ -9,7 +9,11 @@ counts, read from the events (voided events excluded) over the same assigned cli
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from functools import partial
+from typing import TYPE_CHECKING, Any
 
 from reactivate import access, registry
 from reactivate.clock import local, utcnow
@@ -17,14 +21,14 @@ from reactivate.db.dialect import tune_big_reads
 from reactivate.errors import ConfigError
 from reactivate.messages import t
 from reactivate.report.attempts import attempts
-from reactivate.report.dropped import dropped
+from reactivate.report.dropped import dropped, dropped_count, dropped_text
 from reactivate.report.funnels import counts, groups, stage_figures, totals
 from reactivate.report.medians import medians
 from reactivate.report.model import BREAKDOWNS, Group, Report, ReportOptions
 from reactivate.report.quality import data_quality
 from reactivate.report.reactivation import arms, reactivation
 from reactivate.report.scope import Scope
-from reactivate.report.source import materialize
+from reactivate.report.source import fewer_inside, materialize
 from reactivate.rules.campaign import Campaign
 
 if TYPE_CHECKING:
@@ -33,13 +37,23 @@ if TYPE_CHECKING:
     from reactivate.db.reads import SQLiteEngine
 
 # the options travel with the function that takes them (callers may import both from here)
-__all__ = ["ReportOptions", "build_report"]
+__all__ = ["ReportOptions", "build_report", "open_report"]
 
 
 def build_report(
     engine: Engine | SQLiteEngine, slug: str, options: ReportOptions | None = None
 ) -> Report:
     """The report of campaign `slug`; raises `ConfigError` for options that do not fit it."""
+    with open_report(engine, slug, options) as report:
+        return replace(report, dropped_text=None)
+
+
+@contextmanager
+def open_report(
+    engine: Engine | SQLiteEngine, slug: str, options: ReportOptions | None = None
+) -> Iterator[Report]:
+    """`build_report`'s report, its connection open while the caller writes it: with
+    `--dropped`, `Report.dropped_text` writes the whole list from the database."""
     options = options or ReportOptions()
     registered = registry.get(engine, slug)
     campaign = registered.config
@@ -47,10 +61,9 @@ def build_report(
     with engine.connect() as conn:
         tune_big_reads(conn)
         now = options.as_of or utcnow()
-        partial = access.partial_view(conn)
-        report = _build(Scope(conn, registered.id, campaign, options, now, partial))
+        seen_partly = access.partial_view(conn)
+        yield _build(Scope(conn, registered.id, campaign, options, now, seen_partly))
         conn.rollback()  # read only; drops nothing but ends the transaction cleanly
-    return report
 
 
 def _check(options: ReportOptions, campaign: Campaign) -> None:
@@ -71,6 +84,8 @@ def _check(options: ReportOptions, campaign: Campaign) -> None:
 
 def _build(scope: Scope) -> Report:
     campaign, options = scope.campaign, scope.options
+    if scope.by_change:
+        scope = replace(scope, inside=fewer_inside(scope))
     if scope.materialized:
         materialize(scope)
     grouped = counts(scope, scope.funnel_by)
@@ -103,5 +118,20 @@ def _build(scope: Scope) -> Report:
         window=(options.since, options.until) if scope.windowed else None,
         attempts=attempts(scope) if options.by == "attempt" else (),
         dropped_stage=options.dropped,
-        dropped=dropped(scope, options.dropped) if options.dropped else (),
+        **_dropped(scope, total),
     )
+
+
+def _dropped(scope: Scope, total: dict[str, int]) -> dict[str, Any]:
+    """The `--dropped` list's fields of the report: its first clients (or all), how many
+    it holds when cut, and its whole text."""
+    stage, shown = scope.options.dropped, scope.options.dropped_shown
+    if not stage:
+        return {}
+    listed = dropped(scope, stage, shown) if shown != 0 else ()
+    cut = shown is not None and 0 < shown == len(listed)  # 0: the list only as text
+    return {
+        "dropped": listed,
+        "dropped_count": dropped_count(scope, stage, total) if cut else None,
+        "dropped_text": partial(dropped_text, scope, stage),
+    }

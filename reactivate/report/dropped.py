@@ -1,35 +1,55 @@
-"""`--dropped STAGE`: who stopped just before STAGE, masked, with their last call and callback."""
+"""`--dropped STAGE`: who stopped just before STAGE, masked, with their last call and callback.
+
+The list is long: 257,575 clients of a 1M campaign, 2.58M of 10M. A table shows its first
+clients and how many there are (`dropped` with a limit, `dropped_count`). The whole list
+as CSV or JSON is written by the database, a client a line, and read in blocks of text
+(`dropped_text`; PostgreSQL's `COPY ... TO STDOUT`): no Python object per client.
+"""
 
 from __future__ import annotations
 
+import codecs
+import datetime as dt
+import re
+from collections.abc import Callable, Iterator, Mapping
 from itertools import repeat
-from typing import cast
+from typing import Any, cast
 
 from reactivate import access
-from reactivate.clock import shown_column
-from reactivate.privacy import masked_mobile_sql, masked_name_sql
-from reactivate.report.model import DroppedClient
+from reactivate.clock import offset_spans, shown_column
+from reactivate.db.dialect import work_mem
+from reactivate.privacy import FORMULA_STARTS, masked_mobile_sql, masked_name_sql
+from reactivate.report.model import DROPPED_KEYS, DroppedClient
 from reactivate.report.scope import Scope
 from reactivate.report.source import source
 
+#: the clients' values in each row of the list, in `DroppedClient`'s order
+_VALUES = ("client_id", "name", "mobile", "advisor_code", "advisor_name")
+#: PostgreSQL's memory per sort or hash for the whole list (`dropped_text`)
+LIST_WORK_MEM = "256MB"
+#: bytes of COPY's rows decoded at a time
+_COPY_BLOCK = 1 << 20
+#: lines of text read from SQLite at a time (a few MB)
+_BLOCK_ROWS = 20_000
 
-def dropped(scope: Scope, stage: str) -> tuple[DroppedClient, ...]:
+
+def dropped_count(scope: Scope, stage: str, total: Mapping[str, int]) -> int:
+    """How many counted clients reached the stage before `stage` but not it: from the
+    funnel's counts `total` (at the stage before less at it), or, for a caller who sees
+    only some clients' rows, counted."""
+    if scope.partial:
+        found = scope.execute(f"SELECT count(*) FROM ({_chosen(scope, stage)}) s")
+        return int(found.scalar() or 0)
+    i = scope.campaign.stages.index(stage)
+    return (total["assigned"] if i == 0 else total[f"n{i - 1}"]) - total[f"n{i}"]
+
+
+def dropped(scope: Scope, stage: str, limit: int | None = None) -> tuple[DroppedClient, ...]:
     """The counted clients who reached the stage before `stage` (or it is the first) but
-    neither it nor any later one, by advisor and client id."""
-    reached_before = scope.campaign.stages.index(stage)
-    sql = f"""
-            SELECT s.client_id, coalesce({masked_name_sql("c.name", sqlite=scope.sqlite)}, ''),
-                   coalesce({masked_mobile_sql("c.mobile", sqlite=scope.sqlite)}, ''),
-                   s.advisor_code, s.last_call_at, s.callback_at
-            FROM ({source(scope)}) s
-            JOIN {access.client_source(scope.conn)} c ON c.client_id = s.client_id
-            WHERE s.stages_reached = {reached_before}
-            ORDER BY s.advisor_code, s.client_id"""
-    # the advisors' names, a few hundred, looked up here: joined in the query, each listed
-    # client's row carried its advisor's name through the sort (0.3 s of 1.5 s at 257,575)
-    advisor_names = dict(scope.tuples("SELECT code, name FROM advisor"))
+    neither it nor any later one, by advisor and client id: the first `limit`, or all."""
     from reactivate.sheets.clean import cyclic_gc_paused  # only this form needs it
 
+    sql = _listed(scope, stage, limit)
     # a few hundred thousand rows, where a Python call per value or per row is what costs:
     # names and mobiles masked by the database, the rows fetched at once as the driver's
     # tuples, the times put in the campaign's zone a column at a time, each client a
@@ -39,19 +59,253 @@ def dropped(scope: Scope, stage: str) -> tuple[DroppedClient, ...]:
         rows = scope.tuples(sql)
         if not rows:
             return ()
-        ids, names, mobiles, advisors, last_calls, callbacks = zip(*rows, strict=True)
+        *values, last_calls, callbacks = zip(*rows, strict=True)
         del rows
         tz = scope.campaign.tz
         clients = zip(
-            ids,
-            names,
-            mobiles,
-            advisors,
-            map(advisor_names.get, advisors),
-            shown_column(last_calls, tz),
-            shown_column(callbacks, tz),
-            strict=True,
+            *values, shown_column(last_calls, tz), shown_column(callbacks, tz), strict=True
         )
         return cast(
             tuple[DroppedClient, ...], tuple(map(tuple.__new__, repeat(DroppedClient), clients))
         )
+
+
+def dropped_text(scope: Scope, stage: str, fmt: str, lead: str = "") -> Iterator[str]:
+    """The whole list as text in blocks, in `dropped`'s order: as CSV (`fmt` "csv": each
+    client a line ending CRLF that starts with `lead`, the cells before theirs, already
+    CSV) or as JSON (each client an object as `json.dumps(indent=2)` writes it in the
+    report, joined by ",\\n"), byte for byte what the report's writers make of `dropped`."""
+    sqlite, csv, tz = scope.sqlite, fmt == "csv", scope.campaign.tz
+    times = [_shown_text_sql(f"l.{name}", tz, sqlite) for name in ("last_call_at", "callback_at")]
+    if csv:  # a time never needs quoting nor a `'`
+        cells = [_csv_cell_sql(f"l.{name}", sqlite) for name in _VALUES]
+        cells += [f"coalesce({time}, '')" for time in times]
+        line = f"{_literal(lead)} || " + " || ',' || ".join(cells)
+    else:
+        cells = [_json_sql(f"l.{name}", sqlite) for name in _VALUES]
+        cells += [f"coalesce('\"' || {time} || '\"', 'null')" for time in times]
+        newline = _char(10, sqlite)
+        line = f" || ',' || {newline} || ".join(
+            f"{_literal(' ' * 8 + chr(34) + key + chr(34) + ': ')} || {cell}"
+            for key, cell in zip(DROPPED_KEYS, cells, strict=True)
+        )
+        line = f"'      {{' || {newline} || {line} || {newline} || '      }}'"
+    # the values worked out once in a subquery (each is mentioned several times in its
+    # cell), which a LIMIT on both keeps SQLite from flattening into the lines' query
+    listed = f"({_listed(scope, stage)} {'LIMIT -1' if sqlite else 'OFFSET 0'}) l"
+    if sqlite:
+        # the sort's rows (26 MB at 257,575 clients) in memory, not spilled to temporary
+        # files as SQLite's cache of 2 MB would have them
+        scope.execute("PRAGMA temp_store = MEMORY")
+        yield from _sqlite_blocks(scope, f"SELECT {line} FROM {listed} LIMIT -1", csv)
+    else:
+        # each row then ends as it should in the text but for COPY's newline: CR for a
+        # CSV line, the comma after a JSON object
+        ending = _char(13, False) if csv else "','"
+        # the list's sort in memory: 2.58M clients of 10M, about 400 MB over the parallel
+        # workers, sorted on disk at the report's 64 MB (6 s)
+        with work_mem(cast(Any, scope.conn), LIST_WORK_MEM):
+            yield from _copied(scope, f"SELECT {line} || {ending} FROM {listed}", csv)
+
+
+def _listed(scope: Scope, stage: str, limit: int | None = None) -> str:
+    """The listed clients by advisor and client id (the first `limit`, or all): their
+    `_VALUES` masked, then their last call and callback as stored."""
+    sqlite, clients = scope.sqlite, access.client_source(scope.conn)
+    name = f"coalesce({masked_name_sql('c.name', sqlite=sqlite)}, '') AS name"
+    mobile = f"coalesce({masked_mobile_sql('c.mobile', sqlite=sqlite)}, '') AS mobile"
+    values = (
+        f"s.client_id, {name}, {mobile}, s.advisor_code, a.name AS advisor_name,"
+        " s.last_call_at, s.callback_at"
+    )
+    advisor = "LEFT JOIN advisor a ON a.code = s.advisor_code"
+    order = "ORDER BY s.advisor_code, s.client_id"
+    if limit is not None:  # the first few chosen from the summary alone, then joined
+        join = "CROSS JOIN" if sqlite else "JOIN"  # SQLite: `s` the outer loop, in its order
+        return (
+            f"SELECT {values} FROM ({_chosen(scope, stage)} {order} LIMIT {limit}) s"
+            f" {join} {clients} c ON c.client_id = s.client_id {advisor}"
+            f"{'' if sqlite else f' {order}'}"
+        )
+    # the whole list: joined to the clients in the summary's order (a lookup in client id
+    # order each: 0.4 s at 257,575 clients on SQLite, twice that in the list's order), then
+    # sorted. On SQLite a subquery that reads this one as its rows come costs twice as much.
+    return (
+        f"SELECT {values} FROM ({source(scope)}) s"
+        f" JOIN {clients} c ON c.client_id = s.client_id {advisor}"
+        f" WHERE s.stages_reached = {scope.campaign.stages.index(stage)} {order}"
+    )
+
+
+def _chosen(scope: Scope, stage: str) -> str:
+    """The listed clients' summary rows (as `s`'s columns): those who reached the stage
+    before `stage` but not it, and whose client row the caller may read."""
+    clients = access.client_source(scope.conn)
+    # every summary row has its client (a foreign key), unless the caller sees only some
+    visible = (
+        "" if clients == "client" else f" AND s.client_id IN (SELECT client_id FROM {clients})"
+    )
+    return (
+        f"SELECT s.client_id, s.advisor_code, s.last_call_at, s.callback_at"
+        f" FROM ({source(scope)}) s"
+        f" WHERE s.stages_reached = {scope.campaign.stages.index(stage)}{visible}"
+    )
+
+
+# --- the list as text, written by the database ----------------------------------------------
+
+
+def _literal(text: str) -> str:
+    """`text` as a SQL string literal (either database, standard strings)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _csv_cell_sql(value: str, sqlite: bool) -> str:
+    """`value` (text or NULL) as a CSV cell, as `privacy.csv_cell` then Python's csv
+    writer (minimal quoting) write it: NULL empty; text that could start a formula behind
+    a `'`; quoted, its quotes doubled, if it holds a comma, a quote, CR or LF. Each test is
+    one pattern (a function call per test cost about 0.3 s a cell at 257,575 clients)."""
+    starts = "".join(sorted(FORMULA_STARTS, key=lambda start: start != "-"))  # "-" first
+    if sqlite:
+        special, formula = f"{value} GLOB '*[,\"\n\r]*'", f"{value} GLOB '[{starts}]*'"
+    else:  # PostgreSQL's regular expressions cost several times these plain tests
+        finds = (f"strpos({value}, {char}) > 0" for char in ("','", "'\"'", "chr(10)", "chr(13)"))
+        special = "(" + " OR ".join(finds) + ")"
+        formula = f"left({value}, 1) IN ({', '.join(map(_literal, FORMULA_STARTS))})"
+    mark = f"CASE WHEN {formula} THEN '''' ELSE '' END"
+    quoted = f"'\"' || {mark} || replace({value}, '\"', '\"\"') || '\"'"
+    return (
+        f"coalesce(CASE WHEN {special} THEN {quoted}"
+        f" WHEN {formula} THEN '''' || {value} ELSE {value} END, '')"
+    )
+
+
+def _json_sql(value: str, sqlite: bool) -> str:
+    """Column `value` (text or NULL) as JSON, as `json.dumps(ensure_ascii=False)`
+    writes it: both databases escape a string's quotes, backslashes and control
+    characters as Python does (lower-case hex), and leave the rest as it is."""
+    quoted = f"json_quote({value})" if sqlite else f"to_json({value}::text)::text"
+    return f"coalesce({quoted}, 'null')"
+
+
+def _char(code: int, sqlite: bool) -> str:
+    return f"char({code})" if sqlite else f"chr({code})"
+
+
+def _shown_text_sql(column: str, tz: Any, sqlite: bool) -> str:
+    """Stored time `column` (UTC) as `isoformat()` writes it on `tz`'s clock
+    (2020-07-16T18:11:28.156347+08:00; no fraction when it is 0), or NULL. The offset is
+    the zone's at that time (`clock.offset_spans`): the latest span tested first, where
+    nearly every time falls, then halving the earlier ones."""
+    spans = offset_spans(tz)
+    if sqlite:  # stored as naive UTC text, 2020-07-16 10:11:28.156347
+        fraction = (
+            f"CASE WHEN substr({column}, 20, 1) = '.' AND substr({column}, 21, 6) <> '000000'"
+            f" THEN '.' || substr({column}, 21, 6) ELSE '' END"
+        )
+    else:
+        fraction = (
+            f"CASE WHEN to_char({column} AT TIME ZONE 'UTC', 'US') <> '000000'"
+            f" THEN '.' || to_char({column} AT TIME ZONE 'UTC', 'US') ELSE '' END"
+        )
+
+    def clock(offset: dt.timedelta) -> str:
+        seconds = int(offset.total_seconds())
+        if sqlite:
+            # the whole seconds only: SQLite keeps milliseconds, and rounds 13.9996 up
+            return f"strftime('%Y-%m-%dT%H:%M:%S', substr({column}, 1, 19), '{seconds:+d} seconds')"
+        return (
+            f"to_char(({column} AT TIME ZONE 'UTC') + interval '{seconds} seconds',"
+            " 'YYYY-MM-DD\"T\"HH24:MI:SS')"
+        )
+
+    def offset_text(offset: dt.timedelta) -> str:
+        return _literal(dt.datetime(2000, 1, 1, tzinfo=dt.timezone(offset)).isoformat()[19:])
+
+    def since(start: dt.datetime) -> str:
+        moment = start.strftime("%Y-%m-%d %H:%M:%S")
+        return f"{column} >= '{moment}'" if sqlite else f"{column} >= TIMESTAMPTZ '{moment}+00'"
+
+    def tree(part: Callable[[dt.timedelta], str], first: int, last: int) -> str:
+        if first == last:
+            return part(spans[first][1])
+        middle = (first + last + 1) // 2
+        start = spans[middle][0]
+        assert start is not None  # only the first span has no start
+        return (
+            f"CASE WHEN {since(start)} THEN {tree(part, middle, last)}"
+            f" ELSE {tree(part, first, middle - 1)} END"
+        )
+
+    def latest_first(part: Callable[[dt.timedelta], str]) -> str:
+        last = len(spans) - 1
+        if last == 0:
+            return part(spans[0][1])
+        start = spans[last][0]
+        assert start is not None
+        return f"CASE WHEN {since(start)} THEN {part(spans[last][1])} ELSE {tree(part, 0, last - 1)} END"
+
+    return f"{latest_first(clock)} || {fraction} || {latest_first(offset_text)}"
+
+
+def _sqlite_blocks(scope: Scope, sql: str, csv: bool) -> Iterator[str]:
+    """SQLite: the one-column rows of `sql` in blocks of `_BLOCK_ROWS`, each a CSV line
+    ending CRLF, or JSON objects separated by ",\\n"."""
+    from reactivate.db import reads
+
+    between = ""
+    for block in reads.blocks(scope.conn, sql, scope.params_of(sql), _BLOCK_ROWS):
+        if csv:
+            yield "\r\n".join([row[0] for row in block]) + "\r\n"
+        else:
+            yield between + ",\n".join([row[0] for row in block])
+            between = ",\n"
+
+
+def _copied(scope: Scope, sql: str, csv: bool) -> Iterator[str]:
+    """PostgreSQL: the one-column rows of `sql` through `COPY ... TO STDOUT`, in blocks of
+    whole rows. COPY ends each row with a newline and escapes its backslashes, newlines,
+    CRs and tabs (text format: never an octal or hex escape), undone here a block at a
+    time. A CSV line is the row and its newline; JSON objects, each row ending in a comma,
+    are separated by ",\\n": the last one's is left out."""
+    from psycopg import sql as pgsql
+
+    raw = cast(Any, scope.conn).connection.driver_connection
+    params = scope.params_of(sql)  # bound here: COPY takes no parameters
+    statement = (
+        re.sub(
+            "(?<![:\\w]):(" + "|".join(params) + ")\\b",
+            lambda found: pgsql.Literal(params[found.group(1)]).as_string(raw),
+            sql,
+        )
+        if params
+        else sql
+    )
+    between = ""
+
+    def decoded(block: bytes) -> str:
+        nonlocal between
+        text = codecs.escape_decode(block)[0].decode("utf-8")
+        text, between = (text, between) if csv else (between + text[:-2], ",\n")
+        return text
+
+    # COPY hands over a row at a time: gathered into blocks of about a megabyte, each cut
+    # after its last whole row (a Python step per row cost 6.6 s of CPU at 2.58M rows)
+    parts: list[bytes] = []
+    size = 0
+    with raw.cursor() as cursor, cursor.copy(f"COPY ({statement}) TO STDOUT") as copy:
+        for data in copy:
+            parts.append(bytes(data))
+            size += len(data)
+            if size < _COPY_BLOCK:
+                continue
+            pending = b"".join(parts)
+            end = pending.rfind(b"\n") + 1
+            parts, size = [pending[end:]], len(pending) - end
+            if end:
+                yield decoded(pending[:end])
+    rest = b"".join(parts)
+    if rest and not rest.endswith(b"\n"):
+        raise ValueError("COPY ended inside a row")
+    if rest:
+        yield decoded(rest)

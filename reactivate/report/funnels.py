@@ -30,6 +30,8 @@ def counts(scope: Scope, by: str | None) -> dict[Any, dict[str, int]]:
         return _trend(scope)
     if scope.tallied:
         return _tallied(scope, by)
+    if scope.by_inside:
+        return _inside(scope, by)
     if scope.by_change:
         return _changed(scope, by)
     rows, key = counted(scope)
@@ -81,6 +83,62 @@ def _changed(scope: Scope, by: str | None) -> dict[Any, dict[str, int]]:
             if name != "k":
                 figures[name] = figures.get(name, 0) + int(change or 0)
     return found
+
+
+#: What a client counts for whatever its evidence: its assignment, its reactivation
+#: (never windowed) and a do-not-call answer (read from the summary, as over the whole
+#: history).
+_ALWAYS = ("assigned", "reactivated", "dnc_calls")
+
+
+def _inside(scope: Scope, by: str | None) -> dict[Any, dict[str, int]]:
+    """A window's `counts` from the clients who may have evidence inside it (`report_days`,
+    keyed as the tallies are); every other client has none there, so counts only where
+    it would without evidence: assigned, reactivated and do-not-call answers (the
+    tallies'), and never called. The never called are then the members who could be
+    (neither on the do-not-call list nor with such an answer, assigned before the cut)
+    but those with evidence in the window."""
+    found = _tallied(scope, by)
+    window = _aggregates(len(scope.campaign.stages), "")
+    own = {n: v for n, v in window.items() if n not in (*_ALWAYS, "never_called")}
+    own["called"] = (
+        "COUNT(*) FILTER (WHERE s.stages_reached > 0 AND NOT s.dnc AND NOT s.do_not_call"
+        " AND s.assigned_at < :stale_before)"
+    )
+    columns = ", ".join(f"{v} AS {n}" for n, v in own.items())
+    key, group_by = ("s.k", "GROUP BY s.k") if by is not None else ("''", "")
+    blank = dict.fromkeys(window, 0)
+    for figures in found.values():
+        figures.update({n: 0 for n in own if n != "called"})
+    called = 0
+    for row in scope.execute(f"SELECT {key} AS k, {columns} FROM report_days s {group_by}"):
+        figures = found.setdefault(row.k, dict(blank))
+        for name, value in row._mapping.items():
+            if name not in ("k", "called"):
+                figures[name] = int(value or 0)
+        called += int(row.called or 0)
+    if by is None and found:
+        found[""]["never_called"] = _callable(scope) - called
+    return found
+
+
+def _callable(scope: Scope) -> int:
+    """The assigned clients assigned before the stale cut who are neither on the
+    do-not-call list nor with a do-not-call answer: from the tallies' cohort rows, but
+    those both (not tallied; few, read on SQLite by `ix_client_stage_dnc`: a scan of the
+    summary cost 0.1-0.2 s at 1M there; PostgreSQL scans)."""
+    tallied = scope.execute(
+        "SELECT SUM(members) - SUM(dnc) - SUM(dnc_calls) AS n FROM stage_tally"
+        " WHERE campaign_id = :cid AND dim = 'cohort' AND arm = 'assigned'"
+        " AND assigned_at < :stale_before"
+    ).one()
+    # SQLite, without statistics, would read every assigned client by their advisor's index
+    indexed = " INDEXED BY ix_client_stage_dnc" if scope.sqlite else ""
+    both = scope.execute(
+        f"SELECT COUNT(*) AS n FROM client_stage cs{indexed} WHERE cs.campaign_id = :cid"
+        f" AND {ASSIGNED} AND cs.dnc AND cs.do_not_call AND cs.assigned_at < :stale_before"
+    ).one()
+    return int(tallied.n or 0) + int(both.n or 0)
 
 
 def _tallied(scope: Scope, by: str | None) -> dict[Any, dict[str, int]]:

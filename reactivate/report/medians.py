@@ -51,7 +51,7 @@ def _histograms(scope: Scope, by: str | None) -> str:
             "SELECT '' AS k, stage, day, SUM(clients) AS n FROM stage_days"
             " WHERE campaign_id = :cid AND dim = 'cohort' GROUP BY stage, day"
         )
-    if scope.by_change:
+    if scope.by_change and not scope.by_inside:
         return _changed(scope, by)
     rows, key = counted(scope)
     key = key if by is not None else "''"

@@ -7,6 +7,7 @@ contract for other tools (keys are only ever added). Nothing here queries or pri
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -25,6 +26,9 @@ class ReportOptions:
     by: str | None = None
     rank_by: str | None = None
     dropped: str | None = None
+    # how many of the `--dropped` list to read as clients, its first (a table shows 50):
+    # None, all of them
+    dropped_shown: int | None = None
     since: dt.date | None = None  # first day counted, in the campaign's time zone
     until: dt.date | None = None  # last day counted (inclusive)
     stale_days: int = 7
@@ -142,6 +146,18 @@ class AttemptRow:
         }
 
 
+#: The keys of a `--dropped` client's JSON object (`DroppedClient.to_json`), in order.
+DROPPED_KEYS = (
+    "client_id",
+    "name",
+    "mobile",
+    "advisor",
+    "advisor_name",
+    "last_call_at",
+    "callback_at",
+)
+
+
 class DroppedClient(NamedTuple):
     """A client who reached the stage before `--dropped STAGE` but not it; personal data masked.
 
@@ -219,6 +235,19 @@ class Report:
     attempts: tuple[AttemptRow, ...] = ()
     dropped_stage: str | None = None
     dropped: tuple[DroppedClient, ...] = field(default=())
+    # how many clients the list holds, when `dropped` holds only its first ones
+    dropped_count: int | None = None
+    # the whole list as CSV or JSON text, written by the database, in blocks:
+    # `dropped_text(fmt, lead)` (`report.dropped.dropped_text`); only while the report's
+    # connection is open (`report.open_report`), else None
+    dropped_text: Callable[[str, str], Iterator[str]] | None = field(
+        default=None, compare=False, repr=False
+    )
+
+    @property
+    def dropped_total(self) -> int:
+        """How many clients the `--dropped` list holds."""
+        return len(self.dropped) if self.dropped_count is None else self.dropped_count
 
     def stage(self, name: str) -> StageFigures:
         return next(s for s in self.stages if s.stage == name)

@@ -34,6 +34,9 @@ class Scope:
     # the caller sees part of the campaign (a manager, an advisor on a shared PostgreSQL):
     # counts come from the rows the database lets them read, not the campaign's tallies
     partial: bool = False
+    # a window's figures counted from the clients with evidence dated inside it rather
+    # than the tallies put right by those whose window differs (`source.materialize`)
+    inside: bool = False
 
     @property
     def sqlite(self) -> bool:
@@ -70,6 +73,12 @@ class Scope:
         return self.windowed and not self.partial
 
     @property
+    def by_inside(self) -> bool:
+        """A window's counts are the clients with evidence dated inside it
+        (`source.materialize`), on the tallies' assigned clients: all but a partial view's."""
+        return self.by_change and self.inside
+
+    @property
     def materialized(self) -> bool:
         """A window's clients are read from `report_days` (`source.materialize`), worked
         out once: counts and each stage's histogram would each work them out again (six
@@ -98,11 +107,12 @@ class Scope:
 
     def execute(self, sql: str) -> Any:
         """Run `sql` with the values it names (datetimes bound as stored)."""
-        return reads.execute(self.conn, sql, self._used(sql))
+        return reads.execute(self.conn, sql, self.params_of(sql))
 
     def tuples(self, sql: str) -> list[Any]:
         """`execute`'s rows at once, as the driver's plain tuples where it can (`reads.tuples`)."""
-        return reads.tuples(self.conn, sql, self._used(sql))
+        return reads.tuples(self.conn, sql, self.params_of(sql))
 
-    def _used(self, sql: str) -> dict[str, Any]:
+    def params_of(self, sql: str) -> dict[str, Any]:
+        """The bound values `sql` names."""
         return {k: v for k, v in self.params.items() if f":{k}" in sql}

@@ -14,6 +14,8 @@ breakdown's key is the summary's own column
 
 from __future__ import annotations
 
+import datetime as dt
+
 from reactivate.db import stages, tally
 from reactivate.report.scope import ASSIGNED, Scope
 from reactivate.rules import funnel
@@ -45,19 +47,20 @@ KEYS = {
 }
 
 
-def source(scope: Scope, *, changed: bool = False) -> str:
+def source(scope: Scope, *, changed: bool = False, inside: bool = False) -> str:
     """The assigned clients with their funnel columns (whole history or window).
 
     `changed`: only the clients whose window differs from their whole history (a first
     time of some kind dated outside the window), each also with the summary's own funnel
     columns as `h_` columns; every other client counts in the window as the tallies
-    count it (`materialize`)."""
+    count it (`materialize`). `inside`: only the clients who may have evidence dated
+    inside the window (`_inside`); every other has none there."""
     if not scope.windowed:
         funnel_names = ["stages_reached", "skipped_stage", *scope.days]
         columns = ", ".join(f"cs.{c}" for c in (*FACTS, *funnel_names))
         return f"SELECT {columns} FROM client_stage cs WHERE {scope.in_campaign} AND {ASSIGNED}"
     # a window's first time of each kind is the summary's when that falls inside it; only
-    # a kind first seen before the window needs the events (`_first_inside`)
+    # a kind first seen before the window needs the events (`_joined`)
     times = ", ".join(f"{_windowed(scope, column)} AS {column}" for column in WINDOW_TIMES)
     stored = _stored_days(scope)
     whole = [*WHOLE, *scope.days]
@@ -69,6 +72,7 @@ def source(scope: Scope, *, changed: bool = False) -> str:
         f" cs.branch, cs.risk, cs.asset_band, cs.cohort, {', '.join(stored)}"
         f" FROM client_stage cs{_joined(scope)} WHERE {scope.in_campaign} AND {ASSIGNED}"
         f"{f' AND ({_outside(scope)})' if changed else ''}"
+        f"{f' AND {_inside(scope)}' if inside else ''}"
     )
     # the same funnel columns `stages.refresh` stores, from the window's first times; a
     # stage's days are the summary's own whenever its first time is the window's
@@ -103,8 +107,15 @@ WINDOW_TIMES = (
 #: The summary's own columns a client's whole-history count is made of (with its days):
 #: what the tallies counted it by, taken away when its window differs.
 WHOLE = ("stages_reached", "skipped_stage", "wecom_at", "wecom_confirmed_at")
-#: The kinds whose first time comes before every other's (see `WINDOW_TIMES`).
-_EARLIEST = ("called_at", "wecom_at", "pushed_at", "converted_at")
+#: The kinds whose first time comes before every other's (see `WINDOW_TIMES`), with the
+#: event stage of each.
+_KINDS = {
+    "called_at": funnel.EVENT_CALL,
+    "wecom_at": funnel.EVENT_WECOM,
+    "pushed_at": funnel.EVENT_PUSHED,
+    "converted_at": funnel.EVENT_CONVERTED,
+}
+_EARLIEST = tuple(_KINDS)
 
 
 def _windowed(scope: Scope, column: str) -> str:
@@ -115,11 +126,26 @@ def _windowed(scope: Scope, column: str) -> str:
     if scope.options.since is None:
         return f"CASE WHEN {' AND '.join(inside)} THEN cs.{column} END"
     inside.insert(0, f"cs.{column} >= :since")
-    first_inside = f"w.{column}" if not scope.sqlite else f"({_first_inside(scope, column)})"
+    # SQLite looks the client up in `_returning_events`' table only here: joined, every
+    # row of the window probed it
+    inside_later = (
+        f"(SELECT w.{column} FROM {RETURNING} w WHERE w.client_id = cs.client_id)"
+        if scope.sqlite
+        else f"w.{column}"
+    )
     return (
         f"CASE WHEN {' AND '.join(inside)} THEN cs.{column}"
-        f" WHEN cs.{column} < :since THEN {first_inside} END"
+        f" WHEN {_returning(column)} THEN {inside_later} END"
     )
+
+
+def _returning(column: str, row: str = "cs") -> str:
+    """SQL: the summary row `row`'s first time of `column`'s kind is before the window
+    and it may have more of that kind later. A call (answered or not) inside the window
+    is one before the client's last (`last_call_at`); the other kinds keep no last time."""
+    if column in ("called_at", "reached_at"):
+        return f"{row}.{column} < :since AND {row}.last_call_at >= :since"
+    return f"{row}.{column} < :since"
 
 
 #: The events that are evidence of each of `WINDOW_TIMES`' kinds.
@@ -133,57 +159,59 @@ _EVIDENCE = {
 }
 
 
-def _first_inside(scope: Scope, column: str) -> str:
-    """SQL of the first time of `column`'s kind of evidence (voided events excluded) the
-    client of summary row `cs` has dated inside the window: its events of that kind found
-    by `ix_event_member_stage`, asked only for a client whose first was before the window
-    (so no second scan of the summary picks out those clients)."""
-    bounds = ["e.occurred_at >= :since"]
-    if scope.options.until is not None:
-        bounds.append("e.occurred_at < :until")
-    return (
-        "SELECT MIN(e.occurred_at) FROM event e"
-        " WHERE e.campaign_id = cs.campaign_id AND e.client_id = cs.client_id"
-        f" AND {_EVIDENCE[column]} AND {' AND '.join(bounds)}"
-        " AND NOT EXISTS (SELECT 1 FROM event v WHERE v.voids_event_id = e.id)"
-    )
+#: SQLite's temporary table of `_returning_events` (`materialize`).
+RETURNING = "report_returning"
 
 
 def _joined(scope: Scope) -> str:
     """On PostgreSQL with a `since`, the join of the first times inside the window (`w`) of
-    the clients first seen before it: one pass over their events, grouped, where SQLite
-    asks each such client's events by a subquery per kind (`_first_inside`). PostgreSQL
-    ran those subqueries as an index probe per client and kind: a week at 1M took 5.0 s
-    that way against 2.5 s with the join (benchmarks/README.md, `bench_report_pg.py`)."""
+    the clients who may have evidence of a kind inside it first seen before it
+    (`_returning_events`). SQLite reads them from the temporary table `materialize`
+    wrote them to, a client at a time (`_windowed`)."""
     if scope.sqlite or scope.options.since is None:
         return ""
+    return f" LEFT JOIN ({_returning_events(scope)}) w ON w.client_id = cs.client_id"
+
+
+def _returning_events(scope: Scope) -> str:
+    """SQL of the first time inside the window of each of `WINDOW_TIMES`' kinds, per client
+    first seen before it who may have more of a kind later (`_returning`): for each kind,
+    those clients' events of that kind dated inside the window (voided events excluded),
+    read once and grouped.
+
+    A subquery per client and kind probed `ix_event_member_stage` once for each: on
+    PostgreSQL a week at 1M took 5.0 s that way against 2.5 s joined; on SQLite the
+    week's 45,000 such clients cost 0.5-0.7 s CPU by subqueries, 0.2-0.25 s joined.
+    Each kind's clients come from its index of the summary (revision 0005), then their
+    events of the kind by `ix_event_member_stage` (SQLite: CROSS JOIN keeps that order;
+    with every kind's events of each client, 21,526 clients and 0.27 s at 1M)."""
     bounds = ["e.occurred_at >= :since"]
     if scope.options.until is not None:
         bounds.append("e.occurred_at < :until")
-    before = " OR ".join(f"b.{column} < :since" for column in _EARLIEST)
     firsts = ", ".join(
         f"MIN(CASE WHEN {_EVIDENCE[column]} THEN e.occurred_at END) AS {column}"
         for column in WINDOW_TIMES
     )
-    kinds = ", ".join(
-        f"'{kind}'"
-        for kind in (
-            funnel.EVENT_CALL,
-            funnel.EVENT_WECOM,
-            funnel.EVENT_PUSHED,
-            funnel.EVENT_CONVERTED,
-        )
+    columns = "e.id, e.client_id, e.stage, e.value, e.source, e.occurred_at"
+    own = "e.campaign_id = b.campaign_id AND e.client_id = b.client_id AND e.stage = '{}'"
+    # PostgreSQL: LATERAL, for the same order (joined, it hashed the clients and read
+    # every event of the campaign, a parallel seq scan, already at 100k); OFFSET 0 keeps
+    # the subquery from being pulled up into that join again
+    events = (
+        f"CROSS JOIN event e ON {own}"
+        if scope.sqlite
+        else f"CROSS JOIN LATERAL (SELECT {columns} FROM event e WHERE {own} OFFSET 0) e"
     )
-    return f"""
-        LEFT JOIN (
-            SELECT e.client_id, {firsts}
-            FROM client_stage b
-            JOIN event e ON e.campaign_id = b.campaign_id AND e.client_id = b.client_id
-            WHERE b.campaign_id = :cid AND ({before}) AND {" AND ".join(bounds)}
-              AND e.stage IN ({kinds})
-              AND NOT EXISTS (SELECT 1 FROM event v WHERE v.voids_event_id = e.id)
-            GROUP BY e.client_id
-        ) w ON w.client_id = cs.client_id"""
+    arms = " UNION ALL ".join(
+        f"SELECT {columns} FROM client_stage b {events.format(kind)}"
+        f" WHERE b.campaign_id = :cid AND {_returning(column, 'b')} AND {' AND '.join(bounds)}"
+        for column, kind in _KINDS.items()
+    )
+    return (
+        f"SELECT e.client_id, {firsts} FROM ({arms}) e"
+        " WHERE NOT EXISTS (SELECT 1 FROM event v WHERE v.voids_event_id = e.id)"
+        " GROUP BY e.client_id"
+    )
 
 
 def _outside(scope: Scope) -> str:
@@ -196,6 +224,39 @@ def _outside(scope: Scope) -> str:
     if scope.options.until is not None:
         outside += [f"cs.{column} >= :until" for column in WINDOW_TIMES]
     return " OR ".join(outside)
+
+
+def _inside(scope: Scope) -> str:
+    """SQL: the summary row `cs` may have evidence dated inside the window (every client
+    that has some does): a first call, WeCom add, push or conversion dated inside it, or
+    a first time before it and maybe more of the kind later (`_returning`). On SQLite
+    each first time is a range of an index of the summary (revision 0005); it takes the
+    clients first seen before the window who have evidence in it from
+    `_returning_events`' table and looks every row up by rowid (planned as one OR, it
+    took another index and read every assigned client). PostgreSQL tests the conditions
+    in one scan of the summary (the plan it chose at 10M even with such indexes)."""
+    since, until = scope.options.since is not None, scope.options.until is not None
+
+    def ranges(row: str) -> list[str]:
+        found = []
+        for column in _EARLIEST:
+            bounds = [(f"{row}.{column} >= :since", since), (f"{row}.{column} < :until", until)]
+            found.append(" AND ".join(bound for bound, given in bounds if given))
+            if since and not scope.sqlite:
+                found.append(_returning(column, row))
+        return found
+
+    if not scope.sqlite:
+        return f"({' OR '.join(f'({r})' for r in ranges('cs'))})"
+    found = [
+        f"SELECT rowid FROM client_stage i WHERE i.campaign_id = :cid AND {r}" for r in ranges("i")
+    ]
+    if since:
+        found.append(
+            f"SELECT i.rowid FROM {RETURNING} r CROSS JOIN client_stage i"
+            " ON i.campaign_id = :cid AND i.client_id = r.client_id"
+        )
+    return f"cs.rowid IN ({' UNION ALL '.join(found)})"
 
 
 def _stored_days(scope: Scope) -> list[str]:
@@ -237,6 +298,31 @@ def counted(scope: Scope) -> tuple[str, str]:
     return keyed(scope, scope.funnel_by if scope.funnel_by in KEYS else None)
 
 
+def fewer_inside(scope: Scope) -> bool:
+    """Whether a window is cheaper read from the clients who may have evidence inside it
+    (`scope.inside`) than from those whose window differs from their whole history: by
+    the tallies' trend, the clients first at the campaign's first stage in a week that
+    meets the window against those in a week not wholly inside it. Either way counts
+    exactly; this only picks the fewer clients to read (a week of a campaign of months:
+    inside; a month holding most of it: the others)."""
+    if not scope.campaign.stages:
+        return False
+    since, until = scope.options.since, scope.options.until
+    meets = beyond = 0
+    rows = scope.execute(
+        "SELECT key, SUM(clients) AS n FROM stage_days WHERE campaign_id = :cid"
+        f" AND dim = '{tally.WEEK}' AND stage = '{scope.campaign.stages[0]}' GROUP BY key"
+    )
+    for row in rows:
+        monday = tally.monday_of(row.key)
+        sunday = monday + dt.timedelta(days=6)
+        if (since is None or sunday >= since) and (until is None or monday <= until):
+            meets += int(row.n)
+        if (since is not None and monday < since) or (until is not None and sunday > until):
+            beyond += int(row.n)
+    return meets < beyond
+
+
 def materialize(scope: Scope) -> None:
     """A window's clients, their keys and what counts and medians read, worked
     out once from the events for both.
@@ -245,12 +331,16 @@ def materialize(scope: Scope) -> None:
     their whole history, keyed as the tallies key them: the window's counts are the
     tallies' with each such client's whole-history count taken away and its window's
     added (`funnels.counts`, `medians`). A month of a campaign whose evidence mostly lies
-    in it then works out a few thousand clients, not every one."""
+    in it then works out a few thousand clients, not every one. A window holding little
+    of the evidence (`scope.by_inside`: a week of a campaign of months) reads instead
+    only the clients who may have evidence inside it; every other client counts there
+    as assigned with none (`funnels`' `_inside`)."""
     by = scope.funnel_by
     # SQLite keeps the rows a co-routine (LIMIT) whose days are worked out once, not once
     # for each mention in their rounding
     fence = " LIMIT -1" if scope.sqlite else ""
-    rows = f"({source(scope, changed=scope.by_change)}{fence}) s"
+    changed = scope.by_change and not scope.by_inside
+    rows = f"({source(scope, changed=changed, inside=scope.by_inside)}{fence}) s"
     if by is None:
         key = "''"
     elif scope.by_change:  # as the tallies key their groups
@@ -268,7 +358,7 @@ def materialize(scope: Scope) -> None:
         "dnc",
         "do_not_call",
     ]
-    if scope.by_change:
+    if changed:
         names += [f"h_{c}" for c in (*WHOLE, *scope.days)]
     # a stage's days as the whole days medians count, rounded down once here rather than
     # by each histogram's GROUP BY
@@ -277,6 +367,11 @@ def materialize(scope: Scope) -> None:
         f"{tally.floor_days(f's.{c}', sqlite=scope.sqlite)} AS {c}" if c in days else f"s.{c}"
         for c in names
     )
+    if scope.sqlite and scope.options.since is not None:
+        scope.conn.exec_driver_sql(f"DROP TABLE IF EXISTS {RETURNING}")
+        scope.execute(f"CREATE TEMPORARY TABLE {RETURNING} AS {_returning_events(scope)}")
+        # each client first seen before the window is looked up here (`_windowed`)
+        scope.conn.exec_driver_sql(f"CREATE INDEX {RETURNING}_client ON {RETURNING} (client_id)")
     scope.conn.exec_driver_sql("DROP TABLE IF EXISTS report_days")
     scope.execute(f"CREATE TEMPORARY TABLE report_days AS SELECT {key} AS k, {columns} FROM {rows}")
 

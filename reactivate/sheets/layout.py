@@ -31,6 +31,10 @@ LINE_HEIGHT: Final = 16.0
 #: Widest column we set: text past it is cut on screen (or wrapped where the column wraps).
 MAX_WIDTH: Final = 60.0
 MIN_WIDTH: Final = 4.0
+#: Rows of data a sheet holds under its header row: Excel's 1,048,576 less one. xlsxwriter
+#: drops a cell past the last row without an error, so a longer list goes on in another
+#: sheet (`sheet_name`).
+SHEET_DATA_ROWS = 1_048_575
 #: Excel's and LibreOffice's header and footer hold at most 255 characters.
 _HEADER_LIMIT: Final = 255
 
@@ -170,6 +174,12 @@ def wrapped_height(text: str, width: float, lines_at_least: int = 1) -> float:
 def header_text(text: str) -> str:
     """`text` safe inside a page header or footer: `&` starts a control code there."""
     return text.replace("&", "&&")
+
+
+def sheet_name(name: str, part: int) -> str:
+    """The `part`-th sheet of a list too long for one (1: `name`; then "name 2", ...),
+    within Excel's 31 characters."""
+    return name[:31] if part == 1 else f"{name[:24]} {part}"
 
 
 def print_ready(

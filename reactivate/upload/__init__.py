@@ -7,7 +7,9 @@ every batch's facts at once (4):
 1. read (`read`): folders expanded, stamps verified, files opened two at a time (fastexcel
    reads without holding the GIL) and cleaned a column at a time, files alike together;
    a file only the row reader reads as it is, a row at a time;
-2. look up (`members`): the database's facts about every client named, in one pass;
+2. look up (`members.Lookup`): the database's facts about every client named, in one
+   pass a batch; when the upload names most of the campaign, every member is read once,
+   at the first batch, and each batch's clients are taken from that frame;
 3. check: the column checks (`columns`), which only accept, then the row checker
    (`rows`) for every row they leave, where every rule and its message live; the facts
    accepted rows state (`model.StagedFact`) are staged in a temporary table;
@@ -22,7 +24,8 @@ time, a note) is timed at its first upload; restating it adds nothing. Uploads o
 add evidence: a blank or 否 in a later sheet voids nothing. Mistakes are voided
 explicitly (`void`: `undo`, `correct`), by appending void events. Memory holds one
 batch's cleaned fields and their clients' columns (1.8 GB at a million rows held at
-once), plus the ids of the clients named so far, for the rules across rows. The value
+once), plus the ids of the clients named so far, for the rules across rows, and, for an
+upload naming most of the campaign, every member's columns. The value
 types and small shared helpers are in `model`.
 """
 

@@ -10,8 +10,7 @@ zeros (`lost_zeros`).
 from __future__ import annotations
 
 import datetime as dt
-import re
-from collections.abc import Collection, Iterator
+from collections.abc import Collection
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, text
@@ -19,6 +18,7 @@ from sqlalchemy import Connection, text
 from reactivate import registry
 from reactivate.clock import from_db
 from reactivate.db import bulk
+from reactivate.db.dialect import streamed_rows
 from reactivate.rules import funnel
 from reactivate.sheets import values
 from reactivate.upload import columns as rc
@@ -67,6 +67,11 @@ WHERE m.campaign_id = :campaign_id
 """
 
 
+#: Rows read from the driver at a time: a million rows as tuples would take more memory
+#: than the frame they become.
+_FETCHED = 50_000
+
+
 def load_context(conn: Connection, registered: registry.Registered, now: dt.datetime) -> Context:
     codes: set[str] = set()
     names: dict[str, list[str]] = {}
@@ -91,30 +96,6 @@ def members_at_most(conn: Connection, campaign_id: int, limit: int) -> bool:
         {"cid": campaign_id, "over": limit + 1},
     ).scalar_one()
     return int(found) <= limit
-
-
-def _driver_batches(
-    conn: Connection, sql: str, params: dict[str, Any]
-) -> Iterator[list[tuple[Any, ...]]]:
-    """The rows of `sql` (written with `:name` parameters) as the driver's plain tuples, a
-    batch at a time.
-
-    Bypasses SQLAlchemy's result rows and their per-row processing: used where a query
-    returns a row per client of an upload. Runs in `conn`'s transaction, so it sees its
-    temporary tables.
-    """
-    if conn.dialect.name == "postgresql":
-        sql = re.sub(r"(?<!:):(\w+)", r"%(\1)s", sql)  # psycopg's named-parameter style
-    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    try:
-        cursor.execute(sql, params)
-        while rows := cursor.fetchmany(50_000):
-            yield rows
-    finally:
-        # an interrupt may have closed the connection before this generator is collected;
-        # its cursor went with it, and closing it again would only print a traceback
-        if not (conn.closed or conn.invalidated):
-            cursor.close()
 
 
 def load_members(
@@ -144,26 +125,25 @@ def load_members(
     order = ["client_id", "known", "member", "member_advisor", "assigned_at", "control", "dnc"]
     order += ["risk", "listed", "dnc_call_at", "attempts_so_far"]
     schema = {name: raw[name] for name in order}
-    # a batch of rows at a time: a million rows as tuples would take more memory than
-    # the frame they become
     found = [pl.DataFrame(schema=schema)]
     if every_member:
         found += (
             pl.DataFrame(batch, schema=schema, orient="row")
-            for batch in _driver_batches(conn, _MEMBERS_SQL, params)
+            for batch in streamed_rows(conn, _MEMBERS_SQL, _FETCHED, params)
         )
-        read = pl.concat(found)["client_id"]
-        wanted = pl.Series("client_id", list(client_ids), pl.String)
-        client_ids = wanted.filter(~wanted.is_in(read.implode())).to_list()
+        if client_ids:
+            read = pl.concat([part["client_id"] for part in found], rechunk=False)
+            wanted = pl.Series("client_id", list(client_ids), pl.String)
+            client_ids = wanted.filter(~wanted.is_in(read.implode())).to_list()
     if client_ids:
         # Staged in order, and scanned in that order: no key to maintain.
         bulk.stage(conn, "upload_client", {"client_id": "TEXT"}, ((c,) for c in sorted(client_ids)))
         found += (
             pl.DataFrame(batch, schema=schema, orient="row")
-            for batch in _driver_batches(conn, _CONTEXT_SQL, params)
+            for batch in streamed_rows(conn, _CONTEXT_SQL, _FETCHED, params)
         )
         conn.exec_driver_sql("DROP TABLE upload_client")
-    frame = pl.concat(found)
+    frame = pl.concat(found, rechunk=False)  # not copied again: at 10M members, 0.5 GB
     del found
     frame = frame.with_columns(
         (pl.col("dnc").cast(pl.Boolean) | pl.col("listed").cast(pl.Boolean)).alias("dnc"),
@@ -174,6 +154,49 @@ def load_members(
             _times_from_db(frame[name], types[name]) for name in ("assigned_at", "dnc_call_at")
         )
     return frame.select(rc.MEMBER_COLUMNS)
+
+
+class Lookup:
+    """The member columns of the clients an upload names, a batch of files at a time.
+
+    When the upload names most of the campaign (every advisor's sheet at once), every
+    member is read once, at the first batch, and kept until the last (about 60 bytes a
+    member); each batch takes its clients from that frame: looked up batch by batch, each
+    batch's join would read all of the campaign's member, client and summary rows again
+    (for 10M rows in batches of 250,000, 40 passes over 10M rows of each). A client the
+    frame does not hold (not a member) is looked up on its own, as for a small upload.
+    """
+
+    def __init__(self, campaign_id: int, files: int) -> None:
+        self.campaign_id = campaign_id
+        self.files = files  # how many files the upload reads
+        self.every: pl.DataFrame | None = None
+        self.first = True
+
+    def batch(self, conn: Connection, issued: Collection[str], files: int) -> pl.DataFrame:
+        """The member columns of `issued`, the clients a batch's `files` workbooks were
+        issued for; at the first batch, every member is read if, at its pace, the whole
+        upload names most of them."""
+        if self.first:
+            self.first = False
+            named = len(issued) * self.files // max(files, 1)
+            if members_at_most(conn, self.campaign_id, 2 * named):
+                self.every = load_members(conn, self.campaign_id, (), every_member=True)
+        return self(conn, issued)
+
+    def __call__(self, conn: Connection, client_ids: Collection[str]) -> pl.DataFrame:
+        """The member columns of `client_ids` (in no particular order)."""
+        import polars as pl
+
+        if self.every is None:
+            return load_members(conn, self.campaign_id, client_ids)
+        wanted = pl.Series("client_id", list(client_ids), pl.String)
+        # (not taken out of the frame as it is served: each batch would copy what is left)
+        found = self.every.filter(pl.col("client_id").is_in(wanted.implode()))
+        rest = wanted.filter(~wanted.is_in(found["client_id"].implode()))
+        if rest.is_empty():
+            return found
+        return pl.concat([found, load_members(conn, self.campaign_id, rest.to_list())])
 
 
 def _times_from_db(raw: pl.Series, dtype: Any) -> pl.Series:

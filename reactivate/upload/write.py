@@ -34,7 +34,7 @@ from reactivate.sheets.rejects import write_rejects
 from reactivate.sheets.workbook import Stamp, disposition_label
 from reactivate.upload import columns as rc
 from reactivate.upload.columns import UNTIMED
-from reactivate.upload.members import load_context, load_members, lost_zeros, members_at_most
+from reactivate.upload.members import Lookup, load_context, lost_zeros, members_at_most
 from reactivate.upload.model import (
     FIELD_NAMES,
     KIND,
@@ -269,12 +269,16 @@ def _read_check_stage(
     named: list[pl.Series] = []
     if progress is not None:
         progress(READING, 0, len(todo))
+    lookup = Lookup(campaign_id, len(todo))
     with ThreadPoolExecutor(max_workers=2) as pool:
         for first, batch in batches:
             told = None if progress is None else _offset(progress, first, len(todo))
-            rows, looked_up = _read_and_look_up(conn, campaign_id, batch, first, pool, told)
-            named.append(_check_stage(conn, campaign_id, todo, rows, looked_up, checker, who_calls))
+            rows, looked_up = _read_and_look_up(conn, lookup, batch, first, pool, told)
+            named.append(
+                _check_stage(conn, campaign_id, todo, rows, looked_up, checker, who_calls, lookup)
+            )
             del rows, looked_up
+    del lookup
     if progress is not None:
         progress(WRITING, len(todo), len(todo))
     counts = pl.concat(named).value_counts()
@@ -298,9 +302,11 @@ def _check_stage(
     looked_up: pl.DataFrame,
     checker: RowChecker,
     who_calls: access.Caller | None,
+    lookup: Lookup,
 ) -> pl.Series:
-    """Check one batch's `rows` (their clients' member columns in `looked_up`) and stage
-    the facts of the accepted ones; returns the clients they name, once per row."""
+    """Check one batch's `rows` (their clients' member columns in `looked_up`; `lookup`
+    finds the others) and stage the facts of the accepted ones; returns the clients they
+    name, once per row."""
     import polars as pl
 
     if who_calls is not None and not who_calls.ops:
@@ -323,7 +329,7 @@ def _check_stage(
     )
     if len(unlisted):
         with conn.begin():
-            more = load_members(conn, campaign_id, unlisted.to_list())
+            more = lookup(conn, unlisted.to_list())
         looked_up = pl.concat([looked_up, more])
     unknown = looked_up.filter(~pl.col("known"))["client_id"].to_list()
     if unknown:
@@ -339,7 +345,7 @@ def _check_stage(
 
 def _read_and_look_up(
     conn: Connection,
-    campaign_id: int,
+    lookup: Lookup,
     batch: Sequence[UploadFile],
     first: int,
     pool: ThreadPoolExecutor,
@@ -359,8 +365,7 @@ def _read_and_look_up(
     }
     opened = Opened(pool, batch)  # the first files are read during the lookup
     with conn.begin():
-        most = members_at_most(conn, campaign_id, 2 * len(issued))
-        looked_up = load_members(conn, campaign_id, issued, every_member=most)
+        looked_up = lookup.batch(conn, issued, len(batch))
     del issued
     rows = read_all(batch, opened, progress)
     if first:
