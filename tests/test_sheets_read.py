@@ -528,3 +528,24 @@ def test_a_bad_csv_record_is_reported_with_its_row(tmp_path: Path) -> None:
     rows = open_table(path, ACCOUNT_FIELDS).rows
     with pytest.raises(InputError, match="row 3"):
         list(rows)
+
+
+def test_xml_read_only_in_part_frees_its_elements_without_the_cycle_collector() -> None:
+    # an upload pauses the collector while it reads thousands of workbooks' heads: what a
+    # head leaves must go when it is dropped (iterparse's cycle kept every element parsed)
+    import gc
+    import io
+    import weakref
+
+    from reactivate.sheets.xlsx_head import pull_events
+
+    data = b"<a>" + b"<b/>" * 10_000 + b"</a>"
+    gc.disable()
+    try:
+        events = pull_events(io.BytesIO(data))
+        _, first = next(events)
+        kept = weakref.ref(first)
+        del first, events
+        assert kept() is None
+    finally:
+        gc.enable()

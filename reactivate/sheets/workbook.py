@@ -345,7 +345,9 @@ def _has_marker_property(path: Path) -> bool:
     if path.suffix.lower() not in (".xlsx", ".xlsm"):
         return False  # other formats keep the sheet names, the other marker
     import zipfile
-    from xml.etree.ElementTree import ParseError, iterparse
+    from xml.etree.ElementTree import ParseError
+
+    from reactivate.sheets.xlsx_head import pull_events
 
     try:
         with zipfile.ZipFile(path) as archive:
@@ -354,7 +356,7 @@ def _has_marker_property(path: Path) -> bool:
             with archive.open(_CUSTOM_PROPERTIES_PART) as part:
                 return any(
                     element.tag == _CUSTOM_PROPERTY_TAG and element.get("name") == MARKER_PROPERTY
-                    for _, element in iterparse(part)
+                    for _, element in pull_events(part)
                 )
     except (zipfile.BadZipFile, ParseError, OSError) as exc:
         raise InputError(t("error.file_unreadable", file=path, problem=exc)) from exc
