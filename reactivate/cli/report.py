@@ -177,7 +177,10 @@ def _write(result: Report, fmt: ReportFormat, out: Path | None, *, wide: bool = 
             if not stream.ended:  # as `echo` ends a text without a newline
                 typer.echo("")
             return
-        with out.open("w", encoding="utf-8", newline="") as written:
+        from reactivate.render.tables import text_target
+
+        # a list of millions of clients: never left half-written if the command stops
+        with text_target(out) as written:
             write(result, written)
     else:
         body = _text(result, fmt)

@@ -73,14 +73,16 @@ def write_rows(
         if out is None:
             raise ValueError("xlsx needs a file")
         return _write_xlsx(rows, out, title)
-    with _target(out) as stream:
+    with text_target(out) as stream:
         if fmt == "json":
             return _write_json(rows, stream)
         return _write_csv(rows, stream, columns, bom)
 
 
 @contextmanager
-def _target(out: Path | None) -> Iterator[IO[str]]:
+def text_target(out: Path | None) -> Iterator[IO[str]]:
+    """A text stream to standard output, or to `out` written whole or not at all (a
+    temporary file beside it, moved over it only when the writing ends)."""
     if out is None:
         stream = io.TextIOWrapper(
             sys.stdout.buffer, encoding="utf-8", newline="", write_through=True
