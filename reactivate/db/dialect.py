@@ -131,14 +131,20 @@ def tune_big_reads(conn: Connection | SQLiteConnection) -> None:
 
 
 @contextlib.contextmanager
-def work_mem(conn: Connection, size: str) -> Iterator[None]:
+def work_mem(conn: Connection, size: str, *, jit: bool = True) -> Iterator[None]:
     """On PostgreSQL, `size` (e.g. '256MB') of memory per sort or hash for the statements
-    run inside, then the setting as it was (within `conn`'s transaction either way).
-    SQLite: nothing."""
+    run inside, and (`jit` False) no JIT compilation, then the settings as they were
+    (within `conn`'s transaction either way). SQLite: nothing."""
     if not is_postgresql(conn):
         yield
         return
-    before = conn.exec_driver_sql("SELECT current_setting('work_mem')").scalar()
-    conn.exec_driver_sql(f"SET LOCAL work_mem = '{size}'")
+    settings = {"work_mem": size, **({} if jit else {"jit": "off"})}
+    before = {
+        name: conn.exec_driver_sql(f"SELECT current_setting('{name}')").scalar()
+        for name in settings
+    }
+    for name, value in settings.items():
+        conn.exec_driver_sql(f"SET LOCAL {name} = '{value}'")
     yield
-    conn.exec_driver_sql(f"SELECT set_config('work_mem', '{before}', true)")
+    for name, value in before.items():
+        conn.exec_driver_sql(f"SELECT set_config('{name}', '{value}', true)")

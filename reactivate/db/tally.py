@@ -65,7 +65,7 @@ def assigned(alias: str = "") -> str:
 
 _ASSIGNED = assigned()
 _ARM = "CASE WHEN control THEN 'control' WHEN advisor_code IS NULL THEN 'none' ELSE 'assigned' END"
-#: The flags a tally counts clients by (besides the stages reached), each a bit of a cell.
+#: The flags a tally counts clients by (besides the stages reached), each a bit of `flags`.
 _FLAGS = {
     "dnc": "dnc",
     "reactivated": "reactivated_at IS NOT NULL",
@@ -108,7 +108,6 @@ _ROW_COLUMNS = (
     "converted_days",
 )
 _DELTA = "tally_delta"
-_CELLS = "tally_cell"
 _BATCH = 100_000
 #: The histograms' trend breakdown: keyed by the week a stage was first reached.
 WEEK = "week"
@@ -263,62 +262,120 @@ def delta_before_sql(touched: str) -> list[str]:
 
 def delta_after_sql(touched: str, funnel: Funnel) -> list[str]:
     """PostgreSQL: `finish_delta` as statements alone (parameters :cid and :no_time), the
-    few rows of a delta counted into cells by one GROUP BY. The per-client refresh runs
+    few rows of a delta summed by the database (`_sums_sql`). The per-client refresh runs
     these on PostgreSQL, and so does the database function an advisor's upload calls
     (`access`): one definition for both."""
     columns = ", ".join(_ROW_COLUMNS)
     return [
         f"INSERT INTO {_DELTA} (sign, {columns}) SELECT 1, {columns} FROM client_stage"
         f" WHERE campaign_id = :cid AND client_id IN (SELECT client_id FROM {touched})",
-        *_cells_sql(funnel, f"FROM {_DELTA}", "true", "sign"),
+        *_sums_sql(funnel, _DELTA, "true", "sign"),
         f"DROP TABLE {_DELTA}",
-        _counts_sql(),
-        _days_sql(list(funnel.days)),
-        f"DROP TABLE {_CELLS}",
         *_drop_empty_sql(),
     ]
 
 
-def _cells_sql(funnel: Funnel, source: str, where: str, weight: str) -> list[str]:
-    """The statements that count the rows `source` (SQL from FROM on) and `where` pick,
-    each `weight` times, into temporary table `tally_cell`: one row per breakdown group
-    and kind of client (`_cell_columns`) with their number `n`."""
-    keys, profile, trend = _cell_columns(funnel, sqlite=False)
-    names = _cell_names(len(funnel.days))
-    blank = ["NULL"] * len(trend)
-    parts = [
-        f"SELECT 'cohort' AS dim, {keys[0]} AS gk, COALESCE(assigned_at, :no_time) AS at,"
-        f" {', '.join(f'{sql} AS {name}' for sql, name in zip((*profile, *trend), names[3:], strict=True))},"
-        f" {weight} AS n {source}{'' if where == 'true' else f' WHERE {where}'}"
-    ]
-    assigned = _ASSIGNED if where == "true" else f"{where} AND {_ASSIGNED}"
-    for dim, key in zip(list(DIMENSIONS)[1:], keys[1:], strict=True):
-        parts.append(
-            f"SELECT '{dim}', {key}, :no_time, {', '.join((*profile, *blank))}, {weight}"
-            f" {source} WHERE {assigned}"
+def _sums_sql(
+    funnel: Funnel, source: str, where: str, weight: str, *, cleared: bool = False
+) -> list[str]:
+    """The statements that add to the tallies the sums over the rows of table `source`
+    that `where` picks, each `weight` times (parameters :cid and :no_time); `cleared`:
+    the campaign has no tallies yet (`clear`), so they are inserted, not upserted.
+
+    Every breakdown's groups at once (GROUPING SETS, hashed): `stage_tally` by one pass
+    over the rows, `stage_days` by one per stage over those at it (one pass for all
+    stages hashed every row under each stage, 30 groupings, at a NULL day where it was
+    not: twice the work). Each row's keys, profile and weeks are worked out once
+    (`_cell_columns`; the `OFFSET 0` and the materialized `WITH` keep PostgreSQL from
+    working them out again in every aggregate)."""
+    keys, (arm, reached, flags, *days), (*weeks, confirmed) = _cell_columns(funnel, sqlite=False)
+    stages = list(funnel.days)
+    k = [f"k{j}" for j in range(len(keys))]
+    d = [f"d{i}" for i in range(len(stages))]
+    w = [f"w{i}" for i in range(len(stages))]
+
+    def rows(columns: dict[str, str], also: str = "") -> str:
+        """The rows picked, each with `columns` (name -> SQL) and its weight `n`."""
+        selected = ", ".join(f"{sql} AS {name}" for name, sql in columns.items())
+        return f"SELECT {selected}, {weight} AS n FROM {source} WHERE {where}{also}"
+
+    def first_grouped(names: list[str], values: list[str], otherwise: str) -> str:
+        whens = " ".join(
+            f"WHEN GROUPING({name}) = 0 THEN {value}"
+            for name, value in zip(names, values, strict=True)
         )
-    grouped = ", ".join(names)
-    return [
-        f"DROP TABLE IF EXISTS {_CELLS}",
-        f"CREATE TEMPORARY TABLE {_CELLS} AS SELECT {grouped}, SUM(n) AS n"
-        f" FROM ({' UNION ALL '.join(parts)}) c GROUP BY {grouped} HAVING SUM(n) <> 0",
+        return f"CASE {whens} ELSE {otherwise} END"
+
+    sums = _counts()
+    dims = [f"'{dim}'" for dim in DIMENSIONS]
+    tally_rows = rows(
+        {
+            **dict(zip(k, keys, strict=True)),
+            "at": "COALESCE(assigned_at, :no_time)",
+            "arm": arm,
+            "sr": reached,
+            "flags": flags,
+        }
+    )
+    # every breakdown's group by arm; the cohort's by assignment time too, and only the
+    # cohort's counts the arms besides the assigned
+    tally_sets = [f"({k[0]}, at, arm)", *(f"({key}, arm)" for key in k[1:])]
+    update = ", ".join(f"{n} = stage_tally.{n} + excluded.{n}" for n in sums)
+    upsert_tally = f" ON CONFLICT (campaign_id, dim, key, assigned_at, arm) DO UPDATE SET {update}"
+    tallies = (
+        f"INSERT INTO stage_tally (campaign_id, dim, key, assigned_at, arm, {', '.join(sums)})"
+        f" SELECT :cid, {first_grouped(k, dims, 'NULL')}, COALESCE({', '.join(k)}),"
+        f" COALESCE(at, :no_time), arm, {', '.join(sums.values())} FROM ({tally_rows} OFFSET 0) r"
+        f" GROUP BY GROUPING SETS ({', '.join(tally_sets)})"
+        f" HAVING (GROUPING({k[0]}) = 0 OR arm = 'assigned')"
+        # a delta's groups whose old and new rows cancel out change nothing: not written
+        + ("" if cleared else f" AND ({' OR '.join(f'{sql} <> 0' for sql in sums.values())})")
+        + ("" if cleared else upsert_tally)
+    )
+    # per stage, its clients' whole days by every breakdown's group and by the week it
+    # was first reached (a pass over those at the stage); the week of WeCom's confirmation
+    assigned = rows(
+        {
+            **dict(zip(k, keys, strict=True)),
+            **dict(zip(d, days, strict=True)),
+            **dict(zip(w, weeks, strict=True)),
+            "wc": confirmed,
+        },
+        f" AND {_ASSIGNED}",
+    )
+    parts = [
+        f"SELECT {first_grouped(k, dims, repr(WEEK))}, COALESCE({', '.join([*k, w[i]])}),"
+        f" '{stage}', {d[i]}, SUM(n) FROM r WHERE {d[i]} IS NOT NULL"
+        f" GROUP BY GROUPING SETS ({', '.join(f'({key}, {d[i]})' for key in [*k, w[i]])})"
+        " HAVING SUM(n) <> 0"
+        for i, stage in enumerate(stages)
     ]
+    parts.append(
+        f"SELECT '{WEEK}', wc, '{CONFIRMED}', 0, SUM(n) FROM r WHERE wc IS NOT NULL"
+        " GROUP BY wc HAVING SUM(n) <> 0"
+    )
+    histograms = (
+        f"WITH r AS MATERIALIZED ({assigned})"
+        " INSERT INTO stage_days (campaign_id, dim, key, stage, day, clients)"
+        f" SELECT :cid, g.* FROM ({' UNION ALL '.join(parts)}) g"
+    )
+    if not cleared:
+        histograms += (
+            " ON CONFLICT (campaign_id, dim, key, stage, day)"
+            " DO UPDATE SET clients = stage_days.clients + excluded.clients"
+        )
+    return [tallies, histograms]
 
 
 def campaign_sql(funnel: Funnel) -> list[str]:
     """PostgreSQL: `add_campaign` as statements (parameters :cid and :no_time): every
-    summary row of the campaign counted into cells by one GROUP BY in the database, and
-    the cells summed into the tallies, rather than every row sent to Python."""
-    return [
-        *_cells_sql(funnel, "FROM client_stage", "campaign_id = :cid", "1"),
-        _counts_sql(),
-        _days_sql(list(funnel.days)),
-        f"DROP TABLE {_CELLS}",
-    ]
+    summary row of the campaign summed into the tallies by the database (`_sums_sql`),
+    rather than every row sent to Python."""
+    return _sums_sql(funnel, "client_stage", "campaign_id = :cid", "1", cleared=True)
 
 
 def _cell_columns(funnel: Funnel, *, sqlite: bool) -> tuple[list[str], list[str], list[str]]:
-    """SQL over a summary row of what its tally cell is made of: (each breakdown's key,
+    """SQL over a summary row of what the tallies count it by: (each breakdown's key,
     the profile: arm, stages reached, flags and whole days to each stage; the trend: the
     week each stage, and the WeCom add's confirmation, was first reached)."""
     flags = " + ".join(
@@ -332,12 +389,6 @@ def _cell_columns(funnel: Funnel, *, sqlite: bool) -> tuple[list[str], list[str]
     ]
     weeks.append(monday_sql("wecom_confirmed_at", funnel.timezone, sqlite=sqlite))
     return list(DIMENSIONS.values()), [_ARM, "stages_reached", flags, *days], weeks
-
-
-def _cell_names(n_days: int) -> list[str]:
-    """The columns of `tally_cell`, but its count `n`."""
-    names = ["dim", "gk", "at", "arm", "sr", "flags"]
-    return names + [f"d{i}" for i in range(n_days)] + [f"w{i}" for i in range(n_days)] + ["wc"]
 
 
 def add_counted(conn: Connection, campaign_id: int, funnel: Funnel, rows: str) -> None:
@@ -627,9 +678,10 @@ def _flag(name: str) -> str:
     return f"(flags & {1 << list(_FLAGS).index(name)}) <> 0"
 
 
-def _counts_sql() -> str:
-    """The cells' counts summed into `stage_tally`, per breakdown group (parameter :cid)."""
-    sums = {
+def _counts() -> dict[str, str]:
+    """`stage_tally`'s counts as sums over rows of `n` clients each, at `sr` stages with
+    the `flags` (`_FLAGS`' bits)."""
+    return {
         "members": "SUM(n)",
         **{name: f"COALESCE(SUM(n) FILTER (WHERE {_flag(name)}), 0)" for name in _FLAGS},
         **{
@@ -641,41 +693,6 @@ def _counts_sql() -> str:
             for j in range(1, MAX_STAGES + 1)
         },
     }
-    names = ", ".join(sums)
-    update = ", ".join(f"{n} = stage_tally.{n} + excluded.{n}" for n in sums)
-    return (
-        f"INSERT INTO stage_tally (campaign_id, dim, key, assigned_at, arm, {names})"
-        f" SELECT :cid, dim, gk, at, arm, {', '.join(sums.values())} FROM {_CELLS}"
-        f" WHERE true GROUP BY dim, gk, at, arm"
-        f" ON CONFLICT (campaign_id, dim, key, assigned_at, arm) DO UPDATE SET {update}"
-    )
-
-
-def _days_sql(stages: list[str]) -> str:
-    """The cells' whole days to each stage summed into `stage_days`: per breakdown group,
-    and for the trend per week of first reaching (cohort cells hold every assigned client).
-    Parameter :cid."""
-    parts = []
-    for i, stage in enumerate(stages):
-        assigned = f"arm = 'assigned' AND d{i} IS NOT NULL"
-        parts.append(
-            f"SELECT dim, gk, '{stage}' AS stage, d{i} AS day, SUM(n) AS clients FROM {_CELLS}"
-            f" WHERE {assigned} GROUP BY dim, gk, d{i}"
-        )
-        parts.append(
-            f"SELECT '{WEEK}', w{i}, '{stage}', d{i}, SUM(n) FROM {_CELLS}"
-            f" WHERE dim = 'cohort' AND {assigned} GROUP BY w{i}, d{i}"
-        )
-    parts.append(
-        f"SELECT '{WEEK}', wc, '{CONFIRMED}', 0, SUM(n) FROM {_CELLS}"
-        f" WHERE dim = 'cohort' AND arm = 'assigned' AND wc IS NOT NULL GROUP BY wc"
-    )
-    return (
-        "INSERT INTO stage_days (campaign_id, dim, key, stage, day, clients)"
-        f" SELECT :cid, d.* FROM ({' UNION ALL '.join(parts)}) d WHERE true"
-        " ON CONFLICT (campaign_id, dim, key, stage, day)"
-        " DO UPDATE SET clients = stage_days.clients + excluded.clients"
-    )
 
 
 def medians_sql(histograms: str) -> str:
