@@ -130,21 +130,25 @@ def tune_big_reads(conn: Connection | SQLiteConnection) -> None:
         conn.exec_driver_sql(f"PRAGMA mmap_size = {MMAP_BYTES}")
 
 
-@contextlib.contextmanager
-def work_mem(conn: Connection, size: str, *, jit: bool = True) -> Iterator[None]:
+def work_mem(conn: Connection, size: str) -> contextlib.AbstractContextManager[None]:
     """On PostgreSQL, `size` (e.g. '256MB') of memory per sort or hash for the statements
-    run inside, and (`jit` False) no JIT compilation, then the settings as they were
-    (within `conn`'s transaction either way). SQLite: nothing."""
+    run inside, then the setting as it was (within `conn`'s transaction either way).
+    SQLite: nothing."""
+    return _set_locally(conn, "work_mem", size)
+
+
+def without_jit(conn: Connection) -> contextlib.AbstractContextManager[None]:
+    """On PostgreSQL, no JIT compilation for the statements run inside, then the setting as
+    it was (`tune_big_reads` says why). SQLite: nothing."""
+    return _set_locally(conn, "jit", "off")
+
+
+@contextlib.contextmanager
+def _set_locally(conn: Connection, name: str, value: str) -> Iterator[None]:
     if not is_postgresql(conn):
         yield
         return
-    settings = {"work_mem": size, **({} if jit else {"jit": "off"})}
-    before = {
-        name: conn.exec_driver_sql(f"SELECT current_setting('{name}')").scalar()
-        for name in settings
-    }
-    for name, value in settings.items():
-        conn.exec_driver_sql(f"SET LOCAL {name} = '{value}'")
+    before = conn.exec_driver_sql(f"SELECT current_setting('{name}')").scalar()
+    conn.exec_driver_sql(f"SET LOCAL {name} = '{value}'")
     yield
-    for name, value in before.items():
-        conn.exec_driver_sql(f"SELECT set_config('{name}', '{value}', true)")
+    conn.exec_driver_sql(f"SELECT set_config('{name}', '{before}', true)")
