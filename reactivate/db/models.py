@@ -387,6 +387,29 @@ STAGE_DAYS = Table(
     _count("clients"),
 )
 
+# Per breakdown group and local day: how many assigned clients first reached each stage
+# that day after each number of whole days (`stage`: a stage of the campaign), had their
+# first WeCom add (`added`) or its first confirmation (`confirmed`) that day (day 0), and
+# the days on which a window first seen on `date` and ending then counts a client as
+# skipping a stage (`skipped`: cohort rows, `day` the days after `date`, `clients` +1 or
+# -1). `date` is the day's Julian day number; cohort rows carry the assignment time (the
+# never-called count's cut), the rest a far-future placeholder. A date window's counts
+# and medians are sums over the days inside it (`report.windows`).
+STAGE_DATES = Table(
+    "stage_dates",
+    METADATA,
+    Column("campaign_id", Integer, ForeignKey("campaign.id"), primary_key=True),
+    _text("dim", primary_key=True, nullable=False),
+    Column("date", Integer, primary_key=True, autoincrement=False),
+    _text("key", primary_key=True, nullable=False),
+    Column("assigned_at", UTCDateTime(), primary_key=True, nullable=False),
+    _text("stage", primary_key=True, nullable=False),
+    Column("day", Integer, primary_key=True, autoincrement=False),
+    _count("clients"),
+    _count("reactivated"),  # of them, reactivated (whenever)
+    _count("callable"),  # of them, neither on the do-not-call list nor so answered
+)
+
 # A call workbook handed to an advisor: which issue number, when, how many clients.
 #
 # The workbook's hidden stamp (HMAC over campaign, advisor, issue and client ids) is what

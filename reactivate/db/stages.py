@@ -436,7 +436,7 @@ def _rebuild_set(
 
 
 #: The tables a rebuild writes, each with a foreign key to `campaign` (and the summary's to `client`).
-_WRITTEN = ("client_stage", "stage_tally", "stage_days")
+_WRITTEN = ("client_stage", "stage_tally", "stage_days", "stage_dates")
 
 
 def _rebuild_postgresql(
