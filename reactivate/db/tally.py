@@ -154,6 +154,11 @@ def monday_of(key: str) -> dt.date:
     return dt.date.fromordinal(int(key) - _ORDINAL_TO_JDN)
 
 
+def day_number(day: dt.date) -> int:
+    """The Julian day number of `day`, as `stage_dates` keys its days."""
+    return day.toordinal() + _ORDINAL_TO_JDN
+
+
 @functools.cache
 def _offsets(timezone: str) -> tuple[tuple[str, int], ...]:
     """The zone's UTC offsets (seconds) over the years campaigns run, as (UTC time the
