@@ -242,8 +242,7 @@ def _returning_inside(scope: Scope) -> str:
         returning = " OR ".join(_returning(column) for column in _EARLIEST)
         return f"({' OR '.join(f'({r})' for r in [*ranges('cs'), returning])})"
     found = [
-        f"SELECT rowid FROM client_stage i WHERE i.campaign_id = :cid AND {r}"
-        for r in ranges("i")
+        f"SELECT rowid FROM client_stage i WHERE i.campaign_id = :cid AND {r}" for r in ranges("i")
     ]
     found.append(
         f"SELECT i.rowid FROM {RETURNING} r CROSS JOIN client_stage i"
