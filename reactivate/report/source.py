@@ -15,6 +15,9 @@ column (advisor, branch, cohort: the week of assignment, risk, asset band), as i
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Callable
+
 from reactivate.db import stages, tally
 from reactivate.report.scope import ASSIGNED, Scope
 from reactivate.rules import funnel
@@ -217,38 +220,88 @@ def _seen_before(row: str) -> str:
 
 
 def _returning_inside(scope: Scope) -> str:
-    """SQL: the summary row `cs` was first seen before the window (`_seen_before`) and may
-    have evidence inside it: a first WeCom add, push or conversion inside it; a first
-    call inside it (then some other kind came before the window); or more of a kind it
-    had before it (`_returning_events`).
+    """SQL: the summary row `cs` was first seen before the window and may have evidence
+    inside it: a first time of one kind inside it and of another before it, or more of a
+    kind it had before it (`_returning_events`).
 
-    On SQLite each is a range of an index of the summary (revision 0005), the rows
+    On SQLite each pair of kinds is a range of an index of the summary (revision 0005),
+    of the one kind inside the window or of the other before it (`_ranges`), the rows
     looked up by rowid (planned as one OR, it took another index and read every assigned
     client); PostgreSQL tests the conditions in one scan of the summary (the plan it
     chose at 10M even with such indexes)."""
     until = scope.options.until is not None
 
-    def inside(row: str, column: str) -> str:
-        bounds = [f"{row}.{column} >= :since"] + ([f"{row}.{column} < :until"] if until else [])
-        return " AND ".join(bounds)
-
-    def ranges(row: str) -> list[str]:
-        found = [f"{inside(row, c)} AND ({_seen_before(row)})" for c in _EARLIEST[1:]]
-        # called inside the window yet seen before it: by another kind
-        found += [f"{row}.{c} < :since AND {inside(row, 'called_at')}" for c in _EARLIEST[1:]]
-        return found
+    def inside(column: str) -> str:
+        return f"{column} >= :since" + (f" AND {column} < :until" if until else "")
 
     if not scope.sqlite:
+        pairs = [f"{inside(f'cs.{k}')} AND ({_seen_before('cs')})" for k in _EARLIEST]
         returning = " OR ".join(_returning(column) for column in _EARLIEST)
-        return f"({' OR '.join(f'({r})' for r in [*ranges('cs'), returning])})"
+        return f"({' OR '.join(f'({r})' for r in [*pairs, returning])})"
+
+    def others(kind: str, test: Callable[[str], str]) -> str:
+        # `+` keeps SQLite to the index of the range the arm is for
+        return " OR ".join(f"({test(f'+i.{k}')})" for k in _EARLIEST if k != kind)
+
+    read_inside, read_before = _ranges(scope)
     found = [
-        f"SELECT rowid FROM client_stage i WHERE i.campaign_id = :cid AND {r}" for r in ranges("i")
+        f"SELECT rowid FROM client_stage i WHERE i.campaign_id = :cid AND {inside(f'i.{k}')}"
+        f" AND ({others(k, lambda c: f'{c} < :since')})"
+        for k in read_inside
+    ]
+    found += [
+        f"SELECT rowid FROM client_stage i WHERE i.campaign_id = :cid AND i.{j} < :since"
+        f" AND ({others(j, inside)})"
+        for j in read_before
     ]
     found.append(
         f"SELECT i.rowid FROM {RETURNING} r CROSS JOIN client_stage i"
         " ON i.campaign_id = :cid AND i.client_id = r.client_id"
     )
     return f"cs.rowid IN ({' UNION ALL '.join(found)})"
+
+
+#: Each kind's first time and the day histograms' stage first reached by it, or nearly
+#: (a stage's first time is the earliest of its own and later stages').
+_KIND_STAGES = {
+    "called_at": funnel.CALLED,
+    "wecom_at": tally.ADDED,
+    "pushed_at": funnel.PUSHED,
+    "converted_at": funnel.CONVERTED,
+}
+
+
+def _ranges(scope: Scope) -> tuple[list[str], list[str]]:
+    """SQLite: the kinds whose first times `_returning_inside` reads by their range inside
+    the window, and those by their range before it, so that every pair of kinds (one
+    inside, another before) is read by one of its two ranges, reading the fewest index
+    entries: each range's size as the day histograms' cohort rows tell it (a stage the
+    campaign does not have: unknown, taken as the most). A week of a young campaign
+    reads the kinds first seen before it but the calls; a month that opens it, nothing."""
+    known = ", ".join(f"'{stage}'" for stage in _KIND_STAGES.values())
+    sizes: dict[str, tuple[int, int]] = {}
+    for row in scope.execute(
+        "SELECT stage, SUM(clients) FILTER (WHERE date < :first_day) AS before,"
+        f" SUM(clients) FILTER (WHERE {days_inside(scope)}) AS inside FROM stage_dates"
+        f" WHERE campaign_id = :cid AND dim = 'cohort' AND stage IN ({known}) GROUP BY stage"
+    ):
+        sizes[row.stage] = (int(row.before or 0), int(row.inside or 0))
+    kept = {*scope.campaign.stages, tally.ADDED}
+    most = (1 << 62, 1 << 62)
+    size = {
+        kind: sizes.get(stage, (0, 0)) if stage in kept else most
+        for kind, stage in _KIND_STAGES.items()
+    }
+    best: tuple[int, list[str], list[str]] | None = None
+    for chosen in itertools.product((False, True), repeat=len(_EARLIEST)):
+        by_inside = [k for k, c in zip(_EARLIEST, chosen, strict=True) if c]
+        # a kind read before the window pairs with every other kind not read inside it
+        by_before = [j for j in _EARLIEST if any(k not in (j, *by_inside) for k in _EARLIEST)]
+        cost = sum(size[k][1] for k in by_inside) + sum(size[j][0] for j in by_before)
+        if best is None or cost < best[0]:
+            best = (cost, by_inside, by_before)
+    assert best is not None
+    return best[1], best[2]
 
 
 def _stored_days(scope: Scope) -> list[str]:
