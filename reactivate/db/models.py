@@ -328,9 +328,10 @@ CLIENT_STAGES = Table(
     Index(
         "ix_client_stage_attempt", "campaign_id", "calls", "reached_call", "advisor_code", "control"
     ),
-    # A date window reads only the clients who may have evidence inside it: first called
-    # inside it, or before it and last called after its start, or first added on WeCom,
-    # pushed or converted before its end (`report.source._inside`), each a range here;
+    # A date window reads one by one only the clients first seen before it who may have
+    # evidence inside it: a first call, WeCom add, push or conversion before it (the
+    # calls: and last called after its start) or inside it
+    # (`report.source._returning_inside`), each a range here;
     # and its never-called count the few members both on the do-not-call list and with
     # a do-not-call answer, whom the tallies do not count (`report.funnels._callable`).
     # SQLite only, and only the rows that have the value: an upload rewrites every index

@@ -1,7 +1,9 @@
 """The report's tallies: counts and whole-day histograms per breakdown group.
 
-`stage_tally` and `stage_days` (see `models.StageTally`, `models.StageDays`) are sums
-over `client_stage` rows, grouped by breakdown. `db.stages` keeps them in step in the
+`stage_tally`, `stage_days` and `stage_dates` (see `models.STAGE_TALLIES`,
+`models.STAGE_DAYS`, `models.STAGE_DATES`) are sums over `client_stage` rows, grouped by
+breakdown (`stage_dates` also by the local day each stage was first reached, for date
+windows). `db.stages` keeps them in step in the
 transaction that rewrites summary rows: the rows about to be replaced are copied with
 sign -1, the new ones with sign +1, and their sums are added to the tallies, so the
 work is in proportion to the clients touched, whatever the campaign's size. A whole
@@ -14,6 +16,11 @@ of the reactivation and the never-called count (assigned before a cut-off) read 
 
 Medians are of whole days (days elapsed from assignment, rounded down): a histogram
 of small integers per group and stage gives them exactly (`medians_sql`).
+
+A window first seen on a client's first day of any kind or before it holds all its
+evidence up to its end, so whether the client skips a stage there depends on the
+window's last day only: `_skip_rows` keeps those days as +1/-1 bounds per first day, and
+a client whose own first times come in stage order leaves none (its bounds cancel).
 """
 
 from __future__ import annotations
@@ -804,7 +811,10 @@ def _upsert(
     # polars' hash order, an advisor's sheet dirtied 374 of the 379 pages of `stage_days`)
     sums = sums.sort(keys)
     staged = f"{table}_sums"
-    types = {c: {"assigned_at": time_sql, "day": "INTEGER"}.get(c, "TEXT") for c in keys}
+    types = {
+        c: {"assigned_at": time_sql, "day": "INTEGER", "date": "INTEGER"}.get(c, "TEXT")
+        for c in keys
+    }
     types.update({c: "INTEGER" for c in counts})
     bulk.stage(conn, staged, types, zip(*(sums[c].to_list() for c in sums.columns), strict=True))
     names = ", ".join(sums.columns)
