@@ -35,7 +35,7 @@ def counts(scope: Scope, by: str | None) -> dict[Any, dict[str, int]]:
     rows, key = counted(scope)
     if by is None:
         key = "''"
-    parts = _aggregates(len(scope.campaign.stages), "")
+    parts = _aggregates(len(scope.campaign.stages))
     # PostgreSQL refuses GROUP BY ''
     group_by = f"GROUP BY {key}" if by is not None else ""
     sql = f"SELECT {key} AS k, {', '.join(f'{v} AS {n}' for n, v in parts.items())} FROM {rows} {group_by}"
@@ -45,23 +45,24 @@ def counts(scope: Scope, by: str | None) -> dict[Any, dict[str, int]]:
     }
 
 
-def _aggregates(n_stages: int, h: str) -> dict[str, str]:
-    """`counts`' aggregates over rows `s` with funnel columns: the window's, or with `h`
-    = 'h_' the summary's own (`source.WHOLE`) of the same clients."""
+def _aggregates(n_stages: int) -> dict[str, str]:
+    """`counts`' aggregates over rows `s` with funnel columns."""
     # COUNT(*) FILTER, not SUM(CASE ...): SQLite skips the step instead of adding 0
     # (twice as fast over a million clients)
-    reached, confirmed = f"s.{h}stages_reached", f"s.{h}wecom_confirmed_at"
-    parts = {"assigned": "COUNT(*)", "confirmed": f"COUNT({confirmed})"}
+    parts = {"assigned": "COUNT(*)", "confirmed": "COUNT(s.wecom_confirmed_at)"}
     for i in range(n_stages):
-        parts[f"n{i}"] = f"COUNT(*) FILTER (WHERE {reached} > {i})"
-        parts[f"r{i}"] = f"COUNT(*) FILTER (WHERE s.reactivated_at IS NOT NULL AND {reached} > {i})"
+        parts[f"n{i}"] = f"COUNT(*) FILTER (WHERE s.stages_reached > {i})"
+        parts[f"r{i}"] = (
+            f"COUNT(*) FILTER (WHERE s.reactivated_at IS NOT NULL AND s.stages_reached > {i})"
+        )
     parts.update(
         reactivated="COUNT(s.reactivated_at)",
-        skipped=f"COUNT(*) FILTER (WHERE s.{h}skipped_stage)",
-        never_called=f"COUNT(*) FILTER (WHERE {reached} = 0 AND NOT s.dnc AND NOT s.do_not_call"
-        " AND s.assigned_at < :stale_before)",
+        skipped="COUNT(*) FILTER (WHERE s.skipped_stage)",
+        never_called="COUNT(*) FILTER (WHERE s.stages_reached = 0 AND NOT s.dnc"
+        " AND NOT s.do_not_call AND s.assigned_at < :stale_before)",
         dnc_calls="COUNT(*) FILTER (WHERE s.do_not_call)",
-        wecom_unconfirmed=f"COUNT(*) FILTER (WHERE s.{h}wecom_at IS NOT NULL AND {confirmed} IS NULL)",
+        wecom_unconfirmed="COUNT(*) FILTER (WHERE s.wecom_at IS NOT NULL"
+        " AND s.wecom_confirmed_at IS NULL)",
     )
     return parts
 
@@ -78,13 +79,13 @@ def _dated(scope: Scope, by: str | None) -> dict[Any, dict[str, int]]:
     WeCom adds and confirmations from the day histograms of the days inside the window
     (`stage_dates`: the clients who first reached the stage then) plus, from
     `report_days`, the clients who reached it before the window and have evidence for it
-    inside it; the skipping clients likewise (the cohorts' skipping days count those first
-    seen inside the window); and the never called as the members who could be called
+    inside it; the skipping clients likewise, overall only (the cohorts' skipping days
+    count those first seen inside the window; a group's are shown nowhere); and the never called as the members who could be called
     (neither on the do-not-call list nor with such an answer, assigned before the cut)
     but those at some stage in the window."""
     found = _tallied(scope, by)
     stages = scope.campaign.stages
-    window = _aggregates(len(stages), "")
+    window = _aggregates(len(stages))
     for figures in found.values():
         figures.update({n: 0 for n in window if n not in _ALWAYS})
     blank = dict.fromkeys(window, 0)
