@@ -203,24 +203,23 @@ def _written(frame: Any, fmt: str, lead: str, tz: Any) -> Iterator[str]:
         pl.col(name) for name in ("client_id", "name", "mobile", "advisor_code", "advisor_name")
     ]
     times = [pl.col("last_call_at"), pl.col("callback_at")]
+    # each line one concatenation of its cells and the text between them (a concatenation
+    # inside another writes every client's text twice)
     if fmt == "csv":
         cells = [_csv_cell_column(value).fill_null("") for value in values]
         cells += [time.fill_null("") for time in times]
-        line = pl.concat_str([pl.lit(lead), pl.concat_str(cells, separator=",")])
+        texts = [lead, *[","] * (len(cells) - 1)]
         end, between = "\r\n", "\r\n"
     else:
         cells = [_json_column(value) for value in values]
         cells += [
             pl.concat_str([pl.lit('"'), time, pl.lit('"')]).fill_null("null") for time in times
         ]
-        fields = [
-            pl.concat_str([pl.lit(f'        "{key}": '), cell])
-            for key, cell in zip(DROPPED_KEYS, cells, strict=True)
-        ]
-        line = pl.concat_str(
-            [pl.lit("      {\n"), pl.concat_str(fields, separator=",\n"), pl.lit("\n      }")]
-        )
+        texts = [f'        "{key}": ' for key in DROPPED_KEYS]
+        texts = ["      {\n" + texts[0], *(",\n" + text for text in texts[1:])]
         end, between = "", ",\n"
+    parts = [part for text, cell in zip(texts, cells, strict=True) for part in (pl.lit(text), cell)]
+    line = pl.concat_str(parts + ([] if end else [pl.lit("\n      }")]))
     lines = frame.select(line.alias("line"))
     joined = pl.col("line").str.join(between)
     before = ""
