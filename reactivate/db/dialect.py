@@ -150,10 +150,22 @@ def work_mem(conn: Connection, size: str) -> Iterator[None]:
     """On PostgreSQL, `size` (e.g. '256MB') of memory per sort or hash for the statements
     run inside, then the setting as it was (within `conn`'s transaction either way).
     SQLite: nothing."""
+    with settings(conn, {"work_mem": size}):
+        yield
+
+
+@contextlib.contextmanager
+def settings(conn: Connection, values: Mapping[str, str]) -> Iterator[None]:
+    """On PostgreSQL, the settings `values` for the statements run inside, then each as it
+    was (within `conn`'s transaction either way). SQLite: nothing."""
     if not is_postgresql(conn):
         yield
         return
-    before = conn.exec_driver_sql("SELECT current_setting('work_mem')").scalar()
-    conn.exec_driver_sql(f"SET LOCAL work_mem = '{size}'")
+    before = {
+        name: conn.exec_driver_sql(f"SELECT current_setting('{name}')").scalar() for name in values
+    }
+    for name, value in values.items():
+        conn.exec_driver_sql(f"SELECT set_config('{name}', '{value}', true)")
     yield
-    conn.exec_driver_sql(f"SELECT set_config('work_mem', '{before}', true)")
+    for name, value in before.items():
+        conn.exec_driver_sql(f"SELECT set_config('{name}', '{value}', true)")

@@ -2,34 +2,32 @@
 
 The list is long: 257,575 clients of a 1M campaign, 2.58M of 10M. A table shows its first
 clients and how many there are (`dropped` with a limit, `dropped_count`). The whole list
-as CSV or JSON is written by the database, a client a line, and read in blocks of text
-(`dropped_text`; PostgreSQL's `COPY ... TO STDOUT`): no Python object per client.
+as CSV or JSON (`dropped_text`) is read as stored into polars frames (on PostgreSQL
+through `COPY ... TO STDOUT`, a frame at a time) and written a column at a time: no
+Python object per client, and no database string function per value.
 """
 
 from __future__ import annotations
 
-import codecs
 import datetime as dt
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from itertools import repeat
 from typing import Any, cast
 
 from reactivate import access
 from reactivate.clock import SPAN_YEARS, offset_spans, shown_column
-from reactivate.db.dialect import streamed_rows, work_mem
+from reactivate.db.dialect import settings, streamed_rows
 from reactivate.privacy import FORMULA_STARTS, masked_mobile_sql, masked_name_sql
 from reactivate.report.model import DROPPED_KEYS, DroppedClient
 from reactivate.report.scope import Scope
 from reactivate.report.source import source
 
-#: the clients' values in each row of the list, in `DroppedClient`'s order
-_VALUES = ("client_id", "name", "mobile", "advisor_code", "advisor_name")
 #: PostgreSQL's memory per sort or hash for the whole list (`dropped_text`)
 LIST_WORK_MEM = "256MB"
-#: bytes of COPY's rows decoded at a time
+#: bytes of COPY's rows read into a frame at a time
 _COPY_BLOCK = 1 << 20
-#: lines of text read from SQLite at a time (a few MB)
+#: rows read from SQLite at a time, and lines of text written at a time (a few MB)
 _BLOCK_ROWS = 20_000
 
 
@@ -75,39 +73,15 @@ def dropped_text(scope: Scope, stage: str, fmt: str, lead: str = "") -> Iterator
     client a line ending CRLF that starts with `lead`, the cells before theirs, already
     CSV) or as JSON (each client an object as `json.dumps(indent=2)` writes it in the
     report, joined by ",\\n"), byte for byte what the report's writers make of `dropped`.
-    SQLite: the rows read as stored and written by polars a column at a time
-    (`_sqlite_frame`, `_written`); PostgreSQL writes the text itself (`_copied`)."""
-    if scope.sqlite:
-        yield from _written(_sqlite_frame(scope, stage), fmt, lead, scope.campaign.tz)
-        return
-    csv, tz = fmt == "csv", scope.campaign.tz
-    times = [_shown_text_sql(f"l.{name}", tz) for name in ("last_call_at", "callback_at")]
-    if csv:  # a time never needs quoting nor a `'`
-        cells = [_csv_cell_sql(f"l.{name}") for name in _VALUES]
-        cells += [f"coalesce({time}, '')" for time in times]
-        line = f"{_literal(lead)} || " + " || ',' || ".join(cells)
-    else:
-        cells = [f"coalesce(to_json(l.{name}::text)::text, 'null')" for name in _VALUES]
-        cells += [f"coalesce('\"' || {time} || '\"', 'null')" for time in times]
-        line = " || ',' || chr(10) || ".join(
-            f"{_literal(' ' * 8 + chr(34) + key + chr(34) + ': ')} || {cell}"
-            for key, cell in zip(DROPPED_KEYS, cells, strict=True)
-        )
-        line = f"'      {{' || chr(10) || {line} || chr(10) || '      }}'"
-    # the values worked out once in a subquery (each is mentioned several times in its
-    # cell); each row then ends as it should in the text but for COPY's newline: CR for a
-    # CSV line, the comma after a JSON object
-    listed = f"({_listed(scope, stage)} OFFSET 0) l"
-    ending = "chr(13)" if csv else "','"
-    # the list's sort in memory: 2.58M clients of 10M, about 400 MB over the parallel
-    # workers, sorted on disk at the report's 64 MB (6 s)
-    with work_mem(cast(Any, scope.conn), LIST_WORK_MEM):
-        yield from _copied(scope, f"SELECT {line} || {ending} FROM {listed}", csv)
+    The rows are read as stored, in frames (`_sqlite_frames`, `_copied_frames`), and
+    written by polars a column at a time (`_written`)."""
+    frames = _sqlite_frames(scope, stage) if scope.sqlite else _copied_frames(scope, stage)
+    yield from _written(frames, fmt, lead, scope.campaign.tz)
 
 
 def _listed(scope: Scope, stage: str, limit: int | None = None) -> str:
     """The listed clients by advisor and client id (the first `limit`, or all): their
-    `_VALUES` masked, then their last call and callback as stored."""
+    values in `DroppedClient`'s order, names and mobiles masked, times as stored."""
     sqlite, clients = scope.sqlite, access.client_source(scope.conn)
     name = f"coalesce({masked_name_sql('c.name', sqlite=sqlite)}, '') AS name"
     mobile = f"coalesce({masked_mobile_sql('c.mobile', sqlite=sqlite)}, '') AS mobile"
@@ -149,15 +123,26 @@ def _chosen(scope: Scope, stage: str) -> str:
     )
 
 
-# --- SQLite: the list read as stored, written by polars -------------------------------------
+# --- the list read as stored, in frames ------------------------------------------------------
+
+#: the columns of each frame of the listed clients: their values as stored, not yet masked
+_STORED = (
+    "client_id",
+    "name",
+    "mobile",
+    "advisor_code",
+    "advisor_name",
+    "last_call_at",
+    "callback_at",
+)
 
 
-def _sqlite_frame(scope: Scope, stage: str) -> Any:
-    """SQLite: the listed clients as a polars frame of text columns (`_VALUES`, then their
-    last call and callback as stored), in `dropped`'s order, names and mobiles as stored.
-    The rows are read as they come, then sorted and given their advisor's name by polars:
-    SQLite's sort of the joined rows cost 0.45 s CPU at 257,575 clients, its lookup of
-    each row's advisor 0.3 s, polars' 0.05 s (client id first, then advisor code)."""
+def _sqlite_frames(scope: Scope, stage: str) -> Iterator[Any]:
+    """SQLite: the listed clients as one polars frame of `_STORED` text columns (times as
+    stored: naive UTC, 2020-07-16 10:11:28.156347), in `dropped`'s order. The rows are
+    read as they come, then sorted and given their advisor's name by polars: SQLite's sort
+    of the joined rows cost 0.45 s CPU at 257,575 clients, its lookup of each row's
+    advisor 0.3 s, polars' 0.05 s (client id first, then advisor code)."""
     import polars as pl
 
     sql = (
@@ -166,9 +151,7 @@ def _sqlite_frame(scope: Scope, stage: str) -> Any:
         f" ON c.client_id = s.client_id"
         f" WHERE s.stages_reached = {scope.campaign.stages.index(stage)}"
     )
-    schema = dict.fromkeys(
-        ("client_id", "name", "mobile", "advisor_code", "last_call_at", "callback_at"), pl.String
-    )
+    schema = dict.fromkeys((name for name in _STORED if name != "advisor_name"), pl.String)
     blocks = streamed_rows(scope.conn, sql, _BLOCK_ROWS, scope.params_of(sql))
     frame = pl.concat(
         [pl.DataFrame(schema=schema)]
@@ -176,36 +159,114 @@ def _sqlite_frame(scope: Scope, stage: str) -> Any:
     )
     advisors = dict(scope.tuples("SELECT code, name FROM advisor"))
     codes = frame.get_column("advisor_code").unique().sort()
-    return (
+    yield (
         frame.sort("client_id")
         .sort(pl.col("advisor_code").cast(pl.Enum(codes)), maintain_order=True)
         .with_columns(
             pl.col("advisor_code").replace_strict(advisors, default=None).alias("advisor_name")
         )
+        .select(_STORED)
     )
 
 
-def _written(frame: Any, fmt: str, lead: str, tz: Any) -> Iterator[str]:
-    """The rows of `frame` (`_sqlite_frame`'s) as `dropped_text` writes them, in blocks of
-    `_BLOCK_ROWS`, each value worked out a column at a time by polars."""
+#: what COPY's text format writes for a backslash and the control characters it escapes
+_COPY_ESCAPES = {
+    "\\\\": "\\",
+    "\\b": "\b",
+    "\\f": "\f",
+    "\\n": "\n",
+    "\\r": "\r",
+    "\\t": "\t",
+    "\\v": "\v",
+}
+
+
+def _copied_frames(scope: Scope, stage: str) -> Iterator[Any]:
+    """PostgreSQL: the listed clients, sorted by the server, as polars frames of `_STORED`
+    text columns (times in UTC as PostgreSQL writes them, 2020-07-16 10:11:28.156347+00),
+    each from about `_COPY_BLOCK` bytes of `COPY ... TO STDOUT`'s whole rows. COPY's text
+    format escapes a backslash, a tab, a newline and the other control characters it
+    names (never an octal or hex escape), undone here a column at a time; NULL is `\\N`."""
+    import polars as pl
+    from psycopg import sql as pgsql
+
+    clients = access.client_source(scope.conn)
+    sql = (
+        f"SELECT s.client_id, c.name, c.mobile, s.advisor_code, a.name, s.last_call_at,"
+        f" s.callback_at FROM ({source(scope)}) s JOIN {clients} c ON c.client_id = s.client_id"
+        " LEFT JOIN advisor a ON a.code = s.advisor_code"
+        f" WHERE s.stages_reached = {scope.campaign.stages.index(stage)}"
+        " ORDER BY s.advisor_code, s.client_id"
+    )
+    conn = cast(Any, scope.conn)
+    raw = conn.connection.driver_connection
+    params = scope.params_of(sql)  # bound here: COPY takes no parameters
+    if params:
+        sql = re.sub(
+            "(?<![:\\w]):(" + "|".join(params) + ")\\b",
+            lambda found: pgsql.Literal(params[found.group(1)]).as_string(raw),
+            sql,
+        )
+    schema = dict.fromkeys(_STORED, pl.String)
+
+    def frame(rows: bytes) -> Any:
+        read = pl.read_csv(
+            rows,
+            has_header=False,
+            separator="\t",
+            quote_char=None,
+            null_values="\\N",
+            empty_string_is_null=False,
+            schema=schema,
+        )
+        escapes, plain = list(_COPY_ESCAPES), list(_COPY_ESCAPES.values())
+        return read.with_columns(pl.col(_STORED[:5]).str.replace_many(escapes, plain))
+
+    # the list's sort in memory: 2.58M clients of 10M, about 400 MB over the parallel
+    # workers, sorted on disk at the report's 64 MB (6 s); times in UTC, as ISO writes them
+    setting = {"work_mem": LIST_WORK_MEM, "TimeZone": "UTC", "DateStyle": "ISO"}
+    # COPY hands over a row at a time: gathered into blocks of about a megabyte, each cut
+    # after its last whole row (a Python step per row cost 6.6 s of CPU at 2.58M rows)
+    parts: list[bytes] = []
+    size = 0
+    with (
+        settings(conn, setting),
+        raw.cursor() as cursor,
+        cursor.copy(f"COPY ({sql}) TO STDOUT") as copy,
+    ):
+        for data in copy:
+            parts.append(bytes(data))
+            size += len(data)
+            if size < _COPY_BLOCK:
+                continue
+            pending = b"".join(parts)
+            end = pending.rfind(b"\n") + 1
+            parts, size = [pending[end:]], len(pending) - end
+            if end:
+                yield frame(pending[:end])
+    rest = b"".join(parts)
+    if rest and not rest.endswith(b"\n"):
+        raise ValueError("COPY ended inside a row")
+    if rest:
+        yield frame(rest)
+
+
+# --- the frames as text, written by polars ---------------------------------------------------
+
+
+def _written(frames: Iterable[Any], fmt: str, lead: str, tz: Any) -> Iterator[str]:
+    """The rows of `frames` (`_STORED` columns, in order) as `dropped_text` writes them, in
+    blocks of at most `_BLOCK_ROWS` lines, each value worked out a column at a time."""
     import polars as pl
 
     from reactivate.privacy import masked_mobile_column, masked_name_column
 
-    # the values first, each cell's tests then read them (eager polars works an
-    # expression out again wherever it is named)
-    frame = frame.with_columns(
-        masked_name_column(pl.col("name")).fill_null(""),
-        masked_mobile_column(pl.col("mobile")).fill_null(""),
-        *_shown_columns(frame, ("last_call_at", "callback_at"), tz),
-    )
-    values = [
-        pl.col(name) for name in ("client_id", "name", "mobile", "advisor_code", "advisor_name")
-    ]
-    times = [pl.col("last_call_at"), pl.col("callback_at")]
+    csv = fmt == "csv"
+    values = [pl.col(name) for name in _STORED[:5]]
+    times = [pl.col(name) for name in _STORED[5:]]
     # each line one concatenation of its cells and the text between them (a concatenation
     # inside another writes every client's text twice)
-    if fmt == "csv":
+    if csv:
         cells = [_csv_cell_column(value).fill_null("") for value in values]
         cells += [time.fill_null("") for time in times]
         texts = [lead, *[","] * (len(cells) - 1)]
@@ -219,13 +280,21 @@ def _written(frame: Any, fmt: str, lead: str, tz: Any) -> Iterator[str]:
         texts = ["      {\n" + texts[0], *(",\n" + text for text in texts[1:])]
         end, between = "", ",\n"
     parts = [part for text, cell in zip(texts, cells, strict=True) for part in (pl.lit(text), cell)]
-    line = pl.concat_str(parts + ([] if end else [pl.lit("\n      }")]))
-    lines = frame.select(line.alias("line"))
+    line = pl.concat_str(parts + ([] if csv else [pl.lit("\n      }")])).alias("line")
     joined = pl.col("line").str.join(between)
     before = ""
-    for start in range(0, lines.height, _BLOCK_ROWS):
-        yield before + lines.slice(start, _BLOCK_ROWS).select(joined).item() + end
-        before = "" if end else between
+    for frame in frames:
+        # the values first, each cell's tests then read them (eager polars works an
+        # expression out again wherever it is named)
+        shown = frame.with_columns(
+            masked_name_column(pl.col("name")).fill_null(""),
+            masked_mobile_column(pl.col("mobile")).fill_null(""),
+            *_shown_columns(frame, _STORED[5:], tz),
+        )
+        lines = shown.select(line)
+        for start in range(0, lines.height, _BLOCK_ROWS):
+            yield before + lines.slice(start, _BLOCK_ROWS).select(joined).item() + end
+            before = "" if csv else between
 
 
 def _csv_cell_column(value: Any) -> Any:
@@ -293,9 +362,11 @@ def _shown_columns(frame: Any, names: tuple[str, ...], tz: Any) -> list[Any]:
                 pl.lit(pl.Series(offsets)).gather(span),
             )
         clock = (moment + pl.duration(seconds=offset)).dt.strftime("%Y-%m-%dT%H:%M:%S")
+        # SQLite stores six digits; PostgreSQL writes as few as there are, or none
+        digits = stored.str.extract(r"^.{19}\.(\d+)", 1).str.pad_end(6, "0")
         fraction = (
-            pl.when((stored.str.slice(19, 1) == ".") & (stored.str.slice(20, 6) != "000000"))
-            .then(pl.concat_str([pl.lit("."), stored.str.slice(20, 6)]))
+            pl.when(digits != "000000")
+            .then(pl.concat_str([pl.lit("."), digits]))
             .otherwise(pl.lit(""))
         )
         shown.append(pl.concat_str([clock, fraction, text]).alias(name))
@@ -305,121 +376,3 @@ def _shown_columns(frame: Any, names: tuple[str, ...], tz: Any) -> list[Any]:
 def _offset_text(offset: dt.timedelta) -> str:
     """An offset as `isoformat()` ends a time with it: +08:00, +08:05:43."""
     return dt.datetime(2000, 1, 1, tzinfo=dt.timezone(offset)).isoformat()[19:]
-
-
-# --- PostgreSQL: the list as text, written by the database -----------------------------------
-
-
-def _literal(text: str) -> str:
-    """`text` as a SQL string literal (standard strings)."""
-    return "'" + text.replace("'", "''") + "'"
-
-
-def _csv_cell_sql(value: str) -> str:
-    """`value` (text or NULL) as a CSV cell, as `privacy.csv_cell` then Python's csv
-    writer (minimal quoting) write it: NULL empty; text that could start a formula behind
-    a `'`; quoted, its quotes doubled, if it holds a comma, a quote, CR or LF. Plain tests:
-    PostgreSQL's regular expressions cost several times as much."""
-    finds = (f"strpos({value}, {char}) > 0" for char in ("','", "'\"'", "chr(10)", "chr(13)"))
-    special = "(" + " OR ".join(finds) + ")"
-    formula = f"left({value}, 1) IN ({', '.join(map(_literal, FORMULA_STARTS))})"
-    mark = f"CASE WHEN {formula} THEN '''' ELSE '' END"
-    quoted = f"'\"' || {mark} || replace({value}, '\"', '\"\"') || '\"'"
-    return (
-        f"coalesce(CASE WHEN {special} THEN {quoted}"
-        f" WHEN {formula} THEN '''' || {value} ELSE {value} END, '')"
-    )
-
-
-def _shown_text_sql(column: str, tz: Any) -> str:
-    """Stored time `column` (TIMESTAMPTZ) as `isoformat()` writes it on `tz`'s clock
-    (2020-07-16T18:11:28.156347+08:00; no fraction when it is 0), or NULL. The offset is
-    the zone's at that time (`clock.offset_spans`): the latest span tested first, where
-    nearly every time falls, then halving the earlier ones."""
-    spans = offset_spans(tz)
-    fraction = (
-        f"CASE WHEN to_char({column} AT TIME ZONE 'UTC', 'US') <> '000000'"
-        f" THEN '.' || to_char({column} AT TIME ZONE 'UTC', 'US') ELSE '' END"
-    )
-
-    def clock(offset: dt.timedelta) -> str:
-        return (
-            f"to_char(({column} AT TIME ZONE 'UTC') + interval"
-            f" '{int(offset.total_seconds())} seconds', 'YYYY-MM-DD\"T\"HH24:MI:SS')"
-        )
-
-    def offset_text(offset: dt.timedelta) -> str:
-        return _literal(_offset_text(offset))
-
-    def since(start: dt.datetime) -> str:
-        return f"{column} >= TIMESTAMPTZ '{start.strftime('%Y-%m-%d %H:%M:%S')}+00'"
-
-    def tree(part: Callable[[dt.timedelta], str], first: int, last: int) -> str:
-        if first == last:
-            return part(spans[first][1])
-        middle = (first + last + 1) // 2
-        start = spans[middle][0]
-        assert start is not None  # only the first span has no start
-        return (
-            f"CASE WHEN {since(start)} THEN {tree(part, middle, last)}"
-            f" ELSE {tree(part, first, middle - 1)} END"
-        )
-
-    def latest_first(part: Callable[[dt.timedelta], str]) -> str:
-        last = len(spans) - 1
-        if last == 0:
-            return part(spans[0][1])
-        start = spans[last][0]
-        assert start is not None
-        return f"CASE WHEN {since(start)} THEN {part(spans[last][1])} ELSE {tree(part, 0, last - 1)} END"
-
-    return f"{latest_first(clock)} || {fraction} || {latest_first(offset_text)}"
-
-
-def _copied(scope: Scope, sql: str, csv: bool) -> Iterator[str]:
-    """PostgreSQL: the one-column rows of `sql` through `COPY ... TO STDOUT`, in blocks of
-    whole rows. COPY ends each row with a newline and escapes its backslashes, newlines,
-    CRs and tabs (text format: never an octal or hex escape), undone here a block at a
-    time. A CSV line is the row and its newline; JSON objects, each row ending in a comma,
-    are separated by ",\\n": the last one's is left out."""
-    from psycopg import sql as pgsql
-
-    raw = cast(Any, scope.conn).connection.driver_connection
-    params = scope.params_of(sql)  # bound here: COPY takes no parameters
-    statement = (
-        re.sub(
-            "(?<![:\\w]):(" + "|".join(params) + ")\\b",
-            lambda found: pgsql.Literal(params[found.group(1)]).as_string(raw),
-            sql,
-        )
-        if params
-        else sql
-    )
-    between = ""
-
-    def decoded(block: bytes) -> str:
-        nonlocal between
-        text = codecs.escape_decode(block)[0].decode("utf-8")
-        text, between = (text, between) if csv else (between + text[:-2], ",\n")
-        return text
-
-    # COPY hands over a row at a time: gathered into blocks of about a megabyte, each cut
-    # after its last whole row (a Python step per row cost 6.6 s of CPU at 2.58M rows)
-    parts: list[bytes] = []
-    size = 0
-    with raw.cursor() as cursor, cursor.copy(f"COPY ({statement}) TO STDOUT") as copy:
-        for data in copy:
-            parts.append(bytes(data))
-            size += len(data)
-            if size < _COPY_BLOCK:
-                continue
-            pending = b"".join(parts)
-            end = pending.rfind(b"\n") + 1
-            parts, size = [pending[end:]], len(pending) - end
-            if end:
-                yield decoded(pending[:end])
-    rest = b"".join(parts)
-    if rest and not rest.endswith(b"\n"):
-        raise ValueError("COPY ended inside a row")
-    if rest:
-        yield decoded(rest)
