@@ -25,8 +25,9 @@ from reactivate.report.source import source
 
 #: PostgreSQL's memory per sort or hash for the whole list (`dropped_text`)
 LIST_WORK_MEM = "256MB"
-#: bytes of COPY's rows read into a frame at a time
-_COPY_BLOCK = 1 << 20
+#: bytes of COPY's rows read into a frame at a time (each polars step costs something of its
+#: own per frame: fewer, larger frames)
+_COPY_BLOCK = 16 << 20
 #: rows read from SQLite at a time, and lines of text written at a time (a few MB)
 _BLOCK_ROWS = 20_000
 
@@ -219,6 +220,8 @@ def _copied_frames(scope: Scope, stage: str) -> Iterator[Any]:
             empty_string_is_null=False,
             schema=schema,
         )
+        if b"\\" not in rows:  # nearly always: nothing escaped
+            return read
         escapes, plain = list(_COPY_ESCAPES), list(_COPY_ESCAPES.values())
         return read.with_columns(pl.col(_STORED[:5]).str.replace_many(escapes, plain))
 
