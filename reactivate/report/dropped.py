@@ -283,8 +283,8 @@ def _written(frames: Iterable[Any], fmt: str, lead: str, tz: Any) -> Iterator[st
         texts = ["      {\n" + texts[0], *(",\n" + text for text in texts[1:])]
         end, between = "", ",\n"
     parts = [part for text, cell in zip(texts, cells, strict=True) for part in (pl.lit(text), cell)]
-    line = pl.concat_str(parts + ([] if csv else [pl.lit("\n      }")])).alias("line")
-    joined = pl.col("line").str.join(between)
+    # a block's lines joined at once: the whole list's lines are never all held
+    block = pl.concat_str(parts + ([] if csv else [pl.lit("\n      }")])).str.join(between)
     before = ""
     for frame in frames:
         # the values first, each cell's tests then read them (eager polars works an
@@ -294,9 +294,8 @@ def _written(frames: Iterable[Any], fmt: str, lead: str, tz: Any) -> Iterator[st
             masked_mobile_column(pl.col("mobile")).fill_null(""),
             *_shown_columns(frame, _STORED[5:], tz),
         )
-        lines = shown.select(line)
-        for start in range(0, lines.height, _BLOCK_ROWS):
-            yield before + lines.slice(start, _BLOCK_ROWS).select(joined).item() + end
+        for start in range(0, shown.height, _BLOCK_ROWS):
+            yield before + shown.slice(start, _BLOCK_ROWS).select(block).item() + end
             before = "" if csv else between
 
 
