@@ -27,7 +27,7 @@ from reactivate.report.source import source
 LIST_WORK_MEM = "256MB"
 #: bytes of COPY's rows read into a frame at a time (each polars step costs something of its
 #: own per frame: fewer, larger frames)
-_COPY_BLOCK = 16 << 20
+_COPY_BLOCK = 4 << 20
 #: rows read from SQLite at a time, and lines of text written at a time (a few MB)
 _BLOCK_ROWS = 20_000
 
