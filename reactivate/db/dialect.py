@@ -167,5 +167,5 @@ def settings(conn: Connection, values: Mapping[str, str]) -> Iterator[None]:
     for name, value in values.items():
         conn.exec_driver_sql(f"SELECT set_config('{name}', '{value}', true)")
     yield
-    for name, value in before.items():
-        conn.exec_driver_sql(f"SELECT set_config('{name}', '{value}', true)")
+    for name, was in before.items():
+        conn.exec_driver_sql(f"SELECT set_config('{name}', '{was}', true)")
