@@ -719,7 +719,9 @@ def _dates_sums(rows: pl.DataFrame, stages: list[str], no_time: Any) -> pl.DataF
         n.filter(pl.col("f_reactivated")).sum().alias("reactivated"),
         n.filter(pl.col("f_callable")).sum().alias("callable"),
     ]
-    firsts = [(stage, f"t{i}", f"d{i}") for i, stage in enumerate(stages)]
+    firsts: list[tuple[str, str, str | None]] = [
+        (stage, f"t{i}", f"d{i}") for i, stage in enumerate(stages)
+    ]
     firsts += [(ADDED, "ta", None), (CONFIRMED, "tc", None)]
     found = []
     for dim in _KEY_COLUMNS:

@@ -80,9 +80,9 @@ def _dated(scope: Scope, by: str | None) -> dict[Any, dict[str, int]]:
     (`stage_dates`: the clients who first reached the stage then) plus, from
     `report_days`, the clients who reached it before the window and have evidence for it
     inside it; the skipping clients likewise, overall only (the cohorts' skipping days
-    count those first seen inside the window; a group's are shown nowhere); and the never called as the members who could be called
-    (neither on the do-not-call list nor with such an answer, assigned before the cut)
-    but those at some stage in the window."""
+    count those first seen inside the window; a group's are shown nowhere); and the
+    never called as the members who could be called (neither on the do-not-call list nor
+    with such an answer, assigned before the cut) but those at some stage in the window."""
     found = _tallied(scope, by)
     stages = scope.campaign.stages
     window = _aggregates(len(stages))
