@@ -379,3 +379,38 @@ def test_client_show_marks_voids_and_masks(
     assert len(by_id) == sum(e.client == voided.client for e in data.events)
     missing = CliRunner().invoke(app, ["client", "show", "9999", "--campaign", SLUG, "--db", db])
     assert missing.exit_code == 1 and "9999" in missing.output
+
+
+@pytest.mark.parametrize(
+    "fmt", ["table", "chart", "markdown", "svg", "html", "png", "csv", "json", "xlsx"]
+)
+def test_a_report_that_cannot_finish_its_file_leaves_the_one_before(
+    setup: tuple[str, Data], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fmt: str
+) -> None:
+    """Every `--out` is written beside the file and moved over it when whole: when the
+    writing fails (here the last step, the move, as a full disk or Ctrl+C would), the
+    report that was there stays as it was and nothing is left beside it."""
+    import reactivate.files
+
+    db, _ = setup
+    folder = tmp_path / "reports"
+    folder.mkdir()
+    path = folder / f"report.{fmt}"
+    path.write_bytes(b"last week's report")
+
+    def refused(*_: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(reactivate.files.os, "replace", refused)
+    result = CliRunner().invoke(
+        app, ["report", "-c", SLUG, "-f", fmt, "--by", "advisor", "--out", str(path), "--db", db]
+    )
+    assert result.exit_code == 1, result.output
+    said = " ".join(result.output.split())
+    assert f"Cannot write {path} (No space left on device)" in said  # an error, no traceback
+    assert path.read_bytes() == b"last week's report"
+    assert list(folder.iterdir()) == [path]
+    monkeypatch.undo()
+    run(db, "report", "-c", SLUG, "-f", fmt, "--by", "advisor", "--out", str(path))
+    assert path.read_bytes() != b"last week's report"
+    assert list(folder.iterdir()) == [path]

@@ -11,6 +11,7 @@ import typer
 
 from reactivate.cli.options import CampaignOption, DbOption, reader
 from reactivate.cli.output import console
+from reactivate.files import text_written_whole, written_whole
 from reactivate.messages import t
 
 if TYPE_CHECKING:
@@ -167,8 +168,8 @@ def _write(result: Report, fmt: ReportFormat, out: Path | None, *, wide: bool = 
 
         assert out is not None  # the command refuses png without --out
         picture = to_png(result)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_bytes(picture)
+        with written_whole(out) as temporary:
+            temporary.write_bytes(picture)
     elif fmt in STREAMED:
         write = render.write_csv if fmt is ReportFormat.csv else render.write_json
         if out is None:
@@ -177,17 +178,16 @@ def _write(result: Report, fmt: ReportFormat, out: Path | None, *, wide: bool = 
             if not stream.ended:  # as `echo` ends a text without a newline
                 typer.echo("")
             return
-        from reactivate.render.tables import text_target
-
         # a list of millions of clients: never left half-written if the command stops
-        with text_target(out) as written:
+        with text_written_whole(out) as written:
             write(result, written)
     else:
         body = _text(result, fmt)
         if out is None:
             typer.echo(body, nl=not body.endswith("\n"))
             return
-        out.write_text(body, encoding="utf-8", newline="")
+        with text_written_whole(out) as written:
+            written.write(body)
     console().print(t("report.written", path=out))
 
 
@@ -229,7 +229,7 @@ def _write_table(result: Report, out: Path | None, *, wide: bool, chart: bool = 
         if out is None:
             screen.print(to_terminal(result, width=screen.width))
         else:
-            with out.open("w", encoding="utf-8") as stream:
+            with text_written_whole(out) as stream:
                 Console(file=stream, width=screen.width, no_color=True, markup=False).print(
                     to_terminal(result, width=screen.width)
                 )
@@ -241,7 +241,7 @@ def _write_table(result: Report, out: Path | None, *, wide: bool, chart: bool = 
         else:
             screen.print(to_table(result, width=screen.width))
         return
-    with out.open("w", encoding="utf-8") as stream:
+    with text_written_whole(out) as stream:
         Console(file=stream, width=screen.width, no_color=True, markup=False).print(
             to_table(result, width=screen.width, wide=wide)
         )

@@ -21,6 +21,7 @@ TEXTS: dict[str, str] = {
     "demo.step.report": "The report",
     "demo.simulated": "SIMULATED: {rows} client rows filled in {count} workbooks under {folder}",
     "error.interrupted": "Interrupted; nothing was written.",
+    "error.file_unwritable": "Cannot write {path} ({problem}); the file that was there, if any, is unchanged.",
     "error.rejects_unwritable": "Cannot write the rejects file {path} ({problem}); nothing was applied. Pick another place with --rejects.",
     "error.interrupted_saved": "Interrupted after the change was saved: it stays applied (`reactivate imports list` shows it).",
     "error.demo_not_fresh": "The demo needs a fresh database; {url} already holds campaign members. Pick another --db.",

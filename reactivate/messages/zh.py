@@ -21,6 +21,7 @@ TEXTS: dict[str, str] = {
     "demo.step.report": "报表",
     "demo.simulated": "模拟数据：在 {folder} 下的 {count} 个工作簿中填写了 {rows} 行",
     "error.interrupted": "已中断，未写入任何内容。",
+    "error.file_unwritable": "无法写入 {path}（{problem}），原有文件（如有）保持不变。",
     "error.rejects_unwritable": "无法写入拒绝记录文件 {path}（{problem}），未应用任何更改。请用 --rejects 换一个位置。",
     "error.interrupted_saved": "在更改保存之后中断：更改已生效（可用 `reactivate imports list` 查看）。",
     "error.demo_not_fresh": "演示需要全新的数据库；{url} 中已有活动成员。请换一个 --db。",

@@ -21,6 +21,7 @@ from rich.console import RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from reactivate.files import written_whole
 from reactivate.messages import has, label, t
 from reactivate.privacy import SAFE_XLSX, csv_cell
 from reactivate.render.tables import column_labels
@@ -662,10 +663,8 @@ def write_xlsx(report: Report, path: Path) -> None:
     """A workbook: a summary sheet with a native bar chart of the funnel, a sheet per breakdown."""
     import xlsxwriter
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(path.name + ".part")
-    book = xlsxwriter.Workbook(str(temporary), SAFE_XLSX)
-    try:
+    with written_whole(path, suffix=".xlsx") as temporary:
+        book = xlsxwriter.Workbook(str(temporary), SAFE_XLSX)
         formats = _Formats.of(book)
         _summary_sheet(book, report, formats)
         if report.groups:
@@ -675,10 +674,6 @@ def write_xlsx(report: Report, path: Path) -> None:
         if report.dropped_stage:
             _dropped_sheet(book, report, formats)
         book.close()
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-    temporary.replace(path)
 
 
 @dataclass(frozen=True)

@@ -13,14 +13,13 @@ import csv
 import datetime as dt
 import io
 import json
-import os
 import sys
-import tempfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
+from reactivate.files import text_written_whole, written_whole
 from reactivate.messages import has, label, t
 from reactivate.privacy import SAFE_XLSX, csv_cell
 from reactivate.sheets import layout
@@ -73,14 +72,14 @@ def write_rows(
         if out is None:
             raise ValueError("xlsx needs a file")
         return _write_xlsx(rows, out, title)
-    with text_target(out) as stream:
+    with _text_target(out) as stream:
         if fmt == "json":
             return _write_json(rows, stream)
         return _write_csv(rows, stream, columns, bom)
 
 
 @contextmanager
-def text_target(out: Path | None) -> Iterator[IO[str]]:
+def _text_target(out: Path | None) -> Iterator[IO[str]]:
     """A text stream to standard output, or to `out` written whole or not at all (a
     temporary file beside it, moved over it only when the writing ends)."""
     if out is None:
@@ -92,15 +91,8 @@ def text_target(out: Path | None) -> Iterator[IO[str]]:
         finally:
             stream.detach()
         return
-    out.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
-            yield stream
-        os.replace(temp, out)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
+    with text_written_whole(out) as written:
+        yield written
 
 
 def _write_csv(
@@ -154,11 +146,8 @@ def yes_no(value: bool) -> str:
 def _write_xlsx(rows: Iterable[dict[str, Any]], out: Path, title: str) -> int:
     import xlsxwriter
 
-    out.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}", suffix=".xlsx")
-    os.close(handle)
     count = 0
-    try:
+    with written_whole(out, suffix=".xlsx") as temp:
         book = xlsxwriter.Workbook(temp, {**SAFE_XLSX, "constant_memory": True})
         bold = book.add_format({"bold": True, "bottom": 1})
         formats = {
@@ -184,10 +173,6 @@ def _write_xlsx(rows: Iterable[dict[str, Any]], out: Path, title: str) -> int:
             widths.apply(sheet)
             layout.print_ready(sheet, title=title, page=t("sheet.page"))
         book.close()
-        os.replace(temp, out)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
     return count
 
 

@@ -8,13 +8,12 @@ openpyxl would otherwise make it a default cell, locked and unformatted.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Mapping
 from copy import copy
 from pathlib import Path
 from typing import Any
 
+from reactivate.files import written_whole
 from reactivate.sheets.workbook import CALL_SHEET
 
 CellValue = object
@@ -41,14 +40,8 @@ def fill_workbook(path: Path, rows: Mapping[str, Mapping[str, CellValue]]) -> in
                     cell._style = copy(styles[column])
                 cell.value = value
             filled += 1
-        handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}", suffix=".xlsx")
-        os.close(handle)
-        try:
+        with written_whole(path, suffix=".xlsx") as temp:
             book.save(temp)
-            os.replace(temp, path)
-        except BaseException:
-            Path(temp).unlink(missing_ok=True)
-            raise
     finally:
         book.close()
     return filled

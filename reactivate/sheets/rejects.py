@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
 from reactivate.errors import ConfigError, Rejection
+from reactivate.files import Unwritable, text_written_whole
 from reactivate.messages import os_problem, t
 from reactivate.privacy import csv_cell
 from reactivate.sheets.read import Table
@@ -28,6 +27,8 @@ def write_rejects(out: Path, table: Table, rejections: Sequence[Rejection]) -> i
     """
     try:
         return _write(out, table, rejections)
+    except Unwritable as exc:
+        raise ConfigError(t("error.rejects_unwritable", path=out, problem=exc.problem)) from exc
     except OSError as exc:
         raise ConfigError(t("error.rejects_unwritable", path=out, problem=os_problem(exc))) from exc
 
@@ -41,28 +42,21 @@ def _write(out: Path, table: Table, rejections: Sequence[Rejection]) -> int:
                 "where.reason", where=t("where.column", column=rejection.column), reason=reason
             )
         reasons.setdefault(rejection.row, []).append(reason)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp_name = tempfile.mkstemp(dir=out.parent, prefix=out.name, suffix=".tmp")
     written = 0
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8-sig", newline="") as stream:
-            writer = csv.writer(stream)
-            # the operator's own cells go back out: neutralised like every file we write
-            writer.writerow([t("label.row"), *map(csv_cell, table.headers), t("label.reason")])
-            for number, cells in table.rows:
-                if number in reasons:
-                    writer.writerow(
-                        [
-                            number,
-                            *(csv_cell(_text(c)) for c in cells),
-                            t("where.reasons_separator").join(reasons[number]),
-                        ]
-                    )
-                    written += 1
-        os.replace(temp_name, out)
-    except BaseException:
-        os.unlink(temp_name)
-        raise
+    with text_written_whole(out, encoding="utf-8-sig") as stream:
+        writer = csv.writer(stream)
+        # the operator's own cells go back out: neutralised like every file we write
+        writer.writerow([t("label.row"), *map(csv_cell, table.headers), t("label.reason")])
+        for number, cells in table.rows:
+            if number in reasons:
+                writer.writerow(
+                    [
+                        number,
+                        *(csv_cell(_text(c)) for c in cells),
+                        t("where.reasons_separator").join(reasons[number]),
+                    ]
+                )
+                written += 1
     return written
 
 

@@ -49,9 +49,7 @@ import functools
 import hashlib
 import hmac
 import json
-import os
 import struct
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -60,6 +58,7 @@ from typing import Any, Final
 from zoneinfo import ZoneInfo
 
 from reactivate.errors import InputError
+from reactivate.files import written_whole
 from reactivate.messages import t
 from reactivate.privacy import SAFE_XLSX
 from reactivate.rules.funnel import (
@@ -425,14 +424,8 @@ def write_advisor_workbook(
             path.unlink(missing_ok=True)
             raise
         return
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".xlsx")
-    os.close(fd)
-    try:
-        _write(Path(tmp_name), spec, secret)
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
+    with written_whole(path, suffix=".xlsx") as temp:
+        _write(temp, spec, secret)
 
 
 def _check_spec(spec: WorkbookSpec) -> None:
