@@ -24,7 +24,8 @@ connection, each a module of plain functions taking a `scope.Scope`:
 - `reactivation`: treated against the control group, uplift with its interval
 - `quality`: the data-quality section
 - `attempts`, `dropped`: the dialer's pass report, the drop-off list (masked; as CSV or
-  JSON written by the database while `open_report` holds the connection open)
+  JSON read a frame at a time while `open_report` holds the connection open, and
+  written a column at a time)
 
 The result is a `model.Report`, plain data whose `to_json` is the stable contract;
 `reactivate.render` draws it and never queries. Nothing here prints.

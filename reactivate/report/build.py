@@ -53,7 +53,7 @@ def open_report(
     engine: Engine | SQLiteEngine, slug: str, options: ReportOptions | None = None
 ) -> Iterator[Report]:
     """`build_report`'s report, its connection open while the caller writes it: with
-    `--dropped`, `Report.dropped_text` writes the whole list from the database."""
+    `--dropped`, `Report.dropped_text` writes the whole list as it reads it."""
     options = options or ReportOptions()
     registered = registry.get(engine, slug)
     campaign = registered.config
