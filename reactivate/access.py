@@ -514,9 +514,9 @@ def _grants(g: dict[str, str], schema: str) -> list[str]:
         # so they read no tallies (other advisors' counts). Revoked by name: an
         # existing deployment granted them before.
         f"REVOKE INSERT, UPDATE, DELETE ON client_stage FROM {adv}, {mgr}, {ana}",
-        f"REVOKE ALL ON stage_tally, stage_days FROM {adv}, {mgr}",
-        f"REVOKE INSERT, UPDATE, DELETE ON stage_tally, stage_days FROM {ana}",
-        f"GRANT SELECT ON stage_tally, stage_days TO {ana}",
+        f"REVOKE ALL ON stage_tally, stage_days, stage_dates FROM {adv}, {mgr}",
+        f"REVOKE INSERT, UPDATE, DELETE ON stage_tally, stage_days, stage_dates FROM {ana}",
+        f"GRANT SELECT ON stage_tally, stage_days, stage_dates TO {ana}",
         # ops install the refresh function of a campaign they register (owned by their group)
         f"GRANT CREATE ON SCHEMA {schema} TO {ops}",
         f"GRANT USAGE ON ALL SEQUENCES IN SCHEMA {schema} TO {adv}",

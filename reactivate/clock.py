@@ -82,10 +82,13 @@ SPAN_YEARS = (1900, 2100)
 
 
 @functools.cache
-def offset_spans(tz: ZoneInfo) -> tuple[tuple[dt.datetime | None, dt.timedelta], ...]:
+def offset_spans(
+    tz: ZoneInfo, years: tuple[int, int] = SPAN_YEARS
+) -> tuple[tuple[dt.datetime | None, dt.timedelta], ...]:
     """`tz`'s offsets from UTC, each with the UTC time (naive) it starts at, in order: the
     first span reaches back to any time (its start None), the last forward. Found by a
-    weekly scan of `SPAN_YEARS` (each change then to the second; a zone that changes and
+    weekly scan of `years` (`SPAN_YEARS` unless told: times known to fall in a few years
+    need only those scanned; each change then to the second; a zone that changes and
     changes back within a week, which none does in those years, would be missed): for a
     database that cannot convert times itself (SQLite), the offset of each as SQL."""
     epoch = dt.datetime(1970, 1, 1)
@@ -94,8 +97,8 @@ def offset_spans(tz: ZoneInfo) -> tuple[tuple[dt.datetime | None, dt.timedelta],
         return cast(dt.timedelta, dt.datetime.fromtimestamp(second, tz).utcoffset())
 
     week = 7 * 24 * 3600
-    second = int((dt.datetime(SPAN_YEARS[0], 1, 1) - epoch).total_seconds())
-    end = int((dt.datetime(SPAN_YEARS[1], 1, 1) - epoch).total_seconds())
+    second = int((dt.datetime(years[0], 1, 1) - epoch).total_seconds())
+    end = int((dt.datetime(years[1], 1, 1) - epoch).total_seconds())
     current = offset(second)
     spans: list[tuple[dt.datetime | None, dt.timedelta]] = [(None, current)]
     while second < end:

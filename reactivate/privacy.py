@@ -59,6 +59,28 @@ def masked_mobile_sql(column: str, *, sqlite: bool) -> str:
     )
 
 
+def masked_name_column(column: Any) -> Any:
+    """`mask_name` over a polars text column (NULL and '' kept as they are)."""
+    import polars as pl
+
+    first = column.str.slice(0, 1).str.pad_end(pl.max_horizontal(2, column.str.len_chars()), "*")
+    return pl.when(column == "").then(column).otherwise(first)
+
+
+def masked_mobile_column(column: Any) -> Any:
+    """`mask_mobile` over a polars text column (NULL and '' kept as they are)."""
+    import polars as pl
+
+    length = column.str.len_chars()
+    return (
+        pl.when(column == "")
+        .then(column)
+        .when(length < 8)
+        .then(pl.lit("").str.pad_end(length, "*"))
+        .otherwise(pl.concat_str([column.str.slice(0, 3), pl.lit("****"), column.str.slice(-4)]))
+    )
+
+
 def _stars_sql(count: str, sqlite: bool) -> str:
     """`count` (at least 1) stars in SQL: SQLite has no `repeat`, but its printf repeats a
     `%c` as many times as the precision says."""

@@ -360,7 +360,7 @@ def _derived(owner: str) -> list[list[tuple[Any, ...]]]:
     """The summary rows and the tallies, as the owner reads them."""
     return [
         sorted(_rows(owner, f"SELECT * FROM {table}"), key=repr)
-        for table in ("client_stage", "stage_tally", "stage_days")
+        for table in ("client_stage", "stage_tally", "stage_days", "stage_dates")
     ]
 
 
@@ -401,6 +401,8 @@ def test_only_ops_write_the_summary_and_tallies_an_advisor_s_refresh_only_their_
         " SELECT id, 'cohort', 'x', 'called', 0, 1000 FROM campaign",
         "UPDATE stage_days SET clients = clients + 1000",
         "DELETE FROM stage_days",
+        "UPDATE stage_dates SET clients = clients + 1000",
+        "DELETE FROM stage_dates",
         "UPDATE client_stage SET stages_reached = 5",
         "DELETE FROM client_stage",
         "INSERT INTO client_stage (campaign_id, client_id, control, dnc)"
@@ -412,7 +414,8 @@ def test_only_ops_write_the_summary_and_tallies_an_advisor_s_refresh_only_their_
             for sql in writes:
                 assert "permission denied" in _refused(conn, sql), (login, sql)
             # nor read: the tallies hold other advisors' counts
-            assert "permission denied" in _refused(conn, "SELECT * FROM stage_tally")
+            for table in ("stage_tally", "stage_dates"):
+                assert "permission denied" in _refused(conn, f"SELECT * FROM {table}")
     with shared.psql("adv2") as conn:
         for ids in ("ARRAY['0010000001']", "ARRAY['0010000003', '0010000007']"):
             refused = _refused(conn, f"SELECT {refresh}({ids})")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import weakref
+from collections.abc import Iterator
 
 import polars as pl
 import pytest
@@ -36,6 +38,26 @@ def test_frames_are_staged_exactly(db_url: str, batches: int) -> None:
         ).all()
     engine.dispose()
     assert [tuple(row) for row in rows] == list(FRAME.iter_rows())
+
+
+def test_each_frame_is_let_go_before_the_next_is_worked_out(db_url: str) -> None:
+    """A load works out each file's frame while the one before is staged: none of them is
+    still held when the next is asked for (a million rows are 0.1 GB), the first included."""
+    held: list[weakref.ref[pl.DataFrame]] = []
+
+    def frames() -> Iterator[pl.DataFrame]:
+        for start in range(FRAME.height):
+            assert all(ref() is None for ref in held), "a staged frame is still held"
+            frame = FRAME.slice(start, 1).clone()
+            held.append(weakref.ref(frame))
+            yield frame
+            del frame
+
+    engine = open_engine(db_url)
+    with bulk.begin_with_frames(engine, "stage_test", COLUMNS, frames()) as conn:
+        staged = conn.exec_driver_sql("SELECT count(*) FROM stage_test").scalar_one()
+    engine.dispose()
+    assert staged == FRAME.height
 
 
 def test_a_foreign_key_checked_once_still_refuses_a_bad_row(db_url: str) -> None:

@@ -76,7 +76,10 @@ def snapshot(engine: Engine, campaign_id: int) -> tuple[list[Any], ...]:
             text("SELECT * FROM stage_days WHERE campaign_id = :c AND clients <> 0"),
             {"c": campaign_id},
         ).all()
-    return tuple(sorted(map(tuple, rows), key=repr) for rows in (tallies, days, summary))
+        dates = conn.execute(
+            text("SELECT * FROM stage_dates WHERE campaign_id = :c"), {"c": campaign_id}
+        ).all()
+    return tuple(sorted(map(tuple, rows), key=repr) for rows in (tallies, days, dates, summary))
 
 
 def reports(engine: Engine) -> list[dict[str, Any]]:
@@ -188,6 +191,8 @@ def check_against_a_rebuild(engine: Engine, seed: int, kinds: list[str]) -> None
             text(
                 "SELECT (SELECT COUNT(*) FROM stage_tally WHERE campaign_id = :c AND members = 0)"
                 " + (SELECT COUNT(*) FROM stage_days WHERE campaign_id = :c AND clients = 0)"
+                " + (SELECT COUNT(*) FROM stage_dates WHERE campaign_id = :c AND clients = 0"
+                " AND reactivated = 0 AND callable = 0)"
             ),
             {"c": campaign_id},
         ).scalar_one()
@@ -239,7 +244,7 @@ def test_a_rebuild_written_in_bulk_equals_the_tallies_kept_in_step(
         with engine.connect() as conn:
             return [
                 [row[0] for row in conn.execute(text(catalog), {"t": table})]
-                for table in ("client_stage", "stage_tally", "stage_days")
+                for table in ("client_stage", "stage_tally", "stage_days", "stage_dates")
             ]
 
     before = keys_and_indexes() if postgresql else None

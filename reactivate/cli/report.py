@@ -129,7 +129,7 @@ def write_report(
     from reactivate.report import build_report, open_report
 
     options = replace(options, dropped_shown=_dropped_shown(fmt))
-    if fmt in STREAMED:  # the whole `--dropped` list, written by the database as it comes
+    if fmt in STREAMED:  # the whole `--dropped` list, written as it is read
         with open_report(engine, slug, options) as streamed:
             _write(streamed, fmt, out, wide=wide)
         return

@@ -386,8 +386,13 @@ def begin_with_frames(
             with engine.begin() as conn:
                 postgresql_temp_buffers(conn)
                 create(conn, name, columns)
-                for frame in itertools.chain([first] if first is not None else [], frames):
+                # each frame let go before the next is worked out (`for` would hold it, and
+                # the first all along): a load's million rows are 0.1 GB
+                frame, first = first, None
+                while frame is not None:
                     copy_frame(conn, name, frame.select(names))
+                    del frame
+                    frame = next(frames, None)
                 analyze(conn, name)
                 yield conn
                 conn.exec_driver_sql(f"DROP TABLE {name}")
@@ -402,9 +407,10 @@ def begin_with_frames(
                 conn.exec_driver_sql(f"DROP TABLE {name}")
             return
         del first
-        for frame in frames:
+        while (frame := next(frames, None)) is not None:
             if not _write_scratch(staged, name, frame.select(names), mode="append"):
                 raise OSError(f"could not stage rows in {staged}")
+            del frame  # let go before the next is worked out, as above
         with engine.connect() as conn:
             driver = conn.connection.driver_connection
             assert driver is not None

@@ -44,16 +44,31 @@ def sorts_by_code_point(conn: Connection) -> bool:
 
 
 def streamed_rows(
-    conn: Connection, sql: str, batch_rows: int, params: Mapping[str, Any] | None = None
+    conn: Connection | SQLiteConnection,
+    sql: str,
+    batch_rows: int,
+    params: Mapping[str, Any] | None = None,
 ) -> Iterator[list[tuple[Any, ...]]]:
-    """The rows of `sql` (written with `:name` parameters, given in `params`) as the
-    driver's plain tuples, `batch_rows` at a time, inside `conn`'s transaction (so they see
-    what it wrote, its temporary tables too); on PostgreSQL through a server-side cursor,
-    so a big read is never all in memory (a client-side cursor holds the whole result in
-    libpq: 1M members' lookup columns, 250 MB). Millions of rows cost more as SQLAlchemy
-    rows than reading them (benchmarks/README.md: the tallies, assign)."""
+    """The rows of `sql` (written with `:name` parameters, given in `params`; aware
+    datetimes bound as times are stored) as the driver's plain tuples, `batch_rows` at a
+    time, inside `conn`'s transaction (so they see what it wrote, its temporary tables
+    too); on PostgreSQL through a server-side cursor, so a big read is never all in memory
+    (a client-side cursor holds the whole result in libpq: 1M members' lookup columns, 250
+    MB). Millions of rows cost more as SQLAlchemy rows than reading them
+    (benchmarks/README.md: the tallies, assign). Also on a read command's SQLite
+    connection (`reads.SQLiteConnection`)."""
+    from reactivate.db.reads import SQLiteConnection
+
+    if isinstance(conn, SQLiteConnection):
+        reader = conn.cursor(sql, params)
+        while rows := reader.fetchmany(batch_rows):
+            yield rows
+        return
     driver: Any = conn.connection.driver_connection
     postgresql = is_postgresql(conn)
+    if params:
+        bound = stored_time(conn)
+        params = {k: bound(v) if isinstance(v, dt.datetime) else v for k, v in params.items()}
     if postgresql and params:
         sql = re.sub(r"(?<!:):(\w+)", r"%(\1)s", sql)  # psycopg's named-parameter style
     cursor = driver.cursor("reactivate_streamed") if postgresql else driver.cursor()
@@ -130,25 +145,27 @@ def tune_big_reads(conn: Connection | SQLiteConnection) -> None:
         conn.exec_driver_sql(f"PRAGMA mmap_size = {MMAP_BYTES}")
 
 
-def work_mem(conn: Connection, size: str) -> contextlib.AbstractContextManager[None]:
+@contextlib.contextmanager
+def work_mem(conn: Connection, size: str) -> Iterator[None]:
     """On PostgreSQL, `size` (e.g. '256MB') of memory per sort or hash for the statements
     run inside, then the setting as it was (within `conn`'s transaction either way).
     SQLite: nothing."""
-    return _set_locally(conn, "work_mem", size)
-
-
-def without_jit(conn: Connection) -> contextlib.AbstractContextManager[None]:
-    """On PostgreSQL, no JIT compilation for the statements run inside, then the setting as
-    it was (`tune_big_reads` says why). SQLite: nothing."""
-    return _set_locally(conn, "jit", "off")
+    with settings(conn, {"work_mem": size}):
+        yield
 
 
 @contextlib.contextmanager
-def _set_locally(conn: Connection, name: str, value: str) -> Iterator[None]:
+def settings(conn: Connection, values: Mapping[str, str]) -> Iterator[None]:
+    """On PostgreSQL, the settings `values` for the statements run inside, then each as it
+    was (within `conn`'s transaction either way). SQLite: nothing."""
     if not is_postgresql(conn):
         yield
         return
-    before = conn.exec_driver_sql(f"SELECT current_setting('{name}')").scalar()
-    conn.exec_driver_sql(f"SET LOCAL {name} = '{value}'")
+    before = {
+        name: conn.exec_driver_sql(f"SELECT current_setting('{name}')").scalar() for name in values
+    }
+    for name, value in values.items():
+        conn.exec_driver_sql(f"SELECT set_config('{name}', '{value}', true)")
     yield
-    conn.exec_driver_sql(f"SELECT set_config('{name}', '{before}', true)")
+    for name, was in before.items():
+        conn.exec_driver_sql(f"SELECT set_config('{name}', '{was}', true)")

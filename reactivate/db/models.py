@@ -328,9 +328,10 @@ CLIENT_STAGES = Table(
     Index(
         "ix_client_stage_attempt", "campaign_id", "calls", "reached_call", "advisor_code", "control"
     ),
-    # A date window reads only the clients who may have evidence inside it: first called
-    # inside it, or before it and last called after its start, or first added on WeCom,
-    # pushed or converted before its end (`report.source._inside`), each a range here;
+    # A date window reads one by one only the clients first seen before it who may have
+    # evidence inside it: a first call, WeCom add, push or conversion before it (the
+    # calls: and last called after its start) or inside it
+    # (`report.source._returning_inside`), each a range here;
     # and its never-called count the few members both on the do-not-call list and with
     # a do-not-call answer, whom the tallies do not count (`report.funnels._callable`).
     # SQLite only, and only the rows that have the value: an upload rewrites every index
@@ -385,6 +386,29 @@ STAGE_DAYS = Table(
     _text("stage", primary_key=True, nullable=False),
     Column("day", Integer, primary_key=True, autoincrement=False),
     _count("clients"),
+)
+
+# Per breakdown group and local day: how many assigned clients first reached each stage
+# that day after each number of whole days (`stage`: a stage of the campaign), had their
+# first WeCom add (`added`) or its first confirmation (`confirmed`) that day (day 0), and
+# the days on which a window first seen on `date` and ending then counts a client as
+# skipping a stage (`skipped`: cohort rows, `day` the days after `date`, `clients` +1 or
+# -1). `date` is the day's Julian day number; cohort rows carry the assignment time (the
+# never-called count's cut), the rest a far-future placeholder. A date window's counts
+# and medians are sums over the days inside it (`report.windows`).
+STAGE_DATES = Table(
+    "stage_dates",
+    METADATA,
+    Column("campaign_id", Integer, ForeignKey("campaign.id"), primary_key=True),
+    _text("dim", primary_key=True, nullable=False),
+    Column("date", Integer, primary_key=True, autoincrement=False),
+    _text("key", primary_key=True, nullable=False),
+    Column("assigned_at", UTCDateTime(), primary_key=True, nullable=False),
+    _text("stage", primary_key=True, nullable=False),
+    Column("day", Integer, primary_key=True, autoincrement=False),
+    _count("clients"),
+    _count("reactivated"),  # of them, reactivated (whenever)
+    _count("callable"),  # of them, neither on the do-not-call list nor so answered
 )
 
 # A call workbook handed to an advisor: which issue number, when, how many clients.

@@ -59,18 +59,6 @@ def tuples(conn: Connection | SQLiteConnection, sql: str, params: Mapping[str, A
     return rows
 
 
-def blocks(
-    conn: Connection | SQLiteConnection, sql: str, params: Mapping[str, Any], size: int
-) -> Iterator[list[Any]]:
-    """`execute`'s rows `size` at a time, as the driver's plain tuples where it can."""
-    if isinstance(conn, SQLiteConnection):
-        cursor = conn.cursor(sql, params)
-        while block := cursor.fetchmany(size):
-            yield block
-        return
-    yield from execute(conn, sql, params).partitions(size)
-
-
 class Row(tuple[Any, ...]):
     """A row read by position, by name (`row.k`) or as a mapping (`row._mapping`), as
     SQLAlchemy's rows are. Each result's rows share a subclass holding the names."""

@@ -436,7 +436,7 @@ def _rebuild_set(
 
 
 #: The tables a rebuild writes, each with a foreign key to `campaign` (and the summary's to `client`).
-_WRITTEN = ("client_stage", "stage_tally", "stage_days")
+_WRITTEN = ("client_stage", "stage_tally", "stage_days", "stage_dates")
 
 
 def _rebuild_postgresql(
@@ -474,7 +474,7 @@ def _rebuild_postgresql(
         conn.exec_driver_sql(f"DROP TABLE {_COHORTS}")
         # without JIT: it compiled the tallies' expressions for 1.6 s and 3.8 s at 1M, and
         # they took 1.1 s longer with it (6.7 s against 7.8 s); the INSERT keeps it
-        with dialect.without_jit(conn):
+        with dialect.settings(conn, {"jit": "off"}):
             tally.add_campaign(conn, campaign_id, funnel_tallied)
     # PostgreSQL plans the next reads from statistics of the rows just replaced (after a
     # first rebuild: of an empty table; at 1M members it then took a bitmap scan and an

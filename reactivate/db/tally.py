@@ -1,7 +1,9 @@
 """The report's tallies: counts and whole-day histograms per breakdown group.
 
-`stage_tally` and `stage_days` (see `models.StageTally`, `models.StageDays`) are sums
-over `client_stage` rows, grouped by breakdown. `db.stages` keeps them in step in the
+`stage_tally`, `stage_days` and `stage_dates` (see `models.STAGE_TALLIES`,
+`models.STAGE_DAYS`, `models.STAGE_DATES`) are sums over `client_stage` rows, grouped by
+breakdown (`stage_dates` also by the local day each stage was first reached, for date
+windows). `db.stages` keeps them in step in the
 transaction that rewrites summary rows: the rows about to be replaced are copied with
 sign -1, the new ones with sign +1, and their sums are added to the tallies, so the
 work is in proportion to the clients touched, whatever the campaign's size. A whole
@@ -14,6 +16,11 @@ of the reactivation and the never-called count (assigned before a cut-off) read 
 
 Medians are of whole days (days elapsed from assignment, rounded down): a histogram
 of small integers per group and stage gives them exactly (`medians_sql`).
+
+A window first seen on a client's first day of any kind or before it holds all its
+evidence up to its end, so whether the client skips a stage there depends on the
+window's last day only: `_skip_rows` keeps those days as +1/-1 bounds per first day, and
+a client whose own first times come in stage order leaves none (its bounds cancel).
 """
 
 from __future__ import annotations
@@ -113,6 +120,12 @@ _BATCH = 100_000
 WEEK = "week"
 #: The trend's pseudo-stage of the WeCom adds confirmed by WeCom's API.
 CONFIRMED = "confirmed"
+#: `stage_dates`' pseudo-stage of the first WeCom add (whatever the campaign's stages).
+ADDED = "added"
+#: `stage_dates`' pseudo-stage of the days a window counts a client as skipping a stage.
+SKIPPED = "skipped"
+#: Every kind's first time: the earliest of them is when a client was first seen.
+_KIND_TIMES = ("called_at", "wecom_at", "pushed_at", "converted_at")
 
 
 def floor_days(days: str, *, sqlite: bool) -> str:
@@ -147,6 +160,11 @@ def monday_of(key: str) -> dt.date:
     return dt.date.fromordinal(int(key) - _ORDINAL_TO_JDN)
 
 
+def day_number(day: dt.date) -> int:
+    """The Julian day number of `day`, as `stage_dates` keys its days."""
+    return day.toordinal() + _ORDINAL_TO_JDN
+
+
 @functools.cache
 def _offsets(timezone: str) -> tuple[tuple[str, int], ...]:
     """The zone's UTC offsets (seconds) over the years campaigns run, as (UTC time the
@@ -177,7 +195,7 @@ def _offsets(timezone: str) -> tuple[tuple[str, int], ...]:
 
 def clear(conn: Connection, campaign_id: int) -> None:
     """Forget the campaign's tallies (before its whole summary is rebuilt)."""
-    for table in ("stage_tally", "stage_days"):
+    for table in _COUNTS:
         conn.execute(text(f"DELETE FROM {table} WHERE campaign_id = :cid"), {"cid": campaign_id})
 
 
@@ -240,7 +258,7 @@ def finish_delta(conn: Connection, campaign_id: int, touched: str, funnel: Funne
 
 
 #: Each tally table and its count: a group whose count a delta brings to 0 is dropped.
-_COUNTS = {"stage_tally": "members", "stage_days": "clients"}
+_COUNTS = {"stage_tally": "members", "stage_days": "clients", "stage_dates": "clients"}
 
 
 def _drop_empty_sql() -> list[str]:
@@ -270,6 +288,7 @@ def delta_after_sql(touched: str, funnel: Funnel) -> list[str]:
         f"INSERT INTO {_DELTA} (sign, {columns}) SELECT 1, {columns} FROM client_stage"
         f" WHERE campaign_id = :cid AND client_id IN (SELECT client_id FROM {touched})",
         *_sums_sql(funnel, _DELTA, "true", "sign"),
+        _dates_sql(funnel, f"FROM {_DELTA}", "true", "sign"),
         f"DROP TABLE {_DELTA}",
         *_drop_empty_sql(),
     ]
@@ -369,9 +388,86 @@ def _sums_sql(
 
 def campaign_sql(funnel: Funnel) -> list[str]:
     """PostgreSQL: `add_campaign` as statements (parameters :cid and :no_time): every
-    summary row of the campaign summed into the tallies by the database (`_sums_sql`),
-    rather than every row sent to Python."""
-    return _sums_sql(funnel, "client_stage", "campaign_id = :cid", "1", cleared=True)
+    summary row of the campaign summed into the tallies by the database (`_sums_sql`,
+    `_dates_sql`), rather than every row sent to Python."""
+    return [
+        *_sums_sql(funnel, "client_stage", "campaign_id = :cid", "1", cleared=True),
+        _dates_sql(funnel, "FROM client_stage", "campaign_id = :cid", "1"),
+    ]
+
+
+def _dates_sql(funnel: Funnel, source: str, where: str, weight: str) -> str:
+    """PostgreSQL: the rows `source` and `where` pick (each `weight` times) summed into
+    `stage_dates`, as `_dates_sums` and `_skip_rows` sum them (parameters :cid, :no_time):
+    each row's days worked out once, then one row per breakdown group and first time,
+    and per skipping bound, grouped."""
+    stages = list(funnel.days)
+    times = [funnel.times[stage] for stage in stages]
+
+    def day(moment: str) -> str:
+        return f"CAST(to_char(({moment}) AT TIME ZONE '{funnel.timezone}', 'J') AS INTEGER)"
+
+    firsts = {f"t{i}": funnel.first_time[stage] for i, stage in enumerate(stages)}
+    firsts.update({f"o{j}": time for j, time in enumerate(times)})
+    firsts.update(ta="wecom_at", tc="wecom_confirmed_at", seen=f"LEAST({', '.join(_KIND_TIMES)})")
+    columns = [f"{day(moment)} AS {name}" for name, moment in firsts.items()]
+    columns += [f"{key} AS k_{dim}" for dim, key in DIMENSIONS.items()]
+    columns += [
+        f"{floor_days(funnel.days[stage], sqlite=False)} AS d{i}" for i, stage in enumerate(stages)
+    ]
+    columns += [
+        "assigned_at",
+        f"{weight} AS w",
+        f"CASE WHEN reactivated_at IS NOT NULL THEN {weight} ELSE 0 END AS r",
+        f"CASE WHEN NOT dnc AND NOT do_not_call THEN {weight} ELSE 0 END AS c",
+    ]
+    assigned = _ASSIGNED if where == "true" else f"{where} AND {_ASSIGNED}"
+    values = []
+    for dim in DIMENSIONS:
+        at = "s.assigned_at" if dim == "cohort" else "CAST(:no_time AS TIMESTAMPTZ)"
+        kinds = [(stage, f"s.t{i}", f"s.d{i}") for i, stage in enumerate(stages)]
+        kinds += [(ADDED, "s.ta", "0"), (CONFIRMED, "s.tc", "0")]
+        values += [
+            f"('{dim}', {date}, s.k_{dim}, {at}, '{stage}', {days}, 1, 1)"
+            for stage, date, days in kinds
+        ]
+    # `_skip_rows`' bounds: NULL where the rows it would make are none
+    own = [f"s.o{j}" for j in range(len(stages))]
+
+    def least(days: list[str]) -> str:
+        return days[0] if len(days) == 1 else f"LEAST({', '.join(days)})"
+
+    def skip(bound: str, sign: int) -> str:
+        return (
+            f"('cohort', s.seen, s.k_cohort, s.assigned_at, '{SKIPPED}',"
+            f" {bound} - s.seen, {sign}, 0)"
+        )
+
+    if stages:
+        values.append(skip(least(own), 1))
+    for k in range(1, len(stages) + 1):
+        latest = own[0] if k == 1 else f"GREATEST({', '.join(own[:k])})"
+        whole = " AND ".join(f"{o} IS NOT NULL" for o in own[:k])
+        earliest = least(own[k:]) if k < len(stages) else "NULL"
+        opens = f"{whole} AND ({earliest} IS NULL OR {latest} < {earliest})"
+        values.append(skip(f"CASE WHEN {opens} THEN {latest} END", -1))
+        if k < len(stages):
+            values.append(skip(f"CASE WHEN {opens} THEN {earliest} END", 1))
+    counts = ("clients", "reactivated", "callable")
+    update = ", ".join(f"{c} = stage_dates.{c} + excluded.{c}" for c in counts)
+    keys = "v.dim, v.date, v.key, v.at, v.stage, v.day"
+    return (
+        "INSERT INTO stage_dates (campaign_id, dim, date, key, assigned_at, stage, day,"
+        f" {', '.join(counts)}) SELECT :cid, {keys}, SUM(s.w * v.sign),"
+        " SUM(s.r * v.sign * v.own), SUM(s.c * v.sign * v.own)"
+        f" FROM (SELECT {', '.join(columns)} {source} WHERE {assigned}) s"
+        f" CROSS JOIN LATERAL (VALUES {', '.join(values)})"
+        " v(dim, date, key, at, stage, day, sign, own)"
+        f" WHERE v.date IS NOT NULL AND v.day IS NOT NULL GROUP BY {keys}"
+        " HAVING SUM(s.w * v.sign) <> 0 OR SUM(s.r * v.sign * v.own) <> 0"
+        " OR SUM(s.c * v.sign * v.own) <> 0"
+        f" ON CONFLICT (campaign_id, dim, date, key, assigned_at, stage, day) DO UPDATE SET {update}"
+    )
 
 
 def _cell_columns(funnel: Funnel, *, sqlite: bool) -> tuple[list[str], list[str], list[str]]:
@@ -438,7 +534,11 @@ def _add(
     stored_time_type = pl.String if sqlite else pl.Datetime("us", "UTC")
     types = {
         **{name: pl.String for name in _READ},
-        **{name: stored_time_type for name in [*_READ, *times] if name.endswith("_at")},
+        **{
+            name: stored_time_type
+            for name in [*_READ, *times, *_KIND_TIMES]
+            if name.endswith("_at")
+        },
         **{name: pl.Int64 if sqlite else pl.Boolean for name in _BOOLEANS},
         "risk": pl.Int64,
         "stages_reached": pl.Int64,
@@ -450,22 +550,29 @@ def _add(
     no_time = stored_time(conn)(NO_TIME)
     tallies: list[pl.DataFrame] = []
     histograms: list[pl.DataFrame] = []
+    dated: list[pl.DataFrame] = []
     for batch in streamed_rows(conn, f"SELECT {selected} FROM {rows} WHERE {where}", _BATCH):
         frame = pl.DataFrame(batch, schema=schema, orient="row")
         counted = _derived(frame, funnel, stages, times, sqlite=sqlite, no_time=no_time)
         tallies.append(_tally_sums(counted, no_time))
         histograms.append(_days_sums(counted, stages))
+        dated.append(_dates_sums(counted, stages, no_time))
     if not tallies:
         return
     tally = pl.concat(tallies).group_by(_TALLY_KEYS).agg(pl.exclude(_TALLY_KEYS).sum())
     days_found = pl.concat(histograms).group_by(_DAYS_KEYS).agg(pl.col("clients").sum())
+    dates_found = pl.concat(dated).group_by(_DATES_KEYS).agg(pl.exclude(_DATES_KEYS).sum())
+    # a skipping day's +1 and -1 of one client cancel (most clients' do: `_skip_rows`)
+    dates_found = dates_found.filter(pl.any_horizontal(pl.exclude(_DATES_KEYS) != 0))
     if weighted:
         # a delta's groups whose old and new rows cancel out change nothing: not written
         # (as PostgreSQL's delta keeps only the cells whose sum is not 0)
         tally = tally.filter(pl.any_horizontal(pl.exclude(_TALLY_KEYS) != 0))
         days_found = days_found.filter(pl.col("clients") != 0)
-    _upsert(conn, campaign_id, "stage_tally", _TALLY_KEYS, tally, time_type(conn), drop_empty)
-    _upsert(conn, campaign_id, "stage_days", _DAYS_KEYS, days_found, time_type(conn), drop_empty)
+    time_sql = time_type(conn)
+    _upsert(conn, campaign_id, "stage_tally", _TALLY_KEYS, tally, time_sql, drop_empty)
+    _upsert(conn, campaign_id, "stage_days", _DAYS_KEYS, days_found, time_sql, drop_empty)
+    _upsert(conn, campaign_id, "stage_dates", _DATES_KEYS, dates_found, time_sql, drop_empty)
 
 
 #: Each breakdown's key column in `client_stage` (`DIMENSIONS`; a NULL key is '').
@@ -480,20 +587,28 @@ _BOOLEANS = ("control", "dnc", "skipped_stage", "do_not_call")
 #: The stage_tally and stage_days columns that name a group (with the campaign's).
 _TALLY_KEYS = ["dim", "key", "assigned_at", "arm"]
 _DAYS_KEYS = ["dim", "key", "stage", "day"]
+_DATES_KEYS = ["dim", "date", "key", "assigned_at", "stage", "day"]
 _JDN_OF_1970 = 2_440_588
 
 
-def _monday(moment: pl.Expr, timezone: str, *, sqlite: bool) -> pl.Expr:
-    """Polars: the Julian day number (as text) of the Monday of the week of the UTC time
-    `moment` (stored text on SQLite) in `timezone` (`monday_of` reads it back)."""
+def _local_day(moment: pl.Expr, timezone: str, *, sqlite: bool) -> pl.Expr:
+    """Polars: the Julian day number of the day of the UTC time `moment` (stored text on
+    SQLite) in `timezone`."""
     import polars as pl
 
     if sqlite:  # to the second: a fraction never moves a time to another day
         moment = moment.str.slice(0, 19).str.to_datetime(
             "%Y-%m-%d %H:%M:%S", time_unit="us", time_zone="UTC"
         )
-    day = moment.dt.convert_time_zone(timezone).dt.date().cast(pl.Int32) + _JDN_OF_1970
-    return (day - day % 7).cast(pl.String)  # day numbers divisible by 7 are Mondays
+    return moment.dt.convert_time_zone(timezone).dt.date().cast(pl.Int32) + _JDN_OF_1970
+
+
+def _monday(day: pl.Expr) -> pl.Expr:
+    """Polars: the Julian day number (as text) of the Monday of the day number `day`
+    (`monday_of` reads it back): day numbers divisible by 7 are Mondays."""
+    import polars as pl
+
+    return (day - day % 7).cast(pl.String)
 
 
 def _derived(
@@ -506,11 +621,20 @@ def _derived(
     no_time: Any,
 ) -> pl.DataFrame:
     """Per row of `frame`: each breakdown's key, the arm, the stages reached, the flags,
-    the whole days to each stage and the week it was first reached; `n` its weight."""
+    the whole days to each stage and the week and day it was first reached, the days of
+    each stage's own first time (`o{i}`), of the first WeCom add (`ta`), of its first
+    confirmation (`tc`) and of the first time of any kind (`seen`); `n` its weight."""
     import polars as pl
 
     flag = {name: pl.col(name).cast(pl.Boolean) for name in _BOOLEANS}
     reached = pl.col("stages_reached")
+    # each stored time's local day worked out once; the earliest of several times is on
+    # the earliest of their days
+    day = {
+        column: _local_day(pl.col(column), funnel.timezone, sqlite=sqlite)
+        for column in dict.fromkeys([*times, *_KIND_TIMES, "wecom_confirmed_at"])
+    }
+    first_day = [pl.min_horizontal([day[t] for t in times[i:]]) for i in range(len(stages))]
     conditions = {
         "dnc": flag["dnc"],
         "reactivated": pl.col("reactivated_at").is_not_null(),
@@ -541,12 +665,14 @@ def _derived(
             pl.col(funnel.days[stage]).floor().cast(pl.Int64).alias(f"d{i}")
             for i, stage in enumerate(stages)
         ),
-        *(
-            # stored text sorts as the times do: the earliest is the least, parsed once
-            _monday(pl.min_horizontal(times[i:]), funnel.timezone, sqlite=sqlite).alias(f"w{i}")
-            for i in range(len(stages))
-        ),
-        _monday(pl.col("wecom_confirmed_at"), funnel.timezone, sqlite=sqlite).alias("wc"),
+        *(_monday(first_day[i]).alias(f"w{i}") for i in range(len(stages))),
+        _monday(day["wecom_confirmed_at"]).alias("wc"),
+        *(first_day[i].alias(f"t{i}") for i in range(len(stages))),
+        *(day[t].alias(f"o{i}") for i, t in enumerate(times)),
+        day["wecom_at"].alias("ta"),
+        day["wecom_confirmed_at"].alias("tc"),
+        pl.min_horizontal([day[t] for t in _KIND_TIMES]).alias("seen"),
+        (~flag["dnc"] & ~flag["do_not_call"]).alias("f_callable"),
         pl.col("sign").alias("n"),
     ]
     return frame.select(columns)
@@ -632,6 +758,97 @@ def _days_sums(rows: pl.DataFrame, stages: list[str]) -> pl.DataFrame:
     return pl.concat(found)
 
 
+def _dates_sums(rows: pl.DataFrame, stages: list[str], no_time: Any) -> pl.DataFrame:
+    """`stage_dates`' counts over `rows` (`_derived`): per breakdown group, day and whole
+    days, the assigned clients who first reached each stage that day (of them the
+    reactivated and the callable), and those first added on WeCom (`ADDED`) and first
+    confirmed (`CONFIRMED`) that day; and the cohorts' skipping days (`_skip_rows`)."""
+    import polars as pl
+
+    assigned = rows.filter(pl.col("arm") == "assigned")
+    n = pl.col("n")
+    sums = [
+        n.sum().alias("clients"),
+        n.filter(pl.col("f_reactivated")).sum().alias("reactivated"),
+        n.filter(pl.col("f_callable")).sum().alias("callable"),
+    ]
+    firsts: list[tuple[str, str, str | None]] = [
+        (stage, f"t{i}", f"d{i}") for i, stage in enumerate(stages)
+    ]
+    firsts += [(ADDED, "ta", None), (CONFIRMED, "tc", None)]
+    found = []
+    for dim in _KEY_COLUMNS:
+        at = (
+            pl.col("assigned_at")
+            if dim == "cohort"
+            else pl.lit(no_time, dtype=rows.schema["assigned_at"])
+        )
+        keyed = assigned.with_columns(at.alias("at"))
+        for stage, date, days in firsts:
+            day = pl.col(days) if days else pl.lit(0, dtype=pl.Int64)
+            found.append(
+                keyed.filter(pl.col(date).is_not_null())
+                .group_by(f"k_{dim}", "at", date, day.alias("day"))
+                .agg(sums)
+                .select(
+                    pl.lit(dim).alias("dim"),
+                    pl.col(date).alias("date"),
+                    pl.col(f"k_{dim}").alias("key"),
+                    pl.col("at").alias("assigned_at"),
+                    pl.lit(stage).alias("stage"),
+                    "day",
+                    "clients",
+                    "reactivated",
+                    "callable",
+                )
+            )
+    if stages:
+        found.append(_skip_rows(assigned, len(stages)))
+    return pl.concat(found)
+
+
+def _skip_rows(assigned: pl.DataFrame, n_stages: int) -> pl.DataFrame:
+    """The cohort rows of `SKIPPED`: for a window that begins on or before the day a
+    client was first seen (`seen`), so holds all its evidence up to its end, whether the
+    client skips a stage there depends only on the window's last day `u`: the stages with
+    evidence up to `u` are those whose own first day (`o{j}`) is at most `u`, and they
+    skip unless they are the first k stages (k >= 1), which holds for `u` from the
+    latest of those k days up to the day before the earliest later one. So per client +1
+    from the day of its first stage evidence on, and for each k -1 from the latest of the
+    first k days and +1 from the earliest later one (when the first k all have evidence
+    and the earlier day is the earlier). `day` is the days after `seen`: a window from `s`
+    to `u` counts the rows of `date` >= `s` and `date + day` <= `u`."""
+    import polars as pl
+
+    own = [pl.col(f"o{j}") for j in range(n_stages)]
+    base = assigned.filter(pl.col("seen").is_not_null())
+
+    def part(frame: pl.DataFrame, on: pl.Expr, sign: int) -> pl.DataFrame:
+        return frame.select(
+            pl.lit("cohort").alias("dim"),
+            pl.col("seen").alias("date"),
+            pl.col("k_cohort").alias("key"),
+            "assigned_at",
+            pl.lit(SKIPPED).alias("stage"),
+            (on - pl.col("seen")).cast(pl.Int64).alias("day"),
+            (pl.col("n") * sign).alias("clients"),
+            pl.lit(0, dtype=pl.Int64).alias("reactivated"),
+            pl.lit(0, dtype=pl.Int64).alias("callable"),
+        )
+
+    first = pl.min_horizontal(own)
+    parts = [part(base.filter(first.is_not_null()), first, 1)]
+    for k in range(1, n_stages + 1):
+        latest = pl.max_horizontal(own[:k])
+        earliest = pl.min_horizontal(own[k:]) if k < n_stages else pl.lit(None, dtype=pl.Int32)
+        whole = pl.all_horizontal([o.is_not_null() for o in own[:k]])
+        opens = base.filter(whole & (earliest.is_null() | (latest < earliest)))
+        parts.append(part(opens, latest, -1))
+        if k < n_stages:
+            parts.append(part(opens.filter(earliest.is_not_null()), earliest, 1))
+    return pl.concat(parts)
+
+
 def _upsert(
     conn: Connection,
     campaign_id: int,
@@ -649,7 +866,10 @@ def _upsert(
     # polars' hash order, an advisor's sheet dirtied 374 of the 379 pages of `stage_days`)
     sums = sums.sort(keys)
     staged = f"{table}_sums"
-    types = {c: {"assigned_at": time_sql, "day": "INTEGER"}.get(c, "TEXT") for c in keys}
+    types = {
+        c: {"assigned_at": time_sql, "day": "INTEGER", "date": "INTEGER"}.get(c, "TEXT")
+        for c in keys
+    }
     types.update({c: "INTEGER" for c in counts})
     bulk.stage(conn, staged, types, zip(*(sums[c].to_list() for c in sums.columns), strict=True))
     names = ", ".join(sums.columns)

@@ -85,7 +85,7 @@ def to_json(report: Report) -> str:
 
 def write_json(report: Report, stream: Writable) -> None:
     """`report.to_json()` indented by 2, to `stream`. The whole `--dropped` list, when the
-    database writes it (`Report.dropped_text`: millions of clients at 10M), goes in
+    report reads it (`Report.dropped_text`: millions of clients at 10M), goes in
     between, as `json.dumps` would write it."""
     if report.dropped_text is None:
         stream.write(json.dumps(report.to_json(), ensure_ascii=False, indent=2))
@@ -469,7 +469,7 @@ def write_csv(report: Report, stream: Writable) -> None:
     """UTF-8 CSV with a BOM (so Excel reads Chinese), to `stream`: one row per group and stage.
 
     The overall funnel comes first with by = 'all'. With `--dropped` the rows are the
-    dropped clients instead (the whole list written by the database when it can,
+    dropped clients instead (the whole list as its text is read, when it can be,
     `Report.dropped_text`); with `--by attempt`, the attempt passes.
     """
     buffer = io.StringIO()

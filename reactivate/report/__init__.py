@@ -6,25 +6,26 @@ each stage, how many stages they count at, a skipped stage, and the days to each
 under the campaign's stage list. Every figure is then a SQL aggregate over that table
 (joined to `client` for breakdown keys), never a Python loop over clients: counts are one
 GROUP BY and, on SQLite, medians are read from its indexes, so a report over a million
-clients takes about a second. A date window (`since`/`until`) is the tallies put right by
-the clients with a first time dated outside it, or (a window holding little of the
-evidence, a week) the clients who may have evidence inside it, found by the summary's
-indexes of first times, on the tallies' assigned clients; either way their funnel columns
-are worked out again from the evidence dated inside it (the events read only for clients
-first seen before it).
+clients takes about a second. A date window (`since`/`until`) sums the day histograms
+(`stage_dates`: per group and local day, the clients who first reached each stage then)
+over its days, and adds the clients first seen before it who have evidence inside it,
+found by the summary's indexes of first times, their funnel columns worked out again
+from the evidence dated inside it (the events read only for clients who had a kind
+before it).
 
 `build.build_report` checks the options and runs the steps in order over one read-only
 connection, each a module of plain functions taking a `scope.Scope`:
 
 - `source`: the counted clients (whole history or window) and each breakdown's key;
-  a window's clients whose window differs from their whole history, or who may have
-  evidence inside it (whichever are fewer), are materialized once into a temporary table
+  a window's clients first seen before it who may have evidence inside it are
+  materialized once into a temporary table
 - `funnels`: the counts per stage, overall and per group; groups labelled and ranked
 - `medians`: median days from assignment to each stage
 - `reactivation`: treated against the control group, uplift with its interval
 - `quality`: the data-quality section
 - `attempts`, `dropped`: the dialer's pass report, the drop-off list (masked; as CSV or
-  JSON written by the database while `open_report` holds the connection open)
+  JSON read a frame at a time while `open_report` holds the connection open, and
+  written a column at a time)
 
 The result is a `model.Report`, plain data whose `to_json` is the stable contract;
 `reactivate.render` draws it and never queries. Nothing here prints.

@@ -28,7 +28,7 @@ from reactivate.report.model import BREAKDOWNS, Group, Report, ReportOptions
 from reactivate.report.quality import data_quality
 from reactivate.report.reactivation import arms, reactivation
 from reactivate.report.scope import Scope
-from reactivate.report.source import fewer_inside, materialize
+from reactivate.report.source import materialize
 from reactivate.rules.campaign import Campaign
 
 if TYPE_CHECKING:
@@ -53,7 +53,7 @@ def open_report(
     engine: Engine | SQLiteEngine, slug: str, options: ReportOptions | None = None
 ) -> Iterator[Report]:
     """`build_report`'s report, its connection open while the caller writes it: with
-    `--dropped`, `Report.dropped_text` writes the whole list from the database."""
+    `--dropped`, `Report.dropped_text` writes the whole list as it reads it."""
     options = options or ReportOptions()
     registered = registry.get(engine, slug)
     campaign = registered.config
@@ -84,15 +84,13 @@ def _check(options: ReportOptions, campaign: Campaign) -> None:
 
 def _build(scope: Scope) -> Report:
     campaign, options = scope.campaign, scope.options
-    if scope.by_change:
-        scope = replace(scope, inside=fewer_inside(scope))
     if scope.materialized:
         materialize(scope)
     grouped = counts(scope, scope.funnel_by)
     # a breakdown's tally rows carry no assignment time, which the never-called count needs;
     # the trend's weeks hold only the clients new at each stage
     separate = scope.funnel_by == "week" or (
-        (scope.tallied or scope.by_change) and scope.funnel_by is not None
+        (scope.tallied or scope.by_dates) and scope.funnel_by is not None
     )
     overall = counts(scope, None) if separate else grouped
     total = totals(overall, len(campaign.stages))

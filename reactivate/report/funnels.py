@@ -18,7 +18,7 @@ from reactivate.db import tally
 from reactivate.messages import t
 from reactivate.report.model import RANKED, Group, StageFigures
 from reactivate.report.scope import ASSIGNED, Scope
-from reactivate.report.source import counted, week_histograms
+from reactivate.report.source import counted, days_inside, week_histograms
 from reactivate.rules import funnel, stats
 from reactivate.rules.campaign import Campaign
 
@@ -30,14 +30,12 @@ def counts(scope: Scope, by: str | None) -> dict[Any, dict[str, int]]:
         return _trend(scope)
     if scope.tallied:
         return _tallied(scope, by)
-    if scope.by_inside:
-        return _inside(scope, by)
-    if scope.by_change:
-        return _changed(scope, by)
+    if scope.by_dates:
+        return _dated(scope, by)
     rows, key = counted(scope)
     if by is None:
         key = "''"
-    parts = _aggregates(len(scope.campaign.stages), "")
+    parts = _aggregates(len(scope.campaign.stages))
     # PostgreSQL refuses GROUP BY ''
     group_by = f"GROUP BY {key}" if by is not None else ""
     sql = f"SELECT {key} AS k, {', '.join(f'{v} AS {n}' for n, v in parts.items())} FROM {rows} {group_by}"
@@ -47,42 +45,26 @@ def counts(scope: Scope, by: str | None) -> dict[Any, dict[str, int]]:
     }
 
 
-def _aggregates(n_stages: int, h: str) -> dict[str, str]:
-    """`counts`' aggregates over rows `s` with funnel columns: the window's, or with `h`
-    = 'h_' the summary's own (`source.WHOLE`) of the same clients."""
+def _aggregates(n_stages: int) -> dict[str, str]:
+    """`counts`' aggregates over rows `s` with funnel columns."""
     # COUNT(*) FILTER, not SUM(CASE ...): SQLite skips the step instead of adding 0
     # (twice as fast over a million clients)
-    reached, confirmed = f"s.{h}stages_reached", f"s.{h}wecom_confirmed_at"
-    parts = {"assigned": "COUNT(*)", "confirmed": f"COUNT({confirmed})"}
+    parts = {"assigned": "COUNT(*)", "confirmed": "COUNT(s.wecom_confirmed_at)"}
     for i in range(n_stages):
-        parts[f"n{i}"] = f"COUNT(*) FILTER (WHERE {reached} > {i})"
-        parts[f"r{i}"] = f"COUNT(*) FILTER (WHERE s.reactivated_at IS NOT NULL AND {reached} > {i})"
+        parts[f"n{i}"] = f"COUNT(*) FILTER (WHERE s.stages_reached > {i})"
+        parts[f"r{i}"] = (
+            f"COUNT(*) FILTER (WHERE s.reactivated_at IS NOT NULL AND s.stages_reached > {i})"
+        )
     parts.update(
         reactivated="COUNT(s.reactivated_at)",
-        skipped=f"COUNT(*) FILTER (WHERE s.{h}skipped_stage)",
-        never_called=f"COUNT(*) FILTER (WHERE {reached} = 0 AND NOT s.dnc AND NOT s.do_not_call"
-        " AND s.assigned_at < :stale_before)",
+        skipped="COUNT(*) FILTER (WHERE s.skipped_stage)",
+        never_called="COUNT(*) FILTER (WHERE s.stages_reached = 0 AND NOT s.dnc"
+        " AND NOT s.do_not_call AND s.assigned_at < :stale_before)",
         dnc_calls="COUNT(*) FILTER (WHERE s.do_not_call)",
-        wecom_unconfirmed=f"COUNT(*) FILTER (WHERE s.{h}wecom_at IS NOT NULL AND {confirmed} IS NULL)",
+        wecom_unconfirmed="COUNT(*) FILTER (WHERE s.wecom_at IS NOT NULL"
+        " AND s.wecom_confirmed_at IS NULL)",
     )
     return parts
-
-
-def _changed(scope: Scope, by: str | None) -> dict[Any, dict[str, int]]:
-    """A window's `counts`: the tallies' (every client as over its whole history) put
-    right by the clients whose window differs (`report_days`, keyed as the tallies are):
-    each one's whole-history count taken away, its window's added."""
-    found = _tallied(scope, by)
-    n_stages = len(scope.campaign.stages)
-    window, whole = _aggregates(n_stages, ""), _aggregates(n_stages, "h_")
-    changes = ", ".join(f"{window[n]} - {whole[n]} AS {n}" for n in window)
-    key, group_by = ("s.k", "GROUP BY s.k") if by is not None else ("''", "")
-    for row in scope.execute(f"SELECT {key} AS k, {changes} FROM report_days s {group_by}"):
-        figures = found.setdefault(row.k, dict.fromkeys(window, 0))
-        for name, change in row._mapping.items():
-            if name != "k":
-                figures[name] = figures.get(name, 0) + int(change or 0)
-    return found
 
 
 #: What a client counts for whatever its evidence: its assignment, its reactivation
@@ -91,35 +73,100 @@ def _changed(scope: Scope, by: str | None) -> dict[Any, dict[str, int]]:
 _ALWAYS = ("assigned", "reactivated", "dnc_calls")
 
 
-def _inside(scope: Scope, by: str | None) -> dict[Any, dict[str, int]]:
-    """A window's `counts` from the clients who may have evidence inside it (`report_days`,
-    keyed as the tallies are); every other client has none there, so counts only where
-    it would without evidence: assigned, reactivated and do-not-call answers (the
-    tallies'), and never called. The never called are then the members who could be
-    (neither on the do-not-call list nor with such an answer, assigned before the cut)
-    but those with evidence in the window."""
+def _dated(scope: Scope, by: str | None) -> dict[Any, dict[str, int]]:
+    """A window's `counts`: what counts whatever a client's evidence (assigned,
+    reactivated, do-not-call answers) from the tallies; each stage's clients and the
+    WeCom adds and confirmations from the day histograms of the days inside the window
+    (`stage_dates`: the clients who first reached the stage then) plus, from
+    `report_days`, the clients who reached it before the window and have evidence for it
+    inside it; the skipping clients likewise, overall only (the cohorts' skipping days
+    count those first seen inside the window; a group's are shown nowhere); and the
+    never called as the members who could be called (neither on the do-not-call list nor
+    with such an answer, assigned before the cut) but those at some stage in the window."""
     found = _tallied(scope, by)
-    window = _aggregates(len(scope.campaign.stages), "")
-    own = {n: v for n, v in window.items() if n not in (*_ALWAYS, "never_called")}
-    own["called"] = (
-        "COUNT(*) FILTER (WHERE s.stages_reached > 0 AND NOT s.dnc AND NOT s.do_not_call"
-        " AND s.assigned_at < :stale_before)"
-    )
-    columns = ", ".join(f"{v} AS {n}" for n, v in own.items())
-    key, group_by = ("s.k", "GROUP BY s.k") if by is not None else ("''", "")
-    blank = dict.fromkeys(window, 0)
+    stages = scope.campaign.stages
+    window = _aggregates(len(stages))
     for figures in found.values():
-        figures.update({n: 0 for n in own if n != "called"})
-    called = 0
-    for row in scope.execute(f"SELECT {key} AS k, {columns} FROM report_days s {group_by}"):
+        figures.update({n: 0 for n in window if n not in _ALWAYS})
+    blank = dict.fromkeys(window, 0)
+    dim, key = (by, "key") if by is not None else ("cohort", "''")
+    names = {stage: i for i, stage in enumerate(stages)}
+    added = dict.fromkeys(found, 0)
+    rows = scope.execute(
+        f"SELECT {key} AS k, stage, SUM(clients) AS n, SUM(reactivated) AS r FROM stage_dates"
+        f" WHERE campaign_id = :cid AND dim = '{dim}' AND {days_inside(scope)}"
+        f" AND stage <> '{tally.SKIPPED}' GROUP BY 1, stage"
+    )
+    for row in rows:
         figures = found.setdefault(row.k, dict(blank))
-        for name, value in row._mapping.items():
-            if name not in ("k", "called"):
-                figures[name] = int(value or 0)
-        called += int(row.called or 0)
+        if row.stage in names:
+            figures[f"n{names[row.stage]}"] += int(row.n)
+            figures[f"r{names[row.stage]}"] += int(row.r)
+        elif row.stage == tally.CONFIRMED:
+            figures["confirmed"] += int(row.n)
+        elif row.stage == tally.ADDED:
+            added[row.k] = added.get(row.k, 0) + int(row.n)
+    # the clients first seen before the window (`report_days`): what they count beyond
+    # the histograms, which count a stage (or WeCom add) of theirs first reached inside it
+    own = {"skipped": "COUNT(*) FILTER (WHERE s.skipped_stage)"}
+    for i in range(len(stages)):
+        at = f"s.b{i} AND s.stages_reached > {i}"
+        own[f"n{i}"] = f"COUNT(*) FILTER (WHERE {at})"
+        own[f"r{i}"] = f"COUNT(*) FILTER (WHERE {at} AND s.reactivated_at IS NOT NULL)"
+    again = "s.h_{0} < :since AND s.{0} IS NOT NULL"
+    own["confirmed"] = f"COUNT(*) FILTER (WHERE {again.format('wecom_confirmed_at')})"
+    own["added"] = f"COUNT(*) FILTER (WHERE {again.format('wecom_at')})"
+    own["called"] = (
+        "COUNT(*) FILTER (WHERE s.b0 AND s.stages_reached > 0 AND NOT s.dnc"
+        " AND NOT s.do_not_call AND s.assigned_at < :stale_before)"
+        if stages
+        else "0"
+    )
+    called = 0
+    if scope.options.since is not None:
+        columns = ", ".join(f"{v} AS {n}" for n, v in own.items())
+        key, group_by = ("s.k", "GROUP BY s.k") if by is not None else ("''", "")
+        for row in scope.execute(f"SELECT {key} AS k, {columns} FROM report_days s {group_by}"):
+            figures = found.setdefault(row.k, dict(blank))
+            for name in own:
+                if name in figures:
+                    figures[name] += int(getattr(row, name) or 0)
+            added[row.k] = added.get(row.k, 0) + int(row.added or 0)
+            called += int(row.called or 0)
+    for k, figures in found.items():
+        figures["wecom_unconfirmed"] = added.get(k, 0) - figures["confirmed"]
     if by is None and found:
-        found[""]["never_called"] = _callable(scope) - called
+        overall = found[""]
+        overall["skipped"] += _skipping(scope)
+        overall["never_called"] = _callable(scope) - called - _called(scope)
     return found
+
+
+def _skipping(scope: Scope) -> int:
+    """The clients first seen inside the window (or, without a `since`, anywhere) who skip
+    a stage in it: the cohorts' skipping days (`tally._skip_rows`) of a first day inside
+    it, up to its last day."""
+    bounds = ["date >= :first_day"] if scope.options.since is not None else []
+    if scope.options.until is not None:
+        bounds.append("date + day <= :last_day")
+    row = scope.execute(
+        f"SELECT SUM(clients) AS n FROM stage_dates WHERE campaign_id = :cid AND dim = 'cohort'"
+        f" AND stage = '{tally.SKIPPED}'{''.join(f' AND {b}' for b in bounds)}"
+    ).one()
+    return int(row.n or 0)
+
+
+def _called(scope: Scope) -> int:
+    """The callable clients assigned before the stale cut who first reached the campaign's
+    first stage inside the window (the day histograms' cohort rows)."""
+    if not scope.campaign.stages:
+        return 0
+    row = scope.execute(
+        "SELECT SUM(callable) AS n FROM stage_dates WHERE campaign_id = :cid AND dim = 'cohort'"
+        f" AND stage = '{scope.campaign.stages[0]}' AND {days_inside(scope)}"
+        " AND assigned_at < :stale_before"
+    ).one()
+    return int(row.n or 0)
 
 
 def _callable(scope: Scope) -> int:

@@ -13,7 +13,7 @@ from typing import Any
 
 from reactivate.db.tally import WEEK, floor_days, medians_by, medians_sql, monday_of
 from reactivate.report.scope import Scope
-from reactivate.report.source import counted, week_histograms
+from reactivate.report.source import counted, days_inside, week_histograms
 
 #: Stage index -> median days; (group key, stage index) -> median days.
 Overall = dict[int, float]
@@ -51,8 +51,8 @@ def _histograms(scope: Scope, by: str | None) -> str:
             "SELECT '' AS k, stage, day, SUM(clients) AS n FROM stage_days"
             " WHERE campaign_id = :cid AND dim = 'cohort' GROUP BY stage, day"
         )
-    if scope.by_change and not scope.by_inside:
-        return _changed(scope, by)
+    if scope.by_dates:
+        return _dated(scope, by)
     rows, key = counted(scope)
     key = key if by is not None else "''"
     arms = []
@@ -67,23 +67,24 @@ def _histograms(scope: Scope, by: str | None) -> str:
     return " UNION ALL ".join(arms)
 
 
-def _changed(scope: Scope, by: str | None) -> str:
-    """A window's histograms: the tallies' with the clients whose window differs
-    (`report_days`) moved from their whole history's days to their window's."""
-    tallied = (
-        f"SELECT key AS k, stage, day, clients AS n FROM stage_days WHERE campaign_id = :cid AND dim = '{by}'"
-        if by is not None
-        else "SELECT '' AS k, stage, day, clients AS n FROM stage_days"
-        " WHERE campaign_id = :cid AND dim = 'cohort'"
-    )
+def _dated(scope: Scope, by: str | None) -> str:
+    """A window's histograms: the day histograms' of the days inside it (`stage_dates`:
+    the clients who first reached each stage then, after the summary's whole days), and
+    the clients who reached it before the window and have evidence for it inside it
+    (`report_days`), after their window's."""
+    key = "key" if by is not None else "''"
+    stages = ", ".join(f"'{stage}'" for stage in scope.campaign.stages) or "''"
+    arms = [
+        f"SELECT {key} AS k, stage, day, SUM(clients) AS n FROM stage_dates"
+        f" WHERE campaign_id = :cid AND dim = '{by or 'cohort'}' AND {days_inside(scope)}"
+        f" AND stage IN ({stages}) GROUP BY 1, stage, day"
+    ]
     key = "s.k" if by is not None else "''"
-    arms = [tallied]
-    for stage, days in zip(scope.campaign.stages, scope.days, strict=True):
-        for column, sign in ((days, ""), (f"h_{days}", "-")):
-            day = f"s.{column}"  # whole days (`source.materialize`)
-            grouped = f"{key}, {day}" if by is not None else day
+    if scope.options.since is not None:
+        for i, (stage, days) in enumerate(zip(scope.campaign.stages, scope.days, strict=True)):
+            grouped = f"{key}, s.{days}" if by is not None else f"s.{days}"
             arms.append(
-                f"SELECT {key} AS k, '{stage}' AS stage, {day} AS day, {sign}COUNT(*) AS n"
-                f" FROM report_days s WHERE s.{column} IS NOT NULL GROUP BY {grouped}"
+                f"SELECT {key} AS k, '{stage}' AS stage, s.{days} AS day, COUNT(*) AS n"
+                f" FROM report_days s WHERE s.b{i} AND s.{days} IS NOT NULL GROUP BY {grouped}"
             )
     return f"SELECT k, stage, day, SUM(n) AS n FROM ({' UNION ALL '.join(arms)}) c GROUP BY k, stage, day"

@@ -34,9 +34,6 @@ class Scope:
     # the caller sees part of the campaign (a manager, an advisor on a shared PostgreSQL):
     # counts come from the rows the database lets them read, not the campaign's tallies
     partial: bool = False
-    # a window's figures counted from the clients with evidence dated inside it rather
-    # than the tallies put right by those whose window differs (`source.materialize`)
-    inside: bool = False
 
     @property
     def sqlite(self) -> bool:
@@ -66,17 +63,12 @@ class Scope:
         return not self.windowed and not self.partial
 
     @property
-    def by_change(self) -> bool:
-        """A window's counts and medians are the tallies' put right by the clients whose
-        window differs from their whole history (`source.materialize`): all but a partial
-        view's, whose rows the campaign-wide tallies do not count."""
+    def by_dates(self) -> bool:
+        """A window's counts and medians are sums over its days of the day histograms
+        (`stage_dates`), with the clients first seen before it who have evidence inside
+        it counted one by one (`source.materialize`): all but a partial view's, whose rows
+        the campaign-wide tallies do not count."""
         return self.windowed and not self.partial
-
-    @property
-    def by_inside(self) -> bool:
-        """A window's counts are the clients with evidence dated inside it
-        (`source.materialize`), on the tallies' assigned clients: all but a partial view's."""
-        return self.by_change and self.inside
 
     @property
     def materialized(self) -> bool:
@@ -100,9 +92,11 @@ class Scope:
         tz = self.campaign.tz
         if self.options.since is not None:
             params["since"] = dt.datetime.combine(self.options.since, dt.time(), tz)
+            params["first_day"] = tally.day_number(self.options.since)
         if self.options.until is not None:
             end = self.options.until + dt.timedelta(days=1)  # `until` is inclusive
             params["until"] = dt.datetime.combine(end, dt.time(), tz)
+            params["last_day"] = tally.day_number(self.options.until)
         return params
 
     def execute(self, sql: str) -> Any:

@@ -3,18 +3,20 @@
 Whole-history counts and medians come from the tallies (`db.tally`); what needs the
 clients themselves reads them here: a window's funnel, worked out again from the evidence
 dated inside it (voided events excluded) by the same definitions `stages.refresh`
-stores, and the `--dropped` list. A client whose first times all fall inside the window
-(or nowhere) counts there as over its whole history, so a window reads only the others
-(`materialize`) and puts the tallies right by them. A window's first time of each kind is
-the summary's when that falls inside the window; the events are read only for clients
-first seen before it, and a stage's days are the summary's unless the client was. A
-breakdown's key is the summary's own column
-(advisor, branch, cohort: the week of assignment, risk, asset band), as it was written.
+stores, and the `--dropped` list. A client first reaches a stage inside the window
+exactly when its summary's first time for the stage falls inside it, which the day
+histograms count (`stage_dates`, `report.funnels`); so a window reads client by client only
+the clients first seen before it who have evidence inside it (`materialize`). A window's
+first time of each kind is the summary's when that falls inside the window; the events
+are read only for clients who had the kind before it, and a stage's days are the
+summary's unless the client reached it before. A breakdown's key is the summary's own
+column (advisor, branch, cohort: the week of assignment, risk, asset band), as it was written.
 """
 
 from __future__ import annotations
 
-import datetime as dt
+import itertools
+from collections.abc import Callable
 
 from reactivate.db import stages, tally
 from reactivate.report.scope import ASSIGNED, Scope
@@ -47,14 +49,13 @@ KEYS = {
 }
 
 
-def source(scope: Scope, *, changed: bool = False, inside: bool = False) -> str:
+def source(scope: Scope, *, returning: bool = False) -> str:
     """The assigned clients with their funnel columns (whole history or window).
 
-    `changed`: only the clients whose window differs from their whole history (a first
-    time of some kind dated outside the window), each also with the summary's own funnel
-    columns as `h_` columns; every other client counts in the window as the tallies
-    count it (`materialize`). `inside`: only the clients who may have evidence dated
-    inside the window (`_inside`); every other has none there."""
+    `returning`: only the clients first seen before the window who may have evidence
+    dated inside it (`_returning_inside`), each also with `b{i}` (it reached stage `i`
+    before the window) and the summary's own first WeCom add and confirmation as `h_`
+    columns; every other client counts in the window as the day histograms count it."""
     if not scope.windowed:
         funnel_names = ["stages_reached", "skipped_stage", *scope.days]
         columns = ", ".join(f"cs.{c}" for c in (*FACTS, *funnel_names))
@@ -63,16 +64,14 @@ def source(scope: Scope, *, changed: bool = False, inside: bool = False) -> str:
     # a kind first seen before the window needs the events (`_joined`)
     times = ", ".join(f"{_windowed(scope, column)} AS {column}" for column in WINDOW_TIMES)
     stored = _stored_days(scope)
-    whole = [*WHOLE, *scope.days]
-    if changed:
-        stored += [f"cs.{c} AS h_{c}" for c in whole]
+    if returning:
+        stored += [f"cs.{c} AS h_{c}" for c in OWN]
     facts = (
         f"SELECT cs.client_id, cs.advisor_code, cs.assigned_at, cs.control, {times},"
         " cs.reactivated_at, cs.dnc, cs.do_not_call, cs.last_call_at, cs.callback_at,"
         f" cs.branch, cs.risk, cs.asset_band, cs.cohort, {', '.join(stored)}"
         f" FROM client_stage cs{_joined(scope)} WHERE {scope.in_campaign} AND {ASSIGNED}"
-        f"{f' AND ({_outside(scope)})' if changed else ''}"
-        f"{f' AND {_inside(scope)}' if inside else ''}"
+        f"{f' AND {_returning_inside(scope)}' if returning else ''}"
     )
     # the same funnel columns `stages.refresh` stores, from the window's first times; a
     # stage's days are the summary's own whenever its first time is the window's
@@ -85,8 +84,9 @@ def source(scope: Scope, *, changed: bool = False, inside: bool = False) -> str:
             else f"f.sd{i}"
         )
     windowed = ", ".join(f"{sql} AS {name}" for name, sql in derived.items())
-    if changed:
-        windowed += ", " + ", ".join(f"h_{c}" for c in whole)
+    if returning:
+        before = [f"f.b{i} AS b{i}" for i in range(len(scope.campaign.stages))]
+        windowed += ", " + ", ".join([*before, *(f"h_{c}" for c in OWN)])
     # SQLite would flatten `facts` into this SELECT and work out each window time once
     # for every mention in the funnel columns (about forty per client); a LIMIT keeps it
     # a co-routine whose columns are computed once
@@ -104,9 +104,9 @@ WINDOW_TIMES = (
     "pushed_at",
     "converted_at",
 )
-#: The summary's own columns a client's whole-history count is made of (with its days):
-#: what the tallies counted it by, taken away when its window differs.
-WHOLE = ("stages_reached", "skipped_stage", "wecom_at", "wecom_confirmed_at")
+#: The summary's own first times a window's WeCom counts compare with its own
+#: (`funnels._dated`: a client's first add or confirmation before the window).
+OWN = ("wecom_at", "wecom_confirmed_at")
 #: The kinds whose first time comes before every other's (see `WINDOW_TIMES`), with the
 #: event stage of each.
 _KINDS = {
@@ -214,49 +214,94 @@ def _returning_events(scope: Scope) -> str:
     )
 
 
-def _outside(scope: Scope) -> str:
-    """SQL: the summary row `cs` has a first time dated outside the window. A client
-    without one counts in the window exactly as over its whole history: each first time
-    is the window's, so every funnel column is the summary's."""
-    outside = []
-    if scope.options.since is not None:  # the earliest kinds are before whenever any is
-        outside += [f"cs.{column} < :since" for column in _EARLIEST]
-    if scope.options.until is not None:
-        outside += [f"cs.{column} >= :until" for column in WINDOW_TIMES]
-    return " OR ".join(outside)
+def _seen_before(row: str) -> str:
+    """SQL: the summary row `row` has evidence of some kind dated before the window."""
+    return " OR ".join(f"{row}.{column} < :since" for column in _EARLIEST)
 
 
-def _inside(scope: Scope) -> str:
-    """SQL: the summary row `cs` may have evidence dated inside the window (every client
-    that has some does): a first call, WeCom add, push or conversion dated inside it, or
-    a first time before it and maybe more of the kind later (`_returning`). On SQLite
-    each first time is a range of an index of the summary (revision 0005); it takes the
-    clients first seen before the window who have evidence in it from
-    `_returning_events`' table and looks every row up by rowid (planned as one OR, it
-    took another index and read every assigned client). PostgreSQL tests the conditions
-    in one scan of the summary (the plan it chose at 10M even with such indexes)."""
-    since, until = scope.options.since is not None, scope.options.until is not None
+def _returning_inside(scope: Scope) -> str:
+    """SQL: the summary row `cs` was first seen before the window and may have evidence
+    inside it: a first time of one kind inside it and of another before it, or more of a
+    kind it had before it (`_returning_events`).
 
-    def ranges(row: str) -> list[str]:
-        found = []
-        for column in _EARLIEST:
-            bounds = [(f"{row}.{column} >= :since", since), (f"{row}.{column} < :until", until)]
-            found.append(" AND ".join(bound for bound, given in bounds if given))
-            if since and not scope.sqlite:
-                found.append(_returning(column, row))
-        return found
+    On SQLite each pair of kinds is a range of an index of the summary (revision 0005),
+    of the one kind inside the window or of the other before it (`_ranges`), the rows
+    looked up by rowid (planned as one OR, it took another index and read every assigned
+    client); PostgreSQL tests the conditions in one scan of the summary (the plan it
+    chose at 10M even with such indexes)."""
+    until = scope.options.until is not None
+
+    def inside(column: str) -> str:
+        return f"{column} >= :since" + (f" AND {column} < :until" if until else "")
 
     if not scope.sqlite:
-        return f"({' OR '.join(f'({r})' for r in ranges('cs'))})"
+        pairs = [f"{inside(f'cs.{k}')} AND ({_seen_before('cs')})" for k in _EARLIEST]
+        returning = " OR ".join(_returning(column) for column in _EARLIEST)
+        return f"({' OR '.join(f'({r})' for r in [*pairs, returning])})"
+
+    def others(kind: str, test: Callable[[str], str]) -> str:
+        # `+` keeps SQLite to the index of the range the arm is for
+        return " OR ".join(f"({test(f'+i.{k}')})" for k in _EARLIEST if k != kind)
+
+    read_inside, read_before = _ranges(scope)
     found = [
-        f"SELECT rowid FROM client_stage i WHERE i.campaign_id = :cid AND {r}" for r in ranges("i")
+        f"SELECT rowid FROM client_stage i WHERE i.campaign_id = :cid AND {inside(f'i.{k}')}"
+        f" AND ({others(k, lambda c: f'{c} < :since')})"
+        for k in read_inside
     ]
-    if since:
-        found.append(
-            f"SELECT i.rowid FROM {RETURNING} r CROSS JOIN client_stage i"
-            " ON i.campaign_id = :cid AND i.client_id = r.client_id"
-        )
+    found += [
+        f"SELECT rowid FROM client_stage i WHERE i.campaign_id = :cid AND i.{j} < :since"
+        f" AND ({others(j, inside)})"
+        for j in read_before
+    ]
+    found.append(
+        f"SELECT i.rowid FROM {RETURNING} r CROSS JOIN client_stage i"
+        " ON i.campaign_id = :cid AND i.client_id = r.client_id"
+    )
     return f"cs.rowid IN ({' UNION ALL '.join(found)})"
+
+
+#: Each kind's first time and the day histograms' stage first reached by it, or nearly
+#: (a stage's first time is the earliest of its own and later stages').
+_KIND_STAGES = {
+    "called_at": funnel.CALLED,
+    "wecom_at": tally.ADDED,
+    "pushed_at": funnel.PUSHED,
+    "converted_at": funnel.CONVERTED,
+}
+
+
+def _ranges(scope: Scope) -> tuple[list[str], list[str]]:
+    """SQLite: the kinds whose first times `_returning_inside` reads by their range inside
+    the window, and those by their range before it, so that every pair of kinds (one
+    inside, another before) is read by one of its two ranges, reading the fewest index
+    entries: each range's size as the day histograms' cohort rows tell it (a stage the
+    campaign does not have: unknown, taken as the most). A week of a young campaign
+    reads the kinds first seen before it but the calls; a month that opens it, nothing."""
+    known = ", ".join(f"'{stage}'" for stage in _KIND_STAGES.values())
+    sizes: dict[str, tuple[int, int]] = {}
+    for row in scope.execute(
+        "SELECT stage, SUM(clients) FILTER (WHERE date < :first_day) AS before,"
+        f" SUM(clients) FILTER (WHERE {days_inside(scope)}) AS inside FROM stage_dates"
+        f" WHERE campaign_id = :cid AND dim = 'cohort' AND stage IN ({known}) GROUP BY stage"
+    ):
+        sizes[row.stage] = (int(row.before or 0), int(row.inside or 0))
+    kept = {*scope.campaign.stages, tally.ADDED}
+    most = (1 << 62, 1 << 62)
+    size = {
+        kind: sizes.get(stage, (0, 0)) if stage in kept else most
+        for kind, stage in _KIND_STAGES.items()
+    }
+    best: tuple[int, list[str], list[str]] | None = None
+    for chosen in itertools.product((False, True), repeat=len(_EARLIEST)):
+        by_inside = [k for k, c in zip(_EARLIEST, chosen, strict=True) if c]
+        # a kind read before the window pairs with every other kind not read inside it
+        by_before = [j for j in _EARLIEST if any(k not in (j, *by_inside) for k in _EARLIEST)]
+        cost = sum(size[k][1] for k in by_inside) + sum(size[j][0] for j in by_before)
+        if best is None or cost < best[0]:
+            best = (cost, by_inside, by_before)
+    assert best is not None
+    return best[1], best[2]
 
 
 def _stored_days(scope: Scope) -> list[str]:
@@ -298,52 +343,27 @@ def counted(scope: Scope) -> tuple[str, str]:
     return keyed(scope, scope.funnel_by if scope.funnel_by in KEYS else None)
 
 
-def fewer_inside(scope: Scope) -> bool:
-    """Whether a window is cheaper read from the clients who may have evidence inside it
-    (`scope.inside`) than from those whose window differs from their whole history: by
-    the tallies' trend, the clients first at the campaign's first stage in a week that
-    meets the window against those in a week not wholly inside it. Either way counts
-    exactly; this only picks the fewer clients to read (a week of a campaign of months:
-    inside; a month holding most of it: the others)."""
-    if not scope.campaign.stages:
-        return False
-    since, until = scope.options.since, scope.options.until
-    meets = beyond = 0
-    rows = scope.execute(
-        "SELECT key, SUM(clients) AS n FROM stage_days WHERE campaign_id = :cid"
-        f" AND dim = '{tally.WEEK}' AND stage = '{scope.campaign.stages[0]}' GROUP BY key"
-    )
-    for row in rows:
-        monday = tally.monday_of(row.key)
-        sunday = monday + dt.timedelta(days=6)
-        if (since is None or sunday >= since) and (until is None or monday <= until):
-            meets += int(row.n)
-        if (since is not None and monday < since) or (until is not None and sunday > until):
-            beyond += int(row.n)
-    return meets < beyond
-
-
 def materialize(scope: Scope) -> None:
-    """A window's clients, their keys and what counts and medians read, worked
-    out once from the events for both.
+    """A window's clients, their keys and what counts and medians read, worked out once
+    from the events for both into `report_days`.
 
-    With the tallies (`scope.by_change`), only the clients whose window differs from
-    their whole history, keyed as the tallies key them: the window's counts are the
-    tallies' with each such client's whole-history count taken away and its window's
-    added (`funnels.counts`, `medians`). A month of a campaign whose evidence mostly lies
-    in it then works out a few thousand clients, not every one. A window holding little
-    of the evidence (`scope.by_inside`: a week of a campaign of months) reads instead
-    only the clients who may have evidence inside it; every other client counts there
-    as assigned with none (`funnels`' `_inside`)."""
+    From the day histograms (`scope.by_dates`), only the clients first seen before the
+    window who may have evidence inside it, keyed as the tallies key them: what they
+    count there beyond what the histograms count of them (`funnels`, `medians`). A
+    month that opens a campaign then reads nobody, a week a few thousand clients, not
+    the hundreds of thousands first seen in it. In a partial view, every client the
+    login may read."""
+    if scope.by_dates and scope.options.since is None:
+        return  # nobody was seen before the window: the histograms count every client
     by = scope.funnel_by
     # SQLite keeps the rows a co-routine (LIMIT) whose days are worked out once, not once
     # for each mention in their rounding
     fence = " LIMIT -1" if scope.sqlite else ""
-    changed = scope.by_change and not scope.by_inside
-    rows = f"({source(scope, changed=changed, inside=scope.by_inside)}{fence}) s"
+    returning = scope.by_dates
+    rows = f"({source(scope, returning=returning)}{fence}) s"
     if by is None:
         key = "''"
-    elif scope.by_change:  # as the tallies key their groups
+    elif scope.by_dates:  # as the tallies key their groups
         key = tally.DIMENSIONS[by]
     else:
         key = f"s.{KEYS[by]}"
@@ -358,13 +378,13 @@ def materialize(scope: Scope) -> None:
         "dnc",
         "do_not_call",
     ]
-    if changed:
-        names += [f"h_{c}" for c in (*WHOLE, *scope.days)]
+    if returning:
+        names += [f"b{i}" for i in range(len(scope.campaign.stages))]
+        names += [f"h_{c}" for c in OWN]
     # a stage's days as the whole days medians count, rounded down once here rather than
     # by each histogram's GROUP BY
-    days = {*scope.days, *(f"h_{c}" for c in scope.days)}
     columns = ", ".join(
-        f"{tally.floor_days(f's.{c}', sqlite=scope.sqlite)} AS {c}" if c in days else f"s.{c}"
+        f"{tally.floor_days(f's.{c}', sqlite=scope.sqlite)} AS {c}" if c in scope.days else f"s.{c}"
         for c in names
     )
     if scope.sqlite and scope.options.since is not None:
@@ -374,6 +394,16 @@ def materialize(scope: Scope) -> None:
         scope.conn.exec_driver_sql(f"CREATE INDEX {RETURNING}_client ON {RETURNING} (client_id)")
     scope.conn.exec_driver_sql("DROP TABLE IF EXISTS report_days")
     scope.execute(f"CREATE TEMPORARY TABLE report_days AS SELECT {key} AS k, {columns} FROM {rows}")
+
+
+def days_inside(scope: Scope) -> str:
+    """SQL: a `stage_dates` row's day falls inside the window."""
+    bounds = []
+    if scope.options.since is not None:
+        bounds.append("date >= :first_day")
+    if scope.options.until is not None:
+        bounds.append("date <= :last_day")
+    return " AND ".join(bounds)
 
 
 def week_histograms(scope: Scope) -> str:

@@ -63,7 +63,10 @@ def upgrade() -> None:
     # releases from before revisions must refuse this database rather than write to it
     op.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
     from reactivate.db import stages
+    from reactivate.db.models import STAGE_DATES
 
+    # the rebuild writes the tallies as this release keeps them (revision 0006's table)
+    STAGE_DATES.create(bind, checkfirst=True)
     for (campaign_id,) in bind.exec_driver_sql("SELECT id FROM campaign").all():
         stages.refresh(bind, int(campaign_id))
 

@@ -3,7 +3,7 @@
 Revision 0005 (SQLite): indexes on `client_stage` by campaign and first call (with the last
 call), first WeCom add, first push and first conversion, so that a date window finds
 the clients first seen inside it, or seen before it and called again, by index ranges
-(`report.source._inside`) instead of reading every assigned client; and by do-not-call
+(`report.source._returning_inside`) instead of reading every assigned client; and by do-not-call
 membership and answer, for the window's never-called count (`report.funnels._callable`).
 """
 
