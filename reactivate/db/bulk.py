@@ -309,7 +309,7 @@ def indexes_built_after(
             ORDER BY 1""",
         params,
     ).all()
-    constraints = []
+    constraints: Sequence[Any] = []
     if keys:
         # a key a foreign key refers to stays: the foreign key depends on its index
         constraints = conn.exec_driver_sql(
