@@ -137,7 +137,8 @@ def test_foreign_keys_known_to_hold_are_in_force_before_and_after(
 
 
 _MEMBER_KEY_AND_INDEXES = """SELECT indexname, indexdef FROM pg_indexes
-                             WHERE tablename = 'member' ORDER BY 1"""
+                             WHERE schemaname = current_schema() AND tablename = 'member'
+                             ORDER BY 1"""
 
 
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
@@ -170,7 +171,8 @@ def test_a_key_built_after_the_rows_still_refuses_a_repeated_row(db_url: str) ->
             conn.execute(insert(MEMBERS), [row, row])  # taken in: no key meanwhile
             seen["during"] = conn.exec_driver_sql(_MEMBER_KEY_AND_INDEXES).all()
             seen["client"] = conn.exec_driver_sql(
-                "SELECT count(*) FROM pg_indexes WHERE indexname = 'client_pkey'"
+                "SELECT count(*) FROM pg_indexes"
+                " WHERE schemaname = current_schema() AND indexname = 'client_pkey'"
             ).scalar()
     assert seen == {"during": [], "client": 1}
     with engine.begin() as conn:
