@@ -29,7 +29,7 @@ import datetime as dt
 import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 from zoneinfo import ZoneInfo
 
 from reactivate.db import bulk
@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 
 if TYPE_CHECKING:
     import polars as pl
+    from polars._typing import PolarsDataType
 
 #: The breakdowns kept, with the `client_stage` expression of each group's key.
 DIMENSIONS = {
@@ -118,7 +119,7 @@ _DELTA = "tally_delta"
 _BATCH = 100_000
 #: polars' engine for the sums: its default, the streaming engine, sets up for each query
 #: what a delta of a few thousand rows does not need (as `upload.columns` found).
-_ENGINE = "in-memory"
+_ENGINE: Final = "in-memory"
 #: The histograms' trend breakdown: keyed by the week a stage was first reached.
 WEEK = "week"
 #: The trend's pseudo-stage of the WeCom adds confirmed by WeCom's API.
@@ -564,7 +565,7 @@ def _add(
     schema = {**types, "sign": pl.Int64}
     selected = ", ".join([*names, "sign" if weighted else "1"])
     no_time = stored_time(conn)(NO_TIME)
-    time_dtype = stored_time_type
+    time_dtype: PolarsDataType = stored_time_type
     tallies: list[pl.DataFrame] = []
     histograms: list[pl.DataFrame] = []
     dated: list[pl.DataFrame] = []
@@ -603,7 +604,7 @@ def _add(
     # in key order: the groups a rebuild inserts then lie in the table (rowid order) as
     # they do in its key, so that a delta's groups of one breakdown share their pages (in
     # polars' hash order, an advisor's sheet dirtied 374 of the 379 pages of `stage_days`)
-    tally, days_found, dates_found = pl.collect_all(
+    tally_sums, days_sums, dates_sums = pl.collect_all(
         [
             tally.sort(_TALLY_KEYS),
             days_found.sort(_DAYS_KEYS),
@@ -612,9 +613,9 @@ def _add(
         engine=_ENGINE,
     )
     time_sql = time_type(conn)
-    _upsert(conn, campaign_id, "stage_tally", _TALLY_KEYS, tally, time_sql, drop_empty)
-    _upsert(conn, campaign_id, "stage_days", _DAYS_KEYS, days_found, time_sql, drop_empty)
-    _upsert(conn, campaign_id, "stage_dates", _DATES_KEYS, dates_found, time_sql, drop_empty)
+    _upsert(conn, campaign_id, "stage_tally", _TALLY_KEYS, tally_sums, time_sql, drop_empty)
+    _upsert(conn, campaign_id, "stage_days", _DAYS_KEYS, days_sums, time_sql, drop_empty)
+    _upsert(conn, campaign_id, "stage_dates", _DATES_KEYS, dates_sums, time_sql, drop_empty)
 
 
 #: Each breakdown's key column in `client_stage` (`DIMENSIONS`; a NULL key is '').
@@ -722,7 +723,7 @@ def _derived(
     return frame.lazy().with_columns(*local_days.values()).select(columns).collect(engine=_ENGINE)
 
 
-def _tally_sums(rows: pl.LazyFrame, no_time: Any, time_dtype: pl.DataType) -> pl.LazyFrame:
+def _tally_sums(rows: pl.LazyFrame, no_time: Any, time_dtype: PolarsDataType) -> pl.LazyFrame:
     """`stage_tally`'s sums per group of every breakdown over `rows` (`_derived`): the
     cohort breakdown over every arm, with assignment times; the rest over assigned clients."""
     import polars as pl
@@ -802,7 +803,7 @@ def _days_sums(rows: pl.LazyFrame, stages: list[str]) -> pl.LazyFrame:
 
 
 def _dates_sums(
-    rows: pl.LazyFrame, stages: list[str], no_time: Any, time_dtype: pl.DataType
+    rows: pl.LazyFrame, stages: list[str], no_time: Any, time_dtype: PolarsDataType
 ) -> pl.LazyFrame:
     """`stage_dates`' counts over `rows` (`_derived`): per breakdown group, day and whole
     days, the assigned clients who first reached each stage that day (of them the
@@ -823,11 +824,7 @@ def _dates_sums(
     firsts += [(ADDED, "ta", None), (CONFIRMED, "tc", None)]
     found = []
     for dim in _KEY_COLUMNS:
-        at = (
-            pl.col("assigned_at")
-            if dim == "cohort"
-            else pl.lit(no_time, dtype=time_dtype)
-        )
+        at = pl.col("assigned_at") if dim == "cohort" else pl.lit(no_time, dtype=time_dtype)
         keyed = assigned.with_columns(at.alias("at"))
         for stage, date, days in firsts:
             day = pl.col(days) if days else pl.lit(0, dtype=pl.Int64)
