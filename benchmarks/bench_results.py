@@ -10,8 +10,8 @@ executemany of the events the upload produced into an empty database with the sa
 schema (indexes included), in one transaction. Two readers are measured, each reading the
 call sheet and the stamp of every file in one thread: python-calamine (every row as
 Python values) and fastexcel (the sheet into Arrow columns, no Python value per cell);
-the one with the lower median read time makes the floor. Target: the upload within 2x of
-its floor.
+the one with the lower median read time makes the floor. Targets: the single sheet within
+2x of its floor; the whole campaign's workbooks within 1.5x.
 
     .venv/bin/python benchmarks/bench_results.py                       # 1,000,000 / 500 and 5,000
     .venv/bin/python benchmarks/bench_results.py --rows 100000 --workbooks 50   # quicker
@@ -32,7 +32,7 @@ connection checkpoints the WAL into the file). `--repeat N` runs the upload
 and the floor N times each and reports medians (the machine is shared and noisy:
 compare CPU time as well as wall time). Prints measured figures and asserts nothing:
 a closing table gives per case the upload's wall and CPU time, the floor's, the
-ratios, the upload's peak RSS, and whether the wall ratio met the 2x target.
+ratios, the upload's peak RSS, and whether the wall ratio met its case's target.
 """
 
 from __future__ import annotations
@@ -278,8 +278,9 @@ def floor_insert(url: str, folder: Path) -> Timed:
     return Timed(elapsed, cpu, len(events))
 
 
-#: The issue's target: the whole upload within this many times its floor.
-TARGET = 2.0
+#: Each case's target: the whole upload within this many times its floor (the issue's 2x;
+#: the report-speed work's 1.5x for the whole campaign's workbooks).
+TARGETS = {"single": 2.0, "many": 1.5}
 
 
 def child(url: str, files: Path) -> None:
@@ -430,18 +431,18 @@ def case(
 
 
 def report(results: list[Result]) -> None:
-    """One line per case; `met` when the upload's wall time is within TARGET x its floor's
+    """One line per case; `met` when the upload's wall time is within its TARGETS x its floor's
     (the CPU ratio beside it is steadier when other work shares the machine)."""
     print(
         f"\n{'case':<8}{'rows':>11}{'upload wall':>13}{'upload CPU':>12}{'floor wall':>12}"
-        f"{'floor CPU':>11}{'ratio':>8}{'CPU ratio':>11}{'peak RSS':>11}  {TARGET:g}x target"
+        f"{'floor CPU':>11}{'ratio':>8}{'CPU ratio':>11}{'peak RSS':>11}  target"
     )
     for r in results:
         ratio = r.wall / r.floor
         print(
             f"{r.case:<8}{r.rows:>11,}{r.wall:>12.2f}s{r.cpu:>11.2f}s{r.floor:>11.2f}s"
             f"{r.floor_cpu:>10.2f}s{ratio:>7.2f}x{r.cpu / r.floor_cpu:>10.2f}x"
-            f"{r.peak_mb:>8,.0f} MB  {'met' if ratio <= TARGET else 'missed'}"
+            f"{r.peak_mb:>8,.0f} MB  {TARGETS[r.case]:g}x {'met' if ratio <= TARGETS[r.case] else 'missed'}"
         )
 
 
