@@ -1205,17 +1205,22 @@ def _write(
     summary_tables = ["member", "client_stage"]
     # Every row written below names a campaign (none is ever removed; this one is held
     # since the compare), this load's import records, or clients compared with or added
-    # to `client` under the load's lock on it: their foreign keys hold without a check
-    with (
-        bulk.foreign_keys_known_to_hold(conn, summary_tables, new_members),
-        bulk.indexes_built_after(conn, summary_tables, new_members),
-    ):
-        if new_members:
-            conn.exec_driver_sql(
-                f"""INSERT INTO member (campaign_id, client_id, joined_at, import_id, dnc, control)
-                    SELECT {int(campaign_id)}, client_id, {now}, {import_id}, dnc <> 0, false
-                    FROM {STAGE_TABLE} WHERE is_member = 0"""
-            )
+    # to `client` under the load's lock on it: their foreign keys hold without a check.
+    # The new members' rows go in with the tables' indexes and keys dropped, those made
+    # again after them by a sort each (the keys checking every row once); the statements
+    # that look members up come after, with the indexes back.
+    with bulk.foreign_keys_known_to_hold(conn, summary_tables, new_members):
+        with bulk.indexes_built_after(conn, summary_tables, new_members, keys=True):
+            if new_members:
+                conn.exec_driver_sql(
+                    f"""INSERT INTO member (campaign_id, client_id, joined_at, import_id, dnc, control)
+                        SELECT {int(campaign_id)}, client_id, {now}, {import_id}, dnc <> 0, false
+                        FROM {STAGE_TABLE} WHERE is_member = 0"""
+                )
+                # every member has its summary row from the start, so that the report
+                # counts what the load counted (the do-not-call members above all, whom
+                # no assignment touches)
+                stages.add_new_members(conn, campaign_id, STAGE_TABLE, "s.is_member = 0")
         if new_members >= bulk.FOREIGN_KEYS_ONCE_FROM:
             bulk.analyze(conn, "member")
         if members:
@@ -1224,10 +1229,6 @@ def _write(
                     WHERE campaign_id = {int(campaign_id)} AND NOT dnc
                       AND client_id IN (SELECT client_id FROM {STAGE_TABLE} WHERE is_member = 1 AND dnc = 1)"""
             )
-        # every member has its summary row from the start, so that the report counts what
-        # the load counted (the do-not-call members above all, whom no assignment touches)
-        if new_members:
-            stages.add_new_members(conn, campaign_id, STAGE_TABLE, "s.is_member = 0")
         stages.refresh_rekeyed(conn, rekeyed)
         if members:
             stages.refresh_selected(

@@ -134,3 +134,51 @@ def test_foreign_keys_known_to_hold_are_in_force_before_and_after(
         assert conn.execute(select(func.count()).select_from(MEMBERS)).scalar() == 0
         assert conn.exec_driver_sql(_MEMBER_KEYS).all() == keys
     engine.dispose()
+
+
+_MEMBER_KEY_AND_INDEXES = """SELECT indexname, indexdef FROM pg_indexes
+                             WHERE schemaname = current_schema() AND tablename = 'member'
+                             ORDER BY 1"""
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_a_key_built_after_the_rows_still_refuses_a_repeated_row(db_url: str) -> None:
+    """With `keys`, a table's primary key is dropped for a bulk insert into it and added
+    back after: a row that repeats a key fails the transaction then, as the insert would
+    have; afterwards (and after a good insert) the key and indexes are all as before, and
+    a key other tables' foreign keys refer to (client's) stays throughout."""
+    engine = open_engine(db_url)
+    registry.register(engine, CAMPAIGN_FILE)
+    campaign = registry.open_campaign(engine, "2020h2-dormant")
+    with engine.connect() as conn:
+        before = conn.exec_driver_sql(_MEMBER_KEY_AND_INDEXES).all()
+    assert any(name == "member_pkey" for name, _ in before)
+    row = {
+        "campaign_id": campaign.id,
+        "client_id": "c1",
+        "joined_at": dt.datetime(2020, 7, 1, tzinfo=dt.UTC),
+        "dnc": False,
+        "control": False,
+    }
+    tables = ["client", "member"]
+    seen: dict[str, object] = {}
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            "INSERT INTO client (client_id, updated_at) VALUES ('c1', now()), ('c2', now())"
+        )
+    with pytest.raises(exc.IntegrityError), engine.begin() as conn:
+        with bulk.indexes_built_after(conn, tables, bulk.FOREIGN_KEYS_ONCE_FROM, keys=True):
+            conn.execute(insert(MEMBERS), [row, row])  # taken in: no key meanwhile
+            seen["during"] = conn.exec_driver_sql(_MEMBER_KEY_AND_INDEXES).all()
+            seen["client"] = conn.exec_driver_sql(
+                "SELECT count(*) FROM pg_indexes"
+                " WHERE schemaname = current_schema() AND indexname = 'client_pkey'"
+            ).scalar()
+    assert seen == {"during": [], "client": 1}
+    with engine.begin() as conn:
+        with bulk.indexes_built_after(conn, tables, bulk.FOREIGN_KEYS_ONCE_FROM, keys=True):
+            conn.execute(insert(MEMBERS), [row, {**row, "client_id": "c2"}])
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(MEMBERS)).scalar() == 2
+        assert conn.exec_driver_sql(_MEMBER_KEY_AND_INDEXES).all() == before
+    engine.dispose()

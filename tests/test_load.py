@@ -557,8 +557,8 @@ def test_a_load_s_summary_rows_and_tallies_equal_a_rebuild(
     rebuild's all the same: do-not-call, unknown branch, never traded, a later load that
     adds members and changes a member's keys. With `bulk_from` every load takes the bulk
     path (on PostgreSQL: foreign keys known to hold, or checked once where the role may
-    not skip them, and secondary indexes dropped and made again), and the indexes and
-    keys are all back afterwards, the keys validated."""
+    not skip them, secondary indexes dropped and made again, and the summary tables'
+    primary keys), and the indexes and keys are all back afterwards, the keys validated."""
     from reactivate.db import bulk, stages
 
     if bulk_from is not None:
@@ -572,7 +572,7 @@ def test_a_load_s_summary_rows_and_tallies_equal_a_rebuild(
     )
     keys = (
         "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid), convalidated"
-        " FROM pg_constraint WHERE contype = 'f'"
+        " FROM pg_constraint WHERE contype IN ('f', 'p')"
         " AND conrelid IN ('member'::regclass, 'client_stage'::regclass) ORDER BY 1, 2"
     )
     before = query(db, indexes) + query(db, keys) if postgresql else []

@@ -272,36 +272,63 @@ def _owns(conn: Connection, tables: Sequence[str]) -> bool:
 
 
 @contextlib.contextmanager
-def indexes_built_after(conn: Connection, tables: Sequence[str], rows: int) -> Iterator[None]:
+def indexes_built_after(
+    conn: Connection, tables: Sequence[str], rows: int, *, keys: bool = False
+) -> Iterator[None]:
     """Inside the caller's transaction: on PostgreSQL, when about `rows` (at least
     FOREIGN_KEYS_ONCE_FROM) rows are about to go into `tables` and they are at least as many
     as a table holds, its secondary indexes (neither unique nor a key) are dropped and
-    built again afterwards, by one sort, instead of being kept up to date row by row.
+    built again afterwards, by one sort, instead of being kept up to date row by row;
+    with `keys`, so are its primary key and unique constraints that no foreign key refers
+    to (added back, they check every row once, by that sort).
 
     824,572 new clients went into `client` in 15.3 s with its branch index kept up row by
-    row, in 8.2 s without it and 2.3 s to build it after (benchmarks/README.md). The
-    price: the table is locked (ACCESS EXCLUSIVE) until the transaction ends, as a
-    bulk insert's foreign keys already lock `member` and `client_stage`. A table holding
-    more rows than come in keeps its indexes: building them anew would read them all (a
-    table never analysed yet is taken to hold a row per 64 bytes, fewer than it does).
-    Only the table's owner may drop its indexes: for anyone else they stay.
+    row, in 8.2 s without it and 2.3 s to build it after (benchmarks/README.md); a million
+    new summary rows in 8.5 s with their primary key kept up, in 2.7 s without it and
+    0.9 s to add it after. The price: the table is locked (ACCESS EXCLUSIVE) until the
+    transaction ends, as a bulk insert's foreign keys already lock `member` and
+    `client_stage`; a row that repeats a key fails the transaction when the key is added
+    back rather than at its INSERT; and until then the table has no index on it, so the
+    statements inside should be the bulk inserts alone. A table holding more rows than
+    come in keeps its indexes: building them anew would read them all (a table never
+    analysed yet is taken to hold a row per 64 bytes, fewer than it does). Only the
+    table's owner may drop its indexes: for anyone else they stay.
     """
     if not _bulk_on_postgresql(conn, tables, rows):
         yield
         return
+    small_enough = """(CASE WHEN t.reltuples >= 0 THEN t.reltuples
+                            ELSE pg_relation_size(t.oid) / 64 END) <= %(rows)s"""
+    listed = "(SELECT to_regclass(t) FROM unnest(%(tables)s::text[]) t)"
+    params = {"tables": list(tables), "rows": rows}
     indexes = conn.exec_driver_sql(
-        """SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)
-           FROM pg_index i JOIN pg_class t ON t.oid = i.indrelid
-           WHERE i.indrelid IN (SELECT to_regclass(t) FROM unnest(%(tables)s::text[]) t)
-             AND NOT i.indisunique AND NOT i.indisprimary
-             AND (CASE WHEN t.reltuples >= 0 THEN t.reltuples
-                       ELSE pg_relation_size(t.oid) / 64 END) <= %(rows)s
-           ORDER BY 1""",
-        {"tables": list(tables), "rows": rows},
+        f"""SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)
+            FROM pg_index i JOIN pg_class t ON t.oid = i.indrelid
+            WHERE i.indrelid IN {listed}
+              AND NOT i.indisunique AND NOT i.indisprimary AND {small_enough}
+            ORDER BY 1""",
+        params,
     ).all()
+    constraints: Sequence[Any] = []
+    if keys:
+        # a key a foreign key refers to stays: the foreign key depends on its index
+        constraints = conn.exec_driver_sql(
+            f"""SELECT c.conrelid::regclass::text, c.conname, pg_get_constraintdef(c.oid)
+                FROM pg_constraint c JOIN pg_class t ON t.oid = c.conrelid
+                WHERE c.contype IN ('p', 'u') AND c.conrelid IN {listed}
+                  AND NOT EXISTS (SELECT 1 FROM pg_constraint f
+                                  WHERE f.contype = 'f' AND f.conindid = c.conindid)
+                  AND {small_enough}
+                ORDER BY 1, 2""",
+            params,
+        ).all()
     for name, _ in indexes:
         conn.exec_driver_sql(f"DROP INDEX {name}")
+    for table, name, _ in constraints:
+        conn.exec_driver_sql(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
     yield
+    for table, name, definition in constraints:
+        conn.exec_driver_sql(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
     for _, definition in indexes:
         conn.exec_driver_sql(definition)
 
