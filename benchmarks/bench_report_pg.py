@@ -627,6 +627,7 @@ def explain(database: str) -> None:
     from bench_report import _options
     from sqlalchemy import event
 
+    from reactivate.db.dialect import BIG_WORK_MEM
     from reactivate.db.engine import open_engine
     from reactivate.report import build_report
 
@@ -646,6 +647,9 @@ def explain(database: str) -> None:
         build_report(engine, SLUG, _options(form))
         print(f"===== {label}: {len(statements)} statements")
         with psycopg.connect(_url(database)) as conn:
+            # as the report's own transaction runs (`dialect.tune_big_reads`)
+            conn.execute("SET jit = off")
+            conn.execute(f"SET work_mem = '{BIG_WORK_MEM}'")
             for statement, parameters in statements:
                 head = statement.lstrip().upper()
                 if not head.startswith(("SELECT", "WITH", "CREATE TEMPORARY TABLE")):

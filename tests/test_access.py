@@ -532,6 +532,11 @@ def test_a_manager_s_report_is_the_ops_report_of_their_branch(shared: Shared) ->
     assert mine["assigned"] == 5 and _report(shared.owner)["assigned"] == 6
     mine_by_branch = _report(mgr1, "--by", "branch")["groups"]
     assert [g["key"] for g in mine_by_branch] == [BRANCH_1]
+    # a window too, from the manager's own rows and their events (no tallies to read)
+    for window in (("--since", "2020-07-02"), ("--since", "2020-07-03", "--until", "2020-07-31")):
+        groups = _report(shared.owner, "--by", "branch", *window)["groups"]
+        ops = {g["key"]: g for g in groups}
+        assert _funnel(_report(mgr1, *window)) == _funnel(ops[BRANCH_1])
     # the sections the campaign-wide tallies feed are counted from the manager's rows too
     silent = {a["key"] for a in _report(shared.owner)["data_quality"]["silent_advisors"]}
     assert silent == {"A002", "A003"}

@@ -44,9 +44,8 @@ from reactivate.db import stages
 from reactivate.db.engine import open_engine
 from reactivate.errors import ConfigError
 from reactivate.privacy import mask_mobile, mask_name, masked_mobile_sql, masked_name_sql
-from reactivate.report import Report, ReportOptions, build_report
+from reactivate.report import Report, ReportOptions, build_report, source
 from reactivate.report.scope import Scope
-from reactivate.report.source import _seen_before
 from reactivate.rules import funnel, stats
 
 
@@ -397,9 +396,13 @@ def assert_window(
         per_client = report(engine, since=since, until=until, by=by, stale_days=stale_days)
     assert result.to_json() == per_client.to_json()
     # the day histograms with every client first seen before the window read one by one,
-    # not only those the index ranges find with evidence inside it: the ranges miss none
-    with mock.patch(
-        "reactivate.report.source._returning_inside", lambda _scope: f"({_seen_before('cs')})"
+    # each kind's events read for whoever had it before, not only those the index ranges
+    # find with evidence inside it: the ranges, and the ones left out as empty, miss none
+    kinds = ["called_at", "wecom_at", "pushed_at", "converted_at"]
+    seen_before = " OR ".join(f"cs.{kind} < :since" for kind in kinds)
+    with (
+        mock.patch.object(source, "_returning_inside", lambda _scope: f"({seen_before})"),
+        mock.patch.object(source, "_ranges", lambda _scope: source._Ranges([], [], kinds)),
     ):
         forced = report(engine, since=since, until=until, by=by, stale_days=stale_days)
     assert forced.to_json() == per_client.to_json()
@@ -553,6 +556,34 @@ def test_a_week_counts_returning_clients_its_bounds_and_no_voided_evidence(
     assert (q.skipped_stage, q.never_called, q.dnc_calls) == (2, 4, 1)
     for since, until in (week, (week[0], None), (None, week[1]), (dt.date(2020, 7, 8), week[1])):
         assert_window(engine, data, dict(config.targets), since, until, by)
+    engine.dispose()
+
+
+def test_a_window_reads_only_the_summary_ranges_someone_was_first_seen_in(db_url: str) -> None:
+    """A window that opens the campaign reads no summary row one by one (nobody was seen
+    before it: no index range, no client's events); a week reads the kinds some client
+    had before it, and its figures are the evidence's either way."""
+    from sqlalchemy import event
+
+    engine = open_engine(db_url)
+    config, _ = registry.register(engine, CAMPAIGN_FILE)
+    data = _week_story()
+    insert(engine, registry.get(engine, SLUG).id, data, imports=False)
+    statements: list[str] = []
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _seen(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(statement)
+
+    opening = (dt.date(2020, 6, 1), dt.date(2020, 7, 31))
+    report(engine, since=opening[0], until=opening[1])
+    read = " ".join(statements)
+    assert "FROM client_stage i" not in read and "FROM client_stage b" not in read
+    statements.clear()
+    report(engine, since=dt.date(2020, 7, 6), until=dt.date(2020, 7, 12))
+    assert "FROM client_stage b" in " ".join(statements)
+    event.remove(engine, "before_cursor_execute", _seen)
+    assert_window(engine, data, dict(config.targets), *opening, None)
     engine.dispose()
 
 

@@ -262,11 +262,11 @@ WECOM_TOKENS = Table(
     _time("expires_at"),
 )
 
-#: The summary's indexes a date window reads on SQLite (revision 0005): name -> (columns,
-#: the rows indexed). An advisor's upload into a 1M campaign paid about 0.05 s CPU per
-#: index when every row had an entry (benchmarks/README.md). PostgreSQL has none of them:
-#: at 10M its week read the summary by one scan even with them, and five more indexes to
-#: keep cost its load and rebuild (a 1M load about 10%).
+#: The summary's indexes a date window reads (revisions 0005 and 0007): name -> (columns,
+#: the rows indexed on SQLite). An advisor's upload into a 1M campaign paid about 0.05 s CPU
+#: per index when every row had an entry (benchmarks/README.md). On PostgreSQL they hold
+#: every row (`postgresql_where` would make every SQLite command import PostgreSQL's
+#: dialect); a range below the window's start skips the NULLs either way.
 WINDOW_INDEXES = {
     "ix_client_stage_called": (
         ("campaign_id", "called_at", "last_call_at"),
@@ -334,10 +334,10 @@ CLIENT_STAGES = Table(
     # (`report.source._returning_inside`), each a range here;
     # and its never-called count the few members both on the do-not-call list and with
     # a do-not-call answer, whom the tallies do not count (`report.funnels._callable`).
-    # SQLite only, and only the rows that have the value: an upload rewrites every index
-    # entry of each summary row it touches (`WINDOW_INDEXES`).
+    # On SQLite only the rows that have the value: an upload rewrites every index entry of
+    # each summary row it touches (`WINDOW_INDEXES`).
     *(
-        Index(name, *columns, sqlite_where=text(where)).ddl_if(dialect="sqlite")
+        Index(name, *columns, sqlite_where=text(where))
         for name, (columns, where) in WINDOW_INDEXES.items()
     ),
 )

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from reactivate.db import stages, tally
 from reactivate.report.scope import ASSIGNED, Scope
@@ -159,18 +160,18 @@ _EVIDENCE = {
 }
 
 
-#: SQLite's temporary table of `_returning_events` (`materialize`).
+#: The temporary table of `_returning_events` (`materialize`).
 RETURNING = "report_returning"
 
 
 def _joined(scope: Scope) -> str:
     """On PostgreSQL with a `since`, the join of the first times inside the window (`w`) of
-    the clients who may have evidence of a kind inside it first seen before it
-    (`_returning_events`). SQLite reads them from the temporary table `materialize`
-    wrote them to, a client at a time (`_windowed`)."""
+    the clients first seen before it who have evidence of such a kind inside it
+    (`_returning_events`, the table `materialize` wrote them to). SQLite looks them up
+    there a client at a time (`_windowed`)."""
     if scope.sqlite or scope.options.since is None:
         return ""
-    return f" LEFT JOIN ({_returning_events(scope)}) w ON w.client_id = cs.client_id"
+    return f" LEFT JOIN {RETURNING} w ON w.client_id = cs.client_id"
 
 
 def _returning_events(scope: Scope) -> str:
@@ -182,7 +183,7 @@ def _returning_events(scope: Scope) -> str:
     A subquery per client and kind probed `ix_event_member_stage` once for each: on
     PostgreSQL a week at 1M took 5.0 s that way against 2.5 s joined; on SQLite the
     week's 45,000 such clients cost 0.5-0.7 s CPU by subqueries, 0.2-0.25 s joined.
-    Each kind's clients come from its index of the summary (revision 0005), then their
+    Each kind's clients come from its index of the summary (revisions 0005, 0007), then their
     events of the kind by `ix_event_member_stage` (SQLite: CROSS JOIN keeps that order;
     with every kind's events of each client, 21,526 clients and 0.27 s at 1M)."""
     bounds = ["e.occurred_at >= :since"]
@@ -202,10 +203,14 @@ def _returning_events(scope: Scope) -> str:
         if scope.sqlite
         else f"CROSS JOIN LATERAL (SELECT {columns} FROM event e WHERE {own} OFFSET 0) e"
     )
+    # only the kinds some client had before the window (`_ranges`); none: nobody's events
     arms = " UNION ALL ".join(
-        f"SELECT {columns} FROM client_stage b {events.format(kind)}"
-        f" WHERE b.campaign_id = :cid AND {_returning(column, 'b')} AND {' AND '.join(bounds)}"
-        for column, kind in _KINDS.items()
+        [
+            f"SELECT {columns} FROM client_stage b {events.format(_KINDS[column])}"
+            f" WHERE b.campaign_id = :cid AND {_returning(column, 'b')} AND {' AND '.join(bounds)}"
+            for column in _ranges(scope).returning
+        ]
+        or [f"SELECT {columns} FROM event e WHERE 1 = 0"]
     )
     return (
         f"SELECT e.client_id, {firsts} FROM ({arms}) e"
@@ -214,51 +219,44 @@ def _returning_events(scope: Scope) -> str:
     )
 
 
-def _seen_before(row: str) -> str:
-    """SQL: the summary row `row` has evidence of some kind dated before the window."""
-    return " OR ".join(f"{row}.{column} < :since" for column in _EARLIEST)
-
-
 def _returning_inside(scope: Scope) -> str:
     """SQL: the summary row `cs` was first seen before the window and may have evidence
     inside it: a first time of one kind inside it and of another before it, or more of a
-    kind it had before it (`_returning_events`).
+    kind it had before it (`_returning_events`' table).
 
-    On SQLite each pair of kinds is a range of an index of the summary (revision 0005),
-    of the one kind inside the window or of the other before it (`_ranges`), the rows
-    looked up by rowid (planned as one OR, it took another index and read every assigned
-    client); PostgreSQL tests the conditions in one scan of the summary (the plan it
-    chose at 10M even with such indexes)."""
+    Each pair of kinds is a range of an index of the summary (revisions 0005, 0007), of
+    the one kind inside the window or of the other before it (`_ranges`), a subquery
+    each: planned as one OR, SQLite took another index and PostgreSQL a scan, reading
+    every assigned client (at 10M, most of a week's 12 s and a month's 2.9 s)."""
     until = scope.options.until is not None
+    # SQLite: `+` keeps it to the index of the range an arm is for, and the rows are
+    # looked up by rowid
+    plus, row = ("+", "rowid") if scope.sqlite else ("", "client_id")
 
     def inside(column: str) -> str:
         return f"{column} >= :since" + (f" AND {column} < :until" if until else "")
 
-    if not scope.sqlite:
-        pairs = [f"{inside(f'cs.{k}')} AND ({_seen_before('cs')})" for k in _EARLIEST]
-        returning = " OR ".join(_returning(column) for column in _EARLIEST)
-        return f"({' OR '.join(f'({r})' for r in [*pairs, returning])})"
-
     def others(kind: str, test: Callable[[str], str]) -> str:
-        # `+` keeps SQLite to the index of the range the arm is for
-        return " OR ".join(f"({test(f'+i.{k}')})" for k in _EARLIEST if k != kind)
+        return " OR ".join(f"({test(f'{plus}i.{k}')})" for k in _EARLIEST if k != kind)
 
-    read_inside, read_before = _ranges(scope)
+    ranges = _ranges(scope)
     found = [
-        f"SELECT rowid FROM client_stage i WHERE i.campaign_id = :cid AND {inside(f'i.{k}')}"
+        f"SELECT i.{row} FROM client_stage i WHERE i.campaign_id = :cid AND {inside(f'i.{k}')}"
         f" AND ({others(k, lambda c: f'{c} < :since')})"
-        for k in read_inside
+        for k in ranges.inside
     ]
     found += [
-        f"SELECT rowid FROM client_stage i WHERE i.campaign_id = :cid AND i.{j} < :since"
+        f"SELECT i.{row} FROM client_stage i WHERE i.campaign_id = :cid AND i.{j} < :since"
         f" AND ({others(j, inside)})"
-        for j in read_before
+        for j in ranges.before
     ]
     found.append(
         f"SELECT i.rowid FROM {RETURNING} r CROSS JOIN client_stage i"
         " ON i.campaign_id = :cid AND i.client_id = r.client_id"
+        if scope.sqlite
+        else f"SELECT r.client_id FROM {RETURNING} r"
     )
-    return f"cs.rowid IN ({' UNION ALL '.join(found)})"
+    return f"cs.{row} IN ({' UNION ALL '.join(found)})"
 
 
 #: Each kind's first time and the day histograms' stage first reached by it, or nearly
@@ -271,13 +269,27 @@ _KIND_STAGES = {
 }
 
 
-def _ranges(scope: Scope) -> tuple[list[str], list[str]]:
-    """SQLite: the kinds whose first times `_returning_inside` reads by their range inside
-    the window, and those by their range before it, so that every pair of kinds (one
-    inside, another before) is read by one of its two ranges, reading the fewest index
-    entries: each range's size as the day histograms' cohort rows tell it (a stage the
-    campaign does not have: unknown, taken as the most). A week of a young campaign
-    reads the kinds first seen before it but the calls; a month that opens it, nothing."""
+@dataclass(frozen=True)
+class _Ranges:
+    """The index ranges of the summary a window reads (`_ranges`)."""
+
+    inside: list[str]  # the kinds whose first times are read by their range inside it
+    before: list[str]  # ... by their range before it
+    returning: list[str]  # the kinds some client had before it (`_returning_events`)
+
+
+def _ranges(scope: Scope) -> _Ranges:
+    """The kinds whose first times `_returning_inside` reads by their range inside the
+    window, and those by their range before it, so that every pair of kinds (one inside,
+    another before) is read by one of its two ranges, reading the fewest index entries:
+    each range's size as the day histograms' cohort rows tell it (a stage the campaign
+    does not have: unknown, taken as the most). A range is left out when nobody was first
+    seen at its kind before the window (a stage's first time is never after its kind's),
+    and a kind's events when nobody had it before. A week of a young campaign reads the
+    kinds first seen before it but the calls; a month that opens it, nothing. A partial
+    view, whose login does not read the tallies: every kind's events."""
+    if scope.partial:
+        return _Ranges([], [], list(_EARLIEST))
     known = ", ".join(f"'{stage}'" for stage in _KIND_STAGES.values())
     sizes: dict[str, tuple[int, int]] = {}
     for row in scope.execute(
@@ -301,7 +313,12 @@ def _ranges(scope: Scope) -> tuple[list[str], list[str]]:
         if best is None or cost < best[0]:
             best = (cost, by_inside, by_before)
     assert best is not None
-    return best[1], best[2]
+    returning = [k for k in _EARLIEST if size[k][0]]
+    return _Ranges(
+        inside=[k for k in best[1] if any(j != k for j in returning)],
+        before=[j for j in best[2] if j in returning],
+        returning=returning,
+    )
 
 
 def _stored_days(scope: Scope) -> list[str]:
@@ -387,11 +404,15 @@ def materialize(scope: Scope) -> None:
         f"{tally.floor_days(f's.{c}', sqlite=scope.sqlite)} AS {c}" if c in scope.days else f"s.{c}"
         for c in names
     )
-    if scope.sqlite and scope.options.since is not None:
+    if scope.options.since is not None:
         scope.conn.exec_driver_sql(f"DROP TABLE IF EXISTS {RETURNING}")
         scope.execute(f"CREATE TEMPORARY TABLE {RETURNING} AS {_returning_events(scope)}")
-        # each client first seen before the window is looked up here (`_windowed`)
-        scope.conn.exec_driver_sql(f"CREATE INDEX {RETURNING}_client ON {RETURNING} (client_id)")
+        if scope.sqlite:  # each client first seen before the window is looked up here (`_windowed`)
+            scope.conn.exec_driver_sql(
+                f"CREATE INDEX {RETURNING}_client ON {RETURNING} (client_id)"
+            )
+        else:  # its size, for the plan of the clients' summary rows looked up by key
+            scope.conn.exec_driver_sql(f"ANALYZE {RETURNING}")
     scope.conn.exec_driver_sql("DROP TABLE IF EXISTS report_days")
     scope.execute(f"CREATE TEMPORARY TABLE report_days AS SELECT {key} AS k, {columns} FROM {rows}")
 
