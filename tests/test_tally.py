@@ -251,9 +251,10 @@ def test_a_rebuild_written_in_bulk_equals_the_tallies_kept_in_step(
     check_against_a_rebuild(engine, 3, ["call", "wecom", "void", "reassign", "client", "call"])
     if postgresql:
         assert keys_and_indexes() == before
-        # campaign, client; the key and the summary's indexes, the window's among them
+        # campaign, client; the key and the summary's indexes but SQLite's window indexes
+        sqlite_only = set(tables.WINDOW_INDEXES) - {tables.BOTH_DIALECTS}
         indexes = {index.name for index in tables.CLIENT_STAGES.indexes}
-        assert len(before[0]) == 3 + len(indexes) and set(tables.WINDOW_INDEXES) <= indexes
+        assert len(before[0]) == 3 + len(indexes - sqlite_only)
     engine.dispose()
 
 
