@@ -398,10 +398,10 @@ def assert_window(
     # the day histograms with every client first seen before the window read one by one,
     # each kind's events read for whoever had it before, not only those the index ranges
     # find with evidence inside it: the ranges, and the ones left out as empty, miss none
-    kinds = ["called_at", "wecom_at", "pushed_at", "converted_at"]
-    seen_before = " OR ".join(f"cs.{kind} < :since" for kind in kinds)
+    seen_before = f"({source._seen_before('cs')})"
+    kinds = list(source._EARLIEST)
     with (
-        mock.patch.object(source, "_returning_inside", lambda _scope: f"({seen_before})"),
+        mock.patch.object(source, "_returning_inside", lambda _scope: seen_before),
         mock.patch.object(source, "_ranges", lambda _scope: source._Ranges([], [], kinds)),
     ):
         forced = report(engine, since=since, until=until, by=by, stale_days=stale_days)
