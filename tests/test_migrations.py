@@ -189,3 +189,27 @@ def test_two_first_opens_at_once_create_the_schema_once(db_url: str) -> None:
         _, err = process.communicate()
         assert process.returncode == 0, err
     assert query(db_url, "SELECT version_num FROM alembic_version") == [(HEAD,)]
+
+
+def test_revision_0009_fills_the_last_times_from_the_events(db_url: str) -> None:
+    """A database from before revision 0009 gets each client's latest unvoided WeCom add,
+    push and conversion in its summary: what a rebuild writes."""
+    from report_campaign import registered
+
+    from reactivate.db.engine import open_engine
+
+    registered(db_url, seed=5, n=90)
+    latest = "SELECT client_id, " + ", ".join(models.LAST_TIMES) + " FROM client_stage"
+    rebuilt = sorted(query(db_url, latest))
+    # the data has clients with a later add, push or conversion than their first
+    firsts = "SELECT COUNT(*) FROM client_stage WHERE wecom_at < last_wecom_at"
+    assert int(scalar(db_url, firsts)) > 0
+    engine = create_engine(db_url)
+    with engine.begin() as conn:
+        for name in models.LAST_TIMES:
+            conn.exec_driver_sql(f"ALTER TABLE client_stage DROP COLUMN {name}")
+        conn.exec_driver_sql("UPDATE alembic_version SET version_num = '0007'")
+    engine.dispose()
+    open_engine(db_url).dispose()  # upgraded
+    assert scalar(db_url, "SELECT version_num FROM alembic_version") == HEAD
+    assert sorted(query(db_url, latest)) == rebuilt

@@ -284,6 +284,9 @@ BOTH_DIALECTS = "ix_client_stage_dnc"
 #: The summary's columns of days from assignment to each stage.
 _DAYS = ("called_days", "reached_days", "wecom_days", "pushed_days", "converted_days")
 
+#: The summary's latest time of each kind of evidence besides calls (revision 0009).
+LAST_TIMES = ("last_wecom_at", "last_pushed_at", "last_converted_at")
+
 # Per member, where they are in the funnel: a cache rebuilt from member + events.
 #
 # Reports read this instead of rescanning every event; `reactivate.db.stages.refresh`
@@ -323,6 +326,10 @@ CLIENT_STAGES = Table(
     _text("cohort"),  # Monday (ISO date) of the week of assignment, campaign time
     # which of the client's calls (by distinct call time) first reached them (`--by attempt`)
     Column("reached_call", Integer),
+    # the latest WeCom add, push and conversion (revision 0009), as `last_call_at` is for
+    # calls: a date window reads the events of a client first seen at such a kind before
+    # it only when it had more of that kind since its start (`report.source._returning`)
+    *(_time(name, nullable=True) for name in LAST_TIMES),
     Index("ix_client_stage_advisor", "campaign_id", "advisor_code"),
     # `--by attempt` counts the assigned clients by calls and reached call: read from this
     # index alone (it holds what tells who is assigned), in its order, instead of scanning

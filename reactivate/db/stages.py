@@ -77,7 +77,8 @@ INSERT INTO client_stage (
     campaign_id, client_id, advisor_code, assigned_at, control, dnc,
     called_at, reached_at, wecom_at, wecom_confirmed_at, pushed_at, converted_at,
     reactivated_at, calls, attempts, last_call_at, callback_at, do_not_call,
-    branch, risk, asset_band, cohort, reached_call, {{funnel_names}})
+    branch, risk, asset_band, cohort, reached_call,
+    last_wecom_at, last_pushed_at, last_converted_at, {{funnel_names}})
 SELECT
     facts.campaign_id, facts.client_id, advisor_code, facts.assigned_at, control, dnc,
     called_at, reached_at, wecom_at, wecom_confirmed_at, pushed_at, converted_at,
@@ -86,6 +87,7 @@ SELECT
     CASE WHEN reported < calls THEN calls ELSE reported END,
     last_call_at, callback_at, do_not_call,
     c.branch, c.risk, {{asset_band}}, w.monday, reached_call,
+    last_wecom_at, last_pushed_at, last_converted_at,
     {{funnel_values}}
 FROM (
 SELECT
@@ -94,7 +96,8 @@ SELECT
     k.called_at, k.reached_at, o.wecom_at, o.wecom_confirmed_at, o.pushed_at,
     o.converted_at, o.reactivated_at, COALESCE(k.calls, 0) AS calls,
     COALESCE(o.reported, 0) AS reported, k.last_call_at, o.callback_at,
-    COALESCE(k.do_not_call, 0) = 1 AS do_not_call, k.reached_call
+    COALESCE(k.do_not_call, 0) = 1 AS do_not_call, k.reached_call,
+    o.last_wecom_at, o.last_pushed_at, o.last_converted_at
 FROM member m
 LEFT JOIN (
   -- per client, its calls: when, at how many distinct times, at which of them first
@@ -124,7 +127,10 @@ LEFT JOIN (
     MIN(e.occurred_at) FILTER (WHERE e.stage = '{funnel.EVENT_CONVERTED}') AS converted_at,
     MIN(e.occurred_at) FILTER (WHERE e.stage = '{funnel.EVENT_REACTIVATED}') AS reactivated_at,
     MAX(CAST(e.value AS INTEGER)) FILTER (WHERE e.stage = '{funnel.EVENT_ATTEMPTS}') AS reported,
-    MAX(e.occurred_at) FILTER (WHERE e.stage = '{funnel.EVENT_CALLBACK}') AS callback_at
+    MAX(e.occurred_at) FILTER (WHERE e.stage = '{funnel.EVENT_CALLBACK}') AS callback_at,
+    MAX(e.occurred_at) FILTER (WHERE e.stage = '{funnel.EVENT_WECOM}') AS last_wecom_at,
+    MAX(e.occurred_at) FILTER (WHERE e.stage = '{funnel.EVENT_PUSHED}') AS last_pushed_at,
+    MAX(e.occurred_at) FILTER (WHERE e.stage = '{funnel.EVENT_CONVERTED}') AS last_converted_at
   FROM event e
   WHERE e.campaign_id = :campaign_id AND e.stage IN ({_OTHER_STAGES})
     {{unvoided}} {{only_events}}

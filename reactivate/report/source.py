@@ -142,11 +142,22 @@ def _windowed(scope: Scope, column: str) -> str:
 
 def _returning(column: str, row: str = "cs") -> str:
     """SQL: the summary row `row`'s first time of `column`'s kind is before the window
-    and it may have more of that kind later. A call (answered or not) inside the window
-    is one before the client's last (`last_call_at`); the other kinds keep no last time."""
-    if column in ("called_at", "reached_at"):
-        return f"{row}.{column} < :since AND {row}.last_call_at >= :since"
-    return f"{row}.{column} < :since"
+    and it may have more of that kind later: evidence of the kind inside the window is
+    no later than the client's last of it (`last_call_at` for calls answered or not,
+    `last_wecom_at` for WeCom adds confirmed or not, ...: revision 0009). A week at 1M
+    probed the events of 32,000 clients with a WeCom add or push before it for 92."""
+    return f"{row}.{column} < :since AND {row}.{_LAST[column]} >= :since"
+
+
+#: The summary's latest time of the kind of each of `WINDOW_TIMES`.
+_LAST = {
+    "called_at": "last_call_at",
+    "reached_at": "last_call_at",
+    "wecom_at": "last_wecom_at",
+    "wecom_confirmed_at": "last_wecom_at",
+    "pushed_at": "last_pushed_at",
+    "converted_at": "last_converted_at",
+}
 
 
 #: The events that are evidence of each of `WINDOW_TIMES`' kinds.

@@ -63,10 +63,13 @@ def upgrade() -> None:
     # releases from before revisions must refuse this database rather than write to it
     op.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
     from reactivate.db import stages
-    from reactivate.db.models import STAGE_DATES
+    from reactivate.db.models import LAST_TIMES, STAGE_DATES, UTCDateTime
 
-    # the rebuild writes the tallies as this release keeps them (revision 0006's table)
+    # the rebuild writes the tallies and the summary as this release keeps them (revision
+    # 0006's table, revision 0009's columns)
     STAGE_DATES.create(bind, checkfirst=True)
+    for name in LAST_TIMES:
+        op.add_column("client_stage", sa.Column(name, UTCDateTime(), nullable=True))
     for (campaign_id,) in bind.exec_driver_sql("SELECT id FROM campaign").all():
         stages.refresh(bind, int(campaign_id))
 
