@@ -887,6 +887,8 @@ def test_upgrade_from_version_1_fills_the_funnel_columns(db_url: str) -> None:
         # and what revision 0002 added
         for column in ("branch", "risk", "asset_band", "cohort", "reached_call"):
             conn.exec_driver_sql(f"ALTER TABLE client_stage DROP COLUMN {column}")
+        for column in ("last_wecom_at", "last_pushed_at", "last_converted_at"):  # and 0009
+            conn.exec_driver_sql(f"ALTER TABLE client_stage DROP COLUMN {column}")
         conn.exec_driver_sql("DROP TABLE stage_tally")
         conn.exec_driver_sql("DROP TABLE stage_days")
         conn.exec_driver_sql("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
