@@ -144,13 +144,16 @@ def test_the_streamed_dropped_list_is_the_list_written_row_by_row(
     is the list's."""
     monkeypatch.setattr(dropped_module, "_BLOCK_ROWS", 7)
     monkeypatch.setattr(dropped_module, "_COPY_BLOCK", 500)
+    monkeypatch.setattr(dropped_module, "_SUMMARY_PART", 16)
     registered(db_url, 7, 60)
     lengths = []
-    for stage in ("called", "reached", "converted"):
-        options = ReportOptions(dropped=stage, as_of=AS_OF)
+    windowed = (("reached", dt.date(2020, 7, 8)),)  # who dropped within a window too
+    for stage, since in (("called", None), ("reached", None), ("converted", None), *windowed):
+        options = ReportOptions(dropped=stage, as_of=AS_OF, since=since)
         report, csv_text, json_text = _in_memory(db_url, options)
         assert _streamed(db_url, options) == (csv_text, json_text)
-        command = ("report", "-c", SLUG, "--dropped", stage, "-f")
+        window = ("--since", since.isoformat()) if since else ()
+        command = ("report", "-c", SLUG, "--dropped", stage, *window, "-f")
         assert run(db_url, *command, "csv").stdout == csv_text.replace("\r\n", "\n")
         printed = json.loads(run(db_url, *command, "json").stdout)
         assert printed["dropped"] == json.loads(json_text)["dropped"]
@@ -177,6 +180,8 @@ _TEXT = st.text(st.characters(codec="utf-8", exclude_characters="\x00"), max_siz
             "a,b",
             "x\ry",
             "\r",
+            "a\x1fb",
+            "\x1e",
         ]
     )
 )
