@@ -254,6 +254,19 @@ def test_the_streamed_dropped_list_whatever_the_text_holds(
 _SET_UP: set[str] = set()
 
 
+def test_a_part_of_the_list_whose_text_would_not_read_back_is_read_row_by_row() -> None:
+    """SQLite hands the list over as text, values and rows joined by control characters:
+    a part whose values hold one of them, or a CR, is not read from that text."""
+    import polars as pl
+
+    schema = dict.fromkeys("abc", pl.String)
+    read = dropped_module._part_frame(b"1\x1f\x1fx\x1e2\x1f\xe5\xbc\xa0\x1f", 2, schema)
+    assert read is not None and read.rows() == [("1", None, "x"), ("2", "张", None)]
+    for held in (b"\x1f", b"\x1e", b"\r", b"\x1e\x1f"):
+        assert dropped_module._part_frame(b"1\x1fa" + held + b"\x1fx", 1, schema) is None
+    assert dropped_module._part_frame(None, 1, schema) is None
+
+
 def test_markdown_fits_wecom(setup: tuple[str, Data]) -> None:
     db, _data = setup
     out = run(db, "report", "--campaign", SLUG, "--format", "markdown").stdout
