@@ -10,6 +10,7 @@ Python object per client, and no database string function per value.
 from __future__ import annotations
 
 import datetime as dt
+import io
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from itertools import repeat
@@ -73,8 +74,8 @@ def dropped(scope: Scope, stage: str, limit: int | None = None) -> tuple[Dropped
         )
 
 
-def dropped_text(scope: Scope, stage: str, fmt: str, lead: str = "") -> Iterator[str]:
-    """The whole list as text in blocks, in `dropped`'s order: as CSV (`fmt` "csv": each
+def dropped_text(scope: Scope, stage: str, fmt: str, lead: str = "") -> Iterator[bytes]:
+    """The whole list as UTF-8 text in blocks, in `dropped`'s order: as CSV (`fmt` "csv": each
     client a line ending CRLF that starts with `lead`, the cells before theirs, already
     CSV) or as JSON (each client an object as `json.dumps(indent=2)` writes it in the
     report, joined by ",\\n"), byte for byte what the report's writers make of `dropped`.
@@ -304,9 +305,11 @@ def _copied_frames(scope: Scope, stage: str) -> Iterator[Any]:
 # --- the frames as text, written by polars ---------------------------------------------------
 
 
-def _written(frames: Iterable[Any], fmt: str, lead: str, tz: Any) -> Iterator[str]:
+def _written(frames: Iterable[Any], fmt: str, lead: str, tz: Any) -> Iterator[bytes]:
     """The rows of `frames` (`_STORED` columns, in order) as `dropped_text` writes them, in
-    blocks of at most `_BLOCK_ROWS` lines, each value worked out a column at a time."""
+    UTF-8, in blocks of at most `_BLOCK_ROWS` lines: each value worked out a column at a
+    time, the lines written by polars' CSV writer as they are (no Python text: made of
+    polars' then encoded again, 70 MB of JSON at 257,575 clients cost 0.15 s)."""
     import polars as pl
 
     from reactivate.privacy import masked_mobile_column, masked_name_column
@@ -314,25 +317,28 @@ def _written(frames: Iterable[Any], fmt: str, lead: str, tz: Any) -> Iterator[st
     csv = fmt == "csv"
     values = [pl.col(name) for name in _STORED[:5]]
     times = [pl.col(name) for name in _STORED[5:]]
-    # each line one concatenation of its cells and the text between them (a concatenation
-    # inside another writes every client's text twice)
-    if csv:
-        cells = [_csv_cell_column(value).fill_null("") for value in values]
-        cells += [time.fill_null("") for time in times]
-        texts = [lead, *[","] * (len(cells) - 1)]
-        end, between = "\r\n", "\r\n"
+    if csv:  # the cells, NULL as nothing, between commas
+        cells = [_csv_cell_column(value) for value in values] + times
+        cells[0] = pl.concat_str([pl.lit(lead), cells[0].fill_null("")])
+        end = "\r\n"
     else:
-        cells = [_json_column(value) for value in values]
-        cells += [
+        # each object one concatenation of its values and the text between them (a
+        # concatenation inside another writes every client's text twice)
+        json_cells = [_json_column(value) for value in values]
+        json_cells += [
             pl.concat_str([pl.lit('"'), time, pl.lit('"')]).fill_null("null") for time in times
         ]
         texts = [f'        "{key}": ' for key in DROPPED_KEYS]
         texts = ["      {\n" + texts[0], *(",\n" + text for text in texts[1:])]
-        end, between = "", ",\n"
-    parts = [part for text, cell in zip(texts, cells, strict=True) for part in (pl.lit(text), cell)]
-    # a block's lines joined at once: the whole list's lines are never all held
-    block = pl.concat_str(parts + ([] if csv else [pl.lit("\n      }")])).str.join(between)
-    before = ""
+        parts = [
+            part
+            for text, cell in zip(texts, json_cells, strict=True)
+            for part in (pl.lit(text), cell)
+        ]
+        cells = [pl.concat_str([*parts, pl.lit("\n      }")])]
+        end = ",\n"  # between objects: cut after the last
+    columns = [cell.alias(str(i)) for i, cell in enumerate(cells)]
+    before = b""
     for frame in frames:
         # the values first, each cell's tests then read them (eager polars works an
         # expression out again wherever it is named)
@@ -341,9 +347,17 @@ def _written(frames: Iterable[Any], fmt: str, lead: str, tz: Any) -> Iterator[st
             masked_mobile_column(pl.col("mobile")).fill_null(""),
             *_shown_columns(frame, _STORED[5:], tz),
         )
+        # a block's lines at once: the whole list's lines are never all held
         for start in range(0, shown.height, _BLOCK_ROWS):
-            yield before + shown.slice(start, _BLOCK_ROWS).select(block).item() + end
-            before = "" if csv else between
+            block = io.BytesIO()
+            shown.slice(start, _BLOCK_ROWS).select(columns).write_csv(
+                block, include_header=False, quote_style="never", null_value="", line_terminator=end
+            )
+            if csv:
+                yield block.getvalue()
+                continue
+            yield before + block.getbuffer()[: -len(end)]
+            before = end.encode()
 
 
 def _csv_cell_column(value: Any) -> Any:
