@@ -349,16 +349,18 @@ _SET_UP: set[str] = set()
 
 
 def test_a_part_of_the_list_whose_text_would_not_read_back_is_read_row_by_row() -> None:
-    """SQLite hands the list over as text, values and rows joined by control characters:
-    a part whose values hold one of them, or a CR, is not read from that text."""
-    import polars as pl
-
-    schema = dict.fromkeys("abc", pl.String)
-    read = dropped_module._part_frame(b"1\x1f\x1fx\x1e2\x1f\xe5\xbc\xa0\x1f", 2, schema)
-    assert read is not None and read.rows() == [("1", None, "x"), ("2", "张", None)]
-    for held in (b"\x1f", b"\x1e", b"\r", b"\x1e\x1f"):
-        assert dropped_module._part_frame(b"1\x1fa" + held + b"\x1fx", 1, schema) is None
-    assert dropped_module._part_frame(None, 1, schema) is None
+    """SQLite hands the list over a column at a time as text, the values joined by a
+    control character: a part whose values hold it is not read from that text; a time
+    '' is NULL."""
+    names = ["client_id", "name", "mobile", "advisor_code", "last_call_at", "callback_at"]
+    columns = [b"1\x1e2", b"\x1e\xe5\xbc\xa0", b"\r\x1e", b"A\x1eB", b"x\x1e", b"\x1ey"]
+    read = dropped_module._part_frame(columns, 2, names)
+    assert read is not None and read.rows() == [
+        ("1", "", "\r", "A", "x", None),
+        ("2", "张", "", "B", None, "y"),
+    ]
+    assert dropped_module._part_frame([b"1\x1e\x1e2", *columns[1:]], 2, names) is None
+    assert dropped_module._part_frame([None, *columns[1:]], 2, names) is None
 
 
 def test_markdown_fits_wecom(setup: tuple[str, Data]) -> None:
