@@ -158,8 +158,14 @@ def _sqlite_frames(scope: Scope, stage: str) -> Iterator[Any]:
         f" FROM ({source(scope, part=True)}) s JOIN {clients} c ON c.client_id = s.client_id"
         f" WHERE s.stages_reached = {scope.campaign.stages.index(stage)}"
     )
-    values = ("s.client_id", "c.name", "c.mobile", "s.advisor_code", "s.last_call_at")
-    values += ("s.callback_at",)
+    values = (
+        "s.client_id",
+        "c.name",
+        "c.mobile",
+        "s.advisor_code",
+        "s.last_call_at",
+        "s.callback_at",
+    )
     # each value's column joined by a control character (as bytes: no Python text to
     # decode), NULL as '': at 257,575 clients 0.39 s CPU, against 0.45 s for a `printf`
     # of each row's values joined and 0.7 s for the rows as Python objects
