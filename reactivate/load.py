@@ -11,7 +11,8 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -312,14 +313,20 @@ def _load(
         skip_invalid=options.skip_invalid,
     )
     scratch.sweep()
-    with scratch.folder() as folder:
-        return _load_spilled(engine, campaign, files, options, summary, folder, on_table, progress)
+    # each file's SHA-256 (its import record's) worked out beside the read, on the other
+    # core: hashing lets go of the GIL, and a 10M-row CSV takes 4.6 s of it
+    with scratch.folder() as folder, ThreadPoolExecutor(max_workers=1) as hashing:
+        digests = {file: hashing.submit(sha256_of, file) for file in files}
+        return _load_spilled(
+            engine, campaign, files, digests, options, summary, folder, on_table, progress
+        )
 
 
 def _load_spilled(
     engine: Engine,
     campaign: registry.Registered,
     files: Sequence[Path],
+    digests: Mapping[Path, Future[str]],
     options: LoadOptions,
     summary: LoadSummary,
     folder: Path,
@@ -419,7 +426,7 @@ def _load_spilled(
                     kind="accounts",
                     campaign_id=campaign.id,
                     path=file,
-                    sha256=sha256_of(file),
+                    sha256=digests[file].result(),
                     rows=rows,
                     counts=summary.counts(),
                     status=status,
