@@ -49,6 +49,7 @@ from reactivate.sheets.read import (
 )
 from reactivate.sheets.rejects import write_rejects
 from reactivate.sheets.values_columns import as_cell
+from reactivate.summary import Counted, count_field
 
 if TYPE_CHECKING:
     import polars as pl
@@ -124,18 +125,18 @@ class LoadOptions:
 
 
 @dataclass
-class LoadSummary:
+class LoadSummary(Counted):
     """What a load did. rows = loaded + updated + unchanged + excluded + rejected + duplicates."""
 
     file: str
     campaign: str
-    rows: int = 0
-    loaded: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    excluded: int = 0
-    rejected: int = 0
-    duplicates: int = 0
+    rows: int = count_field()
+    loaded: int = count_field()
+    updated: int = count_field()
+    unchanged: int = count_field()
+    excluded: int = count_field()
+    rejected: int = count_field()
+    duplicates: int = count_field()
     applied: bool = False
     dry_run: bool = False
     skip_invalid: bool = False
@@ -168,17 +169,6 @@ class LoadSummary:
             members=self.members_before,
             limit=f"{MAX_UNCONFIRMED_GROWTH:.0%}",
         )
-
-    def counts(self) -> dict[str, int]:
-        return {
-            "rows": self.rows,
-            "loaded": self.loaded,
-            "updated": self.updated,
-            "unchanged": self.unchanged,
-            "excluded": self.excluded,
-            "rejected": self.rejected,
-            "duplicates": self.duplicates,
-        }
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = self.counts()
