@@ -301,6 +301,12 @@ class _Ranges:
 
 
 def _ranges(scope: Scope) -> _Ranges:
+    """`_read_ranges`, read once per report (both `_returning_events` and
+    `_returning_inside` ask for them)."""
+    return scope.once(_read_ranges)
+
+
+def _read_ranges(scope: Scope) -> _Ranges:
     """The kinds whose first times `_returning_inside` reads by their range inside the
     window, and those by their range before it, so that every pair of kinds (one inside,
     another before) is read by one of its two ranges, reading the fewest index entries:
