@@ -2,9 +2,10 @@
 
 The list is long: 257,575 clients of a 1M campaign, 2.58M of 10M. A table shows its first
 clients and how many there are (`dropped` with a limit, `dropped_count`). The whole list
-as CSV or JSON (`dropped_text`) is read as stored into polars frames (on PostgreSQL
-through `COPY ... TO STDOUT`, a frame at a time) and written a column at a time: no
-Python object per client, and no database string function per value.
+as CSV or JSON (`dropped_text`) is read as stored into polars frames (on SQLite each
+column of a range of the summary's rows as one text; on PostgreSQL through `COPY ... TO
+STDOUT`, a frame at a time) and written a column at a time, as UTF-8 bytes: no Python
+object per client or per value.
 """
 
 from __future__ import annotations
