@@ -31,6 +31,7 @@ from reactivate.sheets import values
 from reactivate.sheets.clean import RowCleaner
 from reactivate.sheets.fields import ACTIVITY_FIELDS
 from reactivate.sheets.read import open_table, sha256_of
+from reactivate.summary import Counted, count_field
 
 EVENT_TIME = EVENTS.c.occurred_at.type
 
@@ -41,24 +42,15 @@ Starts = dict[int, tuple[dt.date, ZoneInfo]]
 
 
 @dataclass
-class ActivitySummary:
+class ActivitySummary(Counted):
     file: str
-    rows: int = 0
-    clients: int = 0  # known clients in the file
-    unknown: int = 0  # ids the database does not hold
-    reactivated: int = 0  # new reactivation facts (member x campaign)
-    events: int = 0
+    rows: int = count_field()
+    clients: int = count_field()  # known clients in the file
+    unknown: int = count_field()  # ids the database does not hold
+    reactivated: int = count_field()  # new reactivation facts (member x campaign)
+    events: int = count_field()
     import_id: int | None = None
     errors: list[Rejection] = field(default_factory=list)
-
-    def counts(self) -> dict[str, int]:
-        return {
-            "rows": self.rows,
-            "clients": self.clients,
-            "unknown": self.unknown,
-            "reactivated": self.reactivated,
-            "events": self.events,
-        }
 
 
 def load_activity(

@@ -27,25 +27,18 @@ from reactivate.sheets import values
 from reactivate.sheets.clean import RowCleaner
 from reactivate.sheets.fields import DNC_FIELDS
 from reactivate.sheets.read import open_table, sha256_of
+from reactivate.summary import Counted, count_field
 
 
 @dataclass
-class DncSummary:
+class DncSummary(Counted):
     file: str
-    rows: int = 0
-    added: int = 0
-    already: int = 0
-    members_flagged: int = 0
+    rows: int = count_field()
+    added: int = count_field()
+    already: int = count_field()
+    members_flagged: int = count_field()
     import_id: int | None = None
     errors: list[Rejection] = field(default_factory=list)
-
-    def counts(self) -> dict[str, int]:
-        return {
-            "rows": self.rows,
-            "added": self.added,
-            "already": self.already,
-            "members_flagged": self.members_flagged,
-        }
 
 
 def load_dnc(engine: Engine, path: Path, *, sheet: str | None = None) -> DncSummary:

@@ -30,6 +30,7 @@ from reactivate.sheets import values
 from reactivate.sheets.clean import RowCleaner
 from reactivate.sheets.fields import ROSTER_FIELDS
 from reactivate.sheets.read import Table, fold_header, open_table, sha256_of
+from reactivate.summary import Counted, count_field
 
 
 def branch_key(name: str) -> str:
@@ -69,28 +70,17 @@ class BranchResolver:
 
 
 @dataclass
-class RosterSummary:
+class RosterSummary(Counted):
     file: str
-    rows: int = 0
-    added: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    active: int = 0
-    inactive: int = 0
-    branches: int = 0
+    rows: int = count_field()
+    added: int = count_field()
+    updated: int = count_field()
+    unchanged: int = count_field()
+    active: int = count_field()
+    inactive: int = count_field()
+    branches: int = count_field()
     import_id: int | None = None
     errors: list[Rejection] = field(default_factory=list)
-
-    def counts(self) -> dict[str, int]:
-        return {
-            "rows": self.rows,
-            "added": self.added,
-            "updated": self.updated,
-            "unchanged": self.unchanged,
-            "active": self.active,
-            "inactive": self.inactive,
-            "branches": self.branches,
-        }
 
 
 # an advisor as the roster file gives it, after cleaning:

@@ -60,6 +60,17 @@ def test_each_frame_is_let_go_before_the_next_is_worked_out(db_url: str) -> None
     assert staged == FRAME.height
 
 
+def _member(campaign_id: int, client_id: str) -> dict[str, object]:
+    """A `member` row of the campaign, as a bulk load writes it."""
+    return {
+        "campaign_id": campaign_id,
+        "client_id": client_id,
+        "joined_at": dt.datetime(2020, 7, 1, tzinfo=dt.UTC),
+        "dnc": False,
+        "control": False,
+    }
+
+
 def test_a_foreign_key_checked_once_still_refuses_a_bad_row(db_url: str) -> None:
     """With the keys dropped and added back (PostgreSQL, many rows), a member of no known
     client fails the transaction as the per-row check would; afterwards the keys are back."""
@@ -70,13 +81,7 @@ def test_a_foreign_key_checked_once_still_refuses_a_bad_row(db_url: str) -> None
         "SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND conrelid = 'member'::regclass"
     )
     postgresql = engine.dialect.name == "postgresql"
-    row = {
-        "campaign_id": campaign.id,
-        "client_id": "nobody",
-        "joined_at": dt.datetime(2020, 7, 1, tzinfo=dt.UTC),
-        "dnc": False,
-        "control": False,
-    }
+    row = _member(campaign.id, "nobody")
     with pytest.raises(exc.IntegrityError), engine.begin() as conn:
         with bulk.foreign_keys_checked_once(conn, ["member"], bulk.FOREIGN_KEYS_ONCE_FROM):
             conn.execute(insert(MEMBERS), [row])
@@ -109,24 +114,15 @@ def test_foreign_keys_known_to_hold_are_in_force_before_and_after(
         keys = conn.exec_driver_sql(_MEMBER_KEYS).all()
     assert len(keys) == 4 and all(valid for _, valid in keys)
 
-    def member(client_id: str) -> dict[str, object]:
-        return {
-            "campaign_id": campaign.id,
-            "client_id": client_id,
-            "joined_at": dt.datetime(2020, 7, 1, tzinfo=dt.UTC),
-            "dnc": False,
-            "control": False,
-        }
-
     seen: dict[str, object] = {}
     with pytest.raises(exc.IntegrityError), engine.begin() as conn:
         with bulk.foreign_keys_known_to_hold(conn, ["member"], bulk.FOREIGN_KEYS_ONCE_FROM):
-            conn.execute(insert(MEMBERS), [member("vouched")])
+            conn.execute(insert(MEMBERS), [_member(campaign.id, "vouched")])
             seen["during"] = conn.exec_driver_sql("SHOW session_replication_role").scalar()
             seen["kept"] = conn.exec_driver_sql(_MEMBER_KEYS).all()
         # only where the bad row got through: the keys refuse the next one
         seen["after"] = conn.exec_driver_sql("SHOW session_replication_role").scalar()
-        conn.execute(insert(MEMBERS), [member("after")])
+        conn.execute(insert(MEMBERS), [_member(campaign.id, "after")])
     assert seen["during"] == ("replica" if may_skip else "origin")
     assert seen["kept"] == (keys if may_skip else [])  # checked once: dropped meanwhile
     assert seen.get("after") == ("origin" if may_skip else None)
@@ -153,13 +149,7 @@ def test_a_key_built_after_the_rows_still_refuses_a_repeated_row(db_url: str) ->
     with engine.connect() as conn:
         before = conn.exec_driver_sql(_MEMBER_KEY_AND_INDEXES).all()
     assert any(name == "member_pkey" for name, _ in before)
-    row = {
-        "campaign_id": campaign.id,
-        "client_id": "c1",
-        "joined_at": dt.datetime(2020, 7, 1, tzinfo=dt.UTC),
-        "dnc": False,
-        "control": False,
-    }
+    row = _member(campaign.id, "c1")
     tables = ["client", "member"]
     seen: dict[str, object] = {}
     with engine.begin() as conn:

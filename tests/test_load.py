@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -350,6 +351,12 @@ def test_a_folder_of_files_is_one_load_tied_to_each_file(db: str, tmp_path: Path
         ("0010000003", "beijing.csv", 2),
         ("0010000004", "beijing.csv", 2),
     ]
+    # each record holds its own file's digest (worked out beside the read)
+    digests = query(db, "SELECT file_name, sha256 FROM import_record WHERE kind = 'accounts'")
+    assert {name: digest for name, digest in digests} == {
+        str(file): hashlib.sha256(file.read_bytes()).hexdigest()
+        for file in (folder / "beijing.csv", folder / "shanghai.csv")
+    }
     code, again = load_files_json(db, [folder])
     assert code == 0 and again["unchanged"] == 4 and again["loaded"] == 0
 

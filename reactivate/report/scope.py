@@ -7,8 +7,9 @@ Each concern of a report (`source`, `funnels`, `medians`, `reactivation`, `quali
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from reactivate.db import reads, stages, tally
 from reactivate.report.model import ReportOptions
@@ -20,6 +21,8 @@ if TYPE_CHECKING:
     from reactivate.db.reads import SQLiteConnection
 
 ASSIGNED = tally.assigned("cs")
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,10 @@ class Scope:
     # the caller sees part of the campaign (a manager, an advisor on a shared PostgreSQL):
     # counts come from the rows the database lets them read, not the campaign's tallies
     partial: bool = False
+    # what several concerns read the same way, read once per report (`once`)
+    _read: dict[Callable[..., Any], Any] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     @property
     def sqlite(self) -> bool:
@@ -98,6 +105,13 @@ class Scope:
             params["until"] = dt.datetime.combine(end, dt.time(), tz)
             params["last_day"] = tally.day_number(self.options.until)
         return params
+
+    def once(self, read: Callable[[Scope], T]) -> T:
+        """`read(self)`, worked out the first time it is asked for in this report."""
+        if read not in self._read:
+            self._read[read] = read(self)
+        value: T = self._read[read]
+        return value
 
     def execute(self, sql: str) -> Any:
         """Run `sql` with the values it names (datetimes bound as stored)."""

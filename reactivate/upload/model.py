@@ -23,6 +23,7 @@ from reactivate.sheets.clean import errors_json
 from reactivate.sheets.fields import RESULT_FIELDS
 from reactivate.sheets.values import BadValue
 from reactivate.sheets.workbook import Stamp
+from reactivate.summary import Counted, count_field
 
 #: Import kind in `import_record`.
 KIND = "results"
@@ -104,31 +105,21 @@ def find_product(campaign: Campaign, named: str) -> Product | None:
 
 
 @dataclass
-class FileSummary:
+class FileSummary(Counted):
     """What one file of an upload did. rows = applied + unchanged + rejected."""
 
     file: str
     sha256: str
-    rows: int = 0
-    applied: int = 0
-    unchanged: int = 0
-    rejected: int = 0
-    events: int = 0
-    foreign: int = 0
+    rows: int = count_field()
+    applied: int = count_field()
+    unchanged: int = count_field()
+    rejected: int = count_field()
+    events: int = count_field()
+    foreign: int = count_field()
     status: str = "pending"  # applied | refused | dry_run | skipped
     import_id: int | None = None
     same_as: int | None = None  # the earlier import of the same file, when skipped
     rejects_path: str | None = None
-
-    def counts(self) -> dict[str, int]:
-        return {
-            "rows": self.rows,
-            "applied": self.applied,
-            "unchanged": self.unchanged,
-            "rejected": self.rejected,
-            "events": self.events,
-            "foreign": self.foreign,
-        }
 
 
 @dataclass
