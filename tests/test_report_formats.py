@@ -144,13 +144,16 @@ def test_the_streamed_dropped_list_is_the_list_written_row_by_row(
     is the list's."""
     monkeypatch.setattr(dropped_module, "_BLOCK_ROWS", 7)
     monkeypatch.setattr(dropped_module, "_COPY_BLOCK", 500)
+    monkeypatch.setattr(dropped_module, "_SUMMARY_PART", 16)
     registered(db_url, 7, 60)
     lengths = []
-    for stage in ("called", "reached", "converted"):
-        options = ReportOptions(dropped=stage, as_of=AS_OF)
+    windowed = (("reached", dt.date(2020, 7, 8)),)  # who dropped within a window too
+    for stage, since in (("called", None), ("reached", None), ("converted", None), *windowed):
+        options = ReportOptions(dropped=stage, as_of=AS_OF, since=since)
         report, csv_text, json_text = _in_memory(db_url, options)
         assert _streamed(db_url, options) == (csv_text, json_text)
-        command = ("report", "-c", SLUG, "--dropped", stage, "-f")
+        window = ("--since", since.isoformat()) if since else ()
+        command = ("report", "-c", SLUG, "--dropped", stage, *window, "-f")
         assert run(db_url, *command, "csv").stdout == csv_text.replace("\r\n", "\n")
         printed = json.loads(run(db_url, *command, "json").stdout)
         assert printed["dropped"] == json.loads(json_text)["dropped"]
@@ -161,6 +164,100 @@ def test_the_streamed_dropped_list_is_the_list_written_row_by_row(
         assert shown.dropped_total == len(report.dropped)
         lengths.append(len(report.dropped))
     assert max(lengths) > 3
+
+
+def test_the_dropped_list_as_files_byte_for_byte(sqlite_url: str, tmp_path: Path) -> None:
+    """The whole `--dropped` list as the command writes its CSV and JSON files, pinned: the
+    CSV's BOM, header and CRLF, formula guard and quoting; masks; times on the campaign's
+    clock (no fraction when it is 0; Shanghai's summer time); NULL as nothing in the CSV
+    and null in JSON; by advisor, then client id."""
+    registered(sqlite_url, 7, 60)
+    engine = open_engine(sqlite_url)
+    first = build_report(engine, SLUG, ReportOptions(dropped="called", as_of=AS_OF)).dropped[:3]
+    values = [
+        ("=欧阳娜", None, dt.datetime(2020, 7, 11, 16, 0), None),
+        (None, "+86 138", dt.datetime(1991, 4, 13, 18, 0, 0, 500000), None),
+        ("张", "13800001234", None, dt.datetime(2020, 7, 11, 4, 57, 13, 999546)),
+    ]
+    with engine.begin() as conn:
+        for client, (name, mobile, last_call, callback) in zip(first, values, strict=True):
+            conn.execute(
+                tables.CLIENTS.update()
+                .where(tables.CLIENTS.c.client_id == client.client_id)
+                .values(name=name, mobile=mobile)
+            )
+            conn.execute(
+                tables.CLIENT_STAGES.update()
+                .where(tables.CLIENT_STAGES.c.client_id == client.client_id)
+                .values(
+                    last_call_at=last_call and last_call.replace(tzinfo=dt.UTC),
+                    callback_at=callback and callback.replace(tzinfo=dt.UTC),
+                )
+            )
+        conn.execute(
+            tables.ADVISORS.update()
+            .where(tables.ADVISORS.c.code == first[0].advisor_code)
+            .values(name='Li, "Jr"')
+        )
+    engine.dispose()
+    assert [(c.client_id, c.advisor_code) for c in first] == [
+        ("0007000017", "A001"),
+        ("0007000033", "A001"),
+        ("0007000043", "A001"),
+    ]
+    written = {}
+    for fmt in ("csv", "json"):
+        out = tmp_path / f"dropped.{fmt}"
+        run(sqlite_url, "report", "-c", SLUG, "--dropped", "called", "-f", fmt, "--out", str(out))
+        written[fmt] = out.read_bytes()
+    lines = written["csv"].decode().split("\r\n")
+    assert lines[:4] == [
+        "\ufeffcampaign,stage,client_id,name,mobile,advisor,advisor_name,last_call_at,callback_at",
+        '2020h2-dormant,called,0007000017,\'=***,,A001,"Li, ""Jr""",2020-07-12T00:00:00+08:00,',
+        '2020h2-dormant,called,0007000033,,*******,A001,"Li, ""Jr""",'
+        "1991-04-14T03:00:00.500000+09:00,",
+        '2020h2-dormant,called,0007000043,张*,138****1234,A001,"Li, ""Jr""",,'
+        "2020-07-11T12:57:13.999546+08:00",
+    ]
+    assert written["csv"].endswith(b"\r\n") and b"\n" not in written["csv"].replace(b"\r\n", b"")
+    text = written["json"].decode()
+    assert not text.startswith("\ufeff") and text.endswith("\n  }\n}")
+    shown = text[text.index('  "dropped": {') :]
+    assert shown.startswith(
+        """  "dropped": {
+    "stage": "called",
+    "clients": [
+      {
+        "client_id": "0007000017",
+        "name": "=***",
+        "mobile": "",
+        "advisor": "A001",
+        "advisor_name": "Li, \\"Jr\\"",
+        "last_call_at": "2020-07-12T00:00:00+08:00",
+        "callback_at": null
+      },
+      {
+        "client_id": "0007000033",
+        "name": "",
+        "mobile": "*******",
+        "advisor": "A001",
+        "advisor_name": "Li, \\"Jr\\"",
+        "last_call_at": "1991-04-14T03:00:00.500000+09:00",
+        "callback_at": null
+      },
+      {
+        "client_id": "0007000043",
+        "name": "张*",
+        "mobile": "138****1234",
+        "advisor": "A001",
+        "advisor_name": "Li, \\"Jr\\"",
+        "last_call_at": null,
+        "callback_at": "2020-07-11T12:57:13.999546+08:00"
+      },
+      {
+"""
+    )
+    assert json.loads(text)["dropped"]["clients"][3]["advisor"] >= "A001"
 
 
 _TEXT = st.text(st.characters(codec="utf-8", exclude_characters="\x00"), max_size=6) | (
@@ -177,6 +274,8 @@ _TEXT = st.text(st.characters(codec="utf-8", exclude_characters="\x00"), max_siz
             "a,b",
             "x\ry",
             "\r",
+            "a\x1fb",
+            "\x1e",
         ]
     )
 )
@@ -247,6 +346,21 @@ def test_the_streamed_dropped_list_whatever_the_text_holds(
 
 
 _SET_UP: set[str] = set()
+
+
+def test_a_part_of_the_list_whose_text_would_not_read_back_is_read_row_by_row() -> None:
+    """SQLite hands the list over a column at a time as text, the values joined by a
+    control character: a part whose values hold it is not read from that text; a time
+    '' is NULL."""
+    names = ["client_id", "name", "mobile", "advisor_code", "last_call_at", "callback_at"]
+    columns = [b"1\x1e2", b"\x1e\xe5\xbc\xa0", b"\r\x1e", b"A\x1eB", b"x\x1e", b"\x1ey"]
+    read = dropped_module._part_frame(columns, 2, names)
+    assert read is not None and read.rows() == [
+        ("1", "", "\r", "A", "x", None),
+        ("2", "张", "", "B", None, "y"),
+    ]
+    assert dropped_module._part_frame([b"1\x1e\x1e2", *columns[1:]], 2, names) is None
+    assert dropped_module._part_frame([None, *columns[1:]], 2, names) is None
 
 
 def test_markdown_fits_wecom(setup: tuple[str, Data]) -> None:

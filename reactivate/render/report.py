@@ -6,6 +6,7 @@ personal data reaches these functions already masked.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import datetime as dt
 import io
@@ -99,10 +100,20 @@ def write_json(report: Report, stream: Writable) -> None:
         stream.write(rest)
         return
     stream.write(f'{rest[:at]}"clients": [\n')
-    stream.write(first)
+    _write_utf8(stream, first)
     for block in blocks:
-        stream.write(block)
+        _write_utf8(stream, block)
     stream.write(f"\n    ]{rest[at + len(empty) :]}")
+
+
+def _write_utf8(stream: Writable, block: bytes) -> None:
+    """UTF-8 `block` to `stream`: to the bytes beneath it when it is a file of UTF-8 (no
+    text made only to be encoded again), else as text."""
+    if not isinstance(stream, io.TextIOWrapper) or codecs.lookup(stream.encoding).name != "utf-8":
+        stream.write(block.decode())
+        return
+    stream.flush()  # what was written as text goes first
+    stream.buffer.write(block)
 
 
 #: A `--dropped` list's columns (CSV, xlsx, HTML); after the first two, each client's
@@ -488,7 +499,7 @@ def write_csv(report: Report, stream: Writable) -> None:
             buffer.truncate()
             write([*lead, ""])  # the cells every row starts with, then the client's
             for block in report.dropped_text("csv", buffer.getvalue().removesuffix("\r\n")):
-                stream.write(block)
+                _write_utf8(stream, block)
             return
         for c in report.dropped:
             data = c.to_json()

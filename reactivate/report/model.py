@@ -237,10 +237,10 @@ class Report:
     dropped: tuple[DroppedClient, ...] = field(default=())
     # how many clients the list holds, when `dropped` holds only its first ones
     dropped_count: int | None = None
-    # the whole list as CSV or JSON text, read from the database as it is written, in blocks:
+    # the whole list as CSV or JSON, UTF-8, read from the database as it is written, in blocks:
     # `dropped_text(fmt, lead)` (`report.dropped.dropped_text`); only while the report's
     # connection is open (`report.open_report`), else None
-    dropped_text: Callable[[str, str], Iterator[str]] | None = field(
+    dropped_text: Callable[[str, str], Iterator[bytes]] | None = field(
         default=None, compare=False, repr=False
     )
 

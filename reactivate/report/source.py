@@ -50,8 +50,11 @@ KEYS = {
 }
 
 
-def source(scope: Scope, *, returning: bool = False) -> str:
+def source(scope: Scope, *, returning: bool = False, part: bool = False) -> str:
     """The assigned clients with their funnel columns (whole history or window).
+
+    `part` (SQLite): only those of the summary rows numbered (rowid) from `:part_from`
+    up to but not including `:part_to`, a range SQLite reads alone.
 
     `returning`: only the clients first seen before the window who may have evidence
     dated inside it (`_returning_inside`), each also with `b{i}` (it reached stage `i`
@@ -60,7 +63,10 @@ def source(scope: Scope, *, returning: bool = False) -> str:
     if not scope.windowed:
         funnel_names = ["stages_reached", "skipped_stage", *scope.days]
         columns = ", ".join(f"cs.{c}" for c in (*FACTS, *funnel_names))
-        return f"SELECT {columns} FROM client_stage cs WHERE {scope.in_campaign} AND {ASSIGNED}"
+        return (
+            f"SELECT {columns} FROM client_stage cs WHERE {scope.in_campaign} AND {ASSIGNED}"
+            f"{_PART if part else ''}"
+        )
     # a window's first time of each kind is the summary's when that falls inside it; only
     # a kind first seen before the window needs the events (`_joined`)
     times = ", ".join(f"{_windowed(scope, column)} AS {column}" for column in WINDOW_TIMES)
@@ -72,7 +78,7 @@ def source(scope: Scope, *, returning: bool = False) -> str:
         " cs.reactivated_at, cs.dnc, cs.do_not_call, cs.last_call_at, cs.callback_at,"
         f" cs.branch, cs.risk, cs.asset_band, cs.cohort, {', '.join(stored)}"
         f" FROM client_stage cs{_joined(scope)} WHERE {scope.in_campaign} AND {ASSIGNED}"
-        f"{f' AND {_returning_inside(scope)}' if returning else ''}"
+        f"{f' AND {_returning_inside(scope)}' if returning else ''}{_PART if part else ''}"
     )
     # the same funnel columns `stages.refresh` stores, from the window's first times; a
     # stage's days are the summary's own whenever its first time is the window's
@@ -95,6 +101,8 @@ def source(scope: Scope, *, returning: bool = False) -> str:
     return f"SELECT {', '.join(FACTS)}, {windowed} FROM ({facts}{fence}) f"
 
 
+#: `source`'s condition for a part of the summary's rows
+_PART = " AND cs.rowid >= :part_from AND cs.rowid < :part_to"
 #: The summary's first times a window works out again (reached and confirmed are never
 #: before their called and WeCom times: the same events, narrowed).
 WINDOW_TIMES = (
