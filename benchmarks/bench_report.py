@@ -346,20 +346,21 @@ def upload_sheet(path: Path) -> Path:
     if not sheet.exists():
         filled = sheet.with_suffix(".filling.xlsx")
         write_filled(filled, UPLOAD_ADVISOR, ids, BENCH_SECRET, random.Random(3))
-        _blank_refused(path, filled)
+        blank_refused(str(path), filled)
         filled.rename(sheet)
     return sheet
 
 
-def _blank_refused(path: Path, sheet: Path) -> None:
-    """Blank the input cells of the rows a dry run of the upload into `path` refuses."""
+def blank_refused(db: str, sheet: Path) -> None:
+    """Blank the input cells of the rows a dry run of the upload into `db` (a SQLite
+    path or a database URL) refuses."""
     import openpyxl
 
     from reactivate.db.engine import open_engine
     from reactivate.sheets import workbook as wb
     from reactivate.upload import UploadOptions, upload
 
-    engine = open_engine(str(path))
+    engine = open_engine(db)
     refused = {e.row for e in upload(engine, SLUG, [sheet], UploadOptions(dry_run=True)).errors}
     engine.dispose()
     book = openpyxl.load_workbook(sheet)
@@ -376,8 +377,13 @@ def upload_once(path: Path, sheet: Path) -> None:
     from reactivate.upload import UploadOptions, upload
 
     engine = open_engine(str(path))
-    summary = upload(engine, SLUG, [sheet], UploadOptions())
+    uploaded(upload(engine, SLUG, [sheet], UploadOptions()))
     engine.dispose()
+
+
+def uploaded(summary: Any) -> None:
+    """Stop unless the upload applied (a refused sheet writes nothing: not what is timed);
+    its counts to stderr."""
     if not summary.applied:
         raise SystemExit(f"the sheet was refused: {summary.errors[:3]}")
     print(json.dumps({"uploaded": summary.totals()}), file=sys.stderr)

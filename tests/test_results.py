@@ -828,9 +828,12 @@ def test_a_lookup_of_most_members_reads_them_once_and_answers_as_one_by_one(db: 
     """`members.Lookup`: an upload that at its first batch's pace names most members reads
     every member then, and takes each batch's clients from that frame. What it answers,
     for members, a client named again, a known non-member and an unknown id alike, is what
-    looking those clients up alone answers; a small upload never reads every member."""
+    looking those clients up alone answers; a small upload never reads every member. On
+    SQLite only the small upload's connection reads the file through memory mapping (the
+    whole campaign's pages would stay resident)."""
     import polars as pl
 
+    from reactivate.db.dialect import MMAP_BYTES
     from reactivate.upload.members import Lookup, load_members
 
     members = [row[0] for row in rows(db, "SELECT client_id FROM member ORDER BY client_id")]
@@ -846,12 +849,19 @@ def test_a_lookup_of_most_members_reads_them_once_and_answers_as_one_by_one(db: 
 
     with engine.connect() as conn, conn.begin():
         # two clients in the first of len(members) files: the upload names them all
+        sqlite = conn.dialect.name == "sqlite"
+
+        def mapped() -> int:
+            return int(conn.exec_driver_sql("PRAGMA mmap_size").scalar_one())
+
         lookup = Lookup(campaign_id, len(members))
         batch = lookup.batch(conn, first, 1)
         assert lookup.every is not None and lookup.every.height == len(members)
         later = lookup(conn, second)
+        assert not sqlite or mapped() == 0
         small = Lookup(campaign_id, 1)
         assert small.batch(conn, first, 1).height == 2 and small.every is None
+        assert not sqlite or mapped() == MMAP_BYTES
     same(batch, first)
     same(later, second)
     engine.dispose()

@@ -265,10 +265,23 @@ def finish_delta(conn: Connection, campaign_id: int, touched: str, funnel: Funne
 _COUNTS = {"stage_tally": "members", "stage_days": "clients", "stage_dates": "clients"}
 
 
-def _drop_empty_sql() -> list[str]:
+def _dropping_emptied(table: str, upsert: str) -> list[str]:
+    """PostgreSQL: the statement `upsert` (adding a delta's sums to `table`), then the
+    groups it brought to 0 dropped, as its RETURNING tells them (rather than by reading
+    every group of the campaign for a count of 0: 0.2 s of a small upload into 10M
+    members, for `stage_dates`)."""
+    keys = _GROUP_KEYS[table]
+    count = _COUNTS[table]
+    emptied = f"{table}_emptied"
+    listed = ", ".join(keys)
     return [
-        f"DELETE FROM {table} WHERE campaign_id = :cid AND {count} = 0"
-        for table, count in _COUNTS.items()
+        f"DROP TABLE IF EXISTS {emptied}",
+        f"CREATE TEMPORARY TABLE {emptied} AS SELECT {listed} FROM {table} WHERE false",
+        f"WITH written AS ({upsert} RETURNING {listed}, {count})"
+        f" INSERT INTO {emptied} SELECT {listed} FROM written WHERE {count} = 0",
+        f"DELETE FROM {table} t USING {emptied} e WHERE t.campaign_id = :cid AND t.{count} = 0"
+        f" AND {' AND '.join(f't.{k} = e.{k}' for k in keys)}",
+        f"DROP TABLE {emptied}",
     ]
 
 
@@ -288,13 +301,14 @@ def delta_after_sql(touched: str, funnel: Funnel) -> list[str]:
     these on PostgreSQL, and so does the database function an advisor's upload calls
     (`access`): one definition for both."""
     columns = ", ".join(_ROW_COLUMNS)
+    tallies, histograms = _sums_sql(funnel, _DELTA, "true", "sign")
     return [
         f"INSERT INTO {_DELTA} (sign, {columns}) SELECT 1, {columns} FROM client_stage"
         f" WHERE campaign_id = :cid AND client_id IN (SELECT client_id FROM {touched})",
-        *_sums_sql(funnel, _DELTA, "true", "sign"),
-        _dates_sql(funnel, f"FROM {_DELTA}", "true", "sign"),
+        *_dropping_emptied("stage_tally", tallies),
+        *_dropping_emptied("stage_days", histograms),
+        *_dropping_emptied("stage_dates", _dates_sql(funnel, f"FROM {_DELTA}", "true", "sign")),
         f"DROP TABLE {_DELTA}",
-        *_drop_empty_sql(),
     ]
 
 
@@ -631,6 +645,7 @@ _BOOLEANS = ("control", "dnc", "skipped_stage", "do_not_call")
 _TALLY_KEYS = ["dim", "key", "assigned_at", "arm"]
 _DAYS_KEYS = ["dim", "key", "stage", "day"]
 _DATES_KEYS = ["dim", "date", "key", "assigned_at", "stage", "day"]
+_GROUP_KEYS = {"stage_tally": _TALLY_KEYS, "stage_days": _DAYS_KEYS, "stage_dates": _DATES_KEYS}
 _JDN_OF_1970 = 2_440_588
 
 

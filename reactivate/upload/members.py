@@ -17,7 +17,7 @@ from sqlalchemy import Connection, text
 
 from reactivate import registry
 from reactivate.clock import from_db
-from reactivate.db import bulk
+from reactivate.db import bulk, dialect
 from reactivate.db.dialect import streamed_rows
 from reactivate.rules import funnel
 from reactivate.sheets import values
@@ -182,6 +182,11 @@ class Lookup:
             named = len(issued) * self.files // max(files, 1)
             if members_at_most(conn, self.campaign_id, 2 * named):
                 self.every = load_members(conn, self.campaign_id, (), every_member=True)
+            else:
+                # the few clients' rows, and later their events and summary rows, lie
+                # scattered over the file: a page fault each, not a read() call (mapped
+                # for an upload naming most members, its pages would all stay resident)
+                dialect.map_sqlite_file(conn)
         return self(conn, issued)
 
     def __call__(self, conn: Connection, client_ids: Collection[str]) -> pl.DataFrame:
