@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import weakref
 from collections.abc import Iterator
+from typing import Any
 
 import polars as pl
 import pytest
@@ -171,4 +172,32 @@ def test_a_key_built_after_the_rows_still_refuses_a_repeated_row(db_url: str) ->
     with engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(MEMBERS)).scalar() == 2
         assert conn.exec_driver_sql(_MEMBER_KEY_AND_INDEXES).all() == before
+    engine.dispose()
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_an_interrupt_that_leaves_a_fetch_half_sent_ends_as_the_interrupt(
+    db_url: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An interrupt that lands while a streamed read's FETCH is being sent leaves the
+    connection busy: the transaction ends as the interrupt (its connection invalidated,
+    no ROLLBACK sent), not as a failed ROLLBACK ("another command is already in
+    progress") with a traceback logged while the pool resets the connection."""
+    import psycopg
+
+    from reactivate.db.dialect import streamed_rows
+    from reactivate.db.interrupts import Interrupted
+
+    def half_sent(cursor: psycopg.ServerCursor[Any], size: int = 0) -> list[Any]:
+        cursor.connection.pgconn.send_query(b"SELECT 1")  # sent, its answer never read
+        raise Interrupted(2)
+
+    monkeypatch.setattr(psycopg.ServerCursor, "fetchmany", half_sent)
+    engine = open_engine(db_url)
+    with pytest.raises(Interrupted), engine.begin() as conn:
+        for _ in streamed_rows(conn, "SELECT 1", 10):
+            pass
+    assert not [r for r in caplog.records if r.levelname in ("ERROR", "CRITICAL")]
+    with engine.connect() as conn:  # the pool gives a working connection again
+        assert conn.exec_driver_sql("SELECT 2").scalar() == 2
     engine.dispose()

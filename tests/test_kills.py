@@ -277,3 +277,32 @@ def test_eight_processes_uploading_at_once_count_as_one_after_another(
         assert "locked" not in out + err, err
         assert process.returncode == 0 and err == "", err
     assert _figures(campaign) == sequential
+
+
+def test_a_rollback_that_fails_over_an_interrupt_is_told_as_the_interrupt(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """When the rollback an interrupt set off fails itself (a statement the interrupt left
+    half-sent), the command says it was interrupted and nothing saved, and exits as the
+    signal does: the rollback's error, raised while the interrupt was handled, is no
+    traceback."""
+    import reactivate.report as report_module
+    from reactivate.db import interrupts
+    from reactivate.db.interrupts import Interrupted
+
+    def interrupted(*_: Any, **__: Any) -> None:
+        try:
+            raise Interrupted(signal.SIGINT)
+        except Interrupted:
+            raise RuntimeError("another command is already in progress") from None
+
+    monkeypatch.setattr(report_module, "build_report", interrupted)
+    monkeypatch.setattr(interrupts, "commits", lambda: 0)  # other tests' commits, this process
+    db = str(tmp_path / "campaign.db")
+    engine = open_engine(db)
+    registry.register(engine, CAMPAIGN_FILE)
+    engine.dispose()
+    result = CliRunner().invoke(app, ["report", "-c", SLUG, "--db", db])
+    assert result.exit_code == 128 + signal.SIGINT, result.output
+    assert t("error.interrupted") in result.output
+    assert "Traceback" not in result.output and isinstance(result.exception, SystemExit)

@@ -87,6 +87,8 @@ class _ReportingGroup(TyperGroup):
         except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM once `main` routed it here
             raise typer.Exit(_report_interrupt(exc)) from None
         except Exception as exc:
+            if (interrupt := _interrupt_beneath(exc)) is not None:
+                raise typer.Exit(_report_interrupt(interrupt)) from None
             # a shared PostgreSQL refusing what the caller's role may not do (SQLSTATE
             # 42501), where our own checks did not see it first: one line, not a traceback
             if getattr(getattr(exc, "orig", None), "sqlstate", None) != "42501":
@@ -102,6 +104,19 @@ def _raise_translated(exc: Exception) -> None:
     translated = cli_language.translated_error(exc)
     if translated is not exc:
         raise translated from None
+
+
+def _interrupt_beneath(exc: BaseException) -> KeyboardInterrupt | None:
+    """The interrupt `exc` was raised while handling, if any: a rollback that the
+    interrupt made fail (a statement left half-sent) must not bury it."""
+    seen: set[int] = set()
+    cause = exc.__context__
+    while cause is not None and id(cause) not in seen:
+        if isinstance(cause, KeyboardInterrupt):
+            return cause
+        seen.add(id(cause))
+        cause = cause.__context__
+    return None
 
 
 def _report_interrupt(exc: KeyboardInterrupt) -> int:

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from reactivate.db import scratch
+from reactivate.db import dialect, scratch
 
 if TYPE_CHECKING:
     import polars as pl
@@ -116,19 +116,14 @@ def _copy_postgresql(
 
 @contextlib.contextmanager
 def _copy(conn: Connection, statement: str) -> Iterator[Any]:
-    """psycopg's COPY on `conn`'s driver connection. An exception (an interrupt above all)
-    that leaves the COPY half-spoken leaves the connection busy: its ROLLBACK would fail
-    with "another command is already in progress" and a traceback would bury the cause. So
-    such a connection is invalidated (closed, no ROLLBACK sent; the server rolls back)."""
+    """psycopg's COPY on `conn`'s driver connection; one an exception leaves half-spoken
+    leaves the connection invalidated (`dialect.invalidate_if_busy`)."""
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
         with cursor.copy(statement) as copy:
             yield copy
     except BaseException:
-        from psycopg import pq
-
-        if cursor.connection.pgconn.transaction_status == pq.TransactionStatus.ACTIVE:
-            conn.invalidate()
+        dialect.invalidate_if_busy(conn)
         raise
     cursor.close()
 

@@ -79,11 +79,29 @@ def streamed_rows(
             cursor.execute(sql)
         while rows := cursor.fetchmany(batch_rows):
             yield rows
+    except BaseException:
+        if postgresql:
+            invalidate_if_busy(conn)
+        raise
     finally:
-        # an interrupt may have closed the connection before this generator is collected;
-        # its cursor went with it, and closing it again would only print a traceback
-        if not (conn.closed or conn.invalidated):
+        # an interrupt may have closed the connection before this generator is collected,
+        # or invalidated it (above): psycopg then closes the cursor without a word to the
+        # server (sqlite3 would raise); never left for the collector to warn about
+        if (postgresql and driver.closed) or not (conn.closed or conn.invalidated):
             cursor.close()
+
+
+def invalidate_if_busy(conn: Connection) -> None:
+    """After an exception (an interrupt above all) on PostgreSQL: when it left a command
+    half-spoken (a COPY, a server-side cursor's FETCH being sent), the connection is still
+    busy, and its ROLLBACK would fail with "another command is already in progress" and a
+    traceback that buries the cause. Such a connection is invalidated: closed with no
+    ROLLBACK sent, the server rolls the transaction back."""
+    from psycopg import pq
+
+    pgconn = conn.connection.driver_connection.pgconn  # type: ignore[union-attr]
+    if pgconn.transaction_status == pq.TransactionStatus.ACTIVE:
+        conn.invalidate()
 
 
 def time_type(conn: Connection) -> str:
