@@ -35,6 +35,22 @@ def setup(sqlite_url: str) -> tuple[str, Data]:
     return sqlite_url, registered(sqlite_url, 7, 60)
 
 
+def _set_client(
+    conn: Any, client_id: str, name: Any, mobile: Any, last_call: Any, callback: Any
+) -> None:
+    """Give a listed client these values, as stored (times aware, or None)."""
+    conn.execute(
+        tables.CLIENTS.update()
+        .where(tables.CLIENTS.c.client_id == client_id)
+        .values(name=name, mobile=mobile)
+    )
+    conn.execute(
+        tables.CLIENT_STAGES.update()
+        .where(tables.CLIENT_STAGES.c.client_id == client_id)
+        .values(last_call_at=last_call, callback_at=callback)
+    )
+
+
 def assert_no_personal_data(text: str, data: Data) -> None:
     for client in data.clients.values():
         assert client["mobile"] not in text
@@ -181,18 +197,13 @@ def test_the_dropped_list_as_files_byte_for_byte(sqlite_url: str, tmp_path: Path
     ]
     with engine.begin() as conn:
         for client, (name, mobile, last_call, callback) in zip(first, values, strict=True):
-            conn.execute(
-                tables.CLIENTS.update()
-                .where(tables.CLIENTS.c.client_id == client.client_id)
-                .values(name=name, mobile=mobile)
-            )
-            conn.execute(
-                tables.CLIENT_STAGES.update()
-                .where(tables.CLIENT_STAGES.c.client_id == client.client_id)
-                .values(
-                    last_call_at=last_call and last_call.replace(tzinfo=dt.UTC),
-                    callback_at=callback and callback.replace(tzinfo=dt.UTC),
-                )
+            _set_client(
+                conn,
+                client.client_id,
+                name,
+                mobile,
+                last_call and last_call.replace(tzinfo=dt.UTC),
+                callback and callback.replace(tzinfo=dt.UTC),
             )
         conn.execute(
             tables.ADVISORS.update()
@@ -325,16 +336,7 @@ def test_the_streamed_dropped_list_whatever_the_text_holds(
         for client, name, mobile, (last_call, callback) in zip(
             first, names, mobiles, zip(times[::2], times[1::2], strict=True), strict=True
         ):
-            conn.execute(
-                tables.CLIENTS.update()
-                .where(tables.CLIENTS.c.client_id == client.client_id)
-                .values(name=name, mobile=mobile)
-            )
-            conn.execute(
-                tables.CLIENT_STAGES.update()
-                .where(tables.CLIENT_STAGES.c.client_id == client.client_id)
-                .values(last_call_at=last_call, callback_at=callback)
-            )
+            _set_client(conn, client.client_id, name, mobile, last_call, callback)
         conn.execute(
             tables.ADVISORS.update()
             .where(tables.ADVISORS.c.code == first[0].advisor_code)
