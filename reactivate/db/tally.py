@@ -915,8 +915,8 @@ def _upsert(
     time_sql: str,
     drop_empty: bool,
 ) -> None:
-    """Add `sums` (a frame: a group's key columns, then counts, in key order) to `table`'s rows, and
-    (`drop_empty`) drop those groups whose count is then 0."""
+    """Add `sums` (a frame: a group's key columns, then counts, in key order) to `table`'s
+    rows, and (`drop_empty`) drop those groups whose count is then 0."""
     counts = [c for c in sums.columns if c not in keys]
     staged = f"{table}_sums"
     types = {
