@@ -133,6 +133,30 @@ def test_foreign_keys_known_to_hold_are_in_force_before_and_after(
     engine.dispose()
 
 
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+@pytest.mark.parametrize("few_rows_too", [True, False])
+def test_few_rows_skip_the_key_triggers_only_when_asked(
+    db_url: str, few_rows_too: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A few rows (below `FOREIGN_KEYS_ONCE_FROM`) go in without their keys' triggers only
+    with `few_rows_too` (an upload's write, which vouches for its rows); otherwise they
+    are checked row by row, and a bad one is refused at once."""
+    monkeypatch.setattr(bulk, "_may_skip_triggers", lambda conn: True)
+    engine = open_engine(db_url)
+    registry.register(engine, CAMPAIGN_FILE)
+    campaign = registry.open_campaign(engine, "2020h2-dormant")
+    seen: dict[str, object] = {}
+    with pytest.raises(exc.IntegrityError), engine.begin() as conn:
+        with bulk.foreign_keys_known_to_hold(conn, ["member"], 1, few_rows_too=few_rows_too):
+            seen["during"] = conn.exec_driver_sql("SHOW session_replication_role").scalar()
+            conn.execute(insert(MEMBERS), [_member(campaign.id, "vouched")])
+            seen["through"] = True
+        conn.execute(insert(MEMBERS), [_member(campaign.id, "after")])
+    assert seen["during"] == ("replica" if few_rows_too else "origin")
+    assert seen.get("through", False) == few_rows_too
+    engine.dispose()
+
+
 _MEMBER_KEY_AND_INDEXES = """SELECT indexname, indexdef FROM pg_indexes
                              WHERE schemaname = current_schema() AND tablename = 'member'
                              ORDER BY 1"""

@@ -13,6 +13,7 @@ import shutil
 import subprocess
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import openpyxl
@@ -256,9 +257,11 @@ def test_files_read_a_batch_at_a_time_come_to_what_one_batch_does(db: str, tmp_p
 def test_a_big_upload_checks_foreign_keys_once_and_keeps_them(
     db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """PostgreSQL: from FOREIGN_KEYS_ONCE_FROM clients (here 1), event's and
-    client_stage's keys are dropped for the insert and added back, checking every row."""
+    """PostgreSQL, a role that may not skip the keys' triggers: from
+    FOREIGN_KEYS_ONCE_FROM clients (here 1), event's and client_stage's keys are dropped
+    for the insert and added back, checking every row."""
     monkeypatch.setattr(bulk, "FOREIGN_KEYS_ONCE_FROM", 1)
+    monkeypatch.setattr(bulk, "_may_skip_triggers", lambda conn: False)
     book = make_workbook(db, tmp_path / "a001.xlsx", "A001", FULL)
     code, summary = upload(db, book)
     assert code == 0 and summary["applied"] == 2
@@ -270,6 +273,54 @@ def test_a_big_upload_checks_foreign_keys_once_and_keeps_them(
             " AND conrelid IN ('event'::regclass, 'client_stage'::regclass)",
         )
         assert keys == 6
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+@pytest.mark.parametrize("stray", [False, True])
+def test_the_writes_keys_are_skipped_only_when_every_staged_client_exists(
+    db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, stray: bool
+) -> None:
+    """PostgreSQL, a role that may set `session_replication_role`: the write's events,
+    summary rows and tallies go in without their keys' triggers when every staged fact
+    names a client in `client`; a fact naming one that is not (`stray`, slipped in among
+    the staged facts) leaves the triggers on, and the key refuses the whole write."""
+    from sqlalchemy import exc
+
+    from reactivate.upload import write
+
+    seen: list[str] = []
+    insert_and_refresh = write._insert_and_refresh
+
+    def spied(conn: Any, *args: Any) -> None:
+        seen.append(conn.exec_driver_sql("SHOW session_replication_role").scalar())
+        insert_and_refresh(conn, *args)
+
+    original_insert = write._insert
+
+    def with_stray(conn: Any, *args: Any) -> None:
+        conn.exec_driver_sql(
+            "INSERT INTO upload_event (client_id, stage, value, occurred_at, match_time,"
+            " file_index, source_row) VALUES ('nobody', 'note', 'x', now(), 1, 0, 999)"
+        )
+        original_insert(conn, *args)
+
+    monkeypatch.setattr(write, "_insert_and_refresh", spied)
+    if stray:
+        monkeypatch.setattr(write, "_insert", with_stray)
+    book = make_workbook(db, tmp_path / "a001.xlsx", "A001", FULL)
+    engine = open_engine(db)
+    try:
+        if stray:
+            with pytest.raises(exc.IntegrityError, match="event_client_id_fkey"):
+                results.upload(engine, SLUG, [book])
+        else:
+            assert results.upload(engine, SLUG, [book]).applied
+    finally:
+        engine.dispose()
+    assert seen == ["origin" if stray else "replica"]
+    assert (stage_of(db, "0010000001").converted_at is None) == stray
+    uploaded = scalar(db, "SELECT count(*) FROM event WHERE source = 'upload'")
+    assert (uploaded == 0) == stray and events(db, "nobody") == []
 
 
 def test_an_upload_reports_each_file_read_then_the_writing(db: str, tmp_path: Path) -> None:

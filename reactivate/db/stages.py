@@ -442,7 +442,7 @@ def _rebuild_set(
 
 
 #: The tables a rebuild writes, each with a foreign key to `campaign` (and the summary's to `client`).
-_WRITTEN = ("client_stage", "stage_tally", "stage_days", "stage_dates")
+WRITTEN = ("client_stage", "stage_tally", "stage_days", "stage_dates")
 
 
 def _rebuild_postgresql(
@@ -473,7 +473,7 @@ def _rebuild_postgresql(
         text(f"DELETE FROM client_stage WHERE campaign_id = :campaign_id {only.format(alias='')}"),
         params,
     ).rowcount
-    with bulk.foreign_keys_known_to_hold(conn, _WRITTEN, rows):
+    with bulk.foreign_keys_known_to_hold(conn, WRITTEN, rows):
         conn.execute(
             text(_summary_sql(campaign, sqlite=False, unvoided=unvoided, only=only)), params
         )
@@ -485,7 +485,7 @@ def _rebuild_postgresql(
     # PostgreSQL plans the next reads from statistics of the rows just replaced (after a
     # first rebuild: of an empty table; at 1M members it then took a bitmap scan and an
     # on-disk sort for `--by attempt`): sampled anew, 30,000 rows
-    for table in _WRITTEN:
+    for table in WRITTEN:
         conn.exec_driver_sql(f"ANALYZE {table}")
 
 
