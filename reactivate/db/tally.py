@@ -473,20 +473,22 @@ def _dates_sql(funnel: Funnel, source: str, where: str, weight: str) -> str:
     def least(days: list[str]) -> str:
         return days[0] if len(days) == 1 else f"LEAST({', '.join(days)})"
 
-    bounds = [f"({least(own)}, 1)"] if stages else []
+    bounds = [(least(own), 1)] if stages else []
     for k in range(1, len(stages) + 1):
         latest = own[0] if k == 1 else f"GREATEST({', '.join(own[:k])})"
         whole = " AND ".join(f"{o} IS NOT NULL" for o in own[:k])
         earliest = least(own[k:]) if k < len(stages) else "NULL"
         opens = f"{whole} AND ({earliest} IS NULL OR {latest} < {earliest})"
-        bounds.append(f"(CASE WHEN {opens} THEN {latest} END, -1)")
+        bounds.append((f"CASE WHEN {opens} THEN {latest} END", -1))
         if k < len(stages):
-            bounds.append(f"(CASE WHEN {opens} THEN {earliest} END, 1)")
+            bounds.append((f"CASE WHEN {opens} THEN {earliest} END", 1))
     if bounds:
+        days = ", ".join(bound for bound, _sign in bounds)
+        signs = ", ".join(str(sign) for _bound, sign in bounds)
         parts.append(
             f"SELECT 'cohort', s.seen, s.k_cohort, s.assigned_at, '{SKIPPED}',"
             " b.bound - s.seen, SUM(s.w * b.sign), 0, 0"
-            f" FROM s CROSS JOIN LATERAL (VALUES {', '.join(bounds)}) b(bound, sign)"
+            f" FROM s CROSS JOIN LATERAL unnest(ARRAY[{days}], ARRAY[{signs}]) b(bound, sign)"
             " WHERE s.seen IS NOT NULL AND b.bound IS NOT NULL"
             " GROUP BY s.seen, s.k_cohort, s.assigned_at, b.bound - s.seen"
             " HAVING SUM(s.w * b.sign) <> 0"
