@@ -706,9 +706,10 @@ def _keys_of_the_write(conn: Connection, touched: int) -> ContextManager[None]:
     (`bulk.foreign_keys_known_to_hold`): for an advisor's sheet at 10M members, they
     were about 0.1 s of the server's 0.5 s, each event's three keys looked up and their
     rows locked one by one. Should a staged client be missing, the triggers run and
-    refuse the write, as before. An upload naming many clients had its keys checked once
-    for the whole write (`bulk.foreign_keys_checked_once`) where skipping them is not
-    allowed; SQLite checks keys by an index probe per row.
+    refuse the write, as before. Where the triggers may not be skipped, an upload naming
+    many clients has its keys checked once for the whole write
+    (`bulk.foreign_keys_checked_once`), a smaller one row by row; SQLite checks keys by
+    an index probe per row.
     """
     if dialect.is_postgresql(conn) and conn.exec_driver_sql(_UNKNOWN_CLIENT_SQL).first() is None:
         tables = ["event", *stages.WRITTEN]
