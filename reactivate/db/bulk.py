@@ -228,8 +228,8 @@ def foreign_keys_known_to_hold(
     checked once (`foreign_keys_checked_once`), and any other role row by row.
 
     `few_rows_too`: the triggers are skipped whatever the number of rows (an upload's few
-    thousand events and summary rows: their keys' triggers were about 0.1 s of the
-    server's 0.5 s for an advisor's sheet at 10M members, each locking the row it found).
+    thousand events and summary rows: their keys' triggers were about 0.05-0.08 s of the
+    server's 0.45 s for an advisor's sheet at 10M members, each locking the row it found).
     """
     skip = few_rows_too and conn.dialect.name == "postgresql" and _owns(conn, tables)
     if not (skip or _bulk_on_postgresql(conn, tables, rows)) or not _may_skip_triggers(conn):
