@@ -281,6 +281,13 @@ WINDOW_INDEXES = {
 #: The one of `WINDOW_INDEXES` PostgreSQL has too.
 BOTH_DIALECTS = "ix_client_stage_dnc"
 
+#: PostgreSQL's GiST index of the summary by each client's evidence span (revision 0010,
+#: `stages.spans`): a date window finds by it the clients first seen before the window
+#: who have evidence inside it. Made by the revision alone, not described here: SQLAlchemy
+#: describes an index's method (`postgresql_using`) only by importing its PostgreSQL
+#: dialect, which every command importing the tables would then do.
+SPAN_INDEX = "ix_client_stage_span"
+
 #: The summary's columns of days from assignment to each stage.
 _DAYS = ("called_days", "reached_days", "wecom_days", "pushed_days", "converted_days")
 
