@@ -104,7 +104,7 @@ def schema_differences(url: str) -> list[Any]:
 
 
 def test_postgresql_finds_a_window_s_returning_clients_by_their_span(db_url: str) -> None:
-    """Revision 0010's GiST index is of the very expression a window's statement tests
+    """Revision 0010's SP-GiST index is of the very expression a window's statement tests
     (`stages.spans`), which the planner matches only as written; SQLite has none."""
     from reactivate.db import stages
 
@@ -113,7 +113,7 @@ def test_postgresql_finds_a_window_s_returning_clients_by_their_span(db_url: str
         assert query(db_url, "SELECT name FROM sqlite_master WHERE name LIKE '%span%'") == []
         return
     made = query(db_url, f"SELECT indexdef FROM pg_indexes WHERE indexname = '{models.SPAN_INDEX}'")
-    assert len(made) == 1 and "USING gist" in made[0][0]
+    assert len(made) == 1 and "USING spgist" in made[0][0]
     engine = create_engine(db_url)
     with engine.begin() as conn:
         conn.exec_driver_sql("SET LOCAL enable_seqscan = off")

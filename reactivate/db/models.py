@@ -281,7 +281,7 @@ WINDOW_INDEXES = {
 #: The one of `WINDOW_INDEXES` PostgreSQL has too.
 BOTH_DIALECTS = "ix_client_stage_dnc"
 
-#: PostgreSQL's GiST index of the summary by each client's evidence span (revision 0010,
+#: PostgreSQL's SP-GiST index of the summary by each client's evidence span (revision 0010,
 #: `stages.spans`): a date window finds by it the clients first seen before the window
 #: who have evidence inside it. Made by the revision alone, not described here: SQLAlchemy
 #: describes an index's method (`postgresql_using`) only by importing its PostgreSQL

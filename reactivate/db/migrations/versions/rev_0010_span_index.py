@@ -1,6 +1,6 @@
 """A date window finds the clients first seen before it by the span of their evidence.
 
-Revision 0010 (PostgreSQL): a GiST index of `client_stage` by each client's evidence span,
+Revision 0010 (PostgreSQL): an SP-GiST index of `client_stage` by each client's evidence span,
 from its earliest first call, WeCom add, push or conversion to the latest of those and
 of its last ones (`stages.spans`; NULL without evidence). A window's clients first seen
 before it who have evidence inside it all have a span holding the window's start, a
@@ -31,7 +31,7 @@ def upgrade() -> None:
     if op.get_bind().dialect.name == "sqlite":
         return
     op.execute(
-        f"CREATE INDEX IF NOT EXISTS ix_client_stage_span ON client_stage USING gist ({SPAN})"
+        f"CREATE INDEX IF NOT EXISTS ix_client_stage_span ON client_stage USING spgist ({SPAN})"
     )
     # the expression's statistics, which tell the planner how few spans hold a day
     op.execute("ANALYZE client_stage")
