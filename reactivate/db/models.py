@@ -288,6 +288,13 @@ BOTH_DIALECTS = "ix_client_stage_dnc"
 #: describes an index's method (`postgresql_using`) only by importing its PostgreSQL
 #: dialect, which every command importing the tables would then do.
 SPAN_INDEX = "ix_client_stage_span"
+#: PostgreSQL's index of the calls by campaign, client and time, holding their id and
+#: disposition (revision 0010, `WHERE stage = 'call'`): a date window reads the calls
+#: inside it of the clients called before it and since its start from it alone
+#: (`report.source._returning_events`). Made by the revision alone, as `SPAN_INDEX`.
+CALL_INDEX = "ix_event_call_times"
+#: The indexes revision 0010 makes that the tables here do not describe.
+REVISION_ONLY = (SPAN_INDEX, CALL_INDEX)
 
 #: The summary's columns of days from assignment to each stage.
 _DAYS = ("called_days", "reached_days", "wecom_days", "pushed_days", "converted_days")

@@ -232,14 +232,26 @@ def _returning_events(scope: Scope, rows: str = "client_stage") -> str:
     )
     columns = "e.id, e.client_id, e.stage, e.value, e.source, e.occurred_at"
     own = "e.campaign_id = b.campaign_id AND e.client_id = b.client_id AND e.stage = '{}'"
-    # PostgreSQL: LATERAL, for the same order (joined, it hashed the clients and read
-    # every event of the campaign, a parallel seq scan, already at 100k); OFFSET 0 keeps
-    # the subquery from being pulled up into that join again
-    events = (
-        f"CROSS JOIN event e ON {own}"
-        if scope.sqlite
-        else f"CROSS JOIN LATERAL (SELECT {columns} FROM event e WHERE {own} OFFSET 0) e"
-    )
+
+    def events(kind: str) -> str:
+        if scope.sqlite:
+            return f"CROSS JOIN event e ON {own.format(kind)}"
+        # PostgreSQL: LATERAL, for the same order (joined, it hashed the clients and read
+        # every event of the campaign, a parallel seq scan, already at 100k); OFFSET 0
+        # keeps the subquery from being pulled up into that join again. Calls inside the
+        # window are read from `models.CALL_INDEX` alone (no event row: their stage is the
+        # index's condition, and their source no evidence tells apart)
+        read = columns
+        if kind == funnel.EVENT_CALL:
+            read = columns.replace("e.stage", f"'{kind}' AS stage").replace(
+                "e.source", "CAST(NULL AS VARCHAR) AS source"
+            )
+        inside = " AND ".join(bounds)
+        return (
+            f"CROSS JOIN LATERAL (SELECT {read} FROM event e"
+            f" WHERE {own.format(kind)} AND {inside} OFFSET 0) e"
+        )
+
     # PostgreSQL, reading the summary itself (a partial view): its candidates by their
     # span, which holds the window's start (`stages.spans`), not by a scan each
     spanning = (
@@ -248,7 +260,7 @@ def _returning_events(scope: Scope, rows: str = "client_stage") -> str:
     # only the kinds some client had before the window (`_ranges`); none: nobody's events
     arms = " UNION ALL ".join(
         [
-            f"SELECT {columns} FROM {rows} b {events.format(_KINDS[column])}"
+            f"SELECT {columns} FROM {rows} b {events(_KINDS[column])}"
             f" WHERE b.campaign_id = :cid AND {spanning}{_returning(column, 'b')}"
             f" AND {' AND '.join(bounds)}"
             for column in _ranges(scope).returning
