@@ -35,8 +35,12 @@ SPAN = (
 def upgrade() -> None:
     if op.get_bind().dialect.name == "sqlite":
         return
+    # only the clients with evidence: a load's new members have none (the planner knows
+    # a span that holds a time is not NULL); built over every row, a 10M load's 8.2M new
+    # summary rows cost it 22.5 s more wall
     op.execute(
-        f"CREATE INDEX IF NOT EXISTS ix_client_stage_span ON client_stage USING spgist ({SPAN})"
+        "CREATE INDEX IF NOT EXISTS ix_client_stage_span ON client_stage"
+        f" USING spgist ({SPAN}) WHERE {SPAN} IS NOT NULL"
     )
     op.execute(
         "CREATE INDEX IF NOT EXISTS ix_event_call_times ON event"
