@@ -1220,10 +1220,13 @@ def _write(
     # since the compare), this load's import records, or clients compared with or added
     # to `client` under the load's lock on it: their foreign keys hold without a check.
     # The new members' rows go in with the tables' indexes and keys dropped, those made
-    # again after them by a sort each (the keys checking every row once); the statements
-    # that look members up come after, with the indexes back.
+    # again after them by a sort each (the keys checking every row once), each by this
+    # backend alone (the new members' keys are alike or in order: parallel workers only
+    # cost CPU); the statements that look members up come after, with the indexes back.
     with bulk.foreign_keys_known_to_hold(conn, summary_tables, new_members):
-        with bulk.indexes_built_after(conn, summary_tables, new_members, keys=True):
+        with bulk.indexes_built_after(
+            conn, summary_tables, new_members, keys=True, parallel=False
+        ):
             if new_members:
                 conn.exec_driver_sql(
                     f"""INSERT INTO member (campaign_id, client_id, joined_at, import_id, dnc, control)
