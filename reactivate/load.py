@@ -1224,9 +1224,7 @@ def _write(
     # backend alone (the new members' keys are alike or in order: parallel workers only
     # cost CPU); the statements that look members up come after, with the indexes back.
     with bulk.foreign_keys_known_to_hold(conn, summary_tables, new_members):
-        with bulk.indexes_built_after(
-            conn, summary_tables, new_members, keys=True, parallel=False
-        ):
+        with bulk.indexes_built_after(conn, summary_tables, new_members, keys=True, parallel=False):
             if new_members:
                 conn.exec_driver_sql(
                     f"""INSERT INTO member (campaign_id, client_id, joined_at, import_id, dnc, control)
