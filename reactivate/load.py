@@ -421,7 +421,7 @@ def _load_spilled(
             conn.exec_driver_sql(
                 f"SELECT 1 FROM campaign WHERE id = {int(campaign.id)} FOR KEY SHARE"
             )
-        compared = _compare(conn)
+        compared = _compare(conn, summary.loaded + members)
         summary.updated, summary.unchanged = compared.updated, compared.unchanged
         import_ids: list[int] = []
         if status != "dry_run":
@@ -1158,7 +1158,13 @@ class _Compared(NamedTuple):
     new: int  # clients not stored yet
 
 
-def _compare(conn: Connection) -> _Compared:
+def _compare(conn: Connection, staged: int) -> _Compared:
+    """The staged rows (`staged` of them) against the stored clients. With no client
+    stored yet (a new database: none can be added meanwhile, under the load's lock) every
+    staged row is new, and the join is not run (a left join of 8.2M staged rows with an
+    empty `client`: 1.9 s at 10M, benchmarks/README.md)."""
+    if not conn.exec_driver_sql("SELECT EXISTS (SELECT 1 FROM client)").scalar():
+        return _Compared(updated=0, unchanged=0, changed=0, new=staged)
     changed = " OR ".join(dialect.is_distinct(conn, f"c.{c}", f"s.{c}") for c in _DATA_COLUMNS)
     stored = f"c.client_id IS NOT NULL AND ({changed})"
     counts = conn.exec_driver_sql(
