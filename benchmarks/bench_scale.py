@@ -2,7 +2,8 @@
 
 Each method runs in a fresh subprocess and prints one line: wall and CPU time (the
 process's user + system), on PostgreSQL the server's CPU time for the method's database
-(its backends' and autovacuum workers' user + system, sampled from /proc: `ServerCpu`),
+(its backends', their parallel workers' and autovacuum workers' user + system, sampled
+from /proc: `ServerCpu`),
 peak RSS (VmHWM) and the load average beside it, since the machine is shared. With
 `--statements`, each method's slowest SQL statements follow its line. Asserts nothing.
 
