@@ -44,6 +44,7 @@ from reactivate.privacy import masked_mobile_sql, masked_name_sql
 if TYPE_CHECKING:
     from sqlalchemy import Connection, Engine
 
+    from reactivate.db.migrate import Upgraded
     from reactivate.db.reads import SQLiteEngine
     from reactivate.rules.campaign import Campaign
     from reactivate.sheets.workbook import Stamp
@@ -737,57 +738,73 @@ def _own_refresh(conn: Connection, who_calls: Caller | None, campaign_id: int) -
 
 def init(engine: Engine, prefix: str = DEFAULT_PREFIX) -> InitSummary:
     """Make the group roles (`<prefix>_ops`, ...), grant them what each role may do and
-    put the row-level security policies in place; run again after `db upgrade`. Needs
-    the schema's owner with the right to create roles (the DBA)."""
+    put the row-level security policies in place (`upgrade` does it again). Needs the
+    schema's owner with the right to create roles (the DBA)."""
     with engine.begin() as conn:
         _postgres(conn)
-        schema = str(conn.execute(text("SELECT current_schema()")).scalar_one())
-        found = {
-            row.role: row.db_role
-            for row in conn.execute(text("SELECT role, db_role FROM access_group"))
-        }
-        groups = {role: found.get(role, f"{prefix}_{role}") for role in ROLES}
-        quoted = {role: _quote(conn, name) for role, name in groups.items()}
-        created = []
-        for role, name in groups.items():
-            exists = conn.execute(
-                text("SELECT 1 FROM pg_roles WHERE rolname = :n"), {"n": name}
-            ).first()
-            if exists is None:
-                conn.exec_driver_sql(f"CREATE ROLE {quoted[role]} NOLOGIN")
-                created.append(name)
-            if role not in found:
-                conn.execute(
-                    text("INSERT INTO access_group (role, db_role) VALUES (:r, :n)"),
-                    {"r": role, "n": name},
-                )
-        schema_q = conn.dialect.identifier_preparer.quote_identifier(schema)
-        analysts = f"'{groups[ANALYST]}'"  # a checked role name: no quote inside
-        for statement in (
-            *_grants(quoted, schema_q),
-            *_functions(schema_q, quoted),
-            *_masked_view(quoted, analysts),
-        ):
-            conn.exec_driver_sql(statement)
-        policies = 0
-        for table in _GUARDED_TABLES:
-            conn.exec_driver_sql(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")
-            conn.exec_driver_sql(f"DROP POLICY IF EXISTS rx_ops ON {table}")
-            conn.exec_driver_sql(
-                f"CREATE POLICY rx_ops ON {table} TO {quoted[OPS]} USING (true) WITH CHECK (true)"
+        return _apply(conn, prefix)
+
+
+def upgrade(engine: Engine) -> Upgraded:
+    """`reactivate db upgrade`: the schema brought to this release's and, where roles are
+    in force, their grants, policies and each campaign's summary refresh applied again
+    in the same transaction, so that a new table or a new definition of the refresh
+    (its name's digest) is never out of the roles' reach. The group roles exist by then:
+    no right to create roles is needed."""
+    from reactivate.db import migrate
+
+    return migrate.upgrade(engine, roles=lambda conn: _apply(conn, DEFAULT_PREFIX))
+
+
+def _apply(conn: Connection, prefix: str) -> InitSummary:
+    """`init`'s work inside the caller's transaction."""
+    schema = str(conn.execute(text("SELECT current_schema()")).scalar_one())
+    found = {
+        row.role: row.db_role
+        for row in conn.execute(text("SELECT role, db_role FROM access_group"))
+    }
+    groups = {role: found.get(role, f"{prefix}_{role}") for role in ROLES}
+    quoted = {role: _quote(conn, name) for role, name in groups.items()}
+    created = []
+    for role, name in groups.items():
+        exists = conn.execute(
+            text("SELECT 1 FROM pg_roles WHERE rolname = :n"), {"n": name}
+        ).first()
+        if exists is None:
+            conn.exec_driver_sql(f"CREATE ROLE {quoted[role]} NOLOGIN")
+            created.append(name)
+        if role not in found:
+            conn.execute(
+                text("INSERT INTO access_group (role, db_role) VALUES (:r, :n)"),
+                {"r": role, "n": name},
             )
-            policies += 1
-        for table, name, command, roles, using, check in _policies(quoted):
-            conn.exec_driver_sql(f"DROP POLICY IF EXISTS {name} ON {table}")
-            statement = f"CREATE POLICY {name} ON {table} FOR {command} TO {roles}"
-            if using is not None:
-                statement += f" USING ({using})"
-            if check is not None:
-                statement += f" WITH CHECK ({check})"
-            conn.exec_driver_sql(statement)
-            policies += 1
-        for campaign_id in conn.execute(text("SELECT id FROM campaign ORDER BY id")).scalars():
-            install_refresh(conn, int(campaign_id))
+    schema_q = conn.dialect.identifier_preparer.quote_identifier(schema)
+    analysts = f"'{groups[ANALYST]}'"  # a checked role name: no quote inside
+    for statement in (
+        *_grants(quoted, schema_q),
+        *_functions(schema_q, quoted),
+        *_masked_view(quoted, analysts),
+    ):
+        conn.exec_driver_sql(statement)
+    policies = 0
+    for table in _GUARDED_TABLES:
+        conn.exec_driver_sql(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")
+        conn.exec_driver_sql(f"DROP POLICY IF EXISTS rx_ops ON {table}")
+        conn.exec_driver_sql(
+            f"CREATE POLICY rx_ops ON {table} TO {quoted[OPS]} USING (true) WITH CHECK (true)"
+        )
+        policies += 1
+    for table, name, command, roles, using, check in _policies(quoted):
+        conn.exec_driver_sql(f"DROP POLICY IF EXISTS {name} ON {table}")
+        statement = f"CREATE POLICY {name} ON {table} FOR {command} TO {roles}"
+        if using is not None:
+            statement += f" USING ({using})"
+        if check is not None:
+            statement += f" WITH CHECK ({check})"
+        conn.exec_driver_sql(statement)
+        policies += 1
+    for campaign_id in conn.execute(text("SELECT id FROM campaign ORDER BY id")).scalars():
+        install_refresh(conn, int(campaign_id))
     return InitSummary(schema=schema, groups=groups, created=created, policies=policies)
 
 

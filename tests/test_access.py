@@ -474,6 +474,37 @@ def test_a_campaign_re_registered_by_an_ops_login_gets_a_new_refresh_function(
 
 
 @postgres_only
+def test_only_db_upgrade_upgrades_a_shared_schema_and_it_applies_the_roles_again(
+    shared: Shared,
+) -> None:
+    adv1 = shared.login("adv1", "advisor", advisor="A001")
+    book = make_workbook(shared.owner, shared.tmp / "a001.xlsx", "A001", {"0010000001": FILL})
+    # as a release ago: the revision before 0009 (whose columns 0009 keeps when found),
+    # and the refresh function of that release's summary, not this one's
+    engine = open_engine(shared.owner)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("UPDATE alembic_version SET version_num = '0007'")
+        conn.exec_driver_sql(f"DROP FUNCTION {_refresh_function(shared.owner)}(text[])")
+    engine.dispose()
+    for db in (adv1, shared.owner):  # neither upgrades it on the way
+        refused = invoke("results", "upload", str(book), "-c", SLUG, db=db)
+        assert refused.exit_code == 1
+        assert "only the schema's owner upgrades it, by `reactivate db upgrade`" in refused.output
+    assert _rows(shared.owner, "SELECT version_num FROM alembic_version") == [("0007",)]
+
+    upgraded = invoke("db", "upgrade", "--format", "json", db=shared.owner)
+    assert upgraded.exit_code == 0, upgraded.output
+    found = json.loads(upgraded.output)
+    assert (found["before"], found["roles_applied"]) == ("0007", True)
+    assert invoke("results", "upload", str(book), "-c", SLUG, db=adv1).exit_code == 0
+    _equal_to_a_rebuild(shared.owner)
+    # current: run again, it applies the roles all the same (a release may change the
+    # refresh without a revision) and says so
+    again = invoke("db", "upgrade", db=shared.owner)
+    assert again.exit_code == 0 and "applied again" in again.output
+
+
+@postgres_only
 def test_an_advisor_s_upload_undo_and_correction_keep_the_tallies_equal_to_a_rebuild(
     shared: Shared,
 ) -> None:

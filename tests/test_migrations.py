@@ -150,7 +150,7 @@ def test_a_release_s_schema_made_without_revisions_is_stamped(db_url: str) -> No
         conn.exec_driver_sql("INSERT INTO meta (key, value) VALUES ('schema_version', '2')")
     engine.dispose()
     done = json.loads(run("db", "upgrade", "--db", db_url, "-f", "json"))
-    assert done == {"before": None, "after": HEAD, "legacy_version": 2}
+    assert done == {"before": None, "after": HEAD, "legacy_version": 2, "roles_applied": False}
     assert scalar(db_url, "SELECT version_num FROM alembic_version") == HEAD
     assert schema_differences(db_url) == []
 

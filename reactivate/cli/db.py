@@ -16,14 +16,19 @@ app = typer.Typer(help="help.db", no_args_is_help=True)
 
 @app.command("upgrade", help="help.db.upgrade")
 def upgrade(db: DbOption = None, fmt: FormatOption = Format.table) -> None:
-    from reactivate.db import migrate
+    from reactivate import access
     from reactivate.db.engine import open_engine
 
     used = open_engine(db, upgrade=False)  # creates the database, as `init` does
-    done = migrate.upgrade(used)
+    done = access.upgrade(used)
     if fmt is Format.json:
         print_json(
-            {"before": done.before, "after": done.after, "legacy_version": done.legacy_version}
+            {
+                "before": done.before,
+                "after": done.after,
+                "legacy_version": done.legacy_version,
+                "roles_applied": done.roles_applied,
+            }
         )
         return
     url = used.url.render_as_string()
@@ -36,6 +41,8 @@ def upgrade(db: DbOption = None, fmt: FormatOption = Format.table) -> None:
         return
     key = "summary.db_upgraded" if done.changed else "summary.db_current"
     console().print(t(key, url=url, before=before, after=done.after))
+    if done.roles_applied:
+        console().print(t("summary.db_roles_applied"))
 
 
 @app.command("backup", help="help.db.backup")

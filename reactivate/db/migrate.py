@@ -6,11 +6,17 @@ current database never needs. Databases from before revisions carry only
 `meta.schema_version`: version 2 (the baseline revision's schema) is checked for every
 table and index of the baseline and stamped; version 1 first gets what version 2 added
 (the funnel columns of `client_stage`, filled by a refresh of every campaign).
+
+A shared PostgreSQL with roles in force (`roles_in_force`) is upgraded only by `reactivate
+db upgrade`, which applies the roles' grants and functions again in the same transaction
+(`reactivate.access.upgrade`): a new release's tables and summary refresh would otherwise
+be out of the roles' reach until someone ran `access init` again.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from pathlib import Path
 
 from alembic import command
@@ -33,6 +39,7 @@ class Upgraded:
     before: str | None
     after: str | None
     legacy_version: int | None = None
+    roles_applied: bool = False  # the roles' grants and functions applied again
 
     @property
     def changed(self) -> bool:
@@ -46,10 +53,18 @@ def config(connection: Connection | None = None) -> Config:
     return settings
 
 
-def upgrade(engine: Engine, *, create: bool = True) -> Upgraded:
+def upgrade(
+    engine: Engine,
+    *,
+    create: bool = True,
+    roles: Callable[[Connection], object] | None = None,
+) -> Upgraded:
     """Upgrade the database to `HEAD` in one transaction; an empty one is created when
     `create`. Refuses (`DatabaseError`) a database at a revision this release does not
-    know: a newer release upgraded it."""
+    know: a newer release upgraded it. Where roles are in force, `roles` applies their
+    grants and functions again in the same transaction, even when the schema was current
+    (a release may change the summary's refresh without a revision); without it such a
+    database, when not current, is refused (only `reactivate db upgrade` passes it)."""
     with engine.begin() as conn:
         locks.lock_schema(conn)  # two first runs at once: the second finds the work done
         settings = config(conn)
@@ -64,10 +79,27 @@ def upgrade(engine: Engine, *, create: bool = True) -> Upgraded:
                 command.stamp(settings, baseline.REVISION)
         elif before not in _known(settings):
             raise DatabaseError(t("error.db_revision", url=engine.url, found=before, known=HEAD))
+        shared = roles_in_force(conn)
+        if shared and roles is None and before != HEAD:
+            raise DatabaseError(
+                t("error.db_upgrade_shared", url=engine.url, found=before, known=HEAD)
+            )
         command.upgrade(settings, "head")
         if legacy is not None and legacy < baseline.SCHEMA_VERSION:
             _refresh_every_campaign(conn)
-    return Upgraded(before=before, after=HEAD, legacy_version=legacy)
+        if shared and roles is not None:
+            roles(conn)
+    return Upgraded(
+        before=before, after=HEAD, legacy_version=legacy, roles_applied=shared and roles is not None
+    )
+
+
+def roles_in_force(conn: Connection) -> bool:
+    """A PostgreSQL database whose group roles `access init` recorded (revision 0003's
+    `access_group`)."""
+    if conn.dialect.name != "postgresql" or not inspect(conn).has_table("access_group"):
+        return False
+    return conn.exec_driver_sql("SELECT 1 FROM access_group LIMIT 1").first() is not None
 
 
 def _known(settings: Config) -> set[str]:

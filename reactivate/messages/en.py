@@ -126,6 +126,7 @@ TEXTS: dict[str, str] = {
     "summary.db_created": "Database {url} created at schema revision {after}.",
     "summary.db_current": "Database {url} is already at schema revision {after}.",
     "summary.db_upgraded": "Database {url} upgraded from {before} to schema revision {after}.",
+    "summary.db_roles_applied": "Roles are in force here: their grants, policies and each campaign's summary refresh were applied again.",
     "label.db_revision": "schema revision {revision}",
     "label.db_legacy_version": "schema version {version} (before revisions)",
     "summary.alias": "Branch name '{alias}' now means '{canonical}' ({moved} clients moved).",
@@ -221,6 +222,11 @@ TEXTS: dict[str, str] = {
     "error.db_revision": (
         "Database {url} is at schema revision {found}, which this reactivate (revision {known}) "
         "does not know: a newer release upgraded it. Install that release or a later one."
+    ),
+    "error.db_upgrade_shared": (
+        "Database {url} is at schema revision {found}; this reactivate needs {known}. Roles "
+        "are in force on it, so only the schema's owner upgrades it, by `reactivate db "
+        "upgrade` (which also applies the roles' grants again)."
     ),
     "error.advisor_unknown": "No advisor with code '{code}' in the roster.",
     "error.stamp_damaged": (
@@ -846,7 +852,7 @@ TEXTS: dict[str, str] = {
     "help.db": "Look after the database itself: schema upgrades and backups.",
     "help.db.backup": "Copy the SQLite database to FILE while others keep working (PostgreSQL: pg_dump).\n\nThe copy is consistent as of one moment and only you can read it. To restore, copy it back over the database file while no command runs.\n\nExample: reactivate db backup backups/2020-07-01.db --db campaign.db",
     "help.db.backup.file": "The copy to write, a new file, e.g. backups/2020-07-01.db.",
-    "help.db.upgrade": "Bring the database's schema up to this release's, in one transaction.\n\nAny command upgrades an older database when it opens it; this one says what it did. A database a newer release upgraded is refused. Take a backup first.\n\nExample: reactivate db upgrade --db campaign.db",
+    "help.db.upgrade": "Bring the database's schema up to this release's, in one transaction.\n\nAny command upgrades an older database when it opens it; this one says what it did. On a shared PostgreSQL with roles (`access init`), only this command upgrades, run by the schema's owner, and it applies the roles' grants and policies again in the same transaction. A database a newer release upgraded is refused. Take a backup first.\n\nExample: reactivate db upgrade --db campaign.db",
     "help.demo": "Run the whole campaign on the shipped sample data: load, assign, simulated calls, upload, report.\n\nThe advisors' work is a seeded simulation, dated inside the campaign (2020-07-01 to 2020-12-31); the report lands near the source's 49% reached, 14% WeCom, 6.4% converted.\n\nExample: reactivate demo --out out/demo",
     "help.demo.db": "Database for the demo (must be fresh). Default: <out>/demo.db, recreated.",
     "help.demo.out": "Folder for the demo's workbooks and files.",
@@ -999,7 +1005,7 @@ TEXTS: dict[str, str] = {
     "label.user": "user",
     "label.role": "role",
     "help.access": "Who may see and change what on a shared PostgreSQL, enforced by the database.",
-    "help.access.init": "Create the group roles, their grants and the row-level security policies (once, and again after `db upgrade`). Run by the schema's owner with the right to create roles.\n\nExample: reactivate access init --db postgresql://dba@db.example/reactivate",
+    "help.access.init": "Create the group roles, their grants and the row-level security policies (once; `db upgrade` applies them again itself). Run by the schema's owner with the right to create roles.\n\nExample: reactivate access init --db postgresql://dba@db.example/reactivate",
     "help.access.init.prefix": "Group roles are named PREFIX_ops, PREFIX_manager, PREFIX_advisor, PREFIX_analyst.",
     "help.access.grant": "Give a database login a role, replacing the one it had (ops only).\n\nExample: reactivate access grant wang_li --role manager --branch SH01",
     "help.access.grant.user": "The person's database login (made if missing).",
