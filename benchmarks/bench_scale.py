@@ -2,7 +2,8 @@
 
 Each method runs in a fresh subprocess and prints one line: wall and CPU time (the
 process's user + system), on PostgreSQL the server's CPU time for the method's database
-(its backends' and autovacuum workers' user + system, sampled from /proc: `ServerCpu`),
+(its backends', their parallel workers' and autovacuum workers' user + system, sampled
+from /proc: `ServerCpu`),
 peak RSS (VmHWM) and the load average beside it, since the machine is shared. With
 `--statements`, each method's slowest SQL statements follow its line. Asserts nothing.
 
@@ -38,6 +39,7 @@ import contextlib
 import json
 import os
 import platform
+import re
 import sqlite3
 import subprocess
 import sys
@@ -83,7 +85,10 @@ class ServerCpu:
     """CPU time of the PostgreSQL server processes working for `database`: each backend's
     (and autovacuum worker's) process title names its database, so /proc is sampled for
     them while a method runs, keeping each one's highest user + system time (a backend's
-    last half second before it exits is missed)."""
+    last half second before it exits is missed). A parallel worker's title names only its
+    leader's process id ("parallel worker for PID N"), not the database: such workers of
+    the backends found are counted too (`workers()` their share), and polled every 50 ms
+    while they live, since most live a few seconds (a parallel index build's)."""
 
     def __init__(self, database: str) -> None:
         import threading
@@ -105,22 +110,58 @@ class ServerCpu:
     def seconds(self) -> float:
         return sum(self.seen.values())
 
+    def workers(self) -> float:
+        """The parallel workers' share of `seconds()`."""
+        return sum(used for pid, used in self.seen.items() if pid in self.parallel)
+
+    def _used(self, pid: int) -> float | None:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+        return (int(fields[11]) + int(fields[12])) / self.tick
+
+    @staticmethod
+    def _still_worker(pid: int) -> bool:
+        try:
+            return b"parallel worker" in Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            return False
+
     def _sample(self) -> None:
+        self.parallel: set[int] = set()
+        leader = re.compile(rb"parallel worker for PID (\d+)")
         while True:
             for entry in Path("/proc").iterdir():
                 if not entry.name.isdigit():
                     continue
                 try:
                     title = (entry / "cmdline").read_bytes()
-                    if not title.startswith(b"postgres: ") or self.marker not in title + b" ":
-                        continue
-                    fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
                 except OSError:
                     continue
-                used = (int(fields[11]) + int(fields[12])) / self.tick
+                if not title.startswith(b"postgres: "):
+                    continue
                 pid = int(entry.name)
-                self.seen[pid] = max(self.seen.get(pid, 0.0), used)
-            if self.done.wait(0.5):
+                if self.marker not in title + b" ":
+                    worker = leader.search(title)
+                    if worker is None or int(worker.group(1)) not in self.seen:
+                        continue
+                    self.parallel.add(pid)
+                used = self._used(pid)
+                if used is not None:
+                    self.seen[pid] = max(self.seen.get(pid, 0.0), used)
+            # the live parallel workers polled often until the next scan of /proc
+            for _ in range(10):
+                alive = [pid for pid in self.parallel if self._still_worker(pid)]
+                if not alive:
+                    break
+                for pid in alive:
+                    used = self._used(pid)
+                    if used is not None:
+                        self.seen[pid] = max(self.seen[pid], used)
+                if self.done.wait(0.05):
+                    return
+            if self.done.wait(0.5 if not alive else 0.0):
                 return
 
 
@@ -357,6 +398,7 @@ def child(method: str, work: Path, rows: int, pg: str, statements: bool) -> None
         result = _run(method, work, rows, pg, timed)
     if server is not None:
         result["server_cpu"] = server.seconds()
+        result["server_cpu_parallel_workers"] = server.workers()
     if timed is not None:
         result["statements"] = timed.slowest()
     result["peak_mb"] = peak_mb()
@@ -452,7 +494,10 @@ def main() -> None:
         result = json.loads(done.stdout.strip().splitlines()[-1])
         results[method] = result
         load = ", ".join(f"{x:.1f}" for x in result["load_average"])
-        server = f"  server CPU {result['server_cpu']:8.2f} s" if "server_cpu" in result else ""
+        server = ""
+        if "server_cpu" in result:
+            server = f"  server CPU {result['server_cpu']:8.2f} s"
+            server += f" ({result.get('server_cpu_parallel_workers', 0.0):.2f} s parallel workers)"
         print(
             f"{method:18} wall {result['wall']:8.2f} s  CPU {result['cpu']:8.2f} s{server}  "
             f"peak {result['peak_mb']:7,.0f} MB  load average {load}  "

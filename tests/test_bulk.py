@@ -200,6 +200,41 @@ def test_a_key_built_after_the_rows_still_refuses_a_repeated_row(db_url: str) ->
 
 
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+@pytest.mark.parametrize("parallel", [True, False])
+def test_indexes_built_after_without_parallel_workers(db_url: str, parallel: bool) -> None:
+    """Without `parallel`, the indexes and keys built after the rows are built with no
+    parallel workers (the setting read by each CREATE INDEX and ADD CONSTRAINT), and
+    the transaction's own setting is as it was once they are built; with it, untouched."""
+    from sqlalchemy import event
+
+    engine = open_engine(db_url)
+    registry.register(engine, CAMPAIGN_FILE)
+    campaign = registry.open_campaign(engine, "2020h2-dormant")
+    workers: list[tuple[str, str]] = []
+
+    def note(conn: Any, cursor: Any, statement: str, *args: object) -> None:
+        if statement.startswith(("CREATE INDEX", "ALTER TABLE member ADD")):
+            cursor.execute("SHOW max_parallel_maintenance_workers")
+            workers.append((statement.split()[2], cursor.fetchone()[0]))
+
+    with engine.begin() as conn:
+        conn.exec_driver_sql("INSERT INTO client (client_id, updated_at) VALUES ('c1', now())")
+    with engine.begin() as conn:
+        conn.exec_driver_sql("SET LOCAL max_parallel_maintenance_workers = 3")
+        event.listen(conn, "after_cursor_execute", note)
+        with bulk.indexes_built_after(
+            conn, ["member"], bulk.FOREIGN_KEYS_ONCE_FROM, keys=True, parallel=parallel
+        ):
+            conn.execute(insert(MEMBERS), [_member(campaign.id, "c1")])
+        event.remove(conn, "after_cursor_execute", note)
+        after = conn.exec_driver_sql("SHOW max_parallel_maintenance_workers").scalar()
+    engine.dispose()
+    built = "3" if parallel else "0"
+    assert workers == [("member", built), ("ix_member_advisor_code", built)]
+    assert after == "3"
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 def test_an_interrupt_that_leaves_a_fetch_half_sent_ends_as_the_interrupt(
     db_url: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -264,6 +264,33 @@ def test_the_column_pattern_takes_exactly_the_columns_up_to_the_limit(
     assert not any(pattern.fullmatch(n.encode()) for n in outside)
 
 
+def test_the_patterns_take_exactly_the_rows_and_columns_up_to_every_limit() -> None:
+    """Every row limit up to 1,200 (and a few wide ones) against every number near it,
+    with and without a leading zero; every column limit up to AEF against names of one to
+    three letters."""
+    import itertools
+    import re
+    import string
+
+    for limit in [*range(1, 1201), 9_999, 10_000, 10_001, 1_000_003, 1_048_576]:
+        pattern = re.compile(b"(?:" + limits._at_most_number(limit) + b")")
+        for number in [*range(min(2 * limit + 12, 1300)), limit - 1, limit, limit + 1, 10 * limit]:
+            for text in (str(number), f"0{number}"):
+                inside = text == str(number) and 1 <= number <= limit
+                assert bool(pattern.fullmatch(text.encode())) == inside, (limit, text)
+    names = [
+        "".join(letters)
+        for width in (1, 2, 3)
+        for letters in itertools.product(string.ascii_uppercase, repeat=width)
+    ]
+    for limit in [*names[:812], "XFD", "ZZZ"]:
+        pattern = re.compile(b"(?:" + limits._at_most_letters(limit) + b")")
+        last = limits._column_number(limit)
+        for name in [*names[:800:3], *names[800::97], limit]:
+            inside = limits._column_number(name) <= last
+            assert bool(pattern.fullmatch(name.encode())) == inside, (limit, name)
+
+
 def test_a_bomb_among_the_workbooks_of_a_folder_is_refused_at_its_turn(
     db: str, tmp_path: Path
 ) -> None:

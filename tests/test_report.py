@@ -578,15 +578,47 @@ def test_a_window_reads_only_the_summary_ranges_someone_was_first_seen_in(db_url
     opening = (dt.date(2020, 6, 1), dt.date(2020, 7, 31))
     report(engine, since=opening[0], until=opening[1])
     read = " ".join(statements)
-    assert "FROM client_stage i" not in read and "FROM client_stage b" not in read
+    # a kind's candidates: summary rows (SQLite), or the clients PostgreSQL found by their
+    # span (`source.CANDIDATES`)
+    candidates = ("FROM client_stage b", f"FROM {source.CANDIDATES} b")
+    assert "FROM client_stage i" not in read and not any(c in read for c in candidates)
     statements.clear()
     report(engine, since=dt.date(2020, 7, 6), until=dt.date(2020, 7, 12))
-    assert "FROM client_stage b" in " ".join(statements)
+    assert any(c in " ".join(statements) for c in candidates)
     # the cohort rows that size the ranges are read once, though several statements use them
     assert sum("dim = 'cohort' AND stage IN" in s for s in statements) == 1
     event.remove(engine, "before_cursor_execute", _seen)
     assert_window(engine, data, dict(config.targets), *opening, None)
     engine.dispose()
+
+
+def test_postgresql_reads_a_week_s_returning_calls_from_their_index(db_url: str) -> None:
+    """The calls inside a week of the clients called before it are read from revision
+    0010's index of the calls alone (`source._returning_events`: no event row)."""
+    from sqlalchemy import event
+
+    engine = open_engine(db_url)
+    if engine.dialect.name != "postgresql":
+        engine.dispose()
+        return
+    registry.register(engine, CAMPAIGN_FILE)
+    insert(engine, registry.get(engine, SLUG).id, _week_story(), imports=False)
+    statements: list[tuple[str, Any]] = []
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _seen(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        statements.append((statement, parameters))
+
+    report(engine, since=dt.date(2020, 7, 6), until=dt.date(2020, 7, 12))
+    event.remove(engine, "before_cursor_execute", _seen)
+    (made,) = [(sql, values) for sql, values in statements if "report_days AS" in sql]
+    with engine.begin() as conn:
+        conn.exec_driver_sql("DROP TABLE IF EXISTS report_days")
+        conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
+        conn.exec_driver_sql("SET LOCAL enable_bitmapscan = off")
+        plan = " ".join(row[0] for row in conn.exec_driver_sql(f"EXPLAIN {made[0]}", made[1]))
+    engine.dispose()
+    assert f"Index Only Scan using {tables.CALL_INDEX} on event" in plan
 
 
 def test_attempt_report_says_which_call_reached_them(campaign: Any) -> None:

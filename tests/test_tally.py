@@ -254,7 +254,9 @@ def test_a_rebuild_written_in_bulk_equals_the_tallies_kept_in_step(
         # campaign, client; the key and the summary's indexes but SQLite's window indexes
         sqlite_only = set(tables.WINDOW_INDEXES) - {tables.BOTH_DIALECTS}
         indexes = {index.name for index in tables.CLIENT_STAGES.indexes}
-        assert len(before[0]) == 3 + len(indexes - sqlite_only)
+        # and the index of their spans, which its revision makes (`tables.SPAN_INDEX`)
+        assert tables.SPAN_INDEX in before[0]
+        assert len(before[0]) == 3 + len(indexes - sqlite_only) + 1
     engine.dispose()
 
 

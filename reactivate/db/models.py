@@ -267,7 +267,8 @@ WECOM_TOKENS = Table(
 #: index when every row had an entry (benchmarks/README.md). PostgreSQL has only the last
 #: (revision 0007, every row: `postgresql_where` would make every SQLite command import
 #: PostgreSQL's dialect): its week read the summary faster by one parallel scan than by
-#: the others' ranges (12.2 s against 22.8 s at 10M).
+#: the others' ranges (12.2 s against 22.8 s at 10M), and now finds those clients by
+#: their evidence span (`SPAN_INDEX`).
 WINDOW_INDEXES = {
     "ix_client_stage_called": (
         ("campaign_id", "called_at", "last_call_at"),
@@ -280,6 +281,20 @@ WINDOW_INDEXES = {
 }
 #: The one of `WINDOW_INDEXES` PostgreSQL has too.
 BOTH_DIALECTS = "ix_client_stage_dnc"
+
+#: PostgreSQL's SP-GiST index of the summary by each client's evidence span (revision 0010,
+#: `stages.spans`): a date window finds by it the clients first seen before the window
+#: who have evidence inside it. Made by the revision alone, not described here: SQLAlchemy
+#: describes an index's method (`postgresql_using`) only by importing its PostgreSQL
+#: dialect, which every command importing the tables would then do.
+SPAN_INDEX = "ix_client_stage_span"
+#: PostgreSQL's index of the calls by campaign, client and time, holding their id and
+#: disposition (revision 0010, `WHERE stage = 'call'`): a date window reads the calls
+#: inside it of the clients called before it and since its start from it alone
+#: (`report.source._returning_events`). Made by the revision alone, as `SPAN_INDEX`.
+CALL_INDEX = "ix_event_call_times"
+#: The indexes revision 0010 makes that the tables here do not describe.
+REVISION_ONLY = (SPAN_INDEX, CALL_INDEX)
 
 #: The summary's columns of days from assignment to each stage.
 _DAYS = ("called_days", "reached_days", "wecom_days", "pushed_days", "converted_days")

@@ -43,6 +43,27 @@ DAYS_COLUMNS = {
     funnel.PUSHED: "pushed_days",
     funnel.CONVERTED: "converted_days",
 }
+#: The first times of evidence of each kind, and the latest times of each kind, that
+#: bound a client's evidence span (`spans`).
+SPAN_FIRSTS = ("called_at", "wecom_at", "pushed_at", "converted_at")
+SPAN_LASTS = ("last_call_at", "last_wecom_at", "last_pushed_at", "last_converted_at")
+
+
+def spans(row: str) -> str:
+    """SQL (PostgreSQL): the summary row `row`'s evidence span, a closed `tstzrange` from
+    its earliest first call, WeCom add, push or conversion to the latest of those and of
+    its last call, WeCom add, push and conversion; NULL without evidence. The expression
+    of PostgreSQL's `ix_client_stage_span` (revision 0010), which the planner uses only
+    for this very expression: a date window finds by it, as a stabbing query, the clients
+    whose evidence began before it and goes on into it (`report.source`)."""
+    firsts = ", ".join(f"{row}.{c}" for c in SPAN_FIRSTS)
+    lasts = ", ".join(f"{row}.{c}" for c in SPAN_LASTS)
+    return (
+        f"(CASE WHEN COALESCE({firsts}) IS NOT NULL"
+        f" THEN tstzrange(LEAST({firsts}), GREATEST({firsts}, {lasts}), '[]') END)"
+    )
+
+
 #: Who the funnel counts (`tally.assigned`).
 ASSIGNED = tally.assigned()
 

@@ -73,12 +73,24 @@ def source(scope: Scope, *, returning: bool = False, part: bool = False) -> str:
     stored = _stored_days(scope)
     if returning:
         stored += [f"cs.{c} AS h_{c}" for c in OWN]
+    with_, rows = "", f"client_stage cs{_joined(scope)} WHERE {scope.in_campaign} AND {ASSIGNED}"
+    if returning and scope.sqlite:
+        rows += f" AND {_returning_inside(scope)}"
+    elif returning:
+        # PostgreSQL: the clients first seen before the window who may have evidence
+        # inside it read once, by their span (`_returning_inside`), and their events for
+        # them alone (`_returning_events`); each kind's candidates read by a scan of
+        # their own cost a week at 10M a scan of every summary row each
+        with_ = (
+            f"WITH {CANDIDATES} AS MATERIALIZED (SELECT cs.* FROM client_stage cs"
+            f" WHERE {scope.in_campaign} AND {ASSIGNED} AND {_returning_inside(scope)}) "
+        )
+        rows = f"{CANDIDATES} cs{_joined(scope, CANDIDATES)} WHERE TRUE"
     facts = (
-        f"SELECT cs.client_id, cs.advisor_code, cs.assigned_at, cs.control, {times},"
+        f"{with_}SELECT cs.client_id, cs.advisor_code, cs.assigned_at, cs.control, {times},"
         " cs.reactivated_at, cs.dnc, cs.do_not_call, cs.last_call_at, cs.callback_at,"
         f" cs.branch, cs.risk, cs.asset_band, cs.cohort, {', '.join(stored)}"
-        f" FROM client_stage cs{_joined(scope)} WHERE {scope.in_campaign} AND {ASSIGNED}"
-        f"{f' AND {_returning_inside(scope)}' if returning else ''}{_PART if part else ''}"
+        f" FROM {rows}{_PART if part else ''}"
     )
     # the same funnel columns `stages.refresh` stores, from the window's first times; a
     # stage's days are the summary's own whenever its first time is the window's
@@ -183,19 +195,23 @@ _EVIDENCE = {
 RETURNING = "report_returning"
 
 
-def _joined(scope: Scope) -> str:
+#: PostgreSQL's name, in a window's statement, of the clients first seen before the window
+#: who may have evidence inside it (`source`).
+CANDIDATES = "candidates"
+
+
+def _joined(scope: Scope, rows: str = "client_stage") -> str:
     """On PostgreSQL with a `since`, the join of the first times inside the window (`w`) of
-    the clients first seen before it who have evidence of such a kind inside it
-    (`_returning_events`), joined as a subquery: a temporary table would keep the whole
-    statement from PostgreSQL's parallel workers (a week at 10M: 12.2 s by one parallel
-    scan, 22.8 s from such a table by index ranges). SQLite reads them from the table
-    `materialize` wrote them to, a client at a time (`_windowed`)."""
+    the clients of `rows` (the summary, or the window's `CANDIDATES`) first seen before it
+    who have evidence of such a kind inside it (`_returning_events`), joined as a
+    subquery of the same statement. SQLite reads them from the table `materialize` wrote
+    them to, a client at a time (`_windowed`)."""
     if scope.sqlite or scope.options.since is None:
         return ""
-    return f" LEFT JOIN ({_returning_events(scope)}) w ON w.client_id = cs.client_id"
+    return f" LEFT JOIN ({_returning_events(scope, rows)}) w ON w.client_id = cs.client_id"
 
 
-def _returning_events(scope: Scope) -> str:
+def _returning_events(scope: Scope, rows: str = "client_stage") -> str:
     """SQL of the first time inside the window of each of `WINDOW_TIMES`' kinds, per client
     first seen before it who may have more of a kind later (`_returning`): for each kind,
     those clients' events of that kind dated inside the window (voided events excluded),
@@ -216,19 +232,37 @@ def _returning_events(scope: Scope) -> str:
     )
     columns = "e.id, e.client_id, e.stage, e.value, e.source, e.occurred_at"
     own = "e.campaign_id = b.campaign_id AND e.client_id = b.client_id AND e.stage = '{}'"
-    # PostgreSQL: LATERAL, for the same order (joined, it hashed the clients and read
-    # every event of the campaign, a parallel seq scan, already at 100k); OFFSET 0 keeps
-    # the subquery from being pulled up into that join again
-    events = (
-        f"CROSS JOIN event e ON {own}"
-        if scope.sqlite
-        else f"CROSS JOIN LATERAL (SELECT {columns} FROM event e WHERE {own} OFFSET 0) e"
+
+    def events(kind: str) -> str:
+        if scope.sqlite:
+            return f"CROSS JOIN event e ON {own.format(kind)}"
+        # PostgreSQL: LATERAL, for the same order (joined, it hashed the clients and read
+        # every event of the campaign, a parallel seq scan, already at 100k); OFFSET 0
+        # keeps the subquery from being pulled up into that join again. Calls inside the
+        # window are read from `models.CALL_INDEX` alone (no event row: their stage is the
+        # index's condition, and their source no evidence tells apart)
+        read = columns
+        if kind == funnel.EVENT_CALL:
+            read = columns.replace("e.stage", f"'{kind}' AS stage").replace(
+                "e.source", "CAST(NULL AS VARCHAR) AS source"
+            )
+        inside = " AND ".join(bounds)
+        return (
+            f"CROSS JOIN LATERAL (SELECT {read} FROM event e"
+            f" WHERE {own.format(kind)} AND {inside} OFFSET 0) e"
+        )
+
+    # PostgreSQL, reading the summary itself (a partial view): its candidates by their
+    # span, which holds the window's start (`stages.spans`), not by a scan each
+    spanning = (
+        "" if scope.sqlite or rows != "client_stage" else f"{stages.spans('b')} @> :since AND "
     )
     # only the kinds some client had before the window (`_ranges`); none: nobody's events
     arms = " UNION ALL ".join(
         [
-            f"SELECT {columns} FROM client_stage b {events.format(_KINDS[column])}"
-            f" WHERE b.campaign_id = :cid AND {_returning(column, 'b')} AND {' AND '.join(bounds)}"
+            f"SELECT {columns} FROM {rows} b {events(_KINDS[column])}"
+            f" WHERE b.campaign_id = :cid AND {spanning}{_returning(column, 'b')}"
+            f" AND {' AND '.join(bounds)}"
             for column in _ranges(scope).returning
         ]
         or [f"SELECT {columns} FROM event e WHERE 1 = 0"]
@@ -254,9 +288,12 @@ def _returning_inside(scope: Scope) -> str:
     campaign), no row is. Otherwise, on SQLite each pair of kinds is a range of an index
     of the summary (revision 0005), of the one kind inside the window or of the other
     before it, a subquery each, the rows looked up by rowid (planned as one OR, it took
-    another index and read every assigned client). PostgreSQL tests the conditions in one
-    parallel scan of the summary: by such index ranges and a table of the returning
-    clients, a week at 10M took 22.8 s (20.8 s of one server process) against 12.2 s;
+    another index and read every assigned client). On PostgreSQL every such client has an
+    evidence span that holds the window's start (`stages.spans`), a stabbing query
+    revision 0010's SP-GiST index answers; the conditions are tested on those rows alone.
+    A week at 10M: 232,931 index entries for 232,849 clients, where one parallel scan
+    tested all 10.5M summary rows (and each kind's candidates took a scan of their own;
+    by revision 0005's ranges and a table of the returning clients it had taken 22.8 s);
     with nothing before the window, a month 2.9 s -> 0.54 s."""
     until = scope.options.until is not None
 
@@ -269,7 +306,8 @@ def _returning_inside(scope: Scope) -> str:
     if not scope.sqlite:
         pairs = [f"{inside(f'cs.{k}')} AND ({_seen_before('cs')})" for k in _EARLIEST]
         returning = " OR ".join(_returning(column) for column in _EARLIEST)
-        return f"({' OR '.join(f'({r})' for r in [*pairs, returning])})"
+        any_of = " OR ".join(f"({r})" for r in [*pairs, returning])
+        return f"{stages.spans('cs')} @> :since AND ({any_of})"
 
     def others(kind: str, test: Callable[[str], str]) -> str:
         # `+` keeps SQLite to the index of the range the arm is for
