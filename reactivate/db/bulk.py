@@ -242,6 +242,14 @@ def foreign_keys_known_to_hold(
     conn.exec_driver_sql("SET LOCAL session_replication_role = DEFAULT")
 
 
+def may_skip_key_triggers(conn: Connection, tables: Sequence[str]) -> bool:
+    """Whether `foreign_keys_known_to_hold` would skip `tables`' key triggers for a few rows
+    (`few_rows_too`): PostgreSQL, a role that owns them and may set
+    `session_replication_role`. A caller that must prove its keys hold first asks this,
+    so that a role that may not (an advisor's) is spared the proof."""
+    return conn.dialect.name == "postgresql" and _owns(conn, tables) and _may_skip_triggers(conn)
+
+
 def _may_skip_triggers(conn: Connection) -> bool:
     """Whether this session's role may set `session_replication_role`."""
     version = conn.dialect.server_version_info or (0,)

@@ -400,8 +400,8 @@ def _json_column(value: Any) -> Any:
 def _shown_columns(frame: Any, names: tuple[str, ...], tz: Any) -> list[Any]:
     """Stored times (columns `names` of `frame`: naive UTC text, 2020-07-16
     10:11:28.156347, with as many digits of fraction as there are, or none) as
-    `isoformat()` writes them on `tz`'s clock
-    (2020-07-16T18:11:28.156347+08:00; no fraction when it is 0), or NULL: polars
+    `isoformat()` writes them on `tz`'s clock (2020-07-16T18:11:28.156347+08:00; no
+    fraction when it is 0), or NULL: polars
     expressions over `frame`. The offset is the zone's at that time, from the table of
     its changes (`clock.offset_spans`) over the years the times span."""
     import polars as pl

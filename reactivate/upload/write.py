@@ -706,13 +706,18 @@ def _keys_of_the_write(conn: Connection, touched: int) -> ContextManager[None]:
     (`bulk.foreign_keys_known_to_hold`): for an advisor's sheet at 10M members, they
     were about 0.05-0.08 s of the server's 0.45 s, each event's three keys looked up and
     their rows locked one by one. Should a staged client be missing, the triggers run and
-    refuse the write, as before. Where the triggers may not be skipped, an upload naming
+    refuse the write, as before. Where the triggers may not be skipped (nor the clients
+    looked up for it: an advisor's role), an upload naming
     many clients has its keys checked once for the whole write
     (`bulk.foreign_keys_checked_once`), a smaller one row by row; SQLite checks keys by
     an index probe per row.
     """
-    if dialect.is_postgresql(conn) and conn.exec_driver_sql(_UNKNOWN_CLIENT_SQL).first() is None:
-        tables = ["event", *stages.WRITTEN]
+    tables = ["event", *stages.WRITTEN]
+    # the clients seen to exist only where the triggers may then be skipped
+    if (
+        bulk.may_skip_key_triggers(conn, tables)
+        and conn.exec_driver_sql(_UNKNOWN_CLIENT_SQL).first() is None
+    ):
         return bulk.foreign_keys_known_to_hold(conn, tables, touched, few_rows_too=True)
     return bulk.foreign_keys_checked_once(conn, ["event", "client_stage"], touched)
 
