@@ -255,7 +255,10 @@ def _bench_secret() -> bytes:
 
 class ServerCPU:
     """CPU seconds of this process's PostgreSQL backends and their parallel workers, sampled
-    from /proc (a backend's figures vanish with it, so the last sample is kept)."""
+    from /proc (a backend's figures vanish with it, so the last sample is kept): those of
+    the engine's connections, and any other backend whose client is a TCP socket of this
+    process (the `--dropped` list reads through ADBC's driver on a connection of its own,
+    which the engine never sees)."""
 
     def __init__(self) -> None:
         self.backends: set[int] = set()
@@ -280,19 +283,27 @@ class ServerCPU:
         return (int(fields[11]) + int(fields[12])) / _TICK
 
     def _workers(self) -> list[int]:
-        found = []
+        """Backends whose client is a socket of this process (their title names the client's
+        address and port: `postgres: USER DB 127.0.0.1(PORT) ...`), then the parallel
+        workers of every backend known."""
+        titles = {}
         for entry in os.scandir("/proc"):
             if not entry.name.isdigit():
                 continue
             try:
-                cmdline = Path(entry.path, "cmdline").read_bytes()
+                titles[int(entry.name)] = Path(entry.path, "cmdline").read_bytes()
             except OSError:
                 continue
-            if b"parallel worker for PID" in cmdline and any(
-                cmdline.rstrip(b"\0 ").endswith(str(b).encode()) for b in self.backends
-            ):
-                found.append(int(entry.name))
-        return found
+        ports = [f"({port})".encode() for port in _own_ports()]
+        for pid, title in titles.items():
+            if title.startswith(b"postgres: ") and any(port in title for port in ports):
+                self.backends.add(pid)
+        return [
+            pid
+            for pid, title in titles.items()
+            if b"parallel worker for PID" in title
+            and any(title.rstrip(b"\0 ").endswith(str(b).encode()) for b in self.backends)
+        ]
 
     def sample(self) -> None:
         for pid in [*self.backends, *self._workers()]:
@@ -313,6 +324,30 @@ class ServerCPU:
         self._stop.set()
         self._thread.join()
         return sum(self.last.values())
+
+
+def _own_ports() -> list[int]:
+    """The local ports of this process's TCP sockets (/proc: its descriptors' socket inodes,
+    looked up in the TCP tables)."""
+    inodes = set()
+    for entry in os.scandir("/proc/self/fd"):
+        try:
+            target = os.readlink(entry.path)
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[8:-1])
+    ports = []
+    for table in ("/proc/self/net/tcp", "/proc/self/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            if fields[9] in inodes:
+                ports.append(int(fields[1].rsplit(":", 1)[1], 16))
+    return ports
 
 
 def _engine(database: str, server: ServerCPU) -> Any:

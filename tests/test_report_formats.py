@@ -159,7 +159,6 @@ def test_the_streamed_dropped_list_is_the_list_written_row_by_row(
     byte for byte the list read as clients then written by Python; and the table's count
     is the list's."""
     monkeypatch.setattr(dropped_module, "_BLOCK_ROWS", 7)
-    monkeypatch.setattr(dropped_module, "_COPY_BLOCK", 500)
     monkeypatch.setattr(dropped_module, "_SUMMARY_PART", 16)
     registered(db_url, 7, 60)
     lengths = []
