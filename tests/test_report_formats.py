@@ -364,6 +364,18 @@ def test_a_part_of_the_list_whose_text_would_not_read_back_is_read_row_by_row() 
     assert dropped_module._part_frame([None, *columns[1:]], 2, names) is None
 
 
+def test_the_list_is_ordered_by_advisor_then_client_id_as_text() -> None:
+    """The whole list's order (`dropped._order`): by advisor code, then client id byte by
+    byte, whether the ids are digits of one length (sorted as numbers) or not."""
+    import polars as pl
+
+    for ids in (["0000000010", "0000000009", "0000000100"], ["10", "9", "100"], ["b", "A1", "9"]):
+        rows = [(code, client) for code in ("B2", "A10", "B10") for client in ids]
+        frame = pl.DataFrame(rows, schema=["advisor_code", "client_id"], orient="row")
+        ordered = frame[dropped_module._order(frame)].rows()
+        assert ordered == sorted(rows, key=lambda row: (row[0].encode(), row[1].encode()))
+
+
 def test_markdown_fits_wecom(setup: tuple[str, Data]) -> None:
     db, _data = setup
     out = run(db, "report", "--campaign", SLUG, "--format", "markdown").stdout
