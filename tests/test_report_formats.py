@@ -376,6 +376,43 @@ def test_the_list_is_ordered_by_advisor_then_client_id_as_text() -> None:
         assert ordered == sorted(rows, key=lambda row: (row[0].encode(), row[1].encode()))
 
 
+def test_an_interrupt_while_postgresql_reads_the_list_stops_it(db_url: str) -> None:
+    """The list is read by ADBC on a thread of its own (`dropped._read`): an interrupt
+    meanwhile reaches the command as one (on the main thread ADBC would take it, cancel
+    the statement and leave only the statement's error), and the statement is cancelled."""
+    import os
+    import signal
+    import threading
+    import time
+
+    import adbc_driver_postgresql.dbapi as adbc
+    import sqlalchemy
+
+    if not db_url.startswith("postgresql"):
+        pytest.skip("ADBC reads the list on PostgreSQL only")
+
+    class Stopped(Exception):
+        pass
+
+    def stop(_signum: int, _frame: Any) -> None:
+        raise Stopped
+
+    url = sqlalchemy.make_url(db_url).set(drivername="postgresql")
+    before = signal.signal(signal.SIGINT, stop)
+    began = time.perf_counter()
+    try:
+        with (
+            adbc.connect(url.render_as_string(hide_password=False), autocommit=True) as conn,
+            conn.cursor() as cursor,
+        ):
+            threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT)).start()
+            with pytest.raises(Stopped):
+                dropped_module._read(cursor, "SELECT pg_sleep(30) AS waited")
+    finally:
+        signal.signal(signal.SIGINT, before)
+    assert time.perf_counter() - began < 10
+
+
 def test_markdown_fits_wecom(setup: tuple[str, Data]) -> None:
     db, _data = setup
     out = run(db, "report", "--campaign", SLUG, "--format", "markdown").stdout

@@ -14,6 +14,7 @@ import contextlib
 import datetime as dt
 import io
 import re
+import threading
 from collections.abc import Iterable, Iterator, Mapping
 from itertools import repeat
 from typing import Any, cast
@@ -252,14 +253,43 @@ def _postgres_frames(scope: Scope, stage: str) -> Iterator[Any]:
     if not scope.windowed:
         plan |= {"enable_hashjoin": "off", "enable_mergejoin": "off"}
     with _snapshot_reader(scope, plan) as cursor:
-        cursor.execute(sql)
-        frame = pl.DataFrame(cursor.fetch_arrow())
+        frame = _read(cursor, sql)
     names = [name for name in _STORED if name != "advisor_name"]
     frame = frame.rename(dict(zip(frame.columns, names, strict=True))).with_columns(
         pl.col(names[:4]).cast(pl.String),
         pl.col(names[4:]).cast(pl.Datetime("us", "UTC")).dt.replace_time_zone(None),
     )
     yield _ordered(scope, frame)
+
+
+def _read(cursor: Any, sql: str) -> Any:
+    """The rows of `sql` as a polars frame, read by the ADBC `cursor` on a thread of its
+    own: on the main thread ADBC takes SIGINT for itself during its calls and cancels the
+    statement, whose error then reads as any other (the interrupt lost); here an interrupt
+    reaches the waiting main thread as the command's, and the statement is cancelled."""
+    import polars as pl
+
+    read: dict[str, Any] = {}
+
+    def work() -> None:
+        try:
+            cursor.execute(sql)
+            read["frame"] = pl.DataFrame(cursor.fetch_arrow())
+        except BaseException as exc:  # raised on the main thread, below
+            read["error"] = exc
+
+    worker = threading.Thread(target=work, name="dropped-list")
+    worker.start()
+    try:
+        while worker.is_alive():  # woken at once by a signal, or within the timeout
+            worker.join(0.2)
+    except BaseException:
+        cursor.adbc_cancel()
+        worker.join()
+        raise
+    if "error" in read:
+        raise read["error"]
+    return read["frame"]
 
 
 @contextlib.contextmanager
