@@ -190,7 +190,9 @@ def _sqlite_frames(scope: Scope, stage: str) -> Iterator[Any]:
         + pl.duration(microseconds=pl.col(name).str.slice(20).str.pad_end(6, "0").cast(pl.Int64))
         for name in _STORED[5:]
     )
-    yield _ordered(scope, pl.concat(frames).with_columns(moments))
+    ordered = _ordered(scope, pl.concat(frames).with_columns(moments))
+    del frames  # not held beside their ordered copy while the list is written
+    yield ordered
 
 
 #: how SQLite stores a time, to the second (a fraction of six digits follows)
@@ -259,7 +261,9 @@ def _postgres_frames(scope: Scope, stage: str) -> Iterator[Any]:
         pl.col(names[:4]).cast(pl.String),
         pl.col(names[4:]).cast(pl.Datetime("us", "UTC")).dt.replace_time_zone(None),
     )
-    yield _ordered(scope, frame)
+    ordered = _ordered(scope, frame)
+    del frame  # not held beside its ordered copy while the list is written
+    yield ordered
 
 
 def _read(cursor: Any, sql: str) -> Any:
