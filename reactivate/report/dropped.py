@@ -270,26 +270,37 @@ def _read(cursor: Any, sql: str) -> Any:
     """The rows of `sql` as a polars frame, read by the ADBC `cursor` on a thread of its
     own: on the main thread ADBC takes SIGINT for itself during its calls and cancels the
     statement, whose error then reads as any other (the interrupt lost); here an interrupt
-    reaches the waiting main thread as the command's, and the statement is cancelled."""
+    reaches the waiting main thread as the command's, the statement is cancelled, and the
+    thread is waited for (through any further interrupt) before the connection closes."""
     import polars as pl
 
     read: dict[str, Any] = {}
+    stopped, done = threading.Event(), threading.Event()
 
     def work() -> None:
         try:
-            cursor.execute(sql)
-            read["frame"] = pl.DataFrame(cursor.fetch_arrow())
+            if not stopped.is_set():
+                cursor.execute(sql)
+                read["frame"] = pl.DataFrame(cursor.fetch_arrow())
         except BaseException as exc:  # raised on the main thread, below
             read["error"] = exc
+        finally:
+            done.set()
 
-    worker = threading.Thread(target=work, name="dropped-list")
-    worker.start()
+    # waited for on an event, not `Thread.join`: a join that an interrupt ends may mark
+    # the thread as ended while it still runs (Python 3.11), and the connection would then
+    # close under it
     try:
-        while worker.is_alive():  # woken at once by a signal, or within the timeout
-            worker.join(0.2)
+        threading.Thread(target=work, name="dropped-list").start()
+        while not done.wait(0.2):  # woken at once by a signal, or within the timeout
+            pass
     except BaseException:
-        cursor.adbc_cancel()
-        worker.join()
+        stopped.set()
+        with contextlib.suppress(Exception):
+            cursor.adbc_cancel()
+        while not done.is_set():
+            with contextlib.suppress(BaseException):  # the first interrupt is raised
+                done.wait()
         raise
     if "error" in read:
         raise read["error"]
