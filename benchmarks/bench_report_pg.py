@@ -733,6 +733,13 @@ def main() -> None:
             "SELECT pg_size_pretty(pg_database_size(current_database()))"
         ).fetchone()[0]
         summarised = conn.execute("SELECT COUNT(*) FROM client_stage").fetchone()[0]
+        # a week reads about 2 GB of summary and index pages: whether they are in the
+        # server's own buffers or copied from the OS cache on every run shows in its time
+        memory = ", ".join(
+            f"{name} {conn.execute(f'SHOW {name}').fetchone()[0]}"
+            for name in ("shared_buffers", "effective_cache_size", "work_mem")
+        )
+    print(f"server: {memory}")
     if args.refresh_runs or summarised < members:
         m = measure("refresh", args.pg, {}, max(args.refresh_runs, 1))
         per_million = m["wall"] / (members / 1_000_000)
