@@ -171,6 +171,20 @@ def test_an_advisor_reads_and_writes_only_their_own_clients_outside_our_code(
 
 
 @postgres_only
+def test_an_advisor_s_summary_rows_are_read_by_the_advisor_index(shared: Shared) -> None:
+    """The advisor's policy (`advisor_code` = their code) implies the condition of revision
+    0011's summary indexes by advisor (assigned rows only), so the planner may read an
+    advisor's rows through them (here it must: no sequential scan)."""
+    shared.login("adv2", "advisor", advisor="A002")
+    with shared.psql("adv2") as conn:
+        conn.execute("SET enable_seqscan = off")
+        plan = conn.execute("EXPLAIN SELECT client_id, calls FROM client_stage").fetchall()
+        assert conn.execute("SELECT client_id FROM client_stage").fetchall() == [("0010000003",)]
+    read = " ".join(row[0] for row in plan)
+    assert "ix_client_stage_advisor" in read or "ix_client_stage_attempt" in read, read
+
+
+@postgres_only
 def test_a_manager_reads_their_branches_without_names_or_mobiles_outside_our_code(
     shared: Shared,
 ) -> None:

@@ -112,7 +112,11 @@ def test_postgresql_finds_a_window_s_returning_clients_by_their_span(db_url: str
     if db_url.startswith("sqlite"):
         assert query(db_url, "SELECT name FROM sqlite_master WHERE name LIKE '%span%'") == []
         return
-    made = query(db_url, f"SELECT indexdef FROM pg_indexes WHERE indexname = '{models.SPAN_INDEX}'")
+    made = query(
+        db_url,
+        "SELECT indexdef FROM pg_indexes WHERE schemaname = current_schema()"
+        f" AND indexname = '{models.SPAN_INDEX}'",
+    )
     assert len(made) == 1 and "USING spgist" in made[0][0]
     engine = create_engine(db_url)
     with engine.begin() as conn:

@@ -621,6 +621,46 @@ def test_postgresql_reads_a_week_s_returning_calls_from_their_index(db_url: str)
     assert f"Index Only Scan using {tables.CALL_INDEX} on event" in plan
 
 
+def test_postgresql_reads_the_summary_by_its_partial_indexes(db_url: str) -> None:
+    """`--by attempt` and a window's never-called count read the summary through revision
+    0011's indexes, which hold only the rows their statements may read (the assigned
+    members'; those both on the do-not-call list and with a do-not-call answer): the
+    planner takes a partial index only where the statement implies its condition."""
+    from sqlalchemy import event
+
+    engine = open_engine(db_url)
+    if engine.dialect.name != "postgresql":
+        engine.dispose()
+        return
+    registry.register(engine, CAMPAIGN_FILE)
+    insert(engine, registry.get(engine, SLUG).id, _week_story(), imports=False)
+    statements: list[tuple[str, Any]] = []
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _seen(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        statements.append((statement, parameters))
+
+    report(engine, by="attempt")
+    report(engine, since=dt.date(2020, 7, 6), until=dt.date(2020, 7, 12))
+    event.remove(engine, "before_cursor_execute", _seen)
+    (by_attempt,) = [(sql, values) for sql, values in statements if "AS ord" in sql]
+    (both,) = [(sql, values) for sql, values in statements if "cs.do_not_call AND" in sql]
+    plans = []
+    with engine.begin() as conn:
+        conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
+        for sql, values in (by_attempt, both):
+            plans.append(" ".join(row[0] for row in conn.exec_driver_sql(f"EXPLAIN {sql}", values)))
+        made = dict(
+            conn.exec_driver_sql(
+                "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'client_stage'"
+            ).all()
+        )
+    engine.dispose()
+    assert "ix_client_stage_attempt" in plans[0] and "ix_client_stage_dnc" in plans[1]
+    for name in tables.PARTIAL_ON_POSTGRESQL:
+        assert " WHERE " in made[name], made[name]
+
+
 def test_attempt_report_says_which_call_reached_them(campaign: Any) -> None:
     engine, data, _targets = campaign
     result = report(engine, by="attempt")

@@ -305,7 +305,11 @@ def indexes_built_after(
     statements inside should be the bulk inserts alone. A table holding more rows than
     come in keeps its indexes: building them anew would read them all (a table never
     analysed yet is taken to hold a row per 64 bytes, fewer than it does). Only the
-    table's owner may drop its indexes: for anyone else they stay.
+    table's owner may drop its indexes: for anyone else they stay. A partial index stays
+    too: the rows of a bulk insert here fall outside their conditions (a load's new
+    members have no advisor and no evidence; an assignment writes no calls), so each
+    costs the test of the condition alone, where building the index after would read
+    every row of the table again.
 
     Without `parallel`, they are built by this backend alone, with no parallel workers:
     for rows whose index keys are all alike or already in order (a load's new members:
@@ -326,7 +330,8 @@ def indexes_built_after(
         f"""SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)
             FROM pg_index i JOIN pg_class t ON t.oid = i.indrelid
             WHERE i.indrelid IN {listed}
-              AND NOT i.indisunique AND NOT i.indisprimary AND {small_enough}
+              AND NOT i.indisunique AND NOT i.indisprimary AND i.indpred IS NULL
+              AND {small_enough}
             ORDER BY 1""",
         params,
     ).all()

@@ -265,10 +265,9 @@ WECOM_TOKENS = Table(
 #: The summary's indexes a date window reads on SQLite (revision 0005): name -> (columns,
 #: the rows indexed). An advisor's upload into a 1M campaign paid about 0.05 s CPU per
 #: index when every row had an entry (benchmarks/README.md). PostgreSQL has only the last
-#: (revision 0007, every row: `postgresql_where` would make every SQLite command import
-#: PostgreSQL's dialect): its week read the summary faster by one parallel scan than by
-#: the others' ranges (12.2 s against 22.8 s at 10M), and now finds those clients by
-#: their evidence span (`SPAN_INDEX`).
+#: (revisions 0007 and 0011, `PARTIAL_ON_POSTGRESQL`): its week read the summary faster by
+#: one parallel scan than by the others' ranges (12.2 s against 22.8 s at 10M), and now
+#: finds those clients by their evidence span (`SPAN_INDEX`).
 WINDOW_INDEXES = {
     "ix_client_stage_called": (
         ("campaign_id", "called_at", "last_call_at"),
@@ -279,8 +278,6 @@ WINDOW_INDEXES = {
     "ix_client_stage_converted": (("campaign_id", "converted_at"), "converted_at IS NOT NULL"),
     "ix_client_stage_dnc": (("campaign_id", "dnc", "do_not_call"), "dnc AND do_not_call"),
 }
-#: The one of `WINDOW_INDEXES` PostgreSQL has too.
-BOTH_DIALECTS = "ix_client_stage_dnc"
 
 #: PostgreSQL's SP-GiST index of the summary by each client's evidence span (revision 0010,
 #: `stages.spans`): a date window finds by it the clients first seen before the window
@@ -293,8 +290,18 @@ SPAN_INDEX = "ix_client_stage_span"
 #: inside it of the clients called before it and since its start from it alone
 #: (`report.source._returning_events`). Made by the revision alone, as `SPAN_INDEX`.
 CALL_INDEX = "ix_event_call_times"
-#: The indexes revision 0010 makes that the tables here do not describe.
-REVISION_ONLY = (SPAN_INDEX, CALL_INDEX)
+#: The summary's indexes PostgreSQL has as revision 0011 makes them, each holding only the
+#: rows read through it (the assigned members', or those both on the do-not-call list and
+#: with a do-not-call answer), so that a load's new members, who have no advisor and no
+#: events, have no entry in them. Described below for SQLite alone: `postgresql_where`
+#: would make every SQLite command import PostgreSQL's dialect.
+PARTIAL_ON_POSTGRESQL = (
+    "ix_client_stage_advisor",
+    "ix_client_stage_attempt",
+    "ix_client_stage_dnc",
+)
+#: PostgreSQL's indexes the revisions make that the tables here do not describe for it.
+REVISION_ONLY = (SPAN_INDEX, CALL_INDEX, *PARTIAL_ON_POSTGRESQL)
 
 #: The summary's columns of days from assignment to each stage.
 _DAYS = ("called_days", "reached_days", "wecom_days", "pushed_days", "converted_days")
@@ -345,26 +352,25 @@ CLIENT_STAGES = Table(
     # calls: a date window reads the events of a client first seen at such a kind before
     # it only when it had more of that kind since its start (`report.source._returning`)
     *(_time(name, nullable=True) for name in LAST_TIMES),
-    Index("ix_client_stage_advisor", "campaign_id", "advisor_code"),
+    # (on PostgreSQL, this one and the next two only for the rows read through them:
+    # `PARTIAL_ON_POSTGRESQL`)
+    Index("ix_client_stage_advisor", "campaign_id", "advisor_code").ddl_if(dialect="sqlite"),
     # `--by attempt` counts the assigned clients by calls and reached call: read from this
     # index alone (it holds what tells who is assigned), in its order, instead of scanning
-    # and sorting every summary row. Not a partial index: PostgreSQL's `postgresql_where`
-    # would make every SQLite command import PostgreSQL's dialect.
+    # and sorting every summary row.
     Index(
         "ix_client_stage_attempt", "campaign_id", "calls", "reached_call", "advisor_code", "control"
-    ),
+    ).ddl_if(dialect="sqlite"),
     # A date window reads one by one only the clients first seen before it who may have
     # evidence inside it: a first call, WeCom add, push or conversion before it (the
     # calls: and last called after its start) or inside it
     # (`report.source._returning_inside`), each a range here;
     # and its never-called count the few members both on the do-not-call list and with
     # a do-not-call answer, whom the tallies do not count (`report.funnels._callable`).
-    # SQLite only (but the last), and there only the rows that have the value: an upload
-    # rewrites every index entry of each summary row it touches (`WINDOW_INDEXES`).
+    # Only the rows that have the value: an upload rewrites every index entry of each
+    # summary row it touches (`WINDOW_INDEXES`; PostgreSQL has the last alone).
     *(
-        Index(name, *columns, sqlite_where=text(where))
-        if name == BOTH_DIALECTS
-        else Index(name, *columns, sqlite_where=text(where)).ddl_if(dialect="sqlite")
+        Index(name, *columns, sqlite_where=text(where)).ddl_if(dialect="sqlite")
         for name, (columns, where) in WINDOW_INDEXES.items()
     ),
 )
