@@ -592,15 +592,15 @@ def test_a_window_reads_only_the_summary_ranges_someone_was_first_seen_in(db_url
     engine.dispose()
 
 
-def test_postgresql_reads_a_week_s_returning_calls_from_their_index(db_url: str) -> None:
-    """The calls inside a week of the clients called before it are read from revision
-    0010's index of the calls alone (`source._returning_events`: no event row)."""
+def _postgresql_week_story(db_url: str, *reports: dict[str, Any]) -> Any:
+    """On PostgreSQL: an engine over the week's story, and the statements (SQL and
+    parameters) the reports of `reports` (`report`'s keywords) ran; None elsewhere."""
     from sqlalchemy import event
 
     engine = open_engine(db_url)
     if engine.dialect.name != "postgresql":
         engine.dispose()
-        return
+        return None
     registry.register(engine, CAMPAIGN_FILE)
     insert(engine, registry.get(engine, SLUG).id, _week_story(), imports=False)
     statements: list[tuple[str, Any]] = []
@@ -609,8 +609,22 @@ def test_postgresql_reads_a_week_s_returning_calls_from_their_index(db_url: str)
     def _seen(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
         statements.append((statement, parameters))
 
-    report(engine, since=dt.date(2020, 7, 6), until=dt.date(2020, 7, 12))
+    for options in reports:
+        report(engine, **options)
     event.remove(engine, "before_cursor_execute", _seen)
+    return engine, statements
+
+
+_A_WEEK = {"since": dt.date(2020, 7, 6), "until": dt.date(2020, 7, 12)}
+
+
+def test_postgresql_reads_a_week_s_returning_calls_from_their_index(db_url: str) -> None:
+    """The calls inside a week of the clients called before it are read from revision
+    0010's index of the calls alone (`source._returning_events`: no event row)."""
+    story = _postgresql_week_story(db_url, _A_WEEK)
+    if story is None:
+        return
+    engine, statements = story
     (made,) = [(sql, values) for sql, values in statements if "report_days AS" in sql]
     with engine.begin() as conn:
         conn.exec_driver_sql("DROP TABLE IF EXISTS report_days")
@@ -626,23 +640,10 @@ def test_postgresql_reads_the_summary_by_its_partial_indexes(db_url: str) -> Non
     0011's indexes, which hold only the rows their statements may read (the assigned
     members'; those both on the do-not-call list and with a do-not-call answer): the
     planner takes a partial index only where the statement implies its condition."""
-    from sqlalchemy import event
-
-    engine = open_engine(db_url)
-    if engine.dialect.name != "postgresql":
-        engine.dispose()
+    story = _postgresql_week_story(db_url, {"by": "attempt"}, _A_WEEK)
+    if story is None:
         return
-    registry.register(engine, CAMPAIGN_FILE)
-    insert(engine, registry.get(engine, SLUG).id, _week_story(), imports=False)
-    statements: list[tuple[str, Any]] = []
-
-    @event.listens_for(engine, "before_cursor_execute")
-    def _seen(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
-        statements.append((statement, parameters))
-
-    report(engine, by="attempt")
-    report(engine, since=dt.date(2020, 7, 6), until=dt.date(2020, 7, 12))
-    event.remove(engine, "before_cursor_execute", _seen)
+    engine, statements = story
     (by_attempt,) = [(sql, values) for sql, values in statements if "AS ord" in sql]
     (both,) = [(sql, values) for sql, values in statements if "cs.do_not_call AND" in sql]
     plans = []
@@ -652,7 +653,8 @@ def test_postgresql_reads_the_summary_by_its_partial_indexes(db_url: str) -> Non
             plans.append(" ".join(row[0] for row in conn.exec_driver_sql(f"EXPLAIN {sql}", values)))
         made = dict(
             conn.exec_driver_sql(
-                "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'client_stage'"
+                "SELECT indexname, indexdef FROM pg_indexes"
+                " WHERE schemaname = current_schema() AND tablename = 'client_stage'"
             ).all()
         )
     engine.dispose()
