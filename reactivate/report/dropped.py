@@ -515,8 +515,9 @@ _JSON_SPECIAL = '[\\x00-\\x1f"\\\\]'
 def _shown_columns(frame: Any, names: tuple[str, ...], tz: Any, quote: str = "") -> list[Any]:
     """Stored times (columns `names` of `frame`: naive UTC moments) as `isoformat()` writes
     them on `tz`'s clock (2020-07-16T18:11:28.156347+08:00; no fraction when it is 0),
-    between `quote`s, or NULL: polars expressions over `frame`. The offset is the zone's at that time, from the
-    table of its changes (`clock.offset_spans`) over the years the times span."""
+    between `quote`s, or NULL: polars expressions over `frame`. The offset is the zone's
+    at that time, from the table of its changes (`clock.offset_spans`) over the years the
+    times span."""
     import polars as pl
 
     found = frame.select(
