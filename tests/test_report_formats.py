@@ -389,7 +389,7 @@ def test_an_interrupt_while_postgresql_reads_the_list_stops_it(db_url: str) -> N
     import sqlalchemy
 
     if not db_url.startswith("postgresql"):
-        pytest.skip("ADBC reads the list on PostgreSQL only")
+        pytest.skip("SQLite reads the list without ADBC: no second connection to interrupt")
 
     class Stopped(Exception):
         pass
