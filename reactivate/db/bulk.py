@@ -353,19 +353,12 @@ def indexes_built_after(
     for table, name, _ in constraints:
         conn.exec_driver_sql(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
     yield
-    workers = None
-    if not parallel and (indexes or constraints):
-        workers = conn.exec_driver_sql("SHOW max_parallel_maintenance_workers").scalar()
-        conn.exec_driver_sql("SET LOCAL max_parallel_maintenance_workers = 0")
-    for table, name, definition in constraints:
-        conn.exec_driver_sql(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
-    for _, definition in indexes:
-        conn.exec_driver_sql(definition)
-    if workers is not None:
-        conn.exec_driver_sql(
-            "SELECT set_config('max_parallel_maintenance_workers', %(workers)s, true)",
-            {"workers": str(workers)},
-        )
+    serial = {} if parallel else {"max_parallel_maintenance_workers": "0"}
+    with dialect.settings(conn, serial):
+        for table, name, definition in constraints:
+            conn.exec_driver_sql(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
+        for _, definition in indexes:
+            conn.exec_driver_sql(definition)
 
 
 def analyze(conn: Connection, table: str) -> None:
