@@ -107,7 +107,7 @@ SELECT
     -- the larger of the highest count reported and the number of distinct calls
     CASE WHEN reported < calls THEN calls ELSE reported END,
     last_call_at, callback_at, do_not_call,
-    c.branch, c.risk, {{asset_band}}, w.monday, reached_call,
+    c.branch, c.risk, {{asset_band}}, {{cohort}}, reached_call,
     last_wecom_at, last_pushed_at, last_converted_at,
     {{funnel_values}}
 FROM (
@@ -160,8 +160,7 @@ LEFT JOIN (
 WHERE m.campaign_id = :campaign_id {{only}}
 ) facts
 JOIN client c ON c.client_id = facts.client_id
-LEFT JOIN {_COHORTS} w ON w.moment = facts.assigned_at
-"""
+{{cohort_join}}"""
 
 #: The columns `_SUMMARY_SQL` names before the campaign's funnel columns (read from its
 #: text, which PostgreSQL's refresh function is made of, kept as it is: its name is a digest).
@@ -266,13 +265,17 @@ def asset_band_sql(assets: str, edges: Sequence[float]) -> str:
     return f"CASE WHEN {assets} IS NULL THEN 'unknown' {cases} ELSE '{bands(edges[-1])}' END"
 
 
+def _monday(campaign: Campaign, moment: str) -> str:
+    """PostgreSQL: SQL of the Monday (YYYY-MM-DD) of the week of `moment`, in the
+    campaign's time zone: the summary's cohort of a member assigned at `moment`."""
+    return f"to_char(date_trunc('week', {moment} AT TIME ZONE '{campaign.timezone}'), 'YYYY-MM-DD')"
+
+
 def cohorts_sql(campaign: Campaign, only: str) -> list[str]:
     """PostgreSQL: the statements that fill temporary table `stage_cohort` with each
     assignment time of the members `only` names -> Monday of its week, in the campaign's
     time zone (parameter :campaign_id)."""
-    monday = (
-        f"to_char(date_trunc('week', assigned_at AT TIME ZONE '{campaign.timezone}'), 'YYYY-MM-DD')"
-    )
+    monday = _monday(campaign, "assigned_at")
     return [
         f"DROP TABLE IF EXISTS {_COHORTS}",
         f"CREATE TEMPORARY TABLE {_COHORTS} AS SELECT DISTINCT assigned_at AS moment,"
@@ -511,11 +514,21 @@ def _rebuild_postgresql(
 
 
 def _summary_sql(
-    campaign: Campaign, *, sqlite: bool, unvoided: bool, only: str, in_place: bool = False
+    campaign: Campaign,
+    *,
+    sqlite: bool,
+    unvoided: bool,
+    only: str,
+    in_place: bool = False,
+    returning: str = "",
 ) -> str:
     """The INSERT of the summary rows of the members `only` names (parameter :campaign_id);
     `in_place`: a row already there is updated to the new values (every column but the
-    key; a stage the campaign does not have gets no days), as deleting it first would."""
+    key; a stage the campaign does not have gets no days), as deleting it first would.
+    The cohorts come from temporary table `stage_cohort` (`_stage_cohorts`), except with
+    `returning` (PostgreSQL, for a few clients: the columns the INSERT returns), where
+    each row works its own out (a few thousand rows: less than making and reading that
+    table)."""
     # SQLite works out the assignment's Julian day once per member, not once per stage.
     assigned_day = "julianday(m.assigned_at) AS assigned_day," if sqlite else ""
     derived = funnel_columns(campaign.stages, sqlite=sqlite, assigned_day="assigned_day")
@@ -528,7 +541,13 @@ def _summary_sql(
         funnel_names=", ".join(derived),
         funnel_values=", ".join(derived.values()),
         asset_band=asset_band_sql("c.assets", campaign.asset_edges),
+        cohort=_monday(campaign, "facts.assigned_at") if returning else "w.monday",
+        cohort_join=""
+        if returning
+        else f"LEFT JOIN {_COHORTS} w ON w.moment = facts.assigned_at\n",
     )
+    if returning:
+        return f"{insert} RETURNING {returning}"
     if not in_place:
         return insert
     from reactivate.db.models import CLIENT_STAGES
@@ -554,15 +573,21 @@ def few_clients_sql(campaign: Campaign, *, unvoided: bool) -> list[str]:
     an advisor's upload calls is made of them (`access`), so that what an advisor may
     change in the summary and the tallies is what their events imply, by one definition.
     `unvoided`: whether void events are looked for (always correct; skipped when none exist).
+
+    The old rows' copies are what their DELETE returns, the new rows' what their INSERT
+    returns, rather than each read again from the summary (two probes of its key per
+    client, and for the new rows their pages read back).
     """
     only = _ONLY_TOUCHED
+    deleted = f"DELETE FROM client_stage WHERE campaign_id = :campaign_id {only.format(alias='')}"
+    inserted = _summary_sql(
+        campaign, sqlite=False, unvoided=unvoided, only=only, returning=tally.DELTA_COLUMNS
+    )
     return [
-        *cohorts_sql(campaign, only.format(alias="")),
-        *tally.delta_before_sql(_TOUCHED),
-        f"DELETE FROM client_stage WHERE campaign_id = :campaign_id {only.format(alias='')}",
-        _summary_sql(campaign, sqlite=False, unvoided=unvoided, only=only),
-        f"DROP TABLE {_COHORTS}",
-        *tally.delta_after_sql(_TOUCHED, tally_funnel(campaign, sqlite=False)),
+        *tally.delta_empty_sql(),
+        tally.into_delta_sql(f"{deleted} RETURNING {tally.DELTA_COLUMNS}", -1),
+        tally.into_delta_sql(inserted, 1),
+        *tally.delta_after_sql(tally_funnel(campaign, sqlite=False)),
     ]
 
 

@@ -242,8 +242,15 @@ def add_campaign(conn: Connection, campaign_id: int, funnel: Funnel) -> None:
 
 def start_delta(conn: Connection, campaign_id: int, touched: str) -> None:
     """Copy the summary rows of the clients in table `touched`, about to be rewritten."""
-    for statement in delta_before_sql(touched):
-        conn.execute(text(statement), {"cid": campaign_id})
+    conn.exec_driver_sql(f"DROP TABLE IF EXISTS {_DELTA}")
+    conn.execute(
+        text(
+            f"CREATE TEMPORARY TABLE {_DELTA} AS SELECT -1 AS sign, {', '.join(_ROW_COLUMNS)}"
+            f" FROM client_stage WHERE campaign_id = :cid"
+            f" AND client_id IN (SELECT client_id FROM {touched})"
+        ),
+        {"cid": campaign_id},
+    )
 
 
 def finish_delta(conn: Connection, campaign_id: int, touched: str, funnel: Funnel) -> None:
@@ -265,59 +272,107 @@ def finish_delta(conn: Connection, campaign_id: int, touched: str, funnel: Funne
 _COUNTS = {"stage_tally": "members", "stage_days": "clients", "stage_dates": "clients"}
 
 
-def _dropping_emptied(table: str, upsert: str) -> list[str]:
-    """PostgreSQL: the statement `upsert` (adding a delta's sums to `table`), then the
-    groups it brought to 0 dropped, as its RETURNING tells them (rather than by reading
-    every group of the campaign for a count of 0: 0.2 s of a small upload into 10M
-    members, for `stage_dates`)."""
-    keys = _GROUP_KEYS[table]
-    count = _COUNTS[table]
-    emptied = f"{table}_emptied"
-    listed = ", ".join(keys)
-    return [
-        f"DROP TABLE IF EXISTS {emptied}",
-        f"CREATE TEMPORARY TABLE {emptied} AS SELECT {listed} FROM {table} WHERE false",
-        f"WITH written AS ({upsert} RETURNING {listed}, {count})"
-        f" INSERT INTO {emptied} SELECT {listed} FROM written WHERE {count} = 0",
-        f"DELETE FROM {table} t USING {emptied} e WHERE t.campaign_id = :cid AND t.{count} = 0"
-        f" AND {' AND '.join(f't.{k} = e.{k}' for k in keys)}",
-        f"DROP TABLE {emptied}",
-    ]
+@dataclass(frozen=True)
+class _Sums:
+    """PostgreSQL: a tally table's sums over some summary rows, as SQL: `select` gives
+    them in `columns` order (every column but the campaign's), with the `WITH` entries
+    `ctes` (name AS (...), or none) it reads."""
+
+    table: str
+    columns: list[str]
+    select: str
+    ctes: str = ""
+
+    def written(self, *, cleared: bool) -> str:
+        """The statement adding the sums to the table (`cleared`: it has none of the
+        campaign's rows, so they are inserted, not upserted)."""
+        listed = ", ".join(self.columns)
+        with_ = f"WITH {self.ctes} " if self.ctes else ""
+        insert = (
+            f"{with_}INSERT INTO {self.table} (campaign_id, {listed})"
+            f" SELECT :cid, g.* FROM ({self.select}) g"
+        )
+        return insert if cleared else insert + self._upsert()
+
+    def _upsert(self) -> str:
+        keys = _GROUP_KEYS[self.table]
+        counts = [c for c in self.columns if c not in keys]
+        update = ", ".join(f"{c} = {self.table}.{c} + excluded.{c}" for c in counts)
+        return f" ON CONFLICT (campaign_id, {', '.join(keys)}) DO UPDATE SET {update}"
+
+    def dropping_emptied(self) -> str:
+        """The statement adding a delta's sums to the table and dropping the groups they
+        bring to 0 (the row's count and the sum's cancel), in one statement: those groups
+        are found first, each by its key (a scalar subquery: one probe of the key per
+        group that may empty, whatever the planner makes of the sums' size), deleted by
+        their row's address, and the other sums upserted; so no row is both deleted and
+        written, which one statement may not do. A group may empty only where its sum is
+        below 1 (counts are never negative), but for `SKIPPED`, whose bounds are. A group
+        with no row yet is never emptied: its sums are all new rows'. (Told apart after
+        the upsert by its `RETURNING`, the emptied groups took a temporary table of their
+        own and four statements more per table.)"""
+        keys = _GROUP_KEYS[self.table]
+        count = _COUNTS[self.table]
+        listed = ", ".join(self.columns)
+        keyed = ", ".join(keys)
+        may_empty = f"s.{count} < 1" + (f" OR s.stage = '{SKIPPED}'" if "stage" in keys else "")
+        ctes = f"{self.ctes}, " if self.ctes else ""
+        return (
+            f"WITH {ctes}sums ({listed}) AS MATERIALIZED ({self.select}),"
+            f" emptied AS MATERIALIZED (SELECT {keyed}, (SELECT t.ctid FROM {self.table} t"
+            f" WHERE t.campaign_id = :cid AND {' AND '.join(f't.{k} = s.{k}' for k in keys)}"
+            f" AND t.{count} + s.{count} = 0) AS emptied_row FROM sums s WHERE {may_empty}),"
+            f" dropped AS (DELETE FROM {self.table}"
+            " WHERE ctid = ANY (ARRAY(SELECT emptied_row FROM emptied WHERE emptied_row IS NOT NULL)))"
+            f" INSERT INTO {self.table} (campaign_id, {listed}) SELECT :cid, s.* FROM sums s"
+            f" WHERE NOT EXISTS (SELECT 1 FROM emptied e WHERE e.emptied_row IS NOT NULL"
+            f" AND {' AND '.join(f'e.{k} = s.{k}' for k in keys)})" + self._upsert()
+        )
 
 
-def delta_before_sql(touched: str) -> list[str]:
-    """`start_delta`'s statements (parameter :cid), for `delta_after_sql` too."""
+#: The columns of the copies of summary rows a delta is made of (`_DELTA`, its `sign` aside).
+DELTA_COLUMNS = ", ".join(_ROW_COLUMNS)
+
+
+def delta_empty_sql() -> list[str]:
+    """PostgreSQL: the statements that make `_DELTA` empty, for `into_delta_sql` to fill."""
     return [
         f"DROP TABLE IF EXISTS {_DELTA}",
-        f"CREATE TEMPORARY TABLE {_DELTA} AS SELECT -1 AS sign, {', '.join(_ROW_COLUMNS)}"
-        f" FROM client_stage WHERE campaign_id = :cid"
-        f" AND client_id IN (SELECT client_id FROM {touched})",
+        f"CREATE TEMPORARY TABLE {_DELTA} AS SELECT 1 AS sign, {DELTA_COLUMNS}"
+        " FROM client_stage WHERE false",
     ]
 
 
-def delta_after_sql(touched: str, funnel: Funnel) -> list[str]:
-    """PostgreSQL: `finish_delta` as statements alone (parameters :cid and :no_time), the
-    few rows of a delta summed by the database (`_sums_sql`). The per-client refresh runs
-    these on PostgreSQL, and so does the database function an advisor's upload calls
-    (`access`): one definition for both."""
-    columns = ", ".join(_ROW_COLUMNS)
+def into_delta_sql(returning: str, sign: int) -> str:
+    """PostgreSQL: the statement `returning` (a DELETE or INSERT of summary rows, returning
+    `DELTA_COLUMNS`), its rows copied into `_DELTA` with `sign`."""
+    return (
+        f"WITH moved AS ({returning}) INSERT INTO {_DELTA} (sign, {DELTA_COLUMNS})"
+        f" SELECT {sign}, {DELTA_COLUMNS} FROM moved"
+    )
+
+
+def delta_after_sql(funnel: Funnel) -> list[str]:
+    """PostgreSQL: the statements that add the copies in `_DELTA` to the tallies and drop
+    the groups left empty (parameters :cid and :no_time), the few rows of a delta summed
+    by the database (`_sums_sql`). The per-client refresh runs these on PostgreSQL, and
+    so does the database function an advisor's upload calls (`access`): one definition
+    for both."""
     tallies, histograms = _sums_sql(funnel, _DELTA, "true", "sign")
     return [
-        f"INSERT INTO {_DELTA} (sign, {columns}) SELECT 1, {columns} FROM client_stage"
-        f" WHERE campaign_id = :cid AND client_id IN (SELECT client_id FROM {touched})",
-        *_dropping_emptied("stage_tally", tallies),
-        *_dropping_emptied("stage_days", histograms),
-        *_dropping_emptied("stage_dates", _dates_sql(funnel, f"FROM {_DELTA}", "true", "sign")),
+        tallies.dropping_emptied(),
+        histograms.dropping_emptied(),
+        _dates_sql(funnel, f"FROM {_DELTA}", "true", "sign").dropping_emptied(),
         f"DROP TABLE {_DELTA}",
     ]
 
 
 def _sums_sql(
     funnel: Funnel, source: str, where: str, weight: str, *, cleared: bool = False
-) -> list[str]:
-    """The statements that add to the tallies the sums over the rows of table `source`
-    that `where` picks, each `weight` times (parameters :cid and :no_time); `cleared`:
-    the campaign has no tallies yet (`clear`), so they are inserted, not upserted.
+) -> tuple[_Sums, _Sums]:
+    """`stage_tally`'s and `stage_days`' sums over the rows of table `source` that `where`
+    picks, each `weight` times (parameters :cid and :no_time); `cleared`: the campaign
+    has no tallies yet (`clear`), so every group is written, even one whose sums are 0.
 
     Every breakdown's groups at once (GROUPING SETS, hashed): `stage_tally` by one pass
     over the rows, `stage_days` by one per stage over those at it (one pass for all
@@ -357,17 +412,15 @@ def _sums_sql(
     # every breakdown's group by arm; the cohort's by assignment time too, and only the
     # cohort's counts the arms besides the assigned
     tally_sets = [f"({k[0]}, at, arm)", *(f"({key}, arm)" for key in k[1:])]
-    update = ", ".join(f"{n} = stage_tally.{n} + excluded.{n}" for n in sums)
-    upsert_tally = f" ON CONFLICT (campaign_id, dim, key, assigned_at, arm) DO UPDATE SET {update}"
-    tallies = (
-        f"INSERT INTO stage_tally (campaign_id, dim, key, assigned_at, arm, {', '.join(sums)})"
-        f" SELECT :cid, {first_grouped(k, dims, 'NULL')}, COALESCE({', '.join(k)}),"
+    tallies = _Sums(
+        "stage_tally",
+        [*_TALLY_KEYS, *sums],
+        f"SELECT {first_grouped(k, dims, 'NULL')}, COALESCE({', '.join(k)}),"
         f" COALESCE(at, :no_time), arm, {', '.join(sums.values())} FROM ({tally_rows} OFFSET 0) r"
         f" GROUP BY GROUPING SETS ({', '.join(tally_sets)})"
         f" HAVING (GROUPING({k[0]}) = 0 OR arm = 'assigned')"
         # a delta's groups whose old and new rows cancel out change nothing: not written
-        + ("" if cleared else f" AND ({' OR '.join(f'{sql} <> 0' for sql in sums.values())})")
-        + ("" if cleared else upsert_tally)
+        + ("" if cleared else f" AND ({' OR '.join(f'{sql} <> 0' for sql in sums.values())})"),
     )
     # per stage, its clients' whole days by every breakdown's group and by the week it
     # was first reached (a pass over those at the stage); the week of WeCom's confirmation
@@ -391,30 +444,29 @@ def _sums_sql(
         f"SELECT '{WEEK}', wc, '{CONFIRMED}', 0, SUM(n) FROM r WHERE wc IS NOT NULL"
         " GROUP BY wc HAVING SUM(n) <> 0"
     )
-    histograms = (
-        f"WITH r AS MATERIALIZED ({assigned})"
-        " INSERT INTO stage_days (campaign_id, dim, key, stage, day, clients)"
-        f" SELECT :cid, g.* FROM ({' UNION ALL '.join(parts)}) g"
+    histograms = _Sums(
+        "stage_days",
+        [*_DAYS_KEYS, "clients"],
+        " UNION ALL ".join(parts),
+        f"r AS MATERIALIZED ({assigned})",
     )
-    if not cleared:
-        histograms += (
-            " ON CONFLICT (campaign_id, dim, key, stage, day)"
-            " DO UPDATE SET clients = stage_days.clients + excluded.clients"
-        )
-    return [tallies, histograms]
+    return tallies, histograms
 
 
 def campaign_sql(funnel: Funnel) -> list[str]:
     """PostgreSQL: `add_campaign` as statements (parameters :cid and :no_time): every
     summary row of the campaign summed into the tallies by the database (`_sums_sql`,
     `_dates_sql`), rather than every row sent to Python."""
+    tallies, histograms = _sums_sql(funnel, "client_stage", "campaign_id = :cid", "1", cleared=True)
+    dates = _dates_sql(funnel, "FROM client_stage", "campaign_id = :cid", "1")
     return [
-        *_sums_sql(funnel, "client_stage", "campaign_id = :cid", "1", cleared=True),
-        _dates_sql(funnel, "FROM client_stage", "campaign_id = :cid", "1"),
+        tallies.written(cleared=True),
+        histograms.written(cleared=True),
+        dates.written(cleared=True),
     ]
 
 
-def _dates_sql(funnel: Funnel, source: str, where: str, weight: str) -> str:
+def _dates_sql(funnel: Funnel, source: str, where: str, weight: str) -> _Sums:
     """PostgreSQL: the rows `source` and `where` pick (each `weight` times) summed into
     `stage_dates`, as `_dates_sums` and `_skip_rows` sum them (parameters :cid, :no_time).
 
@@ -493,13 +545,11 @@ def _dates_sql(funnel: Funnel, source: str, where: str, weight: str) -> str:
             " GROUP BY s.seen, s.k_cohort, s.assigned_at, b.bound - s.seen"
             " HAVING SUM(s.w * b.sign) <> 0"
         )
-    counts = ("clients", "reactivated", "callable")
-    update = ", ".join(f"{c} = stage_dates.{c} + excluded.{c}" for c in counts)
-    return (
-        f"WITH s AS MATERIALIZED (SELECT {', '.join(columns)} {source} WHERE {assigned})"
-        " INSERT INTO stage_dates (campaign_id, dim, date, key, assigned_at, stage, day,"
-        f" {', '.join(counts)}) SELECT :cid, g.* FROM ({' UNION ALL '.join(parts)}) g"
-        f" ON CONFLICT (campaign_id, dim, date, key, assigned_at, stage, day) DO UPDATE SET {update}"
+    return _Sums(
+        "stage_dates",
+        [*_DATES_KEYS, "clients", "reactivated", "callable"],
+        " UNION ALL ".join(parts),
+        f"s AS MATERIALIZED (SELECT {', '.join(columns)} {source} WHERE {assigned})",
     )
 
 
