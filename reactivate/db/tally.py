@@ -480,7 +480,11 @@ def _dates_sql(funnel: Funnel, source: str, where: str, weight: str) -> _Sums:
     times = [funnel.times[stage] for stage in stages]
 
     def day(moment: str) -> str:
-        return f"CAST(to_char(({moment}) AT TIME ZONE '{funnel.timezone}', 'J') AS INTEGER)"
+        # the local date's days since 1970 plus that day's number, as `_local_day` works
+        # it out: the same number as to_char(..., 'J'), without formatting it as text and
+        # reading it back (13 times a row)
+        local = f"CAST(({moment}) AT TIME ZONE '{funnel.timezone}' AS DATE)"
+        return f"({local} - DATE '1970-01-01' + {_JDN_OF_1970})"
 
     firsts = {f"t{i}": funnel.first_time[stage] for i, stage in enumerate(stages)}
     firsts.update({f"o{j}": time for j, time in enumerate(times)})
