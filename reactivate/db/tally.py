@@ -197,10 +197,15 @@ def _offsets(timezone: str) -> tuple[tuple[str, int], ...]:
     return tuple(pieces)
 
 
-def clear(conn: Connection, campaign_id: int) -> None:
-    """Forget the campaign's tallies (before its whole summary is rebuilt)."""
-    for table in _COUNTS:
-        conn.execute(text(f"DELETE FROM {table} WHERE campaign_id = :cid"), {"cid": campaign_id})
+def clear(conn: Connection, campaign_id: int) -> dict[str, int]:
+    """Forget the campaign's tallies (before its whole summary is rebuilt); how many rows
+    each table held."""
+    return {
+        table: conn.execute(
+            text(f"DELETE FROM {table} WHERE campaign_id = :cid"), {"cid": campaign_id}
+        ).rowcount
+        for table in _COUNTS
+    }
 
 
 def members(conn: Connection, campaign_id: int) -> int:
@@ -410,13 +415,17 @@ def campaign_sql(funnel: Funnel) -> list[str]:
     `_dates_sql`), rather than every row sent to Python."""
     return [
         *_sums_sql(funnel, "client_stage", "campaign_id = :cid", "1", cleared=True),
-        _dates_sql(funnel, "FROM client_stage", "campaign_id = :cid", "1"),
+        _dates_sql(funnel, "FROM client_stage", "campaign_id = :cid", "1", cleared=True),
     ]
 
 
-def _dates_sql(funnel: Funnel, source: str, where: str, weight: str) -> str:
+def _dates_sql(
+    funnel: Funnel, source: str, where: str, weight: str, *, cleared: bool = False
+) -> str:
     """PostgreSQL: the rows `source` and `where` pick (each `weight` times) summed into
-    `stage_dates`, as `_dates_sums` and `_skip_rows` sum them (parameters :cid, :no_time).
+    `stage_dates`, as `_dates_sums` and `_skip_rows` sum them (parameters :cid, :no_time);
+    `cleared`: the campaign has no tallies yet (`clear`), so they are inserted, not
+    upserted (every group comes once: a stage and a breakdown's key per part).
 
     Each row's days are worked out once (the materialized `WITH`), then each first time
     (a stage's, the WeCom add's, its confirmation's) is grouped by every breakdown at
@@ -428,7 +437,11 @@ def _dates_sql(funnel: Funnel, source: str, where: str, weight: str) -> str:
     times = [funnel.times[stage] for stage in stages]
 
     def day(moment: str) -> str:
-        return f"CAST(to_char(({moment}) AT TIME ZONE '{funnel.timezone}', 'J') AS INTEGER)"
+        # the local date's Julian day number by date arithmetic, as `to_char(..., 'J')`
+        # gives it but without formatting text and parsing it back (each row has 13 of
+        # them: 1.6 s of a 1M campaign's rebuild)
+        local = f"CAST(({moment}) AT TIME ZONE '{funnel.timezone}' AS DATE)"
+        return f"({local} - DATE '2000-01-01' + {day_number(dt.date(2000, 1, 1))})"
 
     firsts = {f"t{i}": funnel.first_time[stage] for i, stage in enumerate(stages)}
     firsts.update({f"o{j}": time for j, time in enumerate(times)})
@@ -495,11 +508,14 @@ def _dates_sql(funnel: Funnel, source: str, where: str, weight: str) -> str:
         )
     counts = ("clients", "reactivated", "callable")
     update = ", ".join(f"{c} = stage_dates.{c} + excluded.{c}" for c in counts)
+    upsert = (
+        f" ON CONFLICT (campaign_id, dim, date, key, assigned_at, stage, day) DO UPDATE SET {update}"
+    )
     return (
         f"WITH s AS MATERIALIZED (SELECT {', '.join(columns)} {source} WHERE {assigned})"
         " INSERT INTO stage_dates (campaign_id, dim, date, key, assigned_at, stage, day,"
         f" {', '.join(counts)}) SELECT :cid, g.* FROM ({' UNION ALL '.join(parts)}) g"
-        f" ON CONFLICT (campaign_id, dim, date, key, assigned_at, stage, day) DO UPDATE SET {update}"
+        + ("" if cleared else upsert)
     )
 
 
