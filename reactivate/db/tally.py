@@ -147,7 +147,7 @@ def monday_sql(moment: str, timezone: str, *, sqlite: bool) -> str:
         # by date arithmetic, as to_char(date_trunc('week', ...), 'J') gives it but without
         # formatting text: Julian day numbers divisible by 7 are Mondays
         day = local_day_number(moment, timezone)
-        return f"CAST({day} - {day} % 7 AS TEXT)"
+        return f"CAST({day} - mod({day}, 7) AS TEXT)"
     pieces = _offsets(timezone)
     if len(pieces) == 1:
         offset = f"{pieces[0][1] / 86400!r}"
