@@ -516,9 +516,7 @@ def _dates_sql(
         )
     counts = ("clients", "reactivated", "callable")
     update = ", ".join(f"{c} = stage_dates.{c} + excluded.{c}" for c in counts)
-    upsert = (
-        f" ON CONFLICT (campaign_id, dim, date, key, assigned_at, stage, day) DO UPDATE SET {update}"
-    )
+    upsert = f" ON CONFLICT (campaign_id, dim, date, key, assigned_at, stage, day) DO UPDATE SET {update}"
     return (
         f"WITH s AS MATERIALIZED (SELECT {', '.join(columns)} {source} WHERE {assigned})"
         " INSERT INTO stage_dates (campaign_id, dim, date, key, assigned_at, stage, day,"
