@@ -149,11 +149,15 @@ def _windowed(scope: Scope, column: str) -> str:
     inside.insert(0, f"cs.{column} >= :since")
     # SQLite looks the client up in `_returning_events`' table only here: joined, every
     # row of the window probed it
-    inside_later = (
-        f"(SELECT w.{column} FROM {RETURNING} w WHERE w.client_id = cs.client_id)"
-        if scope.sqlite
-        else f"w.{column}"
-    )
+    if scope.sqlite:
+        inside_later = f"(SELECT w.{column} FROM {RETURNING} w WHERE w.client_id = cs.client_id)"
+    elif column in _FROM_LATER_CALLS:
+        # PostgreSQL: the first of its later call times inside the window, from its row
+        until = ":until" if scope.options.until is not None else "NULL"
+        window = f"tstzmultirange(tstzrange(:since, {until}, '[)'))"
+        inside_later = f"lower(cs.{_FROM_LATER_CALLS[column]} * {window})"
+    else:
+        inside_later = f"w.{column}"
     return (
         f"CASE WHEN {' AND '.join(inside)} THEN cs.{column}"
         f" WHEN {_returning(column)} THEN {inside_later} END"
@@ -178,6 +182,12 @@ _LAST = {
     "pushed_at": "last_pushed_at",
     "converted_at": "last_converted_at",
 }
+
+
+#: PostgreSQL's summary column of the later call times that hold each of the calls' window
+#: times (`stages.LATER_CALLS`): a client called before the window and since its start has
+#: its calls inside the window there, so its call events are never read.
+_FROM_LATER_CALLS = dict(zip(("called_at", "reached_at"), stages.LATER_CALLS, strict=True))
 
 
 #: The events that are evidence of each of `WINDOW_TIMES`' kinds.
@@ -226,9 +236,10 @@ def _returning_events(scope: Scope, rows: str = "client_stage") -> str:
     bounds = ["e.occurred_at >= :since"]
     if scope.options.until is not None:
         bounds.append("e.occurred_at < :until")
+    # PostgreSQL reads the calls' window times from the summary row (`_windowed`)
+    read = [c for c in WINDOW_TIMES if scope.sqlite or c not in _FROM_LATER_CALLS]
     firsts = ", ".join(
-        f"MIN(CASE WHEN {_EVIDENCE[column]} THEN e.occurred_at END) AS {column}"
-        for column in WINDOW_TIMES
+        f"MIN(CASE WHEN {_EVIDENCE[column]} THEN e.occurred_at END) AS {column}" for column in read
     )
     columns = "e.id, e.client_id, e.stage, e.value, e.source, e.occurred_at"
     own = "e.campaign_id = b.campaign_id AND e.client_id = b.client_id AND e.stage = '{}'"
@@ -238,17 +249,10 @@ def _returning_events(scope: Scope, rows: str = "client_stage") -> str:
             return f"CROSS JOIN event e ON {own.format(kind)}"
         # PostgreSQL: LATERAL, for the same order (joined, it hashed the clients and read
         # every event of the campaign, a parallel seq scan, already at 100k); OFFSET 0
-        # keeps the subquery from being pulled up into that join again. Calls inside the
-        # window are read from `models.CALL_INDEX` alone (no event row: their stage is the
-        # index's condition, and their source no evidence tells apart)
-        read = columns
-        if kind == funnel.EVENT_CALL:
-            read = columns.replace("e.stage", f"'{kind}' AS stage").replace(
-                "e.source", "CAST(NULL AS VARCHAR) AS source"
-            )
+        # keeps the subquery from being pulled up into that join again
         inside = " AND ".join(bounds)
         return (
-            f"CROSS JOIN LATERAL (SELECT {read} FROM event e"
+            f"CROSS JOIN LATERAL (SELECT {columns} FROM event e"
             f" WHERE {own.format(kind)} AND {inside} OFFSET 0) e"
         )
 
@@ -264,6 +268,7 @@ def _returning_events(scope: Scope, rows: str = "client_stage") -> str:
             f" WHERE b.campaign_id = :cid AND {spanning}{_returning(column, 'b')}"
             f" AND {' AND '.join(bounds)}"
             for column in _ranges(scope).returning
+            if scope.sqlite or column not in _FROM_LATER_CALLS
         ]
         or [f"SELECT {columns} FROM event e WHERE 1 = 0"]
     )
