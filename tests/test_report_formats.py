@@ -7,22 +7,29 @@ import dataclasses
 import datetime as dt
 import io
 import json
+import os
 import shutil
 import subprocess
+import uuid
 import zipfile
 from pathlib import Path
 from typing import Any
 
 import openpyxl
 import pytest
+import sqlalchemy
+from conftest import PG_ENV
+from helpers import CAMPAIGN_FILE
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from report_campaign import AS_OF, SLUG, Data, registered, run
+from report_campaign import AS_OF, SLUG, Data, generate, insert, registered, run
 from typer.testing import CliRunner
 
 import reactivate.report.dropped as dropped_module
+from reactivate import registry
 from reactivate.cli import app
 from reactivate.db import models as tables
+from reactivate.db.dialect import sorts_by_code_point
 from reactivate.db.engine import open_engine
 from reactivate.render import report as render
 from reactivate.report import Group, ReportOptions, build_report, open_report
@@ -374,6 +381,57 @@ def test_the_list_is_ordered_by_advisor_then_client_id_as_text() -> None:
         frame = pl.DataFrame(rows, schema=["advisor_code", "client_id"], orient="row")
         ordered = frame[dropped_module._order(frame)].rows()
         assert ordered == sorted(rows, key=lambda row: (row[0].encode(), row[1].encode()))
+
+
+def _cased(data: Data) -> Data:
+    """`data` with every other client id starting in a capital and the rest in a small
+    letter ("B0007000001", "a0007000002"): ids a linguistic collation orders otherwise
+    than their bytes do."""
+    ids = {cid: ("a" if i % 2 else "B") + cid for i, cid in enumerate(data.clients)}
+    return Data(
+        clients={ids[c]: {**row, "client_id": ids[c]} for c, row in data.clients.items()},
+        members={ids[c]: {**row, "client_id": ids[c]} for c, row in data.members.items()},
+        events=[dataclasses.replace(e, client=ids[e.client]) for e in data.events],
+    )
+
+
+def test_every_form_of_the_list_is_in_byte_order_under_a_linguistic_collation() -> None:
+    """In a PostgreSQL database whose text sorts by ICU's rules (a7 before B3), the list
+    read as clients (the table, a workbook, a page) comes in the order of its CSV and
+    JSON, which polars sorts byte by byte (B3 before a7): one order in every form."""
+    base = os.environ.get(PG_ENV)
+    if not base:
+        pytest.skip(f"PostgreSQL tests need {PG_ENV} (e.g. postgresql://postgres@127.0.0.1/test)")
+    server = sqlalchemy.make_url(base).set(drivername="postgresql+psycopg")
+    name = f"reactivate_icu_{uuid.uuid4().hex[:12]}"
+    admin = sqlalchemy.create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(
+            f"CREATE DATABASE {name} TEMPLATE template0 ENCODING 'UTF8'"
+            " LOCALE_PROVIDER icu ICU_LOCALE 'und' LOCALE 'C.UTF-8'"
+        )
+    url = server.set(database=name).render_as_string(hide_password=False)
+    try:
+        engine = open_engine(url)
+        registry.register(engine, CAMPAIGN_FILE)
+        with engine.connect() as conn:
+            assert not sorts_by_code_point(conn)
+        insert(engine, registry.get(engine, SLUG).id, _cased(generate(7, n=60)))
+        engine.dispose()
+        options = ReportOptions(dropped="called", as_of=AS_OF)
+        report, csv_text, json_text = _in_memory(url, options)
+        keys = [(c.advisor_code or "", c.client_id) for c in report.dropped]
+        assert keys == sorted(keys, key=lambda k: (k[0].encode(), k[1].encode()))
+        assert {c.client_id[0] for c in report.dropped} == {"a", "B"}
+        assert _streamed(url, options) == (csv_text, json_text)
+        engine = open_engine(url)
+        shown = build_report(engine, SLUG, dataclasses.replace(options, dropped_shown=5))
+        engine.dispose()
+        assert shown.dropped == report.dropped[:5]
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        admin.dispose()
 
 
 def test_an_interrupt_while_postgresql_reads_the_list_stops_it(db_url: str) -> None:

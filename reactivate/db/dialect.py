@@ -26,7 +26,7 @@ def is_postgresql(conn: Connection | SQLiteConnection) -> bool:
     return conn.dialect.name == "postgresql"
 
 
-def sorts_by_code_point(conn: Connection) -> bool:
+def sorts_by_code_point(conn: Connection | SQLiteConnection) -> bool:
     """Whether text columns of the default collation sort as Python compares strings (by
     code point): SQLite's BINARY collation, PostgreSQL's C and POSIX, and libc's C.UTF-8.
     Reading in such an order needs no `COLLATE "C"` and so can follow a primary key's index

@@ -22,6 +22,7 @@ from typing import Any, cast
 from reactivate import access
 from reactivate.clock import SPAN_YEARS, offset_spans, shown_column
 from reactivate.db import reads
+from reactivate.db.dialect import sorts_by_code_point
 from reactivate.privacy import FORMULA_STARTS, masked_mobile_sql, masked_name_sql
 from reactivate.report.model import DROPPED_KEYS, DroppedClient
 from reactivate.report.scope import Scope
@@ -95,7 +96,10 @@ def _listed(scope: Scope, stage: str, limit: int | None = None) -> str:
         " s.last_call_at, s.callback_at"
     )
     advisor = "LEFT JOIN advisor a ON a.code = s.advisor_code"
-    order = "ORDER BY s.advisor_code, s.client_id"
+    # byte by byte, as the whole list's CSV and JSON are ordered (`_order`), whatever the
+    # database's collation: a table, a workbook and a file list the clients alike
+    collate = "" if sorts_by_code_point(scope.conn) else ' COLLATE "C"'
+    order = f"ORDER BY s.advisor_code{collate}, s.client_id{collate}"
     if limit is not None:  # the first few chosen from the summary alone, then joined
         join = "CROSS JOIN" if sqlite else "JOIN"  # SQLite: `s` the outer loop, in its order
         return (
