@@ -8,9 +8,10 @@ exactly when its summary's first time for the stage falls inside it, which the d
 histograms count (`stage_dates`, `report.funnels`); so a window reads client by client only
 the clients first seen before it who have evidence inside it (`materialize`). A window's
 first time of each kind is the summary's when that falls inside the window; the events
-are read only for clients who had the kind before it, and a stage's days are the
-summary's unless the client reached it before. A breakdown's key is the summary's own
-column (advisor, branch, cohort: the week of assignment, risk, asset band), as it was written.
+are read only for clients who had the kind before it (on PostgreSQL, calls aside: a
+client's later call times are in its summary row), and a stage's days are the summary's
+unless the client reached it before. A breakdown's key is the summary's own column
+(advisor, branch, cohort: the week of assignment, risk, asset band), as it was written.
 """
 
 from __future__ import annotations
@@ -142,7 +143,8 @@ _EARLIEST = tuple(_KINDS)
 def _windowed(scope: Scope, column: str) -> str:
     """SQL of the first time of `column`'s kind inside the window. The whole history's
     first time (the summary's) is it when it falls inside; none when it falls after the
-    window; when it falls before, the first inside is read from the client's events."""
+    window; when it falls before, the first inside is read from the client's events (on
+    PostgreSQL a call's from the client's later call times in its row, `_FROM_LATER_CALLS`)."""
     inside = [f"cs.{column} < :until"] if scope.options.until is not None else []
     if scope.options.since is None:
         return f"CASE WHEN {' AND '.join(inside)} THEN cs.{column} END"
@@ -225,7 +227,8 @@ def _returning_events(scope: Scope, rows: str = "client_stage") -> str:
     """SQL of the first time inside the window of each of `WINDOW_TIMES`' kinds, per client
     first seen before it who may have more of a kind later (`_returning`): for each kind,
     those clients' events of that kind dated inside the window (voided events excluded),
-    read once and grouped.
+    read once and grouped. PostgreSQL reads no call here: a client's calls inside the
+    window are in its row (`_windowed`).
 
     A subquery per client and kind probed `ix_event_member_stage` once for each: on
     PostgreSQL a week at 1M took 5.0 s that way against 2.5 s joined; on SQLite the
