@@ -287,6 +287,8 @@ def indexes_built_after(
     *,
     keys: bool = False,
     parallel: bool = True,
+    partial: bool = False,
+    share: float = 1.0,
 ) -> Iterator[None]:
     """Inside the caller's transaction: on PostgreSQL, when about `rows` (at least
     FOREIGN_KEYS_ONCE_FROM) rows are about to go into `tables` and they are at least as many
@@ -309,7 +311,12 @@ def indexes_built_after(
     too: the rows of a bulk insert here fall outside their conditions (a load's new
     members have no advisor and no evidence; an assignment writes no calls), so each
     costs the test of the condition alone, where building the index after would read
-    every row of the table again.
+    every row of the table again. With `partial`, partial indexes go and come back too:
+    for rows most of which fall inside their conditions (a whole campaign's summary
+    rebuilt, `stages`). `share`: the part of a table's rows the incoming ones must at least
+    make for its indexes to go (a rebuild's rows replace as many: half the table is enough
+    for one sort of all its rows to beat upkeep row by row, and an estimate of the table's
+    rows a little above the campaign's own must not keep them).
 
     Without `parallel`, they are built by this backend alone, with no parallel workers:
     for rows whose index keys are all alike or already in order (a load's new members:
@@ -323,14 +330,15 @@ def indexes_built_after(
         yield
         return
     small_enough = """(CASE WHEN t.reltuples >= 0 THEN t.reltuples
-                            ELSE pg_relation_size(t.oid) / 64 END) <= %(rows)s"""
+                            ELSE pg_relation_size(t.oid) / 64 END) * %(share)s <= %(rows)s"""
     listed = "(SELECT to_regclass(t) FROM unnest(%(tables)s::text[]) t)"
-    params = {"tables": list(tables), "rows": rows}
+    params = {"tables": list(tables), "rows": rows, "partial": partial, "share": share}
     indexes = conn.exec_driver_sql(
         f"""SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)
             FROM pg_index i JOIN pg_class t ON t.oid = i.indrelid
             WHERE i.indrelid IN {listed}
-              AND NOT i.indisunique AND NOT i.indisprimary AND i.indpred IS NULL
+              AND NOT i.indisunique AND NOT i.indisprimary
+              AND (%(partial)s OR i.indpred IS NULL)
               AND {small_enough}
             ORDER BY 1""",
         params,

@@ -12,6 +12,7 @@ to first reaching each stage. A report is then one GROUP BY, and medians read an
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -413,6 +414,9 @@ def _rebuild(conn: Connection, campaign_id: int, *, only_touched: bool, touched:
 #: Memory per sort or hash of a rebuild of most of a campaign on PostgreSQL (default 4 MB):
 #: at 1M members its sort of the call times takes 150 MB, its per-client hashes 60-200 MB.
 REBUILD_WORK_MEM = "256MB"
+#: The part of a table's rows a rebuild must rewrite for its indexes to be built anew
+#: after it rather than kept up row by row (`bulk.indexes_built_after`).
+REBUILT_SHARE = 0.5
 
 
 def _rebuild_set(
@@ -497,26 +501,51 @@ def _rebuild_postgresql(
     `member` row, which holds both keys (campaign, client), read in this transaction under
     the campaign's lock, and clients are never deleted (a purge rewrites them). At 1M
     members the INSERT spent 20.7 s of 63 s in its two keys' triggers. How many rows come
-    is told by the old ones deleted (a member has its row from its load on). Measured and
-    not kept (benchmarks/README.md): the new rows worked out first by CREATE TABLE AS,
-    whose SELECT may run on parallel workers, then moved in (no faster on two cores); the
-    summary's indexes dropped and built after (slower at 315,000 members, and readers
-    would wait for the commit).
+    is told by the old ones deleted (a member has its row from its load on).
+
+    For most of the table's rows (a whole campaign), the summary's indexes and the
+    tallies' keys are dropped and built again after, each by one sort
+    (`bulk.indexes_built_after`), rather than kept up row by row: past a million rows
+    they no longer fit the server's buffers (128 MB by default), and every row's entries
+    read, dirtied and wrote back a page of each at random, with its WAL flushed first and
+    a full image of it after every checkpoint (1M members: the INSERT 48.6 s with its
+    five indexes, 9.9 s without and 19.0 s to build them; the new tallies' dates 28.4 s
+    into their key, benchmarks/README.md). The price: the tables are locked (ACCESS
+    EXCLUSIVE) until the transaction ends, so a report waits for the rebuild's commit.
+    Measured and not kept (benchmarks/README.md): the new rows worked out first by
+    CREATE TABLE AS, whose SELECT may run on parallel workers, then moved in (no faster
+    on two cores).
     """
     params = {"campaign_id": campaign_id}
-    tally.clear(conn, campaign_id)
+    # the summary locked before the tallies' dates: a writer of another campaign writes
+    # its summary rows before its tallies, so it waits at the summary, holding no table
+    # this rebuild is about to lock
+    tallied = tally.clear(conn, campaign_id)
     rows = conn.execute(
         text(f"DELETE FROM client_stage WHERE campaign_id = :campaign_id {only.format(alias='')}"),
         params,
     ).rowcount
-    with bulk.foreign_keys_known_to_hold(conn, WRITTEN, rows):
-        conn.execute(
-            text(_summary_sql(campaign, sqlite=False, unvoided=unvoided, only=only)), params
-        )
+    with (
+        bulk.foreign_keys_known_to_hold(conn, WRITTEN, rows),
+        dialect.settings(conn, {"maintenance_work_mem": REBUILD_WORK_MEM}),
+    ):
+        with bulk.indexes_built_after(
+            conn, ["client_stage"], rows, keys=True, partial=True, share=REBUILT_SHARE
+        ):
+            conn.execute(
+                text(_summary_sql(campaign, sqlite=False, unvoided=unvoided, only=only)), params
+            )
         conn.exec_driver_sql(f"DROP TABLE {_COHORTS}")
         # without JIT: it compiled the tallies' expressions for 1.6 s and 3.8 s at 1M, and
         # they took 1.1 s longer with it (6.7 s against 7.8 s); the INSERT keeps it
-        with dialect.settings(conn, {"jit": "off"}):
+        with contextlib.ExitStack() as keys_after:
+            keys_after.enter_context(dialect.settings(conn, {"jit": "off"}))
+            for table in ("stage_days", "stage_dates"):  # the two that grow with the campaign
+                keys_after.enter_context(
+                    bulk.indexes_built_after(
+                        conn, [table], tallied[table], keys=True, share=REBUILT_SHARE
+                    )
+                )
             tally.add_campaign(conn, campaign_id, funnel_tallied)
     # PostgreSQL plans the next reads from statistics of the rows just replaced (after a
     # first rebuild: of an empty table; at 1M members it then took a bitmap scan and an

@@ -144,7 +144,10 @@ def monday_sql(moment: str, timezone: str, *, sqlite: bool) -> str:
     """SQL of the Julian day number (as text) of the Monday of the week of the stored UTC
     time `moment`, in the time zone `timezone` (`monday_of` reads it back)."""
     if not sqlite:
-        return f"to_char(date_trunc('week', ({moment}) AT TIME ZONE '{timezone}'), 'J')"
+        # by date arithmetic, as to_char(date_trunc('week', ...), 'J') gives it but without
+        # formatting text: Julian day numbers divisible by 7 are Mondays
+        day = local_day_number(moment, timezone)
+        return f"CAST({day} - mod({day}, 7) AS TEXT)"
     pieces = _offsets(timezone)
     if len(pieces) == 1:
         offset = f"{pieces[0][1] / 86400!r}"
@@ -157,6 +160,15 @@ def monday_sql(moment: str, timezone: str, *, sqlite: bool) -> str:
     # back to its Monday: day numbers divisible by 7 are Mondays
     day = f"CAST(julianday({moment}) + 0.5 + {offset} AS INTEGER)"
     return f"CAST({day} - {day} % 7 AS TEXT)"
+
+
+def local_day_number(moment: str, timezone: str) -> str:
+    """PostgreSQL: SQL of the Julian day number of the local date of the time `moment` in
+    the time zone `timezone`, as `to_char(..., 'J')` gives it, by date arithmetic rather
+    than formatting text and reading it back (a whole rebuild works out 13 a row: 1.6 s
+    of a 1M campaign's)."""
+    local = f"CAST(({moment}) AT TIME ZONE '{timezone}' AS DATE)"
+    return f"({local} - DATE '2000-01-01' + {day_number(dt.date(2000, 1, 1))})"
 
 
 def monday_of(key: str) -> dt.date:
@@ -197,10 +209,15 @@ def _offsets(timezone: str) -> tuple[tuple[str, int], ...]:
     return tuple(pieces)
 
 
-def clear(conn: Connection, campaign_id: int) -> None:
-    """Forget the campaign's tallies (before its whole summary is rebuilt)."""
-    for table in _COUNTS:
-        conn.execute(text(f"DELETE FROM {table} WHERE campaign_id = :cid"), {"cid": campaign_id})
+def clear(conn: Connection, campaign_id: int) -> dict[str, int]:
+    """Forget the campaign's tallies (before its whole summary is rebuilt); how many rows
+    each table held."""
+    return {
+        table: conn.execute(
+            text(f"DELETE FROM {table} WHERE campaign_id = :cid"), {"cid": campaign_id}
+        ).rowcount
+        for table in _COUNTS
+    }
 
 
 def members(conn: Connection, campaign_id: int) -> int:
@@ -410,13 +427,17 @@ def campaign_sql(funnel: Funnel) -> list[str]:
     `_dates_sql`), rather than every row sent to Python."""
     return [
         *_sums_sql(funnel, "client_stage", "campaign_id = :cid", "1", cleared=True),
-        _dates_sql(funnel, "FROM client_stage", "campaign_id = :cid", "1"),
+        _dates_sql(funnel, "FROM client_stage", "campaign_id = :cid", "1", cleared=True),
     ]
 
 
-def _dates_sql(funnel: Funnel, source: str, where: str, weight: str) -> str:
+def _dates_sql(
+    funnel: Funnel, source: str, where: str, weight: str, *, cleared: bool = False
+) -> str:
     """PostgreSQL: the rows `source` and `where` pick (each `weight` times) summed into
-    `stage_dates`, as `_dates_sums` and `_skip_rows` sum them (parameters :cid, :no_time).
+    `stage_dates`, as `_dates_sums` and `_skip_rows` sum them (parameters :cid, :no_time);
+    `cleared`: the campaign has no tallies yet (`clear`), so they are inserted, not
+    upserted (every group comes once: a stage and a breakdown's key per part).
 
     Each row's days are worked out once (the materialized `WITH`), then each first time
     (a stage's, the WeCom add's, its confirmation's) is grouped by every breakdown at
@@ -428,7 +449,7 @@ def _dates_sql(funnel: Funnel, source: str, where: str, weight: str) -> str:
     times = [funnel.times[stage] for stage in stages]
 
     def day(moment: str) -> str:
-        return f"CAST(to_char(({moment}) AT TIME ZONE '{funnel.timezone}', 'J') AS INTEGER)"
+        return local_day_number(moment, funnel.timezone)
 
     firsts = {f"t{i}": funnel.first_time[stage] for i, stage in enumerate(stages)}
     firsts.update({f"o{j}": time for j, time in enumerate(times)})
@@ -495,11 +516,12 @@ def _dates_sql(funnel: Funnel, source: str, where: str, weight: str) -> str:
         )
     counts = ("clients", "reactivated", "callable")
     update = ", ".join(f"{c} = stage_dates.{c} + excluded.{c}" for c in counts)
+    upsert = f" ON CONFLICT (campaign_id, dim, date, key, assigned_at, stage, day) DO UPDATE SET {update}"
     return (
         f"WITH s AS MATERIALIZED (SELECT {', '.join(columns)} {source} WHERE {assigned})"
         " INSERT INTO stage_dates (campaign_id, dim, date, key, assigned_at, stage, day,"
         f" {', '.join(counts)}) SELECT :cid, g.* FROM ({' UNION ALL '.join(parts)}) g"
-        f" ON CONFLICT (campaign_id, dim, date, key, assigned_at, stage, day) DO UPDATE SET {update}"
+        + ("" if cleared else upsert)
     )
 
 
