@@ -201,6 +201,63 @@ def check_against_a_rebuild(engine: Engine, seed: int, kinds: list[str]) -> None
         stages.refresh(conn, campaign_id)  # the whole campaign, from the events
     assert snapshot(engine, campaign_id) == kept
     assert reports(engine) == kept_reports
+    if engine.dialect.name == "postgresql":
+        found = later_calls(engine, campaign_id)
+        assert found == later_calls_of_the_events(engine, campaign_id)
+        assert any(later for later, _reached in found.values())  # some called more than once
+
+
+Instants = tuple[dt.datetime, ...]
+
+
+def later_calls(engine: Engine, campaign_id: int) -> dict[str, tuple[Instants, Instants]]:
+    """PostgreSQL's summary columns of each client's later call times (`stages.LATER_CALLS`):
+    client -> (call times after its first, of those the answered ones), each a multirange of
+    single instants."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                f"SELECT client_id, {', '.join(stages.LATER_CALLS)} FROM client_stage"
+                " WHERE campaign_id = :c"
+            ),
+            {"c": campaign_id},
+        ).all()
+    found = {}
+    for client, *ranges in rows:
+        times = []
+        for multirange in ranges:
+            assert all(r.lower == r.upper and r.bounds == "[]" for r in multirange or [])
+            times.append(tuple(r.lower for r in multirange or []))
+        found[client] = (times[0], times[1])
+    return found
+
+
+def later_calls_of_the_events(
+    engine: Engine, campaign_id: int
+) -> dict[str, tuple[Instants, Instants]]:
+    """The same from the events, in Python: each client's distinct unvoided call times but
+    its first, and those at which some call reached them."""
+    with engine.connect() as conn:
+        clients = conn.execute(
+            text("SELECT client_id FROM client_stage WHERE campaign_id = :c"), {"c": campaign_id}
+        ).scalars()
+        calls = conn.execute(
+            text(
+                "SELECT e.client_id, e.occurred_at, e.value FROM event e"
+                " WHERE e.campaign_id = :c AND e.stage = :call AND NOT EXISTS"
+                " (SELECT 1 FROM event v WHERE v.voids_event_id = e.id)"
+            ),
+            {"c": campaign_id, "call": funnel.EVENT_CALL},
+        ).all()
+        found: dict[str, tuple[Instants, Instants]] = {client: ((), ()) for client in clients}
+    times: dict[str, dict[dt.datetime, bool]] = {}
+    for client, when, value in calls:
+        reached = times.setdefault(client, {})
+        reached[when] = reached.get(when, False) or value in funnel.REACHED_DISPOSITIONS
+    for client, reached in times.items():
+        later = sorted(reached)[1:]
+        found[client] = (tuple(later), tuple(t for t in later if reached[t]))
+    return found
 
 
 @settings(max_examples=15, deadline=None)

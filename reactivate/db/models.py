@@ -285,11 +285,6 @@ WINDOW_INDEXES = {
 #: describes an index's method (`postgresql_using`) only by importing its PostgreSQL
 #: dialect, which every command importing the tables would then do.
 SPAN_INDEX = "ix_client_stage_span"
-#: PostgreSQL's index of the calls by campaign, client and time, holding their id and
-#: disposition (revision 0010, `WHERE stage = 'call'`): a date window reads the calls
-#: inside it of the clients called before it and since its start from it alone
-#: (`report.source._returning_events`). Made by the revision alone, as `SPAN_INDEX`.
-CALL_INDEX = "ix_event_call_times"
 #: The summary's indexes PostgreSQL has as revision 0011 makes them, each holding only the
 #: rows read through it (the assigned members', or those both on the do-not-call list and
 #: with a do-not-call answer), so that a load's new members, who have no advisor and no
@@ -301,7 +296,11 @@ PARTIAL_ON_POSTGRESQL = (
     "ix_client_stage_dnc",
 )
 #: PostgreSQL's indexes the revisions make that the tables here do not describe for it.
-REVISION_ONLY = (SPAN_INDEX, CALL_INDEX, *PARTIAL_ON_POSTGRESQL)
+REVISION_ONLY = (SPAN_INDEX, *PARTIAL_ON_POSTGRESQL)
+#: PostgreSQL's summary columns the revisions make that the tables here do not describe:
+#: each client's later call times (revision 0012, `stages.LATER_CALLS`), of a type
+#: (`tstzmultirange`) SQLite has not, which only PostgreSQL's windows read.
+REVISION_ONLY_COLUMNS = ("later_calls", "later_reached")
 
 #: The summary's columns of days from assignment to each stage.
 _DAYS = ("called_days", "reached_days", "wecom_days", "pushed_days", "converted_days")

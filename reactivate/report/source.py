@@ -8,9 +8,10 @@ exactly when its summary's first time for the stage falls inside it, which the d
 histograms count (`stage_dates`, `report.funnels`); so a window reads client by client only
 the clients first seen before it who have evidence inside it (`materialize`). A window's
 first time of each kind is the summary's when that falls inside the window; the events
-are read only for clients who had the kind before it, and a stage's days are the
-summary's unless the client reached it before. A breakdown's key is the summary's own
-column (advisor, branch, cohort: the week of assignment, risk, asset band), as it was written.
+are read only for clients who had the kind before it (on PostgreSQL, calls aside: a
+client's later call times are in its summary row), and a stage's days are the summary's
+unless the client reached it before. A breakdown's key is the summary's own column
+(advisor, branch, cohort: the week of assignment, risk, asset band), as it was written.
 """
 
 from __future__ import annotations
@@ -142,18 +143,23 @@ _EARLIEST = tuple(_KINDS)
 def _windowed(scope: Scope, column: str) -> str:
     """SQL of the first time of `column`'s kind inside the window. The whole history's
     first time (the summary's) is it when it falls inside; none when it falls after the
-    window; when it falls before, the first inside is read from the client's events."""
+    window; when it falls before, the first inside is read from the client's events (on
+    PostgreSQL a call's from the client's later call times in its row, `_FROM_LATER_CALLS`)."""
     inside = [f"cs.{column} < :until"] if scope.options.until is not None else []
     if scope.options.since is None:
         return f"CASE WHEN {' AND '.join(inside)} THEN cs.{column} END"
     inside.insert(0, f"cs.{column} >= :since")
     # SQLite looks the client up in `_returning_events`' table only here: joined, every
     # row of the window probed it
-    inside_later = (
-        f"(SELECT w.{column} FROM {RETURNING} w WHERE w.client_id = cs.client_id)"
-        if scope.sqlite
-        else f"w.{column}"
-    )
+    if scope.sqlite:
+        inside_later = f"(SELECT w.{column} FROM {RETURNING} w WHERE w.client_id = cs.client_id)"
+    elif column in _FROM_LATER_CALLS:
+        # PostgreSQL: the first of its later call times inside the window, from its row
+        until = ":until" if scope.options.until is not None else "NULL"
+        window = f"tstzmultirange(tstzrange(:since, {until}, '[)'))"
+        inside_later = f"lower(cs.{_FROM_LATER_CALLS[column]} * {window})"
+    else:
+        inside_later = f"w.{column}"
     return (
         f"CASE WHEN {' AND '.join(inside)} THEN cs.{column}"
         f" WHEN {_returning(column)} THEN {inside_later} END"
@@ -178,6 +184,12 @@ _LAST = {
     "pushed_at": "last_pushed_at",
     "converted_at": "last_converted_at",
 }
+
+
+#: PostgreSQL's summary column of the later call times that hold each of the calls' window
+#: times (`stages.LATER_CALLS`): a client called before the window and since its start has
+#: its calls inside the window there, so its call events are never read.
+_FROM_LATER_CALLS = dict(zip(("called_at", "reached_at"), stages.LATER_CALLS, strict=True))
 
 
 #: The events that are evidence of each of `WINDOW_TIMES`' kinds.
@@ -215,7 +227,8 @@ def _returning_events(scope: Scope, rows: str = "client_stage") -> str:
     """SQL of the first time inside the window of each of `WINDOW_TIMES`' kinds, per client
     first seen before it who may have more of a kind later (`_returning`): for each kind,
     those clients' events of that kind dated inside the window (voided events excluded),
-    read once and grouped.
+    read once and grouped. PostgreSQL reads no call here: a client's calls inside the
+    window are in its row (`_windowed`).
 
     A subquery per client and kind probed `ix_event_member_stage` once for each: on
     PostgreSQL a week at 1M took 5.0 s that way against 2.5 s joined; on SQLite the
@@ -226,9 +239,10 @@ def _returning_events(scope: Scope, rows: str = "client_stage") -> str:
     bounds = ["e.occurred_at >= :since"]
     if scope.options.until is not None:
         bounds.append("e.occurred_at < :until")
+    # PostgreSQL reads the calls' window times from the summary row (`_windowed`)
+    read = [c for c in WINDOW_TIMES if scope.sqlite or c not in _FROM_LATER_CALLS]
     firsts = ", ".join(
-        f"MIN(CASE WHEN {_EVIDENCE[column]} THEN e.occurred_at END) AS {column}"
-        for column in WINDOW_TIMES
+        f"MIN(CASE WHEN {_EVIDENCE[column]} THEN e.occurred_at END) AS {column}" for column in read
     )
     columns = "e.id, e.client_id, e.stage, e.value, e.source, e.occurred_at"
     own = "e.campaign_id = b.campaign_id AND e.client_id = b.client_id AND e.stage = '{}'"
@@ -238,17 +252,10 @@ def _returning_events(scope: Scope, rows: str = "client_stage") -> str:
             return f"CROSS JOIN event e ON {own.format(kind)}"
         # PostgreSQL: LATERAL, for the same order (joined, it hashed the clients and read
         # every event of the campaign, a parallel seq scan, already at 100k); OFFSET 0
-        # keeps the subquery from being pulled up into that join again. Calls inside the
-        # window are read from `models.CALL_INDEX` alone (no event row: their stage is the
-        # index's condition, and their source no evidence tells apart)
-        read = columns
-        if kind == funnel.EVENT_CALL:
-            read = columns.replace("e.stage", f"'{kind}' AS stage").replace(
-                "e.source", "CAST(NULL AS VARCHAR) AS source"
-            )
+        # keeps the subquery from being pulled up into that join again
         inside = " AND ".join(bounds)
         return (
-            f"CROSS JOIN LATERAL (SELECT {read} FROM event e"
+            f"CROSS JOIN LATERAL (SELECT {columns} FROM event e"
             f" WHERE {own.format(kind)} AND {inside} OFFSET 0) e"
         )
 
@@ -264,6 +271,7 @@ def _returning_events(scope: Scope, rows: str = "client_stage") -> str:
             f" WHERE b.campaign_id = :cid AND {spanning}{_returning(column, 'b')}"
             f" AND {' AND '.join(bounds)}"
             for column in _ranges(scope).returning
+            if scope.sqlite or column not in _FROM_LATER_CALLS
         ]
         or [f"SELECT {columns} FROM event e WHERE 1 = 0"]
     )

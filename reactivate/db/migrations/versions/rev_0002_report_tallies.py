@@ -66,10 +66,13 @@ def upgrade() -> None:
     from reactivate.db.models import LAST_TIMES, STAGE_DATES, UTCDateTime
 
     # the rebuild writes the tallies and the summary as this release keeps them (revision
-    # 0006's table, revision 0009's columns)
+    # 0006's table, revision 0009's and 0012's columns)
     STAGE_DATES.create(bind, checkfirst=True)
     for name in LAST_TIMES:
         op.add_column("client_stage", sa.Column(name, UTCDateTime(), nullable=True))
+    if bind.dialect.name == "postgresql":  # revision 0012's
+        for name in stages.LATER_CALLS:
+            op.execute(f"ALTER TABLE client_stage ADD COLUMN {name} tstzmultirange")
     for (campaign_id,) in bind.exec_driver_sql("SELECT id FROM campaign").all():
         stages.refresh(bind, int(campaign_id))
 

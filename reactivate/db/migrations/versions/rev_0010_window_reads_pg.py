@@ -8,9 +8,10 @@ Revision 0010 (PostgreSQL):
   the index answers by itself (`report.source._returning_inside`): a week at 10M read
   every summary row by one parallel scan, and again for each kind's returning candidates;
 - an index of the calls by client and time, holding their id and disposition
-  (`models.CALL_INDEX`), from which a window reads the calls inside it of the clients
-  called before it and again since its start without reading an event row
-  (`report.source._returning_events`): a week at 10M probed 125,000 clients' calls.
+  (`ix_event_call_times`), from which a window read the calls inside it of the clients
+  called before it and again since its start without reading an event row: a week at
+  10M probed 125,000 clients' calls (revision 0012 reads them from the summary instead
+  and drops it).
 SQLite keeps its ranges of revision 0005's indexes and gets neither.
 """
 
