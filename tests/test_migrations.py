@@ -13,13 +13,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 from helpers import TEST_DATA, query, scalar
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, inspect
 from typer.testing import CliRunner
 
 from reactivate.cli import app
 from reactivate.db import migrate, models
 from reactivate.db.migrations import HEAD, baseline
+from reactivate.errors import DatabaseError
 
 SLUG = "2020h2-dormant"
 LEGACY_REPORTS = json.loads((TEST_DATA / "legacy_v2_reports.json").read_text(encoding="utf-8"))
@@ -195,6 +197,25 @@ def test_a_database_a_newer_release_upgraded_is_refused(db_url: str) -> None:
     line = " ".join(err.split())
     assert "is at schema revision 0099" in line and f"(revision {HEAD})" in line
     assert "newer release" in said("db", "upgrade", "--db", db_url, code=1)
+
+
+def test_a_server_older_than_the_schema_needs_is_refused_before_anything_is_made(
+    db_url: str,
+) -> None:
+    """PostgreSQL before 14 has no multiranges (revision 0012): an upgrade says so in a
+    sentence, before it makes a single table."""
+    if db_url.startswith("sqlite"):
+        pytest.skip("SQLite is part of Python: no older server to refuse")
+    engine = create_engine(db_url)
+    with engine.connect():  # the dialect learns the server's version on first connect
+        pass
+    engine.dialect.server_version_info = (13, 11)
+    with pytest.raises(DatabaseError) as refused:
+        migrate.upgrade(engine)
+    assert "runs PostgreSQL 13.11; reactivate needs PostgreSQL 14 or newer" in str(refused.value)
+    with engine.connect() as conn:
+        assert inspect(conn).get_table_names() == []
+    engine.dispose()
 
 
 def test_opening_a_current_database_does_not_import_alembic(tmp_path: Path) -> None:

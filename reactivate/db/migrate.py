@@ -30,6 +30,10 @@ from reactivate.db.migrations import HEAD, baseline
 from reactivate.errors import DatabaseError
 from reactivate.messages import t
 
+#: The oldest PostgreSQL the schema is made on: the summary keeps a client's later call
+#: times as multiranges (revision 0012), which PostgreSQL has from version 14.
+OLDEST_POSTGRESQL = (14,)
+
 
 @dataclasses.dataclass(frozen=True)
 class Upgraded:
@@ -66,6 +70,16 @@ def upgrade(
     (a release may change the summary's refresh without a revision); without it such a
     database, when not current, is refused (only `reactivate db upgrade` passes it)."""
     with engine.begin() as conn:
+        server = conn.dialect.server_version_info or ()
+        if conn.dialect.name == "postgresql" and server < OLDEST_POSTGRESQL:
+            raise DatabaseError(
+                t(
+                    "error.postgresql_too_old",
+                    url=engine.url,
+                    found=".".join(map(str, server)),
+                    oldest=".".join(map(str, OLDEST_POSTGRESQL)),
+                )
+            )
         locks.lock_schema(conn)  # two first runs at once: the second finds the work done
         settings = config(conn)
         before = MigrationContext.configure(conn).get_current_revision()

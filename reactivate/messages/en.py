@@ -215,6 +215,9 @@ TEXTS: dict[str, str] = {
     "error.no_database": (
         "No database at {where}; `reactivate init` creates one (or check --db and REACTIVATE_DB)."
     ),
+    "error.postgresql_too_old": (
+        "Database {url} runs PostgreSQL {found}; reactivate needs PostgreSQL {oldest} or newer."
+    ),
     "error.db_version": (
         "Database {url} has schema version {found}; this reactivate knows up to {known}. "
         "Upgrade reactivate."

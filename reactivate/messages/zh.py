@@ -205,6 +205,7 @@ TEXTS: dict[str, str] = {
     "error.db_url": "无法打开数据库 {url}：{problem}",
     "error.db_upgrade_shared": "数据库 {url} 的结构修订为 {found}，本程序需要 {known}。此数据库启用了角色权限，只能由结构所有者运行 `reactivate db upgrade` 升级（同时会重新应用各角色的授权）。",
     "error.db_revision": "数据库 {url} 的结构修订为 {found}，本程序（修订 {known}）不认识：它已被更新的版本升级。请安装该版本或更新的版本。",
+    "error.postgresql_too_old": "数据库 {url} 运行的是 PostgreSQL {found}；reactivate 需要 PostgreSQL {oldest} 或更新版本。",
     "error.db_version": "数据库 {url} 的结构版本为 {found}，本程序最高支持 {known}。请升级 reactivate。",
     "error.no_database": "{where} 没有数据库；`reactivate init` 可新建一个（或检查 --db 和 REACTIVATE_DB）。",
     "error.advisor_unknown": "花名册中没有工号为“{code}”的客户经理。",
