@@ -5,10 +5,8 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
-import sys
-from contextlib import AbstractContextManager as ContextManager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeGuard
+from typing import TYPE_CHECKING, Any
 
 from reactivate import access
 from reactivate.clock import utcnow
@@ -80,16 +78,14 @@ def register(engine: Engine, path: Path) -> tuple[Campaign, bool]:
     return config, False
 
 
-def get(source: Engine | SQLiteEngine | Connection, slug: str) -> Registered:
+def get(engine: Engine | SQLiteEngine, slug: str, *, conn: Connection | None = None) -> Registered:
     """The registered campaign `slug`, or `CampaignNotFound` naming the known ones; read
-    on a connection of its own, or on the connection `source` (in its transaction): a
-    command that goes on to use one spares a second (a server process started, on
-    PostgreSQL: about 8 ms)."""
-    engine = _engine_of(source)
+    on a connection of its own, or on `conn` (in its transaction): a command that goes on
+    to use one spares a second (a server process started, on PostgreSQL: about 8 ms)."""
     try:
-        with _connected(source) as conn:
+        with contextlib.nullcontext(conn) if conn is not None else engine.connect() as used:
             row = reads.execute(
-                conn,
+                used,
                 "SELECT id, status, definition FROM campaign WHERE slug = :slug",
                 {"slug": slug},
             ).first()
@@ -97,8 +93,8 @@ def get(source: Engine | SQLiteEngine | Connection, slug: str) -> Registered:
         access.explain_refusal(engine, exc)
         raise
     if row is None:
-        with engine.connect() as conn:
-            found = reads.execute(conn, "SELECT slug FROM campaign ORDER BY slug", {})
+        with engine.connect() as used:
+            found = reads.execute(used, "SELECT slug FROM campaign ORDER BY slug", {})
             known = [name for (name,) in found]
         raise CampaignNotFound(
             t("error.campaign_not_found", slug=slug, known=", ".join(known) or "none")
@@ -107,25 +103,10 @@ def get(source: Engine | SQLiteEngine | Connection, slug: str) -> Registered:
     return Registered(id=row.id, status=row.status, config=config)
 
 
-def _is_connection(source: Engine | SQLiteEngine | Connection) -> TypeGuard[Connection]:
-    # (a read command never imports SQLAlchemy: then `source` is no connection of it)
-    sqlalchemy = sys.modules.get("sqlalchemy")
-    return sqlalchemy is not None and isinstance(source, sqlalchemy.Connection)
-
-
-def _engine_of(source: Engine | SQLiteEngine | Connection) -> Engine | SQLiteEngine:
-    return source.engine if _is_connection(source) else source  # type: ignore[return-value]
-
-
-def _connected(source: Engine | SQLiteEngine | Connection) -> ContextManager[Any]:
-    """A connection of `source`'s own, or `source` itself (left open)."""
-    return contextlib.nullcontext(source) if _is_connection(source) else source.connect()  # type: ignore[union-attr]
-
-
-def open_campaign(source: Engine | Connection, slug: str) -> Registered:
+def open_campaign(engine: Engine, slug: str, *, conn: Connection | None = None) -> Registered:
     """The campaign `slug`, refused when closed: nothing is written to a closed campaign.
-    (`source`: as `get`'s.)"""
-    campaign = get(source, slug)
+    (`conn`: as `get`'s.)"""
+    campaign = get(engine, slug, conn=conn)
     if campaign.status != "open":
         raise StateError(t("error.campaign_closed", slug=slug))
     return campaign

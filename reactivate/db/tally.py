@@ -262,7 +262,7 @@ def start_delta(conn: Connection, campaign_id: int, touched: str) -> None:
     conn.exec_driver_sql(f"DROP TABLE IF EXISTS {_DELTA}")
     conn.execute(
         text(
-            f"CREATE TEMPORARY TABLE {_DELTA} AS SELECT -1 AS sign, {', '.join(_ROW_COLUMNS)}"
+            f"CREATE TEMPORARY TABLE {_DELTA} AS SELECT -1 AS sign, {DELTA_COLUMNS}"
             f" FROM client_stage WHERE campaign_id = :cid"
             f" AND client_id IN (SELECT client_id FROM {touched})"
         ),
@@ -273,10 +273,9 @@ def start_delta(conn: Connection, campaign_id: int, touched: str) -> None:
 def finish_delta(conn: Connection, campaign_id: int, touched: str, funnel: Funnel) -> None:
     """Add the rewritten rows of the `touched` clients, take away the copies of the old
     ones (`start_delta`), and drop the groups left empty."""
-    columns = ", ".join(_ROW_COLUMNS)
     conn.execute(
         text(
-            f"INSERT INTO {_DELTA} (sign, {columns}) SELECT 1, {columns} FROM client_stage"
+            f"INSERT INTO {_DELTA} (sign, {DELTA_COLUMNS}) SELECT 1, {DELTA_COLUMNS} FROM client_stage"
             f" WHERE campaign_id = :cid AND client_id IN (SELECT client_id FROM {touched})"
         ),
         {"cid": campaign_id},

@@ -150,7 +150,7 @@ def _upload(
     # tables hold the staged facts from the first file read to the write.
     with engine.connect() as conn:
         with conn.begin():
-            registered = registry.open_campaign(conn, slug)
+            registered = registry.open_campaign(engine, slug, conn=conn)
         files = upload_files(paths)
         summary = UploadSummary(
             campaign=slug,
