@@ -859,9 +859,10 @@ def _reject_lost_zeros(
     rejected with the width that mends it. Excel saves 0021792650 as the number 21792650:
     such a file would add every client a second time, under another id.
 
-    The widths tried are those of the database's ids and the file's: an id padded to
-    each longer one is looked up, so a file whose ids all keep their width costs one
-    query.
+    A file of a few ids has each looked up padded to every longer width
+    (`values.longer_widths`); a bigger one to the widths of the database's ids (one read
+    of every client's id) and the file's, so that if its ids all keep their width that
+    read is the one query.
     """
     import polars as pl
 
@@ -871,12 +872,15 @@ def _reject_lost_zeros(
     lengths = ids["client_id"].str.len_chars()
     shortest = lengths.min()
     assert isinstance(shortest, int)
-    known_widths = conn.execute(select(func.distinct(func.length(CLIENTS.c.client_id))))
-    widths = sorted(
-        width
-        for width in set(lengths.unique().to_list()) | set(known_widths.scalars())
-        if width is not None and shortest < width <= values.MAX_ID_LENGTH
-    )
+    lookups = (values.MAX_ID_LENGTH - lengths).sum()
+    widths: Sequence[int] | None = values.longer_widths(shortest, int(lookups))
+    if widths is None:
+        known_widths = conn.execute(select(func.distinct(func.length(CLIENTS.c.client_id))))
+        widths = sorted(
+            width
+            for width in set(lengths.unique().to_list()) | set(known_widths.scalars())
+            if width is not None and shortest < width <= values.MAX_ID_LENGTH
+        )
     if not widths:
         return []
     candidates = pl.concat(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -93,3 +95,21 @@ def advisor_spec(count: int, **changes: Any) -> Any:
         contact_link="https://work.weixin.qq.com/ca/cawcde0123456789",
     )
     return replace(spec, **changes)
+
+
+@contextlib.contextmanager
+def statements_seen() -> Iterator[list[str]]:
+    """Every statement SQLAlchemy's engines send while inside, as its text."""
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    seen: list[str] = []
+
+    def _seen(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        seen.append(statement)
+
+    event.listen(Engine, "before_cursor_execute", _seen)
+    try:
+        yield seen
+    finally:
+        event.remove(Engine, "before_cursor_execute", _seen)

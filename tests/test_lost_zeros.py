@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from helpers import CAMPAIGN_FILE, ROOT, query, scalar
+from helpers import CAMPAIGN_FILE, ROOT, query, scalar, statements_seen
 from openpyxl import load_workbook
 from typer.testing import CliRunner
 
@@ -15,6 +15,7 @@ from reactivate.cli import app
 from reactivate.db.engine import open_engine
 from reactivate.errors import ConfigError, NeedsConfirmation
 from reactivate.load import MAX_UNCONFIRMED_GROWTH, LoadOptions, LoadSummary, load_accounts
+from reactivate.sheets import values
 from reactivate.sheets.values import MAX_ID_LENGTH
 
 SLUG = "2020h2-dormant"
@@ -130,6 +131,29 @@ def test_an_id_already_known_as_it_is_is_not_refused(campaign: str, tmp_path: Pa
     # 10000001 is a client now, as it is: loading it again is not a lost zero
     summary = load(campaign, accounts_csv(tmp_path, "c.csv", "0010000001", "10000001"))
     assert summary.applied and not summary.errors
+
+
+@pytest.mark.parametrize("lookups", [values.PADDED_LOOKUPS, 0])
+def test_an_id_short_of_a_width_only_the_database_has_is_refused(
+    campaign: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, lookups: int
+) -> None:
+    """A file of a few ids has each looked up padded to every longer width, without
+    reading the width of every client's id (a scan of them all); a bigger one (here, with
+    no lookups allowed) pads to the widths that read finds. Either way an id short of a
+    client's zeros at a width the file has no id of is refused."""
+    monkeypatch.setattr(values, "PADDED_LOOKUPS", lookups)
+    assert load(campaign, accounts_csv(tmp_path, "a.csv", "000010000001")).applied
+    with statements_seen() as seen:
+        summary = load(campaign, accounts_csv(tmp_path, "b.csv", "10000001", "10000002"))
+    assert [(e.row, e.reason) for e in summary.errors] == [
+        (
+            2,
+            "10000001 looks like client 000010000001 with its leading zeros lost;"
+            " --pad-ids 12 to fix",
+        )
+    ]
+    widths_read = [s for s in seen if "length(client.client_id)" in s]
+    assert bool(widths_read) == (lookups == 0)
 
 
 @pytest.mark.parametrize("width", [0, -1, MAX_ID_LENGTH + 1])

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 import openpyxl
 import pytest
-from helpers import CAMPAIGN_FILE
+from helpers import CAMPAIGN_FILE, statements_seen
 from typer.testing import CliRunner
 from upload_campaign import (
     FULL,
@@ -44,6 +44,7 @@ from reactivate.cli import app
 from reactivate.db import bulk
 from reactivate.db.engine import open_engine
 from reactivate.rules import funnel
+from reactivate.sheets import values
 from reactivate.sheets.fields import RESULT_FIELDS
 from reactivate.sheets.frames import open_frame
 from reactivate.sheets.workbook import (
@@ -418,14 +419,22 @@ def test_every_bad_row_is_reported_and_nothing_is_written(db: str, tmp_path: Pat
     assert scalar(db, "SELECT status FROM import_record WHERE kind = 'results'") == "refused"
 
 
+@pytest.mark.parametrize("lookups", [values.PADDED_LOOKUPS, 0])
 def test_an_id_short_of_a_members_leading_zeros_is_refused_with_the_hint(
-    db: str, tmp_path: Path
+    db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, lookups: int
 ) -> None:
+    """Found either way: a few unknown ids padded to every longer width, without reading
+    the width of every member's id (a scan of the campaign); many (here, with no lookups
+    allowed) padded to the widths that read finds."""
+    monkeypatch.setattr(values, "PADDED_LOOKUPS", lookups)
     rows = [
         ["10000001", "A001", "2020-07-02 10:30", "接通", "1", "", ""],  # 0010000001 lost its zeros
         ["99000001", "A001", "2020-07-02 10:30", "接通", "1", "", ""],  # 0099000001: not a member
     ]
-    code, summary = upload(db, plain_csv(tmp_path / "plain.csv", PLAIN_HEADER, rows))
+    with statements_seen() as seen:
+        code, summary = upload(db, plain_csv(tmp_path / "plain.csv", PLAIN_HEADER, rows))
+    widths_read = [s for s in seen if "length(client_id)" in s and "FROM member" in s]
+    assert bool(widths_read) == (lookups == 0)
     assert code == 1 and summary["rejected"] == 2
     lost, foreign = summary["errors"]
     assert lost["row"] == 2 and lost["column"] == "客户号"

@@ -10,7 +10,7 @@ zeros (`lost_zeros`).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, text
@@ -216,14 +216,21 @@ def lost_zeros(conn: Connection, campaign_id: int, unknown: Collection[str]) -> 
     the campaign's member ids, is a member -> that member (the narrowest, where widths
     differ). Excel saves 0021792650 as the number 21792650.
 
-    One query of the widths; the padded ids are looked up only when some are shorter.
+    A few unknown ids are looked up padded to every longer width
+    (`values.longer_widths`); many, to the widths of the members' ids, read first (one
+    read of every member's id), so only when some are shorter.
     """
-    if not unknown:
+    lengths = [len(c) for c in unknown if c.isascii() and c.isdigit()]  # the ids padded
+    if not lengths:
         return {}
-    widths = conn.execute(
-        text("SELECT DISTINCT length(client_id) FROM member WHERE campaign_id = :cid"),
-        {"cid": campaign_id},
-    ).scalars()
+    widths: Iterable[int] | None = values.longer_widths(
+        min(lengths), sum(values.MAX_ID_LENGTH - n for n in lengths)
+    )
+    if widths is None:
+        widths = conn.execute(
+            text("SELECT DISTINCT length(client_id) FROM member WHERE campaign_id = :cid"),
+            {"cid": campaign_id},
+        ).scalars()
     candidates = {
         (client_id, padded)
         for width in widths
