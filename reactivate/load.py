@@ -892,7 +892,7 @@ def _reject_lost_zeros(
     bulk.stage(
         conn,
         _PADDED_TABLE,
-        {"source_row": "INTEGER", "client_id": "TEXT", "padded": "TEXT", "width": "INTEGER"},
+        {"source_row": "BIGINT", "client_id": "TEXT", "padded": "TEXT", "width": "INTEGER"},
         candidates.iter_rows(),
     )
     found = conn.exec_driver_sql(

@@ -133,6 +133,25 @@ def test_an_id_already_known_as_it_is_is_not_refused(campaign: str, tmp_path: Pa
     assert summary.applied and not summary.errors
 
 
+def test_an_id_of_a_later_file_short_of_an_earlier_one_s_zeros_is_refused(
+    campaign: str, tmp_path: Path
+) -> None:
+    """The rows of a load's second file have keys past 2**31 (the file's number above
+    the row's), staged for the lookup as they are on PostgreSQL too."""
+    folder = tmp_path / "branches"
+    folder.mkdir()
+    accounts_csv(folder, "a.csv", "0010000001")
+    accounts_csv(folder, "b.csv", "10000001")
+    summary = load(campaign, folder)
+    assert [(Path(e.file).name, e.row, e.reason) for e in summary.errors] == [
+        (
+            "b.csv",
+            2,
+            "10000001 looks like client 0010000001 with its leading zeros lost; --pad-ids 10 to fix",
+        )
+    ]
+
+
 @pytest.mark.parametrize("lookups", [values.PADDED_LOOKUPS, 0])
 def test_an_id_short_of_a_width_only_the_database_has_is_refused(
     campaign: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, lookups: int
