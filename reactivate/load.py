@@ -859,7 +859,7 @@ def _reject_lost_zeros(
     rejected with the width that mends it. Excel saves 0021792650 as the number 21792650:
     such a file would add every client a second time, under another id.
 
-    A file of a few ids has each looked up padded to every longer width
+    A file of a few ids has each new one looked up padded to every longer width
     (`values.longer_widths`); a bigger one to the widths of the database's ids (one read
     of every client's id) and the file's, so that if its ids all keep their width that
     read is the one query.
@@ -883,30 +883,40 @@ def _reject_lost_zeros(
         )
     if not widths:
         return []
-    candidates = pl.concat(
-        ids.filter(lengths < width).select(
-            ROW, "client_id", pl.col("client_id").str.zfill(width).alias("padded"), width=width
-        )
-        for width in widths
-    )
     bulk.stage(
         conn,
         _PADDED_TABLE,
-        {"source_row": "BIGINT", "client_id": "TEXT", "padded": "TEXT", "width": "INTEGER"},
-        candidates.iter_rows(),
+        {"source_row": "BIGINT", "client_id": "TEXT"},
+        ids.filter(lengths < max(widths)).iter_rows(),
     )
+    listed = ", ".join(f"({width})" for width in widths)
+    padded = dialect.zero_padded(conn, "s.client_id", "w.width", values.MAX_ID_LENGTH)
+    # each staged id new to the database, with each width at which it padded is a known
+    # client's id, or once with none: padded by the database, a row per id staged
     found = conn.exec_driver_sql(
-        f"""SELECT s.source_row, s.client_id, s.padded, s.width,
-                   EXISTS (SELECT 1 FROM client c WHERE c.client_id = s.padded)
+        f"""WITH w (width) AS (VALUES {listed})
+            SELECT s.source_row, s.client_id, w.width
             FROM {_PADDED_TABLE} s
+            LEFT JOIN w ON w.width > length(s.client_id)
+                       AND EXISTS (SELECT 1 FROM client c WHERE c.client_id = {padded})
             WHERE NOT EXISTS (SELECT 1 FROM client c WHERE c.client_id = s.client_id)"""
     ).all()
     conn.exec_driver_sql(f"DROP TABLE {_PADDED_TABLE}")
     in_file = set(accounts["client_id"].to_list()) if found else set()
+    in_file_widths = sorted(set(lengths.unique().to_list()).intersection(widths))
+    matches = []
+    for number, client_id, width in found:
+        if width is not None:
+            matches.append((number, client_id, client_id.zfill(width), width, True))
+            continue
+        matches += [
+            (number, client_id, padded_id, other, False)
+            for other in in_file_widths
+            if other > len(client_id) and (padded_id := client_id.zfill(other)) in in_file
+        ]
     lost: dict[int, tuple[str, str, int]] = {}
-    for number, client_id, padded, width, known in sorted(found, key=_nearest):
-        if number not in lost and (known or padded in in_file):
-            lost[number] = (client_id, padded, width)
+    for number, client_id, padded_id, width, _known in sorted(matches, key=_nearest):
+        lost.setdefault(number, (client_id, padded_id, width))
     if not lost:
         return []
     for number, (client_id, padded, width) in lost.items():

@@ -139,6 +139,14 @@ def is_distinct(conn: Connection, left: str, right: str) -> str:
     return f"({left} {operator} {right})"
 
 
+def zero_padded(conn: Connection, text: str, width: str, most: int) -> str:
+    """SQL: `text`, at most `most` characters, left-padded with zeros to `width` (at
+    least its length)."""
+    if is_postgresql(conn):
+        return f"lpad({text}, {width}, '0')"
+    return f"substr('{'0' * most}' || {text}, -{width})"
+
+
 #: The sort and hash memory of each step of a PostgreSQL report's statements (the server's
 #: default, 4 MB, spilled a week's window at 10M clients to disk in every sort; the
 #: largest of those sorts wrote 37 MB).
