@@ -218,38 +218,38 @@ def lost_zeros(conn: Connection, campaign_id: int, unknown: Collection[str]) -> 
 
     A few unknown ids are looked up padded to every longer width
     (`values.longer_widths`); many, to the widths of the members' ids, read first (one
-    read of every member's id), so only when some are shorter.
+    read of every member's id). The database pads them (`dialect.zero_padded`).
     """
-    lengths = [len(c) for c in unknown if c.isascii() and c.isdigit()]  # the ids padded
-    if not lengths:
+    digits = sorted({c for c in unknown if c.isascii() and c.isdigit()})  # those padded
+    if not digits:
         return {}
+    shortest = min(map(len, digits))
     widths: Iterable[int] | None = values.longer_widths(
-        min(lengths), sum(values.MAX_ID_LENGTH - n for n in lengths)
+        shortest, sum(values.MAX_ID_LENGTH - len(c) for c in digits)
     )
     if widths is None:
-        widths = conn.execute(
+        read = conn.execute(
             text("SELECT DISTINCT length(client_id) FROM member WHERE campaign_id = :cid"),
             {"cid": campaign_id},
         ).scalars()
-    candidates = {
-        (client_id, padded)
-        for width in widths
-        for client_id in unknown
-        if (padded := values.pad_id(client_id, width)) != client_id
-    }
-    if not candidates:
+        widths = [width for width in read if width > shortest]
+    listed = ", ".join(f"({int(width)})" for width in widths)
+    if not listed:
         return {}
-    bulk.stage(conn, "padded_client", {"client_id": "TEXT", "padded": "TEXT"}, candidates)
+    bulk.stage(conn, "padded_client", {"client_id": "TEXT"}, ((c,) for c in digits))
+    padded = dialect.zero_padded(conn, "s.client_id", "w.width", values.MAX_ID_LENGTH)
     found = conn.execute(
         text(
-            "SELECT s.client_id, s.padded FROM padded_client s"
-            " JOIN member m ON m.campaign_id = :cid AND m.client_id = s.padded"
-            " ORDER BY length(s.padded)"
+            f"WITH w (width) AS (VALUES {listed})"
+            f" SELECT s.client_id, {padded} FROM padded_client s"
+            " JOIN w ON w.width > length(s.client_id)"
+            f" JOIN member m ON m.campaign_id = :cid AND m.client_id = {padded}"
+            " ORDER BY w.width"
         ),
         {"cid": campaign_id},
     ).all()
     conn.exec_driver_sql("DROP TABLE padded_client")
     members: dict[str, str] = {}
-    for client_id, padded in found:
-        members.setdefault(client_id, padded)
+    for client_id, member in found:
+        members.setdefault(client_id, member)
     return members
