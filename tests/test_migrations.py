@@ -127,55 +127,9 @@ def test_postgresql_finds_a_window_s_returning_clients_by_their_span(db_url: str
         conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
         plan = conn.exec_driver_sql(
             f"EXPLAIN SELECT client_id FROM client_stage cs WHERE {stages.spans('cs')} @> now()"
-            f" AND cs.calls <= {stages.SPAN_HELD_CALLS}"
         ).all()
     engine.dispose()
     assert models.SPAN_INDEX in " ".join(row[0] for row in plan)
-
-
-def test_postgresql_reads_a_window_s_returning_clients_from_the_span_index_alone(
-    db_url: str,
-) -> None:
-    """Revision 0013's span index holds every column a window reads of the clients it
-    finds (`source.CANDIDATE_COLUMNS`), for the clients called at most
-    `stages.SPAN_HELD_CALLS` times, so that the window reads them by an index-only scan;
-    the bound is the index's own condition as the window's statement writes it."""
-    from reactivate.db import stages
-    from reactivate.db.engine import open_engine
-    from reactivate.report import source
-
-    run("init", "--db", db_url)
-    if db_url.startswith("sqlite"):
-        return
-    index = (
-        "SELECT indexdef FROM pg_indexes WHERE schemaname = current_schema()"
-        f" AND indexname = '{models.SPAN_INDEX}'"
-    )
-    (made,) = query(db_url, index)
-    held = made[0].split(" INCLUDE (", 1)[1].split(")", 1)[0].split(", ")
-    assert sorted(held) == sorted(source.CANDIDATE_COLUMNS)
-    assert f"calls <= {stages.SPAN_HELD_CALLS}" in made[0]
-    read = ", ".join(source.CANDIDATE_COLUMNS)
-    engine = create_engine(db_url)
-    with engine.begin() as conn:
-        conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
-        conn.exec_driver_sql("SET LOCAL enable_bitmapscan = off")
-        plan = conn.exec_driver_sql(
-            f"EXPLAIN SELECT {read} FROM client_stage cs WHERE {stages.spans('cs')} @> now()"
-            f" AND cs.calls <= {stages.SPAN_HELD_CALLS}"
-        ).all()
-        # a database at revision 0012, whose span index held the span alone, is upgraded
-        conn.exec_driver_sql(f"DROP INDEX {models.SPAN_INDEX}")
-        conn.exec_driver_sql(
-            f"CREATE INDEX {models.SPAN_INDEX} ON client_stage USING spgist"
-            f" ({stages.spans('client_stage')})"
-        )
-        conn.exec_driver_sql("UPDATE alembic_version SET version_num = '0012'")
-    engine.dispose()
-    assert f"Index Only Scan using {models.SPAN_INDEX}" in " ".join(row[0] for row in plan)
-    open_engine(db_url).dispose()
-    assert scalar(db_url, "SELECT version_num FROM alembic_version") == HEAD
-    assert query(db_url, index) == [made]
 
 
 def test_head_is_the_newest_revision() -> None:

@@ -281,12 +281,9 @@ WINDOW_INDEXES = {
 
 #: PostgreSQL's SP-GiST index of the summary by each client's evidence span (revision 0010,
 #: `stages.spans`): a date window finds by it the clients first seen before the window
-#: who have evidence inside it, and reads them from it alone (revision 0013: it holds
-#: `report.source.CANDIDATE_COLUMNS` of the clients called at most
-#: `stages.SPAN_HELD_CALLS` times).
-#: Made by the revisions alone, not described here: SQLAlchemy describes an index's
-#: method (`postgresql_using`) only by importing its PostgreSQL dialect, which every
-#: command importing the tables would then do.
+#: who have evidence inside it. Made by the revision alone, not described here: SQLAlchemy
+#: describes an index's method (`postgresql_using`) only by importing its PostgreSQL
+#: dialect, which every command importing the tables would then do.
 SPAN_INDEX = "ix_client_stage_span"
 #: The summary's indexes PostgreSQL has as revision 0011 makes them, each holding only the
 #: rows read through it (the assigned members', or those both on the do-not-call list and

@@ -48,10 +48,6 @@ DAYS_COLUMNS = {
 #: bound a client's evidence span (`spans`).
 SPAN_FIRSTS = ("called_at", "wecom_at", "pushed_at", "converted_at")
 SPAN_LASTS = ("last_call_at", "last_wecom_at", "last_pushed_at", "last_converted_at")
-#: The most distinct call times of a client whose row PostgreSQL's span index holds beside
-#: its span (revision 0013): an index row must fit in a page, and the later call times
-#: (`LATER_CALLS`, about 21 bytes each, twice) of a client called some 190 times would not.
-SPAN_HELD_CALLS = 100
 
 
 def spans(row: str) -> str:

@@ -82,7 +82,10 @@ def source(scope: Scope, *, returning: bool = False, part: bool = False) -> str:
         # inside it read once, by their span (`_returning_inside`), and their events for
         # them alone (`_returning_events`); each kind's candidates read by a scan of
         # their own cost a week at 10M a scan of every summary row each
-        with_ = f"WITH {CANDIDATES} AS MATERIALIZED ({_candidates(scope)}) "
+        with_ = (
+            f"WITH {CANDIDATES} AS MATERIALIZED (SELECT cs.* FROM client_stage cs"
+            f" WHERE {scope.in_campaign} AND {ASSIGNED} AND {_returning_inside(scope)}) "
+        )
         rows = f"{CANDIDATES} cs{_joined(scope, CANDIDATES)} WHERE TRUE"
     facts = (
         f"{with_}SELECT cs.client_id, cs.advisor_code, cs.assigned_at, cs.control, {times},"
@@ -207,28 +210,6 @@ RETURNING = "report_returning"
 #: PostgreSQL's name, in a window's statement, of the clients first seen before the window
 #: who may have evidence inside it (`source`).
 CANDIDATES = "candidates"
-#: What a window's statement reads of each of its `CANDIDATES` (every column it names
-#: of them, and what finds them): on PostgreSQL revision 0013's span index holds them
-#: all, so they are read from it alone, not from their scattered summary pages.
-CANDIDATE_COLUMNS = (
-    "campaign_id",
-    "client_id",
-    "advisor_code",
-    "assigned_at",
-    "control",
-    "dnc",
-    *WINDOW_TIMES,
-    *dict.fromkeys(_LAST.values()),
-    *stages.LATER_CALLS,
-    "reactivated_at",
-    "do_not_call",
-    "callback_at",
-    *stages.DAYS_COLUMNS.values(),
-    "branch",
-    "risk",
-    "asset_band",
-    "cohort",
-)
 
 
 def _joined(scope: Scope, rows: str = "client_stage") -> str:
@@ -299,22 +280,6 @@ def _returning_events(scope: Scope, rows: str = "client_stage") -> str:
         " WHERE NOT EXISTS (SELECT 1 FROM event v WHERE v.voids_event_id = e.id)"
         " GROUP BY e.client_id"
     )
-
-
-def _candidates(scope: Scope) -> str:
-    """SQL (PostgreSQL): `CANDIDATE_COLUMNS` of the clients first seen before the window
-    who may have evidence inside it (`_returning_inside`), read from the span index alone
-    (revision 0013: an index-only scan) for the clients called at most `SPAN_HELD_CALLS`
-    times; the few called more often, whose rows it does not hold, by their number of
-    calls (revision 0011's `ix_client_stage_attempt`). A week at 10M read 238,000 clients
-    from 143,000 summary pages by a bitmap heap scan (0.8 s over three processes)."""
-    found = (
-        f"SELECT {', '.join(f'cs.{c}' for c in CANDIDATE_COLUMNS)} FROM client_stage cs"
-        f" WHERE {scope.in_campaign} AND {ASSIGNED} AND {_returning_inside(scope)}"
-    )
-    # the bound as the index's own condition, which the planner matches as written
-    held = stages.SPAN_HELD_CALLS
-    return f"{found} AND cs.calls <= {held} UNION ALL {found} AND cs.calls > {held}"
 
 
 def _seen_before(row: str) -> str:
