@@ -568,7 +568,8 @@ def _new_member_kinds(chosen: pl.DataFrame, edges: Sequence[float]) -> pl.DataFr
     import polars as pl
 
     return (
-        chosen.filter(pl.col("is_member") == 0)
+        chosen.lazy()
+        .filter(pl.col("is_member") == 0)
         .group_by(
             "dnc",
             "branch",
@@ -576,6 +577,7 @@ def _new_member_kinds(chosen: pl.DataFrame, edges: Sequence[float]) -> pl.DataFr
             stages.asset_band_expr(pl.col("assets"), edges).alias("asset_band"),
         )
         .len("sign")
+        .collect()
     )
 
 
