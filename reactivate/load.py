@@ -386,10 +386,12 @@ def _load_spilled(
         summary.files = [cleaner.table.file for cleaner in sources.cleaners]
         summary.file = ", ".join(summary.files)
         ids.append(spill.ids())
+        rising.append(_rising(ids[0]["client_id"]))
         dropped = _dedupe(ids[0], spill, sources, summary)
         _finish_errors(summary, sources)
 
     ids: list[pl.DataFrame] = []
+    rising: list[bool] = []  # whether the staged rows are in id order (the files' ids rise)
     # the rows are staged file by file before the transaction's first statement
     with bulk.begin_with_frames(engine, STAGE_TABLE, _STAGE_COLUMNS, staged()) as conn:
         # (in the transaction: on SQLite another connection would wait for its lock)
@@ -444,7 +446,16 @@ def _load_spilled(
             summary.import_id = import_ids[0]
         if status == "applied":
             kinds = _sum_kinds([part.kinds for part in parts])
-            _write(conn, campaign.id, import_ids, members, summary.loaded, compared, kinds)
+            _write(
+                conn,
+                campaign.id,
+                import_ids,
+                members,
+                summary.loaded,
+                compared,
+                kinds,
+                in_id_order=rising[0],
+            )
             if summary.errors:  # before the commit: rejects that cannot be kept apply nothing
                 written = _write_load_rejects(sources, options, summary)
                 summary.rejects_path = ", ".join(str(path) for path in written)
@@ -858,13 +869,20 @@ def _extras_column(frame: pl.DataFrame, extra: list[tuple[str, int]]) -> pl.Seri
     return pl.Series("extra", json_by_row, pl.String)
 
 
+def _rising(client_ids: pl.Series) -> bool:
+    """Whether the ids rise from each row to the next (in the byte order of their UTF-8,
+    which PostgreSQL's C and C.UTF-8 collations sort by)."""
+    n = len(client_ids)
+    return n < 2 or bool((client_ids.slice(1) > client_ids.slice(0, n - 1)).all())
+
+
 def _dedupe(ids: pl.DataFrame, spill: _Spill, sources: _Sources, summary: LoadSummary) -> list[int]:
     """The keys of the rows to drop so that one row per client id is left across every
     file and batch of the load, as `_Dedupe` decides for the ids seen more than once (in
     key order: file by file, row by row)."""
 
     client_ids = ids["client_id"]
-    if len(client_ids) < 2 or (client_ids.slice(1) > client_ids.slice(0, len(ids) - 1)).all():
+    if _rising(client_ids):
         return []  # ids in increasing order, as core systems export them: none repeats
     repeated = ids.filter(client_ids.is_duplicated())[ROW]
     if repeated.is_empty():
@@ -1232,6 +1250,8 @@ def _write(
     new_members: int,
     compared: _Compared,
     kinds: pl.DataFrame,
+    *,
+    in_id_order: bool,
 ) -> None:
     """Update the clients whose data changed, add the new ones and the new members, from
     the staged rows, each member tied to the import record of its file (`import_ids`, in
@@ -1276,7 +1296,14 @@ def _write(
     # backend alone (the new members' keys are alike or in order: parallel workers only
     # cost CPU); the statements that look members up come after, with the indexes back.
     with bulk.foreign_keys_known_to_hold(conn, summary_tables, new_members):
-        with bulk.indexes_built_after(conn, summary_tables, new_members, keys=True, parallel=False):
+        with bulk.indexes_built_after(
+            conn,
+            summary_tables,
+            new_members,
+            keys=True,
+            parallel=False,
+            keys_in_order=in_id_order,
+        ):
             if new_members:
                 conn.exec_driver_sql(
                     f"""INSERT INTO member (campaign_id, client_id, joined_at, import_id, dnc, control)

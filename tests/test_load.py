@@ -624,3 +624,30 @@ def test_tallies_of_a_load_whose_repeated_ids_are_dropped_equal_a_rebuild(
         stages.refresh(conn, campaign_id)
     engine.dispose()
     assert _summary_and_tallies(db) == loaded
+
+
+@pytest.mark.parametrize("rising", [True, False])
+def test_a_load_tells_the_bulk_write_whether_its_rows_come_in_id_order(
+    db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, rising: bool
+) -> None:
+    """The new members' keys are sorted in memory when their ids rise through the file
+    (`bulk.indexes_built_after`'s `keys_in_order`), and only then."""
+    from reactivate.db import bulk
+
+    told: list[bool] = []
+    built_after = bulk.indexes_built_after
+
+    def noted(*args: Any, keys_in_order: bool = False, **options: Any) -> Any:
+        if options.get("keys"):
+            told.append(keys_in_order)
+        return built_after(*args, keys_in_order=keys_in_order, **options)
+
+    monkeypatch.setattr(bulk, "indexes_built_after", noted)
+    rows = GOOD_ROWS[:3] if rising else GOOD_ROWS[2::-1]
+    engine = open_engine(db)
+    summary = load_accounts(
+        engine, "2020h2-dormant", write_csv(tmp_path, rows), LoadOptions(confirm_new=True)
+    )
+    engine.dispose()
+    assert summary.loaded == 3
+    assert told == [rising]
