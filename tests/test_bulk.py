@@ -201,7 +201,7 @@ def test_a_key_built_after_the_rows_still_refuses_a_repeated_row(db_url: str) ->
 
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 def test_a_bulk_insert_keeps_the_partial_indexes_in_place(db_url: str) -> None:
-    """The summary's partial indexes (revisions 0010, 0011 and 0013) stay, the same indexes,
+    """The summary's partial indexes (revisions 0010 and 0011) stay, the same indexes,
     through `indexes_built_after`: a load's new members fall outside them, so each costs
     the test of a condition, where building them again would read every row. The key is
     dropped and added back as before."""
@@ -212,7 +212,7 @@ def test_a_bulk_insert_keeps_the_partial_indexes_in_place(db_url: str) -> None:
                  WHERE indrelid = 'client_stage'::regclass ORDER BY 1"""
     with engine.connect() as conn:
         before = dict(conn.exec_driver_sql(catalog).all())
-    partial = set(models.REVISION_ONLY)
+    partial = {models.SPAN_INDEX, *models.PARTIAL_ON_POSTGRESQL}
     assert partial < set(before)
     with engine.begin() as conn:
         with bulk.indexes_built_after(
@@ -259,6 +259,41 @@ def test_indexes_built_after_without_parallel_workers(db_url: str, parallel: boo
     built = "3" if parallel else "0"
     assert workers == [("member", built), ("ix_member_advisor_code", built)]
     assert after == "3"
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+@pytest.mark.parametrize("in_order", [True, False])
+def test_keys_of_rows_in_key_order_are_sorted_in_memory(db_url: str, in_order: bool) -> None:
+    """With `keys_in_order`, the keys added back after the rows are sorted with
+    KEY_SORT_MEMORY (the setting read by each ADD CONSTRAINT), the secondary indexes with
+    the transaction's own, which is as it was once they are built; without it, untouched."""
+    from sqlalchemy import event
+
+    engine = open_engine(db_url)
+    registry.register(engine, CAMPAIGN_FILE)
+    campaign = registry.open_campaign(engine, "2020h2-dormant")
+    memory: list[tuple[str, str]] = []
+
+    def note(conn: Any, cursor: Any, statement: str, *args: object) -> None:
+        if statement.startswith(("CREATE INDEX", "ALTER TABLE member ADD")):
+            cursor.execute("SHOW maintenance_work_mem")
+            memory.append((statement.split()[2], cursor.fetchone()[0]))
+
+    with engine.begin() as conn:
+        conn.exec_driver_sql("INSERT INTO client (client_id, updated_at) VALUES ('c1', now())")
+    with engine.begin() as conn:
+        conn.exec_driver_sql("SET LOCAL maintenance_work_mem = '200MB'")
+        event.listen(conn, "after_cursor_execute", note)
+        with bulk.indexes_built_after(
+            conn, ["member"], bulk.FOREIGN_KEYS_ONCE_FROM, keys=True, keys_in_order=in_order
+        ):
+            conn.execute(insert(MEMBERS), [_member(campaign.id, "c1")])
+        event.remove(conn, "after_cursor_execute", note)
+        after = conn.exec_driver_sql("SHOW maintenance_work_mem").scalar()
+    engine.dispose()
+    key = bulk.KEY_SORT_MEMORY if in_order else "200MB"
+    assert memory == [("member", key), ("ix_member_advisor_code", "200MB")]
+    assert after == "200MB"
 
 
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)

@@ -600,3 +600,54 @@ def test_a_load_s_summary_rows_and_tallies_equal_a_rebuild(
     assert _summary_and_tallies(db) == loaded
     if postgresql:
         assert query(db, indexes) + query(db, keys) == before
+
+
+def test_tallies_of_a_load_whose_repeated_ids_are_dropped_equal_a_rebuild(
+    db: str, tmp_path: Path
+) -> None:
+    """The new members' tallies are counted by kind batch by batch as the rows are read;
+    the rows the dedupe takes out of the stage after (a repeat, a conflict), in batches
+    of their own, are taken out of those counts too."""
+    from reactivate.db import stages
+
+    repeated = GOOD_ROWS[1].replace("2,", "5,", 1)
+    conflicting = GOOD_ROWS[2].replace("3,", "6,", 1).replace("王五", "王伍")
+    rows = [*GOOD_ROWS, repeated, conflicting]
+    engine = open_engine(db)
+    options = LoadOptions(confirm_new=True, skip_invalid=True, batch_rows=2)
+    summary = load_accounts(engine, "2020h2-dormant", write_csv(tmp_path, rows), options)
+    assert (summary.loaded, summary.duplicates, summary.rejected) == (3, 1, 2)
+    loaded = _summary_and_tallies(db)
+    assert sum(row[5] for row in loaded[1] if row[1] == "cohort") == 3  # members per cohort
+    campaign_id = registry.get(engine, "2020h2-dormant").id
+    with engine.begin() as conn:
+        stages.refresh(conn, campaign_id)
+    engine.dispose()
+    assert _summary_and_tallies(db) == loaded
+
+
+@pytest.mark.parametrize("rising", [True, False])
+def test_a_load_tells_the_bulk_write_whether_its_rows_come_in_id_order(
+    db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, rising: bool
+) -> None:
+    """The new members' keys are sorted in memory when their ids rise through the file
+    (`bulk.indexes_built_after`'s `keys_in_order`), and only then."""
+    from reactivate.db import bulk
+
+    told: list[bool] = []
+    built_after = bulk.indexes_built_after
+
+    def noted(*args: Any, keys_in_order: bool = False, **options: Any) -> Any:
+        if options.get("keys"):
+            told.append(keys_in_order)
+        return built_after(*args, keys_in_order=keys_in_order, **options)
+
+    monkeypatch.setattr(bulk, "indexes_built_after", noted)
+    rows = GOOD_ROWS[:3] if rising else GOOD_ROWS[2::-1]
+    engine = open_engine(db)
+    summary = load_accounts(
+        engine, "2020h2-dormant", write_csv(tmp_path, rows), LoadOptions(confirm_new=True)
+    )
+    engine.dispose()
+    assert summary.loaded == 3
+    assert told == [rising]

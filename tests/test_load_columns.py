@@ -23,7 +23,7 @@ from reactivate.db.engine import open_engine
 from reactivate.demo import synthetic
 from reactivate.load import LoadOptions, load_accounts
 from reactivate.roster import load_roster
-from reactivate.sheets import frames, values
+from reactivate.sheets import frames, read, values
 from reactivate.sheets import values_columns as columns
 from reactivate.sheets.fields import ACCOUNT_FIELDS
 from reactivate.sheets.frames import ROW, open_frame
@@ -276,6 +276,47 @@ def test_gb18030_csv_takes_the_fast_reader(tmp_path: Path) -> None:
     assert frame is not None
     assert frame[ROW].to_list() == [2]
     assert frame["c2"].to_list() == ["张三"]
+
+
+def test_csv_head_finds_the_table_open_table_finds(tmp_path: Path) -> None:
+    path = tmp_path / "accounts.csv"
+    path.write_text(
+        "休眠客户清单\n\n" + HEADER + "\n" + "\n".join(MESSY_ROWS) + "\n", encoding="utf-8-sig"
+    )
+    head = read.open_csv_head(path, ACCOUNT_FIELDS)
+    full = open_table(path, ACCOUNT_FIELDS)
+    assert head is not None
+    fields = ("file", "sheet", "header_row", "headers", "columns", "extra", "encoding")
+    assert [getattr(head, f) for f in fields] == [getattr(full, f) for f in fields]
+    assert (head.delimiter, head.total_rows) == (full.delimiter, full.total_rows)  # all in the head
+    assert list(head.rows) == []
+    gb18030 = tmp_path / "gb18030.csv"
+    gb18030.write_text(HEADER + "\n" + MESSY_ROWS[0] + "\n", encoding="gb18030")
+    assert read.open_csv_head(gb18030, ACCOUNT_FIELDS) is None  # open_table tells its encoding
+
+
+@pytest.mark.parametrize("batch_rows", [100, 1000])
+def test_csv_not_utf8_past_its_head_loads_the_same_either_way(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, batch_rows: int
+) -> None:
+    """A GB18030 file whose head is plain ASCII, so UTF-8 too: polars refuses the first
+    line past it that is not (in the first batch, or in a later one), and the file is
+    read as `open_table` tells, Chinese name and all."""
+    monkeypatch.setattr(read, "CSV_HEAD_BYTES", 1 << 14)
+    header = "client_id,name,mobile,branch,assets,last_trade_date,risk,opened_at,status"
+    row = "00100{:05},Zhang San,138000{:05},Pudong,5000,2019-06-05,C3,2015-03-01,normal"
+    plain = [row.format(i, i) for i in range(1, 301)]  # 24 kB, past the head
+    chinese = "0010000999,张三,13800000999,上海浦东南路营业部,5000,2019-06-05,C3,2015-03-01,正常"
+    path = tmp_path / "accounts.csv"
+    path.write_text("\n".join([header, *plain, chinese]) + "\n", encoding="gb18030")
+    assert read.open_csv_head(path, ACCOUNT_FIELDS) is not None
+    (fast, fast_rows), (slow, slow_rows) = load_both_ways(
+        db_url, tmp_path, path, monkeypatch, skip_invalid=True, batch_rows=batch_rows
+    )
+    assert fast == slow
+    assert fast_rows == slow_rows
+    assert fast["rows"] == 301
+    assert [row[1] for row in fast_rows if row[0] == "0010000999"] == ["张三"]
 
 
 def test_csv_the_fast_reader_cannot_split_takes_the_row_reader(tmp_path: Path) -> None:

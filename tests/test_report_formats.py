@@ -471,41 +471,6 @@ def test_an_interrupt_while_postgresql_reads_the_list_stops_it(db_url: str) -> N
     assert time.perf_counter() - began < 10
 
 
-def test_postgresql_reads_a_dropped_list_from_its_index_alone(
-    db_url: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Revision 0013's index holds what the whole list's statement reads of the summary,
-    over rows its conditions imply: PostgreSQL answers it by an index-only scan (the
-    planner made to choose by index, as at 10M, where a scan of every row was the list's
-    cost), and the list is the same as without the index."""
-    if not db_url.startswith("postgresql"):
-        pytest.skip("SQLite reads its summary for a list in rowid ranges")
-    registered(db_url, 7, 60)
-    statements: list[str] = []
-    read = dropped_module._read
-
-    def seen(cursor: Any, sql: str) -> Any:
-        statements.append(sql)
-        return read(cursor, sql)
-
-    monkeypatch.setattr(dropped_module, "_read", seen)
-    options = ReportOptions(dropped="reached", as_of=AS_OF)
-    csv_text, json_text = _streamed(db_url, options)
-    assert len(statements) == 2 and statements[0] == statements[1]
-    engine = sqlalchemy.create_engine(db_url)
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.exec_driver_sql("VACUUM ANALYZE client_stage")  # the pages marked all-visible
-    with engine.begin() as conn:
-        conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
-        plan = " ".join(row[0] for row in conn.exec_driver_sql(f"EXPLAIN {statements[0]}"))
-    assert f"Index Only Scan using {tables.LISTED_INDEX}" in plan
-    with engine.begin() as conn:
-        conn.exec_driver_sql(f"DROP INDEX {tables.LISTED_INDEX}")
-    engine.dispose()
-    assert _streamed(db_url, options) == (csv_text, json_text)
-    assert csv_text.count("\n") > 3
-
-
 def test_markdown_fits_wecom(setup: tuple[str, Data]) -> None:
     db, _data = setup
     out = run(db, "report", "--campaign", SLUG, "--format", "markdown").stdout

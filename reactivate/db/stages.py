@@ -23,6 +23,7 @@ from reactivate.rules import funnel
 from reactivate.rules.campaign import Campaign, from_toml
 
 if TYPE_CHECKING:
+    import polars as pl
     from sqlalchemy import Connection
 
 #: SQL list of the call dispositions that reached the client (`value IN (...)`).
@@ -279,6 +280,29 @@ def asset_band_sql(assets: str, edges: Sequence[float]) -> str:
         for i, edge in enumerate(edges)
     )
     return f"CASE WHEN {assets} IS NULL THEN 'unknown' {cases} ELSE '{bands(edges[-1])}' END"
+
+
+def asset_band_expr(assets: pl.Expr, edges: Sequence[float]) -> pl.Expr:
+    """`asset_band_sql` as a polars expression: the same labels, the same comparisons."""
+    import polars as pl
+
+    bands = funnel.asset_bands(tuple(edges))
+    band: Any = pl.when(assets.is_null()).then(pl.lit("unknown"))
+    for i, edge in enumerate(edges):
+        band = band.when(assets < edge).then(pl.lit(bands(edges[i - 1] if i else float("-inf"))))
+    labelled: pl.Expr = band.otherwise(pl.lit(bands(edges[-1])))
+    return labelled
+
+
+#: The columns of a table of new members' kinds (`add_new_members`): what tells them apart
+#: in the tallies, and how many of each kind (`sign`).
+NEW_MEMBER_KINDS = {
+    "dnc": "INTEGER",
+    "branch": "TEXT",
+    "risk": "INTEGER",
+    "asset_band": "TEXT",
+    "sign": "BIGINT",
+}
 
 
 def _monday(campaign: Campaign, moment: str) -> str:
@@ -663,7 +687,9 @@ _NEW_MEMBER_COLUMNS = (
 )
 
 
-def add_new_members(conn: Connection, campaign_id: int, staged: str, where: str) -> None:
+def add_new_members(
+    conn: Connection, campaign_id: int, staged: str, where: str, kinds: str | None = None
+) -> None:
     """Summary rows, and their tallies, for members just added and so without events, an
     advisor or an assignment: straight from table `staged` (the rows `where` picks, with
     their client's `branch`, `risk`, `assets` and the member's `dnc` as 0/1), rather than
@@ -671,6 +697,10 @@ def add_new_members(conn: Connection, campaign_id: int, staged: str, where: str)
     824k new members 16 of its 29 s on PostgreSQL (benchmarks/README.md). The rows are
     `refresh`'s for such members (tests/test_load.py holds them equal); the tallies count
     alike rows once (`tally.add_counted`), a few thousand kinds whatever the load's size.
+
+    `kinds`: a table (`NEW_MEMBER_KINDS`) in which the caller has already counted those
+    rows by kind (their asset band by `asset_band_expr`); the tallies are then counted
+    from it rather than by grouping every row of `staged` again.
     """
     sqlite = conn.dialect.name == "sqlite"
     campaign = registered_campaign(conn, campaign_id)
@@ -704,13 +734,17 @@ def add_new_members(conn: Connection, campaign_id: int, staged: str, where: str)
     def rows(*, counted: bool) -> str:
         """The rows, one per member, or (`counted`) one per kind with its number as `sign`."""
         selected = {**facts, "client_id": "CAST(NULL AS TEXT)"} if counted else facts
+        source = f"{staged} s WHERE {where}"
+        sign = "COUNT(*) AS sign, " if counted else ""
         grouped = f" GROUP BY {', '.join(inputs)}" if counted else ""
+        if counted and kinds is not None:
+            selected = {**selected, "asset_band": "s.asset_band"}
+            source, sign, grouped = f"{kinds} s", "s.sign AS sign, ", ""
         return (
             f"SELECT {'sign, ' if counted else ''}{', '.join(_NEW_MEMBER_COLUMNS)},"
             f" {', '.join(f'{sql} AS {name}' for name, sql in derived.items())} FROM ("
-            f"SELECT {'COUNT(*) AS sign, ' if counted else ''}"
-            f"{', '.join(f'{sql} AS {name}' for name, sql in selected.items())}"
-            f" FROM {staged} s WHERE {where}{grouped}) facts"
+            f"SELECT {sign}{', '.join(f'{sql} AS {name}' for name, sql in selected.items())}"
+            f" FROM {source}{grouped}) facts"
         )
 
     conn.exec_driver_sql(f"INSERT INTO client_stage ({', '.join(columns)}) {rows(counted=False)}")

@@ -233,9 +233,7 @@ def _postgres_frames(scope: Scope, stage: str) -> Iterator[Any]:
     (`_snapshot_reader`), which parses COPY's binary rows into Arrow columns in C: psycopg's
     COPY hands over one Python message per row (about 3 s of CPU at 2.58M rows), and its
     text rows then had to be parsed again, their times formatted by the server and parsed
-    back. Unsorted: the server's sort of 2.58M joined rows cost more than polars' (below).
-    What the list reads of the summary, its index holds (`models.LISTED_INDEX`): the
-    clients who stopped at the stage are read alone, not every row of the campaign."""
+    back. Unsorted: the server's sort of 2.58M joined rows cost more than polars' (below)."""
     import polars as pl
     from psycopg import sql as pgsql
 

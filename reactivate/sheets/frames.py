@@ -22,7 +22,13 @@ from typing import TYPE_CHECKING, Any
 
 from reactivate.sheets.fields import FieldSpec
 from reactivate.sheets.limits import check_workbook
-from reactivate.sheets.read import Table, header_text, open_table, open_table_head
+from reactivate.sheets.read import (
+    Table,
+    header_text,
+    open_csv_head,
+    open_table,
+    open_table_head,
+)
 
 if TYPE_CHECKING:
     import polars as pl
@@ -68,9 +74,12 @@ def open_frames(
     slices. Each batch is `read_frame`'s frame for those rows, with their own numbers. The
     first batch is read before this returns, so a file no fast reader reads is told here;
     a later batch may still raise `polars.exceptions.PolarsError` (a line polars cannot
-    split further down the file): the caller then reads the file with the row reader.
+    split further down the file, or bytes that are not UTF-8 past the head that
+    `open_csv_head` decoded): the caller then reads the file with the row reader.
     """
     head = open_table_head(path, fields, sheet=sheet, mapping=mapping)
+    if head is None:
+        head = open_csv_head(path, fields, mapping=mapping)
     if head is not None:
         batches = read_frames(path, head, batch_rows)
         if batches is not None:

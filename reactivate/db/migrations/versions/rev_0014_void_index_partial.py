@@ -20,7 +20,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0014"
-down_revision = "0013"
+down_revision = "0012"  # 0013 is another branch's: chained when merged
 branch_labels = None
 depends_on = None
 
