@@ -20,7 +20,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0014"
-down_revision = "0012"  # 0013 is another branch's: chained when merged
+down_revision = "0012"  # 0013, an index of the `--dropped` lists, was tried and not released
 branch_labels = None
 depends_on = None
 
