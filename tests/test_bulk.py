@@ -226,36 +226,48 @@ def test_a_bulk_insert_keeps_the_partial_indexes_in_place(db_url: str) -> None:
     assert set(after) == set(before) and after["client_stage_pkey"] != before["client_stage_pkey"]
 
 
+def _setting_as_built(
+    db_url: str, name: str, value: str, **options: Any
+) -> tuple[list[tuple[str, str]], str]:
+    """Setting `name` as each key and index of `member` built after a row by
+    `indexes_built_after(**options)` read it, the transaction's own being `value`; and
+    the transaction's own once they are built."""
+    from sqlalchemy import event
+
+    engine = open_engine(db_url)
+    registry.register(engine, CAMPAIGN_FILE)
+    campaign = registry.open_campaign(engine, "2020h2-dormant")
+    read: list[tuple[str, str]] = []
+
+    def note(conn: Any, cursor: Any, statement: str, *args: object) -> None:
+        if statement.startswith(("CREATE INDEX", "ALTER TABLE member ADD")):
+            cursor.execute(f"SHOW {name}")
+            read.append((statement.split()[2], cursor.fetchone()[0]))
+
+    with engine.begin() as conn:
+        conn.exec_driver_sql("INSERT INTO client (client_id, updated_at) VALUES ('c1', now())")
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f"SET LOCAL {name} = '{value}'")
+        event.listen(conn, "after_cursor_execute", note)
+        with bulk.indexes_built_after(
+            conn, ["member"], bulk.FOREIGN_KEYS_ONCE_FROM, keys=True, **options
+        ):
+            conn.execute(insert(MEMBERS), [_member(campaign.id, "c1")])
+        event.remove(conn, "after_cursor_execute", note)
+        after = conn.exec_driver_sql(f"SHOW {name}").scalar()
+    engine.dispose()
+    return read, after
+
+
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 @pytest.mark.parametrize("parallel", [True, False])
 def test_indexes_built_after_without_parallel_workers(db_url: str, parallel: bool) -> None:
     """Without `parallel`, the indexes and keys built after the rows are built with no
     parallel workers (the setting read by each CREATE INDEX and ADD CONSTRAINT), and
     the transaction's own setting is as it was once they are built; with it, untouched."""
-    from sqlalchemy import event
-
-    engine = open_engine(db_url)
-    registry.register(engine, CAMPAIGN_FILE)
-    campaign = registry.open_campaign(engine, "2020h2-dormant")
-    workers: list[tuple[str, str]] = []
-
-    def note(conn: Any, cursor: Any, statement: str, *args: object) -> None:
-        if statement.startswith(("CREATE INDEX", "ALTER TABLE member ADD")):
-            cursor.execute("SHOW max_parallel_maintenance_workers")
-            workers.append((statement.split()[2], cursor.fetchone()[0]))
-
-    with engine.begin() as conn:
-        conn.exec_driver_sql("INSERT INTO client (client_id, updated_at) VALUES ('c1', now())")
-    with engine.begin() as conn:
-        conn.exec_driver_sql("SET LOCAL max_parallel_maintenance_workers = 3")
-        event.listen(conn, "after_cursor_execute", note)
-        with bulk.indexes_built_after(
-            conn, ["member"], bulk.FOREIGN_KEYS_ONCE_FROM, keys=True, parallel=parallel
-        ):
-            conn.execute(insert(MEMBERS), [_member(campaign.id, "c1")])
-        event.remove(conn, "after_cursor_execute", note)
-        after = conn.exec_driver_sql("SHOW max_parallel_maintenance_workers").scalar()
-    engine.dispose()
+    workers, after = _setting_as_built(
+        db_url, "max_parallel_maintenance_workers", "3", parallel=parallel
+    )
     built = "3" if parallel else "0"
     assert workers == [("member", built), ("ix_member_advisor_code", built)]
     assert after == "3"
@@ -267,30 +279,9 @@ def test_keys_of_rows_in_key_order_are_sorted_in_memory(db_url: str, in_order: b
     """With `keys_in_order`, the keys added back after the rows are sorted with
     KEY_SORT_MEMORY (the setting read by each ADD CONSTRAINT), the secondary indexes with
     the transaction's own, which is as it was once they are built; without it, untouched."""
-    from sqlalchemy import event
-
-    engine = open_engine(db_url)
-    registry.register(engine, CAMPAIGN_FILE)
-    campaign = registry.open_campaign(engine, "2020h2-dormant")
-    memory: list[tuple[str, str]] = []
-
-    def note(conn: Any, cursor: Any, statement: str, *args: object) -> None:
-        if statement.startswith(("CREATE INDEX", "ALTER TABLE member ADD")):
-            cursor.execute("SHOW maintenance_work_mem")
-            memory.append((statement.split()[2], cursor.fetchone()[0]))
-
-    with engine.begin() as conn:
-        conn.exec_driver_sql("INSERT INTO client (client_id, updated_at) VALUES ('c1', now())")
-    with engine.begin() as conn:
-        conn.exec_driver_sql("SET LOCAL maintenance_work_mem = '200MB'")
-        event.listen(conn, "after_cursor_execute", note)
-        with bulk.indexes_built_after(
-            conn, ["member"], bulk.FOREIGN_KEYS_ONCE_FROM, keys=True, keys_in_order=in_order
-        ):
-            conn.execute(insert(MEMBERS), [_member(campaign.id, "c1")])
-        event.remove(conn, "after_cursor_execute", note)
-        after = conn.exec_driver_sql("SHOW maintenance_work_mem").scalar()
-    engine.dispose()
+    memory, after = _setting_as_built(
+        db_url, "maintenance_work_mem", "200MB", keys_in_order=in_order
+    )
     key = bulk.KEY_SORT_MEMORY if in_order else "200MB"
     assert memory == [("member", key), ("ix_member_advisor_code", "200MB")]
     assert after == "200MB"
