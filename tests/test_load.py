@@ -651,3 +651,32 @@ def test_a_load_tells_the_bulk_write_whether_its_rows_come_in_id_order(
     engine.dispose()
     assert summary.loaded == 3
     assert told == [rising]
+
+
+def test_the_asset_band_polars_counts_a_load_by_is_the_databases() -> None:
+    """`stages.asset_band_expr` (a load's new members counted by kind in polars) gives
+    every amount the band `stages.asset_band_sql` gives it in the database: on each edge,
+    either side of it, none, negative and huge, for the default edges and others."""
+    import sqlite3
+
+    import polars as pl
+
+    from reactivate.db import stages
+    from reactivate.rules import funnel
+
+    for edges in (funnel.DEFAULT_ASSET_EDGES, (0.0, 1.5), (1_000.0,)):
+        amounts = [None, -1.0, 0.0, 1e18] + [e + d for e in edges for d in (-0.01, 0.0, 0.01)]
+        by_polars = (
+            pl.DataFrame({"assets": amounts}, schema={"assets": pl.Float64})
+            .select(stages.asset_band_expr(pl.col("assets"), edges))
+            .to_series()
+            .to_list()
+        )
+        with sqlite3.connect(":memory:") as conn:
+            band = stages.asset_band_sql("?", edges).replace("?", "CAST(? AS REAL)")
+            by_sql = [
+                conn.execute(f"SELECT {band}", (a,) * band.count("?")).fetchone()[0]
+                for a in amounts
+            ]
+        assert by_polars == by_sql
+        assert len(set(by_sql)) == len(edges) + 2  # every band and 'unknown' met

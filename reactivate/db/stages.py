@@ -688,7 +688,7 @@ _NEW_MEMBER_COLUMNS = (
 
 
 def add_new_members(
-    conn: Connection, campaign_id: int, staged: str, where: str, kinds: str | None = None
+    conn: Connection, campaign_id: int, staged: str, where: str, kinds: str
 ) -> None:
     """Summary rows, and their tallies, for members just added and so without events, an
     advisor or an assignment: straight from table `staged` (the rows `where` picks, with
@@ -696,11 +696,10 @@ def add_new_members(
     through `refresh`'s aggregate over events, whose join and grouping cost a load of
     824k new members 16 of its 29 s on PostgreSQL (benchmarks/README.md). The rows are
     `refresh`'s for such members (tests/test_load.py holds them equal); the tallies count
-    alike rows once (`tally.add_counted`), a few thousand kinds whatever the load's size.
-
-    `kinds`: a table (`NEW_MEMBER_KINDS`) in which the caller has already counted those
-    rows by kind (their asset band by `asset_band_expr`); the tallies are then counted
-    from it rather than by grouping every row of `staged` again.
+    alike rows once (`tally.add_counted`), a few thousand kinds whatever the load's size:
+    table `kinds` (`NEW_MEMBER_KINDS`), in which the caller counted those rows by kind
+    (their asset band by `asset_band_expr`) while they were in memory, where grouping
+    every row of `staged` again took the database 3.9-5.4 s at 10M (benchmarks/README.md).
     """
     sqlite = conn.dialect.name == "sqlite"
     campaign = registered_campaign(conn, campaign_id)
@@ -729,22 +728,18 @@ def add_new_members(
     }
     derived = funnel_columns(campaign.stages, sqlite=sqlite)
     columns = [*_NEW_MEMBER_COLUMNS, *derived]
-    inputs = ["s.dnc", "s.branch", "s.risk", facts["asset_band"]]  # what tells them apart
 
     def rows(*, counted: bool) -> str:
         """The rows, one per member, or (`counted`) one per kind with its number as `sign`."""
-        selected = {**facts, "client_id": "CAST(NULL AS TEXT)"} if counted else facts
-        source = f"{staged} s WHERE {where}"
-        sign = "COUNT(*) AS sign, " if counted else ""
-        grouped = f" GROUP BY {', '.join(inputs)}" if counted else ""
-        if counted and kinds is not None:
-            selected = {**selected, "asset_band": "s.asset_band"}
-            source, sign, grouped = f"{kinds} s", "s.sign AS sign, ", ""
+        selected, source, sign = facts, f"{staged} s WHERE {where}", ""
+        if counted:
+            selected = {**facts, "client_id": "CAST(NULL AS TEXT)", "asset_band": "s.asset_band"}
+            source, sign = f"{kinds} s", "s.sign AS sign, "
         return (
             f"SELECT {'sign, ' if counted else ''}{', '.join(_NEW_MEMBER_COLUMNS)},"
             f" {', '.join(f'{sql} AS {name}' for name, sql in derived.items())} FROM ("
             f"SELECT {sign}{', '.join(f'{sql} AS {name}' for name, sql in selected.items())}"
-            f" FROM {source}{grouped}) facts"
+            f" FROM {source}) facts"
         )
 
     conn.exec_driver_sql(f"INSERT INTO client_stage ({', '.join(columns)}) {rows(counted=False)}")

@@ -299,16 +299,14 @@ class _Sums:
     select: str
     ctes: str = ""
 
-    def written(self, *, cleared: bool) -> str:
-        """The statement adding the sums to the table (`cleared`: it has none of the
-        campaign's rows, so they are inserted, not upserted)."""
-        listed = ", ".join(self.columns)
+    def inserted(self) -> str:
+        """The statement inserting the sums into the table, which has none of the
+        campaign's rows (`clear`)."""
         with_ = f"WITH {self.ctes} " if self.ctes else ""
-        insert = (
-            f"{with_}INSERT INTO {self.table} (campaign_id, {listed})"
+        return (
+            f"{with_}INSERT INTO {self.table} (campaign_id, {', '.join(self.columns)})"
             f" SELECT :cid, g.* FROM ({self.select}) g"
         )
-        return insert if cleared else insert + self._upsert()
 
     def _upsert(self) -> str:
         keys = _GROUP_KEYS[self.table]
@@ -476,16 +474,16 @@ def campaign_sql(funnel: Funnel) -> list[str]:
     tallies, histograms = _sums_sql(funnel, "client_stage", "campaign_id = :cid", "1", cleared=True)
     dates = _dates_sql(funnel, "FROM client_stage", "campaign_id = :cid", "1")
     return [
-        tallies.written(cleared=True),
-        histograms.written(cleared=True),
-        dates.written(cleared=True),
+        tallies.inserted(),
+        histograms.inserted(),
+        dates.inserted(),
     ]
 
 
 def _dates_sql(funnel: Funnel, source: str, where: str, weight: str) -> _Sums:
     """PostgreSQL: the rows `source` and `where` pick (each `weight` times) summed into
     `stage_dates`, as `_dates_sums` and `_skip_rows` sum them (parameters :cid, :no_time);
-    after a `clear` they are inserted, not upserted (`_Sums.written`: every group comes
+    after a `clear` they are inserted, not upserted (`_Sums.inserted`: every group comes
     once, a stage and a breakdown's key per part).
 
     Each row's days are worked out once (the materialized `WITH`), then each first time
