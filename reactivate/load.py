@@ -1129,9 +1129,9 @@ def _select(
         "mobile",
         pl.col("canonical").alias("branch"),
         "assets",
-        pl.col("last_trade_date").cast(pl.String),  # ISO text, as the stage holds dates
+        "last_trade_date",
         "risk",
-        pl.col("opened_at").cast(pl.String),
+        "opened_at",
         _previous_advisor(kept["previous_advisor"], context).alias("previous_advisor"),
         "status",
         "extra",
