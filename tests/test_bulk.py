@@ -65,11 +65,12 @@ def test_each_frame_is_let_go_before_the_next_is_worked_out(db_url: str) -> None
     assert staged == FRAME.height
 
 
-#: every type `pgcopy` sends, with the values its encoding could get wrong: NULLs, empty
-#: and Chinese texts, each integer's ends, dates before 2000 (negative on the wire) and far
+#: every type `pgcopy` sends, with the values its encoding could get wrong: NULLs (a
+#: column of them too), empty and Chinese texts, each integer's ends, dates before 2000 (negative on the wire) and far
 #: from it, times in several zones and before 2000, the float's special values
 BINARY_TYPES = {
     "label": "TEXT",
+    "note": "TEXT",
     "small": "INTEGER",
     "big": "BIGINT",
     "amount": "DOUBLE PRECISION",
@@ -81,6 +82,7 @@ _SHANGHAI = dt.timezone(dt.timedelta(hours=8))
 BINARY_FRAME = pl.DataFrame(
     {
         "label": ["plain", "", None, "客户 张三，上海浦东", 'q"\t,\n', "x" * 300, "é"],
+        "note": pl.Series([None] * 7, dtype=pl.String),  # a column of NULLs: lengths alone
         "small": [0, -1, None, 2**31 - 1, -(2**31), 7, 300],
         "big": [2**62, -(2**63), 0, None, 2**63 - 1, -5, 1],
         "amount": [0.1, -1e-300, None, 1e300, float("inf"), -0.0, 12345.67],
