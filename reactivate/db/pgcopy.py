@@ -128,6 +128,7 @@ def encode(frame: pl.DataFrame, types: Sequence[str]) -> np.ndarray[Any, Any]:
     following (an all-NULL text is its lengths alone)."""
     import polars as pl
 
+    frame = frame.rechunk()  # numpy takes a column of one chunk as it is (of two: 9 ms a 165k)
     height = frame.height
     pieces: list[pl.Series] = []
     record: list[tuple[str, str]] = [("count", ">i2")]
