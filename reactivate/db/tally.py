@@ -1003,9 +1003,9 @@ def _upsert(
     if drop_empty:
         # Looked up again by key, only the groups whose sum may empty them (as PostgreSQL's
         # `_Sums.dropping_emptied`): counts are never negative but for `SKIPPED`'s bounds,
-        # so a sum of 1 or more leaves a group's count above 0. An advisor's sheet: 291 of
-        # PLACEHOLDER's `RETURNING` instead, every group's row was
-        # fetched into Python (0.02-0.03 s).
+        # so a sum of 1 or more leaves a group's count above 0: for an advisor's sheet a
+        # few hundred of 8,541 groups. Told by the upsert's `RETURNING` instead, every
+        # group's row was fetched into Python, one by one (0.02-0.03 s).
         count = _COUNTS[table]
         may_empty = f"{count} < 1" + (f" OR stage = '{SKIPPED}'" if "stage" in keys else "")
         listed = ", ".join(keys)
