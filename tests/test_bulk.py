@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import subprocess
+import sys
 import weakref
 from collections.abc import Iterator
 from typing import Any
@@ -162,6 +164,36 @@ def test_what_binary_copy_cannot_send_goes_as_text(
     it), a type the wire form of which is not written (NUMERIC), a text into a date, a time
     without a zone into a zone's column: `copy_frame` sends such frames as CSV."""
     assert not pgcopy.encodable(frame, types)
+
+
+_INTERRUPTED_IMPORT = """
+import importlib.abc, sys
+import polars as pl
+from reactivate.db import pgcopy
+from reactivate.db.interrupts import Interrupted
+
+class Interrupting(importlib.abc.MetaPathFinder):  # a signal arriving during numpy's import
+    def find_spec(self, name, path=None, target=None):
+        if name == "numpy":
+            raise Interrupted(15)
+
+assert "numpy" not in sys.modules
+sys.meta_path.insert(0, Interrupting())
+try:
+    pgcopy.encode(pl.DataFrame({"n": [1, 2]}), ["INTEGER"])
+except Interrupted:
+    print("interrupted")
+"""
+
+
+def test_an_interrupt_while_numpy_is_imported_is_the_interrupt() -> None:
+    """The encoder imports numpy itself before polars' `to_numpy` would from inside Rust,
+    where an interrupt raised by the import became a Rust panic with a traceback rather
+    than the command's interrupt. Run in a process of its own, which has not imported it."""
+    ran = subprocess.run(
+        [sys.executable, "-c", _INTERRUPTED_IMPORT], capture_output=True, text=True, timeout=60
+    )
+    assert ran.stdout == "interrupted\n", ran.stderr[-2000:]
 
 
 def _member(campaign_id: int, client_id: str) -> dict[str, object]:

@@ -126,6 +126,10 @@ def encode(frame: pl.DataFrame, types: Sequence[str]) -> np.ndarray[Any, Any]:
     of fixed-width columns without NULLs (with the row's field count before it) is one
     numpy record per row, and so is a run of them up to a text's length, its bytes
     following (an all-NULL text is its lengths alone)."""
+    # numpy imported here, not by polars' `to_numpy` from inside Rust: an interrupt during
+    # that import would surface as a Rust panic with a traceback, not as the command's
+    # interrupt (`db.interrupts`)
+    import numpy  # noqa: F401
     import polars as pl
 
     frame = frame.rechunk()  # numpy takes a column of one chunk as it is (of two: 9 ms a 165k)
