@@ -6,7 +6,6 @@ import csv
 import dataclasses
 import datetime as dt
 import io
-import itertools
 import json
 import os
 import shutil
@@ -470,57 +469,6 @@ def test_an_interrupt_while_postgresql_reads_the_list_stops_it(db_url: str) -> N
     finally:
         signal.signal(signal.SIGINT, before)
     assert time.perf_counter() - began < 10
-
-
-@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
-def test_a_short_list_reads_its_index_and_looks_its_clients_up_in_order(
-    db_url: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """PostgreSQL reads a short list (`dropped._short`) from revision 0015's index alone,
-    sorts its clients by id and looks each one up in that order; a long list scans the
-    summary and looks its clients up as they come. Either way the list's CSV and JSON are
-    byte for byte the list read as clients (ordered by the database) and written by
-    Python, for every stage's list."""
-    registered(db_url, 7, 60)
-    engine = sqlalchemy.create_engine(db_url)
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.exec_driver_sql("VACUUM ANALYZE client_stage")  # the pages marked all-visible
-    read, reader = dropped_module._read, dropped_module._snapshot_reader
-    settings: list[dict[str, str]] = []
-    statements: list[str] = []
-
-    def seen_reader(scope: Any, plan: Any) -> Any:
-        settings.append(dict(plan))
-        return reader(scope, plan)
-
-    def seen(cursor: Any, sql: str) -> Any:
-        statements.append(sql)
-        return read(cursor, sql)
-
-    monkeypatch.setattr(dropped_module, "_snapshot_reader", seen_reader)
-    monkeypatch.setattr(dropped_module, "_read", seen)
-    lengths = []
-    for share, stage in itertools.product((1.0, 0.0), ("called", "reached", "converted")):
-        monkeypatch.setattr(dropped_module, "INDEXED_LIST_SHARE", share)
-        settings.clear()
-        statements.clear()
-        options = ReportOptions(dropped=stage, as_of=AS_OF)
-        report, csv_text, json_text = _in_memory(db_url, options)
-        assert _streamed(db_url, options) == (csv_text, json_text)
-        lengths.append(len(report.dropped))
-        assert len(statements) == 2 and statements[0] == statements[1]
-        with engine.begin() as conn:  # the statement's plan under the list's own settings
-            for name, value in settings[0].items():
-                conn.exec_driver_sql(f"SET LOCAL {name} = '{value}'")
-            plan = " ".join(row[0] for row in conn.exec_driver_sql(f"EXPLAIN {statements[0]}"))
-        listed = f"Index Only Scan using {tables.LISTED_INDEX}" in plan
-        if share:
-            assert listed and "Sort Key: cs.client_id" in plan
-            assert plan.index("Sort Key") < plan.index("client_pkey")
-        else:
-            assert not listed and "Seq Scan on client_stage" in plan and "Sort" not in plan
-    engine.dispose()
-    assert min(lengths) > 0 and max(lengths) > 3
 
 
 def test_markdown_fits_wecom(setup: tuple[str, Data]) -> None:

@@ -299,13 +299,8 @@ PARTIAL_ON_POSTGRESQL = (
     "ix_client_stage_attempt",
     "ix_client_stage_dnc",
 )
-#: PostgreSQL's index of the summary from which a `--dropped` list reads its clients
-#: (revision 0015): by stage reached, advisor and client, holding the last call and the
-#: callback, over the assigned members outside the control group. Made by the revision
-#: alone, as the span index is (`INCLUDE` is PostgreSQL's dialect too).
-LISTED_INDEX = "ix_client_stage_listed"
 #: PostgreSQL's indexes the revisions make that the tables here do not describe for it.
-REVISION_ONLY = (SPAN_INDEX, LISTED_INDEX, *PARTIAL_ON_POSTGRESQL)
+REVISION_ONLY = (SPAN_INDEX, *PARTIAL_ON_POSTGRESQL)
 #: The index of the events each void event cancels, holding the void events alone
 #: (revision 0014); described above for SQLite alone, as `PARTIAL_ON_POSTGRESQL`.
 VOIDS_INDEX = "ix_event_voids"

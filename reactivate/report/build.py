@@ -131,5 +131,5 @@ def _dropped(scope: Scope, total: dict[str, int]) -> dict[str, Any]:
     return {
         "dropped": listed,
         "dropped_count": dropped_count(scope, stage, total) if cut else None,
-        "dropped_text": partial(dropped_text, scope, stage, total=total),
+        "dropped_text": partial(dropped_text, scope, stage),
     }

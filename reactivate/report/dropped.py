@@ -74,17 +74,14 @@ def dropped(scope: Scope, stage: str, limit: int | None = None) -> tuple[Dropped
         )
 
 
-def dropped_text(
-    scope: Scope, stage: str, fmt: str, lead: str = "", *, total: Mapping[str, int] | None = None
-) -> Iterator[bytes]:
+def dropped_text(scope: Scope, stage: str, fmt: str, lead: str = "") -> Iterator[bytes]:
     """The whole list as UTF-8 text in blocks, in `dropped`'s order: as CSV (`fmt` "csv": each
     client a line ending CRLF that starts with `lead`, the cells before theirs, already
     CSV) or as JSON (each client an object as `json.dumps(indent=2)` writes it in the
     report, joined by ",\\n"), byte for byte what the report's writers make of `dropped`.
     The rows are read as stored, in frames (`_sqlite_frames`, `_postgres_frames`), and
-    written by polars a column at a time (`_written`). `total`: the funnel's counts, which
-    tell PostgreSQL how long the list is (`_postgres_frames`)."""
-    frames = _sqlite_frames(scope, stage) if scope.sqlite else _postgres_frames(scope, stage, total)
+    written by polars a column at a time (`_written`)."""
+    frames = _sqlite_frames(scope, stage) if scope.sqlite else _postgres_frames(scope, stage)
     yield from _written(frames, fmt, lead, scope.campaign.tz)
 
 
@@ -230,35 +227,22 @@ def _part_frame(columns: list[bytes | None], rows: int, names: list[str]) -> Any
     )
 
 
-def _postgres_frames(
-    scope: Scope, stage: str, total: Mapping[str, int] | None = None
-) -> Iterator[Any]:
+def _postgres_frames(scope: Scope, stage: str) -> Iterator[Any]:
     """PostgreSQL: the listed clients as one polars frame of `_STORED` columns (times naive
     UTC), in `dropped`'s order. Read by ADBC's PostgreSQL driver on a connection of its own
     (`_snapshot_reader`), which parses COPY's binary rows into Arrow columns in C: psycopg's
     COPY hands over one Python message per row (about 3 s of CPU at 2.58M rows), and its
     text rows then had to be parsed again, their times formatted by the server and parsed
-    back. Unsorted: the server's sort of 2.58M joined rows cost more than polars' (below).
-    A short list (`_short`) reads its summary rows from their index and looks its clients
-    up in client id order; a long one scans the summary."""
+    back. Unsorted: the server's sort of 2.58M joined rows cost more than polars' (below)."""
     import polars as pl
     from psycopg import sql as pgsql
 
     clients = access.client_source(scope.conn)
-    short = _short(scope, stage, total)
-    rows, join = f"FROM ({source(scope)}) s", f"JOIN {clients} c ON c.client_id = s.client_id"
-    where = f"WHERE s.stages_reached = {scope.campaign.stages.index(stage)}"
-    values = "s.client_id, c.name, c.mobile, s.advisor_code, s.last_call_at, s.callback_at"
-    if short:
-        # each client looked up in the order of the client key: at 377,264 of 10.5M
-        # clients 171,723 pages read for the lookups, against 659,965 in the index's order
-        # (by advisor) and 287,167 in the summary's (benchmarks/README.md)
-        summary = "s.client_id, s.advisor_code, s.last_call_at, s.callback_at"
-        sql = (
-            f"SELECT {values} FROM (SELECT {summary} {rows} {where} ORDER BY s.client_id) s {join}"
-        )
-    else:
-        sql = f"SELECT {values} {rows} {join} {where}"
+    sql = (
+        "SELECT s.client_id, c.name, c.mobile, s.advisor_code, s.last_call_at, s.callback_at"
+        f" FROM ({source(scope)}) s JOIN {clients} c ON c.client_id = s.client_id"
+        f" WHERE s.stages_reached = {scope.campaign.stages.index(stage)}"
+    )
     raw = cast(Any, scope.conn).connection.driver_connection
     params = scope.params_of(sql)  # bound here, as literals: the driver's COPY takes none
     if params:
@@ -274,10 +258,6 @@ def _postgres_frames(
     plan = {"parallel_tuple_cost": "0"}
     if not scope.windowed:
         plan |= {"enable_hashjoin": "off", "enable_mergejoin": "off"}
-    if short:  # the summary's list index, whatever the statistics say (`_short`)
-        plan |= {"enable_seqscan": "off", "enable_memoize": "off"}
-    elif not scope.windowed:  # every summary row scanned once, not fetched one by one
-        plan |= {"enable_indexonlyscan": "off", "enable_bitmapscan": "off"}
     with _snapshot_reader(scope, plan) as cursor:
         frame = _read(cursor, sql)
     names = [name for name in _STORED if name != "advisor_name"]
@@ -288,22 +268,6 @@ def _postgres_frames(
     ordered = _ordered(scope, frame)
     del frame  # not held beside its ordered copy while the list is written
     yield ordered
-
-
-#: the longest list read through the summary's list index (`models.LISTED_INDEX`), as a
-#: part of the campaign's counted clients: at 10M, 377,264 clients (3.6%) read in about
-#: half the time of a scan of the summary, 2.58M (25%) in more (benchmarks/README.md)
-INDEXED_LIST_SHARE = 1 / 16
-
-
-def _short(scope: Scope, stage: str, total: Mapping[str, int] | None) -> bool:
-    """Whether the list is short enough to be read through the summary's list index: a
-    whole-history list, whose length the funnel's counts `total` tell, of at most
-    `INDEXED_LIST_SHARE` of the counted clients. A window's list reads the events and
-    leaves its plan to the planner; a partial view would have to count its list first."""
-    if total is None or scope.windowed or scope.partial:
-        return False
-    return dropped_count(scope, stage, total) <= total["assigned"] * INDEXED_LIST_SHARE
 
 
 def _read(cursor: Any, sql: str) -> Any:
