@@ -460,6 +460,50 @@ def test_rows_staged_before_the_dedupe_are_taken_out_and_counted_once(
     assert one["unchanged"] == 2 and one["loaded"] == 0  # the same members, already loaded
 
 
+def test_new_members_rows_are_written_alike_on_both_databases(
+    db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A new member's row names the campaign, the client, the record of its file, its
+    do-not-call flag, no advisor and no control group, and joined at the load's time (its
+    client's `updated_at`): on PostgreSQL sent by binary COPY from the batches the load
+    kept (`load._copy_members`), on SQLite inserted from the stage."""
+    from reactivate.db import bulk
+
+    copied: list[str] = []
+    copy_binary = bulk.copy_binary
+
+    def spied(conn: Any, name: str, frame: Any, types: Any) -> int:
+        copied.append(name)
+        return copy_binary(conn, name, frame, types)
+
+    monkeypatch.setattr(bulk, "copy_binary", spied)
+    dnc = tmp_path / "dnc.csv"
+    dnc.write_text("客户号,手机号,原因\n0010000003,,客户要求\n", encoding="utf-8")
+    assert CliRunner().invoke(app, ["dnc", "load", str(dnc), "--db", db]).exit_code == 0
+    folder = tmp_path / "parts"
+    folder.mkdir()
+    write_csv(folder, GOOD_ROWS[:2], "a.csv")
+    write_csv(folder, GOOD_ROWS[2:], "b.csv")
+    code, summary = load_files_json(db, [folder])
+    assert code == 0, summary
+    rows = query(
+        db,
+        """SELECT m.campaign_id = c.id, m.client_id, i.file_name, m.dnc, m.control,
+                  m.advisor_code, m.assigned_at, m.considered_at, m.joined_at = k.updated_at
+           FROM member m JOIN campaign c ON c.slug = '2020h2-dormant'
+           JOIN import_record i ON i.id = m.import_id
+           JOIN client k ON k.client_id = m.client_id ORDER BY m.client_id""",
+    )
+    assert [(row[0], row[1], Path(row[2]).name, *row[3:]) for row in rows] == [
+        (True, "0010000001", "a.csv", False, False, None, None, None, True),
+        (True, "0010000002", "a.csv", False, False, None, None, None, True),
+        (True, "0010000003", "b.csv", True, False, None, None, None, True),
+        (True, "0010000004", "b.csv", False, False, None, None, None, True),
+    ]
+    postgresql = db.startswith("postgresql")
+    assert copied == (["stage_account", "stage_account", "member", "member"] if postgresql else [])
+
+
 def test_workbooks_opened_ahead_come_in_order_and_an_error_comes_at_its_turn(
     tmp_path: Path,
 ) -> None:

@@ -397,3 +397,32 @@ def test_opening_a_current_database_is_one_query(campaign_db: str) -> None:
     assert [s for s in said if not s.startswith("PRAGMA")] == [
         "SELECT version_num FROM alembic_version"
     ]
+
+
+def test_a_small_upload_imports_no_tables_module(db_url: str, tmp_path: Path) -> None:
+    """An upload naming a few of a campaign's clients (the summary refreshed row by row)
+    reads and writes by text SQL: the tables' module (`db.models`, about 0.02 s to import)
+    is not imported, and what it writes is what the upload of that sheet writes."""
+    from upload_campaign import FULL, make_workbook, scalar, setup_db, stage_of
+
+    db = setup_db(db_url, tmp_path)
+    one = {"0010000001": FULL["0010000001"]}  # one client of seven members
+    book = make_workbook(db, tmp_path / "a001.xlsx", "A001", one, clients=list(one))
+    argv = ["results", "upload", str(book), "-c", SLUG, "--db", db]
+    code, found = _imported(argv, unused=("reactivate.db.models",))
+    assert code == 0
+    assert found == []
+    assert scalar(db, "SELECT COUNT(*) FROM event WHERE source = 'upload'") == 6
+    assert scalar(db, "SELECT status FROM import_record WHERE kind = 'results'") == "applied"
+    assert stage_of(db, "0010000001").converted_at is not None
+
+
+def test_the_summarys_columns_spelled_out_are_the_tables() -> None:
+    """`stages.SUMMARY_COLUMNS`, which the per-client refresh on SQLite assigns, names
+    every column of `client_stage` (a column added to the table and not there would keep
+    a client's old value)."""
+    from reactivate.db import stages
+    from reactivate.db.models import CLIENT_STAGES
+
+    assert sorted(stages.SUMMARY_COLUMNS) == sorted(c.name for c in CLIENT_STAGES.columns)
+    assert stages.SUMMARY_KEY == tuple(c.name for c in CLIENT_STAGES.primary_key)

@@ -127,10 +127,14 @@ def db_time(conn: Connection, moment: dt.datetime) -> Any:
 
 def now_literal(conn: Connection) -> str:
     """The current UTC time as a SQL literal in the form the dialect stores."""
-    now = utcnow()
+    return time_literal(conn, utcnow())
+
+
+def time_literal(conn: Connection, moment: dt.datetime) -> str:
+    """An aware time as a SQL literal in the form the dialect stores."""
     if is_postgresql(conn):
-        return f"TIMESTAMPTZ '{now.isoformat()}'"
-    return f"'{_utc_text(now)}'"
+        return f"TIMESTAMPTZ '{moment.isoformat()}'"
+    return f"'{_utc_text(moment)}'"
 
 
 def is_distinct(conn: Connection, left: str, right: str) -> str:

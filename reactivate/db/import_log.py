@@ -38,26 +38,29 @@ def record(
     counts: dict[str, Any],
     status: str,
 ) -> int:
-    """Append one import record inside the caller's transaction; returns its id."""
-    from sqlalchemy import insert
+    """Append one import record inside the caller's transaction; returns its id.
 
-    from reactivate.db.models import IMPORTS
+    By text SQL, its time as times are stored (`dialect.db_time`): an upload, which records
+    its files, need not import the tables' module."""
+    from reactivate.db.dialect import db_time
 
-    table = IMPORTS
     result = conn.execute(
-        insert(table)
-        .values(
-            kind=kind,
-            campaign_id=campaign_id,
-            file_name=str(path),
-            sha256=sha256,
-            rows=rows,
-            counts=json.dumps(counts, ensure_ascii=False),
-            status=status,
-            run_by=who(conn),
-            run_at=utcnow(),
-        )
-        .returning(table.c.id)
+        text(
+            "INSERT INTO import_record (kind, campaign_id, file_name, sha256, rows, counts,"
+            " status, run_by, run_at) VALUES (:kind, :campaign_id, :file_name, :sha256, :rows,"
+            " :counts, :status, :run_by, :run_at) RETURNING id"
+        ),
+        {
+            "kind": kind,
+            "campaign_id": campaign_id,
+            "file_name": str(path),
+            "sha256": sha256,
+            "rows": rows,
+            "counts": json.dumps(counts, ensure_ascii=False),
+            "status": status,
+            "run_by": who(conn),
+            "run_at": db_time(conn, utcnow()),
+        },
     )
     return int(result.scalar_one())
 

@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import secrets
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, text
 
 from reactivate.db import bulk
-from reactivate.db.models import META
 
 WORKBOOK_SECRET = "workbook_secret"
 
 
 def workbook_secret(conn: Connection) -> bytes:
-    """The HMAC key for workbook stamps, created on first use; it never leaves the database."""
-    found = conn.execute(select(META.c.value).where(META.c.key == WORKBOOK_SECRET)).scalar()
+    """The HMAC key for workbook stamps, created on first use; it never leaves the database.
+
+    Read by text SQL: an upload, which reads it, need not import the tables' module."""
+    read = text('SELECT value FROM meta WHERE "key" = :key')
+    found = conn.execute(read, {"key": WORKBOOK_SECRET}).scalar()
     if found is None:
+        from reactivate.db.models import META
+
         bulk.upsert(
             conn,
             META,
@@ -23,5 +27,5 @@ def workbook_secret(conn: Connection) -> bytes:
             ["key"],
             update=[],
         )
-        found = conn.execute(select(META.c.value).where(META.c.key == WORKBOOK_SECRET)).scalar_one()
+        found = conn.execute(read, {"key": WORKBOOK_SECRET}).scalar_one()
     return bytes.fromhex(found)

@@ -36,16 +36,14 @@ def execute(conn: Connection | SQLiteConnection, sql: str, params: Mapping[str, 
     datetimes bound as times are stored."""
     if isinstance(conn, SQLiteConnection):
         return conn.execute(sql, params)
-    from sqlalchemy import bindparam
-
-    from reactivate.db.models import UTCDateTime
-
     statement = text(sql)
-    typed = [
-        bindparam(k, type_=UTCDateTime()) for k, v in params.items() if isinstance(v, dt.datetime)
-    ]
-    if typed:
-        statement = statement.bindparams(*typed)
+    times = [k for k, v in params.items() if isinstance(v, dt.datetime)]
+    if times:  # the tables' module imported only then (a command that needs none spares it)
+        from sqlalchemy import bindparam
+
+        from reactivate.db.models import UTCDateTime
+
+        statement = statement.bindparams(*(bindparam(k, type_=UTCDateTime()) for k in times))
     return conn.execute(statement, dict(params))
 
 

@@ -186,6 +186,11 @@ _SUMMARY_COLUMNS = tuple(
     for name in _SUMMARY_SQL.split("(", 1)[1].split("{funnel_names}")[0].split(",")
     if name.strip()
 )
+#: The summary's key, and every column of it (`models.CLIENT_STAGES`, which a test holds
+#: equal; on PostgreSQL `LATER_CALLS` besides): what `_SUMMARY_SQL` names and the funnel
+#: columns. Spelled here so that a per-client refresh need not import the tables' module.
+SUMMARY_KEY = ("campaign_id", "client_id")
+SUMMARY_COLUMNS = (*_SUMMARY_COLUMNS, "stages_reached", "skipped_stage", *DAYS_COLUMNS.values())
 # `IS NOT NULL` though implied: PostgreSQL then hashes the few void events (a range of
 # `ix_event_voids`) instead of merging every event with the whole index in id order.
 _UNVOIDED = (
@@ -468,10 +473,10 @@ def _rebuild_set(
     # Rewriting a whole campaign, SQLite builds the summary's indexes anew by one sort
     # many times faster than it keeps them up to date row by row (8x at 1M members).
     reindex = not only_touched
-    from reactivate.db.models import CLIENT_STAGES
-
-    indexes = CLIENT_STAGES.indexes
     if reindex:
+        from reactivate.db.models import CLIENT_STAGES
+
+        indexes = CLIENT_STAGES.indexes
         # the whole campaign's events, members and summary pass through the page cache
         bulk.sqlite_bulk_cache(conn)
         for index in indexes:
@@ -622,18 +627,15 @@ def _summary_sql(
         return f"{insert} RETURNING {returning}"
     if not in_place:
         return insert
-    from reactivate.db.models import CLIENT_STAGES
-
     written = {*_SUMMARY_COLUMNS, *derived}
-    keys = [column.name for column in CLIENT_STAGES.primary_key]
     values = {
-        column.name: f"excluded.{column.name}" if column.name in written else "NULL"
-        for column in CLIENT_STAGES.columns
-        if column.name not in keys
+        name: f"excluded.{name}" if name in written else "NULL"
+        for name in SUMMARY_COLUMNS
+        if name not in SUMMARY_KEY
     }
     update = ", ".join(f"{name} = {value}" for name, value in values.items())
     # `WHERE true`: else SQLite would read ON CONFLICT as the last join's condition
-    return f"{insert} WHERE true ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {update}"
+    return f"{insert} WHERE true ON CONFLICT ({', '.join(SUMMARY_KEY)}) DO UPDATE SET {update}"
 
 
 def few_clients_sql(campaign: Campaign, *, unvoided: bool) -> list[str]:
