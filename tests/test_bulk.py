@@ -68,8 +68,9 @@ def test_each_frame_is_let_go_before_the_next_is_worked_out(db_url: str) -> None
 
 
 #: every type `pgcopy` sends, with the values its encoding could get wrong: NULLs (a
-#: column of them too), empty and Chinese texts, each integer's ends, dates before 2000 (negative on the wire) and far
-#: from it, times in several zones and before 2000, the float's special values
+#: column of them too), empty and Chinese texts, each integer's ends, dates before 2000
+#: (negative on the wire) and far from it, times in several zones and before 2000, the
+#: float's special values
 BINARY_TYPES = {
     "label": "TEXT",
     "note": "TEXT",
