@@ -1334,7 +1334,7 @@ def _write(
     load order); flag do-not-call on the `members` staged who were members already. What
     `compared` found none of is not looked for again (a reload of 10M unchanged rows).
     The new members' rows are `member_rows`' when given (PostgreSQL: sent by binary COPY,
-    `_copy_members`), else the stage's."""
+    `_copy_members`) and COPY may write `member` (`bulk.may_copy_into`), else the stage's."""
     moment = utcnow()
     now = dialect.time_literal(conn, moment)
     import_id = str(int(import_ids[0]))
@@ -1384,7 +1384,7 @@ def _write(
             keys_in_order=in_id_order,
         ):
             if new_members:
-                if member_rows is not None:
+                if member_rows is not None and bulk.may_copy_into(conn, "member"):
                     _copy_members(conn, campaign_id, import_ids, moment, member_rows)
                 else:
                     conn.exec_driver_sql(

@@ -268,6 +268,14 @@ def _bulk_on_postgresql(conn: Connection, tables: Sequence[str], rows: int) -> b
     )
 
 
+def may_copy_into(conn: Connection, table: str) -> bool:
+    """Whether COPY may add rows to `table` in this session: PostgreSQL refuses COPY FROM
+    into a table whose row-level security applies to the role (an ops login's under
+    access control, `access init`), where an INSERT passes its policies."""
+    query = "SELECT NOT row_security_active(%(table)s)"
+    return bool(conn.exec_driver_sql(query, {"table": table}).scalar())
+
+
 def _owns(conn: Connection, tables: Sequence[str]) -> bool:
     """Whether this session's role may alter `tables` (own them): a role that may not (an
     advisor's, under access control) keeps the per-row checks rather than fail."""
