@@ -458,7 +458,7 @@ def begin_with_frames(
 
     PostgreSQL: COPY into a temporary table, binary where `pgcopy` can send the frame's
     columns as `columns`' types, else CSV that polars writes (`copy_frame`); a date may
-    be a polars Date (SQLite stores it as ISO text, `sqlite_dates`).
+    be a polars Date (SQLite stores it as ISO text).
     SQLite: ADBC's SQLite driver writes the frames into a scratch database file from
     Arrow, binding every cell in C, and that file is attached before the transaction
     begins (ATTACH is refused inside one). Measured at 824k rows x 13 columns: 1.0 s,
@@ -487,18 +487,18 @@ def begin_with_frames(
                 yield conn
                 conn.exec_driver_sql(f"DROP TABLE {name}")
             return
-        if not _write_scratch(staged, name, sqlite_dates(first.select(names))):
+        if not _write_scratch(staged, name, _sqlite_dates(first.select(names))):
             with engine.begin() as conn:
                 sqlite_temp_in_memory(conn)
                 create(conn, name, columns)
                 for frame in itertools.chain([first], frames):
-                    append(conn, name, names, sqlite_dates(frame.select(names)).iter_rows())
+                    append(conn, name, names, _sqlite_dates(frame.select(names)).iter_rows())
                 yield conn
                 conn.exec_driver_sql(f"DROP TABLE {name}")
             return
         del first
         while (frame := next(frames, None)) is not None:
-            if not _write_scratch(staged, name, sqlite_dates(frame.select(names)), mode="append"):
+            if not _write_scratch(staged, name, _sqlite_dates(frame.select(names)), mode="append"):
                 raise OSError(f"could not stage rows in {staged}")
             del frame  # let go before the next is worked out, as above
         with engine.connect() as conn:
@@ -569,7 +569,7 @@ def copy_binary(conn: Connection, name: str, frame: pl.DataFrame, types: Mapping
     return frame.height
 
 
-def sqlite_dates(frame: pl.DataFrame) -> pl.DataFrame:
+def _sqlite_dates(frame: pl.DataFrame) -> pl.DataFrame:
     """`frame` with its dates as the ISO text SQLite's DATE columns hold here."""
     import polars as pl
 

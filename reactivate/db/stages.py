@@ -472,11 +472,11 @@ def _rebuild_set(
         return
     # Rewriting a whole campaign, SQLite builds the summary's indexes anew by one sort
     # many times faster than it keeps them up to date row by row (8x at 1M members).
-    reindex = not only_touched
-    if reindex:
+    indexes: list[Any] = []  # the summary's, while they are dropped
+    if not only_touched:
         from reactivate.db.models import CLIENT_STAGES
 
-        indexes = CLIENT_STAGES.indexes
+        indexes = list(CLIENT_STAGES.indexes)
         # the whole campaign's events, members and summary pass through the page cache
         bulk.sqlite_bulk_cache(conn)
         for index in indexes:
@@ -504,9 +504,8 @@ def _rebuild_set(
     summary = _summary_sql(campaign, sqlite=sqlite, unvoided=any_void, only=only, in_place=in_place)
     conn.execute(text(summary), params)
     conn.exec_driver_sql(f"DROP TABLE {_COHORTS}")
-    if reindex:
-        for index in indexes:
-            index.create(conn)
+    for index in indexes:
+        index.create(conn)
     if by_delta:
         tally.finish_delta(conn, campaign_id, _TOUCHED, funnel_tallied)
     else:
