@@ -1059,3 +1059,68 @@ def medians_sql(histograms: str) -> str:
 def medians_by(rows: Iterable[Any]) -> dict[tuple[Any, str], float]:
     """(group key, stage) -> median whole days, from the rows of `medians_sql`."""
     return {(key, stage): (int(low) + int(high)) / 2 for key, stage, low, high in rows}
+
+
+class DayCounts:
+    """Histogram rows (k, stage, whole days, clients) gathered from several statements, a
+    (k, stage, day) perhaps in more than one, and their medians worked out by numpy as
+    `medians_sql` and `medians_by` work them out: the rows of a (k, stage, day) summed,
+    those not above 0 left out, per (k, stage) the middle day or the mean of the middle
+    two. For histograms read from two connections (`report.ahead`), which no one
+    statement can sum."""
+
+    def __init__(self) -> None:
+        self._groups: dict[tuple[Any, str], int] = {}
+        self._parts: list[tuple[Any, Any, Any]] = []
+
+    def add(self, rows: list[Any]) -> None:
+        """Rows (k, stage, day, n) more."""
+        import numpy as np
+
+        if not rows:
+            return
+        groups, count = self._groups, len(rows)
+        found = np.fromiter(
+            (groups.setdefault((k, stage), len(groups)) for k, stage, _d, _n in rows),
+            np.int64,
+            count,
+        )
+        days = np.fromiter((d for _k, _s, d, _n in rows), np.int64, count)
+        clients = np.fromiter((n for _k, _s, _d, n in rows), np.int64, count)
+        self._parts.append((found, days, clients))
+
+    def medians(self) -> dict[tuple[Any, str], float]:
+        """(k, stage) -> median whole days, for every (k, stage) with clients."""
+        import numpy as np
+
+        if not self._parts:
+            return {}
+        group, day, n = (np.concatenate(column) for column in zip(*self._parts, strict=True))
+        order = np.lexsort((day, group))
+        group, day, n = group[order], day[order], n[order]
+        # one row per (k, stage, day), its clients summed; only those above 0 (`medians_sql`)
+        first = np.flatnonzero(np.r_[True, (group[1:] != group[:-1]) | (day[1:] != day[:-1])])
+        n = np.add.reduceat(n, first)
+        kept = n > 0
+        group, day, n = group[first][kept], day[first][kept], n[kept]
+        if not len(n):
+            return {}
+        # per (k, stage): the running count at each day and the total
+        starts = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
+        sizes = np.diff(np.r_[starts, len(n)])
+        running = np.cumsum(n)
+        before = np.repeat(np.r_[0, running][starts], sizes)
+        upto = running - before
+        total = np.repeat(running[np.r_[starts[1:], len(n)] - 1] - before[starts], sizes)
+        # the running count only grows, so a group's first day that reaches half the total
+        # comes after as many of its days as do not
+        low = day[starts + np.add.reduceat((2 * upto < total).astype(np.int64), starts)]
+        high = day[starts + np.add.reduceat((2 * upto <= total).astype(np.int64), starts)]
+        names = list(self._groups)
+        return dict(
+            zip(
+                (names[g] for g in group[starts].tolist()),
+                ((low + high) / 2).tolist(),
+                strict=True,
+            )
+        )

@@ -11,7 +11,7 @@ stage's interval, other breakdowns in their natural order.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from reactivate.db import tally
@@ -82,30 +82,11 @@ def _dated(scope: Scope, by: str | None) -> dict[Any, dict[str, int]]:
     inside it; the skipping clients likewise, overall only (the cohorts' skipping days
     count those first seen inside the window; a group's are shown nowhere); and the
     never called as the members who could be called (neither on the do-not-call list nor
-    with such an answer, assigned before the cut) but those at some stage in the window."""
-    found = _tallied(scope, by)
+    with such an answer, assigned before the cut) but those at some stage in the window.
+    What the tallies give is read beside `report_days` where it can be (`report.ahead`)."""
+    found, added = scope.read(window_tallies, by)
     stages = scope.campaign.stages
-    window = _aggregates(len(stages))
-    for figures in found.values():
-        figures.update({n: 0 for n in window if n not in _ALWAYS})
-    blank = dict.fromkeys(window, 0)
-    dim, key = (by, "key") if by is not None else ("cohort", "''")
-    names = {stage: i for i, stage in enumerate(stages)}
-    added = dict.fromkeys(found, 0)
-    rows = scope.execute(
-        f"SELECT {key} AS k, stage, SUM(clients) AS n, SUM(reactivated) AS r FROM stage_dates"
-        f" WHERE campaign_id = :cid AND dim = '{dim}' AND {days_inside(scope)}"
-        f" AND stage <> '{tally.SKIPPED}' GROUP BY 1, stage"
-    )
-    for row in rows:
-        figures = found.setdefault(row.k, dict(blank))
-        if row.stage in names:
-            figures[f"n{names[row.stage]}"] += int(row.n)
-            figures[f"r{names[row.stage]}"] += int(row.r)
-        elif row.stage == tally.CONFIRMED:
-            figures["confirmed"] += int(row.n)
-        elif row.stage == tally.ADDED:
-            added[row.k] = added.get(row.k, 0) + int(row.n)
+    blank = dict.fromkeys(_aggregates(len(stages)), 0)
     # the clients first seen before the window (`report_days`): what they count beyond
     # the histograms, which count a stage (or WeCom add) of theirs first reached inside it
     own = {"skipped": "COUNT(*) FILTER (WHERE s.skipped_stage)"}
@@ -137,9 +118,55 @@ def _dated(scope: Scope, by: str | None) -> dict[Any, dict[str, int]]:
         figures["wecom_unconfirmed"] = added.get(k, 0) - figures["confirmed"]
     if by is None and found:
         overall = found[""]
-        overall["skipped"] += _skipping(scope)
-        overall["never_called"] = _callable(scope) - called - _called(scope)
+        overall["skipped"] += scope.read(_skipping)
+        overall["never_called"] = scope.read(_callable) - called - scope.read(_called)
     return found
+
+
+def counts_ahead(scope: Scope) -> list[tuple[Callable[..., Any], tuple[Any, ...]]]:
+    """A window's reads for `counts` and `groups` that `report.ahead` may run beside
+    `report_days`, in the order they are asked for: the tallies' part of its breakdown's
+    counts and of the overall funnel's, the overall funnel's skipping and callable
+    clients, and the advisors' names."""
+    by = scope.funnel_by
+    reads: list[tuple[Callable[..., Any], tuple[Any, ...]]] = [(window_tallies, (by,))]
+    if by is not None:
+        reads.append((window_tallies, (None,)))
+    reads += [(_skipping, ()), (_callable, ()), (_called, ())]
+    return reads + ([(advisor_names, ())] if by == "advisor" else [])
+
+
+def window_tallies(
+    scope: Scope, by: str | None
+) -> tuple[dict[Any, dict[str, int]], dict[Any, int]]:
+    """What a window's `counts` of breakdown `by` take from the tallies alone: per group,
+    what counts whatever a client's evidence (`_ALWAYS`), and each stage's clients and
+    the WeCom confirmations from the day histograms of the days inside the window, the
+    other counts 0; and per group the WeCom adds of those days."""
+    found = _tallied(scope, by)
+    stages = scope.campaign.stages
+    window = _aggregates(len(stages))
+    for figures in found.values():
+        figures.update({n: 0 for n in window if n not in _ALWAYS})
+    blank = dict.fromkeys(window, 0)
+    dim, key = (by, "key") if by is not None else ("cohort", "''")
+    names = {stage: i for i, stage in enumerate(stages)}
+    added = dict.fromkeys(found, 0)
+    rows = scope.execute(
+        f"SELECT {key} AS k, stage, SUM(clients) AS n, SUM(reactivated) AS r FROM stage_dates"
+        f" WHERE campaign_id = :cid AND dim = '{dim}' AND {days_inside(scope)}"
+        f" AND stage <> '{tally.SKIPPED}' GROUP BY 1, stage"
+    )
+    for row in rows:
+        figures = found.setdefault(row.k, dict(blank))
+        if row.stage in names:
+            figures[f"n{names[row.stage]}"] += int(row.n)
+            figures[f"r{names[row.stage]}"] += int(row.r)
+        elif row.stage == tally.CONFIRMED:
+            figures["confirmed"] += int(row.n)
+        elif row.stage == tally.ADDED:
+            added[row.k] = added.get(row.k, 0) + int(row.n)
+    return found, added
 
 
 def _skipping(scope: Scope) -> int:
@@ -303,7 +330,7 @@ def groups(
     """The groups of breakdown `by` in order, and the stage they are ranked by (if ranked);
     `assigned`: the campaign's assigned clients (the trend's denominator)."""
     trend_of = assigned if by == "week" else None
-    names = _advisor_names(scope) if by == "advisor" else {}
+    names = scope.read(advisor_names) if by == "advisor" else {}
     by_key: dict[Any, dict[int, float]] = {}
     for (raw_key, i), value in medians.items():
         by_key.setdefault(raw_key, {})[i] = value
@@ -348,7 +375,7 @@ def funnel_order(by: str, campaign: Campaign) -> tuple[str, ...]:
     return ()
 
 
-def _advisor_names(scope: Scope) -> dict[str, str]:
+def advisor_names(scope: Scope) -> dict[str, str]:
     return {row.code: row.name for row in scope.execute("SELECT code, name FROM advisor")}
 
 

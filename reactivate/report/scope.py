@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from sqlalchemy import Connection
 
     from reactivate.db.reads import SQLiteConnection
+    from reactivate.report.ahead import Ahead
 
 ASSIGNED = tally.assigned("cs")
 
@@ -37,6 +38,8 @@ class Scope:
     # the caller sees part of the campaign (a manager, an advisor on a shared PostgreSQL):
     # counts come from the rows the database lets them read, not the campaign's tallies
     partial: bool = False
+    # reads running beside the report's own connection (`report.ahead`), if any
+    ahead: Ahead | None = field(default=None, compare=False)
     # what several concerns read the same way, read once per report (`once`)
     _read: dict[Callable[..., Any], Any] = field(
         default_factory=dict, init=False, repr=False, compare=False
@@ -112,6 +115,14 @@ class Scope:
             self._read[read] = read(self)
         value: T = self._read[read]
         return value
+
+    def read(self, read: Callable[..., T], *args: Any) -> T:
+        """`read(self, *args)`: its result read ahead on a connection of its own when it
+        was sent there (`report.ahead`), else read now."""
+        if self.ahead is not None and self.ahead.holds((read, args)):
+            found: T = self.ahead.result((read, args))
+            return found
+        return read(self, *args)
 
     def execute(self, sql: str) -> Any:
         """Run `sql` with the values it names (datetimes bound as stored)."""
