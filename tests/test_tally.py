@@ -92,6 +92,9 @@ def test_day_counts_work_out_the_database_s_medians_from_rows_read_apart(db_url:
     assert counts.medians() == expected
     assert len(expected) > 400
     assert tally.DayCounts().medians() == {}
+    nothing = tally.DayCounts()
+    nothing.add_columns(*tally.numbered_columns([], {}, 2, 3))
+    assert nothing.medians() == {}
 
 
 def snapshot(engine: Engine, campaign_id: int) -> tuple[list[Any], ...]:

@@ -29,6 +29,7 @@ import datetime as dt
 import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any, Final
 from zoneinfo import ZoneInfo
 
@@ -1061,6 +1062,24 @@ def medians_by(rows: Iterable[Any]) -> dict[tuple[Any, str], float]:
     return {(key, stage): (int(low) + int(high)) / 2 for key, stage, low, high in rows}
 
 
+def numbered_columns(
+    rows: list[Any], groups: dict[tuple[Any, str], int], *columns: int
+) -> tuple[Any, ...]:
+    """numpy columns of `rows` (tuples that begin with a group key and a stage): each
+    row's (key, stage) numbered in `groups` (a new one given the next number), then its
+    integer values at the positions `columns`. Column by column: the rows of a week `--by
+    advisor` at 10M, 250,000, cost 0.2 s more turned into columns by `zip(*rows)`."""
+    import numpy as np
+
+    keys = map(itemgetter(0), rows)
+    names = map(itemgetter(1), rows)
+    numbered = [groups.setdefault(p, len(groups)) for p in zip(keys, names, strict=True)]
+    return (
+        np.array(numbered, np.int64),
+        *(np.fromiter(map(itemgetter(c), rows), np.int64, len(rows)) for c in columns),
+    )
+
+
 class DayCounts:
     """Histogram rows (k, stage, whole days, clients) gathered from several statements, a
     (k, stage, day) perhaps in more than one, and their medians worked out by numpy as
@@ -1069,25 +1088,19 @@ class DayCounts:
     two. For histograms read from two connections (`report.ahead`), which no one
     statement can sum."""
 
-    def __init__(self) -> None:
-        self._groups: dict[tuple[Any, str], int] = {}
+    def __init__(self, groups: dict[tuple[Any, str], int] | None = None) -> None:
+        self._groups: dict[tuple[Any, str], int] = {} if groups is None else groups
         self._parts: list[tuple[Any, Any, Any]] = []
 
     def add(self, rows: list[Any]) -> None:
         """Rows (k, stage, day, n) more."""
-        import numpy as np
+        if rows:
+            self.add_columns(*numbered_columns(rows, self._groups, 2, 3))
 
-        if not rows:
-            return
-        groups, count = self._groups, len(rows)
-        found = np.fromiter(
-            (groups.setdefault((k, stage), len(groups)) for k, stage, _d, _n in rows),
-            np.int64,
-            count,
-        )
-        days = np.fromiter((d for _k, _s, d, _n in rows), np.int64, count)
-        clients = np.fromiter((n for _k, _s, _d, n in rows), np.int64, count)
-        self._parts.append((found, days, clients))
+    def add_columns(self, group: Any, day: Any, n: Any) -> None:
+        """Rows more as numpy columns: each row's (k, stage) as its number in the groups
+        this was made with (`numbered_columns`), its day and its clients."""
+        self._parts.append((group, day, n))
 
     def medians(self) -> dict[tuple[Any, str], float]:
         """(k, stage) -> median whole days, for every (k, stage) with clients."""
@@ -1096,6 +1109,8 @@ class DayCounts:
         if not self._parts:
             return {}
         group, day, n = (np.concatenate(column) for column in zip(*self._parts, strict=True))
+        if not len(n):
+            return {}
         order = np.lexsort((day, group))
         group, day, n = group[order], day[order], n[order]
         # one row per (k, stage, day), its clients summed; only those above 0 (`medians_sql`)

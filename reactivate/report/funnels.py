@@ -18,7 +18,7 @@ from reactivate.db import tally
 from reactivate.messages import t
 from reactivate.report.model import RANKED, Group, StageFigures
 from reactivate.report.scope import ASSIGNED, Scope
-from reactivate.report.source import counted, days_inside, week_histograms
+from reactivate.report.source import counted, days_inside, week_histograms, window_days
 from reactivate.rules import funnel, stats
 from reactivate.rules.campaign import Campaign
 
@@ -87,10 +87,32 @@ def _dated(scope: Scope, by: str | None) -> dict[Any, dict[str, int]]:
     found, added = scope.read(window_tallies, by)
     stages = scope.campaign.stages
     blank = dict.fromkeys(_aggregates(len(stages)), 0)
-    # the clients first seen before the window (`report_days`): what they count beyond
-    # the histograms, which count a stage (or WeCom add) of theirs first reached inside it
+    called = 0
+    if scope.options.since is not None:
+        names = list(_own(scope))
+        for k, *values in _returning_counts(scope, by):
+            counted = dict(zip(names, values, strict=True))
+            figures = found.setdefault(k, dict(blank))
+            for name in names:
+                if name in figures:
+                    figures[name] += int(counted[name] or 0)
+            added[k] = added.get(k, 0) + int(counted["added"] or 0)
+            called += int(counted["called"] or 0)
+    for k, figures in found.items():
+        figures["wecom_unconfirmed"] = added.get(k, 0) - figures["confirmed"]
+    if by is None and found:
+        overall = found[""]
+        overall["skipped"] += scope.read(_skipping)
+        overall["never_called"] = scope.read(_callable) - called - scope.read(_called)
+    return found
+
+
+def _own(scope: Scope) -> dict[str, str]:
+    """What the clients first seen before the window (`report_days`) count beyond the
+    histograms, which count a stage (or WeCom add) of theirs first reached inside it: the
+    aggregates over their rows `s`."""
     own = {"skipped": "COUNT(*) FILTER (WHERE s.skipped_stage)"}
-    for i in range(len(stages)):
+    for i in range(len(scope.campaign.stages)):
         at = f"s.b{i} AND s.stages_reached > {i}"
         own[f"n{i}"] = f"COUNT(*) FILTER (WHERE {at})"
         own[f"r{i}"] = f"COUNT(*) FILTER (WHERE {at} AND s.reactivated_at IS NOT NULL)"
@@ -100,27 +122,31 @@ def _dated(scope: Scope, by: str | None) -> dict[Any, dict[str, int]]:
     own["called"] = (
         "COUNT(*) FILTER (WHERE s.b0 AND s.stages_reached > 0 AND NOT s.dnc"
         " AND NOT s.do_not_call AND s.assigned_at < :stale_before)"
-        if stages
+        if scope.campaign.stages
         else "0"
     )
-    called = 0
-    if scope.options.since is not None:
-        columns = ", ".join(f"{v} AS {n}" for n, v in own.items())
-        key, group_by = ("s.k", "GROUP BY s.k") if by is not None else ("''", "")
-        for row in scope.execute(f"SELECT {key} AS k, {columns} FROM report_days s {group_by}"):
-            figures = found.setdefault(row.k, dict(blank))
-            for name in own:
-                if name in figures:
-                    figures[name] += int(getattr(row, name) or 0)
-            added[row.k] = added.get(row.k, 0) + int(row.added or 0)
-            called += int(row.called or 0)
-    for k, figures in found.items():
-        figures["wecom_unconfirmed"] = added.get(k, 0) - figures["confirmed"]
-    if by is None and found:
-        overall = found[""]
-        overall["skipped"] += scope.read(_skipping)
-        overall["never_called"] = scope.read(_callable) - called - scope.read(_called)
-    return found
+    return own
+
+
+def _returning_counts(scope: Scope, by: str | None) -> list[Any]:
+    """Rows (k, *`_own`) of `report_days` per group of breakdown `by`, or one overall ('');
+    the overall row is the sum of the report's breakdown's rows, when it has one (one
+    statement over the quarter of a million returning clients of a week at 10M fewer:
+    0.25 s)."""
+    rows: list[Any] = scope.once(_returning_rows)
+    if by is not None or scope.funnel_by is None:
+        return rows
+    sums = [0] * len(_own(scope))
+    for _k, *values in rows:
+        sums = [total + int(value or 0) for total, value in zip(sums, values, strict=True)]
+    return [("", *sums)]
+
+
+def _returning_rows(scope: Scope) -> list[Any]:
+    """`_returning_counts`' rows of the report's breakdown (or overall), from `report_days`."""
+    columns = ", ".join(f"{v} AS {n}" for n, v in _own(scope).items())
+    key, group_by = ("s.k", "GROUP BY s.k") if scope.funnel_by is not None else ("''", "")
+    return scope.tuples(f"SELECT {key} AS k, {columns} FROM report_days s {group_by}")
 
 
 def counts_ahead(scope: Scope) -> list[tuple[Callable[..., Any], tuple[Any, ...]]]:
@@ -152,20 +178,25 @@ def window_tallies(
     dim, key = (by, "key") if by is not None else ("cohort", "''")
     names = {stage: i for i, stage in enumerate(stages)}
     added = dict.fromkeys(found, 0)
-    rows = scope.execute(
-        f"SELECT {key} AS k, stage, SUM(clients) AS n, SUM(reactivated) AS r FROM stage_dates"
-        f" WHERE campaign_id = :cid AND dim = '{dim}' AND {days_inside(scope)}"
-        f" AND stage <> '{tally.SKIPPED}' GROUP BY 1, stage"
+    # PostgreSQL: summed from the day rows the medians read too (`source.window_days`)
+    rows = (
+        scope.execute(
+            f"SELECT {key} AS k, stage, SUM(clients) AS n, SUM(reactivated) AS r FROM stage_dates"
+            f" WHERE campaign_id = :cid AND dim = '{dim}' AND {days_inside(scope)}"
+            f" AND stage <> '{tally.SKIPPED}' GROUP BY 1, stage"
+        )
+        if scope.sqlite
+        else scope.once(window_days, by).sums()
     )
-    for row in rows:
-        figures = found.setdefault(row.k, dict(blank))
-        if row.stage in names:
-            figures[f"n{names[row.stage]}"] += int(row.n)
-            figures[f"r{names[row.stage]}"] += int(row.r)
-        elif row.stage == tally.CONFIRMED:
-            figures["confirmed"] += int(row.n)
-        elif row.stage == tally.ADDED:
-            added[row.k] = added.get(row.k, 0) + int(row.n)
+    for k, stage, n, r in rows:
+        figures = found.setdefault(k, dict(blank))
+        if stage in names:
+            figures[f"n{names[stage]}"] += int(n)
+            figures[f"r{names[stage]}"] += int(r)
+        elif stage == tally.CONFIRMED:
+            figures["confirmed"] += int(n)
+        elif stage == tally.ADDED:
+            added[k] = added.get(k, 0) + int(n)
     return found, added
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from reactivate.db.tally import WEEK, DayCounts, floor_days, medians_by, medians_sql, monday_of
 from reactivate.report.scope import Scope
-from reactivate.report.source import counted, days_inside, week_histograms
+from reactivate.report.source import counted, days_inside, week_histograms, window_days
 
 #: Stage index -> median days; (group key, stage index) -> median days.
 Overall = dict[int, float]
@@ -35,38 +35,41 @@ def medians(scope: Scope) -> tuple[Overall, PerGroup]:
 
 def _medians(scope: Scope, by: str | None) -> dict[tuple[Any, str], float]:
     """(group key, stage) -> median of breakdown `by` ('' without): worked out by the
-    database (`medians_sql`), or, for a window whose day histograms were read beside its
-    returning clients (`report.ahead`), by numpy from those and the clients' own."""
-    if scope.ahead is not None and scope.by_dates:
-        counts = scope.read(window_days, by)
-        counts.add(scope.tuples(_returning(scope, by)))
-        return counts.medians()
-    found = scope.execute(medians_sql(_histograms(scope, by)))
-    if by == WEEK:  # keyed as the trend's counts are
-        found = [(monday_of(k).isoformat(), stage, low, high) for k, stage, low, high in found]
-    return medians_by(found)
+    database (`medians_sql`), or, for a window on PostgreSQL, by numpy (`DayCounts`) from
+    the day histograms' rows (`window_counts`, which the window's counts read too) and
+    its returning clients' (`_returning`), each read by a statement of its own."""
+    if scope.sqlite or not scope.by_dates:
+        found = scope.execute(medians_sql(_histograms(scope, by)))
+        if by == WEEK:  # keyed as the trend's counts are
+            found = [(monday_of(k).isoformat(), stage, low, high) for k, stage, low, high in found]
+        return medians_by(found)
+    counts = scope.read(window_counts, by)
+    if scope.options.since is not None:
+        # the breakdown's rows, summed over its groups for the overall medians
+        rows = scope.once(_returning_rows)
+        if by is None and scope.funnel_by is not None:
+            rows = [("", stage, day, n) for _k, stage, day, n in rows]
+        counts.add(rows)
+    return counts.medians()
 
 
 def medians_ahead(scope: Scope) -> list[tuple[Callable[..., Any], tuple[Any, ...]]]:
     """A window's reads for `medians` that `report.ahead` may run beside `report_days`:
     the day histograms of the overall funnel and of its breakdown."""
     by = scope.funnel_by
-    return [(window_days, (None,)), *([(window_days, (by,))] if by is not None else [])]
+    return [(window_counts, (None,)), *([(window_counts, (by,))] if by is not None else [])]
 
 
-def window_days(scope: Scope, by: str | None) -> DayCounts:
-    """The day histograms' rows of the days inside the window, summed per group of `by`
-    (none: one), stage and whole days (a week `--by advisor` at 10M: 410,729 rows to
-    241,917), as `DayCounts` for the window's returning clients' to be added to."""
-    key, grouped = ("k", "k, stage, day") if by is not None else ("''", "stage, day")
-    counts = DayCounts()
-    rows = _window_rows(scope, by)
-    counts.add(
-        scope.tuples(
-            f"SELECT {key} AS k, stage, day, SUM(n) AS n FROM ({rows}) d GROUP BY {grouped}"
-        )
-    )
-    return counts
+def window_counts(scope: Scope, by: str | None) -> DayCounts:
+    """PostgreSQL: the day histograms of the days inside the window per group of `by`
+    (none: one) and stage (`source.window_days`), as `DayCounts` for the window's
+    returning clients' to be added to."""
+    return scope.once(window_days, by).counts(scope.campaign.stages)
+
+
+def _returning_rows(scope: Scope) -> list[Any]:
+    """The rows of `_returning` of the report's breakdown."""
+    return scope.tuples(_returning(scope, scope.funnel_by))
 
 
 def _histograms(scope: Scope, by: str | None) -> str:

@@ -41,7 +41,7 @@ class Scope:
     # reads running beside the report's own connection (`report.ahead`), if any
     ahead: Ahead | None = field(default=None, compare=False)
     # what several concerns read the same way, read once per report (`once`)
-    _read: dict[Callable[..., Any], Any] = field(
+    _read: dict[tuple[Callable[..., Any], tuple[Any, ...]], Any] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
 
@@ -109,11 +109,11 @@ class Scope:
             params["last_day"] = tally.day_number(self.options.until)
         return params
 
-    def once(self, read: Callable[[Scope], T]) -> T:
-        """`read(self)`, worked out the first time it is asked for in this report."""
-        if read not in self._read:
-            self._read[read] = read(self)
-        value: T = self._read[read]
+    def once(self, read: Callable[..., T], *args: Any) -> T:
+        """`read(self, *args)`, worked out the first time it is asked for in this report."""
+        if (read, args) not in self._read:
+            self._read[(read, args)] = read(self, *args)
+        value: T = self._read[(read, args)]
         return value
 
     def read(self, read: Callable[..., T], *args: Any) -> T:
