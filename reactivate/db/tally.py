@@ -1071,11 +1071,14 @@ def numbered_columns(
     advisor` at 10M, 250,000, cost 0.2 s more turned into columns by `zip(*rows)`."""
     import numpy as np
 
-    keys = map(itemgetter(0), rows)
-    names = map(itemgetter(1), rows)
-    numbered = [groups.setdefault(p, len(groups)) for p in zip(keys, names, strict=True)]
+    pairs = list(zip(map(itemgetter(0), rows), map(itemgetter(1), rows), strict=True))
+    # each distinct pair numbered once, each row's number then looked up by C loops (a
+    # `setdefault` per row cost 0.15 s more for 250,000 rows of 35,000 pairs)
+    for pair in dict.fromkeys(pairs):
+        if pair not in groups:
+            groups[pair] = len(groups)
     return (
-        np.array(numbered, np.int64),
+        np.fromiter(map(groups.__getitem__, pairs), np.int64, len(pairs)),
         *(np.fromiter(map(itemgetter(c), rows), np.int64, len(rows)) for c in columns),
     )
 
