@@ -722,6 +722,30 @@ def test_reads_ahead_see_the_report_s_snapshot_on_a_connection_of_their_own(db_u
     assert seen == 1 and pid != own
 
 
+def _failing(scope: Scope) -> None:
+    scope.execute("SELECT 1 / 0")
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_a_read_ahead_that_fails_raises_its_error_where_its_result_is_asked_for(
+    db_url: str,
+) -> None:
+    """The reads before it still give their results; its error is raised on the report's
+    thread, when the report asks for its result."""
+    engine = open_engine(db_url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE seen (n INTEGER)")
+        conn.exec_driver_sql("INSERT INTO seen VALUES (1)")
+    with engine.connect() as conn:
+        scope = _scope(conn)
+        with ahead.reading(scope, [(_seen_rows, ()), (_failing, ())]) as reader:
+            reading = dataclasses.replace(scope, ahead=reader)
+            assert reading.read(_seen_rows)[0] == 1
+            with pytest.raises(Exception, match="division by zero"):
+                reading.read(_failing)
+    engine.dispose()
+
+
 def _sleep_ahead(scope: Scope, by: Any = None) -> Any:
     scope.execute("SELECT pg_sleep(30)")
 

@@ -54,9 +54,9 @@ class Ahead:
         done = self._done[read]
         while not done.wait(0.2):
             pass
-        if self._error is not None:
-            raise self._error
-        return self._results.pop(read)
+        if read in self._results:
+            return self._results.pop(read)
+        raise self._error or RuntimeError("the reads beside the report were stopped")
 
     def start(self) -> None:
         threading.Thread(target=self._work, name="report-ahead", daemon=True).start()
