@@ -446,6 +446,15 @@ def _rebuild(conn: Connection, campaign_id: int, *, only_touched: bool, touched:
 #: Memory per sort or hash of a rebuild of most of a campaign on PostgreSQL (default 4 MB):
 #: at 1M members its sort of the call times takes 150 MB, its per-client hashes 60-200 MB.
 REBUILD_WORK_MEM = "256MB"
+#: What a whole campaign's tallies (`tally.campaign_sql`) run with on PostgreSQL. Without
+#: JIT: it compiled their expressions for 1.6 s and 3.8 s at 1M, and they took 1.1 s
+#: longer with it (the summary's INSERT keeps it). Hash tables of up to 8 x work_mem
+#: (the default 2x): the planner hashes a grouping set only while the hash tables it
+#: guesses fit, and it guesses each set's groups from the rows (its input is a
+#: materialized WITH, of which it has no statistics), so past a few million members it
+#: sorted the sets instead, on disk; the groups found are far fewer (benchmarks/README.md).
+#: A hash table that does outgrow its memory spills to disk in batches.
+TALLY_SETTINGS = {"jit": "off", "hash_mem_multiplier": "8"}
 #: The part of a table's rows a rebuild must rewrite for its indexes to be built anew
 #: after it rather than kept up row by row (`bulk.indexes_built_after`).
 REBUILT_SHARE = 0.5
@@ -567,10 +576,8 @@ def _rebuild_postgresql(
                 text(_summary_sql(campaign, sqlite=False, unvoided=unvoided, only=only)), params
             )
         conn.exec_driver_sql(f"DROP TABLE {_COHORTS}")
-        # without JIT: it compiled the tallies' expressions for 1.6 s and 3.8 s at 1M, and
-        # they took 1.1 s longer with it (6.7 s against 7.8 s); the INSERT keeps it
         with contextlib.ExitStack() as keys_after:
-            keys_after.enter_context(dialect.settings(conn, {"jit": "off"}))
+            keys_after.enter_context(dialect.settings(conn, TALLY_SETTINGS))
             for table in ("stage_days", "stage_dates"):  # the two that grow with the campaign
                 keys_after.enter_context(
                     bulk.indexes_built_after(
