@@ -54,16 +54,48 @@ SPAN_LASTS = ("last_call_at", "last_wecom_at", "last_pushed_at", "last_converted
 def spans(row: str) -> str:
     """SQL (PostgreSQL): the summary row `row`'s evidence span, a closed `tstzrange` from
     its earliest first call, WeCom add, push or conversion to the latest of those and of
-    its last call, WeCom add, push and conversion; NULL without evidence. The expression
-    of PostgreSQL's `ix_client_stage_span` (revision 0010), which the planner uses only
-    for this very expression: a date window finds by it, as a stabbing query, the clients
-    whose evidence began before it and goes on into it (`report.source`)."""
+    its last call, WeCom add, push and conversion; NULL without evidence. A date window
+    finds the clients whose evidence began before it and goes on into it as those whose
+    span holds its start (`span_holds`), through PostgreSQL's `ix_client_stage_span`,
+    which holds the rows whose span is not NULL."""
     firsts = ", ".join(f"{row}.{c}" for c in SPAN_FIRSTS)
     lasts = ", ".join(f"{row}.{c}" for c in SPAN_LASTS)
     return (
         f"(CASE WHEN COALESCE({firsts}) IS NOT NULL"
         f" THEN tstzrange(LEAST({firsts}), GREATEST({firsts}, {lasts}), '[]') END)"
     )
+
+
+def _seconds(moment: str) -> str:
+    """SQL (PostgreSQL): the seconds from 1970 to the time `moment`, a float. Through an
+    interval: `date_part` of a time with a zone may not be in an index (it is not
+    immutable), of an interval it may. It keeps the times' order (a later time never
+    gets fewer seconds), which is all `span_holds` needs of it."""
+    return f"date_part('epoch', ({moment}) - TIMESTAMPTZ '1970-01-01 00:00:00+00')"
+
+
+def span_point(row: str) -> str:
+    """SQL (PostgreSQL): the summary row `row`'s evidence span (`spans`) as a point, its
+    start's seconds by its end's (`_seconds`); the expression of PostgreSQL's
+    `ix_client_stage_span` (revision 0015; the planner matches only this very expression).
+    A GiST index of points is built by one sort (their sort support): revision 0010's
+    SP-GiST index of the spans themselves had no sorted build, so a whole rebuild
+    inserted every row into it one by one, 164 s of 634 s at 10M members, where the
+    points' index takes ... (benchmarks/README.md)."""
+    firsts = ", ".join(f"{row}.{c}" for c in SPAN_FIRSTS)
+    lasts = ", ".join(f"{row}.{c}" for c in SPAN_LASTS)
+    return f"point({_seconds(f'LEAST({firsts})')}, {_seconds(f'GREATEST({firsts}, {lasts})')})"
+
+
+def span_holds(row: str, moment: str) -> str:
+    """SQL (PostgreSQL): the summary row `row`'s evidence span holds the time `moment`
+    (a stabbing query): found by the index of `span_point`, as the points whose start is
+    at most the moment's seconds and whose end at least, then tested on the spans
+    themselves (seconds are floats: two times a microsecond apart may get the same; the
+    index finds those too, the test on the times keeps the exact answer)."""
+    at = _seconds(f"CAST({moment} AS TIMESTAMPTZ)")
+    quadrant = f"box(point('-Infinity', {at}), point({at}, 'Infinity'))"
+    return f"{span_point(row)} <@ {quadrant} AND {spans(row)} @> {moment}"
 
 
 #: Who the funnel counts (`tally.assigned`).
