@@ -2,10 +2,10 @@
 
 Revision 0015 (PostgreSQL): `ix_client_stage_span` (revision 0010: SP-GiST over each
 summary row's evidence span, a `tstzrange`) becomes a GiST index over the same span as a
-point, its start's seconds from 1970 by its end's (`stages.span_point`), for the same rows
-(those with a span). A window's stabbing query (the spans holding its start) is then the
-points whose start is at most that moment and whose end at least, a quadrant
-(`stages.span_holds`, which tests the spans themselves on the rows found). What changes is
+point, its start's microseconds from 1970 by its end's (`stages.span_point`), for the same
+rows (those with evidence; the point is NULL without). A window's stabbing query (the spans
+holding its start) is then the points whose start is at most that moment and whose end
+at least, a quadrant (`stages.span_holds`): the same rows, exactly. What changes is
 the build: GiST sorts points (their operator class has sort support) and writes the index
 in one pass, where SP-GiST, which has no sorted build, and GiST over ranges, which has no
 sort support on PostgreSQL 15, insert every row one by one. A whole rebuild builds this
@@ -25,18 +25,20 @@ down_revision = "0014"
 branch_labels = None
 depends_on = None
 
-#: The span's ends and the index's expressions, as `stages.spans` and `stages.span_point`
-#: write them (frozen here).
+#: The span's ends and the index's expression, as `stages.span_point` writes it (frozen
+#: here).
 _FIRSTS = "called_at, wecom_at, pushed_at, converted_at"
 _LASTS = "last_call_at, last_wecom_at, last_pushed_at, last_converted_at"
-SPAN = (
-    f"(CASE WHEN COALESCE({_FIRSTS}) IS NOT NULL"
-    f" THEN tstzrange(LEAST({_FIRSTS}), GREATEST({_FIRSTS}, {_LASTS}), '[]') END)"
-)
 _EPOCH = "TIMESTAMPTZ '1970-01-01 00:00:00+00'"
+
+
+def _microseconds(moment: str) -> str:
+    return f"CAST(extract(epoch FROM ({moment}) - {_EPOCH}) * 1000000 AS DOUBLE PRECISION)"
+
+
 POINT = (
-    f"point(date_part('epoch', (LEAST({_FIRSTS})) - {_EPOCH}),"
-    f" date_part('epoch', (GREATEST({_FIRSTS}, {_LASTS})) - {_EPOCH}))"
+    f"point({_microseconds(f'LEAST({_FIRSTS})')},"
+    f" {_microseconds(f'GREATEST({_FIRSTS}, {_LASTS})')})"
 )
 
 
@@ -46,7 +48,7 @@ def upgrade() -> None:
     op.execute("DROP INDEX IF EXISTS ix_client_stage_span_point")
     op.execute(
         f"CREATE INDEX ix_client_stage_span_point ON client_stage USING gist ({POINT})"
-        f" WHERE {SPAN} IS NOT NULL"
+        f" WHERE {POINT} IS NOT NULL"
     )
     op.execute("DROP INDEX IF EXISTS ix_client_stage_span")
     op.execute("ALTER INDEX ix_client_stage_span_point RENAME TO ix_client_stage_span")
