@@ -359,8 +359,8 @@ def test_revision_0015_builds_the_span_index_as_points_and_finds_the_same_client
     """A database at revision 0014, whose span index is SP-GiST over the spans, gets the
     GiST index of them as points (sorted when built); the clients whose span holds a
     moment are the same through either, the moment a span's first or last instant, or a
-    microsecond outside it, included (`stages.span_holds`: the points' seconds are floats,
-    the spans' test keeps the exact answer)."""
+    microsecond outside it, included (`stages.span_holds` tests the points alone: their
+    microseconds must be exact)."""
     if db_url.startswith("sqlite"):
         pytest.skip("PostgreSQL's index")
     from report_campaign import registered
