@@ -84,8 +84,8 @@ def span_point(row: str) -> str:
     expression of PostgreSQL's `ix_client_stage_span` (revision 0015; the planner matches
     only this very expression). A GiST index of points is built by one sort (their
     operator class has sort support): revision 0010's SP-GiST index of the spans had no
-    sorted build, so a whole rebuild inserted every row into it one by one (164 s of 634
-    s at 10M members, benchmarks/README.md)."""
+    sorted build, so a whole rebuild inserted every row into it one by one: at 10M
+    members 160 s, the points' index 76 s (benchmarks/README.md)."""
     firsts = ", ".join(f"{row}.{c}" for c in SPAN_FIRSTS)
     lasts = ", ".join(f"{row}.{c}" for c in SPAN_LASTS)
     start = _microseconds(f"LEAST({firsts})")
@@ -487,11 +487,12 @@ REBUILD_WORK_MEM = "256MB"
 #: What a whole campaign's tallies (`tally.campaign_sql`) run with on PostgreSQL. Without
 #: JIT: it compiled their expressions for 1.6 s and 3.8 s at 1M, and they took 1.1 s
 #: longer with it (the summary's INSERT keeps it). Hash tables of up to 8 x work_mem
-#: (the default 2x): the planner hashes a grouping set only while the hash tables it
-#: guesses fit, and it guesses each set's groups from the rows (its input is a
-#: materialized WITH, of which it has no statistics), so past a few million members it
-#: sorted the sets instead, on disk; the groups found are far fewer (benchmarks/README.md).
-#: A hash table that does outgrow its memory spills to disk in batches.
+#: (the default 2x): the planner hashes grouping sets only while the hash tables it
+#: guesses fit, and it guesses each set's groups from the rows (of a materialized WITH
+#: it has no statistics), far above the groups found, so at 10M members it sorted four
+#: of `stage_dates`' sets per stage and two of `stage_tally`'s, on disk: 156 s and 39 s,
+#: hashed 106 s and 19 s (benchmarks/README.md). The hash tables found at 1M: 17-66 MB
+#: each. One that does outgrow its memory spills to disk in batches.
 TALLY_SETTINGS = {"jit": "off", "hash_mem_multiplier": "8"}
 #: The part of a table's rows a rebuild must rewrite for its indexes to be built anew
 #: after it rather than kept up row by row (`bulk.indexes_built_after`).
