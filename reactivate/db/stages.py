@@ -489,9 +489,9 @@ REBUILD_WORK_MEM = "256MB"
 #: longer with it (the summary's INSERT keeps it). Hash tables of up to 8 x work_mem
 #: (the default 2x): the planner hashes grouping sets only while the hash tables it
 #: guesses fit, and it guesses each set's groups from the rows (of a materialized WITH
-#: it has no statistics), far above the groups found, so at 10M members it sorted four
-#: of `stage_dates`' sets per stage and two of `stage_tally`'s, on disk: 156 s and 39 s,
-#: hashed 106 s and 19 s (benchmarks/README.md). The hash tables found at 1M: 17-66 MB
+#: it has no statistics), far above the groups found (4.8M per stage at 10M members),
+#: so at 10M it sorted four of the five breakdowns in each stage's pass of `stage_dates`
+#: and two of `stage_tally`'s: 156 s and 39 s, hashed 106 s and 19 s (benchmarks/README.md). The hash tables found at 1M: 17-66 MB
 #: each. One that does outgrow its memory spills to disk in batches.
 TALLY_SETTINGS = {"jit": "off", "hash_mem_multiplier": "8"}
 #: The part of a table's rows a rebuild must rewrite for its indexes to be built anew
