@@ -9,8 +9,9 @@ at least, a quadrant (`stages.span_holds`): the same rows, exactly. What changes
 the build: GiST sorts points (their operator class has sort support) and writes the index
 in one pass, where SP-GiST, which has no sorted build, and GiST over ranges, which has no
 sort support on PostgreSQL 15, insert every row one by one. A whole rebuild builds this
-index anew (`bulk.indexes_built_after`): at 10M members the SP-GiST build took 164 s,
-inserting into an index several times the server's buffers (benchmarks/README.md).
+index anew (`bulk.indexes_built_after`): at 10M members the SP-GiST build took 160 s,
+inserting into an index several times the server's buffers, the points' 76 s (this
+revision's own build on that campaign: 45 s; benchmarks/README.md).
 
 Built under another name before the old one goes, as revision 0014 does; the new
 expression's statistics sampled after.
