@@ -491,8 +491,10 @@ REBUILD_WORK_MEM = "256MB"
 #: guesses fit, and it guesses each set's groups from the rows (of a materialized WITH
 #: it has no statistics), far above the groups found (4.8M per stage at 10M members),
 #: so at 10M it sorted four of the five breakdowns in each stage's pass of `stage_dates`
-#: and two of `stage_tally`'s: 156 s and 39 s, hashed 106 s and 19 s (benchmarks/README.md). The hash tables found at 1M: 17-66 MB
-#: each. One that does outgrow its memory spills to disk in batches.
+#: and two of `stage_tally`'s: 156 s and 39 s, hashed 106 s and 19 s (benchmarks/
+#: README.md). The price is the server's memory: `stage_dates`' eight hash tables held
+#: about 1.4 GB at 10M (0.3 GB at 1M), where its sorts and hash tables had held about
+#: 0.55 GB. A table that outgrows its memory spills to disk in batches.
 TALLY_SETTINGS = {"jit": "off", "hash_mem_multiplier": "8"}
 #: The part of a table's rows a rebuild must rewrite for its indexes to be built anew
 #: after it rather than kept up row by row (`bulk.indexes_built_after`).
