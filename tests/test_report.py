@@ -9,6 +9,7 @@ nothing of client_stage or of the report's SQL: it reads the list of events it g
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import math
@@ -44,7 +45,7 @@ from reactivate.db import stages
 from reactivate.db.engine import open_engine
 from reactivate.errors import ConfigError
 from reactivate.privacy import mask_mobile, mask_name, masked_mobile_sql, masked_name_sql
-from reactivate.report import Report, ReportOptions, build_report, source
+from reactivate.report import Report, ReportOptions, ahead, build_report, source
 from reactivate.report.scope import Scope
 from reactivate.rules import funnel, stats
 
@@ -660,6 +661,137 @@ def test_postgresql_reads_the_summary_by_its_partial_indexes(db_url: str) -> Non
     assert "ix_client_stage_attempt" in plans[0] and "ix_client_stage_dnc" in plans[1]
     for name in tables.PARTIAL_ON_POSTGRESQL:
         assert " WHERE " in made[name], made[name]
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_postgresql_reads_a_window_s_tallies_beside_its_returning_clients(db_url: str) -> None:
+    """A week's day histograms and tally rows are read on a connection of their own, on
+    the report's snapshot, while the report's own works out `report_days` (`report.ahead`;
+    the figures: the window tests)."""
+    from sqlalchemy import event
+
+    engine = open_engine(db_url)
+    registry.register(engine, CAMPAIGN_FILE)
+    insert(engine, registry.get(engine, SLUG).id, _week_story(), imports=False)
+    statements: list[tuple[int, str]] = []
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _seen(conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append((conn.connection.driver_connection.info.backend_pid, statement))
+
+    report(engine, by="advisor", **_A_WEEK)
+    event.remove(engine, "before_cursor_execute", _seen)
+    engine.dispose()
+    (own,) = {pid for pid, sql in statements if "report_days AS" in sql}
+    beside = {pid for pid, sql in statements if "SET TRANSACTION SNAPSHOT" in sql}
+    assert len(beside) == 1 and own not in beside
+    read_beside = " ".join(sql for pid, sql in statements if pid in beside)
+    for dim in ("advisor", "cohort"):
+        assert f"FROM stage_dates WHERE campaign_id = %(cid)s AND dim = '{dim}'" in read_beside
+    assert "FROM stage_tally" in read_beside and "report_days" not in read_beside
+
+
+def _scope(conn: Any) -> Scope:
+    return Scope(conn, 0, mock.Mock(), ReportOptions(), AS_OF)
+
+
+def _seen_rows(scope: Scope) -> tuple[int, int]:
+    """A read sent ahead: the rows of table `seen` it sees, and its connection's backend."""
+    return (
+        scope.execute("SELECT count(*) FROM seen").scalar_one(),
+        scope.execute("SELECT pg_backend_pid()").scalar_one(),
+    )
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_reads_ahead_see_the_report_s_snapshot_on_a_connection_of_their_own(db_url: str) -> None:
+    """A row committed after the report's snapshot was taken is not seen beside it either."""
+    engine = open_engine(db_url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE seen (n INTEGER)")
+        conn.exec_driver_sql("INSERT INTO seen VALUES (1)")
+    with engine.connect() as conn:
+        conn.execution_options(isolation_level="REPEATABLE READ")
+        own = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar_one()  # the snapshot
+        with engine.begin() as other:
+            other.exec_driver_sql("INSERT INTO seen VALUES (2)")
+        scope = _scope(conn)
+        with ahead.reading(scope, [(_seen_rows, ())]) as reader:
+            seen, pid = dataclasses.replace(scope, ahead=reader).read(_seen_rows)
+    engine.dispose()
+    assert seen == 1 and pid != own
+
+
+def _failing(scope: Scope) -> None:
+    scope.execute("SELECT 1 / 0")
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_a_read_ahead_that_fails_raises_its_error_where_its_result_is_asked_for(
+    db_url: str,
+) -> None:
+    """The reads before it still give their results; its error is raised on the report's
+    thread, when the report asks for its result."""
+    engine = open_engine(db_url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE seen (n INTEGER)")
+        conn.exec_driver_sql("INSERT INTO seen VALUES (1)")
+    with engine.connect() as conn:
+        scope = _scope(conn)
+        with ahead.reading(scope, [(_seen_rows, ()), (_failing, ())]) as reader:
+            reading = dataclasses.replace(scope, ahead=reader)
+            assert reading.read(_seen_rows)[0] == 1
+            with pytest.raises(Exception, match="division by zero"):
+                reading.read(_failing)
+    engine.dispose()
+
+
+def _sleep_ahead(scope: Scope, by: Any = None) -> Any:
+    scope.execute("SELECT pg_sleep(30)")
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_an_interrupt_while_a_window_reads_ahead_stops_both_connections(db_url: str) -> None:
+    """Interrupted while the report's connection works out `report_days` and another
+    reads the day histograms beside it, the report stops as interrupted, at once: its
+    own statement cancelled by the driver, the one beside it by `ahead`, whose thread is
+    waited for; nothing of it is left running on the server."""
+    import os
+    import signal
+    import threading
+    import time
+
+    from reactivate.db.interrupts import Interrupted
+    from reactivate.report import build as build_module
+    from reactivate.report import medians as medians_module
+
+    engine = open_engine(db_url)
+    registry.register(engine, CAMPAIGN_FILE)
+    insert(engine, registry.get(engine, SLUG).id, _week_story(), imports=False)
+
+    def interrupt(signum: int, _frame: Any) -> None:
+        raise Interrupted(signum)
+
+    before = signal.signal(signal.SIGINT, interrupt)
+    began = time.perf_counter()
+    try:
+        with (
+            mock.patch.object(build_module, "materialize", _sleep_ahead),
+            mock.patch.object(medians_module, "window_days", _sleep_ahead),
+        ):
+            threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGINT)).start()
+            with pytest.raises(Interrupted):
+                report(engine, by="advisor", **_A_WEEK)
+    finally:
+        signal.signal(signal.SIGINT, before)
+    assert time.perf_counter() - began < 10
+    with engine.connect() as conn:
+        running = conn.exec_driver_sql(
+            "SELECT count(*) FROM pg_stat_activity WHERE starts_with(query, 'SELECT pg_sleep')"
+            " AND state = 'active'"
+        ).scalar_one()
+    engine.dispose()
+    assert running == 0
 
 
 def test_attempt_report_says_which_call_reached_them(campaign: Any) -> None:

@@ -61,6 +61,42 @@ def test_the_database_works_out_each_histogram_s_exact_median(db_url: str) -> No
     assert found == {group: statistics.median(drawn) for group, drawn in values.items()}
 
 
+def test_day_counts_work_out_the_database_s_medians_from_rows_read_apart(db_url: str) -> None:
+    """`DayCounts` (a window's medians from the day histograms read beside its returning
+    clients, `report.ahead`) sums the rows of a day given by several statements, leaves
+    out days that count nothing, and gives the median `medians_sql` gives."""
+    rng = random.Random(11)
+    rows = []
+    for group in range(300):
+        for stage in ("called", "wecom"):
+            for day in rng.sample(range(-3, 40), rng.randrange(0, 8)):
+                rows.append((f"g{group}", stage, day, rng.choice([0, 1, 1, 2, 5])))
+                if rng.random() < 0.3:  # the same day from the other statement
+                    rows.append((f"g{group}", stage, day, rng.randrange(0, 3)))
+    rng.shuffle(rows)
+    engine = create_engine(db_url)
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE hist (k TEXT, stage TEXT, day INTEGER, n BIGINT)"))
+        conn.execute(
+            text("INSERT INTO hist VALUES (:k, :s, :d, :n)"),
+            [{"k": k, "s": s, "d": d, "n": n} for k, s, d, n in rows],
+        )
+        summed = "SELECT k, stage, day, SUM(n) AS n FROM hist GROUP BY k, stage, day"
+        expected = tally.medians_by(conn.execute(text(tally.medians_sql(summed))))
+    engine.dispose()
+    counts = tally.DayCounts()
+    half = len(rows) // 2
+    counts.add(rows[:half])
+    counts.add([])
+    counts.add(rows[half:])
+    assert counts.medians() == expected
+    assert len(expected) > 400
+    assert tally.DayCounts().medians() == {}
+    nothing = tally.DayCounts()
+    nothing.add_columns(*tally.numbered_columns([], {}, 2, 3))
+    assert nothing.medians() == {}
+
+
 def snapshot(engine: Engine, campaign_id: int) -> tuple[list[Any], ...]:
     """The campaign's tallies and its summary rows (rewritten in place by a refresh of a
     few clients on SQLite, deleted and inserted by a rebuild), in a stable order."""

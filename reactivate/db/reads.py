@@ -48,12 +48,15 @@ def execute(conn: Connection | SQLiteConnection, sql: str, params: Mapping[str, 
 
 
 def tuples(conn: Connection | SQLiteConnection, sql: str, params: Mapping[str, Any]) -> list[Any]:
-    """`execute`'s rows as the driver's plain tuples where it can (a current SQLite file):
-    for a few hundred thousand rows read by position, building and freeing a named row
-    each costs more than the query's own work on them."""
+    """`execute`'s rows as the driver's plain tuples: for a few hundred thousand rows read
+    by position, building and freeing a named row each costs more than the query's own
+    work on them (through SQLAlchemy, fetched from the driver's cursor: its rows over
+    them cost twice the fetch, 0.15 s more for 250,000 rows of five values)."""
     if isinstance(conn, SQLiteConnection):
         return conn.tuples(sql, params)
-    rows: list[Any] = execute(conn, sql, params).all()
+    result = execute(conn, sql, params)
+    rows: list[Any] = result.cursor.fetchall()
+    result.close()
     return rows
 
 

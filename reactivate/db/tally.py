@@ -29,6 +29,7 @@ import datetime as dt
 import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any, Final
 from zoneinfo import ZoneInfo
 
@@ -1059,3 +1060,85 @@ def medians_sql(histograms: str) -> str:
 def medians_by(rows: Iterable[Any]) -> dict[tuple[Any, str], float]:
     """(group key, stage) -> median whole days, from the rows of `medians_sql`."""
     return {(key, stage): (int(low) + int(high)) / 2 for key, stage, low, high in rows}
+
+
+def numbered_columns(
+    rows: list[Any], groups: dict[tuple[Any, str], int], *columns: int
+) -> tuple[Any, ...]:
+    """numpy columns of `rows` (tuples that begin with a group key and a stage): each
+    row's (key, stage) numbered in `groups` (a new one given the next number), then its
+    integer values at the positions `columns`. Column by column: the rows of a week `--by
+    advisor` at 10M, 250,000, cost 0.2 s more turned into columns by `zip(*rows)`."""
+    import numpy as np
+
+    pairs = list(zip(map(itemgetter(0), rows), map(itemgetter(1), rows), strict=True))
+    # each distinct pair numbered once, each row's number then looked up by C loops (a
+    # `setdefault` per row cost 0.15 s more for 250,000 rows of 35,000 pairs)
+    for pair in dict.fromkeys(pairs):
+        if pair not in groups:
+            groups[pair] = len(groups)
+    return (
+        np.fromiter(map(groups.__getitem__, pairs), np.int64, len(pairs)),
+        *(np.fromiter(map(itemgetter(c), rows), np.int64, len(rows)) for c in columns),
+    )
+
+
+class DayCounts:
+    """Histogram rows (k, stage, whole days, clients) gathered from several statements, a
+    (k, stage, day) perhaps in more than one, and their medians worked out by numpy as
+    `medians_sql` and `medians_by` work them out: the rows of a (k, stage, day) summed,
+    those not above 0 left out, per (k, stage) the middle day or the mean of the middle
+    two. For histograms read from two connections (`report.ahead`), which no one
+    statement can sum."""
+
+    def __init__(self, groups: dict[tuple[Any, str], int] | None = None) -> None:
+        self._groups: dict[tuple[Any, str], int] = {} if groups is None else groups
+        self._parts: list[tuple[Any, Any, Any]] = []
+
+    def add(self, rows: list[Any]) -> None:
+        """Rows (k, stage, day, n) more."""
+        if rows:
+            self.add_columns(*numbered_columns(rows, self._groups, 2, 3))
+
+    def add_columns(self, group: Any, day: Any, n: Any) -> None:
+        """Rows more as numpy columns: each row's (k, stage) as its number in the groups
+        this was made with (`numbered_columns`), its day and its clients."""
+        self._parts.append((group, day, n))
+
+    def medians(self) -> dict[tuple[Any, str], float]:
+        """(k, stage) -> median whole days, for every (k, stage) with clients."""
+        import numpy as np
+
+        if not self._parts:
+            return {}
+        group, day, n = (np.concatenate(column) for column in zip(*self._parts, strict=True))
+        if not len(n):
+            return {}
+        order = np.lexsort((day, group))
+        group, day, n = group[order], day[order], n[order]
+        # one row per (k, stage, day), its clients summed; only those above 0 (`medians_sql`)
+        first = np.flatnonzero(np.r_[True, (group[1:] != group[:-1]) | (day[1:] != day[:-1])])
+        n = np.add.reduceat(n, first)
+        kept = n > 0
+        group, day, n = group[first][kept], day[first][kept], n[kept]
+        if not len(n):
+            return {}
+        # per (k, stage): the running count at each day and the total
+        starts = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
+        sizes = np.diff(np.r_[starts, len(n)])
+        running = np.cumsum(n)
+        before = np.repeat(np.r_[0, running][starts], sizes)
+        upto = running - before
+        total = np.repeat(running[np.r_[starts[1:], len(n)] - 1] - before[starts], sizes)
+        # the running count only grows, so a group's first day that reaches half the total
+        # comes after as many of its days as do not
+        low = day[starts + np.add.reduceat((2 * upto < total).astype(np.int64), starts)]
+        high = day[starts + np.add.reduceat((2 * upto <= total).astype(np.int64), starts)]
+        names = list(self._groups)
+        return dict(
+            zip(
+                (names[g] for g in group[starts].tolist()),
+                ((low + high) / 2).tolist(),
+                strict=True,
+            )
+        )

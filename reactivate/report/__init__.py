@@ -14,7 +14,9 @@ from the evidence dated inside it (the events read only for clients who had a ki
 before it).
 
 `build.build_report` checks the options and runs the steps in order over one read-only
-connection, each a module of plain functions taking a `scope.Scope`:
+connection, each a module of plain functions taking a `scope.Scope` (on PostgreSQL a
+window's reads of the tallies alone run meanwhile on a second connection on the same
+snapshot, `ahead`, while the first works out the window's returning clients):
 
 - `source`: the counted clients (whole history or window) and each breakdown's key;
   a window's clients first seen before it who may have evidence inside it are

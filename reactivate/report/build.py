@@ -13,17 +13,18 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from reactivate import access, registry
 from reactivate.clock import local, utcnow
-from reactivate.db.dialect import tune_big_reads
+from reactivate.db.dialect import is_postgresql, tune_big_reads
 from reactivate.errors import ConfigError
 from reactivate.messages import t
+from reactivate.report import ahead
 from reactivate.report.attempts import attempts
 from reactivate.report.dropped import dropped, dropped_count, dropped_text
-from reactivate.report.funnels import counts, groups, stage_figures, totals
-from reactivate.report.medians import medians
+from reactivate.report.funnels import counts, counts_ahead, groups, stage_figures, totals
+from reactivate.report.medians import medians, medians_ahead
 from reactivate.report.model import BREAKDOWNS, Group, Report, ReportOptions
 from reactivate.report.quality import data_quality
 from reactivate.report.reactivation import arms, reactivation
@@ -32,7 +33,7 @@ from reactivate.report.source import materialize
 from reactivate.rules.campaign import Campaign
 
 if TYPE_CHECKING:
-    from sqlalchemy import Engine
+    from sqlalchemy import Connection, Engine
 
     from reactivate.db.reads import SQLiteEngine
 
@@ -59,6 +60,8 @@ def open_report(
     campaign = registered.config
     _check(options, campaign)
     with engine.connect() as conn:
+        if is_postgresql(conn):  # one snapshot for every read, those beside it too (`ahead`)
+            cast("Connection", conn).execution_options(isolation_level="REPEATABLE READ")
         tune_big_reads(conn)
         now = options.as_of or utcnow()
         seen_partly = access.partial_view(conn)
@@ -83,6 +86,20 @@ def _check(options: ReportOptions, campaign: Campaign) -> None:
 
 
 def _build(scope: Scope) -> Report:
+    with ahead.reading(scope, _read_ahead(scope)) as reader:
+        return _built(replace(scope, ahead=reader))
+
+
+def _read_ahead(scope: Scope) -> list[ahead.Read]:
+    """What a window's report reads beside its returning clients (`report.ahead`): the
+    tallies' part of its counts and medians. Only while `report_days` is worked out from
+    the events: a window without a `since` reads nobody one by one."""
+    if not scope.by_dates or scope.options.since is None:
+        return []
+    return [*counts_ahead(scope), *medians_ahead(scope)]
+
+
+def _built(scope: Scope) -> Report:
     campaign, options = scope.campaign, scope.options
     if scope.materialized:
         materialize(scope)

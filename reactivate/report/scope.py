@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from sqlalchemy import Connection
 
     from reactivate.db.reads import SQLiteConnection
+    from reactivate.report.ahead import Ahead
 
 ASSIGNED = tally.assigned("cs")
 
@@ -37,8 +38,10 @@ class Scope:
     # the caller sees part of the campaign (a manager, an advisor on a shared PostgreSQL):
     # counts come from the rows the database lets them read, not the campaign's tallies
     partial: bool = False
+    # reads running beside the report's own connection (`report.ahead`), if any
+    ahead: Ahead | None = field(default=None, compare=False)
     # what several concerns read the same way, read once per report (`once`)
-    _read: dict[Callable[..., Any], Any] = field(
+    _read: dict[tuple[Callable[..., Any], tuple[Any, ...]], Any] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
 
@@ -106,12 +109,20 @@ class Scope:
             params["last_day"] = tally.day_number(self.options.until)
         return params
 
-    def once(self, read: Callable[[Scope], T]) -> T:
-        """`read(self)`, worked out the first time it is asked for in this report."""
-        if read not in self._read:
-            self._read[read] = read(self)
-        value: T = self._read[read]
+    def once(self, read: Callable[..., T], *args: Any) -> T:
+        """`read(self, *args)`, worked out the first time it is asked for in this report."""
+        if (read, args) not in self._read:
+            self._read[(read, args)] = read(self, *args)
+        value: T = self._read[(read, args)]
         return value
+
+    def read(self, read: Callable[..., T], *args: Any) -> T:
+        """`read(self, *args)`: its result read ahead on a connection of its own when it
+        was sent there (`report.ahead`), else read now."""
+        if self.ahead is not None and self.ahead.holds((read, args)):
+            found: T = self.ahead.result((read, args))
+            return found
+        return read(self, *args)
 
     def execute(self, sql: str) -> Any:
         """Run `sql` with the values it names (datetimes bound as stored)."""

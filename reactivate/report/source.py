@@ -17,8 +17,9 @@ unless the client reached it before. A breakdown's key is the summary's own colu
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
+from typing import Any
 
 from reactivate.db import stages, tally
 from reactivate.report.scope import ASSIGNED, Scope
@@ -507,6 +508,56 @@ def days_inside(scope: Scope) -> str:
     if scope.options.until is not None:
         bounds.append("date <= :last_day")
     return " AND ".join(bounds)
+
+
+class WindowDays:
+    """PostgreSQL: the day histograms' rows of the days inside a window (`window_days`),
+    (k, stage, day, clients, reactivated) per group, stage and whole days, as numpy
+    columns."""
+
+    def __init__(self, rows: list[Any]) -> None:
+        self._groups: dict[tuple[Any, str], int] = {}
+        self._group, self._day, self._n, self._r = tally.numbered_columns(
+            rows, self._groups, 2, 3, 4
+        )
+
+    def sums(self) -> list[tuple[Any, str, int, int]]:
+        """Per group and stage: (k, stage, clients, reactivated)."""
+        import numpy as np
+
+        size = len(self._groups)
+        n, r = (
+            np.bincount(self._group, weights=column, minlength=size).astype(np.int64).tolist()
+            for column in (self._n, self._r)  # whole counts of clients: exact as floats
+        )
+        return [(k, stage, c, e) for (k, stage), c, e in zip(self._groups, n, r, strict=True)]
+
+    def counts(self, stages: Collection[str]) -> tally.DayCounts:
+        """The rows of `stages` as `tally.DayCounts` (more may be added to it)."""
+        import numpy as np
+
+        names = [stage for _k, stage in self._groups]
+        kept = np.array([stage in stages for stage in names], bool)[self._group]
+        counts = tally.DayCounts(dict(self._groups))
+        counts.add_columns(self._group[kept], self._day[kept], self._n[kept])
+        return counts
+
+
+def window_days(scope: Scope, by: str | None) -> WindowDays:
+    """PostgreSQL: the day histograms' rows of the days inside the window, every stage's
+    but the skipping days, summed per group of `by` ('' without), stage and whole days,
+    read once for both the window's counts (`funnels`) and its medians (`medians`): the
+    rows of the two were two scans of the same `stage_dates` rows (a week `--by advisor`
+    at 10M: 410,729 of the stages', 478,624 with WeCom's adds and confirmations), and the
+    medians their sort and running counts in the database, 1.2-1.3 s."""
+    key, grouped = ("key", "key, stage, day") if by is not None else ("''", "stage, day")
+    return WindowDays(
+        scope.tuples(
+            f"SELECT {key} AS k, stage, day, SUM(clients) AS n, SUM(reactivated) AS r"
+            f" FROM stage_dates WHERE campaign_id = :cid AND dim = '{by or 'cohort'}'"
+            f" AND {days_inside(scope)} AND stage <> '{tally.SKIPPED}' GROUP BY {grouped}"
+        )
+    )
 
 
 def week_histograms(scope: Scope) -> str:
