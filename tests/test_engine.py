@@ -66,3 +66,20 @@ def test_an_existing_readable_database_is_warned_about_once(tmp_path: Path) -> N
     db.chmod(0o600)
     again = subprocess.run(command, capture_output=True, text=True, check=True)
     assert again.stderr == ""
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_a_postgresql_session_hears_no_notices_and_keeps_the_url_s_options(db_url: str) -> None:
+    """No NOTICE reaches psycopg, which would hand it to Python inside libpq's call, where
+    an interrupt is printed and lost; the URL's own options (here the test's schema as
+    the search path) still hold."""
+    engine = open_engine(db_url)
+    heard: list[object] = []
+    with engine.connect() as conn:
+        conn.connection.driver_connection.add_notice_handler(heard.append)  # type: ignore[union-attr]
+        conn.exec_driver_sql("DROP TABLE IF EXISTS no_such_table")
+        assert conn.exec_driver_sql("SHOW client_min_messages").scalar() == "warning"
+        assert str(conn.exec_driver_sql("SELECT current_schema()").scalar()).startswith("t_")
+        assert conn.exec_driver_sql("SELECT to_regclass('campaign')").scalar() is not None
+    engine.dispose()
+    assert heard == []

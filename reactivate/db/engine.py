@@ -101,6 +101,17 @@ def _not_an_interrupt(record: logging.LogRecord) -> bool:
     return not (record.exc_info and isinstance(record.exc_info[1], KeyboardInterrupt))
 
 
+def _no_notices(_dialect: Any, _record: Any, _args: Any, params: dict[str, Any]) -> None:
+    """PostgreSQL: the session asks the server for warnings and errors only, no NOTICE
+    (`DROP TABLE IF EXISTS`'s "does not exist, skipping"). psycopg hands each notice to
+    Python from inside libpq's call; an interrupt that lands there is printed as an
+    ignored exception, traceback and all, and lost (tests/test_kills.py saw it)."""
+    params["options"] = " ".join(filter(None, [params.get("options"), _WARNINGS_ONLY]))
+
+
+_WARNINGS_ONLY = "-c client_min_messages=warning"
+
+
 def _sqlite_begin(conn: Any) -> None:
     # BEGIN IMMEDIATE takes the write lock up front: two writers queue instead of
     # deadlocking on a read-to-write upgrade.
@@ -135,6 +146,8 @@ def open_engine(db: str | None = None, *, create: bool = True, upgrade: bool = T
             _private_file(path)
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
+    else:
+        event.listen(engine, "do_connect", _no_notices)
     if not upgrade:
         return engine
     try:
