@@ -610,13 +610,13 @@ def _add(
     """Add to the tallies the sums over `rows` (each row counted once, or `weighted` by
     its `sign` column); `drop_empty`: then drop the groups they brought to 0.
 
-    The rows' stored columns are read as they are (`where`: SQL with no parameters) and
-    everything derived from them (group keys, arm, flags, whole days, the week each stage
-    was first reached) is worked out and summed per group by polars, a column at a time,
-    in batches: a campaign's rows are never all in memory, and the tallies are upserted
-    from a few thousand sums. At a million clients on SQLite: 13.4 s CPU, against 19.8 s
-    when SQLite worked out those values per row and Python counted them (most of what is
-    left is the driver making Python objects of the stored values; benchmarks/README.md).
+    The rows' stored columns are read as they are (`where`: SQL with no parameters; each
+    stage's days rounded down) and everything derived from them (group keys, arm, flags,
+    the week each stage was first reached) is worked out and summed per group by polars,
+    a column at a time, in batches: a campaign's rows are never all in memory, and the
+    tallies are upserted from a few thousand sums. SQLite hands each batch over as one
+    JSON array per column (`_json_batches`); a million clients' tallies took 11-13 s CPU
+    so, against 23 s as the driver's tuples (benchmarks/README.md).
     PostgreSQL counts by SQL instead, in the database: a per-client refresh its few rows
     (`delta_after_sql`, which the database's refresh function shares), a whole campaign
     every row (`campaign_sql`: sending each row to Python cost 10.7 s of client CPU at
@@ -722,8 +722,12 @@ def _json_batches(
     `selected` (name -> SQL) of polars types `types`, as frames of up to `_BATCH` rows in
     rowid order. Each batch comes as one JSON array per column (`json_group_array`),
     which polars decodes: a few values handed to Python per batch rather than a Python
-    object per stored value (1M summary rows: the driver's tuples took 7.5 s CPU and
-    polars' frames of them 5.5 s; benchmarks/README.md)."""
+    object per stored value (1M summary rows, 24 columns: 3.9-4.6 s CPU read and decoded,
+    against 7.5 s for the driver's tuples and 2.5-5.5 s more for polars' frames of them;
+    benchmarks/README.md). One array per row (`json_object`) decoded as structs or as
+    NDJSON took 9-14 s. JSON carries a REAL rounded to 15 digits, so `_add` reads whole
+    days, rounded down by the database. SQLite's JSON functions are built in from 3.38
+    (compiled in by most builds before)."""
     import polars as pl
 
     arrays = ", ".join(f"json_group_array({name})" for name in selected)
