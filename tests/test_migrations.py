@@ -108,8 +108,9 @@ def schema_differences(url: str) -> list[Any]:
 
 
 def test_postgresql_finds_a_window_s_returning_clients_by_their_span(db_url: str) -> None:
-    """Revision 0010's SP-GiST index is of the very expression a window's statement tests
-    (`stages.spans`), which the planner matches only as written; SQLite has none."""
+    """Revision 0015's GiST index is of the very expression a window's statement tests
+    (`stages.span_holds`: the span as a point), which the planner matches only as written;
+    SQLite has none."""
     from reactivate.db import stages
 
     run("init", "--db", db_url)
@@ -121,12 +122,12 @@ def test_postgresql_finds_a_window_s_returning_clients_by_their_span(db_url: str
         "SELECT indexdef FROM pg_indexes WHERE schemaname = current_schema()"
         f" AND indexname = '{models.SPAN_INDEX}'",
     )
-    assert len(made) == 1 and "USING spgist" in made[0][0]
+    assert len(made) == 1 and "USING gist (point(" in made[0][0]
     engine = create_engine(db_url)
     with engine.begin() as conn:
         conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
         plan = conn.exec_driver_sql(
-            f"EXPLAIN SELECT client_id FROM client_stage cs WHERE {stages.spans('cs')} @> now()"
+            f"EXPLAIN SELECT client_id FROM client_stage cs WHERE {stages.span_holds('cs', 'now()')}"
         ).all()
     engine.dispose()
     assert models.SPAN_INDEX in " ".join(row[0] for row in plan)
@@ -350,3 +351,69 @@ def test_revision_0014_keeps_only_the_void_events_in_their_index(db_url: str) ->
     assert count == int(
         scalar(db_url, f"{calls} (SELECT voids_event_id FROM event WHERE voids_event_id > 0)")
     )
+
+
+def test_revision_0015_builds_the_span_index_as_points_and_finds_the_same_clients(
+    db_url: str,
+) -> None:
+    """A database at revision 0014, whose span index is SP-GiST over the spans, gets the
+    GiST index of them as points (sorted when built); the clients whose span holds a
+    moment are the same through either, the moment a span's first or last instant, or a
+    microsecond outside it, included (`stages.span_holds` tests the points alone: their
+    microseconds must be exact)."""
+    if db_url.startswith("sqlite"):
+        pytest.skip("PostgreSQL's index")
+    from report_campaign import registered
+
+    from reactivate.db import stages
+    from reactivate.db.engine import open_engine
+    from reactivate.db.migrations.versions import rev_0010_window_reads_pg as r10
+
+    registered(db_url, seed=5, n=90)
+    definition = (
+        "SELECT indexdef FROM pg_indexes WHERE schemaname = current_schema()"
+        f" AND indexname = '{models.SPAN_INDEX}'"
+    )
+    engine = create_engine(db_url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f"DROP INDEX {models.SPAN_INDEX}")
+        conn.exec_driver_sql(
+            f"CREATE INDEX {models.SPAN_INDEX} ON client_stage USING spgist ({r10.SPAN})"
+            f" WHERE {r10.SPAN} IS NOT NULL"
+        )
+        conn.exec_driver_sql("UPDATE alembic_version SET version_num = '0014'")
+    engine.dispose()
+    open_engine(db_url).dispose()  # upgraded
+    assert scalar(db_url, "SELECT version_num FROM alembic_version") == HEAD
+    assert "USING gist (point(" in scalar(db_url, definition)
+    bounds = "SELECT lower(s), upper(s) FROM (SELECT {} AS s FROM client_stage cs) x"
+    ends = query(db_url, bounds.format(stages.spans("cs")) + " WHERE s IS NOT NULL")
+    assert ends
+    moments = {end for pair in ends[:20] for end in pair}
+    step = "INTERVAL '1 microsecond'"
+    engine = create_engine(db_url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
+        conn.exec_driver_sql("SET LOCAL enable_bitmapscan = off")
+        for moment in moments:
+            for at in (
+                "%(m)s",
+                f"CAST(%(m)s AS TIMESTAMPTZ) - {step}",
+                f"CAST(%(m)s AS TIMESTAMPTZ) + {step}",
+            ):
+                picked = "SELECT client_id FROM client_stage cs WHERE {} ORDER BY 1"
+                exact = conn.exec_driver_sql(
+                    picked.format(f"{stages.spans('cs')} @> CAST({at} AS TIMESTAMPTZ)"),
+                    {"m": moment},
+                ).all()
+                found = conn.exec_driver_sql(
+                    picked.format(stages.span_holds("cs", at)), {"m": moment}
+                ).all()
+                assert found == exact, (moment, at)
+        plan = conn.exec_driver_sql(
+            "EXPLAIN SELECT client_id FROM client_stage cs WHERE "
+            + stages.span_holds("cs", "%(m)s"),
+            {"m": min(moments)},
+        ).all()
+    engine.dispose()
+    assert models.SPAN_INDEX in " ".join(row[0] for row in plan)

@@ -283,9 +283,10 @@ WINDOW_INDEXES = {
     "ix_client_stage_dnc": (("campaign_id", "dnc", "do_not_call"), "dnc AND do_not_call"),
 }
 
-#: PostgreSQL's SP-GiST index of the summary by each client's evidence span (revision 0010,
-#: `stages.spans`): a date window finds by it the clients first seen before the window
-#: who have evidence inside it. Made by the revision alone, not described here: SQLAlchemy
+#: PostgreSQL's index of the summary by each client's evidence span (revision 0010's
+#: SP-GiST of the spans, revision 0015's GiST of them as points, `stages.span_point`): a
+#: date window finds by it the clients first seen before the window who have evidence
+#: inside it (`stages.span_holds`). Made by the revision alone, not described here: SQLAlchemy
 #: describes an index's method (`postgresql_using`) only by importing its PostgreSQL
 #: dialect, which every command importing the tables would then do.
 SPAN_INDEX = "ix_client_stage_span"

@@ -54,16 +54,54 @@ SPAN_LASTS = ("last_call_at", "last_wecom_at", "last_pushed_at", "last_converted
 def spans(row: str) -> str:
     """SQL (PostgreSQL): the summary row `row`'s evidence span, a closed `tstzrange` from
     its earliest first call, WeCom add, push or conversion to the latest of those and of
-    its last call, WeCom add, push and conversion; NULL without evidence. The expression
-    of PostgreSQL's `ix_client_stage_span` (revision 0010), which the planner uses only
-    for this very expression: a date window finds by it, as a stabbing query, the clients
-    whose evidence began before it and goes on into it (`report.source`)."""
+    its last call, WeCom add, push and conversion; NULL without evidence. A date window
+    finds the clients whose evidence began before it and goes on into it as those whose
+    span holds its start (`span_holds`), through PostgreSQL's `ix_client_stage_span`,
+    which holds the rows whose span is not NULL."""
     firsts = ", ".join(f"{row}.{c}" for c in SPAN_FIRSTS)
     lasts = ", ".join(f"{row}.{c}" for c in SPAN_LASTS)
     return (
         f"(CASE WHEN COALESCE({firsts}) IS NOT NULL"
         f" THEN tstzrange(LEAST({firsts}), GREATEST({firsts}, {lasts}), '[]') END)"
     )
+
+
+def _microseconds(moment: str) -> str:
+    """SQL (PostgreSQL): the microseconds from 1970 to the time `moment`, exactly, as a
+    float (whole numbers below 2^53, so exact for any time within 285 years of 1970).
+    Through an interval and `extract`'s numeric: `date_part` of a time with a zone may
+    not be in an index (it is not immutable), of an interval it may; and in seconds, a
+    float would round two times a microsecond apart alike."""
+    return (
+        f"CAST(extract(epoch FROM ({moment}) - TIMESTAMPTZ '1970-01-01 00:00:00+00')"
+        " * 1000000 AS DOUBLE PRECISION)"
+    )
+
+
+def span_point(row: str) -> str:
+    """SQL (PostgreSQL): the summary row `row`'s evidence span (`spans`) as a point, its
+    start's microseconds by its end's (`_microseconds`); NULL without evidence. The
+    expression of PostgreSQL's `ix_client_stage_span` (revision 0015; the planner matches
+    only this very expression). A GiST index of points is built by one sort (their
+    operator class has sort support): revision 0010's SP-GiST index of the spans had no
+    sorted build, so a whole rebuild inserted every row into it one by one: at 10M
+    members 160 s, the points' index 76 s (benchmarks/README.md)."""
+    firsts = ", ".join(f"{row}.{c}" for c in SPAN_FIRSTS)
+    lasts = ", ".join(f"{row}.{c}" for c in SPAN_LASTS)
+    start = _microseconds(f"LEAST({firsts})")
+    end = _microseconds(f"GREATEST({firsts}, {lasts})")
+    return f"point({start}, {end})"
+
+
+def span_holds(row: str, moment: str) -> str:
+    """SQL (PostgreSQL): the summary row `row`'s evidence span holds the time `moment`
+    (a stabbing query), as its point (`span_point`) lies in the quadrant of the points
+    that start no later than the moment and end no earlier: the same rows as `spans(row)
+    @> moment`, the microseconds being exact. Only the points: with the spans' own test
+    beside it, the planner multiplied the two guesses into one row for a week's
+    candidates and joined them by a nested loop (3.2 s against 0.3 s at 1M)."""
+    at = _microseconds(f"CAST({moment} AS TIMESTAMPTZ)")
+    return f"{span_point(row)} <@ box(point('-Infinity', {at}), point({at}, 'Infinity'))"
 
 
 #: Who the funnel counts (`tally.assigned`).
@@ -446,6 +484,18 @@ def _rebuild(conn: Connection, campaign_id: int, *, only_touched: bool, touched:
 #: Memory per sort or hash of a rebuild of most of a campaign on PostgreSQL (default 4 MB):
 #: at 1M members its sort of the call times takes 150 MB, its per-client hashes 60-200 MB.
 REBUILD_WORK_MEM = "256MB"
+#: What a whole campaign's tallies (`tally.campaign_sql`) run with on PostgreSQL. Without
+#: JIT: it compiled their expressions for 1.6 s and 3.8 s at 1M, and they took 1.1 s
+#: longer with it (the summary's INSERT keeps it). Hash tables of up to 8 x work_mem
+#: (the default 2x): the planner hashes grouping sets only while the hash tables it
+#: guesses fit, and it guesses each set's groups from the rows (of a materialized WITH
+#: it has no statistics), far above the groups found (4.8M per stage at 10M members),
+#: so at 10M it sorted four of the five breakdowns in each stage's pass of `stage_dates`
+#: and two of `stage_tally`'s: 156 s and 39 s, hashed 106 s and 19 s (benchmarks/
+#: README.md). The price is the server's memory: `stage_dates`' eight hash tables held
+#: about 1.4 GB at 10M (0.3 GB at 1M), where its sorts and hash tables had held about
+#: 0.55 GB. A table that outgrows its memory spills to disk in batches.
+TALLY_SETTINGS = {"jit": "off", "hash_mem_multiplier": "8"}
 #: The part of a table's rows a rebuild must rewrite for its indexes to be built anew
 #: after it rather than kept up row by row (`bulk.indexes_built_after`).
 REBUILT_SHARE = 0.5
@@ -567,10 +617,8 @@ def _rebuild_postgresql(
                 text(_summary_sql(campaign, sqlite=False, unvoided=unvoided, only=only)), params
             )
         conn.exec_driver_sql(f"DROP TABLE {_COHORTS}")
-        # without JIT: it compiled the tallies' expressions for 1.6 s and 3.8 s at 1M, and
-        # they took 1.1 s longer with it (6.7 s against 7.8 s); the INSERT keeps it
         with contextlib.ExitStack() as keys_after:
-            keys_after.enter_context(dialect.settings(conn, {"jit": "off"}))
+            keys_after.enter_context(dialect.settings(conn, TALLY_SETTINGS))
             for table in ("stage_days", "stage_dates"):  # the two that grow with the campaign
                 keys_after.enter_context(
                     bulk.indexes_built_after(

@@ -260,9 +260,9 @@ def _returning_events(scope: Scope, rows: str = "client_stage") -> str:
         )
 
     # PostgreSQL, reading the summary itself (a partial view): its candidates by their
-    # span, which holds the window's start (`stages.spans`), not by a scan each
+    # span, which holds the window's start (`stages.span_holds`), not by a scan each
     spanning = (
-        "" if scope.sqlite or rows != "client_stage" else f"{stages.spans('b')} @> :since AND "
+        "" if scope.sqlite or rows != "client_stage" else f"{stages.span_holds('b', ':since')} AND "
     )
     # only the kinds some client had before the window (`_ranges`); none: nobody's events
     arms = " UNION ALL ".join(
@@ -297,8 +297,9 @@ def _returning_inside(scope: Scope) -> str:
     of the summary (revision 0005), of the one kind inside the window or of the other
     before it, a subquery each, the rows looked up by rowid (planned as one OR, it took
     another index and read every assigned client). On PostgreSQL every such client has an
-    evidence span that holds the window's start (`stages.spans`), a stabbing query
-    revision 0010's SP-GiST index answers; the conditions are tested on those rows alone.
+    evidence span that holds the window's start (`stages.span_holds`), a stabbing query
+    the span index answers (revision 0010's SP-GiST, revision 0015's GiST of the spans
+    as points); the conditions are tested on those rows alone.
     A week at 10M: 232,931 index entries for 232,849 clients, where one parallel scan
     tested all 10.5M summary rows (and each kind's candidates took a scan of their own;
     by revision 0005's ranges and a table of the returning clients it had taken 22.8 s);
@@ -315,7 +316,7 @@ def _returning_inside(scope: Scope) -> str:
         pairs = [f"{inside(f'cs.{k}')} AND ({_seen_before('cs')})" for k in _EARLIEST]
         returning = " OR ".join(_returning(column) for column in _EARLIEST)
         any_of = " OR ".join(f"({r})" for r in [*pairs, returning])
-        return f"{stages.spans('cs')} @> :since AND ({any_of})"
+        return f"{stages.span_holds('cs', ':since')} AND ({any_of})"
 
     def others(kind: str, test: Callable[[str], str]) -> str:
         # `+` keeps SQLite to the index of the range the arm is for
