@@ -12,6 +12,7 @@ it touched, in its transaction.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import random
 import statistics
 import tempfile
@@ -95,6 +96,49 @@ def test_day_counts_work_out_the_database_s_medians_from_rows_read_apart(db_url:
     nothing = tally.DayCounts()
     nothing.add_columns(*tally.numbered_columns([], {}, 2, 3))
     assert nothing.medians() == {}
+
+
+def test_the_rows_read_as_json_arrays_are_the_stored_rows(
+    sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite hands the tallies their rows as one JSON array per column and batch
+    (`tally._json_batches`): every row the condition picks, once, in rowid order and in
+    batches; text as stored (quotes, backslashes, line breaks, CJK, NULL apart from ''),
+    integers, and whole days rounded down from the stored REAL by the database (a value
+    just under a whole day, which JSON's 15 digits would make whole)."""
+    import polars as pl
+
+    monkeypatch.setattr(tally, "_BATCH", 3)
+    texts = ['a"b', "back\\slash", "line\nbreak", "上海浦东", "", None, "tab\tx", "\u2028", "😀"]
+    days = [2.9999999999999996, -0.5, -1.0, 0.0, 3.0, None, 1e-12, -2.9999999999999996, 41.25]
+    rows = [
+        {"id": 3 * i + 1, "picked": i % 4 != 1, "txt": txt, "n": i - 4 if i % 3 else None, "d": d}
+        for i, (txt, d) in enumerate(zip(texts, days, strict=True))
+    ]
+    engine = create_engine(sqlite_url)
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE held (txt TEXT, n INTEGER, d REAL, picked BOOLEAN)"))
+        conn.execute(
+            text("INSERT INTO held (rowid, txt, n, d, picked) VALUES (:id, :txt, :n, :d, :picked)"),
+            rows,
+        )
+        frames = list(
+            tally._json_batches(
+                conn,
+                "held",
+                "picked",
+                {"txt": "txt", "n": "n", "whole": tally.floor_days("d", sqlite=True)},
+                {"txt": pl.String, "n": pl.Int64, "whole": pl.Int64},
+            )
+        )
+    engine.dispose()
+    assert len(frames) > 1 and all(frame.height <= 3 for frame in frames)
+    read = [row for frame in frames for row in frame.iter_rows()]
+    picked = [r for r in rows if r["picked"]]
+    assert read == [
+        (r["txt"], r["n"], None if r["d"] is None else math.floor(r["d"])) for r in picked
+    ]
+    assert read[0][2] == 2  # 2.9999999999999996, not 3
 
 
 def snapshot(engine: Engine, campaign_id: int) -> tuple[list[Any], ...]:

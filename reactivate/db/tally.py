@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any, Final
@@ -611,13 +611,13 @@ def _add(
     """Add to the tallies the sums over `rows` (each row counted once, or `weighted` by
     its `sign` column); `drop_empty`: then drop the groups they brought to 0.
 
-    The rows' stored columns are read as they are (`where`: SQL with no parameters) and
-    everything derived from them (group keys, arm, flags, whole days, the week each stage
-    was first reached) is worked out and summed per group by polars, a column at a time,
-    in batches: a campaign's rows are never all in memory, and the tallies are upserted
-    from a few thousand sums. At a million clients on SQLite: 13.4 s CPU, against 19.8 s
-    when SQLite worked out those values per row and Python counted them (most of what is
-    left is the driver making Python objects of the stored values; benchmarks/README.md).
+    The rows' stored columns are read as they are (`where`: SQL with no parameters; each
+    stage's days rounded down) and everything derived from them (group keys, arm, flags,
+    the week each stage was first reached) is worked out and summed per group by polars,
+    a column at a time, in batches: a campaign's rows are never all in memory, and the
+    tallies are upserted from a few thousand sums. SQLite hands each batch over as one
+    JSON array per column (`_json_batches`); a million clients' tallies took 11-13 s CPU
+    so, against 23 s as the driver's tuples (benchmarks/README.md).
     PostgreSQL counts by SQL instead, in the database: a per-client refresh its few rows
     (`delta_after_sql`, which the database's refresh function shares), a whole campaign
     every row (`campaign_sql`: sending each row to Python cost 10.7 s of client CPU at
@@ -630,9 +630,9 @@ def _add(
     stages = list(funnel.days)
     times = [funnel.times[stage] for stage in stages]
     days = [funnel.days[stage] for stage in stages]
-    # as the driver hands them over: SQLite's times are text and its flags integers
+    # as the database hands them over: SQLite's times are text and its flags integers
     stored_time_type = pl.String if sqlite else pl.Datetime("us", "UTC")
-    types = {
+    types: dict[str, PolarsDataType] = {
         **{name: pl.String for name in _READ},
         **{
             name: stored_time_type
@@ -642,18 +642,29 @@ def _add(
         **{name: pl.Int64 if sqlite else pl.Boolean for name in _BOOLEANS},
         "risk": pl.Int64,
         "stages_reached": pl.Int64,
-        **{name: pl.Float64 for name in days},
+        **{name: pl.Int64 for name in days},
+        "sign": pl.Int64,
     }
-    names = list(types)
-    schema = {**types, "sign": pl.Int64}
-    selected = ", ".join([*names, "sign" if weighted else "1"])
+    # each stage's whole days rounded down by the database, from the stored value (as
+    # text, SQLite's JSON would round a REAL to 15 digits first)
+    selected = {name: name for name in types}
+    selected.update({name: floor_days(name, sqlite=sqlite) for name in days})
+    if not weighted:
+        selected["sign"] = "1"
     no_time = stored_time(conn)(NO_TIME)
     time_dtype: PolarsDataType = stored_time_type
     tallies: list[pl.DataFrame] = []
     histograms: list[pl.DataFrame] = []
     dated: list[pl.DataFrame] = []
-    for batch in streamed_rows(conn, f"SELECT {selected} FROM {rows} WHERE {where}", _BATCH):
-        frame = pl.DataFrame(batch, schema=schema, orient="row")
+    if sqlite:
+        frames = _json_batches(conn, rows, where, selected, types)
+    else:
+        listed = ", ".join(f"{sql} AS {name}" for name, sql in selected.items())
+        frames = (
+            pl.DataFrame(batch, schema=types, orient="row")
+            for batch in streamed_rows(conn, f"SELECT {listed} FROM {rows} WHERE {where}", _BATCH)
+        )
+    for frame in frames:
         counted = _derived(frame, funnel, stages, times, no_time=no_time, sqlite=sqlite).lazy()
         # the sums of every group of a batch as one query each, collected together: the
         # ~100 group-bys and filters as eager frames were a collect each, most of them
@@ -699,6 +710,47 @@ def _add(
     _upsert(conn, campaign_id, "stage_tally", _TALLY_KEYS, tally_sums, time_sql, drop_empty)
     _upsert(conn, campaign_id, "stage_days", _DAYS_KEYS, days_sums, time_sql, drop_empty)
     _upsert(conn, campaign_id, "stage_dates", _DATES_KEYS, dates_sums, time_sql, drop_empty)
+
+
+def _json_batches(
+    conn: Connection,
+    source: str,
+    where: str,
+    selected: dict[str, str],
+    types: dict[str, PolarsDataType],
+) -> Iterator[pl.DataFrame]:
+    """SQLite: the rows of table `source` that `where` picks, each with the columns
+    `selected` (name -> SQL) of polars types `types`, as frames of up to `_BATCH` rows in
+    rowid order. Each batch comes as one JSON array per column (`json_group_array`),
+    which polars decodes: a few values handed to Python per batch rather than a Python
+    object per stored value (1M summary rows, 24 columns: 3.9-4.6 s CPU read and decoded,
+    against 7.5 s for the driver's tuples and 2.5-5.5 s more for polars' frames of them;
+    benchmarks/README.md). One array per row (`json_object`) decoded as structs or as
+    NDJSON took 9-14 s. JSON carries a REAL rounded to 15 digits, so `_add` reads whole
+    days, rounded down by the database. SQLite's JSON functions are built in from 3.38
+    (compiled in by most builds before)."""
+    import polars as pl
+
+    arrays = ", ".join(f"json_group_array({name})" for name in selected)
+    listed = ", ".join(f"{sql} AS {name}" for name, sql in selected.items())
+    # by rowid ranges, not by an index of `where`'s columns (which the planner would
+    # take, and then sort each batch's rows out of all the campaign's)
+    statement = text(
+        f"SELECT COUNT(*), MAX(_row), {arrays} FROM (SELECT rowid AS _row, {listed}"
+        f" FROM {source} NOT INDEXED WHERE rowid > :after AND ({where})"
+        f" ORDER BY rowid LIMIT {_BATCH})"
+    )
+    after = -(2**63)
+    while True:
+        count, after, *columns = conn.execute(statement, {"after": after}).one()
+        if not count:
+            return
+        yield pl.DataFrame(
+            [
+                pl.Series(name, [column]).str.json_decode(pl.List(types[name])).explode()
+                for name, column in zip(selected, columns, strict=True)
+            ]
+        )
 
 
 #: Each breakdown's key column in `client_stage` (`DIMENSIONS`; a NULL key is '').
@@ -790,10 +842,7 @@ def _derived(
         .alias("arm"),
         reached,
         *(condition.alias(f"f_{name}") for name, condition in conditions.items()),
-        *(
-            pl.col(funnel.days[stage]).floor().cast(pl.Int64).alias(f"d{i}")
-            for i, stage in enumerate(stages)
-        ),
+        *(pl.col(funnel.days[stage]).alias(f"d{i}") for i, stage in enumerate(stages)),
         *(_monday(first_day[i]).alias(f"w{i}") for i in range(len(stages))),
         _monday(day["wecom_confirmed_at"]).alias("wc"),
         *(first_day[i].alias(f"t{i}") for i in range(len(stages))),
