@@ -353,6 +353,7 @@ def test_revision_0014_keeps_only_the_void_events_in_their_index(db_url: str) ->
     )
 
 
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 def test_revision_0015_builds_the_span_index_as_points_and_finds_the_same_clients(
     db_url: str,
 ) -> None:
@@ -361,8 +362,6 @@ def test_revision_0015_builds_the_span_index_as_points_and_finds_the_same_client
     moment are the same through either, the moment a span's first or last instant, or a
     microsecond outside it, included (`stages.span_holds` tests the points alone: their
     microseconds must be exact)."""
-    if db_url.startswith("sqlite"):
-        pytest.skip("PostgreSQL's index")
     from report_campaign import registered
 
     from reactivate.db import stages
