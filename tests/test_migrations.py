@@ -386,7 +386,7 @@ def test_revision_0015_builds_the_span_index_as_points_and_finds_the_same_client
     assert scalar(db_url, "SELECT version_num FROM alembic_version") == HEAD
     assert "USING gist (point(" in scalar(db_url, definition)
     bounds = "SELECT lower(s), upper(s) FROM (SELECT {} AS s FROM client_stage cs) x"
-    ends = query(db_url, bounds.format(stages.spans("cs")) + " WHERE s IS NOT NULL")
+    ends = query(db_url, bounds.format(r10.SPAN) + " WHERE s IS NOT NULL")
     assert ends
     moments = {end for pair in ends[:20] for end in pair}
     step = "INTERVAL '1 microsecond'"
@@ -402,7 +402,7 @@ def test_revision_0015_builds_the_span_index_as_points_and_finds_the_same_client
             ):
                 picked = "SELECT client_id FROM client_stage cs WHERE {} ORDER BY 1"
                 exact = conn.exec_driver_sql(
-                    picked.format(f"{stages.spans('cs')} @> CAST({at} AS TIMESTAMPTZ)"),
+                    picked.format(f"{r10.SPAN} @> CAST({at} AS TIMESTAMPTZ)"),
                     {"m": moment},
                 ).all()
                 found = conn.exec_driver_sql(

@@ -46,24 +46,9 @@ DAYS_COLUMNS = {
     funnel.CONVERTED: "converted_days",
 }
 #: The first times of evidence of each kind, and the latest times of each kind, that
-#: bound a client's evidence span (`spans`).
+#: bound a client's evidence span (`span_point`).
 SPAN_FIRSTS = ("called_at", "wecom_at", "pushed_at", "converted_at")
 SPAN_LASTS = ("last_call_at", "last_wecom_at", "last_pushed_at", "last_converted_at")
-
-
-def spans(row: str) -> str:
-    """SQL (PostgreSQL): the summary row `row`'s evidence span, a closed `tstzrange` from
-    its earliest first call, WeCom add, push or conversion to the latest of those and of
-    its last call, WeCom add, push and conversion; NULL without evidence. A date window
-    finds the clients whose evidence began before it and goes on into it as those whose
-    span holds its start (`span_holds`), through PostgreSQL's `ix_client_stage_span`,
-    which holds the rows whose span is not NULL."""
-    firsts = ", ".join(f"{row}.{c}" for c in SPAN_FIRSTS)
-    lasts = ", ".join(f"{row}.{c}" for c in SPAN_LASTS)
-    return (
-        f"(CASE WHEN COALESCE({firsts}) IS NOT NULL"
-        f" THEN tstzrange(LEAST({firsts}), GREATEST({firsts}, {lasts}), '[]') END)"
-    )
 
 
 def _microseconds(moment: str) -> str:
@@ -79,8 +64,12 @@ def _microseconds(moment: str) -> str:
 
 
 def span_point(row: str) -> str:
-    """SQL (PostgreSQL): the summary row `row`'s evidence span (`spans`) as a point, its
-    start's microseconds by its end's (`_microseconds`); NULL without evidence. The
+    """SQL (PostgreSQL): the summary row `row`'s evidence span, from its earliest first
+    call, WeCom add, push or conversion to the latest of those and of its last call,
+    WeCom add, push and conversion, as a point: its start's microseconds by its end's
+    (`_microseconds`); NULL without evidence. A date window finds the clients whose
+    evidence began before it and goes on into it as those whose span holds its start
+    (`span_holds`). The
     expression of PostgreSQL's `ix_client_stage_span` (revision 0015; the planner matches
     only this very expression). A GiST index of points is built by one sort (their
     operator class has sort support): revision 0010's SP-GiST index of the spans had no
@@ -96,10 +85,10 @@ def span_point(row: str) -> str:
 def span_holds(row: str, moment: str) -> str:
     """SQL (PostgreSQL): the summary row `row`'s evidence span holds the time `moment`
     (a stabbing query), as its point (`span_point`) lies in the quadrant of the points
-    that start no later than the moment and end no earlier: the same rows as `spans(row)
-    @> moment`, the microseconds being exact. Only the points: with the spans' own test
-    beside it, the planner multiplied the two guesses into one row for a week's
-    candidates and joined them by a nested loop (3.2 s against 0.3 s at 1M)."""
+    that start no later than the moment and end no earlier: the same rows as revision
+    0010's range holding the moment, the microseconds being exact. Only the points: with
+    the spans' own test beside it, the planner multiplied the two guesses into one row for
+    a week's candidates and joined them by a nested loop (3.2 s against 0.3 s at 1M)."""
     at = _microseconds(f"CAST({moment} AS TIMESTAMPTZ)")
     return f"{span_point(row)} <@ box(point('-Infinity', {at}), point({at}, 'Infinity'))"
 

@@ -3,7 +3,7 @@
 Revision 0010 (PostgreSQL):
 - an SP-GiST index of `client_stage` by each client's evidence span, from its earliest
   first call, WeCom add, push or conversion to the latest of those and of its last ones
-  (`stages.spans`; NULL without evidence). A window's clients first seen before it who
+  (NULL without evidence). A window's clients first seen before it who
   have evidence inside it all have a span holding the window's start, a stabbing query
   the index answers by itself (`report.source._returning_inside`): a week at 10M read
   every summary row by one parallel scan, and again for each kind's returning candidates;
@@ -24,7 +24,7 @@ down_revision = "0009"
 branch_labels = None
 depends_on = None
 
-#: The span index's expression, as `stages.spans` writes it (frozen here).
+#: The span index's expression (frozen here; revision 0015 indexes the span as a point).
 _FIRSTS = "called_at, wecom_at, pushed_at, converted_at"
 _LASTS = "last_call_at, last_wecom_at, last_pushed_at, last_converted_at"
 SPAN = (
