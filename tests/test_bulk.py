@@ -449,3 +449,21 @@ def test_an_interrupt_that_leaves_a_fetch_half_sent_ends_as_the_interrupt(
     with engine.connect() as conn:  # the pool gives a working connection again
         assert conn.exec_driver_sql("SELECT 2").scalar() == 2
     engine.dispose()
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_a_streamed_read_closed_after_its_connection_says_nothing(db_url: str) -> None:
+    """A streamed read left unfinished (an interrupt between its batches) may be
+    collected after its connection's `with` has closed it: the generator's exit then
+    finds nothing to invalidate, rather than a "This Connection is closed" traceback
+    printed as an ignored exception over the user's "Interrupted" message."""
+    from reactivate.db.dialect import streamed_rows
+
+    engine = open_engine(db_url)
+    with engine.connect() as conn:
+        batches = streamed_rows(conn, "SELECT generate_series(1, 100)", 10)
+        assert len(next(batches)) == 10
+    batches.close()  # as the collector would: GeneratorExit inside the read
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT 2").scalar() == 2
+    engine.dispose()

@@ -96,9 +96,12 @@ def invalidate_if_busy(conn: Connection) -> None:
     half-spoken (a COPY, a server-side cursor's FETCH being sent), the connection is still
     busy, and its ROLLBACK would fail with "another command is already in progress" and a
     traceback that buries the cause. Such a connection is invalidated: closed with no
-    ROLLBACK sent, the server rolls the transaction back."""
+    ROLLBACK sent, the server rolls the transaction back. A connection already closed (a
+    streamed read collected after its `with` ended) has nothing left to invalidate."""
     from psycopg import pq
 
+    if conn.closed or conn.invalidated:
+        return
     pgconn = conn.connection.driver_connection.pgconn  # type: ignore[union-attr]
     if pgconn.transaction_status == pq.TransactionStatus.ACTIVE:
         conn.invalidate()
