@@ -307,6 +307,40 @@ def test_polars_imported_after_the_handlers_leaves_sigint_with_us() -> None:
     assert done == ["True", "True", "True"]
 
 
+@pytest.mark.parametrize("signalled", [False, True])
+def test_a_finalizer_failing_after_an_interrupt_is_not_told(signalled: bool) -> None:
+    """A finalizer's error is Python's "Exception ignored in" traceback on stderr; once
+    an interrupt came, it is what the interrupt cut short failing to close, and the
+    command's own line is all the user sees. Without an interrupt it is still told."""
+    code = (
+        "import os, signal\n"
+        "from reactivate.db import interrupts\n"
+        "interrupts.install()\n"
+        "def read():\n"
+        "    try:\n"
+        "        yield 1\n"
+        "    finally:\n"
+        "        raise RuntimeError('This Connection is closed')\n"
+        "rows = read()\n"
+        "next(rows)\n"
+        f"if {signalled}:\n"
+        "    try:\n"
+        "        with interrupts.command():\n"
+        "            os.kill(os.getpid(), signal.SIGINT)\n"
+        "    except interrupts.Interrupted:\n"
+        "        print('interrupted')\n"
+        "del rows\n"
+        "interrupts.finish()\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == ("interrupted\n" if signalled else "")
+    if signalled:
+        assert done.stderr == ""
+    else:
+        assert "Exception ignored in" in done.stderr and "Connection is closed" in done.stderr
+
+
 def test_version_is_the_installed_package_version() -> None:
     result = CliRunner().invoke(app, ["--version"])
     assert result.exit_code == 0, result.output

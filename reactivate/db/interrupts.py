@@ -44,6 +44,7 @@ _commits = 0
 _installed = False
 _in_command = False
 _pending: Interrupted | None = None
+_signalled = False
 
 
 class Interrupted(KeyboardInterrupt):
@@ -70,7 +71,8 @@ def _count_commit(_conn: Any) -> None:
 
 
 def _interrupt(signum: int, _frame: FrameType | None) -> None:
-    global _pending
+    global _pending, _signalled
+    _signalled = True
     if _in_command:
         raise Interrupted(signum)
     _pending = Interrupted(signum)
@@ -82,6 +84,11 @@ def _unraisable(unraisable: Any) -> None:
         # raised in a finalizer (a `__del__`), which Python reports and forgets: the command
         # went on, and says it was interrupted as it finishes
         _pending = unraisable.exc_value
+        return
+    if _signalled:
+        # the finalizer of something the interrupt cut short (a read whose connection was
+        # closed under it): the transaction is rolled back whatever it says, and its
+        # traceback would bury the command's one line
         return
     sys.__unraisablehook__(unraisable)
 
