@@ -298,63 +298,18 @@ def _load(
     if pad is not None and not 0 < pad <= values.MAX_ID_LENGTH:
         raise ConfigError(t("error.pad_ids", width=pad, most=values.MAX_ID_LENGTH))
     files = input_files(paths)
-
-    def summary() -> LoadSummary:
-        return LoadSummary(
-            file=", ".join(str(file) for file in files),
-            campaign=slug,
-            dry_run=options.dry_run,
-            skip_invalid=options.skip_invalid,
-        )
-
+    summary = LoadSummary(
+        file=", ".join(str(file) for file in files),
+        campaign=slug,
+        dry_run=options.dry_run,
+        skip_invalid=options.skip_invalid,
+    )
     scratch.sweep()
     digests = _digests_beside(files)
-    told = _Told(progress)
-
-    def load(folder: Path, *, beside: bool) -> LoadSummary:
-        return _load_spilled(
-            engine,
-            campaign,
-            files,
-            digests,
-            options,
-            summary(),
-            folder,
-            on_table,
-            told,
-            beside=beside,
-        )
-
-    if engine.dialect.name == "postgresql":  # each batch staged while the next is read
-        with scratch.folder() as folder, contextlib.suppress(_ReadAgain):
-            return load(folder, beside=True)
-        told.again()  # the rows told so far are told once
     with scratch.folder() as folder:
-        return load(folder, beside=False)
-
-
-class _ReadAgain(Exception):
-    """A file polars could not read whole after some of its batches were staged: the load
-    starts over (its transaction rolled back) with each file read whole before it is staged."""
-
-
-class _Told:
-    """`progress`, told each row once across a load that starts over (`_ReadAgain`)."""
-
-    def __init__(self, progress: Progress | None) -> None:
-        self.progress = progress
-        self.told = 0
-        self.skip = 0
-
-    def __call__(self, rows: int) -> None:
-        skipped = min(self.skip, rows)
-        self.skip -= skipped
-        self.told += rows - skipped
-        if self.progress is not None and rows > skipped:
-            self.progress(rows - skipped)
-
-    def again(self) -> None:
-        self.skip = self.told
+        return _load_spilled(
+            engine, campaign, files, digests, options, summary, folder, on_table, progress
+        )
 
 
 def _digests_beside(files: Sequence[Path]) -> dict[Path, Future[str]]:
@@ -384,11 +339,8 @@ def _load_spilled(
     folder: Path,
     on_table: Callable[[Table], None] | None,
     progress: Progress | None,
-    *,
-    beside: bool,
 ) -> LoadSummary:
-    """The load, its cleaned rows kept in `folder` (`_Spill`) between the passes; each
-    file's batches staged as they are read (`beside`, `_read_beside`) or once it is read."""
+    """The load, its cleaned rows kept in `folder` (`_Spill`) between the passes."""
 
     sources = _Sources()
     spill = _Spill(folder)
@@ -434,15 +386,13 @@ def _load_spilled(
         # the workbooks parsed ahead and the batch selected ahead: none left working after
         with contextlib.closing(opened), ahead:
             for file, table, batches in opened:
-                read = (file, table, batches, options, sources, summary, spill, on_table, progress)
-                if beside:  # each batch selected and staged while the next is read
-                    for index in _read_beside(*read):
-                        yield selected(spill.batch(index))
-                    continue
                 first = spill.mark()
-                _read_file(*read)
+                _read_file(
+                    file, table, batches, options, sources, summary, spill, on_table, progress
+                )
+                batches_read = range(first, spill.mark())
                 yield from _one_ahead(
-                    ahead, lambda index: selected(spill.batch(index)), range(first, spill.mark())
+                    ahead, lambda index: selected(spill.batch(index)), batches_read
                 )
         summary.files = [cleaner.table.file for cleaner in sources.cleaners]
         summary.file = ", ".join(summary.files)
@@ -585,12 +535,10 @@ def _read_file(
     spill: _Spill,
     on_table: Callable[[Table], None] | None,
     progress: Progress | None,
-    spilled: Callable[[int], None] | None = None,
 ) -> None:
     """One file's valid rows (`open_frames`' table and batches), cleaned a batch at a time
     into `spill` (`_validate_frame`'s columns, ROW holding each row's key across the load);
-    its rejections go to the summary. `spilled` is told each batch's index once it is in
-    `spill`; a file read again by the row reader after that raises `_ReadAgain`."""
+    its rejections go to the summary."""
     import polars as pl
 
     mapping = parse_mapping(options.mapping, ACCOUNT_FIELDS)
@@ -598,90 +546,24 @@ def _read_file(
         on_table(table)
     index = sources.add(path, table)
     offset = index * FILE_STRIDE
-    rows_before, errors_before = summary.rows, len(summary.errors)
-    spilled_before = spill.mark()
+    rows_before, errors_before, spilled = summary.rows, len(summary.errors), spill.mark()
     if batches is not None:
         try:
             for batch in batches:
                 valid = _validate_frame(batch, table, summary, progress, options.pad_ids)
                 spill.add(valid.with_columns(pl.col(ROW) + offset))
-                if spilled is not None:
-                    spilled(spill.mark() - 1)
-        except pl.exceptions.PolarsError as error:
+        except pl.exceptions.PolarsError:
             # a line further down that polars cannot split as the row reader does: this
             # file is read again, by the row reader, from the start
-            if spilled is not None and spill.mark() > spilled_before:
-                raise _ReadAgain from error
             del summary.errors[errors_before:]
             summary.rows = rows_before
-            spill.back_to(spilled_before)
+            spill.back_to(spilled)
             batches = None
             table = open_table(path, ACCOUNT_FIELDS, sheet=options.sheet, mapping=mapping)
     if batches is None:  # a file only the row reader reads as it is
         valid = _validate(table, summary, progress, options.pad_ids)
         spill.add(valid.with_columns(pl.col(ROW) + offset))
-        if spilled is not None:
-            spilled(spill.mark() - 1)
     sources.rows[index] = summary.rows - rows_before
-
-
-def _read_beside(
-    path: Path,
-    table: Table,
-    batches: Iterator[pl.DataFrame] | None,
-    options: LoadOptions,
-    sources: _Sources,
-    summary: LoadSummary,
-    spill: _Spill,
-    on_table: Callable[[Table], None] | None,
-    progress: Progress | None,
-) -> Iterator[int]:
-    """`_read_file` on a thread of its own, giving each batch's spill index as soon as it
-    is spilled, so that the batches read so far are selected and staged (the server's
-    COPY) while the rest of the file is read: one after the other, a 10M-row file's
-    read left the server idle for a third of the load (benchmarks/README.md). The reader
-    keeps at most a batch ahead of the one given; it stops at its next batch when the
-    caller stops taking them."""
-    import queue
-
-    given: queue.Queue[int | BaseException | None] = queue.Queue(maxsize=1)
-    stop = threading.Event()
-
-    def give(item: int | BaseException | None) -> None:
-        while not stop.is_set():
-            with contextlib.suppress(queue.Full):
-                given.put(item, timeout=0.1)
-                return
-        raise _Stopped
-
-    def read() -> None:
-        try:
-            _read_file(
-                path, table, batches, options, sources, summary, spill, on_table, progress, give
-            )
-        except _Stopped:
-            return
-        except BaseException as error:  # raised where the batches are taken
-            with contextlib.suppress(_Stopped):
-                give(error)
-            return
-        with contextlib.suppress(_Stopped):
-            give(None)
-
-    reader = threading.Thread(target=read, name="read-beside", daemon=True)
-    reader.start()
-    try:
-        while (item := given.get()) is not None:
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-        reader.join()
-
-
-class _Stopped(Exception):
-    """The batches of `_read_beside` are no longer taken."""
 
 
 def _unstage(

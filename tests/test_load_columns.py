@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -318,75 +317,6 @@ def test_csv_not_utf8_past_its_head_loads_the_same_either_way(
     assert fast_rows == slow_rows
     assert fast["rows"] == 301
     assert [row[1] for row in fast_rows if row[0] == "0010000999"] == ["张三"]
-
-
-def test_csv_batches_staged_while_the_rest_is_read(
-    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """On PostgreSQL a batch is staged while the file's later batches are still read; on
-    SQLite the file is read whole first. Either way each row is told to the progress once."""
-    from reactivate import load
-    from reactivate.db import bulk
-
-    header = "client_id,name,mobile,branch,assets,last_trade_date,risk,opened_at,status"
-    row = "00100{:05},Zhang San,138000{:05},Pudong,5000,2019-06-05,C3,2015-03-01,normal"
-    path = tmp_path / "accounts.csv"
-    path.write_text("\n".join([header, *(row.format(i, i) for i in range(1, 301))]) + "\n")
-    happened: list[str] = []
-    validate_frame, copy_frame = load._validate_frame, bulk.copy_frame
-    first_copied = threading.Event()
-
-    def validated(frame: Any, *args: Any) -> Any:
-        if happened.count("read") == 2:  # the last batch waits a while for a COPY before it
-            first_copied.wait(timeout=5)
-        happened.append("read")
-        return validate_frame(frame, *args)
-
-    def copied(conn: Any, name: str, *args: Any) -> int:
-        happened.append(f"copy {name}")
-        first_copied.set()
-        return copy_frame(conn, name, *args)
-
-    monkeypatch.setattr(load, "_validate_frame", validated)
-    monkeypatch.setattr(bulk, "copy_frame", copied)
-    engine = open_engine(db_url)
-    registry.register(engine, CAMPAIGN_FILE)
-    told: list[int] = []
-    options = LoadOptions(batch_rows=100)
-    summary = load_accounts(engine, "2020h2-dormant", path, options, progress=told.append)
-    engine.dispose()
-    assert summary.applied and summary.rows == 300 and sum(told) == 300
-    reads = [i for i, what in enumerate(happened) if what == "read"]
-    staged = [i for i, what in enumerate(happened) if what == "copy stage_account"]
-    assert len(reads) == 3
-    if db_url.startswith("postgresql"):
-        assert len(staged) == 3 and staged[0] < reads[-1]
-    else:
-        assert not staged  # SQLite stages by ADBC after the file is read
-
-
-def test_csv_refused_past_batches_staged_is_loaded_again_whole(
-    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A file polars refuses in a later batch, after earlier ones were staged: the load
-    starts over reading it whole first, writes what the row reader reads, and tells each
-    row to the progress once."""
-    monkeypatch.setattr(read, "CSV_HEAD_BYTES", 1 << 14)
-    header = "client_id,name,mobile,branch,assets,last_trade_date,risk,opened_at,status"
-    row = "00100{:05},Zhang San,138000{:05},Pudong,5000,2019-06-05,C3,2015-03-01,normal"
-    plain = [row.format(i, i) for i in range(1, 301)]  # 24 kB, past the head
-    chinese = "0010000999,张三,13800000999,上海浦东南路营业部,5000,2019-06-05,C3,2015-03-01,正常"
-    path = tmp_path / "accounts.csv"
-    path.write_text("\n".join([header, *plain, chinese]) + "\n", encoding="gb18030")
-    engine = open_engine(db_url)
-    registry.register(engine, CAMPAIGN_FILE)
-    told: list[int] = []
-    options = LoadOptions(batch_rows=100)
-    summary = load_accounts(engine, "2020h2-dormant", path, options, progress=told.append)
-    engine.dispose()
-    assert summary.applied and summary.rows == 301 and sum(told) == 301
-    names = query(db_url, "SELECT name FROM client WHERE client_id = '0010000999'")
-    assert names == [("张三",)]
 
 
 def test_csv_the_fast_reader_cannot_split_takes_the_row_reader(tmp_path: Path) -> None:
