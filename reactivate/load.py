@@ -13,10 +13,10 @@ import datetime as dt
 import json
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from sqlalchemy import Connection, Engine, Select, func, select
 
@@ -369,11 +369,7 @@ def _load_spilled(
     def staged() -> Iterator[pl.DataFrame]:
         """Each file's rows, selected and staged as soon as the file is read, while the
         workbooks after it are parsed ahead (`open_each_frames`); the dedupe across every
-        file and the lost zeros' check after it tell which staged rows to take out.
-        Each batch is selected on a thread while the one before it is staged, so that the
-        server's COPY of one and the selection of the next share the two cores (one after
-        the other, the selections were a tenth of a 10M load's wall: benchmarks/README.md);
-        one batch at a time, in order, so that `parts` and the members kept stay in it."""
+        file and the lost zeros' check after it tell which staged rows to take out."""
         nonlocal dropped
         opened = open_each_frames(
             files,
@@ -382,18 +378,14 @@ def _load_spilled(
             mapping=mapping,
             batch_rows=options.batch_rows,
         )
-        ahead = ThreadPoolExecutor(1, thread_name_prefix="select-ahead")
-        # the workbooks parsed ahead and the batch selected ahead: none left working after
-        with contextlib.closing(opened), ahead:
+        with contextlib.closing(opened):  # the workbooks parsed ahead: none left parsing after
             for file, table, batches in opened:
                 first = spill.mark()
                 _read_file(
                     file, table, batches, options, sources, summary, spill, on_table, progress
                 )
-                batches_read = range(first, spill.mark())
-                yield from _one_ahead(
-                    ahead, lambda index: selected(spill.batch(index)), batches_read
-                )
+                for index in range(first, spill.mark()):
+                    yield selected(spill.batch(index))
         summary.files = [cleaner.table.file for cleaner in sources.cleaners]
         summary.file = ", ".join(summary.files)
         ids.append(spill.ids())
@@ -475,25 +467,6 @@ def _load_spilled(
     if status == "refused" and not rows_refused:
         raise NeedsConfirmation(summary.confirmation() or "", summary.to_json())
     return summary
-
-
-_Item = TypeVar("_Item")
-_Result = TypeVar("_Result")
-
-
-def _one_ahead(
-    pool: ThreadPoolExecutor, work: Callable[[_Item], _Result], items: Iterable[_Item]
-) -> Iterator[_Result]:
-    """`work` of each of `items` in turn, each worked out on `pool` while the caller takes
-    the one before it."""
-    pending: Future[_Result] | None = None
-    for item in items:
-        upcoming = pool.submit(work, item)
-        if pending is not None:
-            yield pending.result()
-        pending = upcoming
-    if pending is not None:
-        yield pending.result()
 
 
 def _write_load_rejects(
