@@ -23,15 +23,12 @@ from typing import Any
 
 import bench_scale
 import scale_inputs
+from bench_results_pg import _process_cpu
 
 
 def backend_cpu(pid: int | None) -> float:
     """Seconds of CPU (user + system) backend `pid` has spent."""
-    if pid is None:
-        return 0.0
-    with open(f"/proc/{pid}/stat") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return 0.0 if pid is None else _process_cpu(pid)
 
 
 def backend_of(conn: Any) -> int | None:
@@ -59,42 +56,33 @@ def main() -> None:
     started = time.perf_counter()
     steps: list[tuple[float, float, float, float, str]] = []
 
+    def begin(conn: Any) -> tuple[float, float, float]:
+        return time.perf_counter(), backend_cpu(backend_of(conn)), time.process_time()
+
+    def end(conn: Any, began: tuple[float, float, float], what: str) -> None:
+        at, server, own = began
+        steps.append(
+            (
+                at - started,
+                time.perf_counter() - started,
+                backend_cpu(backend_of(conn)) - server,
+                time.process_time() - own,
+                " ".join(what.split())[:110],
+            )
+        )
+
     def timed(conn: Any, what: str, run: Any) -> Any:
-        pid = backend_of(conn)
-        began, server, own = time.perf_counter(), backend_cpu(pid), time.process_time()
+        began = begin(conn)
         try:
             return run()
         finally:
-            steps.append(
-                (
-                    began - started,
-                    time.perf_counter() - started,
-                    backend_cpu(pid) - server,
-                    time.process_time() - own,
-                    " ".join(what.split())[:110],
-                )
-            )
+            end(conn, began, what)
 
     def before(conn: Any, *args: Any) -> None:
-        conn.info["began"] = (
-            time.perf_counter(),
-            backend_cpu(backend_of(conn)),
-            time.process_time(),
-        )
+        conn.info["began"] = begin(conn)
 
     def after(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        began, server, own = conn.info.pop("began")
-        server = backend_cpu(backend_of(conn)) - server
-        text = " ".join(statement.split())[:110]
-        steps.append(
-            (
-                began - started,
-                time.perf_counter() - started,
-                server,
-                time.process_time() - own,
-                text,
-            )
-        )
+        end(conn, conn.info.pop("began"), statement)
 
     event.listen(Engine, "before_cursor_execute", before)
     event.listen(Engine, "after_cursor_execute", after)
